@@ -1,0 +1,220 @@
+"""Documents: loading article files, sanitising their text and deriving stable ids.
+
+The stored text is what every offset points into, so everything that changes characters (control codes,
+line endings, header metadata) happens here, once, before analysis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+SUFFIXES = (".txt", ".md", ".jsonl")
+MAX_BYTES = 50 * 1024 * 1024
+"""Larger files are refused with a clear message rather than freezing the terminal."""
+
+DEFAULT_LANG = "fr"
+
+
+class DocumentError(Exception):
+    """A file that cannot become a document; the message is meant for the user as is."""
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    text: str
+    meta: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def create(cls, text: str, meta: dict[str, Any] | None = None) -> Document:
+        return cls(document_id(text), text, MappingProxyType(dict(meta or {})))
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title") or derive_title(self.text))
+
+    @property
+    def lang(self) -> str:
+        return str(self.meta.get("lang") or DEFAULT_LANG)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "meta": dict(self.meta)}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Document:
+        return cls(record["id"], record["text"], MappingProxyType(dict(record.get("meta") or {})))
+
+
+def document_id(text: str) -> str:
+    """First 12 hex digits of the SHA-256 of the stored text: the same text is the same document anywhere."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+_KEEP_CONTROLS = {"\n", "\t"}
+
+
+def sanitize(text: str) -> str:
+    """Drop a BOM, normalise line endings and remove control characters (ESC and C1 included).
+
+    Done before analysis so that the stored text, its id and every offset agree with what is displayed.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not any(unicodedata.category(c) == "Cc" and c not in _KEEP_CONTROLS for c in text):
+        return text
+    return "".join(c for c in text if c in _KEEP_CONTROLS or unicodedata.category(c) != "Cc")
+
+
+_LEADING_DATE = re.compile(r"\A\s*date\s*[:=]?\s*(\d{4}-\d{2}(?:-\d{2})?)\b[ \t]*")
+_HEADER_LINE = re.compile(r"\A(title|source|date|lang|author|url)\s*:\s*(.+)\Z", re.IGNORECASE)
+
+
+def split_header(text: str) -> tuple[str, dict[str, str]]:
+    """Separate header metadata from the body.
+
+    Recognised: `---` front matter with `key: value` lines, leading `key: value` lines followed by a blank
+    line, and a bare leading `date 2023-09` (as in the seed articles) before the first sentence.
+    """
+    meta: dict[str, str] = {}
+    stripped = text.lstrip()
+    if stripped.startswith("---\n"):
+        end = stripped.find("\n---", 4)
+        if end != -1:
+            for line in stripped[4:end].splitlines():
+                key, sep, value = line.partition(":")
+                if sep and key.strip():
+                    meta[key.strip().lower()] = value.strip()
+            text = stripped[end + 4 :]
+    else:
+        lines = stripped.split("\n")
+        header: dict[str, str] = {}
+        for i, line in enumerate(lines):
+            m = _HEADER_LINE.match(line.strip())
+            if m:
+                header[m.group(1).lower()] = m.group(2).strip()
+                continue
+            if header and not line.strip():
+                meta.update(header)
+                text = "\n".join(lines[i + 1 :])
+            break
+    m = _LEADING_DATE.match(text)
+    if m:
+        meta.setdefault("date", m.group(1))
+        text = text[m.end() :]
+    return text.strip(), meta
+
+
+def derive_title(text: str, limit: int = 90) -> str:
+    first = text.strip().split("\n", 1)[0].strip().lstrip("#").strip()
+    if len(first) <= limit:
+        return first
+    cut = first[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:") + "…"
+
+
+_STOPWORDS = {
+    "fr": {"le", "la", "les", "des", "est", "une", "et", "du", "que", "qui", "dans", "pour", "pas", "sur", "au"},
+    "en": {"the", "and", "is", "of", "to", "in", "that", "it", "for", "was", "on", "with", "as", "by", "are"},
+    "de": {"der", "die", "und", "das", "ist", "nicht", "ein", "eine", "mit", "auf", "den", "von", "sich", "zu"},
+    "es": {"el", "los", "las", "es", "una", "y", "que", "del", "por", "con", "para", "como", "se", "su", "lo"},
+    "it": {"il", "della", "che", "di", "è", "per", "gli", "una", "sono", "con", "non", "nel", "alla", "del"},
+}
+
+
+def guess_language(text: str, default: str = DEFAULT_LANG) -> str:
+    """A cheap function-word vote, enough to pick a pipeline; metadata `lang` always wins over it."""
+    words = re.findall(r"\w+", text[:5000].lower())
+    if not words:
+        return default
+    scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    best = max(scores, key=lambda k: scores[k])
+    return best if scores[best] >= max(3, len(words) // 50) and scores[best] > scores[default] else default
+
+
+def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = "input") -> Document:
+    """Sanitise, strip the header and build the document; `where` names the origin in error messages."""
+    body, header = split_header(sanitize(raw))
+    if not body.strip():
+        raise DocumentError(f"{where}: the document is empty")
+    merged: dict[str, Any] = {**header, **(meta or {})}
+    merged.setdefault("title", derive_title(body))
+    merged.setdefault("lang", guess_language(body))
+    return Document.create(body, merged)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if size > MAX_BYTES:
+        raise DocumentError(f"{path}: too large ({size // (1024 * 1024)} MB; the limit is {MAX_BYTES >> 20} MB)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if b"\x00" in data[:8192]:
+        raise DocumentError(f"{path}: looks like a binary file, not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{path}: not valid UTF-8 (byte {exc.start}); convert it with iconv first") from None
+
+
+def load_file(path: Path) -> list[Document]:
+    """Documents of one file: one for .txt/.md, one per non-blank line for .jsonl."""
+    raw = _read_text(path)
+    source = path.name
+    if path.suffix.lower() != ".jsonl":
+        if not raw.strip():
+            raise DocumentError(f"{path}: the file is empty")
+        return [make_document(raw, {"source": source}, where=str(path))]
+    docs = []
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DocumentError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise DocumentError(f"{where}: each line needs a \"text\" string")
+        meta = record.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise DocumentError(f"{where}: \"meta\" must be an object")
+        docs.append(make_document(record["text"], {"source": f"{source}:{number}", **meta}, where=where))
+    if not docs:
+        raise DocumentError(f"{path}: the file is empty")
+    return docs
+
+
+def iter_files(path: Path) -> Iterator[Path]:
+    if path.is_dir():
+        yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    elif path.exists():
+        yield path
+    else:
+        raise DocumentError(f"{path}: no such file or folder")
+
+
+def load_paths(paths: list[Path]) -> list[Document]:
+    """All documents under the given files and folders, in a stable order, without duplicates."""
+    seen: dict[str, Document] = {}
+    for root in paths:
+        files = list(iter_files(root))
+        if root.is_dir() and not files:
+            raise DocumentError(f"{root}: no .txt, .md or .jsonl files in this folder")
+        for file in files:
+            for doc in load_file(file):
+                seen.setdefault(doc.id, doc)
+    return list(seen.values())
