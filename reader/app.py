@@ -1,0 +1,77 @@
+"""The Textual application: wires the workspace to the screens. Kept thin on purpose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.content import Content
+from textual.screen import Screen
+
+from reader.keymap import BY_ID, bindings, default_keymap
+from reader.screens.help import HelpScreen
+from reader.screens.library import LibraryScreen
+from reader.screens.reading import ReadingScreen
+from reader.workspace import Workspace
+
+
+class ReaderApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "reader"
+    BINDINGS = bindings("app")
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, workspace: Workspace, doc_ids: list[str], *, keymap: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.doc_ids = doc_ids
+        self.keymap = keymap or default_keymap()
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.keymap)
+        if self.workspace.store.read_only:
+            holder = self.workspace.store.lock_holder or "another process"
+            self.notify(
+                Content.from_markup("Read-only: the store is open in $who. Nothing you do here is saved.",
+                                    who=holder),
+                severity="warning", timeout=15,
+            )
+        if len(self.doc_ids) == 1:
+            self.push_screen(ReadingScreen(self.workspace.document(self.doc_ids[0])))
+        else:
+            self.push_screen(LibraryScreen(self.doc_ids))
+
+    def open_document(self, doc_id: str) -> None:
+        self.push_screen(ReadingScreen(self.workspace.document(doc_id)))
+
+    def action_library(self) -> None:
+        if len(self.screen_stack) > 2 and isinstance(self.screen_stack[-2], LibraryScreen):
+            self.pop_screen()
+        else:
+            self.push_screen(LibraryScreen(self.workspace.document_ids()))
+
+    def summaries(self, doc_ids: list[str]) -> Iterable[tuple]:
+        for doc_id in doc_ids:
+            doc = self.workspace.document(doc_id)
+            analysis = self.workspace.cached_analysis(doc)
+            sentences = len(analysis.sentences) if analysis else "–"
+            yield (doc.id, doc.title, doc.meta.get("date", ""), doc.meta.get("source", ""), sentences, "", "")
+
+    def screen_scope(self, screen: Screen) -> str:
+        return "reading" if isinstance(screen, ReadingScreen) else "library"
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen_scope(self.screen), self.keymap))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every reader action is in the palette, with its current keys as help."""
+        yield from super().get_system_commands(screen)
+        scope = self.screen_scope(screen)
+        for action in BY_ID.values():
+            if action.scope != scope or action.id == "reader.command-palette":
+                continue
+            keys = self.keymap.get(action.id, action.keys).replace(",", ", ")
+            yield SystemCommand(action.description, f"{action.id} · {keys}",
+                                lambda a=action.action, s=screen: s.run_action(a))

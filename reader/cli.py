@@ -1,0 +1,248 @@
+"""Command line: `reader [PATH ...]` opens the TUI; subcommands work headless on the same store.
+
+Thin by design: every command resolves options, then calls the workspace. Expected failures (bad input,
+locked or corrupt store, missing model) end with one `error: ...` line and a non-zero status.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Read news articles with spaCy entities highlighted, annotate them, export datasets.",
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Options:
+    """Global options; each may be given before or after the subcommand."""
+
+    store: Path = Path("annotations")
+    model: str | None = None
+    annotator: str = ""
+    keymap: str | None = None
+    labels: Path | None = None
+
+
+OPTIONS = Options()
+
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="Store folder [env READER_STORE].")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="spaCy pipeline (default: fr_core_news_md).")]
+AnnotatorOpt = Annotated[str | None, typer.Option("--annotator", help="Your name in the store (default: login).")]
+KeymapOpt = Annotated[str | None, typer.Option("--keymap", help="Keymap name (keymaps/NAME.toml) or file.")]
+LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Sentence label set (TOML).")]
+
+
+def set_options(store: Path | None = None, model: str | None = None, annotator: str | None = None,
+                keymap: str | None = None, labels: Path | None = None) -> None:
+    if store is not None:
+        OPTIONS.store = store
+    if model is not None:
+        OPTIONS.model = model
+    if annotator is not None:
+        OPTIONS.annotator = annotator
+    if keymap is not None:
+        OPTIONS.keymap = keymap
+    if labels is not None:
+        OPTIONS.labels = labels
+
+
+@app.callback()
+def main_options(store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
+                 keymap: KeymapOpt = None, labels: LabelsOpt = None) -> None:
+    OPTIONS.store = Path(os.environ.get("READER_STORE") or "annotations")
+    OPTIONS.annotator = default_annotator()
+    set_options(store, model, annotator, keymap, labels)
+
+
+def default_annotator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "analyst"
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"error: {message}", markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors():
+    """Turn the domain's expected errors into one line on stderr."""
+    from reader.analysis import AnalysisError
+    from reader.documents import DocumentError
+    from reader.keymap import KeymapError
+    from reader.store import StoreError
+
+    try:
+        yield
+    except (DocumentError, StoreError, KeymapError, AnalysisError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+def open_workspace(read_only: bool = False):
+    from reader.store import Store
+    from reader.workspace import Workspace
+
+    return Workspace(Store(OPTIONS.store, read_only=read_only), model=OPTIONS.model)
+
+
+def default_paths() -> list[Path]:
+    for candidate in (Path("seeds"), PACKAGE_ROOT / "seeds"):
+        if candidate.is_dir():
+            return [candidate]
+    return []
+
+
+@app.command("open")
+def open_(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to import and open.")] = None,
+    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
+    keymap: KeymapOpt = None, labels: LabelsOpt = None,
+) -> None:
+    """Open the reader (the default command): PATHs are imported first."""
+    set_options(store, model, annotator, keymap, labels)
+    with user_errors():
+        from reader.keymap import load_keymap
+
+        keys = load_keymap(OPTIONS.keymap)
+        ws = open_workspace()
+        if paths:
+            doc_ids = [r.document.id for r in import_documents(ws, paths, analyse=False)]
+        else:
+            doc_ids = ws.document_ids()
+            if not doc_ids and default_paths():
+                doc_ids = [r.document.id for r in import_documents(ws, default_paths(), analyse=False)]
+        if not doc_ids:
+            fail(f"the store {OPTIONS.store} is empty: give a file or folder to read (reader PATH)")
+        from reader.app import ReaderApp
+
+        ReaderApp(ws, doc_ids, keymap=keys).run()
+        ws.store.close()
+
+
+def import_documents(ws, paths: list[Path], *, analyse: bool, n_process: int = 1):
+    from reader.documents import load_paths
+
+    docs = load_paths(paths)
+    if ws.store.read_only:
+        missing = [d for d in docs if not ws.store.has_document(d.id)]
+        if missing:
+            fail(f"the store is open in {ws.store.lock_holder}: it is read-only here, cannot import {len(missing)} "
+                 "new document(s)")
+        return [_Result(d, False) for d in docs]
+    results = ws.add_documents(docs)
+    if analyse:
+        from rich.progress import Progress
+
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("analysing", total=len(docs))
+            ws.analyse_many(docs, n_process=n_process, progress=lambda n: progress.advance(task, n))
+    return results
+
+
+class _Result:
+    def __init__(self, document, added):
+        self.document, self.added = document, added
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Files (.txt, .md, .jsonl) or folders.")],
+    n_process: Annotated[int, typer.Option("--n-process", help="spaCy worker processes.")] = 1,
+    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
+    keymap: KeymapOpt = None, labels: LabelsOpt = None,
+) -> None:
+    """Add documents to the store and analyse them."""
+    set_options(store, model, annotator, keymap, labels)
+    with user_errors():
+        ws = open_workspace()
+        if ws.store.read_only:
+            fail(f"the store {OPTIONS.store} is open in {ws.store.lock_holder}; close it first")
+        results = import_documents(ws, paths, analyse=True, n_process=n_process)
+        for result in results:
+            doc = result.document
+            analysis = ws.cached_analysis(doc)
+            state = "added" if result.added else "unchanged"
+            n_sent = len(analysis.sentences) if analysis else 0
+            n_ent = len(analysis.entities) if analysis else 0
+            out.print(f"{doc.id}  {state:<9}  {n_sent:>5} sentences  {n_ent:>5} entities  {doc.title}",
+                      markup=False)
+
+
+@app.command("list")
+def list_(
+    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
+    keymap: KeymapOpt = None, labels: LabelsOpt = None,
+) -> None:
+    """Documents in the store."""
+    set_options(store, model, annotator, keymap, labels)
+    with user_errors():
+        from rich.table import Table
+        from rich.text import Text
+
+        ws = open_workspace(read_only=True)
+        table = Table(box=None, pad_edge=False)
+        for column in ("id", "title", "sentences", "entities", "source"):
+            table.add_column(column, justify="right" if column in ("sentences", "entities") else "left")
+        for doc_id in ws.document_ids():
+            doc = ws.document(doc_id)
+            analysis = ws.cached_analysis(doc)
+            table.add_row(Text(doc.id), Text(doc.title), Text(str(len(analysis.sentences)) if analysis else "–"),
+                          Text(str(len(analysis.entities)) if analysis else "–"),
+                          Text(str(doc.meta.get("source", ""))))
+        out.print(table)
+
+
+@app.command("keys")
+def keys_(
+    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
+    keymap: KeymapOpt = None, labels: LabelsOpt = None,
+) -> None:
+    """Every binding id with its keys under the chosen keymap."""
+    set_options(store, model, annotator, keymap, labels)
+    with user_errors():
+        from reader.keymap import BY_ID, load_keymap
+
+        for binding_id, keys in load_keymap(OPTIONS.keymap).items():
+            out.print(f"{binding_id:<28} {keys:<28} {BY_ID[binding_id].description}", markup=False)
+
+
+VALUE_OPTIONS = {"--store", "--model", "--annotator", "--keymap", "--labels", "--n-process", "--format",
+                 "--unit", "--output", "--doc", "--align"}
+
+
+def route(argv: list[str]) -> list[str]:
+    """`reader [opts] PATH...` means `reader [opts] open PATH...`: insert `open` before the first argument."""
+    commands = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in ("-h", "--help"):
+            return argv
+        if token.startswith("-"):
+            i += 1 if "=" in token or token not in VALUE_OPTIONS else 2
+            continue
+        return argv if token in commands else [*argv[:i], "open", *argv[i:]]
+    return [*argv, "open"]
+
+
+def main() -> None:
+    app(args=route(sys.argv[1:]), prog_name="reader")

@@ -1,0 +1,471 @@
+"""ArticleView: the article text on Textual's Line API.
+
+One `ScrollView` renders only the visible lines (`render_line`), so a 50,000-sentence document costs about
+what a short one does; a widget per sentence would not (1,000 `Static`s take 0.8 s to paint). Text is
+wrapped into (start, end) offset pairs: every style (entities, cursor, search matches, selection) is a
+character range over the stored text, and the text itself is only ever sliced, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+GUTTER = 14
+"""Cells left of the text for the sentence cursor, note marker and label tags."""
+MAX_TEXT_WIDTH = 92
+"""A comfortable reading measure; wider terminals centre the column."""
+PALETTE_SIZE = 8
+LABEL_PALETTE_SIZE = 9
+
+_LABEL_COLOURS = {
+    "PER": 0, "PERSON": 0,
+    "LOC": 1, "GPE": 1, "FAC": 1,
+    "ORG": 2, "NORP": 2,
+    "MISC": 3, "EVENT": 3, "PRODUCT": 3, "WORK_OF_ART": 3, "LAW": 3, "LANGUAGE": 3,
+    "DATE": 4, "TIME": 4,
+    "MONEY": 5, "PERCENT": 5, "QUANTITY": 5, "CARDINAL": 5, "ORDINAL": 5,
+}
+
+
+def entity_colour(label: str) -> int:
+    """Palette slot of an entity label: fixed for the usual schemes, stable for any other label."""
+    if label in _LABEL_COLOURS:
+        return _LABEL_COLOURS[label]
+    return 6 + sum(map(ord, label)) % 2
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An entity as displayed: its range, label and review status."""
+
+    start: int
+    end: int
+    label: str
+    status: str = "predicted"
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A sentence label as displayed in the gutter."""
+
+    name: str
+    colour: int
+
+
+_WIDE = re.compile(
+    "[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u1100-\u115f\u200b-\u200f\u2e80-\ua4cf\uac00-\ud7a3"
+    "\uf900-\ufaff\ufe00-\ufe0f\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\U0001f000-\U0001faff\U00020000-\U0003fffd]"
+)
+
+
+def wrap(text: str, width: int) -> list[tuple[int, int]]:
+    """Greedy word wrap into (start, end) ranges of `text`; trailing spaces and newlines are left out.
+
+    Narrow text (the common case) is wrapped with `str.rfind`; text with wide or zero-width characters
+    falls back to measuring cells one character at a time.
+    """
+    width = max(width, 8)
+    lines: list[tuple[int, int]] = []
+    pos = 0
+    for para in text.split("\n"):
+        n = len(para)
+        before = len(lines)
+        narrow = para.isascii() or not _WIDE.search(para)
+        if n <= width and narrow:
+            lines.append((pos, pos + n))
+        elif narrow:
+            start = 0
+            while start < n:
+                while start < n and para[start] == " ":
+                    start += 1
+                if start >= n:
+                    break
+                if n - start <= width:
+                    lines.append((pos + start, pos + n))
+                    break
+                cut = para.rfind(" ", start, start + width + 1)
+                if cut <= start:
+                    cut, nxt = start + width, start + width
+                else:
+                    nxt = cut + 1
+                lines.append((pos + start, pos + cut))
+                start = nxt
+        else:
+            lines.extend((pos + s, pos + e) for s, e in _wrap_cells(para, width))
+        if len(lines) == before:
+            lines.append((pos, pos))
+        pos += n + 1
+    return lines or [(0, 0)]
+
+
+def _wrap_cells(para: str, width: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    start = 0
+    cells = 0
+    last_space = -1
+    i = 0
+    while i < len(para):
+        c = para[i]
+        w = cell_len(c)
+        if c == " ":
+            last_space = i
+        if cells + w > width and i > start:
+            cut = last_space if last_space > start else i
+            out.append((start, cut))
+            start = cut + 1 if cut == last_space else cut
+            while start < len(para) and para[start] == " ":
+                start += 1
+            i = start
+            cells = 0
+            last_space = -1
+            continue
+        cells += w
+        i += 1
+    if start < len(para):
+        out.append((start, len(para)))
+    return out
+
+
+class ArticleView(ScrollView, can_focus=True):
+    """The article, a sentence cursor, an entity cursor, search matches and a token selection."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "article-view--cursor",
+        "article-view--cursor-bar",
+        "article-view--gutter",
+        "article-view--note",
+        "article-view--entity-cursor",
+        "article-view--match",
+        "article-view--match-current",
+        "article-view--selection",
+        "article-view--accepted",
+        "article-view--rejected",
+        "article-view--added",
+        *(f"article-view--ent-{i}" for i in range(PALETTE_SIZE)),
+        *(f"article-view--label-{i}" for i in range(LABEL_PALETTE_SIZE)),
+    }
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+    """Index of the sentence under the cursor."""
+
+    class CursorMoved(Message):
+        def __init__(self, view: ArticleView, sentence: int, entity: int | None) -> None:
+            super().__init__()
+            self.view = view
+            self.sentence = sentence
+            self.entity = entity
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.text = ""
+        self.sentences: list[tuple[int, int]] = [(0, 0)]
+        self._sentence_starts: list[int] = [0]
+        self.marks: list[Mark] = []
+        self._mark_starts: list[int] = []
+        self._max_mark_len = 0
+        self.tags: dict[int, Sequence[Tag]] = {}
+        self.notes: set[int] = set()
+        self.entity_cursor: int | None = None
+        self.selection: tuple[int, int] | None = None
+        self.matches: list[tuple[int, int]] = []
+        self.match_index: int | None = None
+        self._lines: list[tuple[int, int]] = [(0, 0)]
+        self._line_starts: list[int] = [0]
+        self._wrap_width = 0
+        self._line_cache: LRUCache[int, Strip] = LRUCache(1024)
+        self._styles: dict[str, Style] = {}
+
+    # --- content -------------------------------------------------------------------------------------
+
+    def load(self, text: str, sentences: Sequence[tuple[int, int]] | None = None) -> None:
+        """Show a new text; until an analysis arrives, paragraphs stand in for sentences."""
+        self.text = text
+        self.marks, self._mark_starts = [], []
+        self.tags, self.notes = {}, set()
+        self.entity_cursor = None
+        self.selection = None
+        self.matches, self.match_index = [], None
+        self._set_sentences(sentences or paragraphs(text))
+        self._wrap_width = 0
+        self._rewrap()
+        self.set_reactive(ArticleView.cursor, 0)
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self._changed()
+
+    def set_sentences(self, sentences: Sequence[tuple[int, int]]) -> None:
+        """Replace the sentence boundaries, keeping the cursor on the text it was on."""
+        anchor = self.sentences[self.cursor][0] if self.sentences else 0
+        self._set_sentences(sentences)
+        self.set_reactive(ArticleView.cursor, self.sentence_at(anchor))
+        self._changed()
+
+    def _set_sentences(self, sentences: Sequence[tuple[int, int]]) -> None:
+        self.sentences = list(sentences) or [(0, len(self.text))]
+        self._sentence_starts = [s for s, _ in self.sentences]
+
+    def set_marks(self, marks: Sequence[Mark]) -> None:
+        self.marks = sorted(marks, key=lambda m: (m.start, m.end))
+        self._mark_starts = [m.start for m in self.marks]
+        self._max_mark_len = max((m.end - m.start for m in self.marks), default=0)
+        if self.entity_cursor is not None and self.entity_cursor >= len(self.marks):
+            self.entity_cursor = None
+        self._changed()
+
+    def set_overlay(self, tags: dict[int, Sequence[Tag]], notes: set[int]) -> None:
+        self.tags, self.notes = tags, notes
+        self._changed()
+
+    def set_matches(self, matches: list[tuple[int, int]]) -> None:
+        self.matches, self.match_index = matches, None
+        self._changed()
+
+    def set_selection(self, selection: tuple[int, int] | None) -> None:
+        self.selection = selection
+        if selection:
+            self._scroll_to_offset(selection[0])
+        self._changed()
+
+    # --- geometry ------------------------------------------------------------------------------------
+
+    @property
+    def text_width(self) -> int:
+        return max(20, min(MAX_TEXT_WIDTH, self.scrollable_content_region.width - GUTTER - 1))
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines)
+
+    def _rewrap(self) -> None:
+        width = self.text_width if self.size.width else MAX_TEXT_WIDTH
+        if width == self._wrap_width:
+            return
+        self._wrap_width = width
+        self._lines = wrap(self.text, width)
+        self._line_starts = [s for s, _ in self._lines]
+        self.virtual_size = Size(width + GUTTER, len(self._lines))
+        self._line_cache.clear()
+
+    def on_resize(self) -> None:
+        before = self._wrap_width
+        self._rewrap()
+        if before != self._wrap_width:
+            self.scroll_to_cursor(center=False)
+            self.refresh()
+
+    def line_of(self, offset: int) -> int:
+        return max(0, bisect_right(self._line_starts, offset) - 1)
+
+    def sentence_at(self, offset: int) -> int:
+        return max(0, bisect_right(self._sentence_starts, offset) - 1)
+
+    # --- cursor --------------------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._changed()
+
+    def move_to_sentence(self, index: int, *, entity: int | None = None) -> None:
+        index = max(0, min(index, len(self.sentences) - 1))
+        self.entity_cursor = entity
+        self.cursor = index
+        if entity is not None:
+            self._scroll_to_offset(self.marks[entity].start)
+        else:
+            self.scroll_to_cursor()
+        self.post_message(self.CursorMoved(self, self.cursor, self.entity_cursor))
+
+    def move_sentence(self, delta: int) -> None:
+        self.move_to_sentence(self.cursor + delta)
+
+    def move_to_offset(self, offset: int) -> None:
+        self.move_to_sentence(self.sentence_at(offset))
+
+    def move_entity(self, delta: int) -> bool:
+        """Step to the next/previous entity from the cursor; False when there is none that way."""
+        if not self.marks:
+            return False
+        if self.entity_cursor is not None:
+            target = self.entity_cursor + delta
+        else:
+            start = self.sentences[self.cursor][0]
+            first_after = bisect_left(self._mark_starts, start)
+            target = first_after if delta > 0 else first_after - 1
+        if not 0 <= target < len(self.marks):
+            return False
+        self.move_to_sentence(self.sentence_at(self.marks[target].start), entity=target)
+        return True
+
+    def move_to_mark(self, index: int) -> None:
+        self.move_to_sentence(self.sentence_at(self.marks[index].start), entity=index)
+
+    @property
+    def current_mark(self) -> Mark | None:
+        return None if self.entity_cursor is None else self.marks[self.entity_cursor]
+
+    def goto_match(self, delta: int) -> bool:
+        """Move to the next/previous search match after/before the cursor, wrapping around."""
+        if not self.matches:
+            return False
+        if self.match_index is None:
+            here = self.sentences[self.cursor][0]
+            starts = [s for s, _ in self.matches]
+            i = bisect_left(starts, here) if delta > 0 else bisect_left(starts, here) - 1
+        else:
+            i = self.match_index + delta
+        self.match_index = i % len(self.matches)
+        start = self.matches[self.match_index][0]
+        self.move_to_sentence(self.sentence_at(start))
+        self._scroll_to_offset(start)
+        return True
+
+    def page(self, delta: int) -> None:
+        height = max(1, self.scrollable_content_region.height - 2)
+        target_line = self.line_of(self.sentences[self.cursor][0]) + delta * height
+        target_line = max(0, min(target_line, self.line_count - 1))
+        self.scroll_to(y=self.scroll_offset.y + delta * height, animate=False)
+        self.move_to_sentence(self.sentence_at(self._lines[target_line][0]))
+
+    def scroll_to_cursor(self, center: bool = False) -> None:
+        start, end = self.sentences[self.cursor]
+        first, last = self.line_of(start), self.line_of(max(start, end - 1))
+        self.scroll_to_region(
+            Region(0, first, 1, last - first + 1), animate=False, center=center, immediate=True
+        )
+
+    def _scroll_to_offset(self, offset: int) -> None:
+        line = self.line_of(offset)
+        self.scroll_to_region(Region(0, line, 1, 1), animate=False, immediate=True)
+
+    # --- rendering -----------------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self._line_cache.clear()
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._line_cache.clear()
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(f"article-view--{name}", partial=True)
+        return style
+
+    def mark_style(self, label: str) -> Style:
+        return self._style(f"ent-{entity_colour(label)}")
+
+    def label_style(self, colour: int) -> Style:
+        return self._style(f"label-{colour % LABEL_PALETTE_SIZE}")
+
+    def render_line(self, y: int) -> Strip:
+        line = self.scroll_offset.y + y
+        strip = self._line_cache.get(line)
+        if strip is None:
+            strip = self._render_text_line(line) if line < len(self._lines) else Strip.blank(0)
+            self._line_cache[line] = strip
+        width = self.scrollable_content_region.width
+        return strip.crop_extend(self.scroll_offset.x, self.scroll_offset.x + width, self.rich_style)
+
+    def _render_text_line(self, line: int) -> Strip:
+        base = self.rich_style
+        start, end = self._lines[line]
+        sentence = self.sentence_at(start)
+        s_start, s_end = self.sentences[sentence]
+        in_sentence = s_start <= start < max(s_end, s_start + 1) or (start < s_end and end > s_start)
+        is_cursor = sentence == self.cursor and in_sentence
+        first_line_of_sentence = in_sentence and self.line_of(s_start) == line
+
+        segments = self._gutter(sentence, is_cursor, first_line_of_sentence and in_sentence, base)
+        ranges = self._ranges(start, end, is_cursor, s_start, s_end)
+        cuts = sorted({start, end, *(p for r in ranges for p in (r[0], r[1]) if start < p < end)})
+        text = self.text
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            style = base
+            for r_start, r_end, r_style in ranges:
+                if r_start <= a and b <= r_end:
+                    style = style + r_style
+            segments.append(Segment(text[a:b].replace("\t", " "), style))
+        margin = max(0, (self.scrollable_content_region.width - GUTTER - self._wrap_width) // 2 - 2)
+        if margin:
+            segments.insert(0, Segment(" " * margin, base))
+        return Strip(segments).simplify()
+
+    def _gutter(self, sentence: int, is_cursor: bool, first: bool, base: Style) -> list[Segment]:
+        gutter_style = base + self._style("gutter")
+        bar = Segment("▌ " if is_cursor else "  ", base + self._style("cursor-bar") if is_cursor else gutter_style)
+        cells = GUTTER - 2
+        out = [bar]
+        if first:
+            marker = "✎ " if sentence in self.notes else "  "
+            out.append(Segment(marker, base + self._style("note")))
+            cells -= 2
+            for tag in self.tags.get(sentence, ()):
+                name = tag.name[: max(0, cells - 1)]
+                if not name:
+                    break
+                out.append(Segment(name, base + self.label_style(tag.colour)))
+                out.append(Segment(" ", gutter_style))
+                cells -= len(name) + 1
+        if cells > 0:
+            out.append(Segment(" " * cells, gutter_style))
+        return out
+
+    def _ranges(self, start: int, end: int, is_cursor: bool, s_start: int, s_end: int) -> list:
+        ranges: list[tuple[int, int, Style]] = []
+        if is_cursor:
+            ranges.append((max(start, s_start), min(end, s_end), self._style("cursor")))
+        if self.marks:
+            i = bisect_left(self._mark_starts, start - self._max_mark_len)
+            while i < len(self.marks) and self.marks[i].start < end:
+                mark = self.marks[i]
+                if mark.end > start:
+                    style = self.mark_style(mark.label)
+                    if mark.status in ("accepted", "relabelled"):
+                        style = style + self._style("accepted")
+                    elif mark.status == "rejected":
+                        style = self._style("rejected")
+                    elif mark.status == "added":
+                        style = style + self._style("added")
+                    if i == self.entity_cursor:
+                        style = style + self._style("entity-cursor")
+                    ranges.append((max(start, mark.start), min(end, mark.end), style))
+                i += 1
+        for index, (m_start, m_end) in enumerate(self._matches_in(start, end)):
+            current = self.match_index is not None and self.matches[self.match_index] == (m_start, m_end)
+            style = self._style("match-current" if current else "match")
+            ranges.append((max(start, m_start), min(end, m_end), style))
+            del index
+        if self.selection and self.selection[0] < end and self.selection[1] > start:
+            ranges.append((max(start, self.selection[0]), min(end, self.selection[1]), self._style("selection")))
+        return ranges
+
+    def _matches_in(self, start: int, end: int) -> list[tuple[int, int]]:
+        if not self.matches:
+            return []
+        i = bisect_left(self.matches, (start - 200, 0))
+        out = []
+        while i < len(self.matches) and self.matches[i][0] < end:
+            if self.matches[i][1] > start:
+                out.append(self.matches[i])
+            i += 1
+        return out
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Non-empty lines as stand-in sentences until the model's sentences arrive."""
+    return [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()] or [(0, len(text))]

@@ -1,0 +1,87 @@
+"""Side panel: the entity legend and the list of the document's entities (grouped by surface and label)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from reader.widgets.article_view import ArticleView, Mark
+
+
+@dataclass(frozen=True)
+class EntityGroup:
+    text: str
+    label: str
+    mentions: tuple[int, ...]
+    """Indexes into the view's marks, in document order."""
+
+
+def group_marks(text: str, marks: Sequence[Mark]) -> list[EntityGroup]:
+    """Mentions with the same surface and label, most frequent first."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, mark in enumerate(marks):
+        if mark.status == "rejected":
+            continue
+        groups.setdefault((" ".join(text[mark.start : mark.end].split()), mark.label), []).append(i)
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
+    return [EntityGroup(surface, label, tuple(idx)) for (surface, label), idx in ordered]
+
+
+class EntityList(OptionList):
+    """Entities of the document; Enter jumps to the next mention of the highlighted one."""
+
+    class Jump(Message):
+        def __init__(self, mark: int) -> None:
+            super().__init__()
+            self.mark = mark
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(markup=False, **kwargs)
+        self.groups: list[EntityGroup] = []
+        self._next_mention: dict[int, int] = {}
+
+    def show(self, groups: list[EntityGroup], view: ArticleView) -> None:
+        self.groups = groups
+        self._next_mention = {}
+        self.clear_options()
+        self.add_options(
+            Option(
+                Content.assemble(
+                    (f" {g.label:<4} ", view.mark_style(g.label)),
+                    " ",
+                    g.text,
+                    (f"  ×{len(g.mentions)}" if len(g.mentions) > 1 else "", "dim"),
+                ),
+                id=str(i),
+            )
+            for i, g in enumerate(groups)
+        )
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        index = int(event.option.id or 0)
+        group = self.groups[index]
+        turn = self._next_mention.get(index, 0)
+        self._next_mention[index] = (turn + 1) % len(group.mentions)
+        self.post_message(self.Jump(group.mentions[turn]))
+
+
+class SidePanel(Vertical):
+    def compose(self):
+        yield Static(id="legend")
+        yield EntityList(id="entity-list")
+
+    def show(self, text: str, marks: Sequence[Mark], view: ArticleView, status: str = "") -> None:
+        labels = sorted({m.label for m in marks})
+        parts: list = []
+        for label in labels:
+            parts += [(f" {label} ", view.mark_style(label)), " "]
+        legend = Content.assemble(*parts) if parts else Content(status or "no entities")
+        self.query_one("#legend", Static).update(legend)
+        self.query_one(EntityList).show(group_marks(text, marks), view)
