@@ -22,8 +22,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Read news articles with spaCy entities highlighted, annotate them, export datasets.",
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,23 +85,28 @@ def fail(message: str, code: int = 2) -> None:
 def user_errors():
     """Turn the domain's expected errors into one line on stderr."""
     from reader.analysis import AnalysisError
+    from reader.annotations import AnnotationError
     from reader.documents import DocumentError
     from reader.keymap import KeymapError
+    from reader.labels import LabelError
     from reader.store import StoreError
 
     try:
         yield
-    except (DocumentError, StoreError, KeymapError, AnalysisError) as exc:
+    except (DocumentError, StoreError, KeymapError, AnalysisError, LabelError, AnnotationError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", 130)
 
 
 def open_workspace(read_only: bool = False):
+    from reader.labels import load_labels
     from reader.store import Store
     from reader.workspace import Workspace
 
-    return Workspace(Store(OPTIONS.store, read_only=read_only), model=OPTIONS.model)
+    labels = load_labels(OPTIONS.labels)
+    return Workspace(Store(OPTIONS.store, read_only=read_only), model=OPTIONS.model,
+                     annotator=OPTIONS.annotator or default_annotator(), labels=labels)
 
 
 def default_paths() -> list[Path]:
@@ -161,6 +166,7 @@ def import_documents(ws, paths: list[Path], *, analyse: bool, n_process: int = 1
 class _Result:
     def __init__(self, document, added):
         self.document, self.added = document, added
+        self.replaces, self.lost = None, ()
 
 
 @app.command("import")
@@ -185,6 +191,11 @@ def import_(
             n_ent = len(analysis.entities) if analysis else 0
             out.print(f"{doc.id}  {state:<9}  {n_sent:>5} sentences  {n_ent:>5} entities  {doc.title}",
                       markup=False)
+            if result.replaces:
+                out.print(f"  replaces {result.replaces} (same source): annotations re-anchored", markup=False)
+            for ann in result.lost:
+                err.print(f"  not found in the new text, kept in {result.replaces}: {ann.kind} "
+                          f"{ann.label or ann.text!r} on “{ann.quote.exact[:60]}”", markup=False)
 
 
 @app.command("list")
@@ -192,23 +203,77 @@ def list_(
     store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
     keymap: KeymapOpt = None, labels: LabelsOpt = None,
 ) -> None:
-    """Documents in the store."""
+    """Documents in the store, with their progress."""
     set_options(store, model, annotator, keymap, labels)
     with user_errors():
         from rich.table import Table
         from rich.text import Text
 
         ws = open_workspace(read_only=True)
-        table = Table(box=None, pad_edge=False)
-        for column in ("id", "title", "sentences", "entities", "source"):
-            table.add_column(column, justify="right" if column in ("sentences", "entities") else "left")
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        numeric = ("sentences", "tagged", "notes", "decisions")
+        for column in ("id", "title", *numeric):
+            table.add_column(column, justify="right" if column in numeric else "left", overflow="ellipsis",
+                             no_wrap=True, min_width=12 if column == "id" else None,
+                             max_width=60 if column == "title" else None)
         for doc_id in ws.document_ids():
-            doc = ws.document(doc_id)
-            analysis = ws.cached_analysis(doc)
-            table.add_row(Text(doc.id), Text(doc.title), Text(str(len(analysis.sentences)) if analysis else "–"),
-                          Text(str(len(analysis.entities)) if analysis else "–"),
-                          Text(str(doc.meta.get("source", ""))))
+            s = ws.summary(doc_id)
+            table.add_row(Text(s.doc_id), Text(s.title), Text("–" if s.sentences is None else str(s.sentences)),
+                          Text(str(s.tagged)), Text(str(s.notes)), Text(str(s.decisions)))
         out.print(table)
+
+
+def session_for(doc_ref: str):
+    """The document (by id or unique prefix), its sentences (cached or from the model) and the session."""
+    ws = open_workspace()
+    if ws.store.read_only:
+        fail(f"the store {OPTIONS.store} is open in {ws.store.lock_holder}; it is read-only until that closes")
+    doc = ws.document(ws.resolve(doc_ref))
+    analysis, _ = ws.analysis(doc)
+    return ws, doc, analysis, ws.session(doc)
+
+
+@app.command("tag")
+def tag_(
+    doc: Annotated[str, typer.Argument(help="Document id or unique id prefix.")],
+    sentence: Annotated[int, typer.Argument(help="Sentence number, from 0.")],
+    label: Annotated[str, typer.Argument(help="Label name.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Take the label off.")] = False,
+    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
+    keymap: KeymapOpt = None, labels: LabelsOpt = None,
+) -> None:
+    """Tag a sentence (the same operation as the label keys in the reader)."""
+    set_options(store, model, annotator, keymap, labels)
+    with user_errors():
+        ws, document, analysis, session = session_for(doc)
+        change = session.set_tag(analysis.sentences, sentence, label, on=not remove)
+        start, end = analysis.sentences[sentence]
+        state = "unchanged" if change is None else change.description
+        out.print(f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {document.text[start:end][:70]}",
+                  markup=False)
+
+
+@app.command("note")
+def note_(
+    doc: Annotated[str, typer.Argument(help="Document id or unique id prefix.")],
+    sentence: Annotated[str, typer.Argument(help="Sentence number from 0, or - for a note on the document.")],
+    text: Annotated[str, typer.Argument(help="The note.")],
+    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
+    keymap: KeymapOpt = None, labels: LabelsOpt = None,
+) -> None:
+    """Attach a note to a sentence or to the document."""
+    set_options(store, model, annotator, keymap, labels)
+    with user_errors():
+        ws, document, analysis, session = session_for(doc)
+        if sentence == "-":
+            session.add_note("document", 0, 0, text)
+        else:
+            if not sentence.isdigit() or int(sentence) >= len(analysis.sentences):
+                fail(f"no sentence {sentence!r} (the document has {len(analysis.sentences)}, numbered from 0; "
+                     "- for the document)")
+            start, end = analysis.sentences[int(sentence)]
+            session.add_note("sentence", start, end, text)
+        out.print(f"{document.id} note saved ({ws.annotator})", markup=False)
 
 
 @app.command("keys")

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from reader import analysis as an
+from reader.annotations import AnnotationSession, reanchor
 from reader.documents import Document, load_paths
+from reader.labels import LabelSet, load_labels
 from reader.store import Store
 
 
@@ -21,20 +23,67 @@ from reader.store import Store
 class ImportResult:
     document: Document
     added: bool
-    analysis: an.Analysis | None = None
+    replaces: str | None = None
+    """Id of the earlier version of this document (same source, edited text) whose annotations moved here."""
+    lost: tuple = ()
+    """Annotations of the earlier version whose quote is no longer in the text (kept there, listed here)."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    doc_id: str
+    title: str
+    date: str
+    source: str
+    sentences: int | None
+    tagged: int
+    notes: int
+    decisions: int
 
 
 class Workspace:
-    def __init__(self, store: Store, *, model: str | None = None) -> None:
+    def __init__(self, store: Store, *, model: str | None = None, annotator: str = "analyst",
+                 labels: LabelSet | None = None) -> None:
         self.store = store
         self.model = model
+        self.annotator = annotator
+        self.labels = labels or load_labels()
         self._pipelines: dict[tuple[str | None, str], Any] = {}
+        self._sessions: dict[str, AnnotationSession] = {}
         self._lock = threading.Lock()
 
     # --- documents -----------------------------------------------------------------------------------
 
     def add_documents(self, docs: Iterable[Document]) -> list[ImportResult]:
-        return [ImportResult(doc, self.store.add_document(doc.to_record())) for doc in docs]
+        """Store new documents; an edited version of a stored one (same source) takes over its annotations."""
+        results = []
+        by_source = {}
+        for doc_id in self.store.document_ids():
+            source = self.store.document(doc_id).get("meta", {}).get("source")
+            if source:
+                by_source[source] = doc_id
+        for doc in docs:
+            if self.store.has_document(doc.id):
+                results.append(ImportResult(doc, False))
+                continue
+            self.store.add_document(doc.to_record())
+            previous = by_source.get(doc.meta.get("source"))
+            lost = self._carry_over(previous, doc) if previous and previous != doc.id else ()
+            results.append(ImportResult(doc, True, previous if previous != doc.id else None, tuple(lost)))
+        return results
+
+    def _carry_over(self, old_id: str, doc: Document) -> list:
+        """Re-anchor every annotator's annotations of `old_id` onto the edited text of `doc`."""
+        from reader.annotations import Annotation
+
+        lost_all = []
+        for annotator in self.store.annotators(old_id):
+            old = [Annotation.from_record(r) for r in self.store.records(old_id, annotator).values()]
+            moved, lost = reanchor(old, doc.text)
+            if moved:
+                self.store.write(doc.id, annotator, upsert=[a.to_record() for a in moved])
+            lost_all.extend(lost)
+        return lost_all
 
     def import_paths(self, paths: list[Path]) -> list[ImportResult]:
         return self.add_documents(load_paths(paths))
@@ -47,6 +96,33 @@ class Workspace:
 
     def resolve(self, prefix: str) -> str:
         return self.store.resolve(prefix)
+
+    # --- annotations ---------------------------------------------------------------------------------
+
+    def session(self, doc: Document, annotator: str | None = None) -> AnnotationSession:
+        """The annotation session of a document (one per document, so undo history survives reopening)."""
+        annotator = annotator or self.annotator
+        key = f"{doc.id}\x1f{annotator}"
+        if key not in self._sessions:
+            self._sessions[key] = AnnotationSession(self.store, doc, annotator, self.labels)
+        return self._sessions[key]
+
+    def summary(self, doc_id: str) -> Summary:
+        """Progress of a document over all annotators: tagged sentences, notes, entity decisions."""
+        doc = self.document(doc_id)
+        analysis = self.cached_analysis(doc)
+        tagged: set[int] = set()
+        notes = decisions = 0
+        for annotator in self.store.annotators(doc_id):
+            session = AnnotationSession(self.store, doc, annotator, self.labels)
+            if analysis is not None:
+                tagged.update(session.sentence_tags(analysis.sentences))
+            for record in session.records().values():
+                notes += record.get("kind") == "note"
+                decisions += record.get("kind") == "entity"
+        meta = doc.meta
+        return Summary(doc.id, doc.title, str(meta.get("date", "")), str(meta.get("source", "")),
+                       len(analysis.sentences) if analysis else None, len(tagged), notes, decisions)
 
     # --- analysis ------------------------------------------------------------------------------------
 

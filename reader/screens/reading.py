@@ -14,9 +14,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from reader.analysis import Analysis, AnalysisError
+from reader.annotations import AnnotationError, AnnotationSession, Change, EntityState, entity_label_choices
 from reader.documents import Document
 from reader.keymap import bindings
-from reader.widgets.article_view import ArticleView, Mark
+from reader.screens.dialogs import LabelPicker, NoteChoice, NoteEditor, NotesList
+from reader.widgets.article_view import ArticleView, Mark, Tag
 from reader.widgets.side_panel import EntityList, SidePanel
 
 if TYPE_CHECKING:
@@ -56,6 +58,10 @@ class ReadingScreen(Screen):
         self.analysis: Analysis | None = None
         self.model_status = "loading entities…"
         self.search_query = ""
+        self.entities: list[EntityState] = []
+        self.selection: tuple[int, int] | None = None
+        """Token indexes (anchor, head) of the selection being extended."""
+        self.saved_status = ""
 
     @property
     def reader_app(self) -> ReaderApp:
@@ -70,6 +76,10 @@ class ReadingScreen(Screen):
         yield Input(placeholder="search (regex-free, case-insensitive); Enter to find, Esc to close",
                     id="search", classes="hidden")
         yield Footer()
+
+    @property
+    def session(self) -> AnnotationSession:
+        return self.reader_app.workspace.session(self.doc)
 
     @property
     def view(self) -> ArticleView:
@@ -111,21 +121,31 @@ class ReadingScreen(Screen):
         self.notify(message.error, title="spaCy", severity="error", markup=False, timeout=10)
         self.update_status()
 
-    def marks(self) -> list[Mark]:
-        if self.analysis is None:
-            return []
-        return [Mark(e.start, e.end, e.label) for e in self.analysis.entities]
-
     def refresh_marks(self) -> None:
-        marks = self.marks()
-        self.view.set_marks(marks)
+        """Re-read the analyst's annotations and repaint: the store is the only copy of them."""
+        session = self.session
+        predicted = self.analysis.entities if self.analysis else ()
+        self.entities = session.entities(predicted)
+        self.view.set_marks([Mark(e.start, e.end, e.label, e.status) for e in self.entities])
+        if self.analysis is not None:
+            labels = {lb.name: lb.colour for lb in session.labels.labels}
+            tags = {i: [Tag(n, labels.get(n, 8)) for n in names]
+                    for i, names in session.sentence_tags(self.view.sentences).items()}
+            self.view.set_overlay(tags, set(session.sentence_notes(self.view.sentences)))
         self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status)
 
     def update_status(self) -> None:
         view = self.view
         parts = [f"sentence {view.cursor + 1}/{len(view.sentences)}"]
         if self.analysis is not None:
-            parts.append(f"{len(view.marks)} entities")
+            tagged, total = self.session.progress(view.sentences)
+            parts.append(f"tagged {tagged}/{total}")
+            parts.append(f"{sum(m.status != 'rejected' for m in view.marks)} entities")
+        tags = view.tags.get(view.cursor)
+        if tags:
+            parts.append("labels: " + ", ".join(t.name for t in tags))
+        if view.selection:
+            parts.append(f"selection: “{self.doc.text[view.selection[0]:view.selection[1]]}” (+ to add)")
         mark = view.current_mark
         if mark is not None:
             parts.append(f"entity: {self.doc.text[mark.start:mark.end]} ({mark.label}, {mark.status})")
@@ -134,7 +154,11 @@ class ReadingScreen(Screen):
             parts.append(f"match {current}/{len(view.matches)} for “{self.search_query}”")
         elif self.search_query:
             parts.append(f"no match for “{self.search_query}”")
+        if self.saved_status:
+            parts.append(self.saved_status)
         parts.append(self.model_status)
+        if self.reader_app.workspace.store.read_only:
+            parts.insert(0, "READ-ONLY")
         self.query_one("#status", Static).update(Content("  ·  ".join(parts)))
 
     @on(ArticleView.CursorMoved)
@@ -224,6 +248,183 @@ class ReadingScreen(Screen):
 
     def action_library(self) -> None:
         self.reader_app.action_library()
+
+    # --- annotation actions ----------------------------------------------------------------------------
+
+    def perform(self, operation, *args) -> Change | None:
+        """Run one annotation operation; the screen says "saved" only after the store wrote it to disk."""
+        from reader.store import StoreError
+
+        try:
+            change = operation(*args)
+        except (AnnotationError, StoreError) as exc:
+            self.notify(str(exc), severity="error", markup=False, timeout=8)
+            return None
+        if change is not None:
+            self.saved_status = f"saved: {change.description}"
+        self.refresh_marks()
+        self.update_status()
+        return change
+
+    def needs_sentences(self) -> bool:
+        if self.analysis is None:
+            self.notify("Sentences are still being analysed; try again in a moment.", severity="warning")
+            return False
+        return True
+
+    def action_tag(self, key: int) -> None:
+        label = self.session.labels.by_key(key)
+        if label is None:
+            self.notify(f"No label on key {key} (see ? for the labels).", severity="warning")
+            return
+        if self.needs_sentences():
+            self.perform(self.session.toggle_tag, self.view.sentences, self.view.cursor, label.name)
+
+    def current_entity(self) -> EntityState | None:
+        index = self.view.entity_cursor
+        if index is None or index >= len(self.entities):
+            self.notify("Move to an entity first (e / E, or the side panel).", severity="warning")
+            return None
+        return self.entities[index]
+
+    def action_accept_entity(self) -> None:
+        entity = self.current_entity()
+        if entity is not None:
+            self.perform(self.session.decide, entity, "accepted")
+
+    def action_reject_entity(self) -> None:
+        entity = self.current_entity()
+        if entity is not None:
+            self.perform(self.session.decide, entity, "rejected")
+
+    def entity_labels(self) -> list[str]:
+        return entity_label_choices(e.label for e in self.entities)
+
+    def action_relabel_entity(self) -> None:
+        entity = self.current_entity()
+        if entity is None:
+            return
+
+        def done(label: str | None) -> None:
+            if label:
+                self.perform(self.session.decide, entity, "relabelled", label)
+
+        surface = self.doc.text[entity.start:entity.end]
+        self.app.push_screen(LabelPicker(f"Label for “{surface}”", self.entity_labels(), entity.label), done)
+
+    def tokens(self) -> list[tuple[int, int]]:
+        return list(self.analysis.tokens) if self.analysis else []
+
+    def action_extend(self, delta: int) -> None:
+        if not self.needs_sentences():
+            return
+        tokens = self.tokens()
+        if not tokens:
+            return
+        starts = [t[0] for t in tokens]
+        if self.selection is None:
+            anchor_offset = self.selection_anchor()
+            from bisect import bisect_left
+
+            anchor = min(bisect_left(starts, anchor_offset), len(tokens) - 1)
+            self.selection = (anchor, anchor)
+        else:
+            anchor, head = self.selection
+            head = max(0, min(len(tokens) - 1, head + delta))
+            self.selection = (anchor, head)
+        first, last = sorted(self.selection)
+        self.view.set_selection((tokens[first][0], tokens[last][1]))
+        self.update_status()
+
+    def selection_anchor(self) -> int:
+        """Where a new selection starts: the current search match, else the entity, else the sentence."""
+        view = self.view
+        s_start, s_end = view.sentences[view.cursor]
+        if view.match_index is not None:
+            m_start = view.matches[view.match_index][0]
+            if s_start <= m_start < s_end:
+                return m_start
+        if view.current_mark is not None:
+            return view.current_mark.start
+        return s_start
+
+    def action_clear_selection(self) -> None:
+        self.selection = None
+        self.view.set_selection(None)
+        self.update_status()
+
+    def action_add_entity(self) -> None:
+        selected = self.view.selection
+        if not selected:
+            self.notify("Select tokens first: shift+right / shift+left.", severity="warning")
+            return
+
+        def done(label: str | None) -> None:
+            if label and self.perform(self.session.add_entity, selected[0], selected[1], label):
+                self.action_clear_selection()
+
+        surface = self.doc.text[selected[0]:selected[1]]
+        self.app.push_screen(LabelPicker(f"Add “{surface}” as", self.entity_labels()), done)
+
+    def action_note(self) -> None:
+        if not self.needs_sentences():
+            return
+        mark = self.view.current_mark
+        if mark is not None:
+            target, start, end = "entity", mark.start, mark.end
+        else:
+            target, (start, end) = "sentence", self.view.sentences[self.view.cursor]
+        self.edit_note(target, start, end)
+
+    def action_document_note(self) -> None:
+        self.edit_note("document", 0, 0)
+
+    def edit_note(self, target: str, start: int, end: int) -> None:
+        existing = next((n for n in self.session.annotations("note")
+                         if n.target == target and (target == "document" or (n.start, n.end) == (start, end))), None)
+        context = "" if target == "document" else self.doc.text[start:end]
+
+        def done(text: str | None) -> None:
+            if text is None:
+                return
+            if existing is not None:
+                self.perform(self.session.edit_note, existing.id, text)
+            elif text.strip():
+                self.perform(self.session.add_note, target, start, end, text)
+
+        title = f"Note on the {target}" + (" (editing)" if existing else "")
+        self.app.push_screen(NoteEditor(title, context, existing.text if existing else ""), done)
+
+    def action_notes_panel(self) -> None:
+        notes = self.session.annotations("note")
+        items = []
+        for note in notes:
+            where = "document" if note.target == "document" else f"{note.target} · {self.doc.text[note.start:note.end]}"
+            first = note.text.strip().splitlines()[0] if note.text.strip() else ""
+            items.append((note.id, Content.assemble((first[:60], "bold"), ("  " + where[:50], "dim"))))
+
+        def done(choice: NoteChoice | None) -> None:
+            if choice is None:
+                return
+            note = next((n for n in notes if n.id == choice.note_id), None)
+            if note is None:
+                return
+            if choice.action == "delete":
+                self.perform(self.session.delete_note, note.id)
+            elif choice.action == "edit":
+                self.edit_note(note.target, note.start, note.end)
+            elif note.target != "document":
+                self.view.move_to_offset(note.start)
+
+        self.app.push_screen(NotesList(items), done)
+
+    def action_undo(self) -> None:
+        change = self.perform(self.session.undo)
+        self.notify(f"Undone: {change.description}" if change else "Nothing to undo.", timeout=3)
+
+    def action_redo(self) -> None:
+        change = self.perform(self.session.redo)
+        self.notify(f"Redone: {change.description}" if change else "Nothing to redo.", timeout=3)
 
 
 def find_all(text: str, query: str) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ character range over the stored text, and the text itself is only ever sliced, n
 
 from __future__ import annotations
 
+import itertools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
@@ -394,7 +395,7 @@ class ArticleView(ScrollView, can_focus=True):
         ranges = self._ranges(start, end, is_cursor, s_start, s_end)
         cuts = sorted({start, end, *(p for r in ranges for p in (r[0], r[1]) if start < p < end)})
         text = self.text
-        for a, b in zip(cuts, cuts[1:], strict=False):
+        for a, b in itertools.pairwise(cuts):
             style = base
             for r_start, r_end, r_style in ranges:
                 if r_start <= a and b <= r_end:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.style import Style
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -53,7 +54,7 @@ class EntityList(OptionList):
         self.add_options(
             Option(
                 Content.assemble(
-                    (f" {g.label:<4} ", view.mark_style(g.label)),
+                    (f" {g.label:<4} ", Style.from_rich_style(view.mark_style(g.label))),
                     " ",
                     g.text,
                     (f"  ×{len(g.mentions)}" if len(g.mentions) > 1 else "", "dim"),
@@ -81,7 +82,7 @@ class SidePanel(Vertical):
         labels = sorted({m.label for m in marks})
         parts: list = []
         for label in labels:
-            parts += [(f" {label} ", view.mark_style(label)), " "]
+            parts += [(f" {label} ", Style.from_rich_style(view.mark_style(label))), " "]
         legend = Content.assemble(*parts) if parts else Content(status or "no entities")
         self.query_one("#legend", Static).update(legend)
         self.query_one(EntityList).show(group_marks(text, marks), view)

@@ -1,0 +1,123 @@
+"""Modal dialogs of the reading screen: the note editor, a label picker and the list of notes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Footer, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+
+class NoteEditor(ModalScreen[str | None]):
+    """A multi-line note; Ctrl+S saves (an emptied note is deleted), Esc cancels."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", show=True, priority=True),
+        Binding("escape", "cancel", "Cancel", show=True, priority=True),
+    ]
+
+    def __init__(self, title: str, context: str, text: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.context = context
+        self.initial = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Content(self.title_text), classes="dialog-title")
+            if self.context:
+                yield Static(Content(self.context), classes="dialog-context")
+            yield TextArea(self.initial, id="note-text", soft_wrap=True, show_line_numbers=False)
+            yield Static(Content("Ctrl+S save · Esc cancel · an empty note is deleted"), classes="dialog-help")
+
+    def on_mount(self) -> None:
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+
+    def action_save(self) -> None:
+        self.dismiss(self.query_one(TextArea).text)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LabelPicker(ModalScreen[str | None]):
+    """Pick a label from a short list; Enter picks, Esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    def __init__(self, title: str, labels: list[str], current: str | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.labels = labels
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog picker"):
+            yield Static(Content(self.title_text), classes="dialog-title")
+            yield OptionList(*(Option(Content(label), id=label) for label in self.labels), markup=False)
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        if self.current in self.labels:
+            options.highlighted = self.labels.index(self.current)
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class NoteChoice:
+    action: str
+    """`jump`, `edit` or `delete`."""
+    note_id: str
+
+
+class NotesList(ModalScreen[NoteChoice | None]):
+    """The document's notes: Enter jumps to one, e edits it, d deletes it."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Close"),
+        Binding("e", "choose('edit')", "Edit"),
+        Binding("d,delete", "choose('delete')", "Delete"),
+    ]
+
+    def __init__(self, notes: list[tuple[str, Content]]) -> None:
+        super().__init__()
+        self.notes = notes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog notes"):
+            yield Static(Content(f"Notes ({len(self.notes)})"), classes="dialog-title")
+            if self.notes:
+                yield OptionList(*(Option(label, id=ident) for ident, label in self.notes), markup=False)
+            else:
+                yield Static(Content("No notes yet: n adds one to the sentence, N to the document."))
+            yield Footer()
+
+    def on_mount(self) -> None:
+        if self.notes:
+            self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(NoteChoice("jump", event.option.id or ""))
+
+    def action_choose(self, action: str) -> None:
+        if not self.notes:
+            return
+        options = self.query_one(OptionList)
+        if options.highlighted is not None:
+            self.dismiss(NoteChoice(action, options.get_option_at_index(options.highlighted).id or ""))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

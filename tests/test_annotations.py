@@ -1,0 +1,197 @@
+"""Annotation operations: tags follow sentences, notes, entity decisions, undo/redo, re-anchoring."""
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reader.analysis import Span
+from reader.annotations import (
+    Annotation,
+    AnnotationError,
+    AnnotationSession,
+    entity_states,
+    find_quote,
+    quote_at,
+    reanchor,
+    sentence_of,
+)
+from reader.documents import make_document
+from reader.labels import Label, LabelSet, load_labels
+
+TEXT = "Premier point. Le président Macron parle à Paris. Troisième phrase ici."
+SENTS = [(0, 14), (15, 49), (50, 71)]
+
+
+class MemoryStore:
+    read_only = False
+
+    def __init__(self):
+        self.data: dict[tuple[str, str], dict[str, dict]] = {}
+        self.writes = 0
+
+    def records(self, doc_id, annotator):
+        return self.data.setdefault((doc_id, annotator), {})
+
+    def write(self, doc_id, annotator, upsert=(), delete=()):
+        table = self.records(doc_id, annotator)
+        for r in upsert:
+            table[r["id"]] = dict(r)
+        for i in delete:
+            table.pop(i, None)
+        self.writes += 1
+
+
+def clock():
+    counter = itertools.count()
+    return lambda: f"2026-01-01T00:00:{next(counter):02d}Z"
+
+
+@pytest.fixture
+def session():
+    doc = make_document(TEXT)
+    return AnnotationSession(MemoryStore(), doc, "alice", load_labels(), clock=clock())
+
+
+def test_sentences_fixture_matches_text():
+    assert [TEXT[s:e] for s, e in SENTS][1] == "Le président Macron parle à Paris."
+
+
+def test_toggle_tag_and_undo_redo(session):
+    session.toggle_tag(SENTS, 1, "quote")
+    session.toggle_tag(SENTS, 1, "claim")
+    assert session.sentence_tags(SENTS) == {1: ["claim", "quote"]}
+    session.toggle_tag(SENTS, 1, "quote")
+    assert session.sentence_tags(SENTS) == {1: ["claim"]}
+    session.undo()
+    assert session.sentence_tags(SENTS) == {1: ["claim", "quote"]}
+    session.undo()
+    session.undo()
+    assert session.sentence_tags(SENTS) == {}
+    assert session.undo() is None
+    session.redo()
+    assert session.sentence_tags(SENTS) == {1: ["quote"]}
+    session.toggle_tag(SENTS, 0, "event")
+    assert session.redo() is None, "a new action clears the redo stack"
+
+
+def test_tag_records_carry_offsets_quote_annotator_and_times(session):
+    session.set_tag(SENTS, 1, "quote", on=True)
+    [tag] = session.annotations("tag")
+    assert (tag.start, tag.end) == SENTS[1]
+    assert tag.quote.exact == TEXT[15:49] and tag.quote.prefix == TEXT[:15]
+    assert tag.annotator == "alice" and tag.created and tag.updated == tag.created
+
+
+def test_exclusive_labels_replace_each_other():
+    labels = LabelSet((Label("a", 1, 0), Label("b", 2, 1)), exclusive=True)
+    s = AnnotationSession(MemoryStore(), make_document(TEXT), "bob", labels)
+    s.toggle_tag(SENTS, 0, "a")
+    s.toggle_tag(SENTS, 0, "b")
+    assert s.sentence_tags(SENTS) == {0: ["b"]}
+    s.undo()
+    assert s.sentence_tags(SENTS) == {0: ["a"]}
+
+
+def test_unknown_label_and_sentence(session):
+    with pytest.raises(AnnotationError, match="unknown label 'nope'"):
+        session.toggle_tag(SENTS, 0, "nope")
+    with pytest.raises(AnnotationError, match="no sentence 7"):
+        session.set_tag(SENTS, 7, "event", on=True)
+
+
+def test_tags_follow_resegmentation(session):
+    session.toggle_tag(SENTS, 1, "quote")
+    session.toggle_tag(SENTS, 2, "event")
+    # another model merges the first two sentences and splits the last one
+    other = [(0, 49), (50, 60), (61, 71)]
+    assert session.sentence_tags(other) == {0: ["quote"], 1: ["event"]}
+
+
+def test_notes_add_edit_delete(session):
+    session.add_note("sentence", *SENTS[1], "vérifier la citation")
+    [note] = session.annotations("note")
+    assert session.sentence_notes(SENTS) == {1: [note]}
+    session.edit_note(note.id, "citation vérifiée")
+    [edited] = session.annotations("note")
+    assert edited.text == "citation vérifiée" and edited.updated > edited.created
+    session.add_note("document", 5, 9, "article partial")
+    assert [n.target for n in session.annotations("note")] == ["document", "sentence"]
+    session.delete_note(note.id)
+    assert [n.target for n in session.annotations("note")] == ["document"]
+    session.undo()
+    assert len(session.annotations("note")) == 2
+    with pytest.raises(AnnotationError, match="empty"):
+        session.add_note("sentence", 0, 14, "   ")
+
+
+def test_entity_decisions(session):
+    predicted = [Span(28, 34, "PER"), Span(43, 48, "LOC"), Span(0, 7, "MISC")]
+    states = session.entities(predicted)
+    assert [s.status for s in states] == ["predicted"] * 3
+    macron, paris = states[1], states[2]
+    session.decide(macron, "accepted")
+    session.decide(paris, "relabelled", "ORG")
+    session.decide(states[0], "rejected")
+    session.add_entity(15, 27, "MISC")
+    states = session.entities(predicted)
+    assert [(s.start, s.label, s.status) for s in states] == [
+        (0, "MISC", "rejected"), (15, "MISC", "added"), (28, "PER", "accepted"), (43, "ORG", "relabelled")]
+    assert states[3].predicted == "LOC"
+    # the same decision twice takes it back
+    session.decide(states[2], "accepted")
+    assert session.entities(predicted)[2].status == "predicted"
+    # rejecting an added entity removes it
+    session.decide(session.entities(predicted)[1], "rejected")
+    assert [s.status for s in session.entities(predicted)] == ["rejected", "predicted", "relabelled"]
+    session.undo()
+    assert len(session.entities(predicted)) == 4
+
+
+def test_relabel_back_to_the_model_label_is_an_accept(session):
+    [state] = session.entities([Span(28, 34, "PER")])
+    session.decide(state, "relabelled", "PER")
+    assert session.entities([Span(28, 34, "PER")])[0].status == "accepted"
+
+
+def test_reanchor_follows_edited_text(session):
+    session.toggle_tag(SENTS, 1, "quote")
+    session.add_note("document", 0, 0, "doc note")
+    session.add_note("sentence", *SENTS[2], "gone")
+    new_text = "Chapeau ajouté. " + TEXT.replace("Troisième phrase ici.", "Autre fin.")
+    moved, lost = reanchor(session.annotations(), new_text)
+    tag = next(a for a in moved if a.kind == "tag")
+    assert new_text[tag.start:tag.end] == "Le président Macron parle à Paris."
+    assert [a.text for a in lost] == ["gone"]
+    assert any(a.target == "document" for a in moved)
+
+
+def test_find_quote_prefers_matching_context():
+    text = "Paris est loin. Il aime Paris. Paris encore."
+    q = quote_at(text, 24, 29)
+    assert find_quote(q, 0, text) == 24
+    edited = "Intro. " + text
+    assert find_quote(q, 24, edited) == 31
+
+
+def test_record_round_trip(session):
+    session.add_note("entity", 28, 34, "qui ?")
+    [note] = session.annotations("note")
+    assert Annotation.from_record(note.to_record()) == note
+
+
+def test_entity_states_keep_added_ones():
+    decisions = [Annotation("x", "entity", 2, 4, "a", "t", "t", label="ORG", status="added")]
+    assert entity_states([], decisions)[0].status == "added"
+
+
+@given(st.lists(st.integers(0, 200), min_size=2, max_size=30, unique=True), st.integers(0, 199), st.integers(1, 30))
+def test_sentence_of_picks_an_overlapping_sentence(cuts, start, length):
+    cuts = sorted(set(cuts) | {0, 200})
+    sentences = list(itertools.pairwise(cuts))
+    starts = [s for s, _ in sentences]
+    end = min(start + length, 200)
+    index = sentence_of(start, end, sentences, starts)
+    s, e = sentences[index]
+    assert s < max(end, start + 1) and e > start
