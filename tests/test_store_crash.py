@@ -1,0 +1,126 @@
+"""Kill a writing process at random moments: no file may be torn and no acknowledged write may be lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reader.store import Store
+
+WRITER = Path(__file__).with_name("store_writer.py")
+KILLS = 35
+BUDGET = 25.0
+"""Seconds; the loop stops early (after at least 30 kills) rather than make the suite slow."""
+
+
+def apply(state: dict, op: dict) -> None:
+    if op["kind"] == "document":
+        state["docs"].add(op["record"]["id"])
+        return
+    records = state["records"].setdefault((op["doc"], op["annotator"]), {})
+    for key in op["delete"]:
+        records.pop(key, None)
+    for record in op["upsert"]:
+        records[record["id"]] = record
+
+
+def copy_state(state: dict) -> dict:
+    return {"docs": set(state["docs"]), "records": {k: dict(v) for k, v in state["records"].items()}}
+
+
+def read_log(path: Path) -> tuple[list[dict], dict | None]:
+    """Acknowledged operations in order, and the one in flight (begun, not acknowledged) if any."""
+    acked, pending = [], None
+    text = path.read_text(encoding="utf-8")
+    for line in text.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break  # killed while printing
+        word, _, rest = line.strip().partition(" ")
+        if word == "begin":
+            pending = json.loads(rest)
+        elif word == "ack":
+            assert pending is not None and pending["n"] == int(rest)
+            acked.append(pending)
+            pending = None
+    return acked, pending
+
+
+def on_disk(root: Path) -> dict:
+    """Everything in the store, through a fresh read-only Store, after checking that every file parses."""
+    for path in root.rglob("*.json"):
+        if not path.name.startswith("."):
+            json.loads(path.read_bytes())  # a torn file fails here
+    with Store(root, read_only=True) as store:
+        docs = set(store.document_ids())
+        for doc_id in docs:
+            assert store.document(doc_id)["id"] == doc_id
+        records = {}
+        for doc_id in docs:
+            for name in store.annotators(doc_id):
+                records[(doc_id, name)] = store.records(doc_id, name)
+    return {"docs": docs, "records": {k: v for k, v in records.items() if v}}
+
+
+def comparable(state: dict) -> dict:
+    return {"docs": state["docs"], "records": {k: v for k, v in state["records"].items() if v}}
+
+
+@pytest.mark.slow
+def test_kill_writer_at_random_moments(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    rng = random.Random(1234)
+    expected = {"docs": set(), "records": {}}
+    started = time.monotonic()
+    kills = in_flight_landed = torn = 0
+    n = 0
+    while kills < KILLS and (kills < 30 or time.monotonic() - started < BUDGET):
+        log = tmp_path / f"writer-{kills}.log"
+        with log.open("w") as out:
+            proc = subprocess.Popen([sys.executable, str(WRITER), str(root), str(n), str(rng.randrange(10**9))],
+                                    stdout=out, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 20
+            while "ready" not in log.read_text():
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "the writer did not start"
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.12))
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            proc.stderr.close()
+        kills += 1
+        acked, pending = read_log(log)
+        if kills == 1:
+            expected["docs"].update(["c0ffee000001", "c0ffee000002"])
+        for op in acked:
+            apply(expected, op)
+        actual = on_disk(root)
+        torn += len(list(root.rglob(".*.tmp")))  # killed in the middle of a write
+        if actual != comparable(expected):
+            assert pending is not None, f"kill {kills}: an acknowledged write is missing or wrong"
+            with_pending = copy_state(expected)
+            apply(with_pending, pending)
+            assert actual == comparable(with_pending), f"kill {kills}: the store matches no allowed state"
+            expected = with_pending
+            in_flight_landed += 1
+        n = (acked[-1]["n"] + 1 if acked else n) + (1 if pending else 0)
+    print(f"{kills} kills, {n} operations, {in_flight_landed} in-flight writes on disk, {torn} kills inside a write")
+    assert kills >= 30
+    assert n > kills * 5, "too few writes between kills for the test to mean anything"
+    # the store opens for writing after all that, and a writer cleans the temporary files it left
+    with Store(root) as store:
+        assert not store.read_only
+        for doc_id, name in list(expected["records"]):
+            store.write(doc_id, name, upsert=[{"id": "final"}])
+    leftovers = list((root / "annotations").rglob(".*.tmp"))
+    assert leftovers == []
+    assert os.path.exists(root / ".lock")
