@@ -40,12 +40,11 @@ class AnalysisFailed(Message):
         self.error = error
 
 
-def header_content(doc: Document) -> Content:
-    meta = doc.meta
-    parts: list = [(doc.title, "bold")]
+def header_meta(doc: Document) -> Content:
+    parts: list = []
     for key in ("date", "source", "author"):
-        if meta.get(key):
-            parts += [("  ·  ", "dim"), str(meta[key])]
+        if doc.meta.get(key):
+            parts += [("  ·  " if parts else "", "dim"), str(doc.meta[key])]
     return Content.assemble(*parts)
 
 
@@ -68,7 +67,9 @@ class ReadingScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(header_content(self.doc), id="header")
+        with Horizontal(id="header"):
+            yield Static(Content.styled(self.doc.title, "bold"), id="header-title")
+            yield Static(header_meta(self.doc), id="header-meta")
         with Horizontal(id="body"):
             yield ArticleView(id="article")
             yield SidePanel(id="side")
@@ -135,31 +136,31 @@ class ReadingScreen(Screen):
         self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status)
 
     def update_status(self) -> None:
+        """One line, most urgent first: read-only, what was just saved, where the cursor is, the model."""
         view = self.view
-        parts = [f"sentence {view.cursor + 1}/{len(view.sentences)}"]
+        parts = []
+        if self.reader_app.workspace.store.read_only:
+            parts.append("READ-ONLY")
+        if self.saved_status:
+            parts.append(self.saved_status)
+        parts.append(f"sentence {view.cursor + 1}/{len(view.sentences)}")
         if self.analysis is not None:
             tagged, total = self.session.progress(view.sentences)
             parts.append(f"tagged {tagged}/{total}")
-            parts.append(f"{sum(m.status != 'rejected' for m in view.marks)} entities")
-        tags = view.tags.get(view.cursor)
-        if tags:
-            parts.append("labels: " + ", ".join(t.name for t in tags))
-        if view.selection:
-            parts.append(f"selection: “{self.doc.text[view.selection[0]:view.selection[1]]}” (+ to add)")
         mark = view.current_mark
         if mark is not None:
-            parts.append(f"entity: {self.doc.text[mark.start:mark.end]} ({mark.label}, {mark.status})")
+            parts.append(f"{mark.label} “{self.doc.text[mark.start:mark.end]}” {mark.status}")
+        if view.selection:
+            parts.append(f"selection “{self.doc.text[view.selection[0]:view.selection[1]]}” (+ adds)")
         if view.matches:
             current = "-" if view.match_index is None else view.match_index + 1
-            parts.append(f"match {current}/{len(view.matches)} for “{self.search_query}”")
+            parts.append(f"match {current}/{len(view.matches)} “{self.search_query}”")
         elif self.search_query:
             parts.append(f"no match for “{self.search_query}”")
-        if self.saved_status:
-            parts.append(self.saved_status)
+        if self.analysis is not None:
+            parts.append(f"{sum(m.status != 'rejected' for m in view.marks)} entities")
         parts.append(self.model_status)
-        if self.reader_app.workspace.store.read_only:
-            parts.insert(0, "READ-ONLY")
-        self.query_one("#status", Static).update(Content("  ·  ".join(parts)))
+        self.query_one("#status", Static).update(Content(" · ".join(parts)))
 
     @on(ArticleView.CursorMoved)
     def cursor_moved(self) -> None:
@@ -261,7 +262,7 @@ class ReadingScreen(Screen):
             self.notify(str(exc), severity="error", markup=False, timeout=8)
             return None
         if change is not None:
-            self.saved_status = f"saved: {change.description}"
+            self.saved_status = f"✓ saved: {change.description}"
         self.refresh_marks()
         self.update_status()
         return change

@@ -261,6 +261,9 @@ class ArticleView(ScrollView, can_focus=True):
         self._line_cache.clear()
 
     def on_resize(self) -> None:
+        self._check_width()
+
+    def _check_width(self) -> None:
         before = self._wrap_width
         self._rewrap()
         if before != self._wrap_width:
@@ -374,6 +377,8 @@ class ArticleView(ScrollView, can_focus=True):
         return self._style(f"label-{colour % LABEL_PALETTE_SIZE}")
 
     def render_line(self, y: int) -> Strip:
+        if y == 0 and self.size.width and self.text_width != self._wrap_width:
+            self.call_later(self._check_width)  # a resize we were not told about (seen in tmux)
         line = self.scroll_offset.y + y
         strip = self._line_cache.get(line)
         if strip is None:
@@ -389,9 +394,10 @@ class ArticleView(ScrollView, can_focus=True):
         s_start, s_end = self.sentences[sentence]
         in_sentence = s_start <= start < max(s_end, s_start + 1) or (start < s_end and end > s_start)
         is_cursor = sentence == self.cursor and in_sentence
-        first_line_of_sentence = in_sentence and self.line_of(s_start) == line
+        row = line - self.line_of(s_start) if in_sentence else -1
+        last_row = self.line_of(max(s_start, s_end - 1)) - self.line_of(s_start)
 
-        segments = self._gutter(sentence, is_cursor, first_line_of_sentence and in_sentence, base)
+        segments = self._gutter(sentence, is_cursor, row, last_row, base)
         ranges = self._ranges(start, end, is_cursor, s_start, s_end)
         cuts = sorted({start, end, *(p for r in ranges for p in (r[0], r[1]) if start < p < end)})
         text = self.text
@@ -406,22 +412,23 @@ class ArticleView(ScrollView, can_focus=True):
             segments.insert(0, Segment(" " * margin, base))
         return Strip(segments).simplify()
 
-    def _gutter(self, sentence: int, is_cursor: bool, first: bool, base: Style) -> list[Segment]:
+    def _gutter(self, sentence: int, is_cursor: bool, row: int, last_row: int, base: Style) -> list[Segment]:
+        """Cursor bar, note marker (first line) and one label per line of the sentence (+N when short)."""
         gutter_style = base + self._style("gutter")
         bar = Segment("▌ " if is_cursor else "  ", base + self._style("cursor-bar") if is_cursor else gutter_style)
-        cells = GUTTER - 2
         out = [bar]
-        if first:
-            marker = "✎ " if sentence in self.notes else "  "
-            out.append(Segment(marker, base + self._style("note")))
-            cells -= 2
-            for tag in self.tags.get(sentence, ()):
-                name = tag.name[: max(0, cells - 1)]
-                if not name:
-                    break
-                out.append(Segment(name, base + self.label_style(tag.colour)))
-                out.append(Segment(" ", gutter_style))
-                cells -= len(name) + 1
+        marker = "✎ " if row == 0 and sentence in self.notes else "  "
+        out.append(Segment(marker, base + self._style("note")))
+        cells = GUTTER - 4
+        tags = self.tags.get(sentence, ()) if row >= 0 else ()
+        if 0 <= row < len(tags):
+            more = len(tags) - row - 1 if row == last_row else 0
+            suffix = f" +{more}" if more else ""
+            name = tags[row].name[: cells - 1 - len(suffix)]
+            out.append(Segment(name, base + self.label_style(tags[row].colour)))
+            if suffix:
+                out.append(Segment(suffix, gutter_style))
+            cells -= len(name) + len(suffix)
         if cells > 0:
             out.append(Segment(" " * cells, gutter_style))
         return out
