@@ -86,8 +86,8 @@ def test_reader_in_tmux_reads_tags_and_saves(tmp_path):
         assert term.dead(), "q quits the reader"
     finally:
         term.kill()
-    listing = subprocess.run([str(READER), "--store", str(store), "--model", "fr_core_news_sm", "list"], capture_output=True, text=True,
-                             cwd=tmp_path)
+    listing = subprocess.run([str(READER), "--store", str(store), "--model", "fr_core_news_sm", "list"],
+                             capture_output=True, text=True, cwd=tmp_path)
     assert listing.returncode == 0
     row = next(line for line in listing.stdout.splitlines() if "La Corée" in line)
     assert row.split()[-3:] == ["1", "0", "1"], row  # tagged sentences, notes, entity decisions
