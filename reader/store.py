@@ -30,6 +30,7 @@ import re
 import secrets
 import socket
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
@@ -527,6 +528,8 @@ class Store:
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(info, sort_keys=True) + "\n").encode(), 0)
         self._lock_fd = fd
+        # A store dropped without close() must not keep the lock until the process ends.
+        self._release = weakref.finalize(self, os.close, fd)
 
     def _probe_lock(self) -> str | None:
         """Who holds the lock, without taking it nor creating anything."""
@@ -551,7 +554,7 @@ class Store:
             if self._lock_fd is not None:
                 with contextlib.suppress(OSError):
                     fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-                os.close(self._lock_fd)
+                self._release()
                 self._lock_fd = None
             if not self.read_only:
                 self.read_only = True
@@ -572,10 +575,12 @@ class Store:
             raise StoreReadOnly(f"the store {self.root} is read-only ({self.read_only_reason}): nothing was written")
 
     def _mkdir(self, path: Path) -> None:
-        """Create a folder and make its entry durable in the parent."""
+        """Create a folder (and its missing parents), making each new entry durable in its parent."""
         if path.is_dir():
             return
-        path.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            self._mkdir(path.parent)
+        path.mkdir(exist_ok=True)
         fsync_dir(path.parent)
 
     def _prepare_folder(self, folder: Path) -> None:

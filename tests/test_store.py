@@ -434,6 +434,14 @@ def test_second_store_in_same_process_is_read_only(store: Store) -> None:
     third.close()
 
 
+def test_dropped_store_releases_its_lock(tmp_path: Path) -> None:
+    first = Store(tmp_path / "s")
+    assert not first.read_only
+    del first
+    with Store(tmp_path / "s") as second:
+        assert not second.read_only
+
+
 HOLDER = textwrap.dedent("""
     import sys
     from reader.store import Store
