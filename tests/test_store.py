@@ -108,6 +108,23 @@ def test_annotation_file_is_tinydb_with_one_record_per_line(store: Store) -> Non
     assert db.get(doc_id="tag:1") == tag(1)
 
 
+def test_storage_works_for_plain_tinydb(tmp_path: Path) -> None:
+    from tinydb import Query, TinyDB
+
+    path = tmp_path / "plain.json"
+    db = TinyDB(path, storage=AtomicJSONStorage)
+    db.insert_multiple({"n": i, "tags": []} for i in range(5))
+    db.update({"tags": ["x"]}, Query().n == 3)  # mutates records in place: must still be written
+    db.remove(Query().n == 0)
+    db.table("other").insert({"a": 1})
+    expected = sorted(db.all(), key=lambda d: d["n"])
+    db.close()
+    assert json.loads(path.read_text())["_default"]["4"] == {"n": 3, "tags": ["x"]}
+    again = TinyDB(path, storage=AtomicJSONStorage)
+    assert sorted(again.all(), key=lambda d: d["n"]) == expected
+    assert again.table("other").all() == [{"a": 1}]
+
+
 def test_records_are_copied_on_the_way_in(store: Store) -> None:
     record = tag(3, "A")
     store.write(DOC["id"], "alice", upsert=[record])
