@@ -300,37 +300,46 @@ def _is_elision(token: Token) -> bool:
     return len(text) > 1 and text[-1] in _APOSTROPHES and text[:-1].lower() in ELIDED
 
 
-def _is_edge_junk(token: Token, others: list[str]) -> bool:
-    """Spaces, punctuation and lowercase function words never start or end a name.
+_BRACKETS = {"(": ")", "[": "]", "{": "}"}
+_CLOSERS = frozenset(_BRACKETS.values())
 
-    A bracket stays when its partner is inside the span (« Organisation (ONU) »).
-    """
+
+def _is_edge_junk(token: Token) -> bool:
+    """Spaces, punctuation (brackets aside) and lowercase function words never start or end a name."""
     text = token.text
     if token.is_space or (text.islower() and text in _FUNCTION_WORDS):
         return True
-    if not (token.is_punct or token.is_quote or token.is_bracket):
-        return False
-    partner = {"(": ")", ")": "(", "[": "]", "]": "[", "{": "}", "}": "{"}.get(text)
-    return partner is None or partner not in others
+    return (token.is_punct or token.is_quote) and text not in _BRACKETS and text not in _CLOSERS
+
+
+def _trim_edges(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    """Narrow [start, end) to the name: leading elisions go when lowercase (« l’ONU » → ONU) or
+    sentence-initial (« L’ONU a voté »), a mid-sentence capital one is part of it (« chez L’Oréal »);
+    brackets go unless the name holds both of them (« Organisation (ONU) »)."""
+    while start < end:
+        first, last = doc[start], doc[end - 1]
+        texts = [t.text for t in doc[start:end]]
+        if _is_edge_junk(first) or (_is_elision(first) and (first.text[0].islower() or first.is_sent_start)):
+            start += 1
+        elif _is_edge_junk(last) or _is_elision(last):
+            end -= 1
+        elif len(texts) > 1 and _BRACKETS.get(texts[0]) == texts[-1] and not {texts[0], texts[-1]} & {*texts[1:-1]}:
+            start, end = start + 1, end - 1  # « (ONU) »: the brackets enclose the name
+        elif texts[0] in _BRACKETS and _BRACKETS[texts[0]] not in texts[1:]:
+            start += 1
+        elif texts[-1] in _CLOSERS and not any(_BRACKETS.get(t) == texts[-1] for t in texts[:-1]):
+            end -= 1
+        else:
+            break
+    return start, end
 
 
 def entity_bounds(ent: Any) -> tuple[int, int] | None:
-    """Character bounds of the name inside a predicted span, trimmed on token boundaries; None if not a name.
-
-    Leading elisions go when lowercase (« l’ONU » → ONU) or sentence-initial (« L’ONU a voté »); a
-    mid-sentence capital elision is part of the name (« chez L’Oréal »).
-    """
-    doc, start, end = ent.doc, ent.start, ent.end
-    words = [t.text for t in doc[start:end]]
-    while start < end and (
-        _is_edge_junk(doc[start], words[start - ent.start + 1 :])
-        or (_is_elision(doc[start]) and (doc[start].text[0].islower() or doc[start].is_sent_start))
-    ):
-        start += 1
-    while end > start and (_is_edge_junk(doc[end - 1], words[: end - 1 - ent.start]) or _is_elision(doc[end - 1])):
-        end -= 1
+    """Character bounds of the name inside a predicted span, on token boundaries; None if it is not a name."""
+    doc = ent.doc
+    start, end = _trim_edges(doc, ent.start, ent.end)
     span = doc[start:end]
-    if end - start == 0 or len(span.text) < 2 or span.text[-1] in _APOSTROPHES:
+    if end == start or len(span.text) < 2 or span.text[-1] in _APOSTROPHES:
         return None
     if len(span) == 1 and span.text.lower() in _NOT_NAMES:
         return None
