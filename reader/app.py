@@ -9,8 +9,6 @@ from textual.content import Content
 from textual.screen import Screen
 
 from reader.keymap import BY_ID, bindings, default_keymap
-from reader.screens.help import HelpScreen
-from reader.screens.library import LibraryScreen
 from reader.screens.reading import ReadingScreen
 from reader.workspace import Workspace
 
@@ -39,12 +37,16 @@ class ReaderApp(App):
         if len(self.doc_ids) == 1:
             self.push_screen(ReadingScreen(self.workspace.document(self.doc_ids[0])))
         else:
+            from reader.screens.library import LibraryScreen
+
             self.push_screen(LibraryScreen(self.doc_ids))
 
     def open_document(self, doc_id: str) -> None:
         self.push_screen(ReadingScreen(self.workspace.document(doc_id)))
 
     def action_library(self) -> None:
+        from reader.screens.library import LibraryScreen
+
         if len(self.screen_stack) > 2 and isinstance(self.screen_stack[-2], LibraryScreen):
             self.pop_screen()
         else:
@@ -57,10 +59,13 @@ class ReaderApp(App):
             sentences = len(analysis.sentences) if analysis else "–"
             yield (doc.id, doc.title, doc.meta.get("date", ""), doc.meta.get("source", ""), sentences, "", "")
 
-    def screen_scope(self, screen: Screen) -> str:
+    @staticmethod
+    def screen_scope(screen: Screen) -> str:
         return "reading" if isinstance(screen, ReadingScreen) else "library"
 
     def action_help(self) -> None:
+        from reader.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen_scope(self.screen), self.keymap))

@@ -17,7 +17,6 @@ from reader.analysis import Analysis, AnalysisError
 from reader.annotations import AnnotationError, AnnotationSession, Change, EntityState, entity_label_choices
 from reader.documents import Document
 from reader.keymap import bindings
-from reader.screens.dialogs import LabelPicker, NoteChoice, NoteEditor, NotesList
 from reader.widgets.article_view import ArticleView, Mark, Tag
 from reader.widgets.side_panel import EntityList, SidePanel
 
@@ -90,7 +89,8 @@ class ReadingScreen(Screen):
         self.view.load(self.doc.text)
         self.view.focus()
         self.update_status()
-        self.call_after_refresh(self.start_analysis)
+        # Start the model a moment after the first frame: its import would compete with the paint for the GIL.
+        self.call_after_refresh(self.set_timer, 0.1, self.start_analysis)
 
     def start_analysis(self) -> None:
         self.analyse(self.doc)
@@ -306,6 +306,8 @@ class ReadingScreen(Screen):
         if entity is None:
             return
 
+        from reader.screens.dialogs import LabelPicker
+
         def done(label: str | None) -> None:
             if label:
                 self.perform(self.session.decide, entity, "relabelled", label)
@@ -360,6 +362,8 @@ class ReadingScreen(Screen):
             self.notify("Select tokens first: shift+right / shift+left.", severity="warning")
             return
 
+        from reader.screens.dialogs import LabelPicker
+
         def done(label: str | None) -> None:
             if label and self.perform(self.session.add_entity, selected[0], selected[1], label):
                 self.action_clear_selection()
@@ -384,6 +388,7 @@ class ReadingScreen(Screen):
         existing = next((n for n in self.session.annotations("note")
                          if n.target == target and (target == "document" or (n.start, n.end) == (start, end))), None)
         context = "" if target == "document" else self.doc.text[start:end]
+        from reader.screens.dialogs import NoteEditor
 
         def done(text: str | None) -> None:
             if text is None:
@@ -403,6 +408,8 @@ class ReadingScreen(Screen):
             where = "document" if note.target == "document" else f"{note.target} · {self.doc.text[note.start:note.end]}"
             first = note.text.strip().splitlines()[0] if note.text.strip() else ""
             items.append((note.id, Content.assemble((first[:60], "bold"), ("  " + where[:50], "dim"))))
+
+        from reader.screens.dialogs import NoteChoice, NotesList
 
         def done(choice: NoteChoice | None) -> None:
             if choice is None:

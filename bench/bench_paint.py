@@ -1,0 +1,106 @@
+"""Time to first paint in a real terminal (tmux), as a ratio to a minimal Textual app measured in the same run.
+
+Each program is started in a fresh tmux pane; the clock stops when its text shows in `capture-pane`.
+Cases: the minimal app (baseline), the seed article, and a generated 50,000-sentence document. Goals:
+seed ≤ 1.5× the minimal app; the 50,000-sentence document ≤ 2× the seed. `main()` returns the rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+READER = Path(sys.executable).parent / "reader"
+
+
+def time_to_text(command: list[str], marker: str, cwd: Path, timeout: float = 60) -> float:
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    start = time.perf_counter()
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "36", "-c", str(cwd), *command],
+                   check=True)
+    try:
+        while time.perf_counter() - start < timeout:
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", name], capture_output=True,
+                                    text=True).stdout
+            if marker in screen:
+                return time.perf_counter() - start
+            time.sleep(0.005)
+        raise RuntimeError(f"{marker!r} never appeared for {command}")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def generated_text(sentences: int, seed: int = 7) -> str:
+    rng = random.Random(seed)
+    subjects = ["Le gouvernement", "La ministre", "Emmanuel Macron", "L’entreprise Airbus", "Le maire de Lyon",
+                "Les syndicats", "La Banque de France", "Un porte-parole de l’ONU"]
+    verbs = ["a annoncé", "a démenti", "prévoit", "a confirmé", "conteste", "a présenté"]
+    objects = ["un nouveau plan d’investissement", "la réforme des retraites", "un accord avec Berlin",
+               "des mesures contre l’inflation", "le budget de l’année prochaine", "une enquête à Marseille"]
+    paragraphs, current = [], []
+    for i in range(sentences):
+        current.append(f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)} ({i}).")
+        if len(current) == 5:
+            paragraphs.append(" ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n\n".join(paragraphs)
+
+
+def prepare_store(folder: Path, text: str | None) -> tuple[Path, str]:
+    """A store holding one document (no analysis cached: the first paint must not need one)."""
+    from reader.documents import load_paths, make_document
+    from reader.store import Store
+    from reader.workspace import Workspace
+
+    store = Store(folder)
+    ws = Workspace(store)
+    docs = load_paths([ROOT / "seeds"]) if text is None else [make_document(text, {"title": "Generated"})]
+    ws.add_documents(docs)
+    store.close()
+    return folder, docs[0].text.split("\n", 1)[0][:30]
+
+
+def main(repeat: int = 5) -> list[tuple[str, float, float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        seed_store, seed_marker = prepare_store(tmp_path / "seed", None)
+        big_store, big_marker = prepare_store(tmp_path / "big", generated_text(50_000))
+        cases = {
+            "minimal Textual app": ([sys.executable, str(ROOT / "bench" / "minimal_app.py")], "minimal-app-ready"),
+            "reader, seed article": ([str(READER), "--store", str(seed_store)], seed_marker),
+            "reader, 50,000 sentences": ([str(READER), "--store", str(big_store)], big_marker),
+        }
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(repeat):  # interleaved, so drift in machine load hits every case alike
+            for name, (command, marker) in cases.items():
+                times[name].append(time_to_text(command, marker, tmp_path))
+    base = statistics.median(times["minimal Textual app"])
+    seed = statistics.median(times["reader, seed article"])
+    rows = []
+    print(f"{'first paint (tmux, median of ' + str(repeat) + ')':<44}{'seconds':>9}{'× minimal':>11}{'× seed':>9}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        rows.append((name, median, median / base))
+        print(f"{name:<44}{median:>9.3f}{median / base:>11.2f}{median / seed:>9.2f}")
+    print(f"goals: seed ≤ 1.50× minimal (got {seed / base:.2f}×); "
+          f"50,000 sentences ≤ 2.00× seed (got {statistics.median(times['reader, 50,000 sentences']) / seed:.2f}×)")
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5)
+    main(parser.parse_args().repeat)
