@@ -236,8 +236,12 @@ class _Unit:
     spans: list[_Span]
 
 
-def _analysis_of(workspace: Workspace, doc: Document, keys: dict[str, str]) -> tuple[str, Tokens, list, list]:
-    """(model, tokens, sentences, predicted entities) from the cache, or from the model when not cached."""
+def analysis_parts(workspace: Workspace, doc: Document, keys: dict[str, str]) -> tuple[str, Tokens, list, list]:
+    """(model, tokens, sentences, predicted entities) from the cache, or from the model when not cached.
+
+    Reads the cached record directly (no Analysis objects) and looks the cache key up once per language in
+    `keys`, a dict the caller keeps across documents: this is the export's hot path.
+    """
     key = keys.get(doc.lang)
     if key is None:
         key = keys[doc.lang] = workspace.cache_key(doc)  # the pipeline version lookup is slow: once per lang
@@ -332,7 +336,7 @@ def _views(workspace: Workspace, ids: list[str], annotator: str | None, annotate
         if not tables:
             tables = [(annotator, {})]
         doc = workspace.document(doc_id)
-        model, tokens, sentences, predicted = _analysis_of(workspace, doc, keys)
+        model, tokens, sentences, predicted = analysis_parts(workspace, doc, keys)
         for name, table in tables:
             yield _view(doc, model, tokens, sentences, predicted, name, table, order)
         if progress:

@@ -1,0 +1,191 @@
+"""Stats: progress per annotator and agreement between annotators, for `reader stats`.
+
+A team lead needs to know who did what and whether the label definitions are understood the same way, so
+agreement is measured on sentence labels: for every pair of annotators, over the sentences of the documents
+both tagged (at least one tag each: an analyst who only reviewed entities has not made the tagging pass),
+Cohen's kappa per label (each label a yes/no decision per sentence) and the share of sentences given exactly
+the same labels. Read-only; the model is loaded only for a document that has no cached analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import TYPE_CHECKING
+
+from reader.annotations import sentence_of
+from reader.export import analysis_parts
+
+if TYPE_CHECKING:
+    from rich.console import Group
+    from rich.table import Table
+
+    from reader.workspace import Workspace
+
+DECISIONS = ("accepted", "relabelled", "added", "rejected")
+
+
+@dataclass
+class AnnotatorStats:
+    name: str
+    documents: int = 0
+    """Documents with at least one annotation by this annotator."""
+    tagged_sentences: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+    """Sentences tagged with each label."""
+    notes: int = 0
+    decisions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DECISIONS, 0))
+    """Entity decisions by status."""
+
+
+@dataclass
+class Agreement:
+    first: str
+    second: str
+    documents: int
+    """Documents both annotators tagged."""
+    sentences: int
+    """Sentences of those documents: the items compared."""
+    percent: float | None
+    """Share (0-1) of sentences given exactly the same set of labels; None without shared sentences."""
+    kappa: dict[str, float | None]
+    """Cohen's kappa per label; None where it is undefined (neither or both used the label everywhere)."""
+
+
+@dataclass
+class Stats:
+    documents: int
+    labels: list[str]
+    annotators: list[AnnotatorStats]
+    agreement: list[Agreement]
+
+
+def cohen_kappa(a: list[bool], b: list[bool]) -> float | None:
+    """Cohen's kappa of two binary ratings of the same items; None when chance agreement is total."""
+    n = len(a)
+    if n == 0 or n != len(b):
+        return None
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    pa, pb = sum(a) / n, sum(b) / n
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    if expected >= 1:
+        return None
+    return (observed - expected) / (1 - expected)
+
+
+def stats(workspace: Workspace) -> Stats:
+    store = workspace.store
+    names = list(workspace.labels.names)
+    per: dict[str, AnnotatorStats] = {}
+    tags: dict[str, dict[str, dict[int, frozenset[str]]]] = {}
+    """doc id -> annotator -> sentence -> labels (only annotators who tagged the document)."""
+    sentence_counts: dict[str, int] = {}
+    keys: dict[str, str] = {}
+    doc_ids = workspace.document_ids()
+    for doc_id in doc_ids:
+        annotators = store.annotators(doc_id)
+        sentences: list | None = None
+        starts: list[int] = []
+        for name in annotators:
+            records = store.records(doc_id, name)
+            if not records:
+                continue
+            who = per.setdefault(name, AnnotatorStats(name, labels=dict.fromkeys(names, 0)))
+            who.documents += 1
+            by_sentence: dict[int, set[str]] = {}
+            for record in records.values():
+                kind = record.get("kind")
+                if kind == "note":
+                    who.notes += 1
+                elif kind == "entity":
+                    status = record.get("status", "")
+                    who.decisions[status] = who.decisions.get(status, 0) + 1
+                elif kind == "tag" and record.get("label"):
+                    if sentences is None:
+                        _, _, sentences, _ = analysis_parts(workspace, workspace.document(doc_id), keys)
+                        starts = [s for s, _ in sentences]
+                        sentence_counts[doc_id] = len(sentences)
+                    if sentences:
+                        index = sentence_of(record["start"], record["end"], sentences, starts)
+                        by_sentence.setdefault(index, set()).add(record["label"])
+            if by_sentence:
+                who.tagged_sentences += len(by_sentence)
+                for labels in by_sentence.values():
+                    for label in labels:
+                        who.labels[label] = who.labels.get(label, 0) + 1
+                tags.setdefault(doc_id, {})[name] = {i: frozenset(x) for i, x in by_sentence.items()}
+    annotators = [per[name] for name in sorted(per)]
+    extra = sorted({label for a in annotators for label in a.labels} - set(names))
+    labels = names + extra
+    for a in annotators:
+        a.labels = {label: a.labels.get(label, 0) for label in labels}
+    agreement = [_agreement(a.name, b.name, tags, sentence_counts, labels)
+                 for a, b in combinations(annotators, 2)]
+    return Stats(len(doc_ids), labels, annotators, [x for x in agreement if x.documents])
+
+
+def _agreement(first: str, second: str, tags: dict, sentence_counts: dict[str, int], labels: list[str]) -> Agreement:
+    pairs: list[tuple[frozenset[str], frozenset[str]]] = []
+    documents = 0
+    empty: frozenset[str] = frozenset()
+    for doc_id, by_annotator in tags.items():
+        if first not in by_annotator or second not in by_annotator:
+            continue
+        documents += 1
+        a, b = by_annotator[first], by_annotator[second]
+        pairs.extend((a.get(i, empty), b.get(i, empty)) for i in range(sentence_counts[doc_id]))
+    percent = sum(x == y for x, y in pairs) / len(pairs) if pairs else None
+    kappa = {label: cohen_kappa([label in x for x, _ in pairs], [label in y for _, y in pairs]) for label in labels}
+    return Agreement(first, second, documents, len(pairs), percent, kappa)
+
+
+# --- rendering ----------------------------------------------------------------------------------------------
+
+
+def annotator_table(result: Stats) -> Table:
+    from rich.table import Table
+
+    table = Table(title="Annotators", title_justify="left", box=None, pad_edge=False, header_style="bold")
+    table.add_column("annotator", no_wrap=True)
+    columns = ["documents", "tagged", *result.labels, "notes", *DECISIONS]
+    for column in columns:
+        table.add_column(column, justify="right")
+    for a in result.annotators:
+        values = [a.documents, a.tagged_sentences, *(a.labels.get(x, 0) for x in result.labels), a.notes,
+                  *(a.decisions.get(x, 0) for x in DECISIONS)]
+        table.add_row(a.name, *map(str, values))
+    return table
+
+
+def _number(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.0%}" if percent else f"{value:.2f}"
+
+
+def agreement_table(result: Stats) -> Table:
+    from rich.table import Table
+
+    table = Table(title="Agreement on sentence labels (Cohen's kappa per label)", title_justify="left", box=None,
+                  pad_edge=False, header_style="bold")
+    for column in ("annotators", "documents", "sentences", "same labels", *result.labels):
+        table.add_column(column, justify="left" if column == "annotators" else "right", no_wrap=True)
+    for x in result.agreement:
+        table.add_row(f"{x.first} / {x.second}", str(x.documents), str(x.sentences), _number(x.percent, True),
+                      *(_number(x.kappa.get(label)) for label in result.labels))
+    return table
+
+
+def render_stats(result: Stats) -> Group:
+    """The annotator table, then the agreement table when two annotators tagged the same documents."""
+    from rich.console import Group
+    from rich.text import Text
+
+    parts: list = [Text(f"{result.documents} documents, {len(result.annotators)} annotators")]
+    if result.annotators:
+        parts.append(annotator_table(result))
+    if result.agreement:
+        parts.append(agreement_table(result))
+    elif len(result.annotators) > 1:
+        parts.append(Text("no document was tagged by two annotators: no agreement to measure"))
+    return Group(*parts)
