@@ -30,6 +30,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
@@ -507,17 +508,22 @@ class Store:
     def _take_lock(self) -> None:
         path = self.root / LOCK_FILE
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o666)
         except OSError as exc:
             self.read_only = True
             self.read_only_reason = f"cannot create {path} ({exc.strerror or exc})"
             return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                os.close(fd)
-                raise StoreError(f"cannot lock {path}: {exc.strerror or exc}") from None
+        for attempt in range(5):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise StoreError(f"cannot lock {path}: {exc.strerror or exc}") from None
+                if attempt < 4:
+                    time.sleep(0.01)  # a read-only store may be probing the lock for an instant
+        else:
             self.lock_holder = _describe_lock(os.pread(fd, 4096, 0).decode("utf-8", "replace")) or "another process"
             os.close(fd)
             self.read_only = True
@@ -535,7 +541,7 @@ class Store:
         """Who holds the lock, without taking it nor creating anything."""
         path = self.root / LOCK_FILE
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            fd = os.open(path, os.O_RDONLY | _O_CLOEXEC)
         except OSError:
             return None
         try:
