@@ -161,27 +161,56 @@ class AnnotationSession:
         self.clock = clock
         self._undo: list[Change] = []
         self._redo: list[Change] = []
+        self._records: dict[str, dict] | None = None
+        self._parsed: dict[str, Annotation] = {}
+        self._index_for: Sequence[tuple[int, int]] | None = None
+        self._index_starts: list[int] = []
+        self._tag_index: dict[int, dict[str, str]] = {}
+        """Sentence -> {tag id: label}, for the sentences it was built for; kept up to date by writes so that
+        a keypress costs the same with 100 or 10,000 annotations in the document."""
 
     # --- reading -------------------------------------------------------------------------------------
 
     def records(self) -> dict[str, dict]:
-        return self.store.records(self.doc.id, self.annotator)
+        """This session's records by id (loaded once; this session is the only writer of its file)."""
+        if self._records is None:
+            self._records = dict(self.store.records(self.doc.id, self.annotator))
+            self._parsed = {}
+        return self._records
+
+    def _annotation(self, ident: str) -> Annotation:
+        ann = self._parsed.get(ident)
+        if ann is None:
+            ann = self._parsed[ident] = Annotation.from_record(self.records()[ident])
+        return ann
 
     def annotations(self, kind: str | None = None) -> list[Annotation]:
-        items = (Annotation.from_record(r) for r in self.records().values())
-        return sorted((a for a in items if kind is None or a.kind == kind), key=lambda a: (a.start, a.end, a.id))
+        items = (self._annotation(i) for i, r in self.records().items() if kind is None or r.get("kind") == kind)
+        return sorted(items, key=lambda a: (a.start, a.end, a.id))
+
+    def _index(self, sentences: Sequence[tuple[int, int]]) -> dict[int, dict[str, str]]:
+        if self._index_for is not sentences:
+            self._index_for = sentences
+            self._index_starts = [s for s, _ in sentences]
+            self._tag_index = {}
+            for ident, record in self.records().items():
+                if record.get("kind") == "tag":
+                    self._index_tag(ident, record)
+        return self._tag_index
+
+    def _index_tag(self, ident: str, record: dict) -> None:
+        assert self._index_for is not None
+        index = sentence_of(record["start"], record["end"], self._index_for, self._index_starts)
+        self._tag_index.setdefault(index, {})[ident] = record.get("label", "")
 
     def sentence_tags(self, sentences: Sequence[tuple[int, int]]) -> dict[int, list[str]]:
-        starts = [s for s, _ in sentences]
-        out: dict[int, list[str]] = {}
+        """Labels per sentence index, in label-set order. Pass the same sentences object to reuse the index."""
         order = {name: i for i, name in enumerate(self.labels.names)}
-        for tag in self.annotations("tag"):
-            names = out.setdefault(sentence_of(tag.start, tag.end, sentences, starts), [])
-            if tag.label not in names:
-                names.append(tag.label)
-        for names in out.values():
-            names.sort(key=lambda n: order.get(n, len(order)))
-        return out
+        return {
+            index: sorted(set(tags.values()), key=lambda n: (order.get(n, len(order)), n))
+            for index, tags in self._index(sentences).items()
+            if tags
+        }
 
     def sentence_notes(self, sentences: Sequence[tuple[int, int]]) -> dict[int, list[Annotation]]:
         starts = [s for s, _ in sentences]
@@ -195,7 +224,7 @@ class AnnotationSession:
         return entity_states(predicted, self.annotations("entity"))
 
     def progress(self, sentences: Sequence[tuple[int, int]]) -> tuple[int, int]:
-        return len(self.sentence_tags(sentences)), len(sentences)
+        return sum(1 for tags in self._index(sentences).values() if tags), len(sentences)
 
     # --- writing -------------------------------------------------------------------------------------
 
@@ -217,9 +246,22 @@ class AnnotationSession:
         return change
 
     def _write(self, state: Sequence[tuple[str, dict | None]]) -> None:
+        """Write durably, then bring the in-memory view up to date (only if the write succeeded)."""
+        records = self.records()
         upsert = [r for _, r in state if r is not None]
-        delete = [i for i, r in state if r is None and i in self.records()]
+        delete = [i for i, r in state if r is None and i in records]
         self.store.write(self.doc.id, self.annotator, upsert=upsert, delete=delete)
+        for ident, record in state:
+            old = records.pop(ident, None)
+            self._parsed.pop(ident, None)
+            if old is not None and old.get("kind") == "tag" and self._index_for is not None:
+                self._tag_index.get(
+                    sentence_of(old["start"], old["end"], self._index_for, self._index_starts), {}
+                ).pop(ident, None)
+            if record is not None:
+                records[ident] = record
+                if record.get("kind") == "tag" and self._index_for is not None:
+                    self._index_tag(ident, record)
 
     def undo(self) -> Change | None:
         if not self._undo:
@@ -245,8 +287,7 @@ class AnnotationSession:
         return name
 
     def _tags_on(self, sentences: Sequence[tuple[int, int]], index: int) -> list[Annotation]:
-        starts = [s for s, _ in sentences]
-        return [t for t in self.annotations("tag") if sentence_of(t.start, t.end, sentences, starts) == index]
+        return [self._annotation(i) for i in self._index(sentences).get(index, {})]
 
     def set_tag(self, sentences: Sequence[tuple[int, int]], index: int, label: str, on: bool) -> Change | None:
         """Put a label on sentence `index` (or take it off); None when there was nothing to do."""

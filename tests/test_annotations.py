@@ -195,3 +195,22 @@ def test_sentence_of_picks_an_overlapping_sentence(cuts, start, length):
     index = sentence_of(start, end, sentences, starts)
     s, e = sentences[index]
     assert s < max(end, start + 1) and e > start
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["event", "claim", "quote"]), st.booleans()),
+                max_size=25))
+def test_tag_index_matches_a_full_recount(operations):
+    doc = make_document(TEXT)
+    store = MemoryStore()
+    s = AnnotationSession(store, doc, "alice", load_labels(), clock=clock())
+    for index, label, undo in operations:
+        s.toggle_tag(SENTS, index, label)
+        if undo:
+            s.undo()
+    fresh = AnnotationSession(store, doc, "alice", load_labels())
+    brute: dict[int, set[str]] = {}
+    starts = [a for a, _ in SENTS]
+    for record in store.records(doc.id, "alice").values():
+        brute.setdefault(sentence_of(record["start"], record["end"], SENTS, starts), set()).add(record["label"])
+    assert {k: set(v) for k, v in s.sentence_tags(SENTS).items()} == brute
+    assert fresh.sentence_tags(SENTS) == s.sentence_tags(SENTS)

@@ -122,18 +122,19 @@ class ReadingScreen(Screen):
         self.notify(message.error, title="spaCy", severity="error", markup=False, timeout=10)
         self.update_status()
 
-    def refresh_marks(self) -> None:
-        """Re-read the analyst's annotations and repaint: the store is the only copy of them."""
+    def refresh_marks(self, kinds: set[str] | frozenset[str] = frozenset({"tag", "note", "entity"})) -> None:
+        """Repaint what the analyst's annotations of these kinds change (the session is the source of truth)."""
         session = self.session
-        predicted = self.analysis.entities if self.analysis else ()
-        self.entities = session.entities(predicted)
-        self.view.set_marks([Mark(e.start, e.end, e.label, e.status) for e in self.entities])
-        if self.analysis is not None:
+        if "entity" in kinds:
+            predicted = self.analysis.entities if self.analysis else ()
+            self.entities = session.entities(predicted)
+            self.view.set_marks([Mark(e.start, e.end, e.label, e.status) for e in self.entities])
+            self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status)
+        if self.analysis is not None and kinds & {"tag", "note"}:
             labels = {lb.name: lb.colour for lb in session.labels.labels}
             tags = {i: [Tag(n, labels.get(n, 8)) for n in names]
                     for i, names in session.sentence_tags(self.view.sentences).items()}
             self.view.set_overlay(tags, set(session.sentence_notes(self.view.sentences)))
-        self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status)
 
     def update_status(self) -> None:
         """One line, most urgent first: read-only, what was just saved, where the cursor is, the model."""
@@ -263,7 +264,8 @@ class ReadingScreen(Screen):
             return None
         if change is not None:
             self.saved_status = f"✓ saved: {change.description}"
-        self.refresh_marks()
+            kinds = {r.get("kind", "") for _, r in change.before + change.after if r is not None}
+            self.refresh_marks(kinds)
         self.update_status()
         return change
 
