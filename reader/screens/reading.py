@@ -122,19 +122,28 @@ class ReadingScreen(Screen):
         self.notify(message.error, title="spaCy", severity="error", markup=False, timeout=10)
         self.update_status()
 
-    def refresh_marks(self, kinds: set[str] | frozenset[str] = frozenset({"tag", "note", "entity"})) -> None:
-        """Repaint what the analyst's annotations of these kinds change (the session is the source of truth)."""
+    def refresh_marks(self, kinds: set[str] | frozenset[str] = frozenset({"tag", "note", "entity"}),
+                      sentences: set[int] | None = None) -> None:
+        """Repaint what annotations of these kinds change, in these sentences or everywhere (the session is
+        the source of truth; nothing here keeps its own copy)."""
         session = self.session
         if "entity" in kinds:
             predicted = self.analysis.entities if self.analysis else ()
             self.entities = session.entities(predicted)
             self.view.set_marks([Mark(e.start, e.end, e.label, e.status) for e in self.entities])
             self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status)
-        if self.analysis is not None and kinds & {"tag", "note"}:
-            labels = {lb.name: lb.colour for lb in session.labels.labels}
-            tags = {i: [Tag(n, labels.get(n, 8)) for n in names]
-                    for i, names in session.sentence_tags(self.view.sentences).items()}
-            self.view.set_overlay(tags, set(session.sentence_notes(self.view.sentences)))
+        if self.analysis is None or not kinds & {"tag", "note"}:
+            return
+        colours = {lb.name: lb.colour for lb in session.labels.labels}
+        view = self.view
+        if sentences is None:
+            tags = {i: [Tag(n, colours.get(n, 8)) for n in names]
+                    for i, names in session.sentence_tags(view.sentences).items()}
+            view.set_overlay(tags, set(session.sentence_notes(view.sentences)))
+            return
+        for index in sentences:
+            tags = [Tag(n, colours.get(n, 8)) for n in session.labels_on(view.sentences, index)]
+            view.set_sentence_overlay(index, tags, bool(session.notes_on(view.sentences, index)))
 
     def update_status(self) -> None:
         """One line, most urgent first: read-only, what was just saved, where the cursor is, the model."""
@@ -265,7 +274,7 @@ class ReadingScreen(Screen):
         if change is not None:
             self.saved_status = f"✓ saved: {change.description}"
             kinds = {r.get("kind", "") for _, r in change.before + change.after if r is not None}
-            self.refresh_marks(kinds)
+            self.refresh_marks(kinds, self.session.touched_sentences(change, self.view.sentences))
         self.update_status()
         return change
 

@@ -230,6 +230,18 @@ class ArticleView(ScrollView, can_focus=True):
         self.tags, self.notes = tags, notes
         self._changed()
 
+    def set_sentence_overlay(self, index: int, tags: Sequence[Tag], note: bool) -> None:
+        """Update one sentence's gutter (a keypress repaints its lines, not the whole document)."""
+        if tags:
+            self.tags[index] = tags
+        else:
+            self.tags.pop(index, None)
+        if note:
+            self.notes.add(index)
+        else:
+            self.notes.discard(index)
+        self._changed()
+
     def set_matches(self, matches: list[tuple[int, int]]) -> None:
         self.matches, self.match_index = matches, None
         self._changed()
