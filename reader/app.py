@@ -54,10 +54,9 @@ class ReaderApp(App):
 
     def summaries(self, doc_ids: list[str]) -> Iterable[tuple]:
         for doc_id in doc_ids:
-            doc = self.workspace.document(doc_id)
-            analysis = self.workspace.cached_analysis(doc)
-            sentences = len(analysis.sentences) if analysis else "–"
-            yield (doc.id, doc.title, doc.meta.get("date", ""), doc.meta.get("source", ""), sentences, "", "")
+            s = self.workspace.summary(doc_id)
+            progress = f"{s.tagged}/{s.sentences}" if s.sentences is not None else f"{s.tagged}/–"
+            yield (s.doc_id, s.title, s.date, s.source, progress, s.notes, s.decisions)
 
     @staticmethod
     def screen_scope(screen: Screen) -> str:

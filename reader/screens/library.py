@@ -33,7 +33,7 @@ class LibraryScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("id", "title", "date", "source", "sentences", "tagged", "notes")
+        table.add_columns("id", "title", "date", "source", "tagged", "notes", "entity decisions")
         self.reload()
         table.focus()
 
