@@ -42,11 +42,21 @@ class LabelSet:
         return [lb.name for lb in self.labels]
 
 
-def _line(text: str, needle: str) -> str:
-    for number, line in enumerate(text.splitlines(), 1):
-        if needle and needle in line:
-            return f":{number}"
-    return ""
+def _line(text: str, entry: int | None, field: str | None = None) -> str:
+    """":N" for the line of a label entry's field (or of the entry, or of a top-level field), "" if unknown."""
+    lines = text.splitlines()
+    blocks = [i for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*label\s*\]\]", line)]
+    start, end = 0, blocks[0] if blocks else len(lines)
+    if entry is not None:
+        if entry > len(blocks):
+            return ""
+        start = blocks[entry - 1]
+        end = blocks[entry] if entry < len(blocks) else len(lines)
+    if field:
+        for i in range(start, end):
+            if re.match(rf"\s*\"?{re.escape(field)}\"?\s*=", lines[i]):
+                return f":{i + 1}"
+    return f":{start + 1}" if entry is not None else ""
 
 
 def parse_labels(text: str, where: str) -> LabelSet:
@@ -59,31 +69,35 @@ def parse_labels(text: str, where: str) -> LabelSet:
         raise LabelError(f"{where}: no labels (expected [[label]] tables with name, key, colour, description)")
     exclusive = data.get("exclusive", False)
     if not isinstance(exclusive, bool):
-        raise LabelError(f"{where}{_line(text, 'exclusive')}: exclusive must be true or false")
+        raise LabelError(f"{where}{_line(text, None, 'exclusive')}: exclusive must be true or false")
     labels: list[Label] = []
     for index, entry in enumerate(entries, 1):
         name = entry.get("name")
-        at = f"{where}{_line(text, f'{name}') if isinstance(name, str) else ''}"
+
+        def at(field: str | None = None, index: int = index) -> str:
+            return f"{where}{_line(text, index, field)}"
+
         if not isinstance(name, str) or not _NAME.match(name):
-            raise LabelError(f"{at}: label {index} needs a name (letters, digits, - _ . / and spaces)")
+            raise LabelError(f"{at('name')}: label {index} needs a name (letters, digits, - _ . / and spaces)")
         unknown = set(entry) - {"name", "key", "colour", "color", "description"}
         if unknown:
-            raise LabelError(f"{at}: label {name!r} has unknown field {sorted(unknown)[0]!r}")
+            field = sorted(unknown)[0]
+            raise LabelError(f"{at(field)}: label {name!r} has unknown field {field!r}")
         key = entry.get("key", index)
         if isinstance(key, str) and key.isdigit():
             key = int(key)
         if not isinstance(key, int) or isinstance(key, bool) or not 1 <= key <= 9:
-            raise LabelError(f"{at}: label {name!r}: key must be a digit 1-9, got {key!r}")
+            raise LabelError(f"{at('key')}: label {name!r}: key must be a digit 1-9, got {key!r}")
         colour = entry.get("colour", entry.get("color", COLOURS[(index - 1) % len(COLOURS)]))
         if colour not in COLOURS:
-            raise LabelError(f"{at}: label {name!r}: colour must be one of {', '.join(COLOURS)}")
+            raise LabelError(f"{at('colour') or at('color')}: label {name!r}: colour must be one of {', '.join(COLOURS)}")
         description = entry.get("description", "")
         if not isinstance(description, str):
-            raise LabelError(f"{at}: label {name!r}: description must be text")
+            raise LabelError(f"{at('description')}: label {name!r}: description must be text")
         if any(lb.name == name for lb in labels):
-            raise LabelError(f"{at}: label {name!r} is defined twice")
+            raise LabelError(f"{at('name')}: label {name!r} is defined twice")
         if any(lb.key == key for lb in labels):
-            raise LabelError(f"{at}: key {key} is used by two labels")
+            raise LabelError(f"{at('key')}: key {key} is used by two labels")
         labels.append(Label(name, key, COLOURS.index(colour), description))
     return LabelSet(tuple(labels), exclusive)
 
