@@ -43,6 +43,9 @@ t = time.perf_counter()
 import spacy
 import_s = time.perf_counter() - t
 rss_import = rss_mb()
+t = time.perf_counter()
+import spacy.lang.fr
+lang_s = time.perf_counter() - t
 from reader import analysis as an
 from reader.documents import make_document
 text = make_document(open(seed_path, encoding="utf-8").read()).text
@@ -60,7 +63,8 @@ for _ in range(5):
     t = time.perf_counter()
     run()
     times.append(time.perf_counter() - t)
-print(json.dumps({"import_s": import_s, "load_s": load_s, "rss_start": rss0, "rss_import": rss_import,
+print(json.dumps({"import_s": import_s, "lang_s": lang_s, "load_s": load_s, "cold_s": lang_s + load_s,
+                  "rss_start": rss0, "rss_import": rss_import,
                   "rss_load": rss_mb(), "rss_after_load": rss_load, "first_s": first_s,
                   "seed_s": statistics.median(times), "pipes": list(nlp.pipe_names), "ents": ents}))
 """
@@ -131,7 +135,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         rows.append({"what": what, "value": value, "unit": unit, "baseline": baseline, "against": against,
                      "ratio": ratio})
         shown = f"{value:8.3f} {unit:3s}" if unit != "MB" else f"{value:8.0f} {unit:3s}"
-        print(f"{what:48s} {shown}" + (f"  {ratio:5.2f}x {against}" if ratio is not None else ""), flush=True)
+        print(f"{what:52s} {shown}" + (f"  {ratio:5.2f}x {against}" if ratio is not None else ""), flush=True)
 
     print(f"# python {sys.version.split()[0]}, seed {SEED.name}, gold {[p.name for p in GOLD_FILES]}")
     for name in models:
@@ -140,14 +144,17 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         red = m["reduced"]
         print(f"# {name}: reduced pipeline {red['pipes']}")
         row("import spacy", red["import_s"], "s")
-        row(f"load {name} (reduced)", red["load_s"], "s", red["import_s"], "import spacy")
+        row("import spacy.lang.fr (tokenizer exception tables)", red["lang_s"], "s", red["import_s"], "import spacy")
+        row(f"load {name} (reduced), spacy.lang.fr imported", red["load_s"], "s", red["import_s"], "import spacy")
+        row(f"load {name} (reduced), cold", red["cold_s"], "s", red["import_s"], "import spacy")
         row(f"RSS after import spacy ({name} run)", red["rss_import"], "MB")
         row(f"RSS after load {name} (reduced)", red["rss_after_load"], "MB", red["rss_import"], "after import")
         row(f"seed analysis {name} (reduced, first call)", red["first_s"], "s", red["load_s"], "load")
         row(f"seed analysis {name} (reduced, median of 5)", red["seed_s"], "s", red["load_s"], "load")
         if "full" in m:
             full = m["full"]
-            row(f"load {name} (full)", full["load_s"], "s", red["load_s"], "reduced load")
+            row(f"load {name} (full), spacy.lang.fr imported", full["load_s"], "s", red["load_s"], "reduced load")
+            row(f"load {name} (full), cold", full["cold_s"], "s", red["cold_s"], "reduced cold load")
             row(f"RSS after load {name} (full)", full["rss_after_load"], "MB", red["rss_after_load"],
                 "reduced RSS")
             row(f"seed nlp() {name} (full, median of 5)", full["seed_s"], "s", red["seed_s"], "reduced analyse")
