@@ -90,7 +90,8 @@ def parse_labels(text: str, where: str) -> LabelSet:
             raise LabelError(f"{at('key')}: label {name!r}: key must be a digit 1-9, got {key!r}")
         colour = entry.get("colour", entry.get("color", COLOURS[(index - 1) % len(COLOURS)]))
         if colour not in COLOURS:
-            raise LabelError(f"{at('colour') or at('color')}: label {name!r}: colour must be one of {', '.join(COLOURS)}")
+            field = "colour" if "colour" in entry else "color"
+            raise LabelError(f"{at(field)}: label {name!r}: colour must be one of {', '.join(COLOURS)}")
         description = entry.get("description", "")
         if not isinstance(description, str):
             raise LabelError(f"{at('description')}: label {name!r}: description must be text")
