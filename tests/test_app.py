@@ -291,3 +291,27 @@ async def test_quit(workspace, key):
         await pilot.press(key)
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_damaged_annotation_file_is_reported_and_kept(workspace):
+    doc_id = seed_id(workspace)
+    workspace.session(workspace.document(doc_id)).toggle_tag([(0, 10)], 0, "event")
+    path = workspace.store.annotation_path(doc_id, "tester")
+    workspace.store.close()
+    path.write_text('{"_default": {"broken', encoding="utf-8")
+    from reader.store import Store
+    from reader.workspace import Workspace
+
+    fresh = Workspace(Store(workspace.store.root), model=workspace.model, annotator="tester")
+    app = await open_app(fresh)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        assert "La Corée du Nord" in screen_text(app)
+        assert len(app.screen.query_one(ArticleView).marks) > 5, "entities still show"
+        assert "ANNOTATIONS UNAVAILABLE" in str(app.screen.query_one("#status").render())
+        await pilot.press("1", "n")
+        await pilot.pause()
+        assert isinstance(app.screen, ReadingScreen)
+        assert app.is_running
+    assert path.read_text(encoding="utf-8") == '{"_default": {"broken'
+    fresh.store.close()

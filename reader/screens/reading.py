@@ -14,7 +14,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from reader.analysis import Analysis, AnalysisError
-from reader.annotations import AnnotationError, AnnotationSession, Change, EntityState, entity_label_choices
+from reader.annotations import (
+    AnnotationError,
+    AnnotationSession,
+    Change,
+    EntityState,
+    entity_label_choices,
+    entity_states,
+)
 from reader.documents import Document
 from reader.keymap import bindings
 from reader.widgets.article_view import ArticleView, Mark, Tag
@@ -60,6 +67,8 @@ class ReadingScreen(Screen):
         self.selection: tuple[int, int] | None = None
         """Token indexes (anchor, head) of the selection being extended."""
         self.saved_status = ""
+        self.store_problem = ""
+        """Why this document's annotations cannot be read (a damaged file): reading still works."""
 
     @property
     def reader_app(self) -> ReaderApp:
@@ -80,6 +89,21 @@ class ReadingScreen(Screen):
     @property
     def session(self) -> AnnotationSession:
         return self.reader_app.workspace.session(self.doc)
+
+    def check_annotations(self) -> bool:
+        """Load the analyst's annotations; a damaged file is reported (and kept), the text stays readable."""
+        from reader.store import StoreError
+
+        try:
+            self.session.records()
+        except StoreError as exc:
+            if not self.store_problem:
+                self.notify(f"{exc}. Annotations of this document are unavailable; the file is kept as it is.",
+                            title="Store", severity="error", timeout=30, markup=False)
+            self.store_problem = str(exc)
+            return False
+        self.store_problem = ""
+        return True
 
     @property
     def view(self) -> ArticleView:
@@ -127,12 +151,13 @@ class ReadingScreen(Screen):
         """Repaint what annotations of these kinds change, in these sentences or everywhere (the session is
         the source of truth; nothing here keeps its own copy)."""
         session = self.session
+        usable = self.check_annotations()
         if "entity" in kinds:
             predicted = self.analysis.entities if self.analysis else ()
-            self.entities = session.entities(predicted)
+            self.entities = session.entities(predicted) if usable else entity_states(predicted, ())
             self.view.set_marks([Mark(e.start, e.end, e.label, e.status) for e in self.entities])
             self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status)
-        if self.analysis is None or not kinds & {"tag", "note"}:
+        if self.analysis is None or not usable or not kinds & {"tag", "note"}:
             return
         colours = {lb.name: lb.colour for lb in session.labels.labels}
         view = self.view
@@ -154,7 +179,9 @@ class ReadingScreen(Screen):
         if self.saved_status:
             parts.append(self.saved_status)
         parts.append(f"sentence {view.cursor + 1}/{len(view.sentences)}")
-        if self.analysis is not None:
+        if self.store_problem:
+            parts.append("ANNOTATIONS UNAVAILABLE (damaged file)")
+        elif self.analysis is not None:
             tagged, total = self.session.progress(view.sentences)
             parts.append(f"tagged {tagged}/{total}")
         mark = view.current_mark
@@ -266,6 +293,9 @@ class ReadingScreen(Screen):
         """Run one annotation operation; the screen says "saved" only after the store wrote it to disk."""
         from reader.store import StoreError
 
+        if not self.check_annotations():
+            self.notify(self.store_problem, severity="error", markup=False)
+            return None
         try:
             change = operation(*args)
         except (AnnotationError, StoreError) as exc:
@@ -396,6 +426,8 @@ class ReadingScreen(Screen):
         self.edit_note("document", 0, 0)
 
     def edit_note(self, target: str, start: int, end: int) -> None:
+        if not self.check_annotations():
+            return
         existing = next((n for n in self.session.annotations("note")
                          if n.target == target and (target == "document" or (n.start, n.end) == (start, end))), None)
         context = "" if target == "document" else self.doc.text[start:end]
@@ -413,6 +445,8 @@ class ReadingScreen(Screen):
         self.app.push_screen(NoteEditor(title, context, existing.text if existing else ""), done)
 
     def action_notes_panel(self) -> None:
+        if not self.check_annotations():
+            return
         notes = self.session.annotations("note")
         items = []
         for note in notes:
