@@ -79,9 +79,9 @@ async def measure(ws: Workspace, doc_id: str) -> list[float]:
     app = ReaderApp(ws, [doc_id])
     times = []
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        while app.screen.analysis is None:  # the model worker starts a moment after the first frame
+            await pilot.pause(0.02)
         await app.workers.wait_for_complete()
-        await pilot.pause()
         screen = app.screen
         view = screen.query_one(ArticleView)
         assert screen.analysis is not None and len(view.sentences) == SENTENCES

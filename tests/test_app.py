@@ -27,8 +27,18 @@ async def open_app(workspace, doc_ids=None, keymap=None):
     return app
 
 
-async def ready(app, pilot):
+async def ready(app, pilot, timeout: float = 30):
+    """Wait until the reading screen has its analysis (the model starts a moment after the first frame)."""
+    import time
+
+    deadline = time.monotonic() + timeout
     await pilot.pause()
+    while time.monotonic() < deadline:
+        screen = app.screen
+        if not isinstance(screen, ReadingScreen) or screen.analysis is not None or "no entities:" in \
+                screen.model_status:
+            break
+        await pilot.pause(0.02)
     await app.workers.wait_for_complete()
     await pilot.pause()
 

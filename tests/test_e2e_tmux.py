@@ -66,9 +66,9 @@ def test_reader_in_tmux_reads_tags_and_saves(tmp_path):
         screen = term.wait_for("La Corée du Nord pourrait", timeout=30)
         assert "date 2023-09" not in screen.split("\n", 1)[1], "the header date is metadata, not body text"
         assert "2023-09" in screen.splitlines()[0]
-        term.wait_for("entities", timeout=60)
-        screen = term.wait_for("fr_core_news_sm@", timeout=5)
-        assert "PER" in screen and "LOC" in screen, "the legend lists the entity labels"
+        term.wait_for("fr_core_news_sm@", timeout=60)
+        screen = term.wait_for(" PER ", timeout=5)
+        assert " LOC " in screen, "the legend lists the entity labels"
         term.keys("j", "1")
         screen = term.wait_for("saved: tag event")
         assert "event" in screen
