@@ -26,19 +26,20 @@ READER = Path(sys.executable).parent / "reader"
 
 def time_to_text(command: list[str], marker: str, cwd: Path, timeout: float = 60) -> float:
     name = f"bench-{uuid.uuid4().hex[:8]}"
+    tmux = ["tmux", "-L", name]  # a private server per run
     start = time.perf_counter()
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "36", "-c", str(cwd), *command],
+    subprocess.run([*tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "36", "-c", str(cwd), *command],
                    check=True)
     try:
         while time.perf_counter() - start < timeout:
-            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", name], capture_output=True,
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", name], capture_output=True,
                                     text=True).stdout
             if marker in screen:
                 return time.perf_counter() - start
             time.sleep(0.005)
         raise RuntimeError(f"{marker!r} never appeared for {command}")
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
 
 
 def generated_text(sentences: int, seed: int = 7) -> str:

@@ -24,9 +24,17 @@ class ReaderApp(App):
         self.workspace = workspace
         self.doc_ids = doc_ids
         self.keymap = keymap or default_keymap()
+        self.set_keymap(self.keymap)  # before the first screen mounts: its footer is composed once
+
+    def get_default_screen(self) -> Screen:
+        """The first screen is the document itself (or the library): no blank screen to paint first."""
+        if len(self.doc_ids) == 1:
+            return ReadingScreen(self.workspace.document(self.doc_ids[0]))
+        from reader.screens.library import LibraryScreen
+
+        return LibraryScreen(self.doc_ids)
 
     def on_mount(self) -> None:
-        self.set_keymap(self.keymap)
         if self.workspace.store.read_only:
             holder = self.workspace.store.lock_holder or "another process"
             self.notify(
@@ -34,20 +42,25 @@ class ReaderApp(App):
                                     who=holder),
                 severity="warning", timeout=15,
             )
-        if len(self.doc_ids) == 1:
-            self.push_screen(ReadingScreen(self.workspace.document(self.doc_ids[0])))
-        else:
-            from reader.screens.library import LibraryScreen
-
-            self.push_screen(LibraryScreen(self.doc_ids))
 
     def open_document(self, doc_id: str) -> None:
+        """Open a document from the library, keeping the screen stack at most three deep."""
+        from reader.screens.library import LibraryScreen
+
+        if isinstance(self.screen, LibraryScreen) and len(self.screen_stack) > 1:
+            below = self.screen_stack[-2]
+            self.pop_screen()
+            if isinstance(below, ReadingScreen) and below.doc.id == doc_id:
+                return
+            if len(self.screen_stack) > 2:
+                self.switch_screen(ReadingScreen(self.workspace.document(doc_id)))
+                return
         self.push_screen(ReadingScreen(self.workspace.document(doc_id)))
 
     def action_library(self) -> None:
         from reader.screens.library import LibraryScreen
 
-        if len(self.screen_stack) > 2 and isinstance(self.screen_stack[-2], LibraryScreen):
+        if len(self.screen_stack) > 1 and isinstance(self.screen_stack[-2], LibraryScreen):
             self.pop_screen()
         else:
             self.push_screen(LibraryScreen(self.workspace.document_ids()))

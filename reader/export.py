@@ -149,14 +149,13 @@ class Tokens:
     the previous token, anything more as a whitespace token), so a Doc built from them has the exact text.
     """
 
-    __slots__ = ("by_end", "by_start", "ends", "starts", "text")
+    __slots__ = ("ends", "starts", "text")
 
     def __init__(self, text: str, starts: list[int], ends: list[int]) -> None:
         self.text = text
         self.starts = starts
+        """Token starts, ascending (tokens do not overlap, so the ends are ascending too)."""
         self.ends = ends
-        self.by_start = set(starts)
-        self.by_end = set(ends)
 
     @classmethod
     def from_pairs(cls, text: str, pairs: Iterable[tuple[int, int]]) -> Tokens:
@@ -165,7 +164,14 @@ class Tokens:
 
     def aligned(self, start: int, end: int) -> bool:
         """What spaCy's strict `char_span` accepts, except spans that begin or end with whitespace."""
-        return start < end and start in self.by_start and end in self.by_end
+        if start >= end:
+            return False
+        starts, ends = self.starts, self.ends
+        i = bisect_left(starts, start)
+        if i == len(starts) or starts[i] != start:
+            return False
+        j = bisect_left(ends, end, i)
+        return j < len(ends) and ends[j] == end
 
     def units(self, start: int, end: int) -> list[list]:
         """[start, end, trailing space] of every token of text[start:end], whitespace tokens included."""
@@ -657,6 +663,11 @@ def _no_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # Everything allocated meanwhile is still in the youngest generation: re-enabling as is would
+            # scan it all at the next allocation. Moving it to the oldest one first (freeze + unfreeze are
+            # list splices) leaves it to the next full collection, as if it had been collected gradually.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 

@@ -62,5 +62,5 @@ class LibraryScreen(Screen):
             self.reader_app.open_document(str(key.value))
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 2:
+        if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
