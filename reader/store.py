@@ -733,6 +733,16 @@ class Store:
             return None
         return record if isinstance(record, dict) else None
 
+    def analysis_keys(self, doc_id: str) -> list[str]:
+        """Keys of the analyses cached for a document, most recent first."""
+        folder = self.root / "analyses" / doc_id
+        try:
+            files = [p for p in folder.iterdir() if _is_store_file(p.name)]
+        except OSError:
+            return []
+        files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        return [decode_name(p.name[: -len(".json")]) for p in files]
+
     def cache_analysis(self, doc_id: str, key: str, record: dict) -> None:
         """Cache an analysis; on a read-only store nothing is written (the cache is only an optimisation).
 

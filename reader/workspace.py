@@ -110,7 +110,7 @@ class Workspace:
     def summary(self, doc_id: str) -> Summary:
         """Progress of a document over all annotators: tagged sentences, notes, entity decisions."""
         doc = self.document(doc_id)
-        analysis = self.cached_analysis(doc)
+        analysis = self.cached_analysis(doc, any_pipeline=True)
         tagged: set[int] = set()
         notes = decisions = 0
         for annotator in self.store.annotators(doc_id):
@@ -132,15 +132,25 @@ class Workspace:
     def cache_key(self, doc: Document) -> str:
         return an.cache_key(self.pipeline_for(doc), doc.lang)
 
-    def cached_analysis(self, doc: Document) -> an.Analysis | None:
-        """The stored analysis for this document and pipeline, without loading spaCy."""
-        record = self.store.cached_analysis(doc.id, self.cache_key(doc))
-        if record is None:
-            return None
-        try:
-            return an.Analysis.from_record(record)
-        except (KeyError, TypeError, ValueError):
-            return None  # a cache from another version: recompute
+    def cached_analysis(self, doc: Document, *, any_pipeline: bool = False) -> an.Analysis | None:
+        """The stored analysis for this document and pipeline, without loading spaCy.
+
+        With `any_pipeline`, fall back to the most recent analysis by another pipeline (for summaries: a
+        document analysed with --model sm still has sentences when listed without it).
+        """
+        keys = [self.cache_key(doc)]
+        if any_pipeline:
+            suffix = f"+{an.ANALYSIS_VERSION}"
+            keys += [k for k in self.store.analysis_keys(doc.id) if k.endswith(suffix) and k != keys[0]]
+        for key in keys:
+            record = self.store.cached_analysis(doc.id, key)
+            if record is None:
+                continue
+            try:
+                return an.Analysis.from_record(record)
+            except (KeyError, TypeError, ValueError):
+                continue  # a cache from another version: recompute
+        return None
 
     def pipeline(self, doc: Document) -> Any:
         """The loaded spaCy pipeline for a document's language, loaded once per process (thread-safe)."""

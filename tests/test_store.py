@@ -502,3 +502,12 @@ def test_lock_between_processes(store: Store) -> None:
     with Store(root) as again:
         assert not again.read_only and again.lock_holder is None
         again.write(DOC["id"], "alice", upsert=[tag(0)])
+
+
+def test_analysis_keys_most_recent_first(store: Store) -> None:
+    assert store.analysis_keys(DOC["id"]) == []
+    store.cache_analysis(DOC["id"], "fr_core_news_sm@3.8.0+2", {"model": "sm"})
+    older = store.root / "analyses" / DOC["id"] / "fr_core_news_sm@3.8.0+2.json"
+    os.utime(older, (1, 1))
+    store.cache_analysis(DOC["id"], "a/b c@1+2", {"model": "odd"})
+    assert store.analysis_keys(DOC["id"]) == ["a/b c@1+2", "fr_core_news_sm@3.8.0+2"]
