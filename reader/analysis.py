@@ -6,7 +6,6 @@ analysis (see `Analysis.to_record`) is enough to show a document without the mod
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -116,6 +115,8 @@ class Analysis:
 
 def pipeline_version(name: str) -> str | None:
     """Version of an installed pipeline package, read from its metadata without importing spaCy."""
+    import importlib.metadata  # not at module level: it costs ~8 ms of start-up, before the first paint
+
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 
 from textual.app import App, SystemCommand
@@ -35,6 +36,7 @@ class ReaderApp(App):
         return LibraryScreen(self.doc_ids)
 
     def on_mount(self) -> None:
+        self.call_after_refresh(gc.enable)  # paused by the CLI until the first frame
         if self.workspace.store.read_only:
             holder = self.workspace.store.lock_holder or "another process"
             self.notify(

@@ -6,6 +6,7 @@ locked or corrupt store, missing model) end with one `error: ...` line and a non
 
 from __future__ import annotations
 
+import gc
 import getpass
 import os
 import sys
@@ -310,4 +311,12 @@ def route(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    app(args=route(sys.argv[1:]), prog_name="reader")
+    args = route(sys.argv[1:])
+    if "open" in args:
+        # Start-up allocates many long-lived objects; collecting them before the first frame only delays it.
+        # The app re-enables the collector once the first frame is on screen.
+        gc.disable()
+    try:
+        app(args=args, prog_name="reader")
+    finally:
+        gc.enable()

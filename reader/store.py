@@ -28,7 +28,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import threading
 import time
 import weakref
@@ -529,7 +528,7 @@ class Store:
             self.read_only = True
             self.read_only_reason = f"it is open in {self.lock_holder}"
             return
-        info = {"pid": os.getpid(), "host": socket.gethostname(),
+        info = {"pid": os.getpid(), "host": os.uname().nodename,
                 "since": datetime.now().isoformat(timespec="seconds")}
         os.ftruncate(fd, 0)
         os.pwrite(fd, (json.dumps(info, sort_keys=True) + "\n").encode(), 0)

@@ -10,13 +10,15 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reader import analysis as an
-from reader.annotations import AnnotationSession, reanchor
 from reader.documents import Document, load_paths
 from reader.labels import LabelSet, load_labels
 from reader.store import Store
+
+if TYPE_CHECKING:
+    from reader.annotations import AnnotationSession
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ class Workspace:
 
     def _carry_over(self, old_id: str, doc: Document) -> list:
         """Re-anchor every annotator's annotations of `old_id` onto the edited text of `doc`."""
-        from reader.annotations import Annotation
+        from reader.annotations import Annotation, reanchor
 
         lost_all = []
         for annotator in self.store.annotators(old_id):
@@ -101,6 +103,8 @@ class Workspace:
 
     def session(self, doc: Document, annotator: str | None = None) -> AnnotationSession:
         """The annotation session of a document (one per document, so undo history survives reopening)."""
+        from reader.annotations import AnnotationSession
+
         annotator = annotator or self.annotator
         key = f"{doc.id}\x1f{annotator}"
         if key not in self._sessions:
@@ -109,6 +113,8 @@ class Workspace:
 
     def summary(self, doc_id: str) -> Summary:
         """Progress of a document over all annotators: tagged sentences, notes, entity decisions."""
+        from reader.annotations import AnnotationSession
+
         doc = self.document(doc_id)
         analysis = self.cached_analysis(doc, any_pipeline=True)
         tagged: set[int] = set()

@@ -14,20 +14,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from reader.analysis import Analysis, AnalysisError
-from reader.annotations import (
-    AnnotationError,
-    AnnotationSession,
-    Change,
-    EntityState,
-    entity_label_choices,
-    entity_states,
-)
 from reader.documents import Document
 from reader.keymap import bindings
 from reader.widgets.article_view import ArticleView, Mark, Tag
 from reader.widgets.side_panel import EntityList, SidePanel
 
 if TYPE_CHECKING:
+    from reader.annotations import AnnotationSession, Change, EntityState
     from reader.app import ReaderApp
 
 
@@ -150,6 +143,8 @@ class ReadingScreen(Screen):
                       sentences: set[int] | None = None) -> None:
         """Repaint what annotations of these kinds change, in these sentences or everywhere (the session is
         the source of truth; nothing here keeps its own copy)."""
+        from reader.annotations import entity_states
+
         session = self.session
         usable = self.check_annotations()
         if "entity" in kinds:
@@ -291,6 +286,7 @@ class ReadingScreen(Screen):
 
     def perform(self, operation, *args) -> Change | None:
         """Run one annotation operation; the screen says "saved" only after the store wrote it to disk."""
+        from reader.annotations import AnnotationError
         from reader.store import StoreError
 
         if not self.check_annotations():
@@ -340,6 +336,8 @@ class ReadingScreen(Screen):
             self.perform(self.session.decide, entity, "rejected")
 
     def entity_labels(self) -> list[str]:
+        from reader.annotations import entity_label_choices
+
         return entity_label_choices(e.label for e in self.entities)
 
     def action_relabel_entity(self) -> None:
