@@ -325,3 +325,23 @@ async def test_damaged_annotation_file_is_reported_and_kept(workspace):
         assert app.is_running
     assert path.read_text(encoding="utf-8") == '{"_default": {"broken'
     fresh.store.close()
+
+
+async def test_second_reader_is_read_only_and_writes_nothing(workspace):
+    from reader.store import Store
+    from reader.workspace import Workspace
+
+    second = Workspace(Store(workspace.store.root), model=workspace.model, annotator="tester")
+    assert second.store.read_only and second.store.lock_holder
+    path = workspace.store.annotation_path(seed_id(workspace), "tester")
+    app = await open_app(second)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        status = str(app.screen.query_one("#status").render())
+        assert status.startswith("READ-ONLY")
+        assert any("Read-only" in str(n.message) for n in app._notifications)
+        await pilot.press("1", "e", "a")
+        await pilot.pause()
+        assert "saved" not in str(app.screen.query_one("#status").render())
+    assert not path.exists()
+    second.store.close()
