@@ -30,7 +30,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Options:
-    """Global options; each may be given before or after the subcommand."""
+    """The global options of this run."""
 
     store: Path = Path("annotations")
     model: str | None = None
@@ -48,26 +48,15 @@ KeymapOpt = Annotated[str | None, typer.Option("--keymap", help="Keymap name (ke
 LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Sentence label set (TOML).")]
 
 
-def set_options(store: Path | None = None, model: str | None = None, annotator: str | None = None,
-                keymap: str | None = None, labels: Path | None = None) -> None:
-    if store is not None:
-        OPTIONS.store = store
-    if model is not None:
-        OPTIONS.model = model
-    if annotator is not None:
-        OPTIONS.annotator = annotator
-    if keymap is not None:
-        OPTIONS.keymap = keymap
-    if labels is not None:
-        OPTIONS.labels = labels
-
-
 @app.callback()
 def main_options(store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
                  keymap: KeymapOpt = None, labels: LabelsOpt = None) -> None:
-    OPTIONS.store = Path(os.environ.get("READER_STORE") or "annotations")
-    OPTIONS.annotator = default_annotator()
-    set_options(store, model, annotator, keymap, labels)
+    """Global options; `route` moves them before the subcommand, so they may be given anywhere."""
+    OPTIONS.store = store or Path(os.environ.get("READER_STORE") or "annotations")
+    OPTIONS.model = model
+    OPTIONS.annotator = annotator or default_annotator()
+    OPTIONS.keymap = keymap
+    OPTIONS.labels = labels
 
 
 def default_annotator() -> str:
@@ -120,11 +109,8 @@ def default_paths() -> list[Path]:
 @app.command("open")
 def open_(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to import and open.")] = None,
-    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
-    keymap: KeymapOpt = None, labels: LabelsOpt = None,
 ) -> None:
     """Open the reader (the default command): PATHs are imported first."""
-    set_options(store, model, annotator, keymap, labels)
     with user_errors():
         from reader.keymap import load_keymap
 
@@ -174,11 +160,8 @@ class _Result:
 def import_(
     paths: Annotated[list[Path], typer.Argument(help="Files (.txt, .md, .jsonl) or folders.")],
     n_process: Annotated[int, typer.Option("--n-process", help="spaCy worker processes.")] = 1,
-    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
-    keymap: KeymapOpt = None, labels: LabelsOpt = None,
 ) -> None:
     """Add documents to the store and analyse them."""
-    set_options(store, model, annotator, keymap, labels)
     with user_errors():
         ws = open_workspace()
         if ws.store.read_only:
@@ -201,11 +184,8 @@ def import_(
 
 @app.command("list")
 def list_(
-    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
-    keymap: KeymapOpt = None, labels: LabelsOpt = None,
 ) -> None:
     """Documents in the store, with their progress."""
-    set_options(store, model, annotator, keymap, labels)
     with user_errors():
         from rich.table import Table
         from rich.text import Text
@@ -240,11 +220,8 @@ def tag_(
     sentence: Annotated[int, typer.Argument(help="Sentence number, from 0.")],
     label: Annotated[str, typer.Argument(help="Label name.")],
     remove: Annotated[bool, typer.Option("--remove", help="Take the label off.")] = False,
-    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
-    keymap: KeymapOpt = None, labels: LabelsOpt = None,
 ) -> None:
     """Tag a sentence (the same operation as the label keys in the reader)."""
-    set_options(store, model, annotator, keymap, labels)
     with user_errors():
         ws, document, analysis, session = session_for(doc)
         change = session.set_tag(analysis.sentences, sentence, label, on=not remove)
@@ -259,11 +236,8 @@ def note_(
     doc: Annotated[str, typer.Argument(help="Document id or unique id prefix.")],
     sentence: Annotated[str, typer.Argument(help="Sentence number from 0, or - for a note on the document.")],
     text: Annotated[str, typer.Argument(help="The note.")],
-    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
-    keymap: KeymapOpt = None, labels: LabelsOpt = None,
 ) -> None:
     """Attach a note to a sentence or to the document."""
-    set_options(store, model, annotator, keymap, labels)
     with user_errors():
         ws, document, analysis, session = session_for(doc)
         if sentence == "-":
@@ -279,11 +253,8 @@ def note_(
 
 @app.command("keys")
 def keys_(
-    store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
-    keymap: KeymapOpt = None, labels: LabelsOpt = None,
 ) -> None:
     """Every binding id with its keys under the chosen keymap."""
-    set_options(store, model, annotator, keymap, labels)
     with user_errors():
         from reader.keymap import BY_ID, load_keymap
 
@@ -291,23 +262,43 @@ def keys_(
             out.print(f"{binding_id:<28} {keys:<28} {BY_ID[binding_id].description}", markup=False)
 
 
-VALUE_OPTIONS = {"--store", "--model", "--annotator", "--keymap", "--labels", "--n-process", "--format",
-                 "--unit", "--output", "--doc", "--align"}
+GLOBAL_OPTIONS = {"--store", "--model", "--annotator", "--keymap", "--labels"}
+VALUE_OPTIONS = GLOBAL_OPTIONS | {"--n-process", "--format", "--unit", "--output", "--doc", "--align"}
 
 
 def route(argv: list[str]) -> list[str]:
-    """`reader [opts] PATH...` means `reader [opts] open PATH...`: insert `open` before the first argument."""
+    """Put global options first and make `open` the default command.
+
+    `reader [opts] PATH...` means `reader [opts] open PATH...`, and `reader list --store X` is
+    `reader --store X list`: typer only reads a callback's options before the subcommand.
+    """
     commands = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    head: list[str] = []
+    rest: list[str] = []
     i = 0
     while i < len(argv):
         token = argv[i]
-        if token in ("-h", "--help"):
-            return argv
-        if token.startswith("-"):
-            i += 1 if "=" in token or token not in VALUE_OPTIONS else 2
+        name = token.split("=", 1)[0]
+        if token == "--":
+            rest += argv[i:]
+            break
+        if name in GLOBAL_OPTIONS:
+            take = 1 if "=" in token else 2
+            head += argv[i : i + take]
+            i += take
             continue
-        return argv if token in commands else [*argv[:i], "open", *argv[i:]]
-    return [*argv, "open"]
+        if name in VALUE_OPTIONS and "=" not in token:
+            rest += argv[i : i + 2]
+            i += 2
+            continue
+        rest.append(token)
+        i += 1
+    if any(t in ("-h", "--help") for t in rest[:1]) or (rest and rest[0] in commands):
+        return head + rest
+    positional = next((t for t in rest if not t.startswith("-")), None)
+    if positional is None and any(t in ("-h", "--help") for t in rest):
+        return head + rest
+    return [*head, "open", *rest]
 
 
 def main() -> None:

