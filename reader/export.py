@@ -672,25 +672,32 @@ def _no_gc() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _msgpack_encoders_cached() -> Iterator[None]:
-    """srsly looks its msgpack encoders up in the whole catalogue registry on every call (about 0.5 ms once
-    spaCy is imported) and DocBin.add calls it three times per Doc: 26,000 sentences took 30 s instead of 2.
-    The encoders do not change during an export, so the lookup is done once and restored afterwards."""
+def msgpack_lookups_cached() -> Iterator[None]:
+    """Look srsly's msgpack encoders and decoders up once instead of on every call.
+
+    srsly searches the whole catalogue registry and the package entry points on every msgpack call (about
+    0.5 ms once spaCy is imported), and DocBin calls it three times per Doc, when adding and when reading:
+    26,000 sentences took 30 s to serialise instead of 2. The registries do not change meanwhile; they are
+    restored afterwards.
+    """
     try:
-        from srsly.msgpack import msgpack_encoders as registry
+        from srsly.msgpack import msgpack_decoders, msgpack_encoders
     except ImportError:  # another srsly: nothing to speed up
         yield
         return
-    encoders = registry.get_all()
-    previous = registry.__dict__.get("get_all")
-    registry.get_all = lambda: encoders
+    saved = []
+    for registry in (msgpack_encoders, msgpack_decoders):
+        found = registry.get_all()
+        saved.append((registry, registry.__dict__.get("get_all")))
+        registry.get_all = lambda found=found: found
     try:
         yield
     finally:
-        if previous is None:
-            del registry.get_all
-        else:
-            registry.get_all = previous
+        for registry, previous in saved:
+            if previous is None:
+                del registry.get_all
+            else:
+                registry.get_all = previous
 
 
 def _export(workspace: Workspace, fmt: str, unit: str, doc_ids: list[str] | None, annotated_only: bool,
@@ -723,7 +730,7 @@ def _export(workspace: Workspace, fmt: str, unit: str, doc_ids: list[str] | None
         from spacy.tokens import DocBin
 
         docbin = DocBin(store_user_data=True)
-        with _msgpack_encoders_cached():
+        with msgpack_lookups_cached():
             for u in units:
                 docbin.add(_spacy_doc(u, universe, vocab))
             result.docbin = docbin.to_bytes()
