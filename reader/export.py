@@ -6,11 +6,12 @@ Docs, and the JSON formats do not import spaCy at all. Every span is checked aga
 anything is written, because a span that cuts a token is silently dropped by `spacy train` (W030).
 
 Several annotators: a record is one annotator's view of a document (or of one of its sentences), named by
-`meta.annotator` (`_annotator_id` for Prodigy). With `annotator=NAME` only that analyst's annotations are used.
-Without it every analyst who annotated a document gets their own records, in name order, and a document
-nobody annotated gets one record with `annotator: null` (model predictions only). Nothing is merged: two
-analysts' labels and entity decisions can disagree (`reader stats` measures it), so training data is best
-exported with `--annotator`, the way Prodigy keeps one answer per annotator until a review merges them.
+`meta.annotator` (`_annotator_id` for Prodigy). Every analyst who annotated a document gets their own records,
+in name order; `annotator=NAME` keeps only that analyst's. A document nobody (or not NAME) annotated gets one
+record with `annotator: null`: model predictions, no labels (`annotated_only` leaves it out). Nothing is
+merged: two analysts' labels and entity decisions can disagree (`reader stats` measures it), so training data
+is best exported with `--annotator` and `--annotated-only`, the way Prodigy keeps one answer per annotator
+until a review merges them.
 
 Documents are in store order (source, then id); output depends only on the store (stable hashes, timestamps
 from the annotations), so the same store gives the same bytes.
@@ -373,7 +374,7 @@ def _views(workspace: Workspace, ids: list[str], annotator: str | None, annotate
                 progress(1)
             continue
         if not tables:
-            tables = [(annotator, {})]
+            tables = [(None, {})]
         doc = workspace.document(doc_id)
         model, tokens, sentences, predicted = analysis_parts(workspace, doc, keys)
         for name, table in tables:
@@ -838,6 +839,35 @@ def is_native_record(record: Any) -> bool:
     return (isinstance(record, dict) and isinstance(record.get("text"), str) and isinstance(record.get("id"), str)
             and isinstance(record.get("sentences"), list) and isinstance(record.get("spans"), list)
             and "model" in record)
+
+
+def read_native(path: Path | str) -> list[dict] | None:
+    """The records of a native JSONL export, or None when the file is something else (plain documents).
+
+    Decided on the first non-blank line, so `reader import` can send an export back through `import_native`
+    and any other .jsonl through the document loader.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".jsonl" or not path.is_file():
+        return None
+    records: list[dict] = []
+    try:
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    if not records:
+                        return None
+                    raise ExportError(f"{path}:{number}: not valid JSON") from None
+                if not records and not is_native_record(record):
+                    return None
+                records.append(record)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return records or None
 
 
 def _now() -> str:

@@ -29,6 +29,7 @@ from reader.export import (
     export,
     import_native,
     is_native_record,
+    read_native,
     write_export,
 )
 from reader.store import Store
@@ -190,7 +191,8 @@ def test_prodigy_tasks(ws, tmp_path):
     assert len(records) == 7
     for r in records:
         assert list(r)[:6] == ["text", "tokens", "spans", "accept", "options", "meta"]
-        assert r["answer"] == "accept" and r["_annotator_id"] == "alice"
+        assert r["answer"] == "accept" and r["_annotator_id"] == r["meta"]["annotator"]
+        assert r["_annotator_id"] == ("alice" if r["meta"]["doc_id"] != ids(ws)[T3[:10]] else None)
         assert r["options"] == [{"id": n, "text": n} for n in ws.labels.names]
         assert set(r["accept"]) <= set(ws.labels.names)
         tokens = r["tokens"]
@@ -335,8 +337,10 @@ def test_document_filter_by_prefix(ws):
 
 def test_annotator_filter(ws):
     records = export(ws, "jsonl", annotator="bob").records
-    assert [r["meta"]["annotator"] for r in records] == ["bob"] * 3
+    assert [r["meta"]["annotator"] for r in records] == ["bob", None, None], "bob did not annotate the others"
+    assert [s["labels"] for s in records[0]["sentences"]] == [["event"], ["quote"]]
     assert [s["labels"] for s in records[1]["sentences"]] == [[], [], []]
+    assert all(s["status"] == "predicted" for s in records[1]["spans"])
 
 
 def test_summary_counts(ws):
@@ -502,6 +506,23 @@ def test_native_round_trip_through_an_empty_store(ws, tmp_path):
         assert {r["status"]: r.get("predicted", "") for r in decisions}["relabelled"] == "ORG"
     finally:
         store.close()
+
+
+def test_read_native_tells_an_export_from_plain_documents(ws, tmp_path):
+    native = tmp_path / "export.jsonl"
+    write_export(export(ws, "jsonl"), native)
+    assert [r["id"] for r in read_native(native)] == [r["id"] for r in export(ws, "jsonl").records]
+    plain = tmp_path / "articles.jsonl"
+    plain.write_text('{"text": "Un article.", "meta": {"title": "x"}}\n', encoding="utf-8")
+    assert read_native(plain) is None
+    assert read_native(tmp_path / "notes.txt") is None
+    doccano = tmp_path / "doccano.jsonl"
+    write_export(export(ws, "doccano"), doccano)
+    assert read_native(doccano) is None
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(native.read_bytes() + b"{oops\n")
+    with pytest.raises(ExportError, match="broken.jsonl:5"):
+        read_native(broken)
 
 
 def test_import_rejects_what_it_cannot_rebuild(ws, tmp_path):
