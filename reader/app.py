@@ -82,7 +82,7 @@ class ReaderApp(App):
 
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self.screen_scope(self.screen), self.keymap))
+        self.push_screen(HelpScreen(self.screen_scope(self.screen), self.keymap, self.workspace.labels))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every reader action is in the palette, with its current keys as help."""

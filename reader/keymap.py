@@ -30,7 +30,8 @@ class Action:
     action: str
     description: str
     keys: str
-    show: bool = False
+    footer: str = ""
+    """Short label in the footer; the action is shown there only when this is set."""
 
 
 AZERTY_DIGITS = ("ampersand", "é", "quotation_mark", "apostrophe", "left_parenthesis", "minus", "è",
@@ -38,29 +39,31 @@ AZERTY_DIGITS = ("ampersand", "é", "quotation_mark", "apostrophe", "left_parent
 """What the digit row types without Shift on a French AZERTY keyboard, for 1-9."""
 
 ACTIONS: tuple[Action, ...] = (
-    Action("reader.quit", "app", "quit", "Quit", "q", show=True),
-    Action("reader.help", "app", "help", "Show every key", "question_mark,f1", show=True),
+    Action("reader.quit", "app", "quit", "Quit", "q", footer="Quit"),
+    Action("reader.help", "app", "help", "Show every key", "question_mark,f1", footer="Keys"),
     Action("reader.command-palette", "app", "command_palette", "Command palette", "ctrl+p"),
     Action("reader.next-sentence", "reading", "next_sentence", "Next sentence", "j,down"),
     Action("reader.prev-sentence", "reading", "prev_sentence", "Previous sentence", "k,up"),
-    Action("reader.next-entity", "reading", "next_entity", "Next entity", "e,right_square_bracket", show=True),
+    Action("reader.next-entity", "reading", "next_entity", "Next entity", "e,right_square_bracket",
+           footer="Entity"),
     Action("reader.prev-entity", "reading", "prev_entity", "Previous entity", "E,left_square_bracket"),
     Action("reader.page-down", "reading", "page_down", "Page down", "pagedown,space"),
     Action("reader.page-up", "reading", "page_up", "Page up", "pageup,b"),
     Action("reader.top", "reading", "top", "Top of the document", "home,g"),
     Action("reader.bottom", "reading", "bottom", "End of the document", "end,G"),
-    Action("reader.search", "reading", "search", "Search", "slash", show=True),
+    Action("reader.search", "reading", "search", "Search", "slash", footer="Search"),
     Action("reader.next-match", "reading", "next_match", "Next match", "greater_than_sign,f3"),
     Action("reader.prev-match", "reading", "prev_match", "Previous match", "less_than_sign,shift+f3"),
     Action("reader.toggle-panel", "reading", "toggle_panel", "Show/hide the side panel", "p"),
     Action("reader.focus-panel", "reading", "focus_panel", "Switch between text and panel", "tab"),
-    Action("reader.library", "reading", "library", "Library of documents", "o", show=True),
+    Action("reader.library", "reading", "library", "Library of documents", "o", footer="Library"),
     *(
         Action(f"reader.tag-{n}", "reading", f"tag({n})", f"Toggle label {n} on the sentence",
                f"{n},{AZERTY_DIGITS[n - 1]}")
         for n in range(1, 10)
     ),
-    Action("reader.note", "reading", "note", "Note on the sentence (or entity)", "n", show=True),
+    Action("reader.note", "reading", "note", "Note on the sentence (or entity)", "n",
+           footer="Note"),
     Action("reader.document-note", "reading", "document_note", "Note on the document", "N"),
     Action("reader.notes-panel", "reading", "notes_panel", "List the document's notes", "ctrl+n"),
     Action("reader.accept-entity", "reading", "accept_entity", "Accept the entity", "a"),
@@ -70,7 +73,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("reader.extend-left", "reading", "extend(-1)", "Select: extend one token left", "shift+left"),
     Action("reader.add-entity", "reading", "add_entity", "Add the selection as an entity", "plus,enter"),
     Action("reader.clear-selection", "reading", "clear_selection", "Clear the selection", "escape"),
-    Action("reader.undo", "reading", "undo", "Undo", "u,ctrl+z", show=True),
+    Action("reader.undo", "reading", "undo", "Undo", "u,ctrl+z", footer="Undo"),
     Action("reader.redo", "reading", "redo", "Redo", "ctrl+r,ctrl+y"),
     Action("reader.open-document", "library", "open_document", "Open the document", "enter,o"),
     Action("reader.library-quit", "library", "back", "Back to the document", "escape"),
@@ -82,7 +85,8 @@ BY_ID = {a.id: a for a in ACTIONS}
 def bindings(scope: str) -> list[Binding]:
     """Textual bindings of one scope, each with its id so that `App.set_keymap` can rebind it."""
     return [
-        Binding(a.keys, a.action, a.description, show=a.show, id=a.id, priority=a.scope == "app")
+        Binding(a.keys, a.action, a.footer or a.description, show=bool(a.footer), id=a.id,
+                priority=a.scope == "app", tooltip=a.description)
         for a in ACTIONS
         if a.scope == scope
     ]

@@ -209,6 +209,8 @@ async def test_help_lists_every_binding(workspace):
         table = app.screen.query_one("#help-table")
         ids = {str(table.get_row_at(i)[2]) for i in range(table.row_count)}
         assert ids == {a.id for a in ACTIONS if a.scope in ("app", "reading")}
+        labels = str(app.screen.query_one("#help-labels").render())
+        assert "quote" in labels and "1, &" in labels and "Direct or reported speech" in labels
         await pilot.press("escape")
         assert isinstance(app.screen, ReadingScreen)
 

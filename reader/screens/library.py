@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.screen import Screen
@@ -27,13 +28,17 @@ class LibraryScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        yield Static(Content(f"Library · {len(self.doc_ids)} documents"), id="header")
+        count = len(self.doc_ids)
+        yield Static(Content(f"Library · {count} document{'' if count == 1 else 's'}"), id="header")
         yield DataTable(id="documents", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("id", "title", "date", "source", "tagged", "notes", "entity decisions")
+        table.add_column("id", width=12)
+        table.add_column("title", width=48)
+        for name in ("date", "source", "tagged", "notes", "entity decisions"):
+            table.add_column(name)
         self.reload()
         table.focus()
 
@@ -45,10 +50,7 @@ class LibraryScreen(Screen):
         row = table.cursor_row
         table.clear()
         for summary in self.reader_app.summaries(self.doc_ids):
-            table.add_row(
-                *(Content(str(v)) for v in summary),
-                key=summary[0],
-            )
+            table.add_row(*(Text(str(v)) for v in summary), key=summary[0])  # Text: literal, and measured
         if row is not None and 0 <= row < table.row_count:
             table.move_cursor(row=row)
 
