@@ -366,6 +366,56 @@ def analyse_many(
     texts = list(texts)
     name = model_name(nlp)
     note = _note(nlp)
-    docs = nlp.pipe((sentence_hints(nlp.make_doc(t)) for t in texts), batch_size=batch_size, n_process=n_process)
-    for text, doc in zip(texts, docs, strict=True):
-        yield _from_doc(doc, text, name, note)
+    pieces = [(i, start, end) for i, text in enumerate(texts) for start, end in chunks(text)]
+    docs = nlp.pipe((sentence_hints(nlp.make_doc(texts[i][s:e])) for i, s, e in pieces),
+                    batch_size=batch_size, n_process=n_process)
+    parts: list[Analysis] = []
+    for (i, start, end), doc in zip(pieces, docs, strict=True):
+        parts.append(_shift(_from_doc(doc, texts[i][start:end], name, note), start))
+        if end == len(texts[i]):
+            yield _merge(parts) if len(parts) > 1 else parts[0]
+            parts = []
+
+
+CHUNK = 100_000
+"""Long texts are analysed in pieces of at most this many characters, cut at line breaks (where a sentence
+always ends): spaCy refuses texts over `nlp.max_length` (1,000,000) and its memory grows with the length."""
+
+
+def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
+    """(start, end) pieces covering the text, cut after a line break (or, in a huge line, a space)."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    while start < len(text) or not out:
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = text.rfind("\n", start, end)
+            if cut <= start:
+                cut = text.rfind(" ", start, end)
+            if cut > start:
+                end = cut + 1
+        out.append((start, end))
+        start = end
+    return out
+
+
+def _shift(part: Analysis, offset: int) -> Analysis:
+    if not offset:
+        return part
+    return Analysis(
+        part.model,
+        tuple((s + offset, e + offset) for s, e in part.tokens),
+        tuple((s + offset, e + offset) for s, e in part.sentences),
+        tuple(Span(e.start + offset, e.end + offset, e.label) for e in part.entities),
+        part.note,
+    )
+
+
+def _merge(parts: list[Analysis]) -> Analysis:
+    return Analysis(
+        parts[0].model,
+        tuple(t for p in parts for t in p.tokens),
+        tuple(s for p in parts for s in p.sentences),
+        tuple(e for p in parts for e in p.entities),
+        parts[0].note,
+    )

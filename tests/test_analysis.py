@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -334,3 +335,28 @@ def test_reader_beats_raw_pipeline_on_gold(pipelines, name):
     raw_f1, reader_f1 = prf(raw, gold)[2], prf(reader, gold)[2]
     assert reader_f1 > raw_f1, (name, raw_f1, reader_f1)
     assert reader_f1 >= 0.8, (name, reader_f1)
+
+
+def test_chunks_cover_the_text_and_cut_at_line_breaks():
+    text = "\n".join(f"Ligne numéro {i} du texte." for i in range(20_000))
+    pieces = an.chunks(text, size=10_000)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
+    assert all(text[e - 1] == "\n" for _, e in pieces[:-1])
+    assert an.chunks("") == [(0, 0)]
+    assert an.chunks("x" * 25, size=10) == [(0, 10), (10, 20), (20, 25)]
+
+
+@pytest.mark.slow
+def test_long_text_is_analysed_in_pieces_with_document_offsets(sm, monkeypatch):
+    paragraph = "Emmanuel Macron est arrivé à Berlin lundi. Il rencontre Olaf Scholz à la chancellerie.\n\n"
+    text = paragraph * 40
+    monkeypatch.setattr(an, "CHUNK", 500)
+    monkeypatch.setattr(an.chunks, "__defaults__", (500,))
+    result = an.analyse(sm, text)
+    whole = len(text) // len(paragraph)
+    assert len(result.sentences) == 2 * whole
+    assert [text[e.start:e.end] for e in result.entities].count("Berlin") == whole
+    for e in result.entities:
+        assert text[e.start:e.end].strip() == text[e.start:e.end]
+    assert all(a[1] <= b[0] for a, b in zip(result.tokens, result.tokens[1:], strict=False))
