@@ -131,7 +131,9 @@ def open_(
 
 
 def import_documents(ws, paths: list[Path], *, analyse: bool, n_process: int = 1):
+    """Load, store and (optionally) analyse documents; a bad file or model fails before anything is stored."""
     from reader.documents import load_paths
+    from reader.workspace import ImportResult
 
     docs = load_paths(paths)
     if ws.store.read_only:
@@ -139,7 +141,10 @@ def import_documents(ws, paths: list[Path], *, analyse: bool, n_process: int = 1
         if missing:
             fail(f"the store is open in {ws.store.lock_holder}: it is read-only here, cannot import {len(missing)} "
                  "new document(s)")
-        return [_Result(d, False) for d in docs]
+        return [ImportResult(d, False) for d in docs]
+    if analyse:
+        for doc in {ws.pipeline_for(d): d for d in docs if ws.cached_analysis(d) is None}.values():
+            ws.pipeline(doc)  # load (or fail on) every pipeline needed before the store changes
     results = ws.add_documents(docs)
     if analyse:
         from rich.progress import Progress
@@ -148,12 +153,6 @@ def import_documents(ws, paths: list[Path], *, analyse: bool, n_process: int = 1
             task = progress.add_task("analysing", total=len(docs))
             ws.analyse_many(docs, n_process=n_process, progress=lambda n: progress.advance(task, n))
     return results
-
-
-class _Result:
-    def __init__(self, document, added):
-        self.document, self.added = document, added
-        self.replaces, self.lost = None, ()
 
 
 @app.command("import")

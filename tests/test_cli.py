@@ -118,3 +118,13 @@ def test_import_reimport_and_edited_source(tmp_path):
     records = json.loads((store / "annotations" / new_doc / "ann.json").read_text(encoding="utf-8"))["_default"]
     [tag] = records.values()
     assert tag["label"] == "event" and tag["quote"]["exact"] == "Emmanuel Macron est à Berlin."
+
+
+def test_import_with_a_missing_model_stores_nothing(tmp_path):
+    store = tmp_path / "store"
+    article = tmp_path / "a.txt"
+    article.write_text("Un article court. Deux phrases.", encoding="utf-8")
+    result = run("import", str(article), "--store", str(store), "--model", "no_such_pipeline")
+    assert result.exit_code != 0
+    assert result.output.startswith("error: spaCy pipeline 'no_such_pipeline' is not installed")
+    assert not list((store / "documents").glob("*.json"))
