@@ -3,7 +3,8 @@
 One code path for the CLI, the TUI and the tests; the record shapes are the contract (CONTRACT.md). Tokens come
 from the cached analysis, so exporting never loads a trained pipeline: a blank vocab is enough to build spaCy
 Docs, and the JSON formats do not import spaCy at all. Every span is checked against those tokens before
-anything is written, because a span that cuts a token is silently dropped by `spacy train` (W030).
+anything is written: spaCy trains only on spans made of whole tokens (others are dropped with warning W030),
+and Prodigy and doccano users would see a span that starts mid-word.
 
 Several annotators: a record is one annotator's view of a document (or of one of its sentences), named by
 `meta.annotator` (`_annotator_id` for Prodigy). Every analyst who annotated a document gets their own records,
@@ -116,17 +117,23 @@ class ExportResult:
 @dataclass(frozen=True)
 class ImportSummary:
     records: int
-    documents_added: int
+    documents: tuple[str, ...]
+    """Ids of the documents of the records, in order, once each."""
+    added: tuple[str, ...]
+    """Those that were not in the store yet."""
     annotations: int
+    """Annotation records written (the same ones again change nothing on disk)."""
 
 
 # --- options -------------------------------------------------------------------------------------------
 
 
-def check_options(fmt: str, unit: str | None = None, align: str = "strict", output: object = "-") -> str:
+def check_options(fmt: str, unit: str | None = None, align: str = "strict", output: object = None, *,
+                  need_output: bool = True) -> str:
     """Validate the options before any work; returns the unit (the format's default when None).
 
-    `output` is the destination if known (None or "-" = stdout); the binary `spacy` format needs a file.
+    `output` is the destination (None or "-" = stdout), which the binary `spacy` format cannot use; pass
+    `need_output=False` to check the rest only.
     """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
@@ -135,7 +142,7 @@ def check_options(fmt: str, unit: str | None = None, align: str = "strict", outp
         raise ExportError(f"unknown unit {unit!r} (units: {', '.join(UNITS)})")
     if align not in ALIGN_MODES:
         raise ExportError(f"unknown alignment mode {align!r} (modes: {', '.join(ALIGN_MODES)})")
-    if fmt == "spacy" and (output is None or output == "-"):
+    if need_output and fmt == "spacy" and (output is None or output == "-"):
         raise ExportError("the spacy format is a binary DocBin: give --output FILE.spacy")
     return unit
 
@@ -230,7 +237,6 @@ class _View:
     tokens: Tokens
     sentences: list[tuple[int, int]]
     annotator: str | None
-    annotated: bool
     tags: dict[int, list[str]]
     notes: dict[int, list[dict]]
     doc_notes: list[dict]
@@ -354,8 +360,7 @@ def _view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted:
             if stamp > touched.get(index, ""):
                 touched[index] = stamp
         spans.sort(key=lambda x: (x.start, x.end))
-    return _View(doc, model, tokens, sentences, annotator, bool(records), tags, notes, doc_notes, spans, touched,
-                 updated)
+    return _View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, touched, updated)
 
 
 def _views(workspace: Workspace, ids: list[str], annotator: str | None, annotated_only: bool,
@@ -648,7 +653,7 @@ def export(
     decision. Misaligned spans raise ExportError listing them unless `align` is `expand` or `contract`.
     `progress(1)` is called once per document read.
     """
-    unit = check_options(fmt, unit, align, output=None if fmt != "spacy" else "file")
+    unit = check_options(fmt, unit, align, need_output=False)
     with _no_gc():
         return _export(workspace, fmt, unit, doc_ids, annotated_only, annotator, align, progress)
 
@@ -901,7 +906,10 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
         _validate(record, where)
         plan.append((Document.create(text, meta), annotator, record))
     docs = list({doc.id: doc for doc, _, _ in plan}.values())
-    added = sum(workspace.store.add_document(doc.to_record()) for doc in docs)
+    if analyse:  # load (or fail on) every pipeline needed before the store changes
+        for doc in {workspace.pipeline_for(d): d for d in docs if workspace.cached_analysis(d) is None}.values():
+            workspace.pipeline(doc)
+    added = tuple(doc.id for doc in docs if workspace.store.add_document(doc.to_record()))
     analyses = workspace.analyse_many(docs) if analyse and docs else [workspace.cached_analysis(d) for d in docs]
     predicted = {doc.id: {(e.start, e.end): e.label for e in analysis.entities}
                  for doc, analysis in zip(docs, analyses, strict=True) if analysis is not None}
@@ -938,7 +946,7 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
         for who, items in sorted(by_annotator.items()):
             workspace.store.write(doc.id, who, upsert=items)
             written += len(items)
-    return ImportSummary(len(plan), added, written)
+    return ImportSummary(len(plan), tuple(d.id for d in docs), added, written)
 
 
 def _note_record(doc: Document, target: str, start: int, end: int, note: dict, annotator: str) -> dict:
