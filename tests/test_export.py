@@ -287,12 +287,11 @@ def test_same_bytes_in_another_process(ws, tmp_path):
     write_export(export(ws, "spacy"), tmp_path / "a.spacy")
     write_export(export(ws, "prodigy"), tmp_path / "a.jsonl")
     script = (
-        "import sys; from reader.store import Store; from reader.workspace import Workspace; "
+        "from reader.store import Store; from reader.workspace import Workspace; "
         "from reader.export import export, write_export; "
         f"ws = Workspace(Store({str(ws.store.root)!r}, read_only=True), model={MODEL!r}); "
         f"write_export(export(ws, 'spacy'), {str(tmp_path / 'b.spacy')!r}); "
-        f"write_export(export(ws, 'prodigy'), {str(tmp_path / 'b.jsonl')!r}); "
-        "assert 'tinydb' in sys.modules"
+        f"write_export(export(ws, 'prodigy'), {str(tmp_path / 'b.jsonl')!r})"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT, env=env, timeout=120)
