@@ -263,17 +263,25 @@ def sentence_hints(doc: Doc) -> Doc:
     quote/bracket before it. Without this the senters cut « Kim Jong | Un », « People’s | Republic » and
     join paragraphs, and as the NER never crosses a sentence start, the names were cut too.
     """
+    import numpy
+    from spacy.attrs import SENT_START
+
+    # One from_array call: setting token.is_sent_start one by one rescans the doc each time (quadratic).
+    values = numpy.zeros((len(doc), 1), dtype="uint64")
+    NOT_START = numpy.uint64(2**64 - 1)  # -1 as spaCy stores it
     after_break, previous = True, None
     for token in doc:
         if token.is_space:
-            token.is_sent_start = token.i == 0
+            values[token.i, 0] = 1 if token.i == 0 else NOT_START
             after_break = after_break or "\n" in token.text
             continue
         if after_break:
-            token.is_sent_start = True
+            values[token.i, 0] = 1
         elif previous is not None and previous.text[-1] not in _SENTENCE_END:
-            token.is_sent_start = False
+            values[token.i, 0] = NOT_START
         after_break, previous = False, token  # a line break after a token is a space token of its own
+    if len(doc):
+        doc.from_array([SENT_START], values)
     return doc
 
 

@@ -42,7 +42,7 @@ def now() -> str:
 
 @dataclass(frozen=True)
 class Quote:
-    exact: str
+    exact: str = ""
     prefix: str = ""
     suffix: str = ""
 

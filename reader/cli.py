@@ -35,6 +35,8 @@ class Options:
     store: Path = Path("annotations")
     model: str | None = None
     annotator: str = ""
+    annotator_given: bool = False
+    """--annotator given: export and stats filter on it (the login-name default does not)."""
     keymap: str | None = None
     labels: Path | None = None
 
@@ -55,6 +57,7 @@ def main_options(store: StoreOpt = None, model: ModelOpt = None, annotator: Anno
     OPTIONS.store = store or Path(os.environ.get("READER_STORE") or "annotations")
     OPTIONS.model = model
     OPTIONS.annotator = annotator or default_annotator()
+    OPTIONS.annotator_given = annotator is not None
     OPTIONS.keymap = keymap
     OPTIONS.labels = labels
 
@@ -157,15 +160,36 @@ def import_documents(ws, paths: list[Path], *, analyse: bool, n_process: int = 1
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Files (.txt, .md, .jsonl) or folders.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files (.txt, .md, .jsonl, or a native export) or folders.")],
     n_process: Annotated[int, typer.Option("--n-process", help="spaCy worker processes.")] = 1,
 ) -> None:
-    """Add documents to the store and analyse them."""
+    """Add documents to the store and analyse them; a native `reader export` file brings its annotations."""
     with user_errors():
+        from reader.export import ExportError, import_native, read_native
+
         ws = open_workspace()
         if ws.store.read_only:
             fail(f"the store {OPTIONS.store} is open in {ws.store.lock_holder}; close it first")
-        results = import_documents(ws, paths, analyse=True, n_process=n_process)
+        try:
+            native = {p: records for p in paths if p.is_file() and (records := read_native(p)) is not None}
+            rest = [p for p in paths if p not in native]
+            if rest:
+                from reader.documents import load_paths
+
+                load_paths(rest)  # every file is checked before anything is stored
+            if native:
+                summary = import_native(ws, [r for records in native.values() for r in records], analyse=True)
+                for doc_id in summary.documents:
+                    doc = ws.document(doc_id)
+                    state = "added" if doc_id in summary.added else "unchanged"
+                    out.print(f"{doc.id}  {state:<9}  {doc.title}", markup=False)
+                out.print(f"{summary.annotations} annotations imported from {len(native)} native export(s)",
+                          markup=False)
+        except ExportError as exc:
+            fail(str(exc))
+        if not rest:
+            return
+        results = import_documents(ws, rest, analyse=True, n_process=n_process)
         for result in results:
             doc = result.document
             analysis = ws.cached_analysis(doc)
@@ -248,6 +272,49 @@ def note_(
             start, end = analysis.sentences[int(sentence)]
             session.add_note("sentence", start, end, text)
         out.print(f"{document.id} note saved ({ws.annotator})", markup=False)
+
+
+@app.command("export")
+def export_(
+    fmt: Annotated[str, typer.Option("--format", help="jsonl (default), prodigy, doccano or spacy.")] = "jsonl",
+    unit: Annotated[str | None, typer.Option(
+        "--unit", help="document or sentence (default: document for jsonl, sentence otherwise).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="File to write (stdout by default; spacy needs one).")]
+    = None,
+    doc: Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")] = None,
+    annotated_only: Annotated[bool, typer.Option("--annotated-only", help="Only annotated documents and sentences.")]
+    = False,
+    align: Annotated[str, typer.Option("--align", help="Spans that cut a token: strict (fail), expand or contract.")]
+    = "strict",
+) -> None:
+    """Write a dataset (stdout when no --output); a summary goes to stderr."""
+    with user_errors():
+        from rich.progress import Progress
+
+        from reader.export import ExportError, check_options, export, write_export
+
+        target = None if output is None or str(output) == "-" else output
+        try:
+            check_options(fmt, unit, align, target)
+            ws = open_workspace(read_only=True)
+            who = OPTIONS.annotator if OPTIONS.annotator_given else None
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task("exporting", total=len(doc) if doc else len(ws.document_ids()))
+                result = export(ws, fmt, unit, doc, annotated_only, who, align,
+                                progress=lambda n: progress.advance(task, n))
+            write_export(result, target)
+        except ExportError as exc:
+            fail(str(exc))
+        err.print(result.summary(), markup=False)
+
+
+@app.command("stats")
+def stats_() -> None:
+    """Progress and label counts per annotator, agreement between annotators."""
+    with user_errors():
+        from reader.stats import render_stats, stats
+
+        out.print(render_stats(stats(open_workspace(read_only=True))))
 
 
 @app.command("keys")

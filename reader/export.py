@@ -26,8 +26,6 @@ import gc
 import hashlib
 import itertools
 import json
-import os
-import secrets
 import sys
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -781,36 +779,6 @@ def _json_lines(records: list[dict]) -> bytes:
     return b"\n".join(out) if records else b""
 
 
-def atomic_write(path: Path | str, data: bytes) -> None:
-    """Replace `path` by `data`: temporary file in the same folder, fsync, rename, fsync of the folder.
-
-    (reader.store has the same function, but importing it would import tinydb.)
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def write_export(result: ExportResult, output: Path | str | BinaryIO | None = None) -> int:
     """Write the dataset to a file (atomically), a binary stream, or stdout (None or "-"); returns bytes written."""
     if result.docbin is not None and (output is None or output == "-"):
@@ -827,6 +795,8 @@ def write_export(result: ExportResult, output: Path | str | BinaryIO | None = No
         if not path.parent.is_dir():
             raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
         try:
+            from reader.store import atomic_write
+
             atomic_write(path, data)
         except OSError as exc:
             raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -169,8 +169,12 @@ class Workspace:
             return nlp
 
     def analysis(self, doc: Document) -> tuple[an.Analysis, bool]:
-        """(analysis, from_cache): cached when possible, else computed with the model and cached."""
-        cached = self.cached_analysis(doc)
+        """(analysis, from_cache): cached when possible, else computed with the model and cached.
+
+        Without --model, an analysis cached by another pipeline is used rather than loading the default one:
+        the analyst's tags were made on those sentences, and reopening a document never needs the model.
+        """
+        cached = self.cached_analysis(doc, any_pipeline=self.model is None)
         if cached is not None:
             return cached, True
         result = an.analyse(self.pipeline(doc), doc.text)

