@@ -112,6 +112,9 @@ async def test_navigation_and_search(workspace):
         assert view.match_index == 1
         await pilot.press("less_than_sign", "less_than_sign")
         assert view.match_index == 2, "previous match wraps around"
+        await pilot.press("slash", "x", "escape")
+        assert "hidden" in app.screen.query_one("#search").classes and app.screen.focused is view
+        assert len(view.matches) == 3, "a cancelled search keeps the previous matches"
         await pilot.press("pagedown")
         assert view.scroll_offset.y >= 0
 

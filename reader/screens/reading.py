@@ -75,7 +75,7 @@ class ReadingScreen(Screen):
             yield ArticleView(id="article")
             yield SidePanel(id="side")
         yield Static(id="status")
-        yield Input(placeholder="search (regex-free, case-insensitive); Enter to find, Esc to close",
+        yield Input(placeholder="Search: literal, case-insensitive · Enter finds · Esc closes",
                     id="search", classes="hidden")
         yield Footer()
 
