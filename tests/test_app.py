@@ -350,3 +350,17 @@ async def test_second_reader_is_read_only_and_writes_nothing(workspace):
         assert "saved" not in str(app.screen.query_one("#status").render())
     assert not path.exists()
     second.store.close()
+
+
+async def test_missing_model_keeps_the_text_and_says_why(workspace):
+    doc = make_document("Un article sans analyse en cache. Le texte reste lisible.")
+    workspace.add_documents([doc])
+    workspace.model = "no_such_pipeline"
+    app = await open_app(workspace, [doc.id])
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        assert "Un article sans analyse" in screen_text(app)
+        status = str(app.screen.query_one("#status").render())
+        assert "no entities: spaCy pipeline 'no_such_pipeline' is not installed" in status
+        await pilot.press("j", "1")
+        assert app.is_running
