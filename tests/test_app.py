@@ -364,3 +364,19 @@ async def test_missing_model_keeps_the_text_and_says_why(workspace):
         assert "no entities: spaCy pipeline 'no_such_pipeline' is not installed" in status
         await pilot.press("j", "1")
         assert app.is_running
+
+
+async def test_click_moves_the_cursor_to_the_sentence_and_entity(workspace):
+    app = await open_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        target = next(i for i, m in enumerate(view.marks) if m.start > view.sentences[1][0])
+        mark = view.marks[target]
+        line = view.line_of(mark.start)
+        start, _ = view._lines[line]
+        margin = max(0, (view.scrollable_content_region.width - 14 - view._wrap_width) // 2 - 2)
+        await pilot.click(ArticleView, offset=(margin + 14 + mark.start - start, line - view.scroll_offset.y))
+        await pilot.pause()
+        assert view.cursor == view.sentence_at(mark.start)
+        assert view.entity_cursor == target

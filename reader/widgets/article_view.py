@@ -18,6 +18,7 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -364,6 +365,19 @@ class ArticleView(ScrollView, can_focus=True):
     def _scroll_to_offset(self, offset: int) -> None:
         line = self.line_of(offset)
         self.scroll_to_region(Region(0, line, 1, 1), animate=False, immediate=True)
+
+    def on_click(self, event: events.Click) -> None:
+        """A click puts the cursor on the sentence (and the entity) under the pointer."""
+        line = self.scroll_offset.y + event.y
+        if not 0 <= line < len(self._lines):
+            return
+        start, end = self._lines[line]
+        margin = max(0, (self.scrollable_content_region.width - GUTTER - self._wrap_width) // 2 - 2)
+        column = self.scroll_offset.x + event.x - margin - GUTTER
+        offset = min(end, start + max(0, column))  # narrow text: one cell per character
+        index = bisect_right(self._mark_starts, offset) - 1
+        entity = index if index >= 0 and self.marks[index].start <= offset < self.marks[index].end else None
+        self.move_to_sentence(self.sentence_at(offset), entity=entity)
 
     # --- rendering -----------------------------------------------------------------------------------
 
