@@ -309,25 +309,32 @@ def _view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted:
     touched: dict[int, str] = {}
     decisions: dict[tuple[int, int], dict] = {}
     updated = ""
+    n = len(sentences)
     for record in records.values():
-        kind = record.get("kind")
-        stamp = record.get("updated") or record.get("created") or ""
+        get = record.get
+        kind = get("kind")
+        stamp = get("updated") or get("created") or ""
         if stamp > updated:
             updated = stamp
         if kind == "entity":
             decisions[record["start"], record["end"]] = record
             continue
-        if kind == "note" and record.get("target") == "document":
+        if kind == "note" and get("target") == "document":
             doc_notes.append(_note(record))
             continue
-        if not sentences or kind not in ("tag", "note"):
+        if not n or (kind != "tag" and kind != "note"):
             continue
-        index = _sentence_index(record["start"], record["end"], sentences, starts)
+        start, end = record["start"], record["end"]
+        index = bisect_right(starts, start) - 1  # `_sentence_index`, inlined: this loop sees every record
+        if index < 0 or end > sentences[index][1]:
+            index = sentence_of(start, end, sentences, starts)
         if stamp > touched.get(index, ""):
             touched[index] = stamp
         if kind == "tag":
-            names = tags.setdefault(index, [])
-            label = record.get("label")
+            label = get("label")
+            names = tags.get(index)
+            if names is None:
+                names = tags[index] = []
             if label and label not in names:
                 names.append(label)
         else:
@@ -415,12 +422,20 @@ def _units(views: list[_View], unit: str, native: bool, annotated_only: bool) ->
 
 
 def _misaligned(units: list[_Unit]) -> list[tuple[_Unit, _Span]]:
+    """Spans outside their unit or not `Tokens.aligned`: as tokens do not overlap, a span is aligned when it is
+    not empty, starts where a token starts and ends where one ends (set lookups, made once per document)."""
     bad = []
+    edges: dict[int, tuple[set[int], set[int]]] = {}
     for u in units:
-        aligned = u.view.tokens.aligned
+        tokens = u.view.tokens
+        found = edges.get(id(tokens))
+        if found is None:
+            found = edges[id(tokens)] = (set(tokens.starts), set(tokens.ends))
+        starts, ends = found
         lo, hi = u.start, u.end
         for span in u.spans:
-            if not (lo <= span.start and span.end <= hi and aligned(span.start, span.end)):
+            start, end = span.start, span.end
+            if not (lo <= start < end <= hi and start in starts and end in ends):
                 bad.append((u, span))
     return bad
 
