@@ -6,13 +6,15 @@ analysis (see `Analysis.to_record`) is enough to show a document without the mod
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Doc, Token
+    from spacy.tokens import Doc
 
 ANALYSIS_VERSION = 2
 """Bump when the post-processing changes, so cached analyses made by older code are not reused."""
@@ -95,7 +97,7 @@ class Analysis:
         return {
             "model": self.model,
             "version": ANALYSIS_VERSION,
-            "tokens": [x for pair in self.tokens for x in pair],
+            "tokens": list(itertools.chain.from_iterable(self.tokens)),
             "sentences": [list(s) for s in self.sentences],
             "entities": [[e.start, e.end, e.label] for e in self.entities],
             "note": self.note,
@@ -113,8 +115,13 @@ class Analysis:
         )
 
 
+@functools.cache
 def pipeline_version(name: str) -> str | None:
-    """Version of an installed pipeline package, read from its metadata without importing spaCy."""
+    """Version of an installed pipeline package, read from its metadata without importing spaCy.
+
+    Cached: `importlib.metadata` scans sys.path on every call (0.2 ms), and every cache look-up asks.
+    A pipeline installed while the process runs is seen at the next start.
+    """
     import importlib.metadata  # not at module level: it costs ~8 ms of start-up, before the first paint
 
     try:
@@ -256,33 +263,59 @@ def normalise_for_model(text: str) -> str:
 _SENTENCE_END = frozenset(".!?…»”\"')]")
 
 
-def sentence_hints(doc: Doc) -> Doc:
+def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
     """Preset sentence starts the statistical splitters then only fill in where still undecided.
 
     A line break always starts a sentence; elsewhere a start needs a full stop, ?, !, … or a closing
     quote/bracket before it. Without this the senters cut « Kim Jong | Un », « People’s | Republic » and
     join paragraphs, and as the NER never crosses a sentence start, the names were cut too.
+
+    Per token: a space token is a start only at 0 (else not one) and is a break when it holds a line
+    break; a word is a start after a break (or first), not one when the previous word does not end in
+    _SENTENCE_END, else undecided. Computed on arrays (one to_array, one from_array call): setting
+    token.is_sent_start one by one rescans the doc each time (quadratic), and Token objects cost more
+    than the rest of it. `text` is `doc.text` when the caller has it (`Doc.text` joins a Token per token).
     """
     import numpy
-    from spacy.attrs import SENT_START
+    from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 
-    # One from_array call: setting token.is_sent_start one by one rescans the doc each time (quadratic).
-    values = numpy.zeros((len(doc), 1), dtype="uint64")
-    NOT_START = numpy.uint64(2**64 - 1)  # -1 as spaCy stores it
-    after_break, previous = True, None
-    for token in doc:
-        if token.is_space:
-            values[token.i, 0] = 1 if token.i == 0 else NOT_START
-            after_break = after_break or "\n" in token.text
-            continue
-        if after_break:
-            values[token.i, 0] = 1
-        elif previous is not None and previous.text[-1] not in _SENTENCE_END:
-            values[token.i, 0] = NOT_START
-        after_break, previous = False, token  # a line break after a token is a space token of its own
-    if len(doc):
-        doc.from_array([SENT_START], values)
+    n = len(doc)
+    if not n:
+        return doc
+    array = doc.to_array([IDX, LENGTH, IS_SPACE])
+    starts = array[:, 0].astype(numpy.int64)
+    ends = starts + array[:, 1].astype(numpy.int64)
+    space = array[:, 2].astype(bool)
+    codes = _code_points(doc.text if text is None else text)
+    newlines = numpy.concatenate(([0], numpy.cumsum(codes == 10)))
+    breaks = numpy.cumsum(space & (newlines[ends] > newlines[starts]))  # line breaks in space tokens so far
+    words = numpy.flatnonzero(~space)
+    values = numpy.zeros(n, dtype=numpy.uint64)
+    values[space] = _NOT_START
+    if len(words):
+        after_break = numpy.empty(len(words), dtype=bool)
+        after_break[0] = True
+        after_break[1:] = breaks[words[1:]] > breaks[words[:-1]]
+        open_end = numpy.empty(len(words), dtype=bool)
+        open_end[0] = False
+        open_end[1:] = ~numpy.isin(codes[ends[words[:-1]] - 1], _SENTENCE_END_CODES)
+        values[words[after_break]] = 1
+        values[words[open_end & ~after_break]] = _NOT_START
+    values[0] = 1  # a word or a space, the first token starts a sentence
+    doc.from_array([SENT_START], values.reshape(n, 1))
     return doc
+
+
+_NOT_START = 2**64 - 1
+"""-1 as spaCy stores a sentence start in a uint64 array (not a start)."""
+_SENTENCE_END_CODES = sorted(ord(c) for c in _SENTENCE_END)
+
+
+def _code_points(text: str) -> Any:
+    """The text as a numpy array of code points: index i is text[i] (lone surrogates included)."""
+    import numpy
+
+    return numpy.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
 def _note(nlp: Language) -> str:
@@ -294,10 +327,131 @@ def _note(nlp: Language) -> str:
 
 
 def _from_doc(doc: Doc, text: str, model: str, note: str) -> Analysis:
-    tokens = tuple((t.idx, t.idx + len(t.text)) for t in doc if not t.is_space)
-    sentences = tuple(_trim(text, s.start_char, s.end_char) for s in doc.sents if s.text.strip())
-    entities = tuple(Span(*bounds, e.label_) for e in doc.ents if (bounds := entity_bounds(e)) is not None)
-    return Analysis(model, tokens, tuple(s for s in sentences if s[0] < s[1]), entities, note)
+    """The analysis of a processed Doc whose text is `text`, from one `to_array` call (no Token objects)."""
+    import numpy
+
+    array = doc.to_array(_view_attrs())
+    view = _TokenView.of_doc(array, text)
+    words = ~array[:, 2].astype(bool)
+    tokens = tuple(zip(array[words, 0].tolist(), (array[words, 0] + array[words, 1]).tolist(), strict=True))
+    starts = (array[1:, 5] == 1)  # c.sent_start is 1 (a start), 0 (unknown) or -1 as uint64
+    if "sents" in doc.user_hooks or (len(doc) > 1 and not starts.any() and not doc.has_annotation("SENT_START")):
+        spans: Iterable[tuple[int, int]] = [(s.start_char, s.end_char) for s in doc.sents]  # its way (or error)
+    elif len(doc):  # as `doc.sents`: a sentence starts at 0 and at every later token whose sent_start is 1
+        firsts = [0, *(numpy.flatnonzero(starts) + 1).tolist()]
+        lasts = [*(i - 1 for i in firsts[1:]), len(doc) - 1]
+        spans = zip([view.starts[i] for i in firsts], [view.ends[i] for i in lasts], strict=True)
+    else:
+        spans = []
+    sentences = tuple(s for s in (_trim(text, start, end) for start, end in spans) if s[0] < s[1])
+    entities = tuple(Span(*bounds, e.label_) for e in doc.ents
+                     if (bounds := view.entity_bounds(e.start, e.end)) is not None)
+    return Analysis(model, tokens, sentences, entities, note)
+
+
+@functools.cache
+def _view_attrs() -> list[int]:
+    from spacy.attrs import IDX, IS_PUNCT, IS_QUOTE, IS_SPACE, LENGTH, LOWER, SENT_START
+
+    return [IDX, LENGTH, IS_SPACE, IS_PUNCT, IS_QUOTE, SENT_START, LOWER]
+
+
+class _TokenView:
+    """What `entity_bounds` reads of a span's tokens, as plain lists: Token objects cost more than the rules.
+
+    Built for a whole Doc from one `to_array` call (`of_doc`), or from the tokens of one span (`of_span`).
+    Token i is text[starts[i] - base:ends[i] - base]; offsets are the Doc's.
+    """
+
+    def __init__(self, text: str, base: int, starts: list[int], ends: list[int], space: list[bool],
+                 punct: list[bool], sent_start: list[bool], lower: list[int]) -> None:
+        self.text, self.base, self.starts, self.ends = text, base, starts, ends
+        self.space = space
+        self.punct = punct  # is_punct or is_quote
+        self.sent_start = sent_start  # is_sent_start is True
+        self.lower = lower  # the string id of lower_
+
+    @classmethod
+    def of_doc(cls, array: Any, text: str) -> _TokenView:
+        """From `doc.to_array(_view_attrs())`; `text` is the Doc's text."""
+        starts = array[:, 0]
+        return cls(text, 0, starts.tolist(), (starts + array[:, 1]).tolist(), array[:, 2].astype(bool).tolist(),
+                   (array[:, 3] | array[:, 4]).astype(bool).tolist(), (array[:, 5] == 1).tolist(),
+                   array[:, 6].tolist())
+
+    @classmethod
+    def of_span(cls, span: Any) -> _TokenView:
+        """Tokens 0..len(span) are those of the span."""
+        tokens = list(span)
+        return cls(span.text, span.start_char, [t.idx for t in tokens], [t.idx + len(t.text) for t in tokens],
+                   [t.is_space for t in tokens], [t.is_punct or t.is_quote for t in tokens],
+                   [bool(t.is_sent_start) for t in tokens], [t.lower for t in tokens])
+
+    def word(self, i: int) -> str:
+        return self.text[self.starts[i] - self.base:self.ends[i] - self.base]
+
+    def is_edge_junk(self, i: int, text: str) -> bool:
+        """Spaces, punctuation (brackets aside) and lowercase function words never start or end a name.
+
+        `text` is `self.word(i)`."""
+        if self.space[i] or (text.islower() and text in _FUNCTION_WORDS):
+            return True
+        return self.punct[i] and text not in _BRACKETS and text not in _CLOSERS
+
+    def trim_edges(self, start: int, end: int) -> tuple[int, int]:
+        """Narrow [start, end) to the name: leading elisions go when lowercase (« l’ONU » → ONU) or
+        sentence-initial (« L’ONU a voté »), a mid-sentence capital one is part of it (« chez L’Oréal »);
+        brackets go unless the name holds both of them (« Organisation (ONU) »)."""
+        word, junk = self.word, self.is_edge_junk
+        while start < end:
+            first = word(start)
+            if junk(start, first) or (_is_elided(first) and (first[0].islower() or self.sent_start[start])):
+                start += 1
+                continue
+            last = first if end - start == 1 else word(end - 1)
+            if junk(end - 1, last) or _is_elided(last):
+                end -= 1
+            elif first not in _BRACKETS and last not in _CLOSERS:
+                break  # none of the bracket rules below can apply
+            else:
+                texts = [word(i) for i in range(start, end)]
+                if len(texts) > 1 and _BRACKETS.get(texts[0]) == texts[-1] and \
+                        not {texts[0], texts[-1]} & {*texts[1:-1]}:
+                    start, end = start + 1, end - 1  # « (ONU) »: the brackets enclose the name
+                elif texts[0] in _BRACKETS and _BRACKETS[texts[0]] not in texts[1:]:
+                    start += 1
+                elif texts[-1] in _CLOSERS and not any(_BRACKETS.get(t) == texts[-1] for t in texts[:-1]):
+                    end -= 1
+                else:
+                    break
+        return start, end
+
+    def entity_bounds(self, start: int, end: int) -> tuple[int, int] | None:
+        """`entity_bounds(doc[start:end])`; `t.lower_` is compared by string id (LOWER) to spare the Token."""
+        start, end = self.trim_edges(start, end)
+        if end == start:
+            return None
+        start_char, end_char = self.starts[start], self.ends[end - 1]
+        text = self.text[start_char - self.base:end_char - self.base]
+        if len(text) < 2 or text[-1] in _APOSTROPHES:
+            return None
+        if end - start == 1 and text.lower() in _NOT_NAMES:
+            return None
+        if not any(c.isalpha() for c in text):
+            return None
+        function_words, lower, word = _function_word_ids(), self.lower, self.word
+        for i in range(start, end):
+            if lower[i] not in function_words and any(c.isupper() or c.isdigit() for c in word(i)):
+                return start_char, end_char
+        return None  # « La réunion », « le »: nothing in it looks like a name
+
+
+@functools.cache
+def _function_word_ids() -> frozenset[int]:
+    """The string ids of _FUNCTION_WORDS, to compare with the LOWER ids of tokens (`t.lower_` without t)."""
+    from spacy.strings import get_string_id
+
+    return frozenset(get_string_id(w) for w in _FUNCTION_WORDS)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -308,8 +462,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _is_elision(token: Token) -> bool:
-    text = token.text
+def _is_elided(text: str) -> bool:
     return len(text) > 1 and text[-1] in _APOSTROPHES and text[:-1].lower() in ELIDED
 
 
@@ -317,50 +470,9 @@ _BRACKETS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = frozenset(_BRACKETS.values())
 
 
-def _is_edge_junk(token: Token) -> bool:
-    """Spaces, punctuation (brackets aside) and lowercase function words never start or end a name."""
-    text = token.text
-    if token.is_space or (text.islower() and text in _FUNCTION_WORDS):
-        return True
-    return (token.is_punct or token.is_quote) and text not in _BRACKETS and text not in _CLOSERS
-
-
-def _trim_edges(doc: Doc, start: int, end: int) -> tuple[int, int]:
-    """Narrow [start, end) to the name: leading elisions go when lowercase (« l’ONU » → ONU) or
-    sentence-initial (« L’ONU a voté »), a mid-sentence capital one is part of it (« chez L’Oréal »);
-    brackets go unless the name holds both of them (« Organisation (ONU) »)."""
-    while start < end:
-        first, last = doc[start], doc[end - 1]
-        texts = [t.text for t in doc[start:end]]
-        if _is_edge_junk(first) or (_is_elision(first) and (first.text[0].islower() or first.is_sent_start)):
-            start += 1
-        elif _is_edge_junk(last) or _is_elision(last):
-            end -= 1
-        elif len(texts) > 1 and _BRACKETS.get(texts[0]) == texts[-1] and not {texts[0], texts[-1]} & {*texts[1:-1]}:
-            start, end = start + 1, end - 1  # « (ONU) »: the brackets enclose the name
-        elif texts[0] in _BRACKETS and _BRACKETS[texts[0]] not in texts[1:]:
-            start += 1
-        elif texts[-1] in _CLOSERS and not any(_BRACKETS.get(t) == texts[-1] for t in texts[:-1]):
-            end -= 1
-        else:
-            break
-    return start, end
-
-
 def entity_bounds(ent: Any) -> tuple[int, int] | None:
     """Character bounds of the name inside a predicted span, on token boundaries; None if it is not a name."""
-    doc = ent.doc
-    start, end = _trim_edges(doc, ent.start, ent.end)
-    span = doc[start:end]
-    if end == start or len(span.text) < 2 or span.text[-1] in _APOSTROPHES:
-        return None
-    if len(span) == 1 and span.text.lower() in _NOT_NAMES:
-        return None
-    if not any(c.isalpha() for c in span.text):
-        return None
-    if not any(t.lower_ not in _FUNCTION_WORDS and any(c.isupper() or c.isdigit() for c in t.text) for t in span):
-        return None  # « La réunion », « le »: nothing in it looks like a name
-    return span.start_char, span.end_char
+    return _TokenView.of_span(ent).entity_bounds(0, len(ent))
 
 
 def analyse(nlp: Language, text: str) -> Analysis:
@@ -375,7 +487,7 @@ def analyse_many(
     name = model_name(nlp)
     note = _note(nlp)
     pieces = [(i, start, end) for i, text in enumerate(texts) for start, end in chunks(text)]
-    docs = nlp.pipe((sentence_hints(nlp.make_doc(texts[i][s:e])) for i, s, e in pieces),
+    docs = nlp.pipe((sentence_hints(nlp.make_doc(piece), piece) for piece in (texts[i][s:e] for i, s, e in pieces)),
                     batch_size=batch_size, n_process=n_process)
     parts: list[Analysis] = []
     for (i, start, end), doc in zip(pieces, docs, strict=True):

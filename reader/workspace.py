@@ -198,15 +198,16 @@ class Workspace:
                 todo.setdefault((self.pipeline_for(doc), doc.lang), []).append(doc)
         for group in todo.values():
             nlp = self.pipeline(group[0])
+            key = self.cache_key(group[0])  # the same for the whole group: same pipeline and language
             texts = (d.text for d in group)
             for doc, result in zip(group, an.analyse_many(nlp, texts, batch_size=batch_size,
                                                          n_process=n_process), strict=True):
-                self._cache(doc, result)
+                self._cache(doc, result, key)
                 results[doc.id] = result
                 if progress:
                     progress(1)
         return [results[d.id] for d in docs]
 
-    def _cache(self, doc: Document, result: an.Analysis) -> None:
+    def _cache(self, doc: Document, result: an.Analysis, key: str | None = None) -> None:
         if not self.store.read_only:
-            self.store.cache_analysis(doc.id, self.cache_key(doc), result.to_record())
+            self.store.cache_analysis(doc.id, key or self.cache_key(doc), result.to_record())
