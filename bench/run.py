@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-BENCHES = ["bench_paint", "bench_keypress", "bench_store", "bench_analysis", "bench_export"]
+BENCHES = ["bench_paint", "bench_keypress", "bench_store", "bench_analysis", "bench_export", "bench_import"]
 
 
 def main(names: list[str]) -> int:
@@ -21,7 +21,9 @@ def main(names: list[str]) -> int:
         print(f"\n=== {name} ===", flush=True)
         start = time.perf_counter()
         try:
-            importlib.import_module(name).main()
+            module = importlib.import_module(name)
+            sys.argv = [name]  # each bench parses its own defaults
+            module.main()
         except Exception as exc:  # one broken bench should not hide the others' figures
             failed.append(name)
             print(f"{name} failed: {exc!r}")
