@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -475,28 +475,39 @@ def entity_bounds(ent: Any) -> tuple[int, int] | None:
     return _TokenView.of_span(ent).entity_bounds(0, len(ent))
 
 
-def analyse(nlp: Language, text: str) -> Analysis:
-    return next(analyse_many(nlp, [text]))
+def analyse(nlp: Language, text: str, progress: Callable[[float], None] | None = None) -> Analysis:
+    """One text; `progress` gets the share done (0-1) after each piece of a long text."""
+    return next(analyse_many(nlp, [text], progress=progress))
 
 
 def analyse_many(
-    nlp: Language, texts: Iterable[str], *, batch_size: int = 32, n_process: int = 1
+    nlp: Language, texts: Iterable[str], *, batch_size: int = 32, n_process: int = 1,
+    progress: Callable[[float], None] | None = None,
 ) -> Iterator[Analysis]:
     """Analyse texts in batches; results come back in order, with offsets into the original texts."""
     texts = list(texts)
     name = model_name(nlp)
     note = _note(nlp)
     pieces = [(i, start, end) for i, text in enumerate(texts) for start, end in chunks(text)]
+    longest = max((e - s for _, s, e in pieces), default=0)
+    # Memory follows the characters in flight (~1 kB per character for a parsed Doc): cap them.
+    batch_size = max(1, min(batch_size, BATCH_CHARS // max(1, longest)))
     docs = nlp.pipe((sentence_hints(nlp.make_doc(piece), piece) for piece in (texts[i][s:e] for i, s, e in pieces)),
                     batch_size=batch_size, n_process=n_process)
+    total = sum(e - s for _, s, e in pieces) or 1
+    done = 0
     parts: list[Analysis] = []
     for (i, start, end), doc in zip(pieces, docs, strict=True):
         parts.append(_shift(_from_doc(doc, texts[i][start:end], name, note), start))
+        done += end - start
+        if progress is not None and len(pieces) > 1:
+            progress(done / total)
         if end == len(texts[i]):
             yield _merge(parts) if len(parts) > 1 else parts[0]
             parts = []
 
 
+BATCH_CHARS = 200_000
 CHUNK = 100_000
 """Long texts are analysed in pieces of at most this many characters, cut at line breaks (where a sentence
 always ends): spaCy refuses texts over `nlp.max_length` (1,000,000) and its memory grows with the length."""

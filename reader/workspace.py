@@ -6,6 +6,7 @@ here knows about Textual; spaCy is only imported when a document has no cached a
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -168,7 +169,7 @@ class Workspace:
                 nlp = self._pipelines[key] = an.load_pipeline(name, doc.lang)
             return nlp
 
-    def analysis(self, doc: Document) -> tuple[an.Analysis, bool]:
+    def analysis(self, doc: Document, progress: Callable[[float], None] | None = None) -> tuple[an.Analysis, bool]:
         """(analysis, from_cache): cached when possible, else computed with the model and cached.
 
         Without --model, an analysis cached by another pipeline is used rather than loading the default one:
@@ -177,7 +178,7 @@ class Workspace:
         cached = self.cached_analysis(doc, any_pipeline=self.model is None)
         if cached is not None:
             return cached, True
-        result = an.analyse(self.pipeline(doc), doc.text)
+        result = an.analyse(self.pipeline(doc), doc.text, progress)
         self._cache(doc, result)
         return result, False
 
@@ -209,5 +210,10 @@ class Workspace:
         return [results[d.id] for d in docs]
 
     def _cache(self, doc: Document, result: an.Analysis, key: str | None = None) -> None:
-        if not self.store.read_only:
+        """Keep the analysis for next time; a cache that cannot be written (full disk) only costs speed."""
+        from reader.store import StoreError
+
+        if self.store.read_only:
+            return
+        with contextlib.suppress(StoreError, OSError):
             self.store.cache_analysis(doc.id, key or self.cache_key(doc), result.to_record())

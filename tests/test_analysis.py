@@ -353,7 +353,9 @@ def test_long_text_is_analysed_in_pieces_with_document_offsets(sm, monkeypatch):
     text = paragraph * 40
     monkeypatch.setattr(an, "CHUNK", 500)
     monkeypatch.setattr(an.chunks, "__defaults__", (500,))
-    result = an.analyse(sm, text)
+    shares: list[float] = []
+    result = an.analyse(sm, text, shares.append)
+    assert len(shares) > 5 and shares == sorted(shares) and shares[-1] == 1.0
     whole = len(text) // len(paragraph)
     assert len(result.sentences) == 2 * whole
     assert [text[e.start:e.end] for e in result.entities].count("Berlin") == whole

@@ -51,9 +51,9 @@ async def test_text_paints_before_the_model_and_entities_follow(workspace, monke
     gate = threading.Event()
     original = workspace.analysis
 
-    def slow_analysis(doc):
+    def slow_analysis(doc, progress=None):
         gate.wait(10)
-        return original(doc)
+        return original(doc, progress)
 
     monkeypatch.setattr(workspace, "analysis", slow_analysis)
     app = await open_app(workspace)

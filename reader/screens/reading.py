@@ -32,6 +32,13 @@ class AnalysisReady(Message):
         self.cached = cached
 
 
+class AnalysisProgress(Message):
+    def __init__(self, doc_id: str, share: float) -> None:
+        super().__init__()
+        self.doc_id = doc_id
+        self.share = share
+
+
 class AnalysisFailed(Message):
     def __init__(self, doc_id: str, error: str) -> None:
         super().__init__()
@@ -115,9 +122,14 @@ class ReadingScreen(Screen):
     @work(thread=True, exclusive=True, group="analysis")
     def analyse(self, doc: Document) -> None:
         """Cached analysis or the model, off the UI thread: the text is already on screen."""
+        from reader.store import StoreError
+
+        def progress(share: float) -> None:
+            self.post_message(AnalysisProgress(doc.id, share))
+
         try:
-            result, cached = self.reader_app.workspace.analysis(doc)
-        except AnalysisError as exc:
+            result, cached = self.reader_app.workspace.analysis(doc, progress)
+        except (AnalysisError, StoreError) as exc:
             self.post_message(AnalysisFailed(doc.id, str(exc)))
             return
         self.post_message(AnalysisReady(doc.id, result, cached))
@@ -133,6 +145,11 @@ class ReadingScreen(Screen):
         self.view.set_sentences(message.analysis.sentences)
         self.refresh_marks()
         self.update_status()
+
+    def on_analysis_progress(self, message: AnalysisProgress) -> None:
+        if message.doc_id == self.doc.id and self.analysis is None:
+            self.model_status = f"analysing… {message.share:.0%}"
+            self.update_status()
 
     def on_analysis_failed(self, message: AnalysisFailed) -> None:
         self.model_status = f"no entities: {message.error}"
