@@ -82,8 +82,6 @@ class ReadingScreen(Screen):
             yield ArticleView(id="article")
             yield SidePanel(id="side")
         yield Static(id="status")
-        yield Input(placeholder="Search: literal, case-insensitive · Enter finds · Esc closes",
-                    id="search", classes="hidden")
         yield Footer()
 
     @property
@@ -248,8 +246,14 @@ class ReadingScreen(Screen):
         self.view.move_to_sentence(len(self.view.sentences) - 1)
 
     def action_search(self) -> None:
-        box = self.query_one("#search", Input)
-        box.remove_class("hidden")
+        """Open the search box (mounted on first use: one widget less to lay out before the first paint)."""
+        boxes = self.query("#search")
+        if boxes:
+            box = boxes.first(Input)
+            box.remove_class("hidden")
+        else:
+            box = Input(placeholder="Search: literal, case-insensitive · Enter finds · Esc closes", id="search")
+            self.mount(box, before=self.query_one(Footer))
         box.value = self.search_query
         box.focus()
 
@@ -268,7 +272,7 @@ class ReadingScreen(Screen):
         self.view.focus()
 
     def on_key(self, event) -> None:
-        if event.key == "escape" and self.focused is self.query_one("#search", Input):
+        if event.key == "escape" and isinstance(self.focused, Input) and self.focused.id == "search":
             event.stop()
             self.close_search()
 

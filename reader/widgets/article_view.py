@@ -8,6 +8,7 @@ character range over the stored text, and the text itself is only ever sliced, n
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from bisect import bisect_left, bisect_right
@@ -68,10 +69,25 @@ class Tag:
     colour: int
 
 
-_WIDE = re.compile(
-    "[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u1100-\u115f\u200b-\u200f\u2e80-\ua4cf\uac00-\ud7a3"
-    "\uf900-\ufaff\ufe00-\ufe0f\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\U0001f000-\U0001faff\U00020000-\U0003fffd]"
-)
+@functools.cache
+def _wide() -> re.Pattern[str]:
+    return re.compile(
+        "[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u1100-\u115f\u200b-\u200f\u2e80-\ua4cf\uac00-\ud7a3"
+        "\uf900-\ufaff\ufe00-\ufe0f\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\U0001f000-\U0001faff"
+        "\U00020000-\U0003fffd]"
+    )
+
+
+def _narrow(text: str) -> bool:
+    """One cell per character: ASCII, anything Windows-1252 can encode (French typography included, checked
+    in C), or no wide/zero-width character found by the (lazily compiled) regex."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return not _wide().search(text)
+    return True
 
 
 def wrap(text: str, width: int) -> list[tuple[int, int]]:
@@ -86,7 +102,7 @@ def wrap(text: str, width: int) -> list[tuple[int, int]]:
     for para in text.split("\n"):
         n = len(para)
         before = len(lines)
-        narrow = para.isascii() or not _WIDE.search(para)
+        narrow = _narrow(para)
         if n <= width and narrow:
             lines.append((pos, pos + n))
         elif narrow:
