@@ -495,11 +495,10 @@ class ArticleView(ScrollView, can_focus=True):
                         style = style + self._style("entity-cursor")
                     ranges.append((max(start, mark.start), min(end, mark.end), style))
                 i += 1
-        for index, (m_start, m_end) in enumerate(self._matches_in(start, end)):
-            current = self.match_index is not None and self.matches[self.match_index] == (m_start, m_end)
-            style = self._style("match-current" if current else "match")
+        current = self.matches[self.match_index] if self.match_index is not None else None
+        for m_start, m_end in self._matches_in(start, end):
+            style = self._style("match-current" if (m_start, m_end) == current else "match")
             ranges.append((max(start, m_start), min(end, m_end), style))
-            del index
         if self.selection and self.selection[0] < end and self.selection[1] > start:
             ranges.append((max(start, self.selection[0]), min(end, self.selection[1]), self._style("selection")))
         return ranges
