@@ -380,3 +380,18 @@ async def test_click_moves_the_cursor_to_the_sentence_and_entity(workspace):
         await pilot.pause()
         assert view.cursor == view.sentence_at(mark.start)
         assert view.entity_cursor == target
+
+
+async def test_a_sentence_starting_mid_line_shows_its_label_and_note_on_that_line(workspace):
+    app = await open_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        index = next(i for i, (s, _) in enumerate(view.sentences) if view._lines[view.line_of(s)][0] != s)
+        view.move_to_sentence(index)
+        await pilot.press("3", "n", *"à vérifier", "ctrl+s")
+        await pilot.pause()
+        line = view.line_of(view.sentences[index][0])
+        gutter = view.render_line(line - view.scroll_offset.y).text[:20]
+        assert "quote" in gutter and "✎" in gutter
+        assert "labels: quote" in str(app.screen.query_one("#status").render())

@@ -194,6 +194,9 @@ class ReadingScreen(Screen):
         elif self.analysis is not None:
             tagged, total = self.session.progress(view.sentences)
             parts.append(f"tagged {tagged}/{total}")
+        labels = view.tags.get(view.cursor)
+        if labels:
+            parts.append("labels: " + ", ".join(t.name for t in labels))
         mark = view.current_mark
         if mark is not None:
             parts.append(f"{mark.label} “{self.doc.text[mark.start:mark.end]}” {mark.status}")

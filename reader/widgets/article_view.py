@@ -432,15 +432,10 @@ class ArticleView(ScrollView, can_focus=True):
     def _render_text_line(self, line: int) -> Strip:
         base = self.rich_style
         start, end = self._lines[line]
-        sentence = self.sentence_at(start)
-        s_start, s_end = self.sentences[sentence]
-        in_sentence = s_start <= start < max(s_end, s_start + 1) or (start < s_end and end > s_start)
-        is_cursor = sentence == self.cursor and in_sentence
-        row = line - self.line_of(s_start) if in_sentence else -1
-        last_row = self.line_of(max(s_start, s_end - 1)) - self.line_of(s_start)
-
-        segments = self._gutter(sentence, is_cursor, row, last_row, base)
-        ranges = self._ranges(start, end, is_cursor, s_start, s_end)
+        c_start, c_end = self.sentences[self.cursor]
+        is_cursor = start < c_end and end > c_start
+        segments = self._gutter(*self._gutter_owner(line, start, end), is_cursor, base)
+        ranges = self._ranges(start, end, is_cursor, c_start, c_end)
         cuts = sorted({start, end, *(p for r in ranges for p in (r[0], r[1]) if start < p < end)})
         text = self.text
         for a, b in itertools.pairwise(cuts):
@@ -454,7 +449,23 @@ class ArticleView(ScrollView, can_focus=True):
             segments.insert(0, Segment(" " * margin, base))
         return Strip(segments).simplify()
 
-    def _gutter(self, sentence: int, is_cursor: bool, row: int, last_row: int, base: Style) -> list[Segment]:
+    def _gutter_owner(self, line: int, start: int, end: int) -> tuple[int, int, int]:
+        """(sentence, row, last row) of the gutter on this line.
+
+        A line belongs to the last sentence that starts on it (or before it), so a sentence starting mid-line
+        gets its marker and first label on that line; its labels then run down the lines it owns.
+        """
+        sentence = self.sentence_at(max(start, end - 1))
+        s_start, s_end = self.sentences[sentence]
+        if s_end <= start and s_start < start:
+            return sentence, -1, -1  # a blank line after the sentence
+        first = self.line_of(s_start)
+        last = self.line_of(max(s_start, s_end - 1))
+        if sentence + 1 < len(self.sentences):
+            last = min(last, self.line_of(self.sentences[sentence + 1][0]) - 1)
+        return sentence, line - first, max(0, last - first)
+
+    def _gutter(self, sentence: int, row: int, last_row: int, is_cursor: bool, base: Style) -> list[Segment]:
         """Cursor bar, note marker (first line) and one label per line of the sentence (+N when short)."""
         gutter_style = base + self._style("gutter")
         bar = Segment("▌ " if is_cursor else "  ", base + self._style("cursor-bar") if is_cursor else gutter_style)
@@ -475,10 +486,10 @@ class ArticleView(ScrollView, can_focus=True):
             out.append(Segment(" " * cells, gutter_style))
         return out
 
-    def _ranges(self, start: int, end: int, is_cursor: bool, s_start: int, s_end: int) -> list:
+    def _ranges(self, start: int, end: int, is_cursor: bool, c_start: int, c_end: int) -> list:
         ranges: list[tuple[int, int, Style]] = []
         if is_cursor:
-            ranges.append((max(start, s_start), min(end, s_end), self._style("cursor")))
+            ranges.append((max(start, c_start), min(end, c_end), self._style("cursor")))
         if self.marks:
             i = bisect_left(self._mark_starts, start - self._max_mark_len)
             while i < len(self.marks) and self.marks[i].start < end:
