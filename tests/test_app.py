@@ -395,3 +395,24 @@ async def test_a_sentence_starting_mid_line_shows_its_label_and_note_on_that_lin
         gutter = view.render_line(line - view.scroll_offset.y).text[:20]
         assert "quote" in gutter and "✎" in gutter
         assert "labels: quote" in str(app.screen.query_one("#status").render())
+
+
+async def test_narrow_terminal_hides_the_panel_until_asked(workspace):
+    from reader.widgets.side_panel import SidePanel
+
+    app = await open_app(workspace)
+    async with app.run_test(size=(70, 24)) as pilot:
+        await ready(app, pilot)
+        panel = app.screen.query_one(SidePanel)
+        view = app.screen.query_one(ArticleView)
+        assert not panel.display
+        assert view._wrap_width <= view.size.width - 14
+        await pilot.press("p")
+        assert panel.display
+        await pilot.resize_terminal(130, 30)
+        await pilot.pause()
+        assert panel.display
+        await pilot.press("p")
+        await pilot.resize_terminal(70, 24)
+        await pilot.pause()
+        assert not panel.display

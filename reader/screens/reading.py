@@ -67,6 +67,8 @@ class ReadingScreen(Screen):
         self.selection: tuple[int, int] | None = None
         """Token indexes (anchor, head) of the selection being extended."""
         self.saved_status = ""
+        self.panel_choice: bool | None = None
+        """The side panel as the analyst set it with `p`; until then it follows the terminal's width."""
         self.store_problem = ""
         """Why this document's annotations cannot be read (a damaged file): reading still works."""
 
@@ -289,9 +291,16 @@ class ReadingScreen(Screen):
             self.notify("No search yet: press / to search.")
         self.update_status()
 
+    NARROW = 100
+    """Below this many columns the side panel starts hidden, so the text keeps a readable measure."""
+
+    def on_resize(self) -> None:
+        if self.panel_choice is None:
+            self.query_one(SidePanel).display = self.size.width >= self.NARROW
+
     def action_toggle_panel(self) -> None:
         panel = self.query_one(SidePanel)
-        panel.display = not panel.display
+        panel.display = self.panel_choice = not panel.display
         self.view.focus()
 
     def action_focus_panel(self) -> None:
