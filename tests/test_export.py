@@ -556,3 +556,17 @@ def test_sentence_offsets_map_back_to_the_document(ws, data):
         spans = r["label"] if fmt == "doccano" else [(s["start"], s["end"], s["label"]) for s in r["spans"]]
         for start, end, _ in spans:
             assert full[meta["start"] + start:meta["start"] + end] == r["text"][start:end]
+
+
+@pytest.mark.parametrize(("fmt", "fast", "slow"), [("prodigy", "_prodigy_lines", "_prodigy"),
+                                                  ("jsonl", "_native_sentence_lines", "_native_sentence")])
+def test_fast_line_writers_match_the_record_builders(ws, monkeypatch, fmt, fast, slow):
+    """The fragment writers must give exactly the bytes of serialising the records the contract describes."""
+    import reader.export as ex
+
+    def by_records(units, universe):
+        return [ex._line(getattr(ex, slow)(u, universe), ex._dumps()) for u in units]
+
+    fast_bytes = ex.export(ws, fmt, "sentence").to_bytes()
+    monkeypatch.setattr(ex, fast, by_records)
+    assert ex.export(ws, fmt, "sentence").to_bytes() == fast_bytes
