@@ -570,3 +570,13 @@ def test_fast_line_writers_match_the_record_builders(ws, monkeypatch, fmt, fast,
     fast_bytes = ex.export(ws, fmt, "sentence").to_bytes()
     monkeypatch.setattr(ex, fast, by_records)
     assert ex.export(ws, fmt, "sentence").to_bytes() == fast_bytes
+
+
+@pytest.mark.parametrize("unit", ["sentence", "document"])
+def test_direct_docbin_writer_matches_docbin_add(ws, monkeypatch, unit):
+    """Filling the DocBin's arrays directly must give the bytes spaCy's own DocBin.add gives."""
+    import reader.export as ex
+
+    direct = ex.export(ws, "spacy", unit).docbin
+    monkeypatch.setattr(ex._DocBinWriter, "covers", staticmethod(lambda units: False))
+    assert ex.export(ws, "spacy", unit).docbin == direct
