@@ -1034,10 +1034,7 @@ def _prodigy_lines(units: list[_Unit], universe: list[str]) -> list[bytes]:
             if found is None:
                 found = cache[key] = _prodigy_tokens(text, v.tokens, o, u.end, dumps)
             tokens, firsts, lasts = found
-            fixed = per_view.get(id(v))
-            if fixed is None:  # `_unit_meta`'s strings, the same for all the view's records
-                fixed = per_view[id(v)] = (dumps(v.doc.id), dumps(v.doc.meta.get("source")), dumps(v.annotator))
-            doc_id, source, annotator = fixed
+            meta, annotator = _unit_meta_json(u, dumps, per_view)
             spans = "[]"
             if u.spans:
                 spans = dumps([{"start": s.start - o, "end": s.end - o, "token_start": _token_index(firsts, s.start),
@@ -1050,14 +1047,25 @@ def _prodigy_lines(units: list[_Unit], universe: list[str]) -> list[bytes]:
             notes = _notes_of(u)
             append((f'{{"text":{dumps(text)},"tokens":{tokens},"spans":{spans},'
                     f'"accept":{dumps(accept) if accept else "[]"},"options":{options},'
-                    f'"meta":{{"doc_id":{doc_id},"sentence":{"null" if u.index is None else u.index},'
-                    f'"start":{u.start},"end":{u.end},"source":{source},"annotator":{annotator}}},'
+                    f'"meta":{meta},'
                     f'"notes":{dumps(notes) if notes else "[]"},"_input_hash":{input_hash},'
                     f'"_task_hash":{_hash32(task)},"answer":"accept","_annotator_id":{annotator},'
                     f'"_timestamp":{_epoch(stamp or v.updated)}}}').encode())
         except UnicodeEncodeError:
             append(_line(_prodigy(u, universe), dumps))
     return out
+
+
+def _unit_meta_json(u: _Unit, dumps: Callable[[Any], str], per_view: dict) -> tuple[str, str]:
+    """(`_unit_meta` as JSON text, the annotator as JSON); the view's strings are serialised once per view."""
+    v = u.view
+    fixed = per_view.get(id(v))
+    if fixed is None:
+        fixed = per_view[id(v)] = (dumps(v.doc.id), dumps(v.doc.meta.get("source")), dumps(v.annotator))
+    doc_id, source, annotator = fixed
+    sentence = "null" if u.index is None else u.index
+    return (f'{{"doc_id":{doc_id},"sentence":{sentence},"start":{u.start},"end":{u.end},"source":{source},'
+            f'"annotator":{annotator}}}'), annotator
 
 
 def _native_sentence_lines(units: list[_Unit], universe: list[str]) -> list[bytes]:
@@ -1073,10 +1081,7 @@ def _native_sentence_lines(units: list[_Unit], universe: list[str]) -> list[byte
         o = u.start
         text = v.doc.text[o:u.end]
         try:
-            fixed = per_view.get(id(v))
-            if fixed is None:  # `_unit_meta`'s strings, the same for all the view's records
-                fixed = per_view[id(v)] = (dumps(v.doc.id), dumps(v.doc.meta.get("source")), dumps(v.annotator))
-            doc_id, source, annotator = fixed
+            meta, _ = _unit_meta_json(u, dumps, per_view)
             labels = _labels_of(u)
             key = tuple(labels)
             cats = cats_of.get(key)
@@ -1088,9 +1093,7 @@ def _native_sentence_lines(units: list[_Unit], universe: list[str]) -> list[byte
                                 "text": text[s.start - o:s.end - o], "status": s.status} for s in u.spans])
             notes = _notes_of(u)
             append((f'{{"id":{dumps(f"{v.doc.id}:{u.index}")},"text":{dumps(text)},"cats":{cats},"spans":{spans},'
-                    f'"notes":{dumps(notes) if notes else "[]"},'
-                    f'"meta":{{"doc_id":{doc_id},"sentence":{"null" if u.index is None else u.index},'
-                    f'"start":{u.start},"end":{u.end},"source":{source},"annotator":{annotator}}}}}').encode())
+                    f'"notes":{dumps(notes) if notes else "[]"},"meta":{meta}}}').encode())
         except UnicodeEncodeError:
             append(_line(_native_sentence(u, universe), dumps))
     return out
