@@ -23,6 +23,7 @@ class ReaderApp(App):
     def __init__(self, workspace: Workspace, doc_ids: list[str], *, keymap: dict[str, str] | None = None) -> None:
         super().__init__()
         self.workspace = workspace
+        self.workspace.isolate_analysis()  # spaCy in a child process: keys answer and `q` quits while it loads
         self.doc_ids = doc_ids
         self.keymap = keymap or default_keymap()
         self.set_keymap(self.keymap)  # before the first screen mounts: its footer is composed once
@@ -44,6 +45,11 @@ class ReaderApp(App):
                                     who=holder),
                 severity="warning", timeout=15,
             )
+
+    def on_unmount(self) -> None:
+        """Kill the analysis process without waiting: a worker blocked on it wakes up and ends, so the
+        interpreter's exit (which joins worker threads) does not wait for spaCy."""
+        self.workspace.close_analysis()
 
     def open_document(self, doc_id: str) -> None:
         """Open a document from the library, keeping the screen stack at most three deep."""

@@ -19,6 +19,7 @@ from reader.labels import LabelSet, load_labels
 from reader.store import Store
 
 if TYPE_CHECKING:
+    from reader.analysis_process import AnalysisProcess
     from reader.annotations import AnnotationSession
 
 
@@ -54,6 +55,8 @@ class Workspace:
         self._pipelines: dict[tuple[str | None, str], Any] = {}
         self._sessions: dict[str, AnnotationSession] = {}
         self._lock = threading.Lock()
+        self.analysis_process: AnalysisProcess | None = None
+        """Set by `isolate_analysis`: the model then runs in a child process, not in this one."""
 
     # --- documents -----------------------------------------------------------------------------------
 
@@ -178,9 +181,31 @@ class Workspace:
         cached = self.cached_analysis(doc, any_pipeline=self.model is None)
         if cached is not None:
             return cached, True
-        result = an.analyse(self.pipeline(doc), doc.text, progress)
+        if self.analysis_process is not None:
+            result = self.analysis_process.analyse(self.pipeline_for(doc), doc.lang, doc.text, progress, tag=doc.id)
+        else:
+            result = an.analyse(self.pipeline(doc), doc.text, progress)
         self._cache(doc, result)
         return result, False
+
+    def isolate_analysis(self) -> None:
+        """Run the model in a child process from now on (the TUI): loading spaCy in this process would hold
+        the GIL for seconds, stalling keys, and a thread cannot be stopped when the user quits. A cancelled
+        request raises `reader.analysis_process.AnalysisCancelled` from `analysis`."""
+        from reader.analysis_process import AnalysisProcess
+
+        if self.analysis_process is None:
+            self.analysis_process = AnalysisProcess()
+
+    def cancel_analysis(self, doc_id: str) -> None:
+        """Drop a pending analysis of this document (it was closed); only with `isolate_analysis`."""
+        if self.analysis_process is not None:
+            self.analysis_process.cancel(doc_id)
+
+    def close_analysis(self) -> None:
+        """Kill the analysis process without waiting (quitting); later analyses are cancelled, not run here."""
+        if self.analysis_process is not None:
+            self.analysis_process.close()
 
     def analyse_many(
         self, docs: list[Document], *, n_process: int = 1, batch_size: int = 32,

@@ -122,17 +122,32 @@ class ReadingScreen(Screen):
     @work(thread=True, exclusive=True, group="analysis")
     def analyse(self, doc: Document) -> None:
         """Cached analysis or the model, off the UI thread: the text is already on screen."""
+        from textual.worker import get_current_worker
+
+        from reader.analysis_process import AnalysisCancelled
         from reader.store import StoreError
 
         def progress(share: float) -> None:
             self.post_message(AnalysisProgress(doc.id, share))
 
-        try:
-            result, cached = self.reader_app.workspace.analysis(doc, progress)
-        except (AnalysisError, StoreError) as exc:
-            self.post_message(AnalysisFailed(doc.id, str(exc)))
-            return
+        workspace = self.reader_app.workspace
+        while True:
+            try:
+                result, cached = workspace.analysis(doc, progress)
+                break
+            except AnalysisCancelled:
+                process = workspace.analysis_process
+                if get_current_worker().is_cancelled or process is None or process.closed:
+                    return  # the document was closed or the app quits: nobody waits for it
+                # else another screen of the same document was closed: this one still waits
+            except (AnalysisError, StoreError) as exc:
+                self.post_message(AnalysisFailed(doc.id, str(exc)))
+                return
         self.post_message(AnalysisReady(doc.id, result, cached))
+
+    def on_unmount(self) -> None:
+        """A closed document's analysis is dropped, so the next document's does not queue behind it."""
+        self.reader_app.workspace.cancel_analysis(self.doc.id)
 
     def on_analysis_ready(self, message: AnalysisReady) -> None:
         if message.doc_id != self.doc.id:

@@ -1,0 +1,226 @@
+"""spaCy in a child process, for the interactive reader.
+
+Loading a pipeline holds the GIL for seconds at a time, so in the UI process it stalls keys and makes quitting
+wait. Here one spawned child loads the pipelines (once per session, kept for the next document) and returns
+plain analysis records (`Analysis.to_record()`) plus progress over a pipe. The parent can drop a request at
+any moment (a document closed) and kill the child without waiting (quitting). The child never touches the
+store: the parent holds its lock and caches what comes back.
+
+Protocol (pickled tuples): parent → child `("analyse", id, pipeline, lang, text)`, `("cancel", id)`;
+child → parent `("progress", id, share)`, `("done", id, record)`, `("error", id, message)`,
+`("cancelled", id)`. The child exits when its pipe closes (the parent exited or was killed).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from reader.analysis import Analysis, AnalysisError
+
+POLL = 0.05
+"""Seconds between checks for a cancelled request while waiting on the child (also bounds a quit's wait)."""
+
+
+class AnalysisCancelled(Exception):
+    """The request was dropped before its analysis came back (its document was closed, or the app quits)."""
+
+
+class AnalysisProcess:
+    """One child process serving analyses one at a time; thread-safe, started on first use."""
+
+    def __init__(self) -> None:
+        self._process: Any = None
+        self._conn: Any = None
+        self._lock = threading.Lock()  # one request on the pipe at a time
+        self._state = threading.Lock()  # guards the fields below
+        self._ids = itertools.count(1)
+        self._tags: dict[int, Hashable] = {}
+        self._cancelled: set[int] = set()
+        self._closed = False
+
+    def analyse(self, pipeline: str | None, lang: str, text: str,
+                progress: Callable[[float], None] | None = None, *, tag: Hashable = None) -> Analysis:
+        """The analysis of `text`; raises AnalysisError (as in-process), or AnalysisCancelled after
+        `cancel(tag)` or `close()`."""
+        with self._state:
+            request = next(self._ids)
+            self._tags[request] = tag
+        try:
+            with self._lock:
+                self._check(request)
+                conn = self._ensure_child()
+                try:
+                    conn.send(("analyse", request, pipeline, lang, text))
+                    return self._wait(conn, request, progress)
+                except (EOFError, OSError, BrokenPipeError):
+                    self._check(request)  # killed on purpose: cancelled, not an error
+                    self._reset()
+                    raise AnalysisError("the analysis process stopped unexpectedly") from None
+        finally:
+            with self._state:
+                self._tags.pop(request, None)
+                self._cancelled.discard(request)
+
+    def cancel(self, tag: Hashable) -> None:
+        """Drop every request made with `tag` (queued or running); returns at once, without any I/O."""
+        with self._state:
+            self._cancelled.update(r for r, t in self._tags.items() if t == tag)
+
+    def close(self) -> None:
+        """Kill the child now (the model dies with it) and drop every request; does not wait for anything."""
+        with self._state:
+            self._closed = True
+            self._cancelled.update(self._tags)
+            process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()  # its end of the pipe closes: a reader blocked on it wakes up with EOF
+
+    @property
+    def started(self) -> bool:
+        return self._process is not None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check(self, request: int) -> None:
+        with self._state:
+            if self._closed or request in self._cancelled:
+                raise AnalysisCancelled
+
+    def _ensure_child(self) -> Any:
+        if self._process is not None and self._process.poll() is None:
+            return self._conn
+        import os
+        import socket
+        import subprocess
+        import sys
+        from multiprocessing.connection import Connection
+        from pathlib import Path
+
+        self._reset()
+        ours, theirs = socket.socketpair()
+        # A fresh interpreter running only this module (not multiprocessing's spawn, which re-runs the caller's
+        # main script in the child): no Textual, no threads, and the terminal is not its to write on.
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "reader.analysis_process", str(theirs.fileno())], pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            )
+        except OSError as exc:
+            ours.close()
+            raise AnalysisError(f"cannot start the analysis process: {exc}") from None
+        finally:
+            theirs.close()  # only the child holds its end now: its death is EOF here
+        conn = Connection(ours.detach())
+        with self._state:
+            self._process, self._conn = process, conn
+            if self._closed:  # closed while starting
+                process.kill()
+        return conn
+
+    def _reset(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self._process = self._conn = None
+
+    def _wait(self, conn: Any, request: int, progress: Callable[[float], None] | None) -> Analysis:
+        """Read the child's answers to `request`, skipping answers to requests dropped earlier."""
+        while True:
+            while not conn.poll(POLL):
+                try:
+                    self._check(request)
+                except AnalysisCancelled:
+                    conn.send(("cancel", request))  # the child stops at its next piece; its answer is skipped
+                    raise
+            kind, answer_to, *rest = conn.recv()
+            if answer_to != request:
+                continue
+            if kind == "progress":
+                if progress is not None:
+                    progress(rest[0])
+            elif kind == "done":
+                return Analysis.from_record(rest[0])
+            elif kind == "error":
+                raise AnalysisError(rest[0])
+            elif kind == "cancelled":
+                raise AnalysisCancelled
+
+
+class _Stop(Exception):
+    """Raised inside the child's progress callback when its request was cancelled."""
+
+
+def serve(conn: Any) -> None:
+    """The child's loop: answer requests until the pipe closes. Pipelines stay loaded between requests."""
+    import signal
+
+    from reader import analysis as an
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c in the terminal is the app's to handle
+    pipelines: dict[tuple[str | None, str], Any] = {}
+    inbox: deque = deque()
+    cancelled: set[int] = set()
+
+    def drain(block: bool) -> None:
+        while block or conn.poll():
+            message = conn.recv()  # EOFError when the parent is gone: the child ends
+            block = False
+            if message[0] == "cancel":
+                cancelled.add(message[1])
+            else:
+                inbox.append(message)
+
+    try:
+        while True:
+            if not inbox:
+                drain(block=True)
+                continue
+            _, request, name, lang, text = inbox.popleft()
+            drain(block=False)
+            if request in cancelled:
+                conn.send(("cancelled", request))
+                continue
+
+            def progress(share: float, request: int = request) -> None:
+                drain(block=False)
+                if request in cancelled:
+                    raise _Stop
+                conn.send(("progress", request, share))
+
+            try:
+                key = (name, lang if name is None else "")
+                if key not in pipelines:
+                    pipelines[key] = an.load_pipeline(name, lang)
+                drain(block=False)
+                if request in cancelled:
+                    conn.send(("cancelled", request))
+                    continue
+                record = an.analyse(pipelines[key], text, progress).to_record()
+            except _Stop:
+                conn.send(("cancelled", request))
+            except an.AnalysisError as exc:
+                conn.send(("error", request, str(exc)))
+            except Exception as exc:  # the parent shows the reason; the child lives on for the next request
+                conn.send(("error", request, f"analysis failed: {type(exc).__name__}: {exc}"))
+            else:
+                conn.send(("done", request, record))
+            cancelled.discard(request)
+    except (EOFError, OSError, KeyboardInterrupt):
+        pass
+
+
+if __name__ == "__main__":
+    import sys
+    from multiprocessing.connection import Connection
+
+    serve(Connection(int(sys.argv[1])))
