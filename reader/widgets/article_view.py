@@ -407,9 +407,20 @@ class ArticleView(ScrollView, can_focus=True):
         self._line_cache.clear()
 
     def _style(self, name: str) -> Style:
+        """A component's own style, its translucent colours blended over the widget's background.
+
+        Textual's partial style drops alpha (`$primary 18%` would paint solid `$primary`), so the colours it
+        sets are taken from the full style, which blends them.
+        """
         style = self._styles.get(name)
         if style is None:
-            style = self._styles[name] = self.get_component_rich_style(f"article-view--{name}", partial=True)
+            component = f"article-view--{name}"
+            style = self.get_component_rich_style(component, partial=True)
+            if style.color or style.bgcolor:
+                full = self.get_component_rich_style(component)
+                style += Style(color=full.color if style.color else None,
+                               bgcolor=full.bgcolor if style.bgcolor else None)
+            self._styles[name] = style
         return style
 
     def mark_style(self, label: str) -> Style:
