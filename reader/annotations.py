@@ -279,6 +279,14 @@ class AnnotationSession:
                 records[ident] = record
                 self._index_record(ident, record, add=True)
 
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
     def undo(self) -> Change | None:
         if not self._undo:
             return None

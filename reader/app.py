@@ -26,6 +26,8 @@ class ReaderApp(App):
         self.workspace.isolate_analysis()  # spaCy in a child process: keys answer and `q` quits while it loads
         self.doc_ids = doc_ids
         self.keymap = keymap or default_keymap()
+        self.last_document: str | None = None
+        """The document read last, for Esc in a library that is the first screen."""
         self.set_keymap(self.keymap)  # before the first screen mounts: its footer is composed once
 
     def get_default_screen(self) -> Screen:
@@ -55,6 +57,7 @@ class ReaderApp(App):
         """Open a document from the library, keeping the screen stack at most three deep."""
         from reader.screens.library import LibraryScreen
 
+        self.last_document = doc_id
         if isinstance(self.screen, LibraryScreen) and len(self.screen_stack) > 1:
             below = self.screen_stack[-2]
             self.pop_screen()

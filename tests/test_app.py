@@ -240,10 +240,10 @@ async def test_library_lists_documents_and_opens_one(workspace):
         assert isinstance(app.screen, LibraryScreen)
         table = app.screen.query_one("#documents")
         assert table.row_count == 2
-        titles = {str(table.get_row_at(i)[1]) for i in range(2)}
+        titles = {str(table.get_row_at(i)[0]) for i in range(2)}
         assert "Berlin" in titles
-        seed_row = next(i for i in range(2) if "Corée" in str(table.get_row_at(i)[1]))
-        assert str(table.get_row_at(seed_row)[4]).startswith("0/")
+        seed_row = next(i for i in range(2) if "Corée" in str(table.get_row_at(i)[0]))
+        assert str(table.get_row_at(seed_row)[2]).startswith("0/")
         table.move_cursor(row=seed_row)
         await pilot.press("enter")
         await ready(app, pilot)
@@ -253,7 +253,7 @@ async def test_library_lists_documents_and_opens_one(workspace):
         await pilot.pause()
         assert isinstance(app.screen, LibraryScreen)
         table = app.screen.query_one("#documents")
-        assert str(table.get_row_at(seed_row)[4]).startswith("2/")
+        assert str(table.get_row_at(seed_row)[2]).startswith("2/")
 
 
 async def test_vim_keymap_changes_keys(workspace):

@@ -33,14 +33,31 @@ class LibraryScreen(Screen):
         yield DataTable(id="documents", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
+    COLUMNS = (("title", 0), ("date", 10), ("tagged", 9), ("notes", 5), ("decisions", 9), ("source", 30),
+               ("id", 12))
+    """(name, width): what an analyst scans first comes first; title takes what the first five leave, so
+    progress is on screen at 80 columns and source and id are one → away."""
+    ORDER = (1, 2, 4, 5, 6, 3, 0)
+    """Where each column's value sits in an `App.summaries` row."""
+
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("id", width=12)
-        table.add_column("title", width=48)
-        for name in ("date", "source", "tagged", "notes", "entity decisions"):
-            table.add_column(name)
+        for name, width in self.COLUMNS:
+            table.add_column(name, width=width or self.title_width(), key=name)
         self.reload()
         table.focus()
+
+    def title_width(self) -> int:
+        table = self.query_one(DataTable)
+        others = sum(w + 2 * table.cell_padding for _, w in self.COLUMNS[1:5])
+        return max(20, (self.size.width or self.app.size.width) - others - 2 * table.cell_padding - 2)
+
+    def on_resize(self) -> None:
+        table = self.query_one(DataTable)
+        column = table.columns.get("title")  # type: ignore[call-overload]
+        if column is not None and column.width != self.title_width():
+            column.width = self.title_width()
+            table.refresh()
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -50,7 +67,7 @@ class LibraryScreen(Screen):
         row = table.cursor_row
         table.clear()
         for summary in self.reader_app.summaries(self.doc_ids):
-            table.add_row(*(Text(str(v)) for v in summary), key=summary[0])  # Text: literal, and measured
+            table.add_row(*(Text(str(summary[i])) for i in self.ORDER), key=summary[0])  # Text: literal
         if row is not None and 0 <= row < table.row_count:
             table.move_cursor(row=row)
 
@@ -64,5 +81,12 @@ class LibraryScreen(Screen):
             self.reader_app.open_document(str(key.value))
 
     def action_back(self) -> None:
+        """Back to the document read last; when the library is where the app started, to the one read last."""
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
+        elif self.reader_app.last_document is not None:
+            self.reader_app.open_document(self.reader_app.last_document)
+        else:
+            quit_keys = self.reader_app.keymap.get("reader.quit", "q").split(",")[0]
+            self.notify(f"This is the library: Enter opens the highlighted document, {quit_keys} quits.",
+                        markup=False, timeout=4)

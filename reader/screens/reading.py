@@ -198,36 +198,39 @@ class ReadingScreen(Screen):
             view.set_sentence_overlay(index, tags, bool(session.notes_on(view.sentences, index)))
 
     def update_status(self) -> None:
-        """One line, most urgent first: read-only, what was just saved, where the cursor is, the model."""
+        """One line that fits the terminal: the most urgent parts win the space (read-only, the last change,
+        where the cursor is), the rest is dropped or cut with an ellipsis."""
         view = self.view
-        parts = []
+        parts: list[tuple[int, str]] = []
         if self.reader_app.workspace.store.read_only:
-            parts.append("READ-ONLY")
+            parts.append((0, "READ-ONLY"))
         if self.saved_status:
-            parts.append(self.saved_status)
-        parts.append(f"sentence {view.cursor + 1}/{len(view.sentences)}")
+            parts.append((1, self.saved_status))
+        parts.append((2, f"sentence {view.cursor + 1}/{len(view.sentences)}"))
         if self.store_problem:
-            parts.append("ANNOTATIONS UNAVAILABLE (damaged file)")
+            parts.append((1, "ANNOTATIONS UNAVAILABLE (damaged file)"))
         elif self.analysis is not None:
             tagged, total = self.session.progress(view.sentences)
-            parts.append(f"tagged {tagged}/{total}")
+            parts.append((6, f"tagged {tagged}/{total}"))
         labels = view.tags.get(view.cursor)
         if labels:
-            parts.append("labels: " + ", ".join(t.name for t in labels))
+            parts.append((5, "labels: " + ", ".join(t.name for t in labels)))
         mark = view.current_mark
         if mark is not None:
-            parts.append(f"{mark.label} “{self.doc.text[mark.start:mark.end]}” {mark.status}")
+            parts.append((3, f"{mark.label} “{self.doc.text[mark.start:mark.end]}” {mark.status}"))
         if view.selection:
-            parts.append(f"selection “{self.doc.text[view.selection[0]:view.selection[1]]}” (+ adds)")
+            parts.append((3, f"selection “{self.doc.text[view.selection[0]:view.selection[1]]}” (+ adds)"))
         if view.matches:
             current = "-" if view.match_index is None else view.match_index + 1
-            parts.append(f"match {current}/{len(view.matches)} “{self.search_query}”")
+            parts.append((4, f"match {current}/{len(view.matches)} “{self.search_query}”"))
         elif self.search_query:
-            parts.append(f"no match for “{self.search_query}”")
+            parts.append((4, f"no match for “{self.search_query}”"))
         if self.analysis is not None:
-            parts.append(f"{sum(m.status != 'rejected' for m in view.marks)} entities")
-        parts.append(self.model_status)
-        self.query_one("#status", Static).update(Content(" · ".join(parts)))
+            parts.append((7, f"{sum(m.status != 'rejected' for m in view.marks)} entities"))
+        parts.append((8 if self.analysis is not None else 3, self.model_status))
+        status = self.query_one("#status", Static)
+        width = status.content_region.width or self.size.width - 2
+        status.update(Content(fit_status(parts, width)))
 
     @on(ArticleView.CursorMoved)
     def cursor_moved(self) -> None:
@@ -312,6 +315,8 @@ class ReadingScreen(Screen):
     def on_resize(self) -> None:
         if self.panel_choice is None:
             self.query_one(SidePanel).display = self.size.width >= self.NARROW
+        self.query_one(Footer).compact = self.size.width < self.NARROW  # every footer key fits in 80 columns
+        self.update_status()
 
     def action_toggle_panel(self) -> None:
         panel = self.query_one(SidePanel)
@@ -326,14 +331,16 @@ class ReadingScreen(Screen):
         else:
             panel.display = True
             entity_list.focus()
+            entity_list.highlight_mark(self.view.entity_cursor)
 
     def action_library(self) -> None:
         self.reader_app.action_library()
 
     # --- annotation actions ----------------------------------------------------------------------------
 
-    def perform(self, operation, *args) -> Change | None:
-        """Run one annotation operation; the screen says "saved" only after the store wrote it to disk."""
+    def perform(self, operation, *args, done: str = "saved") -> Change | None:
+        """Run one annotation operation; the screen says "saved" only after the store wrote it to disk, and
+        a failed write says so until a later one succeeds."""
         from reader.annotations import AnnotationError
         from reader.store import StoreError
 
@@ -342,11 +349,16 @@ class ReadingScreen(Screen):
             return None
         try:
             change = operation(*args)
-        except (AnnotationError, StoreError) as exc:
+        except StoreError as exc:
+            self.saved_status = "✗ not saved: " + " ".join(str(exc).split())
+            self.notify(str(exc), title="Not saved", severity="error", markup=False, timeout=8)
+            self.update_status()
+            return None
+        except AnnotationError as exc:
             self.notify(str(exc), severity="error", markup=False, timeout=8)
             return None
         if change is not None:
-            self.saved_status = f"✓ saved: {change.description}"
+            self.saved_status = f"✓ {done}: {change.description}"
             kinds = {r.get("kind", "") for _, r in change.before + change.after if r is not None}
             self.refresh_marks(kinds, self.session.touched_sentences(change, self.view.sentences))
         self.update_status()
@@ -439,8 +451,10 @@ class ReadingScreen(Screen):
         return s_start
 
     def action_clear_selection(self) -> None:
+        """Esc: drop the selection and the entity cursor, so the next note or decision is on the sentence."""
         self.selection = None
         self.view.set_selection(None)
+        self.view.clear_entity_cursor()
         self.update_status()
 
     def action_add_entity(self) -> None:
@@ -518,12 +532,36 @@ class ReadingScreen(Screen):
         self.app.push_screen(NotesList(items), done)
 
     def action_undo(self) -> None:
-        change = self.perform(self.session.undo)
-        self.notify(f"Undone: {change.description}" if change else "Nothing to undo.", timeout=3)
+        if not self.session.can_undo:
+            self.notify("Nothing to undo.", timeout=3)
+        else:
+            self.perform(self.session.undo, done="undone")
 
     def action_redo(self) -> None:
-        change = self.perform(self.session.redo)
-        self.notify(f"Redone: {change.description}" if change else "Nothing to redo.", timeout=3)
+        if not self.session.can_redo:
+            self.notify("Nothing to redo.", timeout=3)
+        else:
+            self.perform(self.session.redo, done="redone")
+
+
+def fit_status(parts: list[tuple[int, str]], width: int, separator: str = " · ") -> str:
+    """Join (priority, text) parts in their order, keeping the most urgent (lowest priority number) that fit
+    in `width` cells; a part that fits only in part is cut with an ellipsis, the rest are left out."""
+    from rich.cells import cell_len, set_cell_size
+
+    kept: dict[int, str] = {}
+    used = 0
+    for index in sorted(range(len(parts)), key=lambda i: parts[i][0]):
+        text = parts[index][1]
+        room = width - used - (cell_len(separator) if kept else 0)
+        if cell_len(text) <= room:
+            kept[index] = text
+        elif room >= 12 or not kept:
+            kept[index] = set_cell_size(text, max(1, room) - 1) + "…"
+        else:
+            continue
+        used += cell_len(kept[index]) + (cell_len(separator) if len(kept) > 1 else 0)
+    return separator.join(kept[i] for i in sorted(kept))
 
 
 def find_all(text: str, query: str) -> list[tuple[int, int]]:

@@ -158,8 +158,13 @@ def _wrap_cells(para: str, width: int) -> list[tuple[int, int]]:
     return out
 
 
-class ArticleView(ScrollView, can_focus=True):
-    """The article, a sentence cursor, an entity cursor, search matches and a token selection."""
+class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
+    """The article, a sentence cursor, an entity cursor, search matches and a token selection.
+
+    ScrollView's own bindings are not inherited: arrows, PgUp/PgDn, Home and End belong to the screen's
+    actions, which move the *cursor* (the view follows it). Scrolling without the keyboard (wheel, scrollbar)
+    drags the cursor along so that it never leaves the screen: a tag always lands on a visible sentence.
+    """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "article-view--cursor",
@@ -292,6 +297,36 @@ class ArticleView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._check_width()
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self._follow_viewport()
+
+    def visible_lines(self) -> tuple[int, int]:
+        """(first, last) wrapped lines on screen."""
+        first = round(self.scroll_offset.y)
+        height = max(1, self.scrollable_content_region.height)
+        return first, min(self.line_count - 1, first + height - 1)
+
+    def _follow_viewport(self) -> None:
+        """Keep the cursor sentence on screen after a scroll that did not come from a cursor move."""
+        if not self.size.height or not self.text:
+            return
+        top, bottom = self.visible_lines()
+        start, end = self.sentences[self.cursor]
+        first, last = self.line_of(start), self.line_of(max(start, end - 1))
+        if last < top:
+            index = self.sentence_at(self._lines[top][0])
+            if self.line_of(max(self.sentences[index][0], self.sentences[index][1] - 1)) < top:
+                index = min(index + 1, len(self.sentences) - 1)  # a blank line at the top: the next sentence
+        elif first > bottom:
+            index = self.sentence_at(max(self._lines[bottom][0], self._lines[bottom][1] - 1))
+        else:
+            return
+        self.entity_cursor = None
+        self.cursor = index
+        self.post_message(self.CursorMoved(self, self.cursor, None))
+
     def _check_width(self) -> None:
         before = self._wrap_width
         self._rewrap()
@@ -343,6 +378,11 @@ class ArticleView(ScrollView, can_focus=True):
 
     def move_to_mark(self, index: int) -> None:
         self.move_to_sentence(self.sentence_at(self.marks[index].start), entity=index)
+
+    def clear_entity_cursor(self) -> None:
+        if self.entity_cursor is not None:
+            self.entity_cursor = None
+            self._changed()
 
     @property
     def current_mark(self) -> Mark | None:
@@ -460,20 +500,41 @@ class ArticleView(ScrollView, can_focus=True):
             segments.insert(0, Segment(" " * margin, base))
         return Strip(segments).simplify()
 
-    def _gutter_owner(self, line: int, start: int, end: int) -> tuple[int, int, int]:
-        """(sentence, row, last row) of the gutter on this line.
+    def _line_owner(self, line: int) -> int | None:
+        """The sentence whose gutter this line shows; None on a blank line.
 
-        A line belongs to the last sentence that starts on it (or before it), so a sentence starting mid-line
-        gets its marker and first label on that line; its labels then run down the lines it owns.
+        The last sentence starting on the line owns it when it ends there too (a short sentence keeps a place
+        for its labels) or holds at least as much of the line as the sentence it follows; otherwise the line
+        stays with that earlier sentence, so a label never sits beside text that is mostly another sentence's.
         """
-        sentence = self.sentence_at(max(start, end - 1))
+        start, end = self._lines[line]
+        if start == end:
+            return None
+        head = self.sentence_at(start)
+        last = self.sentence_at(end - 1)
+        if last == head:
+            return head
+        l_start, l_end = self.sentences[last]
+        h_end = self.sentences[head][1]
+        if l_end <= end or end - l_start >= min(end, h_end) - start:
+            return last
+        return head
+
+    def _gutter_owner(self, line: int, start: int, end: int) -> tuple[int, int, int]:
+        """(sentence, row, last row) of the gutter on this line; row -1 when no sentence owns it.
+
+        A sentence's labels run down the lines it owns (see `_line_owner`), the last one saying +N when they
+        do not all fit.
+        """
+        sentence = self._line_owner(line)
+        if sentence is None:
+            return self.sentence_at(start), -1, -1
         s_start, s_end = self.sentences[sentence]
-        if s_end <= start and s_start < start:
-            return sentence, -1, -1  # a blank line after the sentence
-        first = self.line_of(s_start)
-        last = self.line_of(max(s_start, s_end - 1))
-        if sentence + 1 < len(self.sentences):
-            last = min(last, self.line_of(self.sentences[sentence + 1][0]) - 1)
+        first, last = self.line_of(s_start), self.line_of(max(s_start, s_end - 1))
+        if first < line and self._line_owner(first) != sentence:
+            first += 1
+        if last > line and self._line_owner(last) != sentence:
+            last -= 1
         return sentence, line - first, max(0, last - first)
 
     def _gutter(self, sentence: int, row: int, last_row: int, is_cursor: bool, base: Style) -> list[Segment]:

@@ -64,6 +64,15 @@ class EntityList(OptionList):
             for i, g in enumerate(groups)
         )
 
+    def highlight_mark(self, mark: int | None) -> None:
+        """Highlight the group of this mark (else the first), so Enter right after Tab jumps somewhere."""
+        if not self.groups:
+            return
+        group = next((i for i, g in enumerate(self.groups) if mark in g.mentions), 0)
+        self.highlighted = group
+        if mark is not None:
+            self._next_mention[group] = (self.groups[group].mentions.index(mark) + 1) % len(self.groups[group].mentions)
+
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         index = int(event.option.id or 0)
