@@ -296,9 +296,34 @@ def analysis_parts(workspace: Workspace, doc: Document, keys: dict[str, str]) ->
                 [(e.start, e.end, e.label) for e in analysis.entities])
 
 
-def _note(record: dict) -> dict:
-    return {"text": record.get("text", ""), "annotator": record.get("annotator", ""),
-            "created": record.get("created", "")}
+def _note(record: dict, sentence: tuple[int, int] | None = None) -> dict:
+    """A note as exported: text, author, time, plus what an import needs to rebuild the same record.
+
+    A note listed under a `sentence` whose target or offsets are not that sentence's (an entity note, or a
+    note from another segmentation) carries `target`, `start`, `end`; an edited note carries `updated`; a note
+    whose id cannot be recomputed from these fields carries its `id`.
+    """
+    get = record.get
+    text, created = get("text", ""), get("created", "")
+    note = {"text": text, "annotator": get("annotator", ""), "created": created}
+    target = get("target") or ("document" if sentence is None else "sentence")
+    start, end = get("start", 0), get("end", 0)
+    if sentence is not None and (target != "sentence" or (start, end) != tuple(sentence)):
+        note["target"], note["start"], note["end"] = target, start, end
+    updated = get("updated")
+    if updated and updated != created:
+        note["updated"] = updated
+    ident = get("id")
+    if ident and ident != _note_id(target, start, end, created, text):
+        note["id"] = ident
+    return note
+
+
+def _note_id(target: str, start: int, end: int, created: str, text: str) -> str:
+    """The id `AnnotationSession.add_note` gives a note created at `created` (when its clock ticked once)."""
+    if target == "document":
+        start = end = 0
+    return f"note-{_digest(target, start, end, created, text)}"
 
 
 def _note_key(note: dict) -> tuple:
@@ -356,7 +381,7 @@ def _view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted:
             if label and label not in names:
                 names.append(label)
         else:
-            notes.setdefault(index, []).append(_note(record))
+            notes.setdefault(index, []).append(_note(record, sentences[index]))
     for names in tags.values():
         if len(names) > 1:
             names.sort(key=lambda n: (order.get(n, len(order)), n))
@@ -1188,10 +1213,11 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
 
     Each record's document is stored with its meta (without `annotator`); its tags, notes and entity
     decisions are written for `meta.annotator` (or `default_annotator`, else the workspace's annotator), with
-    the same record ids the annotation operations use, so re-importing is idempotent. Notes keep their author
-    and time; tags and decisions get `clock()`. Predicted spans need no record: they come from the analysis.
-    Decisions remember the model's label when the document has an analysis (with `analyse` the documents are
-    analysed first). Everything is validated before anything is written.
+    the same record ids the annotation operations use, so re-importing is idempotent. Notes keep their id,
+    target (an entity note stays on its entity), offsets, author and times; tags and decisions get `clock()`.
+    Predicted spans need no record: they come from the analysis. Decisions remember the model's label when the
+    document has an analysis (with `analyse` the documents are analysed first).
+    Everything is validated before anything is written.
     """
     plan: list[tuple[Document, str | None, dict]] = []
     for number, record in enumerate(records, 1):
@@ -1230,10 +1256,12 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
                 by_annotator.setdefault(name, []).append(tag.to_record())
             for note in sentence.get("notes") or []:
                 by_annotator.setdefault(note.get("annotator") or name, []).append(
-                    _note_record(doc, "sentence", start, end, note, name))
+                    _note_record(doc, note.get("target") or "sentence", note.get("start", start),
+                                 note.get("end", end), note, name))
         for note in record.get("notes") or []:
             by_annotator.setdefault(note.get("annotator") or name, []).append(
-                _note_record(doc, "document", 0, 0, note, name))
+                _note_record(doc, note.get("target") or "document", note.get("start", 0), note.get("end", 0),
+                             note, name))
         for span in record["spans"]:
             status = span.get("status", "predicted")
             if status == "predicted":
@@ -1253,10 +1281,14 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
 
 
 def _note_record(doc: Document, target: str, start: int, end: int, note: dict, annotator: str) -> dict:
+    """The store record of an exported note: same id, target, offsets and times as the one exported."""
+    if target == "document":
+        start = end = 0
     created = note.get("created") or ""
     text = note.get("text") or ""
-    return Annotation(f"note-{_digest(target, start, end, created, text)}", "note", start, end,
-                      note.get("annotator") or annotator, created, created, quote_at(doc.text, start, end),
+    ident = note.get("id") or _note_id(target, start, end, created, text)
+    return Annotation(ident, "note", start, end, note.get("annotator") or annotator, created,
+                      note.get("updated") or created, quote_at(doc.text, start, end),
                       text=text, target=target).to_record()
 
 
@@ -1282,3 +1314,12 @@ def _validate(record: dict, where: str) -> None:
     for note in notes:
         if not isinstance(note, dict) or not isinstance(note.get("text"), str):
             raise ExportError(f"{where}: a note needs a \"text\" string")
+        if note.get("target", "sentence") not in ("sentence", "entity", "document"):
+            raise ExportError(f"{where}: unknown note target {note.get('target')!r}")
+        if "start" in note or "end" in note:
+            offsets(note, "note")
+        for key in ("id", "updated", "created", "annotator"):
+            if key in note and not isinstance(note[key], str):
+                raise ExportError(f"{where}: a note's {key!r} must be a string")
+        if "id" in note and not note["id"].startswith("note-"):
+            raise ExportError(f"{where}: a note id starts with 'note-', not {note['id']!r:.40}")
