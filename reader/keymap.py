@@ -8,18 +8,31 @@ file and the entry instead of a silently dead key.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from textual.binding import Binding
-from textual.keys import _character_to_key
+from textual.keys import REPLACED_KEYS, _character_to_key, format_key, key_to_character
 
 KEYMAP_DIRS_ENV = "READER_KEYMAPS"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_KEYMAPS = Path(__file__).resolve().parent / "keymaps"
+"""The keymaps shipped in the package: a symlink to the repository's top-level keymaps/ that setuptools
+copies into the wheel, so `--keymap vim` works from any directory after a normal install."""
 
 
 class KeymapError(Exception):
     """A keymap that cannot be applied; the message names the file and the entry."""
+
+
+class Keymap(dict[str, str]):
+    """Binding id → keys, plus the loader's warnings (keys that work in Textual but no terminal sends)."""
+
+    def __init__(self, keys: Mapping[str, str], warnings: list[str] | None = None) -> None:
+        super().__init__(keys)
+        self.warnings: list[str] = list(warnings or [])
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("reader.bottom", "reading", "bottom", "End of the document", "end,G"),
     Action("reader.search", "reading", "search", "Search", "slash", footer="Search"),
     Action("reader.next-match", "reading", "next_match", "Next match", "greater_than_sign,f3"),
-    Action("reader.prev-match", "reading", "prev_match", "Previous match", "less_than_sign,shift+f3"),
+    Action("reader.prev-match", "reading", "prev_match", "Previous match", "less_than_sign"),
     Action("reader.toggle-panel", "reading", "toggle_panel", "Show/hide the side panel", "p"),
     Action("reader.focus-panel", "reading", "focus_panel", "Switch between text and panel", "tab"),
     Action("reader.library", "reading", "library", "Library of documents", "o", footer="Library"),
@@ -84,8 +97,9 @@ BY_ID = {a.id: a for a in ACTIONS}
 
 def bindings(scope: str) -> list[Binding]:
     """Textual bindings of one scope, each with its id so that `App.set_keymap` can rebind it."""
+    keys = textual_keymap(default_keymap())
     return [
-        Binding(a.keys, a.action, a.footer or a.description, show=bool(a.footer), id=a.id,
+        Binding(keys[a.id], a.action, a.footer or a.description, show=bool(a.footer), id=a.id,
                 priority=a.scope == "app", tooltip=a.description)
         for a in ACTIONS
         if a.scope == scope
@@ -96,8 +110,183 @@ def normalise_keys(keys: str) -> list[str]:
     return [_character_to_key(k) if len(k) == 1 else k for k in (p.strip() for p in keys.split(","))]
 
 
-def default_keymap() -> dict[str, str]:
-    return {a.id: a.keys for a in ACTIONS}
+# What a terminal sends. Textual names keys by parsing the bytes a terminal writes, and some keys come out under
+# another name (alt+f is read as ctrl+right) or not at all (alt+< arrives as a plain <, shift+f3 is taken for a
+# cursor-position report and dropped). Rather than a hand-written table, each key is encoded as xterm and tmux send
+# it (legacy encoding, meta sends Esc: what a default tmux gives the application) and fed to Textual's own parser.
+_CSI_LETTER = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "end": "F"}
+_SS3_F = {"f1": "P", "f2": "Q", "f3": "R", "f4": "S"}
+_CSI_TILDE = {"insert": 2, "delete": 3, "pageup": 5, "pagedown": 6, "f5": 15, "f6": 17, "f7": 18, "f8": 19,
+              "f9": 20, "f10": 21, "f11": 23, "f12": 24}
+_PLAIN = {"tab": "\t", "enter": "\r", "escape": "\x1b", "backspace": "\x7f", "space": " "}
+_MODIFIER_BITS = {"shift": 1, "alt": 2, "ctrl": 4}
+
+
+def _split_key(key: str) -> tuple[list[str], str]:
+    if key in ("plus", "+"):
+        return [], "plus"
+    *mods, base = key.split("+")
+    return mods, base
+
+
+def xterm_bytes(key: str) -> str | None:
+    """The bytes xterm and tmux send for `key`, or None when they have no encoding for it at all."""
+    mods, base = _split_key(key)
+    if any(m not in _MODIFIER_BITS for m in mods):
+        return None  # super/hyper/meta: only the kitty keyboard protocol reports them
+    bits = sum(_MODIFIER_BITS[m] for m in set(mods))
+    if base in _CSI_LETTER:
+        return f"\x1b[1;{bits + 1}{_CSI_LETTER[base]}" if bits else f"\x1b[{_CSI_LETTER[base]}"
+    if base in _SS3_F:
+        return f"\x1b[1;{bits + 1}{_SS3_F[base]}" if bits else f"\x1bO{_SS3_F[base]}"
+    if base in _CSI_TILDE:
+        return f"\x1b[{_CSI_TILDE[base]};{bits + 1}~" if bits else f"\x1b[{_CSI_TILDE[base]}~"
+    if base == "tab" and mods == ["shift"]:
+        return "\x1b[Z"
+    if base in _PLAIN:
+        text = "\x00" if base == "space" and "ctrl" in mods else _PLAIN[base]
+    else:
+        char = base if len(base) == 1 else key_to_character(REPLACED_KEYS.get(base, base))
+        if char is None:
+            return None
+        if "shift" in mods and char.isalpha():
+            char = char.upper()
+        if "ctrl" in mods:
+            upper = char.upper()
+            if "@" <= upper <= "_":
+                char = chr(ord(upper) & 0x1F)
+            elif char == "?":
+                char = "\x7f"
+        text = char
+    return "\x1b" + text if "alt" in mods else text
+
+
+@lru_cache(maxsize=512)
+def arrives_as(key: str) -> tuple[str, ...]:
+    """The key names Textual reports when `key` is pressed in xterm or tmux (empty: it never sees it)."""
+    from textual import events
+    from textual._xterm_parser import XTermParser  # the parser Textual runs on the terminal's input
+
+    data = xterm_bytes(key)
+    if data is None:
+        return ()
+    parser = XTermParser()
+    messages = [*parser.feed(data), *parser.feed("")]
+    return tuple(m.key for m in messages if isinstance(m, events.Key))
+
+
+def _is_key_name(key: str) -> bool:
+    from textual.keys import Keys
+
+    mods, base = _split_key(key)
+    if any(m not in ("shift", "ctrl", "alt", "super", "hyper", "meta") for m in mods):
+        return False
+    named = {k.value for k in Keys} | set(_PLAIN) | {f"f{n}" for n in range(1, 25)}
+    return (base in named or key in named or len(base) == 1
+            or key_to_character(REPLACED_KEYS.get(base, base)) is not None)
+
+
+def terminal_aliases(key: str) -> list[str]:
+    """Other names under which `key` reaches the app (alt+f arrives as ctrl+right): bound too, shown nowhere."""
+    arrived = arrives_as(key)
+    if len(arrived) != 1 or arrived[0] == key or key_problem(key):
+        return []
+    return [arrived[0]]
+
+
+def key_problem(key: str) -> str | None:
+    """Why no terminal delivers `key` as itself or under an alias, with what to bind instead; None if it works."""
+    if not _is_key_name(key):
+        return f"{key!r} is not a key name Textual knows (see `reader keys` for examples)"
+    mods, base = _split_key(key)
+    arrived = arrives_as(key)
+    if not arrived:
+        if any(m not in _MODIFIER_BITS for m in mods):
+            return f"{key}: only terminals speaking the kitty keyboard protocol send super/hyper/meta"
+        if xterm_bytes(key) is None:
+            return f"{key}: xterm and tmux have no key that sends it"
+        return (f"{key}: xterm and tmux send it as {xterm_bytes(key)!r}, which Textual takes for a "
+                "cursor-position report and drops; bind another key")
+    if len(arrived) > 1:
+        return f"{key}: arrives as {' then '.join(arrived)}, not as one key"
+    if arrived[0] == key:
+        return None
+    from itertools import combinations
+
+    for size in range(len(mods)):
+        for kept in combinations(mods, size):
+            if arrives_as("+".join([*kept, base])) == arrived:
+                lost = "+".join(m for m in mods if m not in kept)
+                return (f"{key}: terminals send it as {display_key(arrived[0])} (the {lost} is lost); "
+                        f"bind {arrived[0]} or another key instead")
+    return None
+
+
+def expand_keys(keymap: Mapping[str, str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Every binding's keys plus the aliases terminals send for them, and a warning for each alias that a
+    binding in the same scope already uses (that binding keeps the key)."""
+    taken: dict[tuple[str, str], str] = {}
+    expanded: dict[str, list[str]] = {}
+    for binding_id, keys in keymap.items():
+        expanded[binding_id] = normalise_keys(keys)
+        for key in expanded[binding_id]:
+            for scope in _scopes(binding_id):
+                taken.setdefault((scope, key), binding_id)
+    warnings = []
+    for binding_id, keys in list(expanded.items()):
+        for key in list(keys):
+            for alias in terminal_aliases(key):
+                owner = next((taken[(sc, alias)] for sc in _scopes(binding_id) if (sc, alias) in taken), None)
+                if owner is None:
+                    expanded[binding_id].append(alias)
+                    for scope in _scopes(binding_id):
+                        taken[(scope, alias)] = binding_id
+                elif owner != binding_id:
+                    warnings.append(f"{binding_id}: {key} arrives as {alias} in a terminal, which is "
+                                    f"{owner}'s key: {key} will do {owner}")
+    return expanded, warnings
+
+
+def _scopes(binding_id: str) -> tuple[str, ...]:
+    scope = BY_ID[binding_id].scope
+    return ("app", "reading", "library") if scope == "app" else ("app", scope)
+
+
+def textual_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
+    """The keymap handed to Textual: each binding also fires on what terminals send for its keys (alt+f also
+    binds ctrl+right), while help and the footer show the keys as written."""
+    return {binding_id: ",".join(keys) for binding_id, keys in expand_keys(keymap)[0].items()}
+
+
+def keymap_warnings(keymap: Mapping[str, str], where: str = "", text: str = "") -> list[str]:
+    """Keys in a keymap that no terminal sends, and aliases that land on another binding's key."""
+    warnings = []
+    for binding_id, keys in keymap.items():
+        for key in normalise_keys(keys):
+            problem = key_problem(key)
+            if problem:
+                line = _line_of(text, binding_id) if text else ""
+                warnings.append(f"{where}{line}: {binding_id}: {problem}" if where else f"{binding_id}: {problem}")
+    warnings += [f"{where}: {w}" if where else w for w in expand_keys(keymap)[1]]
+    return warnings
+
+
+def default_keymap() -> Keymap:
+    return Keymap({a.id: a.keys for a in ACTIONS})
+
+
+def display_key(key: str) -> str:
+    """A key as people read it: `/` for slash, `pgdn` for pagedown."""
+    *mods, base = key.split("+") if key not in ("+", "plus") else ("plus",)
+    return "+".join([*mods, format_key(base)])
+
+
+def keys_for(keymap: Mapping[str, str] | None, binding_id: str, *, every: bool = False) -> str:
+    """The key(s) of a binding under the active keymap, for hints: `keys_for(app.keymap, "reader.note")` is
+    `n` by default and `a` under vim, so no user-facing string hard-codes a key."""
+    keys = (keymap or {}).get(binding_id) or BY_ID[binding_id].keys
+    shown = [display_key(k) for k in normalise_keys(keys)]
+    return ", ".join(shown) if every else shown[0]
 
 
 def render_keymap(keymap: dict[str, str], comment: str) -> str:
@@ -112,7 +301,7 @@ def render_keymap(keymap: dict[str, str], comment: str) -> str:
 def keymap_dirs() -> list[Path]:
     from platformdirs import user_config_path
 
-    return [Path.cwd() / "keymaps", PACKAGE_ROOT / "keymaps", user_config_path("reader") / "keymaps"]
+    return [Path.cwd() / "keymaps", user_config_path("reader") / "keymaps", SHIPPED_KEYMAPS]
 
 
 def find_keymap(name_or_file: str) -> Path:
@@ -137,8 +326,9 @@ def _line_of(text: str, needle: str) -> str:
     return ""
 
 
-def parse_keymap(text: str, where: str) -> dict[str, str]:
-    """Validate a keymap file's text and return the full keymap (defaults overlaid with the file)."""
+def parse_keymap(text: str, where: str) -> Keymap:
+    """Validate a keymap file's text and return the full keymap (defaults overlaid with the file), with
+    warnings about keys no terminal sends (they are kept: a terminal with the kitty protocol may send them)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -160,11 +350,11 @@ def parse_keymap(text: str, where: str) -> dict[str, str]:
         if any(" " in k for k in normalise_keys(keys)):
             raise KeymapError(f"{where}{line}: {binding_id}: a key name has a space in {keys!r}")
         merged[binding_id] = keys
-    _check_clashes(merged, where, text)
-    return merged
+    _check_clashes(merged, where, text, set(table))
+    return Keymap(merged, keymap_warnings(merged, where, text))
 
 
-def _check_clashes(keymap: dict[str, str], where: str, text: str) -> None:
+def _check_clashes(keymap: Mapping[str, str], where: str, text: str, changed: set[str] = frozenset()) -> None:
     owners: dict[tuple[str, str], str] = {}
     for binding_id, keys in keymap.items():
         scope = BY_ID[binding_id].scope
@@ -173,13 +363,29 @@ def _check_clashes(keymap: dict[str, str], where: str, text: str) -> None:
                 other = owners.get((sc, key))
                 if other and other != binding_id:
                     line = _line_of(text, binding_id) or _line_of(text, other)
-                    raise KeymapError(f"{where}{line}: key {key!r} is bound to both {other} and {binding_id}")
+                    raise KeymapError(f"{where}{line}: key {key!r} is bound to both {other} and {binding_id}"
+                                      f"{_clash_hint(keymap, key, other, binding_id, changed)}")
             owners[(scope, key)] = binding_id
 
 
-def load_keymap(name_or_file: str | None) -> dict[str, str]:
+def _clash_hint(keymap: Mapping[str, str], key: str, first: str, second: str, changed: set[str]) -> str:
+    """Which binding to move: the one still on its default key, since the file chose the key for the other."""
+    if (first in changed) == (second in changed):
+        return ""
+    keep, move = (first, second) if first in changed else (second, first)
+    rest = [k for k in normalise_keys(keymap[move]) if k != key]
+    kept = f" (it keeps {', '.join(rest)})" if rest else ""
+    used = {k for i, keys in keymap.items() if set(_scopes(i)) & set(_scopes(move)) for k in normalise_keys(keys)}
+    free = next((c for c in "yzwvtsiqmlhfdcb" if c not in used), "...")
+    return (f"; {keep} takes {display_key(key)} from {move}'s default keys: give {move} another key too, "
+            f"e.g. \"{move}\" = \"{free}\"{kept}")
+
+
+def load_keymap(name_or_file: str | None) -> Keymap:
     if not name_or_file:
-        return default_keymap()
+        keymap = default_keymap()
+        keymap.warnings = keymap_warnings(keymap)
+        return keymap
     path = find_keymap(name_or_file)
     try:
         text = path.read_text(encoding="utf-8")
