@@ -9,7 +9,7 @@ from textual.app import App, SystemCommand
 from textual.content import Content
 from textual.screen import Screen
 
-from reader.keymap import BY_ID, bindings, default_keymap
+from reader.keymap import BY_ID, bindings, default_keymap, keymap_warnings, normalise_keys, textual_keymap
 from reader.screens.reading import ReadingScreen
 from reader.workspace import Workspace
 
@@ -28,7 +28,14 @@ class ReaderApp(App):
         self.keymap = keymap or default_keymap()
         self.last_document: str | None = None
         """The document read last, for Esc in a library that is the first screen."""
-        self.set_keymap(self.keymap)  # before the first screen mounts: its footer is composed once
+        # Before the first screen mounts (its footer is composed once). Textual also gets what terminals send for
+        # each key (alt+f arrives as ctrl+right); help and footer show the keys as the keymap writes them.
+        self.set_keymap(textual_keymap(self.keymap))
+        # The footer's palette entry looks its binding up by this key: it must be the keymap's palette key, or the
+        # footer shows whatever owns ctrl+p (emacs: `^p Previous sentence`).
+        self.COMMAND_PALETTE_BINDING = normalise_keys(self.keymap.get("reader.command-palette", "ctrl+p"))[0]
+        self.keymap_warnings: list[str] = (
+            self.keymap.warnings if hasattr(self.keymap, "warnings") else keymap_warnings(self.keymap))
 
     def get_default_screen(self) -> Screen:
         """The first screen is the document itself (or the library): no blank screen to paint first."""
@@ -47,6 +54,8 @@ class ReaderApp(App):
                                     who=holder),
                 severity="warning", timeout=15,
             )
+        for warning in self.keymap_warnings:
+            self.notify(warning, title="keymap", severity="warning", markup=False, timeout=10)
 
     def on_unmount(self) -> None:
         """Kill the analysis process without waiting: a worker blocked on it wakes up and ends, so the

@@ -340,7 +340,10 @@ def keys_(
     with user_errors():
         from reader.keymap import BY_ID, load_keymap
 
-        for binding_id, keys in load_keymap(OPTIONS.keymap).items():
+        keymap = load_keymap(OPTIONS.keymap)
+        for warning in keymap.warnings:  # usable, but some key will never arrive: say so where it can be fixed
+            err.print(f"warning: {warning}", markup=False)
+        for binding_id, keys in keymap.items():
             out.print(f"{binding_id:<28} {keys:<28} {BY_ID[binding_id].description}", markup=False)
 
 

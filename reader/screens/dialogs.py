@@ -12,6 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from reader.keymap import keys_for
+
 
 class NoteEditor(ModalScreen[str | None]):
     """A multi-line note; Ctrl+S saves (an emptied note is deleted), Esc cancels."""
@@ -102,7 +104,10 @@ class NotesList(ModalScreen[NoteChoice | None]):
             if self.notes:
                 yield OptionList(*(Option(label, id=ident) for ident, label in self.notes), markup=False)
             else:
-                yield Static(Content("No notes yet: n adds one to the sentence, N to the document."))
+                keymap = getattr(self.app, "keymap", None)  # the active keymap's keys: vim notes with a / A
+                note, document_note = keys_for(keymap, "reader.note"), keys_for(keymap, "reader.document-note")
+                yield Static(Content(f"No notes yet: {note} adds one to the sentence, {document_note} to the "
+                                     "document."), id="notes-empty")
             yield Footer()
 
     def on_mount(self) -> None:

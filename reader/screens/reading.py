@@ -15,7 +15,7 @@ from textual.widgets import Footer, Input, Static
 
 from reader.analysis import Analysis, AnalysisError
 from reader.documents import Document
-from reader.keymap import bindings
+from reader.keymap import bindings, keys_for
 from reader.widgets.article_view import ArticleView, Mark, Tag
 from reader.widgets.side_panel import EntityList, SidePanel
 
@@ -301,12 +301,12 @@ class ReadingScreen(Screen):
 
     def action_next_match(self) -> None:
         if not self.view.goto_match(1):
-            self.notify("No search yet: press / to search.")
+            self.notify(f"No search yet: press {keys_for(self.app.keymap, 'reader.search')} to search.")
         self.update_status()
 
     def action_prev_match(self) -> None:
         if not self.view.goto_match(-1):
-            self.notify("No search yet: press / to search.")
+            self.notify(f"No search yet: press {keys_for(self.app.keymap, 'reader.search')} to search.")
         self.update_status()
 
     NARROW = 100
@@ -373,7 +373,8 @@ class ReadingScreen(Screen):
     def action_tag(self, key: int) -> None:
         label = self.session.labels.by_key(key)
         if label is None:
-            self.notify(f"No label on key {key} (see ? for the labels).", severity="warning")
+            self.notify(f"No label on key {key} (see {keys_for(self.app.keymap, 'reader.help')} for the labels).",
+                        severity="warning")
             return
         if self.needs_sentences():
             self.perform(self.session.toggle_tag, self.view.sentences, self.view.cursor, label.name)
@@ -381,7 +382,8 @@ class ReadingScreen(Screen):
     def current_entity(self) -> EntityState | None:
         index = self.view.entity_cursor
         if index is None or index >= len(self.entities):
-            self.notify("Move to an entity first (e / E, or the side panel).", severity="warning")
+            self.notify(f"Move to an entity first ({keys_for(self.app.keymap, 'reader.next-entity')} / "
+                        f"{keys_for(self.app.keymap, 'reader.prev-entity')}, or the side panel).", severity="warning")
             return None
         return self.entities[index]
 
@@ -460,7 +462,8 @@ class ReadingScreen(Screen):
     def action_add_entity(self) -> None:
         selected = self.view.selection
         if not selected:
-            self.notify("Select tokens first: shift+right / shift+left.", severity="warning")
+            self.notify(f"Select tokens first: {keys_for(self.app.keymap, 'reader.extend-right')} / "
+                        f"{keys_for(self.app.keymap, 'reader.extend-left')}.", severity="warning")
             return
 
         from reader.screens.dialogs import LabelPicker
