@@ -173,6 +173,11 @@ def _json_line(value: Any) -> bytes:
         return json.dumps(value, sort_keys=True, ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
+def encode_record(record: dict) -> bytes:
+    """The bytes `Store.cache_analysis` writes for a record (without the final newline)."""
+    return _json_line(record)
+
+
 def _json_file(value: Any) -> bytes:
     try:
         text = json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, indent=2)
@@ -742,16 +747,18 @@ class Store:
         files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         return [decode_name(p.name[: -len(".json")]) for p in files]
 
-    def cache_analysis(self, doc_id: str, key: str, record: dict) -> None:
+    def cache_analysis(self, doc_id: str, key: str, record: dict | None, *, encoded: bytes | None = None) -> None:
         """Cache an analysis; on a read-only store nothing is written (the cache is only an optimisation).
 
-        Not fsynced: after a power cut the file may be empty, and then it is ignored and rebuilt.
+        `encoded` is `encode_record(record)` when the caller has it already (the analysis process encodes
+        off the UI process: one json.dumps of a long document holds the GIL for ~0.1 s). Not fsynced: after
+        a power cut the file may be empty, and then it is ignored and rebuilt.
         """
         if self.read_only:
             return
         path = self._analysis_path(doc_id, key)
         try:
-            data = _json_line(record) + b"\n"
+            data = (encoded if encoded is not None else _json_line(record)) + b"\n"
         except (TypeError, ValueError) as exc:
             raise StoreError(f"the analysis of {doc_id} cannot be stored as JSON: {exc}") from None
         with self._mutex:

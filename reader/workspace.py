@@ -182,10 +182,12 @@ class Workspace:
         if cached is not None:
             return cached, True
         if self.analysis_process is not None:
-            result = self.analysis_process.analyse(self.pipeline_for(doc), doc.lang, doc.text, progress, tag=doc.id)
+            result, encoded = self.analysis_process.analyse(self.pipeline_for(doc), doc.lang, doc.text, progress,
+                                                            tag=doc.id)
+            self._cache(doc, result, encoded=encoded)
         else:
             result = an.analyse(self.pipeline(doc), doc.text, progress)
-        self._cache(doc, result)
+            self._cache(doc, result)
         return result, False
 
     def isolate_analysis(self) -> None:
@@ -234,11 +236,15 @@ class Workspace:
                     progress(1)
         return [results[d.id] for d in docs]
 
-    def _cache(self, doc: Document, result: an.Analysis, key: str | None = None) -> None:
-        """Keep the analysis for next time; a cache that cannot be written (full disk) only costs speed."""
+    def _cache(self, doc: Document, result: an.Analysis, key: str | None = None, *,
+               encoded: bytes | None = None) -> None:
+        """Keep the analysis for next time; a cache that cannot be written (full disk) only costs speed.
+
+        `encoded`: the record already encoded by the analysis process."""
         from reader.store import StoreError
 
         if self.store.read_only:
             return
         with contextlib.suppress(StoreError, OSError):
-            self.store.cache_analysis(doc.id, key or self.cache_key(doc), result.to_record())
+            record = None if encoded is not None else result.to_record()
+            self.store.cache_analysis(doc.id, key or self.cache_key(doc), record, encoded=encoded)
