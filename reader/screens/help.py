@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -10,14 +11,16 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from reader.keymap import ACTIONS, normalise_keys
+from reader.keymap import ACTIONS, display_key, normalise_keys
 from reader.labels import LabelSet
 
+__all__ = ["HelpScreen", "display_key"]
 
-def display_key(key: str) -> str:
-    from textual.keys import format_key
-
-    return format_key(key)
+BOX_WIDTH = 90
+"""#help-box's width in app.tcss; the box is at most the screen's width."""
+ID_PREFIX = "reader."
+SHORT_HEIGHT = 30
+"""Below this many lines the box takes the whole height: at 80% of 24 lines the table showed one row."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -28,31 +31,76 @@ class HelpScreen(ModalScreen[None]):
         self.scope = scope
         self.keymap = keymap
         self.labels = labels
+        self.table_width: int | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
             yield Static(Content("Keys  (Esc to close; change them with --keymap, ids below)"), id="help-title")
             if self.labels is not None and self.scope == "reading":
                 kind = "one label per sentence" if self.labels.exclusive else "several labels per sentence"
+                rows = [(", ".join(display_key(k) for k in normalise_keys(
+                    self.keymap.get(f"reader.tag-{label.key}", ""))), label) for label in self.labels.labels]
+                key_width = max((len(keys) for keys, _ in rows), default=0)
+                name_width = max((len(label.name) for _, label in rows), default=0)
                 lines = [Content.assemble((f"Labels ({kind})", "bold"))]
-                for label in self.labels.labels:
-                    keys = ", ".join(display_key(k) for k in normalise_keys(
-                        self.keymap.get(f"reader.tag-{label.key}", "")))
-                    lines.append(Content.assemble(f"  {keys:<8} ", (f"{label.name:<12}", "bold"), label.description))
-                yield Static(Content("\n").join(lines), id="help-labels")
+                for keys, label in rows:
+                    lines.append(Content.assemble(f"  {keys:<{key_width}}  ", (f"{label.name:<{name_width}}", "bold"),
+                                                  "  ", label.description))
+                labels = Static(Content("\n").join(lines), id="help-labels")
+                # One line per label, cut with an ellipsis: wrapped descriptions took the table's room at 80×24.
+                labels.styles.text_wrap = "nowrap"
+                labels.styles.text_overflow = "ellipsis"
+                yield labels
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        self.fit(self.app.size.width, self.app.size.height)
+        self.query_one(DataTable).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit(event.size.width, event.size.height)
+
+    def fit(self, width: int, height: int) -> None:
+        """Size the box and the table's columns to the terminal, so that no row needs horizontal scrolling."""
+        self.query_one("#help-box").styles.height = "100%" if height < SHORT_HEIGHT else "80%"
         table = self.query_one(DataTable)
-        table.add_column("keys", width=24)
-        table.add_column("action", width=34)
-        table.add_column("id", width=24)
+        # Border (2), the table's vertical scrollbar, and one cell of padding each side of the three columns.
+        available = min(BOX_WIDTH, width) - 2 - table.styles.scrollbar_size_vertical - 2 * 3 * table.cell_padding
+        if available == self.table_width:
+            return
+        self.table_width = available
+        rows = []
         for action in ACTIONS:
-            if action.scope not in ("app", self.scope):
-                continue
-            keys = ", ".join(display_key(k) for k in normalise_keys(self.keymap.get(action.id, action.keys)))
-            table.add_row(Text(keys), Text(action.description), Text(action.id))
-        table.focus()
+            if action.scope in ("app", self.scope):
+                keys = ", ".join(display_key(k) for k in normalise_keys(self.keymap.get(action.id, action.keys)))
+                rows.append((keys, action.description, action.id))
+        widths = column_widths(rows, available)
+        short_ids = widths[2] < max(len(r[2]) for r in rows)
+        table.clear(columns=True)
+        table.add_column("keys", width=widths[0])
+        table.add_column("action", width=widths[1])
+        table.add_column(f"id ({ID_PREFIX}…)" if short_ids else "id", width=widths[2])
+        for keys, description, binding_id in rows:
+            shown_id = binding_id.removeprefix(ID_PREFIX) if short_ids else binding_id
+            # Wrapped at spaces (keys are joined by ", "), never cut: rows grow a line instead.
+            table.add_row(Text(keys), Text(description), Text(shown_id), height=None)
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)
+
+
+def column_widths(rows: list[tuple[str, str, str]], available: int) -> tuple[int, int, int]:
+    """Widths of keys, action and id that fit `available` cells: ids lose their `reader.` prefix first, then
+    keys and descriptions wrap (keys keep at least 12 cells, descriptions their longest word)."""
+    keys = max(len(r[0]) for r in rows)
+    description = max(len(r[1]) for r in rows)
+    ids = max(len(r[2]) for r in rows)
+    if keys + description + ids <= available:
+        return keys, description, ids
+    ids = max(len(r[2].removeprefix(ID_PREFIX)) for r in rows)
+    if keys + description + ids <= available:
+        return keys, description, ids
+    longest_word = max(len(w) for r in rows for w in r[1].split())
+    keys_width = max(12, available - description - ids)
+    description = max(longest_word, available - ids - keys_width)
+    return keys_width, description, ids

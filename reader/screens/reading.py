@@ -219,7 +219,8 @@ class ReadingScreen(Screen):
         if mark is not None:
             parts.append((3, f"{mark.label} “{self.doc.text[mark.start:mark.end]}” {mark.status}"))
         if view.selection:
-            parts.append((3, f"selection “{self.doc.text[view.selection[0]:view.selection[1]]}” (+ adds)"))
+            parts.append((3, f"selection “{self.doc.text[view.selection[0]:view.selection[1]]}” "
+                             f"({keys_for(self.app.keymap, 'reader.add-entity')} adds)"))
         if view.matches:
             current = "-" if view.match_index is None else view.match_index + 1
             parts.append((4, f"match {current}/{len(view.matches)} “{self.search_query}”"))
