@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from reader.documents import Document
 from reader.labels import LabelSet
+from reader.untrusted import clean_text
 
 CONTEXT = 32
 ENTITY_STATUSES = ("predicted", "accepted", "relabelled", "added", "rejected")
@@ -336,6 +337,8 @@ class AnnotationSession:
     # --- notes ---------------------------------------------------------------------------------------
 
     def add_note(self, target: str, start: int, end: int, text: str) -> Change:
+        """Notes follow the text rule of `reader.untrusted` here, so every front end's note is cleaned."""
+        text = clean_text(text)
         if target not in ("sentence", "entity", "document"):
             raise AnnotationError(f"a note is attached to a sentence, an entity or the document, not {target!r}")
         if not text.strip():
@@ -348,6 +351,7 @@ class AnnotationSession:
         return self.apply(f"note on the {target}", upsert=[note])
 
     def edit_note(self, note_id: str, text: str) -> Change:
+        text = clean_text(text)
         if not text.strip():
             return self.delete_note(note_id)
         note = self._get(note_id)

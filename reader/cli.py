@@ -2,6 +2,11 @@
 
 Thin by design: every command resolves options, then calls the workspace. Expected failures (bad input,
 locked or corrupt store, missing model) end with one `error: ...` line and a non-zero status.
+
+Output never parses data as markup and never lets an escape through: every line goes out through `say`
+(markup off, controls shown as `\x1b`-style text by `reader.untrusted.visible`) and table cells are `Text`.
+Values are clean when they come from the store (every door cleans them), but a store written before those
+rules, or a path typed on the command line, may still hold an escape.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
+
+from reader.untrusted import UntrustedError, check_name, visible
 
 try:  # typer ≥ 0.26 carries its own copy of click
     from typer._click.exceptions import ClickException, UsageError
@@ -62,6 +70,11 @@ def main_options(store: StoreOpt = None, model: ModelOpt = None, annotator: Anno
     """Global options; `route` moves them before the subcommand, so they may be given anywhere."""
     OPTIONS.store = store or Path(os.environ.get("READER_STORE") or "annotations")
     OPTIONS.model = model
+    if annotator is not None:
+        try:
+            annotator = check_name(annotator, "--annotator")
+        except UntrustedError as exc:
+            fail(str(exc))
     OPTIONS.annotator = annotator or default_annotator()
     OPTIONS.annotator_given = annotator is not None
     OPTIONS.keymap = keymap
@@ -69,14 +82,29 @@ def main_options(store: StoreOpt = None, model: ModelOpt = None, annotator: Anno
 
 
 def default_annotator() -> str:
+    """The login name when it is a valid annotator name (it names files in the store), else `analyst`."""
     try:
-        return getpass.getuser()
+        login = getpass.getuser()
     except Exception:  # no login name in some containers
+        return "analyst"
+    try:
+        return check_name(login)
+    except UntrustedError:
         return "analyst"
 
 
+def say(console: Console, text: str, *, one_line: bool = False) -> None:
+    """Print a line that may hold data: no markup, no highlighting, controls made visible."""
+    console.print(visible(text, one_line=one_line), markup=False, highlight=False)
+
+
+def cell(value: object) -> Text:
+    """A table cell holding data: `Text` is never parsed as markup."""
+    return Text(visible(str(value), one_line=True))
+
+
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"error: {message}", markup=False, highlight=False)
+    say(err, f"error: {message}", one_line=True)
     raise typer.Exit(code)
 
 
@@ -92,7 +120,8 @@ def user_errors():
 
     try:
         yield
-    except (DocumentError, StoreError, KeymapError, AnalysisError, LabelError, AnnotationError) as exc:
+    except (DocumentError, StoreError, KeymapError, AnalysisError, LabelError, AnnotationError,
+            UntrustedError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", 130)
@@ -199,9 +228,8 @@ def import_(
                 for doc_id in summary.documents:
                     doc = ws.document(doc_id)
                     state = "added" if doc_id in summary.added else "unchanged"
-                    out.print(f"{doc.id}  {state:<9}  {doc.title}", markup=False)
-                out.print(f"{summary.annotations} annotations imported from {len(native)} native export(s)",
-                          markup=False)
+                    say(out, f"{doc.id}  {state:<9}  {doc.title}", one_line=True)
+                say(out, f"{summary.annotations} annotations imported from {len(native)} native export(s)")
         except ExportError as exc:
             fail(str(exc))
         if not rest:
@@ -213,13 +241,13 @@ def import_(
             state = "added" if result.added else "unchanged"
             n_sent = len(analysis.sentences) if analysis else 0
             n_ent = len(analysis.entities) if analysis else 0
-            out.print(f"{doc.id}  {state:<9}  {n_sent:>5} sentences  {n_ent:>5} entities  {doc.title}",
-                      markup=False)
+            say(out, f"{doc.id}  {state:<9}  {n_sent:>5} sentences  {n_ent:>5} entities  {doc.title}",
+                one_line=True)
             if result.replaces:
-                out.print(f"  replaces {result.replaces} (same source): annotations re-anchored", markup=False)
+                say(out, f"  replaces {result.replaces} (same source): annotations re-anchored")
             for ann in result.lost:
-                err.print(f"  not found in the new text, kept in {result.replaces}: {ann.kind} "
-                          f"{ann.label or ann.text!r} on “{ann.quote.exact[:60]}”", markup=False)
+                say(err, f"  not found in the new text, kept in {result.replaces}: {ann.kind} "
+                    f"{ann.label or ann.text!r} on “{' '.join(ann.quote.exact[:60].split())}”", one_line=True)
 
 
 @app.command("list")
@@ -228,7 +256,6 @@ def list_(
     """Documents in the store, with their progress."""
     with user_errors():
         from rich.table import Table
-        from rich.text import Text
 
         ws = open_workspace(read_only=True)
         table = Table(box=None, pad_edge=False, header_style="bold")
@@ -239,8 +266,8 @@ def list_(
                              max_width=60 if column == "title" else None)
         for doc_id in ws.document_ids():
             s = ws.summary(doc_id)
-            table.add_row(Text(s.doc_id), Text(s.title), Text("–" if s.sentences is None else str(s.sentences)),
-                          Text(str(s.tagged)), Text(str(s.notes)), Text(str(s.decisions)))
+            table.add_row(cell(s.doc_id), cell(s.title), cell("–" if s.sentences is None else s.sentences),
+                          cell(s.tagged), cell(s.notes), cell(s.decisions))
         out.print(table)
 
 
@@ -263,13 +290,17 @@ def tag_(
 ) -> None:
     """Tag a sentence (the same operation as the label keys in the reader)."""
     with user_errors():
+        try:
+            label = check_name(label, "label")
+        except UntrustedError as exc:
+            fail(str(exc))
         ws, document, analysis, session = session_for(doc)
         index = sentence_index(sentence, len(analysis.sentences))
         change = session.set_tag(analysis.sentences, index, label, on=not remove)
         start, end = analysis.sentences[index]
         state = "unchanged" if change is None else change.description
-        out.print(f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {document.text[start:end][:70]}",
-                  markup=False)
+        preview = " ".join(document.text[start:end].split())[:70]
+        say(out, f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {preview}", one_line=True)
 
 
 @app.command("note")
@@ -287,7 +318,7 @@ def note_(
             index = sentence_index(sentence, len(analysis.sentences), "; - for the document")
             start, end = analysis.sentences[index]
             session.add_note("sentence", start, end, text)
-        out.print(f"{document.id} note saved ({ws.annotator})", markup=False)
+        say(out, f"{document.id} note saved ({ws.annotator})")
 
 
 @app.command("export")
@@ -321,14 +352,14 @@ def export_(
             write_export(result, target)
         except ExportError as exc:
             fail(str(exc))
-        err.print(result.summary(), markup=False)
+        say(err, result.summary(), one_line=True)
 
 
 @app.command("stats")
 def stats_() -> None:
     """Progress and label counts per annotator, agreement between annotators."""
     with user_errors():
-        from reader.stats import render_stats, stats
+        from reader.stats import stats
 
         out.print(render_stats(stats(open_workspace(read_only=True))))
 
@@ -342,9 +373,42 @@ def keys_(
 
         keymap = load_keymap(OPTIONS.keymap)
         for warning in keymap.warnings:  # usable, but some key will never arrive: say so where it can be fixed
-            err.print(f"warning: {warning}", markup=False)
+            say(err, f"warning: {warning}", one_line=True)
         for binding_id, keys in keymap.items():
-            out.print(f"{binding_id:<28} {keys:<28} {BY_ID[binding_id].description}", markup=False)
+            say(out, f"{binding_id:<28} {keys:<28} {BY_ID[binding_id].description}", one_line=True)
+
+
+def render_stats(result):
+    """`reader stats` output: a summary line, the annotator table, the agreement table (cells are `Text`)."""
+    from rich.console import Group
+    from rich.table import Table
+
+    from reader.stats import DECISIONS, percent_text
+
+    parts: list = [Text(f"{result.documents} documents, {len(result.annotators)} annotators")]
+    if result.annotators:
+        table = Table(title="Annotators", title_justify="left", box=None, pad_edge=False, header_style="bold")
+        table.add_column("annotator", no_wrap=True)
+        for column in ["documents", "tagged", *result.labels, "notes", *DECISIONS]:
+            table.add_column(cell(column), justify="right")
+        for a in result.annotators:
+            values = [a.documents, a.tagged_sentences, *(a.labels.get(x, 0) for x in result.labels), a.notes,
+                      *(a.decisions.get(x, 0) for x in DECISIONS)]
+            table.add_row(cell(a.name), *map(cell, values))
+        parts.append(table)
+    if result.agreement:
+        table = Table(title="Agreement on sentence labels (Cohen's kappa per label)", title_justify="left",
+                      box=None, pad_edge=False, header_style="bold")
+        for column in ("annotators", "documents", "sentences", "same labels", *result.labels):
+            table.add_column(cell(column), justify="left" if column == "annotators" else "right", no_wrap=True)
+        for x in result.agreement:
+            table.add_row(cell(f"{x.first} / {x.second}"), cell(x.documents), cell(x.sentences),
+                          cell(percent_text(x.percent, True)),
+                          *(cell(percent_text(x.kappa.get(label))) for label in result.labels))
+        parts.append(table)
+    elif len(result.annotators) > 1:
+        parts.append(Text("no document was tagged by two annotators: no agreement to measure"))
+    return Group(*parts)
 
 
 GLOBAL_OPTIONS = {"--store", "--model", "--annotator", "--keymap", "--labels"}
@@ -414,13 +478,13 @@ def run(argv: list[str]) -> int:
         message = exc.format_message().strip().rstrip(".")
         message = message[:1].lower() + message[1:]
         where = exc.ctx.command_path if exc.ctx else "reader"
-        err.print(f"error: {message} (see {where} --help)", markup=False, highlight=False)
+        say(err, f"error: {message} (see {where} --help)", one_line=True)
         return 2
     except ClickException as exc:
-        err.print(f"error: {exc.format_message()}", markup=False, highlight=False)
+        say(err, f"error: {exc.format_message()}", one_line=True)
         return exc.exit_code
     except typer.Abort:
-        err.print("error: interrupted", markup=False, highlight=False)
+        say(err, "error: interrupted")
         return 130
     finally:
         gc.enable()

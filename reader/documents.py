@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from reader.untrusted import UntrustedError, clean_line, clean_meta, clean_text
 
 SUFFIXES = (".txt", ".md", ".jsonl")
 MAX_BYTES = 50 * 1024 * 1024
@@ -58,20 +59,12 @@ def document_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-_KEEP_CONTROLS = {"\n", "\t"}
-
-
 def sanitize(text: str) -> str:
-    """Drop a BOM, normalise line endings and remove control characters (ESC and C1 included).
+    """Document text as stored: the text rule of `reader.untrusted` (BOM, line endings, controls, surrogates).
 
     Done before analysis so that the stored text, its id and every offset agree with what is displayed.
     """
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not any(unicodedata.category(c) == "Cc" and c not in _KEEP_CONTROLS for c in text):
-        return text
-    return "".join(c for c in text if c in _KEEP_CONTROLS or unicodedata.category(c) != "Cc")
+    return clean_text(text)
 
 
 _LEADING_DATE = re.compile(r"\A\s*date\s*[:=]?\s*(\d{4}-\d{2}(?:-\d{2})?)\b[ \t]*")
@@ -114,7 +107,7 @@ def split_header(text: str) -> tuple[str, dict[str, str]]:
 
 
 def derive_title(text: str, limit: int = 90) -> str:
-    first = text.strip().split("\n", 1)[0].strip().lstrip("#").strip()
+    first = clean_line(text.strip().split("\n", 1)[0].lstrip("#"))
     if len(first) <= limit:
         return first
     cut = first[:limit].rsplit(" ", 1)[0]
@@ -141,11 +134,18 @@ def guess_language(text: str, default: str = DEFAULT_LANG) -> str:
 
 
 def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = "input") -> Document:
-    """Sanitise, strip the header and build the document; `where` names the origin in error messages."""
+    """Sanitise, strip the header and build the document; `where` names the origin in error messages.
+
+    The text follows the text rule, every meta key and value (header, file name, `.jsonl` meta) the one-line
+    rule of `reader.untrusted`: cleaned, not refused, since none of them is an identity.
+    """
     body, header = split_header(sanitize(raw))
     if not body.strip():
         raise DocumentError(f"{where}: the document is empty")
-    merged: dict[str, Any] = {**header, **(meta or {})}
+    try:
+        merged: dict[str, Any] = clean_meta({**header, **(meta or {})})
+    except UntrustedError as exc:
+        raise DocumentError(f"{where}: {exc}") from None
     merged.setdefault("title", derive_title(body))
     merged.setdefault("lang", guess_language(body))
     return Document.create(body, merged)

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from reader.annotations import Annotation, _digest, quote_at, sentence_of
 from reader.documents import Document, document_id
+from reader.untrusted import UntrustedError, check_name, clean_line, clean_meta, clean_text
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
@@ -1218,6 +1219,15 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
     Predicted spans need no record: they come from the analysis. Decisions remember the model's label when the
     document has an analysis (with `analyse` the documents are analysed first).
     Everything is validated before anything is written.
+
+    A native file is a door for untrusted strings (`reader.untrusted`), with one rule per kind of value:
+    - the text must already be what sanitising produces, else the record is refused: its id is a hash of that
+      text, and annotations point into it by offsets, so a cleaned text would be another document with shifted
+      offsets — `reader import` of the source file is the way to get a cleaned copy;
+    - labels (sentence and entity), `meta.annotator` and note authors must follow the name grammar, else the
+      record is refused (they are identities: files and records are keyed by them);
+    - meta keys and values, note texts and times are cleaned, as every other door cleans them (nothing but
+      control characters is lost, and nothing is keyed by them).
     """
     plan: list[tuple[Document, str | None, dict]] = []
     for number, record in enumerate(records, 1):
@@ -1227,12 +1237,24 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
         if not is_native_record(record):
             raise ExportError(f"{where}: not a native document record (id, text, model, spans, sentences)")
         text = record["text"]
+        if clean_text(text) != text:
+            raise ExportError(f"{where} (id {record['id']!r:.20}): the text holds control characters, a BOM or "
+                              "CR line endings; refused, since the id is a hash of the text (import the source "
+                              "document instead)")
         if document_id(text) != record["id"]:
-            raise ExportError(f"{where}: the id {record['id']!r} does not match its text (edited after export?)")
+            raise ExportError(f"{where}: the id {record['id']!r:.40} does not match its text (edited after export?)")
+        if not isinstance(record.get("meta") or {}, dict):
+            raise ExportError(f"{where}: \"meta\" must be an object")
         meta = dict(record.get("meta") or {})
         annotator = meta.pop("annotator", None)
         meta = {k: v for k, v in meta.items() if not (k in META_ORDER and v is None)}
-        _validate(record, where)
+        try:
+            if annotator is not None:
+                annotator = check_name(annotator, "meta.annotator")
+            meta = clean_meta(meta)
+            record = _checked(record, where)
+        except UntrustedError as exc:
+            raise ExportError(f"{where}: {exc}") from None
         plan.append((Document.create(text, meta), annotator, record))
     docs = list({doc.id: doc for doc, _, _ in plan}.values())
     if analyse:  # load (or fail on) every pipeline needed before the store changes
@@ -1292,7 +1314,11 @@ def _note_record(doc: Document, target: str, start: int, end: int, note: dict, a
                       text=text, target=target).to_record()
 
 
-def _validate(record: dict, where: str) -> None:
+def _checked(record: dict, where: str) -> dict:
+    """The record validated, with names in NFC and note texts and times cleaned (a copy: the caller's is kept).
+
+    Raises ExportError for a malformed record, UntrustedError for a name outside the grammar.
+    """
     n = len(record["text"])
 
     def offsets(item: Any, what: str) -> None:
@@ -1300,26 +1326,49 @@ def _validate(record: dict, where: str) -> None:
                 and 0 <= item["start"] <= item["end"] <= n):
             raise ExportError(f"{where}: a {what} has no valid start/end offsets into the text: {item!r:.80}")
 
-    for sentence in record["sentences"]:
-        offsets(sentence, "sentence")
-        if not all(isinstance(x, str) for x in sentence.get("labels") or []):
-            raise ExportError(f"{where}: sentence labels must be strings")
-    for span in record["spans"]:
-        offsets(span, "span")
-        if span.get("status", "predicted") not in ("predicted", *REVIEWED):
-            raise ExportError(f"{where}: unknown span status {span.get('status')!r}")
-        if not isinstance(span.get("label"), str) or not span["label"]:
-            raise ExportError(f"{where}: a span needs a label")
-    notes = [*(record.get("notes") or []), *(x for s in record["sentences"] for x in s.get("notes") or [])]
-    for note in notes:
+    def note_of(note: Any) -> dict:
         if not isinstance(note, dict) or not isinstance(note.get("text"), str):
             raise ExportError(f"{where}: a note needs a \"text\" string")
         if note.get("target", "sentence") not in ("sentence", "entity", "document"):
-            raise ExportError(f"{where}: unknown note target {note.get('target')!r}")
+            raise ExportError(f"{where}: unknown note target {note.get('target')!r:.40}")
         if "start" in note or "end" in note:
             offsets(note, "note")
         for key in ("id", "updated", "created", "annotator"):
             if key in note and not isinstance(note[key], str):
                 raise ExportError(f"{where}: a note's {key!r} must be a string")
-        if "id" in note and not note["id"].startswith("note-"):
-            raise ExportError(f"{where}: a note id starts with 'note-', not {note['id']!r:.40}")
+        if "id" in note and not _NOTE_ID.fullmatch(note["id"]):
+            raise ExportError(f"{where}: a note id is 'note-' and letters, digits, - or _, not {note['id']!r:.40}")
+        note = {**note, "text": clean_text(note["text"])}
+        for key in ("created", "updated"):
+            if key in note:
+                note[key] = clean_line(note[key])
+        if note.get("annotator"):
+            note["annotator"] = check_name(note["annotator"], "note author")
+        return note
+
+    def notes_of(item: dict) -> list[dict]:
+        notes = item.get("notes") or []
+        if not isinstance(notes, list):
+            raise ExportError(f"{where}: \"notes\" must be a list")
+        return [note_of(x) for x in notes]
+
+    sentences = []
+    for sentence in record["sentences"]:
+        offsets(sentence, "sentence")
+        labels = sentence.get("labels") or []
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise ExportError(f"{where}: sentence labels must be strings")
+        sentences.append({**sentence, "labels": [check_name(x, "sentence label") for x in labels],
+                          "notes": notes_of(sentence)})
+    spans = []
+    for span in record["spans"]:
+        offsets(span, "span")
+        if span.get("status", "predicted") not in ("predicted", *REVIEWED):
+            raise ExportError(f"{where}: unknown span status {span.get('status')!r:.40}")
+        if not isinstance(span.get("label"), str) or not span["label"]:
+            raise ExportError(f"{where}: a span needs a label")
+        spans.append({**span, "label": check_name(span["label"], "entity label")})
+    return {**record, "sentences": sentences, "spans": spans, "notes": notes_of(record)}
+
+
+_NOTE_ID = re.compile(r"note-[\w-]{1,64}", re.ASCII)

@@ -1,4 +1,9 @@
-"""Sentence label sets, from TOML: a name, a key (1-9), a colour and a description per label."""
+"""Sentence label sets, from TOML: a name, a key (1-9), a colour and a description per label.
+
+A label file is a door like any other: names follow the name grammar of `reader.untrusted` (refused with the
+file and line when they do not), descriptions are one-line cleaned (control characters removed, line breaks
+and tabs folded to a space), since they are shown in the help and in dialogs.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from reader.untrusted import NAME_RULE, UntrustedError, check_name, clean_line
+
 DEFAULT_LABELS = Path(__file__).with_name("labels.toml")
 COLOURS = ("blue", "green", "purple", "yellow", "orange", "red", "cyan", "teal", "grey")
 """Colour names map to theme-based styles (article-view--label-N), so every theme works."""
-_NAME = re.compile(r"^[\w][\w .\-/]{0,39}$")
 
 
 class LabelError(Exception):
@@ -77,8 +83,12 @@ def parse_labels(text: str, where: str) -> LabelSet:
         def at(field: str | None = None, index: int = index) -> str:
             return f"{where}{_line(text, index, field)}"
 
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise LabelError(f"{at('name')}: label {index} needs a name (letters, digits, - _ . / and spaces)")
+        if not isinstance(name, str):
+            raise LabelError(f"{at('name')}: label {index} needs a name ({NAME_RULE})")
+        try:
+            name = check_name(name, f"label {index}: the name")
+        except UntrustedError as exc:
+            raise LabelError(f"{at('name')}: {exc}") from None
         unknown = set(entry) - {"name", "key", "colour", "color", "description"}
         if unknown:
             field = sorted(unknown)[0]
@@ -95,6 +105,7 @@ def parse_labels(text: str, where: str) -> LabelSet:
         description = entry.get("description", "")
         if not isinstance(description, str):
             raise LabelError(f"{at('description')}: label {name!r}: description must be text")
+        description = clean_line(description)
         if any(lb.name == name for lb in labels):
             raise LabelError(f"{at('name')}: label {name!r} is defined twice")
         if any(lb.key == key for lb in labels):

@@ -5,6 +5,9 @@ agreement is measured on sentence labels: for every pair of annotators, over the
 both tagged (at least one tag each: an analyst who only reviewed entities has not made the tagging pass),
 Cohen's kappa per label (each label a yes/no decision per sentence) and the share of sentences given exactly
 the same labels. Read-only; the model is loaded only for a document that has no cached analysis.
+
+Returns data only: drawing it is the front end's job (`reader.cli.render_stats`), which keeps every value
+out of markup.
 """
 
 from __future__ import annotations
@@ -17,9 +20,6 @@ from reader.annotations import sentence_of
 from reader.export import analysis_parts
 
 if TYPE_CHECKING:
-    from rich.console import Group
-    from rich.table import Table
-
     from reader.workspace import Workspace
 
 DECISIONS = ("accepted", "relabelled", "added", "rejected")
@@ -139,53 +139,8 @@ def _agreement(first: str, second: str, tags: dict, sentence_counts: dict[str, i
     return Agreement(first, second, documents, len(pairs), percent, kappa)
 
 
-# --- rendering ----------------------------------------------------------------------------------------------
-
-
-def annotator_table(result: Stats) -> Table:
-    from rich.table import Table
-
-    table = Table(title="Annotators", title_justify="left", box=None, pad_edge=False, header_style="bold")
-    table.add_column("annotator", no_wrap=True)
-    columns = ["documents", "tagged", *result.labels, "notes", *DECISIONS]
-    for column in columns:
-        table.add_column(column, justify="right")
-    for a in result.annotators:
-        values = [a.documents, a.tagged_sentences, *(a.labels.get(x, 0) for x in result.labels), a.notes,
-                  *(a.decisions.get(x, 0) for x in DECISIONS)]
-        table.add_row(a.name, *map(str, values))
-    return table
-
-
-def _number(value: float | None, percent: bool = False) -> str:
+def percent_text(value: float | None, percent: bool = False) -> str:
+    """A figure as shown in `reader stats`: two decimals, or a whole percentage; – when undefined."""
     if value is None:
         return "–"
     return f"{value:.0%}" if percent else f"{value:.2f}"
-
-
-def agreement_table(result: Stats) -> Table:
-    from rich.table import Table
-
-    table = Table(title="Agreement on sentence labels (Cohen's kappa per label)", title_justify="left", box=None,
-                  pad_edge=False, header_style="bold")
-    for column in ("annotators", "documents", "sentences", "same labels", *result.labels):
-        table.add_column(column, justify="left" if column == "annotators" else "right", no_wrap=True)
-    for x in result.agreement:
-        table.add_row(f"{x.first} / {x.second}", str(x.documents), str(x.sentences), _number(x.percent, True),
-                      *(_number(x.kappa.get(label)) for label in result.labels))
-    return table
-
-
-def render_stats(result: Stats) -> Group:
-    """The annotator table, then the agreement table when two annotators tagged the same documents."""
-    from rich.console import Group
-    from rich.text import Text
-
-    parts: list = [Text(f"{result.documents} documents, {len(result.annotators)} annotators")]
-    if result.annotators:
-        parts.append(annotator_table(result))
-    if result.agreement:
-        parts.append(agreement_table(result))
-    elif len(result.annotators) > 1:
-        parts.append(Text("no document was tagged by two annotators: no agreement to measure"))
-    return Group(*parts)

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from reader.annotations import AnnotationSession
+from reader.cli import render_stats
 from reader.documents import make_document
-from reader.stats import cohen_kappa, render_stats, stats
+from reader.stats import cohen_kappa, stats
 from reader.store import Store
 from reader.workspace import Workspace
 

@@ -1,0 +1,113 @@
+"""Untrusted strings: the one set of rules every door applies before a string reaches the store.
+
+Article text, metadata, file names, labels, annotator names and notes arrive from files, native exports, the
+command line and the TUI. A control character in any of them (ESC starts a terminal escape, C1 `\\x9b` is a
+one-byte CSI) would reach the terminal of whoever prints it later, and a lone surrogate cannot even be written
+as UTF-8. So every door cleans or refuses with these rules, once, on the way in:
+
+- **text** (document text, note texts): a leading BOM dropped, line endings normalised to `\\n`, control
+  characters other than `\\n` and `\\t` and lone surrogates removed;
+- **one-line values** (meta keys and values, file names, titles, timestamps): the same, then every run of
+  newlines/tabs (and U+2028/U+2029) becomes one space, and the ends are trimmed;
+- **names** (sentence and entity labels, annotator names, note authors): NFC-normalised, then they must match
+  `NAME` — 1 to 40 characters, letters (accented and other scripts included), digits, `_`, `-`, `.`, `/` and
+  inner spaces, starting with a letter, digit or `_`, not ending with a space. A name is an identity (files and
+  records are keyed by it), so a bad one is refused, never silently changed.
+
+Markup is not a concern here: `[bold]` is a fine string to store; renderers show data as `Text`/`Content`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+"""What never reaches the store: C0 controls but \\n and \\t, DEL, C1 controls, lone surrogates."""
+_BREAKS = re.compile("[ ]*[\n\t\u2028\u2029][\n\t\u2028\u2029 ]*")
+NAME = re.compile(r"\w(?:[\w .\-/]{0,38}[\w.\-/])?")
+"""Names: `\\w` is Unicode-aware (é, ß, 中 and digits of every script match), so accented names pass as typed."""
+NAME_RULE = "1-40 letters, digits, spaces, _ - . / (starting with a letter, digit or _, no space at the end)"
+
+
+class UntrustedError(ValueError):
+    """A value refused at a door; each door prefixes the file, line or record it came from."""
+
+
+def has_control(value: str) -> bool:
+    """Whether a string holds something that must never be stored (the store's last-line check)."""
+    return _CONTROL.search(value) is not None
+
+
+def clean_text(text: str) -> str:
+    """Document and note text: BOM, CR line endings, controls (but `\\n`/`\\t`) and lone surrogates removed.
+
+    Done before analysis, so the stored text, its id and every offset agree with what is displayed.
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+
+
+def clean_line(value: str) -> str:
+    """A one-line value (title, author, file name, url...): text rules, then breaks and tabs become a space."""
+    return _BREAKS.sub(" ", clean_text(value)).strip()
+
+
+def clean_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """Metadata with every key and string value one-line cleaned (nested lists and objects too).
+
+    Raises UntrustedError when a key is empty once cleaned, or two keys become the same.
+    """
+    cleaned: dict[str, Any] = {}
+    for key, value in meta.items():
+        name = clean_line(str(key))
+        if not name:
+            raise UntrustedError(f"meta key {key!r} is empty once control characters are removed")
+        if name in cleaned:
+            raise UntrustedError(f"meta key {key!r} is the same as {name!r} once control characters are removed")
+        cleaned[name] = _clean_value(value)
+    return cleaned
+
+
+def _clean_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_line(value)
+    if isinstance(value, Mapping):
+        return clean_meta(value)
+    if isinstance(value, list | tuple):
+        return [_clean_value(x) for x in value]
+    return value
+
+
+def is_name(value: object) -> bool:
+    return isinstance(value, str) and NAME.fullmatch(unicodedata.normalize("NFC", value)) is not None
+
+
+def check_name(value: object, what: str = "name") -> str:
+    """The name in NFC, or UntrustedError saying what was wrong (`what`: "label", "annotator"...)."""
+    if not isinstance(value, str):
+        raise UntrustedError(f"{what} must be text, not {type(value).__name__}")
+    name = unicodedata.normalize("NFC", value)
+    if NAME.fullmatch(name) is None:
+        raise UntrustedError(f"{what} {value!r:.60} is not a valid name ({NAME_RULE})")
+    return name
+
+
+def visible(text: str, *, one_line: bool = False) -> str:
+    """Text for a terminal: controls (and with `one_line`, newlines and tabs) shown as `\\x1b`-style escapes.
+
+    The output side of the boundary, for CLI output and errors: a store written before these rules, or a
+    path on the command line, may still hold an escape, and it must be seen, not executed.
+    """
+    pattern = _SHOWN_ONE_LINE if one_line else _CONTROL
+    if pattern.search(text) is None:
+        return text
+    return pattern.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
+
+
+_SHOWN_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
