@@ -327,3 +327,92 @@ async def test_help_is_readable_at_80x24(workspace, name):
             label = workspace.labels.labels[line - 1]
             assert label.name in text
             assert text.endswith(label.description) or text.endswith("…"), text
+
+
+# --- checked against a real terminal ------------------------------------------------------------------------------
+
+PROBE = '''
+import sys
+from textual.app import App
+
+class Probe(App):
+    ENABLE_COMMAND_PALETTE = False  # ctrl+p is a key under test
+
+    def on_mount(self):
+        self.log_file = open(sys.argv[1], "a", encoding="utf-8")
+        self.log_file.write("ready\\n"); self.log_file.flush()
+
+    def on_key(self, event):
+        event.prevent_default(); event.stop()
+        self.log_file.write(event.key + "\\n"); self.log_file.flush()
+
+Probe().run()
+'''
+TMUX_NAMES = {"up": "Up", "down": "Down", "left": "Left", "right": "Right", "home": "Home", "end": "End",
+              "pageup": "PPage", "pagedown": "NPage", "insert": "IC", "delete": "DC", "tab": "Tab", "enter": "Enter",
+              "escape": "Escape", "space": "Space", "backspace": "BSpace",
+              **{f"f{n}": f"F{n}" for n in range(1, 13)}}
+
+
+def tmux_args(key: str) -> list[str] | None:
+    """`tmux send-keys` arguments that press `key`, or None when tmux has no name for it."""
+    from textual.keys import REPLACED_KEYS, key_to_character
+
+    *mods, base = key.split("+") if key != "plus" else ("plus",)
+    if base in TMUX_NAMES:
+        return ["".join({"ctrl": "C-", "alt": "M-", "shift": "S-"}[m] for m in mods) + TMUX_NAMES[base]]
+    char = base if len(base) == 1 else key_to_character(REPLACED_KEYS.get(base, base))
+    if char is None or ("ctrl" in mods and "shift" in mods):
+        return None
+    if "shift" in mods:
+        char = char.upper()
+    if not {"ctrl", "alt"} & set(mods):
+        return ["-l", "\\;" if char == ";" else char]  # a bare ; ends a tmux command
+    return ["".join({"ctrl": "C-", "alt": "M-"}[m] for m in mods if m != "shift") + char]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(__import__("shutil").which("tmux") is None, reason="tmux is not installed")
+def test_what_tmux_sends_is_what_the_loader_expects(tmp_path):
+    """Every key of every shipped keymap, and the ones the loader warns about, pressed with `tmux send-keys` in
+    a tiny Textual app: the keys that arrive are the ones `arrives_as` computes from Textual's parser."""
+    import os
+    import sys
+    import time
+    import uuid
+
+    from reader.keymap import arrives_as
+
+    keys = {k for name in SHIPPED for ks in load_keymap(str(KEYMAPS / f"{name}.toml")).values()
+            for k in normalise_keys(ks)}
+    keys |= {"alt+less_than_sign", "alt+greater_than_sign", "shift+f3", "ctrl+f3", "shift+f1", "ctrl+h",
+             "alt+X", "alt+underscore", "alt+backspace", "ctrl+home", "alt+up"}
+    keys = sorted(k for k in keys if tmux_args(k) is not None)
+    assert len(keys) > 60
+    (tmp_path / "probe.py").write_text(PROBE)
+    log = tmp_path / "keys.log"
+    server = f"reader-keys-{uuid.uuid4().hex[:8]}"
+    tmux = ["tmux", "-L", server]
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    subprocess_run = __import__("subprocess").run
+    subprocess_run([*tmux, "new-session", "-d", "-s", server, "-x", "80", "-y", "24",
+                    sys.executable, str(tmp_path / "probe.py"), str(log)], check=True, env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while not (log.exists() and "ready" in log.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for key in keys:
+            subprocess_run([*tmux, "send-keys", "-t", server, *tmux_args(key)], check=True)
+            time.sleep(0.15)  # past Textual's escape delay, so an Esc prefix is not joined to the separator
+            subprocess_run([*tmux, "send-keys", "-t", server, "-l", "|"], check=True)
+        deadline = time.monotonic() + 10
+        while log.read_text().count("vertical_line") < len(keys) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        subprocess_run([*tmux, "kill-server"], capture_output=True)
+    received = log.read_text().split("ready\n", 1)[1].split("vertical_line\n")[: len(keys)]
+    arrived = {key: tuple(chunk.split()) for key, chunk in zip(keys, received, strict=True)}
+    wrong = {key: (got, arrives_as(key)) for key, got in arrived.items() if got != arrives_as(key)}
+    assert not wrong, wrong
+    assert arrived["alt+f"] == ("ctrl+right",) and arrived["alt+less_than_sign"] == ("less_than_sign",)
+    assert arrived["shift+f3"] == ()
