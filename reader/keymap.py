@@ -96,10 +96,10 @@ BY_ID = {a.id: a for a in ACTIONS}
 
 
 def bindings(scope: str) -> list[Binding]:
-    """Textual bindings of one scope, each with its id so that `App.set_keymap` can rebind it."""
-    keys = textual_keymap(default_keymap())
+    """Textual bindings of one scope, each with its id so that `App.set_keymap` can rebind it (the app sets
+    the whole keymap, terminal aliases included, before the first screen mounts)."""
     return [
-        Binding(keys[a.id], a.action, a.footer or a.description, show=bool(a.footer), id=a.id,
+        Binding(a.keys, a.action, a.footer or a.description, show=bool(a.footer), id=a.id,
                 priority=a.scope == "app", tooltip=a.description)
         for a in ACTIONS
         if a.scope == scope
@@ -167,6 +167,10 @@ def arrives_as(key: str) -> tuple[str, ...]:
     from textual import events
     from textual._xterm_parser import XTermParser  # the parser Textual runs on the terminal's input
 
+    if "+" not in key.replace("plus", "") and (len(key) == 1 or key_to_character(REPLACED_KEYS.get(key, key))):
+        char = key if len(key) == 1 else key_to_character(REPLACED_KEYS.get(key, key))
+        if char and char.isprintable() and char != " " and _character_to_key(char) == key:
+            return (key,)  # a printable character arrives as itself: no need to run the parser
     data = xterm_bytes(key)
     if data is None:
         return ()
