@@ -347,7 +347,8 @@ async def test_second_reader_is_read_only_and_writes_nothing(workspace):
         assert any("Read-only" in str(n.message) for n in app._notifications)
         await pilot.press("1", "e", "a")
         await pilot.pause()
-        assert "saved" not in str(app.screen.query_one("#status").render())
+        status = str(app.screen.query_one("#status").render())
+        assert "✓ saved" not in status and "✗ not saved" in status and "read-only" in status
     assert not path.exists()
     second.store.close()
 

@@ -1,0 +1,430 @@
+"""The key contract, in a real terminal: every key of every binding of every shipped keymap, pressed with tmux
+`send-keys` at 80×24 on a document taller than the screen, does what the action table says — on the screen
+(status line, dialogs) and in the store.
+
+Generated from the action table: a binding without a probe here fails the test, so a new action cannot ship
+untested.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reader.keymap import ACTIONS, BY_ID, load_keymap, normalise_keys
+from tests.test_e2e_tmux import READER, ROOT, Tmux
+
+pytestmark = [pytest.mark.slow]
+
+KEYMAPS = sorted(p.stem for p in (ROOT / "keymaps").glob("*.toml"))
+
+NAMED = {
+    "down": "Down", "up": "Up", "left": "Left", "right": "Right", "pagedown": "NPage", "pageup": "PPage",
+    "home": "Home", "end": "End", "escape": "Escape", "enter": "Enter", "tab": "Tab", "space": "Space",
+    "minus": "-", "underscore": "_", "plus": "+", "slash": "/", "semicolon": "\\;",
+    **{f"f{n}": f"F{n}" for n in range(1, 13)},
+}
+
+
+def tmux_key(key: str) -> str:
+    """Textual's name of a key -> what `tmux send-keys` types for it."""
+    from textual.keys import key_to_character
+
+    *mods, base = key.split("+")
+    name = NAMED.get(base) or key_to_character(base) or base
+    prefix = "".join({"ctrl": "C-", "alt": "M-", "shift": "S-"}[m] for m in mods)
+    return prefix + name
+
+
+class Session:
+    """One reader in tmux with a keymap, plus what the test knows about the seed."""
+
+    def __init__(self, term: Tmux, keymap: dict[str, str], store: Path, doc_id: str, sentences, labels) -> None:
+        self.term = term
+        self.keymap = keymap
+        self.store = store
+        self.doc_id = doc_id
+        self.sentences = sentences
+        self.labels = labels
+
+    def press(self, *keys: str) -> None:
+        for key in keys:
+            self.term.keys(tmux_key(key))
+
+    def do(self, action_id: str) -> None:
+        """Press the first key of another binding (to set a probe up)."""
+        self.press(normalise_keys(self.keymap[action_id])[0])
+
+    def status(self) -> str:
+        lines = self.term.screen().splitlines()
+        return lines[-2] if len(lines) >= 2 else ""
+
+    def wait(self, predicate: Callable[[str], bool], what: str, timeout: float = 5) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.term.screen()
+            if predicate(screen):
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"{what}; screen:\n{screen}")
+
+    def sentence(self) -> int:
+        found = re.search(r"sentence (\d+)/(\d+)", self.status())
+        assert found, self.status()
+        return int(found.group(1))
+
+    def wait_sentence(self, check: Callable[[int], bool], what: str) -> int:
+        self.wait(lambda s: (m := re.search(r"sentence (\d+)/", s.splitlines()[-2])) is not None
+                  and check(int(m.group(1))), what)
+        return self.sentence()
+
+    def at_top(self) -> None:
+        self.do("reader.clear-selection")
+        self.do("reader.top")
+        self.wait_sentence(lambda n: n == 1, "back at the top")
+
+    def records(self) -> list[dict]:
+        path = self.store / "annotations" / self.doc_id / "keys.json"
+        if not path.exists():
+            return []
+        return list(json.loads(path.read_text(encoding="utf-8"))["_default"].values())
+
+    def cursor_on_screen(self) -> bool:
+        return any(line.startswith("▌") for line in self.term.screen().splitlines()[1:-2])
+
+
+def _movement(s: Session, key: str, setup: str | None, check: Callable[[int, int], bool], what: str) -> None:
+    s.at_top()
+    if setup:
+        s.do(setup)
+        s.wait_sentence(lambda n: n > 1, "setup moved")
+    before = s.sentence()
+    s.press(key)
+    s.wait_sentence(lambda n: check(before, n), what)
+    assert s.cursor_on_screen(), "the cursor sentence is on screen"
+
+
+def probe_next_sentence(s, key):
+    _movement(s, key, None, lambda b, n: n == b + 1, "next sentence")
+
+
+def probe_prev_sentence(s, key):
+    _movement(s, key, "reader.bottom", lambda b, n: n == b - 1, "previous sentence")
+
+
+def probe_page_down(s, key):
+    _movement(s, key, None, lambda b, n: n > b, "page down moves the cursor")
+
+
+def probe_page_up(s, key):
+    _movement(s, key, "reader.bottom", lambda b, n: n < b, "page up moves the cursor")
+
+
+def probe_top(s, key):
+    _movement(s, key, "reader.bottom", lambda b, n: n == 1, "top")
+
+
+def probe_bottom(s, key):
+    _movement(s, key, None, lambda b, n: n == len(s.sentences), "bottom")
+
+
+ENTITY = re.compile(r"\b(PER|LOC|ORG|MISC) “")
+
+
+def probe_next_entity(s, key):
+    s.at_top()
+    s.press(key)
+    s.wait(lambda sc: ENTITY.search(sc.splitlines()[-2]) is not None, "the entity is in the status line")
+
+
+def probe_prev_entity(s, key):
+    s.at_top()
+    s.do("reader.bottom")
+    s.wait_sentence(lambda n: n == len(s.sentences), "at the bottom")
+    s.press(key)
+    s.wait(lambda sc: ENTITY.search(sc.splitlines()[-2]) is not None, "the entity is in the status line")
+
+
+def _search(s, key="") -> None:
+    s.press(key or normalise_keys(s.keymap["reader.search"])[0])
+    s.press("ctrl+u")  # the box opens with the last query: empty it, and the placeholder shows
+    s.wait(lambda sc: "Search:" in sc, "the search box opens")
+    s.term.keys("Corée", "Enter")
+    s.wait(lambda sc: re.search(r"match \d+/\d+", sc.splitlines()[-2]) is not None, "matches are counted")
+
+
+def probe_search(s, key):
+    s.at_top()
+    _search(s, key)
+
+
+def _match_probe(s, key):
+    s.at_top()
+    _search(s)
+    before = re.search(r"match (\d+)/", s.status()).group(1)
+    s.press(key)
+    s.wait(lambda sc: (m := re.search(r"match (\d+)/", sc.splitlines()[-2])) is not None and m.group(1) != before,
+           "the match changes")
+
+
+probe_next_match = probe_prev_match = _match_probe
+
+
+def panel_shown(screen: str) -> bool:
+    return any("▏" in line for line in screen.splitlines()[1:-2])
+
+
+def probe_toggle_panel(s, key):
+    s.at_top()
+    s.press(key)
+    s.wait(panel_shown, "the side panel shows at 80 columns")
+    s.press(key)
+    s.wait(lambda sc: not panel_shown(sc), "and hides again")
+
+
+def probe_focus_panel(s, key):
+    s.at_top()
+    s.press(key)
+    s.wait(panel_shown, "the panel shows and takes the focus")
+    s.press("enter")
+    s.wait(lambda sc: ENTITY.search(sc.splitlines()[-2]) is not None, "enter in the panel jumps to an entity")
+    s.press(key)
+    s.do("reader.toggle-panel")
+    s.wait(lambda sc: not panel_shown(sc), "panel hidden again")
+
+
+def probe_library(s, key):
+    s.at_top()
+    s.press(key)
+    s.wait(lambda sc: "Library ·" in sc, "the library opens")
+    s.do("reader.library-quit")
+    s.wait(lambda sc: "sentence 1/" in sc, "back to the document")
+
+
+def probe_open_document(s, key):
+    s.at_top()
+    s.do("reader.library")
+    s.wait(lambda sc: "Library ·" in sc, "the library opens")
+    s.press(key)
+    s.wait(lambda sc: "sentence 1/" in sc, "the document opens again")
+
+
+def probe_library_quit(s, key):
+    s.at_top()
+    s.do("reader.library")
+    s.wait(lambda sc: "Library ·" in sc, "the library opens")
+    s.press(key)
+    s.wait(lambda sc: "sentence 1/" in sc, "back to the document")
+
+
+def _tag_probe(n: int):
+    def probe(s, key):
+        s.at_top()
+        if s.labels.by_key(n) is None:
+            s.press(key)
+            s.wait(lambda sc: f"No label on key {n}" in sc, "a key without a label says so")
+            assert not s.records()
+            return
+        label = s.labels.by_key(n).name
+        s.do("reader.next-sentence")
+        s.wait_sentence(lambda m: m == 2, "on sentence 2")
+        s.press(key)
+        s.wait(lambda sc: f"saved: tag {label}" in sc, f"tag {label} saved")
+        start, end = s.sentences[1]
+        assert any(r["kind"] == "tag" and r["label"] == label and (r["start"], r["end"]) == (start, end)
+                   for r in s.records()), "the tag is in the store, on the sentence under the cursor"
+        s.press(key)
+        s.wait(lambda sc: f"saved: untag {label}" in sc, "pressed again, the tag comes off")
+        assert not any(r["kind"] == "tag" and r["label"] == label for r in s.records())
+    return probe
+
+
+def probe_note(s, key):
+    s.at_top()
+    s.press(key)
+    s.wait(lambda sc: "Note on the sentence" in sc, "the note editor opens on the sentence")
+    s.term.keys("note-by-key")
+    s.press("ctrl+s")
+    s.wait(lambda sc: "saved: note on the sentence" in sc, "the note is saved")
+    assert any(r["kind"] == "note" and r.get("text") == "note-by-key" for r in s.records())
+    s.do("reader.undo")
+    s.wait(lambda sc: "undone: note" in sc, "undone")
+    assert not any(r["kind"] == "note" for r in s.records())
+
+
+def probe_document_note(s, key):
+    s.at_top()
+    s.press(key)
+    s.wait(lambda sc: "Note on the document" in sc, "the document note editor opens")
+    s.press("escape")
+    s.wait(lambda sc: "Note on the document" not in sc, "Esc cancels")
+
+
+def probe_notes_panel(s, key):
+    s.at_top()
+    s.press(key)
+    s.wait(lambda sc: "Notes (" in sc, "the notes list opens")
+    s.press("escape")
+    s.wait(lambda sc: "Notes (" not in sc, "Esc closes it")
+
+
+def _decision_probe(status: str):
+    def probe(s, key):
+        s.at_top()
+        s.do("reader.next-entity")
+        s.wait(lambda sc: ENTITY.search(sc.splitlines()[-2]) is not None, "on an entity")
+        s.press(key)
+        s.wait(lambda sc: f"saved: {status}" in sc, f"entity {status}")
+        assert any(r["kind"] == "entity" and r.get("status") == status for r in s.records())
+        s.press(key)  # the same decision again takes it back
+        s.wait(lambda sc: not any(r["kind"] == "entity" and r.get("status") == status for r in s.records()),
+               "pressed again, the decision is taken back")
+    return probe
+
+
+probe_accept_entity = _decision_probe("accepted")
+probe_reject_entity = _decision_probe("rejected")
+
+
+def probe_relabel_entity(s, key):
+    s.at_top()
+    s.do("reader.next-entity")
+    s.wait(lambda sc: ENTITY.search(sc.splitlines()[-2]) is not None, "on an entity")
+    s.press(key)
+    s.wait(lambda sc: "Label for" in sc, "the label picker opens")
+    s.press("escape")
+    s.wait(lambda sc: "Label for" not in sc, "Esc closes it")
+
+
+def _extend_probe(s, key):
+    s.at_top()
+    s.press(key)
+    s.wait(lambda sc: "selection “" in sc, "a selection starts")
+
+
+probe_extend_right = probe_extend_left = _extend_probe
+
+
+def probe_add_entity(s, key):
+    s.at_top()
+    s.do("reader.extend-right")
+    s.do("reader.extend-right")
+    s.wait(lambda sc: "selection “" in sc, "a selection")
+    s.press(key)
+    s.wait(lambda sc: "Add “" in sc, "the label picker opens")
+    s.press("enter")
+    s.wait(lambda sc: "saved: add" in sc, "the entity is added")
+    assert any(r["kind"] == "entity" and r.get("status") == "added" for r in s.records())
+    s.do("reader.undo")
+    s.wait(lambda sc: "undone" in sc, "undone")
+
+
+def probe_clear_selection(s, key):
+    s.at_top()
+    s.do("reader.extend-right")
+    s.wait(lambda sc: "selection “" in sc, "a selection")
+    s.press(key)
+    s.wait(lambda sc: "selection “" not in sc, "the selection is cleared")
+
+
+def probe_undo(s, key):
+    s.at_top()
+    s.do("reader.tag-1")
+    s.wait(lambda sc: "saved: tag" in sc, "tagged")
+    s.press(key)
+    s.wait(lambda sc: "✓ undone: tag" in sc, "undone, and the status line says so")
+    assert not any(r["kind"] == "tag" for r in s.records())
+
+
+def probe_redo(s, key):
+    s.at_top()
+    s.do("reader.tag-1")
+    s.wait(lambda sc: "saved: tag" in sc, "tagged")
+    s.do("reader.undo")
+    s.wait(lambda sc: "✓ undone: tag" in sc, "undone")
+    s.press(key)
+    s.wait(lambda sc: "✓ redone: tag" in sc, "redone, and the status line says so")
+    assert any(r["kind"] == "tag" for r in s.records())
+    s.do("reader.undo")
+    s.wait(lambda sc: "✓ undone: tag" in sc, "undone again")
+
+
+def probe_help(s, key):
+    s.at_top()
+    s.press(key)
+    s.wait(lambda sc: "Esc to close" in sc, "help opens")
+    s.press("escape")
+    s.wait(lambda sc: "Esc to close" not in sc, "Esc closes help")
+
+
+def probe_command_palette(s, key):
+    s.at_top()
+    s.press(key)
+    s.wait(lambda sc: "Search for commands" in sc, "the command palette opens")
+    s.press("escape")
+    s.wait(lambda sc: "Search for commands" not in sc, "Esc closes it")
+
+
+def probe_quit(s, key):
+    s.press(key)
+    deadline = time.monotonic() + 2
+    while not s.term.dead() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert s.term.dead(), "the reader quits"
+
+
+PROBES: dict[str, Callable[[Session, str], None]] = {
+    a.id: globals().get("probe_" + a.id.removeprefix("reader.").replace("-", "_"))
+    for a in ACTIONS if not a.id.startswith("reader.tag-")
+} | {f"reader.tag-{n}": _tag_probe(n) for n in range(1, 10)}
+
+
+def test_every_binding_has_a_probe():
+    missing = [binding_id for binding_id, probe in PROBES.items() if probe is None]
+    assert not missing, f"bindings without a key-contract probe: {missing}"
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+@pytest.mark.parametrize("keymap_name", KEYMAPS)
+def test_every_key_of_the_keymap_does_what_it_says(keymap_name, analysed_store, tmp_path):
+    from reader.labels import load_labels
+    from reader.store import Store
+    from reader.workspace import Workspace
+
+    store = tmp_path / "store"
+    shutil.copytree(analysed_store, store, ignore=shutil.ignore_patterns(".lock"))
+    ws = Workspace(Store(store, read_only=True))
+    doc_id = ws.document_ids()[0]
+    analysis = ws.cached_analysis(ws.document(doc_id), any_pipeline=True)
+    ws.store.close()
+    assert analysis is not None
+    keymap = load_keymap(keymap_name)
+    term = Tmux([str(READER), "--store", str(store), "--annotator", "keys", "--keymap", keymap_name],
+                cwd=tmp_path, width=80, height=24)
+    session = Session(term, keymap, store, doc_id, analysis.sentences, load_labels())
+    try:
+        term.wait_for("sentence 1/", timeout=30)
+        term.wait_for(" (cached)", timeout=30)
+        assert len(term.screen().splitlines()) == 24
+        failures = []
+        order = [a for a in ACTIONS if a.id != "reader.quit"] + [BY_ID["reader.quit"]]
+        for action in order:
+            for key in normalise_keys(keymap[action.id]):
+                if action.id == "reader.quit" and key != normalise_keys(keymap[action.id])[-1]:
+                    continue  # quitting can be tried once
+                try:
+                    PROBES[action.id](session, key)
+                except AssertionError as exc:
+                    failures.append(f"{keymap_name}: {action.id} on {key!r}: {str(exc).splitlines()[0]}")
+                    session.press("escape")
+                    session.press("escape")
+        assert not failures, "\n".join(failures)
+    finally:
+        term.kill()
