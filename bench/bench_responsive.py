@@ -78,7 +78,7 @@ class Pane:
         while time.perf_counter() - start < timeout:
             if self.status()[0] != before:
                 return time.perf_counter() - start, screen
-            time.sleep(0.002)
+            time.sleep(0.004)
         return timeout, screen
 
     def kill(self) -> None:

@@ -117,6 +117,11 @@ class ReadingScreen(Screen):
         self.call_after_refresh(self.set_timer, 0.1, self.start_analysis)
 
     def start_analysis(self) -> None:
+        import gc
+
+        # The document, its layout and the app are on screen and stay: out of the collector's scans, the full
+        # collections that keystrokes trigger every second or two take ms, not 0.05-0.1 s on a long document.
+        gc.freeze()
         self.analyse(self.doc)
 
     @work(thread=True, exclusive=True, group="analysis")
@@ -148,6 +153,9 @@ class ReadingScreen(Screen):
     def on_unmount(self) -> None:
         """A closed document's analysis is dropped, so the next document's does not queue behind it."""
         self.reader_app.workspace.cancel_analysis(self.doc.id)
+        import gc
+
+        gc.unfreeze()  # what this screen froze can be collected again
 
     def on_analysis_ready(self, message: AnalysisReady) -> None:
         if message.doc_id != self.doc.id:
@@ -160,6 +168,9 @@ class ReadingScreen(Screen):
         self.view.set_sentences(message.analysis.sentences)
         self.refresh_marks()
         self.update_status()
+        import gc
+
+        gc.freeze()  # the analysis and its marks live as long as the screen: as in start_analysis
 
     def on_analysis_progress(self, message: AnalysisProgress) -> None:
         if message.doc_id == self.doc.id and self.analysis is None:
