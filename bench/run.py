@@ -12,7 +12,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-BENCHES = ["bench_paint", "bench_keypress", "bench_store", "bench_analysis", "bench_export", "bench_import"]
+BENCHES = ["bench_paint", "bench_keypress", "bench_responsive", "bench_store", "bench_analysis", "bench_export",
+           "bench_import"]
 
 
 def main(names: list[str]) -> int:

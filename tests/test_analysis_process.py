@@ -213,3 +213,32 @@ def test_q_in_tmux_during_the_model_load_quits_within_half_a_second(tmp_path):
         assert time.monotonic() - asked < 1.0  # goal 0.5 s (measured ~0.3 s); waiting for spaCy took ~3 s
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def test_the_tui_never_imports_spacy(tmp_path):
+    """The model runs in the child: the UI process analyses a document without importing spaCy at all."""
+    code = f"""
+import asyncio, sys, time
+from reader.app import ReaderApp
+from reader.documents import make_document
+from reader.store import Store
+from reader.workspace import Workspace
+
+async def main():
+    ws = Workspace(Store({str(tmp_path / "store")!r}), model={MODEL!r})
+    doc = make_document("Le maire de Lyon a rencontré Emmanuel Macron à Paris. Ils ont parlé.")
+    ws.add_documents([doc])
+    app = ReaderApp(ws, [doc.id])
+    async with app.run_test() as pilot:
+        deadline = time.monotonic() + 60
+        while app.screen.analysis is None and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        print(len(app.screen.analysis.entities), "spacy" in sys.modules)
+    ws.store.close()
+
+asyncio.run(main())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    entities, imported = out.stdout.split()
+    assert int(entities) >= 2 and imported == "False"
