@@ -37,6 +37,9 @@ def tmux_key(key: str) -> str:
     from textual.keys import key_to_character
 
     *mods, base = key.split("+")
+    if "shift" in mods and len(base) == 1 and base.isalpha():
+        mods.remove("shift")  # a terminal types shift+f as F
+        base = base.upper()
     name = NAMED.get(base) or key_to_character(base) or base
     prefix = "".join({"ctrl": "C-", "alt": "M-", "shift": "S-"}[m] for m in mods)
     return prefix + name
