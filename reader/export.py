@@ -1138,12 +1138,19 @@ def _json_lines(records: list[dict]) -> bytes:
     return b"\n".join(out) if records else b""
 
 
+_RAW_CONTROL = re.compile(rb"\x7f|\xc2[\x80-\x9f]")
+"""DEL and C1 controls as UTF-8: JSON may carry them raw, but stdout may be a terminal, so there they are
+written as `\\u0080`-style escapes (the same JSON value; ESC and other C0 controls are always escaped)."""
+
+
 def write_export(result: ExportResult, output: Path | str | BinaryIO | None = None) -> int:
     """Write the dataset to a file (atomically), a binary stream, or stdout (None or "-"); returns bytes written."""
     if result.docbin is not None and (output is None or output == "-"):
         raise ExportError("the spacy format is a binary DocBin: give --output FILE.spacy")
     data = result.to_bytes()
     if output is None or output == "-":
+        if _RAW_CONTROL.search(data):  # only a store written before reader.untrusted holds any
+            data = _RAW_CONTROL.sub(lambda m: b"\\u%04x" % ord(m.group().decode("utf-8")), data)
         stream = sys.stdout.buffer
         stream.write(data)
         stream.flush()

@@ -42,6 +42,8 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
+from reader.untrusted import has_control
+
 SCHEMA = 1
 SCHEMA_FILE = "reader-store.json"
 LOCK_FILE = ".lock"
@@ -99,6 +101,29 @@ def encode_name(name: str, what: str = "name") -> str:
 
 def decode_name(encoded: str) -> str:
     return unquote(encoded, errors="strict")
+
+
+def _control_in(value: Any) -> str | None:
+    """The first string (key or value) holding a control character other than \\n/\\t, else None.
+
+    The last line of defence behind `reader.untrusted` (which every door applies): a bug in a door must not put
+    an escape on disk. One regex search per string: a keypress's record costs a few microseconds.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if has_control(item):
+                return item
+        elif isinstance(item, Mapping):
+            for key, sub in item.items():
+                if isinstance(key, str) and has_control(key):
+                    return key
+                if not isinstance(sub, int | float | bool | None):
+                    stack.append(sub)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return None
 
 
 def _is_store_file(name: str) -> bool:
@@ -631,6 +656,8 @@ class Store:
         meta = record.get("meta", {})
         if not isinstance(meta, Mapping):
             raise StoreError(f"document {doc_id}: \"meta\" must be an object")
+        if (bad := _control_in(record)) is not None:
+            raise StoreError(f"document {doc_id}: refused, a value holds a control character: {bad!r:.60}")
         with self._mutex:
             if self.has_document(doc_id):
                 return False
@@ -814,10 +841,15 @@ class Store:
         Deletions are applied before upserts. A record equal to the stored one causes no write.
         """
         self._check_writable()
+        if isinstance(annotator, str) and has_control(annotator):
+            raise StoreError(f"the annotator name {annotator!r:.60} holds a control character")
         upserts: dict[str, dict] = {}
         for record in upsert:
             if not isinstance(record, Mapping) or not isinstance(record.get("id"), str) or not record["id"]:
                 raise StoreError(f"an annotation record needs a non-empty string \"id\": {record!r:.80}")
+            if (bad := _control_in(record)) is not None:
+                raise StoreError(f"record {record['id']!r:.40} refused: a value holds a control character: "
+                                 f"{bad!r:.60}")
             try:
                 upserts[record["id"]] = json.loads(_json_line(record))  # our own copy, exactly as on disk
             except (TypeError, ValueError) as exc:

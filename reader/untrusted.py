@@ -5,10 +5,10 @@ command line and the TUI. A control character in any of them (ESC starts a termi
 one-byte CSI) would reach the terminal of whoever prints it later, and a lone surrogate cannot even be written
 as UTF-8. So every door cleans or refuses with these rules, once, on the way in:
 
-- **text** (document text, note texts): a leading BOM dropped, line endings normalised to `\\n`, control
-  characters other than `\\n` and `\\t` and lone surrogates removed;
-- **one-line values** (meta keys and values, file names, titles, timestamps): the same, then every run of
-  newlines/tabs (and U+2028/U+2029) becomes one space, and the ends are trimmed;
+- **text** (document text, note texts): line endings normalised to `\\n`, control characters other than
+  `\\n` and `\\t` and lone surrogates removed, a leading BOM dropped;
+- **one-line values** (meta keys and values, file names, titles, timestamps): the same, and every BOM, then
+  every run of newlines/tabs (and U+2028/U+2029) becomes one space, and the ends are trimmed;
 - **names** (sentence and entity labels, annotator names, note authors): NFC-normalised, then they must match
   `NAME` — 1 to 40 characters, letters (accented and other scripts included), digits, `_`, `-`, `.`, `/` and
   inner spaces, starting with a letter, digit or `_`, not ending with a space. A name is an identity (files and
@@ -36,26 +36,32 @@ class UntrustedError(ValueError):
     """A value refused at a door; each door prefixes the file, line or record it came from."""
 
 
+_CONTROL_ONLY = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def has_control(value: str) -> bool:
-    """Whether a string holds something that must never be stored (the store's last-line check)."""
-    return _CONTROL.search(value) is not None
+    """Whether a string holds a control character other than \\n/\\t: the store's last-line check.
+
+    Lone surrogates are left to the doors (`clean_text`): the store itself can write them (escaped).
+    """
+    return _CONTROL_ONLY.search(value) is not None
 
 
 def clean_text(text: str) -> str:
-    """Document and note text: BOM, CR line endings, controls (but `\\n`/`\\t`) and lone surrogates removed.
+    """Document and note text: CR line endings, controls (but `\\n`/`\\t`), lone surrogates, leading BOMs removed.
 
     Done before analysis, so the stored text, its id and every offset agree with what is displayed.
     """
-    if text.startswith("\ufeff"):
-        text = text[1:]
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
+    return text.lstrip("\ufeff") if text.startswith("\ufeff") else text  # last, so that cleaning is idempotent
 
 
 def clean_line(value: str) -> str:
     """A one-line value (title, author, file name, url...): text rules, then breaks and tabs become a space."""
-    return _BREAKS.sub(" ", clean_text(value)).strip()
+    return _BREAKS.sub(" ", clean_text(value).replace("\ufeff", "")).strip()
 
 
 def clean_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
