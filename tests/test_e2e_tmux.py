@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,10 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 READER = Path(sys.executable).parent / "reader"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"),
-]
+pytestmark = [pytest.mark.slow]
 
 
 class Tmux:
@@ -68,6 +64,7 @@ class Tmux:
         subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
 
+@pytest.mark.needs_tmux
 def test_reader_in_tmux_reads_tags_and_saves(tmp_path):
     store = tmp_path / "store"
     term = Tmux([str(READER), "--store", str(store), "--model", "fr_core_news_sm", "--annotator", "e2e",

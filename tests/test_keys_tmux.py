@@ -394,7 +394,7 @@ def test_every_binding_has_a_probe():
     assert not missing, f"bindings without a key-contract probe: {missing}"
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+@pytest.mark.needs_tmux
 @pytest.mark.parametrize("keymap_name", KEYMAPS)
 def test_every_key_of_the_keymap_does_what_it_says(keymap_name, analysed_store, tmp_path):
     from reader.labels import load_labels
