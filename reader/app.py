@@ -37,6 +37,16 @@ class ReaderApp(App):
         self.keymap_warnings: list[str] = (
             self.keymap.warnings if hasattr(self.keymap, "warnings") else keymap_warnings(self.keymap))
 
+    def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every toast is plain text, whatever the caller asked: messages carry labels, names, file names and
+        errors, and none of them may be parsed as markup or reach the terminal as an escape."""
+        from reader.untrusted import visible
+
+        text = message.plain if isinstance(message, Content) else str(message)
+        super().notify(visible(text), title=visible(title, one_line=True), severity=severity, timeout=timeout,
+                       markup=False)
+
     def get_default_screen(self) -> Screen:
         """The first screen is the document itself (or the library): no blank screen to paint first."""
         if len(self.doc_ids) == 1:
@@ -49,11 +59,8 @@ class ReaderApp(App):
         self.call_after_refresh(gc.enable)  # paused by the CLI until the first frame
         if self.workspace.store.read_only:
             holder = self.workspace.store.lock_holder or "another process"
-            self.notify(
-                Content.from_markup("Read-only: the store is open in $who. Nothing you do here is saved.",
-                                    who=holder),
-                severity="warning", timeout=15,
-            )
+            self.notify(f"Read-only: the store is open in {holder}. Nothing you do here is saved.",
+                        severity="warning", timeout=15)
         for warning in self.keymap_warnings:
             self.notify(warning, title="keymap", severity="warning", markup=False, timeout=10)
 

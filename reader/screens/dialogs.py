@@ -13,6 +13,7 @@ from textual.widgets import Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from reader.keymap import keys_for
+from reader.untrusted import visible
 
 
 class NoteEditor(ModalScreen[str | None]):
@@ -31,9 +32,9 @@ class NoteEditor(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Content(self.title_text), classes="dialog-title")
+            yield Static(Content(visible(self.title_text, one_line=True)), classes="dialog-title")
             if self.context:
-                yield Static(Content(self.context), classes="dialog-context")
+                yield Static(Content(visible(self.context)), classes="dialog-context")
             yield TextArea(self.initial, id="note-text", soft_wrap=True, show_line_numbers=False)
             yield Static(Content("Ctrl+S save · Esc cancel · an empty note is deleted"), classes="dialog-help")
 
@@ -62,8 +63,9 @@ class LabelPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
-            yield Static(Content(self.title_text), classes="dialog-title")
-            yield OptionList(*(Option(Content(label), id=label) for label in self.labels), markup=False)
+            yield Static(Content(visible(self.title_text, one_line=True)), classes="dialog-title")
+            yield OptionList(*(Option(Content(visible(label, one_line=True)), id=label) for label in self.labels),
+                             markup=False)
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

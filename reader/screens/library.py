@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from reader.keymap import bindings
+from reader.untrusted import visible
 
 if TYPE_CHECKING:
     from reader.app import ReaderApp
@@ -67,7 +68,8 @@ class LibraryScreen(Screen):
         row = table.cursor_row
         table.clear()
         for summary in self.reader_app.summaries(self.doc_ids):
-            table.add_row(*(Text(str(summary[i])) for i in self.ORDER), key=summary[0])  # Text: literal
+            table.add_row(*(Text(visible(str(summary[i]), one_line=True)) for i in self.ORDER),  # shown, never parsed
+                          key=summary[0])
         if row is not None and 0 <= row < table.row_count:
             table.move_cursor(row=row)
 

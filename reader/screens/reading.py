@@ -16,6 +16,7 @@ from textual.widgets import Footer, Input, Static
 from reader.analysis import Analysis, AnalysisError
 from reader.documents import Document
 from reader.keymap import bindings, keys_for
+from reader.untrusted import visible
 from reader.widgets.article_view import ArticleView, Mark, Tag
 from reader.widgets.side_panel import EntityList, SidePanel
 
@@ -47,10 +48,12 @@ class AnalysisFailed(Message):
 
 
 def header_meta(doc: Document) -> Content:
+    from reader.untrusted import visible
+
     parts: list = []
     for key in ("date", "source", "author"):
         if doc.meta.get(key):
-            parts += [("  ·  " if parts else "", "dim"), str(doc.meta[key])]
+            parts += [("  ·  " if parts else "", "dim"), visible(str(doc.meta[key]), one_line=True)]
     return Content.assemble(*parts)
 
 
@@ -78,7 +81,7 @@ class ReadingScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="header"):
-            yield Static(Content.styled(self.doc.title, "bold"), id="header-title")
+            yield Static(Content.styled(visible(self.doc.title, one_line=True), "bold"), id="header-title")
             yield Static(header_meta(self.doc), id="header-meta")
         with Horizontal(id="body"):
             yield ArticleView(id="article")
@@ -242,7 +245,7 @@ class ReadingScreen(Screen):
         parts.append((8 if self.analysis is not None else 3, self.model_status))
         status = self.query_one("#status", Static)
         width = status.content_region.width or self.size.width - 2
-        status.update(Content(fit_status(parts, width)))
+        status.update(Content(fit_status([(rank, visible(text, one_line=True)) for rank, text in parts], width)))
 
     @on(ArticleView.CursorMoved)
     def cursor_moved(self) -> None:
@@ -298,7 +301,7 @@ class ReadingScreen(Screen):
         self.close_search()
         self.view.set_matches(find_all(self.doc.text, self.search_query))
         if self.search_query and not self.view.goto_match(1):
-            self.notify(Content.from_markup("No match for $q", q=self.search_query), severity="warning")
+            self.notify(f"No match for “{self.search_query}”", severity="warning")
         self.update_status()
 
     def close_search(self) -> None:
@@ -527,7 +530,8 @@ class ReadingScreen(Screen):
         for note in notes:
             where = "document" if note.target == "document" else f"{note.target} · {self.doc.text[note.start:note.end]}"
             first = note.text.strip().splitlines()[0] if note.text.strip() else ""
-            items.append((note.id, Content.assemble((first[:60], "bold"), ("  " + where[:50], "dim"))))
+            items.append((note.id, Content.assemble((visible(first[:60], one_line=True), "bold"),
+                                                    ("  " + visible(where[:50], one_line=True), "dim"))))
 
         from reader.screens.dialogs import NoteChoice, NotesList
 

@@ -215,7 +215,16 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     # --- content -------------------------------------------------------------------------------------
 
     def load(self, text: str, sentences: Sequence[tuple[int, int]] | None = None) -> None:
-        """Show a new text; until an analysis arrives, paragraphs stand in for sentences."""
+        """Show a new text; until an analysis arrives, paragraphs stand in for sentences.
+
+        A control character (only a store written before the import rules could hold one) is drawn as U+FFFD:
+        one character for one, so every offset still points at the same place, and no escape reaches the
+        terminal.
+        """
+        from reader.untrusted import has_control
+
+        if has_control(text):
+            text = "".join("\ufffd" if has_control(c) else c for c in text)
         self.text = text
         self.marks, self._mark_starts = [], []
         self.tags, self.notes = {}, set()

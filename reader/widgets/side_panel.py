@@ -12,6 +12,7 @@ from textual.style import Style
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from reader.untrusted import visible
 from reader.widgets.article_view import ArticleView, Mark
 
 
@@ -29,7 +30,8 @@ def group_marks(text: str, marks: Sequence[Mark]) -> list[EntityGroup]:
     for i, mark in enumerate(marks):
         if mark.status == "rejected":
             continue
-        groups.setdefault((" ".join(text[mark.start : mark.end].split()), mark.label), []).append(i)
+        surface = visible(" ".join(text[mark.start : mark.end].split()), one_line=True)
+        groups.setdefault((surface, visible(mark.label, one_line=True)), []).append(i)
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[1][0]))
     return [EntityGroup(surface, label, tuple(idx)) for (surface, label), idx in ordered]
 
