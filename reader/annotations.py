@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from reader.documents import Document
 from reader.labels import LabelSet
-from reader.untrusted import clean_text
+from reader.untrusted import UntrustedError, check_name, clean_text
 
 CONTEXT = 32
 ENTITY_STATUSES = ("predicted", "accepted", "relabelled", "added", "rejected")
@@ -373,6 +373,8 @@ class AnnotationSession:
         """Accept, reject or relabel an entity; the same decision twice takes it back."""
         if status not in ("accepted", "rejected", "relabelled"):
             raise AnnotationError(f"unknown decision {status!r}")
+        if label is not None:
+            label = _entity_label(label)
         if entity.status == "added":
             if status == "rejected":
                 return self.apply("remove added entity", delete=[entity.decision or ""])
@@ -394,6 +396,7 @@ class AnnotationSession:
         return self.apply(f"{status} {new_label}", upsert=[record])
 
     def add_entity(self, start: int, end: int, label: str) -> Change:
+        label = _entity_label(label)
         if not (0 <= start < end <= len(self.doc.text)) or not self.doc.text[start:end].strip():
             raise AnnotationError("select some text first")
         entity = self._new("entity", start, end, f"ent-{start}-{end}", label=label, status="added")
@@ -460,3 +463,11 @@ def entity_label_choices(present: Iterable[str]) -> list[str]:
     present = list(dict.fromkeys(present))
     scheme = LABEL_SCHEMES["ontonotes"] if {"PERSON", "GPE"} & set(present) else LABEL_SCHEMES["wikiner"]
     return [*scheme, *(label for label in present if label not in scheme)]
+
+
+def _entity_label(label: str) -> str:
+    """Entity labels are names (`reader.untrusted`), whichever front end typed them."""
+    try:
+        return check_name(label, "entity label")
+    except UntrustedError as exc:
+        raise AnnotationError(str(exc)) from None

@@ -214,3 +214,20 @@ def test_tag_index_matches_a_full_recount(operations):
         brute.setdefault(sentence_of(record["start"], record["end"], SENTS, starts), set()).add(record["label"])
     assert {k: set(v) for k, v in s.sentence_tags(SENTS).items()} == brute
     assert fresh.sentence_tags(SENTS) == s.sentence_tags(SENTS)
+
+
+def test_entity_labels_follow_the_name_grammar_from_any_front_end(tmp_path):
+    from reader.annotations import AnnotationError, AnnotationSession
+    from reader.documents import make_document
+    from reader.labels import load_labels
+    from reader.store import Store
+
+    doc = make_document("Emmanuel Macron est à Berlin.")
+    store = Store(tmp_path / "store")
+    store.add_document(doc.to_record())
+    session = AnnotationSession(store, doc, "tester", load_labels())
+    for bad in ("[/]", "PER\x1b[2J", " PER", ""):
+        with pytest.raises(AnnotationError):
+            session.add_entity(0, 15, bad)
+    assert session.add_entity(0, 15, "PERSONNE") is not None
+    store.close()
