@@ -29,6 +29,7 @@ from bench_paint import READER, generated_text, prepare_store, time_to_text  # n
 
 STATUS = re.compile(r"sentence (\d+)/(\d+)")
 BUSY = ("loading entities", "analysing")
+STARTUP = 0.5
 
 
 class Pane:
@@ -39,6 +40,7 @@ class Pane:
         self.tmux = ["tmux", "-L", self.name]
         env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
         self.started = time.perf_counter()
+        self.startup: list[float] = []
         subprocess.run([*self.tmux, "new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
                         "-c", str(cwd), str(READER), "--store", str(store)], check=True, env=env)
         subprocess.run([*self.tmux, "set-option", "-t", self.name, "remain-on-exit", "on"], check=True)
@@ -85,13 +87,20 @@ class Pane:
         subprocess.run([*self.tmux, "kill-server"], capture_output=True)
 
 
-def sample_keys(pane: Pane, *, busy: bool, limit: int, max_seconds: float) -> list[float]:
-    """Alternate j/k; with `busy`, only keys pressed while the status says the model is at work count."""
+def sample_keys(pane: Pane, *, busy: bool, limit: int, max_seconds: float,
+                painted: float = 0.0) -> list[float]:
+    """Alternate j/k; with `busy`, only keys pressed while the status says the model is at work count.
+
+    Keys sent within STARTUP s of the first paint (`painted`) are also kept in `pane.startup`: the app is
+    still settling then (first collection, worker start), with or without spaCy."""
     samples: list[float] = []
     keys = ["j", "k"]
     start = time.perf_counter()
     while len(samples) < limit and time.perf_counter() - start < max_seconds:
+        sent = time.perf_counter()
         latency, screen = pane.key_latency(keys[len(samples) % 2])
+        if sent - painted < STARTUP:
+            pane.startup.append(latency)
         at_work = any(word in screen for word in BUSY)
         if busy and not at_work:
             break
@@ -100,17 +109,20 @@ def sample_keys(pane: Pane, *, busy: bool, limit: int, max_seconds: float) -> li
     return samples
 
 
-def latency_case(store: Path, marker: str, cwd: Path, busy_seconds: float) -> tuple[list[float], list[float]]:
-    """(keys while the model loads/analyses, keys once the analysis is shown) on one cold store."""
+def latency_case(store: Path, marker: str, cwd: Path,
+                 busy_seconds: float) -> tuple[list[float], list[float], list[float]]:
+    """(keys while the model loads/analyses, keys once the analysis is shown, the busy keys sent within
+    STARTUP s of the first paint) on one cold store."""
     pane = Pane(store, cwd)
     try:
         pane.wait_for(marker)
+        painted = time.perf_counter()
         pane.wait_for("sentence ")
-        busy = sample_keys(pane, busy=True, limit=10_000, max_seconds=busy_seconds)
+        busy = sample_keys(pane, busy=True, limit=10_000, max_seconds=busy_seconds, painted=painted)
         pane.wait_for("(analysed)", timeout=300)
         time.sleep(0.3)
         idle = sample_keys(pane, busy=False, limit=max(40, len(busy)), max_seconds=30)
-        return busy, idle
+        return busy, idle, pane.startup
     finally:
         pane.kill()
 
@@ -171,15 +183,21 @@ def main(repeat: int = 3, sentences: int = 20_000) -> list[tuple[str, float, flo
                                           (f"{sentences:,} sentences, loading + analysing", big, 40)):
             busy_all: list[float] = []
             idle_all: list[float] = []
+            startup_all: list[float] = []
             for _ in range(repeat if text is None else 1):
                 store, marker = fresh(tmp_path, "keys", text)
-                busy, idle = latency_case(store, marker, tmp_path, busy_seconds)
+                busy, idle, startup = latency_case(store, marker, tmp_path, busy_seconds)
                 busy_all += busy
                 idle_all += idle
+                startup_all += startup
+            later = list(busy_all)
+            for value in startup_all:  # the same floats: remove the first STARTUP s of each run
+                later.remove(value)
             ratio = statistics.median(busy_all) / statistics.median(idle_all) if busy_all and idle_all else 0.0
             print(f"keys, {label}:\n  idle  {describe(idle_all)}\n  busy  {describe(busy_all)}\n"
                   f"  median {ratio:.2f}× idle (goal ≤ 1.5×), max {max(busy_all, default=0) * 1000:.0f} ms "
-                  f"(goal ≤ 250 ms)")
+                  f"(goal ≤ 250 ms); after the first {STARTUP} s: max {max(later, default=0) * 1000:.0f} ms, "
+                  f"in it: max {max(startup_all, default=0) * 1000:.0f} ms")
             rows.append((f"keys, {label}: median", statistics.median(busy_all) if busy_all else 0.0, ratio))
             rows.append((f"keys, {label}: max", max(busy_all, default=0.0),
                          max(busy_all, default=0.0) / max(idle_all, default=1.0)))
