@@ -58,6 +58,46 @@ class Workspace:
         self.analysis_process: AnalysisProcess | None = None
         """Set by `isolate_analysis`: the model then runs in a child process, not in this one."""
 
+    # --- the store -----------------------------------------------------------------------------------
+    # The app, the CLI and export reach the store only through these (tests/test_architecture.py checks).
+
+    @property
+    def read_only(self) -> bool:
+        """Whether writes are refused (opened read-only, or another process holds the store's lock)."""
+        return self.store.read_only
+
+    @property
+    def lock_holder(self) -> str | None:
+        """Who holds the store's lock when it is not us ("pid 12 on host since 10:02"), else None."""
+        return self.store.lock_holder
+
+    def close(self) -> None:
+        """Release the store's lock; the workspace is read-only afterwards."""
+        self.store.close()
+
+    def has_document(self, doc_id: str) -> bool:
+        return self.store.has_document(doc_id)
+
+    def add_document(self, doc: Document) -> bool:
+        """Store one document as it is (no carry-over from an earlier version); False when already stored."""
+        return self.store.add_document(doc.to_record())
+
+    def annotators(self, doc_id: str) -> list[str]:
+        """Everyone who has annotations (a file) for this document, sorted."""
+        return self.store.annotators(doc_id)
+
+    def records(self, doc_id: str, annotator: str) -> dict[str, dict]:
+        """An annotator's records of a document by id; the records are the store's own: read-only."""
+        return self.store.records(doc_id, annotator)
+
+    def write(self, doc_id: str, annotator: str, upsert: Iterable[dict] = (), delete: Iterable[str] = ()) -> None:
+        """Apply changes to an annotator's records of a document in one durable write (see `Store.write`)."""
+        self.store.write(doc_id, annotator, upsert=upsert, delete=delete)
+
+    def analysis_record(self, doc_id: str, key: str) -> dict | None:
+        """The raw cached analysis under `key` (see `cache_key`), or None: for hot paths that skip `Analysis`."""
+        return self.store.cached_analysis(doc_id, key)
+
     # --- documents -----------------------------------------------------------------------------------
 
     def add_documents(self, docs: Iterable[Document]) -> list[ImportResult]:
