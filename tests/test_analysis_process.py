@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -182,7 +181,7 @@ async def test_quitting_during_the_model_load_does_not_wait_for_it(workspace):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
+@pytest.mark.needs_tmux
 def test_q_in_tmux_during_the_model_load_quits_within_half_a_second(tmp_path):
     store = Store(tmp_path / "store")
     from reader.workspace import Workspace
