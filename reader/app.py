@@ -57,8 +57,8 @@ class ReaderApp(App):
 
     def on_mount(self) -> None:
         self.call_after_refresh(gc.enable)  # paused by the CLI until the first frame
-        if self.workspace.store.read_only:
-            holder = self.workspace.store.lock_holder or "another process"
+        if self.workspace.read_only:
+            holder = self.workspace.lock_holder or "another process"
             self.notify(f"Read-only: the store is open in {holder}. Nothing you do here is saved.",
                         severity="warning", timeout=15)
         for warning in self.keymap_warnings:

@@ -176,7 +176,7 @@ def open_(
         from reader.app import ReaderApp
 
         ReaderApp(ws, doc_ids, keymap=keys).run()
-        ws.store.close()
+        ws.close()
 
 
 def import_documents(ws, paths: list[Path], *, analyse: bool, n_process: int = 1):
@@ -185,10 +185,10 @@ def import_documents(ws, paths: list[Path], *, analyse: bool, n_process: int = 1
     from reader.workspace import ImportResult
 
     docs = load_paths(paths)
-    if ws.store.read_only:
-        missing = [d for d in docs if not ws.store.has_document(d.id)]
+    if ws.read_only:
+        missing = [d for d in docs if not ws.has_document(d.id)]
         if missing:
-            fail(f"the store is open in {ws.store.lock_holder}: it is read-only here, cannot import {len(missing)} "
+            fail(f"the store is open in {ws.lock_holder}: it is read-only here, cannot import {len(missing)} "
                  "new document(s)")
         return [ImportResult(d, False) for d in docs]
     if analyse:
@@ -214,8 +214,8 @@ def import_(
         from reader.export import ExportError, import_native, read_native
 
         ws = open_workspace()
-        if ws.store.read_only:
-            fail(f"the store {OPTIONS.store} is open in {ws.store.lock_holder}; close it first")
+        if ws.read_only:
+            fail(f"the store {OPTIONS.store} is open in {ws.lock_holder}; close it first")
         try:
             native = {p: records for p in paths if p.is_file() and (records := read_native(p)) is not None}
             rest = [p for p in paths if p not in native]
@@ -274,8 +274,8 @@ def list_(
 def session_for(doc_ref: str):
     """The document (by id or unique prefix), its sentences (cached or from the model) and the session."""
     ws = open_workspace()
-    if ws.store.read_only:
-        fail(f"the store {OPTIONS.store} is open in {ws.store.lock_holder}; it is read-only until that closes")
+    if ws.read_only:
+        fail(f"the store {OPTIONS.store} is open in {ws.lock_holder}; it is read-only until that closes")
     doc = ws.document(ws.resolve(doc_ref))
     analysis, _ = ws.analysis(doc)
     return ws, doc, analysis, ws.session(doc)

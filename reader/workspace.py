@@ -152,6 +152,8 @@ class Workspace:
         annotator = annotator or self.annotator
         key = f"{doc.id}\x1f{annotator}"
         if key not in self._sessions:
+            # The store, not `self`: a session held by the workspace that held it back would be a cycle, and a
+            # dropped workspace would keep the store's lock until the next gc (the CLI runs with gc paused).
             self._sessions[key] = AnnotationSession(self.store, doc, annotator, self.labels)
         return self._sessions[key]
 

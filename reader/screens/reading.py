@@ -216,7 +216,7 @@ class ReadingScreen(Screen):
         where the cursor is), the rest is dropped or cut with an ellipsis."""
         view = self.view
         parts: list[tuple[int, str]] = []
-        if self.reader_app.workspace.store.read_only:
+        if self.reader_app.workspace.read_only:
             parts.append((0, "READ-ONLY"))
         if self.saved_status:
             parts.append((1, self.saved_status))
