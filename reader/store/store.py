@@ -1,0 +1,474 @@
+"""The store: a folder of JSON files that holds documents, cached analyses and everyone's annotations.
+
+Layout (the folder can be kept in git; nothing in it is an index that could drift):
+
+    reader-store.json                     {"schema": 1}
+    .lock                                 held (flock) by the one process that may write
+    documents/<doc_id>.json               {"id", "text", "meta"}, written once
+    analyses/<doc_id>/<key>.json          a rebuildable cache: a file that does not parse is ignored
+    annotations/<doc_id>/<annotator>.json a TinyDB file: {"_default": {"<record id>": record, ...}}
+
+Files are written by `reader.store.files` (atomic, durable) and annotation files through
+`reader.store.tinydb_storage`; this module decides what goes where. It stores plain dicts and imports nothing
+from the project outside the store but `reader.untrusted`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from reader.store.errors import StoreCorrupt, StoreError, StoreReadOnly, UnknownDocument
+from reader.store.files import LockFile, atomic_write, fsync_dir, json_file, json_line, loads, probe_lock, read_json
+from reader.store.tinydb_storage import AnnotationFile
+from reader.untrusted import has_control
+
+SCHEMA = 1
+SCHEMA_FILE = "reader-store.json"
+LOCK_FILE = ".lock"
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.@+")
+_MAX_NAME_BYTES = 200
+
+
+# --- file names ---------------------------------------------------------------------------------------
+
+
+def encode_name(name: str, what: str = "name") -> str:
+    """A reversible, filename-safe form of any name (percent-encoded UTF-8), so names round-trip exactly."""
+    if not isinstance(name, str) or not name.strip():
+        raise StoreError(f"the {what} must not be empty")
+    try:
+        raw = name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise StoreError(f"the {what} {name!r} is not valid text") from None
+    out = []
+    for i, ch in enumerate(name):
+        if ch in _SAFE and not (i == 0 and ch == "."):
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+    encoded = "".join(out)
+    if len(encoded) > _MAX_NAME_BYTES:
+        raise StoreError(f"the {what} is too long ({len(raw)} bytes): {name[:40]!r}…")
+    return encoded
+
+
+def decode_name(encoded: str) -> str:
+    return unquote(encoded, errors="strict")
+
+
+def _control_in(value: Any) -> str | None:
+    """The first string (key or value) holding a control character other than \\n/\\t, else None.
+
+    The last line of defence behind `reader.untrusted` (which every door applies): a bug in a door must not put
+    an escape on disk. One regex search per string: a keypress's record costs a few microseconds.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if has_control(item):
+                return item
+        elif isinstance(item, Mapping):
+            for key, sub in item.items():
+                if isinstance(key, str) and has_control(key):
+                    return key
+                if not isinstance(sub, int | float | bool | None):
+                    stack.append(sub)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return None
+
+
+def _is_store_file(name: str) -> bool:
+    return name.endswith(".json") and not name.startswith(".")
+
+
+def _natural(text: str) -> tuple:
+    """Sort key that puts `x.jsonl:2` before `x.jsonl:10` (sources are file names and line numbers)."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+# --- the store -----------------------------------------------------------------------------------------
+
+
+class Store:
+    """Documents, cached analyses and annotations in a folder; one writing process at a time.
+
+    Records returned by `records`/`all_records` are the store's own objects: treat them as read-only and
+    pass changed copies to `write` (which keeps its own copy of what it was given). Thread-safe.
+    """
+
+    def __init__(self, root: Path | str, *, read_only: bool = False) -> None:
+        self.root = Path(root)
+        self.read_only = read_only
+        self.lock_holder: str | None = None
+        self.read_only_reason: str | None = "opened read-only" if read_only else None
+        self._lock: LockFile | None = None
+        self._mutex = threading.RLock()
+        self._files: dict[tuple[str, str], AnnotationFile] = {}
+        self._docs: OrderedDict[str, dict] = OrderedDict()
+        self._sources: dict[str, str] = {}
+        self._cleaned: set[Path] = set()
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{self.root} is not a folder, it cannot hold a store")
+        schema_exists = self._check_schema()
+        if read_only:
+            self.lock_holder = probe_lock(self.root / LOCK_FILE)
+            return
+        try:
+            self._mkdir(self.root)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store folder {self.root}: {exc.strerror or exc}") from None
+        self._take_lock()
+        if self.read_only:
+            return
+        try:
+            if not schema_exists:
+                atomic_write(self.root / SCHEMA_FILE, json_file({"schema": SCHEMA}))
+                gitignore = self.root / ".gitignore"
+                if not gitignore.exists():
+                    atomic_write(gitignore, f"/{LOCK_FILE}\n.*.tmp\n".encode())
+            for sub in ("documents", "analyses", "annotations"):
+                self._mkdir(self.root / sub)
+        except OSError as exc:
+            self.close()
+            raise StoreError(f"cannot write to the store {self.root}: {exc.strerror or exc}") from None
+
+    # --- opening and closing ---------------------------------------------------------------------------
+
+    def _check_schema(self) -> bool:
+        path = self.root / SCHEMA_FILE
+        try:
+            data = read_json(path)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+        schema = data.get("schema") if isinstance(data, dict) else None
+        if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+            raise StoreError(f"{path}: unknown store schema {schema!r}; this is not a store this version of "
+                             f"reader can open")
+        if schema > SCHEMA:
+            raise StoreError(f"the store {self.root} was written by a newer version of reader (schema {schema}; "
+                             f"this version reads schema {SCHEMA}): upgrade reader to open it")
+        return True
+
+    def _take_lock(self) -> None:
+        path = self.root / LOCK_FILE
+        try:
+            lock = LockFile(path)
+        except OSError as exc:
+            self.read_only = True
+            self.read_only_reason = f"cannot create {path} ({exc.strerror or exc})"
+            return
+        holder = lock.acquire()
+        if holder is not None:
+            self.lock_holder = holder
+            self.read_only = True
+            self.read_only_reason = f"it is open in {self.lock_holder}"
+            return
+        self._lock = lock
+
+    def close(self) -> None:
+        """Release the lock; the store is read-only afterwards."""
+        with self._mutex:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+            if not self.read_only:
+                self.read_only = True
+                self.read_only_reason = "it was closed"
+            self._files.clear()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r}{', read-only' if self.read_only else ''})"
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreReadOnly(f"the store {self.root} is read-only ({self.read_only_reason}): nothing was written")
+
+    def _mkdir(self, path: Path) -> None:
+        """Create a folder (and its missing parents), making each new entry durable in its parent."""
+        if path.is_dir():
+            return
+        if not path.parent.is_dir():
+            self._mkdir(path.parent)
+        path.mkdir(exist_ok=True)
+        fsync_dir(path.parent)
+
+    def _prepare_folder(self, folder: Path) -> None:
+        """Create the folder, and remove temporary files a killed writer left there (we hold the lock)."""
+        if folder in self._cleaned:
+            return
+        self._mkdir(folder)
+        for entry in os.scandir(folder):
+            if entry.name.startswith(".") and entry.name.endswith(".tmp") and entry.is_file():
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+        self._cleaned.add(folder)
+
+    def _write_file(self, path: Path, data: bytes, *, durable: bool = True) -> None:
+        try:
+            self._prepare_folder(path.parent)
+            atomic_write(path, data, durable=durable)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    # --- documents -------------------------------------------------------------------------------------
+
+    def _doc_path(self, doc_id: str) -> Path:
+        if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
+            raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}")
+        return self.root / "documents" / f"{doc_id}.json"
+
+    def document_path(self, doc_id: str) -> Path:
+        return self._doc_path(doc_id)
+
+    def add_document(self, record: dict) -> bool:
+        """Store a document once; False (and nothing written) when its id is already stored."""
+        if not isinstance(record, Mapping) or not isinstance(record.get("text"), str):
+            raise StoreError("a document record needs a \"text\" string")
+        doc_id = record.get("id")
+        if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
+            raise StoreError(f"invalid document id {doc_id!r} (letters, digits, '.', '_', '-')")
+        meta = record.get("meta", {})
+        if not isinstance(meta, Mapping):
+            raise StoreError(f"document {doc_id}: \"meta\" must be an object")
+        if (bad := _control_in(record)) is not None:
+            raise StoreError(f"document {doc_id}: refused, a value holds a control character: {bad!r:.60}")
+        with self._mutex:
+            if self.has_document(doc_id):
+                return False
+            self._check_writable()
+            try:
+                data = json_file({**record, "meta": dict(meta)})
+            except (TypeError, ValueError) as exc:
+                raise StoreError(f"document {doc_id} cannot be stored as JSON: {exc}") from None
+            self._write_file(self._doc_path(doc_id), data)
+            self._remember(loads(data))
+            return True
+
+    def has_document(self, doc_id: str) -> bool:
+        try:
+            path = self._doc_path(doc_id)
+        except UnknownDocument:
+            return False
+        return doc_id in self._docs or path.is_file()
+
+    def _remember(self, record: dict) -> None:
+        self._docs[record["id"]] = record
+        self._docs.move_to_end(record["id"])
+        while len(self._docs) > 64:
+            self._docs.popitem(last=False)
+        self._sources[record["id"]] = str((record.get("meta") or {}).get("source") or "")
+
+    def _load_document(self, doc_id: str) -> dict:
+        with self._mutex:
+            cached = self._docs.get(doc_id)
+            if cached is not None:
+                self._docs.move_to_end(doc_id)
+                return cached
+            path = self._doc_path(doc_id)
+            try:
+                record = read_json(path)
+            except FileNotFoundError:
+                raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}") from None
+            except OSError as exc:
+                raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str) \
+                    or not isinstance(record.get("meta", {}), dict):
+                raise StoreCorrupt(path, "not a document record with \"id\", \"text\" and \"meta\"")
+            if record.get("id") != doc_id:
+                raise StoreCorrupt(path, f"its id {record.get('id')!r} does not match the file name")
+            record.setdefault("meta", {})
+            self._remember(record)
+            return record
+
+    def document(self, doc_id: str) -> dict:
+        """{"id", "text", "meta"}: a copy, the caller may change it."""
+        record = self._load_document(doc_id)
+        return {**record, "meta": dict(record["meta"])}
+
+    def document_ids(self) -> list[str]:
+        """All stored ids, by source (file name, then line number) and id.
+
+        A document file that does not parse is still listed (first), so that opening it reports the damage.
+        """
+        try:
+            names = os.listdir(self.root / "documents")
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StoreError(f"cannot list {self.root / 'documents'}: {exc.strerror or exc}") from None
+        ids = [n[:-5] for n in names if _is_store_file(n) and _ID.fullmatch(n[:-5])]
+        with self._mutex:
+            for doc_id in ids:
+                if doc_id not in self._sources:
+                    try:
+                        self._load_document(doc_id)
+                    except StoreError:
+                        self._sources[doc_id] = ""
+            return sorted(ids, key=lambda i: (_natural(self._sources[i]), i))
+
+    def resolve(self, prefix: str) -> str:
+        """The full id of a document from its id or a unique prefix of it."""
+        wanted = (prefix or "").strip()
+        if not wanted:
+            raise UnknownDocument("no document id given")
+        ids = self.document_ids()
+        if wanted in ids:
+            return wanted
+        matches = [i for i in ids if i.startswith(wanted)] or [i for i in ids if i.startswith(wanted.lower())]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise UnknownDocument(f"no document with id {wanted!r} in {self.root}"
+                                  + ("" if ids else " (the store is empty)"))
+        shown = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
+        raise UnknownDocument(f"{wanted!r} is ambiguous: {len(matches)} documents start with it ({shown}); "
+                              "type more characters")
+
+    # --- analysis cache --------------------------------------------------------------------------------
+
+    def _analysis_path(self, doc_id: str, key: str) -> Path:
+        self._doc_path(doc_id)
+        return self.root / "analyses" / doc_id / f"{encode_name(key, 'key')}.json"
+
+    def cached_analysis(self, doc_id: str, key: str) -> dict | None:
+        """The cached record, or None when there is none or the file is damaged (it is only a cache)."""
+        try:
+            record = read_json(self._analysis_path(doc_id, key))
+        except (OSError, StoreError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def analysis_keys(self, doc_id: str) -> list[str]:
+        """Keys of the analyses cached for a document, most recent first."""
+        folder = self.root / "analyses" / doc_id
+        try:
+            files = [p for p in folder.iterdir() if _is_store_file(p.name)]
+        except OSError:
+            return []
+        files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        return [decode_name(p.name[: -len(".json")]) for p in files]
+
+    def cache_analysis(self, doc_id: str, key: str, record: dict | None, *, encoded: bytes | None = None) -> None:
+        """Cache an analysis; on a read-only store nothing is written (the cache is only an optimisation).
+
+        `encoded` is `encode_record(record)` when the caller has it already (the analysis process encodes
+        off the UI process: one json.dumps of a long document holds the GIL for ~0.1 s). Not fsynced: after
+        a power cut the file may be empty, and then it is ignored and rebuilt.
+        """
+        if self.read_only:
+            return
+        path = self._analysis_path(doc_id, key)
+        try:
+            data = (encoded if encoded is not None else json_line(record)) + b"\n"
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"the analysis of {doc_id} cannot be stored as JSON: {exc}") from None
+        with self._mutex:
+            self._check_writable()
+            self._write_file(path, data, durable=False)
+
+    # --- annotations -----------------------------------------------------------------------------------
+
+    def annotation_path(self, doc_id: str, annotator: str) -> Path:
+        self._doc_path(doc_id)
+        return self.root / "annotations" / doc_id / f"{encode_name(annotator, 'annotator name')}.json"
+
+    def annotators(self, doc_id: str) -> list[str]:
+        """Names of everyone who has a file for this document, sorted."""
+        self._doc_path(doc_id)
+        folder = self.root / "annotations" / doc_id
+        try:
+            names = os.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise StoreError(f"cannot list {folder}: {exc.strerror or exc}") from None
+        out = []
+        for name in names:
+            if _is_store_file(name):
+                with contextlib.suppress(UnicodeDecodeError):
+                    out.append(decode_name(name[:-5]))
+        return sorted(out)
+
+    def _file(self, doc_id: str, annotator: str) -> AnnotationFile:
+        """The annotation file, read once; read again when it was replaced behind our back (git pull)."""
+        key = (doc_id, annotator)
+        cached = self._files.get(key)
+        if cached is not None and not cached.storage.changed_on_disk():
+            return cached
+        self._files.pop(key, None)
+        path = self.annotation_path(doc_id, annotator)
+        try:
+            file = AnnotationFile(path, read_only=self.read_only)
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+        self._files[key] = file
+        return file
+
+    def records(self, doc_id: str, annotator: str) -> dict[str, dict]:
+        """An annotator's records of a document by id (a new dict; the records themselves are read-only)."""
+        with self._mutex:
+            return dict(self._file(doc_id, annotator).table)
+
+    def write(self, doc_id: str, annotator: str, upsert: Iterable[dict] = (), delete: Iterable[str] = ()) -> None:
+        """Apply all the changes in one atomic write; returns once they are on disk.
+
+        Deletions are applied before upserts. A record equal to the stored one causes no write.
+        """
+        self._check_writable()
+        if isinstance(annotator, str) and has_control(annotator):
+            raise StoreError(f"the annotator name {annotator!r:.60} holds a control character")
+        upserts: dict[str, dict] = {}
+        for record in upsert:
+            if not isinstance(record, Mapping) or not isinstance(record.get("id"), str) or not record["id"]:
+                raise StoreError(f"an annotation record needs a non-empty string \"id\": {record!r:.80}")
+            if (bad := _control_in(record)) is not None:
+                raise StoreError(f"record {record['id']!r:.40} refused: a value holds a control character: "
+                                 f"{bad!r:.60}")
+            try:
+                upserts[record["id"]] = loads(json_line(record))  # our own copy, exactly as on disk
+            except (TypeError, ValueError) as exc:
+                raise StoreError(f"record {record['id']!r} cannot be stored as JSON: {exc}") from None
+        deletes = set(delete if not isinstance(delete, str) else [delete])
+        if not all(isinstance(key, str) for key in deletes):
+            raise StoreError("record ids to delete must be strings")
+        if not self.has_document(doc_id):
+            raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}")
+        with self._mutex:
+            self._check_writable()
+            file = self._file(doc_id, annotator)
+            try:
+                self._prepare_folder(file.storage.path.parent)
+                file.apply(upserts, deletes)
+            except OSError as exc:
+                self._files.pop((doc_id, annotator), None)  # memory may not match the disk any more
+                raise StoreError(f"cannot write {file.storage.path}: {exc.strerror or exc}; "
+                                 "the change was not saved") from None
+
+    def all_records(self, annotator: str | None = None) -> Iterator[tuple[str, str, dict]]:
+        """(doc_id, annotator, record) for every stored document, in document order, then annotator and id."""
+        for doc_id in self.document_ids():
+            names = self.annotators(doc_id)
+            for name in names if annotator is None else [n for n in names if n == annotator]:
+                records = self.records(doc_id, name)
+                for key in sorted(records):
+                    yield doc_id, name, records[key]

@@ -1,0 +1,258 @@
+"""The TinyDB storage of annotation files: incremental, atomic and durable; the only module that imports tinydb.
+
+An annotation file holds one record per line, keyed and sorted by the record's own "id": the bytes depend only
+on the set of records, so diffs stay small. Only the changed records are serialised again on a write, which
+keeps a keystroke cheap in a document with thousands of annotations (stock TinyDB re-dumps the whole file and
+never fsyncs).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+from reader.store.errors import StoreCorrupt, StoreReadOnly
+from reader.store.files import atomic_write, file_key, json_line, read_json
+
+TABLE = "_default"
+"""TinyDB's default table: `RecordDB(path, storage=AtomicJSONStorage).all()` reads an annotation file."""
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage: atomic durable writes, one record per line, the data kept in memory after one read.
+
+    `read()` parses the file only the first time; `write()` serialises only the records that changed when
+    told which (`write_changes`), or everything otherwise (plain TinyDB use stays correct, only slower).
+    A file that does not parse raises StoreCorrupt and is never overwritten.
+    """
+
+    def __init__(self, path: Path | str, *, read_only: bool = False, durable: bool = True, **_: Any) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self.durable = durable
+        self._tables: dict[str, dict[str, Any]] | None = None
+        self._loaded = False
+        self._rendered: dict[str, _Lines] | None = None
+        self.disk_key: tuple[int, int, int] | None = None
+        """(inode, size, mtime) of the file as last read or written; None when there was no file."""
+
+    # reading
+
+    def _load(self) -> None:
+        try:
+            stat = self.path.stat()
+            data = read_json(self.path)
+        except FileNotFoundError:
+            data, stat = None, None
+        except IsADirectoryError:
+            raise StoreCorrupt(self.path, "a folder where a file was expected") from None
+        if data is not None:
+            if not isinstance(data, dict):
+                raise StoreCorrupt(self.path, "not a TinyDB file: the top level is not an object")
+            for name, table in data.items():
+                if not isinstance(table, dict):
+                    raise StoreCorrupt(self.path, f"table {name!r} is not an object")
+                for key, record in table.items():
+                    if not isinstance(record, dict):
+                        raise StoreCorrupt(self.path, f"record {key!r} is not an object")
+        self._tables = data
+        self.disk_key = None if stat is None else file_key(stat)
+        self._loaded = True
+        self._rendered = None
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        if not self._loaded:
+            self._load()
+        # A shallow copy: TinyDB assigns tables into what it reads, which must not touch our state
+        # before the write has succeeded.
+        return None if self._tables is None else dict(self._tables)
+
+    def changed_on_disk(self) -> bool:
+        """Whether someone else (git, an editor) replaced or removed the file since we read or wrote it."""
+        if not self._loaded:
+            return False
+        try:
+            return file_key(self.path.stat()) != self.disk_key
+        except FileNotFoundError:
+            return self.disk_key is not None
+        except OSError:
+            return True
+
+    # writing
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self.write_changes(data, None)
+
+    def write_changes(self, data: dict[str, dict[str, Any]], changed: Mapping[str, Iterable[str]] | None) -> None:
+        """Write `data`; `changed` names, per table, the only keys whose records may differ from last time.
+
+        The caller guarantees that records outside `changed` are the same unmodified objects as before.
+        """
+        if self.read_only:
+            raise StoreReadOnly(f"{self.path} is open read-only")
+        if not self._loaded:
+            self._load()
+        old = self._rendered
+        undo = self._render_changes(data, changed) if changed is not None and old is not None else None
+        if undo is None:
+            self._rendered = {str(name): _Lines(table) for name, table in data.items()}
+        try:
+            stat = atomic_write(self.path, self._compose(), durable=self.durable)
+        except BaseException:
+            if undo is None:
+                self._rendered = old
+            else:
+                undo()
+            raise
+        self._tables = dict(data)
+        self.disk_key = file_key(stat)
+
+    def render(self) -> None:
+        """Serialise what was read, so that the first write after opening is as cheap as the others."""
+        if not self._loaded:
+            self._load()
+        if self._rendered is None:
+            self._rendered = {name: _Lines(table) for name, table in (self._tables or {}).items()}
+
+    def _render_changes(self, data: Mapping[str, Mapping[str, Any]], changed: Mapping[str, Iterable[str]]):
+        """Apply the changed records to the cached lines; returns an undo function, or None to render all."""
+        rendered = self._rendered
+        assert rendered is not None
+        if set(data) != set(rendered) or not set(changed) <= set(data):
+            return None
+        log: list[tuple[_Lines, str, bytes | None]] = []
+
+        def undo() -> None:
+            for lines, key, previous in reversed(log):
+                lines.restore(key, previous)
+
+        try:
+            for name, keys in changed.items():
+                table, lines = data[name], rendered[name]
+                for key in keys:
+                    if key in table:
+                        log.append((lines, key, lines.set(key, _entry(key, table[key]))))
+                    else:
+                        log.append((lines, key, lines.remove(key)))
+            if any(len(rendered[name].keys) != len(table) for name, table in data.items()):
+                undo()
+                return None
+        except BaseException:
+            undo()
+            raise
+        return undo
+
+    def _compose(self) -> bytes:
+        out = [b"{"]
+        for i, name in enumerate(sorted(self._rendered or {})):
+            out.append((b"\n" if i == 0 else b",\n") + json_line(name) + b": {")
+            entries = self._rendered[name].entries
+            if entries:
+                out.append(b"\n" + entries[0][len(_SEP):])
+                out.extend(itertools.islice(entries, 1, None))
+                out.append(b"\n}")
+            else:
+                out.append(b"}")
+        out.append(b"\n}\n")
+        return b"".join(out)
+
+    def close(self) -> None:
+        pass
+
+
+_SEP = b",\n"
+
+
+def _entry(key: str, record: Any) -> bytes:
+    """One record as it appears in a file, with the separator that precedes it."""
+    return _SEP + json_line(key) + b": " + json_line(record)
+
+
+class _Lines:
+    """One table serialised: its keys sorted and, in the same order, their entries."""
+
+    __slots__ = ("entries", "keys")
+
+    def __init__(self, table: Mapping[str, Any]) -> None:
+        items = sorted((str(key), record) for key, record in table.items())
+        self.keys = [key for key, _ in items]
+        self.entries = [_entry(key, record) for key, record in items]
+
+    def set(self, key: str, entry: bytes) -> bytes | None:
+        """Insert or replace; returns the previous entry."""
+        i = bisect.bisect_left(self.keys, key)
+        if i < len(self.keys) and self.keys[i] == key:
+            previous, self.entries[i] = self.entries[i], entry
+            return previous
+        self.keys.insert(i, key)
+        self.entries.insert(i, entry)
+        return None
+
+    def remove(self, key: str) -> bytes | None:
+        i = bisect.bisect_left(self.keys, key)
+        if i < len(self.keys) and self.keys[i] == key:
+            del self.keys[i]
+            return self.entries.pop(i)
+        return None
+
+    def restore(self, key: str, previous: bytes | None) -> None:
+        if previous is None:
+            self.remove(key)
+        else:
+            self.set(key, previous)
+
+
+class RecordTable(Table):
+    """A TinyDB table whose document ids are the records' own string ids."""
+
+    document_id_class = str
+
+
+class RecordDB(TinyDB):
+    """TinyDB over an annotation file: `RecordDB(path, storage=AtomicJSONStorage).all()` gives its records."""
+
+    table_class = RecordTable
+
+
+class AnnotationFile:
+    """One annotator's records of one document, kept in memory after the first read."""
+
+    def __init__(self, path: Path, *, read_only: bool) -> None:
+        self.db = RecordDB(path, storage=AtomicJSONStorage, read_only=read_only)
+        self.storage: AtomicJSONStorage = self.db.storage  # type: ignore[assignment]
+        tables = self.storage.read() or {}
+        table = tables.get(TABLE, {})
+        for key, record in table.items():
+            if record.get("id") != key:
+                raise StoreCorrupt(path, f"the record under {key!r} has the id {record.get('id')!r}")
+        if not read_only:
+            self.storage.render()
+
+    @property
+    def table(self) -> dict[str, dict]:
+        return (self.storage.read() or {}).get(TABLE, {})
+
+    def apply(self, upserts: dict[str, dict], deletes: set[str]) -> None:
+        tables = self.storage.read() or {}
+        table = dict(tables.get(TABLE, {}))
+        changed = []
+        for key in deletes:
+            if key in table and key not in upserts:
+                del table[key]
+                changed.append(key)
+        for key, record in upserts.items():
+            if table.get(key) != record:
+                table[key] = record
+                changed.append(key)
+        if not changed:
+            return  # nothing would change on disk
+        tables[TABLE] = table
+        self.storage.write_changes(tables, {TABLE: changed})
+        self.db.table(TABLE).clear_cache()
