@@ -110,9 +110,9 @@ def sample_keys(pane: Pane, *, busy: bool, limit: int, max_seconds: float,
 
 
 def latency_case(store: Path, marker: str, cwd: Path,
-                 busy_seconds: float) -> tuple[list[float], list[float], list[float]]:
+                 busy_seconds: float) -> tuple[list[float], list[float], list[float], list[float]]:
     """(keys while the model loads/analyses, keys once the analysis is shown, the busy keys sent within
-    STARTUP s of the first paint) on one cold store."""
+    STARTUP s of the first paint, End/Home once analysed) on one cold store."""
     pane = Pane(store, cwd)
     try:
         pane.wait_for(marker)
@@ -122,7 +122,11 @@ def latency_case(store: Path, marker: str, cwd: Path,
         pane.wait_for("(analysed)", timeout=300)
         time.sleep(0.3)
         idle = sample_keys(pane, busy=False, limit=max(40, len(busy)), max_seconds=30)
-        return busy, idle, pane.startup
+        jumps = []
+        for key in ("End", "Home") * 5:
+            jumps.append(pane.key_latency(key)[0])
+            time.sleep(0.05)
+        return busy, idle, pane.startup, jumps
     finally:
         pane.kill()
 
@@ -184,9 +188,10 @@ def main(repeat: int = 3, sentences: int = 20_000) -> list[tuple[str, float, flo
             busy_all: list[float] = []
             idle_all: list[float] = []
             startup_all: list[float] = []
+            jumps: list[float] = []
             for _ in range(repeat if text is None else 1):
                 store, marker = fresh(tmp_path, "keys", text)
-                busy, idle, startup = latency_case(store, marker, tmp_path, busy_seconds)
+                busy, idle, startup, jumps = latency_case(store, marker, tmp_path, busy_seconds)
                 busy_all += busy
                 idle_all += idle
                 startup_all += startup
@@ -201,6 +206,11 @@ def main(repeat: int = 3, sentences: int = 20_000) -> list[tuple[str, float, flo
             rows.append((f"keys, {label}: median", statistics.median(busy_all) if busy_all else 0.0, ratio))
             rows.append((f"keys, {label}: max", max(busy_all, default=0.0),
                          max(busy_all, default=0.0) / max(idle_all, default=1.0)))
+            if text is not None and jumps and idle_all:
+                jump_ratio = max(jumps) / statistics.median(idle_all)
+                print(f"End/Home on {sentences:,} sentences: {describe(jumps)} = {jump_ratio:.2f}× a j key "
+                      "(goal < 0.3 s)")
+                rows.append((f"End/Home on {sentences:,} sentences: max", max(jumps), jump_ratio))
 
         # Quit while the model loads, and during the long analysis.
         loading = [quit_time(*fresh(tmp_path, "quit", None), tmp_path, None, 0.6) for _ in range(repeat)]
