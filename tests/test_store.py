@@ -25,6 +25,7 @@ from reader.store import (
     decode_name,
     encode_name,
 )
+from reader.store.files import json_file, json_line, loads
 
 DOC = {"id": "a1b2c3d4e5f6", "text": "Le président a parlé. La Bourse a monté.", "meta": {"source": "a.txt"}}
 DOC2 = {"id": "a1ffffffffff", "text": "Autre texte.", "meta": {"source": "b.txt", "title": "Autre"}}
@@ -214,6 +215,48 @@ def test_file_depends_only_on_final_records(tmp_path_factory: pytest.TempPathFac
     name = f"{encode_name('al ice')}.json"
     assert (root / "inc/annotations" / DOC["id"] / name).read_bytes() == \
         (root / "once/annotations" / DOC["id"] / name).read_bytes()
+
+
+# --- decoding: the fast decoder reads exactly what json reads ----------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**80, 2**80) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_loads_reads_what_the_store_writes_as_json_does(value) -> None:
+    for data in (json_line(value), json_file(value), json.dumps(value).encode()):
+        assert repr(loads(data)) == repr(json.loads(data))  # repr: same types, -0.0, key order
+
+
+@pytest.mark.parametrize("data", [
+    b'"a\\ud800b"', b"NaN", b"[1e400, -Infinity]", b"\xef\xbb\xbf{}", b"[123456789012345678901234567890]",
+    b"[18446744073709551616, -9223372036854775809]", "{\"é\": 1}".encode("utf-16"), b"[" * 5000 + b"]" * 5000,
+    b'"\xff"', b'{"a": 1} x', b'{"a": 1, "a": 2}', b"", b'"\\udc00\\ud800"', "[0.1, \"\\u00e9\"]",
+])
+def test_loads_agrees_with_json_on_odd_input(data) -> None:
+    def outcome(decode):
+        try:
+            return "ok", repr(decode(data))
+        except (ValueError, RecursionError) as exc:
+            return type(exc).__name__, str(exc)
+
+    assert outcome(loads) == outcome(json.loads)
+
+
+def test_annotation_file_bytes(store: Store) -> None:
+    """The exact layout users keep in git: sorted keys, one record per line, UTF-8, escapes only when needed."""
+    store.write(DOC["id"], "alice", upsert=[{"id": "b", "text": "é « »", "n": {2: 1.5, 10: None}, "s": (1, 2)},
+                                            {"id": "a", "odd": "x\ud800"}])
+    assert store.annotation_path(DOC["id"], "alice").read_bytes() == (
+        b'{\n"_default": {\n"a": {"id": "a", "odd": "x\\ud800"},\n'
+        b'"b": {"id": "b", "n": {"10": null, "2": 1.5}, "s": [1, 2], "text": "\xc3\xa9 \xc2\xab \xc2\xbb"}\n}\n}\n'
+    )
 
 
 # --- annotators ---------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec.json
+
 from reader.store.errors import StoreCorrupt, StoreError
 
 # --- atomic, durable files -----------------------------------------------------------------------------
@@ -97,16 +99,27 @@ def json_file(value: Any) -> bytes:
         return json.dumps(value, sort_keys=True, ensure_ascii=True, allow_nan=False, indent=2).encode() + b"\n"
 
 
+_decode = msgspec.json.Decoder().decode
+
+
 def loads(data: bytes | str) -> Any:
-    """Parse JSON (the one decoder of the store)."""
-    return json.loads(data)
+    """Parse JSON exactly as `json.loads` does, about twice as fast (bench/bench_store.py).
+
+    msgspec parses first; whatever it refuses (NaN, 1e400, an escaped lone surrogate, a BOM, UTF-16, deep
+    nesting, damage) goes to `json.loads`, so results and errors are json's. Not orjson: it reads integers
+    beyond 64 bits as floats, silently. Writing stays with json: neither library writes json's separators.
+    """
+    try:
+        return _decode(data)
+    except Exception:
+        return json.loads(data)
 
 
 def read_json(path: Path) -> Any:
     """Parsed content; FileNotFoundError passes through, anything unparsable raises StoreCorrupt."""
     data = path.read_bytes()
     try:
-        return json.loads(data)
+        return loads(data)
     except (ValueError, RecursionError) as exc:
         reason = f"not valid JSON: {exc.msg}, line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) \
             else "not valid JSON"
