@@ -56,13 +56,21 @@ class ReaderApp(App):
         return LibraryScreen(self.doc_ids)
 
     def on_mount(self) -> None:
-        self.call_after_refresh(gc.enable)  # paused by the CLI until the first frame
+        self.call_after_refresh(self._collect_from_now_on)
         if self.workspace.read_only:
             holder = self.workspace.lock_holder or "another process"
             self.notify(f"Read-only: the store is open in {holder}. Nothing you do here is saved.",
                         severity="warning", timeout=15)
         for warning in self.keymap_warnings:
             self.notify(warning, title="keymap", severity="warning", markup=False, timeout=10)
+
+    @staticmethod
+    def _collect_from_now_on() -> None:
+        """The CLI pauses the collector until the first frame; what start-up built (the text, its layout, the
+        app) lives as long as the app, so it is frozen out of the collector's scans before collection resumes:
+        the first full collections otherwise stall keys for ~0.1 s on a long document."""
+        gc.freeze()
+        gc.enable()
 
     def on_unmount(self) -> None:
         """Kill the analysis process without waiting: a worker blocked on it wakes up and ends, so the
