@@ -8,9 +8,10 @@ store and one step of undo history.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -89,6 +90,235 @@ class Annotation:
         return cls(quote=Quote(**quote), **fields)
 
 
+def sentence_of(start: int, end: int, sentences: Sequence[tuple[int, int]], starts: Sequence[int]) -> int:
+    """The sentence that now holds a span: the one it overlaps most (so tags follow re-segmentation)."""
+    i = max(0, bisect_right(starts, start) - 1)
+    best, best_overlap = i, -1
+    j = i
+    while j < len(sentences) and sentences[j][0] < max(end, start + 1):
+        overlap = min(end, sentences[j][1]) - max(start, sentences[j][0])
+        if overlap > best_overlap:
+            best, best_overlap = j, overlap
+        j += 1
+    return best
+
+
+# --- record ids: the one place they are made (the session, the native import) ---------------------------
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+def tag_id(start: int, end: int, label: str) -> str:
+    """One tag per (offsets, label): tagging twice, or importing the same tag again, writes the same record."""
+    return f"tag-{_digest(start, end, label)}"
+
+
+def note_id(target: str, start: int, end: int, created: str, text: str) -> str:
+    """A note's id from what it is and when it was written, so an exported note imports as the same record."""
+    if target == "document":
+        start = end = 0
+    return f"note-{_digest(target, start, end, created, text)}"
+
+
+def entity_id(start: int, end: int) -> str:
+    """One decision per entity, keyed by its offsets (the model's label may change, the span is the entity)."""
+    return f"ent-{start}-{end}"
+
+
+def note_order(note: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The one order of notes under one anchor (a sentence, an entity, the document): as written, oldest
+    first, then author and text, so it never depends on ids (hashes) or on file order. Export writes notes in
+    this order (its bytes are the contract); works on store records and on exported notes alike."""
+    return note.get("created", ""), note.get("annotator", ""), note.get("text", "")
+
+
+# --- the read model ----------------------------------------------------------------------------------------
+
+
+def merge_entities(predicted: Iterable[tuple[int, int, str]], decisions: Mapping[tuple[int, int], dict]
+                   ) -> list[tuple[int, int, str, str, str, str | None]]:
+    """(start, end, label, status, model's label, decision id) in (start, end) order: the model's entities
+    with the analyst's decisions. A decision replaces the prediction with the same offsets; the others are
+    added spans (or decisions on an entity this model does not predict). Plain tuples: export merges every
+    entity of the store, the session wraps them in `EntityState`."""
+    left = dict(decisions)
+    out = []
+    for start, end, label in predicted:
+        decision = left.pop((start, end), None)
+        if decision is None:
+            out.append((start, end, label, "predicted", label, None))
+        else:
+            get = decision.get
+            out.append((start, end, get("label") or label, get("status", ""), label, get("id")))
+    for (start, end), decision in left.items():
+        get = decision.get
+        out.append((start, end, get("label", ""), get("status", ""), get("predicted", ""), get("id")))
+    out.sort(key=_span_key)
+    return out
+
+
+def _span_key(item: tuple) -> tuple[int, int]:
+    return item[0], item[1]
+
+
+class AnnotatorWork:
+    """One annotator's work on one document, read once from their records: tags and notes by sentence,
+    document notes, entity decisions by span.
+
+    Export, stats, summaries and the session all read annotations through this, so they share one rule for
+    the sentence that holds a tag or a note (`sentence_of`: the one it overlaps most), one label order (the
+    label set's, then by name) and one note order (`note_order`). The session keeps its instance up to date
+    with `add` and `remove` as it writes, so a keypress costs the same with 100 or 10,000 annotations.
+
+    `sentences` may be a function: it is called once, when the first tag or sentence note needs it (stats
+    does not read an analysis for a document with only entity decisions).
+    """
+
+    __slots__ = ("_order", "_sentences", "_starts", "counts", "decisions", "document_notes", "notes", "tags")
+
+    def __init__(self, records: Mapping[str, dict] = {},
+                 sentences: Sequence[tuple[int, int]] | Callable[[], Sequence[tuple[int, int]]] = (),
+                 labels: Sequence[str] = ()) -> None:
+        self._sentences = sentences
+        self._starts: list[int] | None = None
+        self._order = {name: i for i, name in enumerate(labels)}
+        self.tags: dict[int, dict[str, dict]] = {}
+        """Sentence index -> {tag id: record}."""
+        self.notes: dict[int, dict[str, dict]] = {}
+        """Sentence index -> {note id: record}: sentence notes and entity notes, by the sentence they are in."""
+        self.document_notes: dict[str, dict] = {}
+        self.decisions: dict[tuple[int, int], dict] = {}
+        """(start, end) -> the entity decision's record."""
+        self.counts: dict[str, int] = {}
+        """Records per kind (`tag`, `note`, `entity`), whether or not a sentence holds them."""
+        for ident, record in records.items():
+            self.add(ident, record)
+
+    @property
+    def sentences(self) -> Sequence[tuple[int, int]]:
+        if self._starts is None:
+            if callable(self._sentences):
+                self._sentences = self._sentences()
+            self._starts = [s for s, _ in self._sentences]
+        return self._sentences  # type: ignore[return-value]
+
+    def sentence_of(self, start: int, end: int) -> int | None:
+        """The sentence holding a span (None without sentences); the usual span lies inside one sentence."""
+        sentences = self.sentences
+        if not sentences:
+            return None
+        starts = self._starts
+        i = bisect_right(starts, start) - 1
+        if i >= 0 and end <= sentences[i][1]:
+            return i
+        return sentence_of(start, end, sentences, starts)
+
+    def add(self, ident: str, record: dict) -> int | None:
+        """Take a record in; returns the sentence whose tags or notes it changed, if any."""
+        kind = record.get("kind")
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if kind == "entity":
+            self.decisions[record["start"], record["end"]] = record
+            return None
+        if kind == "note" and record.get("target") == "document":
+            self.document_notes[ident] = record
+            return None
+        if kind != "tag" and kind != "note":
+            return None
+        index = self.sentence_of(record["start"], record["end"])
+        if index is None:
+            return None
+        table = self.tags if kind == "tag" else self.notes
+        entries = table.get(index)
+        if entries is None:
+            entries = table[index] = {}
+        entries[ident] = record
+        return index
+
+    def remove(self, ident: str, record: dict) -> int | None:
+        """Take a record out (`record` as it was added); returns the sentence it changed, if any."""
+        kind = record.get("kind")
+        if self.counts.get(kind):
+            self.counts[kind] -= 1
+        if kind == "entity":
+            span = (record["start"], record["end"])
+            if self.decisions.get(span) is record or self.decisions.get(span, {}).get("id") == ident:
+                del self.decisions[span]
+            return None
+        if kind == "note" and record.get("target") == "document":
+            self.document_notes.pop(ident, None)
+            return None
+        if kind != "tag" and kind != "note":
+            return None
+        index = self.sentence_of(record["start"], record["end"])
+        if index is not None:
+            entries = (self.tags if kind == "tag" else self.notes).get(index)
+            if entries is not None:
+                entries.pop(ident, None)
+                if not entries:
+                    del (self.tags if kind == "tag" else self.notes)[index]
+        return index
+
+    def labels(self, index: int) -> list[str]:
+        """The labels of one sentence, in label-set order (unknown labels after, by name)."""
+        entries = self.tags.get(index)
+        if not entries:
+            return []
+        names = {name for record in entries.values() if (name := record.get("label"))}
+        if len(names) < 2:
+            return list(names)
+        order = self._order
+        return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+
+    def tagged(self) -> dict[int, list[str]]:
+        """Labels per sentence, for the sentences that have any."""
+        out = {}
+        for index in self.tags:
+            names = self.labels(index)
+            if names:
+                out[index] = names
+        return out
+
+    def sentence_notes(self, index: int) -> list[dict]:
+        """The notes of one sentence (its own and its entities'), in `note_order`."""
+        entries = self.notes.get(index)
+        if not entries:
+            return []
+        return sorted(entries.values(), key=note_order)
+
+    def document_note_list(self) -> list[dict]:
+        return sorted(self.document_notes.values(), key=note_order)
+
+    def changed(self) -> tuple[dict[int, str], str]:
+        """(sentence -> the latest `updated` time of its tags, notes and entity decisions; the latest time of
+        all the annotator's work on the document)."""
+        touched: dict[int, str] = {}
+        for table in (self.tags, self.notes):
+            for index, entries in table.items():
+                for record in entries.values():
+                    stamp = record.get("updated") or record.get("created") or ""
+                    if stamp > touched.get(index, ""):
+                        touched[index] = stamp
+        latest = max(touched.values(), default="")
+        for record in self.document_notes.values():
+            stamp = record.get("updated") or record.get("created") or ""
+            if stamp > latest:
+                latest = stamp
+        for (start, end), record in self.decisions.items():
+            stamp = record.get("updated") or record.get("created") or ""
+            if stamp > latest:
+                latest = stamp
+            index = self.sentence_of(start, end)
+            if index is not None and stamp > touched.get(index, ""):
+                touched[index] = stamp
+        return touched, latest
+
+    def entities(self, predicted: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str, str, str, str | None]]:
+        return merge_entities(predicted, self.decisions)
+
+
 @dataclass(frozen=True)
 class EntityState:
     """An entity as the analyst sees it: the model's prediction merged with their decision."""
@@ -108,46 +338,37 @@ class PredictedSpan(Protocol):
     label: str
 
 
-def sentence_of(start: int, end: int, sentences: Sequence[tuple[int, int]], starts: Sequence[int]) -> int:
-    """The sentence that now holds a span: the one it overlaps most (so tags follow re-segmentation)."""
-    i = max(0, bisect_right(starts, start) - 1)
-    best, best_overlap = i, -1
-    j = i
-    while j < len(sentences) and sentences[j][0] < max(end, start + 1):
-        overlap = min(end, sentences[j][1]) - max(start, sentences[j][0])
-        if overlap > best_overlap:
-            best, best_overlap = j, overlap
-        j += 1
-    return best
-
-
-def entity_states(predicted: Iterable[PredictedSpan], decisions: Iterable[Annotation]) -> list[EntityState]:
+def entity_states(predicted: Iterable[PredictedSpan], decisions: Iterable[Annotation] = ()) -> list[EntityState]:
     """Merge the model's entities with the analyst's decisions (decisions are keyed by offsets)."""
-    by_span = {(d.start, d.end): d for d in decisions if d.kind == "entity"}
-    states: list[EntityState] = []
-    for span in predicted:
-        decision = by_span.pop((span.start, span.end), None)
-        if decision is None:
-            states.append(EntityState(span.start, span.end, span.label, "predicted", span.label))
-        else:
-            states.append(EntityState(span.start, span.end, decision.label or span.label, decision.status,
-                                      span.label, decision.id))
-    for d in by_span.values():
-        states.append(EntityState(d.start, d.end, d.label, d.status, d.predicted, d.id))
-    return sorted(states, key=lambda s: (s.start, s.end))
-
-
-def _digest(*parts: object) -> str:
-    return hashlib.sha1("\x1f".join(map(str, parts)).encode()).hexdigest()[:12]
+    by_span = {(d.start, d.end): d.to_record() for d in decisions if d.kind == "entity"}
+    return [EntityState(*item) for item in merge_entities(((p.start, p.end, p.label) for p in predicted), by_span)]
 
 
 @dataclass(frozen=True)
 class Change:
-    """One undoable step: the records it touched, before and after (None = absent)."""
+    """One undoable step: the records it touched, before and after (None = absent), and what that changed on
+    screen: the kinds of those records and the sentences whose tags or notes changed (by index into the
+    session's sentences), so a screen repaints without reading the records."""
 
     description: str
     before: tuple[tuple[str, dict | None], ...]
     after: tuple[tuple[str, dict | None], ...]
+    kinds: frozenset[str] = frozenset()
+    sentences: frozenset[int] = frozenset()
+
+
+def _sentences_first(method: Callable) -> Callable:
+    """Transitional: a caller that still passes a sentence list first (as every call did before the session
+    owned its sentences) has it taken as `use_sentences`. Remove once no test passes one."""
+
+    @functools.wraps(method)
+    def call(self: AnnotationSession, *args: Any, **kwargs: Any) -> Any:
+        if args and not isinstance(args[0], int):
+            self.use_sentences(args[0])
+            args = args[1:]
+        return method(self, *args, **kwargs)
+
+    return call
 
 
 class AnnotationSession:
@@ -164,19 +385,36 @@ class AnnotationSession:
         self._redo: list[Change] = []
         self._records: dict[str, dict] | None = None
         self._parsed: dict[str, Annotation] = {}
-        self._index_for: Sequence[tuple[int, int]] | None = None
-        self._index_starts: list[int] = []
-        self._by_sentence: dict[str, dict[int, dict[str, str]]] = {"tag": {}, "note": {}}
-        """kind -> sentence -> {id: label}, for the sentences it was built for; kept up to date by writes so
-        that a keypress costs the same with 100 or 10,000 annotations in the document."""
+        self._sentences: Sequence[tuple[int, int]] = ()
+        self._work: AnnotatorWork | None = None
+        """The read model of `records()` over `_sentences`, built on first use and kept up to date by writes."""
 
     # --- reading -------------------------------------------------------------------------------------
+
+    def use_sentences(self, sentences: Sequence[tuple[int, int]]) -> None:
+        """The document's sentences (from its analysis), given once: tags and notes are by sentence index
+        from then on. Giving another segmentation re-reads the annotations onto it."""
+        if sentences is not self._sentences:
+            self._sentences = sentences
+            self._work = None
+
+    @property
+    def sentences(self) -> Sequence[tuple[int, int]]:
+        return self._sentences
+
+    @property
+    def work(self) -> AnnotatorWork:
+        """The annotator's work on the document, read once (see `AnnotatorWork`)."""
+        if self._work is None:
+            self._work = AnnotatorWork(self.records(), self._sentences, self.labels.names)
+        return self._work
 
     def records(self) -> dict[str, dict]:
         """This session's records by id (loaded once; this session is the only writer of its file)."""
         if self._records is None:
             self._records = dict(self.store.records(self.doc.id, self.annotator))
             self._parsed = {}
+            self._work = None
         return self._records
 
     def _annotation(self, ident: str) -> Annotation:
@@ -186,65 +424,37 @@ class AnnotationSession:
         return ann
 
     def annotations(self, kind: str | None = None) -> list[Annotation]:
+        """In document order; notes under one anchor in `note_order`."""
         items = (self._annotation(i) for i, r in self.records().items() if kind is None or r.get("kind") == kind)
-        return sorted(items, key=lambda a: (a.start, a.end, a.id))
+        return sorted(items, key=lambda a: (a.start, a.end, a.created, a.annotator, a.text, a.id))
 
-    def _index(self, sentences: Sequence[tuple[int, int]], kind: str = "tag") -> dict[int, dict[str, str]]:
-        if self._index_for is not sentences:
-            self._index_for = sentences
-            self._index_starts = [s for s, _ in sentences]
-            self._by_sentence = {"tag": {}, "note": {}}
-            for ident, record in self.records().items():
-                self._index_record(ident, record, add=True)
-        return self._by_sentence[kind]
-
-    def _index_record(self, ident: str, record: dict, *, add: bool) -> int | None:
-        """Add or remove one record in the per-sentence index; returns the sentence it belongs to."""
-        kind = record.get("kind")
-        if self._index_for is None or kind not in self._by_sentence or record.get("target") == "document":
-            return None
-        index = sentence_of(record["start"], record["end"], self._index_for, self._index_starts)
-        entries = self._by_sentence[kind].setdefault(index, {})
-        if add:
-            entries[ident] = record.get("label", "")
-        else:
-            entries.pop(ident, None)
-        return index
-
-    def labels_on(self, sentences: Sequence[tuple[int, int]], index: int) -> list[str]:
+    @_sentences_first
+    def labels_on(self, index: int) -> list[str]:
         """The labels of one sentence, in label-set order."""
-        order = {name: i for i, name in enumerate(self.labels.names)}
-        names = set(self._index(sentences, "tag").get(index, {}).values())
-        return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+        return self.work.labels(index)
 
-    def sentence_tags(self, sentences: Sequence[tuple[int, int]]) -> dict[int, list[str]]:
-        """Labels per sentence index, in label-set order. Pass the same sentences object to reuse the index."""
-        return {index: self.labels_on(sentences, index) for index, tags in self._index(sentences).items() if tags}
+    @_sentences_first
+    def sentence_tags(self) -> dict[int, list[str]]:
+        """Labels per sentence index, in label-set order."""
+        return self.work.tagged()
 
-    def notes_on(self, sentences: Sequence[tuple[int, int]], index: int) -> list[Annotation]:
-        ids = self._index(sentences, "note").get(index, {})
-        return sorted((self._annotation(i) for i in ids), key=lambda a: (a.start, a.end, a.id))
+    @_sentences_first
+    def notes_on(self, index: int) -> list[Annotation]:
+        """The notes of one sentence (its entities' included), in `note_order`."""
+        return [self._annotation(r["id"]) for r in self.work.sentence_notes(index)]
 
-    def sentence_notes(self, sentences: Sequence[tuple[int, int]]) -> dict[int, list[Annotation]]:
-        return {index: self.notes_on(sentences, index) for index, ids in self._index(sentences, "note").items()
-                if ids}
-
-    def touched_sentences(self, change: Change, sentences: Sequence[tuple[int, int]]) -> set[int]:
-        """Sentences whose tags or notes a change affected (to repaint only those)."""
-        self._index(sentences)
-        starts = self._index_starts
-        return {
-            sentence_of(r["start"], r["end"], sentences, starts)
-            for _, r in change.before + change.after
-            if r is not None and r.get("kind") in ("tag", "note") and r.get("target") != "document"
-        }
+    @_sentences_first
+    def sentence_notes(self) -> dict[int, list[Annotation]]:
+        return {index: self.notes_on(index) for index in self.work.notes}
 
     def entities(self, predicted: Iterable[PredictedSpan]) -> list[EntityState]:
-        return entity_states(predicted, self.annotations("entity"))
+        return [EntityState(*item) for item in self.work.entities((p.start, p.end, p.label) for p in predicted)]
 
-    def progress(self, sentences: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    @_sentences_first
+    def progress(self) -> tuple[int, int]:
         """(tagged sentences, sentences): counted per keypress, so kept O(tagged sentences) without parsing."""
-        return sum(1 for tags in self._index(sentences).values() if tags), len(sentences)
+        work = self.work
+        return sum(1 for index in work.tags if work.labels(index)), len(self._sentences)
 
     # --- writing -------------------------------------------------------------------------------------
 
@@ -259,26 +469,31 @@ class AnnotationSession:
         ids = [a.id for a in upsert] + list(delete)
         before = tuple((i, current.get(i)) for i in ids)
         after = tuple([(a.id, a.to_record()) for a in upsert] + [(i, None) for i in delete])
-        change = Change(description, before, after)
-        self._write(after)
+        kinds = frozenset(r.get("kind", "") for _, r in before + after if r is not None)
+        change = Change(description, before, after, kinds, self._write(after))
         self._undo.append(change)
         self._redo.clear()
         return change
 
-    def _write(self, state: Sequence[tuple[str, dict | None]]) -> None:
-        """Write durably, then bring the in-memory view up to date (only if the write succeeded)."""
+    def _write(self, state: Sequence[tuple[str, dict | None]]) -> frozenset[int]:
+        """Write durably, then bring the in-memory view up to date (only if the write succeeded); returns the
+        sentences whose tags or notes changed."""
         records = self.records()
+        work = self.work
         upsert = [r for _, r in state if r is not None]
         delete = [i for i, r in state if r is None and i in records]
         self.store.write(self.doc.id, self.annotator, upsert=upsert, delete=delete)
+        touched = set()
         for ident, record in state:
             old = records.pop(ident, None)
             self._parsed.pop(ident, None)
             if old is not None:
-                self._index_record(ident, old, add=False)
+                touched.add(work.remove(ident, old))
             if record is not None:
                 records[ident] = record
-                self._index_record(ident, record, add=True)
+                touched.add(work.add(ident, record))
+        touched.discard(None)
+        return frozenset(touched)  # type: ignore[arg-type]
 
     @property
     def can_undo(self) -> bool:
@@ -292,17 +507,17 @@ class AnnotationSession:
         if not self._undo:
             return None
         change = self._undo[-1]
-        self._write(change.before)
+        touched = self._write(change.before)
         self._redo.append(self._undo.pop())
-        return change
+        return replace(change, sentences=touched)
 
     def redo(self) -> Change | None:
         if not self._redo:
             return None
         change = self._redo[-1]
-        self._write(change.after)
+        touched = self._write(change.after)
         self._undo.append(self._redo.pop())
-        return change
+        return replace(change, sentences=touched)
 
     # --- tags ----------------------------------------------------------------------------------------
 
@@ -311,28 +526,31 @@ class AnnotationSession:
             raise AnnotationError(f"unknown label {name!r} (labels: {', '.join(self.labels.names)})")
         return name
 
-    def _tags_on(self, sentences: Sequence[tuple[int, int]], index: int) -> list[Annotation]:
-        return [self._annotation(i) for i in self._index(sentences).get(index, {})]
+    def _tags_on(self, index: int) -> list[Annotation]:
+        return [self._annotation(i) for i in self.work.tags.get(index, {})]
 
-    def set_tag(self, sentences: Sequence[tuple[int, int]], index: int, label: str, on: bool) -> Change | None:
+    @_sentences_first
+    def set_tag(self, index: int, label: str, on: bool) -> Change | None:
         """Put a label on sentence `index` (or take it off); None when there was nothing to do."""
         label = self._label(label)
+        sentences = self._sentences
         if not 0 <= index < len(sentences):
             raise AnnotationError(f"no sentence {index} (the document has {len(sentences)}, numbered from 0)")
-        existing = self._tags_on(sentences, index)
+        existing = self._tags_on(index)
         same = [t.id for t in existing if t.label == label]
         if not on:
             return self.apply(f"untag {label}", delete=same) if same else None
         if same:
             return None
         start, end = sentences[index]
-        tag = self._new("tag", start, end, f"tag-{_digest(start, end, label)}", label=label)
+        tag = self._new("tag", start, end, tag_id(start, end, label), label=label)
         others = [t.id for t in existing if t.label != label] if self.labels.exclusive else []
         return self.apply(f"tag {label}", upsert=[tag], delete=others)
 
-    def toggle_tag(self, sentences: Sequence[tuple[int, int]], index: int, label: str) -> Change | None:
-        present = any(t.label == label for t in self._tags_on(sentences, index))
-        return self.set_tag(sentences, index, label, on=not present)
+    @_sentences_first
+    def toggle_tag(self, index: int, label: str) -> Change | None:
+        present = any(t.label == label for t in self._tags_on(index))
+        return self.set_tag(index, label, on=not present)
 
     # --- notes ---------------------------------------------------------------------------------------
 
@@ -346,8 +564,7 @@ class AnnotationSession:
         if target == "document":
             start = end = 0
         stamp = self.clock()
-        note = self._new("note", start, end, f"note-{_digest(target, start, end, stamp, text)}",
-                         text=text, target=target)
+        note = self._new("note", start, end, note_id(target, start, end, stamp, text), text=text, target=target)
         return self.apply(f"note on the {target}", upsert=[note])
 
     def edit_note(self, note_id: str, text: str) -> Change:
@@ -387,7 +604,7 @@ class AnnotationSession:
         new_label = label or entity.predicted or entity.label
         if status == "relabelled" and new_label == entity.predicted:
             status = "accepted"
-        ident = entity.decision or f"ent-{entity.start}-{entity.end}"
+        ident = entity.decision or entity_id(entity.start, entity.end)
         record = self._new("entity", entity.start, entity.end, ident, label=new_label, status=status,
                            predicted=entity.predicted)
         if entity.decision:
@@ -399,7 +616,7 @@ class AnnotationSession:
         label = _entity_label(label)
         if not (0 <= start < end <= len(self.doc.text)) or not self.doc.text[start:end].strip():
             raise AnnotationError("select some text first")
-        entity = self._new("entity", start, end, f"ent-{start}-{end}", label=label, status="added")
+        entity = self._new("entity", start, end, entity_id(start, end), label=label, status="added")
         return self.apply(f"add {label}", upsert=[entity])
 
 

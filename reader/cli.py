@@ -278,7 +278,9 @@ def session_for(doc_ref: str):
         fail(f"the store {OPTIONS.store} is open in {ws.lock_holder}; it is read-only until that closes")
     doc = ws.document(ws.resolve(doc_ref))
     analysis, _ = ws.analysis(doc)
-    return ws, doc, analysis, ws.session(doc)
+    session = ws.session(doc)
+    session.use_sentences(analysis.sentences)
+    return ws, doc, analysis, session
 
 
 @app.command("tag")
@@ -296,7 +298,7 @@ def tag_(
             fail(str(exc))
         ws, document, analysis, session = session_for(doc)
         index = sentence_index(sentence, len(analysis.sentences))
-        change = session.set_tag(analysis.sentences, index, label, on=not remove)
+        change = session.set_tag(index, label, on=not remove)
         start, end = analysis.sentences[index]
         state = "unchanged" if change is None else change.description
         preview = " ".join(document.text[start:end].split())[:70]

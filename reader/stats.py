@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING
 
-from reader.annotations import sentence_of
-from reader.export import analysis_parts
+from reader.annotations import AnnotatorWork
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
@@ -74,46 +73,42 @@ def cohen_kappa(a: list[bool], b: list[bool]) -> float | None:
 
 
 def stats(workspace: Workspace) -> Stats:
-    store = workspace.store
+    """Read through `AnnotatorWork`, as export and the session read: the same sentence for every tag. A
+    document's analysis is read only when one of its annotators tagged or noted a sentence."""
     names = list(workspace.labels.names)
     per: dict[str, AnnotatorStats] = {}
     tags: dict[str, dict[str, dict[int, frozenset[str]]]] = {}
     """doc id -> annotator -> sentence -> labels (only annotators who tagged the document)."""
     sentence_counts: dict[str, int] = {}
-    keys: dict[str, str] = {}
     doc_ids = workspace.document_ids()
     for doc_id in doc_ids:
-        annotators = store.annotators(doc_id)
         sentences: list | None = None
-        starts: list[int] = []
-        for name in annotators:
-            records = store.records(doc_id, name)
+
+        def load(doc_id: str = doc_id) -> list:
+            nonlocal sentences
+            if sentences is None:
+                sentences = workspace.analysis_parts(workspace.document(doc_id))[3]
+            return sentences
+
+        for name in workspace.annotators(doc_id):
+            records = workspace.records(doc_id, name)
             if not records:
                 continue
+            work = AnnotatorWork(records, load, names)
             who = per.setdefault(name, AnnotatorStats(name, labels=dict.fromkeys(names, 0)))
             who.documents += 1
-            by_sentence: dict[int, set[str]] = {}
-            for record in records.values():
-                kind = record.get("kind")
-                if kind == "note":
-                    who.notes += 1
-                elif kind == "entity":
-                    status = record.get("status", "")
-                    who.decisions[status] = who.decisions.get(status, 0) + 1
-                elif kind == "tag" and record.get("label"):
-                    if sentences is None:
-                        _, _, sentences, _ = analysis_parts(workspace, workspace.document(doc_id), keys)
-                        starts = [s for s, _ in sentences]
-                        sentence_counts[doc_id] = len(sentences)
-                    if sentences:
-                        index = sentence_of(record["start"], record["end"], sentences, starts)
-                        by_sentence.setdefault(index, set()).add(record["label"])
-            if by_sentence:
-                who.tagged_sentences += len(by_sentence)
-                for labels in by_sentence.values():
+            who.notes += work.counts.get("note", 0)
+            for decision in work.decisions.values():
+                status = decision.get("status", "")
+                who.decisions[status] = who.decisions.get(status, 0) + 1
+            tagged = work.tagged()
+            if tagged:
+                sentence_counts[doc_id] = len(load())
+                who.tagged_sentences += len(tagged)
+                for labels in tagged.values():
                     for label in labels:
                         who.labels[label] = who.labels.get(label, 0) + 1
-                tags.setdefault(doc_id, {})[name] = {i: frozenset(x) for i, x in by_sentence.items()}
+                tags.setdefault(doc_id, {})[name] = {i: frozenset(x) for i, x in tagged.items()}
     annotators = [per[name] for name in sorted(per)]
     extra = sorted({label for a in annotators for label in a.labels} - set(names))
     labels = names + extra

@@ -158,20 +158,20 @@ class Workspace:
         return self._sessions[key]
 
     def summary(self, doc_id: str) -> Summary:
-        """Progress of a document over all annotators: tagged sentences, notes, entity decisions."""
-        from reader.annotations import AnnotationSession
+        """Progress of a document over all annotators: tagged sentences, notes, entity decisions (read through
+        `AnnotatorWork`, as the session, export and stats read them)."""
+        from reader.annotations import AnnotatorWork
 
         doc = self.document(doc_id)
         analysis = self.cached_analysis(doc, any_pipeline=True)
+        sentences = analysis.sentences if analysis is not None else ()
         tagged: set[int] = set()
         notes = decisions = 0
-        for annotator in self.store.annotators(doc_id):
-            session = AnnotationSession(self.store, doc, annotator, self.labels)
-            if analysis is not None:
-                tagged.update(session.sentence_tags(analysis.sentences))
-            for record in session.records().values():
-                notes += record.get("kind") == "note"
-                decisions += record.get("kind") == "entity"
+        for annotator in self.annotators(doc_id):
+            work = AnnotatorWork(self.records(doc_id, annotator), sentences, self.labels.names)
+            tagged.update(work.tagged())
+            notes += work.counts.get("note", 0)
+            decisions += work.counts.get("entity", 0)
         meta = doc.meta
         return Summary(doc.id, doc.title, str(meta.get("date", "")), str(meta.get("source", "")),
                        len(analysis.sentences) if analysis else None, len(tagged), notes, decisions)
@@ -290,3 +290,28 @@ class Workspace:
         with contextlib.suppress(StoreError, OSError):
             record = None if encoded is not None else result.to_record()
             self.store.cache_analysis(doc.id, key or self.cache_key(doc), record, encoded=encoded)
+
+    # --- raw analysis parts, for export and stats (added with the export package) --------------------------
+
+    def analysis_parts(self, doc: Document) -> tuple[str, list[int], list[int], list[tuple[int, int]], list]:
+        """(model, token starts, token ends, sentences, [start, end, label] entities) of a document, from the
+        cached record without building an `Analysis` (export reads every document of the store: this is its hot
+        path), else from `analysis` (which may load the model). The cache key is looked up once per language:
+        the pipeline version lookup is slow."""
+        keys: dict[str, str] = self.__dict__.setdefault("_part_keys", {})
+        key = keys.get(doc.lang)
+        if key is None:
+            key = keys[doc.lang] = self.cache_key(doc)
+        record = self.analysis_record(doc.id, key)
+        try:
+            if record is None:
+                raise KeyError("tokens")
+            flat = record["tokens"]
+            if len(flat) % 2:
+                raise ValueError("odd token list")
+            sentences = [(s, e) for s, e in record["sentences"]]
+            return record["model"], flat[::2], flat[1::2], sentences, record["entities"]
+        except (KeyError, TypeError, ValueError):
+            analysis, _ = self.analysis(doc)
+            return (analysis.model, [s for s, _ in analysis.tokens], [e for _, e in analysis.tokens],
+                    list(analysis.sentences), [(e.start, e.end, e.label) for e in analysis.entities])

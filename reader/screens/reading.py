@@ -169,6 +169,7 @@ class ReadingScreen(Screen):
         if message.analysis.note:
             self.model_status += f" · {message.analysis.note}"
         self.view.set_sentences(message.analysis.sentences)
+        self.session.use_sentences(message.analysis.sentences)  # once: the session owns them from now on
         self.refresh_marks()
         self.update_status()
         import gc
@@ -186,13 +187,14 @@ class ReadingScreen(Screen):
         self.update_status()
 
     def refresh_marks(self, kinds: set[str] | frozenset[str] = frozenset({"tag", "note", "entity"}),
-                      sentences: set[int] | None = None) -> None:
+                      sentences: set[int] | frozenset[int] | None = None, *, usable: bool | None = None) -> None:
         """Repaint what annotations of these kinds change, in these sentences or everywhere (the session is
-        the source of truth; nothing here keeps its own copy)."""
+        the source of truth; nothing here keeps its own copy). `usable`: the annotations were just checked."""
         from reader.annotations import entity_states
 
         session = self.session
-        usable = self.check_annotations()
+        if usable is None:
+            usable = self.check_annotations()
         if "entity" in kinds:
             predicted = self.analysis.entities if self.analysis else ()
             self.entities = session.entities(predicted) if usable else entity_states(predicted, ())
@@ -203,13 +205,12 @@ class ReadingScreen(Screen):
         colours = {lb.name: lb.colour for lb in session.labels.labels}
         view = self.view
         if sentences is None:
-            tags = {i: [Tag(n, colours.get(n, 8)) for n in names]
-                    for i, names in session.sentence_tags(view.sentences).items()}
-            view.set_overlay(tags, set(session.sentence_notes(view.sentences)))
+            tags = {i: [Tag(n, colours.get(n, 8)) for n in names] for i, names in session.sentence_tags().items()}
+            view.set_overlay(tags, set(session.sentence_notes()))
             return
         for index in sentences:
-            tags = [Tag(n, colours.get(n, 8)) for n in session.labels_on(view.sentences, index)]
-            view.set_sentence_overlay(index, tags, bool(session.notes_on(view.sentences, index)))
+            tags = [Tag(n, colours.get(n, 8)) for n in session.labels_on(index)]
+            view.set_sentence_overlay(index, tags, bool(session.notes_on(index)))
 
     def update_status(self) -> None:
         """One line that fits the terminal: the most urgent parts win the space (read-only, the last change,
@@ -224,7 +225,7 @@ class ReadingScreen(Screen):
         if self.store_problem:
             parts.append((1, "ANNOTATIONS UNAVAILABLE (damaged file)"))
         elif self.analysis is not None:
-            tagged, total = self.session.progress(view.sentences)
+            tagged, total = self.session.progress()
             parts.append((6, f"tagged {tagged}/{total}"))
         labels = view.tags.get(view.cursor)
         if labels:
@@ -374,8 +375,7 @@ class ReadingScreen(Screen):
             return None
         if change is not None:
             self.saved_status = f"✓ {done}: {change.description}"
-            kinds = {r.get("kind", "") for _, r in change.before + change.after if r is not None}
-            self.refresh_marks(kinds, self.session.touched_sentences(change, self.view.sentences))
+            self.refresh_marks(change.kinds, change.sentences, usable=True)  # checked above: once a keypress
         self.update_status()
         return change
 
@@ -392,7 +392,7 @@ class ReadingScreen(Screen):
                         severity="warning")
             return
         if self.needs_sentences():
-            self.perform(self.session.toggle_tag, self.view.sentences, self.view.cursor, label.name)
+            self.perform(self.session.toggle_tag, self.view.cursor, label.name)
 
     def current_entity(self) -> EntityState | None:
         index = self.view.entity_cursor

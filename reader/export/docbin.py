@@ -1,0 +1,185 @@
+"""spaCy DocBin (`.spacy`) for `spacy train`: one Doc per sentence (or document), `doc.ents` the non-rejected
+entities without overlaps, every span in `doc.spans["sc"]`, `doc.cats` every label 0/1, the ids and notes in
+`doc.user_data`.
+
+The DocBin's arrays are filled directly, with the bytes `DocBin.add` would give for those Docs (a test reads
+the DocBin back with spaCy and adds its Docs again): DocBin.add reads every token of a Doc back through Python
+(nine strings each) and serialises its span groups and user data, which was most of the export's time. Here
+each distinct word's row of attributes and its strings are computed once, from a one-token Doc (so the values
+are spaCy's own), and a unit's rows are those rows plus its position-dependent columns (entity IOB and type,
+sentence start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from reader.export.result import ExportError
+from reader.export.tokens import blank_vocab
+from reader.export.units import Span, Unit, labels_of, notes_of
+
+
+class DocBinWriter:
+    def __init__(self, docbin: Any, vocab: Any) -> None:
+        from spacy.attrs import ENT_IOB, ENT_TYPE, SENT_START
+
+        self.docbin = docbin
+        self.vocab = vocab
+        self.attrs = list(docbin.attrs)
+        self.iob = self.attrs.index(ENT_IOB)
+        self.type = self.attrs.index(ENT_TYPE)
+        self.sent = self.attrs.index(SENT_START)
+        self.rows: dict[str, int] = {}
+        self.table: list[Any] = []
+        self.hashes: dict[str, int] = {}
+
+    def _row(self, word: str) -> int:
+        from spacy.tokens import Doc
+
+        doc = Doc(self.vocab, words=[word], spaces=[False])
+        token = doc[0]
+        self.docbin.strings.update((token.text, token.tag_, token.lemma_, token.norm_, str(token.morph),
+                                    token.dep_, token.ent_type_, token.ent_kb_id_, token.ent_id_))
+        row = self.rows[word] = len(self.table)
+        self.table.append(doc.to_array(self.attrs)[0])
+        return row
+
+    def _label(self, label: str) -> int:
+        key = self.hashes.get(label)
+        if key is None:
+            key = self.hashes[label] = self.vocab.strings.add(label)
+            self.docbin.strings.add(label)
+        return key
+
+    def add_all(self, units: list[Unit], universe: list[str]) -> None:
+        import struct
+
+        import numpy
+        import srsly
+
+        docbin = self.docbin
+        try:  # what srsly.msgpack_dumps does, with one Packer instead of one per call
+            dumps = srsly.msgpack.Packer(use_bin_type=True).pack
+        except AttributeError:
+            dumps = srsly.msgpack_dumps
+        pack = struct.Struct(">QQQllll").pack
+        rows, row_of, label_of = self.rows, self._row, self._label
+        flat: list[int] = []
+        spaces: list[bool] = []
+        marks: list[tuple[int, int, int]] = []
+        """(flat token index, IOB, type hash) for entity tokens (everything else is O)."""
+        starts: list[int] = []
+        empty = None
+        for u in units:
+            v = u.view
+            units_ = v.tokens.units(u.start, u.end)
+            text, o = v.doc.text, u.start
+            base = len(flat)
+            starts.append(base)
+            words = [text[s:e] for s, e, _ in units_]
+            found = [rows.get(w) for w in words]
+            if None in found:
+                found = [row_of(w) if r is None else r for w, r in zip(words, found, strict=True)]
+            flat.extend(found)
+            spaces.extend([ws for _, _, ws in units_])
+            spans = []
+            if u.spans:
+                first = {s: i for i, (s, _, _) in enumerate(units_)}
+                last = {e: i for i, (_, e, _) in enumerate(units_)}
+                for s in u.spans:
+                    i, j = first.get(s.start), last.get(s.end)
+                    if i is None or j is None or j < i:  # cannot happen after the alignment check
+                        raise ExportError(f"internal error: span {s.start}-{s.end} of {v.doc.id} does not align")
+                    spans.append((i, j + 1, label_of(s.label), s.start - o, s.end - o))
+            ents = spans
+            if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):  # sorted: overlaps are neighbours
+                ents = without_overlaps(u.spans, spans, lambda x: x[0], lambda x: x[1])
+            for i, j, key, _, _ in ents:
+                marks.append((base + i, 3, key))
+                marks.extend((base + k, 1, key) for k in range(i + 1, j))
+            if spans:
+                group = dumps({"name": "sc", "attrs": {}, "spans": [pack(0, 0, key, i, j, a, b)
+                                                                    for i, j, key, a, b in spans]})
+                docbin.span_groups.append(dumps({group: ["sc"]}))
+            else:
+                if empty is None:
+                    empty = dumps({dumps({"name": "sc", "attrs": {}, "spans": []}): ["sc"]})
+                docbin.span_groups.append(empty)
+            labels = labels_of(u)
+            docbin.cats.append({name: 1.0 if name in labels else 0.0 for name in universe})
+            docbin.user_data.append(dumps({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
+                                           "notes": notes_of(u)}))
+            docbin.flags.append({"has_unknown_spaces": False})
+        width = len(self.attrs)
+        table = numpy.asarray(self.table, dtype="uint64").reshape((-1, width))
+        tokens = table[numpy.asarray(flat, dtype="intp")]
+        tokens[:, self.iob] = 2
+        tokens[:, self.sent] = 0
+        firsts = [base for base, after in zip(starts, [*starts[1:], len(flat)], strict=True) if base < after]
+        tokens[numpy.asarray(firsts, dtype="intp"), self.sent] = 1  # a unit without tokens has no first one
+        if marks:
+            where = numpy.asarray([m[0] for m in marks], dtype="intp")
+            tokens[where, self.iob] = [m[1] for m in marks]
+            tokens[where, self.type] = numpy.asarray([m[2] for m in marks], dtype="uint64")
+        space = numpy.asarray(spaces, dtype=bool).reshape((-1, 1))
+        docbin.tokens.extend(numpy.split(tokens, starts[1:]))
+        docbin.spaces.extend(numpy.split(space, starts[1:]))
+
+
+def without_overlaps(states: list[Span], spans: list, first: Callable[[Any], int] = lambda s: s.start,
+                     end: Callable[[Any], int] = lambda s: s.end) -> list:
+    """Entities for doc.ents: reviewed spans first, then the longest, then the earliest; no two overlap.
+
+    `first` and `end` read a span's token start and end."""
+    ranked = sorted(zip(states, spans, strict=True),
+                    key=lambda p: (p[0].status == "predicted", -(end(p[1]) - first(p[1])), first(p[1])))
+    taken: set[int] = set()
+    ents = []
+    for _, span in ranked:
+        tokens = range(first(span), end(span))
+        if taken.isdisjoint(tokens):
+            taken.update(tokens)
+            ents.append(span)
+    return sorted(ents, key=first)
+
+
+@contextlib.contextmanager
+def msgpack_lookups_cached() -> Iterator[None]:
+    """Look srsly's msgpack encoders and decoders up once instead of on every call.
+
+    srsly searches the whole catalogue registry and the package entry points on every msgpack call (about
+    0.5 ms once spaCy is imported), and DocBin calls it three times per Doc, when adding and when reading:
+    26,000 sentences took 30 s to serialise instead of 2. The registries do not change meanwhile; they are
+    restored afterwards.
+    """
+    try:
+        from srsly.msgpack import msgpack_decoders, msgpack_encoders
+    except ImportError:  # another srsly: nothing to speed up
+        yield
+        return
+    saved = []
+    for registry in (msgpack_encoders, msgpack_decoders):
+        found = registry.get_all()
+        saved.append((registry, registry.__dict__.get("get_all")))
+        registry.get_all = lambda found=found: found
+    try:
+        yield
+    finally:
+        for registry, previous in saved:
+            if previous is None:
+                del registry.get_all
+            else:
+                registry.get_all = previous
+
+
+def write(units: list[Unit], universe: list[str], unit: str) -> bytes:
+    from spacy.tokens import DocBin
+
+    docbin = DocBin(store_user_data=True)
+    with msgpack_lookups_cached():
+        if units:
+            DocBinWriter(docbin, blank_vocab()).add_all(units, universe)
+        return docbin.to_bytes()

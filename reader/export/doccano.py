@@ -1,0 +1,22 @@
+"""doccano JSONL: one record per sentence (or document) with `label: [[start, end, LABEL]]`, the sentence
+labels as `cats` and the notes' texts as `Comments`, as doccano's sequence-labelling import reads them."""
+
+from __future__ import annotations
+
+from reader.export import jsonlines
+from reader.export.units import Unit, labels_of, notes_of, unit_meta
+
+
+def record(u: Unit) -> dict:
+    o = u.start
+    return {
+        "text": u.view.doc.text[u.start:u.end],
+        "label": [[s.start - o, s.end - o, s.label] for s in u.spans],
+        "cats": labels_of(u),
+        "Comments": [n["text"] for n in notes_of(u)],
+        "meta": unit_meta(u),
+    }
+
+
+def write(units: list[Unit], universe: list[str], unit: str) -> list[bytes]:
+    return jsonlines.lines(units, record)

@@ -1,0 +1,280 @@
+"""The native format (`jsonl`): what reader itself reads back. Document records hold everything an analyst
+wrote (rejected spans included, with their review status), so export → import gives the same store;
+sentence records are the same facts cut per sentence for training. The import is here, beside the shape it
+reads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reader.annotations import Annotation, entity_id, note_id, quote_at, tag_id
+from reader.documents import Document, document_id
+from reader.export import jsonlines
+from reader.export.result import ExportError
+from reader.export.units import META_ORDER, Unit, document_meta, labels_of, notes_of, unit_meta
+from reader.untrusted import UntrustedError, check_name, clean_line, clean_meta, clean_text
+
+if TYPE_CHECKING:
+    from reader.workspace import Workspace
+
+REVIEWED = frozenset({"accepted", "relabelled", "added", "rejected"})
+
+
+def document_record(u: Unit, universe: list[str]) -> dict:
+    v = u.view
+    text = v.doc.text
+    return {
+        "id": v.doc.id,
+        "text": text,
+        "meta": document_meta(v.doc, v.annotator),
+        "model": v.model,
+        "spans": [{"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end],
+                   "status": s.status} for s in u.spans],
+        "sentences": [{"start": start, "end": end, "labels": v.tags.get(i, []), "notes": v.notes.get(i, [])}
+                      for i, (start, end) in enumerate(v.sentences)],
+        "notes": v.doc_notes,
+    }
+
+
+def sentence_record(u: Unit, universe: list[str]) -> dict:
+    text = u.view.doc.text[u.start:u.end]
+    labels = labels_of(u)
+    o = u.start
+    return {
+        "id": f"{u.view.doc.id}:{u.index}",
+        "text": text,
+        "cats": {name: 1.0 if name in labels else 0.0 for name in universe},
+        "spans": [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
+                   "status": s.status} for s in u.spans],
+        "notes": notes_of(u),
+        "meta": unit_meta(u),
+    }
+
+
+def write(units: list[Unit], universe: list[str], unit: str) -> list[bytes]:
+    build = document_record if unit == "document" else sentence_record
+    return jsonlines.lines(units, lambda u: build(u, universe))
+
+
+def is_native_record(record: Any) -> bool:
+    """Whether a JSON object is a native document record (as `export(fmt="jsonl", unit="document")` writes)."""
+    return (isinstance(record, dict) and isinstance(record.get("text"), str) and isinstance(record.get("id"), str)
+            and isinstance(record.get("sentences"), list) and isinstance(record.get("spans"), list)
+            and "model" in record)
+
+
+def read_native(path: Path | str) -> list[dict] | None:
+    """The records of a native JSONL export, or None when the file is something else (plain documents).
+
+    Decided on the first non-blank line, so `reader import` can send an export back through `import_native`
+    and any other .jsonl through the document loader.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".jsonl" or not path.is_file():
+        return None
+    records: list[dict] = []
+    try:
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    if not records:
+                        return None
+                    raise ExportError(f"{path}:{number}: not valid JSON") from None
+                if not records and not is_native_record(record):
+                    return None
+                records.append(record)
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return records or None
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    records: int
+    documents: tuple[str, ...]
+    """Ids of the documents of the records, in order, once each."""
+    added: tuple[str, ...]
+    """Those that were not in the store yet."""
+    annotations: int
+    """Annotation records written (the same ones again change nothing on disk)."""
+
+
+def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: bool = False,
+                  clock: Callable[[], str] = _now, default_annotator: str | None = None) -> ImportSummary:
+    """Recreate documents and annotations from native document records (the inverse of the jsonl export).
+
+    Each record's document is stored with its meta (without `annotator`); its tags, notes and entity
+    decisions are written for `meta.annotator` (or `default_annotator`, else the workspace's annotator), with
+    the same record ids the annotation operations use, so re-importing is idempotent. Notes keep their id,
+    target (an entity note stays on its entity), offsets, author and times; tags and decisions get `clock()`.
+    Predicted spans need no record: they come from the analysis. Decisions remember the model's label when the
+    document has an analysis (with `analyse` the documents are analysed first).
+    Everything is validated before anything is written.
+
+    A native file is a door for untrusted strings (`reader.untrusted`), with one rule per kind of value:
+    - the text must already be what sanitising produces, else the record is refused: its id is a hash of that
+      text, and annotations point into it by offsets, so a cleaned text would be another document with shifted
+      offsets — `reader import` of the source file is the way to get a cleaned copy;
+    - labels (sentence and entity), `meta.annotator` and note authors must follow the name grammar, else the
+      record is refused (they are identities: files and records are keyed by them);
+    - meta keys and values, note texts and times are cleaned, as every other door cleans them (nothing but
+      control characters is lost, and nothing is keyed by them).
+    """
+    plan: list[tuple[Document, str | None, dict]] = []
+    for number, record in enumerate(records, 1):
+        where = f"record {number}"
+        if isinstance(record, dict) and isinstance(record.get("meta"), dict) and "doc_id" in record["meta"]:
+            raise ExportError(f"{where}: a sentence record cannot be imported (export with --unit document)")
+        if not is_native_record(record):
+            raise ExportError(f"{where}: not a native document record (id, text, model, spans, sentences)")
+        text = record["text"]
+        if clean_text(text) != text:
+            raise ExportError(f"{where} (id {record['id']!r:.20}): the text holds control characters, a BOM or "
+                              "CR line endings; refused, since the id is a hash of the text (import the source "
+                              "document instead)")
+        if document_id(text) != record["id"]:
+            raise ExportError(f"{where}: the id {record['id']!r:.40} does not match its text (edited after export?)")
+        if not isinstance(record.get("meta") or {}, dict):
+            raise ExportError(f"{where}: \"meta\" must be an object")
+        meta = dict(record.get("meta") or {})
+        annotator = meta.pop("annotator", None)
+        meta = {k: v for k, v in meta.items() if not (k in META_ORDER and v is None)}
+        try:
+            if annotator is not None:
+                annotator = check_name(annotator, "meta.annotator")
+            meta = clean_meta(meta)
+            record = _checked(record, where)
+        except UntrustedError as exc:
+            raise ExportError(f"{where}: {exc}") from None
+        plan.append((Document.create(text, meta), annotator, record))
+    docs = list({doc.id: doc for doc, _, _ in plan}.values())
+    if analyse:  # load (or fail on) every pipeline needed before the store changes
+        for doc in {workspace.pipeline_for(d): d for d in docs if workspace.cached_analysis(d) is None}.values():
+            workspace.pipeline(doc)
+    added = tuple(doc.id for doc in docs if workspace.add_document(doc))
+    analyses = workspace.analyse_many(docs) if analyse and docs else [workspace.cached_analysis(d) for d in docs]
+    predicted = {doc.id: {(e.start, e.end): e.label for e in analysis.entities}
+                 for doc, analysis in zip(docs, analyses, strict=True) if analysis is not None}
+    written = 0
+    for doc, annotator, record in plan:
+        name = annotator or default_annotator or workspace.annotator
+        by_annotator: dict[str, list[dict]] = {}
+        stamp = clock()
+        models = predicted.get(doc.id, {})
+        for sentence in record["sentences"]:
+            start, end = sentence["start"], sentence["end"]
+            for label in sentence.get("labels") or []:
+                tag = Annotation(tag_id(start, end, label), "tag", start, end, name, stamp, stamp,
+                                 quote_at(doc.text, start, end), label=label)
+                by_annotator.setdefault(name, []).append(tag.to_record())
+            for note in sentence.get("notes") or []:
+                by_annotator.setdefault(note.get("annotator") or name, []).append(
+                    _note_record(doc, note.get("target") or "sentence", note.get("start", start),
+                                 note.get("end", end), note, name))
+        for note in record.get("notes") or []:
+            by_annotator.setdefault(note.get("annotator") or name, []).append(
+                _note_record(doc, note.get("target") or "document", note.get("start", 0), note.get("end", 0),
+                             note, name))
+        for span in record["spans"]:
+            status = span.get("status", "predicted")
+            if status == "predicted":
+                continue
+            start, end, label = span["start"], span["end"], span["label"]
+            model_label = models.get((start, end), "")
+            if status in ("accepted", "rejected") and not model_label:
+                model_label = label  # both keep the model's label
+            decision = Annotation(entity_id(start, end), "entity", start, end, name, stamp, stamp,
+                                  quote_at(doc.text, start, end), label=label, status=status,
+                                  predicted="" if status == "added" else model_label)
+            by_annotator.setdefault(name, []).append(decision.to_record())
+        for who, items in sorted(by_annotator.items()):
+            workspace.write(doc.id, who, upsert=items)
+            written += len(items)
+    return ImportSummary(len(plan), tuple(d.id for d in docs), added, written)
+
+
+def _note_record(doc: Document, target: str, start: int, end: int, note: dict, annotator: str) -> dict:
+    """The store record of an exported note: same id, target, offsets and times as the one exported."""
+    if target == "document":
+        start = end = 0
+    created = note.get("created") or ""
+    text = note.get("text") or ""
+    ident = note.get("id") or note_id(target, start, end, created, text)
+    return Annotation(ident, "note", start, end, note.get("annotator") or annotator, created,
+                      note.get("updated") or created, quote_at(doc.text, start, end),
+                      text=text, target=target).to_record()
+
+
+def _checked(record: dict, where: str) -> dict:
+    """The record validated, with names in NFC and note texts and times cleaned (a copy: the caller's is kept).
+
+    Raises ExportError for a malformed record, UntrustedError for a name outside the grammar.
+    """
+    n = len(record["text"])
+
+    def offsets(item: Any, what: str) -> None:
+        if not (isinstance(item, dict) and isinstance(item.get("start"), int) and isinstance(item.get("end"), int)
+                and 0 <= item["start"] <= item["end"] <= n):
+            raise ExportError(f"{where}: a {what} has no valid start/end offsets into the text: {item!r:.80}")
+
+    def note_of(note: Any) -> dict:
+        if not isinstance(note, dict) or not isinstance(note.get("text"), str):
+            raise ExportError(f"{where}: a note needs a \"text\" string")
+        if note.get("target", "sentence") not in ("sentence", "entity", "document"):
+            raise ExportError(f"{where}: unknown note target {note.get('target')!r:.40}")
+        if "start" in note or "end" in note:
+            offsets(note, "note")
+        for key in ("id", "updated", "created", "annotator"):
+            if key in note and not isinstance(note[key], str):
+                raise ExportError(f"{where}: a note's {key!r} must be a string")
+        if "id" in note and not _NOTE_ID.fullmatch(note["id"]):
+            raise ExportError(f"{where}: a note id is 'note-' and letters, digits, - or _, not {note['id']!r:.40}")
+        note = {**note, "text": clean_text(note["text"])}
+        for key in ("created", "updated"):
+            if key in note:
+                note[key] = clean_line(note[key])
+        if note.get("annotator"):
+            note["annotator"] = check_name(note["annotator"], "note author")
+        return note
+
+    def notes_of(item: dict) -> list[dict]:
+        notes = item.get("notes") or []
+        if not isinstance(notes, list):
+            raise ExportError(f"{where}: \"notes\" must be a list")
+        return [note_of(x) for x in notes]
+
+    sentences = []
+    for sentence in record["sentences"]:
+        offsets(sentence, "sentence")
+        labels = sentence.get("labels") or []
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise ExportError(f"{where}: sentence labels must be strings")
+        sentences.append({**sentence, "labels": [check_name(x, "sentence label") for x in labels],
+                          "notes": notes_of(sentence)})
+    spans = []
+    for span in record["spans"]:
+        offsets(span, "span")
+        if span.get("status", "predicted") not in ("predicted", *REVIEWED):
+            raise ExportError(f"{where}: unknown span status {span.get('status')!r:.40}")
+        if not isinstance(span.get("label"), str) or not span["label"]:
+            raise ExportError(f"{where}: a span needs a label")
+        spans.append({**span, "label": check_name(span["label"], "entity label")})
+    return {**record, "sentences": sentences, "spans": spans, "notes": notes_of(record)}
+
+
+_NOTE_ID = re.compile(r"note-[\w-]{1,64}", re.ASCII)

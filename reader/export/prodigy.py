@@ -1,0 +1,105 @@
+"""Prodigy tasks: one per sentence (or document), with Prodigy's own token list, inclusive `token_end`, the
+sentence labels as `accept` over `options`, and stable `_input_hash`/`_task_hash` (never Python's hash())."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import operator
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from reader.export import jsonlines
+from reader.export.tokens import Tokens
+from reader.export.units import Unit, labels_of, notes_of, unit_meta
+
+
+def hash32(text: str) -> int:
+    """A stable signed 32-bit hash, like Prodigy's `_input_hash`/`_task_hash` (but not Python's hash())."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@functools.lru_cache(maxsize=4096)
+def epoch(stamp: str) -> int:
+    if not stamp:
+        return 0
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return 0
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+
+
+def token_list(text: str, tokens: Tokens, start: int, end: int) -> tuple[list[dict], Sequence[int], Sequence[int]]:
+    """Prodigy's `tokens` for the unit `text` = the document's text[start:end], and the token starts and ends
+    (document offsets, ascending) that spans are looked up in.
+
+    The usual sentence, whose tokens are separated by nothing or one space and cover it from end to end, is
+    read from the token offsets directly: `Tokens.units` loops in Python over every token and its gaps, and
+    the token lists are most of a Prodigy export (25 tokens a sentence).
+    """
+    starts, ends = tokens.starts, tokens.ends
+    i = bisect_left(starts, start)
+    j = bisect_right(ends, end, i)
+    if i < j and starts[i] == start and ends[j - 1] == end:
+        firsts, lasts = starts[i:j], ends[i:j]
+        gaps = list(map(operator.sub, firsts[1:], lasts))
+        if max(gaps, default=0) <= 1 and min(gaps, default=0) >= 0 and sum(gaps) == text.count(" "):
+            words = [text[s - start:e - start] for s, e in zip(firsts, lasts, strict=True)]
+            if " " not in "".join(words):  # else a space inside a token: not all spaces are between tokens
+                spaces = [gap == 1 for gap in gaps]
+                spaces.append(False)
+                return ([{"text": w, "start": s - start, "end": e - start, "id": k, "ws": ws}
+                         for k, (w, s, e, ws) in enumerate(zip(words, firsts, lasts, spaces, strict=True))],
+                        firsts, lasts)
+    units = tokens.units(start, end)
+    return ([{"text": text[s - start:e - start], "start": s - start, "end": e - start, "id": k, "ws": ws}
+             for k, (s, e, ws) in enumerate(units)], [s for s, _, _ in units], [e for _, e, _ in units])
+
+
+def _token_index(offsets: Sequence[int], offset: int) -> int:
+    """The index of the last token at `offset` in ascending `offsets`."""
+    i = bisect_right(offsets, offset) - 1
+    if i < 0 or offsets[i] != offset:  # cannot happen after the alignment check
+        raise KeyError(offset)
+    return i
+
+
+def write(units: list[Unit], universe: list[str], unit: str) -> list[bytes]:
+    """One task per unit. A sentence's token list is the same for every annotator: built once per sentence."""
+    options = [{"id": name, "text": name} for name in universe]
+    cache: dict[tuple[int, int, int], tuple[list[dict], Sequence[int], Sequence[int]]] = {}
+
+    def task(u: Unit) -> dict:
+        v = u.view
+        o = u.start
+        text = v.doc.text[o:u.end]
+        key = (id(v.tokens), o, u.end)
+        found = cache.get(key)
+        if found is None:
+            found = cache[key] = token_list(text, v.tokens, o, u.end)
+        tokens, firsts, lasts = found
+        spans = [{"start": s.start - o, "end": s.end - o, "token_start": _token_index(firsts, s.start),
+                  "token_end": _token_index(lasts, s.end), "label": s.label} for s in u.spans]
+        input_hash = hash32(text)
+        hashed = "\x1f".join([str(input_hash), *(f"{s.start - o},{s.end - o},{s.label}" for s in u.spans),
+                              *universe])
+        stamp = v.touched.get(u.index, "") if u.index is not None else v.updated
+        return {
+            "text": text,
+            "tokens": tokens,
+            "spans": spans,
+            "accept": labels_of(u),
+            "options": options,
+            "meta": unit_meta(u),
+            "notes": notes_of(u),
+            "_input_hash": input_hash,
+            "_task_hash": hash32(hashed),
+            "answer": "accept",
+            "_annotator_id": v.annotator,
+            "_timestamp": epoch(stamp or v.updated),
+        }
+
+    return jsonlines.lines(units, task)

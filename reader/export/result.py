@@ -1,0 +1,79 @@
+"""What an export gives back: the result (records or DocBin, counts for the summary) and its errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+class ExportError(Exception):
+    """An export or import that cannot be done; the message is meant for the user as is."""
+
+    def __init__(self, message: str, misaligned: Iterable[Misaligned] = ()) -> None:
+        super().__init__(message)
+        self.misaligned = list(misaligned)
+
+
+@dataclass(frozen=True)
+class Misaligned:
+    """A span whose offsets cut a token (or, for a sentence unit, leave its sentence)."""
+
+    doc_id: str
+    annotator: str | None
+    start: int
+    end: int
+    label: str
+    text: str
+    sentence: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.doc_id}" + ("" if self.sentence is None else f" sentence {self.sentence}")
+        who = f" ({self.annotator})" if self.annotator else ""
+        return f"{where} [{self.start}:{self.end}] {self.label} {self.text!r}{who}"
+
+
+@dataclass
+class ExportResult:
+    format: str
+    unit: str
+    lines: list[bytes] | None = field(default=None, repr=False)
+    """The JSON records serialised, one line each without its newline (None for a binary format); `records`
+    parses them on demand."""
+    docbin: bytes | None = None
+    """The serialised DocBin (`spacy` only)."""
+    count: int = 0
+    """Records (or Docs) exported."""
+    documents: int = 0
+    """Distinct documents exported."""
+    spans: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+    """Sentence labels exported, per label name."""
+    notes: int = 0
+    adjusted: int = 0
+    """Misaligned spans moved onto token boundaries (`align` expand or contract)."""
+    dropped: int = 0
+    """Misaligned spans that contracted to nothing."""
+
+    _records: list[dict] | None = field(default=None, repr=False)
+
+    @property
+    def records(self) -> list[dict]:
+        """The JSON records (empty for `spacy`)."""
+        if self._records is None:
+            self._records = [json.loads(line) for line in self.lines] if self.lines is not None else []
+        return self._records
+
+    def to_bytes(self) -> bytes:
+        if self.docbin is not None:
+            return self.docbin
+        return b"\n".join([*self.lines, b""]) if self.lines else b""
+
+    def summary(self) -> str:
+        what = "docs" if self.format == "spacy" else "records"
+        labels = ", ".join(f"{name} {n}" for name, n in self.labels.items() if n) or "none"
+        text = (f"exported {self.count} {what} ({self.format}, {self.unit}) from {self.documents} documents: "
+                f"{self.spans} spans, {self.notes} notes, labels: {labels}")
+        if self.adjusted or self.dropped:
+            text += f"; {self.adjusted} misaligned spans adjusted, {self.dropped} dropped"
+        return text

@@ -1,0 +1,157 @@
+"""Tokens and alignment: every span checked against the analysis' tokens before anything is written.
+
+spaCy trains only on spans made of whole tokens (others are dropped with warning W030), and Prodigy and doccano
+users would see a span that starts mid-word. The tokens come from the cached analysis, so a blank vocab is
+enough to build Docs from them and the JSON formats never import spaCy.
+"""
+
+from __future__ import annotations
+
+import functools
+from bisect import bisect_left
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from reader.export.result import Misaligned
+
+if TYPE_CHECKING:
+    from reader.export.units import Span, Unit
+
+ALIGN_MODES = ("strict", "expand", "contract")
+
+
+class Tokens:
+    """A document's stored tokens indexed once, so that spans are checked and tokens listed without spaCy.
+
+    The stored tokens leave out whitespace; `units` puts it back the way spaCy does (one trailing space on
+    the previous token, anything more as a whitespace token), so a Doc built from them has the exact text.
+    """
+
+    __slots__ = ("ends", "starts", "text")
+
+    def __init__(self, text: str, starts: list[int], ends: list[int]) -> None:
+        self.text = text
+        self.starts = starts
+        """Token starts, ascending (tokens do not overlap, so the ends are ascending too)."""
+        self.ends = ends
+
+    @classmethod
+    def from_pairs(cls, text: str, pairs: Iterable[tuple[int, int]]) -> Tokens:
+        pairs = list(pairs)
+        return cls(text, [s for s, _ in pairs], [e for _, e in pairs])
+
+    def aligned(self, start: int, end: int) -> bool:
+        """What spaCy's strict `char_span` accepts, except spans that begin or end with whitespace."""
+        if start >= end:
+            return False
+        starts, ends = self.starts, self.ends
+        i = bisect_left(starts, start)
+        if i == len(starts) or starts[i] != start:
+            return False
+        j = bisect_left(ends, end, i)
+        return j < len(ends) and ends[j] == end
+
+    def units(self, start: int, end: int) -> list[list]:
+        """[start, end, trailing space] of every token of text[start:end], whitespace tokens included."""
+        text, starts, ends = self.text, self.starts, self.ends
+        out: list[list] = []
+        pos = start
+        i = bisect_left(starts, start)
+        n = len(starts)
+        while i < n and ends[i] <= end:
+            s = starts[i]
+            if s > pos:
+                if s == pos + 1 and out and text[pos] == " ":  # the usual gap: one space
+                    out[-1][2] = True
+                else:
+                    _gap(out, text, pos, s)
+            pos = ends[i]
+            out.append([s, pos, False])
+            i += 1
+        if pos < end:
+            _gap(out, text, pos, end)
+        return out
+
+
+def _gap(out: list[list], text: str, start: int, end: int) -> None:
+    if out and text[start] == " ":
+        out[-1][2] = True
+        start += 1
+    if start < end:
+        out.append([start, end, False])
+
+
+def doc_from_units(vocab: Any, text: str, units: list[list]) -> Any:
+    """A spaCy Doc whose text is exactly the slice of `text` covered by `units` (from `Tokens.units`)."""
+    from spacy.tokens import Doc
+
+    return Doc(vocab, words=[text[s:e] for s, e, _ in units], spaces=[ws for _, _, ws in units])
+
+
+@functools.cache
+def blank_vocab() -> Any:
+    """A blank multi-language vocab: enough for Docs built from our tokens (words, spaces, entities, cats).
+    Made once per process: what a Doc built in it holds depends only on its words, never on earlier Docs.
+
+    `spacy.blank("fr")` would cost 2.3 s here (it compiles the French tokenizer exceptions, which are never
+    used: the tokens are ours) and gives byte-identical DocBins, since a DocBin keeps the strings, not the
+    vocab; `spacy train` rebuilds every Doc with the training pipeline's own French vocab.
+    """
+    import spacy
+
+    return spacy.blank("xx").vocab
+
+
+def misaligned(units: list[Unit]) -> list[tuple[Unit, Span]]:
+    """Spans outside their unit or not `Tokens.aligned`: as tokens do not overlap, a span is aligned when it is
+    not empty, starts where a token starts and ends where one ends (binary searches in the ascending token
+    starts and ends: a few spans per document, hundreds of tokens)."""
+    bad = []
+    for u in units:
+        tokens = u.view.tokens
+        starts, ends = tokens.starts, tokens.ends
+        lo, hi = u.start, u.end
+        for span in u.spans:
+            start, end = span.start, span.end
+            if lo <= start < end <= hi:
+                i = bisect_left(starts, start)
+                if i < len(starts) and starts[i] == start:
+                    j = bisect_left(ends, end)
+                    if j < len(ends) and ends[j] == end:
+                        continue
+            bad.append((u, span))
+    return bad
+
+
+def describe(bad: list[tuple[Unit, Span]]) -> list[Misaligned]:
+    return [Misaligned(u.view.doc.id, u.view.annotator, s.start, s.end, s.label, u.view.doc.text[s.start:s.end],
+                       u.index) for u, s in bad]
+
+
+def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, int]:
+    """Move misaligned spans onto token boundaries with spaCy's char_span; (adjusted, dropped)."""
+    docs: dict[tuple[str, int, int], Any] = {}
+    adjusted = dropped = 0
+    drop: dict[int, set[int]] = {}
+    for u, span in bad:
+        key = (u.view.doc.id, u.start, u.end)
+        doc = docs.get(key)
+        if doc is None:
+            doc = docs[key] = doc_from_units(vocab, u.view.doc.text, u.view.tokens.units(u.start, u.end))
+        lo, hi = max(span.start, u.start) - u.start, min(span.end, u.end) - u.start
+        found = doc.char_span(lo, hi, alignment_mode=mode) if lo < hi else None
+        first, last = (found.start, found.end) if found is not None else (0, 0)
+        while first < last and doc[first].is_space:
+            first += 1
+        while last > first and doc[last - 1].is_space:
+            last -= 1
+        if first == last:
+            drop.setdefault(id(u), set()).add(id(span))
+            dropped += 1
+            continue
+        span.start, span.end = doc[first].idx + u.start, doc[last - 1].idx + len(doc[last - 1]) + u.start
+        adjusted += 1
+    for u in {id(u): u for u, _ in bad}.values():
+        gone = drop.get(id(u), ())
+        u.spans = sorted((s for s in u.spans if id(s) not in gone), key=lambda s: (s.start, s.end))
+    return adjusted, dropped

@@ -1,0 +1,198 @@
+"""What every format is built from: one annotator's view of a document, cut into units (documents or sentences).
+
+A view is the read model of the annotator's records (`reader.annotations.AnnotatorWork`: the same tags,
+notes and entity decisions the session shows) over the document's analysis, plus what records need from it
+in export form: labels per sentence, notes as exported, spans with their review status. Documents come in
+store order (source, then id), annotators in name order; a document nobody (or not the chosen annotator)
+annotated gives one view with annotator None (model predictions, no labels), unless `annotated_only`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from reader.annotations import AnnotatorWork, note_id
+from reader.documents import Document
+from reader.export.tokens import Tokens
+
+if TYPE_CHECKING:
+    from reader.workspace import Workspace
+
+META_ORDER = ("source", "title", "date", "lang")
+"""Native document meta starts with these keys (null when unknown), then the others sorted, then `annotator`."""
+
+
+class Span:
+    """An entity as exported: mutable, since alignment may move it onto token boundaries."""
+
+    __slots__ = ("end", "label", "sentence", "start", "status")
+
+    def __init__(self, start: int, end: int, label: str, status: str, sentence: int) -> None:
+        self.start, self.end, self.label, self.status, self.sentence = start, end, label, status, sentence
+
+
+@dataclass
+class View:
+    """One annotator's view of one document: everything the records are built from."""
+
+    doc: Document
+    model: str
+    tokens: Tokens
+    sentences: list[tuple[int, int]]
+    annotator: str | None
+    tags: dict[int, list[str]]
+    """Labels per sentence, in label-set order (sentences without labels left out)."""
+    notes: dict[int, list[dict]]
+    """Notes per sentence as exported (`note_entry`), in `reader.annotations.note_order`."""
+    doc_notes: list[dict]
+    spans: list[Span]
+    touched: dict[int, str]
+    """Sentences with a tag, a note or an entity decision -> latest `updated` time among them."""
+    updated: str
+    plain: bool
+    """The document's meta holds no float, whose JSON spelling differs between writers (see `jsonlines`)."""
+
+
+@dataclass
+class Unit:
+    view: View
+    index: int | None
+    """The sentence, or None for a whole document."""
+    start: int
+    end: int
+    spans: list[Span]
+
+
+def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
+    """A note as exported: text, author, time, plus what an import needs to rebuild the same record.
+
+    A note listed under a `sentence` whose target or offsets are not that sentence's (an entity note, or a
+    note from another segmentation) carries `target`, `start`, `end`; an edited note carries `updated`; a note
+    whose id cannot be recomputed from these fields carries its `id`.
+    """
+    get = record.get
+    text, created = get("text", ""), get("created", "")
+    note = {"text": text, "annotator": get("annotator", ""), "created": created}
+    target = get("target") or ("document" if sentence is None else "sentence")
+    start, end = get("start", 0), get("end", 0)
+    if sentence is not None and (target != "sentence" or (start, end) != tuple(sentence)):
+        note["target"], note["start"], note["end"] = target, start, end
+    updated = get("updated")
+    if updated and updated != created:
+        note["updated"] = updated
+    ident = get("id")
+    if ident and ident != note_id(target, start, end, created, text):
+        note["id"] = ident
+    return note
+
+
+def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: list, annotator: str | None,
+         records: dict[str, dict], labels: list[str], plain: bool) -> View:
+    """The export view of one annotator's records, read through `AnnotatorWork`."""
+    work = AnnotatorWork(records, sentences, labels)
+    tags = work.tagged()
+    notes = {i: [note_entry(r, sentences[i]) for r in work.sentence_notes(i)] for i in work.notes}
+    doc_notes = [note_entry(r) for r in work.document_note_list()]
+    touched, updated = work.changed()
+    sentence = work.sentence_of
+    spans = []
+    for start, end, label, status, _, _ in work.entities(predicted):
+        index = sentence(start, end)
+        spans.append(Span(start, end, label, status, 0 if index is None else index))
+    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, touched, updated, plain)
+
+
+def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated_only: bool,
+          progress: Callable[[int], None] | None) -> Iterator[View]:
+    labels = workspace.labels.names
+    for doc_id in ids:
+        names = workspace.annotators(doc_id)
+        if annotator is not None:
+            names = [n for n in names if n == annotator]
+        tables = [(name, workspace.records(doc_id, name)) for name in names]
+        tables = [(name, table) for name, table in tables if table]
+        if annotated_only and not tables:
+            if progress:
+                progress(1)
+            continue
+        if not tables:
+            tables = [(None, {})]
+        doc = workspace.document(doc_id)
+        model, starts, ends, sentences, predicted = workspace.analysis_parts(doc)
+        tokens = Tokens(doc.text, starts, ends)
+        plain = _plain(doc.meta)
+        for name, table in tables:
+            yield view(doc, model, tokens, sentences, predicted, name, table, labels, plain)
+        if progress:
+            progress(1)
+
+
+def _plain(value: object) -> bool:
+    if isinstance(value, float):
+        return False
+    if isinstance(value, dict):
+        return all(_plain(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    return True
+
+
+def select(workspace: Workspace, doc_ids: list[str] | None) -> list[str]:
+    all_ids = workspace.document_ids()
+    if not doc_ids:
+        return all_ids
+    wanted = {workspace.resolve(ref) for ref in doc_ids}
+    return [i for i in all_ids if i in wanted]
+
+
+def units(views: list[View], unit: str, keeps_rejected: bool, annotated_only: bool) -> list[Unit]:
+    out: list[Unit] = []
+    for v in views:
+        spans = v.spans if keeps_rejected else [s for s in v.spans if s.status != "rejected"]
+        if unit == "document":
+            out.append(Unit(v, None, 0, len(v.doc.text), spans))
+            continue
+        by_sentence: dict[int, list[Span]] = {}
+        for span in spans:
+            by_sentence.setdefault(span.sentence, []).append(span)
+        for index, (start, end) in enumerate(v.sentences):
+            if annotated_only and index not in v.touched:
+                continue
+            out.append(Unit(v, index, start, end, by_sentence.get(index, [])))
+    return out
+
+
+# --- what several formats put in a record ------------------------------------------------------------------
+
+
+def document_meta(doc: Document, annotator: str | None) -> dict:
+    meta = {key: doc.meta.get(key) for key in META_ORDER}
+    for key in sorted(k for k in doc.meta if k not in META_ORDER):
+        meta[key] = doc.meta[key]
+    meta["annotator"] = annotator
+    return meta
+
+
+def labels_of(u: Unit) -> list[str]:
+    v = u.view
+    if u.index is not None:
+        return v.tags.get(u.index, [])
+    names: list[str] = []
+    for i in sorted(v.tags):
+        names.extend(n for n in v.tags[i] if n not in names)
+    return names
+
+
+def notes_of(u: Unit) -> list[dict]:
+    v = u.view
+    if u.index is not None:
+        return v.notes.get(u.index, [])
+    return [*v.doc_notes, *(n for i in sorted(v.notes) for n in v.notes[i])]
+
+
+def unit_meta(u: Unit) -> dict:
+    v = u.view
+    return {"doc_id": v.doc.id, "sentence": u.index, "start": u.start, "end": u.end,
+            "source": v.doc.meta.get("source"), "annotator": v.annotator}
