@@ -453,8 +453,7 @@ class AnnotationSession:
     @_sentences_first
     def progress(self) -> tuple[int, int]:
         """(tagged sentences, sentences): counted per keypress, so kept O(tagged sentences) without parsing."""
-        work = self.work
-        return sum(1 for index in work.tags if work.labels(index)), len(self._sentences)
+        return len(self.work.tags), len(self._sentences)  # a sentence's entry goes with its last tag
 
     # --- writing -------------------------------------------------------------------------------------
 

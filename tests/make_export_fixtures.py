@@ -65,13 +65,19 @@ def build_store(root: Path) -> None:
     def session(doc, name: str, minute: int, labels: LabelSet = ws.labels) -> AnnotationSession:
         return AnnotationSession(store, doc, name, labels, clock=clock(minute))
 
+    sentences = {seed.id: a_seed.sentences, d2.id: a2.sentences, d3.id: a3.sentences}
+
+    def tag(s: AnnotationSession, index: int, label: str) -> None:
+        s.use_sentences(sentences[s.doc.id])
+        s.set_tag(index, label, True)
+
     # alice on the seed: several labels, notes whose time order is not their offset order, decisions
     alice = session(seed, "alice", 1)
     s = a_seed.sentences
-    alice.set_tag(s, 0, "event", True)
-    alice.set_tag(s, 1, "quote", True)
-    alice.set_tag(s, 1, "claim", True)
-    alice.set_tag(s, 3, "background", True)
+    tag(alice, 0, "event")
+    tag(alice, 1, "quote")
+    tag(alice, 1, "claim")
+    tag(alice, 3, "background")
     ents = alice.entities(a_seed.entities)
     assert len(ents) >= 6, ents
     in_1 = [e for e in ents if s[1][0] <= e.start < s[1][1]]
@@ -88,16 +94,16 @@ def build_store(root: Path) -> None:
     alice.decide(ents[3], "relabelled", ents[3].predicted)  # back to the model's label: an acceptance
     # bob on the seed: disagreements, an extra label, a note
     bob = session(seed, "bob", 2, extra)
-    bob.set_tag(s, 0, "event", True)
-    bob.set_tag(s, 1, "quote", True)
-    bob.set_tag(s, 2, "rumeur", True)
+    tag(bob, 0, "event")
+    tag(bob, 1, "quote")
+    tag(bob, 2, "rumeur")
     bob.add_note("sentence", *s[0], "Daté du 13 septembre.")
     bob.decide(ents[0], "rejected")
     bob.decide(ents[2], "relabelled", "ORG")
     bob.decide(ents[4], "accepted")
     # alice on D2: an added span overlapping a predicted one, one that cuts a token, one across a sentence
     alice2 = session(d2, "alice", 3)
-    alice2.set_tag(a2.sentences, 1, "quote", True)
+    tag(alice2, 1, "quote")
     start = D2.index("chancelier allemand Olaf Scholz")
     alice2.add_entity(start, start + len("chancelier allemand Olaf Scholz"), "PER")
     macron = D2.index("Emmanuel Macron")
@@ -108,9 +114,9 @@ def build_store(root: Path) -> None:
     alice2.add_entity(across + 2, D2.index("Les deux") + 3, "MISC")  # crosses into the next sentence
     # bob on D3: tags, a note with characters JSON escapes
     bob3 = session(d3, "bob", 4)
-    bob3.set_tag(a3.sentences, 1, "quote", True)
-    bob3.set_tag(a3.sentences, 2, "figure", True)
-    bob3.set_tag(a3.sentences, 2, "assessment", True)
+    tag(bob3, 1, "quote")
+    tag(bob3, 2, "figure")
+    tag(bob3, 2, "assessment")
     bob3.add_note("sentence", *a3.sentences[1], 'Il dit "cette" \\ décision.')
     bob3.add_note("document", 0, 0, "Ligne 1\nligne 2")
     store.close()

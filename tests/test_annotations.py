@@ -11,11 +11,16 @@ from reader.annotations import (
     Annotation,
     AnnotationError,
     AnnotationSession,
+    AnnotatorWork,
+    entity_id,
     entity_states,
     find_quote,
+    note_id,
+    note_order,
     quote_at,
     reanchor,
     sentence_of,
+    tag_id,
 )
 from reader.documents import make_document
 from reader.labels import Label, LabelSet, load_labels
@@ -51,7 +56,9 @@ def clock():
 @pytest.fixture
 def session():
     doc = make_document(TEXT)
-    return AnnotationSession(MemoryStore(), doc, "alice", load_labels(), clock=clock())
+    s = AnnotationSession(MemoryStore(), doc, "alice", load_labels(), clock=clock())
+    s.use_sentences(SENTS)
+    return s
 
 
 def test_sentences_fixture_matches_text():
@@ -59,25 +66,25 @@ def test_sentences_fixture_matches_text():
 
 
 def test_toggle_tag_and_undo_redo(session):
-    session.toggle_tag(SENTS, 1, "quote")
-    session.toggle_tag(SENTS, 1, "claim")
-    assert session.sentence_tags(SENTS) == {1: ["claim", "quote"]}
-    session.toggle_tag(SENTS, 1, "quote")
-    assert session.sentence_tags(SENTS) == {1: ["claim"]}
+    session.toggle_tag(1, "quote")
+    session.toggle_tag(1, "claim")
+    assert session.sentence_tags() == {1: ["claim", "quote"]}
+    session.toggle_tag(1, "quote")
+    assert session.sentence_tags() == {1: ["claim"]}
     session.undo()
-    assert session.sentence_tags(SENTS) == {1: ["claim", "quote"]}
+    assert session.sentence_tags() == {1: ["claim", "quote"]}
     session.undo()
     session.undo()
-    assert session.sentence_tags(SENTS) == {}
+    assert session.sentence_tags() == {}
     assert session.undo() is None
     session.redo()
-    assert session.sentence_tags(SENTS) == {1: ["quote"]}
-    session.toggle_tag(SENTS, 0, "event")
+    assert session.sentence_tags() == {1: ["quote"]}
+    session.toggle_tag(0, "event")
     assert session.redo() is None, "a new action clears the redo stack"
 
 
 def test_tag_records_carry_offsets_quote_annotator_and_times(session):
-    session.set_tag(SENTS, 1, "quote", on=True)
+    session.set_tag(1, "quote", on=True)
     [tag] = session.annotations("tag")
     assert (tag.start, tag.end) == SENTS[1]
     assert tag.quote.exact == TEXT[15:49] and tag.quote.prefix == TEXT[:15]
@@ -87,32 +94,34 @@ def test_tag_records_carry_offsets_quote_annotator_and_times(session):
 def test_exclusive_labels_replace_each_other():
     labels = LabelSet((Label("a", 1, 0), Label("b", 2, 1)), exclusive=True)
     s = AnnotationSession(MemoryStore(), make_document(TEXT), "bob", labels)
-    s.toggle_tag(SENTS, 0, "a")
-    s.toggle_tag(SENTS, 0, "b")
-    assert s.sentence_tags(SENTS) == {0: ["b"]}
+    s.use_sentences(SENTS)
+    s.toggle_tag(0, "a")
+    s.toggle_tag(0, "b")
+    assert s.sentence_tags() == {0: ["b"]}
     s.undo()
-    assert s.sentence_tags(SENTS) == {0: ["a"]}
+    assert s.sentence_tags() == {0: ["a"]}
 
 
 def test_unknown_label_and_sentence(session):
     with pytest.raises(AnnotationError, match="unknown label 'nope'"):
-        session.toggle_tag(SENTS, 0, "nope")
+        session.toggle_tag(0, "nope")
     with pytest.raises(AnnotationError, match="no sentence 7"):
-        session.set_tag(SENTS, 7, "event", on=True)
+        session.set_tag(7, "event", on=True)
 
 
 def test_tags_follow_resegmentation(session):
-    session.toggle_tag(SENTS, 1, "quote")
-    session.toggle_tag(SENTS, 2, "event")
+    session.toggle_tag(1, "quote")
+    session.toggle_tag(2, "event")
     # another model merges the first two sentences and splits the last one
     other = [(0, 49), (50, 60), (61, 71)]
-    assert session.sentence_tags(other) == {0: ["quote"], 1: ["event"]}
+    session.use_sentences(other)
+    assert session.sentence_tags() == {0: ["quote"], 1: ["event"]}
 
 
 def test_notes_add_edit_delete(session):
     session.add_note("sentence", *SENTS[1], "vérifier la citation")
     [note] = session.annotations("note")
-    assert session.sentence_notes(SENTS) == {1: [note]}
+    assert session.sentence_notes() == {1: [note]}
     session.edit_note(note.id, "citation vérifiée")
     [edited] = session.annotations("note")
     assert edited.text == "citation vérifiée" and edited.updated > edited.created
@@ -156,7 +165,7 @@ def test_relabel_back_to_the_model_label_is_an_accept(session):
 
 
 def test_reanchor_follows_edited_text(session):
-    session.toggle_tag(SENTS, 1, "quote")
+    session.toggle_tag(1, "quote")
     session.add_note("document", 0, 0, "doc note")
     session.add_note("sentence", *SENTS[2], "gone")
     new_text = "Chapeau ajouté. " + TEXT.replace("Troisième phrase ici.", "Autre fin.")
@@ -203,17 +212,19 @@ def test_tag_index_matches_a_full_recount(operations):
     doc = make_document(TEXT)
     store = MemoryStore()
     s = AnnotationSession(store, doc, "alice", load_labels(), clock=clock())
+    s.use_sentences(SENTS)
     for index, label, undo in operations:
-        s.toggle_tag(SENTS, index, label)
+        s.toggle_tag(index, label)
         if undo:
             s.undo()
     fresh = AnnotationSession(store, doc, "alice", load_labels())
+    fresh.use_sentences(SENTS)
     brute: dict[int, set[str]] = {}
     starts = [a for a, _ in SENTS]
     for record in store.records(doc.id, "alice").values():
         brute.setdefault(sentence_of(record["start"], record["end"], SENTS, starts), set()).add(record["label"])
-    assert {k: set(v) for k, v in s.sentence_tags(SENTS).items()} == brute
-    assert fresh.sentence_tags(SENTS) == s.sentence_tags(SENTS)
+    assert {k: set(v) for k, v in s.sentence_tags().items()} == brute
+    assert fresh.sentence_tags() == s.sentence_tags()
 
 
 def test_entity_labels_follow_the_name_grammar_from_any_front_end(tmp_path):
@@ -231,3 +242,71 @@ def test_entity_labels_follow_the_name_grammar_from_any_front_end(tmp_path):
             session.add_entity(0, 15, bad)
     assert session.add_entity(0, 15, "PERSONNE") is not None
     store.close()
+
+
+# --- a change says what it changed; one read model; one note order; ids made in one place -----------------
+
+
+def test_a_change_names_its_kinds_and_sentences(session):
+    change = session.toggle_tag(1, "quote")
+    assert change.kinds == {"tag"} and change.sentences == {1}
+    note = session.add_note("sentence", *SENTS[2], "à vérifier")
+    assert note.kinds == {"note"} and note.sentences == {2}
+    assert session.add_note("document", 0, 0, "daté").sentences == frozenset()
+    [entity] = session.entities([Span(18, 27, "PER")])
+    decision = session.decide(entity, "accepted")
+    assert decision.kinds == {"entity"} and decision.sentences == frozenset()
+    session.undo()
+    session.undo()
+    undone = session.undo()
+    assert undone.kinds == {"note"} and undone.sentences == {2}, "undo says what it repainted too"
+    assert session.redo().sentences == {2}
+
+
+def test_the_session_owns_its_sentences(session):
+    """The TUI gives the session its sentences once; later calls name a sentence by its index only."""
+    session.toggle_tag(0, "event")
+    assert session.sentences == SENTS
+    assert session.labels_on(0) == ["event"] and session.progress() == (1, 3)
+    with pytest.raises(AnnotationError, match="no sentence 3"):
+        session.toggle_tag(3, "event")
+
+
+def test_the_read_model_is_what_the_session_shows(session):
+    session.toggle_tag(1, "quote")
+    session.toggle_tag(1, "claim")
+    session.add_note("sentence", *SENTS[1], "b")
+    session.add_note("entity", 18, 27, "a")
+    session.add_note("document", 0, 0, "doc")
+    session.add_entity(28, 34, "PER")
+    work = AnnotatorWork(session.store.records(session.doc.id, "alice"), SENTS, session.labels.names)
+    assert work.tagged() == session.sentence_tags() == {1: ["claim", "quote"]}
+    assert [r["id"] for r in work.sentence_notes(1)] == [n.id for n in session.notes_on(1)]
+    assert work.counts == {"tag": 2, "note": 3, "entity": 1}
+    assert list(work.decisions) == [(28, 34)]
+    touched, latest = work.changed()
+    assert set(touched) == {1} and latest == max(r["created"] for r in session.records().values())
+
+
+def test_notes_under_one_anchor_are_in_the_order_they_were_written(session):
+    """One note order everywhere (export's bytes depend on it): created, then author, then text, never ids."""
+    texts = ["zèbre", "abeille", "mouche"]
+    for text in texts:
+        session.add_note("sentence", *SENTS[1], text)
+    assert [n.text for n in session.notes_on(1)] == texts
+    assert [n.text for n in session.annotations("note")] == texts
+    assert sorted([{"created": "2", "annotator": "a", "text": "x"}, {"created": "1", "annotator": "b"}],
+                  key=note_order)[0]["created"] == "1"
+
+
+def test_record_ids_are_made_in_one_place():
+    session = AnnotationSession(MemoryStore(), make_document(TEXT), "alice", load_labels(),
+                                clock=lambda: "2026-01-01T00:00:00Z")
+    session.use_sentences(SENTS)
+    session.toggle_tag(1, "quote")
+    session.add_note("document", 4, 9, "daté")
+    session.add_entity(28, 34, "PER")
+    ids = {a.kind: a.id for a in session.annotations()}
+    [note] = session.annotations("note")
+    assert ids == {"tag": tag_id(*SENTS[1], "quote"), "note": note_id("document", 0, 0, note.created, "daté"),
+                   "entity": entity_id(28, 34)}

@@ -14,7 +14,7 @@ import functools
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -66,11 +66,6 @@ def lines(units: list[Unit], build: Callable[[Unit], dict]) -> list[bytes]:
                 pass
         append(line(record, plain=False))
     return out
-
-
-def json_lines(records: Iterable[dict]) -> bytes:
-    """Records as JSON lines, each followed by a newline."""
-    return b"".join(line(r) + b"\n" for r in records)
 
 
 _RAW_CONTROL = re.compile(rb"\x7f|\xc2[\x80-\x9f]")
