@@ -9,18 +9,18 @@ of the 100,000 annotation records themselves: an export cannot do less than read
 format within 3x the floor. The own-output floor is shown too: `srsly.write_jsonl` of the format's output
 records, or for `spacy` building the same Docs and serialising them in a DocBin (pure spaCy cost).
 
-Measured (2 shared CPUs, Python 3.11, spaCy 3.8; runs vary by about 10%), floor 0.31-0.35 s:
+Measured (2 shared CPUs under load from other work, Python 3.11, spaCy 3.8), before and after export became a
+package whose records are plain dicts written by msgspec (same bytes), each pair from one run:
 
-    format            records  seconds  x floor  x own-output floor
-    jsonl document      1,000     0.98    3.1x       7.9x
-    jsonl sentence     25,969     1.06    3.2x       4.9x   (written as JSON fragments; was 1.16 s, 3.6x)
-    prodigy sentence   25,969     1.73    5.2x       3.5x   (44 MB: 25 tokens per sentence, written as one
-                                                             %-format per sentence; was 1.95 s, 6.1x)
-    doccano sentence   25,969     1.09    3.4x       9.0x
-    spacy sentence     25,969     1.90    5.9x       1.2x   (DocBin arrays filled directly; zlib is 0.3 s)
+    format            records  x floor before  x floor after
+    jsonl document      1,000      3.05x          2.93x
+    jsonl sentence     25,969      3.91x          3.11x
+    prodigy sentence   25,969      6.53x          5.15x   (44 MB, 25 token dicts per sentence)
+    doccano sentence   25,969      3.46x          2.88x
+    spacy sentence     25,969      6.48x          5.77x   (DocBin arrays filled directly; zlib is 0.3 s)
 
-About 0.42 s of a JSON export is the store decoding its files (annotations 0.32 s, analyses 0.10 s), as
-much as the floor itself; export.py's own work is about 0.25 s, and serialising 0.15 s.
+About 0.5 s of a JSON export is the store decoding its 4,000 small files with json (reader/store), as much
+as the floor itself; building the Prodigy token dicts is another 0.65 s.
 """
 
 from __future__ import annotations
