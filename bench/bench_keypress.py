@@ -73,8 +73,8 @@ def percentiles(times: list[float]) -> tuple[float, float]:
 
 
 async def measure(ws: Workspace, doc_id: str) -> list[float]:
-    from reader.app import ReaderApp
-    from reader.widgets.article_view import ArticleView
+    from reader.ui.app import ReaderApp
+    from reader.ui.widgets.article_view import ArticleView
 
     app = ReaderApp(ws, [doc_id])
     times = []

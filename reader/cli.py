@@ -114,9 +114,9 @@ def user_errors():
     from reader.analysis import AnalysisError
     from reader.annotations import AnnotationError
     from reader.documents import DocumentError
-    from reader.keymap import KeymapError
     from reader.labels import LabelError
     from reader.store import StoreError
+    from reader.ui.keymap import KeymapError
 
     try:
         yield
@@ -158,7 +158,7 @@ def open_(
 ) -> None:
     """Open the reader (the default command): PATHs are imported first."""
     with user_errors():
-        from reader.keymap import load_keymap
+        from reader.ui.keymap import load_keymap
 
         keys = load_keymap(OPTIONS.keymap)
         ws = open_workspace()
@@ -173,7 +173,7 @@ def open_(
                 doc_ids = [r.document.id for r in import_documents(ws, default_paths(), analyse=False)]
         if not doc_ids:
             fail(f"the store {OPTIONS.store} is empty: give a file or folder to read (reader PATH)")
-        from reader.app import ReaderApp
+        from reader.ui.app import ReaderApp
 
         ReaderApp(ws, doc_ids, keymap=keys).run()
         ws.close()
@@ -371,7 +371,7 @@ def keys_(
 ) -> None:
     """Every binding id with its keys under the chosen keymap."""
     with user_errors():
-        from reader.keymap import BY_ID, load_keymap
+        from reader.ui.keymap import BY_ID, load_keymap
 
         keymap = load_keymap(OPTIONS.keymap)
         for warning in keymap.warnings:  # usable, but some key will never arrive: say so where it can be fixed

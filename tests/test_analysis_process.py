@@ -157,8 +157,8 @@ def test_the_child_exits_when_its_parent_is_killed(tmp_path):
 
 
 async def test_quitting_during_the_model_load_does_not_wait_for_it(workspace):
-    from reader.app import ReaderApp
-    from reader.screens.reading import ReadingScreen
+    from reader.ui.app import ReaderApp
+    from reader.ui.screens.reading import ReadingScreen
 
     doc = make_document("Un article sans analyse en cache, à Lyon. Le modèle se charge.")
     workspace.add_documents([doc])
@@ -218,7 +218,7 @@ def test_the_tui_never_imports_spacy(tmp_path):
     """The model runs in the child: the UI process analyses a document without importing spaCy at all."""
     code = f"""
 import asyncio, sys, time
-from reader.app import ReaderApp
+from reader.ui.app import ReaderApp
 from reader.documents import make_document
 from reader.store import Store
 from reader.workspace import Workspace

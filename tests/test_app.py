@@ -6,13 +6,13 @@ import threading
 
 import pytest
 
-from reader.app import ReaderApp
 from reader.documents import make_document
-from reader.keymap import ACTIONS, load_keymap
-from reader.screens.help import HelpScreen
-from reader.screens.library import LibraryScreen
-from reader.screens.reading import ReadingScreen
-from reader.widgets.article_view import ArticleView
+from reader.ui.app import ReaderApp
+from reader.ui.keymap import ACTIONS, load_keymap
+from reader.ui.screens.help import HelpScreen
+from reader.ui.screens.library import LibraryScreen
+from reader.ui.screens.reading import ReadingScreen
+from reader.ui.widgets.article_view import ArticleView
 
 SIZE = (120, 36)
 
@@ -399,7 +399,7 @@ async def test_a_sentence_starting_mid_line_shows_its_label_and_note_on_that_lin
 
 
 async def test_narrow_terminal_hides_the_panel_until_asked(workspace):
-    from reader.widgets.side_panel import SidePanel
+    from reader.ui.widgets.side_panel import SidePanel
 
     app = await open_app(workspace)
     async with app.run_test(size=(70, 24)) as pilot:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reader.screens.library import LibraryScreen
-from reader.screens.reading import ReadingScreen, fit_status
-from reader.widgets.article_view import ArticleView
+from reader.ui.screens.library import LibraryScreen
+from reader.ui.screens.reading import ReadingScreen, fit_status
+from reader.ui.widgets.article_view import ArticleView
 from tests.test_app import open_app, ready, seed_id
 
 NARROW = (80, 24)

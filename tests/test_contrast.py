@@ -29,7 +29,7 @@ from textual.app import App
 from textual.constants import DEFAULT_THEME
 
 import reader
-from reader.widgets.article_view import PALETTE_SIZE, ArticleView, Mark, entity_colour
+from reader.ui.widgets.article_view import PALETTE_SIZE, ArticleView, Mark, entity_colour
 
 THEMES = ["textual-dark", "textual-light"]
 MIN_DELTA_E = 12.0

@@ -41,7 +41,7 @@ def run_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProc
 
 def test_named_keymap_works_from_any_directory_after_install(unpacked_wheel, tmp_path):
     probe = subprocess.run(
-        [sys.executable, "-c", "import reader.keymap as k; print(k.__file__); print(k.find_keymap('vim'))"],
+        [sys.executable, "-c", "import reader.ui.keymap as k; print(k.__file__); print(k.find_keymap('vim'))"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(unpacked_wheel)}, capture_output=True, text=True,
         check=True)
     module, vim = probe.stdout.split()

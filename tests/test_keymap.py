@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from reader.keymap import (
+from reader.ui.keymap import (
     ACTIONS,
     AZERTY_DIGITS,
     KeymapError,
@@ -90,7 +90,7 @@ SHIPPED = ["default", "vim", "emacs", "azerty"]
 
 
 def test_named_keymap_resolves_from_the_package_outside_the_repo(monkeypatch, tmp_path):
-    from reader.keymap import SHIPPED_KEYMAPS, find_keymap
+    from reader.ui.keymap import SHIPPED_KEYMAPS, find_keymap
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
@@ -100,7 +100,7 @@ def test_named_keymap_resolves_from_the_package_outside_the_repo(monkeypatch, tm
 
 def test_the_package_keymaps_are_the_top_level_folder():
     """reader/keymaps is a symlink, so the source stays in keymaps/ and the wheel gets copies."""
-    from reader.keymap import SHIPPED_KEYMAPS
+    from reader.ui.keymap import SHIPPED_KEYMAPS
 
     assert SHIPPED_KEYMAPS.resolve() == KEYMAPS.resolve()
 
@@ -139,7 +139,7 @@ def test_shipped_keymaps_load_without_warnings(name):
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_every_key_of_every_shipped_keymap_reaches_the_app(name):
-    from reader.keymap import arrives_as, key_problem, textual_keymap
+    from reader.ui.keymap import arrives_as, key_problem, textual_keymap
 
     keymap = load_keymap(str(KEYMAPS / f"{name}.toml"))
     bound = {i: normalise_keys(k) for i, k in textual_keymap(keymap).items()}
@@ -155,7 +155,7 @@ def test_every_key_of_every_shipped_keymap_reaches_the_app(name):
     ("shift+a", "A"), ("alt+X", "alt+shift+x"), ("shift+ctrl+up", "ctrl+shift+up"), ("ctrl+space", "ctrl+@"),
 ])
 def test_keys_that_arrive_under_another_name_are_bound_under_both(key, arrives):
-    from reader.keymap import key_problem, terminal_aliases, textual_keymap
+    from reader.ui.keymap import key_problem, terminal_aliases, textual_keymap
 
     assert key_problem(key) is None
     assert terminal_aliases(key) == [arrives]
@@ -186,7 +186,7 @@ def test_keys_no_terminal_sends_are_warned_about_not_refused(tmp_path, key, why)
 
 
 def test_an_alias_on_another_bindings_key_is_left_to_that_binding():
-    from reader.keymap import keymap_warnings, textual_keymap
+    from reader.ui.keymap import keymap_warnings, textual_keymap
 
     keymap = default_keymap() | {"reader.next-entity": "alt+f", "reader.bottom": "ctrl+right"}
     assert "ctrl+right" not in normalise_keys(textual_keymap(keymap)["reader.next-entity"])
@@ -194,7 +194,7 @@ def test_an_alias_on_another_bindings_key_is_left_to_that_binding():
 
 
 def test_keys_for_names_the_active_keys():
-    from reader.keymap import keys_for
+    from reader.ui.keymap import keys_for
 
     vim = load_keymap("vim")
     assert keys_for(vim, "reader.note") == "a" and keys_for(None, "reader.note") == "n"
@@ -219,13 +219,13 @@ def test_keys_cli_prints_warnings_on_stderr(tmp_path):
 
 
 async def open_reader(workspace, keymap, size=(120, 36)):
-    from reader.app import ReaderApp
+    from reader.ui.app import ReaderApp
 
     return ReaderApp(workspace, workspace.document_ids(), keymap=keymap), size
 
 
 async def test_empty_notes_list_names_the_vim_note_keys(workspace):
-    from reader.screens.dialogs import NotesList
+    from reader.ui.screens.dialogs import NotesList
 
     app, size = await open_reader(workspace, load_keymap("vim"))
     async with app.run_test(size=size) as pilot:
@@ -252,7 +252,7 @@ async def test_notify_hints_follow_the_keymap(workspace):
 async def test_emacs_footer_shows_the_palette_key_and_alt_f_fires_as_ctrl_right(workspace):
     from textual.widgets import Footer
 
-    from reader.widgets.article_view import ArticleView
+    from reader.ui.widgets.article_view import ArticleView
 
     app, size = await open_reader(workspace, load_keymap("emacs"))
     async with app.run_test(size=size) as pilot:
@@ -290,7 +290,7 @@ async def test_help_is_readable_at_80x24(workspace, name):
     from rich.console import Console
     from textual.widgets import DataTable
 
-    from reader.screens.help import HelpScreen
+    from reader.ui.screens.help import HelpScreen
 
     keymap = load_keymap(name)
     app, _ = await open_reader(workspace, keymap)
@@ -381,7 +381,7 @@ def test_what_tmux_sends_is_what_the_loader_expects(tmp_path):
     import time
     import uuid
 
-    from reader.keymap import arrives_as
+    from reader.ui.keymap import arrives_as
 
     keys = {k for name in SHIPPED for ks in load_keymap(str(KEYMAPS / f"{name}.toml")).values()
             for k in normalise_keys(ks)}

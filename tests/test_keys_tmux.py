@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from reader.keymap import ACTIONS, BY_ID, load_keymap, normalise_keys
+from reader.ui.keymap import ACTIONS, BY_ID, load_keymap, normalise_keys
 from tests.test_e2e_tmux import READER, ROOT, Tmux
 
 pytestmark = [pytest.mark.slow]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from reader.app import ReaderApp
 from reader.documents import make_document
-from reader.screens.reading import ReadingScreen
-from reader.widgets.article_view import ArticleView
+from reader.ui.app import ReaderApp
+from reader.ui.screens.reading import ReadingScreen
+from reader.ui.widgets.article_view import ArticleView
 from tests.test_app import ready
 
 MARKUP = "[@click=app.quit]x[/] [/] [bold]"

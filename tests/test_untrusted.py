@@ -459,8 +459,8 @@ def test_tui_note_editor_door_is_cleaned_by_the_session(workspace):
 
 
 async def test_reader_opens_a_document_with_hostile_meta(workspace, tmp_path):
-    from reader.app import ReaderApp
-    from reader.widgets.article_view import ArticleView
+    from reader.ui.app import ReaderApp
+    from reader.ui.widgets.article_view import ArticleView
 
     path = write_jsonl(tmp_path / "a.jsonl", {"text": f"{BODY} {HOSTILE}", "meta": {
         "title": HOSTILE, "author": HOSTILE, "source": HOSTILE, "date": f"2023{CLEAR}", "url": HOSTILE}})

@@ -15,14 +15,14 @@ from textual.widgets import Footer, Input, Static
 
 from reader.analysis import Analysis, AnalysisError
 from reader.documents import Document
-from reader.keymap import bindings, keys_for
+from reader.ui.keymap import bindings, keys_for
+from reader.ui.widgets.article_view import ArticleView, Mark, Tag
+from reader.ui.widgets.side_panel import EntityList, SidePanel
 from reader.untrusted import visible
-from reader.widgets.article_view import ArticleView, Mark, Tag
-from reader.widgets.side_panel import EntityList, SidePanel
 
 if TYPE_CHECKING:
     from reader.annotations import AnnotationSession, Change, EntityState
-    from reader.app import ReaderApp
+    from reader.ui.app import ReaderApp
 
 
 class AnalysisReady(Message):
@@ -422,7 +422,7 @@ class ReadingScreen(Screen):
         if entity is None:
             return
 
-        from reader.screens.dialogs import LabelPicker
+        from reader.ui.screens.dialogs import LabelPicker
 
         def done(label: str | None) -> None:
             if label:
@@ -481,7 +481,7 @@ class ReadingScreen(Screen):
                         f"{keys_for(self.app.keymap, 'reader.extend-left')}.", severity="warning")
             return
 
-        from reader.screens.dialogs import LabelPicker
+        from reader.ui.screens.dialogs import LabelPicker
 
         def done(label: str | None) -> None:
             if label and self.perform(self.session.add_entity, selected[0], selected[1], label):
@@ -509,7 +509,7 @@ class ReadingScreen(Screen):
         existing = next((n for n in self.session.annotations("note")
                          if n.target == target and (target == "document" or (n.start, n.end) == (start, end))), None)
         context = "" if target == "document" else self.doc.text[start:end]
-        from reader.screens.dialogs import NoteEditor
+        from reader.ui.screens.dialogs import NoteEditor
 
         def done(text: str | None) -> None:
             if text is None:
@@ -533,7 +533,7 @@ class ReadingScreen(Screen):
             items.append((note.id, Content.assemble((visible(first[:60], one_line=True), "bold"),
                                                     ("  " + visible(where[:50], one_line=True), "dim"))))
 
-        from reader.screens.dialogs import NoteChoice, NotesList
+        from reader.ui.screens.dialogs import NoteChoice, NotesList
 
         def done(choice: NoteChoice | None) -> None:
             if choice is None:

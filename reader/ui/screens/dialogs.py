@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from reader.keymap import keys_for
+from reader.ui.keymap import keys_for
 from reader.untrusted import visible
 
 

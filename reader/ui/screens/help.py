@@ -11,8 +11,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from reader.keymap import ACTIONS, display_key, normalise_keys
 from reader.labels import LabelSet
+from reader.ui.keymap import ACTIONS, display_key, normalise_keys
 
 __all__ = ["HelpScreen", "display_key"]
 

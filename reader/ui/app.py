@@ -9,8 +9,8 @@ from textual.app import App, SystemCommand
 from textual.content import Content
 from textual.screen import Screen
 
-from reader.keymap import BY_ID, bindings, default_keymap, keymap_warnings, normalise_keys, textual_keymap
-from reader.screens.reading import ReadingScreen
+from reader.ui.keymap import BY_ID, bindings, default_keymap, keymap_warnings, normalise_keys, textual_keymap
+from reader.ui.screens.reading import ReadingScreen
 from reader.workspace import Workspace
 
 
@@ -51,7 +51,7 @@ class ReaderApp(App):
         """The first screen is the document itself (or the library): no blank screen to paint first."""
         if len(self.doc_ids) == 1:
             return ReadingScreen(self.workspace.document(self.doc_ids[0]))
-        from reader.screens.library import LibraryScreen
+        from reader.ui.screens.library import LibraryScreen
 
         return LibraryScreen(self.doc_ids)
 
@@ -79,7 +79,7 @@ class ReaderApp(App):
 
     def open_document(self, doc_id: str) -> None:
         """Open a document from the library, keeping the screen stack at most three deep."""
-        from reader.screens.library import LibraryScreen
+        from reader.ui.screens.library import LibraryScreen
 
         self.last_document = doc_id
         if isinstance(self.screen, LibraryScreen) and len(self.screen_stack) > 1:
@@ -93,7 +93,7 @@ class ReaderApp(App):
         self.push_screen(ReadingScreen(self.workspace.document(doc_id)))
 
     def action_library(self) -> None:
-        from reader.screens.library import LibraryScreen
+        from reader.ui.screens.library import LibraryScreen
 
         if len(self.screen_stack) > 1 and isinstance(self.screen_stack[-2], LibraryScreen):
             self.pop_screen()
@@ -111,7 +111,7 @@ class ReaderApp(App):
         return "reading" if isinstance(screen, ReadingScreen) else "library"
 
     def action_help(self) -> None:
-        from reader.screens.help import HelpScreen
+        from reader.ui.screens.help import HelpScreen
 
         if isinstance(self.screen, HelpScreen):
             return

@@ -17,8 +17,8 @@ from textual.binding import Binding
 from textual.keys import REPLACED_KEYS, _character_to_key, format_key, key_to_character
 
 KEYMAP_DIRS_ENV = "READER_KEYMAPS"
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_KEYMAPS = Path(__file__).resolve().parent / "keymaps"
+SHIPPED_KEYMAPS = Path(__file__).resolve().parent.parent / "keymaps"
+"""reader/keymaps: a symlink to the repository's keymaps/ in a checkout, copies in a wheel."""
 """The keymaps shipped in the package: a symlink to the repository's top-level keymaps/ that setuptools
 copies into the wheel, so `--keymap vim` works from any directory after a normal install."""
 

@@ -12,8 +12,8 @@ from textual.style import Style
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from reader.ui.widgets.article_view import ArticleView, Mark
 from reader.untrusted import visible
-from reader.widgets.article_view import ArticleView, Mark
 
 
 @dataclass(frozen=True)

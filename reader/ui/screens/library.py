@@ -10,11 +10,11 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from reader.keymap import bindings
+from reader.ui.keymap import bindings
 from reader.untrusted import visible
 
 if TYPE_CHECKING:
-    from reader.app import ReaderApp
+    from reader.ui.app import ReaderApp
 
 
 class LibraryScreen(Screen):
