@@ -8,7 +8,6 @@ store and one step of undo history.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -357,20 +356,6 @@ class Change:
     sentences: frozenset[int] = frozenset()
 
 
-def _sentences_first(method: Callable) -> Callable:
-    """Transitional: a caller that still passes a sentence list first (as every call did before the session
-    owned its sentences) has it taken as `use_sentences`. Remove once no test passes one."""
-
-    @functools.wraps(method)
-    def call(self: AnnotationSession, *args: Any, **kwargs: Any) -> Any:
-        if args and not isinstance(args[0], int):
-            self.use_sentences(args[0])
-            args = args[1:]
-        return method(self, *args, **kwargs)
-
-    return call
-
-
 class AnnotationSession:
     """One analyst's annotations of one document, and the operations the TUI and the CLI share."""
 
@@ -428,29 +413,24 @@ class AnnotationSession:
         items = (self._annotation(i) for i, r in self.records().items() if kind is None or r.get("kind") == kind)
         return sorted(items, key=lambda a: (a.start, a.end, a.created, a.annotator, a.text, a.id))
 
-    @_sentences_first
     def labels_on(self, index: int) -> list[str]:
         """The labels of one sentence, in label-set order."""
         return self.work.labels(index)
 
-    @_sentences_first
     def sentence_tags(self) -> dict[int, list[str]]:
         """Labels per sentence index, in label-set order."""
         return self.work.tagged()
 
-    @_sentences_first
     def notes_on(self, index: int) -> list[Annotation]:
         """The notes of one sentence (its entities' included), in `note_order`."""
         return [self._annotation(r["id"]) for r in self.work.sentence_notes(index)]
 
-    @_sentences_first
     def sentence_notes(self) -> dict[int, list[Annotation]]:
         return {index: self.notes_on(index) for index in self.work.notes}
 
     def entities(self, predicted: Iterable[PredictedSpan]) -> list[EntityState]:
         return [EntityState(*item) for item in self.work.entities((p.start, p.end, p.label) for p in predicted)]
 
-    @_sentences_first
     def progress(self) -> tuple[int, int]:
         """(tagged sentences, sentences): counted per keypress, so kept O(tagged sentences) without parsing."""
         return len(self.work.tags), len(self._sentences)  # a sentence's entry goes with its last tag
@@ -528,7 +508,6 @@ class AnnotationSession:
     def _tags_on(self, index: int) -> list[Annotation]:
         return [self._annotation(i) for i in self.work.tags.get(index, {})]
 
-    @_sentences_first
     def set_tag(self, index: int, label: str, on: bool) -> Change | None:
         """Put a label on sentence `index` (or take it off); None when there was nothing to do."""
         label = self._label(label)
@@ -546,7 +525,6 @@ class AnnotationSession:
         others = [t.id for t in existing if t.label != label] if self.labels.exclusive else []
         return self.apply(f"tag {label}", upsert=[tag], delete=others)
 
-    @_sentences_first
     def toggle_tag(self, index: int, label: str) -> Change | None:
         present = any(t.label == label for t in self._tags_on(index))
         return self.set_tag(index, label, on=not present)

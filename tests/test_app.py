@@ -123,10 +123,9 @@ async def test_tags_with_digits_and_azerty_keys_are_saved(workspace):
     app = await open_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
         await ready(app, pilot)
-        view = app.screen.query_one(ArticleView)
         await pilot.press("1", "j", "ampersand", "é", "j", "quotation_mark")
         session = workspace.session(workspace.document(seed_id(workspace)))
-        tags = session.sentence_tags(view.sentences)
+        tags = session.sentence_tags()
         assert tags == {0: ["event"], 1: ["event", "claim"], 2: ["quote"]}
         on_disk = workspace.store.records(seed_id(workspace), "tester")
         assert sorted(r["label"] for r in on_disk.values()) == ["claim", "event", "event", "quote"]
@@ -134,9 +133,9 @@ async def test_tags_with_digits_and_azerty_keys_are_saved(workspace):
         assert "tagged 3/" in str(app.screen.query_one("#status").render())
         assert "event" in screen_text(app)
         await pilot.press("u")
-        assert 2 not in session.sentence_tags(view.sentences)
+        assert 2 not in session.sentence_tags()
         await pilot.press("ctrl+r")
-        assert session.sentence_tags(view.sentences)[2] == ["quote"]
+        assert session.sentence_tags()[2] == ["quote"]
 
 
 async def test_note_editor_saves_edits_and_lists(workspace):
@@ -310,7 +309,9 @@ async def test_quit(workspace, key):
 
 async def test_damaged_annotation_file_is_reported_and_kept(workspace):
     doc_id = seed_id(workspace)
-    workspace.session(workspace.document(doc_id)).toggle_tag([(0, 10)], 0, "event")
+    session = workspace.session(workspace.document(doc_id))
+    session.use_sentences([(0, 10)])
+    session.toggle_tag(0, "event")
     path = workspace.store.annotation_path(doc_id, "tester")
     workspace.store.close()
     path.write_text('{"_default": {"broken', encoding="utf-8")

@@ -74,9 +74,12 @@ def base(tmp_path_factory) -> Path:
     d1, d2, _ = docs
     a1, a2, _ = analyses
     alice = session(ws, d1, "alice", 1)
-    alice.set_tag(a1.sentences, 0, "event", True)
-    alice.set_tag(a1.sentences, 1, "quote", True)
-    alice.set_tag(a1.sentences, 1, "claim", True)
+    alice.use_sentences(a1.sentences)
+    alice.set_tag(0, "event", True)
+    alice.use_sentences(a1.sentences)
+    alice.set_tag(1, "quote", True)
+    alice.use_sentences(a1.sentences)
+    alice.set_tag(1, "claim", True)
     alice.add_note("sentence", *a1.sentences[1], "Citation à vérifier — « exacte » ?")
     alice.add_note("document", 0, 0, "Article daté.")
     ents = {d1.text[e.start:e.end]: e for e in alice.entities(a1.entities)}
@@ -87,12 +90,16 @@ def base(tmp_path_factory) -> Path:
     start = d1.text.index("chancelier allemand Olaf Scholz")
     alice.add_entity(start, start + len("chancelier allemand Olaf Scholz"), "PER")  # overlaps a predicted one
     bob = session(ws, d1, "bob", 2)
-    bob.set_tag(a1.sentences, 0, "event", True)
-    bob.set_tag(a1.sentences, 1, "quote", True)
+    bob.use_sentences(a1.sentences)
+    bob.set_tag(0, "event", True)
+    bob.use_sentences(a1.sentences)
+    bob.set_tag(1, "quote", True)
     bob.decide(ents["Olaf Scholz"], "rejected")
     alice2 = session(ws, d2, "alice", 3)
-    alice2.set_tag(a2.sentences, 1, "quote", True)
-    alice2.set_tag(a2.sentences, 2, "figure", True)
+    alice2.use_sentences(a2.sentences)
+    alice2.set_tag(1, "quote", True)
+    alice2.use_sentences(a2.sentences)
+    alice2.set_tag(2, "figure", True)
     store.close()
     return root
 
@@ -532,8 +539,10 @@ def test_native_round_trip_keeps_every_record(ws, tmp_path):
     d1 = ws.document(ids(ws)["Le préside"])
     a1, _ = ws.analysis(d1)
     carol = session(ws, d1, "carol", 4)
-    carol.set_tag(a1.sentences, 0, "quote", True)
-    carol.set_tag(a1.sentences, 1, "event", True)
+    carol.use_sentences(a1.sentences)
+    carol.set_tag(0, "quote", True)
+    carol.use_sentences(a1.sentences)
+    carol.set_tag(1, "event", True)
     carol.add_note("sentence", *a1.sentences[1], "Sommet à suivre.")
     ents = {d1.text[e.start:e.end]: e for e in carol.entities(a1.entities)}
     macron, otan = ents["Emmanuel Macron"], ents["OTAN"]

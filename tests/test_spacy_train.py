@@ -42,7 +42,8 @@ TAGS = ["event", "quote", "figure", "claim"]
 def annotate(ws: Workspace, doc, analysis) -> None:
     session = AnnotationSession(ws.store, doc, "alice", ws.labels, clock=lambda: "2026-03-01T10:00:00Z")
     for i in range(len(analysis.sentences)):
-        session.set_tag(analysis.sentences, i, TAGS[i % len(TAGS)], True)
+        session.use_sentences(analysis.sentences)
+        session.set_tag(i, TAGS[i % len(TAGS)], True)
     entities = session.entities(analysis.entities)
     for n, entity in enumerate(entities):
         session.decide(entity, "accepted" if n % 3 else "relabelled", "ORG" if n % 3 == 0 else None)

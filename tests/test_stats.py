@@ -53,7 +53,8 @@ def annotate(ws, doc, name, tags, notes=0):
     session = AnnotationSession(ws.store, doc, name, ws.labels, clock=lambda: f"2026-01-01T00:00:{next(counter):02d}Z")
     sentences = ws.cached_analysis(doc).sentences
     for index, label in tags:
-        session.set_tag(sentences, index, label, True)
+        session.use_sentences(sentences)
+        session.set_tag(index, label, True)
     for i in range(notes):
         session.add_note("sentence", *sentences[0], f"note {i}")
     return session

@@ -534,7 +534,8 @@ def test_any_text_survives_import_export_import(tmp_path_factory, text, title, n
         ws.add_documents([doc])
         [analysis] = ws.analyse_many([doc])
         session = ws.session(doc)
-        session.set_tag(analysis.sentences, 0, "event", True)
+        session.use_sentences(analysis.sentences)
+        session.set_tag(0, "event", True)
         if clean_text(note).strip():
             session.add_note("sentence", *analysis.sentences[-1], note)
         session.add_note("document", 0, 0, "Dépêche.")
