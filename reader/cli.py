@@ -137,12 +137,11 @@ def sentence_index(value: str, count: int, hint: str = "") -> int:
 
 def open_workspace(read_only: bool = False):
     from reader.labels import load_labels
-    from reader.store import Store
     from reader.workspace import Workspace
 
     labels = load_labels(OPTIONS.labels)
-    return Workspace(Store(OPTIONS.store, read_only=read_only), model=OPTIONS.model,
-                     annotator=OPTIONS.annotator or default_annotator(), labels=labels)
+    return Workspace.open(OPTIONS.store, read_only=read_only, model=OPTIONS.model,
+                          annotator=OPTIONS.annotator or default_annotator(), labels=labels)
 
 
 def default_paths() -> list[Path]:

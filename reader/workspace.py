@@ -46,6 +46,12 @@ class Summary:
 
 
 class Workspace:
+    @classmethod
+    def open(cls, root: Path, *, read_only: bool = False, model: str | None = None, annotator: str = "analyst",
+             labels: LabelSet | None = None) -> Workspace:
+        """The workspace of a store folder: front ends name a folder, never build the store themselves."""
+        return cls(Store(root, read_only=read_only), model=model, annotator=annotator, labels=labels)
+
     def __init__(self, store: Store, *, model: str | None = None, annotator: str = "analyst",
                  labels: LabelSet | None = None) -> None:
         self.store = store
