@@ -4,6 +4,7 @@ store written before the import rules (its files edited by hand here, as an old 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from reader.documents import make_document
 from reader.ui.app import ReaderApp
@@ -86,3 +87,42 @@ async def test_escapes_in_an_old_store_never_reach_the_terminal(analysed_store, 
         view = app.screen.query_one(ArticleView)
         assert "\ufffd" in view.text and len(view.text) == len(text)
     workspace.store.close()
+
+
+async def test_the_article_view_renders_any_text(analysed_store):
+    """Arbitrary Unicode (controls, lone surrogates, combining marks, RTL, wide characters), as an old store or a
+    door could hand it over: wrapped, rendered with marks, tags and a cursor on every line, never an exception,
+    never an escape, at 80 columns and at 30."""
+    from hypothesis import HealthCheck, given, settings
+    from textual.app import App
+
+    from reader.ui.widgets.article_view import Mark, Tag
+    from tests.test_untrusted import hostile_text
+
+    class Host(App):
+        CSS_PATH = str(Path(__file__).resolve().parent.parent / "reader" / "ui" / "app.tcss")
+
+        def compose(self):
+            yield ArticleView()
+
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(ArticleView)
+
+        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(hostile_text())
+        def renders(text: str) -> None:
+            view.load(text)
+            n = len(text)
+            view.set_marks([Mark(0, max(1, n // 2), "PER"), Mark(n // 3, n, "LOC", "rejected")] if n > 2 else [])
+            view.set_overlay({0: [Tag("événement", 1), Tag("claim", 2)]}, {0})
+            for index in range(len(view.sentences)):
+                view.cursor = index
+                for line in range(view.line_count):
+                    strip = view._render_text_line(line)
+                    assert not any(c in strip.text for c in "\x1b\x9b\x07")
+
+        renders()
+        await pilot.resize_terminal(30, 24)
+        await pilot.pause()
+        renders()
