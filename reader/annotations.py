@@ -73,20 +73,32 @@ class Annotation:
     """Notes: what the analyst wrote."""
     target: str = ""
     """Notes: `sentence`, `entity` or `document`."""
+    sources: tuple[str, ...] = ()
+    """Adjudicated records (`reader.adjudication`): the annotators whose version was taken; `from` in the record.
+    Empty on every other record, which then has no such key (existing files keep their bytes)."""
+    versions: tuple[dict, ...] = ()
+    """Adjudicated records: the annotators' versions of the item when it was decided, for a later audit."""
 
     def to_record(self) -> dict[str, Any]:
         record = {k: v for k, v in asdict(self).items() if v != "" or k in ("id", "kind")}
         record["quote"] = asdict(self.quote)
+        sources, versions = record.pop("sources"), record.pop("versions")
+        if sources:
+            record["from"] = list(sources)
+        if versions:
+            record["versions"] = [dict(v) for v in versions]
         return record
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Annotation:
         quote = record.get("quote") or {}
-        fields = {k: record[k] for k in cls.__dataclass_fields__ if k in record and k != "quote"}
+        fields = {k: record[k] for k in cls.__dataclass_fields__
+                  if k in record and k not in ("quote", "sources", "versions")}
         fields.setdefault("created", "")
         fields.setdefault("updated", fields["created"])
         fields.setdefault("annotator", "")
-        return cls(quote=Quote(**quote), **fields)
+        return cls(quote=Quote(**quote), sources=tuple(record.get("from") or ()),
+                   versions=tuple(record.get("versions") or ()), **fields)
 
 
 def sentence_of(start: int, end: int, sentences: Sequence[tuple[int, int]], starts: Sequence[int]) -> int:

@@ -1,0 +1,599 @@
+"""Adjudication: where annotators differ on a document, what a rule accepts, and gold decisions.
+
+A team trains on one adjudicated set (annotator `gold` by default), made from several analysts' work: the
+items they agree on are merged by a rule (`reader merge`), the rest are decided one by one (`reader review`).
+Both go through here, so the screen and the command agree on what an item is, what a rule accepts, and what
+a gold decision writes. No Textual: the review screen calls these and repaints.
+
+The definitions are the contract's (CONTRACT.md, "Agreement and adjudication"):
+
+- only annotators who *touched* the document (at least one record of any kind) count;
+- an annotator's sentence tags are the labels they set per sentence (an annotator who touched the document
+  and set none on a sentence says "no label" there);
+- an annotator's entities are what their export would contain: the model's entities they did not reject,
+  with their relabels, plus the ones they added (entities nobody reviewed are the model's).
+
+API (for the review screen):
+
+    doc = document_items(workspace, doc_id, annotators=None, into="gold")   # DocumentItems
+    doc.items()                  # SentenceItem / EntityItem in document order (only where someone decided)
+    doc.conflicts(rule)          # the items `rule` does not settle and gold has not decided
+    item.agreed                  # every annotator gives the same version
+    item.versions                # annotator -> their labels (frozenset) or their EntityVersion
+    item.gold                    # gold's version when gold already decided the item, else None
+    item.groups()                # [(version, (annotators...))], most common first: side-by-side display
+    resolve(item, rule)          # Resolution: what `rule` ("unanimous", "majority" or an int N) accepts
+    parse_rule("majority")       # the rule of a command-line value (raises AdjudicationError)
+
+    session = gold_session(workspace, doc_id, into="gold")   # the normal AnnotationSession of gold
+    take(session, item, name)            # take one annotator's version
+    take_all(session, item)              # the union of every version
+    take_none(session, item)             # nothing: the sentence gets no label, every span is rejected
+    take_version(session, item, version, sources)   # any version (labels or spans), e.g. after an edit
+    merge_document(workspace, doc_id, rule, ...)    # write what the rule accepts (agreed items): MergeResult
+    merge(workspace, rule, ...)          # every document (or `doc_ids`): [MergeResult]
+
+Every `take*` is one `session.apply` (one durable write, one undo step in the TUI) and returns its `Change`
+(None when gold already holds exactly that). Gold records keep `from` (who had the version taken) and
+`versions` (every annotator's version when it was decided). A gold item counts as decided when gold has a
+tag or an entity decision in it, or a `review` record (written by `take_none` on a sentence, where no tag
+would remain to say so): `merge` never writes into a decided item, so a reviewer's choice survives it.
+
+Entities are grouped by overlap (start < other end and other start < end) over the model's entities, every
+chosen annotator's decisions and gold's: a boundary conflict (PER 0-10 against PER 0-5) is one item, and a
+rule accepts a whole version of the item or nothing, so gold never holds half of one analyst's version.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from reader.annotations import (
+    Annotation,
+    AnnotationSession,
+    AnnotatorWork,
+    Change,
+    _digest,
+    entity_id,
+    merge_entities,
+    quote_at,
+    tag_id,
+)
+from reader.documents import Document
+
+if TYPE_CHECKING:
+    from reader.workspace import Workspace
+
+GOLD = "gold"
+REVIEW = "review"
+"""Kind of the record that says gold decided a sentence with no label (nothing else would say it)."""
+
+Span = tuple[int, int, str]
+Rule = str | int
+"""`unanimous`, `majority`, or N: at least N annotators."""
+
+
+class AdjudicationError(Exception):
+    """A bad rule or annotator choice; message for the user."""
+
+
+def parse_rule(value: str | int) -> Rule:
+    """`unanimous`, `majority` or a positive integer, as typed on the command line."""
+    if isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit()):
+        n = int(value)
+        if n < 1:
+            raise AdjudicationError(f"a rule N needs N ≥ 1, not {n}")
+        return n
+    if value in ("unanimous", "majority"):
+        return value
+    raise AdjudicationError(f"unknown rule {value!r} (rules: unanimous, majority, or a number N ≥ 1)")
+
+
+def threshold(rule: Rule, voters: int) -> int:
+    """How many annotators of `voters` a version needs under `rule` (more than `voters` when it cannot pass)."""
+    if rule == "unanimous":
+        return max(voters, 1)
+    if rule == "majority":
+        return voters // 2 + 1
+    return int(rule)
+
+
+# --- items -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityVersion:
+    """One annotator's version of an entity item: the spans they keep, and the decisions that made it."""
+
+    spans: frozenset[Span]
+    """(start, end, label) of every entity of theirs in the item: what their export would hold."""
+    accepted: tuple[Span, ...] = ()
+    rejected: tuple[Span, ...] = ()
+    """Model's entities they rejected (with the model's label)."""
+    relabelled: tuple[tuple[int, int, str, str], ...] = ()
+    """(start, end, model's label, their label)."""
+    added: tuple[Span, ...] = ()
+
+    def describe(self) -> str:
+        """One line for a side-by-side view: `PER 0-5 · rejected ORG 7-12`."""
+        parts = [f"{label} {s}-{e}" for s, e, label in sorted(self.spans)] or ["no entity"]
+        parts += [f"rejected {label} {s}-{e}" for s, e, label in self.rejected]
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class SentenceItem:
+    """A sentence at least one chosen annotator tagged (or gold decided)."""
+
+    doc_id: str
+    index: int
+    start: int
+    end: int
+    versions: dict[str, frozenset[str]]
+    """Every touching annotator (sorted) -> the labels they set on the sentence (empty: none)."""
+    gold: frozenset[str] | None = None
+    """Gold's labels when gold already decided the sentence, else None."""
+    kind: str = "sentence"
+
+    @property
+    def agreed(self) -> bool:
+        return len(set(self.versions.values())) <= 1
+
+    def groups(self) -> list[tuple[frozenset[str], tuple[str, ...]]]:
+        return _groups(self.versions)
+
+    def labels(self) -> list[str]:
+        """Every label some annotator set here, by name."""
+        return sorted(set().union(*self.versions.values())) if self.versions else []
+
+
+@dataclass(frozen=True)
+class EntityItem:
+    """A group of overlapping entity spans where some chosen annotator (or gold) took a decision."""
+
+    doc_id: str
+    start: int
+    end: int
+    """The extent of the group."""
+    sentence: int | None
+    predicted: tuple[Span, ...]
+    """The model's entities in the group."""
+    versions: dict[str, EntityVersion]
+    """Every touching annotator (sorted) -> their version."""
+    gold: EntityVersion | None = None
+    kind: str = "entity"
+
+    @property
+    def agreed(self) -> bool:
+        return len({v.spans for v in self.versions.values()}) <= 1
+
+    def groups(self) -> list[tuple[EntityVersion, tuple[str, ...]]]:
+        """Distinct versions (by spans) with who has them, most common first (then by name)."""
+        by_spans = _groups({name: v.spans for name, v in self.versions.items()})
+        return [(self.versions[names[0]], names) for _, names in by_spans]
+
+
+Item = SentenceItem | EntityItem
+
+
+def _groups(versions: dict[str, frozenset]) -> list[tuple[frozenset, tuple[str, ...]]]:
+    who: dict[frozenset, list[str]] = {}
+    for name in sorted(versions):
+        who.setdefault(versions[name], []).append(name)
+    return sorted(((v, tuple(names)) for v, names in who.items()), key=lambda g: (-len(g[1]), g[1]))
+
+
+@dataclass
+class DocumentItems:
+    """Everything adjudication needs of one document: its items, and what they were read from."""
+
+    doc: Document
+    sentences: list[tuple[int, int]]
+    predicted: list[Span]
+    annotators: list[str]
+    """The chosen annotators who touched the document, sorted."""
+    into: str
+    sentence_items: list[SentenceItem] = field(default_factory=list)
+    entity_items: list[EntityItem] = field(default_factory=list)
+    works: dict[str, AnnotatorWork] = field(default_factory=dict)
+    """The read model of each touching annotator (and of `into` when it has records)."""
+
+    @property
+    def doc_id(self) -> str:
+        return self.doc.id
+
+    def items(self) -> list[Item]:
+        """Sentences and entities in document order (a sentence before the entities it holds)."""
+        keyed = [((i.start, 0, i.end), i) for i in self.sentence_items]
+        keyed += [((i.start, 1, i.end), i) for i in self.entity_items]
+        return [item for _, item in sorted(keyed, key=lambda x: x[0])]
+
+    def conflicts(self, rule: Rule | None = None) -> list[Item]:
+        """Items gold has not decided that `rule` does not settle (with no rule: that are not agreed)."""
+        return [i for i in self.items()
+                if i.gold is None and not (i.agreed if rule is None else resolve(i, rule).settled)]
+
+    def entities(self, name: str) -> set[Span]:
+        """An annotator's entities on the whole document (the contract's definition)."""
+        work = self.works.get(name)
+        decisions = work.decisions if work is not None else {}
+        return {(s, e, label) for s, e, label, status, _, _ in merge_entities(self.predicted, decisions)
+                if status != "rejected"}
+
+
+def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] | None = None,
+                   into: str = GOLD, *, parts: tuple | None = None) -> DocumentItems:
+    """The items of one document for the chosen annotators (default: everyone but `into`) who touched it.
+
+    `parts`: `Workspace.analysis_parts(doc)` when the caller has it (it is the slow read)."""
+    doc = workspace.document(doc_id)
+    stored = workspace.annotators(doc_id)
+    chosen = [n for n in stored if n != into] if annotators is None else [n for n in annotators if n in stored]
+    tables = {name: workspace.records(doc_id, name) for name in chosen}
+    touching = sorted(name for name, table in tables.items() if table)
+    gold_records = workspace.records(doc_id, into) if into in stored else {}
+    if not touching and not gold_records:
+        return DocumentItems(doc, [], [], [], into)
+    if parts is None:
+        parts = workspace.analysis_parts(doc)
+    sentences = [tuple(s) for s in parts[3]]
+    predicted = [(s, e, label) for s, e, label in parts[4]]
+    labels = workspace.labels.names
+    works = {name: AnnotatorWork(tables[name], sentences, labels) for name in touching}
+    result = DocumentItems(doc, sentences, predicted, touching, into, works=dict(works))
+    gold = AnnotatorWork(gold_records, sentences, labels) if gold_records else None
+    if gold is not None:
+        result.works[into] = gold
+    result.sentence_items = _sentence_items(doc.id, sentences, works, gold, gold_records)
+    result.entity_items = _entity_items(doc.id, predicted, works, gold)
+    return result
+
+
+def _sentence_items(doc_id: str, sentences: Sequence[tuple[int, int]], works: dict[str, AnnotatorWork],
+                    gold: AnnotatorWork | None, gold_records: dict[str, dict]) -> list[SentenceItem]:
+    empty: frozenset[str] = frozenset()
+    tagged = {name: {i: frozenset(x) for i, x in work.tagged().items()} for name, work in works.items()}
+    decided: dict[int, frozenset[str]] = {}
+    if gold is not None:
+        decided = {i: frozenset(x) for i, x in gold.tagged().items()}
+        for record in gold_records.values():
+            if record.get("kind") == REVIEW and record.get("target") == "sentence":
+                index = gold.sentence_of(record["start"], record["end"])
+                if index is not None:
+                    decided.setdefault(index, empty)
+    indexes = sorted(set().union(*(t.keys() for t in tagged.values()), decided))
+    items = []
+    for i in indexes:
+        start, end = sentences[i]
+        versions = {name: tagged[name].get(i, empty) for name in sorted(works)}
+        items.append(SentenceItem(doc_id, i, start, end, versions, decided.get(i)))
+    return items
+
+
+def _entity_items(doc_id: str, predicted: list[Span], works: dict[str, AnnotatorWork],
+                  gold: AnnotatorWork | None) -> list[EntityItem]:
+    decided_spans = {span for work in works.values() for span in work.decisions}
+    gold_spans = set(gold.decisions) if gold is not None else set()
+    spans = sorted({(s, e) for s, e, _ in predicted} | decided_spans | gold_spans)
+    if not decided_spans and not gold_spans:
+        return []
+    groups: list[list[tuple[int, int]]] = []
+    reach = -1
+    for s, e in spans:
+        if groups and s < reach:
+            groups[-1].append((s, e))
+            reach = max(reach, e)
+        else:
+            groups.append([(s, e)])
+            reach = e
+    by_start = sorted(predicted)
+    items = []
+    p = 0
+    for group in groups:
+        members = set(group)
+        if not members & decided_spans and not members & gold_spans:
+            continue
+        lo, hi = group[0][0], max(e for _, e in group)
+        while p < len(by_start) and by_start[p][0] < lo:
+            p += 1
+        model = tuple(x for x in by_start[p:] if x[0] < hi and (x[0], x[1]) in members)
+        versions = {name: _version(model, works[name].decisions, members) for name in sorted(works)}
+        gold_version = None
+        if gold is not None and members & gold_spans:
+            gold_version = _version(model, gold.decisions, members)
+        any_work = next(iter(works.values()), gold)
+        sentence = any_work.sentence_of(lo, hi) if any_work is not None else None
+        items.append(EntityItem(doc_id, lo, hi, sentence, model, versions, gold_version))
+    return items
+
+
+def _version(model: tuple[Span, ...], decisions: dict[tuple[int, int], dict],
+             members: set[tuple[int, int]]) -> EntityVersion:
+    mine = {span: decisions[span] for span in members if span in decisions}
+    kept, accepted, rejected, relabelled, added = [], [], [], [], []
+    for s, e, label, status, was, _ in merge_entities(model, mine):
+        if status == "rejected":
+            rejected.append((s, e, was or label))
+            continue
+        kept.append((s, e, label))
+        if status == "accepted":
+            accepted.append((s, e, label))
+        elif status == "added":
+            added.append((s, e, label))
+        elif status == "relabelled" or (was and label != was):
+            relabelled.append((s, e, was, label))
+    return EntityVersion(frozenset(kept), tuple(accepted), tuple(rejected), tuple(relabelled), tuple(added))
+
+
+# --- rules -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a rule accepts of one item."""
+
+    settled: bool
+    """The rule decides the whole item: nothing is left for a reviewer."""
+    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Sentence items: each label the rule accepts -> the annotators who set it."""
+    open_labels: tuple[str, ...] = ()
+    """Sentence items: labels the rule neither accepts nor refuses."""
+    spans: frozenset[Span] | None = None
+    """Entity items: the version the rule accepts (None: no version has enough annotators)."""
+    sources: tuple[str, ...] = ()
+    """Who agreed: for an entity item, who has the accepted version; for a sentence, who set any accepted label."""
+
+
+def resolve(item: Item, rule: Rule) -> Resolution:
+    """What `rule` accepts of `item`, counting only the annotators who touched the document.
+
+    A sentence label is accepted when at least `threshold` annotators set it, refused when at least that many
+    did not, and left open otherwise. An entity version is accepted when at least `threshold` annotators have
+    exactly it (and no other version does as well, which only a small N allows)."""
+    voters = len(item.versions)
+    need = threshold(rule, voters)
+    if isinstance(item, SentenceItem):
+        counts: dict[str, list[str]] = {}
+        for name, labels in item.versions.items():
+            for label in labels:
+                counts.setdefault(label, []).append(name)
+        accepted = {label: tuple(names) for label, names in sorted(counts.items()) if len(names) >= need}
+        left = tuple(label for label, names in sorted(counts.items())
+                     if len(names) < need and voters - len(names) < need)
+        sources = tuple(sorted({n for names in accepted.values() for n in names}))
+        return Resolution(not left and voters >= 1, accepted, left, None, sources)
+    tally = Counter(v.spans for v in item.versions.values())
+    passing = [spans for spans, n in tally.items() if n >= need]
+    if len(passing) != 1:
+        return Resolution(False)
+    spans = passing[0]
+    return Resolution(True, spans=spans,
+                      sources=tuple(sorted(n for n, v in item.versions.items() if v.spans == spans)))
+
+
+# --- gold decisions ----------------------------------------------------------------------------------------
+
+
+def gold_session(workspace: Workspace, doc_id: str, into: str = GOLD,
+                 sentences: Sequence[tuple[int, int]] | None = None) -> AnnotationSession:
+    """The normal annotation session of `into` on the document (the workspace keeps one, with its undo)."""
+    session = workspace.session(workspace.document(doc_id), into)
+    if sentences is None and not session.sentences:
+        sentences = workspace.analysis_parts(session.doc)[3]
+    if sentences is not None:
+        session.use_sentences([tuple(s) for s in sentences])
+    return session
+
+
+def versions_record(item: Item) -> tuple[dict, ...]:
+    """The item's versions as kept on gold records (`versions`): who had what, most common first."""
+    if isinstance(item, SentenceItem):
+        return tuple({"annotators": list(names), "labels": sorted(labels)} for labels, names in item.groups())
+    return tuple({"annotators": list(names),
+                  "spans": [{"start": s, "end": e, "label": label} for s, e, label in sorted(version.spans)]}
+                 for version, names in item.groups())
+
+
+def take(session: AnnotationSession, item: Item, name: str) -> Change | None:
+    """Take annotator `name`'s version of the item."""
+    if name not in item.versions:
+        raise AdjudicationError(f"{name!r} has no version of this item (annotators: {', '.join(item.versions)})")
+    version = item.versions[name]
+    if isinstance(item, SentenceItem):
+        return take_version(session, item, version, _who_has(item, version))
+    return take_version(session, item, version.spans, _who_has(item, version))
+
+
+def take_all(session: AnnotationSession, item: Item) -> Change | None:
+    """Take the union of every annotator's version (labels, or spans: overlapping spans may result)."""
+    if isinstance(item, SentenceItem):
+        return take_version(session, item, frozenset().union(*item.versions.values()), tuple(item.versions))
+    spans = frozenset().union(*(v.spans for v in item.versions.values()))
+    return take_version(session, item, spans, tuple(item.versions))
+
+
+def take_none(session: AnnotationSession, item: Item) -> Change | None:
+    """No label on the sentence, or no entity in the item (the model's included)."""
+    return take_version(session, item, frozenset(), _who_has(item, None))
+
+
+def _who_has(item: Item, version: frozenset | EntityVersion | None) -> tuple[str, ...]:
+    if version is None:
+        version = frozenset()
+    if isinstance(version, EntityVersion):
+        return tuple(n for n, v in item.versions.items() if v.spans == version.spans)
+    if isinstance(item, EntityItem):
+        return tuple(n for n, v in item.versions.items() if v.spans == version)
+    return tuple(n for n, v in item.versions.items() if v == version)
+
+
+def take_version(session: AnnotationSession, item: Item, version: Iterable, sources: Sequence[str] = ()
+                 ) -> Change | None:
+    """Make gold's version of the item exactly `version` (labels of a sentence item, (start, end, label) spans
+    of an entity item), in one write: one undo step. `sources`: who had that version (`from` on the records);
+    a sentence label also names who set it. None when gold already holds exactly that."""
+    upsert, delete, description = plan_version(session, item, frozenset(version), tuple(sources), explicit=True)
+    if not upsert and not delete:
+        return None
+    return session.apply(description, upsert=upsert, delete=delete)
+
+
+def plan_version(session: AnnotationSession, item: Item, version: frozenset, sources: tuple[str, ...], *,
+                 explicit: bool) -> tuple[list[Annotation], list[str], str]:
+    """(records to write, ids to delete, description) that make gold's version of `item` equal `version`.
+
+    `explicit` (a reviewer's choice): every span of the item gets a gold decision (accepted, or rejected for
+    an added span left out) and an empty sentence a `review` record, so the item counts as decided. Otherwise
+    (merge) only what differs from the model is written: rejects, relabels, adds."""
+    stamp = session.clock()
+    text = session.doc.text
+    records = session.records()
+    kept = versions_record(item)
+    annotator = session.annotator
+
+    def record(kind: str, start: int, end: int, ident: str, who: Sequence[str], **fields) -> Annotation:
+        old = records.get(ident)
+        created = old.get("created", stamp) if old else stamp
+        return Annotation(ident, kind, start, end, annotator, created, stamp, quote_at(text, start, end),
+                          sources=tuple(sorted(who)), versions=kept, **fields)
+
+    upsert: list[Annotation] = []
+    delete: list[str] = []
+    if isinstance(item, SentenceItem):
+        existing = {r["label"]: ident for ident, r in session.work.tags.get(item.index, {}).items()}
+        for label in sorted(version):
+            who = [n for n, labels in item.versions.items() if label in labels] or list(sources)
+            ident = tag_id(item.start, item.end, label)
+            new = record("tag", item.start, item.end, ident, who, label=label)
+            if _differs(records.get(existing.get(label, ident)), new):
+                upsert.append(new)
+        delete += [ident for label, ident in existing.items() if label not in version]
+        review = review_id(item.start, item.end)
+        if explicit and not version:
+            new = record(REVIEW, item.start, item.end, review, sources, target="sentence")
+            if _differs(records.get(review), new):
+                upsert.append(new)
+        elif review in records:
+            delete.append(review)
+        names = ", ".join(sorted(version)) or "no label"
+        return upsert, delete, f"gold: {names} on sentence {item.index + 1}"
+    model = {(s, e): label for s, e, label in item.predicted}
+    chosen = {(s, e): label for s, e, label in version}
+    every = set(model) | set(chosen) | {(s, e) for v in item.versions.values() for s, e, _ in v.spans}
+    gold_decisions = session.work.decisions
+    every |= {span for span in gold_decisions if item.start <= span[0] and span[1] <= item.end}
+    for span in sorted(every):
+        s, e = span
+        ident = (gold_decisions.get(span) or {}).get("id") or entity_id(s, e)
+        predicted = model.get(span, "")
+        if span in chosen:
+            label = chosen[span]
+            if not predicted:
+                status = "added"
+            elif label != predicted:
+                status = "relabelled"
+            elif explicit:
+                status = "accepted"
+            else:
+                status = ""
+        elif predicted:
+            label, status = predicted, "rejected"
+        elif explicit:
+            label = next((lb for v in item.versions.values() for x, y, lb in sorted(v.spans) if (x, y) == span),
+                         (gold_decisions.get(span) or {}).get("label", ""))
+            status = "rejected" if label else ""
+        else:
+            status = ""
+        if not status:
+            if span in gold_decisions:
+                delete.append(ident)
+            continue
+        new = record("entity", s, e, ident, sources, label=label, status=status,
+                     predicted=predicted or (label if status == "rejected" else ""))
+        if _differs(records.get(ident), new):
+            upsert.append(new)
+    shown = ", ".join(f"{label} {s}-{e}" for s, e, label in sorted(version)) or "no entity"
+    return upsert, delete, f"gold: {shown}"
+
+
+def _differs(old: dict | None, new: Annotation) -> bool:
+    """Whether writing `new` changes anything but its times (so taking the same version twice writes nothing)."""
+    if old is None:
+        return True
+    fresh = new.to_record()
+    return any(old.get(k) != fresh.get(k) for k in fresh.keys() | old.keys() if k not in ("created", "updated"))
+
+
+def review_id(start: int, end: int) -> str:
+    return f"review-{_digest(start, end)}"
+
+
+# --- merge -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    doc_id: str
+    title: str
+    annotators: tuple[str, ...]
+    """The chosen annotators who touched the document."""
+    agreed: int
+    """Items the rule settles (gold had not decided them)."""
+    conflicts: int
+    """Items the rule leaves for review."""
+    kept: int
+    """Items gold had already decided: left as they are."""
+    written: int
+    """Gold records written or deleted."""
+
+
+def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: Iterable[str] | None = None,
+                   into: str = GOLD, *, session: AnnotationSession | None = None,
+                   items: DocumentItems | None = None) -> MergeResult:
+    """Write into `into` what `rule` accepts of every item gold has not decided, in one write (one undo step:
+    "merge"). Agreed sentence labels become tags, agreed entity versions the decisions that differ from the
+    model; each record keeps `from` and `versions`. Running it again writes nothing."""
+    if items is None:
+        items = document_items(workspace, doc_id, annotators, into)
+    agreed = conflicts = kept = 0
+    upsert: list[Annotation] = []
+    delete: list[str] = []
+    if items.annotators and session is None:
+        session = gold_session(workspace, doc_id, into, items.sentences)
+    for item in items.items():
+        if item.gold is not None:
+            kept += 1
+            continue
+        result = resolve(item, rule)
+        if not result.settled:
+            conflicts += 1
+            continue
+        agreed += 1
+        assert session is not None
+        version = frozenset(result.labels) if isinstance(item, SentenceItem) else result.spans
+        more, gone, _ = plan_version(session, item, version or frozenset(), result.sources, explicit=False)
+        upsert += more
+        delete += gone
+    if upsert or delete:
+        assert session is not None
+        session.apply(f"merge ({rule})", upsert=upsert, delete=delete)
+    return MergeResult(doc_id, items.doc.title, tuple(items.annotators), agreed, conflicts, kept,
+                       len(upsert) + len(delete))
+
+
+def merge(workspace: Workspace, rule: Rule, annotators: Iterable[str] | None = None,
+          doc_ids: Iterable[str] | None = None, into: str = GOLD,
+          progress: Callable[[int], None] | None = None) -> list[MergeResult]:
+    """`merge_document` on every document (or those of `doc_ids`, already resolved), in store order."""
+    chosen = list(annotators) if annotators is not None else None
+    if chosen is not None and into in chosen:
+        raise AdjudicationError(f"{into!r} cannot be merged into itself: leave it out of --only")
+    results = []
+    for doc_id in doc_ids if doc_ids is not None else workspace.document_ids():
+        results.append(merge_document(workspace, doc_id, rule, chosen, into))
+        if progress:
+            progress(1)
+    return results
