@@ -22,6 +22,7 @@ from reader.store import (
     StoreError,
     StoreReadOnly,
     UnknownDocument,
+    bulk_reads,
     decode_name,
     encode_name,
     files,
@@ -258,6 +259,26 @@ def test_loads_agrees_with_json_on_odd_input(fast_decoder, data) -> None:
     assert outcome(loads) == outcome(json.loads)
 
 
+
+def test_bulk_reads_decode_small_files_with_msgspec_too(monkeypatch, store: Store) -> None:
+    """Export reads the whole store inside `bulk_reads`: msgspec for every file (same values), and the
+    documents listed are kept, so none is read twice."""
+    real, seen = files._fast_decode(), []
+    monkeypatch.setattr(files, "_fast_decode", lambda: lambda data: seen.append(data) or real(data))
+    data = json_line({"a": [1, 2.5, "é", None]})
+    assert loads(data) == json.loads(data) and seen == []
+    for i in range(70):
+        store.add_document({"id": f"d{i:011d}", "text": f"Texte {i}.", "meta": {"source": f"s{i}.txt"}})
+    reader = Store(store.root, read_only=True)
+    with bulk_reads():
+        assert files.bulk_reading()
+        assert repr(loads(data)) == repr(json.loads(data)) and seen == [data]
+        ids = reader.document_ids()
+        read = len(seen)
+        assert [reader.document(i)["id"] for i in ids] == ids and len(seen) == read
+    assert not files.bulk_reading()
+
+
 def test_annotation_file_bytes(store: Store) -> None:
     """The exact layout users keep in git: sorted keys, one record per line, UTF-8, escapes only when needed."""
     store.write(DOC["id"], "alice", upsert=[{"id": "b", "text": "é « »", "n": {2: 1.5, 10: None}, "s": (1, 2)},
@@ -266,6 +287,32 @@ def test_annotation_file_bytes(store: Store) -> None:
         b'{\n"_default": {\n"a": {"id": "a", "odd": "x\\ud800"},\n'
         b'"b": {"id": "b", "n": {"10": null, "2": 1.5}, "s": [1, 2], "text": "\xc3\xa9 \xc2\xab \xc2\xbb"}\n}\n}\n'
     )
+
+
+
+PRINTABLE = st.text(st.characters(blacklist_categories=("Cc",)), max_size=5)
+STORED_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+    | PRINTABLE | st.just("x\ud800"),
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner)
+    | st.dictionaries(PRINTABLE, inner, max_size=3) | st.dictionaries(st.integers(-20, 20), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(STORED_VALUES, STORED_VALUES)
+def test_a_record_is_written_as_the_copy_the_store_keeps(tmp_path_factory: pytest.TempPathFactory, first,
+                                                         second) -> None:
+    """A write encodes each record once (its line is handed to the file): the bytes are still those of the
+    store's own copy, int keys and tuples included, on the first write of a file and on later ones."""
+    with Store(tmp_path_factory.mktemp("once")) as store:
+        store.add_document(DOC)
+        store.write(DOC["id"], "alice", upsert=[{"id": "b", "v": first}])
+        store.write(DOC["id"], "alice", upsert=[{"id": "a", "v": second}])
+        copies = store.records(DOC["id"], "alice")
+        assert store.annotation_path(DOC["id"], "alice").read_bytes() == (
+            b'{\n"_default": {\n"a": ' + json_line(copies["a"]) + b',\n"b": ' + json_line(copies["b"]) + b"\n}\n}\n")
 
 
 # --- annotators ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Everything the rest of reader uses is importable from here: `from reader.store i
 """
 
 from reader.store.errors import StoreCorrupt, StoreError, StoreReadOnly, UnknownDocument
-from reader.store.files import atomic_write, encode_record, fsync_dir
+from reader.store.files import atomic_write, bulk_reads, encode_record, fsync_dir
 from reader.store.store import LOCK_FILE, SCHEMA, SCHEMA_FILE, Store, decode_name, encode_name
 from reader.store.tinydb_storage import TABLE, AtomicJSONStorage, RecordDB, RecordTable
 
@@ -23,6 +23,7 @@ __all__ = [
     "StoreReadOnly",
     "UnknownDocument",
     "atomic_write",
+    "bulk_reads",
     "decode_name",
     "encode_name",
     "encode_record",

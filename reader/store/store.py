@@ -26,13 +26,24 @@ from typing import Any
 from urllib.parse import unquote
 
 from reader.store.errors import StoreCorrupt, StoreError, StoreReadOnly, UnknownDocument
-from reader.store.files import LockFile, atomic_write, fsync_dir, json_file, json_line, loads, probe_lock, read_json
+from reader.store.files import (
+    LockFile,
+    atomic_write,
+    bulk_reading,
+    fsync_dir,
+    json_file,
+    json_line,
+    loads,
+    probe_lock,
+    read_json,
+)
 from reader.store.tinydb_storage import AnnotationFile
 from reader.untrusted import has_control
 
 SCHEMA = 1
 SCHEMA_FILE = "reader-store.json"
 LOCK_FILE = ".lock"
+SUBFOLDERS = ("documents", "analyses", "annotations")
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.@+")
@@ -67,26 +78,36 @@ def decode_name(encoded: str) -> str:
 
 
 def _control_in(value: Any) -> str | None:
-    """The first string (key or value) holding a control character other than \\n/\\t, else None.
+    """The first string (key or value) holding a control character other than \\n/\\t, else None."""
+    return _scan(value)[0]
+
+
+def _scan(value: Any) -> tuple[str | None, bool]:
+    """(the first string, key or value, holding a control character other than \\n/\\t, else None; whether
+    every key of every object is a str).
 
     The last line of defence behind `reader.untrusted` (which every door applies): a bug in a door must not put
     an escape on disk. One regex search per string: a keypress's record costs a few microseconds.
     """
+    str_keys = True
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if has_control(item):
-                return item
+                return item, str_keys
         elif isinstance(item, Mapping):
             for key, sub in item.items():
-                if isinstance(key, str) and has_control(key):
-                    return key
+                if isinstance(key, str):
+                    if has_control(key):
+                        return key, str_keys
+                else:
+                    str_keys = False
                 if not isinstance(sub, int | float | bool | None):
                     stack.append(sub)
         elif isinstance(item, list | tuple):
             stack.extend(item)
-    return None
+    return None, str_keys
 
 
 def _is_store_file(name: str) -> bool:
@@ -110,6 +131,7 @@ class Store:
 
     def __init__(self, root: Path | str, *, read_only: bool = False) -> None:
         self.root = Path(root)
+        self._documents, self._analyses, self._annotations = (self.root / sub for sub in SUBFOLDERS)
         self.read_only = read_only
         self.lock_holder: str | None = None
         self.read_only_reason: str | None = "opened read-only" if read_only else None
@@ -138,7 +160,7 @@ class Store:
                 gitignore = self.root / ".gitignore"
                 if not gitignore.exists():
                     atomic_write(gitignore, f"/{LOCK_FILE}\n.*.tmp\n".encode())
-            for sub in ("documents", "analyses", "annotations"):
+            for sub in SUBFOLDERS:
                 self._mkdir(self.root / sub)
         except OSError as exc:
             self.close()
@@ -232,10 +254,13 @@ class Store:
 
     # --- documents -------------------------------------------------------------------------------------
 
-    def _doc_path(self, doc_id: str) -> Path:
+    def _check_id(self, doc_id: str) -> None:
         if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
             raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}")
-        return self.root / "documents" / f"{doc_id}.json"
+
+    def _doc_path(self, doc_id: str) -> Path:
+        self._check_id(doc_id)
+        return self._documents / f"{doc_id}.json"
 
     def document_path(self, doc_id: str) -> Path:
         return self._doc_path(doc_id)
@@ -274,7 +299,9 @@ class Store:
     def _remember(self, record: dict) -> None:
         self._docs[record["id"]] = record
         self._docs.move_to_end(record["id"])
-        while len(self._docs) > 64:
+        # A bulk reader (export) lists the documents, which reads them all, then reads each again: keeping
+        # them all meanwhile saves reading the store's documents twice.
+        while len(self._docs) > 64 and not bulk_reading():
             self._docs.popitem(last=False)
         self._sources[record["id"]] = str((record.get("meta") or {}).get("source") or "")
 
@@ -347,8 +374,8 @@ class Store:
     # --- analysis cache --------------------------------------------------------------------------------
 
     def _analysis_path(self, doc_id: str, key: str) -> Path:
-        self._doc_path(doc_id)
-        return self.root / "analyses" / doc_id / f"{encode_name(key, 'key')}.json"
+        self._check_id(doc_id)
+        return self._analyses / f"{doc_id}/{encode_name(key, 'key')}.json"
 
     def cached_analysis(self, doc_id: str, key: str) -> dict | None:
         """The cached record, or None when there is none or the file is damaged (it is only a cache)."""
@@ -360,7 +387,7 @@ class Store:
 
     def analysis_keys(self, doc_id: str) -> list[str]:
         """Keys of the analyses cached for a document, most recent first."""
-        folder = self.root / "analyses" / doc_id
+        folder = self._analyses / doc_id
         try:
             files = [p for p in folder.iterdir() if _is_store_file(p.name)]
         except OSError:
@@ -389,13 +416,13 @@ class Store:
     # --- annotations -----------------------------------------------------------------------------------
 
     def annotation_path(self, doc_id: str, annotator: str) -> Path:
-        self._doc_path(doc_id)
-        return self.root / "annotations" / doc_id / f"{encode_name(annotator, 'annotator name')}.json"
+        self._check_id(doc_id)
+        return self._annotations / f"{doc_id}/{encode_name(annotator, 'annotator name')}.json"
 
     def annotators(self, doc_id: str) -> list[str]:
         """Names of everyone who has a file for this document, sorted."""
-        self._doc_path(doc_id)
-        folder = self.root / "annotations" / doc_id
+        self._check_id(doc_id)
+        folder = self._annotations / doc_id
         try:
             names = os.listdir(folder)
         except (FileNotFoundError, NotADirectoryError):
@@ -438,16 +465,22 @@ class Store:
         if isinstance(annotator, str) and has_control(annotator):
             raise StoreError(f"the annotator name {annotator!r:.60} holds a control character")
         upserts: dict[str, dict] = {}
+        lines: dict[str, bytes] = {}
         for record in upsert:
             if not isinstance(record, Mapping) or not isinstance(record.get("id"), str) or not record["id"]:
                 raise StoreError(f"an annotation record needs a non-empty string \"id\": {record!r:.80}")
-            if (bad := _control_in(record)) is not None:
+            bad, str_keys = _scan(record)
+            if bad is not None:
                 raise StoreError(f"record {record['id']!r:.40} refused: a value holds a control character: "
                                  f"{bad!r:.60}")
             try:
-                upserts[record["id"]] = loads(json_line(record))  # our own copy, exactly as on disk
+                line = json_line(record)
+                copy = upserts[record["id"]] = loads(line)  # our own copy, exactly as on disk
             except (TypeError, ValueError) as exc:
                 raise StoreError(f"record {record['id']!r} cannot be stored as JSON: {exc}") from None
+            # The line written is the copy's: the record's own line unless a key was not a str (json sorts
+            # {10: x, 2: y} before turning the keys into strings, which then sort the other way).
+            lines[record["id"]] = line if str_keys else json_line(copy)
         deletes = set(delete if not isinstance(delete, str) else [delete])
         if not all(isinstance(key, str) for key in deletes):
             raise StoreError("record ids to delete must be strings")
@@ -458,7 +491,7 @@ class Store:
             file = self._file(doc_id, annotator)
             try:
                 self._prepare_folder(file.storage.path.parent)
-                file.apply(upserts, deletes)
+                file.apply(upserts, deletes, lines)
             except OSError as exc:
                 self._files.pop((doc_id, annotator), None)  # memory may not match the disk any more
                 raise StoreError(f"cannot write {file.storage.path}: {exc.strerror or exc}; "

@@ -90,19 +90,23 @@ class AtomicJSONStorage(Storage):
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         self.write_changes(data, None)
 
-    def write_changes(self, data: dict[str, dict[str, Any]], changed: Mapping[str, Iterable[str]] | None) -> None:
+    def write_changes(self, data: dict[str, dict[str, Any]], changed: Mapping[str, Iterable[str]] | None,
+                      encoded: Mapping[str, Mapping[str, bytes]] | None = None) -> None:
         """Write `data`; `changed` names, per table, the only keys whose records may differ from last time.
 
-        The caller guarantees that records outside `changed` are the same unmodified objects as before.
+        The caller guarantees that records outside `changed` are the same unmodified objects as before, and
+        that `encoded` (per table, key -> line) holds `json_line(record)` of the records it names: the store
+        has them already, so no record is serialised twice.
         """
         if self.read_only:
             raise StoreReadOnly(f"{self.path} is open read-only")
         if not self._loaded:
             self._load()
         old = self._rendered
-        undo = self._render_changes(data, changed) if changed is not None and old is not None else None
+        encoded = encoded or {}
+        undo = self._render_changes(data, changed, encoded) if changed is not None and old is not None else None
         if undo is None:
-            self._rendered = {str(name): _Lines(table) for name, table in data.items()}
+            self._rendered = {str(name): _Lines(table, encoded.get(name)) for name, table in data.items()}
         try:
             stat = atomic_write(self.path, self._compose(), durable=self.durable)
         except BaseException:
@@ -121,7 +125,8 @@ class AtomicJSONStorage(Storage):
         if self._rendered is None:
             self._rendered = {name: _Lines(table) for name, table in (self._tables or {}).items()}
 
-    def _render_changes(self, data: Mapping[str, Mapping[str, Any]], changed: Mapping[str, Iterable[str]]):
+    def _render_changes(self, data: Mapping[str, Mapping[str, Any]], changed: Mapping[str, Iterable[str]],
+                        encoded: Mapping[str, Mapping[str, bytes]]):
         """Apply the changed records to the cached lines; returns an undo function, or None to render all."""
         rendered = self._rendered
         assert rendered is not None
@@ -135,10 +140,10 @@ class AtomicJSONStorage(Storage):
 
         try:
             for name, keys in changed.items():
-                table, lines = data[name], rendered[name]
+                table, lines, known = data[name], rendered[name], encoded.get(name) or {}
                 for key in keys:
                     if key in table:
-                        log.append((lines, key, lines.set(key, _entry(key, table[key]))))
+                        log.append((lines, key, lines.set(key, _entry(key, table[key], known.get(key)))))
                     else:
                         log.append((lines, key, lines.remove(key)))
             if any(len(rendered[name].keys) != len(table) for name, table in data.items()):
@@ -170,9 +175,9 @@ class AtomicJSONStorage(Storage):
 _SEP = b",\n"
 
 
-def _entry(key: str, record: Any) -> bytes:
-    """One record as it appears in a file, with the separator that precedes it."""
-    return _SEP + json_line(key) + b": " + json_line(record)
+def _entry(key: str, record: Any, line: bytes | None = None) -> bytes:
+    """One record as it appears in a file, with the separator that precedes it (`line`: its json_line)."""
+    return _SEP + json_line(key) + b": " + (json_line(record) if line is None else line)
 
 
 class _Lines:
@@ -180,10 +185,11 @@ class _Lines:
 
     __slots__ = ("entries", "keys")
 
-    def __init__(self, table: Mapping[str, Any]) -> None:
+    def __init__(self, table: Mapping[str, Any], encoded: Mapping[str, bytes] | None = None) -> None:
         items = sorted((str(key), record) for key, record in table.items())
+        known = encoded or {}
         self.keys = [key for key, _ in items]
-        self.entries = [_entry(key, record) for key, record in items]
+        self.entries = [_entry(key, record, known.get(key)) for key, record in items]
 
     def set(self, key: str, entry: bytes) -> bytes | None:
         """Insert or replace; returns the previous entry."""
@@ -239,7 +245,8 @@ class AnnotationFile:
     def table(self) -> dict[str, dict]:
         return (self.storage.read() or {}).get(TABLE, {})
 
-    def apply(self, upserts: dict[str, dict], deletes: set[str]) -> None:
+    def apply(self, upserts: dict[str, dict], deletes: set[str], lines: Mapping[str, bytes] | None = None) -> None:
+        """Delete, then upsert; `lines` holds `json_line(record)` of upserted records when the caller has it."""
         tables = self.storage.read() or {}
         table = dict(tables.get(TABLE, {}))
         changed = []
@@ -254,5 +261,5 @@ class AnnotationFile:
         if not changed:
             return  # nothing would change on disk
         tables[TABLE] = table
-        self.storage.write_changes(tables, {TABLE: changed})
+        self.storage.write_changes(tables, {TABLE: changed}, {TABLE: lines} if lines else None)
         self.db.table(TABLE).clear_cache()
