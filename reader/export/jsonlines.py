@@ -39,16 +39,30 @@ def _ujson() -> Callable[[Any], str]:
 
 
 def line(record: Any, plain: bool = True) -> bytes:
-    """One record as one line of compact UTF-8 JSON, keys in insertion order (without the newline)."""
+    """One record as one line of compact UTF-8 JSON, keys in insertion order (without the newline).
+
+    A record may hold msgspec Structs (Prodigy tokens): written as objects, fields in order."""
     if plain:
         try:
             return _encode(record)
         except (UnicodeEncodeError, TypeError):
             pass  # lone surrogates (or a value msgspec does not write): as before, below
+    record = _builtins(record)
     try:
         return _ujson()(record).encode("utf-8")
     except UnicodeEncodeError:
         return _ASCII_ENCODER.encode(record).encode("ascii")
+
+
+def _builtins(value: Any) -> Any:
+    """Structs as dicts in field order, for the writers that do not know them."""
+    if isinstance(value, msgspec.Struct):
+        return {name: _builtins(getattr(value, name)) for name in value.__struct_fields__}
+    if isinstance(value, dict):
+        return {key: _builtins(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_builtins(item) for item in value]
+    return value
 
 
 def lines(units: list[Unit], build: Callable[[Unit], dict]) -> list[bytes]:

@@ -1,0 +1,66 @@
+"""The fast paths of the record writers give what the plain ones gave: Prodigy's token lists read from a
+document's `Words` equal the ones built token by token, and records holding msgspec Structs are written as the
+dicts they replace, by msgspec and by the fallback writers (floats in meta, lone surrogates)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reader.export import jsonlines, prodigy
+from reader.export.tokens import Tokens
+
+
+def tokenise(text: str, cuts: list[int], joins: list[int]) -> Tokens:
+    """Runs of non-space characters cut at some offsets, some neighbours joined over their gap."""
+    pairs = []
+    for m in re.finditer(r"\S+", text):
+        inner = sorted({c for c in cuts if m.start() < c < m.end()})
+        bounds = [m.start(), *inner, m.end()]
+        pairs.extend(itertools.pairwise(bounds))
+    for k in sorted(set(joins), reverse=True):
+        if k + 1 < len(pairs):
+            pairs[k:k + 2] = [(pairs[k][0], pairs[k + 1][1])]
+    return Tokens.from_pairs(text, pairs)
+
+
+def one_by_one(text: str, tokens: Tokens, start: int, end: int) -> list[dict]:
+    return [{"text": text[s:e], "start": s - start, "end": e - start, "id": k, "ws": ws}
+            for k, (s, e, ws) in enumerate(tokens.units(start, end))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("ab \n\t", max_size=30), st.lists(st.integers(0, 30), max_size=6),
+       st.lists(st.integers(0, 8), max_size=2), st.data())
+def test_token_lists_read_from_words_equal_those_built_token_by_token(text, cuts, joins, data) -> None:
+    tokens = tokenise(text, cuts, joins)
+    units = [(0, len(text))]
+    if tokens.starts:
+        i = data.draw(st.integers(0, len(tokens.starts) - 1))
+        j = data.draw(st.integers(i + 1, len(tokens.starts)))
+        units.append((tokens.starts[i], tokens.ends[j - 1]))
+    words = prodigy.Words(tokens)
+    for start, end in units:
+        listed, firsts, lasts = prodigy.token_list(text[start:end], tokens, start, end, words)
+        expected = one_by_one(text, tokens, start, end)
+        assert msgspec.to_builtins(listed) == expected
+        assert list(firsts) == [t["start"] + start for t in expected]
+        assert list(lasts) == [t["end"] + start for t in expected]
+
+
+def test_structs_are_written_as_the_dicts_they_replace() -> None:
+    def record(text: str, meta: dict, structs: bool) -> dict:
+        token, option = (prodigy.Token, prodigy.Option) if structs else (
+            lambda *a: dict(zip(("text", "start", "end", "id", "ws"), a, strict=True)),
+            lambda *a: dict(zip(("id", "text"), a, strict=True)))
+        return {"text": text, "tokens": [token(text[:2], 0, 2, 0, True), token(text[3:], 3, len(text), 1, False)],
+                "options": [option("claim", "claim")], "meta": meta}
+
+    for text, meta in (("Le texte", {"n": 1}), ("Le x\ud800", {"n": 1}), ("Le texte", {"score": 1e16}),
+                       ("Le x\ud800", {"score": 0.1})):
+        for plain in (True, False):
+            assert jsonlines.line(record(text, meta, True), plain) == jsonlines.line(record(text, meta, False), plain)
