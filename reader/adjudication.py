@@ -226,12 +226,16 @@ class DocumentItems:
 
 def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] | None = None,
                    into: str = GOLD, *, parts: tuple | None = None) -> DocumentItems:
-    """The items of one document for the chosen annotators (default: everyone but `into`) who touched it.
+    """The items of one document for the chosen annotators (default: everyone but `into` and `gold`) who
+    touched it.
 
     `parts`: `Workspace.analysis_parts(doc)` when the caller has it (it is the slow read)."""
     doc = workspace.document(doc_id)
     stored = workspace.annotators(doc_id)
-    chosen = [n for n in stored if n != into] if annotators is None else [n for n in annotators if n in stored]
+    if annotators is None:  # the adjudicated sets are never voters unless named
+        chosen = [n for n in stored if n not in (into, GOLD)]
+    else:
+        chosen = [n for n in annotators if n in stored and n != into]
     tables = {name: workspace.records(doc_id, name) for name in chosen}
     touching = sorted(name for name, table in tables.items() if table)
     gold_records = workspace.records(doc_id, into) if into in stored else {}

@@ -365,6 +365,117 @@ def stats_() -> None:
         out.print(render_stats(stats(open_workspace(read_only=True))))
 
 
+@app.command("agree")
+def agree_(
+    doc: Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Annotator to compare (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object (the contract's shape).")] = False,
+) -> None:
+    """Agreement between annotators: alpha and kappa on sentence labels, F1 and mismatches on entities."""
+    with user_errors():
+        import json
+
+        from reader.agreement import agreement
+
+        ws = open_workspace(read_only=True)
+        names = annotator_names(only)
+        doc_ids = [ws.resolve(ref) for ref in doc] if doc else None
+        result = agreement(ws, names, doc_ids)
+        if as_json:
+            sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            return
+        out.print(render_agreement(result))
+
+
+@app.command("merge")
+def merge_(
+    into: Annotated[str, typer.Option("--into", help="Annotator to write the adjudicated set to.")] = "gold",
+    rule: Annotated[str, typer.Option("--rule", help="unanimous, majority (default) or N annotators.")]
+    = "majority",
+    only: Annotated[list[str] | None, typer.Option("--only", help="Annotator to merge (repeatable).")] = None,
+    doc: Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")] = None,
+) -> None:
+    """Write what the annotators agree on into --into (gold); prints agreed items and conflicts per document."""
+    with user_errors():
+        from reader.adjudication import AdjudicationError, merge, parse_rule
+
+        try:
+            into = check_name(into, "--into")
+            chosen = parse_rule(rule)
+            names = annotator_names(only)
+            ws = open_workspace()
+            if ws.read_only:
+                fail(f"the store {OPTIONS.store} is open in {ws.lock_holder}; it is read-only until that closes")
+            doc_ids = [ws.resolve(ref) for ref in doc] if doc else None
+            results = merge(ws, chosen, names, doc_ids, into)
+        except AdjudicationError as exc:
+            fail(str(exc))
+        agreed = conflicts = kept = written = 0
+        for r in results:
+            if not r.annotators:
+                continue
+            agreed, conflicts, kept, written = (agreed + r.agreed, conflicts + r.conflicts, kept + r.kept,
+                                                written + r.written)
+            say(out, f"{r.doc_id}  agreed {r.agreed:>4}  conflicts {r.conflicts:>4}  kept {r.kept:>4}  "
+                f"written {r.written:>4}  {r.title}", one_line=True)
+        done = sum(1 for r in results if r.annotators)
+        say(out, f"total: {done} documents, {agreed} agreed, {conflicts} conflicts left, {kept} already in {into}, "
+            f"{written} records written ({rule})", one_line=True)
+
+
+def annotator_names(only: list[str] | None) -> list[str] | None:
+    """The annotators given with --only, checked (None: the command's default)."""
+    if not only:
+        return None
+    try:
+        return sorted({check_name(name, "--only") for name in only})
+    except UntrustedError as exc:
+        fail(str(exc))
+    return None
+
+
+def render_agreement(result):
+    """`reader agree` output: sentence labels (alpha, kappa per pair), entity pairs, entity F1 per label."""
+    from rich.console import Group
+    from rich.table import Table
+
+    from reader.stats import percent_text
+
+    head = (f"{result.documents} documents ({result.sentences} sentences) touched by at least two of "
+            f"{len(result.annotators)} annotators: {', '.join(result.annotators) or 'none'}")
+    parts: list = [Text(visible(head, one_line=True))]
+    if not result.documents:
+        parts.append(Text("no document was touched by two annotators: no agreement to measure"))
+        return Group(*parts)
+    table = Table(title="Sentence labels (Krippendorff's alpha over all; Cohen's kappa per pair)",
+                  title_justify="left", box=None, pad_edge=False, header_style="bold")
+    table.add_column("label", no_wrap=True)
+    table.add_column("alpha", justify="right")
+    for a, b in result.pairs:
+        table.add_column(cell(f"{a} / {b}"), justify="right", no_wrap=True)
+    for name, x in result.labels.items():
+        table.add_row(cell(name), cell(percent_text(x.alpha)),
+                      *(cell(percent_text(x.kappa.get(pair))) for pair in result.pairs))
+    parts.append(table)
+    table = Table(title="Entities (a is the reference; mismatches: unmatched spans of either side)",
+                  title_justify="left", box=None, pad_edge=False, header_style="bold")
+    for column in ("a / b", "precision", "recall", "f1", "boundary", "label", "missing"):
+        table.add_column(column, justify="left" if column == "a / b" else "right", no_wrap=True)
+    for p in result.entities:
+        table.add_row(cell(f"{p.a} / {p.b}"), cell(percent_text(p.precision)), cell(percent_text(p.recall)),
+                      cell(percent_text(p.f1)), cell(p.boundary), cell(p.label), cell(p.missing))
+    parts.append(table)
+    if result.entity_f1:
+        table = Table(title="Entity F1 per label (all pairs)", title_justify="left", box=None, pad_edge=False,
+                      header_style="bold")
+        table.add_column("label", no_wrap=True)
+        table.add_column("f1", justify="right")
+        for name, f1 in result.entity_f1.items():
+            table.add_row(cell(name), cell(percent_text(f1)))
+        parts.append(table)
+    return Group(*parts)
+
+
 @app.command("keys")
 def keys_(
 ) -> None:
@@ -414,6 +525,7 @@ def render_stats(result):
 
 GLOBAL_OPTIONS = {"--store", "--model", "--annotator", "--keymap", "--labels"}
 VALUE_OPTIONS = GLOBAL_OPTIONS | {"--n-process", "--format", "--unit", "--output", "--doc", "--align"}
+VALUE_OPTIONS |= {"--only", "--rule", "--into"}  # agree, merge
 SENTENCE_COMMANDS = {"tag", "note"}
 
 
