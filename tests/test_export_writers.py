@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reader.export import jsonlines, prodigy
-from reader.export.tokens import Tokens
+from reader.export.tokens import Tokens, Words
 
 
 def tokenise(text: str, cuts: list[int], joins: list[int]) -> Tokens:
@@ -43,7 +43,7 @@ def test_token_lists_read_from_words_equal_those_built_token_by_token(text, cuts
         i = data.draw(st.integers(0, len(tokens.starts) - 1))
         j = data.draw(st.integers(i + 1, len(tokens.starts)))
         units.append((tokens.starts[i], tokens.ends[j - 1]))
-    words = prodigy.Words(tokens)
+    words = Words(tokens)
     for start, end in units:
         listed, firsts, lasts = prodigy.token_list(text[start:end], tokens, start, end, words)
         expected = one_by_one(text, tokens, start, end)

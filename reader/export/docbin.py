@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from reader.export.result import ExportError
-from reader.export.tokens import blank_vocab
+from reader.export.tokens import Words, blank_vocab
 from reader.export.units import Span, Unit, labels_of, notes_of
 
 
@@ -73,27 +74,37 @@ class DocBinWriter:
         """(flat token index, IOB, type hash) for entity tokens (everything else is O)."""
         starts: list[int] = []
         empty = None
+        documents: dict[int, Words] = {}
+        cats: dict[tuple[str, ...], dict[str, float]] = {}
         for u in units:
             v = u.view
-            units_ = v.tokens.units(u.start, u.end)
-            text, o = v.doc.text, u.start
+            o = u.start
+            known = documents.get(id(v.tokens))
+            if known is None:
+                known = documents[id(v.tokens)] = Words(v.tokens)
+            plain = known.plain(o, u.end)
+            if plain is not None:
+                words, unit_spaces, firsts, lasts = plain
+            else:
+                units_ = v.tokens.units(o, u.end)
+                text = v.doc.text
+                words = [text[s:e] for s, e, _ in units_]
+                unit_spaces = [ws for _, _, ws in units_]
+                firsts, lasts = [s for s, _, _ in units_], [e for _, e, _ in units_]
             base = len(flat)
             starts.append(base)
-            words = [text[s:e] for s, e, _ in units_]
             found = [rows.get(w) for w in words]
             if None in found:
                 found = [row_of(w) if r is None else r for w, r in zip(words, found, strict=True)]
             flat.extend(found)
-            spaces.extend([ws for _, _, ws in units_])
+            spaces.extend(unit_spaces)
             spans = []
-            if u.spans:
-                first = {s: i for i, (s, _, _) in enumerate(units_)}
-                last = {e: i for i, (_, e, _) in enumerate(units_)}
-                for s in u.spans:
-                    i, j = first.get(s.start), last.get(s.end)
-                    if i is None or j is None or j < i:  # cannot happen after the alignment check
-                        raise ExportError(f"internal error: span {s.start}-{s.end} of {v.doc.id} does not align")
-                    spans.append((i, j + 1, label_of(s.label), s.start - o, s.end - o))
+            for s in u.spans:
+                i, j = bisect_left(firsts, s.start), bisect_left(lasts, s.end)
+                if i == len(firsts) or firsts[i] != s.start or j == len(lasts) or lasts[j] != s.end or j < i:
+                    # cannot happen after the alignment check
+                    raise ExportError(f"internal error: span {s.start}-{s.end} of {v.doc.id} does not align")
+                spans.append((i, j + 1, label_of(s.label), s.start - o, s.end - o))
             ents = spans
             if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):  # sorted: overlaps are neighbours
                 ents = without_overlaps(u.spans, spans, lambda x: x[0], lambda x: x[1])
@@ -108,8 +119,11 @@ class DocBinWriter:
                 if empty is None:
                     empty = dumps({dumps({"name": "sc", "attrs": {}, "spans": []}): ["sc"]})
                 docbin.span_groups.append(empty)
-            labels = labels_of(u)
-            docbin.cats.append({name: 1.0 if name in labels else 0.0 for name in universe})
+            labels = tuple(labels_of(u))
+            cat = cats.get(labels)
+            if cat is None:  # one dict per label combination: DocBin only serialises them
+                cat = cats[labels] = {name: 1.0 if name in labels else 0.0 for name in universe}
+            docbin.cats.append(cat)
             docbin.user_data.append(dumps({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
                                            "notes": notes_of(u)}))
             docbin.flags.append({"has_unknown_spaces": False})

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import msgspec
 
 from reader.export import jsonlines
-from reader.export.tokens import Tokens
+from reader.export.tokens import Tokens, Words
 from reader.export.units import Unit, labels_of, notes_of, unit_meta
 
 
@@ -57,22 +57,6 @@ class Option(msgspec.Struct, gc=False):
     text: str
 
 
-class Words:
-    """A document's token texts and which tokens a single space follows, read once for all its sentences
-    (and annotators): a sentence's share is then two list slices."""
-
-    __slots__ = ("gaps", "spaced", "spaces", "words")
-
-    def __init__(self, tokens: Tokens) -> None:
-        text, starts, ends = tokens.text, tokens.starts, tokens.ends
-        self.words = [text[s:e] for s, e in zip(starts, ends, strict=True)]
-        self.gaps = [s - e for e, s in zip(ends, starts[1:], strict=False)]
-        """Characters between token k and token k + 1."""
-        self.spaces = [gap == 1 for gap in self.gaps]
-        self.spaced = " " in "".join(self.words)
-        """Some token holds a space."""
-
-
 def token_list(text: str, tokens: Tokens, start: int, end: int, words: Words | None = None) \
         -> tuple[list[Token], Sequence[int], Sequence[int]]:
     """Prodigy's `tokens` for the unit `text` = the document's text[start:end], and the token starts and ends
@@ -82,21 +66,11 @@ def token_list(text: str, tokens: Tokens, start: int, end: int, words: Words | N
     read from the document's `Words` directly: `Tokens.units` loops in Python over every token and its gaps,
     and the token lists are most of a Prodigy export (25 tokens a sentence).
     """
-    starts, ends = tokens.starts, tokens.ends
-    i = bisect_left(starts, start)
-    j = bisect_right(ends, end, i)
-    if i < j and starts[i] == start and ends[j - 1] == end:
-        words = words or Words(tokens)
-        gaps = words.gaps[i:j - 1]
-        if max(gaps, default=0) <= 1 and min(gaps, default=0) >= 0 and sum(gaps) == text.count(" "):
-            texts = words.words[i:j]
-            # else a space inside a token: not all spaces are between tokens
-            if not words.spaced or " " not in "".join(texts):
-                firsts, lasts = starts[i:j], ends[i:j]
-                spaces = words.spaces[i:j - 1]
-                spaces.append(False)
-                return (list(map(Token, texts, [s - start for s in firsts], [e - start for e in lasts],
-                                 range(j - i), spaces)), firsts, lasts)
+    found = (words or Words(tokens)).plain(start, end)
+    if found is not None:
+        texts, spaces, firsts, lasts = found
+        return (list(map(Token, texts, [s - start for s in firsts], [e - start for e in lasts],
+                         range(len(texts)), spaces)), firsts, lasts)
     units = tokens.units(start, end)
     return ([Token(text[s - start:e - start], s - start, e - start, k, ws) for k, (s, e, ws) in enumerate(units)],
             [s for s, _, _ in units], [e for _, e, _ in units])

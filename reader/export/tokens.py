@@ -8,7 +8,7 @@ enough to build Docs from them and the JSON formats never import spaCy.
 from __future__ import annotations
 
 import functools
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,44 @@ class Tokens:
         if pos < end:
             _gap(out, text, pos, end)
         return out
+
+
+
+class Words:
+    """A document's token texts and which tokens a single space follows, read once for all its units (and
+    annotators): the usual sentence's tokens are then list slices, not `Tokens.units`' loop over every token
+    (Prodigy's token lists and the DocBin's rows are most of those exports)."""
+
+    __slots__ = ("gaps", "spaced", "spaces", "tokens", "words")
+
+    def __init__(self, tokens: Tokens) -> None:
+        text, starts, ends = tokens.text, tokens.starts, tokens.ends
+        self.tokens = tokens
+        self.words = [text[s:e] for s, e in zip(starts, ends, strict=True)]
+        self.gaps = [s - e for e, s in zip(ends, starts[1:], strict=False)]
+        """Characters between token k and token k + 1."""
+        self.spaces = [gap == 1 for gap in self.gaps]
+        self.spaced = " " in "".join(self.words)
+        """Some token holds a space."""
+
+    def plain(self, start: int, end: int) -> tuple[list[str], list[bool], list[int], list[int]] | None:
+        """(words, trailing spaces, starts, ends) of text[start:end] when tokens cover it from end to end,
+        separated by nothing or one space (what `Tokens.units` gives then), else None."""
+        tokens = self.tokens
+        starts, ends = tokens.starts, tokens.ends
+        i = bisect_left(starts, start)
+        j = bisect_right(ends, end, i)
+        if i == j or starts[i] != start or ends[j - 1] != end:
+            return None
+        gaps = self.gaps[i:j - 1]
+        if max(gaps, default=0) > 1 or min(gaps, default=0) < 0 or sum(gaps) != tokens.text.count(" ", start, end):
+            return None
+        words = self.words[i:j]
+        if self.spaced and " " in "".join(words):  # then not every space is between tokens
+            return None
+        spaces = self.spaces[i:j - 1]
+        spaces.append(False)
+        return words, spaces, starts[i:j], ends[i:j]
 
 
 def _gap(out: list[list], text: str, start: int, end: int) -> None:
