@@ -477,7 +477,7 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
         delete += [ident for label, ident in existing.items() if label not in version]
         review = review_id(item.start, item.end)
         if explicit and not version:
-            new = record(REVIEW, item.start, item.end, review, sources, target="sentence")
+            new = record(REVIEW, item.start, item.end, review, (), target="sentence")  # who: in `versions`
             if _differs(records.get(review), new):
                 upsert.append(new)
         elif review in records:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reader.annotations import Annotation, entity_id, note_id, quote_at, tag_id
+from reader.annotations import Annotation, _digest, entity_id, note_id, quote_at, sentence_of, tag_id
 from reader.documents import Document, document_id
 from reader.export import jsonlines
 from reader.export.result import ExportError
@@ -25,12 +25,14 @@ if TYPE_CHECKING:
     from reader.workspace import Workspace
 
 REVIEWED = frozenset({"accepted", "relabelled", "added", "rejected"})
+REVIEW = "review"
+"""An adjudicated set's record of a sentence decided with no label (`reader.adjudication.REVIEW`)."""
 
 
 def document_record(u: Unit, universe: list[str]) -> dict:
     v = u.view
     text = v.doc.text
-    return {
+    record = {
         "id": v.doc.id,
         "text": text,
         "meta": document_meta(v.doc, v.annotator),
@@ -41,6 +43,35 @@ def document_record(u: Unit, universe: list[str]) -> dict:
                       for i, (start, end) in enumerate(v.sentences)],
         "notes": v.doc_notes,
     }
+    _audit_trail(v, record)
+    return record
+
+
+def _audit_trail(v: Any, record: dict) -> None:
+    """An adjudicated set's records (`gold`, see reader.adjudication) keep who agreed (`from`) and the
+    annotators' versions behind each decision (`versions`, as Prodigy's review keeps them): a span gets both,
+    a sentence gets `from` per label and the `versions`. Nothing is added to anyone else's records."""
+    audited = [r for r in v.records.values() if "versions" in r or "from" in r]
+    if not audited:
+        return
+    spans = {(x["start"], x["end"]): x for x in record["spans"]}
+    sentences = record["sentences"]
+    starts = [s["start"] for s in sentences]
+    bounds = [(s["start"], s["end"]) for s in sentences]
+    for r in sorted(audited, key=lambda r: (r.get("updated", ""), r.get("id", ""))):
+        kind = r.get("kind")
+        if kind == "entity":
+            target = spans.get((r["start"], r["end"]))
+            if target is not None:
+                target["from"] = list(r.get("from", []))
+                target["versions"] = list(r.get("versions", []))
+            continue
+        if kind not in ("tag", REVIEW) or not sentences:
+            continue
+        target = sentences[sentence_of(r["start"], r["end"], bounds, starts)]
+        if kind == "tag":
+            target.setdefault("from", {})[r.get("label", "")] = list(r.get("from", []))
+        target["versions"] = list(r.get("versions", []))
 
 
 def sentence_record(u: Unit, universe: list[str]) -> dict:
@@ -178,10 +209,16 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
         models = predicted.get(doc.id, {})
         for sentence in record["sentences"]:
             start, end = sentence["start"], sentence["end"]
+            sources, versions = sentence.get("from") or {}, tuple(sentence.get("versions") or ())
             for label in sentence.get("labels") or []:
                 tag = Annotation(tag_id(start, end, label), "tag", start, end, name, stamp, stamp,
-                                 quote_at(doc.text, start, end), label=label)
+                                 quote_at(doc.text, start, end), label=label,
+                                 sources=tuple(sources.get(label, ())), versions=versions)
                 by_annotator.setdefault(name, []).append(tag.to_record())
+            if versions and not sentence.get("labels"):  # an adjudicated sentence with no label
+                review = Annotation(review_id(start, end), REVIEW, start, end, name, stamp, stamp,
+                                    quote_at(doc.text, start, end), target="sentence", versions=versions)
+                by_annotator.setdefault(name, []).append(review.to_record())
             for note in sentence.get("notes") or []:
                 by_annotator.setdefault(note.get("annotator") or name, []).append(
                     _note_record(doc, note.get("target") or "sentence", note.get("start", start),
@@ -200,12 +237,19 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
                 model_label = label  # both keep the model's label
             decision = Annotation(entity_id(start, end), "entity", start, end, name, stamp, stamp,
                                   quote_at(doc.text, start, end), label=label, status=status,
-                                  predicted="" if status == "added" else model_label)
+                                  predicted="" if status == "added" else model_label,
+                                  sources=tuple(span.get("from") or ()), versions=tuple(span.get("versions") or ()))
             by_annotator.setdefault(name, []).append(decision.to_record())
         for who, items in sorted(by_annotator.items()):
             workspace.write(doc.id, who, upsert=items)
             written += len(items)
     return ImportSummary(len(plan), tuple(d.id for d in docs), added, written)
+
+
+def review_id(start: int, end: int) -> str:
+    """The id of a sentence decided with no label: `reader.adjudication.review_id`, which writes it (equal:
+    tests/test_merge.py), kept here so export does not import adjudication."""
+    return f"review-{_digest(start, end)}"
 
 
 def _note_record(doc: Document, target: str, start: int, end: int, note: dict, annotator: str) -> dict:
@@ -258,14 +302,51 @@ def _checked(record: dict, where: str) -> dict:
             raise ExportError(f"{where}: \"notes\" must be a list")
         return [note_of(x) for x in notes]
 
+    def names(value: Any, what: str) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise ExportError(f"{where}: {what} must be a list of annotator names")
+        return [check_name(x, "annotator") for x in value]
+
+    def versions_of(item: dict) -> dict:
+        """An adjudicated item's `versions` (and a span's `from`), checked: names, labels, offsets."""
+        if "versions" not in item:
+            return item
+        versions = item["versions"]
+        if not isinstance(versions, list) or not all(isinstance(x, dict) for x in versions):
+            raise ExportError(f"{where}: \"versions\" must be a list of objects")
+        checked = []
+        for version in versions:
+            entry: dict[str, Any] = {"annotators": names(version.get("annotators"), "a version's annotators")}
+            if "labels" in version:
+                labels = version["labels"]
+                if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+                    raise ExportError(f"{where}: a version's labels must be strings")
+                entry["labels"] = [check_name(x, "sentence label") for x in labels]
+            if "spans" in version:
+                if not isinstance(version["spans"], list):
+                    raise ExportError(f"{where}: a version's spans must be a list")
+                for x in version["spans"]:
+                    offsets(x, "version span")
+                entry["spans"] = [{"start": x["start"], "end": x["end"],
+                                   "label": check_name(str(x.get("label", "")), "entity label")}
+                                  for x in version["spans"]]
+            checked.append(entry)
+        return {**item, "versions": checked}
+
     sentences = []
     for sentence in record["sentences"]:
         offsets(sentence, "sentence")
         labels = sentence.get("labels") or []
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
             raise ExportError(f"{where}: sentence labels must be strings")
-        sentences.append({**sentence, "labels": [check_name(x, "sentence label") for x in labels],
-                          "notes": notes_of(sentence)})
+        sentence = {**sentence, "labels": [check_name(x, "sentence label") for x in labels],
+                    "notes": notes_of(sentence)}
+        if "from" in sentence:
+            if not isinstance(sentence["from"], dict):
+                raise ExportError(f"{where}: a sentence's \"from\" must map labels to annotator names")
+            sentence["from"] = {check_name(str(k), "sentence label"): names(v, "\"from\"")
+                                for k, v in sentence["from"].items()}
+        sentences.append(versions_of(sentence))
     spans = []
     for span in record["spans"]:
         offsets(span, "span")
@@ -273,7 +354,10 @@ def _checked(record: dict, where: str) -> dict:
             raise ExportError(f"{where}: unknown span status {span.get('status')!r:.40}")
         if not isinstance(span.get("label"), str) or not span["label"]:
             raise ExportError(f"{where}: a span needs a label")
-        spans.append({**span, "label": check_name(span["label"], "entity label")})
+        span = {**span, "label": check_name(span["label"], "entity label")}
+        if "from" in span:
+            span["from"] = names(span["from"], "\"from\"")
+        spans.append(versions_of(span))
     return {**record, "sentences": sentences, "spans": spans, "notes": notes_of(record)}
 
 

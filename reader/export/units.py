@@ -10,7 +10,7 @@ annotated gives one view with annotator None (model predictions, no labels), unl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from reader.annotations import AnnotatorWork, note_id
@@ -53,6 +53,8 @@ class View:
     updated: str
     plain: bool
     """The document's meta holds no float, whose JSON spelling differs between writers (see `jsonlines`)."""
+    records: dict[str, dict] = field(default_factory=dict)
+    """The annotator's records as stored: the native format reads an adjudicated record's `from`/`versions`."""
 
 
 @dataclass
@@ -101,7 +103,8 @@ def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: 
     for start, end, label, status, _, _ in work.entities(predicted):
         index = sentence(start, end)
         spans.append(Span(start, end, label, status, 0 if index is None else index))
-    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, touched, updated, plain)
+    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, touched, updated, plain,
+                records)
 
 
 def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated_only: bool,
