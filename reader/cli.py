@@ -153,7 +153,8 @@ def default_paths() -> list[Path]:
 
 @app.command("open")
 def open_(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders to import and open.")] = None,
+    paths: Annotated[list[str] | None, typer.Argument(help="Files, folders, URLs or feeds to import and open.")]
+    = None,
 ) -> None:
     """Open the reader (the default command): PATHs are imported first."""
     with user_errors():
@@ -161,9 +162,9 @@ def open_(
 
         keys = load_keymap(OPTIONS.keymap)
         ws = open_workspace()
-        if paths and len(paths) == 1 and not paths[0].exists() and re.fullmatch(r"[a-z][a-z-]*", str(paths[0])):
+        if paths and len(paths) == 1 and not Path(paths[0]).exists() and re.fullmatch(r"[a-z][a-z-]*", paths[0]):
             commands = ", ".join(sorted(command_names() - {"open"}))
-            fail(f"no command or file {str(paths[0])!r} (commands: {commands})")
+            fail(f"no command or file {paths[0]!r} (commands: {commands})")
         if paths:
             doc_ids = [r.document.id for r in import_documents(ws, paths, analyse=False)]
         else:
@@ -178,12 +179,21 @@ def open_(
         ws.close()
 
 
-def import_documents(ws, paths: list[Path], *, analyse: bool, n_process: int = 1):
-    """Load, store and (optionally) analyse documents; a bad file or model fails before anything is stored."""
+def load_documents(ws, paths: list[str] | list[Path]):
+    """Files, folders, URLs and feeds as documents; a feed's known items come back as stored, its failed items
+    are one `warning:` line each."""
     from reader.documents import load_paths
+
+    return load_paths(paths, stored=lambda: map(ws.document, ws.document_ids()),
+                      report=lambda line: say(err, line, one_line=True))
+
+
+def import_documents(ws, paths: list[str] | list[Path], *, analyse: bool, n_process: int = 1, docs=None):
+    """Load (unless `docs` are given), store and (optionally) analyse documents; a bad file or model fails
+    before anything is stored."""
     from reader.workspace import ImportResult
 
-    docs = load_paths(paths)
+    docs = load_documents(ws, paths) if docs is None else docs
     if ws.read_only:
         missing = [d for d in docs if not ws.has_document(d.id)]
         if missing:
@@ -205,7 +215,8 @@ def import_documents(ws, paths: list[Path], *, analyse: bool, n_process: int = 1
 
 @app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Files (.txt, .md, .jsonl, or a native export) or folders.")],
+    paths: Annotated[list[str], typer.Argument(
+        help="Files (.txt, .md, .jsonl, .html, a feed, or a native export), folders, or URLs of pages or feeds.")],
     n_process: Annotated[int, typer.Option("--n-process", help="spaCy worker processes.")] = 1,
 ) -> None:
     """Add documents to the store and analyse them; a native `reader export` file brings its annotations."""
@@ -216,12 +227,12 @@ def import_(
         if ws.read_only:
             fail(f"the store {OPTIONS.store} is open in {ws.lock_holder}; close it first")
         try:
-            native = {p: records for p in paths if p.is_file() and (records := read_native(p)) is not None}
-            rest = [p for p in paths if p not in native]
-            if rest:
-                from reader.documents import load_paths
+            from reader.documents import is_url
 
-                load_paths(rest)  # every file is checked before anything is stored
+            native = {p: records for p in paths
+                      if not is_url(p) and Path(p).is_file() and (records := read_native(Path(p))) is not None}
+            rest = [p for p in paths if p not in native]
+            docs = load_documents(ws, rest) if rest else []  # every file and page is checked before anything is stored
             if native:
                 summary = import_native(ws, [r for records in native.values() for r in records], analyse=True)
                 for doc_id in summary.documents:
@@ -233,7 +244,7 @@ def import_(
             fail(str(exc))
         if not rest:
             return
-        results = import_documents(ws, rest, analyse=True, n_process=n_process)
+        results = import_documents(ws, rest, analyse=True, n_process=n_process, docs=docs)
         for result in results:
             doc = result.document
             analysis = ws.cached_analysis(doc)

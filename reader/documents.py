@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -17,7 +17,9 @@ from typing import Any
 
 from reader.untrusted import UntrustedError, clean_line, clean_meta, clean_text
 
-SUFFIXES = (".txt", ".md", ".jsonl")
+SUFFIXES = (".txt", ".md", ".jsonl", ".html", ".htm")
+TEXT_SUFFIXES = (".txt", ".md", ".jsonl")
+"""Read as text; saved pages (`.html`) and feeds (by content, any other suffix) go to `reader.web`."""
 MAX_BYTES = 50 * 1024 * 1024
 """Larger files are refused with a clear message rather than freezing the terminal."""
 
@@ -151,7 +153,7 @@ def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = 
     return Document.create(body, merged)
 
 
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -159,9 +161,13 @@ def _read_text(path: Path) -> str:
     if size > MAX_BYTES:
         raise DocumentError(f"{path}: too large ({size // (1024 * 1024)} MB; the limit is {MAX_BYTES >> 20} MB)")
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _read_text(path: Path, data: bytes | None = None) -> str:
+    data = _read_bytes(path) if data is None else data
     if b"\x00" in data[:8192]:
         raise DocumentError(f"{path}: looks like a binary file, not text")
     try:
@@ -170,9 +176,25 @@ def _read_text(path: Path) -> str:
         raise DocumentError(f"{path}: not valid UTF-8 (byte {exc.start}); convert it with iconv first") from None
 
 
-def load_file(path: Path) -> list[Document]:
-    """Documents of one file: one for .txt/.md, one per non-blank line for .jsonl."""
-    raw = _read_text(path)
+Stored = Callable[[], Iterable[Document]]
+"""The documents already in the store, asked for only when a feed is read (its known items are not fetched)."""
+Report = Callable[[str], None]
+"""Where a feed says which item failed (one line each) while the others are imported."""
+
+
+def load_file(path: Path, *, stored: Stored | None = None, report: Report | None = None) -> list[Document]:
+    """Documents of one file: one for .txt/.md and saved pages, one per non-blank line for .jsonl, one per item
+    for a feed (told by its content: any suffix but the text ones)."""
+    suffix = path.suffix.lower()
+    data = _read_bytes(path)
+    if suffix not in TEXT_SUFFIXES:
+        from reader import web
+
+        if suffix in web.PAGE_SUFFIXES or (not web.is_feed(data) and web.looks_like_html(data)):
+            return [web.load_page_file(path, data)]
+        if web.is_feed(data):
+            return web.load_feed(data, where=str(path), stored=stored, report=report)
+    raw = _read_text(path, data)
     source = path.name
     if path.suffix.lower() != ".jsonl":
         if not raw.strip():
@@ -207,14 +229,28 @@ def iter_files(path: Path) -> Iterator[Path]:
         raise DocumentError(f"{path}: no such file or folder")
 
 
-def load_paths(paths: list[Path]) -> list[Document]:
-    """All documents under the given files and folders, in a stable order, without duplicates."""
+def is_url(value: str | Path) -> bool:
+    """A command-line argument naming a web address (a `Path` would have collapsed its `//`: pass strings)."""
+    return isinstance(value, str) and re.match(r"https?://", value, re.IGNORECASE) is not None
+
+
+def load_paths(paths: Iterable[Path | str], *, stored: Stored | None = None,
+               report: Report | None = None) -> list[Document]:
+    """All documents under the given files, folders and URLs (pages or feeds), in a stable order, without
+    duplicates; `stored` and `report` serve feeds (see `Stored`, `Report`)."""
     seen: dict[str, Document] = {}
     for root in paths:
-        files = list(iter_files(root))
-        if root.is_dir() and not files:
-            raise DocumentError(f"{root}: no .txt, .md or .jsonl files in this folder")
-        for file in files:
-            for doc in load_file(file):
-                seen.setdefault(doc.id, doc)
+        if is_url(root):
+            from reader import web
+
+            docs = web.load_url(str(root), stored, report)
+        else:
+            root = Path(root)
+            files = list(iter_files(root))
+            if root.is_dir() and not files:
+                raise DocumentError(f"{root}: no .txt, .md, .jsonl or .html files in this folder")
+            docs = [doc for file in files for doc in load_file(file, stored=stored, report=report)]
+        for doc in docs:
+            seen.setdefault(doc.id, doc)
     return list(seen.values())
+

@@ -43,6 +43,8 @@ class Summary:
     tagged: int
     notes: int
     decisions: int
+    site: str = ""
+    """`meta.sitename` of a page from the web ("" for files): the library shows it instead of the source."""
 
 
 class Workspace:
@@ -180,7 +182,8 @@ class Workspace:
             decisions += work.counts.get("entity", 0)
         meta = doc.meta
         return Summary(doc.id, doc.title, str(meta.get("date", "")), str(meta.get("source", "")),
-                       len(analysis.sentences) if analysis else None, len(tagged), notes, decisions)
+                       len(analysis.sentences) if analysis else None, len(tagged), notes, decisions,
+                       str(meta.get("sitename", "")))
 
     # --- analysis ------------------------------------------------------------------------------------
 

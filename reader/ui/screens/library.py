@@ -40,6 +40,8 @@ class LibraryScreen(Screen):
     progress is on screen at 80 columns and source and id are one → away."""
     ORDER = (1, 2, 4, 5, 6, 3, 0)
     """Where each column's value sits in an `App.summaries` row."""
+    SITE = 7
+    """A page's site name, shown in the source column when present: "Le Monde" says more than a URL."""
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -68,7 +70,8 @@ class LibraryScreen(Screen):
         row = table.cursor_row
         table.clear()
         for summary in self.reader_app.summaries(self.doc_ids):
-            table.add_row(*(Text(visible(str(summary[i]), one_line=True)) for i in self.ORDER),  # shown, never parsed
+            values = [(summary[self.SITE] or summary[i]) if i == 3 else summary[i] for i in self.ORDER]
+            table.add_row(*(Text(visible(str(value), one_line=True)) for value in values),  # shown, never parsed
                           key=summary[0])
         if row is not None and 0 <= row < table.row_count:
             table.move_cursor(row=row)

@@ -1,0 +1,384 @@
+"""Articles from the web: saved pages, URLs and RSS/Atom feeds become documents like any file.
+
+Analysts read news on the web; without this every one of them writes a scraper first. trafilatura finds the
+article in a page (main text and metadata) and feedparser reads feeds: both are imported inside the functions
+that use them, so the TUI's first paint never pays for them. A page gives the same document whether it comes
+from a saved file or from its URL: the same bytes go through the same extraction, only `source` (and `url` when
+the page names none) differ. Every string that comes in passes `reader.untrusted` like any other input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import html
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from reader import __version__
+from reader.documents import Document, DocumentError, Report, Stored, derive_title, guess_language, is_url
+from reader.untrusted import UntrustedError, clean_meta, clean_text
+
+PAGE_SUFFIXES = (".html", ".htm")
+USER_AGENT = f"reader/{__version__} (news annotation; +https://pypi.org/project/reader/)"
+TIMEOUT = 20.0
+"""Seconds for the connection and for each read; the whole download also stops after `DEADLINE`."""
+DEADLINE = 60.0
+MAX_DOWNLOAD = 10 * 1024 * 1024
+"""A news page is well under 2 MB; more is a file, not an article, and would only freeze the import."""
+MIN_WORDS = 60
+"""Fewer words of main text is a teaser, a login wall or an empty page: a short news brief still has more."""
+
+HTML_TYPES = {"text/html", "application/xhtml+xml"}
+FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml",
+              "application/feed+xml"}
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]")
+_HTML_ROOT = re.compile(rb"<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_PASSWORD = re.compile(r"""<input[^>]+type\s*=\s*["']?password""", re.IGNORECASE)
+
+
+def is_feed(data: bytes) -> bool:
+    """RSS, RDF or Atom by content (file suffixes and server types lie): its root element comes before any HTML."""
+    head = data[:4096]
+    feed = _FEED_ROOT.search(head)
+    page = _HTML_ROOT.search(head)
+    return feed is not None and (page is None or feed.start() < page.start())
+
+
+def looks_like_html(data: bytes) -> bool:
+    return _HTML_ROOT.search(data[:4096]) is not None
+
+
+# --- pages ------------------------------------------------------------------------------------------------
+
+
+def decode_html(data: bytes, charset: str | None = None) -> str:
+    """Bytes to text by the server's charset, else the page's `<meta charset>`, else UTF-8, else Windows-1252
+    (older French sites): decided here rather than by the extractor, so a file and its URL decode alike."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    m = _META_CHARSET.search(data[:4096])
+    for candidate in (charset, m and m.group(1).decode("ascii"), "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("cp1252", errors="replace")
+
+
+def page_document(data: bytes, *, where: str, source: str, url: str | None = None, charset: str | None = None,
+                  fallback: dict[str, str] | None = None) -> Document:
+    """The article of an HTML page as a document, or DocumentError saying why the page is not an article.
+
+    `url` is where the page was fetched (kept when the page names no canonical address); `fallback` is meta the
+    page may lack (a feed item's title and date).
+    """
+    markup = decode_html(data, charset)
+    extracted = extract(markup)
+    text = clean_text(extracted.text if extracted else "")
+    refuse_non_article(text, markup, extracted, where)
+    meta = {key: value for key, value in (fallback or {}).items() if value}
+    meta.update({key: value for key, value in (extracted.meta if extracted else {}).items() if value})
+    meta.setdefault("url", url or "")
+    if not meta.get("sitename") and meta.get("url"):
+        meta["sitename"] = urlsplit(meta["url"]).hostname or ""
+    if isinstance(meta.get("sitename"), str):
+        meta["sitename"] = meta["sitename"].removeprefix("www.")
+    meta["source"] = source
+    return build_document(text, meta, where)
+
+
+def build_document(text: str, meta: dict[str, Any], where: str) -> Document:
+    """Text rule for the body, one-line rule for meta (`reader.untrusted`): the boundary every input passes."""
+    try:
+        clean = clean_meta({key: value for key, value in meta.items() if value})
+    except UntrustedError as exc:
+        raise DocumentError(f"{where}: {exc}") from None
+    clean.setdefault("title", derive_title(text))
+    clean.setdefault("lang", guess_language(text))
+    return Document.create(text, clean)
+
+
+@dataclass(frozen=True)
+class Extracted:
+    text: str
+    meta: dict[str, str]
+    pagetype: str | None
+    words: int
+
+
+def extract(markup: str) -> Extracted | None:
+    """trafilatura's main text and metadata; paragraphs kept as paragraphs (a blank line between them)."""
+    import trafilatura
+
+    found = trafilatura.bare_extraction(
+        markup, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
+        date_extraction_params={"extensive_search": False, "original_date": True},
+    )
+    if found is None or found.body is None:
+        return None
+    paragraphs = [p for p in blocks(found.body) if not _READ_ALSO.match(p) or len(p.split()) > 30]
+    if paragraphs and found.title and _same(paragraphs[0], found.title):
+        paragraphs = paragraphs[1:]  # the headline is the title (meta), not the first paragraph
+    text = "\n\n".join(paragraphs)
+    meta = {"title": found.title, "author": found.author, "date": found.date, "sitename": found.sitename,
+            "url": found.url}
+    return Extracted(text, {k: v for k, v in meta.items() if isinstance(v, str) and v.strip()}, found.pagetype,
+                     len(text.split()))
+
+
+_WS = re.compile(r"[^\S\n]+")
+_READ_ALSO = re.compile(r"\W*(?:à\s+)?(?:lire|voir|relire|écouter)\s+(?:aussi|également|encore)\b|\W*(?:read|see)\s+"
+                        r"(?:more|also)\b", re.IGNORECASE)
+"""A short paragraph starting so is a link to another article ("Lire aussi : ..."), left in by many feeds."""
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def blocks(body: Any) -> Iterator[str]:
+    """The paragraphs of trafilatura's body tree: `p`/`head` one each, a list or a table one block of lines,
+    a quote or a section its own paragraphs; a `<br>` stays a line break inside its paragraph."""
+    for child in body:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag == "list":
+            lines = [f"- {inline(item)}" for item in child if item.tag == "item" and inline(item)]
+            text = "\n".join(lines)
+        elif tag == "table":
+            text = "\n".join(" · ".join(inline(c) for c in row if inline(c)) for row in child.iter("row"))
+        elif tag in ("quote", "div", "section", "article") and any(c.tag in ("p", "list", "head") for c in child):
+            yield from blocks(child)
+            continue
+        elif tag:
+            text = inline(child)
+        else:
+            continue
+        if text.strip():
+            yield text
+
+
+def inline(element: Any) -> str:
+    """An element's text with `lb` as line breaks and runs of spaces made one, each line trimmed."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if node.tag == "lb":
+            parts.append("\n")
+        elif node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(element)
+    lines = (_WS.sub(" ", line).strip() for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def refuse_non_article(text: str, markup: str, extracted: Extracted | None, where: str) -> None:
+    """Index pages, login walls and empty or tiny extractions are refused: they would be stored as junk."""
+    if extracted is None or not text.strip():
+        raise DocumentError(f"{where}: not an article (no article text found in the page)")
+    if extracted.pagetype in ("website", "profile") and "date" not in extracted.meta:
+        raise DocumentError(f"{where}: not an article (an index page: og:type {extracted.pagetype}, no publication "
+                            "date)")
+    paragraphs = text.split("\n\n")
+    lengths = sorted(len(p.split()) for p in paragraphs)
+    if len(paragraphs) >= 8 and lengths[len(lengths) // 2] < 10:
+        raise DocumentError(f"{where}: not an article (an index page: {len(paragraphs)} headlines, no article "
+                            "body)")
+    if extracted.words < MIN_WORDS:
+        why = "a login wall" if _PASSWORD.search(markup) else "a teaser, a login wall or an empty page?"
+        raise DocumentError(f"{where}: not an article (only {extracted.words} words of text: {why})")
+
+
+def load_page_file(path: Path, data: bytes) -> Document:
+    """A saved page (`.html`/`.htm`): `source` is the file's name, `url` the page's canonical address."""
+    return page_document(data, where=str(path), source=path.name)
+
+
+# --- fetching ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    """Where the answer came from, redirects followed."""
+    data: bytes
+    content_type: str | None
+    charset: str | None
+
+
+def fetch(url: str, *, where: str | None = None, timeout: float | None = None, limit: int | None = None) -> Fetched:
+    """GET a page or feed (redirects followed, a size limit, a deadline, reader's User-Agent), or DocumentError
+    with one line saying what went wrong (HTTP status, no connection, too large, too slow) about `where`."""
+    import http.client
+    import socket
+    import urllib.error
+    import urllib.request
+
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+            if not is_url(newurl):
+                raise DocumentError(f"{where}: redirected to {newurl!r:.80}, which is not a web address")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.ProxyHandler(), urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(),
+                    urllib.request.HTTPDefaultErrorHandler(), Redirects(), urllib.request.HTTPErrorProcessor()):
+        opener.add_handler(handler)
+    request = urllib.request.Request(url, headers={
+        "User-Agent": USER_AGENT,
+        "Accept": "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,application/xml;q=0.9,"
+                  "*/*;q=0.5",
+        "Accept-Language": "fr,en;q=0.5",
+    })
+    where = where or url
+    timeout = TIMEOUT if timeout is None else timeout
+    limit = MAX_DOWNLOAD if limit is None else limit
+    deadline = time.monotonic() + DEADLINE
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            announced = response.headers.get("Content-Length", "")
+            if announced.isdigit() and int(announced) > limit:
+                raise DocumentError(f"{where}: larger than {limit / 2**20:g} MB, not a news page")
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := response.read(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise DocumentError(f"{where}: larger than {limit / 2**20:g} MB, not a news page")
+                if time.monotonic() > deadline:
+                    raise DocumentError(f"{where}: still downloading after {DEADLINE:.0f} s, given up")
+                chunks.append(chunk)
+            headers = response.headers
+            return Fetched(response.geturl(), b"".join(chunks), headers.get("Content-Type") and
+                           headers.get_content_type(), headers.get_content_charset())
+    except urllib.error.HTTPError as exc:
+        raise DocumentError(f"{where}: HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, socket.gaierror):
+            reason = "unknown host"
+        elif isinstance(reason, OSError):
+            reason = reason.strerror or reason
+        raise DocumentError(f"{where}: cannot connect ({reason})") from None
+    except TimeoutError:
+        raise DocumentError(f"{where}: no answer within {timeout:.0f} s") from None
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise DocumentError(f"{where}: cannot fetch ({exc.__class__.__name__}: {exc})") from None
+
+
+def load_url(url: str, stored: Stored | None = None, report: Report | None = None) -> list[Document]:
+    """A URL's article (one document) or a feed's items: what it is comes from the answer, not the address."""
+    fetched = fetch(url)
+    kind = fetched.content_type
+    if is_feed(fetched.data) and (kind is None or kind in FEED_TYPES | HTML_TYPES | {"text/plain"}):
+        return load_feed(fetched.data, where=url, feed_url=fetched.url, stored=stored, report=report)
+    if kind in HTML_TYPES or (kind in (None, "text/plain") and looks_like_html(fetched.data)):
+        return [page_document(fetched.data, where=url, source=url, url=fetched.url, charset=fetched.charset)]
+    raise DocumentError(f"{url}: not a web page or a feed (the server sent {kind or 'no content type'})")
+
+
+# --- feeds ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Known:
+    """Documents already in the store by url and by source: a feed item whose link is one of them is not
+    fetched again (re-reading a feed imports only new items)."""
+
+    by_url: dict[str, Document] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, documents: Iterable[Document]) -> Known:
+        known = cls()
+        for doc in documents:
+            for key in ("url", "source"):
+                value = doc.meta.get(key)
+                if isinstance(value, str) and is_url(value):
+                    known.by_url.setdefault(value, doc)
+        return known
+
+
+def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: Stored | None = None,
+              report: Report | None = None) -> list[Document]:
+    """Every item of an RSS/Atom feed as a document: its full content when the feed carries it, else its link
+    fetched; the feed's title, date and author fill what the page lacks. An item already stored (by link) is
+    returned as stored, without fetching; an item that fails is reported (one line) and the others go on."""
+    import feedparser
+
+    headers = {"content-location": feed_url} if feed_url else {}
+    parsed = feedparser.parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
+    if not parsed.entries:
+        problem = f" ({parsed.bozo_exception})" if parsed.get("bozo") else ""
+        raise DocumentError(f"{where}: a feed with no items{problem}")
+    site = parsed.feed.get("title") or ""
+    known = Known.of(stored() if stored else ())
+    docs: list[Document] = []
+    failed = 0
+    for number, entry in enumerate(parsed.entries, 1):
+        link = entry.get("link") or ""
+        item = f"{where} item {number}" + (f" ({link})" if link else "")
+        try:
+            doc = known.by_url.get(link) if link else None
+            if doc is None:
+                doc = feed_item(entry, item, link=link, fallback={
+                    "title": entry.get("title") or "", "date": entry_date(entry), "author": entry.get("author") or "",
+                    "sitename": site, "feed": where if is_url(where) else Path(where).name,
+                })
+        except DocumentError as exc:
+            failed += 1
+            if report:
+                report(f"warning: {exc}")
+            continue
+        docs.append(doc)
+    if not docs and failed:
+        raise DocumentError(f"{where}: none of its {failed} items could be imported")
+    return docs
+
+
+def feed_item(entry: Any, where: str, *, link: str, fallback: dict[str, str]) -> Document:
+    """One item: the content the feed carries (`content:encoded`, Atom `content`), else the page at its link."""
+    content = next((c for c in entry.get("content") or () if c.get("value", "").strip()), None)
+    if content is not None:
+        value = content["value"]
+        if "html" not in (content.get("type") or "text/html"):
+            value = "".join(f"<p>{html.escape(p)}</p>" for p in value.split("\n\n"))
+        page = f"<html><head><meta charset=\"utf-8\"></head><body><article>{value}</article></body></html>"
+        return page_document(page.encode("utf-8"), where=where, source=link or where, url=link or None,
+                             fallback=fallback)
+    if not link:
+        raise DocumentError(f"{where}: neither content nor a link to read it at")
+    fetched = fetch(link, where=where)
+    if fetched.content_type not in HTML_TYPES and not looks_like_html(fetched.data):
+        raise DocumentError(f"{where}: not a web page (the server sent {fetched.content_type or 'no content type'})")
+    return page_document(fetched.data, where=where, source=link, url=fetched.url, charset=fetched.charset,
+                         fallback=fallback)
+
+
+def entry_date(entry: Any) -> str:
+    """An item's publication date as ISO 8601 (its own day, in its own time zone), or ''."""
+    for key in ("published", "updated", "created"):
+        value = entry.get(key)
+        if not value:
+            continue
+        for parse in (email.utils.parsedate_to_datetime, dt.datetime.fromisoformat):
+            try:
+                return parse(value).date().isoformat()
+            except (TypeError, ValueError, IndexError):
+                continue
+        parsed = entry.get(f"{key}_parsed")
+        if parsed:
+            return time.strftime("%Y-%m-%d", parsed)
+    return ""
