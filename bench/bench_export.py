@@ -9,18 +9,21 @@ of the 100,000 annotation records themselves: an export cannot do less than read
 format within 3x the floor. The own-output floor is shown too: `srsly.write_jsonl` of the format's output
 records, or for `spacy` building the same Docs and serialising them in a DocBin (pure spaCy cost).
 
-Measured (2 shared CPUs under load from other work, Python 3.11, spaCy 3.8), before and after export became a
-package whose records are plain dicts written by msgspec (same bytes), each pair from one run:
+Measured (2 shared CPUs under load from other work, Python 3.11, spaCy 3.8): x floor before and after export
+became a package whose records are plain dicts written by msgspec (same bytes), each pair from one run; then
+("now", two runs alternated with the code before them) after the store decoded every file with msgspec during
+an export (bulk_reads), Prodigy tokens became msgspec Structs and Prodigy and DocBin read a sentence's words
+from per-document lists (Words). Left of | the pairs from one run each, right of it two runs of each:
 
-    format            records  x floor before  x floor after
-    jsonl document      1,000      3.05x          2.93x
-    jsonl sentence     25,969      3.91x          3.11x
-    prodigy sentence   25,969      6.53x          5.15x   (44 MB, 25 token dicts per sentence)
-    doccano sentence   25,969      3.46x          2.88x
-    spacy sentence     25,969      6.48x          5.77x   (DocBin arrays filled directly; zlib is 0.3 s)
+    format            records  pre-package  package | package    now
+    jsonl document      1,000     3.05x      2.93x  |  3.41x     2.51-2.61x
+    jsonl sentence     25,969     3.91x      3.11x  |  3.1-4.1x  2.61-2.79x
+    prodigy sentence   25,969     6.53x      5.15x  |  4.9-5.8x  4.22-4.25x  (44 MB of tokens)
+    doccano sentence   25,969     3.46x      2.88x  |  3.23x     2.45-3.05x
+    spacy sentence     25,969     6.48x      5.77x  |  7.2-9.7x  5.69-6.84x  (zlib alone is 0.3 s)
 
-About 0.5 s of a JSON export is the store decoding its 4,000 small files with json (reader/store), as much
-as the floor itself; building the Prodigy token dicts is another 0.65 s.
+What every format pays before writing anything: decoding the store's 4,000 files (0.3 s with msgspec, 0.5 s
+with json) and building one read model per annotator and document (0.3-0.4 s).
 """
 
 from __future__ import annotations
