@@ -46,8 +46,11 @@ rule accepts a whole version of the item or nothing, so gold never holds half of
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -303,18 +306,23 @@ def _entity_items(doc_id: str, predicted: list[Span], works: dict[str, Annotator
         lo, hi = group[0][0], max(e for _, e in group)
         while p < len(by_start) and by_start[p][0] < lo:
             p += 1
-        model = tuple(x for x in by_start[p:] if x[0] < hi and (x[0], x[1]) in members)
+        model = []
+        for x in itertools.islice(by_start, p, None):
+            if x[0] >= hi:
+                break
+            if (x[0], x[1]) in members:
+                model.append(x)
         versions = {name: _version(model, works[name].decisions, members) for name in sorted(works)}
         gold_version = None
         if gold is not None and members & gold_spans:
             gold_version = _version(model, gold.decisions, members)
         any_work = next(iter(works.values()), gold)
         sentence = any_work.sentence_of(lo, hi) if any_work is not None else None
-        items.append(EntityItem(doc_id, lo, hi, sentence, model, versions, gold_version))
+        items.append(EntityItem(doc_id, lo, hi, sentence, tuple(model), versions, gold_version))
     return items
 
 
-def _version(model: tuple[Span, ...], decisions: dict[tuple[int, int], dict],
+def _version(model: list[Span], decisions: dict[tuple[int, int], dict],
              members: set[tuple[int, int]]) -> EntityVersion:
     mine = {span: decisions[span] for span in members if span in decisions}
     kept, accepted, rejected, relabelled, added = [], [], [], [], []
@@ -596,8 +604,29 @@ def merge(workspace: Workspace, rule: Rule, annotators: Iterable[str] | None = N
     if chosen is not None and into in chosen:
         raise AdjudicationError(f"{into!r} cannot be merged into itself: leave it out of --only")
     results = []
-    for doc_id in doc_ids if doc_ids is not None else workspace.document_ids():
-        results.append(merge_document(workspace, doc_id, rule, chosen, into))
-        if progress:
-            progress(1)
+    with bulk():
+        for doc_id in doc_ids if doc_ids is not None else workspace.document_ids():
+            results.append(merge_document(workspace, doc_id, rule, chosen, into))
+            if progress:
+                progress(1)
     return results
+
+
+@contextlib.contextmanager
+def bulk() -> Iterator[None]:
+    """Reading every document of the store, as export does: the store decodes with msgspec (`bulk_reads`),
+    and no cyclic collection runs meanwhile: the records are acyclic dicts that live until the command returns,
+    and collections walking them again and again cost a third of `merge`'s time (bench/bench_agree.py). What
+    was allocated meanwhile goes to the oldest generation."""
+    from reader.store import bulk_reads
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with bulk_reads():
+            yield
+    finally:
+        if enabled:
+            gc.freeze()
+            gc.unfreeze()
+            gc.enable()

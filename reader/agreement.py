@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING
 
+from reader.adjudication import bulk
 from reader.annotations import AnnotatorWork, merge_entities
 from reader.stats import cohen_kappa
 
@@ -104,6 +105,11 @@ class Agreement:
 def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
               doc_ids: Iterable[str] | None = None) -> Agreement:
     """Agreement of the chosen annotators (default: everyone but `gold`) over the chosen documents (ids)."""
+    with bulk():
+        return _agreement(workspace, annotators, doc_ids)
+
+
+def _agreement(workspace: Workspace, annotators: Iterable[str] | None, doc_ids: Iterable[str] | None) -> Agreement:
     chosen = set(annotators) if annotators is not None else None
     label_names = list(workspace.labels.names)
     votes: list[tuple[int, dict[str, int]]] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -80,13 +80,21 @@ class Annotation:
     """Adjudicated records: the annotators' versions of the item when it was decided, for a later audit."""
 
     def to_record(self) -> dict[str, Any]:
-        record = {k: v for k, v in asdict(self).items() if v != "" or k in ("id", "kind")}
-        record["quote"] = asdict(self.quote)
-        sources, versions = record.pop("sources"), record.pop("versions")
-        if sources:
-            record["from"] = list(sources)
-        if versions:
-            record["versions"] = [dict(v) for v in versions]
+        """The store record, empty strings left out; not `asdict`, whose deep copy of `versions` was a quarter
+        of a merge's time (bench/bench_agree.py)."""
+        record: dict[str, Any] = {}
+        for name in _RECORD_FIELDS:
+            if name == "quote":
+                q = self.quote
+                record["quote"] = {"exact": q.exact, "prefix": q.prefix, "suffix": q.suffix}
+                continue
+            value = getattr(self, name)
+            if value != "" or name in ("id", "kind"):
+                record[name] = value
+        if self.sources:
+            record["from"] = list(self.sources)
+        if self.versions:
+            record["versions"] = [dict(v) for v in self.versions]
         return record
 
     @classmethod
@@ -99,6 +107,10 @@ class Annotation:
         fields.setdefault("annotator", "")
         return cls(quote=Quote(**quote), sources=tuple(record.get("from") or ()),
                    versions=tuple(record.get("versions") or ()), **fields)
+
+
+_RECORD_FIELDS = tuple(name for name in Annotation.__dataclass_fields__ if name not in ("sources", "versions"))
+"""Record keys in field order (`from` and `versions` are added under their record names)."""
 
 
 def sentence_of(start: int, end: int, sentences: Sequence[tuple[int, int]], starts: Sequence[int]) -> int:
