@@ -265,6 +265,7 @@ def test_bulk_reads_decode_small_files_with_msgspec_too(monkeypatch, store: Stor
     documents listed are kept, so none is read twice."""
     real, seen = files._fast_decode(), []
     monkeypatch.setattr(files, "_fast_decode", lambda: lambda data: seen.append(data) or real(data))
+    monkeypatch.setattr(files, "_FAST_FROM", 64 * 1024)  # the fast_decoder fixture may still be in force
     data = json_line({"a": [1, 2.5, "é", None]})
     assert loads(data) == json.loads(data) and seen == []
     for i in range(70):
