@@ -383,6 +383,85 @@ def probe_quit(s, key):
     assert s.term.dead(), "the reader quits"
 
 
+# --- the review screen (`reader review`): its bindings, on a store where three annotators disagree -----------------
+
+
+class ReviewSession(Session):
+    """`reader review --rule unanimous` on the seed with alice, bob and carol (tests/test_review.py): conflicts on
+    sentences 2, 3 and 4 and on two entities; decisions land in gold.json."""
+
+    def records(self) -> list[dict]:
+        path = self.store / "annotations" / self.doc_id / "gold.json"
+        if not path.exists():
+            return []
+        return list(json.loads(path.read_text(encoding="utf-8"))["_default"].values())
+
+    def conflict(self) -> str:
+        found = re.search(r"conflict (\S+)/\d+", self.status())
+        assert found, self.status()
+        return found.group(1)
+
+    def at_first_conflict(self) -> None:
+        """On sentence 2 (alice: event + claim, bob: event, carol: claim), the first conflict."""
+        self.at_top()
+        self.wait(lambda sc: "conflict –/" in sc.splitlines()[-2], "the top sentence holds no conflict")
+        self.do("reader.next-conflict")
+        self.wait(lambda sc: "conflict 1/" in sc.splitlines()[-2], "on the first conflict")
+
+    def undo(self) -> None:
+        self.do("reader.undo")
+        self.wait(lambda sc: "✓ undone" in sc.splitlines()[-2], "undone")
+
+
+def probe_next_conflict(s, key):
+    s.at_top()
+    s.wait(lambda sc: "conflict –/" in sc.splitlines()[-2], "no conflict at the top")
+    s.press(key)
+    s.wait(lambda sc: "conflict 1/" in sc.splitlines()[-2] and "Sentence 2 · conflict 1/" in sc, "the first conflict")
+    s.press(key)
+    s.wait(lambda sc: "conflict 2/" in sc.splitlines()[-2], "the second conflict")
+    assert s.cursor_on_screen()
+
+
+def probe_prev_conflict(s, key):
+    s.at_top()
+    s.do("reader.bottom")
+    s.wait(lambda sc: "conflict –/5" in sc.splitlines()[-2], "no conflict on the last sentence")
+    s.press(key)
+    s.wait(lambda sc: "conflict 5/5" in sc.splitlines()[-2], "back to the last conflict")
+    assert s.cursor_on_screen()
+
+
+def probe_take_version(s, key):
+    s.at_first_conflict()
+    s.press(key)
+    s.wait(lambda sc: "Take whose version of sentence 2?" in sc, "the version picker opens")
+    s.term.keys("3")  # carol: claim
+    s.wait(lambda sc: "saved: gold: claim on sentence 2" in sc, "carol's version is taken")
+    tags = [r for r in s.records() if r["kind"] == "tag" and r["start"] == s.sentences[1][0]]
+    assert [(r["label"], r["from"]) for r in tags] == [("claim", ["alice", "carol"])], tags
+    s.undo()
+
+
+def probe_take_all(s, key):
+    s.at_first_conflict()
+    s.press(key)
+    s.wait(lambda sc: "saved: gold: claim, event on sentence 2" in sc, "the union is taken")
+    assert sorted(r["label"] for r in s.records() if r["kind"] == "tag" and r["start"] == s.sentences[1][0]) == \
+        ["claim", "event"]
+    s.undo()
+
+
+def probe_take_none(s, key):
+    s.at_first_conflict()
+    s.press(key)
+    s.wait(lambda sc: "saved: gold: no label on sentence 2" in sc, "nothing is taken")
+    start = s.sentences[1][0]
+    assert not [r for r in s.records() if r["kind"] == "tag" and r["start"] == start]
+    assert [r for r in s.records() if r["kind"] == "review" and r["start"] == start], "decided: a review record"
+    s.undo()
+
+
 PROBES: dict[str, Callable[[Session, str], None]] = {
     a.id: globals().get("probe_" + a.id.removeprefix("reader.").replace("-", "_"))
     for a in ACTIONS if not a.id.startswith("reader.tag-")
@@ -417,11 +496,47 @@ def test_every_key_of_the_keymap_does_what_it_says(keymap_name, analysed_store, 
         term.wait_for(" (cached)", timeout=30)
         assert len(term.screen().splitlines()) == 24
         failures = []
-        order = [a for a in ACTIONS if a.id != "reader.quit"] + [BY_ID["reader.quit"]]
+        order = [a for a in ACTIONS if a.id != "reader.quit" and a.scope != "review"] + [BY_ID["reader.quit"]]
         for action in order:
             for key in normalise_keys(keymap[action.id]):
                 if action.id == "reader.quit" and key != normalise_keys(keymap[action.id])[-1]:
                     continue  # quitting can be tried once
+                try:
+                    PROBES[action.id](session, key)
+                except AssertionError as exc:
+                    failures.append(f"{keymap_name}: {action.id} on {key!r}: {str(exc).splitlines()[0]}")
+                    session.press("escape")
+                    session.press("escape")
+        assert not failures, "\n".join(failures)
+    finally:
+        term.kill()
+
+
+@pytest.mark.needs_tmux
+@pytest.mark.parametrize("keymap_name", KEYMAPS)
+def test_every_review_key_does_what_it_says(keymap_name, analysed_store, tmp_path):
+    """The review bindings on `reader review` at 80×24 (the reading keys are the test above's)."""
+    from reader.labels import load_labels
+    from reader.store import Store
+    from reader.workspace import Workspace
+    from tests.test_review import three_annotators
+
+    store = tmp_path / "store"
+    shutil.copytree(analysed_store, store, ignore=shutil.ignore_patterns(".lock"))
+    ws = Workspace(Store(store))
+    doc_id = three_annotators(ws)
+    analysis = ws.cached_analysis(ws.document(doc_id), any_pipeline=True)
+    ws.store.close()
+    keymap = load_keymap(keymap_name)
+    term = Tmux([str(READER), "--store", str(store), "--keymap", keymap_name, "review", "--rule", "unanimous"],
+                cwd=tmp_path, width=80, height=24)
+    session = ReviewSession(term, keymap, store, doc_id, analysis.sentences, load_labels())
+    try:
+        term.wait_for("conflict 1/5", timeout=30)
+        assert len(term.screen().splitlines()) == 24
+        failures = []
+        for action in (a for a in ACTIONS if a.scope == "review"):
+            for key in normalise_keys(keymap[action.id]):
                 try:
                     PROBES[action.id](session, key)
                 except AssertionError as exc:

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.content import Content
 from textual.screen import Screen
 
-from reader.ui.keymap import BY_ID, bindings, default_keymap, keymap_warnings, normalise_keys, textual_keymap
+from reader.ui.keymap import (
+    BY_ID,
+    SCREENS,
+    bindings,
+    default_keymap,
+    keymap_warnings,
+    normalise_keys,
+    textual_keymap,
+)
 from reader.ui.screens.reading import ReadingScreen
 from reader.workspace import Workspace
+
+if TYPE_CHECKING:
+    from reader.ui.screens.review import ReviewOptions
 
 
 class ReaderApp(App):
@@ -20,9 +32,12 @@ class ReaderApp(App):
     BINDINGS = bindings("app")
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, workspace: Workspace, doc_ids: list[str], *, keymap: dict[str, str] | None = None) -> None:
+    def __init__(self, workspace: Workspace, doc_ids: list[str], *, keymap: dict[str, str] | None = None,
+                 review: ReviewOptions | None = None) -> None:
         super().__init__()
         self.workspace = workspace
+        self.review = review
+        """`reader review`: documents open on the review screen with these options."""
         self.workspace.isolate_analysis()  # spaCy in a child process: keys answer and `q` quits while it loads
         self.doc_ids = doc_ids
         self.keymap = keymap or default_keymap()
@@ -50,7 +65,7 @@ class ReaderApp(App):
     def get_default_screen(self) -> Screen:
         """The first screen is the document itself (or the library): no blank screen to paint first."""
         if len(self.doc_ids) == 1:
-            return ReadingScreen(self.workspace.document(self.doc_ids[0]))
+            return self.document_screen(self.doc_ids[0])
         from reader.ui.screens.library import LibraryScreen
 
         return LibraryScreen(self.doc_ids)
@@ -88,9 +103,17 @@ class ReaderApp(App):
             if isinstance(below, ReadingScreen) and below.doc.id == doc_id:
                 return
             if len(self.screen_stack) > 2:
-                self.switch_screen(ReadingScreen(self.workspace.document(doc_id)))
+                self.switch_screen(self.document_screen(doc_id))
                 return
-        self.push_screen(ReadingScreen(self.workspace.document(doc_id)))
+        self.push_screen(self.document_screen(doc_id))
+
+    def document_screen(self, doc_id: str) -> ReadingScreen:
+        """The reading screen, or the review screen under `reader review`."""
+        if self.review is not None:
+            from reader.ui.screens.review import ReviewScreen
+
+            return ReviewScreen(self.workspace.document(doc_id), self.review)
+        return ReadingScreen(self.workspace.document(doc_id))
 
     def action_library(self) -> None:
         from reader.ui.screens.library import LibraryScreen
@@ -108,7 +131,11 @@ class ReaderApp(App):
 
     @staticmethod
     def screen_scope(screen: Screen) -> str:
-        return "reading" if isinstance(screen, ReadingScreen) else "library"
+        if isinstance(screen, ReadingScreen):
+            from reader.ui.screens.review import ReviewScreen
+
+            return "review" if isinstance(screen, ReviewScreen) else "reading"
+        return "library"
 
     def action_help(self) -> None:
         from reader.ui.screens.help import HelpScreen
@@ -122,7 +149,7 @@ class ReaderApp(App):
         yield from super().get_system_commands(screen)
         scope = self.screen_scope(screen)
         for action in BY_ID.values():
-            if action.scope != scope or action.id == "reader.command-palette":
+            if action.scope not in SCREENS[scope] or action.id == "reader.command-palette":
                 continue
             keys = self.keymap.get(action.id, action.keys).replace(",", ", ")
             yield SystemCommand(action.description, f"{action.id} · {keys}",

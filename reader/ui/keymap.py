@@ -39,7 +39,8 @@ class Keymap(dict[str, str]):
 class Action:
     id: str
     scope: str
-    """Where the binding lives: `app`, `reading` or `library` (clashes only matter within one scope)."""
+    """Where the binding lives: `app`, `reading`, `review` or `library` (clashes only matter between scopes that
+    are active on one screen, see `SCREENS`)."""
     action: str
     description: str
     keys: str
@@ -88,11 +89,28 @@ ACTIONS: tuple[Action, ...] = (
     Action("reader.clear-selection", "reading", "clear_selection", "Clear the selection", "escape"),
     Action("reader.undo", "reading", "undo", "Undo", "u,ctrl+z", footer="Undo"),
     Action("reader.redo", "reading", "redo", "Redo", "ctrl+r,ctrl+y"),
+    Action("reader.next-conflict", "review", "next_conflict", "Next conflict between annotators", "c",
+           footer="Conflict"),
+    Action("reader.prev-conflict", "review", "prev_conflict", "Previous conflict between annotators", "C"),
+    Action("reader.take-version", "review", "take_version", "Take one annotator's version (picker)", "t",
+           footer="Take"),
+    Action("reader.take-all", "review", "take_all", "Take every version (the union)", "T"),
+    Action("reader.take-none", "review", "take_none", "Take none of the versions", "0,à"),
     Action("reader.open-document", "library", "open_document", "Open the document", "enter,o"),
     Action("reader.library-quit", "library", "back", "Back to the document", "escape"),
 )
 
 BY_ID = {a.id: a for a in ACTIONS}
+
+SCREENS: dict[str, tuple[str, ...]] = {"reading": ("reading",), "library": ("library",),
+                                       "review": ("reading", "review")}
+"""The scopes active on each kind of screen besides `app`: the review screen is a reading screen (its keys
+edit the gold annotations) with the review keys on top, so a review key must not clash with a reading key."""
+
+
+def screen_scopes(screen: str) -> tuple[str, ...]:
+    """Every scope whose bindings work on a screen: help and the command palette list these."""
+    return ("app", *SCREENS[screen])
 
 
 def bindings(scope: str) -> list[Binding]:
@@ -252,8 +270,11 @@ def expand_keys(keymap: Mapping[str, str]) -> tuple[dict[str, list[str]], list[s
 
 
 def _scopes(binding_id: str) -> tuple[str, ...]:
+    """The screens (and `app`) where a binding is active: two bindings clash when these meet."""
     scope = BY_ID[binding_id].scope
-    return ("app", "reading", "library") if scope == "app" else ("app", scope)
+    if scope == "app":
+        return ("app", *SCREENS)
+    return tuple(screen for screen, scopes in SCREENS.items() if scope in scopes)
 
 
 def textual_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
@@ -361,15 +382,16 @@ def parse_keymap(text: str, where: str) -> Keymap:
 def _check_clashes(keymap: Mapping[str, str], where: str, text: str, changed: set[str] = frozenset()) -> None:
     owners: dict[tuple[str, str], str] = {}
     for binding_id, keys in keymap.items():
-        scope = BY_ID[binding_id].scope
+        scopes = _scopes(binding_id)
         for key in normalise_keys(keys):
-            for sc in {scope, "app"} if scope != "app" else {"app", "reading", "library"}:
+            for sc in scopes:
                 other = owners.get((sc, key))
                 if other and other != binding_id:
                     line = _line_of(text, binding_id) or _line_of(text, other)
                     raise KeymapError(f"{where}{line}: key {key!r} is bound to both {other} and {binding_id}"
                                       f"{_clash_hint(keymap, key, other, binding_id, changed)}")
-            owners[(scope, key)] = binding_id
+            for sc in scopes:
+                owners[(sc, key)] = binding_id
 
 
 def _clash_hint(keymap: Mapping[str, str], key: str, first: str, second: str, changed: set[str]) -> str:

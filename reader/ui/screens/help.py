@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from reader.labels import LabelSet
-from reader.ui.keymap import ACTIONS, display_key, normalise_keys
+from reader.ui.keymap import ACTIONS, display_key, normalise_keys, screen_scopes
 
 __all__ = ["HelpScreen", "display_key"]
 
@@ -36,7 +36,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
             yield Static(Content("Keys  (Esc to close; change them with --keymap, ids below)"), id="help-title")
-            if self.labels is not None and self.scope == "reading":
+            if self.labels is not None and "reading" in screen_scopes(self.scope):
                 kind = "one label per sentence" if self.labels.exclusive else "several labels per sentence"
                 rows = [(", ".join(display_key(k) for k in normalise_keys(
                     self.keymap.get(f"reader.tag-{label.key}", ""))), label) for label in self.labels.labels]
@@ -71,7 +71,7 @@ class HelpScreen(ModalScreen[None]):
         self.table_width = available
         rows = []
         for action in ACTIONS:
-            if action.scope in ("app", self.scope):
+            if action.scope in screen_scopes(self.scope):
                 keys = ", ".join(display_key(k) for k in normalise_keys(self.keymap.get(action.id, action.keys)))
                 rows.append((keys, action.description, action.id))
         widths = column_widths(rows, available)

@@ -59,6 +59,8 @@ def header_meta(doc: Document) -> Content:
 
 class ReadingScreen(Screen):
     BINDINGS = bindings("reading")
+    ARTICLE_VIEW: type[ArticleView] = ArticleView
+    """The article widget; the review screen draws conflicts with a subclass."""
 
     def __init__(self, doc: Document) -> None:
         super().__init__()
@@ -84,7 +86,7 @@ class ReadingScreen(Screen):
             yield Static(Content.styled(visible(self.doc.title, one_line=True), "bold"), id="header-title")
             yield Static(header_meta(self.doc), id="header-meta")
         with Horizontal(id="body"):
-            yield ArticleView(id="article")
+            yield self.ARTICLE_VIEW(id="article")
             yield SidePanel(id="side")
         yield Static(id="status")
         yield Footer()
@@ -222,6 +224,7 @@ class ReadingScreen(Screen):
         if self.saved_status:
             parts.append((1, self.saved_status))
         parts.append((2, f"sentence {view.cursor + 1}/{len(view.sentences)}"))
+        parts += self.status_parts()
         if self.store_problem:
             parts.append((1, "ANNOTATIONS UNAVAILABLE (damaged file)"))
         elif self.analysis is not None:
@@ -247,6 +250,10 @@ class ReadingScreen(Screen):
         status = self.query_one("#status", Static)
         width = status.content_region.width or self.size.width - 2
         status.update(Content(fit_status([(rank, visible(text, one_line=True)) for rank, text in parts], width)))
+
+    def status_parts(self) -> list[tuple[int, str]]:
+        """More (priority, text) parts for the status line, from screens built on this one."""
+        return []
 
     @on(ArticleView.CursorMoved)
     def cursor_moved(self) -> None:

@@ -1,0 +1,554 @@
+"""The review screen: several analysts' work on one document, adjudicated into one annotator (`gold`).
+
+It is a reading screen whose annotations are gold's, so every usual key (labels, accept/reject/relabel/add,
+notes, undo/redo) edits gold and says `✓ saved` only once the write is on disk. On top, the review keys step
+through the items where annotators differ and take a version of them; `reader.adjudication` says what an item
+is, what the rule settles and what a decision writes (with `from` and the versions behind it), so this screen
+and `reader merge` cannot disagree. What the rule settles is merged into gold when the sentences arrive.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from reader.ui.keymap import bindings, keys_for
+from reader.ui.screens.reading import AnalysisReady, ReadingScreen, header_meta
+from reader.ui.widgets.article_view import ArticleView, Mark
+from reader.ui.widgets.side_panel import SidePanel
+from reader.untrusted import visible
+
+if TYPE_CHECKING:
+    from reader.adjudication import DocumentItems, EntityItem, EntityVersion, Item, Rule, SentenceItem
+    from reader.annotations import AnnotationSession, Change
+    from reader.documents import Document
+
+ALL_KINDS = frozenset({"tag", "note", "entity"})
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    """What `reader review` was asked for: into whom, by which rule, whose work, which label's conflicts."""
+
+    into: str = "gold"
+    rule: Rule = "majority"
+    annotators: tuple[str, ...] | None = None
+    """`--only`: the annotators compared (default: everyone but `into`)."""
+    label: str | None = None
+    """`--label`: only the conflicts about this label (a sentence label or an entity label)."""
+
+
+def concerns(item: Item, label: str) -> bool:
+    """Whether an item's disagreement is about `label` (for `--label`, straight from `reader agree`)."""
+    from reader.adjudication import SentenceItem
+
+    if isinstance(item, SentenceItem):
+        having = [label in labels for labels in item.versions.values()]
+        return any(having) and not all(having)
+    versions = [{lb for _, _, lb in v.spans} for v in item.versions.values()]
+    return any(label in v for v in versions) and not all(label in v for v in versions)
+
+
+def disputed(items: DocumentItems, options: ReviewOptions) -> list[Item]:
+    """The items the rule does not settle (decided by gold or not), in document order: what `c` steps through."""
+    from reader.adjudication import resolve
+
+    return [i for i in items.items() if not resolve(i, options.rule).settled
+            and (options.label is None or concerns(i, options.label))]
+
+
+def review_items(workspace, doc_id: str, analysis, options: ReviewOptions) -> DocumentItems:
+    """The items of a document on the sentences and entities of `analysis` (the ones on screen), so the command
+    line and the screen count the same conflicts whichever pipeline analysed the document."""
+    from reader.adjudication import document_items
+
+    parts = (analysis.model, (), (), analysis.sentences, [(e.start, e.end, e.label) for e in analysis.entities])
+    return document_items(workspace, doc_id, options.annotators, options.into, parts=parts)
+
+
+def item_key(item: Item) -> tuple[int, int, int]:
+    """Document order of items, as `DocumentItems.items`: a sentence before the entities it holds."""
+    return item.start, 0 if item.kind == "sentence" else 1, item.end
+
+
+class ConflictView(ArticleView):
+    """The article with conflicts drawn in: `≠` in the gutter of a sentence with an open conflict (`=` once
+    gold decided them all), and entities under dispute in italics, underlined."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "article-view--conflict",
+        "article-view--conflict-open",
+        "article-view--conflict-decided",
+    }
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.conflict_sentences: dict[int, bool] = {}
+        """Sentence -> whether it holds an open conflict (False: every conflict in it is decided)."""
+        self.conflict_spans: list[tuple[int, int]] = []
+        """Extents of the entity items under dispute, sorted."""
+
+    def set_conflicts(self, sentences: dict[int, bool], spans: list[tuple[int, int]]) -> None:
+        self.conflict_sentences = sentences
+        self.conflict_spans = sorted(spans)
+        self._changed()
+
+    def _gutter(self, sentence: int, row: int, last_row: int, is_cursor: bool, base: Style) -> list[Segment]:
+        out = super()._gutter(sentence, row, last_row, is_cursor, base)
+        state = self.conflict_sentences.get(sentence) if row == 0 else None
+        if state is not None:
+            note = "✎" if sentence in self.notes else " "
+            style = base + self._style("conflict-open" if state else "conflict-decided")
+            out[1:2] = [Segment("≠" if state else "=", style), Segment(note, base + self._style("note"))]
+        return out
+
+    def _ranges(self, start: int, end: int, is_cursor: bool, c_start: int, c_end: int) -> list:
+        ranges = super()._ranges(start, end, is_cursor, c_start, c_end)
+        spans = self.conflict_spans  # disjoint (items are groups of overlapping spans) and sorted
+        i = max(0, bisect_left(spans, (start, start)) - 1)
+        while i < len(spans) and spans[i][0] < end:
+            s, e = spans[i]
+            if e > start:
+                ranges.append((max(start, s), min(end, e), self._style("conflict")))
+            i += 1
+        return ranges
+
+
+class VersionPicker(ModalScreen[str | None]):
+    """Whose version to take: one line per annotator, the most common version highlighted; Enter or the
+    annotator's number takes it, Esc cancels."""
+
+    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", show=False),
+                          *(Binding(str(n), f"pick({n})", show=False) for n in range(1, 10))]
+
+    def __init__(self, title: str, rows: list[tuple[str, str]], preferred: str | None = None) -> None:
+        super().__init__()
+        self.title_text = title
+        self.rows = rows
+        self.preferred = preferred
+
+    def compose(self) -> ComposeResult:
+        width = max((len(name) for name, _ in self.rows), default=0)
+        with Vertical(classes="dialog"):
+            yield Static(Content(visible(self.title_text, one_line=True)), classes="dialog-title")
+            yield OptionList(*(Option(Content(visible(f"{n} {name:<{width}}  {text}", one_line=True)), id=name)
+                               for n, (name, text) in enumerate(self.rows, 1)), markup=False)
+            yield Static(Content("Enter or 1-9 takes it · Esc cancels"), classes="dialog-help")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        names = [name for name, _ in self.rows]
+        if self.preferred in names:
+            options.highlighted = names.index(self.preferred)
+        options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_pick(self, n: int) -> None:
+        if 1 <= n <= len(self.rows):
+            self.dismiss(self.rows[n - 1][0])
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReviewScreen(ReadingScreen):
+    """One document under review: gold's annotations, the annotators' versions of the item under the cursor,
+    and keys that move between conflicts and decide them."""
+
+    BINDINGS = bindings("review")
+    ARTICLE_VIEW = ConflictView
+    FOOTER_HIDDEN = frozenset({"reader.search", "reader.library"})
+    """Below `NARROW` columns the footer has no room for the review keys beside every reading key: these give
+    up their place (help and the command palette still list them)."""
+
+    def __init__(self, doc: Document, options: ReviewOptions | None = None) -> None:
+        super().__init__(doc)
+        self.options = options or ReviewOptions()
+        self.items: DocumentItems | None = None
+        self.conflicts: list[Item] = []
+        self._sentence_items: dict[int, SentenceItem] = {}
+        self._entity_items: dict[int, list[EntityItem]] = {}
+
+    def compose(self) -> ComposeResult:
+        """The reading screen's layout, with the versions panel above the status line."""
+        for widget in super().compose():
+            if widget.id == "header-meta":
+                meta = header_meta(self.doc)
+                widget = Static(Content.assemble((f"review → {self.options.into}", "bold"),
+                                                 ("  ·  ", "dim") if meta.plain else "", meta), id="header-meta")
+            if widget.id == "status":
+                yield Static(id="versions")
+            yield widget
+
+    @property
+    def active_bindings(self) -> dict:
+        active = super().active_bindings
+        if self.size.width >= self.NARROW:
+            return active
+        return {key: a._replace(binding=replace(a.binding, show=False)) if a.binding.id in self.FOOTER_HIDDEN else a
+                for key, a in active.items()}
+
+    @property
+    def session(self) -> AnnotationSession:
+        """Gold's session: every key of the reading screen writes the adjudicated annotations."""
+        return self.reader_app.workspace.session(self.doc, self.options.into)
+
+    # --- items -----------------------------------------------------------------------------------------
+
+    def on_analysis_ready(self, message: AnalysisReady) -> None:
+        """After the reading screen has taken the sentences (its handler runs here, not after this one):
+        merge what the rule settles, then go to the first open conflict."""
+        message.prevent_default()
+        super().on_analysis_ready(message)
+        if message.doc_id != self.doc.id or self.store_problem:
+            return
+        self.merge_agreed()
+        self.refresh_marks()
+        first = next((i for i in self.conflicts if i.gold is None), self.conflicts[0] if self.conflicts else None)
+        if first is not None:
+            self.go_to(first)
+        self.update_status()
+
+    def merge_agreed(self) -> None:
+        """Write into gold what the rule settles, as `reader merge` does (one undo step)."""
+        from reader.adjudication import merge_document
+        from reader.store import StoreError
+
+        items = self.load_items()
+        if not items.annotators:
+            return
+        if self.reader_app.workspace.read_only:
+            return
+        try:
+            result = merge_document(self.reader_app.workspace, self.doc.id, self.options.rule,
+                                    self.options.annotators, self.options.into, session=self.session, items=items)
+        except StoreError as exc:
+            self.saved_status = "✗ not saved: " + " ".join(str(exc).split())
+            self.notify(str(exc), title="Not saved", severity="error", markup=False, timeout=8)
+            return
+        if result.written:
+            self.saved_status = f"✓ saved: merge ({self.options.rule}): {result.agreed} agreed items"
+
+    def load_items(self) -> DocumentItems:
+        """Read the annotators' items again (after every gold write: what gold decided changes them)."""
+        assert self.analysis is not None
+        items = review_items(self.reader_app.workspace, self.doc.id, self.analysis, self.options)
+        self.items = items
+        self.conflicts = disputed(items, self.options)
+        self._sentence_items = {i.index: i for i in items.sentence_items}
+        self._entity_items = {}
+        for item in items.entity_items:
+            if item.sentence is not None:
+                self._entity_items.setdefault(item.sentence, []).append(item)
+        return items
+
+    def refresh_marks(self, kinds=ALL_KINDS, sentences=None, *, usable: bool | None = None) -> None:
+        """Gold's marks (as the reading screen draws them), then the conflicts: spans some annotator has and
+        gold has not are shown too, so the cursor can reach them."""
+        from reader.annotations import EntityState
+
+        view = self.view
+        was = view.current_mark
+        if self.analysis is not None and not self.store_problem:
+            self.load_items()
+        super().refresh_marks(kinds, sentences, usable=usable)
+        if self.items is None:
+            return
+        if "entity" in kinds:
+            have = {(e.start, e.end) for e in self.entities}
+            proposed = {}
+            for item in self.conflicts:
+                if item.kind == "entity":
+                    for version in item.versions.values():
+                        for s, e, label in sorted(version.spans):
+                            if (s, e) not in have:
+                                proposed.setdefault((s, e), label)
+            if proposed:
+                extra = [EntityState(s, e, label, "proposed", label) for (s, e), label in proposed.items()]
+                self.entities = sorted([*self.entities, *extra], key=lambda x: (x.start, x.end))
+                view.set_marks([Mark(e.start, e.end, e.label, e.status) for e in self.entities])
+                self.query_one(SidePanel).show(self.doc.text, view.marks, view, self.model_status)
+            if was is not None:  # the entity cursor stays on the same span when marks come and go
+                index = next((i for i, m in enumerate(view.marks) if (m.start, m.end) == (was.start, was.end)), None)
+                view.entity_cursor = index
+        sentences_state: dict[int, bool] = {}
+        spans = []
+        for item in self.conflicts:
+            index = item.index if item.kind == "sentence" else item.sentence
+            if index is not None:
+                sentences_state[index] = sentences_state.get(index, False) or item.gold is None
+            if item.kind == "entity":
+                spans.append((item.start, item.end))
+        view.set_conflicts(sentences_state, spans)
+
+    @property
+    def view(self) -> ConflictView:
+        return self.query_one(ConflictView)
+
+    def item_here(self) -> Item | None:
+        """The item under the cursor: the one holding the entity under the entity cursor, else the sentence's
+        (a conflict first: the sentence's labels, then its entities)."""
+        view = self.view
+        index = view.cursor
+        entity_items = self._entity_items.get(index, [])
+        mark = view.current_mark
+        if mark is not None:
+            return next((i for i in entity_items if i.start < mark.end and mark.start < i.end), None)
+        sentence = self._sentence_items.get(index)
+        conflicts = {item_key(i) for i in self.conflicts}
+        candidates = ([sentence] if sentence else []) + entity_items
+        return next((i for i in candidates if item_key(i) in conflicts), candidates[0] if candidates else None)
+
+    def conflict_index(self, item: Item | None) -> int | None:
+        if item is None:
+            return None
+        key = item_key(item)
+        return next((n for n, c in enumerate(self.conflicts) if item_key(c) == key), None)
+
+    def go_to(self, item: Item) -> None:
+        view = self.view
+        if item.kind == "sentence":
+            view.move_to_sentence(item.index)
+            return
+        mark = next((n for n, m in enumerate(view.marks) if item.start <= m.start and m.end <= item.end), None)
+        if mark is not None:
+            view.move_to_mark(mark)
+        elif item.sentence is not None:
+            view.move_to_sentence(item.sentence)
+
+    # --- what the screen shows -----------------------------------------------------------------------
+
+    def status_parts(self) -> list[tuple[int, str]]:
+        if self.items is None:
+            return []
+        total = len(self.conflicts)
+        if not total:
+            return [(2, "no conflict" + (f" on {self.options.label}" if self.options.label else ""))]
+        here = self.conflict_index(self.item_here())
+        open_ = sum(i.gold is None for i in self.conflicts)
+        return [(2, f"conflict {'–' if here is None else here + 1}/{total}"),
+                (4, f"{open_} open" if open_ else "all decided")]
+
+    def update_status(self) -> None:
+        super().update_status()
+        self.show_versions()
+
+    def show_versions(self) -> None:
+        """The versions of the item under the cursor, one line per annotator, and what gold holds."""
+        panels = self.query("#versions")
+        if not panels:
+            return
+        panel = panels.first(Static)
+        if self.items is None:
+            panel.update(Content("Versions appear once the sentences are analysed." if self.analysis is None
+                                 else "No annotator's work to compare."))
+            return
+        item = self.item_here()
+        keys = self.app.keymap
+        if item is None:
+            hint = (f"No disagreement here · {keys_for(keys, 'reader.next-conflict')} next conflict, "
+                    f"{keys_for(keys, 'reader.prev-conflict')} previous") if self.conflicts else \
+                "The annotators agree on everything here."
+            panel.update(Content(hint))
+            return
+        here = self.conflict_index(item)
+        state = "agreed" if here is None else f"conflict {here + 1}/{len(self.conflicts)}"
+        if item.kind == "sentence":
+            what = f"Sentence {item.index + 1}"
+            gold = None if item.gold is None else labels_text(item.gold)
+        else:
+            surface = " ".join(self.doc.text[item.start:item.end].split())
+            what = f"Entity “{surface[:40]}{'…' if len(surface) > 40 else ''}”"
+            gold = None if item.gold is None else self.describe(item.gold)
+        into = self.options.into
+        width = max(len(n) for n in [*item.versions, into])
+        lines = [Content.assemble((visible(f"{what} · {state}", one_line=True), "bold"))]
+        for n, (name, version) in enumerate(item.versions.items(), 1):
+            text = labels_text(version) if item.kind == "sentence" else self.describe(version)
+            lines.append(Content.assemble((f"{n} ", "dim"), (f"{visible(name, one_line=True):<{width}}", "bold"),
+                                          "  ", visible(text, one_line=True)))
+        lines.append(Content.assemble(("→ ", "dim"), (f"{visible(into, one_line=True):<{width}}", "bold"), "  ",
+                                      visible(gold, one_line=True) if gold is not None else ("not decided", "italic")))
+        panel.update(Content("\n").join(lines))
+
+    def describe(self, version: EntityVersion) -> str:
+        """An entity version as a line: each span kept with how it came to be, then what was rejected."""
+        text = self.doc.text
+
+        def surface(s: int, e: int) -> str:
+            words = " ".join(text[s:e].split())
+            return f"“{words[:30]}{'…' if len(words) > 30 else ''}”"
+
+        how = {(s, e): "accepted" for s, e, _ in version.accepted}
+        how |= {(s, e): "added" for s, e, _ in version.added}
+        how |= {(s, e): f"relabelled from {was}" for s, e, was, _ in version.relabelled}
+        parts = [f"{label} {surface(s, e)} {how.get((s, e), '(model)')}" for s, e, label in sorted(version.spans)]
+        parts += [f"rejected {label} {surface(s, e)}" for s, e, label in version.rejected]
+        return " · ".join(parts) or "no entity"
+
+    # --- review actions ----------------------------------------------------------------------------------
+
+    def review_item(self) -> Item | None:
+        item = self.item_here() if self.items is not None else None
+        if item is None:
+            if self.items is None:
+                self.needs_sentences()
+            else:
+                self.notify(f"No item where annotators differ here: {keys_for(self.app.keymap, 'reader.next-conflict')}"
+                            " goes to the next conflict.", severity="warning")
+        return item
+
+    def step(self, delta: int) -> None:
+        if self.items is None:
+            self.needs_sentences()
+            return
+        if not self.conflicts:
+            self.notify("No conflict to review" + (f" on {self.options.label}." if self.options.label else "."))
+            return
+        item = self.item_here()
+        view = self.view
+        if item is not None:
+            key = item_key(item)
+        elif view.current_mark is not None:
+            key = (view.current_mark.start, 1, view.current_mark.end)
+        else:
+            start = view.sentences[view.cursor][0]
+            key = (start, 0, start)
+        keys = [item_key(c) for c in self.conflicts]
+        if delta > 0:
+            target = next((n for n, k in enumerate(keys) if k > key), None)
+        else:
+            target = next((n for n in range(len(keys) - 1, -1, -1) if keys[n] < key), None)
+        if target is None:
+            self.notify(f"No conflict {'after' if delta > 0 else 'before'} this one ({len(keys)} in all).")
+            return
+        self.go_to(self.conflicts[target])
+        self.update_status()
+
+    def action_next_conflict(self) -> None:
+        self.step(1)
+
+    def action_prev_conflict(self) -> None:
+        self.step(-1)
+
+    def decide(self, operation, *args) -> Change | None:
+        """A gold decision through `perform` (durable before `✓ saved`); says so when gold already has it."""
+        change = self.perform(operation, *args)
+        if change is None and not self.saved_status.startswith("✗"):
+            self.notify("Gold already holds that version.", timeout=3)
+        return change
+
+    def action_take_version(self) -> None:
+        from reader.adjudication import take
+
+        item = self.review_item()
+        if item is None:
+            return
+        describe = labels_text if item.kind == "sentence" else self.describe
+        rows = [(name, describe(version)) for name, version in item.versions.items()]
+        preferred = item.groups()[0][1][0] if item.versions else None
+        what = f"sentence {item.index + 1}" if item.kind == "sentence" else \
+            f"“{' '.join(self.doc.text[item.start:item.end].split())[:40]}”"
+
+        def done(name: str | None) -> None:
+            if name:
+                self.decide(take, self.session, item, name)
+
+        self.app.push_screen(VersionPicker(f"Take whose version of {what}?", rows, preferred), done)
+
+    def action_take_all(self) -> None:
+        from reader.adjudication import take_all
+
+        item = self.review_item()
+        if item is None:
+            return
+        if item.kind == "entity":
+            spans = [(s, e) for v in item.versions.values() for s, e, _ in v.spans]
+            labels = {(s, e, lb) for v in item.versions.values() for s, e, lb in v.spans}
+            if len(labels) != len(set(spans)):
+                self.notify("The versions give one span different labels, and gold keeps one label per span: "
+                            f"take one version ({keys_for(self.app.keymap, 'reader.take-version')}).",
+                            severity="warning")
+                return
+        self.decide(take_all, self.session, item)
+
+    def action_take_none(self) -> None:
+        from reader.adjudication import take_none
+
+        item = self.review_item()
+        if item is not None:
+            self.decide(take_none, self.session, item)
+
+    # --- the usual keys, on gold ---------------------------------------------------------------------------
+
+    def action_tag(self, key: int) -> None:
+        """A label key on a sentence under review sets gold's labels through the adjudication, so the tag keeps
+        who set it (`from`) and the versions behind it, and an emptied sentence still counts as decided."""
+        from reader.adjudication import take_version
+
+        item = self._sentence_items.get(self.view.cursor) if self.items is not None else None
+        label = self.session.labels.by_key(key)
+        if item is None or label is None:
+            super().action_tag(key)
+            return
+        labels = set(self.session.labels_on(item.index))
+        if label.name in labels:
+            labels.discard(label.name)
+        elif self.session.labels.exclusive:
+            labels = {label.name}
+        else:
+            labels.add(label.name)
+        who = tuple(name for name, version in item.versions.items() if version == labels)
+        self.perform(take_version, self.session, item, frozenset(labels), who)
+
+    def proposed(self) -> object | None:
+        """The entity under the cursor when it is only an annotator's (gold does not have it yet)."""
+        index = self.view.entity_cursor
+        if index is None or index >= len(self.entities) or self.entities[index].status != "proposed":
+            return None
+        return self.entities[index]
+
+    def action_accept_entity(self) -> None:
+        entity = self.proposed()
+        if entity is None:
+            super().action_accept_entity()
+        else:
+            self.perform(self.session.add_entity, entity.start, entity.end, entity.label)
+
+    def action_reject_entity(self) -> None:
+        entity = self.proposed()
+        if entity is None:
+            super().action_reject_entity()
+        else:  # gold records the refusal, so the item counts as decided
+            self.perform(self.session.decide, replace(entity, status="predicted"), "rejected")
+
+    def action_relabel_entity(self) -> None:
+        entity = self.proposed()
+        if entity is None:
+            super().action_relabel_entity()
+            return
+        from reader.ui.screens.dialogs import LabelPicker
+
+        def done(label: str | None) -> None:
+            if label:
+                self.perform(self.session.add_entity, entity.start, entity.end, label)
+
+        surface = self.doc.text[entity.start:entity.end]
+        self.app.push_screen(LabelPicker(f"Label for “{surface}”", self.entity_labels(), entity.label), done)
+
+
+def labels_text(labels) -> str:
+    return ", ".join(sorted(labels)) or "no label"
