@@ -283,3 +283,10 @@ def test_native_gold_carries_versions_and_round_trips(store, tmp_path):
     assert out.read_bytes().splitlines()[0] in first.read_bytes().splitlines()
     ws.close()
     source.close()
+
+
+def test_merge_one_document(store):
+    root, d1, d2 = store
+    lines = merge_lines(cli(root, "merge", "--doc", d2[:5], "--rule", "unanimous").stdout)
+    assert set(lines) == {d2, "total"} and lines["total"] == [1, 0, 0, 1]
+    assert gold(root, d1) == set()
