@@ -142,6 +142,14 @@ class Workspace:
     def import_paths(self, paths: list[Path]) -> list[ImportResult]:
         return self.add_documents(load_paths(paths))
 
+    @staticmethod
+    def bulk_reads():
+        """A context for a caller about to read the whole store (export): every file is decoded the fast way
+        and listed documents stay cached while it is open."""
+        from reader.store import bulk_reads
+
+        return bulk_reads()
+
     def document_ids(self) -> list[str]:
         return self.store.document_ids()
 

@@ -38,7 +38,6 @@ from reader.export.native import ImportSummary, import_native, is_native_record,
 from reader.export.result import ExportError, ExportResult, Misaligned
 from reader.export.tokens import ALIGN_MODES, Tokens, adjust, blank_vocab, describe, doc_from_units, misaligned
 from reader.export.units import labels_of, notes_of, select, units, views
-from reader.store import bulk_reads
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
@@ -82,7 +81,7 @@ def export(
     `progress(1)` is called once per document read.
     """
     unit = check_options(fmt, unit, align, need_output=False)
-    with _no_gc(), bulk_reads():
+    with _no_gc(), workspace.bulk_reads():
         return _export(workspace, get_format(fmt), unit, doc_ids, annotated_only, annotator, align, progress)
 
 
