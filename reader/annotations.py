@@ -20,6 +20,8 @@ from reader.labels import LabelSet
 from reader.untrusted import UntrustedError, check_name, clean_text
 
 CONTEXT = 32
+DISMISSAL = "dismissal"
+"""The kind of record that says an analyst turned a suggested label down (`reader.suggest`)."""
 ENTITY_STATUSES = ("predicted", "accepted", "relabelled", "added", "rejected")
 
 
@@ -78,6 +80,9 @@ class Annotation:
     Empty on every other record, which then has no such key (existing files keep their bytes)."""
     versions: tuple[dict, ...] = ()
     """Adjudicated records: the annotators' versions of the item when it was decided, for a later audit."""
+    model: str = ""
+    """Tags accepted from a suggestion, and dismissals: the trained model (`reader.suggest`) that suggested the
+    label. Empty (no key in the record) on every other record, so existing files keep their bytes."""
 
     def to_record(self) -> dict[str, Any]:
         """The store record, empty strings left out; not `asdict`, whose deep copy of `versions` was a quarter
@@ -145,6 +150,11 @@ def note_id(target: str, start: int, end: int, created: str, text: str) -> str:
     return f"note-{_digest(target, start, end, created, text)}"
 
 
+def dismissal_id(start: int, end: int, label: str) -> str:
+    """One dismissal per (sentence, label), whichever model suggested it: a label dismissed once stays hidden."""
+    return f"dismiss-{_digest(start, end, label)}"
+
+
 def entity_id(start: int, end: int) -> str:
     """One decision per entity, keyed by its offsets (the model's label may change, the span is the entity)."""
     return f"ent-{start}-{end}"
@@ -199,7 +209,8 @@ class AnnotatorWork:
     does not read an analysis for a document with only entity decisions).
     """
 
-    __slots__ = ("_order", "_sentences", "_starts", "counts", "decisions", "document_notes", "notes", "tags")
+    __slots__ = ("_order", "_sentences", "_starts", "counts", "decisions", "dismissals", "document_notes", "notes",
+                 "tags")
 
     def __init__(self, records: Mapping[str, dict] = {},
                  sentences: Sequence[tuple[int, int]] | Callable[[], Sequence[tuple[int, int]]] = (),
@@ -214,6 +225,8 @@ class AnnotatorWork:
         self.document_notes: dict[str, dict] = {}
         self.decisions: dict[tuple[int, int], dict] = {}
         """(start, end) -> the entity decision's record."""
+        self.dismissals: dict[int, dict[str, dict]] = {}
+        """Sentence index -> {dismissal id: record}: suggested labels the analyst turned down (`reader.suggest`)."""
         self.counts: dict[str, int] = {}
         """Records per kind (`tag`, `note`, `entity`), whether or not a sentence holds them."""
         for ident, record in records.items():
@@ -248,12 +261,12 @@ class AnnotatorWork:
         if kind == "note" and record.get("target") == "document":
             self.document_notes[ident] = record
             return None
-        if kind != "tag" and kind != "note":
+        if kind != "tag" and kind != "note" and kind != DISMISSAL:
             return None
         index = self.sentence_of(record["start"], record["end"])
         if index is None:
             return None
-        table = self.tags if kind == "tag" else self.notes
+        table = self.tags if kind == "tag" else self.notes if kind == "note" else self.dismissals
         entries = table.get(index)
         if entries is None:
             entries = table[index] = {}
@@ -273,15 +286,16 @@ class AnnotatorWork:
         if kind == "note" and record.get("target") == "document":
             self.document_notes.pop(ident, None)
             return None
-        if kind != "tag" and kind != "note":
+        if kind != "tag" and kind != "note" and kind != DISMISSAL:
             return None
         index = self.sentence_of(record["start"], record["end"])
         if index is not None:
-            entries = (self.tags if kind == "tag" else self.notes).get(index)
+            table = self.tags if kind == "tag" else self.notes if kind == "note" else self.dismissals
+            entries = table.get(index)
             if entries is not None:
                 entries.pop(ident, None)
                 if not entries:
-                    del (self.tags if kind == "tag" else self.notes)[index]
+                    del table[index]
         return index
 
     def labels(self, index: int) -> list[str]:
@@ -294,6 +308,10 @@ class AnnotatorWork:
             return list(names)
         order = self._order
         return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+
+    def dismissed(self, index: int) -> set[str]:
+        """The suggested labels the analyst dismissed on one sentence."""
+        return {r.get("label", "") for r in self.dismissals.get(index, {}).values()}
 
     def tagged(self) -> dict[int, list[str]]:
         """Labels per sentence, for the sentences that have any."""
@@ -552,6 +570,39 @@ class AnnotationSession:
     def toggle_tag(self, index: int, label: str) -> Change | None:
         present = any(t.label == label for t in self._tags_on(index))
         return self.set_tag(index, label, on=not present)
+
+    # --- suggestions (reader.suggest) ------------------------------------------------------------------
+
+    def _sentence(self, index: int) -> tuple[int, int]:
+        if not 0 <= index < len(self._sentences):
+            raise AnnotationError(f"no sentence {index} (the document has {len(self._sentences)}, numbered from 0)")
+        return self._sentences[index]
+
+    def accept_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
+        """Tag the sentence with the suggested labels, each tag naming the model: one step of undo. Labels
+        already on the sentence stay as they are (a hand tag stays a hand tag); None when nothing changes."""
+        start, end = self._sentence(index)
+        labels = [self._label(n) for n in labels]
+        if self.labels.exclusive:
+            labels = labels[:1]
+        present = {t.label for t in self._tags_on(index)}
+        new = [self._new("tag", start, end, tag_id(start, end, n), label=n, model=model)
+               for n in labels if n not in present]
+        if not new:
+            return None
+        others = [t.id for t in self._tags_on(index)] if self.labels.exclusive else []
+        return self.apply(f"accept {', '.join(a.label for a in new)} ({model})", upsert=new, delete=others)
+
+    def dismiss_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
+        """Record that the analyst turned these suggested labels down on the sentence (they are no longer
+        suggested there, by any model); None when they already were."""
+        start, end = self._sentence(index)
+        known = self.work.dismissed(index)
+        new = [self._new(DISMISSAL, start, end, dismissal_id(start, end, n), label=n, model=model)
+               for n in dict.fromkeys(labels) if n not in known]
+        if not new:
+            return None
+        return self.apply(f"dismiss {', '.join(a.label for a in new)} ({model})", upsert=new)
 
     # --- notes ---------------------------------------------------------------------------------------
 

@@ -376,6 +376,110 @@ def stats_() -> None:
         out.print(render_stats(stats(open_workspace(read_only=True))))
 
 
+@app.command("train")
+def train_(
+    source: Annotated[str | None, typer.Option("--from", help="Whose tags to learn from (default: gold when it "
+                                                              "exists, else --annotator).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Model name (default: the --from annotator's).")] = None,
+) -> None:
+    """Train a sentence classifier on an annotator's tags; prints held-out scores and saves it in the store."""
+    with user_errors():
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from reader.suggest import ModelError, train
+
+        try:
+            ws = open_workspace(read_only=True)  # reads tags, writes only models/ (swapped in whole)
+            source = check_name(source, "--from") if source else ws.default_training_source()
+            name = name or source
+            with Progress(TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                          TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
+                task = progress.add_task("reading", total=1.0)
+
+                def report(stage: str, share: float) -> None:
+                    progress.update(task, description=stage, completed=share)
+
+                trained = train(ws, source, name, progress=report)
+        except ModelError as exc:
+            fail(str(exc))
+        meta = trained.meta
+        for label, count in trained.skipped.items():
+            say(err, f"warning: label {label} skipped: {count} tagged sentence(s) in the training documents, "
+                "too few to learn from", one_line=True)
+        out.print(render_scores(meta))
+        on, held = meta["trained_on"], meta["held_out"]
+        say(out, f"saved model {meta['name']} ({meta['base']}, {meta['architecture']}): trained on {on['sentences']} "
+            f"sentences of {on['documents']} documents by {on['annotator']}, scored on {held['sentences']} sentences "
+            f"of {held['documents']} held-out documents, {trained.seconds:.1f} s", one_line=True)
+
+
+def render_scores(meta: dict):
+    """Held-out precision, recall and F1 per label (– where undefined)."""
+    from rich.table import Table
+
+    from reader.stats import percent_text
+
+    table = Table(title="Held-out scores", title_justify="left", box=None, pad_edge=False, header_style="bold")
+    for column in ("label", "precision", "recall", "f1", "sentences"):
+        table.add_column(column, justify="left" if column == "label" else "right", no_wrap=True)
+    for label, s in meta["scores"].items():
+        table.add_row(cell(label), cell(percent_text(s["p"])), cell(percent_text(s["r"])),
+                      cell(percent_text(s["f"])), cell(s.get("n", "")))
+    return table
+
+
+@app.command("suggest")
+def suggest_(
+    doc: Annotated[str, typer.Argument(help="Document id or unique id prefix.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per sentence (the contract's shape).")]
+    = False,
+) -> None:
+    """Label probabilities for every sentence of a document, from a trained model (--model, default: newest)."""
+    with user_errors():
+        import json
+
+        from reader.suggest import ModelError, load, shown, suggestions
+
+        try:
+            ws = open_workspace(read_only=True)
+            try:  # here --model names a trained classifier; a spaCy pipeline name still picks the analysis's
+                info = ws.find_model(OPTIONS.model)
+                ws.model = None
+            except ModelError:
+                if OPTIONS.model is None or not is_pipeline(OPTIONS.model):
+                    raise
+                info = ws.find_model(None)
+            document = ws.document(ws.resolve(doc))
+            analysis, _ = ws.analysis(document)
+            cats = suggestions(load(info), document.text, analysis.sentences)
+        except ModelError as exc:
+            fail(str(exc))
+        if as_json:
+            lines = [json.dumps({"sentence": i, "start": s, "end": e, "cats": {k: round(v, 4) for k, v in c.items()}},
+                                ensure_ascii=False) for i, ((s, e), c) in enumerate(zip(analysis.sentences, cats,
+                                                                                          strict=True))]
+            sys.stdout.write("".join(line + "\n" for line in lines))
+            return
+        from rich.table import Table
+
+        table = Table(title=f"Suggestions of {info.name} (p ≥ 0.5)", title_justify="left", box=None, pad_edge=False,
+                      header_style="bold")
+        for column in ("sentence", "suggested", "text"):
+            table.add_column(column, justify="right" if column == "sentence" else "left", no_wrap=True,
+                             overflow="ellipsis", max_width=70 if column == "text" else None)
+        for i, ((s, e), c) in enumerate(zip(analysis.sentences, cats, strict=True)):
+            labels = " ".join(f"{n} {c[n]:.2f}" for n in shown(c)) or "–"
+            table.add_row(cell(i), cell(labels), cell(" ".join(document.text[s:e].split())))
+        out.print(table)
+
+
+def is_pipeline(name: str) -> bool:
+    """Whether a --model value is an installed spaCy pipeline (not a trained classifier's name)."""
+    from reader.analysis import pipeline_version
+
+    return pipeline_version(name) is not None
+
+
 @app.command("agree")
 def agree_(
     doc: Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")] = None,
@@ -599,6 +703,14 @@ def render_stats(result):
         parts.append(table)
     elif len(result.annotators) > 1:
         parts.append(Text("no document was tagged by two annotators: no agreement to measure"))
+    if result.models:
+        table = Table(title="Suggestions (sentences, per model)", title_justify="left", box=None, pad_edge=False,
+                      header_style="bold")
+        for column in ("model", "annotator", "accepted", "dismissed", "corrected"):
+            table.add_column(column, justify="left" if column in ("model", "annotator") else "right", no_wrap=True)
+        for m in result.models:
+            table.add_row(cell(m.model), cell(m.annotator), cell(m.accepted), cell(m.dismissed), cell(m.corrected))
+        parts.append(table)
     return Group(*parts)
 
 
@@ -606,6 +718,7 @@ GLOBAL_OPTIONS = {"--store", "--model", "--annotator", "--keymap", "--labels"}
 VALUE_OPTIONS = GLOBAL_OPTIONS | {"--n-process", "--format", "--unit", "--output", "--doc", "--align"}
 VALUE_OPTIONS |= {"--only", "--rule", "--into"}  # agree, merge
 VALUE_OPTIONS |= {"--label"}  # review
+VALUE_OPTIONS |= {"--from", "--name"}  # train
 SENTENCE_COMMANDS = {"tag", "note"}
 
 

