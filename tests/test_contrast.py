@@ -1,6 +1,6 @@
 """Entity highlights stay distinct from the sentence cursor and the page, in every colour depth and theme.
 
-The colours are the ones actually rendered: an `ArticleView` styled by `reader/app.tcss` runs in a Pilot app
+The colours are the ones actually rendered: an `ArticleView` styled by `reader/ui/app.tcss` runs in a Pilot app
 with each theme, and the styles of the segments of its rendered lines are read back. Truecolor is what a modern
 terminal shows; 256 and 16 colours are what Rich sends after `Color.downgrade` (Rich does this for Textual on
 terminals without truecolor), so distinct there means a distinct palette index.
@@ -59,7 +59,7 @@ class Cell:
 
 
 class Probe(App):
-    CSS_PATH = str(Path(reader.__file__).parent / "app.tcss")
+    CSS_PATH = str(Path(reader.__file__).parent / "ui" / "app.tcss")
 
     def compose(self):
         yield ArticleView()
