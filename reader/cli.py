@@ -135,13 +135,14 @@ def sentence_index(value: str, count: int, hint: str = "") -> int:
     return int(value)
 
 
-def open_workspace(read_only: bool = False):
+def open_workspace(read_only: bool = False, writer: str | None = None):
+    """The store with --annotator's writer lock (or `writer`'s): read-only when another process holds it."""
     from reader.labels import load_labels
     from reader.workspace import Workspace
 
     labels = load_labels(OPTIONS.labels)
     return Workspace.open(OPTIONS.store, read_only=read_only, model=OPTIONS.model,
-                          annotator=OPTIONS.annotator or default_annotator(), labels=labels)
+                          annotator=OPTIONS.annotator or default_annotator(), labels=labels, writer=writer)
 
 
 def default_paths() -> list[Path]:
@@ -197,7 +198,7 @@ def import_documents(ws, paths: list[str] | list[Path], *, analyse: bool, n_proc
     if ws.read_only:
         missing = [d for d in docs if not ws.has_document(d.id)]
         if missing:
-            fail(f"the store is open in {ws.lock_holder}: it is read-only here, cannot import {len(missing)} "
+            fail(f"the store is read-only here ({ws.read_only_reason}): cannot import {len(missing)} "
                  "new document(s)")
         return [ImportResult(d, False) for d in docs]
     if analyse:
@@ -225,7 +226,7 @@ def import_(
 
         ws = open_workspace()
         if ws.read_only:
-            fail(f"the store {OPTIONS.store} is open in {ws.lock_holder}; close it first")
+            fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}); close it first")
         try:
             from reader.documents import is_url
 
@@ -285,7 +286,7 @@ def session_for(doc_ref: str):
     """The document (by id or unique prefix), its sentences (cached or from the model) and the session."""
     ws = open_workspace()
     if ws.read_only:
-        fail(f"the store {OPTIONS.store} is open in {ws.lock_holder}; it is read-only until that closes")
+        fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}) until that closes")
     doc = ws.document(ws.resolve(doc_ref))
     analysis, _ = ws.analysis(doc)
     session = ws.session(doc)
@@ -518,9 +519,9 @@ def merge_(
             into = check_name(into, "--into")
             chosen = parse_rule(rule)
             names = annotator_names(only)
-            ws = open_workspace()
+            ws = open_workspace(writer=into)
             if ws.read_only:
-                fail(f"the store {OPTIONS.store} is open in {ws.lock_holder}; it is read-only until that closes")
+                fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}) until that closes")
             doc_ids = [ws.resolve(ref) for ref in doc] if doc else None
             results = merge(ws, chosen, names, doc_ids, into)
         except AdjudicationError as exc:
@@ -633,9 +634,9 @@ def review_(
         if names is not None and into in names:
             fail(f"--only {into}: the annotations are reviewed into {into!r}, it cannot be one of the versions")
         keys = load_keymap(OPTIONS.keymap)
-        ws = open_workspace()
+        ws = open_workspace(writer=into)
         if ws.read_only:
-            fail(f"the store {OPTIONS.store} is open in {ws.lock_holder}; it is read-only until that closes")
+            fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}) until that closes")
         options = ReviewOptions(into, chosen, names, label)
         doc_ids = [ws.resolve(doc)] if doc else ws.document_ids()
         pending, compared = [], 0

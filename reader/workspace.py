@@ -50,13 +50,18 @@ class Summary:
 class Workspace:
     @classmethod
     def open(cls, root: Path, *, read_only: bool = False, model: str | None = None, annotator: str = "analyst",
-             labels: LabelSet | None = None) -> Workspace:
-        """The workspace of a store folder: front ends name a folder, never build the store themselves."""
-        return cls(Store(root, read_only=read_only), model=model, annotator=annotator, labels=labels)
+             labels: LabelSet | None = None, writer: str | None = None) -> Workspace:
+        """The workspace of a store folder: front ends name a folder, never build the store themselves.
+
+        `writer`: whose files this process writes, when not the annotator's (`merge` and `review` write gold's);
+        a process already writing them makes this workspace read-only."""
+        return cls(Store(root, read_only=read_only), model=model, annotator=annotator, labels=labels,
+                   writer=writer)
 
     def __init__(self, store: Store, *, model: str | None = None, annotator: str = "analyst",
-                 labels: LabelSet | None = None) -> None:
+                 labels: LabelSet | None = None, writer: str | None = None) -> None:
         self.store = store
+        store.claim(writer or annotator)  # one writer per annotator: a second one is read-only
         self.model = model
         self.annotator = annotator
         self.labels = labels or load_labels()
@@ -76,8 +81,13 @@ class Workspace:
 
     @property
     def lock_holder(self) -> str | None:
-        """Who holds the store's lock when it is not us ("pid 12 on host since 10:02"), else None."""
+        """Who writes the annotator's files when it is not us ("pid 12 on host since 10:02"), else None."""
         return self.store.lock_holder
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why writes are refused, for a message ("alice's annotations are open in pid 12 on host since 10:02")."""
+        return self.store.read_only_reason
 
     def close(self) -> None:
         """Release the store's lock; the workspace is read-only afterwards."""

@@ -1,4 +1,5 @@
-"""The store keeps annotations safe: atomic files, deterministic bytes, one writer, damage reported not spread."""
+"""The store keeps annotations safe: atomic files, deterministic bytes, one writer per annotator, damage reported
+not spread."""
 
 from __future__ import annotations
 
@@ -496,11 +497,18 @@ def test_failed_write_changes_nothing(store: Store, monkeypatch: pytest.MonkeyPa
 def test_stale_temporary_files_are_removed(store: Store) -> None:
     folder = store.root / "annotations" / DOC["id"]
     folder.mkdir()
-    (folder / ".alice.json.123.abcd.tmp").write_text('{"_def')
-    with Store(store.root, read_only=True) as other:
-        assert other.annotators(DOC["id"]) == []
-    store.write(DOC["id"], "alice", upsert=[tag(0)])
-    assert [p.name for p in folder.iterdir()] == ["alice.json"]
+    (folder / ".alice.json.999999999.abcd.tmp").write_text('{"_def')  # its writer (no such pid) died
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # another writer, alive, may be about to rename its file: it stays
+        live = folder / f".bob.json.{sleeper.pid}.abcd.tmp"
+        live.write_text('{"_def')
+        with Store(store.root, read_only=True) as other:
+            assert other.annotators(DOC["id"]) == []
+        store.write(DOC["id"], "alice", upsert=[tag(0)])
+        assert sorted(p.name for p in folder.iterdir()) == [live.name, "alice.json"]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
 
 # --- read-only and locking -----------------------------------------------------------------------------------
@@ -537,18 +545,48 @@ def test_read_only_store_on_missing_folder_creates_nothing(tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == []
 
 
-def test_second_store_in_same_process_is_read_only(store: Store) -> None:
-    second = Store(store.root)
+def test_one_writer_per_annotator(store: Store) -> None:
+    """A second store for the same annotator is read-only; another annotator's is not; a write to an annotator
+    someone else writes is refused, nothing written."""
+    assert store.claim("alice")
+    second = Store(store.root, annotator="alice")
     assert second.read_only
     assert second.lock_holder and f"pid {os.getpid()}" in second.lock_holder
+    assert second.read_only_reason == f"alice's annotations are open in {second.lock_holder}"
     with pytest.raises(StoreReadOnly, match=f"pid {os.getpid()}"):
         second.write(DOC["id"], "alice", upsert=[tag(0)])
+    with Store(store.root, annotator="bob") as bob:
+        assert not bob.read_only
+        bob.write(DOC["id"], "bob", upsert=[tag(1)])
+        assert bob.add_document({"id": "bbbbbbbbbbbb", "text": "new", "meta": {}})  # documents: anyone
+        with pytest.raises(StoreReadOnly, match="alice's annotations .* are open in pid"):
+            bob.write(DOC["id"], "alice", upsert=[tag(0)])
+        store.write(DOC["id"], "alice", upsert=[tag(0)])
+        with pytest.raises(StoreReadOnly, match="bob's annotations"):
+            store.write(DOC["id"], "bob", upsert=[tag(2)])
+    assert store.records(DOC["id"], "bob") == {"tag:1": tag(1)}
+    assert (store.root / ".locks" / ".gitignore").read_text() == "*\n"
+    assert sorted(p.name for p in (store.root / ".locks").iterdir()) == [".gitignore", "alice.lock", "bob.lock"]
     store.close()
     with pytest.raises(StoreReadOnly):
         store.write(DOC["id"], "alice", upsert=[tag(0)])
-    third = Store(store.root)
+    third = Store(store.root, annotator="alice")
     assert not third.read_only
     third.close()
+
+
+def test_a_reader_before_several_writers_keeps_them_out(store: Store) -> None:
+    """Versions before one writer per annotator take `.lock` exclusively: while one writes, we are read-only,
+    and while we write, it cannot take the lock."""
+    store.close()
+    old = files.LockFile(store.root / ".lock")
+    assert old.acquire() is None
+    with Store(store.root, annotator="alice") as ours:
+        assert ours.read_only and ours.read_only_reason.startswith(f"it is open in pid {os.getpid()}")
+    old.release()
+    with Store(store.root, annotator="alice") as ours:
+        assert not ours.read_only
+        assert files.LockFile(store.root / ".lock").acquire().startswith("pid ")
 
 
 def test_dropped_store_releases_its_lock(tmp_path: Path) -> None:
@@ -562,7 +600,7 @@ def test_dropped_store_releases_its_lock(tmp_path: Path) -> None:
 HOLDER = textwrap.dedent("""
     import sys
     from reader.store import Store
-    store = Store(sys.argv[1])
+    store = Store(sys.argv[1], annotator="holder")
     print("writable" if not store.read_only else "read-only", flush=True)
     sys.stdin.readline()
     store.write("a1b2c3d4e5f6", "holder", upsert=[{"id": "last"}])
@@ -579,17 +617,23 @@ def test_lock_between_processes(store: Store) -> None:
     try:
         assert proc.stdout.readline().strip() == "writable"
         before = tree(root)
-        other = Store(root)
+        other = Store(root, annotator="holder")
         assert other.read_only
         assert other.lock_holder and other.lock_holder.startswith(f"pid {proc.pid} on ")
         assert " since " in other.lock_holder
-        assert other.read_only_reason == f"it is open in {other.lock_holder}"
+        assert other.read_only_reason == f"holder's annotations are open in {other.lock_holder}"
         with pytest.raises(StoreReadOnly, match=f"pid {proc.pid}"):
             other.write(DOC["id"], "alice", upsert=[tag(0)])
         with pytest.raises(StoreReadOnly):
             other.add_document({"id": "bbbbbbbbbbbb", "text": "new", "meta": {}})
-        assert Store(root, read_only=True).lock_holder == other.lock_holder
+        assert Store(root, read_only=True, annotator="holder").lock_holder == other.lock_holder
+        assert Store(root, read_only=True, annotator="alice").lock_holder is None
         assert tree(root) == before
+        with Store(root, annotator="alice") as alice:  # another annotator writes beside the holder
+            assert not alice.read_only
+            alice.write(DOC["id"], "alice", upsert=[tag(0)])
+            with pytest.raises(StoreReadOnly, match=f"holder's annotations .* are open in pid {proc.pid}"):
+                alice.write(DOC["id"], "holder", upsert=[tag(0)])
         proc.stdin.write("\n")
         proc.stdin.flush()
         assert proc.stdout.readline().strip() == "wrote"
@@ -599,9 +643,10 @@ def test_lock_between_processes(store: Store) -> None:
     finally:
         proc.kill()
         proc.wait()
-    with Store(root) as again:
+    with Store(root, annotator="holder") as again:
         assert not again.read_only and again.lock_holder is None
-        again.write(DOC["id"], "alice", upsert=[tag(0)])
+        again.write(DOC["id"], "holder", upsert=[tag(0)])
+    assert Store(root, read_only=True).records(DOC["id"], "alice") == {"tag:0": tag(0)}
 
 
 def test_analysis_keys_most_recent_first(store: Store) -> None:

@@ -22,6 +22,8 @@ BUDGET = 25.0
 
 
 def apply(state: dict, op: dict) -> None:
+    if op["kind"] == "analysis":
+        return
     if op["kind"] == "document":
         state["docs"].add(op["record"]["id"])
         return
@@ -133,3 +135,79 @@ def test_kill_writer_at_random_moments(tmp_path: Path) -> None:
     leftovers = list((root / "annotations").rglob(".*.tmp"))
     assert leftovers == []
     assert os.path.exists(root / ".lock")
+
+
+ALICE, BOB = "alice", "Bob Dylan/2"
+
+
+@pytest.mark.slow
+def test_two_annotators_write_at_once_and_are_killed_at_random_moments(tmp_path: Path) -> None:
+    """One writer per annotator: two processes write their own annotator's files and add the same documents
+    and analyses at the same time; killed at random moments, neither loses an acknowledged write nor tears a
+    file, and a second writer for an annotator who has one is refused."""
+    from store_writer import analysis
+
+    root = tmp_path / "store"
+    rng = random.Random(99)
+    expected = {name: {"docs": set(), "records": {}} for name in (ALICE, BOB)}
+    start = acked_total = 0
+    landed: set[str] = set()
+    for round_ in range(8):
+        procs, logs = {}, {}
+        for name in (ALICE, BOB):
+            logs[name] = tmp_path / f"{round_}-{name.replace('/', '_')}.log"
+            with logs[name].open("w") as out:
+                # both start from the same operation number: they add the same documents, byte for byte
+                procs[name] = subprocess.Popen(
+                    [sys.executable, str(WRITER), str(root), str(start), str(rng.randrange(10**9)), name],
+                    stdout=out, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 20
+            for name, proc in procs.items():
+                while "ready" not in logs[name].read_text():
+                    assert proc.poll() is None, proc.stderr.read().decode()
+                    assert time.monotonic() < deadline, "a writer did not start"
+                    time.sleep(0.005)
+            if round_ == 0:  # the same annotator twice: the second process is refused, the first goes on
+                third = subprocess.run([sys.executable, str(WRITER), str(root), "0", "1", ALICE],
+                                       capture_output=True, text=True, timeout=20)
+                assert third.returncode == 3 and third.stdout.startswith("locked pid "), third
+            time.sleep(rng.uniform(0.05, 0.2))
+            for proc in procs.values():  # one after the other: the survivor writes alone for a moment
+                proc.send_signal(signal.SIGKILL)
+                time.sleep(rng.uniform(0.0, 0.03))
+        finally:
+            for proc in procs.values():
+                proc.kill()
+                proc.wait()
+                proc.stderr.close()
+        actual = on_disk(root)
+        pending_docs: set[str] = set()
+        next_start = start
+        for name in (ALICE, BOB):
+            acked, pending = read_log(logs[name])
+            acked_total += len(acked)
+            expected[name]["docs"].update(["c0ffee000001", "c0ffee000002"])
+            for op in acked:
+                apply(expected[name], op)
+            mine = {k: v for k, v in actual["records"].items() if k[1] == name}
+            if mine != comparable(expected[name])["records"]:
+                assert pending is not None, f"round {round_}: an acknowledged write of {name} is missing or wrong"
+                apply(expected[name], pending)
+                assert mine == comparable(expected[name])["records"], f"round {round_}: {name} matches no state"
+            elif pending is not None and pending["kind"] == "document":
+                pending_docs.add(pending["record"]["id"])
+            next_start = max(next_start, (acked[-1]["n"] + 1 if acked else start) + (1 if pending else 0))
+        start = next_start
+        known = expected[ALICE]["docs"] | expected[BOB]["docs"] | landed
+        assert known <= actual["docs"] <= known | pending_docs
+        landed |= actual["docs"]
+        for path in (root / "analyses").rglob("*.json"):
+            assert json.loads(path.read_bytes()) == analysis(path.parent.name)
+    assert acked_total > 100, "too few writes for the test to mean anything"
+    with Store(root, annotator=ALICE) as one, Store(root, annotator=BOB) as other:
+        assert not one.read_only and not other.read_only
+        for doc_id in ("c0ffee000001", "c0ffee000002"):  # a writer cleans what dead writers left where it writes
+            one.write(doc_id, ALICE, upsert=[{"id": "final"}])
+            other.write(doc_id, BOB, upsert=[{"id": "final"}])
+    assert list((root / "annotations").rglob(".*.tmp")) == []

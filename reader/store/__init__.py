@@ -6,10 +6,11 @@ Everything the rest of reader uses is importable from here: `from reader.store i
 
 from reader.store.errors import StoreCorrupt, StoreError, StoreReadOnly, UnknownDocument
 from reader.store.files import atomic_write, bulk_reads, encode_record, fsync_dir
-from reader.store.store import LOCK_FILE, SCHEMA, SCHEMA_FILE, Store, decode_name, encode_name
+from reader.store.store import LOCK_FILE, LOCKS_FOLDER, SCHEMA, SCHEMA_FILE, Store, decode_name, encode_name
 from reader.store.tinydb_storage import TABLE, AtomicJSONStorage, RecordDB, RecordTable
 
 __all__ = [
+    "LOCKS_FOLDER",
     "LOCK_FILE",
     "SCHEMA",
     "SCHEMA_FILE",

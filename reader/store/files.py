@@ -197,13 +197,17 @@ class LockFile:
         self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o666)
         self._close = weakref.finalize(self, os.close, self._fd)
 
-    def acquire(self) -> str | None:
-        """Take the lock and write who we are in it: None, or who holds it (then the file is closed)."""
+    def acquire(self, *, shared: bool = False) -> str | None:
+        """Take the lock and write who we are in it: None, or who holds it (then the file is closed).
+
+        `shared`: a lock that many processes hold at once and only an exclusive holder keeps out (nothing is
+        written in the file then: it names the exclusive holder, if any).
+        """
         fd = self._fd
         assert fd is not None
         for attempt in range(5):
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
                 break
             except OSError as exc:
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
@@ -215,6 +219,8 @@ class LockFile:
             holder = describe_lock(os.pread(fd, 4096, 0).decode("utf-8", "replace")) or "another process"
             self._drop()
             return holder
+        if shared:
+            return None
         info = {"pid": os.getpid(), "host": os.uname().nodename,
                 "since": datetime.now().isoformat(timespec="seconds")}
         os.ftruncate(fd, 0)
@@ -230,6 +236,32 @@ class LockFile:
     def _drop(self) -> None:
         self._close()
         self._fd = None
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (one we may not signal counts as running)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def stale_temporary(name: str) -> bool:
+    """Whether `name` is a temporary file (`atomic_write`'s `.NAME.PID.HEX.tmp`) that a dead writer left.
+
+    Several processes write in one folder (each annotator has a writer, and anyone adds documents): a file
+    whose writer still runs is being written and must stay, so only a dead pid's files go.
+    """
+    if not (name.startswith(".") and name.endswith(".tmp")):
+        return False
+    parts = name.rsplit(".", 3)
+    if len(parts) != 4 or not parts[1].isdigit():
+        return True  # not one of ours: no writer is renaming it
+    pid = int(parts[1])
+    return pid != os.getpid() and not pid_alive(pid)
 
 
 def probe_lock(path: Path) -> str | None:

@@ -3,14 +3,17 @@
 Layout (the folder can be kept in git; nothing in it is an index that could drift):
 
     reader-store.json                     {"schema": 1}
-    .lock                                 held (flock) by the one process that may write
+    .lock                                 held shared by every writer (a reader before 0.2 takes it exclusively)
+    .locks/<annotator>.lock               held by the one process that writes that annotator's files
     documents/<doc_id>.json               {"id", "text", "meta"}, written once
     analyses/<doc_id>/<key>.json          a rebuildable cache: a file that does not parse is ignored
     annotations/<doc_id>/<annotator>.json a TinyDB file: {"_default": {"<record id>": record, ...}}
 
 Files are written by `reader.store.files` (atomic, durable) and annotation files through
-`reader.store.tinydb_storage`; this module decides what goes where. It stores plain dicts and imports nothing
-from the project outside the store but `reader.untrusted`.
+`reader.store.tinydb_storage`; this module decides what goes where. Several processes write at once, one per
+annotator: an annotation file has one writer (its annotator's lock), while documents and analyses are
+content-addressed, so two processes adding the same one write the same bytes and the last rename wins. It
+stores plain dicts and imports nothing from the project outside the store but `reader.untrusted`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from reader.store.files import (
     loads,
     probe_lock,
     read_json,
+    stale_temporary,
 )
 from reader.store.tinydb_storage import AnnotationFile
 from reader.untrusted import has_control
@@ -43,6 +47,7 @@ from reader.untrusted import has_control
 SCHEMA = 1
 SCHEMA_FILE = "reader-store.json"
 LOCK_FILE = ".lock"
+LOCKS_FOLDER = ".locks"
 SUBFOLDERS = ("documents", "analyses", "annotations")
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -123,19 +128,24 @@ def _natural(text: str) -> tuple:
 
 
 class Store:
-    """Documents, cached analyses and annotations in a folder; one writing process at a time.
+    """Documents, cached analyses and annotations in a folder; one writing process per annotator.
+
+    `annotator` (or a later `claim`) takes that annotator's lock at once: when another process holds it, the
+    store is read-only (`read_only_reason` says who). Other annotators' files are locked on their first write.
 
     Records returned by `records`/`all_records` are the store's own objects: treat them as read-only and
     pass changed copies to `write` (which keeps its own copy of what it was given). Thread-safe.
     """
 
-    def __init__(self, root: Path | str, *, read_only: bool = False) -> None:
+    def __init__(self, root: Path | str, *, read_only: bool = False, annotator: str | None = None) -> None:
         self.root = Path(root)
         self._documents, self._analyses, self._annotations = (self.root / sub for sub in SUBFOLDERS)
         self.read_only = read_only
         self.lock_holder: str | None = None
         self.read_only_reason: str | None = "opened read-only" if read_only else None
         self._lock: LockFile | None = None
+        self._writers: dict[str, LockFile] = {}
+        """Annotators whose files this store writes (their lock is held)."""
         self._mutex = threading.RLock()
         self._files: dict[tuple[str, str], AnnotationFile] = {}
         self._docs: OrderedDict[str, dict] = OrderedDict()
@@ -145,7 +155,7 @@ class Store:
             raise StoreError(f"{self.root} is not a folder, it cannot hold a store")
         schema_exists = self._check_schema()
         if read_only:
-            self.lock_holder = probe_lock(self.root / LOCK_FILE)
+            self.lock_holder = probe_lock(self._writer_lock_path(annotator) if annotator else self.root / LOCK_FILE)
             return
         try:
             self._mkdir(self.root)
@@ -165,6 +175,8 @@ class Store:
         except OSError as exc:
             self.close()
             raise StoreError(f"cannot write to the store {self.root}: {exc.strerror or exc}") from None
+        if annotator is not None:
+            self.claim(annotator)
 
     # --- opening and closing ---------------------------------------------------------------------------
 
@@ -186,6 +198,8 @@ class Store:
         return True
 
     def _take_lock(self) -> None:
+        """The store-wide lock, shared with the other writers: it keeps out a reader before 0.2, which takes it
+        exclusively as the only writer (and is kept out by us in turn)."""
         path = self.root / LOCK_FILE
         try:
             lock = LockFile(path)
@@ -193,7 +207,7 @@ class Store:
             self.read_only = True
             self.read_only_reason = f"cannot create {path} ({exc.strerror or exc})"
             return
-        holder = lock.acquire()
+        holder = lock.acquire(shared=True)
         if holder is not None:
             self.lock_holder = holder
             self.read_only = True
@@ -201,9 +215,49 @@ class Store:
             return
         self._lock = lock
 
-    def close(self) -> None:
-        """Release the lock; the store is read-only afterwards."""
+    def _writer_lock_path(self, annotator: str) -> Path:
+        return self.root / LOCKS_FOLDER / f"{encode_name(annotator, 'annotator name')}.lock"
+
+    def _lock_writer(self, annotator: str) -> str | None:
+        """Take an annotator's writer lock: None, or who holds it."""
         with self._mutex:
+            if annotator in self._writers:
+                return None
+            path = self._writer_lock_path(annotator)
+            try:
+                if not path.parent.is_dir():
+                    self._mkdir(path.parent)
+                    # the locks say who is writing now: nothing to keep in git (older stores' .gitignore
+                    # lists only .lock)
+                    atomic_write(path.parent / ".gitignore", b"*\n")
+                lock = LockFile(path)
+            except OSError as exc:
+                raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from None
+            holder = lock.acquire()
+            if holder is None:
+                self._writers[annotator] = lock
+            return holder
+
+    def claim(self, annotator: str) -> bool:
+        """Become the writer of an annotator's files (the TUI's and CLI's annotator, at opening): False, and
+        the store read-only, when another process (or another store in this one) writes them."""
+        if self.read_only:
+            return False
+        holder = self._lock_writer(annotator)
+        if holder is None:
+            return True
+        with self._mutex:
+            self.lock_holder = holder
+            self.read_only = True
+            self.read_only_reason = f"{annotator}'s annotations are open in {holder}"
+        return False
+
+    def close(self) -> None:
+        """Release the locks; the store is read-only afterwards."""
+        with self._mutex:
+            for lock in self._writers.values():
+                lock.release()
+            self._writers.clear()
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
@@ -235,12 +289,13 @@ class Store:
         fsync_dir(path.parent)
 
     def _prepare_folder(self, folder: Path) -> None:
-        """Create the folder, and remove temporary files a killed writer left there (we hold the lock)."""
+        """Create the folder, and remove temporary files a killed writer left there (only a dead process's:
+        another live writer may be about to rename its own)."""
         if folder in self._cleaned:
             return
         self._mkdir(folder)
         for entry in os.scandir(folder):
-            if entry.name.startswith(".") and entry.name.endswith(".tmp") and entry.is_file():
+            if stale_temporary(entry.name) and entry.is_file():
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
         self._cleaned.add(folder)
@@ -488,6 +543,10 @@ class Store:
             raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}")
         with self._mutex:
             self._check_writable()
+            holder = self._lock_writer(annotator)
+            if holder is not None:
+                raise StoreReadOnly(f"{annotator}'s annotations in {self.root} are open in {holder}: "
+                                    "nothing was written")
             file = self._file(doc_id, annotator)
             try:
                 self._prepare_folder(file.storage.path.parent)

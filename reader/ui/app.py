@@ -73,9 +73,8 @@ class ReaderApp(App):
     def on_mount(self) -> None:
         self.call_after_refresh(self._collect_from_now_on)
         if self.workspace.read_only:
-            holder = self.workspace.lock_holder or "another process"
-            self.notify(f"Read-only: the store is open in {holder}. Nothing you do here is saved.",
-                        severity="warning", timeout=15)
+            why = self.workspace.read_only_reason or "the store is open in another process"
+            self.notify(f"Read-only: {why}. Nothing you do here is saved.", severity="warning", timeout=15)
         for warning in self.keymap_warnings:
             self.notify(warning, title="keymap", severity="warning", markup=False, timeout=10)
 
