@@ -156,12 +156,18 @@ def default_paths() -> list[Path]:
 def open_(
     paths: Annotated[list[str] | None, typer.Argument(help="Files, folders, URLs or feeds to import and open.")]
     = None,
+    ask_annotator: Annotated[bool, typer.Option("--ask-annotator", hidden=True,
+                                                help="Ask the analyst's name first (each tab of `reader serve`).")]
+    = False,
 ) -> None:
     """Open the reader (the default command): PATHs are imported first."""
     with user_errors():
         from reader.ui.keymap import load_keymap
 
         keys = load_keymap(OPTIONS.keymap)
+        if ask_annotator:
+            open_asking_annotator(keys)
+            return
         ws = open_workspace()
         if paths and len(paths) == 1 and not Path(paths[0]).exists() and re.fullmatch(r"[a-z][a-z-]*", paths[0]):
             commands = ", ".join(sorted(command_names() - {"open"}))
@@ -178,6 +184,76 @@ def open_(
 
         ReaderApp(ws, doc_ids, keymap=keys).run()
         ws.close()
+
+
+def open_asking_annotator(keys) -> None:
+    """A tab of `reader serve`: the store's documents, opened as whoever the first screen says they are."""
+    from reader.ui.app import ReaderApp
+
+    placeholder = open_workspace(read_only=True)
+    doc_ids = placeholder.document_ids()
+    if not doc_ids:
+        fail(f"the store {OPTIONS.store} is empty: import documents first (reader import PATH)")
+
+    def as_annotator(name: str):
+        OPTIONS.annotator = name
+        return open_workspace()
+
+    app = ReaderApp(placeholder, doc_ids, keymap=keys, ask_annotator=as_annotator)
+    app.run()
+    app.workspace.close()
+
+
+@app.command("serve")
+def serve_(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (default: this machine only).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8000,
+    public: Annotated[bool, typer.Option("--public", help="Allow an address other machines reach (no "
+                                                         "authentication: see README).")] = False,
+) -> None:
+    """Serve the reader to browsers: each tab runs its own reader on this store, as the analyst it names.
+
+    Tabs use the `browser` keymap unless --keymap is given (Chrome keeps ctrl+n, ctrl+t and ctrl+w for itself:
+    the notes list is on `l`). Exports are downloaded from the command palette. ctrl+c stops the server.
+    """
+    with user_errors():
+        import shlex
+
+        from reader.ui.keymap import load_keymap
+        from reader.ui.serve import ReaderServer, is_loopback
+
+        if not is_loopback(host) and not public:
+            fail(f"--host {host} is reachable from other machines and textual-serve has no authentication: "
+                 "add --public to bind it anyway, or keep 127.0.0.1 and use an SSH tunnel")
+        keymap = OPTIONS.keymap or "browser"
+        load_keymap(keymap)  # a bad keymap fails here, once, not in every tab
+        ws = open_workspace(read_only=True)
+        if not ws.document_ids():
+            seeds = default_paths()
+            if not seeds:
+                fail(f"the store {OPTIONS.store} is empty: import documents first (reader import PATH)")
+            ws = open_workspace()
+            import_documents(ws, seeds, analyse=False)
+        ws.close()
+        command = [sys.executable, "-m", "reader", "--store", str(OPTIONS.store.resolve()), "--keymap",
+                   str(Path(keymap).resolve()) if Path(keymap).is_file() else keymap]
+        if OPTIONS.model:
+            command += ["--model", OPTIONS.model]
+        if OPTIONS.labels:
+            command += ["--labels", str(OPTIONS.labels.resolve())]
+        if not is_loopback(host):
+            say(err, f"warning: serving on {host}:{port} to other machines: textual-serve has no authentication, "
+                "anyone who reaches it can read and annotate under any name; prefer 127.0.0.1 with an SSH tunnel "
+                f"(ssh -L {port}:127.0.0.1:{port} this-machine) or a reverse proxy with authentication",
+                one_line=True)
+        server = ReaderServer(shlex.join([*command, "open", "--ask-annotator"]), host, port,
+                              announce=lambda line: say(out, line, one_line=True))
+        try:
+            server.serve()
+        except OSError as exc:
+            fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+        say(out, "reader: stopped")
 
 
 def load_documents(ws, paths: list[str] | list[Path]):
@@ -720,6 +796,7 @@ VALUE_OPTIONS = GLOBAL_OPTIONS | {"--n-process", "--format", "--unit", "--output
 VALUE_OPTIONS |= {"--only", "--rule", "--into"}  # agree, merge
 VALUE_OPTIONS |= {"--label"}  # review
 VALUE_OPTIONS |= {"--from", "--name"}  # train
+VALUE_OPTIONS |= {"--host", "--port"}  # serve
 SENTENCE_COMMANDS = {"tag", "note"}
 
 

@@ -53,4 +53,4 @@ def test_named_keymap_works_from_any_directory_after_install(unpacked_wheel, tmp
     assert "warning" not in result.stderr
     unknown = run_installed(unpacked_wheel, tmp_path, "--keymap", "nope", "keys")
     assert unknown.returncode != 0
-    assert "available: azerty, default, emacs, vim" in unknown.stderr
+    assert "available: azerty, browser, default, emacs, vim" in unknown.stderr

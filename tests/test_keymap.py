@@ -86,7 +86,7 @@ def test_default_accepts_digits_and_azerty_row():
 # --- keymaps ship with the package, the README example works, clashes say what to move ---------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ["default", "vim", "emacs", "azerty"]
+SHIPPED = ["default", "vim", "emacs", "azerty", "browser"]
 
 
 def test_named_keymap_resolves_from_the_package_outside_the_repo(monkeypatch, tmp_path):

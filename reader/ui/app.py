@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
@@ -33,12 +33,16 @@ class ReaderApp(App):
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, workspace: Workspace, doc_ids: list[str], *, keymap: dict[str, str] | None = None,
-                 review: ReviewOptions | None = None) -> None:
+                 review: ReviewOptions | None = None, ask_annotator: Callable[[str], Workspace] | None = None) -> None:
         super().__init__()
         self.workspace = workspace
         self.review = review
         """`reader review`: documents open on the review screen with these options."""
-        self.workspace.isolate_analysis()  # spaCy in a child process: keys answer and `q` quits while it loads
+        self.ask_annotator = ask_annotator
+        """`reader serve`: the first screen asks the analyst's name, and this opens the store as them (until then
+        `workspace` is a read-only one)."""
+        if ask_annotator is None:
+            self.workspace.isolate_analysis()  # spaCy in a child process: keys answer and `q` quits while it loads
         self.doc_ids = doc_ids
         self.keymap = keymap or default_keymap()
         self.last_document: str | None = None
@@ -64,6 +68,13 @@ class ReaderApp(App):
 
     def get_default_screen(self) -> Screen:
         """The first screen is the document itself (or the library): no blank screen to paint first."""
+        if self.ask_annotator is not None:
+            from reader.ui.screens.annotator import AnnotatorScreen
+
+            return AnnotatorScreen()
+        return self.first_screen()
+
+    def first_screen(self) -> Screen:
         if len(self.doc_ids) == 1:
             return self.document_screen(self.doc_ids[0])
         from reader.ui.screens.library import LibraryScreen
@@ -72,11 +83,28 @@ class ReaderApp(App):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._collect_from_now_on)
+        if self.ask_annotator is None:
+            self.announce_read_only()
+        for warning in self.keymap_warnings:
+            self.notify(warning, title="keymap", severity="warning", markup=False, timeout=10)
+
+    def announce_read_only(self) -> None:
         if self.workspace.read_only:
             why = self.workspace.read_only_reason or "the store is open in another process"
             self.notify(f"Read-only: {why}. Nothing you do here is saved.", severity="warning", timeout=15)
-        for warning in self.keymap_warnings:
-            self.notify(warning, title="keymap", severity="warning", markup=False, timeout=10)
+
+    def start_as(self, annotator: str) -> None:
+        """The served reader's analyst gave their name: open the store as them and show the documents."""
+        assert self.ask_annotator is not None
+        placeholder, self.workspace = self.workspace, self.ask_annotator(annotator)
+        self.ask_annotator = None
+        placeholder.close()
+        self.workspace.isolate_analysis()
+        # The name screen is the default screen, which Textual gives no result callback (a pushed or switched-to
+        # screen has one); switching away pops one, so it gets the one `switch_screen` itself would give it.
+        self.screen._push_result_callback(self.screen, None)
+        self.switch_screen(self.first_screen())
+        self.announce_read_only()
 
     @staticmethod
     def _collect_from_now_on() -> None:
@@ -153,3 +181,31 @@ class ReaderApp(App):
             keys = self.keymap.get(action.id, action.keys).replace(",", ", ")
             yield SystemCommand(action.description, f"{action.id} · {keys}",
                                 lambda a=action.action, s=screen: s.run_action(a))
+        if isinstance(screen, ReadingScreen):
+            for fmt, what in (("jsonl", "native jsonl"), ("prodigy", "Prodigy")):
+                yield SystemCommand(f"Download the document's export ({what})",
+                                    f"your annotations of this document as {what}: in a browser, a download; "
+                                    "in a terminal, a file in your downloads folder",
+                                    lambda f=fmt, d=screen.doc.id: self.download_export(d, f))
+
+    def download_export(self, doc_id: str, fmt: str) -> None:
+        """Export one document (this analyst's annotations) and deliver it: a served reader's analyst gets the
+        file on their own machine, not on the server."""
+        self.run_worker(lambda: self._deliver_export(doc_id, fmt), thread=True, group="export")
+
+    def _deliver_export(self, doc_id: str, fmt: str) -> None:
+        import io
+
+        from reader.export import ExportError, export
+
+        try:
+            result = export(self.workspace, fmt, None, [doc_id], False, self.workspace.annotator, "strict")
+        except ExportError as exc:
+            self.call_from_thread(self.notify, f"export failed: {exc}", severity="error")
+            return
+        text = "".join(line.decode("utf-8") + "\n" for line in result.lines or ())
+        suffix = ".jsonl" if fmt == "jsonl" else f".{fmt}.jsonl"
+        name = f"{doc_id}-{self.workspace.annotator}{suffix}".replace("/", "_").replace(" ", "_")
+        self.call_from_thread(self.deliver_text, io.StringIO(text), save_filename=name,
+                              mime_type="application/jsonl", encoding="utf-8")
+        self.call_from_thread(self.notify, f"export: {result.count} record(s) of {doc_id} sent as {name}")
