@@ -3,7 +3,7 @@
 Layout (the folder can be kept in git; nothing in it is an index that could drift):
 
     reader-store.json                     {"schema": 1}
-    .lock                                 held shared by every writer (a reader before 0.2 takes it exclusively)
+    .lock                                 held shared by every writer (an older reader takes it alone)
     .locks/<annotator>.lock               held by the one process that writes that annotator's files
     documents/<doc_id>.json               {"id", "text", "meta"}, written once
     analyses/<doc_id>/<key>.json          a rebuildable cache: a file that does not parse is ignored
@@ -198,8 +198,8 @@ class Store:
         return True
 
     def _take_lock(self) -> None:
-        """The store-wide lock, shared with the other writers: it keeps out a reader before 0.2, which takes it
-        exclusively as the only writer (and is kept out by us in turn)."""
+        """The store-wide lock, shared with the other writers: it keeps out an older reader (one writer per
+        store), which takes it exclusively as the only writer (and is kept out by us in turn)."""
         path = self.root / LOCK_FILE
         try:
             lock = LockFile(path)
