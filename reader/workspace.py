@@ -370,3 +370,35 @@ class Workspace:
         if any(GOLD in self.annotators(doc_id) for doc_id in self.document_ids()):
             return GOLD
         return self.annotator
+
+    def suggestions(self, model, doc: Document, sentences: list[tuple[int, int]] | tuple) -> list[dict[str, float]]:
+        """Label probabilities per sentence from a trained model (`ModelInfo`): in the analysis child when the
+        model is isolated (the TUI never imports spaCy), else here. Raises `reader.suggest.ModelError` (or, from
+        the child, `AnalysisError`) with one line when the model does not load."""
+        return self.suggestions_many(model, [(doc, sentences)], tag=doc.id)[0]
+
+    def suggestions_many(self, model, items: list[tuple[Document, Any]], *, tag: Any = None
+                         ) -> list[list[dict[str, float]]]:
+        """`suggestions` for several documents in one request (the library's uncertainty order)."""
+        texts = [doc.text[s:e] for doc, sentences in items for s, e in sentences]
+        if self.analysis_process is not None:
+            flat = self.analysis_process.suggest(model, texts, tag=tag)
+        else:
+            from reader import suggest
+
+            key = (str(model.path), model.created)
+            classifiers: dict = self.__dict__.setdefault("_classifiers", {})
+            if key not in classifiers:
+                classifiers[key] = suggest.load(model)
+            flat = suggest.predict(classifiers[key], texts)
+        out, at = [], 0
+        for _, sentences in items:
+            out.append(flat[at:at + len(sentences)])
+            at += len(sentences)
+        return out
+
+    def suggestion_stats(self, doc_ids: Iterable[str] | None = None) -> list:
+        """Accepted, dismissed and corrected suggestions per model and annotator (`reader.stats.ModelStats`)."""
+        from reader.stats import suggestion_stats
+
+        return suggestion_stats(self, doc_ids)

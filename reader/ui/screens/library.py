@@ -66,6 +66,7 @@ class LibraryScreen(Screen):
         self.reload()
 
     def reload(self) -> None:
+        self.query_one("#header", Static).update(Content(self.header_text()))
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
@@ -75,6 +76,22 @@ class LibraryScreen(Screen):
                           key=summary[0])
         if row is not None and 0 <= row < table.row_count:
             table.move_cursor(row=row)
+
+    def header_text(self) -> str:
+        """The count, then what the analysts did with each trained model's suggestions (`reader stats` says it
+        per annotator), so a team sees whether a model helps."""
+        count = len(self.doc_ids)
+        text = f"Library · {count} document{'' if count == 1 else 's'}"
+        totals: dict[str, list[int]] = {}
+        for m in self.reader_app.workspace.suggestion_stats(self.doc_ids):
+            total = totals.setdefault(m.model, [0, 0, 0])
+            total[0] += m.accepted
+            total[1] += m.dismissed
+            total[2] += m.corrected
+        for model, (accepted, dismissed, corrected) in totals.items():
+            text += f" · {visible(model, one_line=True)}: {accepted} accepted, {dismissed} dismissed, " \
+                    f"{corrected} corrected"
+        return text
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.reader_app.open_document(str(event.row_key.value))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -38,6 +38,29 @@ class AnalysisProgress(Message):
         super().__init__()
         self.doc_id = doc_id
         self.share = share
+
+
+class SuggestionsReady(Message):
+    def __init__(self, doc_id: str, model: object, cats: list[dict[str, float]]) -> None:
+        super().__init__()
+        self.doc_id = doc_id
+        self.model = model
+        self.cats = cats
+
+
+class SuggestionsFailed(Message):
+    def __init__(self, doc_id: str, error: str) -> None:
+        super().__init__()
+        self.doc_id = doc_id
+        self.error = error
+
+
+_suggested: dict[tuple[str, str, str], list[dict[str, float]]] = {}
+"""(model folder, model created, doc id) -> label probabilities per sentence: a document reopened, or ranked for
+the library, is not asked of the model again. Filled by the suggestion workers (one thread at a time per key)."""
+_jump_on_open: set[str] = set()
+"""Documents opened by `next_uncertain` from another document: the cursor goes to their most uncertain sentence
+once their suggestions arrive."""
 
 
 class AnalysisFailed(Message):
@@ -76,6 +99,13 @@ class ReadingScreen(Screen):
         """The side panel as the analyst set it with `p`; until then it follows the terminal's width."""
         self.store_problem = ""
         """Why this document's annotations cannot be read (a damaged file): reading still works."""
+        self.suggestions: list[dict[str, float]] | None = None
+        """The newest trained model's label probabilities per sentence (`reader.suggest`), once they arrive."""
+        self.suggestion_model: Any = None
+        """That model (`reader.suggest.ModelInfo`)."""
+        self.suggestion_status = ""
+        self.uncertain_step: int | None = None
+        """The sentence `next_uncertain` went to last."""
 
     @property
     def reader_app(self) -> ReaderApp:
@@ -174,9 +204,184 @@ class ReadingScreen(Screen):
         self.session.use_sentences(message.analysis.sentences)  # once: the session owns them from now on
         self.refresh_marks()
         self.update_status()
+        if self.reader_app.review is None:  # the review screen decides between analysts, not with a model
+            self.load_suggestions(self.doc, list(message.analysis.sentences))
         import gc
 
         gc.freeze()  # the analysis and its marks live as long as the screen: as in start_analysis
+
+    # --- suggestions (reader.suggest) ---------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="suggestions")
+    def load_suggestions(self, doc: Document, sentences: list[tuple[int, int]]) -> None:
+        """The newest trained model's suggestions, from the analysis child (after the first paint: the model
+        loads there, never in this process); a damaged model is one line, and reading goes on without it."""
+        from reader.analysis_process import AnalysisCancelled
+        from reader.suggest import ModelError
+
+        workspace = self.reader_app.workspace
+        found, damaged = workspace.models()
+        if not found:
+            if damaged:
+                self.post_message(SuggestionsFailed(doc.id, damaged[0]))
+            return
+        model = found[0]
+        key = (str(model.path), model.created, doc.id)
+        try:
+            cats = _suggested.get(key)
+            if cats is None or len(cats) != len(sentences):
+                cats = _suggested[key] = workspace.suggestions(model, doc, sentences)
+        except AnalysisCancelled:
+            return
+        except (AnalysisError, ModelError) as exc:
+            self.post_message(SuggestionsFailed(doc.id, str(exc)))
+            return
+        self.post_message(SuggestionsReady(doc.id, model, cats))
+
+    def on_suggestions_ready(self, message: SuggestionsReady) -> None:
+        if message.doc_id != self.doc.id or self.analysis is None:
+            return
+        self.suggestions, self.suggestion_model = message.cats, message.model
+        self.suggestion_status = f"suggestions: {getattr(message.model, 'name', '')}"
+        self.refresh_marks({"tag"})
+        if self.doc.id in _jump_on_open:
+            _jump_on_open.discard(self.doc.id)
+            ranking = self.uncertain_ranking()
+            if ranking:
+                self.uncertain_step = ranking[0]
+                self.view.move_to_sentence(ranking[0])
+        self.update_status()
+
+    def on_suggestions_failed(self, message: SuggestionsFailed) -> None:
+        if message.doc_id != self.doc.id:
+            return
+        self.suggestion_status = "no suggestions: " + " ".join(message.error.split())
+        self.notify(message.error, title="Suggestions", severity="error", markup=False, timeout=10)
+        self.update_status()
+
+    def suggested(self, index: int) -> list[str]:
+        """The labels suggested for an untagged sentence (p ≥ the threshold, not dismissed), most likely first."""
+        from reader.suggest import shown
+
+        if self.suggestions is None or not 0 <= index < len(self.suggestions) or self.store_problem:
+            return []
+        work = self.session.work
+        if index in work.tags:
+            return []
+        dismissed = work.dismissed(index)
+        return [n for n in shown(self.suggestions[index]) if n not in dismissed]
+
+    def uncertain_ranking(self) -> list[int]:
+        """Sentences nobody has decided on (no tag, no dismissal), the least certain first."""
+        from reader.suggest import uncertainty
+
+        if self.suggestions is None or self.store_problem:
+            return []
+        work = self.session.work
+        open_ = [i for i in range(len(self.suggestions)) if i not in work.tags and i not in work.dismissals]
+        return sorted(open_, key=lambda i: (-uncertainty(self.suggestions[i]), i))
+
+    def suggestion_tags(self, index: int, colours: dict[str, int]) -> list[Tag]:
+        return [Tag(n, colours.get(n, 8), suggested=True) for n in self.suggested(index)]
+
+    def action_accept_suggestion(self) -> None:
+        if not self.needs_sentences() or not self.needs_suggestions():
+            return
+        labels = self.suggested(self.view.cursor)
+        if not labels:
+            self.notify("No suggestion on this sentence.", timeout=3)
+            return
+        self.perform(self.session.accept_suggestion, self.view.cursor, labels, self.suggestion_model.name)
+
+    def action_dismiss_suggestion(self) -> None:
+        if not self.needs_sentences() or not self.needs_suggestions():
+            return
+        labels = self.suggested(self.view.cursor)
+        if not labels:
+            self.notify("No suggestion on this sentence.", timeout=3)
+            return
+        self.perform(self.session.dismiss_suggestion, self.view.cursor, labels, self.suggestion_model.name)
+
+    def needs_suggestions(self) -> bool:
+        if self.reader_app.review is not None:
+            self.notify("No suggestions while reviewing.", timeout=3)
+            return False
+        if self.suggestions is None:
+            self.notify(self.suggestion_status or "No suggestions: train a model with `reader train` (or wait for "
+                        "it to load).", severity="warning", markup=False, timeout=5)
+            return False
+        return True
+
+    def action_next_uncertain(self) -> None:
+        """The next sentence in order of uncertainty (probabilities nearest 0.5 first); past the last one, the
+        document of the library whose open sentences are the least certain."""
+        if not self.needs_sentences() or not self.needs_suggestions():
+            return
+        ranking = self.uncertain_ranking()
+        cursor = self.view.cursor
+        # Walking down the ranking from the sentence this key went to last; from anywhere else (or once that
+        # sentence is decided), the least certain sentence left.
+        position = ranking.index(cursor) + 1 if cursor == self.uncertain_step and cursor in ranking else 0
+        if position < len(ranking):
+            self.uncertain_step = ranking[position]
+            self.view.move_to_sentence(ranking[position])
+            return
+        self.notify("No undecided sentence left here: looking for the next document…", timeout=3)
+        self.next_uncertain_document(self.suggestion_model)
+
+    @work(thread=True, exclusive=True, group="library-suggestions")
+    def next_uncertain_document(self, model: Any) -> None:
+        """Rank the other documents with a cached analysis by their least certain open sentence, in one request
+        to the analysis child, and open the first."""
+        from reader.analysis_process import AnalysisCancelled
+        from reader.annotations import AnnotatorWork
+        from reader.suggest import ModelError, uncertainty
+
+        workspace = self.reader_app.workspace
+        todo, ranked = [], []
+        sentences: dict[str, list[tuple[int, int]]] = {}
+        for doc_id in workspace.document_ids():
+            if doc_id == self.doc.id:
+                continue
+            doc = workspace.document(doc_id)
+            analysis = workspace.cached_analysis(doc, any_pipeline=True)
+            if analysis is None:
+                continue  # never analysed: nothing to rank it by yet
+            sentences[doc_id] = list(analysis.sentences)
+            if (str(model.path), model.created, doc_id) not in _suggested:
+                todo.append((doc, sentences[doc_id]))
+        try:
+            if todo:
+                for (doc, _), cats in zip(todo, workspace.suggestions_many(model, todo), strict=True):
+                    _suggested[str(model.path), model.created, doc.id] = cats
+        except AnalysisCancelled:
+            return
+        except (AnalysisError, ModelError) as exc:
+            self.post_message(SuggestionsFailed(self.doc.id, str(exc)))
+            return
+        names = workspace.labels.names
+        for doc_id, bounds in sentences.items():
+            cats = _suggested.get((str(model.path), model.created, doc_id))
+            if cats is None or len(cats) != len(bounds):
+                continue
+            work = AnnotatorWork(workspace.records(doc_id, workspace.annotator) if workspace.annotator in
+                                 workspace.annotators(doc_id) else {}, bounds, names)
+            open_ = [uncertainty(c) for i, c in enumerate(cats) if i not in work.tags and i not in work.dismissals]
+            if open_:
+                ranked.append((-max(open_), doc_id))
+        if not ranked:
+            self.app.call_from_thread(self.notify, "No undecided sentence left in the library.", timeout=4)
+            return
+        self.app.call_from_thread(self.open_uncertain, min(ranked)[1])
+
+    def open_uncertain(self, doc_id: str) -> None:
+        _jump_on_open.add(doc_id)
+        self.reader_app.last_document = doc_id
+        screen = self.reader_app.document_screen(doc_id)
+        if len(self.app.screen_stack) > 1:  # replace this document: jumping on never piles screens up
+            self.app.switch_screen(screen)
+        else:  # the first screen cannot be switched away: the next document goes on top of it
+            self.app.push_screen(screen)
 
     def on_analysis_progress(self, message: AnalysisProgress) -> None:
         if message.doc_id == self.doc.id and self.analysis is None:
@@ -202,16 +407,21 @@ class ReadingScreen(Screen):
             self.entities = session.entities(predicted) if usable else entity_states(predicted, ())
             self.view.set_marks([Mark(e.start, e.end, e.label, e.status) for e in self.entities])
             self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status)
-        if self.analysis is None or not usable or not kinds & {"tag", "note"}:
+        if self.analysis is None or not usable or not kinds & {"tag", "note", "dismissal"}:
             return
         colours = {lb.name: lb.colour for lb in session.labels.labels}
         view = self.view
         if sentences is None:
             tags = {i: [Tag(n, colours.get(n, 8)) for n in names] for i, names in session.sentence_tags().items()}
+            if self.suggestions is not None:  # untagged sentences show what the model suggests, styled apart
+                for index in range(len(self.suggestions)):
+                    if index not in tags and (suggested := self.suggestion_tags(index, colours)):
+                        tags[index] = suggested
             view.set_overlay(tags, set(session.sentence_notes()))
             return
         for index in sentences:
-            tags = [Tag(n, colours.get(n, 8)) for n in session.labels_on(index)]
+            tags = [Tag(n, colours.get(n, 8)) for n in session.labels_on(index)] or \
+                self.suggestion_tags(index, colours)
             view.set_sentence_overlay(index, tags, bool(session.notes_on(index)))
 
     def update_status(self) -> None:
@@ -231,8 +441,12 @@ class ReadingScreen(Screen):
             tagged, total = self.session.progress()
             parts.append((6, f"tagged {tagged}/{total}"))
         labels = view.tags.get(view.cursor)
-        if labels:
+        if labels and not labels[0].suggested:
             parts.append((5, "labels: " + ", ".join(t.name for t in labels)))
+        elif labels and self.suggestions is not None:
+            cats = self.suggestions[view.cursor]
+            # what Y and X act on: after the entity under the cursor, before the search match and the counts
+            parts.append((4, "suggested: " + ", ".join(f"{t.name} {cats.get(t.name, 0):.2f}" for t in labels)))
         mark = view.current_mark
         if mark is not None:
             parts.append((3, f"{mark.label} “{self.doc.text[mark.start:mark.end]}” {mark.status}"))
@@ -247,6 +461,8 @@ class ReadingScreen(Screen):
         if self.analysis is not None:
             parts.append((7, f"{sum(m.status != 'rejected' for m in view.marks)} entities"))
         parts.append((8 if self.analysis is not None else 3, self.model_status))
+        if self.suggestion_status:
+            parts.append((9 if self.suggestions is not None else 4, self.suggestion_status))
         status = self.query_one("#status", Static)
         width = status.content_region.width or self.size.width - 2
         status.update(Content(fit_status([(rank, visible(text, one_line=True)) for rank, text in parts], width)))

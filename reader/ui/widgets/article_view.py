@@ -67,6 +67,8 @@ class Tag:
 
     name: str
     colour: int
+    suggested: bool = False
+    """A trained model's suggestion, not an analyst's tag: drawn dim and italic with a `?` (`reader.suggest`)."""
 
 
 @functools.cache
@@ -178,6 +180,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         "article-view--accepted",
         "article-view--rejected",
         "article-view--added",
+        "article-view--suggested",
         *(f"article-view--ent-{i}" for i in range(PALETTE_SIZE)),
         *(f"article-view--label-{i}" for i in range(LABEL_PALETTE_SIZE)),
     }
@@ -558,8 +561,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if 0 <= row < len(tags):
             more = len(tags) - row - 1 if row == last_row else 0
             suffix = f" +{more}" if more else ""
-            name = tags[row].name[: cells - 1 - len(suffix)]
-            out.append(Segment(name, base + self.label_style(tags[row].colour)))
+            tag = tags[row]
+            name = (tag.name + "?" if tag.suggested else tag.name)[: cells - 1 - len(suffix)]
+            style = base + self.label_style(tag.colour)
+            if tag.suggested:  # not bold like a tag: the theme's `suggested` style (dim, italic) on the label colour
+                style = style + Style(bold=False) + self._style("suggested")
+            out.append(Segment(name, style))
             if suffix:
                 out.append(Segment(suffix, gutter_style))
             cells -= len(name) + len(suffix)
