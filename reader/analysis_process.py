@@ -58,29 +58,17 @@ class AnalysisProcess:
                 ) -> tuple[Analysis, bytes]:
         """The analysis of `text` and its record encoded for the store's cache; raises AnalysisError (as
         in-process), or AnalysisCancelled after `cancel(tag)` or `close()`."""
-        with self._state:
-            request = next(self._ids)
-            self._tags[request] = tag
-        try:
-            with self._lock:
-                self._check(request)
-                conn = self._ensure_child()
-                try:
-                    conn.send(("analyse", request, pipeline, lang, text))
-                    return self._wait(conn, request, progress)
-                except (EOFError, OSError, BrokenPipeError):
-                    self._check(request)  # killed on purpose: cancelled, not an error
-                    self._reset()
-                    raise AnalysisError("the analysis process stopped unexpectedly") from None
-        finally:
-            with self._state:
-                self._tags.pop(request, None)
-                self._cancelled.discard(request)
+        return self._call(("analyse", pipeline, lang, text), progress, tag)
 
     def suggest(self, model: Any, texts: list[str], *, tag: Hashable = None) -> list[dict[str, float]]:
         """Label probabilities per text from a trained model (`reader.suggest.ModelInfo`), computed in the child
         so the UI process never imports spaCy; raises AnalysisError (a damaged model: one line) or
         AnalysisCancelled, as `analyse` does."""
+        return self._call(("suggest", model, list(texts)), None, tag)  # type: ignore[return-value]
+
+    def _call(self, message: tuple, progress: Callable[[float], None] | None, tag: Hashable) -> Any:
+        """One request to the child, `message` being (kind, *arguments): numbered, cancellable by its tag, one
+        at a time on the pipe; a child that dies under it is restarted next time."""
         with self._state:
             request = next(self._ids)
             self._tags[request] = tag
@@ -89,10 +77,10 @@ class AnalysisProcess:
                 self._check(request)
                 conn = self._ensure_child()
                 try:
-                    conn.send(("suggest", request, model, list(texts)))
-                    return self._wait(conn, request, None)  # type: ignore[return-value]
+                    conn.send((message[0], request, *message[1:]))
+                    return self._wait(conn, request, progress)
                 except (EOFError, OSError, BrokenPipeError):
-                    self._check(request)
+                    self._check(request)  # killed on purpose: cancelled, not an error
                     self._reset()
                     raise AnalysisError("the analysis process stopped unexpectedly") from None
         finally:
