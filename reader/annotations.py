@@ -117,6 +117,10 @@ class Annotation:
 _RECORD_FIELDS = tuple(name for name in Annotation.__dataclass_fields__ if name not in ("sources", "versions"))
 """Record keys in field order (`from` and `versions` are added under their record names)."""
 
+READ_KEYS = (*(name for name in _RECORD_FIELDS if name != "quote"), "from", "versions")
+"""Every record key but the quote selector, which only re-anchors annotations on an edited text: what the
+readers of a whole store (export, stats, agreement) read, so the store can skip the quotes (`Workspace.records`)."""
+
 
 def sentence_of(start: int, end: int, sentences: Sequence[tuple[int, int]], starts: Sequence[int]) -> int:
     """The sentence that now holds a span: the one it overlaps most (so tags follow re-segmentation)."""
@@ -251,6 +255,26 @@ class AnnotatorWork:
             return i
         return sentence_of(start, end, sentences, starts)
 
+    def sentences_of(self, spans: Sequence[Sequence[int]]) -> list[int | None]:
+        """`sentence_of` each (start, end, ...) of spans in ascending start order, walking the sentences once
+        instead of searching them for each span (export maps every entity of the store)."""
+        sentences = self.sentences
+        if not sentences:
+            return [None] * len(spans)
+        starts = self._starts
+        last = len(sentences) - 1
+        out: list[int | None] = []
+        i = -1
+        for span in spans:
+            start, end = span[0], span[1]
+            while i < last and starts[i + 1] <= start:
+                i += 1
+            if i >= 0 and end <= sentences[i][1]:
+                out.append(i)
+            else:
+                out.append(sentence_of(start, end, sentences, starts))  # type: ignore[arg-type]
+        return out
+
     def add(self, ident: str, record: dict) -> int | None:
         """Take a record in; returns the sentence whose tags or notes it changed, if any."""
         kind = record.get("kind")
@@ -332,9 +356,9 @@ class AnnotatorWork:
     def document_note_list(self) -> list[dict]:
         return sorted(self.document_notes.values(), key=note_order)
 
-    def changed(self) -> tuple[dict[int, str], str]:
+    def changed(self, where: Mapping[tuple[int, int], int | None] = {}) -> tuple[dict[int, str], str]:
         """(sentence -> the latest `updated` time of its tags, notes and entity decisions; the latest time of
-        all the annotator's work on the document)."""
+        all the annotator's work on the document). `where`: the sentences of entity spans, when known."""
         touched: dict[int, str] = {}
         for table in (self.tags, self.notes):
             for index, entries in table.items():
@@ -351,7 +375,7 @@ class AnnotatorWork:
             stamp = record.get("updated") or record.get("created") or ""
             if stamp > latest:
                 latest = stamp
-            index = self.sentence_of(start, end)
+            index = where[start, end] if (start, end) in where else self.sentence_of(start, end)
             if index is not None and stamp > touched.get(index, ""):
                 touched[index] = stamp
         return touched, latest

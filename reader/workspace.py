@@ -104,9 +104,10 @@ class Workspace:
         """Everyone who has annotations (a file) for this document, sorted."""
         return self.store.annotators(doc_id)
 
-    def records(self, doc_id: str, annotator: str) -> dict[str, dict]:
-        """An annotator's records of a document by id; the records are the store's own: read-only."""
-        return self.store.records(doc_id, annotator)
+    def records(self, doc_id: str, annotator: str, fields: tuple[str, ...] | None = None) -> dict[str, dict]:
+        """An annotator's records of a document by id; the records are the store's own: read-only. `fields`:
+        only these keys are read (`reader.annotations.READ_KEYS`: all but the quote selectors)."""
+        return self.store.records(doc_id, annotator, fields)
 
     def write(self, doc_id: str, annotator: str, upsert: Iterable[dict] = (), delete: Iterable[str] = ()) -> None:
         """Apply changes to an annotator's records of a document in one durable write (see `Store.write`)."""

@@ -64,3 +64,28 @@ def test_structs_are_written_as_the_dicts_they_replace() -> None:
                        ("Le x\ud800", {"score": 0.1})):
         for plain in (True, False):
             assert jsonlines.line(record(text, meta, True), plain) == jsonlines.line(record(text, meta, False), plain)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.binary(max_size=3000), max_size=12), st.integers(0, 5))
+def test_deflate_in_a_thread_gives_zlib_compress_bytes(chunks, repeat) -> None:
+    """The DocBin is compressed in pieces as they are built: the bytes must be zlib.compress's of the whole."""
+    import zlib
+
+    from reader.export.docbin import Deflate
+
+    chunks = [c * (repeat + 1) for c in chunks]
+    deflate = Deflate()
+    for chunk in chunks:
+        deflate.feed(memoryview(chunk) if len(chunk) % 2 else chunk)
+    assert deflate.result() == zlib.compress(b"".join(chunks))
+
+
+def test_bin_header_is_msgpack_s() -> None:
+    import srsly
+
+    from reader.export.docbin import bin_header
+
+    for size in (0, 1, 255, 256, 65535, 65536, 1 << 20):
+        data = bytes(size)
+        assert bin_header(size) + data == srsly.msgpack_dumps(data)

@@ -36,6 +36,8 @@ class DocBinWriter:
         self.rows: dict[str, int] = {}
         self.table: list[Any] = []
         self.hashes: dict[str, int] = {}
+        self.marks: list[tuple[int, int, int]] = []
+        """(flat token index, IOB, type hash) for entity tokens (everything else is O)."""
 
     def _row(self, word: str) -> int:
         from spacy.tokens import Doc
@@ -55,27 +57,74 @@ class DocBinWriter:
             self.docbin.strings.add(label)
         return key
 
-    def add_all(self, units: list[Unit], universe: list[str]) -> None:
-        import struct
+    def to_bytes(self, units: list[Unit], universe: list[str]) -> bytes:
+        """What `DocBin.add` of each unit's Doc, then `DocBin.to_bytes()`, would return.
 
+        The token array comes first, and the file is `zlib.compress(msgpack(msg))` with the token array at
+        the head of `msg`: the head is compressed in a thread (zlib lets go of the GIL) while the cats, span
+        groups and user data are built, which hides most of zlib's 0.3-0.4 s (bench/bench_export.py).
+        """
         import numpy
         import srsly
 
         docbin = self.docbin
+        spans_of, starts, flat, spaces = self._tokens(units)
+        width = len(self.attrs)
+        table = numpy.asarray(self.table, dtype="uint64").reshape((-1, width))
+        tokens = table[numpy.asarray(flat, dtype="intp")]
+        tokens[:, self.iob] = 2
+        tokens[:, self.sent] = 0
+        bounds = [*starts, len(flat)]
+        firsts = [base for base, after in itertools.pairwise(bounds) if base < after]
+        tokens[numpy.asarray(firsts, dtype="intp"), self.sent] = 1  # a unit without tokens has no first one
+        marks = self.marks
+        if marks:
+            where = numpy.asarray([m[0] for m in marks], dtype="intp")
+            tokens[where, self.iob] = [m[1] for m in marks]
+            tokens[where, self.type] = numpy.asarray([m[2] for m in marks], dtype="uint64")
+        lengths = numpy.asarray([after - base for base, after in itertools.pairwise(bounds)], dtype="int32")
         try:  # what srsly.msgpack_dumps does, with one Packer instead of one per call
-            dumps = srsly.msgpack.Packer(use_bin_type=True).pack
+            packer = srsly.msgpack.Packer(use_bin_type=True)
         except AttributeError:
-            dumps = srsly.msgpack_dumps
-        pack = struct.Struct(">QQQllll").pack
+            packer = None
+        if packer is None or not docbin.store_user_data:  # not the srsly (or DocBin) this was written for
+            docbin.tokens.extend(numpy.split(tokens, starts[1:]))
+            docbin.spaces.extend(numpy.split(numpy.asarray(spaces, dtype=bool).reshape((-1, 1)), starts[1:]))
+            self._rest(units, universe, spans_of, srsly.msgpack_dumps)
+            return docbin.to_bytes()
+        pack = packer.pack
+        # DocBin.to_bytes' msg, in its order (tests/test_export.py holds the bytes to spaCy's own); the arrays
+        # go to zlib as they are in memory, after their msgpack bin header: no copy of the 50 MB of tokens
+        head = {"version": docbin.version, "attrs": docbin.attrs, "tokens": tokens,
+                "spaces": numpy.asarray(spaces, dtype=bool), "lengths": lengths, "strings": sorted(docbin.strings)}
+        deflate = Deflate()
+        try:
+            deflate.feed(packer.pack_map_header(len(head) + 4))
+            for key, value in head.items():
+                if isinstance(value, numpy.ndarray):
+                    deflate.feed(pack(key) + bin_header(value.nbytes))
+                    deflate.feed(memoryview(numpy.ascontiguousarray(value)).cast("B"))
+                else:
+                    deflate.feed(pack(key) + pack(value))
+            del head, tokens
+            self._rest(units, universe, spans_of, pack)
+            for key, value in (("cats", docbin.cats), ("flags", docbin.flags), ("span_groups", docbin.span_groups),
+                               ("user_data", docbin.user_data)):
+                deflate.feed(pack(key) + pack(value))
+        finally:
+            data = deflate.result()
+        return data
+
+    def _tokens(self, units: list[Unit]) -> tuple[list[list], list[int], list[int], list[bool]]:
+        """(spans of each unit as (first token, after last, label hash, start, end), each unit's first row in
+        the token array, the array's rows (as rows of `table`), trailing spaces); entity marks in `marks`."""
         rows, row_of, label_of = self.rows, self._row, self._label
         flat: list[int] = []
         spaces: list[bool] = []
-        marks: list[tuple[int, int, int]] = []
-        """(flat token index, IOB, type hash) for entity tokens (everything else is O)."""
+        marks = self.marks
         starts: list[int] = []
-        empty = None
+        spans_of: list[list] = []
         documents: dict[int, Words] = {}
-        cats: dict[tuple[str, ...], dict[str, float]] = {}
         for u in units:
             v = u.view
             o = u.start
@@ -105,12 +154,26 @@ class DocBinWriter:
                     # cannot happen after the alignment check
                     raise ExportError(f"internal error: span {s.start}-{s.end} of {v.doc.id} does not align")
                 spans.append((i, j + 1, label_of(s.label), s.start - o, s.end - o))
+            spans_of.append(spans)
             ents = spans
             if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):  # sorted: overlaps are neighbours
                 ents = without_overlaps(u.spans, spans, lambda x: x[0], lambda x: x[1])
             for i, j, key, _, _ in ents:
                 marks.append((base + i, 3, key))
                 marks.extend((base + k, 1, key) for k in range(i + 1, j))
+        return spans_of, starts, flat, spaces
+
+    def _rest(self, units: list[Unit], universe: list[str], spans_of: list[list], dumps: Callable[[Any], bytes]
+              ) -> None:
+        """Each unit's span group, cats, user data and flags, as DocBin.add serialises them."""
+        import struct
+
+        docbin = self.docbin
+        pack = struct.Struct(">QQQllll").pack
+        empty = None
+        cats: dict[tuple[str, ...], dict[str, float]] = {}
+        for u, spans in zip(units, spans_of, strict=True):
+            v = u.view
             if spans:
                 group = dumps({"name": "sc", "attrs": {}, "spans": [pack(0, 0, key, i, j, a, b)
                                                                     for i, j, key, a, b in spans]})
@@ -127,20 +190,58 @@ class DocBinWriter:
             docbin.user_data.append(dumps({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
                                            "notes": notes_of(u)}))
             docbin.flags.append({"has_unknown_spaces": False})
-        width = len(self.attrs)
-        table = numpy.asarray(self.table, dtype="uint64").reshape((-1, width))
-        tokens = table[numpy.asarray(flat, dtype="intp")]
-        tokens[:, self.iob] = 2
-        tokens[:, self.sent] = 0
-        firsts = [base for base, after in zip(starts, [*starts[1:], len(flat)], strict=True) if base < after]
-        tokens[numpy.asarray(firsts, dtype="intp"), self.sent] = 1  # a unit without tokens has no first one
-        if marks:
-            where = numpy.asarray([m[0] for m in marks], dtype="intp")
-            tokens[where, self.iob] = [m[1] for m in marks]
-            tokens[where, self.type] = numpy.asarray([m[2] for m in marks], dtype="uint64")
-        space = numpy.asarray(spaces, dtype=bool).reshape((-1, 1))
-        docbin.tokens.extend(numpy.split(tokens, starts[1:]))
-        docbin.spaces.extend(numpy.split(space, starts[1:]))
+
+
+def bin_header(size: int) -> bytes:
+    """The msgpack header of a `bin` value of `size` bytes (bin 8, 16 or 32: msgpack's spec), to write the
+    bytes after it without copying them into a Packer."""
+    if size < 1 << 8:
+        return b"\xc4" + size.to_bytes(1, "big")
+    if size < 1 << 16:
+        return b"\xc5" + size.to_bytes(2, "big")
+    return b"\xc6" + size.to_bytes(4, "big")
+
+
+class Deflate:
+    """`zlib.compress` of the chunks fed, computed in a thread as they come: the same bytes (deflate's output
+    does not depend on how its input is cut; the tests compare with spaCy's own DocBin), while the caller
+    goes on building the next chunk (zlib releases the GIL)."""
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+        import zlib
+
+        self._queue: queue.SimpleQueue[bytes | memoryview | None] = queue.SimpleQueue()
+        self._out: list[bytes] = []
+        self._error: BaseException | None = None
+        self._compressor = zlib.compressobj()
+        self._thread = threading.Thread(target=self._run, name="docbin-deflate", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        compress = self._compressor.compress
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._out.append(compress(chunk))
+                except Exception as exc:  # handed to the caller by result()
+                    self._error = exc
+        if self._error is None:
+            try:
+                self._out.append(self._compressor.flush())
+            except Exception as exc:
+                self._error = exc
+
+    def feed(self, chunk: bytes | memoryview) -> None:
+        self._queue.put(chunk)
+
+    def result(self) -> bytes:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return b"".join(self._out)
 
 
 def without_overlaps(states: list[Span], spans: list, first: Callable[[Any], int] = lambda s: s.start,
@@ -194,6 +295,6 @@ def write(units: list[Unit], universe: list[str], unit: str) -> bytes:
 
     docbin = DocBin(store_user_data=True)
     with msgpack_lookups_cached():
-        if units:
-            DocBinWriter(docbin, blank_vocab()).add_all(units, universe)
-        return docbin.to_bytes()
+        if not units:
+            return docbin.to_bytes()
+        return DocBinWriter(docbin, blank_vocab()).to_bytes(units, universe)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from reader.annotations import AnnotatorWork, note_id
+from reader.annotations import READ_KEYS, AnnotatorWork, note_id
 from reader.documents import Document
 from reader.export.tokens import Tokens
 
@@ -97,12 +97,10 @@ def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: 
     tags = work.tagged()
     notes = {i: [note_entry(r, sentences[i]) for r in work.sentence_notes(i)] for i in work.notes}
     doc_notes = [note_entry(r) for r in work.document_note_list()]
-    touched, updated = work.changed()
-    sentence = work.sentence_of
-    spans = []
-    for start, end, label, status, _, _ in work.entities(predicted):
-        index = sentence(start, end)
-        spans.append(Span(start, end, label, status, 0 if index is None else index))
+    merged = work.entities(predicted)
+    where = work.sentences_of(merged)
+    touched, updated = work.changed({(m[0], m[1]): i for m, i in zip(merged, where, strict=True) if m[5]})
+    spans = [Span(m[0], m[1], m[2], m[3], 0 if i is None else i) for m, i in zip(merged, where, strict=True)]
     return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, touched, updated, plain,
                 records)
 
@@ -114,7 +112,7 @@ def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated
         names = workspace.annotators(doc_id)
         if annotator is not None:
             names = [n for n in names if n == annotator]
-        tables = [(name, workspace.records(doc_id, name)) for name in names]
+        tables = [(name, workspace.records(doc_id, name, READ_KEYS)) for name in names]
         tables = [(name, table) for name, table in tables if table]
         if annotated_only and not tables:
             if progress:

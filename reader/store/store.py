@@ -41,7 +41,7 @@ from reader.store.files import (
     read_json,
     stale_temporary,
 )
-from reader.store.tinydb_storage import AnnotationFile
+from reader.store.tinydb_storage import AnnotationFile, read_subset
 from reader.untrusted import has_control
 
 SCHEMA = 1
@@ -506,9 +506,17 @@ class Store:
         self._files[key] = file
         return file
 
-    def records(self, doc_id: str, annotator: str) -> dict[str, dict]:
-        """An annotator's records of a document by id (a new dict; the records themselves are read-only)."""
+    def records(self, doc_id: str, annotator: str, fields: tuple[str, ...] | None = None) -> dict[str, dict]:
+        """An annotator's records of a document by id (a new dict; the records themselves are read-only).
+
+        `fields`: the caller reads only these keys of each record; a file not read yet is then decoded without
+        the others and not kept (such records must never be written back). Records may hold other keys.
+        """
         with self._mutex:
+            if fields is not None and (doc_id, annotator) not in self._files:
+                found = read_subset(self.annotation_path(doc_id, annotator), fields)
+                if found is not None:
+                    return found
             return dict(self._file(doc_id, annotator).table)
 
     def write(self, doc_id: str, annotator: str, upsert: Iterable[dict] = (), delete: Iterable[str] = ()) -> None:
