@@ -24,11 +24,37 @@ MANIFEST = json.loads((fixtures.FIXTURES / "manifest.json").read_text(encoding="
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory) -> dict[str, dict]:
+def store_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("differential") / "store"
     root.mkdir()
     fixtures.build_store(root)
-    return fixtures.export_all(root)
+    return root
+
+
+@pytest.fixture(scope="module", params=[1, 4], ids=["one-process", "a-process-per-document"])
+def exported(store_root, request) -> dict[str, dict]:
+    """Exported in one process, and with every document in a process of its own (reader/export/parallel.py):
+    the bytes must not depend on it (labels outside the label set in one chunk only, misaligned spans in
+    another, DocBin parts joined)."""
+    from reader.export import parallel
+
+    if request.param == 1:
+        return fixtures.export_all(store_root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parallel, "MIN_CHUNK", 1)
+        assert parallel.workers(4, 4) == 4, "this test process cannot fork: the test would prove nothing"
+        forked = []
+        start = parallel._Child.start
+
+        def counted(*args):
+            child = start(*args)
+            forked.append(child.pid)
+            return child
+
+        patch.setattr(parallel._Child, "start", staticmethod(counted))
+        results = fixtures.export_all(store_root, processes=4)
+        assert len(forked) >= 3 * len(results) // 2, "most exports forked"
+        return results
 
 
 def test_every_case_is_in_the_manifest(exported):

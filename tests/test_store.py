@@ -435,7 +435,8 @@ def test_damaged_shapes_are_reported(store: Store, content: str) -> None:
 
 
 @pytest.mark.parametrize("content", ["", "[1, 2]", '{"_default": []}', '{"_default": {"a": 1}}',
-                                     '{"_default": {"a": {"id": "b"}}}', "\xff\xfe", '{"_default": {"a": {"id": "a", "x": NaN}}}'])
+                                     '{"_default": {"a": {"id": "b"}}}', "\xff\xfe",
+                                     '{"_default": {"a": {"id": "a", "x": NaN}}}'])
 def test_damage_is_reported_when_reading_some_fields_too(store: Store, content: str) -> None:
     """The subset read (export) falls back to the ordinary read, which reports the damage and keeps the file."""
     path = store.annotation_path(DOC["id"], "alice")

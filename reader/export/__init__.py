@@ -29,12 +29,14 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from reader.export.docbin import msgpack_lookups_cached
 from reader.export.formats import FORMATS, UNITS, Format, check_options, get_format
 from reader.export.jsonlines import write_export
 from reader.export.native import ImportSummary, import_native, is_native_record, read_native
+from reader.export.parallel import chunks, map_chunks, workers
 from reader.export.result import ExportError, ExportResult, Misaligned
 from reader.export.tokens import ALIGN_MODES, Tokens, adjust, blank_vocab, describe, doc_from_units, misaligned
 from reader.export.units import labels_of, notes_of, select, units, views
@@ -72,50 +74,107 @@ def export(
     annotator: str | None = None,
     align: str = "strict",
     progress: Callable[[int], None] | None = None,
+    processes: int = 1,
 ) -> ExportResult:
     """Build a dataset from the store; nothing is written (see `write_export`).
 
     `doc_ids`: ids or unique prefixes (None: every document). `annotated_only`: documents with at least one
     annotation of the chosen annotator(s) and, for sentence units, sentences with a tag, a note or an entity
     decision. Misaligned spans raise ExportError listing them unless `align` is `expand` or `contract`.
-    `progress(1)` is called once per document read.
+    `progress(n)` is called as documents are read (n of them). `processes`: how many to work in (0: one per
+    CPU; see `reader.export.parallel` for when that is 1 anyway); the result does not depend on it.
     """
     unit = check_options(fmt, unit, align, need_output=False)
+    found = get_format(fmt)
     with _no_gc(), workspace.bulk_reads():
-        return _export(workspace, get_format(fmt), unit, doc_ids, annotated_only, annotator, align, progress)
+        ids = select(workspace, doc_ids)
+        job = _Job(workspace, found, unit, annotated_only, annotator, align)
+        parts = chunks(ids, workers(processes, len(ids)))
+        return job.join(parts, map_chunks(job, parts, progress))
 
 
-def _export(workspace: Workspace, fmt: Format, unit: str, doc_ids: list[str] | None, annotated_only: bool,
-            annotator: str | None, align: str, progress: Callable[[int], None] | None) -> ExportResult:
-    chosen = views(workspace, select(workspace, doc_ids), annotator, annotated_only, progress)
-    every = list(chosen)
-    parts = units(every, unit, fmt.keeps_rejected, annotated_only)
-    result = ExportResult(fmt.name, unit)
-    bad = misaligned(parts)
-    if bad:
-        if align == "strict":
-            listed = describe(bad)
-            shown = "; ".join(map(str, listed[:10])) + (f"; … {len(listed) - 10} more" if len(listed) > 10 else "")
-            raise ExportError(f"{len(listed)} span(s) do not align with token boundaries, nothing was written: "
-                              f"{shown} (use --align expand or --align contract to fix them)", listed)
-        result.adjusted, result.dropped = adjust(bad, align, blank_vocab())
-    universe = list(workspace.labels.names)
-    extra = {name for v in every for names in v.tags.values() for name in names} - set(universe)
-    universe.extend(sorted(extra))
-    result.labels = dict.fromkeys(universe, 0)
-    result.documents = len({v.doc.id for v in every})
-    for u in parts:
-        result.spans += len(u.spans)
-        for name in labels_of(u):
-            result.labels[name] += 1
-        result.notes += len(notes_of(u))
-    output = fmt.write(parts, universe, unit)
-    if fmt.binary:
-        result.docbin = output  # type: ignore[assignment]
-    else:
-        result.lines = output  # type: ignore[assignment]
-    result.count = len(parts)
-    return result
+@dataclass
+class Piece:
+    """One chunk of documents exported: its piece of the output and what the summary counts."""
+
+    universe: list[str]
+    """The label universe the output was built with: the label set, then the labels outside it that this
+    chunk's tags use (every chunk must use the whole export's)."""
+    extras: list[str] = field(default_factory=list)
+    misaligned: list[Misaligned] = field(default_factory=list)
+    """Strict alignment only: the spans that do not align (then there is no output)."""
+    output: Any = None
+    count: int = 0
+    documents: int = 0
+    spans: int = 0
+    notes: int = 0
+    labels: dict[str, int] = field(default_factory=dict)
+    adjusted: int = 0
+    dropped: int = 0
+
+
+@dataclass
+class _Job:
+    workspace: Workspace
+    fmt: Format
+    unit: str
+    annotated_only: bool
+    annotator: str | None
+    align: str
+
+    def __call__(self, ids: list[str], progress: Callable[[int], None] | None = None,
+                 universe: list[str] | None = None) -> Piece:
+        """The piece of the documents `ids`; `universe`: the labels, when known (else this chunk's own)."""
+        fmt = self.fmt
+        every = list(views(self.workspace, ids, self.annotator, self.annotated_only, progress))
+        parts = units(every, self.unit, fmt.keeps_rejected, self.annotated_only)
+        names = list(self.workspace.labels.names)
+        extras = sorted({name for v in every for labels in v.tags.values() for name in labels} - set(names))
+        piece = Piece(universe or [*names, *extras], extras)
+        bad = misaligned(parts)
+        if bad:
+            if self.align == "strict":
+                piece.misaligned = describe(bad)
+                return piece
+            piece.adjusted, piece.dropped = adjust(bad, self.align, blank_vocab())
+        piece.labels = dict.fromkeys(piece.universe, 0)
+        for u in parts:
+            piece.spans += len(u.spans)
+            for name in labels_of(u):
+                piece.labels[name] += 1
+            piece.notes += len(notes_of(u))
+        piece.documents = len({v.doc.id for v in every})
+        piece.count = len(parts)
+        piece.output = fmt.write(parts, piece.universe, self.unit)
+        return piece
+
+    def join(self, parts: list[list[str]], pieces: list[Piece]) -> ExportResult:
+        """The pieces of consecutive chunks as one result, as if exported in one go."""
+        bad = [m for p in pieces for m in p.misaligned]
+        if bad:
+            shown = "; ".join(map(str, bad[:10])) + (f"; … {len(bad) - 10} more" if len(bad) > 10 else "")
+            raise ExportError(f"{len(bad)} span(s) do not align with token boundaries, nothing was written: "
+                              f"{shown} (use --align expand or --align contract to fix them)", bad)
+        universe = [*self.workspace.labels.names, *sorted({name for p in pieces for name in p.extras})]
+        pieces = [p if p.universe == universe else self(ids, None, universe) for ids, p in zip(parts, pieces,
+                                                                                              strict=True)]
+        result = ExportResult(self.fmt.name, self.unit)
+        result.labels = dict.fromkeys(universe, 0)
+        for p in pieces:
+            for name, n in p.labels.items():
+                result.labels[name] += n
+            result.count += p.count
+            result.documents += p.documents
+            result.spans += p.spans
+            result.notes += p.notes
+            result.adjusted += p.adjusted
+            result.dropped += p.dropped
+        output = self.fmt.join([p.output for p in pieces])
+        if self.fmt.binary:
+            result.docbin = output  # type: ignore[assignment]
+        else:
+            result.lines = output  # type: ignore[assignment]
+        return result
 
 
 @contextlib.contextmanager

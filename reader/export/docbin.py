@@ -16,11 +16,30 @@ import contextlib
 import itertools
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from reader.export.result import ExportError
 from reader.export.tokens import Words, blank_vocab
 from reader.export.units import Span, Unit, labels_of, notes_of
+
+
+@dataclass
+class Part:
+    """Some units' share of a DocBin, in `DocBin.to_bytes`' terms: one row of attributes per token, trailing
+    spaces, tokens per Doc, strings, and per Doc its cats, flags, span groups and user data (serialised). Parts
+    built by several processes are put together by `join`."""
+
+    tokens: Any
+    """uint64 (tokens, attributes), C order."""
+    spaces: Any
+    """bool (tokens,)."""
+    lengths: list[int]
+    strings: set[str]
+    cats: list[dict[str, float]] = field(default_factory=list)
+    flags: list[dict[str, bool]] = field(default_factory=list)
+    span_groups: list[bytes] = field(default_factory=list)
+    user_data: list[bytes] = field(default_factory=list)
 
 
 class DocBinWriter:
@@ -57,17 +76,11 @@ class DocBinWriter:
             self.docbin.strings.add(label)
         return key
 
-    def to_bytes(self, units: list[Unit], universe: list[str]) -> bytes:
-        """What `DocBin.add` of each unit's Doc, then `DocBin.to_bytes()`, would return.
-
-        The token array comes first, and the file is `zlib.compress(msgpack(msg))` with the token array at
-        the head of `msg`: the head is compressed in a thread (zlib lets go of the GIL) while the cats, span
-        groups and user data are built, which hides most of zlib's 0.3-0.4 s (bench/bench_export.py).
-        """
+    def part(self, units: list[Unit], universe: list[str]) -> Part:
+        """What `DocBin.add` of each unit's Doc puts in the DocBin, as one array per attribute (`join`)."""
         import numpy
         import srsly
 
-        docbin = self.docbin
         spans_of, starts, flat, spaces = self._tokens(units)
         width = len(self.attrs)
         table = numpy.asarray(self.table, dtype="uint64").reshape((-1, width))
@@ -82,38 +95,14 @@ class DocBinWriter:
             where = numpy.asarray([m[0] for m in marks], dtype="intp")
             tokens[where, self.iob] = [m[1] for m in marks]
             tokens[where, self.type] = numpy.asarray([m[2] for m in marks], dtype="uint64")
-        lengths = numpy.asarray([after - base for base, after in itertools.pairwise(bounds)], dtype="int32")
+        part = Part(tokens, numpy.asarray(spaces, dtype=bool),
+                    [after - base for base, after in itertools.pairwise(bounds)], self.docbin.strings)
         try:  # what srsly.msgpack_dumps does, with one Packer instead of one per call
-            packer = srsly.msgpack.Packer(use_bin_type=True)
+            dumps = srsly.msgpack.Packer(use_bin_type=True).pack
         except AttributeError:
-            packer = None
-        if packer is None or not docbin.store_user_data:  # not the srsly (or DocBin) this was written for
-            docbin.tokens.extend(numpy.split(tokens, starts[1:]))
-            docbin.spaces.extend(numpy.split(numpy.asarray(spaces, dtype=bool).reshape((-1, 1)), starts[1:]))
-            self._rest(units, universe, spans_of, srsly.msgpack_dumps)
-            return docbin.to_bytes()
-        pack = packer.pack
-        # DocBin.to_bytes' msg, in its order (tests/test_export.py holds the bytes to spaCy's own); the arrays
-        # go to zlib as they are in memory, after their msgpack bin header: no copy of the 50 MB of tokens
-        head = {"version": docbin.version, "attrs": docbin.attrs, "tokens": tokens,
-                "spaces": numpy.asarray(spaces, dtype=bool), "lengths": lengths, "strings": sorted(docbin.strings)}
-        deflate = Deflate()
-        try:
-            deflate.feed(packer.pack_map_header(len(head) + 4))
-            for key, value in head.items():
-                if isinstance(value, numpy.ndarray):
-                    deflate.feed(pack(key) + bin_header(value.nbytes))
-                    deflate.feed(memoryview(numpy.ascontiguousarray(value)).cast("B"))
-                else:
-                    deflate.feed(pack(key) + pack(value))
-            del head, tokens
-            self._rest(units, universe, spans_of, pack)
-            for key, value in (("cats", docbin.cats), ("flags", docbin.flags), ("span_groups", docbin.span_groups),
-                               ("user_data", docbin.user_data)):
-                deflate.feed(pack(key) + pack(value))
-        finally:
-            data = deflate.result()
-        return data
+            dumps = srsly.msgpack_dumps
+        self._rest(units, universe, spans_of, dumps, part)
+        return part
 
     def _tokens(self, units: list[Unit]) -> tuple[list[list], list[int], list[int], list[bool]]:
         """(spans of each unit as (first token, after last, label hash, start, end), each unit's first row in
@@ -163,12 +152,11 @@ class DocBinWriter:
                 marks.extend((base + k, 1, key) for k in range(i + 1, j))
         return spans_of, starts, flat, spaces
 
-    def _rest(self, units: list[Unit], universe: list[str], spans_of: list[list], dumps: Callable[[Any], bytes]
-              ) -> None:
+    def _rest(self, units: list[Unit], universe: list[str], spans_of: list[list], dumps: Callable[[Any], bytes],
+              docbin: Part) -> None:
         """Each unit's span group, cats, user data and flags, as DocBin.add serialises them."""
         import struct
 
-        docbin = self.docbin
         pack = struct.Struct(">QQQllll").pack
         empty = None
         cats: dict[tuple[str, ...], dict[str, float]] = {}
@@ -290,11 +278,66 @@ def msgpack_lookups_cached() -> Iterator[None]:
                 registry.get_all = previous
 
 
-def write(units: list[Unit], universe: list[str], unit: str) -> bytes:
+def write(units: list[Unit], universe: list[str], unit: str) -> Part | None:
+    """The units' share of the DocBin (None without units): see `join`."""
+    if not units:
+        return None
+    from spacy.tokens import DocBin
+
+    with msgpack_lookups_cached():
+        return DocBinWriter(DocBin(store_user_data=True), blank_vocab()).part(units, universe)
+
+
+def join(parts: list[Part | None]) -> bytes:
+    """The `.spacy` file of the parts, in order: `zlib.compress(msgpack(msg))` of `DocBin.to_bytes`' msg.
+
+    The arrays go to zlib as they are in memory, after their msgpack bin header (no copy of the 50 MB of
+    tokens of the benchmark), in a thread that compresses each piece as it comes (`Deflate`); the tests hold
+    the bytes to spaCy's own.
+    """
+    import numpy
+    import srsly
     from spacy.tokens import DocBin
 
     docbin = DocBin(store_user_data=True)
-    with msgpack_lookups_cached():
-        if not units:
-            return docbin.to_bytes()
-        return DocBinWriter(docbin, blank_vocab()).to_bytes(units, universe)
+    found = [p for p in parts if p is not None]
+    if not found:
+        return docbin.to_bytes()
+    tokens = numpy.concatenate([p.tokens for p in found]) if len(found) > 1 else found[0].tokens
+    spaces = numpy.concatenate([p.spaces for p in found]) if len(found) > 1 else found[0].spaces
+    lengths = [n for p in found for n in p.lengths]
+    strings = set().union(*(p.strings for p in found))
+    tail = {key: [item for p in found for item in getattr(p, key)] for key in ("cats", "flags", "span_groups",
+                                                                              "user_data")}
+    try:
+        packer = srsly.msgpack.Packer(use_bin_type=True)
+    except AttributeError:  # not the srsly this was written for: spaCy's own way
+        packer = None
+    if packer is None or list(vars(docbin)) != _DOCBIN_FIELDS:
+        cuts = list(itertools.accumulate(lengths))[:-1]
+        docbin.tokens = numpy.split(tokens, cuts)
+        docbin.spaces = numpy.split(spaces.reshape((-1, 1)), cuts)
+        docbin.strings = strings
+        for key, value in tail.items():
+            setattr(docbin, key, value)
+        return docbin.to_bytes()
+    pack = packer.pack
+    msg = {"version": docbin.version, "attrs": docbin.attrs, "tokens": tokens, "spaces": spaces,
+           "lengths": numpy.asarray(lengths, dtype="int32"), "strings": sorted(strings), **tail}
+    deflate = Deflate()
+    try:
+        deflate.feed(packer.pack_map_header(len(msg)))
+        for key, value in msg.items():
+            if isinstance(value, numpy.ndarray):
+                deflate.feed(pack(key) + bin_header(value.nbytes))
+                deflate.feed(memoryview(numpy.ascontiguousarray(value)).cast("B"))
+            else:
+                deflate.feed(pack(key) + pack(value))
+    finally:
+        data = deflate.result()
+    return data
+
+
+_DOCBIN_FIELDS = ["version", "attrs", "tokens", "spaces", "cats", "span_groups", "user_data", "flags", "strings",
+                  "store_user_data"]
+"""DocBin's attributes in spaCy 3.8, whose `to_bytes` `join` mirrors: another DocBin is left to spaCy."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from reader.export import docbin, doccano, native, prodigy
+from reader.export import docbin, doccano, jsonlines, native, prodigy
 from reader.export.result import ExportError
 from reader.export.tokens import ALIGN_MODES
 from reader.export.units import Unit
@@ -26,15 +27,19 @@ class Format:
     """Binary output (a DocBin) is never written to stdout: it needs --output."""
     keeps_rejected: bool
     """Rejected entities stay in the records, with their status (the native format's review trail)."""
-    write: Callable[[list[Unit], list[str], str], list[bytes] | bytes]
-    """(units, label universe, unit) -> one JSON line per unit, or the binary file's bytes."""
+    write: Callable[[list[Unit], list[str], str], Any]
+    """(units, label universe, unit) -> the units' piece of the output: one JSON line per unit, or their
+    share of the binary file."""
+    join: Callable[[list[Any]], list[bytes] | bytes] = jsonlines.join
+    """The pieces of consecutive units (from several processes: `reader.export.parallel`) -> the lines, or
+    the binary file's bytes."""
 
 
 FORMATS: dict[str, Format] = {
     "jsonl": Format("jsonl", "document", binary=False, keeps_rejected=True, write=native.write),
     "prodigy": Format("prodigy", "sentence", binary=False, keeps_rejected=False, write=prodigy.write),
     "doccano": Format("doccano", "sentence", binary=False, keeps_rejected=False, write=doccano.write),
-    "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write),
+    "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write, join=docbin.join),
 }
 
 

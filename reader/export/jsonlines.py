@@ -82,6 +82,11 @@ def lines(units: list[Unit], build: Callable[[Unit], dict]) -> list[bytes]:
     return out
 
 
+def join(pieces: list[list[bytes]]) -> list[bytes]:
+    """The lines of consecutive units' pieces, in order."""
+    return pieces[0] if len(pieces) == 1 else [line for piece in pieces for line in piece]
+
+
 _RAW_CONTROL = re.compile(rb"\x7f|\xc2[\x80-\x9f]")
 """DEL and C1 controls as UTF-8: JSON may carry them raw, but stdout may be a terminal, so there they are
 written as `\\u0080`-style escapes (the same JSON value; ESC and other C0 controls are always escaped)."""

@@ -1,0 +1,183 @@
+"""Export on several cores: the documents cut into contiguous chunks, all but the first worked on by forked
+children while this process works on the first, the pieces put back in document order.
+
+Only an accelerator: a child that fails in any way (an exception, a crash, a result that does not pickle) has
+its chunk worked on again here, which gives the same piece, or raises the same error as a one-process export.
+Forking is only safe in a process with one thread (a fork copies locks held by other threads, and the child
+could wait on them forever), so `workers` says 1 anywhere else (the TUI), and off Linux. Children inherit the
+open read-only workspace and disabled gc and leave with `os._exit`: nothing of the parent (buffered output,
+finalizers, the store's lock) runs twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import struct
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MIN_CHUNK = 50
+"""Documents per process below which forking costs more than it saves."""
+MAX_WORKERS = 4
+"""Beyond this, reading the store's files from the page cache is what limits an export (measured on 2 CPUs
+only: bench/bench_export.py)."""
+
+_HEADER = struct.Struct(">Q")
+_TICK, _RESULT = 0, 1
+
+
+def workers(requested: int, items: int) -> int:
+    """How many processes to use: `requested` (0 = one per available CPU, at most MAX_WORKERS), fewer when
+    the chunks would be small, 1 when forking is not safe here."""
+    if requested == 1 or items < 2 * MIN_CHUNK:
+        return 1
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork") or threading.active_count() > 1:
+        return 1
+    if requested <= 0:
+        try:
+            requested = min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+        except (AttributeError, OSError):
+            requested = min(os.cpu_count() or 1, MAX_WORKERS)
+    return max(1, min(requested, items // MIN_CHUNK))
+
+
+def chunks(items: Sequence[T], count: int) -> list[list[T]]:
+    """`count` contiguous chunks of nearly equal length, in order."""
+    size, extra = divmod(len(items), count)
+    out, start = [], 0
+    for k in range(count):
+        end = start + size + (1 if k < extra else 0)
+        out.append(list(items[start:end]))
+        start = end
+    return out
+
+
+def map_chunks(work: Callable[[list[T], Callable[[int], None] | None], R], parts: list[list[T]],
+               progress: Callable[[int], None] | None = None) -> list[R]:
+    """[work(part, progress) for part in parts], the parts after the first in forked children."""
+    children = [_Child.start(work, part) for part in parts[1:]]
+    try:
+        results = [work(parts[0], progress)]
+        for child, part in zip(children, parts[1:], strict=True):
+            found, done = child.result(progress)
+            if found is _FAILED:
+                found = work(part, _Owed(progress, done) if progress and done else progress)
+            results.append(found)
+        return results
+    finally:
+        for child in children:
+            child.close()
+
+
+_FAILED: Any = object()
+
+
+class _Owed:
+    """A progress callback that swallows the first `owed` steps: those a failed child already reported."""
+
+    def __init__(self, progress: Callable[[int], None], owed: int) -> None:
+        self.progress, self.owed = progress, owed
+
+    def __call__(self, n: int) -> None:
+        taken = min(n, self.owed)
+        self.owed -= taken
+        if n > taken:
+            self.progress(n - taken)
+
+
+class _Child:
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid = pid
+        self.fd: int | None = fd
+
+    @classmethod
+    def start(cls, work: Callable[[list[T], Callable[[int], None] | None], Any], part: list[T]) -> _Child:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 1
+            try:
+                os.close(read)
+                code = _serve(work, part, write)
+            finally:
+                os._exit(code)
+        os.close(write)
+        return cls(pid, read)
+
+    def result(self, progress: Callable[[int], None] | None) -> tuple[Any, int]:
+        """(the child's result or _FAILED, the progress it reported)."""
+        done = 0
+        try:
+            while True:
+                header = self._read(_HEADER.size + 1)
+                if header is None:
+                    return _FAILED, done
+                size, kind = _HEADER.unpack(header[:-1])[0], header[-1]
+                body = self._read(size)
+                if body is None:
+                    return _FAILED, done
+                if kind == _TICK:
+                    n = int.from_bytes(body, "big")
+                    done += n
+                    if progress:
+                        progress(n)
+                    continue
+                return pickle.loads(body), done
+        except Exception:
+            return _FAILED, done
+        finally:
+            self.close()
+
+    def _read(self, size: int) -> bytes | None:
+        """Exactly `size` bytes, or None at the end of the pipe."""
+        chunks, left = [], size
+        while left:
+            chunk = os.read(self.fd, min(left, 1 << 24))  # type: ignore[arg-type]
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+        if self.pid:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+
+
+def _serve(work: Callable[[list[T], Callable[[int], None] | None], Any], part: list[T], fd: int) -> int:
+    """In the child: do the work, send progress now and then and the result at the end; the exit code."""
+    with os.fdopen(fd, "wb", buffering=0) as pipe:
+        pending = 0
+        step = max(1, len(part) // 100)  # at most ~100 messages: the pipe never fills while the parent works
+
+        def send(kind: int, body: bytes) -> None:
+            for data in (_HEADER.pack(len(body)) + bytes([kind]), body):
+                view = memoryview(data)
+                while view:
+                    view = view[pipe.write(view):]
+
+        def tick(n: int) -> None:
+            nonlocal pending
+            pending += n
+            if pending >= step:
+                send(_TICK, pending.to_bytes(8, "big"))
+                pending = 0
+
+        result = work(part, tick)
+        if pending:
+            send(_TICK, pending.to_bytes(8, "big"))
+        send(_RESULT, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    return 0

@@ -1,0 +1,172 @@
+"""Export's worker processes only make it faster: a failed child's chunk is redone here, progress counts each
+document once, and a process with other threads never forks (tests/test_export_differential.py holds the bytes)."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reader.export import parallel
+
+PARENT = os.getpid()
+
+
+@given(st.lists(st.integers(), max_size=60), st.integers(1, 8))
+def test_chunks_are_contiguous_and_even(items, count):
+    parts = parallel.chunks(items, count)
+    assert len(parts) == count
+    assert [x for part in parts for x in part] == items
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+def test_workers_only_where_forking_is_safe_and_worth_it(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 10)
+    assert parallel.workers(1, 1000) == 1
+    assert parallel.workers(3, 1000) == 3
+    assert parallel.workers(8, 25) == 2  # chunks of at least MIN_CHUNK
+    assert parallel.workers(0, 19) == 1
+    assert 1 <= parallel.workers(0, 1000) <= parallel.MAX_WORKERS
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert parallel.workers(3, 1000) == 1  # a fork would copy the other thread's locks
+    finally:
+        release.set()
+        other.join()
+
+
+def where(part, progress):
+    for _ in part:
+        if progress:
+            progress(1)
+    return os.getpid(), list(part)
+
+
+def test_children_work_on_the_later_chunks_in_order():
+    parts = parallel.chunks(list(range(300)), 3)
+    seen = []
+    results = parallel.map_chunks(where, parts, seen.append)
+    assert [items for _, items in results] == parts
+    pids = [pid for pid, _ in results]
+    assert pids[0] == PARENT and PARENT not in pids[1:] and len(set(pids)) == 3
+    assert sum(seen) == 300
+
+
+def crash_in_child(part, progress):
+    for _ in part:
+        if progress:
+            progress(1)
+    if os.getpid() != PARENT and part[0] >= 200:
+        os._exit(3)  # after reporting its progress: as if killed
+    return os.getpid(), list(part)
+
+
+def test_a_child_that_dies_has_its_chunk_redone_here_and_counted_once():
+    parts = parallel.chunks(list(range(300)), 3)
+    seen = []
+    results = parallel.map_chunks(crash_in_child, parts, seen.append)
+    assert [items for _, items in results] == parts
+    assert results[2][0] == PARENT and results[1][0] != PARENT
+    assert sum(seen) == 300
+
+
+class Refused(Exception):
+    pass
+
+
+def fail_everywhere_on_the_last_chunk(part, progress):
+    if part[0] >= 200:
+        raise Refused(f"item {part[0]}")
+    return list(part)
+
+
+def test_an_error_in_a_child_is_raised_here_as_one_process_would():
+    parts = parallel.chunks(list(range(300)), 3)
+    with pytest.raises(Refused, match="item 200"):
+        parallel.map_chunks(fail_everywhere_on_the_last_chunk, parts)
+
+
+def unpicklable(part, progress):
+    return lambda: part  # a lambda does not pickle: the child cannot send it
+
+
+def test_a_result_that_cannot_be_sent_is_computed_here():
+    parts = parallel.chunks(list(range(200)), 2)
+    results = parallel.map_chunks(unpicklable, parts)
+    assert [r() for r in results] == parts
+
+
+def test_no_child_is_left_behind(monkeypatch):
+    forked = []
+    start = parallel._Child.start
+
+    def counted(*args):
+        child = start(*args)
+        forked.append(child.pid)
+        return child
+
+    monkeypatch.setattr(parallel._Child, "start", staticmethod(counted))
+    parallel.map_chunks(crash_in_child, parallel.chunks(list(range(300)), 3))
+    assert len(forked) == 2
+    for pid in forked:
+        with pytest.raises(ChildProcessError):  # reaped already
+            os.waitpid(pid, os.WNOHANG)
+
+
+SPY = """
+import sys
+from pathlib import Path
+import reader.export as export
+from reader.export import parallel
+from reader.cli import main
+
+real = parallel.map_chunks
+spy = Path(sys.argv.pop(1))
+
+def spied(work, parts, progress=None):
+    spy.write_text(str(len(parts)))
+    return real(work, parts, progress)
+
+export.map_chunks = spied
+sys.argv[0] = "reader"
+main()
+"""
+
+
+@pytest.fixture(scope="module")
+def big_store(tmp_path_factory):
+    """120 documents with cached analyses and annotations (bench/bench_export.py's generator, smaller)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "bench_export.py"
+    spec = importlib.util.spec_from_file_location("bench_export", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    root = tmp_path_factory.mktemp("big") / "store"
+    bench.build(root, 120, 12)
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["prodigy", "spacy"])
+def test_the_cli_exports_in_worker_processes_with_the_same_bytes(big_store, tmp_path, fmt):
+    """The CLI runs export with one thread (Rich's progress refreshed by hand), so --n-process 2 forks."""
+    import subprocess
+    import sys
+
+    outputs = {}
+    for n in ("1", "2"):
+        spy, target = tmp_path / f"parts-{n}", tmp_path / f"out-{n}"
+        done = subprocess.run([sys.executable, "-c", SPY, str(spy), "--store", str(big_store), "--annotator", "alice",
+                               "export", "--format", fmt, "--output", str(target), "--n-process", n],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "exported 3" in done.stderr and "from 120 documents" in done.stderr
+        assert spy.read_text() == n
+        outputs[n] = target.read_bytes()
+    assert outputs["1"] == outputs["2"]
