@@ -40,7 +40,7 @@ def test_workers_only_where_forking_is_safe_and_worth_it(monkeypatch):
         other.join()
 
 
-def where(part, progress):
+def where(part, progress, peers):
     for _ in part:
         if progress:
             progress(1)
@@ -57,7 +57,7 @@ def test_children_work_on_the_later_chunks_in_order():
     assert sum(seen) == 300
 
 
-def crash_in_child(part, progress):
+def crash_in_child(part, progress, peers):
     for _ in part:
         if progress:
             progress(1)
@@ -79,7 +79,7 @@ class Refused(Exception):
     pass
 
 
-def fail_everywhere_on_the_last_chunk(part, progress):
+def fail_everywhere_on_the_last_chunk(part, progress, peers):
     if part[0] >= 200:
         raise Refused(f"item {part[0]}")
     return list(part)
@@ -91,7 +91,7 @@ def test_an_error_in_a_child_is_raised_here_as_one_process_would():
         parallel.map_chunks(fail_everywhere_on_the_last_chunk, parts)
 
 
-def unpicklable(part, progress):
+def unpicklable(part, progress, peers):
     return lambda: part  # a lambda does not pickle: the child cannot send it
 
 
@@ -99,6 +99,26 @@ def test_a_result_that_cannot_be_sent_is_computed_here():
     parts = parallel.chunks(list(range(200)), 2)
     results = parallel.map_chunks(unpicklable, parts)
     assert [r() for r in results] == parts
+
+
+def exchanging(part, progress, peers):
+    """Exchanges the chunk's first item and its pid; a child whose chunk starts at 200 dies before it can."""
+    if os.getpid() != PARENT and part[0] >= 200:
+        os._exit(3)
+    return os.getpid(), peers.exchange((part[0], os.getpid()))
+
+
+def test_the_first_chunk_learns_what_every_chunk_exchanges():
+    results = parallel.map_chunks(exchanging, parallel.chunks(list(range(200)), 2))
+    (lead, values), (child, nothing) = results
+    assert lead == PARENT and values == [(0, PARENT), (100, child)] and nothing is None
+    assert parallel.map_chunks(exchanging, [[7]]) == [(PARENT, [(7, PARENT)])]
+
+
+def test_an_exchange_with_a_child_that_died_says_nothing():
+    (_, values), _, (pid, redone) = parallel.map_chunks(exchanging, parallel.chunks(list(range(300)), 3))
+    assert values is None  # the third chunk's child died: nobody may rely on the others' values alone
+    assert pid == PARENT and redone is None  # redone here, with peers that have nothing to say
 
 
 def test_no_child_is_left_behind(monkeypatch):

@@ -36,7 +36,7 @@ from reader.export.docbin import msgpack_lookups_cached
 from reader.export.formats import FORMATS, UNITS, Format, check_options, get_format
 from reader.export.jsonlines import write_export
 from reader.export.native import ImportSummary, import_native, is_native_record, read_native
-from reader.export.parallel import chunks, map_chunks, workers
+from reader.export.parallel import Peers, chunks, map_chunks, workers
 from reader.export.result import ExportError, ExportResult, Misaligned
 from reader.export.tokens import ALIGN_MODES, Tokens, adjust, blank_vocab, describe, doc_from_units, misaligned
 from reader.export.units import labels_of, notes_of, select, units, views
@@ -122,14 +122,20 @@ class _Job:
     annotator: str | None
     align: str
 
-    def __call__(self, ids: list[str], progress: Callable[[int], None] | None = None,
+    def __call__(self, ids: list[str], progress: Callable[[int], None] | None = None, peers: Peers | None = None,
                  universe: list[str] | None = None) -> Piece:
-        """The piece of the documents `ids`; `universe`: the labels, when known (else this chunk's own)."""
+        """The piece of the documents `ids`. `universe`: the labels, when known; else the labels outside the
+        label set are exchanged with `peers`, which gives the first chunk the whole export's (the others use
+        theirs, and are redone in `join` when it differs)."""
         fmt = self.fmt
         every = list(views(self.workspace, ids, self.annotator, self.annotated_only, progress))
         parts = units(every, self.unit, fmt.keeps_rejected, self.annotated_only)
         names = list(self.workspace.labels.names)
         extras = sorted({name for v in every for labels in v.tags.values() for name in labels} - set(names))
+        if universe is None:
+            every_extra = peers.exchange(extras) if peers else None
+            if every_extra is not None:
+                universe = [*names, *sorted({name for found in every_extra for name in found})]
         piece = Piece(universe or [*names, *extras], extras)
         bad = misaligned(parts)
         if bad:
@@ -145,7 +151,7 @@ class _Job:
             piece.notes += len(notes_of(u))
         piece.documents = len({v.doc.id for v in every})
         piece.count = len(parts)
-        piece.output = fmt.write(parts, piece.universe, self.unit)
+        piece.output = fmt.write(parts, piece.universe, self.unit, peers)
         return piece
 
     def join(self, parts: list[list[str]], pieces: list[Piece]) -> ExportResult:
@@ -156,8 +162,8 @@ class _Job:
             raise ExportError(f"{len(bad)} span(s) do not align with token boundaries, nothing was written: "
                               f"{shown} (use --align expand or --align contract to fix them)", bad)
         universe = [*self.workspace.labels.names, *sorted({name for p in pieces for name in p.extras})]
-        pieces = [p if p.universe == universe else self(ids, None, universe) for ids, p in zip(parts, pieces,
-                                                                                              strict=True)]
+        pieces = [p if p.universe == universe else self(ids, None, None, universe) for ids, p in zip(parts, pieces,
+                                                                                                    strict=True)]
         result = ExportResult(self.fmt.name, self.unit)
         result.labels = dict.fromkeys(universe, 0)
         for p in pieces:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from reader.export.parallel import Peers
 from reader.export.result import ExportError
 from reader.export.tokens import Words, blank_vocab
 from reader.export.units import Span, Unit, labels_of, notes_of
@@ -40,6 +41,9 @@ class Part:
     flags: list[dict[str, bool]] = field(default_factory=list)
     span_groups: list[bytes] = field(default_factory=list)
     user_data: list[bytes] = field(default_factory=list)
+    stream: Stream | None = field(default=None, repr=False)
+    """The file being compressed, that this part's tokens went to already (only in the first chunk's
+    process: it is never sent to another one)."""
 
 
 class DocBinWriter:
@@ -76,12 +80,18 @@ class DocBinWriter:
             self.docbin.strings.add(label)
         return key
 
-    def part(self, units: list[Unit], universe: list[str]) -> Part:
-        """What `DocBin.add` of each unit's Doc puts in the DocBin, as one array per attribute (`join`)."""
+    def part(self, units: list[Unit], universe: list[str], peers: Peers | None = None) -> Part:
+        """What `DocBin.add` of each unit's Doc puts in the DocBin, as one array per attribute (`join`).
+
+        With `peers`, the first chunk's process learns every chunk's number of tokens once its own are known,
+        and starts compressing the file (`Stream`) while it makes its cats and user data and the other chunks'
+        parts come: zlib's 0.4 s on the benchmark is then mostly hidden."""
         import numpy
         import srsly
 
         spans_of, starts, flat, spaces = self._tokens(units)
+        counts = peers.exchange(len(flat)) if peers else None
+        stream = Stream.start(sum(counts)) if counts else None
         width = len(self.attrs)
         table = numpy.asarray(self.table, dtype="uint64").reshape((-1, width))
         tokens = table[numpy.asarray(flat, dtype="intp")]
@@ -97,6 +107,9 @@ class DocBinWriter:
             tokens[where, self.type] = numpy.asarray([m[2] for m in marks], dtype="uint64")
         part = Part(tokens, numpy.asarray(spaces, dtype=bool),
                     [after - base for base, after in itertools.pairwise(bounds)], self.docbin.strings)
+        if stream is not None:
+            stream.add(part)
+            part.stream = stream
         try:  # what srsly.msgpack_dumps does, with one Packer instead of one per call
             dumps = srsly.msgpack.Packer(use_bin_type=True).pack
         except AttributeError:
@@ -193,33 +206,21 @@ def bin_header(size: int) -> bytes:
 class Deflate:
     """`zlib.compress` of the chunks fed, computed in a thread as they come: the same bytes (deflate's output
     does not depend on how its input is cut; the tests compare with spaCy's own DocBin), while the caller
-    goes on building the next chunk (zlib releases the GIL)."""
+    goes on building the next chunk (zlib releases the GIL). Dropped without `result()` (an error on the
+    way), its thread ends."""
 
     def __init__(self) -> None:
         import queue
         import threading
+        import weakref
         import zlib
 
         self._queue: queue.SimpleQueue[bytes | memoryview | None] = queue.SimpleQueue()
-        self._out: list[bytes] = []
-        self._error: BaseException | None = None
-        self._compressor = zlib.compressobj()
-        self._thread = threading.Thread(target=self._run, name="docbin-deflate", daemon=True)
+        self._out: list[bytes | BaseException] = []
+        self._thread = threading.Thread(target=_deflate, args=(self._queue, zlib.compressobj(), self._out),
+                                        name="docbin-deflate", daemon=True)
         self._thread.start()
-
-    def _run(self) -> None:
-        compress = self._compressor.compress
-        while (chunk := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    self._out.append(compress(chunk))
-                except Exception as exc:  # handed to the caller by result()
-                    self._error = exc
-        if self._error is None:
-            try:
-                self._out.append(self._compressor.flush())
-            except Exception as exc:
-                self._error = exc
+        weakref.finalize(self, self._queue.put, None)
 
     def feed(self, chunk: bytes | memoryview) -> None:
         self._queue.put(chunk)
@@ -227,9 +228,21 @@ class Deflate:
     def result(self) -> bytes:
         self._queue.put(None)
         self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return b"".join(self._out)
+        for item in self._out:
+            if isinstance(item, BaseException):
+                raise item
+        return b"".join(self._out)  # type: ignore[arg-type]
+
+
+def _deflate(chunks: Any, compressor: Any, out: list) -> None:
+    try:
+        while (chunk := chunks.get()) is not None:
+            out.append(compressor.compress(chunk))
+        out.append(compressor.flush())
+    except Exception as exc:  # handed to the caller by result()
+        out.append(exc)
+        while chunks.get() is not None:
+            pass
 
 
 def without_overlaps(states: list[Span], spans: list, first: Callable[[Any], int] = lambda s: s.start,
@@ -278,66 +291,108 @@ def msgpack_lookups_cached() -> Iterator[None]:
                 registry.get_all = previous
 
 
-def write(units: list[Unit], universe: list[str], unit: str) -> Part | None:
+def write(units: list[Unit], universe: list[str], unit: str, peers: Peers | None = None) -> Part | None:
     """The units' share of the DocBin (None without units): see `join`."""
     if not units:
+        if peers:
+            peers.exchange(0)
         return None
     from spacy.tokens import DocBin
 
     with msgpack_lookups_cached():
-        return DocBinWriter(DocBin(store_user_data=True), blank_vocab()).part(units, universe)
+        return DocBinWriter(DocBin(store_user_data=True), blank_vocab()).part(units, universe, peers)
 
 
 def join(parts: list[Part | None]) -> bytes:
-    """The `.spacy` file of the parts, in order: `zlib.compress(msgpack(msg))` of `DocBin.to_bytes`' msg.
+    """The `.spacy` file of the parts, in order: `zlib.compress(msgpack(msg))` of `DocBin.to_bytes`' msg
+    (the tests hold the bytes to spaCy's own), compressed as it is made (`Stream`)."""
+    from spacy.tokens import DocBin
 
-    The arrays go to zlib as they are in memory, after their msgpack bin header (no copy of the 50 MB of
-    tokens of the benchmark), in a thread that compresses each piece as it comes (`Deflate`); the tests hold
-    the bytes to spaCy's own.
-    """
+    found = [p for p in parts if p is not None]
+    if not found:
+        return DocBin(store_user_data=True).to_bytes()
+    total = sum(len(p.tokens) for p in found)
+    stream = found[0].stream
+    if stream is None or stream.rows != total or any(p.stream is not None for p in found[1:]):
+        stream = Stream.start(total)
+    if stream is None:
+        return _spacy_join(found)
+    for p in found:
+        if p.stream is not stream:
+            stream.add(p)
+    return stream.finish(found)
+
+
+class Stream:
+    """The `.spacy` file compressed as it is made: `DocBin.to_bytes`' msg, key by key, to a `Deflate`. The
+    token arrays go after their msgpack bin header as they are in memory, one part after the other (no copy
+    of the 50 MB of tokens of the benchmark), as soon as the total is known; the rest once every part is in."""
+
+    def __init__(self, rows: int, packer: Any, docbin: Any) -> None:
+        self.rows = rows
+        self.pack = packer.pack
+        self.deflate = Deflate()
+        width = len(docbin.attrs)
+        self.deflate.feed(packer.pack_map_header(len(_DOCBIN_MSG)) + self.pack("version") + self.pack(docbin.version)
+                          + self.pack("attrs") + self.pack(docbin.attrs) + self.pack("tokens")
+                          + bin_header(rows * width * 8))
+
+    @classmethod
+    def start(cls, rows: int) -> Stream | None:
+        """None when srsly or spaCy is not the one this mirrors (then spaCy serialises: `_spacy_join`)."""
+        import srsly
+        from spacy.tokens import DocBin
+
+        docbin = DocBin(store_user_data=True)
+        try:
+            packer = srsly.msgpack.Packer(use_bin_type=True)
+        except AttributeError:
+            return None
+        if list(vars(docbin)) != _DOCBIN_FIELDS or docbin.version != "0.1":
+            return None
+        return cls(rows, packer, docbin)
+
+    def add(self, part: Part) -> None:
+        """The part's tokens, after those of the parts before it."""
+        import numpy
+
+        self.deflate.feed(memoryview(numpy.ascontiguousarray(part.tokens)).cast("B"))
+
+    def finish(self, parts: list[Part]) -> bytes:
+        """The rest of the msg, from all the parts (whose tokens are in), and the compressed file."""
+        import numpy
+
+        pack = self.pack
+        spaces = numpy.concatenate([p.spaces for p in parts]) if len(parts) > 1 else parts[0].spaces
+        self.deflate.feed(pack("spaces") + bin_header(spaces.nbytes))
+        self.deflate.feed(memoryview(numpy.ascontiguousarray(spaces)).cast("B"))
+        lengths = numpy.asarray([n for p in parts for n in p.lengths], dtype="int32")
+        self.deflate.feed(pack("lengths") + bin_header(lengths.nbytes) + lengths.tobytes("C"))
+        self.deflate.feed(pack("strings") + pack(sorted(set().union(*(p.strings for p in parts)))))
+        for key in _DOCBIN_MSG[6:]:
+            self.deflate.feed(pack(key) + pack([item for p in parts for item in getattr(p, key)]))
+        return self.deflate.result()
+
+
+def _spacy_join(parts: list[Part]) -> bytes:
+    """The parts in a DocBin serialised by spaCy itself: slower, for a spaCy or srsly this does not know."""
     import numpy
-    import srsly
     from spacy.tokens import DocBin
 
     docbin = DocBin(store_user_data=True)
-    found = [p for p in parts if p is not None]
-    if not found:
-        return docbin.to_bytes()
-    tokens = numpy.concatenate([p.tokens for p in found]) if len(found) > 1 else found[0].tokens
-    spaces = numpy.concatenate([p.spaces for p in found]) if len(found) > 1 else found[0].spaces
-    lengths = [n for p in found for n in p.lengths]
-    strings = set().union(*(p.strings for p in found))
-    tail = {key: [item for p in found for item in getattr(p, key)] for key in ("cats", "flags", "span_groups",
-                                                                              "user_data")}
-    try:
-        packer = srsly.msgpack.Packer(use_bin_type=True)
-    except AttributeError:  # not the srsly this was written for: spaCy's own way
-        packer = None
-    if packer is None or list(vars(docbin)) != _DOCBIN_FIELDS:
-        cuts = list(itertools.accumulate(lengths))[:-1]
-        docbin.tokens = numpy.split(tokens, cuts)
-        docbin.spaces = numpy.split(spaces.reshape((-1, 1)), cuts)
-        docbin.strings = strings
-        for key, value in tail.items():
-            setattr(docbin, key, value)
-        return docbin.to_bytes()
-    pack = packer.pack
-    msg = {"version": docbin.version, "attrs": docbin.attrs, "tokens": tokens, "spaces": spaces,
-           "lengths": numpy.asarray(lengths, dtype="int32"), "strings": sorted(strings), **tail}
-    deflate = Deflate()
-    try:
-        deflate.feed(packer.pack_map_header(len(msg)))
-        for key, value in msg.items():
-            if isinstance(value, numpy.ndarray):
-                deflate.feed(pack(key) + bin_header(value.nbytes))
-                deflate.feed(memoryview(numpy.ascontiguousarray(value)).cast("B"))
-            else:
-                deflate.feed(pack(key) + pack(value))
-    finally:
-        data = deflate.result()
-    return data
+    for p in parts:
+        cuts = list(itertools.accumulate(p.lengths))[:-1]
+        docbin.tokens.extend(numpy.split(p.tokens, cuts))
+        docbin.spaces.extend(numpy.split(p.spaces.reshape((-1, 1)), cuts))
+        docbin.strings.update(p.strings)
+        for key in _DOCBIN_MSG[6:]:
+            getattr(docbin, key).extend(getattr(p, key))
+    return docbin.to_bytes()
 
 
+_DOCBIN_MSG = ("version", "attrs", "tokens", "spaces", "lengths", "strings", "cats", "flags", "span_groups",
+               "user_data")
+"""The keys of `DocBin.to_bytes`' msg, in order (with `store_user_data`)."""
 _DOCBIN_FIELDS = ["version", "attrs", "tokens", "spaces", "cats", "span_groups", "user_data", "flags", "strings",
                   "store_user_data"]
-"""DocBin's attributes in spaCy 3.8, whose `to_bytes` `join` mirrors: another DocBin is left to spaCy."""
+"""DocBin's attributes in spaCy 3.8, whose `to_bytes` `Stream` mirrors: another DocBin is left to spaCy."""

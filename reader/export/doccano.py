@@ -4,6 +4,7 @@ labels as `cats` and the notes' texts as `Comments`, as doccano's sequence-label
 from __future__ import annotations
 
 from reader.export import jsonlines
+from reader.export.parallel import Peers
 from reader.export.units import Unit, labels_of, notes_of, unit_meta
 
 
@@ -18,5 +19,5 @@ def record(u: Unit) -> dict:
     }
 
 
-def write(units: list[Unit], universe: list[str], unit: str) -> list[bytes]:
+def write(units: list[Unit], universe: list[str], unit: str, peers: Peers | None = None) -> list[bytes]:
     return jsonlines.lines(units, record)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reader.export import docbin, doccano, jsonlines, native, prodigy
+from reader.export.parallel import Peers
 from reader.export.result import ExportError
 from reader.export.tokens import ALIGN_MODES
 from reader.export.units import Unit
@@ -27,9 +28,10 @@ class Format:
     """Binary output (a DocBin) is never written to stdout: it needs --output."""
     keeps_rejected: bool
     """Rejected entities stay in the records, with their status (the native format's review trail)."""
-    write: Callable[[list[Unit], list[str], str], Any]
-    """(units, label universe, unit) -> the units' piece of the output: one JSON line per unit, or their
-    share of the binary file."""
+    write: Callable[[list[Unit], list[str], str, Peers | None], Any]
+    """(units, label universe, unit, peers) -> the units' piece of the output: one JSON line per unit, or
+    their share of the binary file. `peers` (`reader.export.parallel`) lets a writer start on the whole output
+    before every chunk is done: the DocBin's compression."""
     join: Callable[[list[Any]], list[bytes] | bytes] = jsonlines.join
     """The pieces of consecutive units (from several processes: `reader.export.parallel`) -> the lines, or
     the binary file's bytes."""

@@ -27,6 +27,7 @@ from reader.annotations import (
 )
 from reader.documents import Document, document_id
 from reader.export import jsonlines
+from reader.export.parallel import Peers
 from reader.export.result import ExportError
 from reader.export.units import META_ORDER, Unit, document_meta, labels_of, notes_of, unit_meta
 from reader.untrusted import UntrustedError, check_name, clean_line, clean_meta, clean_text
@@ -116,7 +117,7 @@ def sentence_record(u: Unit, universe: list[str]) -> dict:
     }
 
 
-def write(units: list[Unit], universe: list[str], unit: str) -> list[bytes]:
+def write(units: list[Unit], universe: list[str], unit: str, peers: Peers | None = None) -> list[bytes]:
     build = document_record if unit == "document" else sentence_record
     return jsonlines.lines(units, lambda u: build(u, universe))
 

@@ -30,7 +30,7 @@ MAX_WORKERS = 4
 only: bench/bench_export.py)."""
 
 _HEADER = struct.Struct(">Q")
-_TICK, _RESULT = 0, 1
+_TICK, _ANNOUNCE, _RESULT = 0, 1, 2
 
 
 def workers(requested: int, items: int) -> int:
@@ -59,16 +59,50 @@ def chunks(items: Sequence[T], count: int) -> list[list[T]]:
     return out
 
 
-def map_chunks(work: Callable[[list[T], Callable[[int], None] | None], R], parts: list[list[T]],
+class Peers:
+    """What the processes exporting one dataset tell each other while they work, through `exchange`."""
+
+    def exchange(self, value: Any) -> list[Any] | None:
+        """Called at most once per chunk: every chunk's value in chunk order, in the process of the first chunk
+        (None when some chunk's process could not say: then nothing may depend on them); None elsewhere."""
+        return None
+
+
+class _Alone(Peers):
+    """The only chunk."""
+
+    def exchange(self, value: Any) -> list[Any] | None:
+        return [value]
+
+
+class _Lead(Peers):
+    """The first chunk, worked on here while children work on the others."""
+
+    def __init__(self, children: list[_Child], progress: Callable[[int], None] | None) -> None:
+        self.children, self.progress = children, progress
+
+    def exchange(self, value: Any) -> list[Any] | None:
+        values = [value]
+        for child in self.children:
+            found = child.announcement(self.progress)
+            if found is _FAILED:
+                return None
+            values.append(found)
+        return values
+
+
+def map_chunks(work: Callable[[list[T], Callable[[int], None] | None, Peers], R], parts: list[list[T]],
                progress: Callable[[int], None] | None = None) -> list[R]:
-    """[work(part, progress) for part in parts], the parts after the first in forked children."""
+    """[work(part, progress, peers) for part in parts], the parts after the first in forked children."""
+    if len(parts) == 1:
+        return [work(parts[0], progress, _Alone())]
     children = [_Child.start(work, part) for part in parts[1:]]
     try:
-        results = [work(parts[0], progress)]
+        results = [work(parts[0], progress, _Lead(children, progress))]
         for child, part in zip(children, parts[1:], strict=True):
-            found, done = child.result(progress)
+            found = child.result(progress)
             if found is _FAILED:
-                found = work(part, _Owed(progress, done) if progress and done else progress)
+                found = work(part, _Owed(progress, child.done) if progress and child.done else progress, Peers())
             results.append(found)
         return results
     finally:
@@ -93,12 +127,18 @@ class _Owed:
 
 
 class _Child:
+    """A forked process working on one chunk, and the pipe it reports on: progress, an announcement, the
+    result (pickled, with a length and kind before each)."""
+
     def __init__(self, pid: int, fd: int) -> None:
         self.pid = pid
         self.fd: int | None = fd
+        self.done = 0
+        """Progress reported so far."""
+        self._result: bytes | None = None
 
     @classmethod
-    def start(cls, work: Callable[[list[T], Callable[[int], None] | None], Any], part: list[T]) -> _Child:
+    def start(cls, work: Callable[[list[T], Callable[[int], None] | None, Peers], Any], part: list[T]) -> _Child:
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns
@@ -111,35 +151,66 @@ class _Child:
         os.close(write)
         return cls(pid, read)
 
-    def result(self, progress: Callable[[int], None] | None) -> tuple[Any, int]:
-        """(the child's result or _FAILED, the progress it reported)."""
-        done = 0
+    def announcement(self, progress: Callable[[int], None] | None) -> Any:
+        """The value the child passed to `Peers.exchange`, or _FAILED (it failed, or finished without one)."""
+        while self._result is None:
+            message = self._next(progress)
+            if message is None:
+                return _FAILED
+            kind, body = message
+            if kind == _ANNOUNCE:
+                return self._loads(body)
+            self._result = body
+        return _FAILED
+
+    def result(self, progress: Callable[[int], None] | None) -> Any:
+        """The child's result, or _FAILED."""
+        try:
+            while self._result is None:
+                message = self._next(progress)
+                if message is None:
+                    return _FAILED
+                kind, body = message
+                if kind == _RESULT:
+                    self._result = body
+            return self._loads(self._result)
+        finally:
+            self.close()
+
+    def _next(self, progress: Callable[[int], None] | None) -> tuple[int, bytes] | None:
+        """The next announcement or result (progress on the way goes to `progress`); None at the end."""
         try:
             while True:
                 header = self._read(_HEADER.size + 1)
                 if header is None:
-                    return _FAILED, done
+                    return None
                 size, kind = _HEADER.unpack(header[:-1])[0], header[-1]
                 body = self._read(size)
                 if body is None:
-                    return _FAILED, done
-                if kind == _TICK:
-                    n = int.from_bytes(body, "big")
-                    done += n
-                    if progress:
-                        progress(n)
-                    continue
-                return pickle.loads(body), done
+                    return None
+                if kind != _TICK:
+                    return kind, body
+                n = int.from_bytes(body, "big")
+                self.done += n
+                if progress:
+                    progress(n)
+        except OSError:
+            return None
+
+    @staticmethod
+    def _loads(body: bytes) -> Any:
+        try:
+            return pickle.loads(body)
         except Exception:
-            return _FAILED, done
-        finally:
-            self.close()
+            return _FAILED
 
     def _read(self, size: int) -> bytes | None:
         """Exactly `size` bytes, or None at the end of the pipe."""
+        if self.fd is None:
+            return None
         chunks, left = [], size
         while left:
-            chunk = os.read(self.fd, min(left, 1 << 24))  # type: ignore[arg-type]
+            chunk = os.read(self.fd, min(left, 1 << 24))
             if not chunk:
                 return None
             chunks.append(chunk)
@@ -157,7 +228,16 @@ class _Child:
             self.pid = 0
 
 
-def _serve(work: Callable[[list[T], Callable[[int], None] | None], Any], part: list[T], fd: int) -> int:
+class _Follower(Peers):
+    def __init__(self, send: Callable[[int, bytes], None]) -> None:
+        self.send = send
+
+    def exchange(self, value: Any) -> list[Any] | None:
+        self.send(_ANNOUNCE, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        return None
+
+
+def _serve(work: Callable[[list[T], Callable[[int], None] | None, Peers], Any], part: list[T], fd: int) -> int:
     """In the child: do the work, send progress now and then and the result at the end; the exit code."""
     with os.fdopen(fd, "wb", buffering=0) as pipe:
         pending = 0
@@ -176,7 +256,7 @@ def _serve(work: Callable[[list[T], Callable[[int], None] | None], Any], part: l
                 send(_TICK, pending.to_bytes(8, "big"))
                 pending = 0
 
-        result = work(part, tick)
+        result = work(part, tick, _Follower(send))
         if pending:
             send(_TICK, pending.to_bytes(8, "big"))
         send(_RESULT, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))

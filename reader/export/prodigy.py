@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from reader.export import jsonlines
+from reader.export.parallel import Peers
 from reader.export.tokens import Tokens, Words
 from reader.export.units import Unit, labels_of, notes_of, unit_meta
 
@@ -84,7 +85,7 @@ def _token_index(offsets: Sequence[int], offset: int) -> int:
     return i
 
 
-def write(units: list[Unit], universe: list[str], unit: str) -> list[bytes]:
+def write(units: list[Unit], universe: list[str], unit: str, peers: Peers | None = None) -> list[bytes]:
     """One task per unit. A sentence's token list is the same for every annotator: built once per sentence."""
     options = [Option(name, name) for name in universe]
     labels = ["\x1f".join(universe)] if universe else []
