@@ -126,36 +126,45 @@ class DocBinWriter:
         marks = self.marks
         starts: list[int] = []
         spans_of: list[list] = []
-        documents: dict[int, Words] = {}
+        documents: dict[int, tuple[Words, list[int | None]]] = {}
         for u in units:
             v = u.view
             o = u.start
             known = documents.get(id(v.tokens))
-            if known is None:
-                known = documents[id(v.tokens)] = Words(v.tokens)
-            plain = known.plain(o, u.end)
-            if plain is not None:
-                words, unit_spaces, firsts, lasts = plain
+            if known is None:  # each word's row, where known already: a unit's missing ones are made below
+                words = Words(v.tokens)
+                known = documents[id(v.tokens)] = (words, [rows.get(w) for w in words.words])
+            words, doc_rows = known
+            base = len(flat)
+            starts.append(base)
+            span = words.cover(o, u.end)
+            if span is not None:
+                lo, hi = span
+                found = doc_rows[lo:hi]
+                if None in found:  # a row only for words in some Doc: DocBin keeps the strings of those only
+                    for k in range(lo, hi):
+                        if doc_rows[k] is None:
+                            word = words.words[k]
+                            doc_rows[k] = rows[word] if word in rows else row_of(word)
+                    found = doc_rows[lo:hi]
+                flat.extend(found)
+                spaces.extend(words.spaces[lo:hi - 1])
+                spaces.append(False)
+                firsts, lasts = v.tokens.starts, v.tokens.ends
             else:
                 units_ = v.tokens.units(o, u.end)
                 text = v.doc.text
-                words = [text[s:e] for s, e, _ in units_]
-                unit_spaces = [ws for _, _, ws in units_]
+                flat.extend(rows[w] if w in rows else row_of(w) for w in (text[s:e] for s, e, _ in units_))
+                spaces.extend(ws for _, _, ws in units_)
                 firsts, lasts = [s for s, _, _ in units_], [e for _, e, _ in units_]
-            base = len(flat)
-            starts.append(base)
-            found = [rows.get(w) for w in words]
-            if None in found:
-                found = [row_of(w) if r is None else r for w, r in zip(words, found, strict=True)]
-            flat.extend(found)
-            spaces.extend(unit_spaces)
+                lo, hi = 0, len(units_)
             spans = []
             for s in u.spans:
-                i, j = bisect_left(firsts, s.start), bisect_left(lasts, s.end)
-                if i == len(firsts) or firsts[i] != s.start or j == len(lasts) or lasts[j] != s.end or j < i:
+                i, j = bisect_left(firsts, s.start, lo, hi), bisect_left(lasts, s.end, lo, hi)
+                if i == hi or firsts[i] != s.start or j == hi or lasts[j] != s.end or j < i:
                     # cannot happen after the alignment check
                     raise ExportError(f"internal error: span {s.start}-{s.end} of {v.doc.id} does not align")
-                spans.append((i, j + 1, label_of(s.label), s.start - o, s.end - o))
+                spans.append((i - lo, j - lo + 1, label_of(s.label), s.start - o, s.end - o))
             spans_of.append(spans)
             ents = spans
             if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):  # sorted: overlaps are neighbours

@@ -91,9 +91,9 @@ class Words:
         self.spaced = " " in "".join(self.words)
         """Some token holds a space."""
 
-    def plain(self, start: int, end: int) -> tuple[list[str], list[bool], list[int], list[int]] | None:
-        """(words, trailing spaces, starts, ends) of text[start:end] when tokens cover it from end to end,
-        separated by nothing or one space (what `Tokens.units` gives then), else None."""
+    def cover(self, start: int, end: int) -> tuple[int, int] | None:
+        """(i, j) when tokens i to j - 1 cover text[start:end] from end to end, separated by nothing or one
+        space (then `Tokens.units` gives them as they are, each followed by its gap), else None."""
         tokens = self.tokens
         starts, ends = tokens.starts, tokens.ends
         i = bisect_left(starts, start)
@@ -103,12 +103,19 @@ class Words:
         gaps = self.gaps[i:j - 1]
         if max(gaps, default=0) > 1 or min(gaps, default=0) < 0 or sum(gaps) != tokens.text.count(" ", start, end):
             return None
-        words = self.words[i:j]
-        if self.spaced and " " in "".join(words):  # then not every space is between tokens
+        if self.spaced and " " in "".join(self.words[i:j]):  # then not every space is between tokens
             return None
+        return i, j
+
+    def plain(self, start: int, end: int) -> tuple[list[str], list[bool], list[int], list[int]] | None:
+        """(words, trailing spaces, starts, ends) of text[start:end] when `cover` finds tokens for it."""
+        found = self.cover(start, end)
+        if found is None:
+            return None
+        i, j = found
         spaces = self.spaces[i:j - 1]
         spaces.append(False)
-        return words, spaces, starts[i:j], ends[i:j]
+        return self.words[i:j], spaces, self.tokens.starts[i:j], self.tokens.ends[i:j]
 
 
 def _gap(out: list[list], text: str, start: int, end: int) -> None:
