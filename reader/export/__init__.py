@@ -11,6 +11,7 @@ this was a package). The modules:
     native.py     the native records (`jsonl`) and the native import
     prodigy.py, doccano.py, docbin.py   one builder of each record shape
     jsonlines.py  records serialised (msgspec) and written
+    parallel.py   chunks of documents exported in forked processes, the pieces joined in order (same bytes)
 
 Several annotators: a record is one annotator's view of a document (or of one of its sentences), named by
 `meta.annotator` (`_annotator_id` for Prodigy). Every analyst who annotated a document gets their own records,
