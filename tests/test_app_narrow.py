@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from reader.ui.screens.library import LibraryScreen
@@ -165,16 +167,25 @@ async def test_first_enter_after_tab_jumps_to_an_entity(workspace):
         assert view.current_mark is not None
 
 
-async def test_footer_fits_80_columns(workspace):
-    app = await open_app(workspace)
+@pytest.mark.parametrize("keymap", ["default", "vim", "emacs", "azerty", "browser"])
+async def test_footer_fits_80_columns_with_every_keymap(workspace, keymap):
+    """Every footer key is whole at 80 columns: inside the screen and not under another (the palette's key is
+    docked at the right, over whatever else reaches it)."""
+    from textual.widgets import Footer
+    from textual.widgets._footer import FooterKey
+
+    from reader.ui.app import ReaderApp
+    from reader.ui.keymap import load_keymap
+
+    app = ReaderApp(workspace, workspace.document_ids(), keymap=load_keymap(keymap))
     async with app.run_test(size=NARROW) as pilot:
         await ready(app, pilot)
-        from textual.widgets import Footer
-        from textual.widgets._footer import FooterKey
-
-        footer = app.screen.query_one(Footer)
-        for key in footer.query(FooterKey):
-            assert key.region.right <= NARROW[0], key.description
+        keys = list(app.screen.query_one(Footer).query(FooterKey))
+        assert "Keys" in [k.description for k in keys] and any(k.has_class("-command-palette") for k in keys)
+        for key in keys:
+            assert key.region.width and key.region.right <= NARROW[0], key.description
+        for a, b in itertools.combinations(keys, 2):
+            assert not a.region.overlaps(b.region), (a.description, b.description)
 
 
 async def test_escape_in_a_library_that_started_the_app_goes_back_to_the_last_document(workspace, tmp_path):

@@ -259,7 +259,7 @@ async def test_emacs_footer_shows_the_palette_key_and_alt_f_fires_as_ctrl_right(
         await pilot.pause()
         assert app.COMMAND_PALETTE_BINDING == "alt+x"
         palette = app.screen.query_one(Footer).query_one(".-command-palette")
-        assert palette.description == "Command palette" and palette.key == "alt+x"
+        assert palette.description == "Commands" and palette.key == "alt+x"
         view = app.screen.query_one(ArticleView)
         await pilot.press("ctrl+right")  # what a terminal sends for alt+f
         await pilot.pause()

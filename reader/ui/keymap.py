@@ -55,7 +55,7 @@ AZERTY_DIGITS = ("ampersand", "é", "quotation_mark", "apostrophe", "left_parent
 ACTIONS: tuple[Action, ...] = (
     Action("reader.quit", "app", "quit", "Quit", "q", footer="Quit"),
     Action("reader.help", "app", "help", "Show every key", "question_mark,f1", footer="Keys"),
-    Action("reader.command-palette", "app", "command_palette", "Command palette", "ctrl+p"),
+    Action("reader.command-palette", "app", "command_palette", "Command palette", "ctrl+p", footer="Commands"),
     Action("reader.next-sentence", "reading", "next_sentence", "Next sentence", "j,down"),
     Action("reader.prev-sentence", "reading", "prev_sentence", "Previous sentence", "k,up"),
     Action("reader.next-entity", "reading", "next_entity", "Next entity", "e,right_square_bracket",
@@ -120,8 +120,10 @@ def bindings(scope: str) -> list[Binding]:
     """Textual bindings of one scope, each with its id so that `App.set_keymap` can rebind it (the app sets
     the whole keymap, terminal aliases included, before the first screen mounts)."""
     return [
-        Binding(a.keys, a.action, a.footer or a.description, show=bool(a.footer), id=a.id,
-                priority=a.scope == "app", tooltip=a.description)
+        # The footer docks the palette's key at its right by itself (with this short label: the long one left
+        # no room for `? Keys` at 80 columns under the emacs keymap), so it is not listed with the others.
+        Binding(a.keys, a.action, a.footer or a.description, show=bool(a.footer) and a.action != "command_palette",
+                id=a.id, priority=a.scope == "app", tooltip=a.description)
         for a in ACTIONS
         if a.scope == scope
     ]
