@@ -9,6 +9,7 @@ annotated gives one view with annotator None (model predictions, no labels), unl
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -48,13 +49,26 @@ class View:
     """Notes per sentence as exported (`note_entry`), in `reader.annotations.note_order`."""
     doc_notes: list[dict]
     spans: list[Span]
-    touched: dict[int, str]
-    """Sentences with a tag, a note or an entity decision -> latest `updated` time among them."""
-    updated: str
+    changed: Callable[[], tuple[dict[int, str], str]]
+    """`AnnotatorWork.changed` of the records: asked only by the formats that need it (`touched`)."""
     plain: bool
     """The document's meta holds no float, whose JSON spelling differs between writers (see `jsonlines`)."""
     records: dict[str, dict] = field(default_factory=dict)
     """The annotator's records as stored: the native format reads an adjudicated record's `from`/`versions`."""
+
+    @functools.cached_property
+    def _times(self) -> tuple[dict[int, str], str]:
+        return self.changed()
+
+    @property
+    def touched(self) -> dict[int, str]:
+        """Sentences with a tag, a note or an entity decision -> latest `updated` time among them."""
+        return self._times[0]
+
+    @property
+    def updated(self) -> str:
+        """The latest `updated` time of the annotator's work on the document."""
+        return self._times[1]
 
 
 @dataclass
@@ -99,10 +113,12 @@ def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: 
     doc_notes = [note_entry(r) for r in work.document_note_list()]
     merged = work.entities(predicted)
     where = work.sentences_of(merged)
-    touched, updated = work.changed({(m[0], m[1]): i for m, i in zip(merged, where, strict=True) if m[5]})
     spans = [Span(m[0], m[1], m[2], m[3], 0 if i is None else i) for m, i in zip(merged, where, strict=True)]
-    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, touched, updated, plain,
-                records)
+
+    def changed() -> tuple[dict[int, str], str]:
+        return work.changed({(m[0], m[1]): i for m, i in zip(merged, where, strict=True) if m[5]})
+
+    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, changed, plain, records)
 
 
 def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated_only: bool,
