@@ -37,21 +37,14 @@ def exported(store_root, request) -> dict[str, dict]:
     the bytes must not depend on it (labels outside the label set in one chunk only, misaligned spans in
     another, DocBin parts joined)."""
     from reader.export import parallel
+    from tests.test_export_parallel import record_forks
 
     if request.param == 1:
         return fixtures.export_all(store_root)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parallel, "MIN_CHUNK", 1)
         assert parallel.workers(4, 4) == 4, "this test process cannot fork: the test would prove nothing"
-        forked = []
-        start = parallel._Child.start
-
-        def counted(*args):
-            child = start(*args)
-            forked.append(child.pid)
-            return child
-
-        patch.setattr(parallel._Child, "start", staticmethod(counted))
+        forked = record_forks(patch)
         results = fixtures.export_all(store_root, processes=4)
         assert len(forked) >= 3 * len(results) // 2, "most exports forked"
         return results

@@ -121,8 +121,9 @@ def test_an_exchange_with_a_child_that_died_says_nothing():
     assert pid == PARENT and redone is None  # redone here, with peers that have nothing to say
 
 
-def test_no_child_is_left_behind(monkeypatch):
-    forked = []
+def record_forks(patch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the children export forks from now on (appended as they start)."""
+    forked: list[int] = []
     start = parallel._Child.start
 
     def counted(*args):
@@ -130,7 +131,12 @@ def test_no_child_is_left_behind(monkeypatch):
         forked.append(child.pid)
         return child
 
-    monkeypatch.setattr(parallel._Child, "start", staticmethod(counted))
+    patch.setattr(parallel._Child, "start", staticmethod(counted))
+    return forked
+
+
+def test_no_child_is_left_behind(monkeypatch):
+    forked = record_forks(monkeypatch)
     parallel.map_chunks(crash_in_child, parallel.chunks(list(range(300)), 3))
     assert len(forked) == 2
     for pid in forked:
