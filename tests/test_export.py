@@ -656,6 +656,16 @@ def test_docbin_is_what_spacy_docbin_add_writes(ws, unit):
     assert spacy_readds(data) == data
 
 
+@pytest.mark.parametrize("unit", ["sentence", "document"])
+def test_docbin_from_spacy_itself_when_it_is_not_the_one_mirrored(ws, unit, monkeypatch):
+    """With a spaCy or srsly whose DocBin the stream does not know, spaCy serialises the parts: same bytes."""
+    from reader.export import docbin
+
+    ours = export(ws, "spacy", unit).docbin
+    monkeypatch.setattr(docbin.Stream, "start", classmethod(lambda cls, rows: None))
+    assert export(ws, "spacy", unit).docbin == ours
+
+
 def test_docbin_with_a_unit_without_tokens_and_overlapping_spans(ws):
     """What the direct writer must get right beyond the usual sentence: an empty unit, overlapping entities."""
     from reader.export import docbin
