@@ -225,9 +225,16 @@ async def test_the_usual_keys_edit_gold(review_ws):
         record = next(r for r in gold(ws) if r["kind"] == "entity" and r["status"] == "added")
         assert (record["label"], ws.document(ws.document_ids()[0]).text[record["start"]:record["end"]]) == \
             ("MISC", "Mercredi")
+        # like `t`: who had that version, and the versions behind the decision
+        assert record["from"] == ["bob"]
+        assert [v["annotators"] for v in record["versions"]] == [["alice", "carol"], ["bob"]]
         assert screen.entities[screen.view.entity_cursor].status == "added"
         await pilot.press("x")  # rejecting gold's added entity takes it out again
         assert not any(r["kind"] == "entity" and r["status"] == "added" for r in gold(ws))
+        refusal = next(r for r in gold(ws) if r["kind"] == "entity" and r["start"] == record["start"])
+        assert refusal["status"] == "rejected" and refusal["from"] == ["alice", "carol"]
+        await pilot.press("u")  # one undo step each
+        assert next(r for r in gold(ws) if r["id"] == record["id"])["status"] == "added"
 
 
 async def test_majority_settles_sentences_and_label_filter_narrows(review_ws):

@@ -514,37 +514,52 @@ class ReviewScreen(ReadingScreen):
         who = tuple(name for name, version in item.versions.items() if version == labels)
         self.perform(take_version, self.session, item, frozenset(labels), who)
 
-    def proposed(self) -> object | None:
-        """The entity under the cursor when it is only an annotator's (gold does not have it yet)."""
+    def entity_here(self) -> object | None:
+        """The entity under the entity cursor (gold's, or only an annotator's: `proposed`)."""
         index = self.view.entity_cursor
-        if index is None or index >= len(self.entities) or self.entities[index].status != "proposed":
-            return None
-        return self.entities[index]
+        return self.entities[index] if index is not None and index < len(self.entities) else None
+
+    def set_entity(self, entity, label: str | None) -> bool:
+        """Gold's version of the item holding `entity` with the entity set to `label` (None: left out), through
+        the adjudication, like `t`: every decision in the item names who had that version (`from`) and keeps the
+        versions behind it. False when the entity is in no item under review (then the reading keys apply)."""
+        from reader.adjudication import take_version
+
+        if self.items is None or entity is None:
+            return False
+        item = next((i for i in self._entity_items.get(self.view.cursor, [])
+                     if i.start <= entity.start and entity.end <= i.end), None)
+        if item is None:
+            return False
+        version = {(e.start, e.end, e.label) for e in self.entities
+                   if item.start <= e.start and e.end <= item.end and e.status not in ("rejected", "proposed")
+                   and (e.start, e.end) != (entity.start, entity.end)}
+        if label:
+            version.add((entity.start, entity.end, label))
+        who = tuple(name for name, v in item.versions.items() if v.spans == version)
+        self.decide(take_version, self.session, item, frozenset(version), who)
+        return True
 
     def action_accept_entity(self) -> None:
-        entity = self.proposed()
-        if entity is None:
+        entity = self.entity_here()
+        if not self.set_entity(entity, entity.label if entity is not None else None):
             super().action_accept_entity()
-        else:
-            self.perform(self.session.add_entity, entity.start, entity.end, entity.label)
 
     def action_reject_entity(self) -> None:
-        entity = self.proposed()
-        if entity is None:
+        if not self.set_entity(self.entity_here(), None):  # gold records the refusal: the item counts as decided
             super().action_reject_entity()
-        else:  # gold records the refusal, so the item counts as decided
-            self.perform(self.session.decide, replace(entity, status="predicted"), "rejected")
 
     def action_relabel_entity(self) -> None:
-        entity = self.proposed()
-        if entity is None:
+        entity = self.entity_here()
+        if entity is None or self.items is None or not any(
+                i.start <= entity.start and entity.end <= i.end for i in self._entity_items.get(self.view.cursor, [])):
             super().action_relabel_entity()
             return
         from reader.ui.screens.dialogs import LabelPicker
 
         def done(label: str | None) -> None:
             if label:
-                self.perform(self.session.add_entity, entity.start, entity.end, label)
+                self.set_entity(entity, label)
 
         surface = self.doc.text[entity.start:entity.end]
         self.app.push_screen(LabelPicker(f"Label for “{surface}”", self.entity_labels(), entity.label), done)
