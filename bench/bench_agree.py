@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_export import MODEL, article, synthetic_analysis
 
-from reader.adjudication import bulk, merge
+from reader.adjudication import merge
 from reader.agreement import agreement
 from reader.analysis import cache_key
 from reader.annotations import Annotation, entity_id, quote_at, tag_id
@@ -96,7 +96,7 @@ def floor(root: Path) -> float:
     gc.collect()
     start = time.perf_counter()
     ws = Workspace(Store(root, read_only=True), model=MODEL)
-    with bulk():  # as agree and merge read
+    with ws.bulk_reads():  # as agree and merge read
         for doc_id in ws.document_ids():
             ws.analysis_parts(ws.document(doc_id))
             for name in ws.annotators(doc_id):

@@ -46,11 +46,9 @@ rule accepts a whole version of the item or nothing, so gold never holds half of
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -604,29 +602,9 @@ def merge(workspace: Workspace, rule: Rule, annotators: Iterable[str] | None = N
     if chosen is not None and into in chosen:
         raise AdjudicationError(f"{into!r} cannot be merged into itself: leave it out of --only")
     results = []
-    with bulk():
+    with workspace.bulk_reads():
         for doc_id in doc_ids if doc_ids is not None else workspace.document_ids():
             results.append(merge_document(workspace, doc_id, rule, chosen, into))
             if progress:
                 progress(1)
     return results
-
-
-@contextlib.contextmanager
-def bulk() -> Iterator[None]:
-    """Reading every document of the store, as export does: the store decodes with msgspec (`bulk_reads`),
-    and no cyclic collection runs meanwhile: the records are acyclic dicts that live until the command returns,
-    and collections walking them again and again cost a third of `merge`'s time (bench/bench_agree.py). What
-    was allocated meanwhile goes to the oldest generation."""
-    from reader.store import bulk_reads
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        with bulk_reads():
-            yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()

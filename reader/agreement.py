@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING
 
-from reader.adjudication import bulk
 from reader.annotations import AnnotatorWork, merge_entities
 from reader.stats import cohen_kappa
 
@@ -105,7 +104,7 @@ class Agreement:
 def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
               doc_ids: Iterable[str] | None = None) -> Agreement:
     """Agreement of the chosen annotators (default: everyone but `gold`) over the chosen documents (ids)."""
-    with bulk():
+    with workspace.bulk_reads():
         return _agreement(workspace, annotators, doc_ids)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,12 +154,29 @@ class Workspace:
         return self.add_documents(load_paths(paths))
 
     @staticmethod
-    def bulk_reads():
-        """A context for a caller about to read the whole store (export): every file is decoded the fast way
-        and listed documents stay cached while it is open."""
+    @contextlib.contextmanager
+    def bulk_reads() -> Iterator[None]:
+        """A context for a caller about to read the whole store (export, agree, merge): every file is decoded
+        the fast way, listed documents stay cached, and no cyclic collection runs meanwhile. The records are
+        acyclic dicts that live until the command returns, and the collector walking them again and again
+        doubled the time to read the store (bench/bench_export.py, bench/bench_agree.py)."""
+        import gc
+
         from reader.store import bulk_reads
 
-        return bulk_reads()
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            with bulk_reads():
+                yield
+        finally:
+            if enabled:
+                # What was allocated meanwhile is still in the youngest generation: re-enabling as is would
+                # scan it all at the next allocation. Moving it to the oldest one first (freeze + unfreeze are
+                # list splices) leaves it to the next full collection, as if it had been collected gradually.
+                gc.freeze()
+                gc.unfreeze()
+                gc.enable()
 
     def document_ids(self) -> list[str]:
         return self.store.document_ids()

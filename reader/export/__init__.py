@@ -27,9 +27,7 @@ from the annotations), so the same store gives the same bytes.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -87,7 +85,7 @@ def export(
     """
     unit = check_options(fmt, unit, align, need_output=False)
     found = get_format(fmt)
-    with _no_gc(), workspace.bulk_reads():
+    with workspace.bulk_reads():
         ids = select(workspace, doc_ids)
         job = _Job(workspace, found, unit, annotated_only, annotator, align)
         parts = chunks(ids, workers(processes, len(ids)))
@@ -182,22 +180,3 @@ class _Job:
         else:
             result.lines = output  # type: ignore[assignment]
         return result
-
-
-@contextlib.contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: an export allocates millions of small dicts and lists that live until
-    it returns and hold no cycles, and the collector walking them again and again doubled the time to read
-    the store (measured with bench/bench_export.py)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            # Everything allocated meanwhile is still in the youngest generation: re-enabling as is would
-            # scan it all at the next allocation. Moving it to the oldest one first (freeze + unfreeze are
-            # list splices) leaves it to the next full collection, as if it had been collected gradually.
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
