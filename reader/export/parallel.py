@@ -12,6 +12,7 @@ finalizers, the store's lock) runs twice.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pickle
 import struct
@@ -29,8 +30,12 @@ MAX_WORKERS = 4
 """Beyond this, reading the store's files from the page cache is what limits an export (measured on 2 CPUs
 only: bench/bench_export.py)."""
 
-_HEADER = struct.Struct(">Q")
+_HEADER = struct.Struct(">QBI")
+"""A message: its pickle's size, its kind, how many out-of-band buffers follow the pickle (their sizes next)."""
+_SIZE = struct.Struct(">Q")
 _TICK, _ANNOUNCE, _RESULT = 0, 1, 2
+_PIPE_SIZE = 1 << 20
+"""Bytes a pipe holds (Linux's default most): results of tens of MB cross it in fewer reads."""
 
 
 def workers(requested: int, items: int) -> int:
@@ -62,16 +67,22 @@ def chunks(items: Sequence[T], count: int) -> list[list[T]]:
 class Peers:
     """What the processes exporting one dataset tell each other while they work, through `exchange`."""
 
-    def exchange(self, value: Any) -> list[Any] | None:
-        """Called at most once per chunk: every chunk's value in chunk order, in the process of the first chunk
-        (None when some chunk's process could not say: then nothing may depend on them); None elsewhere."""
+    sends = False
+    """Whether `exchange` hands values to another process (a child's): a big value handed over need not be
+    sent again with the result."""
+
+    def exchange(self, value: Any, partial: bool = False) -> list[Any] | None:
+        """Called the same number of times by every chunk: every chunk's value in chunk order, in the process
+        of the first chunk; None elsewhere. When some chunk's process could not say (it failed, and its chunk
+        will be redone): None, so that nothing depends on the others alone, or with `partial` the list with
+        None for that chunk."""
         return None
 
 
 class _Alone(Peers):
     """The only chunk."""
 
-    def exchange(self, value: Any) -> list[Any] | None:
+    def exchange(self, value: Any, partial: bool = False) -> list[Any] | None:
         return [value]
 
 
@@ -81,12 +92,14 @@ class _Lead(Peers):
     def __init__(self, children: list[_Child], progress: Callable[[int], None] | None) -> None:
         self.children, self.progress = children, progress
 
-    def exchange(self, value: Any) -> list[Any] | None:
+    def exchange(self, value: Any, partial: bool = False) -> list[Any] | None:
         values = [value]
         for child in self.children:
             found = child.announcement(self.progress)
             if found is _FAILED:
-                return None
+                if not partial:
+                    return None
+                found = None
             values.append(found)
         return values
 
@@ -127,19 +140,23 @@ class _Owed:
 
 
 class _Child:
-    """A forked process working on one chunk, and the pipe it reports on: progress, an announcement, the
-    result (pickled, with a length and kind before each)."""
+    """A forked process working on one chunk, and the pipe it reports on: progress, announcements, the
+    result. Each message is pickled (protocol 5) with its big arrays out of band: they cross the pipe once, as
+    they are in memory, and are read straight into the buffers they are unpickled over."""
 
     def __init__(self, pid: int, fd: int) -> None:
         self.pid = pid
         self.fd: int | None = fd
         self.done = 0
         """Progress reported so far."""
-        self._result: bytes | None = None
+        self._result: tuple[bytearray, list[bytearray]] | None = None
 
     @classmethod
     def start(cls, work: Callable[[list[T], Callable[[int], None] | None, Peers], Any], part: list[T]) -> _Child:
         read, write = os.pipe()
+        if hasattr(fcntl, "F_SETPIPE_SZ"):
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
         pid = os.fork()
         if pid == 0:  # the child: never returns
             code = 1
@@ -177,20 +194,25 @@ class _Child:
         finally:
             self.close()
 
-    def _next(self, progress: Callable[[int], None] | None) -> tuple[int, bytes] | None:
-        """The next announcement or result (progress on the way goes to `progress`); None at the end."""
+    def _next(self, progress: Callable[[int], None] | None) -> tuple[int, tuple[bytearray, list[bytearray]]] | None:
+        """The next announcement or result, as (kind, (pickle, buffers)) (progress on the way goes to
+        `progress`); None at the end."""
         try:
             while True:
-                header = self._read(_HEADER.size + 1)
+                header = self._read(_HEADER.size)
                 if header is None:
                     return None
-                size, kind = _HEADER.unpack(header[:-1])[0], header[-1]
-                body = self._read(size)
-                if body is None:
+                size, kind, count = _HEADER.unpack(header)
+                sizes = self._read(_SIZE.size * count)
+                if sizes is None:
                     return None
+                parts = [self._read(n) for n in (size, *(n for (n,) in _SIZE.iter_unpack(sizes)))]
+                if None in parts:
+                    return None
+                body = parts[0], parts[1:]
                 if kind != _TICK:
-                    return kind, body
-                n = int.from_bytes(body, "big")
+                    return kind, body  # type: ignore[return-value]
+                n = self._loads(body)
                 self.done += n
                 if progress:
                     progress(n)
@@ -198,24 +220,24 @@ class _Child:
             return None
 
     @staticmethod
-    def _loads(body: bytes) -> Any:
+    def _loads(body: tuple[bytearray, list[bytearray]]) -> Any:
         try:
-            return pickle.loads(body)
+            return pickle.loads(body[0], buffers=body[1])
         except Exception:
             return _FAILED
 
-    def _read(self, size: int) -> bytes | None:
+    def _read(self, size: int) -> bytearray | None:
         """Exactly `size` bytes, or None at the end of the pipe."""
         if self.fd is None:
             return None
-        chunks, left = [], size
-        while left:
-            chunk = os.read(self.fd, min(left, 1 << 24))
-            if not chunk:
+        data = bytearray(size)
+        view, done = memoryview(data), 0
+        while done < size:
+            n = os.readv(self.fd, [view[done:]])
+            if not n:
                 return None
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+            done += n
+        return data
 
     def close(self) -> None:
         if self.fd is not None:
@@ -229,11 +251,13 @@ class _Child:
 
 
 class _Follower(Peers):
+    sends = True
+
     def __init__(self, send: Callable[[int, bytes], None]) -> None:
         self.send = send
 
-    def exchange(self, value: Any) -> list[Any] | None:
-        self.send(_ANNOUNCE, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    def exchange(self, value: Any, partial: bool = False) -> list[Any] | None:
+        self.send(_ANNOUNCE, value)
         return None
 
 
@@ -243,8 +267,12 @@ def _serve(work: Callable[[list[T], Callable[[int], None] | None, Peers], Any], 
         pending = 0
         step = max(1, len(part) // 100)  # at most ~100 messages: the pipe never fills while the parent works
 
-        def send(kind: int, body: bytes) -> None:
-            for data in (_HEADER.pack(len(body)) + bytes([kind]), body):
+        def send(kind: int, value: Any) -> None:
+            buffers: list[pickle.PickleBuffer] = []
+            body = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+            raw = [b.raw() for b in buffers]
+            header = _HEADER.pack(len(body), kind, len(raw)) + b"".join(_SIZE.pack(r.nbytes) for r in raw)
+            for data in (header, body, *raw):
                 view = memoryview(data)
                 while view:
                     view = view[pipe.write(view):]
@@ -253,11 +281,11 @@ def _serve(work: Callable[[list[T], Callable[[int], None] | None, Peers], Any], 
             nonlocal pending
             pending += n
             if pending >= step:
-                send(_TICK, pending.to_bytes(8, "big"))
+                send(_TICK, pending)
                 pending = 0
 
         result = work(part, tick, _Follower(send))
         if pending:
-            send(_TICK, pending.to_bytes(8, "big"))
-        send(_RESULT, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            send(_TICK, pending)
+        send(_RESULT, result)
     return 0
