@@ -27,6 +27,7 @@ from the annotations), so the same store gives the same bytes.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,13 @@ class Piece:
     adjusted: int = 0
     dropped: int = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Lines cross from a worker process out of band: as they are in memory, read where they stay."""
+        state = dict(vars(self))
+        if isinstance(self.output, bytes):
+            state["output"] = pickle.PickleBuffer(self.output)
+        return state
+
 
 @dataclass
 class _Job:
@@ -178,5 +186,5 @@ class _Job:
         if self.fmt.binary:
             result.docbin = output  # type: ignore[assignment]
         else:
-            result.lines = output  # type: ignore[assignment]
+            result.blocks = output  # type: ignore[assignment]
         return result

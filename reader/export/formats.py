@@ -33,8 +33,8 @@ class Format:
     their share of the binary file. `peers` (`reader.export.parallel`) lets a writer start on the whole output
     before every chunk is done: the DocBin's compression."""
     join: Callable[[list[Any]], list[bytes] | bytes] = jsonlines.join
-    """The pieces of consecutive units (from several processes: `reader.export.parallel`) -> the lines, or
-    the binary file's bytes."""
+    """The pieces of consecutive units (from several processes: `reader.export.parallel`) -> the blocks of
+    lines, or the binary file's bytes."""
 
 
 FORMATS: dict[str, Format] = {

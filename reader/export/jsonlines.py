@@ -65,8 +65,9 @@ def _builtins(value: Any) -> Any:
     return value
 
 
-def lines(units: list[Unit], build: Callable[[Unit], dict]) -> list[bytes]:
-    """The record of every unit, serialised."""
+def lines(units: list[Unit], build: Callable[[Unit], dict]) -> bytes:
+    """The record of every unit, serialised: one block of lines, each ending in a newline (a block is how
+    a chunk's lines cross from a worker process, and how they are written: no line is copied again)."""
     dumps = _encode
     out = []
     append = out.append
@@ -79,12 +80,14 @@ def lines(units: list[Unit], build: Callable[[Unit], dict]) -> list[bytes]:
             except (UnicodeEncodeError, TypeError):
                 pass
         append(line(record, plain=False))
-    return out
+    if out:
+        out.append(b"")
+    return b"\n".join(out)
 
 
-def join(pieces: list[list[bytes]]) -> list[bytes]:
-    """The lines of consecutive units' pieces, in order."""
-    return pieces[0] if len(pieces) == 1 else [line for piece in pieces for line in piece]
+def join(pieces: list[bytes]) -> list[bytes]:
+    """The blocks of lines of consecutive units' pieces, in order."""
+    return [piece for piece in pieces if piece]
 
 
 _RAW_CONTROL = re.compile(rb"\x7f|\xc2[\x80-\x9f]")
@@ -96,6 +99,8 @@ def write_export(result: ExportResult, output: Path | str | BinaryIO | None = No
     """Write the dataset to a file (atomically), a binary stream, or stdout (None or "-"); returns bytes written."""
     if result.docbin is not None and (output is None or output == "-"):
         raise ExportError("the spacy format is a binary DocBin: give --output FILE.spacy")
+    if isinstance(output, str | Path) and output != "-":
+        return _write_file(Path(output), result.blocks if result.blocks is not None else [result.to_bytes()])
     data = result.to_bytes()
     if output is None or output == "-":
         if _RAW_CONTROL.search(data):  # only a store written before reader.untrusted holds any
@@ -103,19 +108,22 @@ def write_export(result: ExportResult, output: Path | str | BinaryIO | None = No
         stream = sys.stdout.buffer
         stream.write(data)
         stream.flush()
-    elif isinstance(output, str | Path):
-        path = Path(output)
-        if path.is_dir():
-            raise ExportError(f"{path} is a folder: give a file name for --output")
-        if not path.parent.is_dir():
-            raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
-        try:
-            from reader.store import atomic_write
-
-            atomic_write(path, data)
-        except OSError as exc:
-            raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
     else:
         output.write(data)
         output.flush()
     return len(data)
+
+
+def _write_file(path: Path, blocks: list[Any]) -> int:
+    """The blocks, one after the other, as the file at `path` (atomically)."""
+    if path.is_dir():
+        raise ExportError(f"{path} is a folder: give a file name for --output")
+    if not path.parent.is_dir():
+        raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
+    try:
+        from reader.store import atomic_write
+
+        atomic_write(path, blocks)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return sum(len(block) for block in blocks)

@@ -37,9 +37,9 @@ class Misaligned:
 class ExportResult:
     format: str
     unit: str
-    lines: list[bytes] | None = field(default=None, repr=False)
-    """The JSON records serialised, one line each without its newline (None for a binary format); `records`
-    parses them on demand."""
+    blocks: list[bytes] | None = field(default=None, repr=False)
+    """The JSON records serialised, as blocks of whole lines each ending in a newline (one block per chunk
+    of documents exported; None for a binary format): the file is their concatenation."""
     docbin: bytes | None = None
     """The serialised DocBin (`spacy` only)."""
     count: int = 0
@@ -58,6 +58,13 @@ class ExportResult:
     _records: list[dict] | None = field(default=None, repr=False)
 
     @property
+    def lines(self) -> list[bytes] | None:
+        """The JSON records serialised, one line each without its newline (None for a binary format)."""
+        if self.blocks is None:
+            return None
+        return [line for block in self.blocks for line in bytes(block).split(b"\n")[:-1]]
+
+    @property
     def records(self) -> list[dict]:
         """The JSON records (empty for `spacy`)."""
         if self._records is None:
@@ -67,7 +74,7 @@ class ExportResult:
     def to_bytes(self) -> bytes:
         if self.docbin is not None:
             return self.docbin
-        return b"\n".join([*self.lines, b""]) if self.lines else b""
+        return b"".join(self.blocks or ())
 
     def summary(self) -> str:
         what = "docs" if self.format == "spacy" else "records"

@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,8 +48,10 @@ def fsync_dir(path: Path | str) -> None:
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-def atomic_write(path: Path | str, data: bytes, *, durable: bool = True) -> os.stat_result:
-    """Replace `path` by `data` so that the file is always a complete old or new version.
+def atomic_write(path: Path | str, data: bytes | Sequence[bytes | bytearray], *, durable: bool = True
+                 ) -> os.stat_result:
+    """Replace `path` by `data` (bytes, or buffers written one after the other: an export's blocks, never
+    joined into one more copy) so that the file is always a complete old or new version.
 
     With `durable` the call returns only once the data and the rename are on disk. Returns the new file's
     stat (its inode and times tell later whether someone else replaced it).
@@ -60,9 +62,10 @@ def atomic_write(path: Path | str, data: bytes, *, durable: bool = True) -> os.s
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o666)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            for buffer in [data] if isinstance(data, bytes | bytearray | memoryview) else data:
+                view = memoryview(buffer)
+                while view:
+                    view = view[os.write(fd, view):]
             if durable:
                 _fsync(fd)
             stat = os.fstat(fd)

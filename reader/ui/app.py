@@ -203,7 +203,7 @@ class ReaderApp(App):
         except ExportError as exc:
             self.call_from_thread(self.notify, f"export failed: {exc}", severity="error")
             return
-        text = "".join(line.decode("utf-8") + "\n" for line in result.lines or ())
+        text = result.to_bytes().decode("utf-8")
         suffix = ".jsonl" if fmt == "jsonl" else f".{fmt}.jsonl"
         name = f"{doc_id}-{self.workspace.annotator}{suffix}".replace("/", "_").replace(" ", "_")
         self.call_from_thread(self.deliver_text, io.StringIO(text), save_filename=name,
