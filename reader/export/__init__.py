@@ -137,6 +137,8 @@ class _Job:
         fmt = self.fmt
         every = list(views(self.workspace, ids, self.annotator, self.annotated_only, progress))
         parts = units(every, self.unit, fmt.keeps_rejected, self.annotated_only)
+        if peers:
+            peers.keep(every, parts)
         names = list(self.workspace.labels.names)
         extras = sorted({name for v in every for labels in v.tags.values() for name in labels} - set(names))
         if universe is None:

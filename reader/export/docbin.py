@@ -247,6 +247,7 @@ class DocBinWriter:
         pack = struct.Struct(">QQQllll").pack
         empty = None
         cats: dict[tuple[str, ...], dict[str, float]] = {}
+        flags = {"has_unknown_spaces": False}  # one dict: DocBin only serialises them
         for u, spans in zip(units, spans_of, strict=True):
             v = u.view
             if spans:
@@ -264,7 +265,7 @@ class DocBinWriter:
             docbin.cats.append(cat)
             docbin.user_data.append(dumps({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
                                            "notes": notes_of(u)}))
-            docbin.flags.append({"has_unknown_spaces": False})
+            docbin.flags.append(flags)
 
 
 def bin_header(size: int) -> bytes:
@@ -372,7 +373,10 @@ def write(units: list[Unit], universe: list[str], unit: str, peers: Peers | None
     from spacy.tokens import DocBin
 
     with msgpack_lookups_cached():
-        return DocBinWriter(DocBin(store_user_data=True), blank_vocab()).part(units, universe, peers)
+        writer = DocBinWriter(DocBin(store_user_data=True), blank_vocab())
+        if peers:
+            peers.keep(writer)
+        return writer.part(units, universe, peers)
 
 
 def _no_units(peers: Peers | None) -> Part | None:

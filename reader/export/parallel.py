@@ -78,6 +78,11 @@ class Peers:
         None for that chunk."""
         return None
 
+    def keep(self, *objects: Any) -> None:
+        """Objects this chunk's work is done with: a child keeps them until it exits, when its memory goes
+        at once, instead of freeing them one by one before it sends its result (the read model and token
+        table of 500 documents took 40 ms to free, while the first chunk's process waited)."""
+
 
 class _Alone(Peers):
     """The only chunk."""
@@ -124,6 +129,8 @@ def map_chunks(work: Callable[[list[T], Callable[[int], None] | None, Peers], R]
 
 
 _FAILED: Any = object()
+_kept: list[Any] = []
+"""In a child: what `Peers.keep` was given, never freed (the child leaves with os._exit)."""
 
 
 class _Owed:
@@ -253,8 +260,11 @@ class _Child:
 class _Follower(Peers):
     sends = True
 
-    def __init__(self, send: Callable[[int, bytes], None]) -> None:
+    def __init__(self, send: Callable[[int, Any], None]) -> None:
         self.send = send
+
+    def keep(self, *objects: Any) -> None:
+        _kept.extend(objects)
 
     def exchange(self, value: Any, partial: bool = False) -> list[Any] | None:
         self.send(_ANNOUNCE, value)
