@@ -674,7 +674,7 @@ def test_docbin_with_a_unit_without_tokens_and_overlapping_spans(ws):
     every = list(views(ws, select(ws, None), "alice", True, None))
     parts = units(every, "sentence", False, True)
     empty = type(parts[0])(parts[0].view, 99, parts[0].start, parts[0].start, [])
-    data = docbin.join([docbin.write([parts[0], empty, *parts[1:], empty], list(ws.labels.names), "sentence")])
+    data = docbin.join([docbin.write([parts[0], empty, *parts[1:], empty], lambda: list(ws.labels.names), "sentence")])
     assert spacy_readds(data) == data
     lengths = [len(doc) for doc in DocBin().from_bytes(data).get_docs(spacy.blank("xx").vocab)]
     assert lengths[1] == 0 and lengths[-1] == 0 and all(lengths[2:-1])

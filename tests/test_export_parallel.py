@@ -23,6 +23,16 @@ def test_chunks_are_contiguous_and_even(items, count):
     assert max(map(len, parts)) - min(map(len, parts)) <= 1
 
 
+@given(st.lists(st.integers(), max_size=300), st.integers(1, 8), st.floats(0.1, 2.0))
+def test_a_first_chunk_can_be_shorter_or_longer(items, count, first):
+    parts = parallel.chunks(items, count, first)
+    assert len(parts) == count and [x for part in parts for x in part] == items
+    others = list(map(len, parts[1:]))
+    if others:
+        assert max(others) - min(others) <= 1
+        assert abs(len(parts[0]) - first * len(items) / (first + count - 1)) <= 0.5
+
+
 def test_workers_only_where_forking_is_safe_and_worth_it(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_CHUNK", 10)
     assert parallel.workers(1, 1000) == 1
@@ -241,7 +251,7 @@ def test_docbin_rows_handed_over_by_children_that_die_are_never_lost_nor_doubled
         one = export(ws, "spacy", processes=1).docbin
         ids = ws.document_ids()
         monkeypatch.setattr(parallel, "MIN_CHUNK", 10)
-        second, third = ids[30], ids[60]
+        second, third = (chunk[0] for chunk in parallel.chunks(ids, 4, docbin.FIRST_CHUNK)[1:3])
         dying = {"before": ("_tokens", second), "after": ("_rest", third)}
         for name, ident in (dying[where], ("_rest", third)):
             original = getattr(docbin.DocBinWriter, name)

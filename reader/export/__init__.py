@@ -89,7 +89,7 @@ def export(
     with workspace.bulk_reads():
         ids = select(workspace, doc_ids)
         job = _Job(workspace, found, unit, annotated_only, annotator, align)
-        parts = chunks(ids, workers(processes, len(ids)))
+        parts = chunks(ids, workers(processes, len(ids)), found.first_chunk)
         return job.join(parts, map_chunks(job, parts, progress))
 
 
@@ -97,9 +97,9 @@ def export(
 class Piece:
     """One chunk of documents exported: its piece of the output and what the summary counts."""
 
-    universe: list[str]
+    universe: list[str] | None
     """The label universe the output was built with: the label set, then the labels outside it that this
-    chunk's tags use (every chunk must use the whole export's)."""
+    chunk's tags use (every chunk must use the whole export's); None until asked for."""
     extras: list[str] = field(default_factory=list)
     misaligned: list[Misaligned] = field(default_factory=list)
     """Strict alignment only: the spans that do not align (then there is no output)."""
@@ -141,18 +141,27 @@ class _Job:
             peers.keep(every, parts)
         names = list(self.workspace.labels.names)
         extras = sorted({name for v in every for labels in v.tags.values() for name in labels} - set(names))
-        if universe is None:
-            every_extra = peers.exchange(extras) if peers else None
-            if every_extra is not None:
-                universe = [*names, *sorted({name for found in every_extra for name in found})]
-        piece = Piece(universe or [*names, *extras], extras)
+        piece = Piece(None, extras)
+
+        def labels() -> list[str]:
+            """The universe, exchanged the first time it is asked for (by the format's writer)."""
+            if piece.universe is None:
+                found = universe
+                if found is None:
+                    every_extra = peers.exchange(extras) if peers else None
+                    if every_extra is not None:
+                        found = [*names, *sorted({name for extra in every_extra for name in extra})]
+                piece.universe = found or [*names, *extras]
+            return piece.universe
+
         bad = misaligned(parts)
         if bad:
             if self.align == "strict":
                 piece.misaligned = describe(bad)
                 return piece
             piece.adjusted, piece.dropped = adjust(bad, self.align, blank_vocab())
-        piece.labels = dict.fromkeys(piece.universe, 0)
+        piece.output = fmt.write(parts, labels, self.unit, peers)
+        piece.labels = dict.fromkeys(labels(), 0)
         for u in parts:
             piece.spans += len(u.spans)
             for name in labels_of(u):
@@ -160,7 +169,6 @@ class _Job:
             piece.notes += len(notes_of(u))
         piece.documents = len({v.doc.id for v in every})
         piece.count = len(parts)
-        piece.output = fmt.write(parts, piece.universe, self.unit, peers)
         return piece
 
     def join(self, parts: list[list[str]], pieces: list[Piece]) -> ExportResult:

@@ -65,7 +65,10 @@ class Part:
 
 
 BATCH = 1 << 16
-"""Token rows made (and compressed, in the first chunk's process) at a time."""
+"""Token rows made at a time."""
+FIRST_CHUNK = 0.7
+"""The first chunk's length next to the others' (`reader.export.parallel.chunks`): its process also
+compresses the whole file."""
 
 
 class DocBinWriter:
@@ -103,31 +106,38 @@ class DocBinWriter:
             self.docbin.strings.add(label)
         return key
 
-    def part(self, units: list[Unit], universe: list[str], peers: Peers | None = None) -> Part:
+    def part(self, units: list[Unit], labels: Callable[[], list[str]], peers: Peers | None = None) -> Part:
         """What `DocBin.add` of each unit's Doc puts in the DocBin, as one array per attribute (`join`).
 
-        With `peers`, the chunks first tell each other how many tokens they have (cheap: which tokens cover
-        each unit), so that the first chunk's process starts the file (`Stream`, whose header holds the total)
-        and compresses its rows as it makes them; the other chunks hand their rows over as soon as they are
-        made, and are compressed next while everyone makes cats and user data: zlib's 0.4 s on the benchmark
-        is then mostly hidden."""
+        With `peers`, the chunks tell each other how many rows they have (cheap: which tokens cover each unit)
+        and the other chunks hand their rows over as soon as they are made, so that the first chunk's process
+        (`FIRST_CHUNK`: it has fewer documents) starts the file as soon as its own rows are made (`Stream`,
+        whose header holds the total) and compresses every chunk's rows in turn while the chunks make their
+        cats and user data: zlib's 0.4 s on the benchmark is then mostly hidden. That process makes its rows
+        before it asks anything, the others ask as early as they can: it never waits for them."""
         import numpy
         import srsly
 
         plans = self._plan(units)
         rows = sum(len(plan) if words is None else plan[1] - plan[0] for words, plan in plans)
-        counts = peers.exchange(rows) if peers else None
-        stream = Stream.start(counts) if counts else None
-        spans_of, tokens, spaces, lengths = self._tokens(units, plans, rows, stream)
+        sends = peers is not None and peers.sends
+        if sends:
+            universe = labels()
+            peers.exchange(rows)  # type: ignore[union-attr]
+        spans_of, tokens, spaces, lengths = self._tokens(units, plans, rows)
         part = Part(tokens, numpy.asarray(spaces, dtype=bool), lengths, self.docbin.strings)
-        if counts is not None:  # the first chunk: the others' rows, compressed next
+        if sends:
+            peers.exchange(tokens, partial=True)  # type: ignore[union-attr]
+            part.handed = True
+        else:  # the first chunk (or the only one): the file, and the others' rows
+            universe = labels()
+            counts = peers.exchange(rows) if peers else None
+            part.stream = stream = Stream.start(counts) if counts else None
+            if stream is not None:
+                stream.add(tokens)
             part.received = peers.exchange(None, partial=True) if peers else None
-            part.stream = stream
             if stream is not None:
                 stream.take(part.received or [])
-        elif peers is not None:
-            peers.exchange(tokens, partial=True)
-            part.handed = peers.sends
         try:  # what srsly.msgpack_dumps does, with one Packer instead of one per call
             dumps = srsly.msgpack.Packer(use_bin_type=True).pack
         except AttributeError:
@@ -149,10 +159,10 @@ class DocBinWriter:
             plans.append((words, span) if span is not None else (None, tokens.units(u.start, u.end)))
         return plans
 
-    def _tokens(self, units: list[Unit], plans: list[tuple[Words | None, Any]], rows: int,
-                stream: Stream | None) -> tuple[list[list], Any, list[bool], list[int]]:
+    def _tokens(self, units: list[Unit], plans: list[tuple[Words | None, Any]], rows: int
+                ) -> tuple[list[list], Any, list[bool], list[int]]:
         """(spans of each unit as (first token, after last, label hash, start, end), the token array, trailing
-        spaces, tokens per unit). The array is made BATCH rows at a time, each batch going to `stream`."""
+        spaces, tokens per unit). The array is filled BATCH rows at a time (short lists of row numbers)."""
         import numpy
 
         row_of, label_of, width = self._row, self._label, len(self.attrs)
@@ -184,8 +194,6 @@ class DocBinWriter:
                 where = numpy.asarray([m[0] for m in marks], dtype="intp") - done
                 block[where, self.iob] = [m[1] for m in marks]
                 block[where, self.type] = numpy.asarray([m[2] for m in marks], dtype="uint64")
-            if stream is not None:
-                stream.add(block)
             done = end
             flat.clear()
             firsts.clear()
@@ -366,24 +374,26 @@ def msgpack_lookups_cached() -> Iterator[None]:
                 registry.get_all = previous
 
 
-def write(units: list[Unit], universe: list[str], unit: str, peers: Peers | None = None) -> Part | None:
+def write(units: list[Unit], labels: Callable[[], list[str]], unit: str, peers: Peers | None = None
+          ) -> Part | None:
     """The units' share of the DocBin (None without units): see `join`."""
     if not units:
-        return _no_units(peers)
+        return _no_units(labels, peers)
     from spacy.tokens import DocBin
 
     with msgpack_lookups_cached():
         writer = DocBinWriter(DocBin(store_user_data=True), blank_vocab())
         if peers:
             peers.keep(writer)
-        return writer.part(units, universe, peers)
+        return writer.part(units, labels, peers)
 
 
-def _no_units(peers: Peers | None) -> Part | None:
+def _no_units(labels: Callable[[], list[str]], peers: Peers | None) -> Part | None:
     """A chunk without units exchanges what the others do; the first one takes the others' rows (an empty
     part carrying them), the others have no part."""
     import numpy
 
+    labels()
     counts = peers.exchange(0) if peers else None
     received = peers.exchange(None, partial=True) if peers else None
     if not counts or not sum(counts):

@@ -3,6 +3,8 @@ labels as `cats` and the notes' texts as `Comments`, as doccano's sequence-label
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from reader.export import jsonlines
 from reader.export.parallel import Peers
 from reader.export.units import Unit, labels_of, notes_of, unit_meta
@@ -19,5 +21,6 @@ def record(u: Unit) -> dict:
     }
 
 
-def write(units: list[Unit], universe: list[str], unit: str, peers: Peers | None = None) -> list[bytes]:
+def write(units: list[Unit], labels: Callable[[], list[str]], unit: str, peers: Peers | None = None) -> bytes:
+    """Records name no label outside their own (`labels` is not asked)."""
     return jsonlines.lines(units, record)

@@ -28,20 +28,26 @@ class Format:
     """Binary output (a DocBin) is never written to stdout: it needs --output."""
     keeps_rejected: bool
     """Rejected entities stay in the records, with their status (the native format's review trail)."""
-    write: Callable[[list[Unit], list[str], str, Peers | None], Any]
-    """(units, label universe, unit, peers) -> the units' piece of the output: one JSON line per unit, or
-    their share of the binary file. `peers` (`reader.export.parallel`) lets a writer start on the whole output
-    before every chunk is done: the DocBin's compression."""
+    write: Callable[[list[Unit], Callable[[], list[str]], str, Peers | None], Any]
+    """(units, label universe, unit, peers) -> the units' piece of the output: a block of JSON lines, one per
+    unit, or their share of the binary file. The universe is asked for when needed (asking exchanges the
+    labels with the other chunks: the DocBin asks late, so that its first process never waits for the others'
+    documents). `peers` (`reader.export.parallel`) lets a writer start on the whole output before every chunk
+    is done: the DocBin's compression."""
     join: Callable[[list[Any]], list[bytes] | bytes] = jsonlines.join
     """The pieces of consecutive units (from several processes: `reader.export.parallel`) -> the blocks of
     lines, or the binary file's bytes."""
+    first_chunk: float = 1.0
+    """The first chunk's length next to the others' (`reader.export.parallel.chunks`): shorter when its
+    process has more to do than join the pieces."""
 
 
 FORMATS: dict[str, Format] = {
     "jsonl": Format("jsonl", "document", binary=False, keeps_rejected=True, write=native.write),
     "prodigy": Format("prodigy", "sentence", binary=False, keeps_rejected=False, write=prodigy.write),
     "doccano": Format("doccano", "sentence", binary=False, keeps_rejected=False, write=doccano.write),
-    "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write, join=docbin.join),
+    "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write, join=docbin.join,
+                    first_chunk=docbin.FIRST_CHUNK),
 }
 
 

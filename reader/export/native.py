@@ -117,8 +117,9 @@ def sentence_record(u: Unit, universe: list[str]) -> dict:
     }
 
 
-def write(units: list[Unit], universe: list[str], unit: str, peers: Peers | None = None) -> list[bytes]:
+def write(units: list[Unit], labels: Callable[[], list[str]], unit: str, peers: Peers | None = None) -> bytes:
     build = document_record if unit == "document" else sentence_record
+    universe = labels()
     return jsonlines.lines(units, lambda u: build(u, universe))
 
 

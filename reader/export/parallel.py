@@ -53,11 +53,15 @@ def workers(requested: int, items: int) -> int:
     return max(1, min(requested, items // MIN_CHUNK))
 
 
-def chunks(items: Sequence[T], count: int) -> list[list[T]]:
-    """`count` contiguous chunks of nearly equal length, in order."""
-    size, extra = divmod(len(items), count)
-    out, start = [], 0
-    for k in range(count):
+def chunks(items: Sequence[T], count: int, first: float = 1.0) -> list[list[T]]:
+    """`count` contiguous chunks in order, of nearly equal length but the first, `first` times as long as the
+    others (its process may have more to do)."""
+    if count <= 1:
+        return [list(items)]
+    lead = min(len(items), round(len(items) * first / (first + count - 1)))
+    size, extra = divmod(len(items) - lead, count - 1)
+    out, start = [list(items[:lead])], lead
+    for k in range(count - 1):
         end = start + size + (1 if k < extra else 0)
         out.append(list(items[start:end]))
         start = end

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import msgspec
@@ -85,10 +85,11 @@ def _token_index(offsets: Sequence[int], offset: int) -> int:
     return i
 
 
-def write(units: list[Unit], universe: list[str], unit: str, peers: Peers | None = None) -> list[bytes]:
+def write(units: list[Unit], labels: Callable[[], list[str]], unit: str, peers: Peers | None = None) -> bytes:
     """One task per unit. A sentence's token list is the same for every annotator: built once per sentence."""
+    universe = labels()
     options = [Option(name, name) for name in universe]
-    labels = ["\x1f".join(universe)] if universe else []
+    hashed_labels = ["\x1f".join(universe)] if universe else []
     cache: dict[tuple[int, int, int], tuple[list[Token], Sequence[int], Sequence[int]]] = {}
     documents: dict[int, Words] = {}
 
@@ -108,7 +109,7 @@ def write(units: list[Unit], universe: list[str], unit: str, peers: Peers | None
                  for s in u.spans]
         input_hash = hash32(text)
         hashed = "\x1f".join([str(input_hash), *[f"{s.start - o},{s.end - o},{s.label}" for s in u.spans],
-                              *labels])
+                              *hashed_labels])
         stamp = v.touched.get(u.index, "") if u.index is not None else v.updated
         return {
             "text": text,
