@@ -16,24 +16,27 @@ that a ratio compares times taken under the same load. The best of `--repeat` ru
 
 Measured (2 shared vCPUs whose speed varies by up to 40 % over minutes; Python 3.11, spaCy 3.8), x floor.
 Earlier: before and after export became a package (one run each), then after msgspec decoding and Prodigy
-Structs (two runs). Now: nine runs (the last three with the floor beside each format), one process | two.
+Structs (two runs), then forked chunks (nine runs). Now: four runs, one process | two (the default here).
 
-    format            records  pre-package  package  msgspec    now, 1 process | 2 processes
-    jsonl document      1,000     3.05x      2.93x   2.51-2.61x    2.06-2.44x  |  1.21-1.66x
-    jsonl sentence     25,969     3.91x      3.11x   2.61-2.79x    2.40-2.73x  |  1.42-1.88x
-    prodigy sentence   25,969     6.53x      5.15x   4.22-4.25x    3.59-4.74x  |  2.37-3.10x  (8 of 9 <= 3x)
-    doccano sentence   25,969     3.46x      2.88x   2.45-3.05x    2.07-2.66x  |  1.21-1.68x
-    spacy sentence     25,969     6.48x      5.77x   5.69-6.84x    3.64-4.94x  |  2.48-3.51x  (5 of 9 <= 3x)
+    format            records  pre-package  package  msgspec   forked, 2 processes   now, 1 process | 2
+    jsonl document      1,000     3.05x      2.93x   2.51-2.61x      1.21-1.66x      2.35-2.73x  |  1.24-1.65x
+    jsonl sentence     25,969     3.91x      3.11x   2.61-2.79x      1.42-1.88x      2.58-3.69x  |  1.30-1.99x
+    prodigy sentence   25,969     6.53x      5.15x   4.22-4.25x      2.37-3.10x      4.19-5.39x  |  2.33-2.61x (3.33x*)
+    doccano sentence   25,969     3.46x      2.88x   2.45-3.05x      1.21-1.68x      2.44-2.75x  |  1.35-1.63x
+    spacy sentence     25,969     6.48x      5.77x   5.69-6.84x      2.48-3.51x      2.92-3.86x  |  2.41-2.73x
 
-What changed for "now": annotation files decoded without their quote selectors (one typed msgspec pass:
-0.32 -> 0.17 s for the 40 MB), the DocBin written from its arrays without spaCy's split and re-stack and
-compressed in a thread as it is built, chunks of documents in forked processes. Every format first pays
-decoding the store's 3,000 files (about 0.25 s) and building one read model per annotator and document (about
-0.3 s); Prodigy tasks then carry 44 MB of tokens. What keeps spacy at the 3x line: the DocBin is one zlib
-stream (0.42 s, as much as the floor) whose msgpack header holds the length of the whole token array, so it
-cannot start before every chunk has counted its tokens, and its bytes are spaCy's (the contract: the same
-store gives the same bytes, tested against DocBin.to_bytes); on 2 vCPUs the export's 1.9 CPU-seconds leave
-1.2-1.6 s, and the two-process figures swing with the machine more than the one-process ones.
+*: a run in a slow spell of the machine (its one-process figures were 10-20 % above the other runs').
+What changed for "now": the DocBin's chunks first count their rows (which tokens cover each unit), so the
+first chunk's process, which has fewer documents (`FIRST_CHUNK`), starts the file as soon as its own rows are
+made while the others hand theirs over as soon as theirs are, and compresses them in turn while everyone makes
+cats and user data; arrays and blocks of JSON lines cross the pipes once, out of band, and are written as they
+are (no 44 MB join); children keep their read model until they exit instead of freeing it first.
+Every format first pays decoding the store's 3,000 files (about 0.25 s) and building one read model per
+annotator and document (about 0.3 s); Prodigy tasks then carry 44 MB of tokens. The DocBin is one zlib
+stream (0.42 s, as much as the floor) whose msgpack header holds the length of the whole token array, and its
+bytes are spaCy's (the contract: the same store gives the same bytes, tested against DocBin.to_bytes). On
+2 vCPUs an export is CPU-bound (about 2.2 CPU-seconds for spacy, a fifth of them page faults of fresh memory
+on this VM), and the two-process figures swing with the machine more than the one-process ones.
 """
 
 from __future__ import annotations

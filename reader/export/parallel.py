@@ -1,5 +1,7 @@
 """Export on several cores: the documents cut into contiguous chunks, all but the first worked on by forked
-children while this process works on the first, the pieces put back in document order.
+children while this process works on the first, the pieces put back in document order. While they work, the
+chunks can tell the first one what they know (`Peers.exchange`: the labels they use, their DocBin rows), and
+arrays cross the pipes once, out of band.
 
 Only an accelerator: a child that fails in any way (an exception, a crash, a result that does not pickle) has
 its chunk worked on again here, which gives the same piece, or raises the same error as a one-process export.
