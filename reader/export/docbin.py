@@ -60,9 +60,6 @@ class Part:
             state["tokens"] = None
         return state
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        vars(self).update(state)
-
 
 BATCH = 1 << 16
 """Token rows made at a time."""
