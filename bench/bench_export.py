@@ -16,14 +16,14 @@ that a ratio compares times taken under the same load. The best of `--repeat` ru
 
 Measured (2 shared vCPUs whose speed varies by up to 40 % over minutes; Python 3.11, spaCy 3.8), x floor.
 Earlier: before and after export became a package (one run each), then after msgspec decoding and Prodigy
-Structs (two runs), then forked chunks (nine runs). Now: four runs, one process | two (the default here).
+Structs (two runs), then forked chunks (nine runs). Now: six runs, one process | two (the default here).
 
     format            records  pre-package  package  msgspec   forked, 2 processes   now, 1 process | 2
-    jsonl document      1,000     3.05x      2.93x   2.51-2.61x      1.21-1.66x      2.35-2.73x  |  1.24-1.65x
-    jsonl sentence     25,969     3.91x      3.11x   2.61-2.79x      1.42-1.88x      2.58-3.69x  |  1.30-1.99x
-    prodigy sentence   25,969     6.53x      5.15x   4.22-4.25x      2.37-3.10x      4.19-5.39x  |  2.33-2.61x (3.33x*)
-    doccano sentence   25,969     3.46x      2.88x   2.45-3.05x      1.21-1.68x      2.44-2.75x  |  1.35-1.63x
-    spacy sentence     25,969     6.48x      5.77x   5.69-6.84x      2.48-3.51x      2.92-3.86x  |  2.41-2.73x
+    jsonl document      1,000     3.05x      2.93x   2.51-2.61x      1.21-1.66x      2.29-2.73x  |  1.24-1.65x
+    jsonl sentence     25,969     3.91x      3.11x   2.61-2.79x      1.42-1.88x      2.11-3.69x  |  1.30-1.99x
+    prodigy sentence   25,969     6.53x      5.15x   4.22-4.25x      2.37-3.10x      4.19-5.39x  |  2.27-2.76x (3.33x*)
+    doccano sentence   25,969     3.46x      2.88x   2.45-3.05x      1.21-1.68x      2.09-2.75x  |  1.23-1.63x
+    spacy sentence     25,969     6.48x      5.77x   5.69-6.84x      2.48-3.51x      2.92-4.12x  |  2.41-2.95x
 
 *: a run in a slow spell of the machine (its one-process figures were 10-20 % above the other runs').
 What changed for "now": the DocBin's chunks first count their rows (which tokens cover each unit), so the
