@@ -37,7 +37,7 @@ from reader.export.formats import FORMATS, UNITS, Format, check_options, get_for
 from reader.export.jsonlines import write_export
 from reader.export.native import ImportSummary, import_native, is_native_record, read_native
 from reader.export.parallel import Peers, chunks, map_chunks, workers
-from reader.export.result import ExportError, ExportResult, Misaligned
+from reader.export.result import ExportError, ExportResult, Misaligned, Tally
 from reader.export.tokens import ALIGN_MODES, Tokens, adjust, blank_vocab, describe, doc_from_units, misaligned
 from reader.export.units import labels_of, notes_of, select, units, views
 
@@ -94,7 +94,7 @@ def export(
 
 
 @dataclass
-class Piece:
+class Piece(Tally):
     """One chunk of documents exported: its piece of the output and what the summary counts."""
 
     universe: list[str] | None
@@ -104,13 +104,6 @@ class Piece:
     misaligned: list[Misaligned] = field(default_factory=list)
     """Strict alignment only: the spans that do not align (then there is no output)."""
     output: Any = None
-    count: int = 0
-    documents: int = 0
-    spans: int = 0
-    notes: int = 0
-    labels: dict[str, int] = field(default_factory=dict)
-    adjusted: int = 0
-    dropped: int = 0
 
     def __getstate__(self) -> dict[str, Any]:
         """Lines cross from a worker process out of band: as they are in memory, read where they stay."""
@@ -184,14 +177,7 @@ class _Job:
         result = ExportResult(self.fmt.name, self.unit)
         result.labels = dict.fromkeys(universe, 0)
         for p in pieces:
-            for name, n in p.labels.items():
-                result.labels[name] += n
-            result.count += p.count
-            result.documents += p.documents
-            result.spans += p.spans
-            result.notes += p.notes
-            result.adjusted += p.adjusted
-            result.dropped += p.dropped
+            result.add(p)
         output = self.fmt.join([p.output for p in pieces])
         if self.fmt.binary:
             result.docbin = output  # type: ignore[assignment]

@@ -183,29 +183,28 @@ class _Child:
 
     def announcement(self, progress: Callable[[int], None] | None) -> Any:
         """The value the child passed to `Peers.exchange`, or _FAILED (it failed, or finished without one)."""
-        while self._result is None:
-            message = self._next(progress)
-            if message is None:
-                return _FAILED
-            kind, body = message
-            if kind == _ANNOUNCE:
-                return self._loads(body)
-            self._result = body
-        return _FAILED
+        return self._wait(_ANNOUNCE, progress)
 
     def result(self, progress: Callable[[int], None] | None) -> Any:
         """The child's result, or _FAILED."""
         try:
-            while self._result is None:
-                message = self._next(progress)
-                if message is None:
-                    return _FAILED
-                kind, body = message
-                if kind == _RESULT:
-                    self._result = body
-            return self._loads(self._result)
+            return self._wait(_RESULT, progress)
         finally:
             self.close()
+
+    def _wait(self, kind: int, progress: Callable[[int], None] | None) -> Any:
+        """The next message of `kind`, or _FAILED; the result, when met on the way, is kept (announcements a
+        caller does not wait for are passed over)."""
+        while self._result is None:
+            message = self._next(progress)
+            if message is None:
+                return _FAILED
+            found, body = message
+            if found == _RESULT:
+                self._result = body
+            elif found == kind:
+                return self._loads(body)
+        return self._loads(self._result) if kind == _RESULT else _FAILED
 
     def _next(self, progress: Callable[[int], None] | None) -> tuple[int, tuple[bytearray, list[bytearray]]] | None:
         """The next announcement or result, as (kind, (pickle, buffers)) (progress on the way goes to

@@ -33,15 +33,10 @@ class Misaligned:
         return f"{where} [{self.start}:{self.end}] {self.label} {self.text!r}{who}"
 
 
-@dataclass
-class ExportResult:
-    format: str
-    unit: str
-    blocks: list[bytes] | None = field(default=None, repr=False)
-    """The JSON records serialised, as blocks of whole lines each ending in a newline (one block per chunk
-    of documents exported; None for a binary format): the file is their concatenation."""
-    docbin: bytes | None = None
-    """The serialised DocBin (`spacy` only)."""
+@dataclass(kw_only=True)
+class Tally:
+    """What an export's summary counts: of the whole export, or of one chunk of its documents (added up)."""
+
     count: int = 0
     """Records (or Docs) exported."""
     documents: int = 0
@@ -54,6 +49,27 @@ class ExportResult:
     """Misaligned spans moved onto token boundaries (`align` expand or contract)."""
     dropped: int = 0
     """Misaligned spans that contracted to nothing."""
+
+    def add(self, other: Tally) -> None:
+        for name, n in other.labels.items():
+            self.labels[name] = self.labels.get(name, 0) + n
+        self.count += other.count
+        self.documents += other.documents
+        self.spans += other.spans
+        self.notes += other.notes
+        self.adjusted += other.adjusted
+        self.dropped += other.dropped
+
+
+@dataclass
+class ExportResult(Tally):
+    format: str
+    unit: str
+    blocks: list[bytes] | None = field(default=None, repr=False)
+    """The JSON records serialised, as blocks of whole lines each ending in a newline (one block per chunk
+    of documents exported; None for a binary format): the file is their concatenation."""
+    docbin: bytes | None = None
+    """The serialised DocBin (`spacy` only)."""
 
     _records: list[dict] | None = field(default=None, repr=False)
 
