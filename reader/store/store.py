@@ -41,6 +41,7 @@ from reader.store.files import (
     read_json,
     stale_temporary,
 )
+from reader.store.gitmerge import register as register_merge_driver
 from reader.store.tinydb_storage import AnnotationFile, read_subset
 from reader.untrusted import has_control
 
@@ -175,6 +176,7 @@ class Store:
         except OSError as exc:
             self.close()
             raise StoreError(f"cannot write to the store {self.root}: {exc.strerror or exc}") from None
+        register_merge_driver(self.root)  # inside a git work tree: merge annotation files by record id
         if annotator is not None:
             self.claim(annotator)
 

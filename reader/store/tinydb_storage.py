@@ -156,21 +156,31 @@ class AtomicJSONStorage(Storage):
         return undo
 
     def _compose(self) -> bytes:
-        out = [b"{"]
-        for i, name in enumerate(sorted(self._rendered or {})):
-            out.append((b"\n" if i == 0 else b",\n") + json_line(name) + b": {")
-            entries = self._rendered[name].entries
-            if entries:
-                out.append(b"\n" + entries[0][len(_SEP):])
-                out.extend(itertools.islice(entries, 1, None))
-                out.append(b"\n}")
-            else:
-                out.append(b"}")
-        out.append(b"\n}\n")
-        return b"".join(out)
+        return _compose(self._rendered or {})
 
     def close(self) -> None:
         pass
+
+
+def encode_tables(tables: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """The exact bytes `AtomicJSONStorage` writes for these tables (the git merge driver writes what it merged
+    as the store would, so a merged file and the next write of it are the same bytes)."""
+    return _compose({str(name): _Lines(table) for name, table in tables.items()})
+
+
+def _compose(rendered: Mapping[str, _Lines]) -> bytes:
+    out = [b"{"]
+    for i, name in enumerate(sorted(rendered)):
+        out.append((b"\n" if i == 0 else b",\n") + json_line(name) + b": {")
+        entries = rendered[name].entries
+        if entries:
+            out.append(b"\n" + entries[0][len(_SEP):])
+            out.extend(itertools.islice(entries, 1, None))
+            out.append(b"\n}")
+        else:
+            out.append(b"}")
+    out.append(b"\n}\n")
+    return b"".join(out)
 
 
 _SEP = b",\n"
