@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from reader.analysis import normalise_for_model
 from reader.annotations import AnnotatorWork
-from reader.store import decode_name, encode_name, fsync_dir
+from reader.store import atomic_write, decode_name, encode_name, fsync_dir
 from reader.untrusted import UntrustedError, check_name
 
 if TYPE_CHECKING:
@@ -361,6 +361,17 @@ def _fsync_tree(root: Path) -> None:
         fsync_dir(folder)
 
 
+MODELS_GITIGNORE = b"# trained models are megabytes of binary: git leaves them out unless told\n" \
+    b"# (share one with `git add -f models/NAME`, see reader's README)\n*\n"
+
+
+def ignore_models(models: Path) -> None:
+    """Keep the models folder out of git (a store is often a repository), older stores' models included: a
+    `.gitignore` of its own, as `.locks/` has, so the store's top `.gitignore` (the user's file) is never edited."""
+    if not (models / ".gitignore").exists():
+        atomic_write(models / ".gitignore", MODELS_GITIGNORE)
+
+
 def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:
     """Write the model into a hidden folder beside its place, make it durable, then rename it into place
     (replacing an older model of that name): the folder under its name is always complete."""
@@ -369,6 +380,7 @@ def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:
     old = None
     try:
         models.mkdir(parents=True, exist_ok=True)
+        ignore_models(models)
         tmp.mkdir()
         nlp.to_disk(tmp / PIPELINE)
         (tmp / META).write_text(json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
