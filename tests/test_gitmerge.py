@@ -353,3 +353,37 @@ def test_the_readme_says_how_to_share_a_trained_model():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Suggestions"):]
     assert "git add -f models/" in section
+
+
+@needs_git
+def test_files_both_branches_created_merge_too(tmp_path, git_home):
+    """An annotation file and a document added on both sides (git gives the driver an empty base): the
+    records of both are kept, and a document imported from two sources keeps both sides' meta."""
+    root = repo(tmp_path / "team", git_home)
+    env = {**git_home, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@x"}
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(root), *args], env=env, capture_output=True, text=True)
+
+    def write(meta: dict, tag: str) -> None:
+        store = Store(root / "store", annotator="alice")
+        store.add_document({"id": "doc1", "text": "Un. Deux.", "meta": meta})
+        store.write("doc1", "alice", upsert=[{"id": tag, "kind": "tag", "updated": "2025-01-01T10:00:00Z"}])
+        store.close()
+        assert git("add", "-A").returncode == 0
+        assert git("commit", "-q", "-m", tag).returncode == 0
+
+    Store(root / "store").close()
+    git("add", "-A")
+    git("commit", "-q", "-m", "empty store")
+    git("checkout", "-q", "-b", "other")
+    write({"source": "a.txt"}, "tag-a")
+    git("checkout", "-q", "-")
+    write({"title": "Titre"}, "tag-b")
+    merge = git("merge", "other", "-m", "merge")
+    assert merge.returncode == 0, merge.stdout + merge.stderr
+    store = Store(root / "store", read_only=True)
+    assert sorted(store.records("doc1", "alice")) == ["tag-a", "tag-b"]
+    assert store.document("doc1")["meta"] == {"source": "a.txt", "title": "Titre"}
+    store.close()
