@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -15,6 +14,7 @@ from textual.widgets import Footer, Input, Static
 
 from reader.analysis import Analysis, AnalysisError
 from reader.documents import Document
+from reader.search import find_all
 from reader.ui.keymap import bindings, keys_for
 from reader.ui.widgets.article_view import ArticleView, Mark, Tag
 from reader.ui.widgets.side_panel import EntityList, SidePanel
@@ -805,10 +805,3 @@ def fit_status(parts: list[tuple[int, str]], width: int, separator: str = " · "
         used += cell_len(kept[index]) + (cell_len(separator) if len(kept) > 1 else 0)
     return separator.join(kept[i] for i in sorted(kept))
 
-
-def find_all(text: str, query: str) -> list[tuple[int, int]]:
-    """Case-insensitive literal matches; whitespace in the query matches any run of whitespace."""
-    if not query:
-        return []
-    pattern = r"\s+".join(re.escape(part) for part in query.split())
-    return [(m.start(), m.end()) for m in re.finditer(pattern, text, re.IGNORECASE)]
