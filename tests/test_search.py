@@ -47,8 +47,8 @@ def test_the_old_search_is_kept_on_ascii():
 
 
 # Characters whose folding changes the length, or that NFD/casefold treat specially, among plain letters.
-ALPHABET = st.sampled_from(list("aeiosSnN ’'-\n") + ["ß", "ẞ", "ﬁ", "ﬂ", "œ", "Œ", "é", "É", "e\u0301"[1], "İ",
-                                                    "ǅ", "ŉ", "ΐ", "ﬃ", "½", "\u0327", "\u00a0", "ç", "Ç"])
+ALPHABET = st.sampled_from([*"aeiosSnN ’'-\n", "ß", "ẞ", "ﬁ", "ﬂ", "œ", "Œ", "é", "É", "\u0301", "İ", "ǅ", "ŉ",
+                            "ΐ", "ﬃ", "½", "\u0327", "\u00a0", "ç", "Ç"])
 TEXTS = st.lists(ALPHABET, max_size=40).map("".join)
 
 

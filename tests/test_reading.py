@@ -1,0 +1,153 @@
+"""Pilot tests at 80×24 of what the reading screen says and where it puts the cursor: a selection never outlives
+the sentence it was made in, the status shows the selection, `>`/`<` count from the cursor, undo and redo show
+what they changed."""
+
+from __future__ import annotations
+
+import pytest
+
+from reader.ui.widgets.article_view import ArticleView
+from tests.test_app import open_app, ready, seed_id
+from tests.test_app_narrow import NARROW, cursor_visible, status_text
+
+
+def records(workspace, kind: str) -> list[dict]:
+    doc_id = seed_id(workspace)
+    if workspace.annotator not in workspace.annotators(doc_id):
+        return []
+    return [r for r in workspace.store.records(doc_id, workspace.annotator).values() if r["kind"] == kind]
+
+
+def notifications(app) -> list[str]:
+    """Every toast the app shows, in order (ReaderApp.notify is the one door for them)."""
+    seen: list[str] = []
+    original = app.notify
+
+    def notify(message, **kwargs):
+        seen.append(str(message))
+        return original(message, **kwargs)
+
+    app.notify = notify
+    return seen
+
+
+@pytest.mark.parametrize("key", ["j", "down", "pagedown", "k"])
+async def test_moving_the_cursor_drops_a_selection_outside_the_new_sentence(workspace, key):
+    app = await open_app(workspace)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        if key == "k":
+            await pilot.press("j", "j")
+        await pilot.press("shift+right", "shift+right", "shift+right")
+        assert view.selection is not None
+        await pilot.press(key)
+        await pilot.pause()
+        assert view.selection is None
+        assert "selection" not in status_text(app)
+        await pilot.press("plus")  # nothing selected any more: nothing added off screen
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+        assert records(workspace, "entity") == []
+        # a new selection starts in the sentence under the cursor, not from the old anchor
+        await pilot.press("shift+right")
+        start, end = view.sentences[view.cursor]
+        assert view.selection is not None and start <= view.selection[0] < end
+
+
+async def test_a_selection_that_stays_in_the_sentence_is_kept(workspace):
+    app = await open_app(workspace)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        await pilot.press("e", "shift+right", "shift+right")
+        selected = view.selection
+        await pilot.press("e")  # the next entity is in the same first sentence
+        assert view.sentence_at(view.marks[view.entity_cursor].start) == 0
+        assert view.selection == selected
+
+
+async def test_with_the_entity_cursor_on_the_status_shows_the_selection(workspace):
+    app = await open_app(workspace)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        await pilot.press("e")
+        mark = view.current_mark
+        assert f"“{workspace.document(seed_id(workspace)).text[mark.start:mark.end]}”" in status_text(app)
+        await pilot.press("shift+right", "shift+right")
+        text = workspace.document(seed_id(workspace)).text
+        selected = text[view.selection[0]:view.selection[1]]
+        assert f"selection “{selected}”" in status_text(app)
+        assert f"{mark.label} “" not in status_text(app)
+        assert view.current_mark is None  # one thing under the cursor: `n`, `a`, `x` do not go to a hidden entity
+
+
+async def test_next_and_previous_match_count_from_the_cursor_and_say_when_they_wrap(workspace):
+    app = await open_app(workspace)
+    said = notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        await pilot.press("slash", *"russie", "enter")
+        await pilot.pause()
+        app.screen.set_focus(view)  # whatever Enter leaves focused, the next keys are the reader's
+        matches = view.matches
+        in_sentence = [view.sentence_at(s) for s, _ in matches]
+        assert len(matches) >= 3 and len(set(in_sentence)) >= 3
+        assert view.match_index == 0
+        # walk past the second match's sentence with the cursor: `>` goes to the first match after the cursor
+        target = next(i for i in range(1, len(matches)) if in_sentence[i] > in_sentence[1])
+        while view.cursor < in_sentence[target - 1] + 1:
+            await pilot.press("down")
+        assert view.cursor <= in_sentence[target]
+        await pilot.press("greater_than_sign")
+        assert view.match_index == target, (view.match_index, target, in_sentence)
+        assert f"match {target + 1}/{len(matches)}" in status_text(app)
+        await pilot.press("less_than_sign")
+        assert view.match_index == target - 1
+        # from the top, `<` goes back to the last match and says it wrapped
+        await pilot.press("home", "less_than_sign")
+        assert view.match_index == len(matches) - 1
+        assert any("Past the first match" in m for m in said)
+        assert cursor_visible(view) and view.cursor == in_sentence[-1]
+        # past the last sentence holding a match, `>` wraps to the first and says so
+        await pilot.press("end", "greater_than_sign")
+        assert view.match_index == 0 and view.cursor == in_sentence[0]
+        assert any("Past the last match" in m for m in said)
+
+
+async def test_undo_and_redo_bring_the_changed_sentence_on_screen(workspace):
+    app = await open_app(workspace)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        assert view.line_count > view.size.height
+        await pilot.press("j", "1", "end")
+        assert view.cursor == len(view.sentences) - 1
+        assert view.line_of(view.sentences[1][1] - 1) < view.visible_lines()[0]  # the tagged sentence is off screen
+        await pilot.press("u")
+        await pilot.pause()
+        assert records(workspace, "tag") == []
+        assert view.cursor == 1 and cursor_visible(view)
+        await pilot.press("end", "ctrl+r")
+        await pilot.pause()
+        assert len(records(workspace, "tag")) == 1
+        assert view.cursor == 1 and cursor_visible(view)
+        assert "✓ redone" in status_text(app)
+
+
+async def test_undoing_an_entity_decision_puts_the_entity_cursor_back_on_it(workspace):
+    app = await open_app(workspace)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        await pilot.press("e", "e", "x")
+        rejected = view.entity_cursor
+        assert view.marks[rejected].status == "rejected"
+        await pilot.press("escape", "end")
+        await pilot.press("u")
+        await pilot.pause()
+        assert records(workspace, "entity") == []
+        assert view.entity_cursor == rejected and view.marks[rejected].status == "predicted"
+        assert cursor_visible(view)
