@@ -151,3 +151,85 @@ async def test_undoing_an_entity_decision_puts_the_entity_cursor_back_on_it(work
         assert records(workspace, "entity") == []
         assert view.entity_cursor == rejected and view.marks[rejected].status == "predicted"
         assert cursor_visible(view)
+
+
+async def test_labels_past_the_ninth_are_tagged_from_the_label_picker(workspace):
+    from reader.labels import parse_labels
+    from reader.ui.screens.dialogs import LabelPicker
+    from reader.ui.screens.help import HelpScreen
+    from tests.test_labels import TWELVE
+
+    workspace.labels = parse_labels(TWELVE, "twelve.toml")
+    app = await open_app(workspace)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        await pilot.press("j", "9")  # the ninth has its key
+        await pilot.press("equals_sign")
+        picker = app.screen
+        assert isinstance(picker, LabelPicker)
+        text = "\n".join(str(w.render()) for w in picker.query("Static"))
+        assert "1-9 or ↑↓ ⏎ picks" in text and "✓" in text
+        options = picker.query_one("OptionList")
+        assert options.option_count == 12
+        assert "label09  ✓" in str(options.get_option_at_index(8).prompt)
+        await pilot.press(*["down"] * 10, "enter")  # from the first label down to the eleventh
+        await pilot.pause()
+        assert app.screen is not picker
+        tagged = sorted(r["label"] for r in records(workspace, "tag"))
+        assert tagged == ["label09", "label11"]
+        start, end = view.sentences[1]
+        assert all((r["start"], r["end"]) == (start, end) for r in records(workspace, "tag"))
+        await pilot.press("equals_sign", "3")  # a digit in the picker is the label's own key
+        await pilot.pause()
+        assert sorted(r["label"] for r in records(workspace, "tag")) == ["label03", "label09", "label11"]
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        labels_help = str(app.screen.query_one("#help-labels").render())
+        assert "=     label12" in labels_help  # a label without a key is listed with the picker's key
+
+
+async def test_the_entity_label_picker_has_digits_and_a_hint(workspace):
+    from reader.ui.screens.dialogs import LabelPicker
+
+    app = await open_app(workspace)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        await pilot.press("e")
+        mark = view.current_mark
+        await pilot.press("r")
+        picker = app.screen
+        assert isinstance(picker, LabelPicker)
+        assert "1-" in str(picker.query_one(".dialog-help").render())
+        assert "Esc cancels" in str(picker.query_one(".dialog-help").render())
+        options = picker.query_one("OptionList")
+        first = str(options.get_option_at_index(0).prompt)
+        assert first.startswith("1  ")
+        choice = next(label for label in picker.labels[:9] if label != mark.label)
+        await pilot.press(str(picker.labels.index(choice) + 1))
+        await pilot.pause()
+        assert app.screen is not picker
+        [decision] = records(workspace, "entity")
+        assert (decision["start"], decision["end"], decision["label"], decision["status"]) == \
+            (mark.start, mark.end, choice, "relabelled")
+
+
+async def test_choosing_the_current_label_again_keeps_the_relabel_and_says_so(workspace):
+    app = await open_app(workspace)
+    said = notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        await pilot.press("e")
+        picker_labels = app.screen.entity_labels()
+        choice = next(label for label in picker_labels[:9] if label != view.current_mark.label)
+        await pilot.press("r", str(picker_labels.index(choice) + 1))
+        await pilot.pause()
+        assert view.current_mark.label == choice and view.current_mark.status == "relabelled"
+        await pilot.press("r", "enter")  # the picker opens on the current label: Enter re-chooses it
+        await pilot.pause()
+        assert view.current_mark.label == choice and view.current_mark.status == "relabelled"
+        [decision] = records(workspace, "entity")
+        assert (decision["label"], decision["status"]) == (choice, "relabelled")
+        assert any("stays" in m and "nothing changed" in m for m in said)

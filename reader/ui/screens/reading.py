@@ -23,6 +23,7 @@ from reader.untrusted import visible
 
 if TYPE_CHECKING:
     from reader.annotations import AnnotationSession, Change, EntityState
+    from reader.labels import Label
     from reader.ui.app import ReaderApp
 
 
@@ -624,11 +625,34 @@ class ReadingScreen(Screen):
     def action_tag(self, key: int) -> None:
         label = self.session.labels.by_key(key)
         if label is None:
-            self.notify(f"No label on key {key} (see {keys_for(self.app.keymap, 'reader.help')} for the labels).",
-                        severity="warning")
+            self.notify(f"No label on key {key} (see {keys_for(self.app.keymap, 'reader.help')} for the labels, "
+                        f"{keys_for(self.app.keymap, 'reader.pick-label')} for the label picker).", severity="warning")
             return
+        self.toggle_label(label)
+
+    def toggle_label(self, label: Label) -> None:
+        """Put the label on the sentence under the cursor, or take it off (a key or the label picker)."""
         if self.needs_sentences():
             self.perform(self.session.toggle_tag, self.view.cursor, label.name)
+
+    def action_pick_label(self) -> None:
+        """Every sentence label, the ones without a key (past the ninth) included; ✓ marks the sentence's."""
+        if not self.needs_sentences():
+            return
+        from reader.ui.screens.dialogs import LabelPicker
+
+        labels = self.session.labels
+        index = self.view.cursor
+        on = self.session.labels_on(index) if not self.store_problem else []
+
+        def done(name: str | None) -> None:
+            label = labels.get(name) if name else None
+            if label is not None and self.view.cursor == index:
+                self.toggle_label(label)
+
+        keys = {lb.name: lb.key for lb in labels.labels if lb.key is not None}
+        self.app.push_screen(LabelPicker(f"Label sentence {index + 1} (toggles)", labels.names, keys=keys,
+                                         marked=on), done)
 
     def current_entity(self) -> EntityState | None:
         index = self.view.entity_cursor
@@ -661,7 +685,10 @@ class ReadingScreen(Screen):
         from reader.ui.screens.dialogs import LabelPicker
 
         def done(label: str | None) -> None:
-            if label:
+            if label == entity.label:  # the same label again keeps it (a decision twice would take it back)
+                self.notify(f"“{self.doc.text[entity.start:entity.end]}” stays {label}: nothing changed.",
+                            timeout=4, markup=False)
+            elif label:
                 self.perform(self.session.decide, entity, "relabelled", label)
 
         surface = self.doc.text[entity.start:entity.end]
