@@ -233,3 +233,37 @@ async def test_choosing_the_current_label_again_keeps_the_relabel_and_says_so(wo
         [decision] = records(workspace, "entity")
         assert (decision["label"], decision["status"]) == (choice, "relabelled")
         assert any("stays" in m and "nothing changed" in m for m in said)
+
+
+async def test_download_from_the_palette_creates_a_missing_downloads_folder_and_names_the_file(workspace, tmp_path,
+                                                                                            monkeypatch):
+    import asyncio
+    import json
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # a fresh account: no ~/Downloads, no user-dirs.dirs
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    doc_id = seed_id(workspace)
+    app = await open_app(workspace)
+    said = notifications(app)
+    async with app.run_test(size=NARROW) as pilot:
+        await ready(app, pilot)
+        await pilot.press("1")  # something of this analyst's to export
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"download native jsonl")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        saved = home / "Downloads" / f"{doc_id}-{workspace.annotator}.jsonl"
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            if any("export:" in m for m in said):
+                break
+            await asyncio.sleep(0.02)
+        assert saved.is_file()
+        [record] = [json.loads(line) for line in saved.read_text(encoding="utf-8").splitlines()]
+        assert record["id"] == doc_id
+        assert any(f"saved to {saved}" in m for m in said), said
