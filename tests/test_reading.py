@@ -169,7 +169,7 @@ async def test_labels_past_the_ninth_are_tagged_from_the_label_picker(workspace)
         picker = app.screen
         assert isinstance(picker, LabelPicker)
         text = "\n".join(str(w.render()) for w in picker.query("Static"))
-        assert "1-9 or ↑↓ ⏎ picks" in text and "✓" in text
+        assert "1-9 or ↑↓ ⏎ picks · Esc cancels" in text
         options = picker.query_one("OptionList")
         assert options.option_count == 12
         assert "label09  ✓" in str(options.get_option_at_index(8).prompt)

@@ -84,7 +84,7 @@ class LabelPicker(ModalScreen[str | None]):
             yield OptionList(*(Option(prompt(label), id=label) for label in self.labels), markup=False)
             digits = sorted(self.keys.values())
             hint = (f"{digits[0]}-{digits[-1]} or " if len(digits) > 1 else f"{digits[0]} or " if digits else "")
-            hint += "↑↓ ⏎ picks · Esc cancels" + (" · ✓ already set" if self.marked else "")
+            hint += "↑↓ ⏎ picks · Esc cancels"  # one line in the 40-column picker
             yield Static(Content(hint), classes="dialog-help")
 
     def on_mount(self) -> None:
