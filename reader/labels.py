@@ -1,5 +1,8 @@
 """Sentence label sets, from TOML: a name, a key (1-9), a colour and a description per label.
 
+Only nine labels can have a key (the digit row); a set may hold more, and those without a key are tagged from
+the label picker (`reader.pick-label`), like every other label.
+
 A label file is a door like any other: names follow the name grammar of `reader.untrusted` (refused with the
 file and line when they do not), descriptions are one-line cleaned (control characters removed, line breaks
 and tabs folded to a space), since they are shown in the help and in dialogs.
@@ -26,7 +29,8 @@ class LabelError(Exception):
 @dataclass(frozen=True)
 class Label:
     name: str
-    key: int
+    key: int | None
+    """The digit (1-9) that toggles it; None: reached from the label picker only."""
     colour: int
     description: str = ""
 
@@ -93,11 +97,12 @@ def parse_labels(text: str, where: str) -> LabelSet:
         if unknown:
             field = sorted(unknown)[0]
             raise LabelError(f"{at(field)}: label {name!r} has unknown field {field!r}")
-        key = entry.get("key", index)
+        key = entry.get("key", index if index <= 9 else None)  # the tenth label on: no key unless given one
         if isinstance(key, str) and key.isdigit():
             key = int(key)
-        if not isinstance(key, int) or isinstance(key, bool) or not 1 <= key <= 9:
-            raise LabelError(f"{at('key')}: label {name!r}: key must be a digit 1-9, got {key!r}")
+        if key is not None and (not isinstance(key, int) or isinstance(key, bool) or not 1 <= key <= 9):
+            raise LabelError(f"{at('key')}: label {name!r}: key must be a digit 1-9, got {key!r} (only 9 labels "
+                             "can have a key: leave `key` out and the label is tagged from the label picker)")
         colour = entry.get("colour", entry.get("color", COLOURS[(index - 1) % len(COLOURS)]))
         if colour not in COLOURS:
             field = "colour" if "colour" in entry else "color"
@@ -108,7 +113,7 @@ def parse_labels(text: str, where: str) -> LabelSet:
         description = clean_line(description)
         if any(lb.name == name for lb in labels):
             raise LabelError(f"{at('name')}: label {name!r} is defined twice")
-        if any(lb.key == key for lb in labels):
+        if key is not None and any(lb.key == key for lb in labels):
             raise LabelError(f"{at('key')}: key {key} is used by two labels")
         labels.append(Label(name, key, COLOURS.index(colour), description))
     return LabelSet(tuple(labels), exclusive)

@@ -308,6 +308,24 @@ def probe_relabel_entity(s, key):
     s.wait(lambda sc: "Label for" not in sc, "Esc closes it")
 
 
+def probe_pick_label(s, key):
+    s.at_top()
+    label = s.labels.labels[0].name
+    s.do("reader.next-sentence")
+    s.wait_sentence(lambda m: m == 2, "on sentence 2")
+    s.press(key)
+    s.wait(lambda sc: "Label sentence 2" in sc, "the label picker opens on the sentence")
+    s.press("enter")
+    s.wait(lambda sc: f"saved: tag {label}" in sc, f"tag {label} saved from the picker")
+    start, end = s.sentences[1]
+    assert any(r["kind"] == "tag" and r["label"] == label and (r["start"], r["end"]) == (start, end)
+               for r in s.records()), "the tag is in the store, on the sentence under the cursor"
+    s.press(key)
+    s.wait(lambda sc: "Label sentence 2" in sc, "the picker again")
+    s.press("enter")
+    s.wait(lambda sc: f"saved: untag {label}" in sc, "picked again, the tag comes off")
+
+
 def _extend_probe(s, key):
     s.at_top()
     s.press(key)

@@ -53,3 +53,20 @@ def test_parse_labels_line_numbers_point_at_the_entry():
     text = "[[label]]\nname = 'ok'\nkey = 1\n\n[[label]]\nname = 'broken'\nkey = 0\n"
     with pytest.raises(LabelError, match=r"where:7: label 'broken'"):
         parse_labels(text, "where")
+
+
+TWELVE = "".join(f"[[label]]\nname = 'label{n:02d}'\ndescription = 'number {n}'\n" for n in range(1, 13))
+
+
+def test_twelve_labels_load_nine_with_a_key():
+    labels = parse_labels(TWELVE, "twelve.toml")
+    assert len(labels.names) == 12
+    assert [lb.key for lb in labels.labels] == [1, 2, 3, 4, 5, 6, 7, 8, 9, None, None, None]
+    assert labels.by_key(9).name == "label09" and labels.get("label12").key is None
+    assert len({lb.colour for lb in labels.labels}) == 9  # the colours go round
+
+
+def test_a_tenth_key_says_only_nine_labels_can_have_one():
+    with pytest.raises(LabelError, match=r"key must be a digit 1-9, got 10 \(only 9 labels can have a key: leave "
+                                         r"`key` out and the label is tagged from the label picker\)"):
+        parse_labels(TWELVE.replace("name = 'label10'\n", "name = 'label10'\nkey = 10\n"), "twelve.toml")

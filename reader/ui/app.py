@@ -45,6 +45,8 @@ class ReaderApp(App):
             self.workspace.isolate_analysis()  # spaCy in a child process: keys answer and `q` quits while it loads
         self.doc_ids = doc_ids
         self.keymap = keymap or default_keymap()
+        self._deliveries: dict[str, tuple[str, str]] = {}
+        """Delivery key → what to say once an export is written, and where it goes (said if it fails)."""
         self.last_document: str | None = None
         """The document read last, for Esc in a library that is the first screen."""
         # Before the first screen mounts (its footer is composed once). Textual also gets what terminals send for
@@ -194,8 +196,6 @@ class ReaderApp(App):
         self.run_worker(lambda: self._deliver_export(doc_id, fmt), thread=True, group="export")
 
     def _deliver_export(self, doc_id: str, fmt: str) -> None:
-        import io
-
         from reader.export import ExportError, export
 
         try:
@@ -206,6 +206,37 @@ class ReaderApp(App):
         text = result.to_bytes().decode("utf-8")
         suffix = ".jsonl" if fmt == "jsonl" else f".{fmt}.jsonl"
         name = f"{doc_id}-{self.workspace.annotator}{suffix}".replace("/", "_").replace(" ", "_")
-        self.call_from_thread(self.deliver_text, io.StringIO(text), save_filename=name,
-                              mime_type="application/jsonl", encoding="utf-8")
-        self.call_from_thread(self.notify, f"export: {result.count} record(s) of {doc_id} sent as {name}")
+        folder = None
+        if not self.is_web:  # in a terminal the file is saved here: a missing downloads folder is made first
+            from platformdirs import user_downloads_path
+
+            folder = user_downloads_path()
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                self.call_from_thread(self.notify, f"export not saved: cannot create {folder} ({exc.strerror or exc})",
+                                      severity="error", timeout=10)
+                return
+        where = f"saved to {folder / name}" if folder is not None else f"sent to your browser as {name}"
+        done = f"export: {result.count} record(s) of {doc_id} {where}"
+        self.call_from_thread(self._deliver, text, folder, name, done)
+
+    def _deliver(self, text: str, folder, name: str, done: str) -> None:
+        """Hand the file to Textual, on the UI thread: its DeliveryComplete cannot be handled before the key is
+        known here."""
+        import io
+
+        key = self.deliver_text(io.StringIO(text), save_directory=folder, save_filename=name,
+                                mime_type="application/jsonl", encoding="utf-8", name="reader-export")
+        if key is not None:
+            self._deliveries[key] = (done, str(folder / name) if folder is not None else name)
+
+    def on_delivery_complete(self, event) -> None:
+        """Say the export is there only once it is (`events.DeliveryComplete`), naming the file."""
+        if event.name == "reader-export" and event.key in self._deliveries:
+            self.notify(self._deliveries.pop(event.key)[0], timeout=8)
+
+    def on_delivery_failed(self, event) -> None:
+        if event.name == "reader-export" and event.key in self._deliveries:
+            self.notify(f"export not saved to {self._deliveries.pop(event.key)[1]}: {event.exception}",
+                        severity="error", timeout=10)

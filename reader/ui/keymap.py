@@ -76,6 +76,7 @@ ACTIONS: tuple[Action, ...] = (
                f"{n},{AZERTY_DIGITS[n - 1]}")
         for n in range(1, 10)
     ),
+    Action("reader.pick-label", "reading", "pick_label", "Pick a label for the sentence (any label)", "equals_sign"),
     Action("reader.note", "reading", "note", "Note on the sentence (or entity)", "n",
            footer="Note"),
     Action("reader.document-note", "reading", "document_note", "Note on the document", "N"),

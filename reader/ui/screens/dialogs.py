@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from reader.ui.keymap import keys_for
+from reader.ui.keymap import AZERTY_DIGITS, keys_for
 from reader.untrusted import visible
 
 
@@ -51,21 +53,39 @@ class NoteEditor(ModalScreen[str | None]):
 
 
 class LabelPicker(ModalScreen[str | None]):
-    """Pick a label from a short list; Enter picks, Esc cancels."""
+    """Pick a label: its digit (the first nine, or the labels' own keys), or the arrows and Enter for any of
+    them; Esc cancels. Labels marked ✓ are the ones already there (the current label, a sentence's tags)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS: ClassVar = [
+        Binding("escape", "cancel", "Cancel", show=False),
+        *(Binding(f"{n},{AZERTY_DIGITS[n - 1]}", f"pick({n})", show=False) for n in range(1, 10)),
+    ]
 
-    def __init__(self, title: str, labels: list[str], current: str | None = None) -> None:
+    def __init__(self, title: str, labels: list[str], current: str | None = None, *,
+                 keys: dict[str, int] | None = None, marked: Collection[str] = ()) -> None:
         super().__init__()
         self.title_text = title
         self.labels = labels
         self.current = current
+        self.keys = keys if keys is not None else {label: n for n, label in enumerate(labels[:9], 1)}
+        """Label → the digit that picks it."""
+        self.marked = set(marked) | ({current} if current else set())
 
     def compose(self) -> ComposeResult:
+        width = max((len(label) for label in self.labels), default=0)
+
+        def prompt(label: str) -> Content:
+            key = str(self.keys[label]) if label in self.keys else " "
+            tick = "  ✓" if label in self.marked else ""
+            return Content(visible(f"{key}  {label:<{width}}{tick}", one_line=True))
+
         with Vertical(classes="dialog picker"):
             yield Static(Content(visible(self.title_text, one_line=True)), classes="dialog-title")
-            yield OptionList(*(Option(Content(visible(label, one_line=True)), id=label) for label in self.labels),
-                             markup=False)
+            yield OptionList(*(Option(prompt(label), id=label) for label in self.labels), markup=False)
+            digits = sorted(self.keys.values())
+            hint = (f"{digits[0]}-{digits[-1]} or " if len(digits) > 1 else f"{digits[0]} or " if digits else "")
+            hint += "↑↓ ⏎ picks · Esc cancels"  # one line in the 40-column picker
+            yield Static(Content(hint), classes="dialog-help")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -75,6 +95,11 @@ class LabelPicker(ModalScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+    def action_pick(self, n: int) -> None:
+        label = next((label for label, key in self.keys.items() if key == n), None)
+        if label is not None:
+            self.dismiss(label)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -39,7 +39,8 @@ class HelpScreen(ModalScreen[None]):
             if self.labels is not None and "reading" in screen_scopes(self.scope):
                 kind = "one label per sentence" if self.labels.exclusive else "several labels per sentence"
                 rows = [(", ".join(display_key(k) for k in normalise_keys(
-                    self.keymap.get(f"reader.tag-{label.key}", ""))), label) for label in self.labels.labels]
+                    self.keymap.get(f"reader.tag-{label.key}" if label.key else "reader.pick-label", ""))), label)
+                    for label in self.labels.labels]  # a label past the ninth has no key: the label picker's
                 key_width = max((len(keys) for keys, _ in rows), default=0)
                 name_width = max((len(label.name) for _, label in rows), default=0)
                 lines = [Content.assemble((f"Labels ({kind})", "bold"))]

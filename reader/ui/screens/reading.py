@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -15,6 +15,7 @@ from textual.widgets import Footer, Input, Static
 
 from reader.analysis import Analysis, AnalysisError
 from reader.documents import Document
+from reader.search import find_all
 from reader.ui.keymap import bindings, keys_for
 from reader.ui.widgets.article_view import ArticleView, Mark, Tag
 from reader.ui.widgets.side_panel import EntityList, SidePanel
@@ -22,6 +23,7 @@ from reader.untrusted import visible
 
 if TYPE_CHECKING:
     from reader.annotations import AnnotationSession, Change, EntityState
+    from reader.labels import Label
     from reader.ui.app import ReaderApp
 
 
@@ -448,11 +450,11 @@ class ReadingScreen(Screen):
             # what Y and X act on: after the entity under the cursor, before the search match and the counts
             parts.append((4, "suggested: " + ", ".join(f"{t.name} {cats.get(t.name, 0):.2f}" for t in labels)))
         mark = view.current_mark
-        if mark is not None:
-            parts.append((3, f"{mark.label} “{self.doc.text[mark.start:mark.end]}” {mark.status}"))
         if view.selection:
             parts.append((3, f"selection “{self.doc.text[view.selection[0]:view.selection[1]]}” "
                              f"({keys_for(self.app.keymap, 'reader.add-entity')} adds)"))
+        elif mark is not None:
+            parts.append((3, f"{mark.label} “{self.doc.text[mark.start:mark.end]}” {mark.status}"))
         if view.matches:
             current = "-" if view.match_index is None else view.match_index + 1
             parts.append((4, f"match {current}/{len(view.matches)} “{self.search_query}”"))
@@ -539,13 +541,25 @@ class ReadingScreen(Screen):
             self.close_search()
 
     def action_next_match(self) -> None:
-        if not self.view.goto_match(1):
-            self.notify(f"No search yet: press {keys_for(self.app.keymap, 'reader.search')} to search.")
-        self.update_status()
+        self.step_match(1)
 
     def action_prev_match(self) -> None:
-        if not self.view.goto_match(-1):
-            self.notify(f"No search yet: press {keys_for(self.app.keymap, 'reader.search')} to search.")
+        self.step_match(-1)
+
+    def step_match(self, delta: int) -> None:
+        """`>` / `<`: the next/previous match from the cursor; going past the last (first) one says so."""
+        view = self.view
+        target = view.match_after(delta)
+        if target is None:
+            if self.search_query:
+                self.notify(f"No match for “{self.search_query}”.", severity="warning", markup=False)
+            else:
+                self.notify(f"No search yet: press {keys_for(self.app.keymap, 'reader.search')} to search.")
+        else:
+            view.goto_match(delta)
+            if target[1]:
+                where = "the last match: back to the first" if delta > 0 else "the first match: on to the last"
+                self.notify(f"Past {where} ({target[0] + 1}/{len(view.matches)}).", timeout=3)
         self.update_status()
 
     NARROW = 100
@@ -611,11 +625,34 @@ class ReadingScreen(Screen):
     def action_tag(self, key: int) -> None:
         label = self.session.labels.by_key(key)
         if label is None:
-            self.notify(f"No label on key {key} (see {keys_for(self.app.keymap, 'reader.help')} for the labels).",
-                        severity="warning")
+            self.notify(f"No label on key {key} (see {keys_for(self.app.keymap, 'reader.help')} for the labels, "
+                        f"{keys_for(self.app.keymap, 'reader.pick-label')} for the label picker).", severity="warning")
             return
+        self.toggle_label(label)
+
+    def toggle_label(self, label: Label) -> None:
+        """Put the label on the sentence under the cursor, or take it off (a key or the label picker)."""
         if self.needs_sentences():
             self.perform(self.session.toggle_tag, self.view.cursor, label.name)
+
+    def action_pick_label(self) -> None:
+        """Every sentence label, the ones without a key (past the ninth) included; ✓ marks the sentence's."""
+        if not self.needs_sentences():
+            return
+        from reader.ui.screens.dialogs import LabelPicker
+
+        labels = self.session.labels
+        index = self.view.cursor
+        on = self.session.labels_on(index) if not self.store_problem else []
+
+        def done(name: str | None) -> None:
+            label = labels.get(name) if name else None
+            if label is not None and self.view.cursor == index:
+                self.toggle_label(label)
+
+        keys = {lb.name: lb.key for lb in labels.labels if lb.key is not None}
+        self.app.push_screen(LabelPicker(f"Label sentence {index + 1} (toggles)", labels.names, keys=keys,
+                                         marked=on), done)
 
     def current_entity(self) -> EntityState | None:
         index = self.view.entity_cursor
@@ -648,14 +685,17 @@ class ReadingScreen(Screen):
         from reader.ui.screens.dialogs import LabelPicker
 
         def done(label: str | None) -> None:
-            if label:
+            if label == entity.label:  # the same label again keeps it (a decision twice would take it back)
+                self.notify(f"“{self.doc.text[entity.start:entity.end]}” stays {label}: nothing changed.",
+                            timeout=4, markup=False)
+            elif label:
                 self.perform(self.session.decide, entity, "relabelled", label)
 
         surface = self.doc.text[entity.start:entity.end]
         self.app.push_screen(LabelPicker(f"Label for “{surface}”", self.entity_labels(), entity.label), done)
 
-    def tokens(self) -> list[tuple[int, int]]:
-        return list(self.analysis.tokens) if self.analysis else []
+    def tokens(self) -> Sequence[tuple[int, int]]:
+        return self.analysis.tokens if self.analysis else ()
 
     def action_extend(self, delta: int) -> None:
         if not self.needs_sentences():
@@ -663,13 +703,13 @@ class ReadingScreen(Screen):
         tokens = self.tokens()
         if not tokens:
             return
-        starts = [t[0] for t in tokens]
-        if self.selection is None:
+        if self.selection is None or self.view.selection is None:  # none yet, or the cursor moved away from it
             anchor_offset = self.selection_anchor()
             from bisect import bisect_left
 
-            anchor = min(bisect_left(starts, anchor_offset), len(tokens) - 1)
+            anchor = min(bisect_left(tokens, (anchor_offset,)), len(tokens) - 1)
             self.selection = (anchor, anchor)
+            self.view.clear_entity_cursor()  # from now on keys act on the selection, and the status says so
         else:
             anchor, head = self.selection
             head = max(0, min(len(tokens) - 1, head + delta))
@@ -777,13 +817,34 @@ class ReadingScreen(Screen):
         if not self.session.can_undo:
             self.notify("Nothing to undo.", timeout=3)
         else:
-            self.perform(self.session.undo, done="undone")
+            self.show_change(self.perform(self.session.undo, done="undone"))
 
     def action_redo(self) -> None:
         if not self.session.can_redo:
             self.notify("Nothing to redo.", timeout=3)
         else:
-            self.perform(self.session.redo, done="redone")
+            self.show_change(self.perform(self.session.redo, done="redone"))
+
+    def show_change(self, change: Change | None) -> None:
+        """Bring what an undo or redo changed on screen, with the cursor on it (on the entity, for an entity
+        decision): the analyst sees what came back or went away. A document note has no place to go to."""
+        if change is None or self.analysis is None:
+            return
+        records = [r for _, r in change.before + change.after
+                   if r is not None and r.get("target") != "document" and isinstance(r.get("start"), int)]
+        if not records:
+            return
+        first = min(records, key=lambda r: (r["start"], r.get("end", r["start"])))
+        view = self.view
+        span = (first["start"], first.get("end"))
+        entity = next((i for i, m in enumerate(view.marks) if (m.start, m.end) == span), None) \
+            if first.get("kind") == "entity" else None
+        if entity is not None:
+            view.move_to_mark(entity)
+        elif view.sentence_at(span[0]) == view.cursor:
+            view.scroll_to_cursor()  # already there: only make sure it is on screen, keeping the entity cursor
+        else:
+            view.move_to_offset(span[0])
 
 
 def fit_status(parts: list[tuple[int, str]], width: int, separator: str = " · ") -> str:
@@ -805,10 +866,3 @@ def fit_status(parts: list[tuple[int, str]], width: int, separator: str = " · "
         used += cell_len(kept[index]) + (cell_len(separator) if len(kept) > 1 else 0)
     return separator.join(kept[i] for i in sorted(kept))
 
-
-def find_all(text: str, query: str) -> list[tuple[int, int]]:
-    """Case-insensitive literal matches; whitespace in the query matches any run of whitespace."""
-    if not query:
-        return []
-    pattern = r"\s+".join(re.escape(part) for part in query.split())
-    return [(m.start(), m.end()) for m in re.finditer(pattern, text, re.IGNORECASE)]

@@ -494,15 +494,14 @@ class ReviewScreen(ReadingScreen):
 
     # --- the usual keys, on gold ---------------------------------------------------------------------------
 
-    def action_tag(self, key: int) -> None:
+    def toggle_label(self, label) -> None:
         """A label key on a sentence under review sets gold's labels through the adjudication, so the tag keeps
         who set it (`from`) and the versions behind it, and an emptied sentence still counts as decided."""
         from reader.adjudication import take_version
 
         item = self._sentence_items.get(self.view.cursor) if self.items is not None else None
-        label = self.session.labels.by_key(key)
-        if item is None or label is None:
-            super().action_tag(key)
+        if item is None:
+            super().toggle_label(label)
             return
         labels = set(self.session.labels_on(item.index))
         if label.name in labels:

@@ -337,7 +337,16 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         self.entity_cursor = None
         self.cursor = index
+        self._drop_selection_outside(index)
         self.post_message(self.CursorMoved(self, self.cursor, None))
+
+    def _drop_selection_outside(self, index: int) -> None:
+        """A selection stays only while it overlaps the cursor's sentence: `+` never adds an entity that is
+        off screen."""
+        if self.selection is not None:
+            start, end = self.sentences[index]
+            if not (self.selection[0] < max(end, start + 1) and self.selection[1] > start):
+                self.selection = None
 
     def _check_width(self) -> None:
         before = self._wrap_width
@@ -361,6 +370,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         index = max(0, min(index, len(self.sentences) - 1))
         self.entity_cursor = entity
         self.cursor = index
+        self._drop_selection_outside(index)
         if entity is not None:
             self._scroll_to_offset(self.marks[entity].start)
         else:
@@ -400,17 +410,27 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def current_mark(self) -> Mark | None:
         return None if self.entity_cursor is None else self.marks[self.entity_cursor]
 
+    def match_after(self, delta: int) -> tuple[int, bool] | None:
+        """The match `>` (delta 1) or `<` (-1) goes to, and whether that wraps around the document; None when
+        there is no match. It is counted from the cursor: from the current match when it is in the cursor's
+        sentence, else from the sentence's start (so `>` takes a match in that sentence first)."""
+        if not self.matches:
+            return None
+        s_start, s_end = self.sentences[self.cursor]
+        current = self.matches[self.match_index] if self.match_index is not None else None
+        if current is not None and s_start <= current[0] < max(s_end, s_start + 1):
+            i = bisect_left(self.matches, (current[0] + 1,)) if delta > 0 else \
+                bisect_left(self.matches, (current[0],)) - 1
+        else:
+            i = bisect_left(self.matches, (s_start,)) - (0 if delta > 0 else 1)
+        return i % len(self.matches), not 0 <= i < len(self.matches)
+
     def goto_match(self, delta: int) -> bool:
         """Move to the next/previous search match after/before the cursor, wrapping around."""
-        if not self.matches:
+        target = self.match_after(delta)
+        if target is None:
             return False
-        if self.match_index is None:
-            here = self.sentences[self.cursor][0]
-            starts = [s for s, _ in self.matches]
-            i = bisect_left(starts, here) if delta > 0 else bisect_left(starts, here) - 1
-        else:
-            i = self.match_index + delta
-        self.match_index = i % len(self.matches)
+        self.match_index = target[0]
         start = self.matches[self.match_index][0]
         self.move_to_sentence(self.sentence_at(start))
         self._scroll_to_offset(start)
