@@ -307,7 +307,7 @@ def import_documents(ws, paths: list[str] | list[Path], *, analyse: bool, n_proc
     if analyse and docs:
         from rich.progress import Progress
 
-        with Progress(console=err, transient=True) as progress:
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task("analysing", total=len(docs))
             ws.analyse_many(docs, n_process=n_process, progress=lambda n: progress.advance(task, n))
     return results
