@@ -176,7 +176,7 @@ def open_(
             fail(f"no command or file {paths[0]!r} (commands: {commands})")
         if paths:
             # Every good input is imported and opened; the refused ones are said here, again in the app, and
-            # make the status 1 once it closes.
+            # make the status 1 once it closes (2, and no app, when none was good).
             loaded = load_documents(ws, paths)
             refused = loaded.refused
             results = import_documents(ws, paths, analyse=False, docs=loaded.documents)
@@ -184,7 +184,7 @@ def open_(
             if refused and len(results) + len(refused) > 1:
                 say(err, import_summary(results, refused))
             if refused and not doc_ids:
-                raise typer.Exit(1)
+                raise typer.Exit(2)  # nothing to open
         else:
             doc_ids = ws.document_ids()
             if not doc_ids and default_paths():
@@ -194,7 +194,9 @@ def open_(
         from reader.ui.app import ReaderApp
 
         app = ReaderApp(ws, doc_ids, keymap=keys)
-        app.notices = [f"not imported: {line}" for line in refused]
+        if refused:  # one toast, however many: the full list is in the terminal above the app
+            shown = "\n".join(refused[:3]) + (f"\n… and {len(refused) - 3} more" if len(refused) > 3 else "")
+            app.notices = [f"not imported ({len(refused)}, listed in the terminal when the reader closes):\n{shown}"]
         app.run()
         ws.close()
         if refused:
@@ -361,7 +363,7 @@ def import_(
         if len(results) + len(loaded.refused) > 1:  # one input: its own line says it all
             say(err, import_summary(results, loaded.refused))
         if loaded.refused:
-            raise typer.Exit(1)
+            raise typer.Exit(1 if results else 2)  # 1: some imported, others refused; 2: every input refused
 
 
 @app.command("list")

@@ -278,6 +278,11 @@ def test_import_brings_every_good_file_and_names_each_refused_one(tmp_path, caps
     captured = capsys.readouterr()
     assert [line.split()[1] for line in captured.out.splitlines()] == ["unchanged", "unchanged", "added"]
     assert captured.err.splitlines()[-1] == "imported 1, unchanged 2, refused 1"
+    assert cli.run(["import", str(folder / "c-vide.txt"), str(tmp_path / "absent.txt"), *common]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.splitlines() == [
+        f"error: {folder / 'c-vide.txt'}: the file is empty", f"error: {tmp_path / 'absent.txt'}: no such file or "
+        "folder", "imported 0, unchanged 0, refused 2"]
     (folder / "c-vide.txt").unlink()
     assert cli.run(["import", str(folder), *common]) == 0
     assert capsys.readouterr().err.splitlines() == ["imported 0, unchanged 3, refused 0"]
@@ -307,11 +312,11 @@ def test_reader_paths_opens_the_good_ones_and_says_the_refused(tmp_path, capsys,
     ]
     [(doc_ids, app)] = opened
     assert len(doc_ids) == 2 and stored_sources(store) == ["a-berlin.txt", "b-lyon.txt"]
-    assert app.notices == [f"not imported: {folder / 'c-vide.txt'}: the file is empty",
-                           f"not imported: {folder / 'd-latin1.txt'}: not valid UTF-8 (byte 6); convert it with "
-                           "iconv first"]
+    assert app.notices == [  # one toast, however many were refused
+        f"not imported (2, listed in the terminal when the reader closes):\n{folder / 'c-vide.txt'}: the file is "
+        f"empty\n{folder / 'd-latin1.txt'}: not valid UTF-8 (byte 6); convert it with iconv first"]
     opened.clear()
-    assert cli.run([str(folder / "c-vide.txt"), "--store", str(store)]) == 1  # nothing to open: not opened
+    assert cli.run([str(folder / "c-vide.txt"), "--store", str(store)]) == 2  # nothing to open: not opened
     assert capsys.readouterr().err.splitlines() == [f"error: {folder / 'c-vide.txt'}: the file is empty"]
     assert opened == []
 
