@@ -54,6 +54,7 @@ _TEASER = re.compile(
     r"""|<[^>]+class\s*=\s*["'][^"']*\bpaywall|subscribers?[\s-]+only|subscribe\s+to\s+(?:continue|read)""",
     re.IGNORECASE)
 """The marks of a page that shows the start of an article and keeps the rest for subscribers."""
+_ARTICLE_ELEMENT = re.compile(r"<article\b.*?</article\s*>", re.IGNORECASE | re.DOTALL)
 
 
 def is_feed(data: bytes) -> bool:
@@ -218,9 +219,11 @@ def refuse_non_article(text: str, markup: str, extracted: Extracted | None, wher
     if extracted.words >= MIN_WORDS:
         return  # the article, or as much of it as the page gives (a paywalled article's free part)
     words = extracted.words
-    if _PASSWORD.search(markup):
+    scope = "".join(_ARTICLE_ELEMENT.findall(markup)) or markup  # a login box in the site's header, a
+    # "réservé aux abonnés" badge on a related link: not this article's
+    if _PASSWORD.search(scope):
         raise DocumentError(f"{where}: not an article (only {words} words of text: a login wall)")
-    if _TEASER.search(markup):
+    if _TEASER.search(scope) or _TEASER.search(text):
         raise DocumentError(f"{where}: not an article (only {words} words of text: a teaser, the rest is for "
                             "subscribers)")
     article = extracted.pagetype == "article" or _ARTICLE_MARKUP.search(markup) is not None

@@ -250,7 +250,10 @@ def test_short_pages_that_are_not_briefs_are_refused(tmp_path, page, why):
     with pytest.raises(DocumentError, match="not an article") as raised:
         load_paths([tmp_path / "page.html"])
     assert why in str(raised.value), str(raised.value)
-    (tmp_path / "page.html").write_text(short_page(f"<p>{BRIEF}</p>", ARTICLE_HEAD), encoding="utf-8")
+    site_chrome = ('<header><form><input type="password" name="pw"></form></header><aside><a href="/x">Article '
+                   'réservé aux abonnés</a></aside>')  # the site's login box and badges are not this article's
+    page = short_page(f"<p>{BRIEF}</p>", ARTICLE_HEAD).replace("<main>", f"{site_chrome}<main>")
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
     assert load_one(tmp_path / "page.html").text == BRIEF
 
 
