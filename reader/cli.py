@@ -170,11 +170,21 @@ def open_(
             open_asking_annotator(keys)
             return
         ws = open_workspace()
+        refused: list[str] = []
         if paths and len(paths) == 1 and not Path(paths[0]).exists() and re.fullmatch(r"[a-z][a-z-]*", paths[0]):
             commands = ", ".join(sorted(command_names() - {"open"}))
             fail(f"no command or file {paths[0]!r} (commands: {commands})")
         if paths:
-            doc_ids = [r.document.id for r in import_documents(ws, paths, analyse=False)]
+            # Every good input is imported and opened; the refused ones are said here, again in the app, and
+            # make the status 1 once it closes (2, and no app, when none was good).
+            loaded = load_documents(ws, paths)
+            refused = loaded.refused
+            results = import_documents(ws, paths, analyse=False, docs=loaded.documents)
+            doc_ids = [r.document.id for r in results]
+            if refused and len(results) + len(refused) > 1:
+                say(err, import_summary(results, refused))
+            if refused and not doc_ids:
+                raise typer.Exit(2)  # nothing to open
         else:
             doc_ids = ws.document_ids()
             if not doc_ids and default_paths():
@@ -183,8 +193,14 @@ def open_(
             fail(f"the store {OPTIONS.store} is empty: give a file or folder to read (reader PATH)")
         from reader.ui.app import ReaderApp
 
-        ReaderApp(ws, doc_ids, keymap=keys).run()
+        app = ReaderApp(ws, doc_ids, keymap=keys)
+        if refused:  # one toast, however many: the full list is in the terminal above the app
+            shown = "\n".join(refused[:3]) + (f"\n… and {len(refused) - 3} more" if len(refused) > 3 else "")
+            app.notices = [f"not imported ({len(refused)}, listed in the terminal when the reader closes):\n{shown}"]
+        app.run()
         ws.close()
+        if refused:
+            raise typer.Exit(1)
 
 
 def open_asking_annotator(keys) -> None:
@@ -258,20 +274,28 @@ def serve_(
 
 
 def load_documents(ws, paths: list[str] | list[Path]):
-    """Files, folders, URLs and feeds as documents; a feed's known items come back as stored, its failed items
-    are one `warning:` line each."""
-    from reader.documents import load_paths
+    """Files, folders, URLs and feeds as documents (`reader.documents.Loaded`): each refused input is one
+    `error:` line, at once; a feed's known items come back as stored, its failed items are `warning:` lines."""
+    from reader.documents import load_inputs
 
-    return load_paths(paths, stored=lambda: map(ws.document, ws.document_ids()),
-                      report=lambda line: say(err, line, one_line=True))
+    loaded = load_inputs(paths, stored=lambda: map(ws.document, ws.document_ids()),
+                         report=lambda line: say(err, line, one_line=True))
+    for refusal in loaded.refused:
+        say(err, f"error: {refusal}", one_line=True)
+    return loaded
+
+
+def import_summary(results, refused: list[str]) -> str:
+    added = sum(1 for r in results if r.added)
+    return f"imported {added}, unchanged {len(results) - added}, refused {len(refused)}"
 
 
 def import_documents(ws, paths: list[str] | list[Path], *, analyse: bool, n_process: int = 1, docs=None):
-    """Load (unless `docs` are given), store and (optionally) analyse documents; a bad file or model fails
-    before anything is stored."""
+    """Load (unless `docs` are given), store and (optionally) analyse documents; a missing model fails before
+    anything is stored. Refused inputs were said by `load_documents`; the others are imported."""
     from reader.workspace import ImportResult
 
-    docs = load_documents(ws, paths) if docs is None else docs
+    docs = load_documents(ws, paths).documents if docs is None else docs
     if ws.read_only:
         missing = [d for d in docs if not ws.has_document(d.id)]
         if missing:
@@ -282,10 +306,10 @@ def import_documents(ws, paths: list[str] | list[Path], *, analyse: bool, n_proc
         for doc in {ws.pipeline_for(d): d for d in docs if ws.cached_analysis(d) is None}.values():
             ws.pipeline(doc)  # load (or fail on) every pipeline needed before the store changes
     results = ws.add_documents(docs)
-    if analyse:
+    if analyse and docs:
         from rich.progress import Progress
 
-        with Progress(console=err, transient=True) as progress:
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task("analysing", total=len(docs))
             ws.analyse_many(docs, n_process=n_process, progress=lambda n: progress.advance(task, n))
     return results
@@ -310,7 +334,7 @@ def import_(
             native = {p: records for p in paths
                       if not is_url(p) and Path(p).is_file() and (records := read_native(Path(p))) is not None}
             rest = [p for p in paths if p not in native]
-            docs = load_documents(ws, rest) if rest else []  # every file and page is checked before anything is stored
+            loaded = load_documents(ws, rest) if rest else None  # every input is read before anything is stored
             if native:
                 summary = import_native(ws, [r for records in native.values() for r in records], analyse=True)
                 for doc_id in summary.documents:
@@ -320,9 +344,9 @@ def import_(
                 say(out, f"{summary.annotations} annotations imported from {len(native)} native export(s)")
         except ExportError as exc:
             fail(str(exc))
-        if not rest:
+        if loaded is None:
             return
-        results = import_documents(ws, rest, analyse=True, n_process=n_process, docs=docs)
+        results = import_documents(ws, rest, analyse=True, n_process=n_process, docs=loaded.documents)
         for result in results:
             doc = result.document
             analysis = ws.cached_analysis(doc)
@@ -336,6 +360,10 @@ def import_(
             for ann in result.lost:
                 say(err, f"  not found in the new text, kept in {result.replaces}: {ann.kind} "
                     f"{ann.label or ann.text!r} on “{' '.join(ann.quote.exact[:60].split())}”", one_line=True)
+        if len(results) + len(loaded.refused) > 1:  # one input: its own line says it all
+            say(err, import_summary(results, loaded.refused))
+        if loaded.refused:
+            raise typer.Exit(1 if results else 2)  # 1: some imported, others refused; 2: every input refused
 
 
 @app.command("list")

@@ -76,7 +76,7 @@ _HEADER_LINE = re.compile(r"\A(title|source|date|lang|author|url)\s*:\s*(.+)\Z",
 def split_header(text: str) -> tuple[str, dict[str, str]]:
     """Separate header metadata from the body.
 
-    Recognised: `---` front matter with `key: value` lines, leading `key: value` lines followed by a blank
+    Recognised: `---` front matter (see `front_matter`), leading `key: value` lines followed by a blank
     line, and a bare leading `date 2023-09` (as in the seed articles) before the first sentence.
     """
     meta: dict[str, str] = {}
@@ -84,10 +84,7 @@ def split_header(text: str) -> tuple[str, dict[str, str]]:
     if stripped.startswith("---\n"):
         end = stripped.find("\n---", 4)
         if end != -1:
-            for line in stripped[4:end].splitlines():
-                key, sep, value = line.partition(":")
-                if sep and key.strip():
-                    meta[key.strip().lower()] = value.strip()
+            meta.update(front_matter(stripped[4:end]))
             text = stripped[end + 4 :]
     else:
         lines = stripped.split("\n")
@@ -106,6 +103,81 @@ def split_header(text: str) -> tuple[str, dict[str, str]]:
         meta.setdefault("date", m.group(1))
         text = text[m.end() :]
     return text.strip(), meta
+
+
+_KEY = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t]+(.*))?\Z")
+_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
+            "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028",
+            "P": "\u2029"}
+
+
+def front_matter(block: str) -> dict[str, str]:
+    """The top-level `key: value` pairs of YAML front matter, values as YAML reads them.
+
+    No YAML parser is a dependency, and meta values are one-line strings, so this reads the part of YAML front
+    matter holds: plain scalars (a ` #` comment cut), `'single'` (`''` is a quote) and `"double"` quoted ones
+    (backslash escapes), `|`/`>` block scalars, and lists (`[a, "b"]` or `- a` lines) joined with `, `. Nested
+    mappings are skipped: they are not one value.
+    """
+    meta: dict[str, str] = {}
+    lines = block.split("\n")
+    i = 0
+    while i < len(lines):
+        m = _KEY.match(lines[i].rstrip())
+        i += 1
+        if not m:
+            continue
+        key, value = m.group(1).lower(), (m.group(2) or "").strip()
+        nested = []
+        while i < len(lines) and (not lines[i].strip() or lines[i][:1] in " \t-"):
+            nested.append(lines[i])
+            i += 1
+        if value[:1] and value[0] in "|>":
+            text = [line.strip() for line in nested]
+            meta[key] = ("\n" if value[0] == "|" else " ").join(text).strip()
+        elif value:
+            meta[key] = yaml_scalar(value + "".join(" " + line.strip() for line in nested if line.strip()))
+        else:
+            items = [line.strip()[1:].strip() for line in nested if line.strip().startswith("-")]
+            if items and all(line.strip().startswith("-") for line in nested if line.strip()):
+                meta[key] = ", ".join(filter(None, map(yaml_scalar, items)))
+    return {key: value for key, value in meta.items() if value}
+
+
+def yaml_scalar(value: str) -> str:
+    """One YAML flow value as text: quotes and escapes resolved, a flow list joined with `, `."""
+    value = value.strip()
+    if value.startswith('"'):
+        out, i = [], 1
+        while i < len(value) and value[i] != '"':
+            c = value[i]
+            if c == "\\" and i + 1 < len(value):
+                nxt = value[i + 1]
+                width = {"x": 2, "u": 4, "U": 8}.get(nxt)
+                if width and re.fullmatch(r"[0-9A-Fa-f]+", value[i + 2 : i + 2 + width] or "-"):
+                    out.append(chr(int(value[i + 2 : i + 2 + width], 16)))
+                    i += 2 + width
+                    continue
+                out.append(_ESCAPES.get(nxt, "\\" + nxt))
+                i += 2
+                continue
+            out.append(c)
+            i += 1
+        return "".join(out)
+    if value.startswith("'"):
+        out, i = [], 1
+        while i < len(value):
+            if value[i] == "'":
+                if value[i + 1 : i + 2] != "'":
+                    break
+                i += 1
+            out.append(value[i])
+            i += 1
+        return "".join(out)
+    if value.startswith("[") and value.endswith("]"):
+        items = re.findall(r"""\s*("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^,]*)\s*(?:,|\Z)""", value[1:-1])
+        return ", ".join(filter(None, (yaml_scalar(item) for item in items)))
+    return re.split(r"[ \t]#", value, maxsplit=1)[0].strip()
 
 
 def derive_title(text: str, limit: int = 90) -> str:
@@ -135,13 +207,23 @@ def guess_language(text: str, default: str = DEFAULT_LANG) -> str:
     return best if scores[best] >= max(3, len(words) // 50) and scores[best] > scores[default] else default
 
 
-def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = "input") -> Document:
+def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = "input",
+                  markdown: bool = False) -> Document:
     """Sanitise, strip the header and build the document; `where` names the origin in error messages.
 
-    The text follows the text rule, every meta key and value (header, file name, `.jsonl` meta) the one-line
-    rule of `reader.untrusted`: cleaned, not refused, since none of them is an identity.
+    `markdown`: the body is Markdown, stored as its plain text (`reader.markdown`), titled by its first `#`
+    heading unless the header names a title. The text follows the text rule, every meta key and value (header,
+    file name, `.jsonl` meta) the one-line rule of `reader.untrusted`: cleaned, not refused, since none of them
+    is an identity.
     """
     body, header = split_header(sanitize(raw))
+    if markdown:
+        from reader.markdown import to_text
+
+        converted = to_text(body)
+        body = sanitize(converted.text)  # character references (`&#27;`) can make controls: the rule again
+        if converted.title:
+            header.setdefault("title", converted.title)
     if not body.strip():
         raise DocumentError(f"{where}: the document is empty")
     try:
@@ -180,11 +262,19 @@ Stored = Callable[[], Iterable[Document]]
 """The documents already in the store, asked for only when a feed is read (its known items are not fetched)."""
 Report = Callable[[str], None]
 """Where a feed says which item failed (one line each) while the others are imported."""
+Refuse = Callable[[DocumentError], None]
+"""Where an input that cannot be a document goes when the others go on (see `load_inputs`)."""
 
 
-def load_file(path: Path, *, stored: Stored | None = None, report: Report | None = None) -> list[Document]:
+def _raise(exc: DocumentError) -> None:
+    raise exc
+
+
+def load_file(path: Path, *, stored: Stored | None = None, report: Report | None = None,
+              refuse: Refuse = _raise) -> list[Document]:
     """Documents of one file: one for .txt/.md and saved pages, one per non-blank line for .jsonl, one per item
-    for a feed (told by its content: any suffix but the text ones)."""
+    for a feed (told by its content: any suffix but the text ones). A bad `.jsonl` line goes to `refuse` (by
+    default raised) and the file's other lines are read; a bad file raises."""
     suffix = path.suffix.lower()
     data = _read_bytes(path)
     if suffix not in TEXT_SUFFIXES:
@@ -196,28 +286,36 @@ def load_file(path: Path, *, stored: Stored | None = None, report: Report | None
             return web.load_feed(data, where=str(path), stored=stored, report=report)
     raw = _read_text(path, data)
     source = path.name
-    if path.suffix.lower() != ".jsonl":
+    if suffix != ".jsonl":
         if not raw.strip():
             raise DocumentError(f"{path}: the file is empty")
-        return [make_document(raw, {"source": source}, where=str(path))]
+        return [make_document(raw, {"source": source}, where=str(path), markdown=suffix == ".md")]
     docs = []
+    lines = 0
     for number, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
+        lines += 1
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DocumentError(f"{where}: not valid JSON ({exc.msg})") from None
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            raise DocumentError(f"{where}: each line needs a \"text\" string")
-        meta = record.get("meta") or {}
-        if not isinstance(meta, dict):
-            raise DocumentError(f"{where}: \"meta\" must be an object")
-        docs.append(make_document(record["text"], {"source": f"{source}:{number}", **meta}, where=where))
-    if not docs:
+            docs.append(jsonl_document(line, source=f"{source}:{number}", where=f"{path}:{number}"))
+        except DocumentError as exc:
+            refuse(exc)
+    if not lines:
         raise DocumentError(f"{path}: the file is empty")
     return docs
+
+
+def jsonl_document(line: str, *, source: str, where: str) -> Document:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(f"{where}: not valid JSON ({exc.msg})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise DocumentError(f"{where}: each line needs a \"text\" string")
+    meta = record.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise DocumentError(f"{where}: \"meta\" must be an object")
+    return make_document(record["text"], {"source": source, **meta}, where=where)
 
 
 def iter_files(path: Path) -> Iterator[Path]:
@@ -234,23 +332,56 @@ def is_url(value: str | Path) -> bool:
     return isinstance(value, str) and re.match(r"https?://", value, re.IGNORECASE) is not None
 
 
-def load_paths(paths: Iterable[Path | str], *, stored: Stored | None = None,
-               report: Report | None = None) -> list[Document]:
-    """All documents under the given files, folders and URLs (pages or feeds), in a stable order, without
-    duplicates; `stored` and `report` serve feeds (see `Stored`, `Report`)."""
-    seen: dict[str, Document] = {}
-    for root in paths:
-        if is_url(root):
-            from reader import web
+@dataclass(frozen=True)
+class Loaded:
+    documents: list[Document]
+    """Every document read, in a stable order, without duplicates."""
+    refused: list[str]
+    """One line per input (a file, a URL, a `.jsonl` line) that could not become a document: which, and why.
+    Messages, not the exceptions: a kept traceback would keep the caller's frames (and its store) alive."""
 
-            docs = web.load_url(str(root), stored, report)
-        else:
-            root = Path(root)
-            files = list(iter_files(root))
-            if root.is_dir() and not files:
-                raise DocumentError(f"{root}: no .txt, .md, .jsonl or .html files in this folder")
-            docs = [doc for file in files for doc in load_file(file, stored=stored, report=report)]
+
+def load_inputs(paths: Iterable[Path | str], *, stored: Stored | None = None,
+                report: Report | None = None) -> Loaded:
+    """Every document under the given files, folders and URLs (pages or feeds), and every input refused.
+
+    One bad input never costs the others: an analyst's folder with an empty or mis-encoded file still imports
+    the rest, and the refusals are listed, one each. `stored` and `report` serve feeds (see `Stored`, `Report`).
+    """
+    seen: dict[str, Document] = {}
+    refused: list[str] = []
+
+    def refuse(exc: DocumentError) -> None:
+        refused.append(str(exc))
+    for root in paths:
+        docs: list[Document] = []
+        try:
+            if is_url(root):
+                from reader import web
+
+                docs = web.load_url(str(root), stored, report)
+            else:
+                root = Path(root)
+                files = list(iter_files(root))
+                if root.is_dir() and not files:
+                    raise DocumentError(f"{root}: no .txt, .md, .jsonl or .html files in this folder")
+                for file in files:
+                    try:
+                        docs.extend(load_file(file, stored=stored, report=report, refuse=refuse))
+                    except DocumentError as exc:
+                        refuse(exc)
+        except DocumentError as exc:
+            refuse(exc)
         for doc in docs:
             seen.setdefault(doc.id, doc)
-    return list(seen.values())
+    return Loaded(list(seen.values()), refused)
 
+
+def load_paths(paths: Iterable[Path | str], *, stored: Stored | None = None,
+               report: Report | None = None) -> list[Document]:
+    """`load_inputs`' documents, all or nothing: the first refusal is raised (for callers with no way to say
+    more than one thing)."""
+    loaded = load_inputs(paths, stored=stored, report=report)
+    if loaded.refused:
+        raise DocumentError(loaded.refused[0])
+    return loaded.documents

@@ -32,7 +32,10 @@ DEADLINE = 60.0
 MAX_DOWNLOAD = 10 * 1024 * 1024
 """A news page is well under 2 MB; more is a file, not an article, and would only freeze the import."""
 MIN_WORDS = 60
-"""Fewer words of main text is a teaser, a login wall or an empty page: a short news brief still has more."""
+"""Fewer words of main text, on a page with no article markup, is a teaser or an empty page."""
+MIN_BRIEF_WORDS = 15
+"""A brief (a wire dispatch of two or three sentences) is an article when its page says it is one; under this
+much text, even such a page gave no body (rendered by scripts, or cut)."""
 
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml",
@@ -41,6 +44,17 @@ _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]")
 _HTML_ROOT = re.compile(rb"<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _PASSWORD = re.compile(r"""<input[^>]+type\s*=\s*["']?password""", re.IGNORECASE)
+_ARTICLE_MARKUP = re.compile(
+    r"""<meta[^>]+(?:property|name)\s*=\s*["']?article:published_time|"@type"\s*:\s*"(?:News|Reportage|"""
+    r"""Analysis|Report|Opinion|Review|Background)?Article"|itemtype\s*=\s*["']?https?://schema\.org/\w*Article""",
+    re.IGNORECASE)
+"""What a news page says about itself when it holds one article (Open Graph's article properties, schema.org)."""
+_TEASER = re.compile(
+    r"r[ée]serv[ée]e?s?\s+(?:aux|à nos)\s+abonn[ée]s|il\s+vous\s+reste\s+\d+\s*%|la\s+suite\s+est\s+r[ée]serv"
+    r"""|<[^>]+class\s*=\s*["'][^"']*\bpaywall|subscribers?[\s-]+only|subscribe\s+to\s+(?:continue|read)""",
+    re.IGNORECASE)
+"""The marks of a page that shows the start of an article and keeps the rest for subscribers."""
+_ARTICLE_ELEMENT = re.compile(r"<article\b.*?</article\s*>", re.IGNORECASE | re.DOTALL)
 
 
 def is_feed(data: bytes) -> bool:
@@ -186,7 +200,12 @@ def inline(element: Any) -> str:
 
 
 def refuse_non_article(text: str, markup: str, extracted: Extracted | None, where: str) -> None:
-    """Index pages, login walls and empty or tiny extractions are refused: they would be stored as junk."""
+    """Index pages, login walls, teasers and empty pages are refused: they would be stored as junk.
+
+    Decided from the page's structure, not from length alone: a short text is a brief (an article) when the
+    page marks itself as one article (`og:type` article, `article:published_time`, schema.org) and shows no
+    login form and no subscribers-only teaser.
+    """
     if extracted is None or not text.strip():
         raise DocumentError(f"{where}: not an article (no article text found in the page)")
     if extracted.pagetype in ("website", "profile") and "date" not in extracted.meta:
@@ -197,9 +216,23 @@ def refuse_non_article(text: str, markup: str, extracted: Extracted | None, wher
     if len(paragraphs) >= 8 and lengths[len(lengths) // 2] < 10:
         raise DocumentError(f"{where}: not an article (an index page: {len(paragraphs)} headlines, no article "
                             "body)")
-    if extracted.words < MIN_WORDS:
-        why = "a login wall" if _PASSWORD.search(markup) else "a teaser, a login wall or an empty page?"
-        raise DocumentError(f"{where}: not an article (only {extracted.words} words of text: {why})")
+    if extracted.words >= MIN_WORDS:
+        return  # the article, or as much of it as the page gives (a paywalled article's free part)
+    words = extracted.words
+    scope = "".join(_ARTICLE_ELEMENT.findall(markup)) or markup  # a login box in the site's header, a
+    # "réservé aux abonnés" badge on a related link: not this article's
+    if _PASSWORD.search(scope):
+        raise DocumentError(f"{where}: not an article (only {words} words of text: a login wall)")
+    if _TEASER.search(scope) or _TEASER.search(text):
+        raise DocumentError(f"{where}: not an article (only {words} words of text: a teaser, the rest is for "
+                            "subscribers)")
+    article = extracted.pagetype == "article" or _ARTICLE_MARKUP.search(markup) is not None
+    if not article:
+        raise DocumentError(f"{where}: not an article (only {words} words of text and no article markup: a "
+                            "teaser or an empty page?)")
+    if words < MIN_BRIEF_WORDS:
+        raise DocumentError(f"{where}: not an article (only {words} words of text in an article page: its body "
+                            "is missing, perhaps drawn by scripts)")
 
 
 def load_page_file(path: Path, data: bytes) -> Document:

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -216,3 +217,138 @@ def test_export_stats_and_native_round_trip_through_the_cli(store, tmp_path):
     second = tmp_path / "second.jsonl"
     assert run("export", "--output", str(second), "--store", str(other), "--annotator", "eve").exit_code == 0
     assert first.read_bytes() == second.read_bytes()
+
+
+# --- import: every good input, one line per refused one ----------------------------------------------------------
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def one_model(monkeypatch):
+    """The small French pipeline loaded once for the test, however many imports it runs."""
+    from reader import analysis
+
+    loaded: dict = {}
+    real = analysis.load_pipeline
+
+    def load(name, lang="fr"):
+        if (name, lang) not in loaded:
+            loaded[name, lang] = real(name, lang)
+        return loaded[name, lang]
+
+    monkeypatch.setattr(analysis, "load_pipeline", load)
+
+
+def mixed_folder(root: Path) -> Path:
+    """Two good articles, an empty file and a latin-1 one, as an analyst's folder often is."""
+    folder = root / "articles"
+    folder.mkdir()
+    (folder / "a-berlin.txt").write_text("Emmanuel Macron est à Berlin. Il rencontre Olaf Scholz.\n", encoding="utf-8")
+    (folder / "b-lyon.txt").write_text("Lyon, le 16 décembre 2024. La mairie de Lyon ferme deux écoles.\n",
+                                       encoding="utf-8")
+    (folder / "c-vide.txt").write_bytes(b"")
+    (folder / "d-latin1.txt").write_bytes("Le café de la gare a fermé à Rennes.".encode("latin-1"))
+    return folder
+
+
+def stored_sources(store: Path) -> list[str]:
+    from reader.workspace import Workspace
+
+    ws = Workspace.open(store, read_only=True)
+    return sorted(ws.document(d).meta["source"] for d in ws.document_ids())
+
+
+@pytest.mark.slow
+def test_import_brings_every_good_file_and_names_each_refused_one(tmp_path, capsys, one_model):
+    folder = mixed_folder(tmp_path)
+    store = tmp_path / "store"
+    common = ["--store", str(store), "--model", "fr_core_news_sm"]
+    assert cli.run(["import", str(folder), *common]) == 1
+    captured = capsys.readouterr()
+    assert [line.split()[1] for line in captured.out.splitlines()] == ["added", "added"]
+    assert captured.err.splitlines() == [
+        f"error: {folder / 'c-vide.txt'}: the file is empty",
+        f"error: {folder / 'd-latin1.txt'}: not valid UTF-8 (byte 6); convert it with iconv first",
+        "imported 2, unchanged 0, refused 2",
+    ]
+    assert stored_sources(store) == ["a-berlin.txt", "b-lyon.txt"]
+    (folder / "d-latin1.txt").write_text("Le café de la gare a fermé à Rennes.", encoding="utf-8")  # iconv'd
+    assert cli.run(["import", str(folder), *common]) == 1
+    captured = capsys.readouterr()
+    assert [line.split()[1] for line in captured.out.splitlines()] == ["unchanged", "unchanged", "added"]
+    assert captured.err.splitlines()[-1] == "imported 1, unchanged 2, refused 1"
+    assert cli.run(["import", str(folder / "c-vide.txt"), str(tmp_path / "absent.txt"), *common]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.splitlines() == [
+        f"error: {folder / 'c-vide.txt'}: the file is empty", f"error: {tmp_path / 'absent.txt'}: no such file or "
+        "folder", "imported 0, unchanged 0, refused 2"]
+    (folder / "c-vide.txt").unlink()
+    assert cli.run(["import", str(folder), *common]) == 0
+    assert capsys.readouterr().err.splitlines() == ["imported 0, unchanged 3, refused 0"]
+    assert stored_sources(store) == ["a-berlin.txt", "b-lyon.txt", "d-latin1.txt"]
+
+
+def test_reader_paths_opens_the_good_ones_and_says_the_refused(tmp_path, capsys, monkeypatch):
+    opened: list = []
+
+    class FakeApp:
+        def __init__(self, ws, doc_ids, keymap=None) -> None:
+            self.notices: list[str] = []
+            opened.append((doc_ids, self))
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr("reader.ui.app.ReaderApp", FakeApp)
+    folder = mixed_folder(tmp_path)
+    store = tmp_path / "store"
+    assert cli.run([str(folder), "--store", str(store)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"error: {folder / 'c-vide.txt'}: the file is empty",
+        f"error: {folder / 'd-latin1.txt'}: not valid UTF-8 (byte 6); convert it with iconv first",
+        "imported 2, unchanged 0, refused 2",
+    ]
+    [(doc_ids, app)] = opened
+    assert len(doc_ids) == 2 and stored_sources(store) == ["a-berlin.txt", "b-lyon.txt"]
+    assert app.notices == [  # one toast, however many were refused
+        f"not imported (2, listed in the terminal when the reader closes):\n{folder / 'c-vide.txt'}: the file is "
+        f"empty\n{folder / 'd-latin1.txt'}: not valid UTF-8 (byte 6); convert it with iconv first"]
+    opened.clear()
+    assert cli.run([str(folder / "c-vide.txt"), "--store", str(store)]) == 2  # nothing to open: not opened
+    assert capsys.readouterr().err.splitlines() == [f"error: {folder / 'c-vide.txt'}: the file is empty"]
+    assert opened == []
+
+
+@pytest.mark.slow
+def test_markdown_import_stores_plain_text_that_offsets_and_exports_agree_with(tmp_path, capsys, one_model):
+    from reader.workspace import Workspace
+
+    store = tmp_path / "store"
+    common = ["--store", str(store), "--model", "fr_core_news_sm"]
+    source = DATA / "markdown" / "depeche.md"
+    assert cli.run(["import", str(source), *common]) == 0
+    out = capsys.readouterr().out
+    doc_id = out.split()[0]
+    assert out.split()[1] == "added" and out.rstrip().endswith("Grève : « on ne lâchera rien », disent les cheminots")
+    ws = Workspace.open(store, read_only=True, model="fr_core_news_sm")
+    doc = ws.document(doc_id)
+    analysis = ws.cached_analysis(doc)
+    sentences = [doc.text[start:end] for start, end in analysis.sentences]
+    assert sentences[0] == "Grève à la SNCF" and "Ce que demandent les syndicats" in sentences  # headings alone
+    assert "- une hausse des salaires de 5 % ;" in sentences  # a list item is its own line
+    for start, end in analysis.sentences:
+        assert doc.text[start:end].strip() == doc.text[start:end] != ""
+    assert analysis.entities and all(doc.text[e.start : e.end].strip() for e in analysis.entities)
+    assert "SNCF" in {doc.text[e.start : e.end] for e in analysis.entities}
+    ws.close()
+    before = {p: p.read_bytes() for p in store.rglob("*.json")}
+    assert cli.run(["import", str(source), *common]) == 0
+    assert capsys.readouterr().out.split()[:2] == [doc_id, "unchanged"]
+    assert {p: p.read_bytes() for p in store.rglob("*.json")} == before  # a re-import changes nothing
+    assert cli.run(["export", *common]) == 0
+    [record] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    dumped = json.dumps(record, ensure_ascii=False)
+    assert record["text"] == doc.text and [m for m in ("**", "](", "`", "# ") if m in dumped] == []
+    assert all(record["text"][s["start"] : s["end"]] == s["text"] for s in record["spans"])

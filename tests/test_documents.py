@@ -13,6 +13,7 @@ from reader.documents import (
     document_id,
     guess_language,
     load_file,
+    load_inputs,
     load_paths,
     make_document,
     sanitize,
@@ -119,3 +120,114 @@ def test_language_guess():
     assert guess_language("The government said on Monday that the plan is on track and it will be") == "en"
     assert guess_language("Le gouvernement a dit que le plan est dans les temps et qu'il sera") == "fr"
     assert guess_language("") == "fr"
+
+
+# --- Markdown -------------------------------------------------------------------------------------------------
+
+MARKDOWN = Path(__file__).resolve().parent / "data" / "markdown"
+
+
+def test_markdown_is_stored_as_its_plain_text():
+    [doc] = load_file(MARKDOWN / "depeche.md")
+    assert doc.text == (
+        "Grève à la SNCF\n\n"
+        "Les syndicats de la SNCF ont appelé à une grève reconductible à partir de lundi, selon un communiqué "
+        "publié sur leur site.\n\n"
+        "Ce que demandent les syndicats\n\n"
+        "- une hausse des salaires de 5 % ;\n- le maintien des petites lignes ;\n  - dont celle de Nantes-Pornic.\n\n"
+        "1. Premier point.\n2. Second point.\n\n"
+        "« Nous ne lâcherons rien », a déclaré un délégué.\n\n"
+        "trafic_prevu = 0.5\n\n"
+        "La direction parle d’un trafic « très perturbé ».\nFin de la dépêche."
+    )
+    assert dict(doc.meta) == {
+        "title": "Grève : « on ne lâchera rien », disent les cheminots",  # quotes are YAML's, not the title's
+        "author": "Marie L'Hôte",
+        "date": "2024-12-16",
+        "tags": "social, transports, SNCF",
+        "source": "depeche.md",
+        "lang": "fr",
+    }
+
+
+def test_markdown_title_is_the_first_level_one_heading_without_front_matter():
+    [doc] = load_file(MARKDOWN / "sans-titre.md")
+    assert doc.title == "Le vrai titre de l’article"
+    assert doc.text == ("Texte d’introduction sans front matter, avec un mot en gras.\n\n"
+                        "Le vrai titre de l’article\n\n"
+                        "Le corps de l’article, avec une et du HTML brut.")
+
+
+def test_markdown_character_references_follow_the_text_rule():
+    doc = make_document("Un &#27;[31m échappement &amp; une &#x85;fin.", markdown=True)
+    assert doc.text == "Un \ufffd[31m échappement & une \ufffdfin."  # markdown-it's replacement for a control
+
+
+@pytest.mark.parametrize(
+    ("block", "meta"),
+    [
+        ('title: "Deux : points"', {"title": "Deux : points"}),
+        ("title: 'L''Hôte'", {"title": "L'Hôte"}),
+        ('title: "a \\"b\\" \\u00e9\\x41"', {"title": 'a "b" éA'}),
+        ("title: plain # comment\nurl: https://x.fr/#ancre", {"title": "plain", "url": "https://x.fr/#ancre"}),
+        ("authors:\n  - Jean\n  - 'Marie'\n", {"authors": "Jean, Marie"}),
+        ("tags: [a, 'b, c', \"d\"]", {"tags": "a, b, c, d"}),
+        ("summary: >\n  une ligne\n  et une autre\ntitle: T", {"summary": "une ligne et une autre", "title": "T"}),
+        ("place:\n  city: Lyon\ntitle: T", {"title": "T"}),  # a nested mapping is not one value
+        ("Title: Majuscules", {"title": "Majuscules"}),
+    ],
+)
+def test_front_matter_values_are_read_as_yaml_reads_them(block, meta):
+    body, found = split_header(f"---\n{block}\n---\nLe texte.")
+    assert (body, found) == ("Le texte.", meta)
+
+
+_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéèàçô", min_size=1, max_size=8)
+_WRAPS = [("{}", "{}"), ("**{}**", "{}"), ("*{}*", "{}"), ("_{}_", "{}"), ("`{}`", "{}"),
+          ("[{}](https://x.fr/a)", "{}"), ("~~{}~~", "{}")]
+
+
+@given(st.lists(st.tuples(st.sampled_from(["", "# ", "## ", "- ", "1. ", "> "]),
+                          st.lists(st.tuples(st.sampled_from(_WRAPS), _WORD), min_size=1, max_size=6)),
+                min_size=1, max_size=6))
+def test_markdown_text_holds_the_words_and_none_of_the_markers(paragraphs):
+    source = "\n\n".join(prefix + " ".join(wrap[0].format(word) for wrap, word in words)
+                         for prefix, words in paragraphs)
+    doc = make_document(source, markdown=True)
+    again = make_document(source, markdown=True)
+    assert (again.id, again.text) == (doc.id, doc.text)  # the same file is the same document
+    assert not set(doc.text) & set("*_`[]()#>~")
+    position = 0
+    for _, words in paragraphs:
+        for _, word in words:  # every word, in order, at an offset of the stored text
+            position = doc.text.index(word, position)
+            assert doc.text[position : position + len(word)] == word
+            position += len(word)
+
+
+# --- several inputs ---------------------------------------------------------------------------------------------
+
+
+def test_bad_inputs_are_refused_one_each_and_the_good_ones_loaded(tmp_path):
+    (tmp_path / "a.txt").write_text("Premier article du dossier, en bon UTF-8.", encoding="utf-8")
+    (tmp_path / "b.md").write_text("# Second\n\nUn article en **Markdown**.", encoding="utf-8")
+    (tmp_path / "c-vide.txt").write_bytes(b"")
+    (tmp_path / "d-latin1.txt").write_bytes("Un article enregistré en latin-1, café.".encode("latin-1"))
+    loaded = load_inputs([tmp_path, tmp_path / "absent.txt"])
+    assert [d.meta["source"] for d in loaded.documents] == ["a.txt", "b.md"]
+    assert loaded.refused == [
+        f"{tmp_path / 'c-vide.txt'}: the file is empty",
+        f"{tmp_path / 'd-latin1.txt'}: not valid UTF-8 (byte 20); convert it with iconv first",
+        f"{tmp_path / 'absent.txt'}: no such file or folder",
+    ]
+    with pytest.raises(DocumentError, match="c-vide.txt: the file is empty"):
+        load_paths([tmp_path])  # all or nothing where only one thing can be said
+
+
+def test_a_bad_jsonl_line_is_refused_and_the_others_loaded(tmp_path):
+    path = tmp_path / "docs.jsonl"
+    path.write_text('{"text": "Premier."}\nnot json\n{"txt": "x"}\n{"text": "Quatrième."}\n', encoding="utf-8")
+    loaded = load_inputs([path])
+    assert [d.text for d in loaded.documents] == ["Premier.", "Quatrième."]
+    assert loaded.refused == [f"{path}:2: not valid JSON (Expecting value)",
+                              f"{path}:3: each line needs a \"text\" string"]

@@ -207,6 +207,56 @@ def test_an_empty_or_tiny_page_is_refused(tmp_path):
             load_paths([tmp_path / name])
 
 
+BRIEF = ("Un incendie s’est déclaré dans la nuit de dimanche à lundi dans un entrepôt du port de Nantes-Saint-"
+         "Nazaire, à Cheviré. Une soixantaine de pompiers ont été mobilisés. Aucun blessé n’est à déplorer, a "
+         "indiqué la préfecture de Loire-Atlantique, qui a ouvert une enquête.")
+
+
+def test_a_wire_brief_with_article_markup_is_an_article(site):
+    from reader import web
+
+    for source in (DATA / "breve.html", site.url("/breve.html")):
+        doc = load_one(source)
+        assert doc.text == BRIEF and len(doc.text.split()) < web.MIN_WORDS
+        assert {k: doc.meta[k] for k in ("title", "author", "date")} == {
+            "title": "Nantes : un incendie ravage un entrepôt du port, pas de blessé", "author": "Rédaction avec AFP",
+            "date": "2024-12-16"}
+
+
+def test_two_pages_where_one_is_a_brief_are_both_imported(tmp_path):
+    shutil.copy(DATA / "article.html", tmp_path / "a.html")
+    shutil.copy(DATA / "breve.html", tmp_path / "b.html")
+    assert [d.meta["source"] for d in load_paths([tmp_path])] == ["a.html", "b.html"]
+
+
+def short_page(body: str, head: str = "") -> str:
+    return (f"<html><head><meta charset='utf-8'>{head}</head><body><main><article><h1>Un titre</h1>{body}"
+            "</article></main></body></html>")
+
+
+ARTICLE_HEAD = ('<meta property="og:type" content="article">'
+                '<meta property="article:published_time" content="2024-12-16T06:42:00+01:00">')
+
+
+@pytest.mark.parametrize(("page", "why"), [
+    (short_page(f"<p>{BRIEF}</p>"), "no article markup"),  # a short text alone says nothing
+    (short_page(f"<p>{BRIEF}</p><div class='paywall'><p>La suite est réservée aux abonnés.</p></div>",
+                ARTICLE_HEAD), "a teaser, the rest is for subscribers"),
+    (short_page(f"<p>{BRIEF}</p><p>Il vous reste 85 % de cet article à lire.</p>", ARTICLE_HEAD), "a teaser"),
+    (short_page("<p>Chargement de l’article en cours…</p>", ARTICLE_HEAD), "its body is missing"),
+])
+def test_short_pages_that_are_not_briefs_are_refused(tmp_path, page, why):
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
+    with pytest.raises(DocumentError, match="not an article") as raised:
+        load_paths([tmp_path / "page.html"])
+    assert why in str(raised.value), str(raised.value)
+    site_chrome = ('<header><form><input type="password" name="pw"></form></header><aside><a href="/x">Article '
+                   'réservé aux abonnés</a></aside>')  # the site's login box and badges are not this article's
+    page = short_page(f"<p>{BRIEF}</p>", ARTICLE_HEAD).replace("<main>", f"{site_chrome}<main>")
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
+    assert load_one(tmp_path / "page.html").text == BRIEF
+
+
 def test_fetch_errors_are_one_line(site, closed_port, monkeypatch):
     cases = {
         site.url("/absent.html"): "HTTP 404",
@@ -354,6 +404,32 @@ def test_reader_url_imports_the_page_and_opens_the_reader(site, store, monkeypat
     assert opened == [[doc_id]]
     stored = Workspace.open(store, read_only=True).document(doc_id)
     assert dict(stored.meta) == {**ARTICLE_META, "source": site.url("/article.html")}
+
+
+def test_a_folder_of_pages_imports_the_articles_and_refuses_the_login_wall(tmp_path, monkeypatch, capsys):
+    opened: list[list[str]] = []
+
+    class FakeApp:
+        def __init__(self, ws, doc_ids, keymap=None) -> None:
+            opened.append(doc_ids)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr("reader.ui.app.ReaderApp", FakeApp)
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name in ("article.html", "breve.html", "login.html"):
+        shutil.copy(DATA / name, pages / name)
+    store = tmp_path / "store"
+    assert cli.run([str(pages), "--store", str(store)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {pages / 'login.html'}: not an article (only 40 words of text: a login wall)",
+        "imported 2, unchanged 0, refused 1",
+    ]
+    ws = Workspace.open(store, read_only=True)
+    assert sorted(ws.document(d).meta["source"] for d in ws.document_ids()) == ["article.html", "breve.html"]
+    assert [sorted(ids) for ids in opened] == [sorted(ws.document_ids())]
 
 
 @pytest.fixture

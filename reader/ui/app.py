@@ -57,6 +57,8 @@ class ReaderApp(App):
         self.COMMAND_PALETTE_BINDING = normalise_keys(self.keymap.get("reader.command-palette", "ctrl+p"))[0]
         self.keymap_warnings: list[str] = (
             self.keymap.warnings if hasattr(self.keymap, "warnings") else keymap_warnings(self.keymap))
+        self.notices: list[str] = []
+        """Lines for the analyst from before the app started (inputs `reader PATH...` refused), shown as toasts."""
 
     def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = True) -> None:
@@ -89,6 +91,8 @@ class ReaderApp(App):
             self.announce_read_only()
         for warning in self.keymap_warnings:
             self.notify(warning, title="keymap", severity="warning", markup=False, timeout=10)
+        for notice in self.notices:
+            self.notify(notice, severity="warning", markup=False, timeout=15)
 
     def announce_read_only(self) -> None:
         if self.workspace.read_only:

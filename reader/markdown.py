@@ -1,0 +1,102 @@
+"""Markdown files as the plain text a reader reads: markers dropped, structure kept as paragraphs and lines.
+
+The stored text is what every offset points into, so `**`, `#` or `[text](url)` must not reach it: they would be
+read, analysed and exported as words. markdown-it-py (CommonMark, already installed with rich) parses; this
+module only decides how each block becomes text, the same way `reader.web` lays out a page: a heading, a
+paragraph or a code block is one paragraph (a blank line between paragraphs), a list or a table one block of
+lines (`- item`, `1. item`, cells joined by ` · `), a block quote its own paragraphs. Links keep their text,
+inline code its content, images and raw HTML are left out. Imported only when a `.md` file is read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
+
+_SPACES = re.compile(r"[^\S\n]+")
+_PARSER: MarkdownIt | None = None
+
+
+@dataclass(frozen=True)
+class Converted:
+    text: str
+    title: str
+    """The first level-1 heading's text, '' when there is none."""
+
+
+def parser() -> MarkdownIt:
+    global _PARSER
+    if _PARSER is None:
+        _PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    return _PARSER
+
+
+def to_text(source: str) -> Converted:
+    """The plain text of a Markdown document and its title (the first `#` heading)."""
+    root = SyntaxTreeNode(parser().parse(source))
+    title = next((inline(node) for node in root.walk() if node.type == "heading" and node.tag == "h1"), "")
+    return Converted("\n\n".join(block for block in blocks(root.children) if block.strip()), title)
+
+
+def blocks(nodes: list[SyntaxTreeNode]) -> list[str]:
+    """Each block-level node as one paragraph (lists and tables as one block of lines)."""
+    out: list[str] = []
+    for node in nodes:
+        if node.type in ("heading", "paragraph"):
+            out.append(inline(node))
+        elif node.type in ("fence", "code_block"):
+            out.append(node.content.rstrip("\n"))
+        elif node.type in ("bullet_list", "ordered_list"):
+            out.append("\n".join(list_lines(node, 0)))
+        elif node.type == "table":
+            out.append("\n".join(" · ".join(c for c in map(inline, row.children) if c)
+                                 for row in node.walk() if row.type == "tr"))
+        elif node.type == "blockquote":
+            out.extend(blocks(node.children))
+        # html_block, hr, front matter left by other parsers: not text
+    return out
+
+
+def list_lines(node: SyntaxTreeNode, depth: int) -> list[str]:
+    """One line per item (`- ` or `N. `), nested lists indented two spaces a level."""
+    lines: list[str] = []
+    ordered = node.type == "ordered_list"
+    start = int(node.attrs.get("start", 1)) if ordered else 1
+    for number, item in enumerate(node.children, start):
+        marker = f"{number}. " if ordered else "- "
+        first = True
+        for child in item.children:
+            if child.type in ("bullet_list", "ordered_list"):
+                lines.extend(list_lines(child, depth + 1))
+                continue
+            for text in blocks([child]):
+                for line in text.split("\n"):
+                    lines.append("  " * depth + (marker if first else " " * len(marker)) + line)
+                    first = False
+        if first:  # an empty item keeps its marker, so numbering stays visible
+            lines.append("  " * depth + marker.rstrip())
+    return lines
+
+
+def inline(node: SyntaxTreeNode) -> str:
+    """The text of a block's inline content: emphasis, links and code spans give their text, a soft break is
+    a space, a hard break a line break; images (their alt text) and raw HTML give nothing."""
+    parts: list[str] = []
+
+    def visit(current: SyntaxTreeNode) -> None:
+        for child in current.children:
+            if child.type in ("text", "code_inline"):
+                parts.append(child.content)
+            elif child.type == "softbreak":
+                parts.append(" ")
+            elif child.type == "hardbreak":
+                parts.append("\n")
+            elif child.type != "image":
+                visit(child)
+
+    visit(node)
+    lines = (_SPACES.sub(" ", line).strip() for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
