@@ -136,6 +136,13 @@ def sentence_index(value: str, count: int, hint: str = "") -> int:
     return int(value)
 
 
+def warn_damage(found) -> None:
+    """One `warning:` line per damaged annotation file a command left out (`Workspace.damage`); the command
+    did its job on the rest of the store, so its status is unchanged."""
+    for line in dict.fromkeys(map(str, found)):
+        say(err, f"warning: {line}", one_line=True)
+
+
 def open_workspace(read_only: bool = False, writer: str | None = None):
     """The store with --annotator's writer lock (or `writer`'s): read-only when another process holds it."""
     from reader.labels import load_labels
@@ -357,6 +364,7 @@ def list_(
             table.add_row(cell(s.doc_id), cell(s.title), cell("–" if s.sentences is None else s.sentences),
                           cell(s.tagged), cell(s.notes), cell(s.decisions))
         out.print(table)
+        warn_damage(ws.damage())
 
 
 def session_for(doc_ref: str):
@@ -454,6 +462,7 @@ def export_(
             write_export(result, target)
         except ExportError as exc:
             fail(str(exc))
+        warn_damage(result.skipped)
         say(err, result.summary(), one_line=True)
 
 
@@ -463,7 +472,9 @@ def stats_() -> None:
     with user_errors():
         from reader.stats import stats
 
-        out.print(render_stats(stats(open_workspace(read_only=True))))
+        ws = open_workspace(read_only=True)
+        out.print(render_stats(stats(ws)))
+        warn_damage(ws.damage())
 
 
 @app.command("train")
@@ -588,8 +599,9 @@ def agree_(
         result = agreement(ws, names, doc_ids)
         if as_json:
             sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
-            return
-        out.print(render_agreement(result))
+        else:
+            out.print(render_agreement(result))
+        warn_damage(ws.damage())
 
 
 @app.command("merge")
@@ -617,15 +629,22 @@ def merge_(
             fail(str(exc))
         agreed = conflicts = kept = written = 0
         for r in results:
+            if r.skipped:
+                say(out, f"{r.doc_id}  skipped (damaged file: nothing merged)  {r.title}", one_line=True)
+                continue
             if not r.annotators:
                 continue
             agreed, conflicts, kept, written = (agreed + r.agreed, conflicts + r.conflicts, kept + r.kept,
                                                 written + r.written)
             say(out, f"{r.doc_id}  agreed {r.agreed:>4}  conflicts {r.conflicts:>4}  kept {r.kept:>4}  "
                 f"written {r.written:>4}  {r.title}", one_line=True)
-        done = sum(1 for r in results if r.annotators)
+        done = sum(1 for r in results if r.annotators and not r.skipped)
+        skipped = [r for r in results if r.skipped]
         say(out, f"total: {done} documents, {agreed} agreed, {conflicts} conflicts left, {kept} already in {into}, "
-            f"{written} records written ({rule})", one_line=True)
+            f"{written} records written ({rule})" + (f", {len(skipped)} skipped" if skipped else ""), one_line=True)
+        warn_damage(d for r in skipped for d in r.skipped)
+        if doc and skipped:  # the documents asked for could not be merged: that job failed
+            raise typer.Exit(1)
 
 
 def annotator_names(only: list[str] | None) -> list[str] | None:
@@ -736,6 +755,11 @@ def review_(
                 analysis, _ = ws.analysis(ws.document(doc_id))
                 items = review_items(ws, doc_id, analysis, options)
                 annotators = items.annotators
+                if ws.damage(doc_id):  # a version is missing, or gold cannot be written: not reviewable
+                    warn_damage(ws.damage(doc_id))
+                    if doc:
+                        fail(f"{doc_id} cannot be reviewed: an annotation file of it is damaged (above)", 1)
+                    continue
                 if len(annotators) > 1:
                     compared += 1
                     if disputed(items, options):

@@ -160,6 +160,7 @@ class _Job:
             for name in labels_of(u):
                 piece.labels[name] += 1
             piece.notes += len(notes_of(u))
+        piece.skipped = [str(d) for doc_id in ids for d in self.workspace.damage(doc_id)]
         piece.documents = len({v.doc.id for v in every})
         piece.count = len(parts)
         return piece
