@@ -93,6 +93,17 @@ class ReaderApp(App):
             why = self.workspace.read_only_reason or "the store is open in another process"
             self.notify(f"Read-only: {why}. Nothing you do here is saved.", severity="warning", timeout=15)
 
+    def announce_damage(self) -> None:
+        """One toast per damaged annotation file the screens have read past (`Workspace.damage`), once each."""
+        told: set = self.__dict__.setdefault("_damage_told", set())
+        for damage in self.workspace.damage():
+            if damage not in told:
+                told.add(damage)
+                mine = damage.annotator == self.workspace.annotator
+                self.notify(f"{damage}." + (" You can read that document, not annotate it, until then." if mine
+                                            else ""),
+                            title="Damaged file", severity="error", timeout=30)
+
     def start_as(self, annotator: str) -> None:
         """The served reader's analyst gave their name: open the store as them and show the documents."""
         assert self.ask_annotator is not None
