@@ -282,7 +282,7 @@ def import_documents(ws, paths: list[str] | list[Path], *, analyse: bool, n_proc
     if ws.read_only:
         missing = [d for d in docs if not ws.has_document(d.id)]
         if missing:
-            fail(f"the store is read-only here ({ws.read_only_reason}): cannot import {len(missing)} "
+            fail(f"the store is read-only here: {ws.read_only_message()}; cannot import {len(missing)} "
                  "new document(s)")
         return [ImportResult(d, False) for d in docs]
     if analyse:
@@ -310,7 +310,7 @@ def import_(
 
         ws = open_workspace()
         if ws.read_only:
-            fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}); close it first")
+            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was imported")
         try:
             from reader.documents import is_url
 
@@ -371,7 +371,7 @@ def session_for(doc_ref: str):
     """The document (by id or unique prefix), its sentences (cached or from the model) and the session."""
     ws = open_workspace()
     if ws.read_only:
-        fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}) until that closes")
+        fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
     doc = ws.document(ws.resolve(doc_ref))
     analysis, _ = ws.analysis(doc)
     session = ws.session(doc)
@@ -622,7 +622,7 @@ def merge_(
             names = annotator_names(only)
             ws = open_workspace(writer=into)
             if ws.read_only:
-                fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}) until that closes")
+                fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
             doc_ids = [ws.resolve(ref) for ref in doc] if doc else None
             results = merge(ws, chosen, names, doc_ids, into)
         except AdjudicationError as exc:
@@ -744,7 +744,7 @@ def review_(
         keys = load_keymap(OPTIONS.keymap)
         ws = open_workspace(writer=into)
         if ws.read_only:
-            fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}) until that closes")
+            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
         options = ReviewOptions(into, chosen, names, label)
         doc_ids = [ws.resolve(doc)] if doc else ws.document_ids()
         pending, compared = [], 0

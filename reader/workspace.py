@@ -105,6 +105,32 @@ class Workspace:
         """Why writes are refused, for a message ("alice's annotations are open in pid 12 on host since 10:02")."""
         return self.store.read_only_reason
 
+    def read_only_message(self, *, live: bool = False, browser: bool = False) -> str:
+        """Why nothing is saved here and what the analyst can do, in one sentence (the TUI's banner, the CLI's
+        error). `live`: a reader that stays open (and takes over when it can, `take_over`); `browser`: it runs in
+        a browser tab, whose analyst has no use for a process id."""
+        store = self.store
+        cause, why = store.read_only_cause, store.read_only_reason or "the store is open in another process"
+        if cause == "writer":
+            if browser and store.waiting:
+                why = f"{store.waiting}'s annotations are open in another tab or terminal"
+            if live and store.waiting:
+                return f"{why}; this one takes over as soon as that one closes (quit it there)"
+            return f"{why}: quit that reader, then try again"
+        if cause == "folder":
+            return (f"{why}: the store's folder cannot be written here; make it writable (permissions, a "
+                    "read-only mount) or copy the store somewhere writable and open that")
+        return why
+
+    @property
+    def waiting_for_writer(self) -> bool:
+        """Read-only because another reader writes this annotator's files (it may quit: `take_over`)."""
+        return self.store.waiting is not None
+
+    def take_over(self) -> bool:
+        """Become the annotator's writer once the reader that held their files has quit (`Store.take_over`)."""
+        return self.store.take_over()
+
     def close(self) -> None:
         """Release the store's lock; the workspace is read-only afterwards."""
         self.store.close()
