@@ -642,7 +642,7 @@ def merge_(
         skipped = [r for r in results if r.skipped]
         say(out, f"total: {done} documents, {agreed} agreed, {conflicts} conflicts left, {kept} already in {into}, "
             f"{written} records written ({rule})" + (f", {len(skipped)} skipped" if skipped else ""), one_line=True)
-        warn_damage(d for r in skipped for d in r.skipped)
+        warn_damage(ws.damage())  # the skipped documents' files, and document files that do not parse
         if doc and skipped:  # the documents asked for could not be merged: that job failed
             raise typer.Exit(1)
 

@@ -54,10 +54,14 @@ class Damage:
 
     doc_id: str
     annotator: str
+    """"" for a document file."""
     path: Path
     reason: str
 
     def __str__(self) -> str:
+        if not self.annotator:
+            return (f"{self.path} is damaged ({self.reason}): the document {self.doc_id} is left out; the file was "
+                    "left untouched: repair it or restore it (for example from git)")
         return (f"{self.path} is damaged ({self.reason}): {self.annotator}'s annotations of {self.doc_id} are "
                 "left out; the file was left untouched: repair it or restore it (for example from git)")
 
@@ -237,7 +241,15 @@ class Workspace:
                 gc.enable()
 
     def document_ids(self) -> list[str]:
-        return self.store.document_ids()
+        """The stored documents, in store order; a document file that does not parse is left out, and
+        `damage` says which and why (opening it by id still reports it)."""
+        ids = self.store.document_ids()
+        unreadable = self.store.unreadable_documents()
+        if not unreadable:
+            return ids
+        for doc_id, exc in unreadable.items():
+            self._damage[doc_id, ""] = Damage(doc_id, "", exc.path, exc.reason)
+        return [doc_id for doc_id in ids if doc_id not in unreadable]
 
     def document(self, doc_id: str) -> Document:
         return Document.from_record(self.store.document(doc_id))

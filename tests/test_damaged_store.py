@@ -200,7 +200,7 @@ def test_a_damaged_file_costs_only_itself(store, capsys, tmp_path, kind, command
 def test_the_rest_of_the_matrix_stays_quiet_without_damage(store, capsys):
     """The same commands on an undamaged store: no warning at all (the matrix's lines come from the damage)."""
     for args in (["list"], ["stats"], ["agree"], ["export"], ["merge", "--into", "gold"]):
-        code, out, err = run(store, capsys, *args)
+        code, _out, err = run(store, capsys, *args)
         assert code == 0 and "warning" not in err, (args, err)
 
 
@@ -289,7 +289,7 @@ def test_a_second_store_takes_over_once_the_writer_closes(store):
 
 
 async def test_a_second_reader_shows_the_writers_tags_and_takes_over(store):
-    damaged, other, third = doc_ids(store)
+    _damaged, other, _third = doc_ids(store)
     writer = Workspace(Store(store), model=TEST_MODEL, annotator="alice")
     reader = Workspace(Store(store), model=TEST_MODEL, annotator="alice")
     assert reader.read_only
@@ -326,7 +326,7 @@ async def test_a_second_reader_shows_the_writers_tags_and_takes_over(store):
 
 
 async def test_a_reopened_document_shows_what_the_writer_saved(store):
-    damaged, other, third = doc_ids(store)
+    _damaged, other, third = doc_ids(store)
     writer = Workspace(Store(store), model=TEST_MODEL, annotator="alice")
     reader = Workspace(Store(store), model=TEST_MODEL, annotator="alice")
     app = ReaderApp(reader, [other, third])
@@ -354,7 +354,7 @@ def test_read_only_messages_say_what_to_do(store, capsys, monkeypatch):
     assert "pid" in terminal and "takes over" in terminal
     browser = reader.read_only_message(live=True, browser=True)
     assert "pid" not in browser and "another tab or terminal" in browser and "takes over" in browser
-    code, out, err = run(store, capsys, "tag", doc_ids(store)[1], "1", "quote")
+    code, _out, err = run(store, capsys, "tag", doc_ids(store)[1], "1", "quote")
     assert code == 2 and "quit that reader, then try again" in err and "until that closes" not in err
     writer.close()
     reader.close()
@@ -365,7 +365,7 @@ def test_read_only_messages_say_what_to_do(store, capsys, monkeypatch):
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(files.LockFile, "__init__", lambda self, path: read_only_folder(path))
-    code, out, err = run(store, capsys, "tag", doc_ids(store)[1], "1", "quote")
+    code, _out, err = run(store, capsys, "tag", doc_ids(store)[1], "1", "quote")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "Read-only file system" in err and "cannot be written here" in err and "copy the store" in err
     assert "until that closes" not in err and "quit that reader" not in err

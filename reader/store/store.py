@@ -156,6 +156,8 @@ class Store:
         self._files: dict[tuple[str, str], AnnotationFile] = {}
         self._docs: OrderedDict[str, dict] = OrderedDict()
         self._sources: dict[str, str] = {}
+        self._unreadable: dict[str, StoreCorrupt] = {}
+        """Document files that do not parse, as `document_ids` found them."""
         self._cleaned: set[Path] = set()
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root} is not a folder, it cannot hold a store")
@@ -453,9 +455,16 @@ class Store:
                 if doc_id not in self._sources:
                     try:
                         self._load_document(doc_id)
+                    except StoreCorrupt as exc:
+                        self._sources[doc_id] = ""
+                        self._unreadable[doc_id] = exc
                     except StoreError:
                         self._sources[doc_id] = ""
             return sorted(ids, key=lambda i: (_natural(self._sources[i]), i))
+
+    def unreadable_documents(self) -> dict[str, StoreCorrupt]:
+        """The document files `document_ids` listed that do not parse (it lists them all the same)."""
+        return {doc_id: exc for doc_id, exc in self._unreadable.items() if doc_id not in self._docs}
 
     def resolve(self, prefix: str) -> str:
         """The full id of a document from its id or a unique prefix of it."""
