@@ -369,3 +369,19 @@ def test_read_only_messages_say_what_to_do(store, capsys, monkeypatch):
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "Read-only file system" in err and "cannot be written here" in err and "copy the store" in err
     assert "until that closes" not in err and "quit that reader" not in err
+
+
+@pytest.mark.parametrize("args", [["list"], ["stats"], ["agree"], ["export"], ["merge", "--into", "gold"]])
+def test_a_damaged_document_file_costs_only_itself(store, capsys, args):
+    damaged, *others = doc_ids(store)
+    path = store / "documents" / f"{damaged}.json"
+    path.write_bytes(before := path.read_bytes()[:40])
+    code, out, err = run(store, capsys, *args)
+    assert code == 0 and "Traceback" not in out + err
+    named = naming(err, path)
+    assert len(named) == 1 and named[0].startswith("warning:") and "is left out" in named[0], err
+    if args == ["list"]:
+        assert all(doc in out for doc in others)
+    if args == ["export"]:
+        assert {json.loads(line)["id"] for line in out.splitlines()} == set(others)
+    assert path.read_bytes() == before
