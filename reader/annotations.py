@@ -443,8 +443,9 @@ class AnnotationSession:
         """The file's version (`Store.file_version`) when `records()` read it."""
 
     def refresh(self) -> bool:
-        """Read the file again if another process wrote it since (the annotator's writer, while this session
-        was read-only): True when it did. Undo starts afresh: its steps were made on what was there before."""
+        """Read the file again if another process wrote it since this session read or wrote it (the annotator's
+        writer, while this session was read-only; a `git pull`): True when it did. Undo starts afresh: its steps
+        were made on what was there before."""
         version = getattr(self.store, "file_version", None)
         if self._records is None or version is None or version(self.doc.id, self.annotator) == self._version:
             return False
@@ -543,6 +544,8 @@ class AnnotationSession:
         upsert = [r for _, r in state if r is not None]
         delete = [i for i, r in state if r is None and i in records]
         self.store.write(self.doc.id, self.annotator, upsert=upsert, delete=delete)
+        if (version := getattr(self.store, "file_version", None)) is not None:
+            self._version = version(self.doc.id, self.annotator)  # our own write is not news (`refresh`)
         touched = set()
         for ident, record in state:
             old = records.pop(ident, None)

@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import TEST_MODEL
+from test_app import ready
+from test_e2e_tmux import READER, Tmux
 
 from reader import cli
 from reader.documents import make_document
@@ -25,9 +28,6 @@ from reader.ui.app import ReaderApp
 from reader.ui.screens.library import LibraryScreen
 from reader.ui.screens.reading import ReadingScreen
 from reader.workspace import Workspace
-from tests.conftest import TEST_MODEL
-from tests.test_app import ready
-from tests.test_e2e_tmux import READER, Tmux
 
 TEXTS = [
     "Premier article sur Lyon. La mairie a annoncé un plan. Les travaux commencent lundi.",

@@ -50,6 +50,8 @@ class ReaderApp(App):
         self.served = ask_annotator is not None
         """A tab of `reader serve` (messages name no process)."""
         self.writer_check: Timer | None = None
+        self.damage_told: set = set()
+        """The damaged files a toast named already (`announce_damage`)."""
         if ask_annotator is None:
             self.workspace.isolate_analysis()  # spaCy in a child process: keys answer and `q` quits while it loads
         self.doc_ids = doc_ids
@@ -124,10 +126,9 @@ class ReaderApp(App):
 
     def announce_damage(self) -> None:
         """One toast per damaged annotation file the screens have read past (`Workspace.damage`), once each."""
-        told: set = self.__dict__.setdefault("_damage_told", set())
         for damage in self.workspace.damage():
-            if damage not in told:
-                told.add(damage)
+            if damage not in self.damage_told:
+                self.damage_told.add(damage)
                 mine = damage.annotator == self.workspace.annotator
                 self.notify(f"{damage}." + (" You can read that document, not annotate it, until then." if mine
                                             else ""),

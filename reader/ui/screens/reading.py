@@ -145,19 +145,17 @@ class ReadingScreen(Screen):
         return self.query_one(ArticleView)
 
     def reload_annotations(self) -> None:
-        """Show what the annotator's writer saved since this (read-only) reader read the file: on reopening a
-        document, and every few seconds (`ReaderApp.check_writer`)."""
+        """Show what another process saved in the annotator's file since this reader read it (the writer, while
+        this one is read-only): on reopening a document, and every few seconds (`ReaderApp.check_writer`)."""
         if self.session.refresh():
             self.refresh_marks()
             self.update_status()
 
     def on_screen_resume(self) -> None:
-        if self.reader_app.workspace.read_only:
-            self.reload_annotations()
+        self.reload_annotations()
 
     def on_mount(self) -> None:
-        if self.reader_app.workspace.read_only:
-            self.session.refresh()  # the session outlives its screens: a document reopened reads what changed
+        self.session.refresh()  # the session outlives its screens: a document reopened reads what changed (a stat)
         self.view.load(self.doc.text)
         self.view.focus()
         self.update_status()
