@@ -503,6 +503,7 @@ def train_(
                 trained = train(ws, source, name, progress=report)
         except ModelError as exc:
             fail(str(exc))
+        warn_damage(ws.damage())  # learnt without those files
         meta = trained.meta
         for label, count in trained.skipped.items():
             say(err, f"warning: label {label} skipped: {count} tagged sentence(s) in the training documents, "
@@ -767,6 +768,7 @@ def review_(
                         continue
             if doc:
                 fail(nothing_to_review(doc_id, annotators, into, label, rule))
+        warn_damage(d for d in ws.damage() if not d.annotator)  # document files that do not parse
         if not pending:
             fail("nothing to review: no document has annotations by two annotators" if not compared else
                  f"nothing to review: the annotators agree on every item{f' about {label}' if label else ''} "
