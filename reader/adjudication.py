@@ -72,6 +72,18 @@ GOLD = "gold"
 REVIEW = "review"
 """Kind of the record that says gold decided a sentence with no label (nothing else would say it)."""
 
+AUDIT_KEYS = ("from", "versions")
+"""What `reader merge` and `reader review` keep on every record they write (who had the version, what each
+annotator had): an annotator's own records never carry them."""
+
+
+def is_adjudication(name: str, records: Iterable[dict]) -> bool:
+    """Whether an annotator name holds an adjudicated set rather than one analyst's work: `gold` always, and any
+    name with a record written by merge or review (an `--into` set). Agreement and stats leave these out of the
+    annotators they compare unless they are named (`--only`)."""
+    return name == GOLD or any(key in record for record in records for key in AUDIT_KEYS)
+
+
 Span = tuple[int, int, str]
 Rule = str | int
 """`unanimous`, `majority`, or N: at least N annotators."""
