@@ -315,7 +315,7 @@ def header_line(screen) -> str:
     for widget in screen.query_one("#header").children:
         if widget.display:
             x = widget.content_region.x
-            for i, char in enumerate(widget.render_line(0).text.rstrip()):
+            for i, char in enumerate(widget.render_line(0).text.rstrip()[: max(0, NARROW[0] - x)]):
                 cells[x + i] = char
     return "".join(cells).rstrip()
 
