@@ -91,7 +91,7 @@ def test_reader_list_shows_the_annotators_own_progress(alice):
 
 
 async def test_library_shows_the_active_annotators_progress(alice):
-    app = ReaderApp(alice, alice.document_ids() + [add_second_document(alice)])
+    app = ReaderApp(alice, [*alice.document_ids(), add_second_document(alice)])
     async with app.run_test(size=NARROW) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, LibraryScreen)
