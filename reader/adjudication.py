@@ -250,6 +250,8 @@ def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] 
     else:
         chosen = [n for n in annotators if n in stored and n != into]
     tables = {name: workspace.records(doc_id, name) for name in chosen}
+    if annotators is None:  # nor is another merge's or review's set (`--into panel`): it copies the voters
+        tables = {name: table for name, table in tables.items() if not is_adjudication(name, table.values())}
     touching = sorted(name for name, table in tables.items() if table)
     gold_records = workspace.records(doc_id, into) if into in stored else {}
     if not touching and not gold_records:

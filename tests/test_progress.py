@@ -360,3 +360,31 @@ def test_header_meta_fits_its_room():
     assert header_meta(doc, 10).plain == "2023-09"
     assert header_meta(doc, 3).plain == ""
     assert header_meta(doc, -5, ("review → gold",)).plain == "review → gold"
+
+
+def test_merge_does_not_count_another_adjudicated_set_as_a_voter(team):
+    root = str(team.store.root)
+    team.store.close()
+    result = cli("--store", root, "merge", "--into", "final")
+    assert result.exit_code == 0, result.output
+    store = Store(Path(root))
+    try:
+        voters = {name for doc_id in store.document_ids() if "final" in store.annotators(doc_id)
+                  for r in store.records(doc_id, "final").values() for name in (r.get("from") or [])}
+        assert voters and voters <= set(NAMES), voters  # today: panel votes too
+    finally:
+        store.close()
+
+
+def test_reader_list_sorts_and_limits(alice):
+    root = str(alice.store.root)
+    add_second_document(alice)
+    alice.store.close()
+    rows = [json.loads(x) for x in cli("--store", root, "--annotator", "bob", "list", "--sort", "tagged", "--limit",
+                                       "1", "--json").stdout.splitlines()]
+    assert [r["tagged"] for r in rows] == [14]
+    listed = cli("--store", root, "--annotator", "alice", "list", "--sort", "progress", "--json")
+    rows = [json.loads(x) for x in listed.stdout.splitlines()]
+    assert [r["sentences"] for r in rows] == [2, 14]
+    bad = cli("--store", root, "list", "--sort", "size")
+    assert bad.exit_code == 2 and "error: unknown sort 'size'" in bad.output
