@@ -345,7 +345,7 @@ async def test_header_shows_the_whole_title_before_the_file_name_and_author(work
                 assert review or "un_tres_long_nom_de_fi…" in line, line  # cut with … where there is room
             else:
                 assert line.lstrip().startswith(doc.meta["title"][:40]) and "…" in line, line
-                assert "un_tres_long" not in line, line
+                assert "un_tres_long" not in line and "2024-12-16" in line, line  # the date is short: kept
             assert ("review → gold" in line) is review, line
             app.pop_screen()
             await pilot.pause()
@@ -358,8 +358,9 @@ def test_header_meta_fits_its_room():
     assert header_meta(doc).plain == f"2023-09  ·  {'x' * 40}  ·  Anne"
     assert header_meta(doc, 30).plain == f"2023-09  ·  {'x' * 17}…"  # 30 cells exactly
     assert header_meta(doc, 10).plain == "2023-09"
-    assert header_meta(doc, 3).plain == ""
-    assert header_meta(doc, -5, ("review → gold",)).plain == "review → gold"
+    assert header_meta(doc, 3).plain == "2023-09"  # a date is a few cells: always kept
+    assert header_meta(make_document("Texte. Fin.", {"source": "x" * 40}), 3).plain == ""
+    assert header_meta(doc, -5, ("review → gold",)).plain == "review → gold  ·  2023-09"
 
 
 def test_merge_does_not_count_another_adjudicated_set_as_a_voter(team):

@@ -71,14 +71,19 @@ class AnalysisFailed(Message):
 
 
 def header_meta(doc: Document, room: int | None = None, lead: tuple[str, ...] = ()) -> Content:
-    """What the header shows beside the title, in `room` cells (None: all of it). The title wins: `lead` (the
-    review screen's `review → gold`) is always kept, then date, source and author while they fit, the last
-    one cut with … when at least a few cells are left, so a long file name never pushes the title out."""
+    """What the header shows beside the title, in `room` cells (None: all of it). The title wins: only `lead`
+    (the review screen's `review → gold`) and a date (a few cells that say which day's news this is) are always
+    kept; source and author follow while they fit, the last one cut with … when a few cells are left, so a long
+    file name or author never pushes the title out."""
     from rich.cells import cell_len, set_cell_size
 
     separator = "  ·  "
-    texts = [*lead, *(visible(str(doc.meta[key]), one_line=True)
-                      for key in ("date", "source", "author") if doc.meta.get(key))]
+    date = visible(str(doc.meta.get("date") or ""), one_line=True)
+    if date and cell_len(date) <= 12:
+        lead = (*lead, date)
+    elif date:
+        lead = (*lead, set_cell_size(date, 11) + "…")
+    texts = [*lead, *(visible(str(doc.meta[key]), one_line=True) for key in ("source", "author") if doc.meta.get(key))]
     kept: list[str] = []
     used = 0
     for index, text in enumerate(texts):
@@ -92,7 +97,7 @@ def header_meta(doc: Document, room: int | None = None, lead: tuple[str, ...] = 
         used += cell_len(kept[-1]) + (cell_len(separator) if len(kept) > 1 else 0)
     parts: list = []
     for index, text in enumerate(kept):
-        parts += [(separator if parts else "", "dim"), (text, "bold") if index < len(lead) else text]
+        parts += [(separator if parts else "", "dim"), (text, "bold") if index < len(lead) - bool(date) else text]
     return Content.assemble(*parts)
 
 
