@@ -39,7 +39,9 @@ app = typer.Typer(
     help="Read news articles with spaCy entities highlighted, annotate them, export datasets.",
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+out = Console(highlight=False, soft_wrap=True,
+              width=None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160)
+"""A pipe gets 160 columns, unless COLUMNS says how wide what reads it is (tables are laid out to fit)."""
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -373,22 +375,47 @@ def import_(
             raise typer.Exit(1 if results else 2)  # 1: some imported, others refused; 2: every input refused
 
 
+LIST_SORTS = ("id", "title", "date", "tagged", "progress")
+
+
 @app.command("list")
 def list_(
+    sort: Annotated[str, typer.Option("--sort", help="id (default), title, date, tagged or progress (share "
+                                                     "tagged, least first).")] = "id",
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many documents.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document.")] = False,
 ) -> None:
-    """Documents in the store, with their progress."""
+    """Documents in the store, with --annotator's progress (tagged sentences, notes, entity decisions)."""
     with user_errors():
+        import json
+
         from rich.table import Table
 
+        if sort not in LIST_SORTS:
+            fail(f"unknown sort {sort!r} (sorts: {', '.join(LIST_SORTS)})")
         ws = open_workspace(read_only=True)
-        table = Table(box=None, pad_edge=False, header_style="bold")
+        who = ws.annotator
+        summaries = [ws.summary(doc_id, who) for doc_id in ws.document_ids()]
+        if sort == "progress":
+            summaries.sort(key=lambda s: (s.tagged / s.sentences if s.sentences else 0.0, s.doc_id))
+        elif sort != "id":
+            summaries.sort(key=lambda s: (getattr(s, sort), s.doc_id), reverse=sort == "tagged")
+        summaries = summaries[:limit]
+        if as_json:
+            for s in summaries:
+                sys.stdout.write(json.dumps({"id": s.doc_id, "title": s.title, "date": s.date, "source": s.source,
+                                             "annotator": who, "sentences": s.sentences, "tagged": s.tagged,
+                                             "notes": s.notes, "decisions": s.decisions}, ensure_ascii=False) + "\n")
+            return
+        table = Table(title=Text(visible(f"Documents · progress of {who}", one_line=True)), title_justify="left",
+                      box=None, pad_edge=False, header_style="bold")
         numeric = ("sentences", "tagged", "notes", "decisions")
         for column in ("id", "title", *numeric):
+            # figures keep their width (never cut); the title gives way, cut with …
             table.add_column(column, justify="right" if column in numeric else "left", overflow="ellipsis",
-                             no_wrap=True, min_width=12 if column == "id" else None,
-                             max_width=60 if column == "title" else None)
-        for doc_id in ws.document_ids():
-            s = ws.summary(doc_id)
+                             no_wrap=True, min_width=12 if column == "id" else len(column) if column in numeric
+                             else None, max_width=60 if column == "title" else None)
+        for s in summaries:
             table.add_row(cell(s.doc_id), cell(s.title), cell("–" if s.sentences is None else s.sentences),
                           cell(s.tagged), cell(s.notes), cell(s.decisions))
         out.print(table)
@@ -688,11 +715,12 @@ def annotator_names(only: list[str] | None) -> list[str] | None:
 
 
 def render_agreement(result):
-    """`reader agree` output: sentence labels (alpha, kappa per pair), entity pairs, entity F1 per label."""
+    """`reader agree` output: sentence labels (alpha, kappa per pair), entity pairs, entity F1 per label. Tables
+    of figures split to fit the terminal (`reader.tables`): a figure is never cut."""
     from rich.console import Group
-    from rich.table import Table
 
     from reader.stats import percent_text
+    from reader.tables import FigureTable
 
     head = (f"{result.documents} documents ({result.sentences} sentences) touched by at least two of "
             f"{len(result.annotators)} annotators: {', '.join(result.annotators) or 'none'}")
@@ -700,31 +728,21 @@ def render_agreement(result):
     if not result.documents:
         parts.append(Text("no document was touched by two annotators: no agreement to measure"))
         return Group(*parts)
-    table = Table(title="Sentence labels (Krippendorff's alpha over all; Cohen's kappa per pair)",
-                  title_justify="left", box=None, pad_edge=False, header_style="bold")
-    table.add_column("label", no_wrap=True)
-    table.add_column("alpha", justify="right")
-    for a, b in result.pairs:
-        table.add_column(cell(f"{a} / {b}"), justify="right", no_wrap=True)
+    table = FigureTable("Sentence labels (Krippendorff's alpha over all; Cohen's kappa per pair)", ["label"],
+                        ["alpha", *(f"{a} / {b}" for a, b in result.pairs)])
     for name, x in result.labels.items():
-        table.add_row(cell(name), cell(percent_text(x.alpha)),
-                      *(cell(percent_text(x.kappa.get(pair))) for pair in result.pairs))
+        table.add_row([name], [percent_text(x.alpha), *(percent_text(x.kappa.get(pair)) for pair in result.pairs)])
     parts.append(table)
-    table = Table(title="Entities (a is the reference; mismatches: unmatched spans of either side)",
-                  title_justify="left", box=None, pad_edge=False, header_style="bold")
-    for column in ("a / b", "precision", "recall", "f1", "boundary", "label", "missing"):
-        table.add_column(column, justify="left" if column == "a / b" else "right", no_wrap=True)
+    table = FigureTable("Entities (a is the reference; mismatches: unmatched spans of either side)", ["a / b"],
+                        ["precision", "recall", "f1", "boundary", "label", "missing"])
     for p in result.entities:
-        table.add_row(cell(f"{p.a} / {p.b}"), cell(percent_text(p.precision)), cell(percent_text(p.recall)),
-                      cell(percent_text(p.f1)), cell(p.boundary), cell(p.label), cell(p.missing))
+        table.add_row([f"{p.a} / {p.b}"], [percent_text(p.precision), percent_text(p.recall), percent_text(p.f1),
+                                           p.boundary, p.label, p.missing])
     parts.append(table)
     if result.entity_f1:
-        table = Table(title="Entity F1 per label (all pairs)", title_justify="left", box=None, pad_edge=False,
-                      header_style="bold")
-        table.add_column("label", no_wrap=True)
-        table.add_column("f1", justify="right")
+        table = FigureTable("Entity F1 per label (all pairs)", ["label"], ["f1"])
         for name, f1 in result.entity_f1.items():
-            table.add_row(cell(name), cell(percent_text(f1)))
+            table.add_row([name], [percent_text(f1)])
         parts.append(table)
     return Group(*parts)
 
@@ -818,42 +836,36 @@ def nothing_to_review(doc_id: str, annotators: list[str], into: str, label: str 
 
 
 def render_stats(result):
-    """`reader stats` output: a summary line, the annotator table, the agreement table (cells are `Text`)."""
+    """`reader stats` output: a summary line, the annotator table, the agreement table; tables of figures split
+    to fit the terminal (`reader.tables`): a figure is never cut."""
     from rich.console import Group
-    from rich.table import Table
 
     from reader.stats import DECISIONS, percent_text
+    from reader.tables import FigureTable
 
     parts: list = [Text(f"{result.documents} documents, {len(result.annotators)} annotators")]
     if result.annotators:
-        table = Table(title="Annotators", title_justify="left", box=None, pad_edge=False, header_style="bold")
-        table.add_column("annotator", no_wrap=True)
-        for column in ["documents", "tagged", *result.labels, "notes", *DECISIONS]:
-            table.add_column(cell(column), justify="right")
+        table = FigureTable("Annotators", ["annotator"],
+                            ["documents", "tagged", *result.labels, "notes", *DECISIONS])
         for a in result.annotators:
-            values = [a.documents, a.tagged_sentences, *(a.labels.get(x, 0) for x in result.labels), a.notes,
-                      *(a.decisions.get(x, 0) for x in DECISIONS)]
-            table.add_row(cell(a.name), *map(cell, values))
+            table.add_row([a.name], [a.documents, a.tagged_sentences, *(a.labels.get(x, 0) for x in result.labels),
+                                     a.notes, *(a.decisions.get(x, 0) for x in DECISIONS)])
         parts.append(table)
     if result.agreement:
-        table = Table(title="Agreement on sentence labels (Cohen's kappa per label)", title_justify="left",
-                      box=None, pad_edge=False, header_style="bold")
-        for column in ("annotators", "documents", "sentences", "same labels", *result.labels):
-            table.add_column(cell(column), justify="left" if column == "annotators" else "right", no_wrap=True)
+        table = FigureTable("Agreement on sentence labels (Cohen's kappa per label)", ["annotators"],
+                            ["documents", "sentences", "same labels", *result.labels])
         for x in result.agreement:
-            table.add_row(cell(f"{x.first} / {x.second}"), cell(x.documents), cell(x.sentences),
-                          cell(percent_text(x.percent, True)),
-                          *(cell(percent_text(x.kappa.get(label))) for label in result.labels))
+            table.add_row([f"{x.first} / {x.second}"],
+                          [x.documents, x.sentences, percent_text(x.percent, True),
+                           *(percent_text(x.kappa.get(label)) for label in result.labels)])
         parts.append(table)
     elif len(result.annotators) > 1:
         parts.append(Text("no document was tagged by two annotators: no agreement to measure"))
     if result.models:
-        table = Table(title="Suggestions (sentences, per model)", title_justify="left", box=None, pad_edge=False,
-                      header_style="bold")
-        for column in ("model", "annotator", "accepted", "dismissed", "corrected"):
-            table.add_column(column, justify="left" if column in ("model", "annotator") else "right", no_wrap=True)
+        table = FigureTable("Suggestions (sentences, per model)", ["model", "annotator"],
+                            ["accepted", "dismissed", "corrected"])
         for m in result.models:
-            table.add_row(cell(m.model), cell(m.annotator), cell(m.accepted), cell(m.dismissed), cell(m.corrected))
+            table.add_row([m.model, m.annotator], [m.accepted, m.dismissed, m.corrected])
         parts.append(table)
     return Group(*parts)
 
@@ -864,6 +876,7 @@ VALUE_OPTIONS |= {"--only", "--rule", "--into"}  # agree, merge
 VALUE_OPTIONS |= {"--label"}  # review
 VALUE_OPTIONS |= {"--from", "--name"}  # train
 VALUE_OPTIONS |= {"--host", "--port"}  # serve
+VALUE_OPTIONS |= {"--sort", "--limit"}  # list
 SENTENCE_COMMANDS = {"tag", "note"}
 
 

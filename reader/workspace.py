@@ -271,24 +271,25 @@ class Workspace:
             self._sessions[key] = AnnotationSession(self.store, doc, annotator, self.labels)
         return self._sessions[key]
 
-    def summary(self, doc_id: str) -> Summary:
-        """Progress of a document over all annotators: tagged sentences, notes, entity decisions (read through
-        `AnnotatorWork`, as the session, export and stats read them)."""
+    def summary(self, doc_id: str, annotator: str | None = None) -> Summary:
+        """One annotator's progress on a document (default: this workspace's): tagged sentences, notes, entity
+        decisions, read through `AnnotatorWork` as the session, export and stats read them. Never summed over
+        annotators: a document bob and gold tagged is still untouched for alice."""
         from reader.annotations import AnnotatorWork
 
         doc = self.document(doc_id)
         analysis = self.cached_analysis(doc, any_pipeline=True)
         sentences = analysis.sentences if analysis is not None else ()
-        tagged: set[int] = set()
-        notes = decisions = 0
-        for annotator in self.annotators(doc_id):
+        tagged = notes = decisions = 0
+        annotator = annotator or self.annotator
+        if annotator in self.annotators(doc_id):
             work = AnnotatorWork(self.records(doc_id, annotator), sentences, self.labels.names)
-            tagged.update(work.tagged())
-            notes += work.counts.get("note", 0)
-            decisions += work.counts.get("entity", 0)
+            tagged = len(work.tagged())
+            notes = work.counts.get("note", 0)
+            decisions = work.counts.get("entity", 0)
         meta = doc.meta
         return Summary(doc.id, doc.title, str(meta.get("date", "")), str(meta.get("source", "")),
-                       len(analysis.sentences) if analysis else None, len(tagged), notes, decisions,
+                       len(analysis.sentences) if analysis else None, tagged, notes, decisions,
                        str(meta.get("sitename", "")))
 
     # --- analysis ------------------------------------------------------------------------------------

@@ -72,13 +72,34 @@ class AnalysisFailed(Message):
         self.error = error
 
 
-def header_meta(doc: Document) -> Content:
-    from reader.untrusted import visible
+def header_meta(doc: Document, room: int | None = None, lead: tuple[str, ...] = ()) -> Content:
+    """What the header shows beside the title, in `room` cells (None: all of it). The title wins: only `lead`
+    (the review screen's `review → gold`) and a date (a few cells that say which day's news this is) are always
+    kept; source and author follow while they fit, the last one cut with … when a few cells are left, so a long
+    file name or author never pushes the title out."""
+    from rich.cells import cell_len, set_cell_size
 
+    separator = "  ·  "
+    date = visible(str(doc.meta.get("date") or ""), one_line=True)
+    if date and cell_len(date) <= 12:
+        lead = (*lead, date)
+    elif date:
+        lead = (*lead, set_cell_size(date, 11) + "…")
+    texts = [*lead, *(visible(str(doc.meta[key]), one_line=True) for key in ("source", "author") if doc.meta.get(key))]
+    kept: list[str] = []
+    used = 0
+    for index, text in enumerate(texts):
+        space = (room - used - (cell_len(separator) if kept else 0)) if room is not None else cell_len(text)
+        if cell_len(text) <= space or index < len(lead):
+            kept.append(text)
+        elif space >= 8:
+            kept.append(set_cell_size(text, space - 1) + "…")
+        else:
+            break
+        used += cell_len(kept[-1]) + (cell_len(separator) if len(kept) > 1 else 0)
     parts: list = []
-    for key in ("date", "source", "author"):
-        if doc.meta.get(key):
-            parts += [("  ·  " if parts else "", "dim"), visible(str(doc.meta[key]), one_line=True)]
+    for index, text in enumerate(kept):
+        parts += [(separator if parts else "", "dim"), (text, "bold") if index < len(lead) - bool(date) else text]
     return Content.assemble(*parts)
 
 
@@ -116,7 +137,7 @@ class ReadingScreen(Screen):
     def compose(self) -> ComposeResult:
         with Horizontal(id="header"):
             yield Static(Content.styled(visible(self.doc.title, one_line=True), "bold"), id="header-title")
-            yield Static(header_meta(self.doc), id="header-meta")
+            yield Static(header_meta(self.doc, lead=self.header_lead()), id="header-meta")
         with Horizontal(id="body"):
             yield self.ARTICLE_VIEW(id="article")
             yield SidePanel(id="side")
@@ -576,7 +597,25 @@ class ReadingScreen(Screen):
     NARROW = 100
     """Below this many columns the side panel starts hidden, so the text keeps a readable measure."""
 
+    def header_lead(self) -> tuple[str, ...]:
+        """What the header always shows after the title (the review screen says whom it writes)."""
+        return ()
+
+    def fit_header(self) -> None:
+        """Give the title the header's width first; the date, source and author take what it leaves."""
+        from rich.cells import cell_len
+
+        header = self.query_one("#header")
+        width = header.content_region.width or self.size.width - 2
+        meta_widget = self.query_one("#header-meta", Static)
+        gap = meta_widget.styles.padding.left
+        meta = header_meta(self.doc, width - cell_len(visible(self.doc.title, one_line=True)) - gap,
+                           self.header_lead())
+        meta_widget.update(meta)
+        meta_widget.display = bool(meta.plain)
+
     def on_resize(self) -> None:
+        self.fit_header()
         if self.panel_choice is None:
             self.query_one(SidePanel).display = self.size.width >= self.NARROW
         self.query_one(Footer).compact = self.size.width < self.NARROW  # every footer key fits in 80 columns
