@@ -714,54 +714,6 @@ class AnnotationSession:
         return self.apply(f"add {label}", upsert=[entity])
 
 
-def reanchor(annotations: Iterable[Annotation], new_text: str) -> tuple[list[Annotation], list[Annotation]]:
-    """Move annotations onto an edited text by their quotes: (re-anchored, not found)."""
-    moved: list[Annotation] = []
-    lost: list[Annotation] = []
-    for ann in annotations:
-        if ann.kind == "note" and ann.target == "document":
-            moved.append(ann)
-            continue
-        position = find_quote(ann.quote, ann.start, new_text)
-        if position is None:
-            lost.append(ann)
-            continue
-        start = position
-        end = start + len(ann.quote.exact)
-        moved.append(replace(ann, start=start, end=end, quote=quote_at(new_text, start, end)))
-    return moved, lost
-
-
-def find_quote(quote: Quote, hint: int, text: str) -> int | None:
-    """Where the quote is in the text: the occurrence whose context matches best, nearest the old offset."""
-    if not quote.exact:
-        return None
-    best: tuple[int, int] | None = None
-    position = text.find(quote.exact)
-    while position != -1:
-        before = text[max(0, position - len(quote.prefix)) : position]
-        after = text[position + len(quote.exact) : position + len(quote.exact) + len(quote.suffix)]
-        score = _common_suffix(before, quote.prefix) + _common_prefix(after, quote.suffix)
-        key = (score, -abs(position - hint))
-        if best is None or key > (best[0], -abs(best[1] - hint)):
-            best = (score, position)
-        position = text.find(quote.exact, position + 1)
-    return None if best is None else best[1]
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def _common_suffix(a: str, b: str) -> int:
-    return _common_prefix(a[::-1], b[::-1])
-
-
 LABEL_SCHEMES = {
     "wikiner": ("PER", "LOC", "ORG", "MISC"),
     "ontonotes": ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",

@@ -30,7 +30,7 @@ class ImportResult:
     replaces: str | None = None
     """Id of the earlier version of this document (same source, edited text) whose annotations moved here."""
     lost: tuple = ()
-    """Annotations of the earlier version whose quote is no longer in the text (kept there, listed here)."""
+    """Annotations of the earlier version whose text is gone from the new one (kept there, listed here)."""
 
 
 @dataclass(frozen=True)
@@ -201,12 +201,14 @@ class Workspace:
 
     def _carry_over(self, old_id: str, doc: Document) -> list:
         """Re-anchor every annotator's annotations of `old_id` onto the edited text of `doc`."""
-        from reader.annotations import Annotation, reanchor
+        from reader.anchoring import reanchor
+        from reader.annotations import Annotation
 
+        old_text = self.document(old_id).text
         lost_all = []
         for annotator in self.store.annotators(old_id):
             old = [Annotation.from_record(r) for r in self.store.records(old_id, annotator).values()]
-            moved, lost = reanchor(old, doc.text)
+            moved, lost = reanchor(old, old_text, doc.text)
             if moved:
                 self.store.write(doc.id, annotator, upsert=[a.to_record() for a in moved])
             lost_all.extend(lost)
