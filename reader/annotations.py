@@ -462,6 +462,9 @@ class AnnotationSession:
         """The read model of `records()` over `_sentences`, built on first use and kept up to date by writes."""
         self._batch: dict[str, dict | None] | None = None
         """Inside `batch`: each record id changed so far -> its record before the batch (None: absent)."""
+        self.version = 0
+        """Bumped by every change of the in-memory records: work computed off the UI thread from an older
+        version is stale (the reading screen's entity marks)."""
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -486,6 +489,7 @@ class AnnotationSession:
     def records(self) -> dict[str, dict]:
         """This session's records by id (loaded once; this session is the only writer of its file)."""
         if self._records is None:
+            self.version += 1
             self._records = dict(self.store.records(self.doc.id, self.annotator))
             self._parsed = {}
             self._work = None
@@ -558,6 +562,7 @@ class AnnotationSession:
 
     def _remember(self, state: Sequence[tuple[str, dict | None]]) -> frozenset[int]:
         """Bring the in-memory records and read model to `state`; returns the sentences it changed."""
+        self.version += 1
         records = self.records()
         work = self.work
         touched = set()
