@@ -481,7 +481,7 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
     with user_errors():
         ws = open_workspace(read_only=check)
         if ws.read_only and not check:
-            fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}) until that closes")
+            fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}): nothing was written")
         by_doc: dict[str, list[tuple[int, list[str]]]] = {}
         resolved: dict[str, str] = {}
         for number, fields in lines:
