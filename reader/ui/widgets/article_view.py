@@ -349,6 +349,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def set_overlay(self, tags: dict[int, Sequence[Tag]], notes: set[int]) -> None:
         self.tags, self.notes = tags, notes
         self._relayout()
+        if self.size.height:
+            self.scroll_to_cursor()
         self._changed()
 
     def set_sentence_overlay(self, index: int, tags: Sequence[Tag], note: bool) -> None:
@@ -405,7 +407,10 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         """Sentences with labels or a note, in text order: each gets lines of its own, so its labels sit beside
         its text and no other sentence's (a short sentence sharing a line would otherwise have no gutter)."""
         hi = len(self.sentences) if hi is None else hi
-        keys = sorted(i for i in {*self.tags, *self.notes} if lo <= i < hi)
+        if hi - lo < len(self.tags) + len(self.notes):  # a keypress: a paragraph's few sentences
+            keys = [i for i in range(lo, hi) if i in self.tags or i in self.notes]
+        else:
+            keys = sorted(i for i in {*self.tags, *self.notes} if lo <= i < hi)
         return [Block(*self.sentences[i], self._block_rows(i), i) for i in keys if self._block_rows(i)]
 
     def _relayout(self, start: int | None = None, end: int | None = None) -> None:
