@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -183,8 +183,17 @@ def open_(
             fail(f"the store {OPTIONS.store} is empty: give a file or folder to read (reader PATH)")
         from reader.ui.app import ReaderApp
 
-        ReaderApp(ws, doc_ids, keymap=keys).run()
+        run_reader(ReaderApp(ws, doc_ids, keymap=keys))
         ws.close()
+
+
+def run_reader(app) -> None:
+    """Run the TUI, then say what it saved on the way out (a note draft open when it ended); the terminal
+    may be gone (SIGHUP), which costs the message only."""
+    app.run()
+    for line in app.kept:
+        with suppress(OSError):
+            say(err, line, one_line=True)
 
 
 def open_asking_annotator(keys) -> None:
@@ -201,7 +210,7 @@ def open_asking_annotator(keys) -> None:
         return open_workspace()
 
     app = ReaderApp(placeholder, doc_ids, keymap=keys, ask_annotator=as_annotator)
-    app.run()
+    run_reader(app)
     app.workspace.close()
 
 
@@ -749,7 +758,7 @@ def review_(
                  f"under the {rule} rule")
         from reader.ui.app import ReaderApp
 
-        ReaderApp(ws, pending, keymap=keys, review=options).run()
+        run_reader(ReaderApp(ws, pending, keymap=keys, review=options))
         ws.close()
 
 
