@@ -81,10 +81,16 @@ def header_meta(doc: Document) -> Content:
     return Content.assemble(*parts)
 
 
+class SearchBox(Input):
+    """The search field. Its Enter is a priority binding: it runs as the key arrives and gives the focus back
+    to the text, so the keys typed after it are reader keys (`/autorité⏎jj` moves twice), not more query. (On
+    the screen the binding would be lost: the keymap gives Enter to `reader.add-entity`.)"""
+
+    BINDINGS = [Binding("enter", "screen.submit_search", show=False, priority=True)]
+
+
 class ReadingScreen(Screen):
-    BINDINGS = [*bindings("reading"), Binding("enter", "submit_search", show=False, priority=True)]
-    """Enter in the search box is a priority binding: it runs as the key arrives and moves the focus back to
-    the text, so the keys typed after it are reader keys (`/autorité⏎jj` moves twice), not more query."""
+    BINDINGS = bindings("reading")
     ARTICLE_VIEW: type[ArticleView] = ArticleView
     """The article widget; the review screen draws conflicts with a subclass."""
 
@@ -124,8 +130,8 @@ class ReadingScreen(Screen):
         yield Static(id="status")
         # Composed hidden, not mounted on first use: a widget being mounted takes focus only after the keys
         # already typed have gone to the text (`/` then `autorité` fast tagged and accepted instead).
-        yield Input(placeholder="Search: literal, case-insensitive · Enter finds · Esc closes", id="search",
-                    classes="hidden")
+        yield SearchBox(placeholder="Search: literal, case-insensitive · Enter finds · Esc closes", id="search",
+                        classes="hidden")
         yield Footer()
 
     @property
