@@ -542,7 +542,21 @@ class ReadingScreen(Screen):
         self.set_focus(box)
 
     def action_submit_search(self) -> None:
-        self.search(self.search_box.value)
+        """Enter, as it arrives: the text takes the focus now, so the keys typed next queue there; the search
+        runs first in the text's queue, once the box has taken the keys typed before Enter (a burst: a paste,
+        a fast typist, tmux). `/Poutine⏎jj`: the first match, then two sentences on."""
+        import asyncio
+
+        box = self.search_box
+        typed = asyncio.Event()
+        box.call_later(typed.set)
+
+        async def search_when_typed() -> None:
+            await typed.wait()
+            self.search(box.value)
+
+        self.set_focus(self.view)
+        self.view.call_later(search_when_typed)
 
     @on(Input.Submitted, "#search")
     def run_search(self, event: Input.Submitted) -> None:
@@ -774,7 +788,11 @@ class ReadingScreen(Screen):
             from reader.annotations import AnnotationError
             from reader.store import StoreError
 
-            where = f"the note on the {target} of {self.doc.id}"
+            where = f"the note on the document {self.doc.id}"
+            if target != "document":
+                number = next((i for i, (s, e) in enumerate(self.view.sentences) if s <= start < e), None)
+                where = (f"the note on the {target} in sentence {number + 1} of {self.doc.id}" if number is not None
+                         else f"the note on the {target} of {self.doc.id}")
             try:
                 if existing is not None:
                     self.session.edit_note(existing.id, text)
@@ -785,7 +803,7 @@ class ReadingScreen(Screen):
             except (StoreError, AnnotationError) as exc:
                 self.reader_app.kept.append(f"error: {where} was not saved: {' '.join(str(exc).split())}")
                 return
-            self.reader_app.kept.append(f"reader: kept your unsaved note: {where} is saved")
+            self.reader_app.kept.append(f"reader: saved the note you were writing ({where})")
 
         title = f"Note on the {target}" + (" (editing)" if existing else "")
         self.app.push_screen(NoteEditor(title, context, existing.text if existing else "", keep=keep), done)
