@@ -70,10 +70,23 @@ class NoteEditor(ModalScreen[str | None]):
             self.query_one("#note-help", Static).update(Content(self.HELP))
 
     def action_save(self) -> None:
+        """Ctrl+S is a priority binding, run as it arrives: the note is read once the field has taken the keys
+        typed before it (a fast typist's last word was lost)."""
+        self.after_typed(self.save)
+
+    def save(self) -> None:
         self.closed = True
-        self.dismiss(self.text)
+        self.dismiss(self.text)  # not awaited (nor returned to be): it runs in this screen's own queue
 
     def action_cancel(self) -> None:
+        self.after_typed(self.cancel)
+
+    def after_typed(self, callback: Callable[[], None]) -> None:
+        """Run `callback` on this screen once the field has taken the keys already typed (the field's queue
+        first, then the screen's: the field cannot close the screen it is in from its own queue)."""
+        self.area.call_later(self.call_later, callback)
+
+    def cancel(self) -> None:
         if self.changed() and not self.confirming:
             self.confirming = True
             self.query_one("#note-help", Static).update(Content(self.CONFIRM))
