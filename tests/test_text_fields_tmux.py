@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from reader.store import Store
 from tests.conftest import TEST_MODEL
 from tests.test_e2e_tmux import READER, Tmux
 from tests.test_text_fields import PRINTABLE
@@ -139,4 +140,6 @@ def test_every_printable_character_is_text_in_the_name_prompt(analysed_store, tm
         term.wait_for("saved: tag")
     finally:
         term.kill()
-    assert (next((store / "annotations").iterdir()) / "Zoé q.json").is_file()
+    with Store(store, read_only=True) as stored:
+        (doc_id,) = stored.document_ids()
+        assert [r["label"] for r in stored.records(doc_id, "Zoé q").values()] == ["event"]
