@@ -140,7 +140,7 @@ def cases(doc_ids: list[str]) -> list[tuple[str, dict]]:
     return out
 
 
-def export_all(root: Path, processes: int = 1) -> dict[str, dict]:
+def export_all(root: Path) -> dict[str, dict]:
     """Every case exported from the store at `root`: {name: {"bytes": ..., "summary": ...} or {"error": ...}}."""
     from reader.export import ExportError, export, write_export
 
@@ -154,7 +154,7 @@ def export_all(root: Path, processes: int = 1) -> dict[str, dict]:
         for name, kwargs in cases([seed, d2, d3, d4]):
             fmt = kwargs.pop("fmt")
             try:
-                result = export(ws, fmt, processes=processes, **kwargs)
+                result = export(ws, fmt, **kwargs)
             except ExportError as exc:
                 results[name] = {"error": str(exc),
                                  "misaligned": [str(m) for m in exc.misaligned]}
