@@ -80,8 +80,13 @@ def export(
     """
     unit = check_options(fmt, unit, align, need_output=False)
     found = get_format(fmt)
-    with workspace.bulk_reads():
+    with workspace.bulk_reads():  # the writers too: their Docs and records join the read model on the heap
         every = list(views(workspace, select(workspace, doc_ids), annotator, annotated_only, progress))
+        return _build(found, unit, every, annotated_only, align, list(workspace.labels.names))
+
+
+def _build(found: Format, unit: str, every: list, annotated_only: bool, align: str, names: list[str]
+           ) -> ExportResult:
     parts = units(every, unit, found.keeps_rejected, annotated_only)
     result = ExportResult(found.name, unit, found.binary)
     bad = misaligned(parts)
@@ -92,7 +97,6 @@ def export(
                           f"{shown} (use --align expand or --align contract to fix them)", listed)
     if bad:
         result.adjusted, result.dropped = adjust(bad, align, blank_vocab())
-    names = list(workspace.labels.names)
     universe = [*names, *sorted({name for v in every for labels in v.tags.values() for name in labels} - set(names))]
     result.data = found.write(parts, universe)
     result.labels = dict.fromkeys(universe, 0)

@@ -9,6 +9,8 @@ rebuilds every Doc with its own pipeline's vocab), so the file is whatever this 
 from __future__ import annotations
 
 import contextlib
+import itertools
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,16 +26,21 @@ def write(units: list[Unit], labels: list[str]) -> bytes:
     vocab = blank_vocab()
     docbin = DocBin(store_user_data=True)
     documents: dict[int, Words] = {}
+    cats: dict[tuple[str, ...], dict[str, float]] = {}
     with msgpack_lookups_cached():
         for u in units:
-            docbin.add(unit_doc(u, labels, vocab, documents))
+            chosen = tuple(labels_of(u))
+            if chosen not in cats:  # one dict per combination of labels: DocBin.add only serialises it
+                cats[chosen] = {name: 1.0 if name in chosen else 0.0 for name in labels}
+            docbin.add(unit_doc(u, cats[chosen], vocab, documents))
         return docbin.to_bytes()
 
 
-def unit_doc(u: Unit, universe: list[str], vocab: Any, documents: dict[int, Words]) -> Any:
+def unit_doc(u: Unit, cats: dict[str, float], vocab: Any, documents: dict[int, Words]) -> Any:
     """The unit's Doc: its tokens (with the exact text of the unit), entities, span group, cats, user data.
     `documents` keeps each document's `Words` for its other units."""
     from spacy.tokens import Doc
+    from spacy.tokens import Span as DocSpan
 
     v = u.view
     words = documents.get(id(v.tokens))
@@ -42,18 +49,22 @@ def unit_doc(u: Unit, universe: list[str], vocab: Any, documents: dict[int, Word
     plain = words.plain(u.start, u.end)
     if plain is not None:
         doc = Doc(vocab, words=plain[0], spaces=plain[1])
+        starts, ends = plain[2], plain[3]
     else:
-        doc = doc_from_units(vocab, v.doc.text, v.tokens.units(u.start, u.end))
+        found = v.tokens.units(u.start, u.end)
+        doc = doc_from_units(vocab, v.doc.text, found)
+        starts, ends = [s for s, _, _ in found], [e for _, e, _ in found]
     spans = []
-    for s in u.spans:
-        span = doc.char_span(s.start - u.start, s.end - u.start, label=s.label)
-        if span is None:  # cannot happen after the alignment check
+    for s in u.spans:  # the tokens a span covers: it starts where one starts and ends where one ends
+        i, j = bisect_left(starts, s.start), bisect_left(ends, s.end)
+        if i == len(starts) or j == len(ends) or starts[i] != s.start or ends[j] != s.end or j < i:
             raise ExportError(f"internal error: span {s.start}-{s.end} of {v.doc.id} does not align")
-        spans.append(span)
+        spans.append(DocSpan(doc, i, j + 1, label=s.label))
     doc.spans["sc"] = spans
-    doc.ents = without_overlaps(u.spans, spans)
-    chosen = labels_of(u)
-    doc.cats = {name: 1.0 if name in chosen else 0.0 for name in universe}
+    ordered = sorted(spans, key=lambda x: (x.start, x.end))
+    overlap = any(a.end > b.start for a, b in itertools.pairwise(ordered))
+    doc.ents = without_overlaps(u.spans, spans) if overlap else ordered
+    doc.cats = cats
     doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
                           "notes": notes_of(u)})
     return doc
