@@ -435,7 +435,7 @@ def export_(
             ws = open_workspace(read_only=True)
             who = OPTIONS.annotator if OPTIONS.annotator_given else None
             with Progress(console=err, transient=True) as progress:
-                task = progress.add_task("exporting", total=len(doc) if doc else len(ws.document_ids()))
+                task = progress.add_task("exporting", total=2 * (len(doc) if doc else len(ws.document_ids())))
                 result = export(ws, fmt, unit, doc, annotated_only, who, align,
                                 progress=lambda n: progress.advance(task, n))
             write_export(result, target)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -684,3 +685,29 @@ def test_docbin_with_a_unit_without_tokens_and_overlapping_spans(ws):
     assert lengths[1] == 0 and lengths[-1] == 0 and all(lengths[2:-1])
     overlapping = next(doc for doc in docs if len(doc.spans["sc"]) > len(doc.ents))
     assert "chancelier allemand Olaf Scholz" in {e.text for e in overlapping.ents}
+
+
+@pytest.mark.parametrize("fmt", ["spacy", "prodigy"])
+def test_progress_counts_each_document_read_then_written(ws, fmt, monkeypatch):
+    """The bar moves while the Docs are built, not only while the store is read (then it sat at 100 %)."""
+    from reader.export import FORMATS
+
+    seen: list[int] = []
+    writing: list[int] = []
+    write = FORMATS[fmt].write
+
+    def spy(units, labels):
+        def counted():
+            for u in units:
+                writing.append(sum(seen))
+                yield u
+        return write(counted(), labels)
+
+    monkeypatch.setitem(FORMATS, fmt, dataclasses.replace(FORMATS[fmt], write=spy))
+    total = len(ws.document_ids())
+    export(ws, fmt, progress=seen.append)
+    assert sum(seen) == 2 * total
+    assert writing[0] == total < writing[-1], "every document read, then the bar moves while they are written"
+    seen.clear()
+    export(ws, fmt, progress=seen.append, annotated_only=True, annotator="bob")
+    assert sum(seen) == 2 * total, "documents left out are counted as done"

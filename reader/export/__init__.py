@@ -26,7 +26,8 @@ from the annotations), so the same store gives the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from reader.export.docbin import msgpack_lookups_cached
@@ -35,7 +36,7 @@ from reader.export.jsonlines import write_export
 from reader.export.native import ImportSummary, import_native, is_native_record, read_native
 from reader.export.result import ExportError, ExportResult, Misaligned
 from reader.export.tokens import ALIGN_MODES, Tokens, adjust, blank_vocab, describe, doc_from_units, misaligned
-from reader.export.units import labels_of, notes_of, select, units, views
+from reader.export.units import Unit, labels_of, notes_of, select, units, views
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
@@ -76,17 +77,35 @@ def export(
     `doc_ids`: ids or unique prefixes (None: every document). `annotated_only`: documents with at least one
     annotation of the chosen annotator(s) and, for sentence units, sentences with a tag, a note or an entity
     decision. Misaligned spans raise ExportError listing them unless `align` is `expand` or `contract`.
-    `progress(n)` is called as documents are read (n of them).
+    `progress(n)` is called as documents are read (n of them), then again as they are written: 2 per document.
     """
     unit = check_options(fmt, unit, align, need_output=False)
     found = get_format(fmt)
     with workspace.bulk_reads():  # the writers too: their Docs and records join the read model on the heap
-        every = list(views(workspace, select(workspace, doc_ids), annotator, annotated_only, progress))
-        return _build(found, unit, every, annotated_only, align, list(workspace.labels.names))
+        ids = select(workspace, doc_ids)
+        every = list(views(workspace, ids, annotator, annotated_only, progress))
+        written = [0]
+        result = _build(found, unit, every, annotated_only, align, list(workspace.labels.names),
+                        progress and functools.partial(_reported, progress=progress, done=written))
+    if progress:  # the last document, and those read but not exported (annotated_only)
+        progress(len(ids) - written[0])
+    return result
 
 
-def _build(found: Format, unit: str, every: list, annotated_only: bool, align: str, names: list[str]
-           ) -> ExportResult:
+def _reported(parts: list[Unit], progress: Callable[[int], None], done: list[int]) -> Iterator[Unit]:
+    """The units, a document reported once its units are written (counted in `done`), but the last one."""
+    last = None
+    for u in parts:
+        if u.view.doc.id != last:
+            if last is not None:
+                progress(1)
+                done[0] += 1
+            last = u.view.doc.id
+        yield u
+
+
+def _build(found: Format, unit: str, every: list, annotated_only: bool, align: str, names: list[str],
+           reported: Callable[[list[Unit]], Iterable[Unit]] | None) -> ExportResult:
     parts = units(every, unit, found.keeps_rejected, annotated_only)
     result = ExportResult(found.name, unit, found.binary)
     bad = misaligned(parts)
@@ -98,7 +117,7 @@ def _build(found: Format, unit: str, every: list, annotated_only: bool, align: s
     if bad:
         result.adjusted, result.dropped = adjust(bad, align, blank_vocab())
     universe = [*names, *sorted({name for v in every for labels in v.tags.values() for name in labels} - set(names))]
-    result.data = found.write(parts, universe)
+    result.data = found.write(parts if reported is None else reported(parts), universe)
     result.labels = dict.fromkeys(universe, 0)
     for u in parts:
         result.spans += len(u.spans)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from reader.export.result import ExportError
@@ -19,7 +19,7 @@ from reader.export.tokens import Words, blank_vocab, doc_from_units
 from reader.export.units import Span, Unit, labels_of, notes_of
 
 
-def write(units: list[Unit], labels: list[str]) -> bytes:
+def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     """The DocBin of one Doc per unit, serialised."""
     from spacy.tokens import DocBin
 

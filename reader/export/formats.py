@@ -7,7 +7,7 @@ that holds the one builder of its record shape. Harlequin keeps its export forma
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from reader.export import docbin, doccano, native, prodigy
@@ -26,7 +26,7 @@ class Format:
     """Binary output (a DocBin) is never written to stdout: it needs --output."""
     keeps_rejected: bool
     """Rejected entities stay in the records, with their status (the native format's review trail)."""
-    write: Callable[[list[Unit], list[str]], bytes]
+    write: Callable[[Iterable[Unit], list[str]], bytes]
     """(units, label universe) -> the file: one JSON line per unit, or the DocBin of one Doc per unit."""
 
 

@@ -116,7 +116,7 @@ def sentence_record(u: Unit, universe: list[str]) -> dict:
     }
 
 
-def write(units: list[Unit], labels: list[str]) -> bytes:
+def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     return jsonlines.lines([document_record(u, labels) if u.index is None else sentence_record(u, labels)
                             for u in units])
 

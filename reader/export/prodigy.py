@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import msgspec
@@ -84,7 +84,7 @@ def _token_index(offsets: Sequence[int], offset: int) -> int:
     return i
 
 
-def write(units: list[Unit], labels: list[str]) -> bytes:
+def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     """One task per unit. A sentence's token list is the same for every annotator: built once per sentence."""
     universe = labels
     options = [Option(name, name) for name in universe]
