@@ -258,7 +258,7 @@ def baseline(fmt: str, source: Path, target: Path, with_srsly: bool = False) -> 
     return float(run(code))
 
 
-def bench_export(root: Path, out: Path, repeat: int) -> None:
+def bench_export(root: Path, out: Path, repeat: int, only: list[str] | None = None) -> None:
     """Each format's export alternates with its baselines, so that a ratio compares times under the same load
     (2 shared vCPUs slow down by up to 40 % for minutes). `write` is the export less its reading of the store:
     what the baseline does too."""
@@ -267,7 +267,7 @@ def bench_export(root: Path, out: Path, repeat: int) -> None:
     cases = [("jsonl", "document"), ("jsonl", "sentence"), ("prodigy", "sentence"), ("doccano", "sentence"),
              ("spacy", "sentence")]
     source = out / "inputs.pickle"
-    for fmt, unit in cases:
+    for fmt, unit in [c for c in cases if not only or c[0] in only]:
         target = out / f"{fmt}-{unit}.{'spacy' if fmt == 'spacy' else 'jsonl'}"
         runs = [one_export(root, fmt, unit, target)]
         count = runs[0][2]
@@ -293,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--per-doc", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", nargs="*", help="Formats to run (default: every one).")
     parser.add_argument("--keep", type=Path, help="Build the store in this folder once, and reuse it after.")
     args = parser.parse_args(argv)
     total = time.perf_counter()
@@ -310,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"store: {len(ids):,} documents, {annotations:,} annotations, ready in "
               f"{time.perf_counter() - start:.1f} s", flush=True)
         (folder / "out").mkdir()
-        bench_export(store, folder / "out", args.repeat)
+        bench_export(store, folder / "out", args.repeat, args.only)
     print(f"\ntotal {time.perf_counter() - total:.0f} s")
 
 
