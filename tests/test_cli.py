@@ -296,6 +296,7 @@ def test_reader_paths_opens_the_good_ones_and_says_the_refused(tmp_path, capsys,
     class FakeApp:
         def __init__(self, ws, doc_ids, keymap=None) -> None:
             self.notices: list[str] = []
+            self.kept: list[str] = []  # what the app saved on the way out: nothing here
             opened.append((doc_ids, self))
 
         def run(self) -> None:
