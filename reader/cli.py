@@ -274,9 +274,9 @@ def serve_(
 
 
 def load_documents(ws, paths: list[str] | list[Path]):
-    """Files, folders, URLs and feeds as documents (`reader.documents.Loaded`): each refused input is one
+    """Files, folders, URLs and feeds as documents (`reader.loading.Loaded`): each refused input is one
     `error:` line, at once; a feed's known items come back as stored, its failed items are `warning:` lines."""
-    from reader.documents import load_inputs
+    from reader.loading import load_inputs
 
     loaded = load_inputs(paths, stored=lambda: map(ws.document, ws.document_ids()),
                          report=lambda line: say(err, line, one_line=True))

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reader import analysis as an
-from reader.documents import Document, load_paths
+from reader.documents import Document
 from reader.labels import LabelSet, load_labels
+from reader.loading import load_paths
 from reader.store import Store
 
 if TYPE_CHECKING:
