@@ -504,7 +504,7 @@ def train_(
     with user_errors():
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from reader.suggest import ModelError, train
+        from reader.suggest import ModelError
 
         try:
             ws = open_workspace(read_only=True)  # reads tags, writes only models/ (swapped in whole)
@@ -517,7 +517,7 @@ def train_(
                 def report(stage: str, share: float) -> None:
                     progress.update(task, description=stage, completed=share)
 
-                trained = train(ws, source, name, progress=report)
+                trained = ws.train(source, name, progress=report)
         except ModelError as exc:
             fail(str(exc))
         meta = trained.meta

@@ -80,10 +80,12 @@ class LibraryScreen(Screen):
     def header_text(self) -> str:
         """The count, then what the analysts did with each trained model's suggestions (`reader stats` says it
         per annotator), so a team sees whether a model helps."""
+        from reader.stats import suggestion_stats
+
         count = len(self.doc_ids)
         text = f"Library · {count} document{'' if count == 1 else 's'}"
         totals: dict[str, list[int]] = {}
-        for m in self.reader_app.workspace.suggestion_stats(self.doc_ids):
+        for m in suggestion_stats(self.reader_app.workspace, self.doc_ids):
             total = totals.setdefault(m.model, [0, 0, 0])
             total[0] += m.accepted
             total[1] += m.dismissed
