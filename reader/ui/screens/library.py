@@ -14,7 +14,7 @@ from reader.ui.keymap import bindings
 from reader.untrusted import visible
 
 if TYPE_CHECKING:
-    from reader.ui.app import ReaderApp
+    from reader.ui.screens import ReaderHost
 
 
 class LibraryScreen(Screen):
@@ -25,7 +25,7 @@ class LibraryScreen(Screen):
         self.doc_ids = doc_ids
 
     @property
-    def reader_app(self) -> ReaderApp:
+    def reader_app(self) -> ReaderHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
