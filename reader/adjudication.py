@@ -552,6 +552,9 @@ class MergeResult:
     """Items gold had already decided: left as they are."""
     written: int
     """Gold records written or deleted."""
+    skipped: tuple = ()
+    """The damaged annotation files of the document (`reader.workspace.Damage`): then nothing was merged, as
+    a vote read without one annotator's file, or a gold file that cannot be read, would make gold lie."""
 
 
 def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: Iterable[str] | None = None,
@@ -562,6 +565,9 @@ def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: It
     model; each record keeps `from` and `versions`. Running it again writes nothing."""
     if items is None:
         items = document_items(workspace, doc_id, annotators, into)
+    damaged = tuple(workspace.damage(doc_id))
+    if damaged:
+        return MergeResult(doc_id, items.doc.title, tuple(items.annotators), 0, 0, 0, 0, damaged)
     agreed = conflicts = kept = 0
     upsert: list[Annotation] = []
     delete: list[str] = []

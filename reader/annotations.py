@@ -449,6 +449,20 @@ class AnnotationSession:
         self._sentences: Sequence[tuple[int, int]] = ()
         self._work: AnnotatorWork | None = None
         """The read model of `records()` over `_sentences`, built on first use and kept up to date by writes."""
+        self._version: object = None
+        """The file's version (`Store.file_version`) when `records()` read it."""
+
+    def refresh(self) -> bool:
+        """Read the file again if another process wrote it since this session read or wrote it (the annotator's
+        writer, while this session was read-only; a `git pull`): True when it did. Undo starts afresh: its steps
+        were made on what was there before."""
+        version = getattr(self.store, "file_version", None)
+        if self._records is None or version is None or version(self.doc.id, self.annotator) == self._version:
+            return False
+        self._records, self._parsed, self._work = None, {}, None
+        self._undo.clear()
+        self._redo.clear()
+        return True
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -473,6 +487,8 @@ class AnnotationSession:
     def records(self) -> dict[str, dict]:
         """This session's records by id (loaded once; this session is the only writer of its file)."""
         if self._records is None:
+            version = getattr(self.store, "file_version", None)
+            self._version = version(self.doc.id, self.annotator) if version else None
             self._records = dict(self.store.records(self.doc.id, self.annotator))
             self._parsed = {}
             self._work = None
@@ -538,6 +554,8 @@ class AnnotationSession:
         upsert = [r for _, r in state if r is not None]
         delete = [i for i, r in state if r is None and i in records]
         self.store.write(self.doc.id, self.annotator, upsert=upsert, delete=delete)
+        if (version := getattr(self.store, "file_version", None)) is not None:
+            self._version = version(self.doc.id, self.annotator)  # our own write is not news (`refresh`)
         touched = set()
         for ident, record in state:
             old = records.pop(ident, None)

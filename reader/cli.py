@@ -131,6 +131,13 @@ def sentence_index(value: str, count: int, hint: str = "") -> int:
     return int(value)
 
 
+def warn_damage(found) -> None:
+    """One `warning:` line per damaged annotation file a command left out (`Workspace.damage`); the command
+    did its job on the rest of the store, so its status is unchanged."""
+    for line in dict.fromkeys(map(str, found)):
+        say(err, f"warning: {line}", one_line=True)
+
+
 def open_workspace(read_only: bool = False, writer: str | None = None):
     """The store with --annotator's writer lock (or `writer`'s): read-only when another process holds it."""
     from reader.labels import load_labels
@@ -294,7 +301,7 @@ def import_documents(ws, paths: list[str] | list[Path], *, analyse: bool, n_proc
     if ws.read_only:
         missing = [d for d in docs if not ws.has_document(d.id)]
         if missing:
-            fail(f"the store is read-only here ({ws.read_only_reason}): cannot import {len(missing)} "
+            fail(f"the store is read-only here: {ws.read_only_message()}; cannot import {len(missing)} "
                  "new document(s)")
         return [ImportResult(d, False) for d in docs]
     if analyse:
@@ -322,7 +329,7 @@ def import_(
 
         ws = open_workspace()
         if ws.read_only:
-            fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}); close it first")
+            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was imported")
         try:
             from reader.documents import is_url
 
@@ -380,13 +387,14 @@ def list_(
             table.add_row(cell(s.doc_id), cell(s.title), cell("–" if s.sentences is None else s.sentences),
                           cell(s.tagged), cell(s.notes), cell(s.decisions))
         out.print(table)
+        warn_damage(ws.damage())
 
 
 def session_for(doc_ref: str):
     """The document (by id or unique prefix), its sentences (cached or from the model) and the session."""
     ws = open_workspace()
     if ws.read_only:
-        fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}) until that closes")
+        fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
     doc = ws.document(ws.resolve(doc_ref))
     analysis, _ = ws.analysis(doc)
     session = ws.session(doc)
@@ -477,6 +485,7 @@ def export_(
             write_export(result, target)
         except ExportError as exc:
             fail(str(exc))
+        warn_damage(result.skipped)
         say(err, result.summary(), one_line=True)
 
 
@@ -486,7 +495,9 @@ def stats_() -> None:
     with user_errors():
         from reader.stats import stats
 
-        out.print(render_stats(stats(open_workspace(read_only=True))))
+        ws = open_workspace(read_only=True)
+        out.print(render_stats(stats(ws)))
+        warn_damage(ws.damage())
 
 
 @app.command("train")
@@ -515,6 +526,7 @@ def train_(
                 trained = ws.train(source, name, progress=report)
         except ModelError as exc:
             fail(str(exc))
+        warn_damage(ws.damage())  # learnt without those files
         meta = trained.meta
         for label, count in trained.skipped.items():
             say(err, f"warning: label {label} skipped: {count} tagged sentence(s) in the training documents, "
@@ -611,8 +623,9 @@ def agree_(
         result = agreement(ws, names, doc_ids)
         if as_json:
             sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
-            return
-        out.print(render_agreement(result))
+        else:
+            out.print(render_agreement(result))
+        warn_damage(ws.damage())
 
 
 @app.command("merge")
@@ -633,22 +646,29 @@ def merge_(
             names = annotator_names(only)
             ws = open_workspace(writer=into)
             if ws.read_only:
-                fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}) until that closes")
+                fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
             doc_ids = [ws.resolve(ref) for ref in doc] if doc else None
             results = merge(ws, chosen, names, doc_ids, into)
         except AdjudicationError as exc:
             fail(str(exc))
         agreed = conflicts = kept = written = 0
         for r in results:
+            if r.skipped:
+                say(out, f"{r.doc_id}  skipped (damaged file: nothing merged)  {r.title}", one_line=True)
+                continue
             if not r.annotators:
                 continue
             agreed, conflicts, kept, written = (agreed + r.agreed, conflicts + r.conflicts, kept + r.kept,
                                                 written + r.written)
             say(out, f"{r.doc_id}  agreed {r.agreed:>4}  conflicts {r.conflicts:>4}  kept {r.kept:>4}  "
                 f"written {r.written:>4}  {r.title}", one_line=True)
-        done = sum(1 for r in results if r.annotators)
+        done = sum(1 for r in results if r.annotators and not r.skipped)
+        skipped = [r for r in results if r.skipped]
         say(out, f"total: {done} documents, {agreed} agreed, {conflicts} conflicts left, {kept} already in {into}, "
-            f"{written} records written ({rule})", one_line=True)
+            f"{written} records written ({rule})" + (f", {len(skipped)} skipped" if skipped else ""), one_line=True)
+        warn_damage(ws.damage())  # the skipped documents' files, and document files that do not parse
+        if doc and skipped:  # the documents asked for could not be merged: that job failed
+            raise typer.Exit(1)
 
 
 def annotator_names(only: list[str] | None) -> list[str] | None:
@@ -748,7 +768,7 @@ def review_(
         keys = load_keymap(OPTIONS.keymap)
         ws = open_workspace(writer=into)
         if ws.read_only:
-            fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}) until that closes")
+            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
         options = ReviewOptions(into, chosen, names, label)
         doc_ids = [ws.resolve(doc)] if doc else ws.document_ids()
         pending, compared = [], 0
@@ -759,6 +779,11 @@ def review_(
                 analysis, _ = ws.analysis(ws.document(doc_id))
                 items = review_items(ws, doc_id, analysis, options)
                 annotators = items.annotators
+                if ws.damage(doc_id):  # a version is missing, or gold cannot be written: not reviewable
+                    warn_damage(ws.damage(doc_id))
+                    if doc:
+                        fail(f"{doc_id} cannot be reviewed: an annotation file of it is damaged (above)", 1)
+                    continue
                 if len(annotators) > 1:
                     compared += 1
                     if disputed(items, options):
@@ -766,6 +791,7 @@ def review_(
                         continue
             if doc:
                 fail(nothing_to_review(doc_id, annotators, into, label, rule))
+        warn_damage(d for d in ws.damage() if not d.annotator)  # document files that do not parse
         if not pending:
             fail("nothing to review: no document has annotations by two annotators" if not compared else
                  f"nothing to review: the annotators agree on every item{f' about {label}' if label else ''} "

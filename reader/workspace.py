@@ -17,7 +17,7 @@ from reader import analysis as an
 from reader.documents import Document
 from reader.labels import LabelSet, load_labels
 from reader.loading import load_paths
-from reader.store import Store
+from reader.store import Store, StoreCorrupt
 
 if TYPE_CHECKING:
     from reader.analysis_process import AnalysisProcess
@@ -48,6 +48,25 @@ class Summary:
     """`meta.sitename` of a page from the web ("" for files): the library shows it instead of the source."""
 
 
+@dataclass(frozen=True)
+class Damage:
+    """An annotation file that does not parse (a git conflict left in it, a cut, a hand edit): what reads the
+    whole store leaves it out and goes on; writes to it are refused, so it keeps its bytes."""
+
+    doc_id: str
+    annotator: str
+    """"" for a document file."""
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        if not self.annotator:
+            return (f"{self.path} is damaged ({self.reason}): the document {self.doc_id} is left out; the file was "
+                    "left untouched: repair it or restore it (for example from git)")
+        return (f"{self.path} is damaged ({self.reason}): {self.annotator}'s annotations of {self.doc_id} are "
+                "left out; the file was left untouched: repair it or restore it (for example from git)")
+
+
 class Workspace:
     @classmethod
     def open(cls, root: Path, *, read_only: bool = False, model: str | None = None, annotator: str = "analyst",
@@ -71,6 +90,7 @@ class Workspace:
         self._lock = threading.Lock()
         self.analysis_process: AnalysisProcess | None = None
         """Set by `isolate_analysis`: the model then runs in a child process, not in this one."""
+        self._damage: dict[tuple[str, str], Damage] = {}
 
     # --- the store -----------------------------------------------------------------------------------
     # The app, the CLI and export reach the store only through these (tests/test_architecture.py checks).
@@ -90,6 +110,32 @@ class Workspace:
         """Why writes are refused, for a message ("alice's annotations are open in pid 12 on host since 10:02")."""
         return self.store.read_only_reason
 
+    def read_only_message(self, *, live: bool = False, browser: bool = False) -> str:
+        """Why nothing is saved here and what the analyst can do, in one sentence (the TUI's banner, the CLI's
+        error). `live`: a reader that stays open (and takes over when it can, `take_over`); `browser`: it runs in
+        a browser tab, whose analyst has no use for a process id."""
+        store = self.store
+        cause, why = store.read_only_cause, store.read_only_reason or "the store is open in another process"
+        if cause == "writer":
+            if browser and store.waiting:
+                why = f"{store.waiting}'s annotations are open in another tab or terminal"
+            if live and store.waiting:
+                return f"{why}; this one takes over as soon as that one closes (quit it there)"
+            return f"{why}: quit that reader, then try again"
+        if cause == "folder":
+            return (f"{why}: the store's folder cannot be written here; make it writable (permissions, a "
+                    "read-only mount) or copy the store somewhere writable and open that")
+        return why
+
+    @property
+    def waiting_for_writer(self) -> bool:
+        """Read-only because another reader writes this annotator's files (it may quit: `take_over`)."""
+        return self.store.waiting is not None
+
+    def take_over(self) -> bool:
+        """Become the annotator's writer once the reader that held their files has quit (`Store.take_over`)."""
+        return self.store.take_over()
+
     def close(self) -> None:
         """Release the store's lock; the workspace is read-only afterwards."""
         self.store.close()
@@ -107,8 +153,24 @@ class Workspace:
 
     def records(self, doc_id: str, annotator: str, fields: tuple[str, ...] | None = None) -> dict[str, dict]:
         """An annotator's records of a document by id; the records are the store's own: read-only. `fields`:
-        only these keys are read (`reader.annotations.READ_KEYS`: all but the quote selectors)."""
-        return self.store.records(doc_id, annotator, fields)
+        only these keys are read (`reader.annotations.READ_KEYS`: all but the quote selectors).
+
+        The one place that decides what a damaged file costs: its records read as none, as if that annotator
+        had not touched the document, and `damage` says which file and why, so every reader of the store
+        (list, stats, agree, export, merge, the library) leaves it out with a reason and goes on. Writes go
+        through the annotation session, which reads the file itself and refuses it."""
+        try:
+            found = self.store.records(doc_id, annotator, fields)
+        except StoreCorrupt as exc:
+            self._damage[doc_id, annotator] = Damage(doc_id, annotator, exc.path, exc.reason)
+            return {}
+        if self._damage:
+            self._damage.pop((doc_id, annotator), None)  # repaired since (git checkout)
+        return found
+
+    def damage(self, doc_id: str | None = None) -> list[Damage]:
+        """The damaged annotation files read so far (of one document), in the order they were found."""
+        return [d for d in self._damage.values() if doc_id is None or d.doc_id == doc_id]
 
     def write(self, doc_id: str, annotator: str, upsert: Iterable[dict] = (), delete: Iterable[str] = ()) -> None:
         """Apply changes to an annotator's records of a document in one durable write (see `Store.write`)."""
@@ -180,7 +242,15 @@ class Workspace:
                 gc.enable()
 
     def document_ids(self) -> list[str]:
-        return self.store.document_ids()
+        """The stored documents, in store order; a document file that does not parse is left out, and
+        `damage` says which and why (opening it by id still reports it)."""
+        ids = self.store.document_ids()
+        unreadable = self.store.unreadable_documents()
+        if not unreadable:
+            return ids
+        for doc_id, exc in unreadable.items():
+            self._damage[doc_id, ""] = Damage(doc_id, "", exc.path, exc.reason)
+        return [doc_id for doc_id in ids if doc_id not in unreadable]
 
     def document(self, doc_id: str) -> Document:
         return Document.from_record(self.store.document(doc_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -82,7 +83,8 @@ def test_two_analysts_tag_at_once_a_third_tab_is_read_only_and_the_server_stops(
             third = open_tab(chromium, blocked, server.url)
             third.goto(server.url)
             type_name(third, "alice")
-            wait_for_text(third, "READ-ONLY")
+            banner = wait_for_text(third, "READ-ONLY")
+            assert not re.search(r"\bpid \d+", banner), "a browser's analyst has no use for a process id"
             wait_for_text(third, "tagged 1/14")  # it reads alice's work
             third.keyboard.press("3")
             wait_for_text(third, "not saved")

@@ -90,7 +90,9 @@ def export(
         ids = select(workspace, doc_ids)
         job = _Job(workspace, found, unit, annotated_only, annotator, align)
         parts = chunks(ids, workers(processes, len(ids)), found.first_chunk)
-        return job.join(parts, map_chunks(job, parts, progress))
+        result = job.join(parts, map_chunks(job, parts, progress))
+    result.skipped[:0] = [str(d) for d in workspace.damage() if not d.annotator]  # documents left out by `select`
+    return result
 
 
 @dataclass
@@ -160,6 +162,7 @@ class _Job:
             for name in labels_of(u):
                 piece.labels[name] += 1
             piece.notes += len(notes_of(u))
+        piece.skipped = [str(d) for doc_id in ids for d in self.workspace.damage(doc_id)]
         piece.documents = len({v.doc.id for v in every})
         piece.count = len(parts)
         return piece

@@ -49,6 +49,8 @@ class Tally:
     """Misaligned spans moved onto token boundaries (`align` expand or contract)."""
     dropped: int = 0
     """Misaligned spans that contracted to nothing."""
+    skipped: list[str] = field(default_factory=list)
+    """Damaged annotation files left out, one line each (`reader.workspace.Damage`)."""
 
     def add(self, other: Tally) -> None:
         for name, n in other.labels.items():
@@ -59,6 +61,7 @@ class Tally:
         self.notes += other.notes
         self.adjusted += other.adjusted
         self.dropped += other.dropped
+        self.skipped += [line for line in other.skipped if line not in self.skipped]
 
 
 @dataclass

@@ -14,6 +14,7 @@ class StoreCorrupt(StoreError):
 
     def __init__(self, path: Path | str, reason: str) -> None:
         self.path = Path(path)
+        self.reason = reason
         super().__init__(f"{path} is damaged ({reason}); it was left untouched: repair it or restore it "
                          "(for example from git)")
 

@@ -33,6 +33,7 @@ from reader.store.files import (
     LockFile,
     atomic_write,
     bulk_reading,
+    file_key,
     fsync_dir,
     json_file,
     json_line,
@@ -147,10 +148,17 @@ class Store:
         self._lock: LockFile | None = None
         self._writers: dict[str, LockFile] = {}
         """Annotators whose files this store writes (their lock is held)."""
+        self._waiting: str | None = None
+        """The annotator `claim` could not become the writer of (another process writes them): `take_over`."""
+        self.read_only_cause: str | None = "asked" if read_only else None
+        """Why writes are refused, for what to say: `asked`, `writer` (another process writes the annotator's
+        files: it may quit), `folder` (the folder cannot be written), `closed`."""
         self._mutex = threading.RLock()
         self._files: dict[tuple[str, str], AnnotationFile] = {}
         self._docs: OrderedDict[str, dict] = OrderedDict()
         self._sources: dict[str, str] = {}
+        self._unreadable: dict[str, StoreCorrupt] = {}
+        """Document files that do not parse, as `document_ids` found them."""
         self._cleaned: set[Path] = set()
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root} is not a folder, it cannot hold a store")
@@ -207,12 +215,14 @@ class Store:
             lock = LockFile(path)
         except OSError as exc:
             self.read_only = True
+            self.read_only_cause = "folder"
             self.read_only_reason = f"cannot create {path} ({exc.strerror or exc})"
             return
         holder = lock.acquire(shared=True)
         if holder is not None:
             self.lock_holder = holder
             self.read_only = True
+            self.read_only_cause = "writer"
             self.read_only_reason = f"it is open in {self.lock_holder}"
             return
         self._lock = lock
@@ -251,8 +261,47 @@ class Store:
         with self._mutex:
             self.lock_holder = holder
             self.read_only = True
+            self.read_only_cause = "writer"
             self.read_only_reason = f"{annotator}'s annotations are open in {holder}"
+            self._waiting = annotator
         return False
+
+    @property
+    def waiting(self) -> str | None:
+        """The annotator whose writer this store waits for (see `take_over`), else None."""
+        return self._waiting if self.read_only else None
+
+    def take_over(self) -> bool:
+        """Become the writer `claim` could not be, once the process that held the annotator's lock has quit:
+        True when this store writes from now on. One probe of the lock (microseconds) while it is held, so a
+        reader may ask on every write attempt and every few seconds. Files read meanwhile are read again."""
+        with self._mutex:
+            annotator = self.waiting
+            if annotator is None or self._lock is None:
+                return False
+            path = self._writer_lock_path(annotator)
+            holder = probe_lock(path)
+            if holder is None:
+                try:
+                    holder = self._lock_writer(annotator)
+                except StoreError:
+                    return False
+            if holder is not None:
+                self.lock_holder = holder
+                self.read_only_reason = f"{annotator}'s annotations are open in {holder}"
+                return False
+            self.read_only, self.read_only_cause, self.read_only_reason = False, None, None
+            self.lock_holder = self._waiting = None
+            self._files.clear()  # opened read-only
+            return True
+
+    def file_version(self, doc_id: str, annotator: str) -> tuple[int, int, int] | None:
+        """(inode, size, mtime) of an annotation file now, None when there is none: a reader that is not its
+        writer compares it with what it read to see what the writer saved since."""
+        try:
+            return file_key(self.annotation_path(doc_id, annotator).stat())
+        except OSError:
+            return None
 
     def close(self) -> None:
         """Release the locks; the store is read-only afterwards."""
@@ -265,7 +314,9 @@ class Store:
                 self._lock = None
             if not self.read_only:
                 self.read_only = True
+                self.read_only_cause = "closed"
                 self.read_only_reason = "it was closed"
+            self._waiting = None
             self._files.clear()
 
     def __enter__(self) -> Store:
@@ -406,9 +457,16 @@ class Store:
                 if doc_id not in self._sources:
                     try:
                         self._load_document(doc_id)
+                    except StoreCorrupt as exc:
+                        self._sources[doc_id] = ""
+                        self._unreadable[doc_id] = exc
                     except StoreError:
                         self._sources[doc_id] = ""
             return sorted(ids, key=lambda i: (_natural(self._sources[i]), i))
+
+    def unreadable_documents(self) -> dict[str, StoreCorrupt]:
+        """The document files `document_ids` listed that do not parse (it lists them all the same)."""
+        return {doc_id: exc for doc_id, exc in self._unreadable.items() if doc_id not in self._docs}
 
     def resolve(self, prefix: str) -> str:
         """The full id of a document from its id or a unique prefix of it."""

@@ -13,7 +13,7 @@ import functools
 import itertools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
@@ -63,6 +63,8 @@ class AtomicJSONStorage(Storage):
                 for key, record in table.items():
                     if not isinstance(record, dict):
                         raise StoreCorrupt(self.path, f"record {key!r} is not an object")
+                    if (problem := record_problem(record)) is not None:
+                        raise StoreCorrupt(self.path, f"record {key!r}: {problem}")
         self._tables = data
         self.disk_key = None if stat is None else file_key(stat)
         self._loaded = True
@@ -185,6 +187,28 @@ def _compose(rendered: Mapping[str, _Lines]) -> bytes:
 
 _SEP = b",\n"
 
+OFFSET_KEYS = ("start", "end")
+"""Record keys that hold a character offset into the stored text: an int ≥ 0 when present."""
+TEXT_KEYS = ("id", "kind", "label", "annotator", "created", "updated", "status", "predicted", "text", "target",
+             "model")
+"""Record keys that hold a string when present."""
+
+
+def record_problem(record: Mapping[str, Any]) -> str | None:
+    """Why a record cannot be one reader wrote (a hand edit, a bad merge), else None: a string offset or a
+    list label would fail far from the file, in whatever reads it, so the file is reported as damaged here."""
+    for name in OFFSET_KEYS:
+        if name in record:
+            value = record[name]
+            if type(value) is not int or value < 0:
+                return f"{name} is {value!r:.40}, not a character offset"
+    for name in TEXT_KEYS:
+        if name in record and type(record[name]) is not str:
+            return f"{name} is {record[name]!r:.40}, not a string"
+    if "quote" in record and not isinstance(record["quote"], dict):
+        return "its quote is not an object"
+    return None
+
 
 def _entry(key: str, record: Any, line: bytes | None = None) -> bytes:
     """One record as it appears in a file, with the separator that precedes it (`line`: its json_line)."""
@@ -281,9 +305,13 @@ class AnnotationFile:
 
 @functools.cache
 def _subset_decoder(fields: tuple[str, ...]) -> Any:
+
     import msgspec.json
 
-    record = TypedDict("Record", {name: Any for name in fields}, total=False)  # type: ignore[misc]
+    offset = Annotated[int, msgspec.Meta(ge=0)]
+    types = {name: offset if name in OFFSET_KEYS else str if name in TEXT_KEYS else
+             dict if name == "quote" else Any for name in fields}  # what `record_problem` checks, checked in C
+    record = TypedDict("Record", types, total=False)  # type: ignore[misc]
     return msgspec.json.Decoder(dict[str, dict[str, record]]).decode  # type: ignore[valid-type]
 
 

@@ -23,7 +23,13 @@ from reader.ui.screens.reading import ReadingScreen
 from reader.workspace import Workspace
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from reader.ui.screens.review import ReviewOptions
+
+
+WRITER_CHECK = 2.0
+"""Seconds between two looks at a read-only reader's lock (a probe and a stat: microseconds)."""
 
 
 class ReaderApp(App):
@@ -41,6 +47,11 @@ class ReaderApp(App):
         self.ask_annotator = ask_annotator
         """`reader serve`: the first screen asks the analyst's name, and this opens the store as them (until then
         `workspace` is a read-only one)."""
+        self.served = ask_annotator is not None
+        """A tab of `reader serve` (messages name no process)."""
+        self.writer_check: Timer | None = None
+        self.damage_told: set = set()
+        """The damaged files a toast named already (`announce_damage`)."""
         if ask_annotator is None:
             self.workspace.isolate_analysis()  # spaCy in a child process: keys answer and `q` quits while it loads
         self.doc_ids = doc_ids
@@ -96,8 +107,38 @@ class ReaderApp(App):
 
     def announce_read_only(self) -> None:
         if self.workspace.read_only:
-            why = self.workspace.read_only_reason or "the store is open in another process"
-            self.notify(f"Read-only: {why}. Nothing you do here is saved.", severity="warning", timeout=15)
+            why = self.workspace.read_only_message(live=True, browser=self.served)
+            self.notify(f"Read-only: {why}. Until then nothing you do here is saved.", severity="warning",
+                        timeout=15)
+            if self.workspace.waiting_for_writer and self.writer_check is None:  # a look every few seconds
+                self.writer_check = self.set_interval(WRITER_CHECK, self.check_writer, name="writer-check")
+
+    def check_writer(self) -> bool:
+        """While another reader writes this analyst's files: take over once it has quit, and meanwhile show
+        what it saved on the open document. True when this reader writes from now on."""
+        taken = self.workspace.take_over()
+        if taken:
+            if self.writer_check is not None:
+                self.writer_check.stop()
+                self.writer_check = None
+            self.notify(f"The other reader of {self.workspace.annotator}'s annotations closed: this one saves "
+                        "what you do from now on.", title="Writing", timeout=8)
+        screen = self.screen
+        if isinstance(screen, ReadingScreen):
+            screen.reload_annotations()
+            if taken:
+                screen.update_status()
+        return taken
+
+    def announce_damage(self) -> None:
+        """One toast per damaged annotation file the screens have read past (`Workspace.damage`), once each."""
+        for damage in self.workspace.damage():
+            if damage not in self.damage_told:
+                self.damage_told.add(damage)
+                mine = damage.annotator == self.workspace.annotator
+                self.notify(f"{damage}." + (" You can read that document, not annotate it, until then." if mine
+                                            else ""),
+                            title="Damaged file", severity="error", timeout=30)
 
     def start_as(self, annotator: str) -> None:
         """The served reader's analyst gave their name: open the store as them and show the documents."""

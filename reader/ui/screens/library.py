@@ -76,6 +76,7 @@ class LibraryScreen(Screen):
                           key=summary[0])
         if row is not None and 0 <= row < table.row_count:
             table.move_cursor(row=row)
+        self.reader_app.announce_damage()
 
     def header_text(self) -> str:
         """The count, then what the analysts did with each trained model's suggestions (`reader stats` says it

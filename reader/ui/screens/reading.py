@@ -146,7 +146,18 @@ class ReadingScreen(Screen):
     def view(self) -> ArticleView:
         return self.query_one(ArticleView)
 
+    def reload_annotations(self) -> None:
+        """Show what another process saved in the annotator's file since this reader read it (the writer, while
+        this one is read-only): on reopening a document, and every few seconds (`ReaderApp.check_writer`)."""
+        if self.session.refresh():
+            self.refresh_marks()
+            self.update_status()
+
+    def on_screen_resume(self) -> None:
+        self.reload_annotations()
+
     def on_mount(self) -> None:
+        self.session.refresh()  # the session outlives its screens: a document reopened reads what changed (a stat)
         self.view.load(self.doc.text)
         self.view.focus()
         self.update_status()
@@ -597,6 +608,8 @@ class ReadingScreen(Screen):
         from reader.annotations import AnnotationError
         from reader.store import StoreError
 
+        if self.reader_app.workspace.read_only:
+            self.reader_app.check_writer()  # the other reader may have quit: then this write goes through
         if not self.check_annotations():
             self.notify(self.store_problem, severity="error", markup=False)
             return None
