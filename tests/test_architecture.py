@@ -228,3 +228,19 @@ def test_a_submodule_imported_from_its_package_is_an_edge_to_the_submodule():
     assert "reader.export.jsonlines" in reader_imports("export/doccano.py")
     assert "reader.export" not in reader_imports("export/doccano.py")
     assert "reader.documents" in reader_imports("workspace.py")
+
+
+def test_screens_ask_the_app_only_what_reader_host_names():
+    """`ReaderHost` stands for the app in the screens (they cannot import it back): each `reader_app.x` a screen
+    uses is in the protocol, and each method of the protocol is the app's."""
+    from reader.ui.app import ReaderApp
+    from reader.ui.screens import ReaderHost
+
+    named = set(ReaderHost.__annotations__) | {n for n in vars(ReaderHost) if not n.startswith("_")}
+    used = {node.attr for m in modules() if m.startswith("ui/screens/")
+            for node in ast.walk(ast.parse((PACKAGE / m).read_text(encoding="utf-8")))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "reader_app"}
+    assert used and used <= named, sorted(used - named)
+    methods = {n for n in vars(ReaderHost) if not n.startswith("_") and callable(vars(ReaderHost)[n])}
+    assert all(callable(getattr(ReaderApp, n, None)) for n in methods), sorted(methods)
