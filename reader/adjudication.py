@@ -70,6 +70,18 @@ from reader.documents import Document
 if TYPE_CHECKING:
     from reader.workspace import Workspace
 
+AUDIT_KEYS = ("from", "versions")
+"""What `reader merge` and `reader review` keep on every record they write (who had the version, what each
+annotator had): an annotator's own records never carry them."""
+
+
+def is_adjudication(name: str, records: Iterable[dict]) -> bool:
+    """Whether an annotator name holds an adjudicated set rather than one analyst's work: `gold` always, and any
+    name with a record written by merge or review (an `--into` set). Agreement and stats leave these out of the
+    annotators they compare unless they are named (`--only`)."""
+    return name == GOLD or any(key in record for record in records for key in AUDIT_KEYS)
+
+
 Span = tuple[int, int, str]
 Rule = str | int
 """`unanimous`, `majority`, or N: at least N annotators."""
@@ -236,6 +248,8 @@ def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] 
     else:
         chosen = [n for n in annotators if n in stored and n != into]
     tables = {name: workspace.records(doc_id, name) for name in chosen}
+    if annotators is None:  # nor is another merge's or review's set (`--into panel`): it copies the voters
+        tables = {name: table for name, table in tables.items() if not is_adjudication(name, table.values())}
     touching = sorted(name for name, table in tables.items() if table)
     gold_records = workspace.records(doc_id, into) if into in stored else {}
     if not touching and not gold_records:

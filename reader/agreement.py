@@ -30,13 +30,12 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING
 
+from reader.adjudication import is_adjudication
 from reader.annotations import AnnotatorWork, merge_entities
 from reader.stats import cohen_kappa
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
-
-GOLD = "gold"
 
 Span = tuple[int, int, str]
 
@@ -103,7 +102,8 @@ class Agreement:
 
 def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
               doc_ids: Iterable[str] | None = None) -> Agreement:
-    """Agreement of the chosen annotators (default: everyone but `gold`) over the chosen documents (ids)."""
+    """Agreement of the chosen annotators (default: everyone but the adjudicated sets, `is_adjudication`) over
+    the chosen documents (ids)."""
     with workspace.bulk_reads():
         return _agreement(workspace, annotators, doc_ids)
 
@@ -120,9 +120,14 @@ def _agreement(workspace: Workspace, annotators: Iterable[str] | None, doc_ids: 
     seen: set[str] = set()
     documents = sentences_total = 0
     empty: frozenset[str] = frozenset()
-    for doc_id in doc_ids if doc_ids is not None else workspace.document_ids():
-        names = [n for n in workspace.annotators(doc_id) if (n in chosen if chosen is not None else n != GOLD)]
-        tables = {n: workspace.records(doc_id, n) for n in names}
+    read = [(doc_id, {n: workspace.records(doc_id, n) for n in workspace.annotators(doc_id)
+                      if chosen is None or n in chosen})
+            for doc_id in (doc_ids if doc_ids is not None else workspace.document_ids())]
+    adjudicated = {n for _, tables in read for n, t in tables.items() if is_adjudication(n, t.values())} \
+        if chosen is None else set()
+    """Names that hold an adjudicated set in any document read: never compared unless chosen."""
+    for doc_id, tables in read:
+        tables = {n: t for n, t in tables.items() if n not in adjudicated}
         touching = sorted(n for n, t in tables.items() if t)
         seen.update(touching)
         if len(touching) < 2:
@@ -147,7 +152,8 @@ def _agreement(workspace: Workspace, annotators: Iterable[str] | None, doc_ids: 
             pair = pair_entities.setdefault((a, b), EntityPair(a, b))
             _compare(pair, entities[a], entities[b], per_label)
     names = sorted(seen) if chosen is None else sorted(chosen)
-    pairs = list(combinations(names, 2))
+    pairs = [pair for pair in combinations(names, 2) if pair in pair_items]
+    """Only the pairs that touched a document together: another pair has nothing to agree on."""
     label_names += sorted({name for _, yes in votes for name in yes} - set(label_names))
     labels = {}
     for name in label_names:

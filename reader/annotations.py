@@ -8,9 +8,10 @@ store and one step of undo history.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from bisect import bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -432,6 +433,26 @@ class Change:
     sentences: frozenset[int] = frozenset()
 
 
+def _same_but_times(record: dict | None, old: dict) -> bool:
+    """Whether a record is `old` written again: the same but for its created/updated times."""
+    if record is None or record is old:
+        return record is old
+    return {k: v for k, v in record.items() if k not in ("created", "updated")} == \
+        {k: v for k, v in old.items() if k not in ("created", "updated")}
+
+
+@dataclass
+class Batch:
+    """What `AnnotationSession.batch` did: the records it changed (or would have, in a dry run) and its undo step."""
+
+    records: int = 0
+    change: Change | None = None
+
+
+class _DryRun(Exception):
+    """Ends a dry-run batch after counting, so it is undone like a failed one."""
+
+
 class AnnotationSession:
     """One analyst's annotations of one document, and the operations the TUI and the CLI share."""
 
@@ -449,7 +470,7 @@ class AnnotationSession:
         self._sentences: Sequence[tuple[int, int]] = ()
         self._work: AnnotatorWork | None = None
         """The read model of `records()` over `_sentences`, built on first use and kept up to date by writes."""
-        self._version: object = None
+        self._file_version: object = None
         """The file's version (`Store.file_version`) when `records()` read it."""
 
     def refresh(self) -> bool:
@@ -457,12 +478,17 @@ class AnnotationSession:
         writer, while this session was read-only; a `git pull`): True when it did. Undo starts afresh: its steps
         were made on what was there before."""
         version = getattr(self.store, "file_version", None)
-        if self._records is None or version is None or version(self.doc.id, self.annotator) == self._version:
+        if self._records is None or version is None or version(self.doc.id, self.annotator) == self._file_version:
             return False
         self._records, self._parsed, self._work = None, {}, None
         self._undo.clear()
         self._redo.clear()
         return True
+        self._batch: dict[str, dict | None] | None = None
+        """Inside `batch`: each record id changed so far -> its record before the batch (None: absent)."""
+        self.version = 0
+        """Bumped by every change of the in-memory records: work computed off the UI thread from an older
+        version is stale (the reading screen's entity marks)."""
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -488,7 +514,8 @@ class AnnotationSession:
         """This session's records by id (loaded once; this session is the only writer of its file)."""
         if self._records is None:
             version = getattr(self.store, "file_version", None)
-            self._version = version(self.doc.id, self.annotator) if version else None
+            self._file_version = version(self.doc.id, self.annotator) if version else None
+            self.version += 1
             self._records = dict(self.store.records(self.doc.id, self.annotator))
             self._parsed = {}
             self._work = None
@@ -548,14 +575,24 @@ class AnnotationSession:
 
     def _write(self, state: Sequence[tuple[str, dict | None]]) -> frozenset[int]:
         """Write durably, then bring the in-memory view up to date (only if the write succeeded); returns the
-        sentences whose tags or notes changed."""
+        sentences whose tags or notes changed. Inside `batch` the write waits for the batch's end."""
         records = self.records()
-        work = self.work
+        if self._batch is not None:
+            for ident, _ in state:
+                self._batch.setdefault(ident, records.get(ident))
+            return self._remember(state)
         upsert = [r for _, r in state if r is not None]
         delete = [i for i, r in state if r is None and i in records]
         self.store.write(self.doc.id, self.annotator, upsert=upsert, delete=delete)
         if (version := getattr(self.store, "file_version", None)) is not None:
-            self._version = version(self.doc.id, self.annotator)  # our own write is not news (`refresh`)
+            self._file_version = version(self.doc.id, self.annotator)  # our own write is not news (`refresh`)
+        return self._remember(state)
+
+    def _remember(self, state: Sequence[tuple[str, dict | None]]) -> frozenset[int]:
+        """Bring the in-memory records and read model to `state`; returns the sentences it changed."""
+        self.version += 1
+        records = self.records()
+        work = self.work
         touched = set()
         for ident, record in state:
             old = records.pop(ident, None)
@@ -567,6 +604,51 @@ class AnnotationSession:
                 touched.add(work.add(ident, record))
         touched.discard(None)
         return frozenset(touched)  # type: ignore[arg-type]
+
+    @contextlib.contextmanager
+    def batch(self, description: str, *, dry_run: bool = False) -> Iterator[Batch]:
+        """Many operations, one durable write and one undo step: every operation inside (`set_tag`, `decide`,
+        `add_entity`, ...) changes the session at once, and the net change is written when the block ends
+        (nothing when it cancels itself out). A block that raises, or a write that fails, leaves the session
+        and the file as they were; so does `dry_run`, which only counts. For bulk commands (`reader tag
+        --from`): a write per document, not per line. The `Batch` yielded tells what was written."""
+        result = Batch()
+        if self._batch is not None:  # nested: part of the outer batch
+            yield result
+            return
+        undo, redo = len(self._undo), list(self._redo)
+        self._batch = {}
+        try:
+            yield result
+            before = tuple(self._batch.items())
+            records = self.records()
+            same = [(i, old) for i, old in before if old is not None and _same_but_times(records.get(i), old)]
+            self._remember(same)  # taken off and put back (a tag, then its removal, then the tag): kept as it was
+            changed = tuple((i, old) for i, old in before if records.get(i) != old)
+            after = tuple((i, records.get(i)) for i, _ in changed)
+            result.records = len(changed)
+            if dry_run:
+                raise _DryRun
+            if changed:
+                self.store.write(self.doc.id, self.annotator, upsert=[r for _, r in after if r is not None],
+                                 delete=[i for i, r in after if r is None])
+        except BaseException as exc:
+            self._remember(tuple(self._batch.items()))
+            del self._undo[undo:]
+            self._redo = redo
+            if isinstance(exc, _DryRun):
+                return
+            raise
+        finally:
+            self._batch = None
+        touched = frozenset().union(*(c.sentences for c in self._undo[undo:]))
+        del self._undo[undo:]
+        if not changed:
+            self._redo = redo
+            return
+        kinds = frozenset(r.get("kind", "") for _, r in changed + after if r is not None)
+        result.change = Change(description, changed, after, kinds, touched)
+        self._undo.append(result.change)
 
     @property
     def can_undo(self) -> bool:
@@ -723,53 +805,83 @@ class AnnotationSession:
         entity = self._new("entity", start, end, entity_id(start, end), label=label, status="added")
         return self.apply(f"add {label}", upsert=[entity])
 
+    def entity_at(self, start: int, end: int, predicted: Mapping[tuple[int, int], str]) -> EntityState | None:
+        """The entity on exactly these offsets as the analyst sees it (`merge_entities`' rule for one span),
+        or None; `predicted`: the model's labels by (start, end)."""
+        label = predicted.get((start, end))
+        decision = self.work.decisions.get((start, end))
+        if decision is None:
+            return None if label is None else EntityState(start, end, label, "predicted", label)
+        get = decision.get
+        if label is None:
+            return EntityState(start, end, get("label", ""), get("status", ""), get("predicted", ""), get("id"))
+        return EntityState(start, end, get("label") or label, get("status", ""), label, get("id"))
 
-def reanchor(annotations: Iterable[Annotation], new_text: str) -> tuple[list[Annotation], list[Annotation]]:
-    """Move annotations onto an edited text by their quotes: (re-anchored, not found)."""
-    moved: list[Annotation] = []
-    lost: list[Annotation] = []
-    for ann in annotations:
-        if ann.kind == "note" and ann.target == "document":
-            moved.append(ann)
-            continue
-        position = find_quote(ann.quote, ann.start, new_text)
-        if position is None:
-            lost.append(ann)
-            continue
-        start = position
-        end = start + len(ann.quote.exact)
-        moved.append(replace(ann, start=start, end=end, quote=quote_at(new_text, start, end)))
-    return moved, lost
+    def set_entity(self, start: int, end: int, action: str, label: str | None, *,
+                   predicted: Mapping[tuple[int, int], str], tokens: Sequence[tuple[int, int]]) -> Change | None:
+        """An entity decision stated, not toggled (the command line: running a script twice changes nothing):
+        `accept`, `reject`, `relabel` (to `label`) or `add` (as `label`) the span START-END, through the same
+        `decide` and `add_entity` as the reader's keys. None when the entity is already so. `add` needs offsets
+        on token boundaries (`tokens`, as spaCy's `char_span` would accept them); the other actions need an
+        entity there, the model's or the analyst's."""
+        if action not in ("accept", "reject", "relabel", "add"):
+            raise AnnotationError(f"unknown action {action!r} (accept, reject, relabel LABEL or add LABEL)")
+        if action in ("relabel", "add"):
+            if not label:
+                raise AnnotationError(f"{action} needs a label ({action} LABEL)")
+            label = _entity_label(label)
+        elif label:
+            raise AnnotationError(f"{action} takes no label (got {label!r})")
+        where = f"{start}-{end} “{self.doc.text[start:end]}”" if 0 <= start < end <= len(self.doc.text) \
+            else f"{start}-{end}"
+        entity = self.entity_at(start, end, predicted)
+        if action == "add":
+            if entity is not None and entity.status == "added" and entity.label == label:
+                return None
+            if entity is not None:
+                raise AnnotationError(f"{where} is already an entity ({entity.label}, {entity.status}): "
+                                      "accept, reject or relabel it")
+            check_token_span(start, end, tokens, self.doc.text)
+            return self.add_entity(start, end, label or "")
+        if entity is None:
+            raise AnnotationError(f"no entity at {where}{nearby_entities(start, end, predicted, self.work.decisions)}")
+        if action == "accept":
+            if entity.status in ("accepted", "added"):
+                return None
+            return self.decide(entity, "accepted")
+        if action == "reject":
+            return None if entity.status == "rejected" else self.decide(entity, "rejected")
+        if entity.label == label and entity.status in ("accepted", "relabelled", "added"):
+            return None
+        return self.decide(entity, "relabelled", label)
 
 
-def find_quote(quote: Quote, hint: int, text: str) -> int | None:
-    """Where the quote is in the text: the occurrence whose context matches best, nearest the old offset."""
-    if not quote.exact:
-        return None
-    best: tuple[int, int] | None = None
-    position = text.find(quote.exact)
-    while position != -1:
-        before = text[max(0, position - len(quote.prefix)) : position]
-        after = text[position + len(quote.exact) : position + len(quote.exact) + len(quote.suffix)]
-        score = _common_suffix(before, quote.prefix) + _common_prefix(after, quote.suffix)
-        key = (score, -abs(position - hint))
-        if best is None or key > (best[0], -abs(best[1] - hint)):
-            best = (score, position)
-        position = text.find(quote.exact, position + 1)
-    return None if best is None else best[1]
+def check_token_span(start: int, end: int, tokens: Sequence[tuple[int, int]], text: str) -> None:
+    """Refuse offsets that cut a token or lie outside the text (an entity is a run of whole tokens); the
+    message names the whole-token span around them."""
+    if not 0 <= start < end <= len(text):
+        raise AnnotationError(f"no span {start}-{end} in the document ({len(text)} characters)")
+    starts = [s for s, _ in tokens]
+    ends = [e for _, e in tokens]
+    i = bisect_right(starts, start) - 1
+    j = bisect_left(ends, end)
+    if i >= 0 and j < len(ends) and starts[i] == start and ends[j] == end:
+        return
+    a = starts[i] if i >= 0 else start
+    b = ends[j] if j < len(ends) else end
+    raise AnnotationError(f"{start}-{end} “{text[start:end]}” does not fall on token boundaries (whole tokens: "
+                          f"{a}-{b} “{text[a:b]}”)")
 
 
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def _common_suffix(a: str, b: str) -> int:
-    return _common_prefix(a[::-1], b[::-1])
+def nearby_entities(start: int, end: int, predicted: Mapping[tuple[int, int], str],
+                    decisions: Mapping[tuple[int, int], dict]) -> str:
+    """`(entities there: 12-16 LOC, ...)` for a span that is not an entity, so the fix is in the message."""
+    spans = sorted({*predicted, *decisions})
+    close = [(s, e) for s, e in spans if s < end + 20 and e > start - 20][:3]
+    if not close:
+        return ""
+    labels = {**predicted, **{k: v.get("label", "") for k, v in decisions.items()}}
+    return " (entities there: " + ", ".join(f"{s}-{e} {labels[s, e]}" for s, e in close) + ")"
 
 
 LABEL_SCHEMES = {

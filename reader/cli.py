@@ -34,7 +34,9 @@ app = typer.Typer(
     help="Read news articles with spaCy entities highlighted, annotate them, export datasets.",
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+out = Console(highlight=False, soft_wrap=True,
+              width=None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160)
+"""A pipe gets 160 columns, unless COLUMNS says how wide what reads it is (tables are laid out to fit)."""
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,10 +127,18 @@ def user_errors():
 
 def sentence_index(value: str, count: int, hint: str = "") -> int:
     """A sentence number given on the command line: ASCII digits within range (`-1` is not the last one)."""
+    problem = sentence_problem(value, count, hint)
+    if problem:
+        fail(problem)
+    return int(value)
+
+
+def sentence_problem(value: str, count: int, hint: str = "") -> str:
+    """Why `value` is not a sentence number of a document with `count` sentences ("" when it is one)."""
     if not re.fullmatch(r"[0-9]+", value) or int(value) >= count:
         shown = value if re.fullmatch(r"-?[0-9]+", value) else repr(value)
-        fail(f"no sentence {shown} (the document has {count}, numbered from 0{hint})")
-    return int(value)
+        return f"no sentence {shown} (the document has {count}, numbered from 0{hint})"
+    return ""
 
 
 def warn_damage(found) -> None:
@@ -368,22 +378,47 @@ def import_(
             raise typer.Exit(1 if results else 2)  # 1: some imported, others refused; 2: every input refused
 
 
+LIST_SORTS = ("id", "title", "date", "tagged", "progress")
+
+
 @app.command("list")
 def list_(
+    sort: Annotated[str, typer.Option("--sort", help="id (default), title, date, tagged or progress (share "
+                                                     "tagged, least first).")] = "id",
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many documents.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document.")] = False,
 ) -> None:
-    """Documents in the store, with their progress."""
+    """Documents in the store, with --annotator's progress (tagged sentences, notes, entity decisions)."""
     with user_errors():
+        import json
+
         from rich.table import Table
 
+        if sort not in LIST_SORTS:
+            fail(f"unknown sort {sort!r} (sorts: {', '.join(LIST_SORTS)})")
         ws = open_workspace(read_only=True)
-        table = Table(box=None, pad_edge=False, header_style="bold")
+        who = ws.annotator
+        summaries = [ws.summary(doc_id, who) for doc_id in ws.document_ids()]
+        if sort == "progress":
+            summaries.sort(key=lambda s: (s.tagged / s.sentences if s.sentences else 0.0, s.doc_id))
+        elif sort != "id":
+            summaries.sort(key=lambda s: (getattr(s, sort), s.doc_id), reverse=sort == "tagged")
+        summaries = summaries[:limit]
+        if as_json:
+            for s in summaries:
+                sys.stdout.write(json.dumps({"id": s.doc_id, "title": s.title, "date": s.date, "source": s.source,
+                                             "annotator": who, "sentences": s.sentences, "tagged": s.tagged,
+                                             "notes": s.notes, "decisions": s.decisions}, ensure_ascii=False) + "\n")
+            return
+        table = Table(title=Text(visible(f"Documents · progress of {who}", one_line=True)), title_justify="left",
+                      box=None, pad_edge=False, header_style="bold")
         numeric = ("sentences", "tagged", "notes", "decisions")
         for column in ("id", "title", *numeric):
+            # figures keep their width (never cut); the title gives way, cut with …
             table.add_column(column, justify="right" if column in numeric else "left", overflow="ellipsis",
-                             no_wrap=True, min_width=12 if column == "id" else None,
-                             max_width=60 if column == "title" else None)
-        for doc_id in ws.document_ids():
-            s = ws.summary(doc_id)
+                             no_wrap=True, min_width=12 if column == "id" else len(column) if column in numeric
+                             else None, max_width=60 if column == "title" else None)
+        for s in summaries:
             table.add_row(cell(s.doc_id), cell(s.title), cell("–" if s.sentences is None else s.sentences),
                           cell(s.tagged), cell(s.notes), cell(s.decisions))
         out.print(table)
@@ -404,12 +439,24 @@ def session_for(doc_ref: str):
 
 @app.command("tag")
 def tag_(
-    doc: Annotated[str, typer.Argument(help="Document id or unique id prefix.")],
-    sentence: Annotated[str, typer.Argument(help="Sentence number, from 0.")],
-    label: Annotated[str, typer.Argument(help="Label name.")],
+    doc: Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)] = None,
+    sentence: Annotated[str | None, typer.Argument(help="Sentence number, from 0.", show_default=False)] = None,
+    label: Annotated[str | None, typer.Argument(help="Label name.", show_default=False)] = None,
     remove: Annotated[bool, typer.Option("--remove", help="Take the label off.")] = False,
+    source: Annotated[str | None, typer.Option("--from", help="Many tags: a TSV file (- for stdin) of lines "
+                                                            "doc<TAB>sentence<TAB>label[<TAB>remove].")] = None,
+    check: Annotated[bool, typer.Option("--check", help="With --from: check every line, write nothing.")] = False,
 ) -> None:
-    """Tag a sentence (the same operation as the label keys in the reader)."""
+    """Tag a sentence (the same operation as the label keys in the reader), or many with --from FILE."""
+    if source is not None:
+        if doc is not None or remove:
+            fail("give either DOC SENT LABEL [--remove] or --from FILE (a `remove` column), not both")
+        bulk("tag", source, check, tag_line, 3)
+        return
+    for name, value in (("doc", doc), ("sentence", sentence), ("label", label)):
+        if value is None:
+            fail(f"missing argument '{name}' (see reader tag --help)")
+    assert doc is not None and sentence is not None and label is not None
     with user_errors():
         try:
             label = check_name(label, "label")
@@ -422,6 +469,160 @@ def tag_(
         state = "unchanged" if change is None else change.description
         preview = " ".join(document.text[start:end].split())[:70]
         say(out, f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {preview}", one_line=True)
+
+
+def tag_line(session, analysis, fields: list[str], memo: dict):
+    """One line of `tag --from`: doc, sentence, label[, remove] (the document resolved already)."""
+    from reader.annotations import AnnotationError
+
+    if len(fields) > 4:
+        raise AnnotationError(f"{len(fields)} columns: doc, sentence, label and an optional `remove`")
+    problem = sentence_problem(fields[1], len(analysis.sentences))
+    if problem:
+        raise AnnotationError(problem)
+    flag = fields[3].strip() if len(fields) == 4 else ""
+    if flag not in ("", "remove", "add"):
+        raise AnnotationError(f"the 4th column is `remove` (or empty), not {flag!r}")
+    try:
+        label = check_name(fields[2], "label")
+    except UntrustedError as exc:
+        raise AnnotationError(str(exc)) from None
+    return session.set_tag(int(fields[1]), label, on=flag != "remove")
+
+
+def entity_line(session, analysis, fields: list[str], memo: dict):
+    """One line of `entity --from`, or the arguments of `entity`: doc, start, end, action[, label]."""
+    from reader.annotations import AnnotationError
+
+    if len(fields) > 5:
+        raise AnnotationError(f"{len(fields)} columns: doc, start, end, action and a label for relabel/add")
+    for name, value in (("start", fields[1]), ("end", fields[2])):
+        if not re.fullmatch(r"[0-9]+", value):
+            raise AnnotationError(f"{name} {value!r} is not a character offset (digits, from 0)")
+    if len(fields) < 4:
+        raise AnnotationError("missing the action (accept, reject, relabel LABEL or add LABEL)")
+    start, end = int(fields[1]), int(fields[2])
+    predicted = memo.get("predicted")
+    if predicted is None:  # once per document (`memo` is the document's): the model's entities by span
+        predicted = memo["predicted"] = {(e.start, e.end): e.label for e in analysis.entities}
+    return session.set_entity(start, end, fields[3].strip(), fields[4].strip() if len(fields) == 5 else None,
+                              predicted=predicted, tokens=analysis.tokens)
+
+
+def read_lines(source: str) -> list[tuple[int, list[str]]]:
+    """(line number, tab-separated fields) of a file or `-` (stdin), UTF-8; blank and `#` lines skipped."""
+    where = "stdin" if source == "-" else source
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        text = data.decode("utf-8-sig")
+    except OSError as exc:
+        fail(f"cannot read {where}: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        fail(f"{where}:{line}: not UTF-8 text")
+    return [(n, [f.strip(" ") for f in line.rstrip("\r").split("\t")]) for n, line in enumerate(text.split("\n"), 1)
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> None:
+    """`tag --from` / `entity --from`: every line through the same session operations as one command (and
+    the reader's keys), one process, one durable write per document (`AnnotationSession.batch`: one undo
+    step in the reader too). Good lines are applied; each bad one is an `error: FILE:LINE: why` line and
+    the status is 1. Running the same file twice changes nothing the second time."""
+    from reader.analysis import AnalysisError
+    from reader.annotations import AnnotationError
+    from reader.store import StoreError
+
+    where = "stdin" if source == "-" else source
+    lines = read_lines(source)
+    errors: list[tuple[int, str]] = []
+    with user_errors():
+        ws = open_workspace(read_only=check)
+        if ws.read_only and not check:
+            fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}): nothing was written")
+        by_doc: dict[str, list[tuple[int, list[str]]]] = {}
+        resolved: dict[str, str] = {}
+        for number, fields in lines:
+            if len(fields) < columns:
+                errors.append((number, f"{len(fields)} column(s), expected at least {columns} separated by tabs"))
+                continue
+            try:
+                doc_id = resolved.get(fields[0]) or resolved.setdefault(fields[0], ws.resolve(fields[0]))
+            except StoreError as exc:
+                errors.append((number, str(exc)))
+                continue
+            by_doc.setdefault(doc_id, []).append((number, fields))
+        applied = unchanged = written = writes = 0
+        for doc_id, doc_lines in by_doc.items():
+            try:
+                document = ws.document(doc_id)
+                analysis, _ = ws.analysis(document)
+            except (StoreError, AnalysisError) as exc:
+                errors.extend((n, f"cannot read {doc_id}: {exc}") for n, _ in doc_lines)
+                continue
+            session = ws.session(document)
+            session.use_sentences(analysis.sentences)
+            done = bad = same = 0
+            memo: dict = {}
+            try:
+                with session.batch(f"{command} --from {where}", dry_run=check) as result:
+                    for number, fields in doc_lines:
+                        try:
+                            change = apply_line(session, analysis, fields, memo)
+                        except AnnotationError as exc:
+                            errors.append((number, str(exc)))
+                            bad += 1
+                            continue
+                        done, same = (done + 1, same) if change is not None else (done, same + 1)
+            except StoreError as exc:
+                errors.extend((n, f"not saved: {exc}") for n, _ in doc_lines)
+                continue
+            writes += result.change is not None
+            applied, unchanged, written = applied + done, unchanged + same, written + result.records
+            say(out, f"{doc_id}  applied {done:>4}  unchanged {same:>4}  refused {bad:>4}  {document.title}",
+                one_line=True)
+    for number, message in sorted(errors):
+        say(err, f"error: {where}:{number}: {message}", one_line=True)
+    outcome = f"{written} records would be written (--check: nothing written)" if check else \
+        f"{written} records written in {writes} write(s)"
+    say(out, f"total: {len(lines)} lines, {len(by_doc)} documents, {applied} applied, {unchanged} unchanged, "
+        f"{len(errors)} refused; {outcome}", one_line=True)
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command("entity")
+def entity_(
+    doc: Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)] = None,
+    start: Annotated[str | None, typer.Argument(help="Start offset (characters, from 0).", show_default=False)]
+    = None,
+    end: Annotated[str | None, typer.Argument(help="End offset (exclusive).", show_default=False)] = None,
+    action: Annotated[str | None, typer.Argument(help="accept, reject, relabel or add.", show_default=False)]
+    = None,
+    label: Annotated[str | None, typer.Argument(help="The label, for relabel and add.", show_default=False)] = None,
+    source: Annotated[str | None, typer.Option("--from", help="Many decisions: a TSV file (- for stdin) of lines "
+                                                            "doc<TAB>start<TAB>end<TAB>action[<TAB>label].")] = None,
+    check: Annotated[bool, typer.Option("--check", help="With --from: check every line, write nothing.")] = False,
+) -> None:
+    """An entity decision on the span START-END, as the reader's a/x/r/+ keys; stated, not toggled (a second
+    run changes nothing). add needs offsets on token boundaries."""
+    if source is not None:
+        if doc is not None:
+            fail("give either DOC START END ACTION [LABEL] or --from FILE, not both")
+        bulk("entity", source, check, entity_line, 4)
+        return
+    for name, value in (("doc", doc), ("start", start), ("end", end), ("action", action)):
+        if value is None:
+            fail(f"missing argument '{name}' (see reader entity --help)")
+    assert doc is not None and start is not None and end is not None and action is not None
+    with user_errors():
+        ws, document, analysis, session = session_for(doc)
+        fields = [doc, start, end, action] + ([label] if label is not None else [])
+        change = entity_line(session, analysis, fields, {})
+        s, e = int(start), int(end)
+        state = "unchanged" if change is None else change.description
+        say(out, f"{document.id} {s}-{e} “{' '.join(document.text[s:e].split())}”: {state} ({ws.annotator})",
+            one_line=True)
 
 
 @app.command("note")
@@ -683,11 +884,12 @@ def annotator_names(only: list[str] | None) -> list[str] | None:
 
 
 def render_agreement(result):
-    """`reader agree` output: sentence labels (alpha, kappa per pair), entity pairs, entity F1 per label."""
+    """`reader agree` output: sentence labels (alpha, kappa per pair), entity pairs, entity F1 per label. Tables
+    of figures split to fit the terminal (`reader.tables`): a figure is never cut."""
     from rich.console import Group
-    from rich.table import Table
 
     from reader.stats import percent_text
+    from reader.tables import FigureTable
 
     head = (f"{result.documents} documents ({result.sentences} sentences) touched by at least two of "
             f"{len(result.annotators)} annotators: {', '.join(result.annotators) or 'none'}")
@@ -695,31 +897,21 @@ def render_agreement(result):
     if not result.documents:
         parts.append(Text("no document was touched by two annotators: no agreement to measure"))
         return Group(*parts)
-    table = Table(title="Sentence labels (Krippendorff's alpha over all; Cohen's kappa per pair)",
-                  title_justify="left", box=None, pad_edge=False, header_style="bold")
-    table.add_column("label", no_wrap=True)
-    table.add_column("alpha", justify="right")
-    for a, b in result.pairs:
-        table.add_column(cell(f"{a} / {b}"), justify="right", no_wrap=True)
+    table = FigureTable("Sentence labels (Krippendorff's alpha over all; Cohen's kappa per pair)", ["label"],
+                        ["alpha", *(f"{a} / {b}" for a, b in result.pairs)])
     for name, x in result.labels.items():
-        table.add_row(cell(name), cell(percent_text(x.alpha)),
-                      *(cell(percent_text(x.kappa.get(pair))) for pair in result.pairs))
+        table.add_row([name], [percent_text(x.alpha), *(percent_text(x.kappa.get(pair)) for pair in result.pairs)])
     parts.append(table)
-    table = Table(title="Entities (a is the reference; mismatches: unmatched spans of either side)",
-                  title_justify="left", box=None, pad_edge=False, header_style="bold")
-    for column in ("a / b", "precision", "recall", "f1", "boundary", "label", "missing"):
-        table.add_column(column, justify="left" if column == "a / b" else "right", no_wrap=True)
+    table = FigureTable("Entities (a is the reference; mismatches: unmatched spans of either side)", ["a / b"],
+                        ["precision", "recall", "f1", "boundary", "label", "missing"])
     for p in result.entities:
-        table.add_row(cell(f"{p.a} / {p.b}"), cell(percent_text(p.precision)), cell(percent_text(p.recall)),
-                      cell(percent_text(p.f1)), cell(p.boundary), cell(p.label), cell(p.missing))
+        table.add_row([f"{p.a} / {p.b}"], [percent_text(p.precision), percent_text(p.recall), percent_text(p.f1),
+                                           p.boundary, p.label, p.missing])
     parts.append(table)
     if result.entity_f1:
-        table = Table(title="Entity F1 per label (all pairs)", title_justify="left", box=None, pad_edge=False,
-                      header_style="bold")
-        table.add_column("label", no_wrap=True)
-        table.add_column("f1", justify="right")
+        table = FigureTable("Entity F1 per label (all pairs)", ["label"], ["f1"])
         for name, f1 in result.entity_f1.items():
-            table.add_row(cell(name), cell(percent_text(f1)))
+            table.add_row([name], [percent_text(f1)])
         parts.append(table)
     return Group(*parts)
 
@@ -813,42 +1005,36 @@ def nothing_to_review(doc_id: str, annotators: list[str], into: str, label: str 
 
 
 def render_stats(result):
-    """`reader stats` output: a summary line, the annotator table, the agreement table (cells are `Text`)."""
+    """`reader stats` output: a summary line, the annotator table, the agreement table; tables of figures split
+    to fit the terminal (`reader.tables`): a figure is never cut."""
     from rich.console import Group
-    from rich.table import Table
 
     from reader.stats import DECISIONS, percent_text
+    from reader.tables import FigureTable
 
     parts: list = [Text(f"{result.documents} documents, {len(result.annotators)} annotators")]
     if result.annotators:
-        table = Table(title="Annotators", title_justify="left", box=None, pad_edge=False, header_style="bold")
-        table.add_column("annotator", no_wrap=True)
-        for column in ["documents", "tagged", *result.labels, "notes", *DECISIONS]:
-            table.add_column(cell(column), justify="right")
+        table = FigureTable("Annotators", ["annotator"],
+                            ["documents", "tagged", *result.labels, "notes", *DECISIONS])
         for a in result.annotators:
-            values = [a.documents, a.tagged_sentences, *(a.labels.get(x, 0) for x in result.labels), a.notes,
-                      *(a.decisions.get(x, 0) for x in DECISIONS)]
-            table.add_row(cell(a.name), *map(cell, values))
+            table.add_row([a.name], [a.documents, a.tagged_sentences, *(a.labels.get(x, 0) for x in result.labels),
+                                     a.notes, *(a.decisions.get(x, 0) for x in DECISIONS)])
         parts.append(table)
     if result.agreement:
-        table = Table(title="Agreement on sentence labels (Cohen's kappa per label)", title_justify="left",
-                      box=None, pad_edge=False, header_style="bold")
-        for column in ("annotators", "documents", "sentences", "same labels", *result.labels):
-            table.add_column(cell(column), justify="left" if column == "annotators" else "right", no_wrap=True)
+        table = FigureTable("Agreement on sentence labels (Cohen's kappa per label)", ["annotators"],
+                            ["documents", "sentences", "same labels", *result.labels])
         for x in result.agreement:
-            table.add_row(cell(f"{x.first} / {x.second}"), cell(x.documents), cell(x.sentences),
-                          cell(percent_text(x.percent, True)),
-                          *(cell(percent_text(x.kappa.get(label))) for label in result.labels))
+            table.add_row([f"{x.first} / {x.second}"],
+                          [x.documents, x.sentences, percent_text(x.percent, True),
+                           *(percent_text(x.kappa.get(label)) for label in result.labels)])
         parts.append(table)
     elif len(result.annotators) > 1:
         parts.append(Text("no document was tagged by two annotators: no agreement to measure"))
     if result.models:
-        table = Table(title="Suggestions (sentences, per model)", title_justify="left", box=None, pad_edge=False,
-                      header_style="bold")
-        for column in ("model", "annotator", "accepted", "dismissed", "corrected"):
-            table.add_column(column, justify="left" if column in ("model", "annotator") else "right", no_wrap=True)
+        table = FigureTable("Suggestions (sentences, per model)", ["model", "annotator"],
+                            ["accepted", "dismissed", "corrected"])
         for m in result.models:
-            table.add_row(cell(m.model), cell(m.annotator), cell(m.accepted), cell(m.dismissed), cell(m.corrected))
+            table.add_row([m.model, m.annotator], [m.accepted, m.dismissed, m.corrected])
         parts.append(table)
     return Group(*parts)
 
@@ -859,7 +1045,8 @@ VALUE_OPTIONS |= {"--only", "--rule", "--into"}  # agree, merge
 VALUE_OPTIONS |= {"--label"}  # review
 VALUE_OPTIONS |= {"--from", "--name"}  # train
 VALUE_OPTIONS |= {"--host", "--port"}  # serve
-SENTENCE_COMMANDS = {"tag", "note"}
+VALUE_OPTIONS |= {"--sort", "--limit"}  # list
+SENTENCE_COMMANDS = {"tag", "note", "entity"}
 
 
 def route(argv: list[str]) -> list[str]:
@@ -892,8 +1079,15 @@ def route(argv: list[str]) -> list[str]:
         i += 1
     if rest and rest[0] in SENTENCE_COMMANDS and "--" not in rest:
         # click reads `-1` (or a note "-5 °C") as unknown short options: arguments go after `--`
-        options = [t for t in rest[1:] if t.startswith("--") or t == "-h"]
-        arguments = [t for t in rest[1:] if not (t.startswith("--") or t == "-h")]
+        options, arguments = [], []
+        tokens = iter(rest[1:])
+        for t in tokens:
+            if t.startswith("--") or t == "-h":
+                options.append(t)
+                if t in VALUE_OPTIONS:  # `tag --from FILE`: the value stays with its option
+                    options.append(next(tokens, ""))
+            else:
+                arguments.append(t)
         rest = [rest[0], *options, "--", *arguments]
     if any(t in ("-h", "--help") for t in rest[:1]) or (rest and rest[0] in commands):
         return head + rest

@@ -4,7 +4,9 @@ A team lead needs to know who did what and whether the label definitions are und
 agreement is measured on sentence labels: for every pair of annotators, over the sentences of the documents
 both tagged (at least one tag each: an analyst who only reviewed entities has not made the tagging pass),
 Cohen's kappa per label (each label a yes/no decision per sentence) and the share of sentences given exactly
-the same labels. Read-only; the model is loaded only for a document that has no cached analysis.
+the same labels. Adjudicated sets (`gold`, see `reader.adjudication.is_adjudication`) have their progress
+counted but are not compared: they copy the annotators. Read-only; the model is loaded only for a document
+that has no cached analysis.
 
 Returns data only: drawing it is the front end's job (`reader.cli.render_stats`), which keeps every value
 out of markup.
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING
 
+from reader.adjudication import is_adjudication
 from reader.annotations import DISMISSAL, AnnotatorWork
 
 if TYPE_CHECKING:
@@ -137,6 +140,8 @@ def stats(workspace: Workspace) -> Stats:
     """doc id -> annotator -> sentence -> labels (only annotators who tagged the document)."""
     sentence_counts: dict[str, int] = {}
     models: dict[tuple[str, str], ModelStats] = {}
+    adjudicated: set[str] = set()
+    """Adjudicated sets (gold, merge and review targets): progress like anyone, but not compared."""
     doc_ids = workspace.document_ids()
     for doc_id in doc_ids:
         sentences: list | None = None
@@ -151,6 +156,8 @@ def stats(workspace: Workspace) -> Stats:
             records = workspace.records(doc_id, name)
             if not records:
                 continue
+            if is_adjudication(name, records.values()):
+                adjudicated.add(name)
             work = AnnotatorWork(records, load, names)
             who = per.setdefault(name, AnnotatorStats(name, labels=dict.fromkeys(names, 0)))
             who.documents += 1
@@ -172,8 +179,8 @@ def stats(workspace: Workspace) -> Stats:
     labels = names + extra
     for a in annotators:
         a.labels = {label: a.labels.get(label, 0) for label in labels}
-    agreement = [_agreement(a.name, b.name, tags, sentence_counts, labels)
-                 for a, b in combinations(annotators, 2)]
+    agreement = [_agreement(a, b, tags, sentence_counts, labels)
+                 for a, b in combinations([a.name for a in annotators if a.name not in adjudicated], 2)]
     return Stats(len(doc_ids), labels, annotators, [x for x in agreement if x.documents],
                  [models[key] for key in sorted(models)])
 

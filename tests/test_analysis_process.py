@@ -89,6 +89,37 @@ def test_long_text_comes_back_whole_with_progress(process):
     assert len(shares) > 2 and shares[-1] == 1.0
 
 
+def test_a_long_result_is_read_without_collections_and_kept_out_of_them(process):
+    """The ~100,000 tuples of a long result trigger no full collection in the thread that reads them (they held
+    the GIL 50-70 ms as the analysis arrived), are frozen once whole (as the reading screen freezes them), and
+    the collector runs again afterwards."""
+    import gc
+
+    text = long_text()
+    process.analyse(None, "fr", "Un mot.")  # the child is up
+    full: list[str] = []
+
+    def watch(phase: str, info: dict) -> None:
+        if phase == "start" and info["generation"] == 2 and threading.current_thread() is reader:
+            full.append(phase)
+
+    frozen = gc.get_freeze_count()
+    gc.callbacks.append(watch)
+    try:
+        reader, out = in_background(process.analyse, None, "fr", text)
+        reader.join(60)
+    finally:
+        gc.callbacks.remove(watch)
+    try:
+        result, _ = out["value"]
+        assert len(result.tokens) > 100_000
+        assert gc.isenabled()
+        assert gc.get_freeze_count() - frozen >= len(result.tokens), "the result is out of the collector's scans"
+        assert full == []
+    finally:
+        gc.unfreeze()
+
+
 def test_missing_model_gives_the_same_error(process):
     with pytest.raises(an.AnalysisError) as in_process:
         an.load_pipeline("no_such_pipeline")

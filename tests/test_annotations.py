@@ -14,11 +14,8 @@ from reader.annotations import (
     AnnotatorWork,
     entity_id,
     entity_states,
-    find_quote,
     note_id,
     note_order,
-    quote_at,
-    reanchor,
     sentence_of,
     tag_id,
 )
@@ -162,26 +159,6 @@ def test_relabel_back_to_the_model_label_is_an_accept(session):
     [state] = session.entities([Span(28, 34, "PER")])
     session.decide(state, "relabelled", "PER")
     assert session.entities([Span(28, 34, "PER")])[0].status == "accepted"
-
-
-def test_reanchor_follows_edited_text(session):
-    session.toggle_tag(1, "quote")
-    session.add_note("document", 0, 0, "doc note")
-    session.add_note("sentence", *SENTS[2], "gone")
-    new_text = "Chapeau ajouté. " + TEXT.replace("Troisième phrase ici.", "Autre fin.")
-    moved, lost = reanchor(session.annotations(), new_text)
-    tag = next(a for a in moved if a.kind == "tag")
-    assert new_text[tag.start:tag.end] == "Le président Macron parle à Paris."
-    assert [a.text for a in lost] == ["gone"]
-    assert any(a.target == "document" for a in moved)
-
-
-def test_find_quote_prefers_matching_context():
-    text = "Paris est loin. Il aime Paris. Paris encore."
-    q = quote_at(text, 24, 29)
-    assert find_quote(q, 0, text) == 24
-    edited = "Intro. " + text
-    assert find_quote(q, 24, edited) == 31
 
 
 def test_record_round_trip(session):

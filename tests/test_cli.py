@@ -66,7 +66,7 @@ def files(store) -> list:
         (["list", "--bogus"], "error: no such option: --bogus (see reader list --help)"),
         (["import", "x.txt", "--n-process", "abc"], "error: invalid value for '--n-process': 'abc'"),
         (["export", "--format", "nope"], "error: unknown format 'nope'"),
-        (["lst"], "error: no command or file 'lst' (commands: agree, export, import"),
+        (["lst"], "error: no command or file 'lst' (commands: agree, entity, export, import"),
     ],
 )
 def test_usage_errors_are_one_line_with_status_2(store, capsys, args, message):

@@ -261,8 +261,9 @@ def test_the_installed_reader_in_tmux_with_a_git_conflict_in_a_file(store, tmp_p
     finally:
         term.kill()
     assert path.read_bytes() == before
-    listing = subprocess.run([str(READER), "--store", str(store), "list"], capture_output=True, text=True,
-                             cwd=elsewhere)
+    # `list` shows one annotator's progress: alice's, whose file is the damaged one
+    listing = subprocess.run([str(READER), "--store", str(store), "--annotator", "alice", "list"],
+                             capture_output=True, text=True, cwd=elsewhere)
     assert listing.returncode == 0 and listing.stderr.count("warning:") == 1 and "Traceback" not in listing.stderr
 
 

@@ -97,7 +97,7 @@ def test_reader_in_tmux_reads_tags_and_saves(tmp_path):
         assert term.dead(), "q quits the reader"
     finally:
         term.kill()
-    listing = subprocess.run([str(READER), "--store", str(store), "list"],
+    listing = subprocess.run([str(READER), "--store", str(store), "--annotator", "e2e", "list"],
                              capture_output=True, text=True, cwd=tmp_path)
     assert listing.returncode == 0
     row = next(line for line in listing.stdout.splitlines() if "La Corée" in line)

@@ -197,9 +197,14 @@ class ReaderApp(App):
         else:
             self.push_screen(LibraryScreen(self.workspace.document_ids()))
 
+    @property
+    def progress_annotator(self) -> str:
+        """Whose progress the library shows: whoever the keys write for (the analyst, or gold under review)."""
+        return self.review.into if self.review is not None else self.workspace.annotator
+
     def summaries(self, doc_ids: list[str]) -> Iterable[tuple]:
         for doc_id in doc_ids:
-            s = self.workspace.summary(doc_id)
+            s = self.workspace.summary(doc_id, self.progress_annotator)
             progress = f"{s.tagged}/{s.sentences}" if s.sentences is not None else f"{s.tagged}/–"
             yield (s.doc_id, s.title, s.date, s.source, progress, s.notes, s.decisions, s.site)
 

@@ -4,17 +4,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from reader.ui.keymap import bindings
+from reader.ui.keymap import BY_ID, bindings
 from reader.untrusted import visible
 
 if TYPE_CHECKING:
     from reader.ui.screens import ReaderHost
+
+
+MOVES = (("reader.next-sentence", "cursor_down"), ("reader.prev-sentence", "cursor_up"),
+         ("reader.page-down", "page_down"), ("reader.page-up", "page_up"), ("reader.top", "scroll_top"),
+         ("reader.bottom", "scroll_bottom"))
+"""The reader's movement ids and what they do to the table: one id per move, so a keymap that moves the
+sentence cursor moves the library's too (`j k g G End` by default; DataTable alone takes End for a sideways
+scroll)."""
+
+
+class DocumentTable(DataTable):
+    BINDINGS = [Binding(BY_ID[id_].keys, action, BY_ID[id_].description, show=False, id=id_)
+                for id_, action in MOVES]
 
 
 class LibraryScreen(Screen):
@@ -31,13 +46,14 @@ class LibraryScreen(Screen):
     def compose(self) -> ComposeResult:
         count = len(self.doc_ids)
         yield Static(Content(f"Library · {count} document{'' if count == 1 else 's'}"), id="header")
-        yield DataTable(id="documents", cursor_type="row", zebra_stripes=True)
+        yield DocumentTable(id="documents", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     COLUMNS = (("title", 0), ("date", 10), ("tagged", 9), ("notes", 5), ("decisions", 9), ("source", 30),
                ("id", 12))
     """(name, width): what an analyst scans first comes first; title takes what the first five leave, so
     progress is on screen at 80 columns and source and id are one → away."""
+    FIGURES = ("tagged", "notes", "decisions")
     ORDER = (1, 2, 4, 5, 6, 3, 0)
     """Where each column's value sits in an `App.summaries` row."""
     SITE = 7
@@ -52,7 +68,8 @@ class LibraryScreen(Screen):
 
     def title_width(self) -> int:
         table = self.query_one(DataTable)
-        others = sum(w + 2 * table.cell_padding for _, w in self.COLUMNS[1:5])
+        widths = {name: c.width for (name, _), c in zip(self.COLUMNS, table.columns.values(), strict=False)}
+        others = sum(widths.get(c, w) + 2 * table.cell_padding for c, w in self.COLUMNS[1:5])
         return max(20, (self.size.width or self.app.size.width) - others - 2 * table.cell_padding - 2)
 
     def on_resize(self) -> None:
@@ -70,10 +87,18 @@ class LibraryScreen(Screen):
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
+        rows = []
         for summary in self.reader_app.summaries(self.doc_ids):
             values = [(summary[self.SITE] or summary[i]) if i == 3 else summary[i] for i in self.ORDER]
-            table.add_row(*(Text(visible(str(value), one_line=True)) for value in values),  # shown, never parsed
-                          key=summary[0])
+            rows.append((summary[0], [visible(str(value), one_line=True) for value in values]))
+        for index, (name, width) in enumerate(self.COLUMNS):
+            if name in self.FIGURES:  # a figure is never cut: its column grows to the widest one
+                column = table.columns[name]  # type: ignore[index]
+                column.width = max([width, *(cell_len(values[index]) for _, values in rows)])
+        self.on_resize()
+        for key, values in rows:
+            # shown, never parsed; text too long for its column ends with …
+            table.add_row(*(Text(value, no_wrap=True, overflow="ellipsis") for value in values), key=key)
         if row is not None and 0 <= row < table.row_count:
             table.move_cursor(row=row)
         self.reader_app.announce_damage()
@@ -84,7 +109,8 @@ class LibraryScreen(Screen):
         from reader.stats import suggestion_stats
 
         count = len(self.doc_ids)
-        text = f"Library · {count} document{'' if count == 1 else 's'}"
+        text = f"Library · {count} document{'' if count == 1 else 's'} · progress of " \
+               f"{visible(self.reader_app.progress_annotator, one_line=True)}"
         totals: dict[str, list[int]] = {}
         for m in suggestion_stats(self.reader_app.workspace, self.doc_ids):
             total = totals.setdefault(m.model, [0, 0, 0])

@@ -24,7 +24,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from reader.ui.keymap import bindings, keys_for
-from reader.ui.screens.reading import AnalysisReady, ReadingScreen, header_meta
+from reader.ui.screens.reading import AnalysisReady, ReadingScreen
 from reader.ui.widgets.article_view import ArticleView, Mark
 from reader.ui.widgets.side_panel import SidePanel
 from reader.untrusted import visible
@@ -185,13 +185,12 @@ class ReviewScreen(ReadingScreen):
     def compose(self) -> ComposeResult:
         """The reading screen's layout, with the versions panel above the status line."""
         for widget in super().compose():
-            if widget.id == "header-meta":
-                meta = header_meta(self.doc)
-                widget = Static(Content.assemble((f"review → {self.options.into}", "bold"),
-                                                 ("  ·  ", "dim") if meta.plain else "", meta), id="header-meta")
             if widget.id == "status":
                 yield Static(id="versions")
             yield widget
+
+    def header_lead(self) -> tuple[str, ...]:
+        return (f"review → {self.options.into}",)
 
     @property
     def active_bindings(self) -> dict:

@@ -89,11 +89,13 @@ class SidePanel(Vertical):
         yield Static(id="legend")
         yield EntityList(id="entity-list")
 
-    def show(self, text: str, marks: Sequence[Mark], view: ArticleView, status: str = "") -> None:
+    def show(self, text: str, marks: Sequence[Mark], view: ArticleView, status: str = "",
+             groups: list[EntityGroup] | None = None) -> None:
+        """`groups`: `group_marks(text, marks)` when the caller computed it already (off the UI thread)."""
         labels = sorted({m.label for m in marks})
         parts: list = []
         for label in labels:
             parts += [(f" {label} ", Style.from_rich_style(view.mark_style(label))), " "]
         legend = Content.assemble(*parts) if parts else Content(status or "no entities")
         self.query_one("#legend", Static).update(legend)
-        self.query_one(EntityList).show(group_marks(text, marks), view)
+        self.query_one(EntityList).show(group_marks(text, marks) if groups is None else groups, view)
