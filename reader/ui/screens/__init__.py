@@ -24,6 +24,9 @@ class ReaderHost(Protocol):
     """`reader.ui.screens.review.ReviewOptions` when the app reviews, else None."""
     last_document: str | None
 
+    @property
+    def progress_annotator(self) -> str: ...
+
     def open_document(self, doc_id: str) -> None: ...
 
     def document_screen(self, doc_id: str) -> Screen: ...
