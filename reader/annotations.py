@@ -472,6 +472,11 @@ class AnnotationSession:
         """The read model of `records()` over `_sentences`, built on first use and kept up to date by writes."""
         self._file_version: object = None
         """The file's version (`Store.file_version`) when `records()` read it."""
+        self._batch: dict[str, dict | None] | None = None
+        """Inside `batch`: each record id changed so far -> its record before the batch (None: absent)."""
+        self.version = 0
+        """Bumped by every change of the in-memory records: work computed off the UI thread from an older
+        version is stale (the reading screen's entity marks)."""
 
     def refresh(self) -> bool:
         """Read the file again if another process wrote it since this session read or wrote it (the annotator's
@@ -484,11 +489,6 @@ class AnnotationSession:
         self._undo.clear()
         self._redo.clear()
         return True
-        self._batch: dict[str, dict | None] | None = None
-        """Inside `batch`: each record id changed so far -> its record before the batch (None: absent)."""
-        self.version = 0
-        """Bumped by every change of the in-memory records: work computed off the UI thread from an older
-        version is stale (the reading screen's entity marks)."""
 
     # --- reading -------------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated
 
@@ -209,10 +209,19 @@ def open_(
         if refused:  # one toast, however many: the full list is in the terminal above the app
             shown = "\n".join(refused[:3]) + (f"\n… and {len(refused) - 3} more" if len(refused) > 3 else "")
             app.notices = [f"not imported ({len(refused)}, listed in the terminal when the reader closes):\n{shown}"]
-        app.run()
+        run_reader(app)
         ws.close()
         if refused:
             raise typer.Exit(1)
+
+
+def run_reader(app) -> None:
+    """Run the TUI, then say what it saved on the way out (a note draft open when it ended); the terminal
+    may be gone (SIGHUP), which costs the message only."""
+    app.run()
+    for line in app.kept:
+        with suppress(OSError):
+            say(err, line, one_line=True)
 
 
 def open_asking_annotator(keys) -> None:
@@ -229,7 +238,7 @@ def open_asking_annotator(keys) -> None:
         return open_workspace()
 
     app = ReaderApp(placeholder, doc_ids, keymap=keys, ask_annotator=as_annotator)
-    app.run()
+    run_reader(app)
     app.workspace.close()
 
 
@@ -990,7 +999,7 @@ def review_(
                  f"under the {rule} rule")
         from reader.ui.app import ReaderApp
 
-        ReaderApp(ws, pending, keymap=keys, review=options).run()
+        run_reader(ReaderApp(ws, pending, keymap=keys, review=options))
         ws.close()
 
 

@@ -12,7 +12,7 @@ from reader.ui.keymap import ACTIONS, load_keymap
 from reader.ui.screens.help import HelpScreen
 from reader.ui.screens.library import LibraryScreen
 from reader.ui.screens.reading import ReadingScreen
-from reader.ui.widgets.article_view import ArticleView
+from reader.ui.widgets.article_view import GUTTER, ArticleView
 
 SIZE = (120, 36)
 
@@ -377,8 +377,8 @@ async def test_click_moves_the_cursor_to_the_sentence_and_entity(workspace):
         mark = view.marks[target]
         line = view.line_of(mark.start)
         start, _ = view._lines[line]
-        margin = max(0, (view.scrollable_content_region.width - 14 - view._wrap_width) // 2 - 2)
-        await pilot.click(ArticleView, offset=(margin + 14 + mark.start - start, line - view.scroll_offset.y))
+        margin = max(0, (view.scrollable_content_region.width - GUTTER - view._wrap_width) // 2 - 2)
+        await pilot.click(ArticleView, offset=(margin + GUTTER + mark.start - start, line - view.scroll_offset.y))
         await pilot.pause()
         assert view.cursor == view.sentence_at(mark.start)
         assert view.entity_cursor == target

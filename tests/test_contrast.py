@@ -12,12 +12,19 @@ Truecolor thresholds (CIE76 ΔE on L*a*b*, where ~2.3 is just noticeable side by
   `MIN_DIMMED_CONTRAST` = 3 (WCAG AA for large text) for a rejected entity, dimmed on purpose but readable.
 
 In 256 and 16 colours the test asks for a different palette index (and text in another index than its
-background). In 16 colours the cursor tint is the page colour: there the `▌` bar alone marks the cursor sentence.
+background). In 16 colours the cursor tint may be the page colour: there the `▌` bar alone marks the cursor sentence.
+
+Between entity labels (each pair of the eight palette slots), in truecolor and in the colours of the 256-colour
+palette that a terminal shows for the indices Rich sends: `MIN_LABEL_DELTA_E` = 20 and different indices (PER and
+LOC were both `48;5;23`). The cursor tint against the page: a different index and `MIN_CURSOR_CONTRAST` = 1.3 (WCAG
+contrast ratio of the two backgrounds; 234 on 233 was 1.10). tests/test_contrast_tmux.py checks the same figures
+on what tmux really shows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +42,8 @@ THEMES = ["textual-dark", "textual-light"]
 MIN_DELTA_E = 12.0
 MIN_TEXT_CONTRAST = 4.5
 MIN_DIMMED_CONTRAST = 3.0
+MIN_LABEL_DELTA_E = 20.0
+MIN_CURSOR_CONTRAST = 1.3
 SYSTEMS = {"truecolor": ColorSystem.TRUECOLOR, "256": ColorSystem.EIGHT_BIT, "16": ColorSystem.STANDARD}
 STATUSES = {"p": "predicted", "a": "accepted", "l": "relabelled", "d": "added", "r": "rejected"}
 """Word prefix → review status; a word like `cp3` is a predicted entity of palette slot 3 in the cursor sentence."""
@@ -268,6 +277,45 @@ def test_the_cursor_sentence_is_tinted(rendered, theme, system):
     """16 colours have no shade between the page and a highlight (see the module docstring)."""
     cells, page = rendered[theme]["cells"], rendered[theme]["page"].bg
     assert distinct(cells["cplain"].bg, page, system, minimum=5)
+
+
+def shown(color: Color, system: str) -> Color:
+    """The colour a terminal shows: itself in truecolor, else the palette entry of the index Rich sends."""
+    if system == "truecolor":
+        return color
+    return Color.from_triplet(color.downgrade(SYSTEMS[system]).get_truecolor())
+
+
+@pytest.mark.parametrize("system", ["truecolor", "256"])
+@pytest.mark.parametrize("theme", THEMES)
+def test_entity_labels_differ_from_each_other(rendered, theme, system):
+    cells = rendered[theme]["cells"]
+    tints = {slot_labels()[slot]: cells[f"op{slot}"].bg for slot in range(PALETTE_SIZE)}
+    bad = []
+    for (a, ca), (b, cb) in itertools.combinations(tints.items(), 2):
+        same_index = system != "truecolor" and index(ca, SYSTEMS[system]) == index(cb, SYSTEMS[system])
+        if same_index or delta_e(shown(ca, system), shown(cb, system)) < MIN_LABEL_DELTA_E:
+            bad.append(f"{a} {shown(ca, system).name} ~ {b} {shown(cb, system).name}")
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("system", ["truecolor", "256"])
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_cursor_tint_is_clearly_visible_on_the_page(rendered, theme, system):
+    cursor, page = rendered[theme]["cells"]["cplain"].bg, rendered[theme]["page"].bg
+    if system != "truecolor":
+        assert index(cursor, SYSTEMS[system]) != index(page, SYSTEMS[system])
+    ratio = contrast(shown(cursor, system), shown(page, system))
+    assert ratio >= MIN_CURSOR_CONTRAST, f"{shown(cursor, system).name} on {shown(page, system).name}: {ratio:.2f}"
+
+
+@pytest.mark.parametrize("system", ["truecolor", "256"])
+@pytest.mark.parametrize("theme", THEMES)
+def test_a_search_match_does_not_look_like_an_entity(rendered, theme, system):
+    cells = rendered[theme]["cells"]
+    match = cells["omatch"].bg
+    bad = {w: c.bg.name for w, c in highlighted(cells, "o").items() if not distinct(c.bg, match, system)}
+    assert not bad, f"same as a match {match.name}: {bad}"
 
 
 def report() -> None:

@@ -51,6 +51,22 @@ class Tmux:
             subprocess.run([*self.tmux, "send-keys", "-t", self.name, key], check=True)
             time.sleep(0.15)
 
+    def type(self, text: str, chunk: int = 8) -> None:
+        """Type `text` literally (send-keys -l), a few characters at a time as a fast typist would. tmux reads
+        a `;` ending an argument as a command separator, so that one is escaped."""
+        for start in range(0, len(text), chunk):
+            part = text[start:start + chunk]
+            if part.endswith(";"):
+                part = part[:-1] + "\\;"
+            subprocess.run([*self.tmux, "send-keys", "-t", self.name, "-l", part], check=True)
+            time.sleep(0.05)
+
+    def pid(self) -> int:
+        """The pane's process: the command itself when it was started with `exec`."""
+        out = subprocess.run([*self.tmux, "display-message", "-p", "-t", self.name, "#{pane_pid}"],
+                             capture_output=True, text=True, check=True).stdout
+        return int(out.strip())
+
     def resize(self, width: int, height: int) -> None:
         subprocess.run([*self.tmux, "resize-window", "-t", self.name, "-x", str(width), "-y", str(height)],
                        check=True)

@@ -125,3 +125,27 @@ def test_serve_refuses_another_address_without_public(capsys, tmp_path):
     assert status == 2 and err.startswith("error: --host 0.0.0.0 is reachable from other machines")
     assert "no authentication" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "s").exists()
+
+
+def test_keys_typed_in_a_fresh_tab_reach_the_reader_without_a_click(analysed_store, tmp_path):
+    """Issue 18, item 17: the page focuses xterm.js's input as it loads; before, keys went nowhere until the
+    page was clicked (`type_name` focuses the input itself, so the other tests could not see it)."""
+    store = tmp_path / "store"
+    shutil.copytree(analysed_store, store, ignore=shutil.ignore_patterns(".lock", ".locks"))
+    server = Served(store, "--model", TEST_MODEL)
+    try:
+        with browser() as (chromium, blocked):
+            page = open_tab(chromium, blocked, server.url)
+            page.goto(server.url)
+            wait_for_text(page, "Annotator:")
+            page.keyboard.type("carla ?q")  # no click, no focus(): `?` and `q` are text in the name field
+            wait_for_text(page, "carla ?q")
+            for _ in "?q":
+                page.keyboard.press("Backspace")
+            page.keyboard.press("Enter")
+            wait_for_text(page, "tagged 0/14")
+            page.keyboard.press("1")
+            wait_for_text(page, "✓ saved: tag")
+    finally:
+        server.kill()
+    assert tags(store, "carla")

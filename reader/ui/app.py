@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.content import Content
 from textual.screen import Screen
 
 from reader.ui.keymap import (
     BY_ID,
-    SCREENS,
     bindings,
     default_keymap,
     keymap_warnings,
     normalise_keys,
+    screen_scopes,
     textual_keymap,
 )
 from reader.ui.screens.reading import ReadingScreen
@@ -70,6 +72,33 @@ class ReaderApp(App):
             self.keymap.warnings if hasattr(self.keymap, "warnings") else keymap_warnings(self.keymap))
         self.notices: list[str] = []
         """Lines for the analyst from before the app started (inputs `reader PATH...` refused), shown as toasts."""
+        self.kept: list[str] = []
+        """What was saved on the way out (a note editor's draft): the CLI prints it after the app ends."""
+        self._key: events.Key | None = None
+        """The key being handled, while it is: `text_field_takes` asks the focused field about it."""
+
+    async def on_event(self, event: events.Event) -> None:
+        """Remember the key while Textual looks for its binding, so that `check_action` can let a focused text
+        field have it. Textual drops a binding whose key the focused field consumes (`check_consume_key`), but
+        `set_keymap` binds it again afterwards: with a keymap, `?` and `q` typed in a note opened help and quit."""
+        if not isinstance(event, events.Key):
+            await super().on_event(event)
+            return
+        self._key = event
+        try:
+            await super().on_event(event)
+        finally:
+            self._key = None
+
+    def text_field_takes(self) -> bool:
+        """Whether the key being handled is text for the focused widget (every printable key is, in an Input or
+        a TextArea): then no binding may take it, whatever its priority. Ctrl-keys, F-keys, Esc still work."""
+        key, focused = self._key, self.focused
+        return (key is not None and focused is not None and key.is_printable
+                and focused.check_consume_key(key.key, key.character))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not self.text_field_takes()
 
     def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = True) -> None:
@@ -98,6 +127,7 @@ class ReaderApp(App):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._collect_from_now_on)
+        self._exit_on_hangup()
         if self.ask_annotator is None:
             self.announce_read_only()
         for warning in self.keymap_warnings:
@@ -152,6 +182,19 @@ class ReaderApp(App):
         self.screen._push_result_callback(self.screen, None)
         self.switch_screen(self.first_screen())
         self.announce_read_only()
+
+    def _exit_on_hangup(self) -> None:
+        """SIGHUP (the terminal or tmux pane closed) and SIGTERM (`reader serve` stopping, a shutdown) end the
+        app as a quit does, so open dialogs keep what they hold (a note draft is saved) instead of the
+        process dying on the spot."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for signum in (getattr(signal, "SIGHUP", None), signal.SIGTERM):
+            if signum is not None:
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    loop.add_signal_handler(signum, self.exit)
 
     @staticmethod
     def _collect_from_now_on() -> None:
@@ -210,25 +253,33 @@ class ReaderApp(App):
 
     @staticmethod
     def screen_scope(screen: Screen) -> str:
+        """The keymap scope of a reader screen; `dialog` for any other (a note editor, a picker, the name
+        prompt, the palette), where only the app's keys and the dialog's own work."""
         if isinstance(screen, ReadingScreen):
             from reader.ui.screens.review import ReviewScreen
 
             return "review" if isinstance(screen, ReviewScreen) else "reading"
-        return "library"
+        from reader.ui.screens.library import LibraryScreen
+
+        return "library" if isinstance(screen, LibraryScreen) else "dialog"
 
     def action_help(self) -> None:
-        from reader.ui.screens.help import HelpScreen
+        """The keys of the screen help was opened from: a dialog's own keys, not the library's."""
+        from reader.ui.screens.help import HelpScreen, dialog_rows
 
-        if isinstance(self.screen, HelpScreen):
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self.screen_scope(self.screen), self.keymap, self.workspace.labels))
+        scope = self.screen_scope(screen)
+        rows = dialog_rows(screen) if scope == "dialog" else []
+        self.push_screen(HelpScreen(scope, self.keymap, self.workspace.labels, rows))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every reader action is in the palette, with its current keys as help."""
         yield from super().get_system_commands(screen)
         scope = self.screen_scope(screen)
         for action in BY_ID.values():
-            if action.scope not in SCREENS[scope] or action.id == "reader.command-palette":
+            if action.scope not in screen_scopes(scope) or action.id == "reader.command-palette":
                 continue
             keys = self.keymap.get(action.id, action.keys).replace(",", ", ")
             yield SystemCommand(action.description, f"{action.id} · {keys}",

@@ -46,6 +46,9 @@ class Action:
     keys: str
     footer: str = ""
     """Short label in the footer; the action is shown there only when this is set."""
+    priority: bool = False
+    """Run as the key arrives, before the keys typed after it are handed out (app keys always are): search
+    focuses its box at once, so `/autorité` typed fast goes into the box, not to the reader's keys."""
 
 
 AZERTY_DIGITS = ("ampersand", "é", "quotation_mark", "apostrophe", "left_parenthesis", "minus", "è",
@@ -65,7 +68,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("reader.page-up", "reading", "page_up", "Page up", "pageup,b"),
     Action("reader.top", "reading", "top", "Top of the document", "home,g"),
     Action("reader.bottom", "reading", "bottom", "End of the document", "end,G"),
-    Action("reader.search", "reading", "search", "Search", "slash", footer="Search"),
+    Action("reader.search", "reading", "search", "Search", "slash", footer="Search", priority=True),
     Action("reader.next-match", "reading", "next_match", "Next match", "greater_than_sign,f3"),
     Action("reader.prev-match", "reading", "prev_match", "Previous match", "less_than_sign"),
     Action("reader.toggle-panel", "reading", "toggle_panel", "Show/hide the side panel", "p"),
@@ -113,8 +116,9 @@ edit the gold annotations) with the review keys on top, so a review key must not
 
 
 def screen_scopes(screen: str) -> tuple[str, ...]:
-    """Every scope whose bindings work on a screen: help and the command palette list these."""
-    return ("app", *SCREENS[screen])
+    """Every scope whose bindings work on a screen: help and the command palette list these (on a dialog, which
+    has keys of its own, only the app's)."""
+    return ("app", *SCREENS.get(screen, ()))
 
 
 def bindings(scope: str) -> list[Binding]:
@@ -124,7 +128,7 @@ def bindings(scope: str) -> list[Binding]:
         # The footer docks the palette's key at its right by itself (with this short label: the long one left
         # no room for `? Keys` at 80 columns under the emacs keymap), so it is not listed with the others.
         Binding(a.keys, a.action, a.footer or a.description, show=bool(a.footer) and a.action != "command_palette",
-                id=a.id, priority=a.scope == "app", tooltip=a.description)
+                id=a.id, priority=a.scope == "app" or a.priority, tooltip=a.description)
         for a in ACTIONS
         if a.scope == scope
     ]

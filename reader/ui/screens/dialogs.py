@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -19,37 +19,87 @@ from reader.untrusted import visible
 
 
 class NoteEditor(ModalScreen[str | None]):
-    """A multi-line note; Ctrl+S saves (an emptied note is deleted), Esc cancels."""
+    """A multi-line note; Ctrl+S saves (an emptied note is deleted), Esc cancels.
+
+    Nothing typed is lost without being asked: Esc on a changed note asks first (Esc again discards), and when
+    the editor goes because the app ends (a quit key, `reader serve` stopping, SIGTERM, SIGHUP) with a changed
+    note, `keep` saves it as the note, as Ctrl+S would.
+    """
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", show=True, priority=True),
         Binding("escape", "cancel", "Cancel", show=True, priority=True),
     ]
+    HELP = "Ctrl+S save · Esc cancel · an empty note is deleted"
+    CONFIRM = "Not saved: Esc again discards your changes · Ctrl+S saves"
 
-    def __init__(self, title: str, context: str, text: str = "") -> None:
+    def __init__(self, title: str, context: str, text: str = "",
+                 keep: Callable[[str], None] | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.context = context
         self.initial = text
+        self.keep = keep
+        """Saves the draft when the editor is closed by the app's end rather than by the analyst."""
+        self.closed = False
+        self.confirming = False
+        self.area = TextArea(text, id="note-text", soft_wrap=True, show_line_numbers=False)
+        """Held here: on unmount (the app ending) the screen's children are already gone from queries."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(Content(visible(self.title_text, one_line=True)), classes="dialog-title")
             if self.context:
                 yield Static(Content(visible(self.context)), classes="dialog-context")
-            yield TextArea(self.initial, id="note-text", soft_wrap=True, show_line_numbers=False)
-            yield Static(Content("Ctrl+S save · Esc cancel · an empty note is deleted"), classes="dialog-help")
+            yield self.area
+            yield Static(Content(self.HELP), id="note-help", classes="dialog-help")
 
     def on_mount(self) -> None:
-        area = self.query_one(TextArea)
-        area.focus()
-        area.move_cursor(area.document.end)
+        self.area.focus()
+        self.area.move_cursor(self.area.document.end)
+
+    @property
+    def text(self) -> str:
+        return self.area.text
+
+    def changed(self) -> bool:
+        return self.text != self.initial
+
+    def on_text_area_changed(self) -> None:
+        if self.confirming:
+            self.confirming = False
+            self.query_one("#note-help", Static).update(Content(self.HELP))
 
     def action_save(self) -> None:
-        self.dismiss(self.query_one(TextArea).text)
+        """Ctrl+S is a priority binding, run as it arrives: the note is read once the field has taken the keys
+        typed before it (a fast typist's last word was lost)."""
+        self.after_typed(self.save)
+
+    def save(self) -> None:
+        self.closed = True
+        self.dismiss(self.text)  # not awaited (nor returned to be): it runs in this screen's own queue
 
     def action_cancel(self) -> None:
+        self.after_typed(self.cancel)
+
+    def after_typed(self, callback: Callable[[], None]) -> None:
+        """Run `callback` on this screen once the field has taken the keys already typed (the field's queue
+        first, then the screen's: the field cannot close the screen it is in from its own queue)."""
+        self.area.call_later(self.call_later, callback)
+
+    def cancel(self) -> None:
+        if self.changed() and not self.confirming:
+            self.confirming = True
+            self.query_one("#note-help", Static).update(Content(self.CONFIRM))
+            return
+        self.closed = True
         self.dismiss(None)
+
+    def on_unmount(self) -> None:
+        """The app is ending under an open editor: keep the draft (an unchanged note needs nothing)."""
+        if not self.closed and self.keep is not None and self.changed():
+            self.closed = True
+            self.keep(self.text)
 
 
 class LabelPicker(ModalScreen[str | None]):
@@ -60,6 +110,8 @@ class LabelPicker(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", show=False),
         *(Binding(f"{n},{AZERTY_DIGITS[n - 1]}", f"pick({n})", show=False) for n in range(1, 10)),
     ]
+    HELP_KEYS = (("1-9", "Pick the label with that digit"), ("up,down", "Move in the list"),
+                 ("enter", "Pick the label"))
 
     def __init__(self, title: str, labels: list[str], current: str | None = None, *,
                  keys: dict[str, int] | None = None, marked: Collection[str] = ()) -> None:
@@ -120,6 +172,7 @@ class NotesList(ModalScreen[NoteChoice | None]):
         Binding("e", "choose('edit')", "Edit"),
         Binding("d,delete", "choose('delete')", "Delete"),
     ]
+    HELP_KEYS = (("up,down", "Move in the list"), ("enter", "Jump to the note"))
 
     def __init__(self, notes: list[tuple[str, Content]]) -> None:
         super().__init__()

@@ -8,13 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
 from reader.labels import LabelSet
 from reader.ui.keymap import ACTIONS, display_key, normalise_keys, screen_scopes
 
-__all__ = ["HelpScreen", "display_key"]
+__all__ = ["HelpScreen", "dialog_rows", "display_key"]
 
 BOX_WIDTH = 90
 """#help-box's width in app.tcss; the box is at most the screen's width."""
@@ -24,11 +24,15 @@ SHORT_HEIGHT = 30
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False)]
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False, priority=True)]
+    """Priority: `q` closes help (as listed) rather than quitting the app under it."""
 
-    def __init__(self, scope: str, keymap: dict[str, str], labels: LabelSet | None = None) -> None:
+    def __init__(self, scope: str, keymap: dict[str, str], labels: LabelSet | None = None,
+                 own: list[tuple[str, str, str]] | None = None) -> None:
         super().__init__()
         self.scope = scope
+        self.own = own or []
+        """(keys, description, id) of the dialog help was opened from (`dialog_rows`), listed first."""
         self.keymap = keymap
         self.labels = labels
         self.table_width: int | None = None
@@ -70,7 +74,7 @@ class HelpScreen(ModalScreen[None]):
         if available == self.table_width:
             return
         self.table_width = available
-        rows = []
+        rows = list(self.own)
         for action in ACTIONS:
             if action.scope in screen_scopes(self.scope):
                 keys = ", ".join(display_key(k) for k in normalise_keys(self.keymap.get(action.id, action.keys)))
@@ -88,6 +92,22 @@ class HelpScreen(ModalScreen[None]):
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)
+
+
+def dialog_rows(screen: Screen) -> list[tuple[str, str, str]]:
+    """A dialog's own keys as help rows: its `BINDINGS` (ctrl+s and Esc in the note editor, e and d in the notes
+    list) and the keys its widgets handle, which it lists in `HELP_KEYS` (Enter in a picker). They have no
+    binding id: the id column says where they work."""
+    where = "this dialog" if isinstance(screen, ModalScreen) else "this screen"
+    rows: dict[str, tuple[list[str], str]] = {}
+    for keys, description in getattr(screen, "HELP_KEYS", ()):
+        rows[description] = ([display_key(k) for k in normalise_keys(keys)], description)
+    for binding in type(screen).BINDINGS:
+        if isinstance(binding, Binding):
+            description = binding.tooltip or binding.description or binding.action
+            keys, _ = rows.setdefault(description, ([], description))
+            keys.extend(display_key(k) for k in normalise_keys(binding.key))
+    return [(", ".join(keys), description, where) for keys, description in rows.values()]
 
 
 def column_widths(rows: list[tuple[str, str, str]], available: int) -> tuple[int, int, int]:

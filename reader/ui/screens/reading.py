@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
@@ -119,6 +120,14 @@ def header_meta(doc: Document, room: int | None = None, lead: tuple[str, ...] = 
     return Content.assemble(*parts)
 
 
+class SearchBox(Input):
+    """The search field. Its Enter is a priority binding: it runs as the key arrives and gives the focus back
+    to the text, so the keys typed after it are reader keys (`/autorité⏎jj` moves twice), not more query. (On
+    the screen the binding would be lost: the keymap gives Enter to `reader.add-entity`.)"""
+
+    BINDINGS = [Binding("enter", "screen.submit_search", show=False, priority=True)]
+
+
 class ReadingScreen(Screen):
     BINDINGS = bindings("reading")
     ARTICLE_VIEW: type[ArticleView] = ArticleView
@@ -158,6 +167,10 @@ class ReadingScreen(Screen):
             yield self.ARTICLE_VIEW(id="article")
             yield SidePanel(id="side")
         yield Static(id="status")
+        # Composed hidden, not mounted on first use: a widget being mounted takes focus only after the keys
+        # already typed have gone to the text (`/` then `autorité` fast tagged and accepted instead).
+        yield SearchBox(placeholder="Search: literal, case-insensitive · Enter finds · Esc closes", id="search",
+                        classes="hidden")
         yield Footer()
 
     @property
@@ -586,21 +599,50 @@ class ReadingScreen(Screen):
     def action_bottom(self) -> None:
         self.view.move_to_sentence(len(self.view.sentences) - 1)
 
+    @property
+    def search_box(self) -> Input:
+        return self.query_one("#search", Input)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A key a focused text field types is text (see `ReaderApp.text_field_takes`); Enter submits only in
+        the search box."""
+        if self.reader_app.text_field_takes():
+            return False
+        if action == "submit_search":
+            return self.focused is self.search_box
+        return True
+
     def action_search(self) -> None:
-        """Open the search box (mounted on first use: one widget less to lay out before the first paint)."""
-        boxes = self.query("#search")
-        if boxes:
-            box = boxes.first(Input)
-            box.remove_class("hidden")
-        else:
-            box = Input(placeholder="Search: literal, case-insensitive · Enter finds · Esc closes", id="search")
-            self.mount(box, before=self.query_one(Footer))
+        """Open the search box; the focus moves now (`set_focus`, not `focus()`, which waits for the keys
+        already queued), so what is typed next is the query."""
+        box = self.search_box
+        box.remove_class("hidden")
         box.value = self.search_query
-        box.focus()
+        self.set_focus(box)
+
+    def action_submit_search(self) -> None:
+        """Enter, as it arrives: the text takes the focus now, so the keys typed next queue there; the search
+        runs first in the text's queue, once the box has taken the keys typed before Enter (a burst: a paste,
+        a fast typist, tmux). `/Poutine⏎jj`: the first match, then two sentences on."""
+        import asyncio
+
+        box = self.search_box
+        typed = asyncio.Event()
+        box.call_later(typed.set)
+
+        async def search_when_typed() -> None:
+            await typed.wait()
+            self.search(box.value)
+
+        self.set_focus(self.view)
+        self.view.call_later(search_when_typed)
 
     @on(Input.Submitted, "#search")
     def run_search(self, event: Input.Submitted) -> None:
-        self.search_query = event.value.strip()
+        self.search(event.value)
+
+    def search(self, query: str) -> None:
+        self.search_query = query.strip()
         self.close_search()
         self.view.set_matches(find_all(self.doc.text, self.search_query))
         if self.search_query and not self.view.goto_match(1):
@@ -608,9 +650,8 @@ class ReadingScreen(Screen):
         self.update_status()
 
     def close_search(self) -> None:
-        box = self.query_one("#search", Input)
-        box.add_class("hidden")
-        self.view.focus()
+        self.search_box.add_class("hidden")
+        self.set_focus(self.view)
 
     def on_key(self, event) -> None:
         if event.key == "escape" and isinstance(self.focused, Input) and self.focused.id == "search":
@@ -879,8 +920,30 @@ class ReadingScreen(Screen):
             elif text.strip():
                 self.perform(self.session.add_note, target, start, end, text)
 
+        def keep(text: str) -> None:
+            """The app ends under the editor: save the draft as the note, without touching the screen."""
+            from reader.annotations import AnnotationError
+            from reader.store import StoreError
+
+            where = f"the note on the document {self.doc.id}"
+            if target != "document":
+                number = next((i for i, (s, e) in enumerate(self.view.sentences) if s <= start < e), None)
+                where = (f"the note on the {target} in sentence {number + 1} of {self.doc.id}" if number is not None
+                         else f"the note on the {target} of {self.doc.id}")
+            try:
+                if existing is not None:
+                    self.session.edit_note(existing.id, text)
+                elif text.strip():
+                    self.session.add_note(target, start, end, text)
+                else:
+                    return
+            except (StoreError, AnnotationError) as exc:
+                self.reader_app.kept.append(f"error: {where} was not saved: {' '.join(str(exc).split())}")
+                return
+            self.reader_app.kept.append(f"reader: saved the note you were writing ({where})")
+
         title = f"Note on the {target}" + (" (editing)" if existing else "")
-        self.app.push_screen(NoteEditor(title, context, existing.text if existing else ""), done)
+        self.app.push_screen(NoteEditor(title, context, existing.text if existing else "", keep=keep), done)
 
     def action_notes_panel(self) -> None:
         if not self.check_annotations():

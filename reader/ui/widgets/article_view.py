@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -27,8 +27,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-GUTTER = 14
-"""Cells left of the text for the sentence cursor, note marker and label tags."""
+GUTTER = 16
+"""Cells left of the text: the sentence cursor, the note marker and a label (11 cells, then a space)."""
+LABEL_CELLS = GUTTER - 5
+"""Room for a label name: the default labels fit whole, a suggestion's `?` included (`assessment?`)."""
 MAX_TEXT_WIDTH = 92
 """A comfortable reading measure; wider terminals centre the column."""
 PALETTE_SIZE = 8
@@ -93,43 +95,122 @@ def _narrow(text: str) -> bool:
 
 
 def wrap(text: str, width: int) -> list[tuple[int, int]]:
-    """Greedy word wrap into (start, end) ranges of `text`; trailing spaces and newlines are left out.
+    """Greedy word wrap into (start, end) ranges of `text`; trailing spaces and newlines are left out."""
+    return layout(text, width)[0]
 
+
+@dataclass(frozen=True)
+class Block:
+    """A sentence laid out on lines of its own: it starts a line, the next text starts below it, and it has at
+    least `rows` lines (blank ones under its text when it has more labels than lines)."""
+
+    start: int
+    end: int
+    rows: int
+    sentence: int
+
+
+def layout(
+    text: str, width: int, blocks: Sequence[Block] = (), start: int = 0, end: int | None = None
+) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    """Wrap the paragraphs of `text[start:end]` (whole paragraphs) into lines, each block on lines of its own.
+
+    Returns the (start, end) ranges of the lines and, for each line, the sentence whose gutter it holds and the
+    row of that gutter (-1, -1 outside every block). A block's extra rows are empty lines (its end, its end).
     Narrow text (the common case) is wrapped with `str.rfind`; text with wide or zero-width characters
     falls back to measuring cells one character at a time.
     """
     width = max(width, 8)
+    end = len(text) if end is None else end
     lines: list[tuple[int, int]] = []
-    pos = 0
-    for para in text.split("\n"):
-        n = len(para)
-        before = len(lines)
+    owners: list[int] = []
+    rows: list[int] = []
+    events = sorted(
+        [(b.start, 1, b) for b in blocks if start <= b.start <= end]
+        + [(b.end, 0, b) for b in blocks if start <= b.end <= end],
+        key=lambda e: (e[0], e[1]),
+    )  # at one offset a block closes before the next one opens
+    ei = 0
+    current: Block | None = None  # the caller's range holds whole blocks
+    row = 0
+    pos = start
+    for para in text[start:end].split("\n"):
+        p_end = pos + len(para)
         narrow = _narrow(para)
-        if n <= width and narrow:
-            lines.append((pos, pos + n))
-        elif narrow:
-            start = 0
-            while start < n:
-                while start < n and para[start] == " ":
-                    start += 1
-                if start >= n:
-                    break
-                if n - start <= width:
-                    lines.append((pos + start, pos + n))
-                    break
-                cut = para.rfind(" ", start, start + width + 1)
-                if cut <= start:
-                    cut, nxt = start + width, start + width
+        emitted = False
+        a = pos
+        while True:
+            cut = events[ei][0] if ei < len(events) and events[ei][0] <= p_end else p_end
+            spans = _wrap_span(text, a, cut, width, narrow, a == pos, cut == p_end)
+            if spans:
+                emitted = True
+                lines.extend(spans)
+                if current is None:
+                    owners.extend([-1] * len(spans))
+                    rows.extend([-1] * len(spans))
                 else:
-                    nxt = cut + 1
-                lines.append((pos + start, pos + cut))
-                start = nxt
-        else:
-            lines.extend((pos + s, pos + e) for s, e in _wrap_cells(para, width))
-        if len(lines) == before:
+                    owners.extend([current.sentence] * len(spans))
+                    rows.extend(range(row, row + len(spans)))
+                    row += len(spans)
+            if not (ei < len(events) and events[ei][0] <= p_end):
+                break
+            x, opens, block = events[ei]
+            ei += 1
+            if opens:
+                current, row = block, 0
+            elif current is block:
+                if row < block.rows:
+                    lines.extend([(x, x)] * (block.rows - row))
+                    owners.extend([block.sentence] * (block.rows - row))
+                    rows.extend(range(row, block.rows))
+                current = None
+            a = x
+        if not emitted:
             lines.append((pos, pos))
-        pos += n + 1
-    return lines or [(0, 0)]
+            owners.append(-1 if current is None else current.sentence)
+            rows.append(-1 if current is None else row)
+            row += current is not None
+        pos = p_end + 1
+    if not lines:
+        return [(start, start)], [-1], [-1]
+    return lines, owners, rows
+
+
+def _wrap_span(
+    text: str, a: int, b: int, width: int, narrow: bool, para_start: bool, para_end: bool
+) -> list[tuple[int, int]]:
+    """Lines of `text[a:b]`, a piece of one paragraph: spaces at a cut made by a block are left out."""
+    if not para_start:
+        while a < b and text[a] == " ":
+            a += 1
+    if not para_end:
+        while b > a and text[b - 1] == " ":
+            b -= 1
+    n = b - a
+    if n <= 0:
+        return []
+    if not narrow:
+        return [(a + s, a + e) for s, e in _wrap_cells(text[a:b], width)]
+    if n <= width:
+        return [(a, b)]
+    lines = []
+    start = a
+    while start < b:
+        while start < b and text[start] == " ":
+            start += 1
+        if start >= b:
+            break
+        if b - start <= width:
+            lines.append((start, b))
+            break
+        cut = text.rfind(" ", start, start + width + 1)
+        if cut <= start:
+            cut, nxt = start + width, start + width
+        else:
+            nxt = cut + 1
+        lines.append((start, cut))
+        start = nxt
+    return lines
 
 
 def _wrap_cells(para: str, width: int) -> list[tuple[int, int]]:
@@ -211,6 +292,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.match_index: int | None = None
         self._lines: list[tuple[int, int]] = [(0, 0)]
         self._line_starts: list[int] = [0]
+        self._line_sentence: list[int] = [-1]
+        """Per line, the sentence whose labels its gutter shows (-1 outside a `Block`), and the row of them."""
+        self._line_row: list[int] = [-1]
         self._wrap_width = 0
         self._line_cache: LRUCache[int, Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
@@ -251,6 +335,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def _set_sentences(self, sentences: Sequence[tuple[int, int]]) -> None:
         self.sentences = list(sentences) or [(0, len(self.text))]
         self._sentence_starts = [s for s, _ in self.sentences]
+        if self.tags or self.notes:
+            self._relayout()
 
     def set_marks(self, marks: Sequence[Mark]) -> None:
         self.marks = sorted(marks, key=lambda m: (m.start, m.end))
@@ -261,11 +347,19 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._changed()
 
     def set_overlay(self, tags: dict[int, Sequence[Tag]], notes: set[int]) -> None:
+        """Every sentence's gutter; the text is laid out again only when a sentence gains or loses rows (0.6 s
+        for 20,000 sentences with a third of them tagged, against 0.3 s for the bare text)."""
+        before = {i: self._block_rows(i) for i in {*self.tags, *self.notes}}
         self.tags, self.notes = tags, notes
+        if {i: self._block_rows(i) for i in {*tags, *notes}} != before:
+            self._relayout()
+            if self.size.height:
+                self.scroll_to_cursor()
         self._changed()
 
     def set_sentence_overlay(self, index: int, tags: Sequence[Tag], note: bool) -> None:
-        """Update one sentence's gutter (a keypress repaints its lines, not the whole document)."""
+        """Update one sentence's gutter (a keypress lays out its paragraph again, not the whole document)."""
+        before = self._block_rows(index)
         if tags:
             self.tags[index] = tags
         else:
@@ -274,6 +368,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             self.notes.add(index)
         else:
             self.notes.discard(index)
+        if self._block_rows(index) != before:
+            self._relayout(*self.sentences[index])
+            self.scroll_to_cursor()
         self._changed()
 
     def set_matches(self, matches: list[tuple[int, int]]) -> None:
@@ -301,9 +398,54 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if width == self._wrap_width:
             return
         self._wrap_width = width
-        self._lines = wrap(self.text, width)
-        self._line_starts = [s for s, _ in self._lines]
-        self.virtual_size = Size(width + GUTTER, len(self._lines))
+        self._relayout()
+
+    def _block_rows(self, index: int) -> int:
+        """Gutter rows a sentence needs (0: none, it flows with its neighbours): one per label, at least one
+        for a note."""
+        if not self.tags.get(index) and index not in self.notes:
+            return 0
+        return max(1, len(self.tags.get(index, ())))
+
+    def _blocks(self, lo: int = 0, hi: int | None = None) -> list[Block]:
+        """Sentences with labels or a note, in text order: each gets lines of its own, so its labels sit beside
+        its text and no other sentence's (a short sentence sharing a line would otherwise have no gutter)."""
+        hi = len(self.sentences) if hi is None else hi
+        if hi - lo < len(self.tags) + len(self.notes):  # a keypress: a paragraph's few sentences
+            keys = [i for i in range(lo, hi) if i in self.tags or i in self.notes]
+        else:
+            keys = sorted(i for i in {*self.tags, *self.notes} if lo <= i < hi)
+        return [Block(*self.sentences[i], self._block_rows(i), i) for i in keys if self._block_rows(i)]
+
+    def _relayout(self, start: int | None = None, end: int | None = None) -> None:
+        """Lay the text out again: all of it, or the paragraphs holding `text[start:end]` (and whole blocks)."""
+        if not self._wrap_width:
+            return
+        text = self.text
+        if start is None or end is None or len(self._lines) <= 1:
+            self._lines, self._line_sentence, self._line_row = layout(
+                text, self._wrap_width, self._blocks()
+            )
+            self._line_starts = [s for s, _ in self._lines]
+        else:
+            while True:  # grow to whole paragraphs, and to whole blocks that cross a paragraph's edge
+                start = text.rfind("\n", 0, start) + 1
+                nl = text.find("\n", end)
+                end = len(text) if nl < 0 else nl
+                first, last = self.sentence_at(start), self.sentence_at(max(start, end - 1))
+                s0 = self.sentences[first][0] if self._block_rows(first) else start
+                e0 = self.sentences[last][1] if self._block_rows(last) else end
+                if s0 >= start and e0 <= end:
+                    break
+                start, end = min(start, s0), max(end, e0)
+            lines, owners, rows = layout(text, self._wrap_width, self._blocks(first, last + 1), start, end)
+            i0 = bisect_left(self._line_starts, start)
+            i1 = bisect_right(self._line_starts, end)
+            self._lines[i0:i1] = lines
+            self._line_starts[i0:i1] = [s for s, _ in lines]
+            self._line_sentence[i0:i1] = owners
+            self._line_row[i0:i1] = rows
+        self.virtual_size = Size(self._wrap_width + GUTTER, len(self._lines))
         self._line_cache.clear()
 
     def on_resize(self) -> None:
@@ -444,8 +586,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.move_to_sentence(self.sentence_at(self._lines[target_line][0]))
 
     def scroll_to_cursor(self, center: bool = False) -> None:
-        start, end = self.sentences[self.cursor]
-        first, last = self.line_of(start), self.line_of(max(start, end - 1))
+        first, last = self.sentence_lines(self.cursor)
         self.scroll_to_region(
             Region(0, first, 1, last - first + 1), animate=False, center=center, immediate=True
         )
@@ -516,7 +657,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         base = self.rich_style
         start, end = self._lines[line]
         c_start, c_end = self.sentences[self.cursor]
-        is_cursor = start < c_end and end > c_start
+        is_cursor = (start < c_end and end > c_start) or self._line_sentence[line] == self.cursor
         segments = self._gutter(*self._gutter_owner(line, start, end), is_cursor, base)
         ranges = self._ranges(start, end, is_cursor, c_start, c_end)
         cuts = sorted({start, end, *(p for r in ranges for p in (r[0], r[1]) if start < p < end)})
@@ -535,10 +676,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def _line_owner(self, line: int) -> int | None:
         """The sentence whose gutter this line shows; None on a blank line.
 
-        The last sentence starting on the line owns it when it ends there too (a short sentence keeps a place
-        for its labels) or holds at least as much of the line as the sentence it follows; otherwise the line
-        stays with that earlier sentence, so a label never sits beside text that is mostly another sentence's.
+        A sentence with labels or a note owns the lines of its `Block`. On other lines (the review screen marks
+        conflicts there) the last sentence starting on the line owns it when it ends there too or holds at
+        least as much of the line as the sentence it follows; otherwise the line stays with that earlier one.
         """
+        if self._line_sentence[line] >= 0:
+            return self._line_sentence[line]
         start, end = self._lines[line]
         if start == end:
             return None
@@ -555,9 +698,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def _gutter_owner(self, line: int, start: int, end: int) -> tuple[int, int, int]:
         """(sentence, row, last row) of the gutter on this line; row -1 when no sentence owns it.
 
-        A sentence's labels run down the lines it owns (see `_line_owner`), the last one saying +N when they
-        do not all fit.
+        A block's rows are laid out with it (one per label, see `layout`); another sentence's run down the
+        lines it owns (see `_line_owner`).
         """
+        if self._line_sentence[line] >= 0:
+            sentence = self._line_sentence[line]
+            return sentence, self._line_row[line], max(self._line_row[line], self._block_rows(sentence) - 1)
         sentence = self._line_owner(line)
         if sentence is None:
             return self.sentence_at(start), -1, -1
@@ -568,6 +714,14 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if last > line and self._line_owner(last) != sentence:
             last -= 1
         return sentence, line - first, max(0, last - first)
+
+    def sentence_lines(self, index: int) -> tuple[int, int]:
+        """First and last line of a sentence, the blank lines holding the rest of its labels included."""
+        start, end = self.sentences[index]
+        first, last = self.line_of(start), self.line_of(max(start, end - 1))
+        while last + 1 < len(self._lines) and self._line_sentence[last + 1] == index:
+            last += 1
+        return first, last
 
     def _gutter(self, sentence: int, row: int, last_row: int, is_cursor: bool, base: Style) -> list[Segment]:
         """Cursor bar, note marker (first line) and one label per line of the sentence (+N when short)."""
@@ -582,14 +736,14 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             more = len(tags) - row - 1 if row == last_row else 0
             suffix = f" +{more}" if more else ""
             tag = tags[row]
-            name = (tag.name + "?" if tag.suggested else tag.name)[: cells - 1 - len(suffix)]
+            name = label_text(tag.name, tag.suggested, LABEL_CELLS - len(suffix))
             style = base + self.label_style(tag.colour)
             if tag.suggested:  # not bold like a tag: the theme's `suggested` style (dim, italic) on the label colour
                 style = style + Style(bold=False) + self._style("suggested")
             out.append(Segment(name, style))
             if suffix:
                 out.append(Segment(suffix, gutter_style))
-            cells -= len(name) + len(suffix)
+            cells -= cell_len(name) + len(suffix)
         if cells > 0:
             out.append(Segment(" " * cells, gutter_style))
         return out
@@ -632,6 +786,14 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 out.append(self.matches[i])
             i += 1
         return out
+
+
+def label_text(name: str, suggested: bool, cells: int) -> str:
+    """A label as the gutter shows it in `cells`: whole, or cut with `…`; a suggestion keeps its `?`."""
+    room = cells - suggested
+    if cell_len(name) > room:
+        name = set_cell_size(name, room - 1).rstrip() + "…"
+    return name + "?" if suggested else name
 
 
 def paragraphs(text: str) -> list[tuple[int, int]]:
