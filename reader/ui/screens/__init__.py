@@ -23,6 +23,8 @@ class ReaderHost(Protocol):
     review: Any
     """`reader.ui.screens.review.ReviewOptions` when the app reviews, else None."""
     last_document: str | None
+    kept: list[str]
+    """Lines printed once the app has quit (a note draft saved on exit)."""
 
     @property
     def progress_annotator(self) -> str: ...
@@ -38,3 +40,5 @@ class ReaderHost(Protocol):
     def check_writer(self) -> bool: ...
 
     def announce_damage(self) -> None: ...
+
+    def text_field_takes(self) -> bool: ...
