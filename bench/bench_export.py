@@ -1,48 +1,25 @@
-"""How fast `reader export` is next to the floor (import throughput: bench_import.py).
+"""How fast `reader export` is next to its libraries doing the same work alone, in the same run.
 
-Run: python bench/bench_export.py  (about two minutes; --docs/--per-doc to change the sizes)
+Run: python bench/bench_export.py  (a few minutes; --docs/--per-doc to change the sizes, --repeat the runs)
 
-Export: a store of 1,000 synthetic French-like documents with 100,000 annotations (tags, notes, entity
-decisions; analyses written straight into the cache, so no model is needed) is exported in every format from
-a freshly opened read-only store, as `reader export` does in a new process. The floor is `srsly.write_jsonl`
-of the 100,000 annotation records themselves: an export cannot do less than read and write them. Goal: every
-format within 3x the floor. The own-output floor is shown too: `srsly.write_jsonl` of the format's output
-records, or for `spacy` building the same Docs and serialising them in a DocBin (pure spaCy cost).
+A store of 1,000 synthetic French-like documents with 100,000 annotations (tags, notes, entity decisions;
+analyses written straight into the cache, so no model is needed) is exported in every format from a freshly
+opened read-only store, as `reader export` does, in a new process (imports excluded).
 
-Each export runs in a new process, as `reader export` does (imports excluded, as the floor's are), once in
-one process and once with `processes=0` (one per CPU: reader/export/parallel.py); both give the same bytes
-(asserted). The floor runs in a new process too, and each format's runs alternate with runs of the floor, so
-that a ratio compares times taken under the same load. The best of `--repeat` runs of each is kept.
-
-Measured (2 shared vCPUs whose speed varies by up to 40 % over minutes; Python 3.11, spaCy 3.8), x floor.
-Earlier: before and after export became a package (one run each), then after msgspec decoding and Prodigy
-Structs (two runs), then forked chunks (nine runs). Now: six runs, one process | two (the default here).
-
-    format            records  pre-package  package  msgspec   forked, 2 processes   now, 1 process | 2
-    jsonl document      1,000     3.05x      2.93x   2.51-2.61x      1.21-1.66x      2.29-2.73x  |  1.24-1.65x
-    jsonl sentence     25,969     3.91x      3.11x   2.61-2.79x      1.42-1.88x      2.11-3.69x  |  1.30-1.99x
-    prodigy sentence   25,969     6.53x      5.15x   4.22-4.25x      2.37-3.10x      4.19-5.39x  |  2.27-2.76x (3.33x*)
-    doccano sentence   25,969     3.46x      2.88x   2.45-3.05x      1.21-1.68x      2.09-2.75x  |  1.23-1.63x
-    spacy sentence     25,969     6.48x      5.77x   5.69-6.84x      2.48-3.51x      2.92-4.12x  |  2.41-2.95x
-
-*: a run in a slow spell of the machine (its one-process figures were 10-20 % above the other runs').
-What changed for "now": the DocBin's chunks first count their rows (which tokens cover each unit), so the
-first chunk's process, which has fewer documents (`FIRST_CHUNK`), starts the file as soon as its own rows are
-made while the others hand theirs over as soon as theirs are, and compresses them in turn while everyone makes
-cats and user data; arrays and blocks of JSON lines cross the pipes once, out of band, and are written as they
-are (no 44 MB join); children keep their read model until they exit instead of freeing it first.
-Every format first pays decoding the store's 3,000 files (about 0.25 s) and building one read model per
-annotator and document (about 0.3 s); Prodigy tasks then carry 44 MB of tokens. The DocBin is one zlib
-stream (0.42 s, as much as the floor) whose msgpack header holds the length of the whole token array, and its
-bytes are spaCy's (the contract: the same store gives the same bytes, tested against DocBin.to_bytes). On
-2 vCPUs an export is CPU-bound (about 2.2 CPU-seconds for spacy, a fifth of them page faults of fresh memory
-on this VM), and the two-process figures swing with the machine more than the one-process ones.
+The baseline of each format is its library building the same output alone, in a new process, from inputs
+prepared beforehand: for `spacy`, spaCy's `Doc` (words, spaces), `char_span` spans in `doc.spans["sc"]`,
+`doc.ents`, cats and user data, `DocBin.add` and `to_bytes` (with `msgpack_lookups_cached`, as the export);
+for the JSON formats, the format's records written as lines by msgspec (`Encoder.encode_lines`) and by
+srsly (`write_jsonl`). Runs of the export and of its baseline alternate, so that a ratio compares times taken
+under the same load; the best of `--repeat` runs of each is kept. `read` is the part of the export that
+reads the store (decoding the annotation files, one read model per annotator and document, the units):
+what no baseline does. Goals: each format within 1.3x its baseline; 100,000 annotations in under 10 s.
+Figures: README, Performance.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import pickle
 import random
 import subprocess
@@ -58,7 +35,6 @@ import srsly
 from reader.analysis import cache_key
 from reader.annotations import Annotation, _digest, quote_at
 from reader.documents import make_document
-from reader.export import parallel
 from reader.labels import load_labels
 from reader.store import Store
 from reader.workspace import Workspace
@@ -173,37 +149,11 @@ def build(root: Path, n_docs: int, per_doc: int, seed: int = 7) -> tuple[list[di
     return records, [d.text for d in docs]
 
 
-def timed(fn) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def run(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
 
-def docbin_floor(data: bytes) -> float:
-    """Seconds to build the same Docs from words and spaces and serialise them in a DocBin: spaCy's own cost."""
-    import spacy
-    from spacy.tokens import Doc, DocBin
-
-    from reader.export import msgpack_lookups_cached
-
-    vocab = spacy.blank("xx").vocab
-    with msgpack_lookups_cached():
-        docs = list(DocBin(store_user_data=True).from_bytes(data).get_docs(vocab))
-    words = [([t.text for t in d], [bool(t.whitespace_) for t in d], d.ents, d.cats, d.user_data) for d in docs]
-    gc.collect()
-    start = time.perf_counter()
-    with msgpack_lookups_cached():
-        out = DocBin(store_user_data=True)
-        for w, sp, ents, cats, user in words:
-            doc = Doc(vocab, words=w, spaces=sp)
-            doc.ents = [doc.char_span(e.start_char, e.end_char, label=e.label_) for e in ents]
-            doc.cats = cats
-            doc.user_data.update(user)
-            out.add(doc)
-        out.to_bytes()
-    return time.perf_counter() - start
-
+REPO = str(Path(__file__).resolve().parent.parent)
 
 ONE_EXPORT = """
 import gc, sys, time
@@ -213,77 +163,129 @@ from reader.store import Store
 from reader.workspace import Workspace
 if {fmt!r} == "spacy":
     from reader.export.tokens import blank_vocab
-    blank_vocab()  # spaCy imported and its vocab made, as the best of several runs in one process had them
+    blank_vocab()  # spaCy imported and its vocab made: the baseline's are too
 store = Store({root!r}, read_only=True)
 ws = Workspace(store, model={model!r}, annotator={annotator!r})
+total = len(ws.document_ids())
+steps, read = [0], [0.0]
+
+def progress(n):
+    steps[0] += n
+    if steps[0] == total:
+        read[0] = time.perf_counter() - start
+
 gc.collect()
 start = time.perf_counter()
-result = export(ws, {fmt!r}, unit={unit!r}, processes={processes})
+result = export(ws, {fmt!r}, unit={unit!r}, progress=progress)
 write_export(result, {target!r})
-print(time.perf_counter() - start, result.count)
+print(time.perf_counter() - start, read[0], result.count)
 """
 
 
-def one_export(root: Path, fmt: str, unit: str, processes: int, target: Path) -> tuple[float, int]:
-    """(seconds, records) of one export in a new process, like `reader export`, timed from the store's
-    opening to the file written, imports excluded (the floor's are too)."""
-    code = ONE_EXPORT.format(repo=str(Path(__file__).resolve().parent.parent), fmt=fmt, unit=unit, root=str(root),
-                             model=MODEL, annotator=ANNOTATOR, processes=processes, target=str(target))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    seconds, count = done.stdout.split()
-    return float(seconds), int(count)
+def one_export(root: Path, fmt: str, unit: str, target: Path) -> tuple[float, float, int]:
+    """(seconds, of which reading the store, records) of one export in a new process, like `reader export`,
+    timed from the store's opening to the file written, imports excluded (the baseline's are too). The
+    reading ends when the progress callback has seen every document once (then they are written)."""
+    seconds, read, count = run(ONE_EXPORT.format(repo=REPO, fmt=fmt, unit=unit, root=str(root), model=MODEL,
+                                                 annotator=ANNOTATOR, target=str(target))).split()
+    return float(seconds), float(read), int(count)
 
 
-FLOOR = """
+JSON_BASELINE = """
 import gc, pickle, sys, time
-import srsly
+import msgspec, srsly
 with open({source!r}, "rb") as file:
     records = pickle.load(file)
 gc.collect()
 start = time.perf_counter()
-srsly.write_jsonl({target!r}, records)
+if {srsly!r}:
+    srsly.write_jsonl({target!r}, records)
+else:
+    with open({target!r}, "wb") as out:
+        out.write(msgspec.json.Encoder().encode_lines(records))
+print(time.perf_counter() - start)
+"""
+
+DOCBIN_BASELINE = """
+import gc, pickle, sys, time
+sys.path.insert(0, {repo!r})
+import spacy
+from spacy.tokens import Doc, DocBin
+from reader.export import msgpack_lookups_cached
+with open({source!r}, "rb") as file:
+    inputs = pickle.load(file)
+vocab = spacy.blank("xx").vocab
+gc.collect()
+start = time.perf_counter()
+with msgpack_lookups_cached():
+    docbin = DocBin(store_user_data=True)
+    for words, spaces, spans, ents, cats, user in inputs:
+        doc = Doc(vocab, words=words, spaces=spaces)
+        doc.spans["sc"] = [doc.char_span(s, e, label=label) for s, e, label in spans]
+        doc.ents = [doc.char_span(s, e, label=label) for s, e, label in ents]
+        doc.cats = cats
+        doc.user_data.update(user)
+        docbin.add(doc)
+    data = docbin.to_bytes()
+with open({target!r}, "wb") as out:
+    out.write(data)
 print(time.perf_counter() - start)
 """
 
 
-def floor_run(source: Path, target: Path) -> float:
-    """Seconds of `srsly.write_jsonl` of the annotation records in a new process, like an export."""
-    code = FLOOR.format(source=str(source), target=str(target))
-    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+def baseline_inputs(fmt: str, data: bytes, source: Path) -> None:
+    """What the baseline starts from, taken from the export's output: the records, or each Doc's parts."""
+    if fmt == "spacy":
+        import spacy
+        from spacy.tokens import DocBin
+
+        from reader.export import msgpack_lookups_cached
+
+        with msgpack_lookups_cached():
+            docs = list(DocBin(store_user_data=True).from_bytes(data).get_docs(spacy.blank("xx").vocab))
+        inputs = [([t.text for t in d], [bool(t.whitespace_) for t in d],
+                   [(s.start_char, s.end_char, s.label_) for s in d.spans["sc"]],
+                   [(e.start_char, e.end_char, e.label_) for e in d.ents], dict(d.cats), dict(d.user_data))
+                  for d in docs]
+    else:
+        inputs = [srsly.json_loads(line) for line in data.splitlines()]
+    source.write_bytes(pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def bench_export(root: Path, records: list[dict], out: Path, repeat: int) -> None:
-    """Each format's runs alternate with runs of the floor, so that a ratio compares times taken under the same
-    load (2 shared vCPUs slow down by up to 40 % for minutes)."""
-    source = out / "records.pickle"
-    source.write_bytes(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
-    workers = parallel.workers(0, len(Store(root, read_only=True).document_ids()))
-    print(f"floor: srsly.write_jsonl of {len(records):,} annotation records, measured beside each format")
-    print(f"{'format':<18}{'records':>9}{'floor':>7}{'seconds':>9}{'x floor':>9}{'x own-output floor':>20}"
-          f"{f'{workers} processes':>13}{'x floor':>9}")
+def baseline(fmt: str, source: Path, target: Path, with_srsly: bool = False) -> float:
+    code = (DOCBIN_BASELINE.format(repo=REPO, source=str(source), target=str(target)) if fmt == "spacy" else
+            JSON_BASELINE.format(source=str(source), target=str(target), srsly=with_srsly))
+    return float(run(code))
+
+
+def bench_export(root: Path, out: Path, repeat: int, only: list[str] | None = None) -> None:
+    """Each format's export alternates with its baselines, so that a ratio compares times under the same load
+    (2 shared vCPUs slow down by up to 40 % for minutes). `write` is the export less its reading of the store:
+    what the baseline does too."""
+    print(f"{'format':<18}{'records':>9}{'export':>9}{'read':>7}{'write':>7}{'msgspec/spaCy':>15}{'ratio':>7}"
+          f"{'write':>7}{'srsly':>8}{'ratio':>7}")
     cases = [("jsonl", "document"), ("jsonl", "sentence"), ("prodigy", "sentence"), ("doccano", "sentence"),
              ("spacy", "sentence")]
-    for fmt, unit in cases:
-        best = {"floor": float("inf"), 1: float("inf"), 0: float("inf")}
-        outputs = {}
-        for _ in range(repeat):
-            for processes in best:  # alternated, so that all three see the same load
-                if processes == "floor":
-                    best["floor"] = min(best["floor"], floor_run(source, out / "floor.jsonl"))
-                    continue
-                target = out / f"{fmt}-{unit}-{processes}.{'spacy' if fmt == 'spacy' else 'jsonl'}"
-                seconds, count = one_export(root, fmt, unit, processes, target)
-                best[processes] = min(best[processes], seconds)
-                outputs[processes] = target.read_bytes()
-        assert outputs[0] == outputs[1], f"{fmt}: different bytes from {workers} processes"
-        if fmt == "spacy":
-            own = min(docbin_floor(outputs[1]) for _ in range(repeat))
-        else:
-            lines = [srsly.json_loads(line) for line in outputs[1].splitlines()]
-            own = min(timed(lambda r=lines: srsly.write_jsonl(out / "own.jsonl", r)) for _ in range(repeat))
-        floor, one, many = best["floor"], best[1], best[0]
-        print(f"{fmt + ' ' + unit:<18}{count:>9,}{floor:>7.3f}{one:>9.3f}{one / floor:>8.2f}x{one / own:>19.2f}x"
-              f"{many:>13.3f}{many / floor:>8.2f}x")
+    source = out / "inputs.pickle"
+    for fmt, unit in [c for c in cases if not only or c[0] in only]:
+        target = out / f"{fmt}-{unit}.{'spacy' if fmt == 'spacy' else 'jsonl'}"
+        runs = [one_export(root, fmt, unit, target)]
+        count = runs[0][2]
+        data = target.read_bytes()
+        baseline_inputs(fmt, data, source)
+        base, with_srsly = float("inf"), float("inf")
+        for k in range(repeat):
+            if k:
+                runs.append(one_export(root, fmt, unit, target))
+                assert target.read_bytes() == data, f"{fmt}: the same store gave other bytes"
+            base = min(base, baseline(fmt, source, out / "baseline.out"))
+            if fmt != "spacy":
+                with_srsly = min(with_srsly, baseline(fmt, source, out / "baseline.out", with_srsly=True))
+        seconds, read, _ = min(runs)
+        write = min(s - r for s, r, _ in runs)
+        srsly_cols = f"{with_srsly:>8.3f}{seconds / with_srsly:>6.2f}x" if fmt != "spacy" else ""
+        print(f"{fmt + ' ' + unit:<18}{count:>9,}{seconds:>9.3f}{read:>7.3f}{write:>7.3f}{base:>15.3f}"
+              f"{seconds / base:>6.2f}x{write / base:>6.2f}x{srsly_cols}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -291,16 +293,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--docs", type=int, default=1000)
     parser.add_argument("--per-doc", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", nargs="*", help="Formats to run (default: every one).")
+    parser.add_argument("--keep", type=Path, help="Build the store in this folder once, and reuse it after.")
     args = parser.parse_args(argv)
     total = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         folder = Path(tmp)
+        store = (args.keep or folder) / "store"
         start = time.perf_counter()
-        records, _ = build(folder / "store", args.docs, args.per_doc)
-        print(f"store: {args.docs:,} documents, {len(records):,} annotations, built in "
-              f"{time.perf_counter() - start:.1f} s")
+        if not store.exists():
+            store.parent.mkdir(parents=True, exist_ok=True)
+            build(store, args.docs, args.per_doc)
+        opened = Store(store, read_only=True)
+        ids = opened.document_ids()
+        annotations = sum(len(opened.records(i, ANNOTATOR)) for i in ids)
+        opened.close()
+        print(f"store: {len(ids):,} documents, {annotations:,} annotations, ready in "
+              f"{time.perf_counter() - start:.1f} s", flush=True)
         (folder / "out").mkdir()
-        bench_export(folder / "store", records, folder / "out", args.repeat)
+        bench_export(store, folder / "out", args.repeat, args.only)
     print(f"\ntotal {time.perf_counter() - total:.0f} s")
 
 

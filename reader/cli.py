@@ -16,7 +16,6 @@ import getpass
 import os
 import re
 import sys
-import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated
@@ -664,8 +663,6 @@ def export_(
     = False,
     align: Annotated[str, typer.Option("--align", help="Spans that cut a token: strict (fail), expand or contract.")]
     = "strict",
-    n_process: Annotated[int, typer.Option("--n-process", help="Worker processes (0: one per CPU, at most 4).",
-                                           min=0)] = 0,
 ) -> None:
     """Write a dataset (stdout when no --output); a summary goes to stderr."""
     with user_errors():
@@ -678,20 +675,10 @@ def export_(
             check_options(fmt, unit, align, target)
             ws = open_workspace(read_only=True)
             who = OPTIONS.annotator if OPTIONS.annotator_given else None
-            # Refreshed by hand, not by Rich's thread: export forks worker processes only in a process with one
-            # thread (reader/export/parallel.py).
-            with Progress(console=err, transient=True, auto_refresh=False) as progress:
-                task = progress.add_task("exporting", total=len(doc) if doc else len(ws.document_ids()))
-                shown = [0.0]
-
-                def advance(n: int) -> None:
-                    progress.advance(task, n)
-                    if time.monotonic() - shown[0] > 0.1:
-                        progress.refresh()
-                        shown[0] = time.monotonic()
-
-                result = export(ws, fmt, unit, doc, annotated_only, who, align, progress=advance,
-                                processes=n_process)
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task("exporting", total=2 * (len(doc) if doc else len(ws.document_ids())))
+                result = export(ws, fmt, unit, doc, annotated_only, who, align,
+                                progress=lambda n: progress.advance(task, n))
             write_export(result, target)
         except ExportError as exc:
             fail(str(exc))

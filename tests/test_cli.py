@@ -66,6 +66,7 @@ def files(store) -> list:
         (["list", "--bogus"], "error: no such option: --bogus (see reader list --help)"),
         (["import", "x.txt", "--n-process", "abc"], "error: invalid value for '--n-process': 'abc'"),
         (["export", "--format", "nope"], "error: unknown format 'nope'"),
+        (["export", "--n-process", "2"], "error: no such option: --n-process"),  # export runs in one process
         (["lst"], "error: no command or file 'lst' (commands: agree, entity, export, import"),
     ],
 )

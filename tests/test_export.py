@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -650,31 +651,63 @@ def spacy_readds(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("unit", ["sentence", "document"])
-def test_docbin_is_what_spacy_docbin_add_writes(ws, unit):
-    """The DocBin's arrays are filled directly (reader/export/docbin.py): the bytes must be spaCy's own."""
+def test_docbin_loses_nothing_when_read_back(ws, unit):
+    """The Docs read back from the DocBin and added again give the same file: nothing is lost on the way."""
     data = export(ws, "spacy", unit).docbin
     assert spacy_readds(data) == data
 
 
-@pytest.mark.parametrize("unit", ["sentence", "document"])
-def test_docbin_from_spacy_itself_when_it_is_not_the_one_mirrored(ws, unit, monkeypatch):
-    """With a spaCy or srsly whose DocBin the stream does not know, spaCy serialises the parts: same bytes."""
-    from reader.export import docbin
+def test_every_writer_takes_units_and_labels_and_gives_bytes(ws):
+    """`write(units, labels) -> bytes`, the same for every format: what `export` calls, and what it writes."""
+    from reader.export.units import select, units, views
 
-    ours = export(ws, "spacy", unit).docbin
-    monkeypatch.setattr(docbin.Stream, "start", classmethod(lambda cls, rows: None))
-    assert export(ws, "spacy", unit).docbin == ours
+    every = list(views(ws, select(ws, None), None, False, None))
+    labels = list(ws.labels.names)
+    for fmt in FORMATS.values():
+        parts = units(every, fmt.default_unit, fmt.keeps_rejected, False)
+        data = fmt.write(parts, labels)
+        assert isinstance(data, bytes)
+        assert data == export(ws, fmt.name).to_bytes(), fmt.name
 
 
 def test_docbin_with_a_unit_without_tokens_and_overlapping_spans(ws):
-    """What the direct writer must get right beyond the usual sentence: an empty unit, overlapping entities."""
+    """What the writer must get right beyond the usual sentence: an empty unit, overlapping entities."""
     from reader.export import docbin
     from reader.export.units import select, units, views
 
     every = list(views(ws, select(ws, None), "alice", True, None))
     parts = units(every, "sentence", False, True)
     empty = type(parts[0])(parts[0].view, 99, parts[0].start, parts[0].start, [])
-    data = docbin.join([docbin.write([parts[0], empty, *parts[1:], empty], lambda: list(ws.labels.names), "sentence")])
+    data = docbin.write([parts[0], empty, *parts[1:], empty], list(ws.labels.names))
     assert spacy_readds(data) == data
-    lengths = [len(doc) for doc in DocBin().from_bytes(data).get_docs(spacy.blank("xx").vocab)]
+    docs = list(DocBin().from_bytes(data).get_docs(spacy.blank("xx").vocab))
+    lengths = [len(doc) for doc in docs]
     assert lengths[1] == 0 and lengths[-1] == 0 and all(lengths[2:-1])
+    overlapping = next(doc for doc in docs if len(doc.spans["sc"]) > len(doc.ents))
+    assert "chancelier allemand Olaf Scholz" in {e.text for e in overlapping.ents}
+
+
+@pytest.mark.parametrize("fmt", ["spacy", "prodigy"])
+def test_progress_counts_each_document_read_then_written(ws, fmt, monkeypatch):
+    """The bar moves while the Docs are built, not only while the store is read (then it sat at 100 %)."""
+    from reader.export import FORMATS
+
+    seen: list[int] = []
+    writing: list[int] = []
+    write = FORMATS[fmt].write
+
+    def spy(units, labels):
+        def counted():
+            for u in units:
+                writing.append(sum(seen))
+                yield u
+        return write(counted(), labels)
+
+    monkeypatch.setitem(FORMATS, fmt, dataclasses.replace(FORMATS[fmt], write=spy))
+    total = len(ws.document_ids())
+    export(ws, fmt, progress=seen.append)
+    assert sum(seen) == 2 * total
+    assert writing[0] == total < writing[-1], "every document read, then the bar moves while they are written"
+    seen.clear()
+    export(ws, fmt, progress=seen.append, annotated_only=True, annotator="bob")
+    assert sum(seen) == 2 * total, "documents left out are counted as done"

@@ -3,10 +3,9 @@ labels as `cats` and the notes' texts as `Comments`, as doccano's sequence-label
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable
 
 from reader.export import jsonlines
-from reader.export.parallel import Peers
 from reader.export.units import Unit, labels_of, notes_of, unit_meta
 
 
@@ -21,6 +20,6 @@ def record(u: Unit) -> dict:
     }
 
 
-def write(units: list[Unit], labels: Callable[[], list[str]], unit: str, peers: Peers | None = None) -> bytes:
-    """Records name no label outside their own (`labels` is not asked)."""
-    return jsonlines.lines(units, record)
+def write(units: Iterable[Unit], labels: list[str]) -> bytes:
+    """Records name no label outside their own: `labels` is not needed."""
+    return jsonlines.lines([record(u) for u in units])

@@ -7,12 +7,10 @@ that holds the one builder of its record shape. Harlequin keeps its export forma
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from reader.export import docbin, doccano, jsonlines, native, prodigy
-from reader.export.parallel import Peers
+from reader.export import docbin, doccano, native, prodigy
 from reader.export.result import ExportError
 from reader.export.tokens import ALIGN_MODES
 from reader.export.units import Unit
@@ -28,26 +26,15 @@ class Format:
     """Binary output (a DocBin) is never written to stdout: it needs --output."""
     keeps_rejected: bool
     """Rejected entities stay in the records, with their status (the native format's review trail)."""
-    write: Callable[[list[Unit], Callable[[], list[str]], str, Peers | None], Any]
-    """(units, label universe, unit, peers) -> the units' piece of the output: a block of JSON lines, one per
-    unit, or their share of the binary file. The universe is asked for when needed (asking exchanges the
-    labels with the other chunks: the DocBin asks late, so that its first process never waits for the others'
-    documents). `peers` (`reader.export.parallel`) lets a writer start on the whole output before every chunk
-    is done: the DocBin's compression."""
-    join: Callable[[list[Any]], list[bytes] | bytes] = jsonlines.join
-    """The pieces of consecutive units (from several processes: `reader.export.parallel`) -> the blocks of
-    lines, or the binary file's bytes."""
-    first_chunk: float = 1.0
-    """The first chunk's length next to the others' (`reader.export.parallel.chunks`): shorter when its
-    process has more to do than join the pieces."""
+    write: Callable[[Iterable[Unit], list[str]], bytes]
+    """(units, label universe) -> the file: one JSON line per unit, or the DocBin of one Doc per unit."""
 
 
 FORMATS: dict[str, Format] = {
     "jsonl": Format("jsonl", "document", binary=False, keeps_rejected=True, write=native.write),
     "prodigy": Format("prodigy", "sentence", binary=False, keeps_rejected=False, write=prodigy.write),
     "doccano": Format("doccano", "sentence", binary=False, keeps_rejected=False, write=doccano.write),
-    "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write, join=docbin.join,
-                    first_chunk=docbin.FIRST_CHUNK),
+    "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write),
 }
 
 

@@ -27,7 +27,6 @@ from reader.annotations import (
 )
 from reader.documents import Document, document_id
 from reader.export import jsonlines
-from reader.export.parallel import Peers
 from reader.export.result import ExportError
 from reader.export.units import META_ORDER, Unit, document_meta, labels_of, notes_of, unit_meta
 from reader.untrusted import UntrustedError, check_name, clean_line, clean_meta, clean_text
@@ -117,10 +116,9 @@ def sentence_record(u: Unit, universe: list[str]) -> dict:
     }
 
 
-def write(units: list[Unit], labels: Callable[[], list[str]], unit: str, peers: Peers | None = None) -> bytes:
-    build = document_record if unit == "document" else sentence_record
-    universe = labels()
-    return jsonlines.lines(units, lambda u: build(u, universe))
+def write(units: Iterable[Unit], labels: list[str]) -> bytes:
+    return jsonlines.lines([document_record(u, labels) if u.index is None else sentence_record(u, labels)
+                            for u in units])
 
 
 def is_native_record(record: Any) -> bool:

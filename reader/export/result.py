@@ -1,4 +1,4 @@
-"""What an export gives back: the result (records or DocBin, counts for the summary) and its errors."""
+"""What an export gives back: the dataset's bytes, the counts for the summary, and its errors."""
 
 from __future__ import annotations
 
@@ -33,10 +33,14 @@ class Misaligned:
         return f"{where} [{self.start}:{self.end}] {self.label} {self.text!r}{who}"
 
 
-@dataclass(kw_only=True)
-class Tally:
-    """What an export's summary counts: of the whole export, or of one chunk of its documents (added up)."""
-
+@dataclass
+class ExportResult:
+    format: str
+    unit: str
+    binary: bool = False
+    """A DocBin (`spacy`): never written to stdout."""
+    data: bytes = field(default=b"", repr=False)
+    """The file: JSON lines, each ending in a newline, or the serialised DocBin."""
     count: int = 0
     """Records (or Docs) exported."""
     documents: int = 0
@@ -50,53 +54,29 @@ class Tally:
     dropped: int = 0
     """Misaligned spans that contracted to nothing."""
     skipped: list[str] = field(default_factory=list)
-    """Damaged annotation files left out, one line each (`reader.workspace.Damage`)."""
+    """Why work was left out: the damaged files (`Workspace.damage`), one line each for the summary."""
 
-    def add(self, other: Tally) -> None:
-        for name, n in other.labels.items():
-            self.labels[name] = self.labels.get(name, 0) + n
-        self.count += other.count
-        self.documents += other.documents
-        self.spans += other.spans
-        self.notes += other.notes
-        self.adjusted += other.adjusted
-        self.dropped += other.dropped
-        self.skipped += [line for line in other.skipped if line not in self.skipped]
-
-
-@dataclass
-class ExportResult(Tally):
-    format: str
-    unit: str
-    blocks: list[bytes] | None = field(default=None, repr=False)
-    """The JSON records serialised, as blocks of whole lines each ending in a newline (one block per chunk
-    of documents exported; None for a binary format): the file is their concatenation."""
-    docbin: bytes | None = None
-    """The serialised DocBin (`spacy` only)."""
-
-    _records: list[dict] | None = field(default=None, repr=False)
+    @property
+    def docbin(self) -> bytes | None:
+        """The serialised DocBin (`spacy` only)."""
+        return self.data if self.binary else None
 
     @property
     def lines(self) -> list[bytes] | None:
         """The JSON records serialised, one line each without its newline (None for a binary format)."""
-        if self.blocks is None:
-            return None
-        return [line for block in self.blocks for line in bytes(block).split(b"\n")[:-1]]
+        return None if self.binary else self.data.split(b"\n")[:-1]
 
     @property
     def records(self) -> list[dict]:
-        """The JSON records (empty for `spacy`)."""
-        if self._records is None:
-            self._records = [json.loads(line) for line in self.lines] if self.lines is not None else []
-        return self._records
+        """The JSON records (empty for `spacy`). json, not msgspec: a lone surrogate is written escaped, which
+        msgspec does not read."""
+        return [] if self.binary else [json.loads(line) for line in self.lines or ()]
 
     def to_bytes(self) -> bytes:
-        if self.docbin is not None:
-            return self.docbin
-        return b"".join(self.blocks or ())
+        return self.data
 
     def summary(self) -> str:
-        what = "docs" if self.format == "spacy" else "records"
+        what = "docs" if self.binary else "records"
         labels = ", ".join(f"{name} {n}" for name, n in self.labels.items() if n) or "none"
         text = (f"exported {self.count} {what} ({self.format}, {self.unit}) from {self.documents} documents: "
                 f"{self.spans} spans, {self.notes} notes, labels: {labels}")

@@ -77,7 +77,7 @@ class Tokens:
 class Words:
     """A document's token texts and which tokens a single space follows, read once for all its units (and
     annotators): the usual sentence's tokens are then list slices, not `Tokens.units`' loop over every token
-    (Prodigy's token lists and the DocBin's rows are most of those exports)."""
+    (Prodigy's token lists and the DocBin's Docs are most of those exports)."""
 
     __slots__ = ("gaps", "spaced", "spaces", "tokens", "words")
 
@@ -138,9 +138,9 @@ def blank_vocab() -> Any:
     """A blank multi-language vocab: enough for Docs built from our tokens (words, spaces, entities, cats).
     Made once per process: what a Doc built in it holds depends only on its words, never on earlier Docs.
 
-    `spacy.blank("fr")` would cost 2.3 s here (it compiles the French tokenizer exceptions, which are never
-    used: the tokens are ours) and gives byte-identical DocBins, since a DocBin keeps the strings, not the
-    vocab; `spacy train` rebuilds every Doc with the training pipeline's own French vocab.
+    Not `spacy.blank("fr")`: it compiles the French tokenizer exceptions, which are never used (the tokens
+    are ours), and a DocBin keeps the strings, not the vocab; `spacy train` rebuilds every Doc with the
+    training pipeline's own French vocab.
     """
     import spacy
 

@@ -51,8 +51,6 @@ class View:
     spans: list[Span]
     changed: Callable[[], tuple[dict[int, str], str]]
     """`AnnotatorWork.changed` of the records: asked only by the formats that need it (`touched`)."""
-    plain: bool
-    """The document's meta holds no float, whose JSON spelling differs between writers (see `jsonlines`)."""
     records: dict[str, dict] = field(default_factory=dict)
     """The annotator's records as stored: the native format reads an adjudicated record's `from`/`versions`."""
 
@@ -105,7 +103,7 @@ def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
 
 
 def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: list, annotator: str | None,
-         records: dict[str, dict], labels: list[str], plain: bool) -> View:
+         records: dict[str, dict], labels: list[str]) -> View:
     """The export view of one annotator's records, read through `AnnotatorWork`."""
     work = AnnotatorWork(records, sentences, labels)
     tags = work.tagged()
@@ -118,7 +116,7 @@ def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: 
     def changed() -> tuple[dict[int, str], str]:
         return work.changed({(m[0], m[1]): i for m, i in zip(merged, where, strict=True) if m[5]})
 
-    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, changed, plain, records)
+    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, changed, records)
 
 
 def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated_only: bool,
@@ -139,21 +137,10 @@ def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated
         doc = workspace.document(doc_id)
         model, starts, ends, sentences, predicted = workspace.analysis_parts(doc)
         tokens = Tokens(doc.text, starts, ends)
-        plain = _plain(doc.meta)
         for name, table in tables:
-            yield view(doc, model, tokens, sentences, predicted, name, table, labels, plain)
+            yield view(doc, model, tokens, sentences, predicted, name, table, labels)
         if progress:
             progress(1)
-
-
-def _plain(value: object) -> bool:
-    if isinstance(value, float):
-        return False
-    if isinstance(value, dict):
-        return all(_plain(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return all(_plain(v) for v in value)
-    return True
 
 
 def select(workspace: Workspace, doc_ids: list[str] | None) -> list[str]:

