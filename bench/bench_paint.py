@@ -62,7 +62,8 @@ def generated_text(sentences: int, seed: int = 7) -> str:
 
 def prepare_store(folder: Path, text: str | None) -> tuple[Path, str]:
     """A store holding one document (no analysis cached: the first paint must not need one)."""
-    from reader.documents import load_paths, make_document
+    from reader.documents import make_document
+    from reader.loading import load_paths
     from reader.store import Store
     from reader.workspace import Workspace
 

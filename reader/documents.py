@@ -1,4 +1,4 @@
-"""Documents: loading article files, sanitising their text and deriving stable ids.
+"""Documents: what a document is, sanitising its text and deriving its stable id.
 
 The stored text is what every offset points into, so everything that changes characters (control codes,
 line endings, header metadata) happens here, once, before analysis.
@@ -7,21 +7,13 @@ line endings, header metadata) happens here, once, before analysis.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from reader.untrusted import UntrustedError, clean_line, clean_meta, clean_text
-
-SUFFIXES = (".txt", ".md", ".jsonl", ".html", ".htm")
-TEXT_SUFFIXES = (".txt", ".md", ".jsonl")
-"""Read as text; saved pages (`.html`) and feeds (by content, any other suffix) go to `reader.web`."""
-MAX_BYTES = 50 * 1024 * 1024
-"""Larger files are refused with a clear message rather than freezing the terminal."""
 
 DEFAULT_LANG = "fr"
 
@@ -235,153 +227,6 @@ def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = 
     return Document.create(body, merged)
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if size > MAX_BYTES:
-        raise DocumentError(f"{path}: too large ({size // (1024 * 1024)} MB; the limit is {MAX_BYTES >> 20} MB)")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
-
-
-def _read_text(path: Path, data: bytes | None = None) -> str:
-    data = _read_bytes(path) if data is None else data
-    if b"\x00" in data[:8192]:
-        raise DocumentError(f"{path}: looks like a binary file, not text")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"{path}: not valid UTF-8 (byte {exc.start}); convert it with iconv first") from None
-
-
-Stored = Callable[[], Iterable[Document]]
-"""The documents already in the store, asked for only when a feed is read (its known items are not fetched)."""
-Report = Callable[[str], None]
-"""Where a feed says which item failed (one line each) while the others are imported."""
-Refuse = Callable[[DocumentError], None]
-"""Where an input that cannot be a document goes when the others go on (see `load_inputs`)."""
-
-
-def _raise(exc: DocumentError) -> None:
-    raise exc
-
-
-def load_file(path: Path, *, stored: Stored | None = None, report: Report | None = None,
-              refuse: Refuse = _raise) -> list[Document]:
-    """Documents of one file: one for .txt/.md and saved pages, one per non-blank line for .jsonl, one per item
-    for a feed (told by its content: any suffix but the text ones). A bad `.jsonl` line goes to `refuse` (by
-    default raised) and the file's other lines are read; a bad file raises."""
-    suffix = path.suffix.lower()
-    data = _read_bytes(path)
-    if suffix not in TEXT_SUFFIXES:
-        from reader import web
-
-        if suffix in web.PAGE_SUFFIXES or (not web.is_feed(data) and web.looks_like_html(data)):
-            return [web.load_page_file(path, data)]
-        if web.is_feed(data):
-            return web.load_feed(data, where=str(path), stored=stored, report=report)
-    raw = _read_text(path, data)
-    source = path.name
-    if suffix != ".jsonl":
-        if not raw.strip():
-            raise DocumentError(f"{path}: the file is empty")
-        return [make_document(raw, {"source": source}, where=str(path), markdown=suffix == ".md")]
-    docs = []
-    lines = 0
-    for number, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
-        lines += 1
-        try:
-            docs.append(jsonl_document(line, source=f"{source}:{number}", where=f"{path}:{number}"))
-        except DocumentError as exc:
-            refuse(exc)
-    if not lines:
-        raise DocumentError(f"{path}: the file is empty")
-    return docs
-
-
-def jsonl_document(line: str, *, source: str, where: str) -> Document:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DocumentError(f"{where}: not valid JSON ({exc.msg})") from None
-    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        raise DocumentError(f"{where}: each line needs a \"text\" string")
-    meta = record.get("meta") or {}
-    if not isinstance(meta, dict):
-        raise DocumentError(f"{where}: \"meta\" must be an object")
-    return make_document(record["text"], {"source": source, **meta}, where=where)
-
-
-def iter_files(path: Path) -> Iterator[Path]:
-    if path.is_dir():
-        yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-    elif path.exists():
-        yield path
-    else:
-        raise DocumentError(f"{path}: no such file or folder")
-
-
 def is_url(value: str | Path) -> bool:
     """A command-line argument naming a web address (a `Path` would have collapsed its `//`: pass strings)."""
     return isinstance(value, str) and re.match(r"https?://", value, re.IGNORECASE) is not None
-
-
-@dataclass(frozen=True)
-class Loaded:
-    documents: list[Document]
-    """Every document read, in a stable order, without duplicates."""
-    refused: list[str]
-    """One line per input (a file, a URL, a `.jsonl` line) that could not become a document: which, and why.
-    Messages, not the exceptions: a kept traceback would keep the caller's frames (and its store) alive."""
-
-
-def load_inputs(paths: Iterable[Path | str], *, stored: Stored | None = None,
-                report: Report | None = None) -> Loaded:
-    """Every document under the given files, folders and URLs (pages or feeds), and every input refused.
-
-    One bad input never costs the others: an analyst's folder with an empty or mis-encoded file still imports
-    the rest, and the refusals are listed, one each. `stored` and `report` serve feeds (see `Stored`, `Report`).
-    """
-    seen: dict[str, Document] = {}
-    refused: list[str] = []
-
-    def refuse(exc: DocumentError) -> None:
-        refused.append(str(exc))
-    for root in paths:
-        docs: list[Document] = []
-        try:
-            if is_url(root):
-                from reader import web
-
-                docs = web.load_url(str(root), stored, report)
-            else:
-                root = Path(root)
-                files = list(iter_files(root))
-                if root.is_dir() and not files:
-                    raise DocumentError(f"{root}: no .txt, .md, .jsonl or .html files in this folder")
-                for file in files:
-                    try:
-                        docs.extend(load_file(file, stored=stored, report=report, refuse=refuse))
-                    except DocumentError as exc:
-                        refuse(exc)
-        except DocumentError as exc:
-            refuse(exc)
-        for doc in docs:
-            seen.setdefault(doc.id, doc)
-    return Loaded(list(seen.values()), refused)
-
-
-def load_paths(paths: Iterable[Path | str], *, stored: Stored | None = None,
-               report: Report | None = None) -> list[Document]:
-    """`load_inputs`' documents, all or nothing: the first refusal is raised (for callers with no way to say
-    more than one thing)."""
-    loaded = load_inputs(paths, stored=stored, report=report)
-    if loaded.refused:
-        raise DocumentError(loaded.refused[0])
-    return loaded.documents

@@ -25,15 +25,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reader.analysis import normalise_for_model
 from reader.annotations import AnnotatorWork
+from reader.documents import Document
 from reader.store import atomic_write, decode_name, encode_name, fsync_dir
 from reader.untrusted import UntrustedError, check_name
-
-if TYPE_CHECKING:
-    from reader.workspace import Workspace
 
 META = "meta.json"
 PIPELINE = "pipeline"
@@ -65,33 +63,20 @@ class Example:
     labels: frozenset[str]
 
 
-def examples(workspace: Workspace, annotator: str) -> list[Example]:
+def examples(works: Iterable[tuple[Document, AnnotatorWork]]) -> list[Example]:
     """The sentences an annotator read, with their labels: every tagged sentence, and the untagged sentences
     before the last tagged or dismissed one of a document (read and given no label: a negative for every label).
-    Sentences after it may not have been read, so they teach nothing."""
+    Sentences after it may not have been read, so they teach nothing. `works`: each document with the read model
+    of the annotator's work on it (`Workspace.works`)."""
     out: list[Example] = []
-    names = workspace.labels.names
-    for doc_id in workspace.document_ids():
-        if annotator not in workspace.annotators(doc_id):
-            continue
-        records = workspace.records(doc_id, annotator)
-        if not records:
-            continue
-        doc = workspace.document(doc_id)
-        sentences: list[tuple[int, int]] = []
-
-        def load(doc=doc, sentences=sentences) -> list[tuple[int, int]]:
-            sentences.extend(workspace.analysis_parts(doc)[3])
-            return sentences
-
-        work = AnnotatorWork(records, load, names)
+    for doc, work in works:
         tagged = work.tagged()
         seen = [*tagged, *work.dismissals]
         if not seen:
             continue
         for index in range(max(seen) + 1):
             start, end = work.sentences[index]
-            out.append(Example(doc_id, index, doc.text[start:end], frozenset(tagged.get(index, ()))))
+            out.append(Example(doc.id, index, doc.text[start:end], frozenset(tagged.get(index, ()))))
     return out
 
 
@@ -303,18 +288,20 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
 
-def train(workspace: Workspace, annotator: str, name: str, *, architecture: str = ARCHITECTURE,
-          epochs: int = EPOCHS, progress: Progress | None = None) -> Trained:
-    """Train on `annotator`'s tags and save the model as `name`; ModelError when the tags cannot make one."""
+def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str], models: Path, annotator: str,
+          name: str, *, architecture: str = ARCHITECTURE, epochs: int = EPOCHS,
+          progress: Progress | None = None) -> Trained:
+    """Train on `annotator`'s tags (`works`, see `examples`; `names`: the label set's order) and save the model
+    as `name` in the `models` folder; ModelError when the tags cannot make one (`Workspace.train` passes them)."""
     begin = time.perf_counter()
     name = check_model_name(name)
     if progress:
         progress("reading", 0.0)
-    items = examples(workspace, annotator)
+    items = examples(works)
     if not any(e.labels for e in items):
         raise ModelError(f"{annotator} has tagged no sentence in this store: nothing to train on")
     train_set, held = split(items)
-    labels, skipped = usable_labels(train_set, workspace.labels.names, items)
+    labels, skipped = usable_labels(train_set, names, items)
     if not labels:
         counts = ", ".join(f"{n} {c}" for n, c in skipped.items())
         raise ModelError(f"no label has {MIN_EXAMPLES} tagged sentences to learn from in the training documents "
@@ -335,7 +322,7 @@ def train(workspace: Workspace, annotator: str, name: str, *, architecture: str 
     }
     if progress:
         progress("saving", 0.0)
-    save(workspace.models_folder(), name, nlp, meta)
+    save(models, name, nlp, meta)
     return Trained(nlp, meta, skipped, time.perf_counter() - begin)
 
 

@@ -14,14 +14,14 @@ import email.utils
 import html
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from reader import __version__
-from reader.documents import Document, DocumentError, Report, Stored, derive_title, guess_language, is_url
+from reader.documents import Document, DocumentError, derive_title, guess_language, is_url
 from reader.untrusted import UntrustedError, clean_meta, clean_text
 
 PAGE_SUFFIXES = (".html", ".htm")
@@ -40,6 +40,11 @@ much text, even such a page gave no body (rendered by scripts, or cut)."""
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml",
               "application/feed+xml"}
+Stored = Callable[[], Iterable[Document]]
+"""The documents already in the store, asked for only when a feed is read (its known items are not fetched)."""
+Report = Callable[[str], None]
+"""Where a feed says which item failed (one line each) while the others are imported."""
+
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]")
 _HTML_ROOT = re.compile(rb"<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reader import analysis as an
-from reader.documents import Document, load_paths
+from reader.documents import Document
 from reader.labels import LabelSet, load_labels
+from reader.loading import load_paths
 from reader.store import Store, StoreCorrupt
 
 if TYPE_CHECKING:
     from reader.analysis_process import AnalysisProcess
-    from reader.annotations import AnnotationSession
+    from reader.annotations import AnnotationSession, AnnotatorWork
 
 
 @dataclass(frozen=True)
@@ -454,9 +455,38 @@ class Workspace:
 
         return find(self.models_folder(), name)
 
+    def works(self, annotator: str) -> Iterator[tuple[Document, AnnotatorWork]]:
+        """Each document `annotator` has records for, with the read model of their work on it; its sentences are
+        read from the analysis only when asked (the slow read: a document with no tag or dismissal skips it)."""
+        from reader.annotations import AnnotatorWork
+
+        names = self.labels.names
+        for doc_id in self.document_ids():
+            if annotator not in self.annotators(doc_id):
+                continue
+            records = self.records(doc_id, annotator)
+            if not records:
+                continue
+            doc = self.document(doc_id)
+            sentences: list[tuple[int, int]] = []
+
+            def load(doc=doc, sentences=sentences) -> list[tuple[int, int]]:
+                sentences.extend(self.analysis_parts(doc)[3])
+                return sentences
+
+            yield doc, AnnotatorWork(records, load, names)
+
+    def train(self, annotator: str, name: str, **options: Any) -> Any:
+        """Train a sentence classifier on `annotator`'s tags and save it as `name` in `models/`
+        (`reader.suggest.train`: its options, its `Trained`, its ModelError)."""
+        from reader import suggest
+
+        return suggest.train(self.works(annotator), self.labels.names, self.models_folder(), annotator, name,
+                             **options)
+
     def default_training_source(self) -> str:
         """Whose tags `reader train` learns from by default: `gold` when it exists, else this annotator."""
-        from reader.adjudication import GOLD
+        from reader.annotations import GOLD
 
         if any(GOLD in self.annotators(doc_id) for doc_id in self.document_ids()):
             return GOLD
@@ -487,9 +517,3 @@ class Workspace:
             out.append(flat[at:at + len(sentences)])
             at += len(sentences)
         return out
-
-    def suggestion_stats(self, doc_ids: Iterable[str] | None = None) -> list:
-        """Accepted, dismissed and corrected suggestions per model and annotator (`reader.stats.ModelStats`)."""
-        from reader.stats import suggestion_stats
-
-        return suggestion_stats(self, doc_ids)

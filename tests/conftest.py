@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reader.documents import load_paths
+from reader.loading import load_paths
 from reader.store import Store
 from reader.workspace import Workspace
 

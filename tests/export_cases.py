@@ -21,8 +21,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from reader.annotations import AnnotationSession  # noqa: E402
-from reader.documents import load_paths, make_document  # noqa: E402
+from reader.documents import make_document  # noqa: E402
 from reader.labels import Label, LabelSet  # noqa: E402
+from reader.loading import load_paths  # noqa: E402
 from reader.store import Store  # noqa: E402
 from reader.workspace import Workspace  # noqa: E402
 

@@ -160,7 +160,6 @@ def tag_store(ws, docs: list[list[Sentence]], annotator: str, analyses) -> dict[
 def trained_store(root, extra=(), name: str = "news", model: str = "fr_core_news_sm"):
     """A store at `root` with 30 generated documents tagged by alice (and `extra` documents, untagged), all
     analysed, and a model `name` trained on alice's tags; returns the extra documents' analyses."""
-    from reader import suggest
     from reader.documents import make_document
     from reader.store import Store
     from reader.workspace import Workspace
@@ -174,7 +173,7 @@ def trained_store(root, extra=(), name: str = "news", model: str = "fr_core_news
         ws.add_documents(docs + extra)
         analyses = ws.analyse_many(docs + extra)
         tag_store(ws, generated, "alice", list(zip(docs, analyses[:len(docs)], strict=True)))
-        suggest.train(ws, "alice", name)
+        ws.train("alice", name)
         return analyses[len(docs):]
     finally:
         store.close()

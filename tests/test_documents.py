@@ -12,13 +12,11 @@ from reader.documents import (
     DocumentError,
     document_id,
     guess_language,
-    load_file,
-    load_inputs,
-    load_paths,
     make_document,
     sanitize,
     split_header,
 )
+from reader.loading import load_file, load_inputs, load_paths
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reader.documents import load_paths
+from reader.loading import load_paths
 from reader.store import Store
 from reader.ui.app import ReaderApp
 from reader.ui.screens.library import LibraryScreen

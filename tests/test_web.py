@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from reader import __version__, cli
-from reader.documents import DocumentError, load_paths
+from reader.documents import DocumentError
+from reader.loading import load_paths
 from reader.store import Store
 from reader.untrusted import has_control
 from reader.workspace import Workspace
@@ -498,7 +499,7 @@ def test_reading_text_files_never_imports_the_web_libraries():
     import sys
 
     code = ("import sys, reader.cli, reader.ui.app, reader.workspace, reader.ui.screens.library;"
-            "from reader.documents import load_paths; load_paths(['seeds']);"
+            "from reader.loading import load_paths; load_paths(['seeds']);"
             "print(sorted(m for m in ('trafilatura', 'feedparser', 'lxml', 'reader.web', 'urllib.request')"
             " if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

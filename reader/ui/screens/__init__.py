@@ -1,0 +1,44 @@
+"""The app's screens, and what a screen asks of the app (`ReaderHost`).
+
+Screens name the app by this protocol rather than by `ReaderApp`: the app imports its screens, so a screen
+importing the app back would make the two one tangle (tests/test_architecture.py checks imports run one way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from reader.workspace import Workspace
+
+
+class ReaderHost(Protocol):
+    """The part of `reader.ui.app.ReaderApp` screens use: its workspace and its navigation."""
+
+    workspace: Workspace
+    keymap: dict[str, str]
+    review: Any
+    """`reader.ui.screens.review.ReviewOptions` when the app reviews, else None."""
+    last_document: str | None
+    kept: list[str]
+    """Lines printed once the app has quit (a note draft saved on exit)."""
+
+    @property
+    def progress_annotator(self) -> str: ...
+
+    def open_document(self, doc_id: str) -> None: ...
+
+    def document_screen(self, doc_id: str) -> Screen: ...
+
+    def action_library(self) -> None: ...
+
+    def summaries(self, doc_ids: list[str]) -> Iterable[tuple]: ...
+
+    def check_writer(self) -> bool: ...
+
+    def announce_damage(self) -> None: ...
+
+    def text_field_takes(self) -> bool: ...

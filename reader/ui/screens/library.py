@@ -16,7 +16,7 @@ from reader.ui.keymap import BY_ID, bindings
 from reader.untrusted import visible
 
 if TYPE_CHECKING:
-    from reader.ui.app import ReaderApp
+    from reader.ui.screens import ReaderHost
 
 
 MOVES = (("reader.next-sentence", "cursor_down"), ("reader.prev-sentence", "cursor_up"),
@@ -40,7 +40,7 @@ class LibraryScreen(Screen):
         self.doc_ids = doc_ids
 
     @property
-    def reader_app(self) -> ReaderApp:
+    def reader_app(self) -> ReaderHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -106,11 +106,13 @@ class LibraryScreen(Screen):
     def header_text(self) -> str:
         """The count, then what the analysts did with each trained model's suggestions (`reader stats` says it
         per annotator), so a team sees whether a model helps."""
+        from reader.stats import suggestion_stats
+
         count = len(self.doc_ids)
         text = f"Library · {count} document{'' if count == 1 else 's'} · progress of " \
                f"{visible(self.reader_app.progress_annotator, one_line=True)}"
         totals: dict[str, list[int]] = {}
-        for m in self.reader_app.workspace.suggestion_stats(self.doc_ids):
+        for m in suggestion_stats(self.reader_app.workspace, self.doc_ids):
             total = totals.setdefault(m.model, [0, 0, 0])
             total[0] += m.accepted
             total[1] += m.dismissed

@@ -26,7 +26,7 @@ from reader.untrusted import visible
 if TYPE_CHECKING:
     from reader.annotations import AnnotationSession, Change, EntityState
     from reader.labels import Label
-    from reader.ui.app import ReaderApp
+    from reader.ui.screens import ReaderHost
 
 
 class AnalysisReady(Message):
@@ -156,7 +156,7 @@ class ReadingScreen(Screen):
         """The sentence `next_uncertain` went to last."""
 
     @property
-    def reader_app(self) -> ReaderApp:
+    def reader_app(self) -> ReaderHost:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
