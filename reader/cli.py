@@ -423,11 +423,14 @@ def list_(
         numeric = ("sentences", "tagged", "notes", "decisions")
         for column in ("id", "title", *numeric):
             # figures keep their width (never cut); the title gives way, cut with …
+            # (Rich shrinks only a column that may wrap: the title's cells themselves stay on one line)
             table.add_column(column, justify="right" if column in numeric else "left", overflow="ellipsis",
-                             no_wrap=True, min_width=12 if column == "id" else len(column) if column in numeric
-                             else None, max_width=60 if column == "title" else None)
+                             no_wrap=column != "title", min_width=12 if column == "id" else len(column)
+                             if column in numeric else None, max_width=60 if column == "title" else None)
         for s in summaries:
-            table.add_row(cell(s.doc_id), cell(s.title), cell("–" if s.sentences is None else s.sentences),
+            title = cell(s.title)
+            title.no_wrap, title.overflow = True, "ellipsis"
+            table.add_row(cell(s.doc_id), title, cell("–" if s.sentences is None else s.sentences),
                           cell(s.tagged), cell(s.notes), cell(s.decisions))
         out.print(table)
         warn_damage(ws.damage())

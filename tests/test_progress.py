@@ -389,3 +389,21 @@ def test_reader_list_sorts_and_limits(alice):
     assert [r["sentences"] for r in rows] == [2, 14]
     bad = cli("--store", root, "list", "--sort", "size")
     assert bad.exit_code == 2 and "error: unknown sort 'size'" in bad.output
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_reader_list_fits_the_terminal_and_cuts_only_the_title(alice, width):
+    """An 80-column terminal (here a pipe with COLUMNS) gets rows that fit it: the title gives way with `…`,
+    every figure stays whole (rich shrinks only columns that may wrap)."""
+    root = str(alice.store.root)
+    alice.store.close()
+    env = {**os.environ, "COLUMNS": str(width), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "reader", "--store", root, "--annotator", "alice", "list"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert all(len(line) <= width for line in lines), lines
+    header = next(line for line in lines if line.startswith("id"))
+    assert header.split()[-4:] == ["sentences", "tagged", "notes", "decisions"], header
+    row = next(line for line in lines if line[:1].isalnum() and not line.startswith(("id", "Documents")))
+    assert row.split()[-4:-2] == ["14", "2"] and "…" in row, row
