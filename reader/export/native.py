@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from reader.annotations import (
     DISMISSAL,
+    REVIEW,
     Annotation,
-    _digest,
     dismissal_id,
     entity_id,
     note_id,
     quote_at,
+    review_id,
     sentence_of,
     tag_id,
 )
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
     from reader.workspace import Workspace
 
 REVIEWED = frozenset({"accepted", "relabelled", "added", "rejected"})
-REVIEW = "review"
-"""An adjudicated set's record of a sentence decided with no label (`reader.adjudication.REVIEW`)."""
 
 
 def document_record(u: Unit, universe: list[str]) -> dict:
@@ -277,12 +276,6 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
             workspace.write(doc.id, who, upsert=items)
             written += len(items)
     return ImportSummary(len(plan), tuple(d.id for d in docs), added, written)
-
-
-def review_id(start: int, end: int) -> str:
-    """The id of a sentence decided with no label: `reader.adjudication.review_id`, which writes it (equal:
-    tests/test_merge.py), kept here so export does not import adjudication."""
-    return f"review-{_digest(start, end)}"
 
 
 def _note_record(doc: Document, target: str, start: int, end: int, note: dict, annotator: str) -> dict:
