@@ -30,12 +30,13 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from reader.export.align import adjust, describe, misaligned
 from reader.export.docbin import msgpack_lookups_cached
 from reader.export.formats import FORMATS, UNITS, Format, check_options, get_format
 from reader.export.jsonlines import write_export
 from reader.export.native import ImportSummary, import_native, is_native_record, read_native
 from reader.export.result import ExportError, ExportResult, Misaligned
-from reader.export.tokens import ALIGN_MODES, Tokens, adjust, blank_vocab, describe, doc_from_units, misaligned
+from reader.export.tokens import ALIGN_MODES, Tokens, blank_vocab, doc_from_units
 from reader.export.units import Unit, labels_of, notes_of, select, units, views
 
 if TYPE_CHECKING:
