@@ -53,3 +53,30 @@ def workspace(analysed_store, tmp_path) -> Workspace:
     store = Store(root)
     yield Workspace(store, model=TEST_MODEL, annotator="tester")
     store.close()
+
+
+class FakeReaderApp:
+    """Stands in for `ReaderApp` where a test checks what `reader PATH...` opens, not the TUI: it has what the
+    CLI reads and writes on the app (`notices` before the run, `kept` after it)."""
+
+    def __init__(self, ws, doc_ids, keymap=None) -> None:
+        self.doc_ids = doc_ids
+        self.notices: list[str] = []
+        self.kept: list[str] = []
+
+    def run(self) -> None:
+        pass
+
+
+@pytest.fixture
+def opened_apps(monkeypatch) -> list[FakeReaderApp]:
+    """The apps `reader PATH...` would have opened, in order (`ReaderApp` replaced by `FakeReaderApp`)."""
+    opened: list[FakeReaderApp] = []
+
+    class Recorded(FakeReaderApp):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    monkeypatch.setattr("reader.ui.app.ReaderApp", Recorded)
+    return opened

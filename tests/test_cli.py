@@ -290,19 +290,7 @@ def test_import_brings_every_good_file_and_names_each_refused_one(tmp_path, caps
     assert stored_sources(store) == ["a-berlin.txt", "b-lyon.txt", "d-latin1.txt"]
 
 
-def test_reader_paths_opens_the_good_ones_and_says_the_refused(tmp_path, capsys, monkeypatch):
-    opened: list = []
-
-    class FakeApp:
-        def __init__(self, ws, doc_ids, keymap=None) -> None:
-            self.notices: list[str] = []
-            self.kept: list[str] = []  # what the app saved on the way out: nothing here
-            opened.append((doc_ids, self))
-
-        def run(self) -> None:
-            pass
-
-    monkeypatch.setattr("reader.ui.app.ReaderApp", FakeApp)
+def test_reader_paths_opens_the_good_ones_and_says_the_refused(tmp_path, capsys, opened_apps):
     folder = mixed_folder(tmp_path)
     store = tmp_path / "store"
     assert cli.run([str(folder), "--store", str(store)]) == 1
@@ -312,15 +300,16 @@ def test_reader_paths_opens_the_good_ones_and_says_the_refused(tmp_path, capsys,
         f"error: {folder / 'd-latin1.txt'}: not valid UTF-8 (byte 6); convert it with iconv first",
         "imported 2, unchanged 0, refused 2",
     ]
-    [(doc_ids, app)] = opened
+    [app] = opened_apps
+    doc_ids = app.doc_ids
     assert len(doc_ids) == 2 and stored_sources(store) == ["a-berlin.txt", "b-lyon.txt"]
     assert app.notices == [  # one toast, however many were refused
         f"not imported (2, listed in the terminal when the reader closes):\n{folder / 'c-vide.txt'}: the file is "
         f"empty\n{folder / 'd-latin1.txt'}: not valid UTF-8 (byte 6); convert it with iconv first"]
-    opened.clear()
+    opened_apps.clear()
     assert cli.run([str(folder / "c-vide.txt"), "--store", str(store)]) == 2  # nothing to open: not opened
     assert capsys.readouterr().err.splitlines() == [f"error: {folder / 'c-vide.txt'}: the file is empty"]
-    assert opened == []
+    assert opened_apps == []
 
 
 @pytest.mark.slow

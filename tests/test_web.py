@@ -388,36 +388,16 @@ def test_cli_errors_are_one_line_and_change_nothing(site, store, closed_port, ca
     assert files(store) == before
 
 
-def test_reader_url_imports_the_page_and_opens_the_reader(site, store, monkeypatch, capsys):
-    opened: list[list[str]] = []
-
-    class FakeApp:
-        def __init__(self, ws, doc_ids, keymap=None) -> None:
-            opened.append(doc_ids)
-
-        def run(self) -> None:
-            pass
-
-    monkeypatch.setattr("reader.ui.app.ReaderApp", FakeApp)
+def test_reader_url_imports_the_page_and_opens_the_reader(site, store, opened_apps, capsys):
     assert cli.route([site.url("/article.html")]) == ["open", site.url("/article.html")]
     assert cli.run([site.url("/article.html"), "--store", str(store)]) == 0, capsys.readouterr().err
     doc_id = load_one(DATA / "article.html").id
-    assert opened == [[doc_id]]
+    assert [app.doc_ids for app in opened_apps] == [[doc_id]]
     stored = Workspace.open(store, read_only=True).document(doc_id)
     assert dict(stored.meta) == {**ARTICLE_META, "source": site.url("/article.html")}
 
 
-def test_a_folder_of_pages_imports_the_articles_and_refuses_the_login_wall(tmp_path, monkeypatch, capsys):
-    opened: list[list[str]] = []
-
-    class FakeApp:
-        def __init__(self, ws, doc_ids, keymap=None) -> None:
-            opened.append(doc_ids)
-
-        def run(self) -> None:
-            pass
-
-    monkeypatch.setattr("reader.ui.app.ReaderApp", FakeApp)
+def test_a_folder_of_pages_imports_the_articles_and_refuses_the_login_wall(tmp_path, opened_apps, capsys):
     pages = tmp_path / "pages"
     pages.mkdir()
     for name in ("article.html", "breve.html", "login.html"):
@@ -430,7 +410,7 @@ def test_a_folder_of_pages_imports_the_articles_and_refuses_the_login_wall(tmp_p
     ]
     ws = Workspace.open(store, read_only=True)
     assert sorted(ws.document(d).meta["source"] for d in ws.document_ids()) == ["article.html", "breve.html"]
-    assert [sorted(ids) for ids in opened] == [sorted(ws.document_ids())]
+    assert [sorted(ids) for ids in (app.doc_ids for app in opened_apps)] == [sorted(ws.document_ids())]
 
 
 @pytest.fixture
