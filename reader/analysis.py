@@ -387,7 +387,7 @@ def _from_doc(doc: Doc, text: str, model: str, note: str) -> Analysis:
         spans = zip([view.starts[i] for i in firsts], [view.ends[i] for i in lasts], strict=True)
     else:
         spans = []
-    sentences = tuple(s for s in (_trim(text, start, end) for start, end in spans) if s[0] < s[1])
+    sentences = tuple(s for s in (trim_space(text, start, end) for start, end in spans) if s[0] < s[1])
     entities = tuple(Span(*bounds, e.label_) for e in doc.ents
                      if (bounds := view.entity_bounds(e.start, e.end)) is not None)
     return Analysis(model, tokens, sentences, entities, note)
@@ -498,7 +498,8 @@ def _function_word_ids() -> frozenset[int]:
     return frozenset(get_string_id(w) for w in _FUNCTION_WORDS)
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim_space(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without the whitespace at its edges (entities and re-anchored spans never hold it)."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from diff_match_patch import diff_match_patch
 
+from reader.analysis import trim_space
 from reader.annotations import CONTEXT, DISMISSAL, Annotation, Quote, dismissal_id, entity_id, quote_at, tag_id
 
 SIMILAR = 0.5
@@ -84,7 +85,7 @@ def _locate(ann: Annotation, old_text: str, new_text: str, diffs: _Diffs) -> tup
     if ann.kind == "entity" or ann.target == "entity":
         new_start, new_end = _words(new_text, new_start, new_end)
     else:
-        new_start, new_end = _trim(new_text, new_start, new_end)
+        new_start, new_end = trim_space(new_text, new_start, new_end)
     if new_end > new_start and 2 * kept(diffs.words, start, end) / (len(exact) + new_end - new_start) >= SIMILAR:
         return new_start, new_end
     return None
@@ -157,17 +158,9 @@ def kept(diffs: Sequence[tuple[int, str]], start: int, end: int) -> int:
     return count
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def _words(text: str, start: int, end: int) -> tuple[int, int]:
     """The span widened to whole words, so an edited entity still lines up with the model's tokens."""
-    start, end = _trim(text, start, end)
+    start, end = trim_space(text, start, end)
     while 0 < start < end and text[start - 1].isalnum() and text[start].isalnum():
         start -= 1
     while start < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():

@@ -80,3 +80,19 @@ def opened_apps(monkeypatch) -> list[FakeReaderApp]:
 
     monkeypatch.setattr("reader.ui.app.ReaderApp", Recorded)
     return opened
+
+
+@pytest.fixture
+def one_model(monkeypatch):
+    """The small French pipeline loaded once for the test, however many imports it runs."""
+    from reader import analysis
+
+    loaded: dict = {}
+    real = analysis.load_pipeline
+
+    def load(name, lang="fr"):
+        if (name, lang) not in loaded:
+            loaded[name, lang] = real(name, lang)
+        return loaded[name, lang]
+
+    monkeypatch.setattr(analysis, "load_pipeline", load)

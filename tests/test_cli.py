@@ -225,22 +225,6 @@ def test_export_stats_and_native_round_trip_through_the_cli(store, tmp_path):
 DATA = Path(__file__).resolve().parent / "data"
 
 
-@pytest.fixture
-def one_model(monkeypatch):
-    """The small French pipeline loaded once for the test, however many imports it runs."""
-    from reader import analysis
-
-    loaded: dict = {}
-    real = analysis.load_pipeline
-
-    def load(name, lang="fr"):
-        if (name, lang) not in loaded:
-            loaded[name, lang] = real(name, lang)
-        return loaded[name, lang]
-
-    monkeypatch.setattr(analysis, "load_pipeline", load)
-
-
 def mixed_folder(root: Path) -> Path:
     """Two good articles, an empty file and a latin-1 one, as an analyst's folder often is."""
     folder = root / "articles"

@@ -413,22 +413,6 @@ def test_a_folder_of_pages_imports_the_articles_and_refuses_the_login_wall(tmp_p
     assert [sorted(ids) for ids in (app.doc_ids for app in opened_apps)] == [sorted(ws.document_ids())]
 
 
-@pytest.fixture
-def one_model(monkeypatch):
-    """The small French pipeline loaded once for the test, however many imports it runs."""
-    from reader import analysis
-
-    loaded: dict = {}
-    real = analysis.load_pipeline
-
-    def load(name, lang="fr"):
-        if (name, lang) not in loaded:
-            loaded[name, lang] = real(name, lang)
-        return loaded[name, lang]
-
-    monkeypatch.setattr(analysis, "load_pipeline", load)
-
-
 @pytest.mark.slow
 def test_cli_imports_pages_and_feeds_and_export_carries_their_meta(site, tmp_path, capsys, one_model):
     import json
