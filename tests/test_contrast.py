@@ -221,12 +221,17 @@ def test_the_default_theme_is_one_of_those_checked():
     assert DEFAULT_THEME in THEMES
 
 
+def looking_like(cells, prefix: str, background, system: str) -> dict[str, str]:
+    """The highlighted words of the line `prefix` whose tint the terminal shows as `background`."""
+    return {w: c.bg.name for w, c in highlighted(cells, prefix).items() if not distinct(c.bg, background, system)}
+
+
 @pytest.mark.parametrize("system", SYSTEMS)
 @pytest.mark.parametrize("theme", THEMES)
 def test_entities_stand_out_from_the_cursor_sentence(rendered, theme, system):
     cells = rendered[theme]["cells"]
     cursor = cells["cplain"].bg
-    bad = {w: c.bg.name for w, c in highlighted(cells, "c").items() if not distinct(c.bg, cursor, system)}
+    bad = looking_like(cells, "c", cursor, system)
     assert not bad, f"same as the cursor tint {cursor.name}: {bad}"
 
 
@@ -314,7 +319,7 @@ def test_the_cursor_tint_is_clearly_visible_on_the_page(rendered, theme, system)
 def test_a_search_match_does_not_look_like_an_entity(rendered, theme, system):
     cells = rendered[theme]["cells"]
     match = cells["omatch"].bg
-    bad = {w: c.bg.name for w, c in highlighted(cells, "o").items() if not distinct(c.bg, match, system)}
+    bad = looking_like(cells, "o", match, system)
     assert not bad, f"same as a match {match.name}: {bad}"
 
 
