@@ -149,9 +149,6 @@ def test_readme_lists_every_binding_id_and_the_two_commands():
 
 
 PRIVATE_CHECKED = ("textual", "typer", "click", "rich", "spacy", "thinc", "srsly")
-KNOWN_PRIVATE = {"ui/keymap.py": ("textual._xterm_parser", "textual.keys._character_to_key")}
-"""The keymap's terminal simulator, replaced elsewhere in issue 19 by a table of what terminals do not send:
-remove the entry when that lands."""
 
 
 def private_imports(module: str) -> list[str]:
@@ -163,8 +160,7 @@ def private_imports(module: str) -> list[str]:
 
 
 def test_no_private_module_of_a_library_is_imported():
-    found = {f"reader/{m}: {name}" for m in modules() for name in private_imports(m)
-             if not name.startswith(KNOWN_PRIVATE.get(m, ()))}
+    found = {f"reader/{m}: {name}" for m in modules() for name in private_imports(m)}
     assert found == set()
 
 

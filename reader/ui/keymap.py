@@ -8,13 +8,13 @@ file and the entry instead of a silently dead key.
 from __future__ import annotations
 
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from textual.binding import Binding
-from textual.keys import REPLACED_KEYS, _character_to_key, format_key, key_to_character
+from textual.keys import KEY_NAME_REPLACEMENTS, REPLACED_KEYS, Keys, format_key, key_to_character
 
 KEYMAP_DIRS_ENV = "READER_KEYMAPS"
 SHIPPED_KEYMAPS = Path(__file__).resolve().parent.parent / "keymaps"
@@ -134,20 +134,31 @@ def bindings(scope: str) -> list[Binding]:
     ]
 
 
+def key_name(char: str) -> str:
+    """Textual's name for the key that types `char` (`/` is `slash`), from the Unicode name as Textual does."""
+    if char.isalnum():
+        return char
+    name = unicodedata.name(char, char).lower().replace("-", "_").replace(" ", "_")
+    return KEY_NAME_REPLACEMENTS.get(name, name)
+
+
 def normalise_keys(keys: str) -> list[str]:
-    return [_character_to_key(k) if len(k) == 1 else k for k in (p.strip() for p in keys.split(","))]
+    return [key_name(k) if len(k) == 1 else k for k in (p.strip() for p in keys.split(","))]
 
 
-# What a terminal sends. Textual names keys by parsing the bytes a terminal writes, and some keys come out under
-# another name (alt+f is read as ctrl+right) or not at all (alt+< arrives as a plain <, shift+f3 is taken for a
-# cursor-position report and dropped). Rather than a hand-written table, each key is encoded as xterm and tmux send
-# it (legacy encoding, meta sends Esc: what a default tmux gives the application) and fed to Textual's own parser.
-_CSI_LETTER = {"up": "A", "down": "B", "right": "C", "left": "D", "home": "H", "end": "F"}
-_SS3_F = {"f1": "P", "f2": "Q", "f3": "R", "f4": "S"}
-_CSI_TILDE = {"insert": 2, "delete": 3, "pageup": 5, "pagedown": 6, "f5": 15, "f6": 17, "f7": 18, "f8": 19,
-              "f9": 20, "f10": 21, "f11": 23, "f12": 24}
-_PLAIN = {"tab": "\t", "enter": "\r", "escape": "\x1b", "backspace": "\x7f", "space": " "}
-_MODIFIER_BITS = {"shift": 1, "alt": 2, "ctrl": 4}
+# What a terminal sends (legacy xterm encoding, meta sends Esc: what a default tmux gives the application), as a
+# few rules and one table; tests/test_keymap.py checks them against keys pressed in a real tmux.
+SENT_AS = {"alt+f": "ctrl+right", "alt+b": "ctrl+left", "alt+backspace": "ctrl+w", "alt+tab": "shift+tab",
+           "ctrl+space": "ctrl+@",
+           "ctrl+at": "ctrl+@", "ctrl+h": "backspace", "ctrl+i": "tab", "ctrl+m": "enter",
+           "ctrl+left_square_bracket": "escape", "ctrl+question_mark": "backspace"}
+"""Keys a terminal encodes like another key (ctrl+i is Tab): Textual sees the second name."""
+NAMED = {"up", "down", "left", "right", "home", "end", "pageup", "pagedown", "insert", "delete",
+         *(f"f{n}" for n in range(1, 25))}
+"""Keys sent as escape sequences that carry every ctrl/alt/shift combination."""
+PLAIN = ("tab", "enter", "escape", "backspace", "space")
+"""Keys sent as one control character: a modifier on them is lost (but shift+tab)."""
+MODIFIER_BITS = {"shift": 1, "alt": 2, "ctrl": 4}
 
 
 def _split_key(key: str) -> tuple[list[str], str]:
@@ -157,63 +168,46 @@ def _split_key(key: str) -> tuple[list[str], str]:
     return mods, base
 
 
-def xterm_bytes(key: str) -> str | None:
-    """The bytes xterm and tmux send for `key`, or None when they have no encoding for it at all."""
+def _arrival(key: str) -> tuple[tuple[str, ...], list[str]]:
+    """The key names Textual reports when `key` is pressed in xterm or tmux, and the modifiers lost on the way."""
     mods, base = _split_key(key)
-    if any(m not in _MODIFIER_BITS for m in mods):
-        return None  # super/hyper/meta: only the kitty keyboard protocol reports them
-    bits = sum(_MODIFIER_BITS[m] for m in set(mods))
-    if base in _CSI_LETTER:
-        return f"\x1b[1;{bits + 1}{_CSI_LETTER[base]}" if bits else f"\x1b[{_CSI_LETTER[base]}"
-    if base in _SS3_F:
-        return f"\x1b[1;{bits + 1}{_SS3_F[base]}" if bits else f"\x1bO{_SS3_F[base]}"
-    if base in _CSI_TILDE:
-        return f"\x1b[{_CSI_TILDE[base]};{bits + 1}~" if bits else f"\x1b[{_CSI_TILDE[base]}~"
-    if base == "tab" and mods == ["shift"]:
-        return "\x1b[Z"
-    if base in _PLAIN:
-        text = "\x00" if base == "space" and "ctrl" in mods else _PLAIN[base]
-    else:
-        char = base if len(base) == 1 else key_to_character(REPLACED_KEYS.get(base, base))
-        if char is None:
-            return None
-        if "shift" in mods and char.isalpha():
-            char = char.upper()
-        if "ctrl" in mods:
-            upper = char.upper()
-            if "@" <= upper <= "_":
-                char = chr(ord(upper) & 0x1F)
-            elif char == "?":
-                char = "\x7f"
-        text = char
-    return "\x1b" + text if "alt" in mods else text
+    if key in SENT_AS:
+        return (SENT_AS[key],), []
+    if base in NAMED:
+        ordered = [m for m in ("alt", "ctrl", "shift") if m in mods]  # the order Textual names them in
+        return ((), []) if base == "f3" and mods else (("+".join([*ordered, base]),), [])
+    if base in PLAIN:
+        if base == "escape" and "alt" in mods:
+            return ("escape", "escape"), []
+        return ((key,), []) if mods == ["shift"] and base == "tab" else ((base,), mods)
+    char = base if len(base) == 1 else key_to_character(REPLACED_KEYS.get(base, base))
+    if not char:
+        return (), []
+    if "ctrl" in mods and "@" <= char.upper() <= "_":
+        lost = [m for m in mods if m != "ctrl"]
+        arrived = f"ctrl+{key_name(char.lower())}"
+        return (SENT_AS.get(arrived, arrived),), lost
+    lost = [m for m in mods if m == "ctrl" or (m in ("shift", "alt") and not char.isalpha())]
+    if "shift" in mods and char.isupper():
+        lost.append("shift")
+    if "shift" in mods:
+        char = char.upper()
+    if "alt" in mods and char.isalpha():
+        return ("alt+" + (f"shift+{char.lower()}" if char.isupper() else key_name(char)),), lost
+    return (key_name(char),), lost
 
 
-@lru_cache(maxsize=512)
 def arrives_as(key: str) -> tuple[str, ...]:
     """The key names Textual reports when `key` is pressed in xterm or tmux (empty: it never sees it)."""
-    from textual import events
-    from textual._xterm_parser import XTermParser  # the parser Textual runs on the terminal's input
-
-    if "+" not in key.replace("plus", "") and (len(key) == 1 or key_to_character(REPLACED_KEYS.get(key, key))):
-        char = key if len(key) == 1 else key_to_character(REPLACED_KEYS.get(key, key))
-        if char and char.isprintable() and char != " " and _character_to_key(char) == key:
-            return (key,)  # a printable character arrives as itself: no need to run the parser
-    data = xterm_bytes(key)
-    if data is None:
-        return ()
-    parser = XTermParser()
-    messages = [*parser.feed(data), *parser.feed("")]
-    return tuple(m.key for m in messages if isinstance(m, events.Key))
+    mods, _ = _split_key(key)
+    return () if set(mods) - set(MODIFIER_BITS) else _arrival(key)[0]
 
 
 def _is_key_name(key: str) -> bool:
-    from textual.keys import Keys
-
     mods, base = _split_key(key)
     if any(m not in ("shift", "ctrl", "alt", "super", "hyper", "meta") for m in mods):
         return False
-    named = {k.value for k in Keys} | set(_PLAIN) | {f"f{n}" for n in range(1, 25)}
+    named = {k.value for k in Keys} | set(PLAIN) | NAMED
     return (base in named or key in named or len(base) == 1
             or key_to_character(REPLACED_KEYS.get(base, base)) is not None)
 
@@ -230,27 +224,19 @@ def key_problem(key: str) -> str | None:
     """Why no terminal delivers `key` as itself or under an alias, with what to bind instead; None if it works."""
     if not _is_key_name(key):
         return f"{key!r} is not a key name Textual knows (see `reader keys` for examples)"
-    mods, base = _split_key(key)
-    arrived = arrives_as(key)
+    mods, _ = _split_key(key)
+    if set(mods) - set(MODIFIER_BITS):
+        return f"{key}: only terminals speaking the kitty keyboard protocol send super/hyper/meta"
+    arrived, lost = _arrival(key)
     if not arrived:
-        if any(m not in _MODIFIER_BITS for m in mods):
-            return f"{key}: only terminals speaking the kitty keyboard protocol send super/hyper/meta"
-        if xterm_bytes(key) is None:
-            return f"{key}: xterm and tmux have no key that sends it"
-        return (f"{key}: xterm and tmux send it as {xterm_bytes(key)!r}, which Textual takes for a "
+        sent = f"\x1b[1;{sum(MODIFIER_BITS[m] for m in set(mods)) + 1}R"
+        return (f"{key}: xterm and tmux send it as {sent!r}, which Textual takes for a "
                 "cursor-position report and drops; bind another key")
     if len(arrived) > 1:
         return f"{key}: arrives as {' then '.join(arrived)}, not as one key"
-    if arrived[0] == key:
-        return None
-    from itertools import combinations
-
-    for size in range(len(mods)):
-        for kept in combinations(mods, size):
-            if arrives_as("+".join([*kept, base])) == arrived:
-                lost = "+".join(m for m in mods if m not in kept)
-                return (f"{key}: terminals send it as {display_key(arrived[0])} (the {lost} is lost); "
-                        f"bind {arrived[0]} or another key instead")
+    if lost:
+        return (f"{key}: terminals send it as {display_key(arrived[0])} (the {'+'.join(lost)} is lost); "
+                f"bind {arrived[0]} or another key instead")
     return None
 
 
