@@ -1,11 +1,7 @@
 """Sentence label sets, from TOML: a name, a key (1-9), a colour and a description per label.
 
-Only nine labels can have a key (the digit row); a set may hold more, and those without a key are tagged from
-the label picker (`reader.pick-label`), like every other label.
-
-A label file is a door like any other: names follow the name grammar of `reader.untrusted` (refused with the
-file and line when they do not), descriptions are one-line cleaned (control characters removed, line breaks
-and tabs folded to a space), since they are shown in the help and in dialogs.
+Only nine labels can have a key (the digit row); the rest are tagged from the label picker. Label files are
+untrusted: names follow `reader.untrusted`'s grammar, descriptions are cleaned to one line (help and dialogs).
 """
 
 from __future__ import annotations
@@ -14,6 +10,9 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
 
 from reader.untrusted import NAME_RULE, UntrustedError, check_name, clean_line
 
@@ -52,6 +51,51 @@ class LabelSet:
         return [lb.name for lb in self.labels]
 
 
+Colour = Literal[COLOURS]
+
+
+class _Entry(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    key: Annotated[int, msgspec.Meta(ge=1, le=9)] = 0
+    colour: Colour | None = None
+    color: Colour | None = None
+    description: str = ""
+
+
+class _LabelFile(msgspec.Struct):
+    label: Annotated[list[_Entry], msgspec.Meta(min_length=1)]
+    exclusive: bool = False
+
+
+PROBLEMS = {
+    "label": "no labels (expected [[label]] tables with name, key, colour, description)",
+    "exclusive": "exclusive must be true or false",
+    "name": f"label {{number}} needs a name ({NAME_RULE})",
+    "key": "label {name!r}: key must be a digit 1-9, got {value!r} (only 9 labels can have a key: leave `key` out "
+           "and the label is tagged from the label picker)",
+    "colour": f"label {{name!r}}: colour must be one of {', '.join(COLOURS)}",
+    "color": f"label {{name!r}}: colour must be one of {', '.join(COLOURS)}",
+    "description": "label {name!r}: description must be text",
+}
+"""One line per field a schema error can be about; any other field is unknown."""
+
+
+def read_toml(text: str, where: str, error: type[Exception]) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{where}: not valid TOML ({exc})") from None
+
+
+def schema_error(exc: msgspec.ValidationError) -> tuple[int | None, str]:
+    """(entry number, field) a schema error is about: `$.label[2].key` is entry 3's key."""
+    message, _, path = str(exc).partition(" - at `$.")
+    named = re.search(r"field `([^`]+)`", message)
+    parts = re.findall(r"\w+", path)
+    entry = next((int(p) + 1 for p in parts if p.isdigit()), None)
+    return entry, named[1] if named else next((p for p in reversed(parts) if not p.isdigit()), "")
+
+
 def _line(text: str, entry: int | None, field: str | None = None) -> str:
     """":N" for the line of a label entry's field (or of the entry, or of a top-level field), "" if unknown."""
     lines = text.splitlines()
@@ -70,53 +114,30 @@ def _line(text: str, entry: int | None, field: str | None = None) -> str:
 
 
 def parse_labels(text: str, where: str) -> LabelSet:
+    data = read_toml(text, where, LabelError)
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LabelError(f"{where}: not valid TOML ({exc})") from None
-    entries = data.get("label")
-    if not isinstance(entries, list) or not entries:
-        raise LabelError(f"{where}: no labels (expected [[label]] tables with name, key, colour, description)")
-    exclusive = data.get("exclusive", False)
-    if not isinstance(exclusive, bool):
-        raise LabelError(f"{where}{_line(text, None, 'exclusive')}: exclusive must be true or false")
+        parsed = msgspec.convert(data, _LabelFile, strict=False)
+    except msgspec.ValidationError as exc:
+        number, field = schema_error(exc)
+        entry = data["label"][number - 1] if number else {}
+        entry = entry if isinstance(entry, dict) else {}
+        problem = PROBLEMS.get(field, "label {name!r} has unknown field {field!r}")
+        message = problem.format(number=number, name=entry.get("name", number), field=field, value=entry.get(field))
+        raise LabelError(f"{where}{_line(text, number, field)}: {message}") from None
     labels: list[Label] = []
-    for index, entry in enumerate(entries, 1):
-        name = entry.get("name")
-
-        def at(field: str | None = None, index: int = index) -> str:
-            return f"{where}{_line(text, index, field)}"
-
-        if not isinstance(name, str):
-            raise LabelError(f"{at('name')}: label {index} needs a name ({NAME_RULE})")
+    for index, entry in enumerate(parsed.label, 1):
         try:
-            name = check_name(name, f"label {index}: the name")
+            name = check_name(entry.name, f"label {index}: the name")
         except UntrustedError as exc:
-            raise LabelError(f"{at('name')}: {exc}") from None
-        unknown = set(entry) - {"name", "key", "colour", "color", "description"}
-        if unknown:
-            field = sorted(unknown)[0]
-            raise LabelError(f"{at(field)}: label {name!r} has unknown field {field!r}")
-        key = entry.get("key", index if index <= 9 else None)  # the tenth label on: no key unless given one
-        if isinstance(key, str) and key.isdigit():
-            key = int(key)
-        if key is not None and (not isinstance(key, int) or isinstance(key, bool) or not 1 <= key <= 9):
-            raise LabelError(f"{at('key')}: label {name!r}: key must be a digit 1-9, got {key!r} (only 9 labels "
-                             "can have a key: leave `key` out and the label is tagged from the label picker)")
-        colour = entry.get("colour", entry.get("color", COLOURS[(index - 1) % len(COLOURS)]))
-        if colour not in COLOURS:
-            field = "colour" if "colour" in entry else "color"
-            raise LabelError(f"{at(field)}: label {name!r}: colour must be one of {', '.join(COLOURS)}")
-        description = entry.get("description", "")
-        if not isinstance(description, str):
-            raise LabelError(f"{at('description')}: label {name!r}: description must be text")
-        description = clean_line(description)
+            raise LabelError(f"{where}{_line(text, index, 'name')}: {exc}") from None
+        key = entry.key or (index if index <= 9 and "key" not in data["label"][index - 1] else None)
+        colour = entry.colour or entry.color or COLOURS[(index - 1) % len(COLOURS)]
         if any(lb.name == name for lb in labels):
-            raise LabelError(f"{at('name')}: label {name!r} is defined twice")
+            raise LabelError(f"{where}{_line(text, index, 'name')}: label {name!r} is defined twice")
         if key is not None and any(lb.key == key for lb in labels):
-            raise LabelError(f"{at('key')}: key {key} is used by two labels")
-        labels.append(Label(name, key, COLOURS.index(colour), description))
-    return LabelSet(tuple(labels), exclusive)
+            raise LabelError(f"{where}{_line(text, index, 'key')}: key {key} is used by two labels")
+        labels.append(Label(name, key, COLOURS.index(colour), clean_line(entry.description)))
+    return LabelSet(tuple(labels), parsed.exclusive)
 
 
 def load_labels(path: Path | None = None) -> LabelSet:
