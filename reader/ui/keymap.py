@@ -1,26 +1,23 @@
-"""Key bindings: one table of binding ids, and keymap files (TOML) that rebind them.
-
-The table below is the single source of default keys; `keymaps/default.toml` is generated from it (a test
-checks they agree). Keymap files are validated before Textual sees them, so a typo gives an error naming the
-file and the entry instead of a silently dead key.
+"""Key bindings: one table of binding ids (the single source of default keys: a test checks
+`keymaps/default.toml` against it), and keymap files (TOML) that rebind them, checked before Textual sees them so
+a typo names the file and entry instead of leaving a dead key.
 """
 
 from __future__ import annotations
 
-import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 from textual.binding import Binding
 from textual.keys import KEY_NAME_REPLACEMENTS, REPLACED_KEYS, Keys, format_key, key_to_character
 
-KEYMAP_DIRS_ENV = "READER_KEYMAPS"
+from reader.labels import read_toml, schema_error
+
 SHIPPED_KEYMAPS = Path(__file__).resolve().parent.parent / "keymaps"
 """reader/keymaps: a symlink to the repository's keymaps/ in a checkout, copies in a wheel."""
-"""The keymaps shipped in the package: a symlink to the repository's top-level keymaps/ that setuptools
-copies into the wheel, so `--keymap vim` works from any directory after a normal install."""
 
 
 class KeymapError(Exception):
@@ -39,16 +36,14 @@ class Keymap(dict[str, str]):
 class Action:
     id: str
     scope: str
-    """Where the binding lives: `app`, `reading`, `review` or `library` (clashes only matter between scopes that
-    are active on one screen, see `SCREENS`)."""
+    """`app`, `reading`, `review` or `library`: keys clash only between scopes active on one screen (`SCREENS`)."""
     action: str
     description: str
     keys: str
     footer: str = ""
     """Short label in the footer; the action is shown there only when this is set."""
     priority: bool = False
-    """Run as the key arrives, before the keys typed after it are handed out (app keys always are): search
-    focuses its box at once, so `/autorité` typed fast goes into the box, not to the reader's keys."""
+    """Run as the key arrives (app keys always are): `/autorité` typed fast goes into the search box."""
 
 
 AZERTY_DIGITS = ("ampersand", "é", "quotation_mark", "apostrophe", "left_parenthesis", "minus", "è",
@@ -61,8 +56,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("reader.command-palette", "app", "command_palette", "Command palette", "ctrl+p", footer="Commands"),
     Action("reader.next-sentence", "reading", "next_sentence", "Next sentence", "j,down"),
     Action("reader.prev-sentence", "reading", "prev_sentence", "Previous sentence", "k,up"),
-    Action("reader.next-entity", "reading", "next_entity", "Next entity", "e,right_square_bracket",
-           footer="Entity"),
+    Action("reader.next-entity", "reading", "next_entity", "Next entity", "e,right_square_bracket", footer="Entity"),
     Action("reader.prev-entity", "reading", "prev_entity", "Previous entity", "E,left_square_bracket"),
     Action("reader.page-down", "reading", "page_down", "Page down", "pagedown,space"),
     Action("reader.page-up", "reading", "page_up", "Page up", "pageup,b"),
@@ -80,8 +74,7 @@ ACTIONS: tuple[Action, ...] = (
         for n in range(1, 10)
     ),
     Action("reader.pick-label", "reading", "pick_label", "Pick a label for the sentence (any label)", "equals_sign"),
-    Action("reader.note", "reading", "note", "Note on the sentence (or entity)", "n",
-           footer="Note"),
+    Action("reader.note", "reading", "note", "Note on the sentence (or entity)", "n", footer="Note"),
     Action("reader.document-note", "reading", "document_note", "Note on the document", "N"),
     Action("reader.notes-panel", "reading", "notes_panel", "List the document's notes", "ctrl+n"),
     Action("reader.accept-entity", "reading", "accept_entity", "Accept the entity", "a"),
@@ -116,17 +109,21 @@ edit the gold annotations) with the review keys on top, so a review key must not
 
 
 def screen_scopes(screen: str) -> tuple[str, ...]:
-    """Every scope whose bindings work on a screen: help and the command palette list these (on a dialog, which
-    has keys of its own, only the app's)."""
+    """Every scope whose bindings work on a screen (on a dialog, which has keys of its own, only the app's)."""
     return ("app", *SCREENS.get(screen, ()))
 
 
+def _scopes(binding_id: str) -> tuple[str, ...]:
+    """The screens (and `app`) where a binding is active: two bindings clash when these meet."""
+    scope = BY_ID[binding_id].scope
+    return ("app", *SCREENS) if scope == "app" else tuple(s for s, scopes in SCREENS.items() if scope in scopes)
+
+
 def bindings(scope: str) -> list[Binding]:
-    """Textual bindings of one scope, each with its id so that `App.set_keymap` can rebind it (the app sets
-    the whole keymap, terminal aliases included, before the first screen mounts)."""
+    """Textual bindings of one scope, each with its id so that `App.set_keymap` can rebind it."""
     return [
-        # The footer docks the palette's key at its right by itself (with this short label: the long one left
-        # no room for `? Keys` at 80 columns under the emacs keymap), so it is not listed with the others.
+        # The footer docks the palette's key at its right by itself, with this short label (the long one left no
+        # room for `? Keys` at 80 columns under the emacs keymap), so it is not listed with the others.
         Binding(a.keys, a.action, a.footer or a.description, show=bool(a.footer) and a.action != "command_palette",
                 id=a.id, priority=a.scope == "app" or a.priority, tooltip=a.description)
         for a in ACTIONS
@@ -149,15 +146,14 @@ def normalise_keys(keys: str) -> list[str]:
 # What a terminal sends (legacy xterm encoding, meta sends Esc: what a default tmux gives the application), as a
 # few rules and one table; tests/test_keymap.py checks them against keys pressed in a real tmux.
 SENT_AS = {"alt+f": "ctrl+right", "alt+b": "ctrl+left", "alt+backspace": "ctrl+w", "alt+tab": "shift+tab",
-           "ctrl+space": "ctrl+@",
-           "ctrl+at": "ctrl+@", "ctrl+h": "backspace", "ctrl+i": "tab", "ctrl+m": "enter",
+           "ctrl+space": "ctrl+@", "ctrl+at": "ctrl+@", "ctrl+h": "backspace", "ctrl+i": "tab", "ctrl+m": "enter",
            "ctrl+left_square_bracket": "escape", "ctrl+question_mark": "backspace"}
 """Keys a terminal encodes like another key (ctrl+i is Tab): Textual sees the second name."""
 NAMED = {"up", "down", "left", "right", "home", "end", "pageup", "pagedown", "insert", "delete",
          *(f"f{n}" for n in range(1, 25))}
-"""Keys sent as escape sequences that carry every ctrl/alt/shift combination."""
+"""Sent as escape sequences that carry every ctrl/alt/shift combination (but f3's: see `key_problem`)."""
 PLAIN = ("tab", "enter", "escape", "backspace", "space")
-"""Keys sent as one control character: a modifier on them is lost (but shift+tab)."""
+"""Sent as one control character: a modifier on them is lost (but shift+tab)."""
 MODIFIER_BITS = {"shift": 1, "alt": 2, "ctrl": 4}
 
 
@@ -171,22 +167,22 @@ def _split_key(key: str) -> tuple[list[str], str]:
 def _arrival(key: str) -> tuple[tuple[str, ...], list[str]]:
     """The key names Textual reports when `key` is pressed in xterm or tmux, and the modifiers lost on the way."""
     mods, base = _split_key(key)
+    char = base if len(base) == 1 else key_to_character(REPLACED_KEYS.get(base, base))
     if key in SENT_AS:
         return (SENT_AS[key],), []
+    if set(mods) - set(MODIFIER_BITS) or (base == "f3" and mods):
+        return (), []
     if base in NAMED:
-        ordered = [m for m in ("alt", "ctrl", "shift") if m in mods]  # the order Textual names them in
-        return ((), []) if base == "f3" and mods else (("+".join([*ordered, base]),), [])
+        return ("+".join([*(m for m in ("alt", "ctrl", "shift") if m in mods), base]),), []  # Textual's order
     if base in PLAIN:
         if base == "escape" and "alt" in mods:
             return ("escape", "escape"), []
         return ((key,), []) if mods == ["shift"] and base == "tab" else ((base,), mods)
-    char = base if len(base) == 1 else key_to_character(REPLACED_KEYS.get(base, base))
     if not char:
         return (), []
     if "ctrl" in mods and "@" <= char.upper() <= "_":
-        lost = [m for m in mods if m != "ctrl"]
         arrived = f"ctrl+{key_name(char.lower())}"
-        return (SENT_AS.get(arrived, arrived),), lost
+        return (SENT_AS.get(arrived, arrived),), [m for m in mods if m != "ctrl"]
     lost = [m for m in mods if m == "ctrl" or (m in ("shift", "alt") and not char.isalpha())]
     if "shift" in mods and char.isupper():
         lost.append("shift")
@@ -199,32 +195,22 @@ def _arrival(key: str) -> tuple[tuple[str, ...], list[str]]:
 
 def arrives_as(key: str) -> tuple[str, ...]:
     """The key names Textual reports when `key` is pressed in xterm or tmux (empty: it never sees it)."""
-    mods, _ = _split_key(key)
-    return () if set(mods) - set(MODIFIER_BITS) else _arrival(key)[0]
-
-
-def _is_key_name(key: str) -> bool:
-    mods, base = _split_key(key)
-    if any(m not in ("shift", "ctrl", "alt", "super", "hyper", "meta") for m in mods):
-        return False
-    named = {k.value for k in Keys} | set(PLAIN) | NAMED
-    return (base in named or key in named or len(base) == 1
-            or key_to_character(REPLACED_KEYS.get(base, base)) is not None)
+    return _arrival(key)[0]
 
 
 def terminal_aliases(key: str) -> list[str]:
     """Other names under which `key` reaches the app (alt+f arrives as ctrl+right): bound too, shown nowhere."""
-    arrived = arrives_as(key)
-    if len(arrived) != 1 or arrived[0] == key or key_problem(key):
-        return []
-    return [arrived[0]]
+    arrived, lost = _arrival(key)
+    return [arrived[0]] if len(arrived) == 1 and arrived[0] != key and not lost else []
 
 
 def key_problem(key: str) -> str | None:
     """Why no terminal delivers `key` as itself or under an alias, with what to bind instead; None if it works."""
-    if not _is_key_name(key):
+    mods, base = _split_key(key)
+    named = {k.value for k in Keys} | set(PLAIN) | NAMED
+    if set(mods) - {*MODIFIER_BITS, "super", "hyper", "meta"} or not (
+            base in named or key in named or len(base) == 1 or key_to_character(REPLACED_KEYS.get(base, base))):
         return f"{key!r} is not a key name Textual knows (see `reader keys` for examples)"
-    mods, _ = _split_key(key)
     if set(mods) - set(MODIFIER_BITS):
         return f"{key}: only terminals speaking the kitty keyboard protocol send super/hyper/meta"
     arrived, lost = _arrival(key)
@@ -243,34 +229,24 @@ def key_problem(key: str) -> str | None:
 def expand_keys(keymap: Mapping[str, str]) -> tuple[dict[str, list[str]], list[str]]:
     """Every binding's keys plus the aliases terminals send for them, and a warning for each alias that a
     binding in the same scope already uses (that binding keeps the key)."""
+    expanded = {binding_id: normalise_keys(keys) for binding_id, keys in keymap.items()}
     taken: dict[tuple[str, str], str] = {}
-    expanded: dict[str, list[str]] = {}
-    for binding_id, keys in keymap.items():
-        expanded[binding_id] = normalise_keys(keys)
-        for key in expanded[binding_id]:
+    for binding_id, keys in expanded.items():
+        for key in keys:
             for scope in _scopes(binding_id):
                 taken.setdefault((scope, key), binding_id)
     warnings = []
-    for binding_id, keys in list(expanded.items()):
+    for binding_id, keys in expanded.items():
         for key in list(keys):
             for alias in terminal_aliases(key):
                 owner = next((taken[(sc, alias)] for sc in _scopes(binding_id) if (sc, alias) in taken), None)
                 if owner is None:
-                    expanded[binding_id].append(alias)
-                    for scope in _scopes(binding_id):
-                        taken[(scope, alias)] = binding_id
+                    keys.append(alias)
+                    taken.update({(scope, alias): binding_id for scope in _scopes(binding_id)})
                 elif owner != binding_id:
                     warnings.append(f"{binding_id}: {key} arrives as {alias} in a terminal, which is "
                                     f"{owner}'s key: {key} will do {owner}")
     return expanded, warnings
-
-
-def _scopes(binding_id: str) -> tuple[str, ...]:
-    """The screens (and `app`) where a binding is active: two bindings clash when these meet."""
-    scope = BY_ID[binding_id].scope
-    if scope == "app":
-        return ("app", *SCREENS)
-    return tuple(screen for screen, scopes in SCREENS.items() if scope in scopes)
 
 
 def textual_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
@@ -281,15 +257,11 @@ def textual_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
 
 def keymap_warnings(keymap: Mapping[str, str], where: str = "", text: str = "") -> list[str]:
     """Keys in a keymap that no terminal sends, and aliases that land on another binding's key."""
-    warnings = []
-    for binding_id, keys in keymap.items():
-        for key in normalise_keys(keys):
-            problem = key_problem(key)
-            if problem:
-                line = _line_of(text, binding_id) if text else ""
-                warnings.append(f"{where}{line}: {binding_id}: {problem}" if where else f"{binding_id}: {problem}")
-    warnings += [f"{where}: {w}" if where else w for w in expand_keys(keymap)[1]]
-    return warnings
+    problems = [(f"{where}{_line_of(text, binding_id)}", f"{binding_id}: {problem}")
+                for binding_id, keys in keymap.items() for key in normalise_keys(keys)
+                if (problem := key_problem(key))]
+    problems += [(where, w) for w in expand_keys(keymap)[1]]
+    return [f"{place}: {warning}" if where else warning for place, warning in problems]
 
 
 def default_keymap() -> Keymap:
@@ -302,65 +274,55 @@ def display_key(key: str) -> str:
     return "+".join([*mods, format_key(base)])
 
 
+def show_keys(keys: str) -> str:
+    """Comma-separated keys as people read them: `j, ↓`."""
+    return ", ".join(display_key(k) for k in normalise_keys(keys))
+
+
 def keys_for(keymap: Mapping[str, str] | None, binding_id: str, *, every: bool = False) -> str:
-    """The key(s) of a binding under the active keymap, for hints: `keys_for(app.keymap, "reader.note")` is
-    `n` by default and `a` under vim, so no user-facing string hard-codes a key."""
+    """The key(s) of a binding under the active keymap, for hints, so no user-facing string hard-codes a key."""
     keys = (keymap or {}).get(binding_id) or BY_ID[binding_id].keys
-    shown = [display_key(k) for k in normalise_keys(keys)]
-    return ", ".join(shown) if every else shown[0]
-
-
-def render_keymap(keymap: dict[str, str], comment: str) -> str:
-    """TOML text of a keymap, one `"id" = "keys"` line per binding with its description."""
-    lines = [f"# {line}" if line else "#" for line in comment.splitlines()]
-    lines += ["", "[keys]"]
-    for binding_id, keys in keymap.items():
-        lines.append(f'"{binding_id}" = "{keys}"  # {BY_ID[binding_id].description}')
-    return "\n".join(lines) + "\n"
-
-
-def keymap_dirs() -> list[Path]:
-    from platformdirs import user_config_path
-
-    return [Path.cwd() / "keymaps", user_config_path("reader") / "keymaps", SHIPPED_KEYMAPS]
+    return show_keys(keys) if every else display_key(normalise_keys(keys)[0])
 
 
 def find_keymap(name_or_file: str) -> Path:
     """A keymap by name (`vim`, looked up in keymaps/ folders) or by path."""
+    from platformdirs import user_config_path
+
     candidate = Path(name_or_file).expanduser()
     if candidate.suffix == ".toml" or candidate.is_file() or "/" in name_or_file:
         if not candidate.is_file():
             raise KeymapError(f"{name_or_file}: no such keymap file")
         return candidate
-    for folder in keymap_dirs():
-        path = folder / f"{name_or_file}.toml"
-        if path.is_file():
-            return path
-    names = sorted({p.stem for d in keymap_dirs() if d.is_dir() for p in d.glob("*.toml")})
+    folders = [Path.cwd() / "keymaps", user_config_path("reader") / "keymaps", SHIPPED_KEYMAPS]
+    for folder in folders:
+        if (folder / f"{name_or_file}.toml").is_file():
+            return folder / f"{name_or_file}.toml"
+    names = sorted({p.stem for d in folders if d.is_dir() for p in d.glob("*.toml")})
     raise KeymapError(f"unknown keymap {name_or_file!r} (available: {', '.join(names) or 'none'})")
 
 
 def _line_of(text: str, needle: str) -> str:
-    for number, line in enumerate(text.splitlines(), 1):
-        if needle in line:
-            return f":{number}"
-    return ""
+    return next((f":{n}" for n, line in enumerate(text.splitlines(), 1) if needle in line), "")
+
+
+class _KeymapFile(msgspec.Struct, forbid_unknown_fields=True):
+    keys: dict[str, object] = {}
+    name: str = ""
+    description: str = ""
 
 
 def parse_keymap(text: str, where: str) -> Keymap:
-    """Validate a keymap file's text and return the full keymap (defaults overlaid with the file), with
-    warnings about keys no terminal sends (they are kept: a terminal with the kitty protocol may send them)."""
+    """The full keymap (defaults overlaid with the file), with warnings about keys no terminal sends (they are
+    kept: a terminal with the kitty protocol may send them)."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise KeymapError(f"{where}: not valid TOML ({exc})") from None
-    table = data.get("keys", {})
-    unknown_top = set(data) - {"keys", "name", "description"}
-    if unknown_top:
-        key = sorted(unknown_top)[0]
-        raise KeymapError(f"{where}{_line_of(text, key)}: unknown entry {key!r} (expected a [keys] table)")
-    if not isinstance(table, dict):
-        raise KeymapError(f"{where}: [keys] must be a table of binding id = \"keys\"")
+        table = msgspec.convert(read_toml(text, where, KeymapError), _KeymapFile).keys
+    except msgspec.ValidationError as exc:
+        _, field = schema_error(exc)
+        if field == "keys":
+            raise KeymapError(f"{where}: [keys] must be a table of binding id = \"keys\"") from None
+        line = _line_of(text, field)
+        raise KeymapError(f"{where}{line}: unknown entry {field!r} (expected a [keys] table)") from None
     merged = default_keymap()
     for binding_id, keys in table.items():
         line = _line_of(text, binding_id)

@@ -12,9 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
 from reader.labels import LabelSet
-from reader.ui.keymap import ACTIONS, display_key, normalise_keys, screen_scopes
-
-__all__ = ["HelpScreen", "dialog_rows", "display_key"]
+from reader.ui.keymap import ACTIONS, keys_for, screen_scopes, show_keys
 
 BOX_WIDTH = 90
 """#help-box's width in app.tcss; the box is at most the screen's width."""
@@ -42,20 +40,16 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Content("Keys  (Esc to close; change them with --keymap, ids below)"), id="help-title")
             if self.labels is not None and "reading" in screen_scopes(self.scope):
                 kind = "one label per sentence" if self.labels.exclusive else "several labels per sentence"
-                rows = [(", ".join(display_key(k) for k in normalise_keys(
-                    self.keymap.get(f"reader.tag-{label.key}" if label.key else "reader.pick-label", ""))), label)
-                    for label in self.labels.labels]  # a label past the ninth has no key: the label picker's
-                key_width = max((len(keys) for keys, _ in rows), default=0)
-                name_width = max((len(label.name) for _, label in rows), default=0)
+                # A label past the ninth has no key: the label picker's. One line per label, cut with an ellipsis
+                # (app.tcss): wrapped descriptions took the table's room at 80×24.
+                rows = [(keys_for(self.keymap, f"reader.tag-{lb.key}" if lb.key else "reader.pick-label", every=True),
+                         lb) for lb in self.labels.labels]
+                key_width = max(len(keys) for keys, _ in rows)
+                name_width = max(len(label.name) for _, label in rows)
                 lines = [Content.assemble((f"Labels ({kind})", "bold"))]
-                for keys, label in rows:
-                    lines.append(Content.assemble(f"  {keys:<{key_width}}  ", (f"{label.name:<{name_width}}", "bold"),
-                                                  "  ", label.description))
-                labels = Static(Content("\n").join(lines), id="help-labels")
-                # One line per label, cut with an ellipsis: wrapped descriptions took the table's room at 80×24.
-                labels.styles.text_wrap = "nowrap"
-                labels.styles.text_overflow = "ellipsis"
-                yield labels
+                lines += [Content.assemble(f"  {keys:<{key_width}}  ", (f"{label.name:<{name_width}}", "bold"), "  ",
+                                           label.description) for keys, label in rows]
+                yield Static(Content("\n").join(lines), id="help-labels")
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -74,11 +68,8 @@ class HelpScreen(ModalScreen[None]):
         if available == self.table_width:
             return
         self.table_width = available
-        rows = list(self.own)
-        for action in ACTIONS:
-            if action.scope in screen_scopes(self.scope):
-                keys = ", ".join(display_key(k) for k in normalise_keys(self.keymap.get(action.id, action.keys)))
-                rows.append((keys, action.description, action.id))
+        rows = [*self.own, *((keys_for(self.keymap, a.id, every=True), a.description, a.id) for a in ACTIONS
+                             if a.scope in screen_scopes(self.scope))]
         widths = column_widths(rows, available)
         short_ids = widths[2] < max(len(r[2]) for r in rows)
         table.clear(columns=True)
@@ -99,15 +90,11 @@ def dialog_rows(screen: Screen) -> list[tuple[str, str, str]]:
     list) and the keys its widgets handle, which it lists in `HELP_KEYS` (Enter in a picker). They have no
     binding id: the id column says where they work."""
     where = "this dialog" if isinstance(screen, ModalScreen) else "this screen"
-    rows: dict[str, tuple[list[str], str]] = {}
-    for keys, description in getattr(screen, "HELP_KEYS", ()):
-        rows[description] = ([display_key(k) for k in normalise_keys(keys)], description)
+    rows: dict[str, list[str]] = {desc: [show_keys(keys)] for keys, desc in getattr(screen, "HELP_KEYS", ())}
     for binding in type(screen).BINDINGS:
         if isinstance(binding, Binding):
-            description = binding.tooltip or binding.description or binding.action
-            keys, _ = rows.setdefault(description, ([], description))
-            keys.extend(display_key(k) for k in normalise_keys(binding.key))
-    return [(", ".join(keys), description, where) for keys, description in rows.values()]
+            rows.setdefault(binding.tooltip or binding.description or binding.action, []).append(show_keys(binding.key))
+    return [(", ".join(keys), description, where) for description, keys in rows.items()]
 
 
 def column_widths(rows: list[tuple[str, str, str]], available: int) -> tuple[int, int, int]:
