@@ -51,14 +51,11 @@ class LabelSet:
         return [lb.name for lb in self.labels]
 
 
-Colour = Literal[COLOURS]
-
-
 class _Entry(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     key: Annotated[int, msgspec.Meta(ge=1, le=9)] = 0
-    colour: Colour | None = None
-    color: Colour | None = None
+    colour: Literal[COLOURS] | None = None
+    color: Literal[COLOURS] | None = None
     description: str = ""
 
 
@@ -74,10 +71,16 @@ PROBLEMS = {
     "key": "label {name!r}: key must be a digit 1-9, got {value!r} (only 9 labels can have a key: leave `key` out "
            "and the label is tagged from the label picker)",
     "colour": f"label {{name!r}}: colour must be one of {', '.join(COLOURS)}",
-    "color": f"label {{name!r}}: colour must be one of {', '.join(COLOURS)}",
     "description": "label {name!r}: description must be text",
 }
-"""One line per field a schema error can be about; any other field is unknown."""
+"""One line per field a schema error can be about (`color` is `colour`); any other field is unknown."""
+
+
+def read_text(path: Path, error: type[Exception]) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read ({exc})") from None
 
 
 def read_toml(text: str, where: str, error: type[Exception]) -> dict:
@@ -96,21 +99,16 @@ def schema_error(exc: msgspec.ValidationError) -> tuple[int | None, str]:
     return entry, named[1] if named else next((p for p in reversed(parts) if not p.isdigit()), "")
 
 
-def _line(text: str, entry: int | None, field: str | None = None) -> str:
-    """":N" for the line of a label entry's field (or of the entry, or of a top-level field), "" if unknown."""
+def line_of(text: str, field: str, entry: int | None = None) -> str:
+    """":N" for the line of a top-level field (or of entry N's field, or of the entry), "" if unknown."""
     lines = text.splitlines()
     blocks = [i for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*label\s*\]\]", line)]
-    start, end = 0, blocks[0] if blocks else len(lines)
-    if entry is not None:
-        if entry > len(blocks):
-            return ""
-        start = blocks[entry - 1]
-        end = blocks[entry] if entry < len(blocks) else len(lines)
-    if field:
-        for i in range(start, end):
-            if re.match(rf"\s*\"?{re.escape(field)}\"?\s*=", lines[i]):
-                return f":{i + 1}"
-    return f":{start + 1}" if entry is not None else ""
+    if entry is not None and entry > len(blocks):
+        return ""
+    start, end = blocks[entry - 1] if entry else 0, [*blocks, len(lines)][entry or 0]
+    pattern = rf"\s*\"?{re.escape(field)}\"?\s*="
+    hit = next((i for i in range(start, end) if field and re.match(pattern, lines[i])), None)
+    return f":{hit + 1}" if hit is not None else f":{start + 1}" if entry else ""
 
 
 def parse_labels(text: str, where: str) -> LabelSet:
@@ -121,29 +119,25 @@ def parse_labels(text: str, where: str) -> LabelSet:
         number, field = schema_error(exc)
         entry = data["label"][number - 1] if number else {}
         entry = entry if isinstance(entry, dict) else {}
-        problem = PROBLEMS.get(field, "label {name!r} has unknown field {field!r}")
+        problem = PROBLEMS.get(field.replace("color", "colour"), "label {name!r} has unknown field {field!r}")
         message = problem.format(number=number, name=entry.get("name", number), field=field, value=entry.get(field))
-        raise LabelError(f"{where}{_line(text, number, field)}: {message}") from None
+        raise LabelError(f"{where}{line_of(text, field, number)}: {message}") from None
     labels: list[Label] = []
     for index, entry in enumerate(parsed.label, 1):
         try:
             name = check_name(entry.name, f"label {index}: the name")
         except UntrustedError as exc:
-            raise LabelError(f"{where}{_line(text, index, 'name')}: {exc}") from None
+            raise LabelError(f"{where}{line_of(text, 'name', index)}: {exc}") from None
         key = entry.key or (index if index <= 9 and "key" not in data["label"][index - 1] else None)
         colour = entry.colour or entry.color or COLOURS[(index - 1) % len(COLOURS)]
         if any(lb.name == name for lb in labels):
-            raise LabelError(f"{where}{_line(text, index, 'name')}: label {name!r} is defined twice")
+            raise LabelError(f"{where}{line_of(text, 'name', index)}: label {name!r} is defined twice")
         if key is not None and any(lb.key == key for lb in labels):
-            raise LabelError(f"{where}{_line(text, index, 'key')}: key {key} is used by two labels")
+            raise LabelError(f"{where}{line_of(text, 'key', index)}: key {key} is used by two labels")
         labels.append(Label(name, key, COLOURS.index(colour), clean_line(entry.description)))
     return LabelSet(tuple(labels), parsed.exclusive)
 
 
 def load_labels(path: Path | None = None) -> LabelSet:
     path = path or DEFAULT_LABELS
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LabelError(f"{path}: cannot read ({exc})") from None
-    return parse_labels(text, str(path))
+    return parse_labels(read_text(path, LabelError), str(path))

@@ -14,7 +14,7 @@ import msgspec
 from textual.binding import Binding
 from textual.keys import KEY_NAME_REPLACEMENTS, REPLACED_KEYS, Keys, format_key, key_to_character
 
-from reader.labels import read_toml, schema_error
+from reader.labels import line_of, read_text, read_toml, schema_error
 
 SHIPPED_KEYMAPS = Path(__file__).resolve().parent.parent / "keymaps"
 """reader/keymaps: a symlink to the repository's keymaps/ in a checkout, copies in a wheel."""
@@ -257,7 +257,7 @@ def textual_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
 
 def keymap_warnings(keymap: Mapping[str, str], where: str = "", text: str = "") -> list[str]:
     """Keys in a keymap that no terminal sends, and aliases that land on another binding's key."""
-    problems = [(f"{where}{_line_of(text, binding_id)}", f"{binding_id}: {problem}")
+    problems = [(f"{where}{line_of(text, binding_id)}", f"{binding_id}: {problem}")
                 for binding_id, keys in keymap.items() for key in normalise_keys(keys)
                 if (problem := key_problem(key))]
     problems += [(where, w) for w in expand_keys(keymap)[1]]
@@ -302,10 +302,6 @@ def find_keymap(name_or_file: str) -> Path:
     raise KeymapError(f"unknown keymap {name_or_file!r} (available: {', '.join(names) or 'none'})")
 
 
-def _line_of(text: str, needle: str) -> str:
-    return next((f":{n}" for n, line in enumerate(text.splitlines(), 1) if needle in line), "")
-
-
 class _KeymapFile(msgspec.Struct, forbid_unknown_fields=True):
     keys: dict[str, object] = {}
     name: str = ""
@@ -321,11 +317,11 @@ def parse_keymap(text: str, where: str) -> Keymap:
         _, field = schema_error(exc)
         if field == "keys":
             raise KeymapError(f"{where}: [keys] must be a table of binding id = \"keys\"") from None
-        line = _line_of(text, field)
+        line = line_of(text, field)
         raise KeymapError(f"{where}{line}: unknown entry {field!r} (expected a [keys] table)") from None
     merged = default_keymap()
     for binding_id, keys in table.items():
-        line = _line_of(text, binding_id)
+        line = line_of(text, binding_id)
         if binding_id not in BY_ID:
             raise KeymapError(f"{where}{line}: unknown binding id {binding_id!r} (see `reader keys`)")
         if not isinstance(keys, str) or not all(normalise_keys(keys)):
@@ -340,16 +336,13 @@ def parse_keymap(text: str, where: str) -> Keymap:
 def _check_clashes(keymap: Mapping[str, str], where: str, text: str, changed: set[str] = frozenset()) -> None:
     owners: dict[tuple[str, str], str] = {}
     for binding_id, keys in keymap.items():
-        scopes = _scopes(binding_id)
         for key in normalise_keys(keys):
-            for sc in scopes:
-                other = owners.get((sc, key))
-                if other and other != binding_id:
-                    line = _line_of(text, binding_id) or _line_of(text, other)
+            for scope in _scopes(binding_id):
+                other = owners.setdefault((scope, key), binding_id)
+                if other != binding_id:
+                    line = line_of(text, binding_id) or line_of(text, other)
                     raise KeymapError(f"{where}{line}: key {key!r} is bound to both {other} and {binding_id}"
                                       f"{_clash_hint(keymap, key, other, binding_id, changed)}")
-            for sc in scopes:
-                owners[(sc, key)] = binding_id
 
 
 def _clash_hint(keymap: Mapping[str, str], key: str, first: str, second: str, changed: set[str]) -> str:
@@ -367,12 +360,6 @@ def _clash_hint(keymap: Mapping[str, str], key: str, first: str, second: str, ch
 
 def load_keymap(name_or_file: str | None) -> Keymap:
     if not name_or_file:
-        keymap = default_keymap()
-        keymap.warnings = keymap_warnings(keymap)
-        return keymap
+        return Keymap(default_keymap(), keymap_warnings(default_keymap()))
     path = find_keymap(name_or_file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KeymapError(f"{path}: cannot read ({exc})") from None
-    return parse_keymap(text, str(path))
+    return parse_keymap(read_text(path, KeymapError), str(path))
