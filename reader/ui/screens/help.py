@@ -81,9 +81,6 @@ class HelpScreen(ModalScreen[None]):
             # Wrapped at spaces (keys are joined by ", "), never cut: rows grow a line instead.
             table.add_row(Text(keys), Text(description), Text(shown_id), height=None)
 
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(None)
-
 
 def dialog_rows(screen: Screen) -> list[tuple[str, str, str]]:
     """A dialog's own keys as help rows: its `BINDINGS` (ctrl+s and Esc in the note editor, e and d in the notes
@@ -100,14 +97,10 @@ def dialog_rows(screen: Screen) -> list[tuple[str, str, str]]:
 def column_widths(rows: list[tuple[str, str, str]], available: int) -> tuple[int, int, int]:
     """Widths of keys, action and id that fit `available` cells: ids lose their `reader.` prefix first, then
     keys and descriptions wrap (keys keep at least 12 cells, descriptions their longest word)."""
-    keys = max(len(r[0]) for r in rows)
-    description = max(len(r[1]) for r in rows)
-    ids = max(len(r[2]) for r in rows)
-    if keys + description + ids <= available:
-        return keys, description, ids
-    ids = max(len(r[2].removeprefix(ID_PREFIX)) for r in rows)
-    if keys + description + ids <= available:
-        return keys, description, ids
+    keys, description = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
+    for ids in (max(len(r[2]) for r in rows), max(len(r[2].removeprefix(ID_PREFIX)) for r in rows)):
+        if keys + description + ids <= available:
+            return keys, description, ids
     longest_word = max(len(w) for r in rows for w in r[1].split())
     keys_width = max(12, available - description - ids)
     description = max(longest_word, available - ids - keys_width)
