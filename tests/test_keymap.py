@@ -375,7 +375,7 @@ def tmux_args(key: str) -> list[str] | None:
 @pytest.mark.skipif(__import__("shutil").which("tmux") is None, reason="tmux is not installed")
 def test_what_tmux_sends_is_what_the_loader_expects(tmp_path):
     """Every key of every shipped keymap, and the ones the loader warns about, pressed with `tmux send-keys` in
-    a tiny Textual app: the keys that arrive are the ones `arrives_as` computes from Textual's parser."""
+    a tiny Textual app: the keys that arrive are the ones `arrives_as` reads from its table."""
     import os
     import sys
     import time
