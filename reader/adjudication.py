@@ -1,52 +1,13 @@
-"""Adjudication: where annotators differ on a document, what a rule accepts, and gold decisions.
+"""Adjudication: the items where annotators differ on a document, what a rule accepts, and gold's decisions.
 
-A team trains on one adjudicated set (annotator `gold` by default), made from several analysts' work: the
-items they agree on are merged by a rule (`reader merge`), the rest are decided one by one (`reader review`).
-Both go through here, so the screen and the command agree on what an item is, what a rule accepts, and what
-a gold decision writes. No Textual: the review screen calls these and repaints.
-
-The definitions are the contract's (CONTRACT.md, "Agreement and adjudication"):
-
-- only annotators who *touched* the document (at least one record of any kind) count;
-- an annotator's sentence tags are the labels they set per sentence (an annotator who touched the document
-  and set none on a sentence says "no label" there);
-- an annotator's entities are what their export would contain: the model's entities they did not reject,
-  with their relabels, plus the ones they added (entities nobody reviewed are the model's).
-
-API (for the review screen):
-
-    doc = document_items(workspace, doc_id, annotators=None, into="gold")   # DocumentItems
-    doc.items()                  # SentenceItem / EntityItem in document order (only where someone decided)
-    doc.conflicts(rule)          # the items `rule` does not settle and gold has not decided
-    item.agreed                  # every annotator gives the same version
-    item.versions                # annotator -> their labels (frozenset) or their EntityVersion
-    item.gold                    # gold's version when gold already decided the item, else None
-    item.groups()                # [(version, (annotators...))], most common first: side-by-side display
-    resolve(item, rule)          # Resolution: what `rule` ("unanimous", "majority" or an int N) accepts
-    parse_rule("majority")       # the rule of a command-line value (raises AdjudicationError)
-
-    session = gold_session(workspace, doc_id, into="gold")   # the normal AnnotationSession of gold
-    take(session, item, name)            # take one annotator's version
-    take_all(session, item)              # the union of every version
-    take_none(session, item)             # nothing: the sentence gets no label, every span is rejected
-    take_version(session, item, version, sources)   # any version (labels or spans), e.g. after an edit
-    merge_document(workspace, doc_id, rule, ...)    # write what the rule accepts (agreed items): MergeResult
-    merge(workspace, rule, ...)          # every document (or `doc_ids`): [MergeResult]
-
-Every `take*` is one `session.apply` (one durable write, one undo step in the TUI) and returns its `Change`
-(None when gold already holds exactly that). Gold records keep `from` (who had the version taken) and
-`versions` (every annotator's version when it was decided). A gold item counts as decided when gold has a
-tag or an entity decision in it, or a `review` record (written by `take_none` on a sentence, where no tag
-would remain to say so): `merge` never writes into a decided item, so a reviewer's choice survives it.
-
-Entities are grouped by overlap (start < other end and other start < end) over the model's entities, every
-chosen annotator's decisions and gold's: a boundary conflict (PER 0-10 against PER 0-5) is one item, and a
-rule accepts a whole version of the item or nothing, so gold never holds half of one analyst's version.
+`reader merge` and the review screen both go through here, so they agree on what an item is (a tagged sentence,
+or a group of overlapping entity spans: a boundary conflict is one item), what a rule accepts (a whole version
+of an item or nothing), and what a gold decision writes (`from` and `versions` on every record). An item gold
+decided (a tag, an entity decision or a `review` record in it) is never overwritten by merge.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -71,14 +32,12 @@ if TYPE_CHECKING:
     from reader.workspace import Workspace
 
 AUDIT_KEYS = ("from", "versions")
-"""What `reader merge` and `reader review` keep on every record they write (who had the version, what each
-annotator had): an annotator's own records never carry them."""
+"""Keys merge and review write on every record; an analyst's own records never carry them."""
 
 
 def is_adjudication(name: str, records: Iterable[dict]) -> bool:
-    """Whether an annotator name holds an adjudicated set rather than one analyst's work: `gold` always, and any
-    name with a record written by merge or review (an `--into` set). Agreement and stats leave these out of the
-    annotators they compare unless they are named (`--only`)."""
+    """Whether a name holds an adjudicated set (`gold`, or an `--into` set), which agreement and stats leave out
+    unless it is named: it copies the annotators."""
     return name == GOLD or any(key in record for record in records for key in AUDIT_KEYS)
 
 
@@ -179,7 +138,7 @@ class EntityItem:
 
     @property
     def agreed(self) -> bool:
-        return len({v.spans for v in self.versions.values()}) <= 1
+        return len({_key(v) for v in self.versions.values()}) <= 1
 
     def groups(self) -> list[tuple[EntityVersion, tuple[str, ...]]]:
         """Distinct versions (by spans) with who has them, most common first (then by name)."""
@@ -306,22 +265,16 @@ def _entity_items(doc_id: str, predicted: list[Span], works: dict[str, Annotator
         else:
             groups.append([(s, e)])
             reach = e
-    by_start = sorted(predicted)
+    group_of = {span: k for k, group in enumerate(groups) for span in group}
+    models: list[list[Span]] = [[] for _ in groups]
+    for x in sorted(predicted):
+        models[group_of[x[0], x[1]]].append(x)
     items = []
-    p = 0
-    for group in groups:
+    for group, model in zip(groups, models, strict=True):
         members = set(group)
         if not members & decided_spans and not members & gold_spans:
             continue
         lo, hi = group[0][0], max(e for _, e in group)
-        while p < len(by_start) and by_start[p][0] < lo:
-            p += 1
-        model = []
-        for x in itertools.islice(by_start, p, None):
-            if x[0] >= hi:
-                break
-            if (x[0], x[1]) in members:
-                model.append(x)
         versions = {name: _version(model, works[name].decisions, members) for name in sorted(works)}
         gold_version = None
         if gold is not None and members & gold_spans:
@@ -410,6 +363,11 @@ def gold_session(workspace: Workspace, doc_id: str, into: str = GOLD,
     return session
 
 
+def _key(version: frozenset | EntityVersion) -> frozenset:
+    """What two versions are compared by: a sentence's labels, an entity item's spans."""
+    return version.spans if isinstance(version, EntityVersion) else version
+
+
 def versions_record(item: Item) -> tuple[dict, ...]:
     """The item's versions as kept on gold records (`versions`): who had what, most common first."""
     if isinstance(item, SentenceItem):
@@ -419,37 +377,26 @@ def versions_record(item: Item) -> tuple[dict, ...]:
                  for version, names in item.groups())
 
 
+def _who_has(item: Item, key: frozenset) -> tuple[str, ...]:
+    return tuple(n for n, v in item.versions.items() if _key(v) == key)
+
+
 def take(session: AnnotationSession, item: Item, name: str) -> Change | None:
     """Take annotator `name`'s version of the item."""
     if name not in item.versions:
         raise AdjudicationError(f"{name!r} has no version of this item (annotators: {', '.join(item.versions)})")
-    version = item.versions[name]
-    if isinstance(item, SentenceItem):
-        return take_version(session, item, version, _who_has(item, version))
-    return take_version(session, item, version.spans, _who_has(item, version))
+    key = _key(item.versions[name])
+    return take_version(session, item, key, _who_has(item, key))
 
 
 def take_all(session: AnnotationSession, item: Item) -> Change | None:
     """Take the union of every annotator's version (labels, or spans: overlapping spans may result)."""
-    if isinstance(item, SentenceItem):
-        return take_version(session, item, frozenset().union(*item.versions.values()), tuple(item.versions))
-    spans = frozenset().union(*(v.spans for v in item.versions.values()))
-    return take_version(session, item, spans, tuple(item.versions))
+    return take_version(session, item, frozenset().union(*map(_key, item.versions.values())), tuple(item.versions))
 
 
 def take_none(session: AnnotationSession, item: Item) -> Change | None:
     """No label on the sentence, or no entity in the item (the model's included)."""
-    return take_version(session, item, frozenset(), _who_has(item, None))
-
-
-def _who_has(item: Item, version: frozenset | EntityVersion | None) -> tuple[str, ...]:
-    if version is None:
-        version = frozenset()
-    if isinstance(version, EntityVersion):
-        return tuple(n for n, v in item.versions.items() if v.spans == version.spans)
-    if isinstance(item, EntityItem):
-        return tuple(n for n, v in item.versions.items() if v.spans == version)
-    return tuple(n for n, v in item.versions.items() if v == version)
+    return take_version(session, item, frozenset(), _who_has(item, frozenset()))
 
 
 def take_version(session: AnnotationSession, item: Item, version: Iterable, sources: Sequence[str] = ()
