@@ -24,6 +24,7 @@ from reader.annotations import (
     merge_entities,
     quote_at,
     review_id,
+    same_but_times,
     tag_id,
 )
 from reader.documents import Document
@@ -76,10 +77,9 @@ def threshold(rule: Rule, voters: int) -> int:
 
 @dataclass(frozen=True)
 class EntityVersion:
-    """One annotator's version of an entity item: the spans they keep, and the decisions that made it."""
+    """One annotator's version of an entity item: the spans their export would hold, and the decisions."""
 
     spans: frozenset[Span]
-    """(start, end, label) of every entity of theirs in the item: what their export would hold."""
     accepted: tuple[Span, ...] = ()
     rejected: tuple[Span, ...] = ()
     """Model's entities they rejected (with the model's label)."""
@@ -103,9 +103,9 @@ class SentenceItem:
     start: int
     end: int
     versions: dict[str, frozenset[str]]
-    """Every touching annotator (sorted) -> the labels they set on the sentence (empty: none)."""
+    """Every touching annotator (sorted) -> the labels they set on the sentence."""
     gold: frozenset[str] | None = None
-    """Gold's labels when gold already decided the sentence, else None."""
+    """Gold's version when gold already decided the item, else None (as for `EntityItem`)."""
     kind: str = "sentence"
 
     @property
@@ -115,10 +115,6 @@ class SentenceItem:
     def groups(self) -> list[tuple[frozenset[str], tuple[str, ...]]]:
         return _groups(self.versions)
 
-    def labels(self) -> list[str]:
-        """Every label some annotator set here, by name."""
-        return sorted(set().union(*self.versions.values())) if self.versions else []
-
 
 @dataclass(frozen=True)
 class EntityItem:
@@ -127,12 +123,10 @@ class EntityItem:
     doc_id: str
     start: int
     end: int
-    """The extent of the group."""
     sentence: int | None
     predicted: tuple[Span, ...]
     """The model's entities in the group."""
     versions: dict[str, EntityVersion]
-    """Every touching annotator (sorted) -> their version."""
     gold: EntityVersion | None = None
     kind: str = "entity"
 
@@ -169,7 +163,7 @@ class DocumentItems:
     sentence_items: list[SentenceItem] = field(default_factory=list)
     entity_items: list[EntityItem] = field(default_factory=list)
     works: dict[str, AnnotatorWork] = field(default_factory=dict)
-    """The read model of each touching annotator (and of `into` when it has records)."""
+    """Each touching annotator's (and `into`'s) read model."""
 
     @property
     def doc_id(self) -> str:
@@ -196,10 +190,8 @@ class DocumentItems:
 
 def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] | None = None,
                    into: str = GOLD, *, parts: tuple | None = None) -> DocumentItems:
-    """The items of one document for the chosen annotators (default: everyone but `into` and `gold`) who
-    touched it.
-
-    `parts`: `Workspace.analysis_parts(doc)` when the caller has it (it is the slow read)."""
+    """The items of one document for the chosen annotators (default: everyone but the adjudicated sets) who
+    touched it. `parts`: `Workspace.analysis_parts(doc)` when the caller has it (the slow read)."""
     doc = workspace.document(doc_id)
     stored = workspace.annotators(doc_id)
     if annotators is None:  # the adjudicated sets are never voters unless named
@@ -314,20 +306,15 @@ class Resolution:
     """The rule decides the whole item: nothing is left for a reviewer."""
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Sentence items: each label the rule accepts -> the annotators who set it."""
-    open_labels: tuple[str, ...] = ()
-    """Sentence items: labels the rule neither accepts nor refuses."""
     spans: frozenset[Span] | None = None
-    """Entity items: the version the rule accepts (None: no version has enough annotators)."""
+    """Entity items: the version the rule accepts."""
     sources: tuple[str, ...] = ()
-    """Who agreed: for an entity item, who has the accepted version; for a sentence, who set any accepted label."""
+    """Who has the accepted version, or set an accepted label."""
 
 
 def resolve(item: Item, rule: Rule) -> Resolution:
-    """What `rule` accepts of `item`, counting only the annotators who touched the document.
-
-    A sentence label is accepted when at least `threshold` annotators set it, refused when at least that many
-    did not, and left open otherwise. An entity version is accepted when at least `threshold` annotators have
-    exactly it (and no other version does as well, which only a small N allows)."""
+    """What `rule` accepts of `item`: a sentence label set by at least `threshold` annotators (refused when that
+    many did not, else open), the one entity version that many have exactly."""
     voters = len(item.versions)
     need = threshold(rule, voters)
     if isinstance(item, SentenceItem):
@@ -339,7 +326,7 @@ def resolve(item: Item, rule: Rule) -> Resolution:
         left = tuple(label for label, names in sorted(counts.items())
                      if len(names) < need and voters - len(names) < need)
         sources = tuple(sorted({n for names in accepted.values() for n in names}))
-        return Resolution(not left and voters >= 1, accepted, left, None, sources)
+        return Resolution(not left and voters >= 1, accepted, None, sources)
     tally = Counter(v.spans for v in item.versions.values())
     passing = [spans for spans, n in tally.items() if n >= need]
     if len(passing) != 1:
@@ -354,7 +341,7 @@ def resolve(item: Item, rule: Rule) -> Resolution:
 
 def gold_session(workspace: Workspace, doc_id: str, into: str = GOLD,
                  sentences: Sequence[tuple[int, int]] | None = None) -> AnnotationSession:
-    """The normal annotation session of `into` on the document (the workspace keeps one, with its undo)."""
+    """The workspace's annotation session of `into` on the document, with its undo."""
     session = workspace.session(workspace.document(doc_id), into)
     if sentences is None and not session.sentences:
         sentences = workspace.analysis_parts(session.doc)[3]
@@ -401,9 +388,8 @@ def take_none(session: AnnotationSession, item: Item) -> Change | None:
 
 def take_version(session: AnnotationSession, item: Item, version: Iterable, sources: Sequence[str] = ()
                  ) -> Change | None:
-    """Make gold's version of the item exactly `version` (labels of a sentence item, (start, end, label) spans
-    of an entity item), in one write: one undo step. `sources`: who had that version (`from` on the records);
-    a sentence label also names who set it. None when gold already holds exactly that."""
+    """Make gold's version of the item exactly `version` (labels, or spans) in one undo step; `sources`: who had
+    it (`from`). None when gold already holds exactly that."""
     upsert, delete, description = plan_version(session, item, frozenset(version), tuple(sources), explicit=True)
     if not upsert and not delete:
         return None
@@ -413,10 +399,8 @@ def take_version(session: AnnotationSession, item: Item, version: Iterable, sour
 def plan_version(session: AnnotationSession, item: Item, version: frozenset, sources: tuple[str, ...], *,
                  explicit: bool) -> tuple[list[Annotation], list[str], str]:
     """(records to write, ids to delete, description) that make gold's version of `item` equal `version`.
-
-    `explicit` (a reviewer's choice): every span of the item gets a gold decision (accepted, or rejected for
-    an added span left out) and an empty sentence a `review` record, so the item counts as decided. Otherwise
-    (merge) only what differs from the model is written: rejects, relabels, adds."""
+    `explicit` (a reviewer's choice) decides every span and writes a `review` record for an empty sentence, so
+    the item counts as decided; merge writes only what differs from the model."""
     stamp = session.clock()
     text = session.doc.text
     records = session.records()
@@ -437,13 +421,13 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
             who = [n for n, labels in item.versions.items() if label in labels] or list(sources)
             ident = tag_id(item.start, item.end, label)
             new = record("tag", item.start, item.end, ident, who, label=label)
-            if _differs(records.get(existing.get(label, ident)), new):
+            if not same_but_times(new.to_record(), records.get(existing.get(label, ident))):
                 upsert.append(new)
         delete += [ident for label, ident in existing.items() if label not in version]
         review = review_id(item.start, item.end)
         if explicit and not version:
             new = record(REVIEW, item.start, item.end, review, (), target="sentence")  # who: in `versions`
-            if _differs(records.get(review), new):
+            if not same_but_times(new.to_record(), records.get(review)):
                 upsert.append(new)
         elif review in records:
             delete.append(review)
@@ -482,18 +466,10 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
             continue
         new = record("entity", s, e, ident, sources, label=label, status=status,
                      predicted=predicted or (label if status == "rejected" else ""))
-        if _differs(records.get(ident), new):
+        if not same_but_times(new.to_record(), records.get(ident)):
             upsert.append(new)
     shown = ", ".join(f"{label} {s}-{e}" for s, e, label in sorted(version)) or "no entity"
     return upsert, delete, f"gold: {shown}"
-
-
-def _differs(old: dict | None, new: Annotation) -> bool:
-    """Whether writing `new` changes anything but its times (so taking the same version twice writes nothing)."""
-    if old is None:
-        return True
-    fresh = new.to_record()
-    return any(old.get(k) != fresh.get(k) for k in fresh.keys() | old.keys() if k not in ("created", "updated"))
 
 
 # --- merge -------------------------------------------------------------------------------------------------
@@ -504,26 +480,21 @@ class MergeResult:
     doc_id: str
     title: str
     annotators: tuple[str, ...]
-    """The chosen annotators who touched the document."""
     agreed: int
-    """Items the rule settles (gold had not decided them)."""
+    """Items the rule settles; `conflicts` it leaves for review; `kept` gold had decided already."""
     conflicts: int
-    """Items the rule leaves for review."""
     kept: int
-    """Items gold had already decided: left as they are."""
     written: int
     """Gold records written or deleted."""
     skipped: tuple = ()
-    """The damaged annotation files of the document (`reader.workspace.Damage`): then nothing was merged, as
-    a vote read without one annotator's file, or a gold file that cannot be read, would make gold lie."""
+    """The document's damaged files: then nothing is merged, as a vote without one of them would make gold lie."""
 
 
 def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: Iterable[str] | None = None,
                    into: str = GOLD, *, session: AnnotationSession | None = None,
                    items: DocumentItems | None = None) -> MergeResult:
-    """Write into `into` what `rule` accepts of every item gold has not decided, in one write (one undo step:
-    "merge"). Agreed sentence labels become tags, agreed entity versions the decisions that differ from the
-    model; each record keeps `from` and `versions`. Running it again writes nothing."""
+    """Write into `into` what `rule` accepts of every item gold has not decided, in one undo step; running it
+    again writes nothing."""
     if items is None:
         items = document_items(workspace, doc_id, annotators, into)
     damaged = tuple(workspace.damage(doc_id))

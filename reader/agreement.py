@@ -108,8 +108,7 @@ class Agreement:
 
 def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
               doc_ids: Iterable[str] | None = None) -> Agreement:
-    """Agreement of the chosen annotators (default: everyone but the adjudicated sets, `is_adjudication`) over
-    the chosen documents (ids)."""
+    """Agreement of the chosen annotators (default: everyone but the adjudicated sets) over the documents."""
     with workspace.bulk_reads():
         return _agreement(workspace, annotators, doc_ids)
 
@@ -207,8 +206,7 @@ def cohen_kappa(a: list[bool], b: list[bool]) -> float | None:
 
 
 def alpha_nominal(rows: list[tuple[int, int]]) -> float | None:
-    """Krippendorff's alpha (nominal) of yes/no ratings given as (no, yes) counts per item; None when undefined
-    (no item with two ratings, or one value everywhere: no disagreement to expect)."""
+    """Krippendorff's alpha (nominal) of (no, yes) counts per item; None with nothing to measure."""
     rows = [r for r in rows if r[0] + r[1] >= 2]
     if not rows or all(r[1] == 0 for r in rows) or all(r[0] == 0 for r in rows):
         return None

@@ -391,9 +391,9 @@ class Change:
     sentences: frozenset[int] = frozenset()
 
 
-def _same_but_times(record: dict | None, old: dict) -> bool:
+def same_but_times(record: dict | None, old: dict | None) -> bool:
     """Whether a record is `old` written again: the same but for its created/updated times."""
-    if record is None or record is old:
+    if record is None or old is None or record is old:
         return record is old
     return {k: v for k, v in record.items() if k not in ("created", "updated")} == \
         {k: v for k, v in old.items() if k not in ("created", "updated")}
@@ -566,7 +566,7 @@ class AnnotationSession:
             yield result
             before = tuple(self._batch.items())
             records = self.records()
-            same = [(i, old) for i, old in before if old is not None and _same_but_times(records.get(i), old)]
+            same = [(i, old) for i, old in before if old is not None and same_but_times(records.get(i), old)]
             self._remember(same)  # taken off and put back (a tag, then its removal, then the tag): kept as it was
             changed = tuple((i, old) for i, old in before if records.get(i) != old)
             after = tuple((i, records.get(i)) for i, _ in changed)
@@ -625,17 +625,27 @@ class AnnotationSession:
 
     def set_tag(self, index: int, label: str, on: bool) -> Change | None:
         """Put a label on sentence `index` (or take it off); None when there was nothing to do."""
+        if on:
+            return self._add_tags(index, [label])
         label = self._label(label)
+        self._sentence(index)
+        same = [t.id for t in self._tags_on(index) if t.label == label]
+        return self.apply(f"untag {label}", delete=same) if same else None
+
+    def _add_tags(self, index: int, labels: Sequence[str], model: str = "") -> Change | None:
+        """Tag a sentence (a label set that is exclusive keeps the first); labels already there stay as they are
+        (a hand tag stays a hand tag)."""
+        labels = [self._label(n) for n in labels][: 1 if self.labels.exclusive else None]
         start, end = self._sentence(index)
         existing = self._tags_on(index)
-        same = [t.id for t in existing if t.label == label]
-        if not on:
-            return self.apply(f"untag {label}", delete=same) if same else None
-        if same:
+        present = {t.label for t in existing}
+        new = [self._new("tag", start, end, tag_id(start, end, n), label=n, model=model)
+               for n in labels if n not in present]
+        if not new:
             return None
-        tag = self._new("tag", start, end, tag_id(start, end, label), label=label)
-        others = [t.id for t in existing if t.label != label] if self.labels.exclusive else []
-        return self.apply(f"tag {label}", upsert=[tag], delete=others)
+        names = ", ".join(a.label for a in new)
+        others = [t.id for t in existing] if self.labels.exclusive else []
+        return self.apply(f"accept {names} ({model})" if model else f"tag {names}", upsert=new, delete=others)
 
     def toggle_tag(self, index: int, label: str) -> Change | None:
         present = any(t.label == label for t in self._tags_on(index))
@@ -647,23 +657,11 @@ class AnnotationSession:
         return self._sentences[index]
 
     def accept_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
-        """Tag the sentence with the suggested labels, each tag naming the model: one step of undo. Labels
-        already on the sentence stay as they are (a hand tag stays a hand tag); None when nothing changes."""
-        start, end = self._sentence(index)
-        labels = [self._label(n) for n in labels]
-        if self.labels.exclusive:
-            labels = labels[:1]
-        present = {t.label for t in self._tags_on(index)}
-        new = [self._new("tag", start, end, tag_id(start, end, n), label=n, model=model)
-               for n in labels if n not in present]
-        if not new:
-            return None
-        others = [t.id for t in self._tags_on(index)] if self.labels.exclusive else []
-        return self.apply(f"accept {', '.join(a.label for a in new)} ({model})", upsert=new, delete=others)
+        """Tag the sentence with the suggested labels, each tag naming the model: one step of undo."""
+        return self._add_tags(index, labels, model)
 
     def dismiss_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
-        """Record that the analyst turned these suggested labels down on the sentence (they are no longer
-        suggested there, by any model); None when they already were."""
+        """The analyst turned these labels down on the sentence (no model suggests them there again)."""
         start, end = self._sentence(index)
         known = self.work.dismissed(index)
         new = [self._new(DISMISSAL, start, end, dismissal_id(start, end, n), label=n, model=model)

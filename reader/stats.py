@@ -40,11 +40,10 @@ class ModelStats:
     model: str
     annotator: str
     accepted: int = 0
-    """Sentences holding the model's accepted tags and no hand tag."""
+    """Sentences with the model's tags accepted, or its suggestion `dismissed`, and no hand tag."""
     dismissed: int = 0
-    """Sentences where the model's suggestion was dismissed and nothing was tagged by hand."""
     corrected: int = 0
-    """Sentences the model suggested (accepted or dismissed) that the analyst tagged with other labels by hand."""
+    """Sentences the model suggested that the analyst tagged by hand."""
 
 
 @dataclass
@@ -54,15 +53,11 @@ class Stats:
     annotators: list[AnnotatorStats]
     agreement: list[PairAgreement]
     models: list[ModelStats] = field(default_factory=list)
-    """Per model and annotator, sorted; empty when nobody accepted or dismissed a suggestion."""
 
 
 def suggestion_outcomes(records: Iterable[dict]) -> dict[str, tuple[int, int, int]]:
-    """{model: (accepted, dismissed, corrected)} over one annotator's records of one document.
-
-    Tags and dismissals are grouped by their offsets, which are their sentence's (an accepted suggestion, a hand
-    tag and a dismissal of one sentence share them): no analysis is read, so the library can count in the UI
-    process without the model."""
+    """{model: (accepted, dismissed, corrected)} over one annotator's records of one document, grouped by the
+    offsets of their sentence: no analysis is read, so the library counts without the model."""
     by_sentence: dict[tuple[int, int], list[dict]] = {}
     for r in records:
         if r.get("kind") in ("tag", DISMISSAL):
