@@ -194,12 +194,9 @@ def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] 
     touched it. `parts`: `Workspace.analysis_parts(doc)` when the caller has it (the slow read)."""
     doc = workspace.document(doc_id)
     stored = workspace.annotators(doc_id)
-    if annotators is None:  # the adjudicated sets are never voters unless named
-        chosen = [n for n in stored if n not in (into, GOLD)]
-    else:
-        chosen = [n for n in annotators if n in stored and n != into]
-    tables = {name: workspace.records(doc_id, name) for name in chosen}
-    if annotators is None:  # nor is another merge's or review's set (`--into panel`): it copies the voters
+    tables = {name: workspace.records(doc_id, name) for name in (stored if annotators is None else annotators)
+              if name in stored and name != into}
+    if annotators is None:  # adjudicated sets (gold, another `--into`) are voters only when named
         tables = {name: table for name, table in tables.items() if not is_adjudication(name, table.values())}
     touching = sorted(name for name, table in tables.items() if table)
     gold_records = workspace.records(doc_id, into) if into in stored else {}
@@ -448,18 +445,14 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
                 status = "added"
             elif label != predicted:
                 status = "relabelled"
-            elif explicit:
-                status = "accepted"
             else:
-                status = ""
+                status = "accepted" if explicit else ""
         elif predicted:
             label, status = predicted, "rejected"
-        elif explicit:
+        else:  # an added span left out: a reviewer rejects it, merge leaves it undecided
             label = next((lb for v in item.versions.values() for x, y, lb in sorted(v.spans) if (x, y) == span),
-                         (gold_decisions.get(span) or {}).get("label", ""))
+                         (gold_decisions.get(span) or {}).get("label", "")) if explicit else ""
             status = "rejected" if label else ""
-        else:
-            status = ""
         if not status:
             if span in gold_decisions:
                 delete.append(ident)
