@@ -25,7 +25,6 @@ GOLD = "gold"
 """The adjudicated set `reader merge` and `reader review` write by default (an annotator name)."""
 REVIEW = "review"
 """Kind of the record that says gold decided a sentence with no label (nothing else would say it)."""
-ENTITY_STATUSES = ("predicted", "accepted", "relabelled", "added", "rejected")
 
 
 class AnnotationError(Exception):
