@@ -1,52 +1,13 @@
-"""Adjudication: where annotators differ on a document, what a rule accepts, and gold decisions.
+"""Adjudication: the items where annotators differ on a document, what a rule accepts, and gold's decisions.
 
-A team trains on one adjudicated set (annotator `gold` by default), made from several analysts' work: the
-items they agree on are merged by a rule (`reader merge`), the rest are decided one by one (`reader review`).
-Both go through here, so the screen and the command agree on what an item is, what a rule accepts, and what
-a gold decision writes. No Textual: the review screen calls these and repaints.
-
-The definitions are the contract's (CONTRACT.md, "Agreement and adjudication"):
-
-- only annotators who *touched* the document (at least one record of any kind) count;
-- an annotator's sentence tags are the labels they set per sentence (an annotator who touched the document
-  and set none on a sentence says "no label" there);
-- an annotator's entities are what their export would contain: the model's entities they did not reject,
-  with their relabels, plus the ones they added (entities nobody reviewed are the model's).
-
-API (for the review screen):
-
-    doc = document_items(workspace, doc_id, annotators=None, into="gold")   # DocumentItems
-    doc.items()                  # SentenceItem / EntityItem in document order (only where someone decided)
-    doc.conflicts(rule)          # the items `rule` does not settle and gold has not decided
-    item.agreed                  # every annotator gives the same version
-    item.versions                # annotator -> their labels (frozenset) or their EntityVersion
-    item.gold                    # gold's version when gold already decided the item, else None
-    item.groups()                # [(version, (annotators...))], most common first: side-by-side display
-    resolve(item, rule)          # Resolution: what `rule` ("unanimous", "majority" or an int N) accepts
-    parse_rule("majority")       # the rule of a command-line value (raises AdjudicationError)
-
-    session = gold_session(workspace, doc_id, into="gold")   # the normal AnnotationSession of gold
-    take(session, item, name)            # take one annotator's version
-    take_all(session, item)              # the union of every version
-    take_none(session, item)             # nothing: the sentence gets no label, every span is rejected
-    take_version(session, item, version, sources)   # any version (labels or spans), e.g. after an edit
-    merge_document(workspace, doc_id, rule, ...)    # write what the rule accepts (agreed items): MergeResult
-    merge(workspace, rule, ...)          # every document (or `doc_ids`): [MergeResult]
-
-Every `take*` is one `session.apply` (one durable write, one undo step in the TUI) and returns its `Change`
-(None when gold already holds exactly that). Gold records keep `from` (who had the version taken) and
-`versions` (every annotator's version when it was decided). A gold item counts as decided when gold has a
-tag or an entity decision in it, or a `review` record (written by `take_none` on a sentence, where no tag
-would remain to say so): `merge` never writes into a decided item, so a reviewer's choice survives it.
-
-Entities are grouped by overlap (start < other end and other start < end) over the model's entities, every
-chosen annotator's decisions and gold's: a boundary conflict (PER 0-10 against PER 0-5) is one item, and a
-rule accepts a whole version of the item or nothing, so gold never holds half of one analyst's version.
+`reader merge` and the review screen both go through here, so they agree on what an item is (a tagged sentence,
+or a group of overlapping entity spans: a boundary conflict is one item), what a rule accepts (a whole version
+of an item or nothing), and what a gold decision writes (`from` and `versions` on every record). An item gold
+decided (a tag, an entity decision or a `review` record in it) is never overwritten by merge.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +24,7 @@ from reader.annotations import (
     merge_entities,
     quote_at,
     review_id,
+    same_but_times,
     tag_id,
 )
 from reader.documents import Document
@@ -71,14 +33,12 @@ if TYPE_CHECKING:
     from reader.workspace import Workspace
 
 AUDIT_KEYS = ("from", "versions")
-"""What `reader merge` and `reader review` keep on every record they write (who had the version, what each
-annotator had): an annotator's own records never carry them."""
+"""Keys merge and review write on every record; an analyst's own records never carry them."""
 
 
 def is_adjudication(name: str, records: Iterable[dict]) -> bool:
-    """Whether an annotator name holds an adjudicated set rather than one analyst's work: `gold` always, and any
-    name with a record written by merge or review (an `--into` set). Agreement and stats leave these out of the
-    annotators they compare unless they are named (`--only`)."""
+    """Whether a name holds an adjudicated set (`gold`, or an `--into` set), which agreement and stats leave out
+    unless it is named: it copies the annotators."""
     return name == GOLD or any(key in record for record in records for key in AUDIT_KEYS)
 
 
@@ -117,10 +77,9 @@ def threshold(rule: Rule, voters: int) -> int:
 
 @dataclass(frozen=True)
 class EntityVersion:
-    """One annotator's version of an entity item: the spans they keep, and the decisions that made it."""
+    """One annotator's version of an entity item: the spans their export would hold, and the decisions."""
 
     spans: frozenset[Span]
-    """(start, end, label) of every entity of theirs in the item: what their export would hold."""
     accepted: tuple[Span, ...] = ()
     rejected: tuple[Span, ...] = ()
     """Model's entities they rejected (with the model's label)."""
@@ -144,9 +103,9 @@ class SentenceItem:
     start: int
     end: int
     versions: dict[str, frozenset[str]]
-    """Every touching annotator (sorted) -> the labels they set on the sentence (empty: none)."""
+    """Every touching annotator (sorted) -> the labels they set on the sentence."""
     gold: frozenset[str] | None = None
-    """Gold's labels when gold already decided the sentence, else None."""
+    """Gold's version when gold already decided the item, else None (as for `EntityItem`)."""
     kind: str = "sentence"
 
     @property
@@ -156,10 +115,6 @@ class SentenceItem:
     def groups(self) -> list[tuple[frozenset[str], tuple[str, ...]]]:
         return _groups(self.versions)
 
-    def labels(self) -> list[str]:
-        """Every label some annotator set here, by name."""
-        return sorted(set().union(*self.versions.values())) if self.versions else []
-
 
 @dataclass(frozen=True)
 class EntityItem:
@@ -168,18 +123,16 @@ class EntityItem:
     doc_id: str
     start: int
     end: int
-    """The extent of the group."""
     sentence: int | None
     predicted: tuple[Span, ...]
     """The model's entities in the group."""
     versions: dict[str, EntityVersion]
-    """Every touching annotator (sorted) -> their version."""
     gold: EntityVersion | None = None
     kind: str = "entity"
 
     @property
     def agreed(self) -> bool:
-        return len({v.spans for v in self.versions.values()}) <= 1
+        return len({_key(v) for v in self.versions.values()}) <= 1
 
     def groups(self) -> list[tuple[EntityVersion, tuple[str, ...]]]:
         """Distinct versions (by spans) with who has them, most common first (then by name)."""
@@ -210,7 +163,7 @@ class DocumentItems:
     sentence_items: list[SentenceItem] = field(default_factory=list)
     entity_items: list[EntityItem] = field(default_factory=list)
     works: dict[str, AnnotatorWork] = field(default_factory=dict)
-    """The read model of each touching annotator (and of `into` when it has records)."""
+    """Each touching annotator's (and `into`'s) read model."""
 
     @property
     def doc_id(self) -> str:
@@ -237,18 +190,13 @@ class DocumentItems:
 
 def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] | None = None,
                    into: str = GOLD, *, parts: tuple | None = None) -> DocumentItems:
-    """The items of one document for the chosen annotators (default: everyone but `into` and `gold`) who
-    touched it.
-
-    `parts`: `Workspace.analysis_parts(doc)` when the caller has it (it is the slow read)."""
+    """The items of one document for the chosen annotators (default: everyone but the adjudicated sets) who
+    touched it. `parts`: `Workspace.analysis_parts(doc)` when the caller has it (the slow read)."""
     doc = workspace.document(doc_id)
     stored = workspace.annotators(doc_id)
-    if annotators is None:  # the adjudicated sets are never voters unless named
-        chosen = [n for n in stored if n not in (into, GOLD)]
-    else:
-        chosen = [n for n in annotators if n in stored and n != into]
-    tables = {name: workspace.records(doc_id, name) for name in chosen}
-    if annotators is None:  # nor is another merge's or review's set (`--into panel`): it copies the voters
+    tables = {name: workspace.records(doc_id, name) for name in (stored if annotators is None else annotators)
+              if name in stored and name != into}
+    if annotators is None:  # adjudicated sets (gold, another `--into`) are voters only when named
         tables = {name: table for name, table in tables.items() if not is_adjudication(name, table.values())}
     touching = sorted(name for name, table in tables.items() if table)
     gold_records = workspace.records(doc_id, into) if into in stored else {}
@@ -306,22 +254,16 @@ def _entity_items(doc_id: str, predicted: list[Span], works: dict[str, Annotator
         else:
             groups.append([(s, e)])
             reach = e
-    by_start = sorted(predicted)
+    group_of = {span: k for k, group in enumerate(groups) for span in group}
+    models: list[list[Span]] = [[] for _ in groups]
+    for x in sorted(predicted):
+        models[group_of[x[0], x[1]]].append(x)
     items = []
-    p = 0
-    for group in groups:
+    for group, model in zip(groups, models, strict=True):
         members = set(group)
         if not members & decided_spans and not members & gold_spans:
             continue
         lo, hi = group[0][0], max(e for _, e in group)
-        while p < len(by_start) and by_start[p][0] < lo:
-            p += 1
-        model = []
-        for x in itertools.islice(by_start, p, None):
-            if x[0] >= hi:
-                break
-            if (x[0], x[1]) in members:
-                model.append(x)
         versions = {name: _version(model, works[name].decisions, members) for name in sorted(works)}
         gold_version = None
         if gold is not None and members & gold_spans:
@@ -361,20 +303,15 @@ class Resolution:
     """The rule decides the whole item: nothing is left for a reviewer."""
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Sentence items: each label the rule accepts -> the annotators who set it."""
-    open_labels: tuple[str, ...] = ()
-    """Sentence items: labels the rule neither accepts nor refuses."""
     spans: frozenset[Span] | None = None
-    """Entity items: the version the rule accepts (None: no version has enough annotators)."""
+    """Entity items: the version the rule accepts."""
     sources: tuple[str, ...] = ()
-    """Who agreed: for an entity item, who has the accepted version; for a sentence, who set any accepted label."""
+    """Who has the accepted version, or set an accepted label."""
 
 
 def resolve(item: Item, rule: Rule) -> Resolution:
-    """What `rule` accepts of `item`, counting only the annotators who touched the document.
-
-    A sentence label is accepted when at least `threshold` annotators set it, refused when at least that many
-    did not, and left open otherwise. An entity version is accepted when at least `threshold` annotators have
-    exactly it (and no other version does as well, which only a small N allows)."""
+    """What `rule` accepts of `item`: a sentence label set by at least `threshold` annotators (refused when that
+    many did not, else open), the one entity version that many have exactly."""
     voters = len(item.versions)
     need = threshold(rule, voters)
     if isinstance(item, SentenceItem):
@@ -386,7 +323,7 @@ def resolve(item: Item, rule: Rule) -> Resolution:
         left = tuple(label for label, names in sorted(counts.items())
                      if len(names) < need and voters - len(names) < need)
         sources = tuple(sorted({n for names in accepted.values() for n in names}))
-        return Resolution(not left and voters >= 1, accepted, left, None, sources)
+        return Resolution(not left and voters >= 1, accepted, None, sources)
     tally = Counter(v.spans for v in item.versions.values())
     passing = [spans for spans, n in tally.items() if n >= need]
     if len(passing) != 1:
@@ -401,13 +338,18 @@ def resolve(item: Item, rule: Rule) -> Resolution:
 
 def gold_session(workspace: Workspace, doc_id: str, into: str = GOLD,
                  sentences: Sequence[tuple[int, int]] | None = None) -> AnnotationSession:
-    """The normal annotation session of `into` on the document (the workspace keeps one, with its undo)."""
+    """The workspace's annotation session of `into` on the document, with its undo."""
     session = workspace.session(workspace.document(doc_id), into)
     if sentences is None and not session.sentences:
         sentences = workspace.analysis_parts(session.doc)[3]
     if sentences is not None:
         session.use_sentences([tuple(s) for s in sentences])
     return session
+
+
+def _key(version: frozenset | EntityVersion) -> frozenset:
+    """What two versions are compared by: a sentence's labels, an entity item's spans."""
+    return version.spans if isinstance(version, EntityVersion) else version
 
 
 def versions_record(item: Item) -> tuple[dict, ...]:
@@ -419,44 +361,32 @@ def versions_record(item: Item) -> tuple[dict, ...]:
                  for version, names in item.groups())
 
 
+def _who_has(item: Item, key: frozenset) -> tuple[str, ...]:
+    return tuple(n for n, v in item.versions.items() if _key(v) == key)
+
+
 def take(session: AnnotationSession, item: Item, name: str) -> Change | None:
     """Take annotator `name`'s version of the item."""
     if name not in item.versions:
         raise AdjudicationError(f"{name!r} has no version of this item (annotators: {', '.join(item.versions)})")
-    version = item.versions[name]
-    if isinstance(item, SentenceItem):
-        return take_version(session, item, version, _who_has(item, version))
-    return take_version(session, item, version.spans, _who_has(item, version))
+    key = _key(item.versions[name])
+    return take_version(session, item, key, _who_has(item, key))
 
 
 def take_all(session: AnnotationSession, item: Item) -> Change | None:
     """Take the union of every annotator's version (labels, or spans: overlapping spans may result)."""
-    if isinstance(item, SentenceItem):
-        return take_version(session, item, frozenset().union(*item.versions.values()), tuple(item.versions))
-    spans = frozenset().union(*(v.spans for v in item.versions.values()))
-    return take_version(session, item, spans, tuple(item.versions))
+    return take_version(session, item, frozenset().union(*map(_key, item.versions.values())), tuple(item.versions))
 
 
 def take_none(session: AnnotationSession, item: Item) -> Change | None:
     """No label on the sentence, or no entity in the item (the model's included)."""
-    return take_version(session, item, frozenset(), _who_has(item, None))
-
-
-def _who_has(item: Item, version: frozenset | EntityVersion | None) -> tuple[str, ...]:
-    if version is None:
-        version = frozenset()
-    if isinstance(version, EntityVersion):
-        return tuple(n for n, v in item.versions.items() if v.spans == version.spans)
-    if isinstance(item, EntityItem):
-        return tuple(n for n, v in item.versions.items() if v.spans == version)
-    return tuple(n for n, v in item.versions.items() if v == version)
+    return take_version(session, item, frozenset(), _who_has(item, frozenset()))
 
 
 def take_version(session: AnnotationSession, item: Item, version: Iterable, sources: Sequence[str] = ()
                  ) -> Change | None:
-    """Make gold's version of the item exactly `version` (labels of a sentence item, (start, end, label) spans
-    of an entity item), in one write: one undo step. `sources`: who had that version (`from` on the records);
-    a sentence label also names who set it. None when gold already holds exactly that."""
+    """Make gold's version of the item exactly `version` (labels, or spans) in one undo step; `sources`: who had
+    it (`from`). None when gold already holds exactly that."""
     upsert, delete, description = plan_version(session, item, frozenset(version), tuple(sources), explicit=True)
     if not upsert and not delete:
         return None
@@ -466,10 +396,8 @@ def take_version(session: AnnotationSession, item: Item, version: Iterable, sour
 def plan_version(session: AnnotationSession, item: Item, version: frozenset, sources: tuple[str, ...], *,
                  explicit: bool) -> tuple[list[Annotation], list[str], str]:
     """(records to write, ids to delete, description) that make gold's version of `item` equal `version`.
-
-    `explicit` (a reviewer's choice): every span of the item gets a gold decision (accepted, or rejected for
-    an added span left out) and an empty sentence a `review` record, so the item counts as decided. Otherwise
-    (merge) only what differs from the model is written: rejects, relabels, adds."""
+    `explicit` (a reviewer's choice) decides every span and writes a `review` record for an empty sentence, so
+    the item counts as decided; merge writes only what differs from the model."""
     stamp = session.clock()
     text = session.doc.text
     records = session.records()
@@ -490,13 +418,13 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
             who = [n for n, labels in item.versions.items() if label in labels] or list(sources)
             ident = tag_id(item.start, item.end, label)
             new = record("tag", item.start, item.end, ident, who, label=label)
-            if _differs(records.get(existing.get(label, ident)), new):
+            if not same_but_times(new.to_record(), records.get(existing.get(label, ident))):
                 upsert.append(new)
         delete += [ident for label, ident in existing.items() if label not in version]
         review = review_id(item.start, item.end)
         if explicit and not version:
             new = record(REVIEW, item.start, item.end, review, (), target="sentence")  # who: in `versions`
-            if _differs(records.get(review), new):
+            if not same_but_times(new.to_record(), records.get(review)):
                 upsert.append(new)
         elif review in records:
             delete.append(review)
@@ -517,36 +445,24 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
                 status = "added"
             elif label != predicted:
                 status = "relabelled"
-            elif explicit:
-                status = "accepted"
             else:
-                status = ""
+                status = "accepted" if explicit else ""
         elif predicted:
             label, status = predicted, "rejected"
-        elif explicit:
+        else:  # an added span left out: a reviewer rejects it, merge leaves it undecided
             label = next((lb for v in item.versions.values() for x, y, lb in sorted(v.spans) if (x, y) == span),
-                         (gold_decisions.get(span) or {}).get("label", ""))
+                         (gold_decisions.get(span) or {}).get("label", "")) if explicit else ""
             status = "rejected" if label else ""
-        else:
-            status = ""
         if not status:
             if span in gold_decisions:
                 delete.append(ident)
             continue
         new = record("entity", s, e, ident, sources, label=label, status=status,
                      predicted=predicted or (label if status == "rejected" else ""))
-        if _differs(records.get(ident), new):
+        if not same_but_times(new.to_record(), records.get(ident)):
             upsert.append(new)
     shown = ", ".join(f"{label} {s}-{e}" for s, e, label in sorted(version)) or "no entity"
     return upsert, delete, f"gold: {shown}"
-
-
-def _differs(old: dict | None, new: Annotation) -> bool:
-    """Whether writing `new` changes anything but its times (so taking the same version twice writes nothing)."""
-    if old is None:
-        return True
-    fresh = new.to_record()
-    return any(old.get(k) != fresh.get(k) for k in fresh.keys() | old.keys() if k not in ("created", "updated"))
 
 
 # --- merge -------------------------------------------------------------------------------------------------
@@ -557,26 +473,21 @@ class MergeResult:
     doc_id: str
     title: str
     annotators: tuple[str, ...]
-    """The chosen annotators who touched the document."""
     agreed: int
-    """Items the rule settles (gold had not decided them)."""
+    """Items the rule settles; `conflicts` it leaves for review; `kept` gold had decided already."""
     conflicts: int
-    """Items the rule leaves for review."""
     kept: int
-    """Items gold had already decided: left as they are."""
     written: int
     """Gold records written or deleted."""
     skipped: tuple = ()
-    """The damaged annotation files of the document (`reader.workspace.Damage`): then nothing was merged, as
-    a vote read without one annotator's file, or a gold file that cannot be read, would make gold lie."""
+    """The document's damaged files: then nothing is merged, as a vote without one of them would make gold lie."""
 
 
 def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: Iterable[str] | None = None,
                    into: str = GOLD, *, session: AnnotationSession | None = None,
                    items: DocumentItems | None = None) -> MergeResult:
-    """Write into `into` what `rule` accepts of every item gold has not decided, in one write (one undo step:
-    "merge"). Agreed sentence labels become tags, agreed entity versions the decisions that differ from the
-    model; each record keeps `from` and `versions`. Running it again writes nothing."""
+    """Write into `into` what `rule` accepts of every item gold has not decided, in one undo step; running it
+    again writes nothing."""
     if items is None:
         items = document_items(workspace, doc_id, annotators, into)
     damaged = tuple(workspace.damage(doc_id))

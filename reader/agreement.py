@@ -1,25 +1,8 @@
-"""Agreement between annotators, for `reader agree`: where and how much analysts disagree before adjudication.
+"""Agreement between annotators, the one place it is measured: `reader agree` and `reader stats` both read it.
 
-The definitions are the contract's (CONTRACT.md, "Agreement and adjudication"):
-
-- Documents count when at least two of the chosen annotators touched them (any record: a tag, a note, an
-  entity decision); their sentences are the items. Every annotator who touched a document says yes or no to
-  each label on each of its sentences (no tag = no), so an analyst who only reviewed entities still counts as
-  having set no label.
-- Sentence labels: per label, Krippendorff's alpha (nominal) over every chosen annotator (the `krippendorff`
-  package; a document an annotator did not touch is missing data for them) and Cohen's kappa per pair over the
-  sentences of the documents both touched.
-- Entities: an annotator's entities are what their export would hold, the model's entities they did not
-  reject (relabelled as they relabelled them) plus the ones they added; so the model's entities nobody reviewed
-  count for everyone who touched the document, as agreement. Per pair (`a` the reference): precision, recall and
-  F1 of exact matches (start, end, label), and every span of either side without its match classed: `label`
-  (the other side has the same offsets with another label), `boundary` (it overlaps a span of the other side
-  with other offsets), `missing` (nothing of the other side overlaps it). So boundary + label + missing =
-  unmatched spans of a + unmatched spans of b, and a relabel counts 2 (one on each side).
-  F1 is 2·matches / (|a| + |b|), defined whenever either side has an entity. Per label, F1 over every pair.
-
-A figure that is undefined (no item, or no variation for chance agreement to be measured against) is None,
-never 0. Returns data only: `reader.cli` draws it and writes the JSON.
+The units are the contract's (CONTRACT.md, "Agreement and adjudication"): the sentences of the documents at
+least two of the chosen annotators touched (any record), each a yes/no per label for everyone who touched the
+document; entities are what each annotator's export would hold. An undefined figure is None, never 0.
 """
 
 from __future__ import annotations
@@ -31,13 +14,13 @@ from itertools import combinations
 from typing import TYPE_CHECKING
 
 from reader.adjudication import is_adjudication
-from reader.annotations import AnnotatorWork, merge_entities
-from reader.stats import cohen_kappa
+from reader.annotations import AnnotatorWork
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
 
 Span = tuple[int, int, str]
+Tags = frozenset[str]
 
 
 @dataclass
@@ -66,6 +49,28 @@ class EntityPair:
 
 
 @dataclass
+class PairAgreement:
+    """Sentence labels of one pair over the documents both touched: the one kappa `stats` and `agree` show."""
+
+    first: str
+    second: str
+    documents: int = 0
+    items: list[tuple[Tags, Tags]] = field(default_factory=list, repr=False)
+    """One (first's labels, second's labels) per sentence."""
+    kappa: dict[str, float | None] = field(default_factory=dict)
+    """Cohen's kappa per label."""
+
+    @property
+    def sentences(self) -> int:
+        return len(self.items)
+
+    @property
+    def percent(self) -> float | None:
+        """Share (0-1) of sentences given exactly the same labels."""
+        return sum(x == y for x, y in self.items) / len(self.items) if self.items else None
+
+
+@dataclass
 class LabelAgreement:
     alpha: float | None
     kappa: dict[tuple[str, str], float | None]
@@ -82,6 +87,7 @@ class Agreement:
     entities: list[EntityPair]
     entity_f1: dict[str, float | None] = field(default_factory=dict)
     """Per entity label: F1 over every pair (matches and spans summed)."""
+    tag_pairs: list[PairAgreement] = field(default_factory=list)
 
     def to_json(self) -> dict:
         """The contract's `reader agree --json` object (keys in its order)."""
@@ -102,8 +108,7 @@ class Agreement:
 
 def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
               doc_ids: Iterable[str] | None = None) -> Agreement:
-    """Agreement of the chosen annotators (default: everyone but the adjudicated sets, `is_adjudication`) over
-    the chosen documents (ids)."""
+    """Agreement of the chosen annotators (default: everyone but the adjudicated sets) over the documents."""
     with workspace.bulk_reads():
         return _agreement(workspace, annotators, doc_ids)
 
@@ -113,13 +118,12 @@ def _agreement(workspace: Workspace, annotators: Iterable[str] | None, doc_ids: 
     label_names = list(workspace.labels.names)
     votes: list[tuple[int, dict[str, int]]] = []
     """One entry per sentence: (annotators who rated it, label -> how many of them set it)."""
-    pair_items: dict[tuple[str, str], list[tuple[frozenset, frozenset]]] = {}
+    tag_pairs: dict[tuple[str, str], PairAgreement] = {}
     pair_entities: dict[tuple[str, str], EntityPair] = {}
     per_label: dict[str, list[int]] = {}
     """Entity label -> [matches, in a, in b] summed over pairs."""
     seen: set[str] = set()
     documents = sentences_total = 0
-    empty: frozenset[str] = frozenset()
     read = [(doc_id, {n: workspace.records(doc_id, n) for n in workspace.annotators(doc_id)
                       if chosen is None or n in chosen})
             for doc_id in (doc_ids if doc_ids is not None else workspace.document_ids())]
@@ -127,45 +131,42 @@ def _agreement(workspace: Workspace, annotators: Iterable[str] | None, doc_ids: 
         if chosen is None else set()
     """Names that hold an adjudicated set in any document read: never compared unless chosen."""
     for doc_id, tables in read:
-        tables = {n: t for n, t in tables.items() if n not in adjudicated}
-        touching = sorted(n for n, t in tables.items() if t)
+        touching = sorted(n for n, t in tables.items() if t and n not in adjudicated)
         seen.update(touching)
         if len(touching) < 2:
             continue
         documents += 1
         _, _, _, sentences, predicted = workspace.analysis_parts(workspace.document(doc_id))
         sentences_total += len(sentences)
-        predicted = [(s, e, label) for s, e, label in predicted]
         works = {n: AnnotatorWork(tables[n], sentences, label_names) for n in touching}
-        tags = {n: {i: frozenset(x) for i, x in w.tagged().items()} for n, w in works.items()}
+        tags = {n: [frozenset(w.labels(i)) for i in range(len(sentences))] for n, w in works.items()}
         for i in range(len(sentences)):
             yes: dict[str, int] = {}
             for n in touching:
-                for name in tags[n].get(i, empty):
+                for name in tags[n][i]:
                     yes[name] = yes.get(name, 0) + 1
             votes.append((len(touching), yes))
-        entities = {n: {(s, e, label) for s, e, label, status, _, _ in merge_entities(predicted, w.decisions)
+        entities = {n: {(s, e, label) for s, e, label, status, _, _ in w.entities(map(tuple, predicted))
                         if status != "rejected"} for n, w in works.items()}
         for a, b in combinations(touching, 2):
-            items = pair_items.setdefault((a, b), [])
-            items.extend((tags[a].get(i, empty), tags[b].get(i, empty)) for i in range(len(sentences)))
-            pair = pair_entities.setdefault((a, b), EntityPair(a, b))
-            _compare(pair, entities[a], entities[b], per_label)
+            pair = tag_pairs.setdefault((a, b), PairAgreement(a, b))
+            pair.documents += 1
+            pair.items.extend(zip(tags[a], tags[b], strict=True))
+            _compare(pair_entities.setdefault((a, b), EntityPair(a, b)), entities[a], entities[b], per_label)
     names = sorted(seen) if chosen is None else sorted(chosen)
-    pairs = [pair for pair in combinations(names, 2) if pair in pair_items]
+    pairs = [pair for pair in combinations(names, 2) if pair in tag_pairs]
     """Only the pairs that touched a document together: another pair has nothing to agree on."""
     label_names += sorted({name for _, yes in votes for name in yes} - set(label_names))
-    labels = {}
-    for name in label_names:
-        rows = [(voters - yes.get(name, 0), yes.get(name, 0)) for voters, yes in votes]
-        kappa = {}
-        for pair in pairs:
-            items = pair_items.get(pair, [])
-            kappa[pair] = figure(cohen_kappa([name in x for x, _ in items], [name in y for _, y in items]))
-        labels[name] = LabelAgreement(alpha_nominal(rows), kappa)
-    entity_pairs = [pair_entities.get(pair) or EntityPair(*pair) for pair in pairs]
+    for pair in tag_pairs.values():
+        pair.kappa = {name: figure(cohen_kappa([name in x for x, _ in pair.items], [name in y for _, y in pair.items]))
+                      for name in label_names}
+    labels = {name: LabelAgreement(alpha_nominal([(n - yes.get(name, 0), yes.get(name, 0)) for n, yes in votes]),
+                                   {pair: tag_pairs[pair].kappa[name] for pair in pairs})
+              for name in label_names}
+    entity_pairs = [pair_entities[pair] for pair in pairs]
     entity_f1 = {label: (figure(2 * m / (x + y)) if x + y else None) for label, (m, x, y) in sorted(per_label.items())}
-    return Agreement(names, documents, sentences_total, labels, pairs, entity_pairs, entity_f1)
+    return Agreement(names, documents, sentences_total, labels, pairs, entity_pairs, entity_f1,
+                     [tag_pairs[pair] for pair in pairs])
 
 
 def _compare(pair: EntityPair, a: set[Span], b: set[Span], per_label: dict[str, list[int]]) -> None:
@@ -193,9 +194,19 @@ def _compare(pair: EntityPair, a: set[Span], b: set[Span], per_label: dict[str, 
                 pair.missing += 1
 
 
+def cohen_kappa(a: list[bool], b: list[bool]) -> float | None:
+    """Cohen's kappa of two binary ratings of the same items; None when chance agreement is total."""
+    n = len(a)
+    if n == 0 or n != len(b):
+        return None
+    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    pa, pb = sum(a) / n, sum(b) / n
+    expected = pa * pb + (1 - pa) * (1 - pb)
+    return None if expected >= 1 else (observed - expected) / (1 - expected)
+
+
 def alpha_nominal(rows: list[tuple[int, int]]) -> float | None:
-    """Krippendorff's alpha (nominal) of yes/no ratings given as (no, yes) counts per item; None when undefined
-    (no item with two ratings, or one value everywhere: no disagreement to expect)."""
+    """Krippendorff's alpha (nominal) of (no, yes) counts per item; None with nothing to measure."""
     rows = [r for r in rows if r[0] + r[1] >= 2]
     if not rows or all(r[1] == 0 for r in rows) or all(r[0] == 0 for r in rows):
         return None

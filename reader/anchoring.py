@@ -1,11 +1,8 @@
 """Re-anchoring: moving annotations onto the edited text of an article re-imported from the same source.
 
-An exact quote search loses every annotation whose own text was touched (a typo fixed inside a tagged
-sentence). So the old text is diffed against the new one (diff-match-patch) and each annotation's offsets are
-carried through the diff: unchanged text keeps its exact quote; text moved elsewhere as a whole is found by its
-quote; edited text keeps its place, now covering the edited text, while at least half of it is still there
-(`SIMILAR`); deleted or rewritten text is lost, never moved onto a neighbour. Entity decisions and entity notes
-are widened to whole words, as a decision is matched to the model's entity by its offsets.
+Offsets are carried through a diff-match-patch diff, so an edit inside a tagged sentence keeps the tag (an exact
+quote search would lose it); moved text is found by its quote; text mostly rewritten (`SIMILAR`) or deleted is
+lost, never moved onto a neighbour. Entity spans are widened to whole words, to line up with the model's.
 """
 
 from __future__ import annotations
@@ -45,11 +42,9 @@ def reanchor(annotations: Iterable[Annotation], old_text: str, new_text: str
 
 class _Diffs(NamedTuple):
     exact: list[tuple[int, str]]
-    """The character diff, which maps offsets: its equalities keep a sentence's full stop where it is, even when
-    the words on both sides of it changed."""
+    """The character diff maps offsets (it keeps a full stop in place when the words around it changed)."""
     words: list[tuple[int, str]]
-    """The same cleaned up to whole words (`diff_cleanupSemantic`), which says how much of a text is kept: a
-    rewritten sentence shares scattered letters with its replacement, not words."""
+    """Cleaned up to words, it measures what is kept (a rewrite shares scattered letters, not words)."""
 
 
 def _diff(old_text: str, new_text: str) -> _Diffs:
@@ -72,7 +67,7 @@ def _locate(ann: Annotation, old_text: str, new_text: str, diffs: _Diffs) -> tup
         if found is None:
             return _anywhere(quote, start, new_text)
         start, end = found, found + len(exact)
-    new_start, new_end = map_start(diffs.exact, start), map_end(diffs.exact, end)
+    new_start, new_end = diff_match_patch().diff_xIndex(diffs.exact, start), map_end(diffs.exact, end)
     if new_text[new_start:new_end] == exact:
         return new_start, new_end
     # The diff may align the unchanged words with an inserted copy of them: the exact quote close by wins.
@@ -92,9 +87,7 @@ def _locate(ann: Annotation, old_text: str, new_text: str, diffs: _Diffs) -> tup
 
 
 def _anywhere(quote: Quote, hint: int, text: str) -> tuple[int, int] | None:
-    """The exact quote elsewhere in the text (a paragraph moved as a whole), when that is evidence enough: a
-    quote as long as a sentence, or a short one (a name) whose context came along, not the same name in
-    another sentence."""
+    """The exact quote elsewhere (a paragraph moved), when long enough or, if short (a name), with its context."""
     found = _best(quote, hint, text)
     if found is None:
         return None
@@ -105,8 +98,7 @@ def _anywhere(quote: Quote, hint: int, text: str) -> tuple[int, int] | None:
 
 
 def _moved(ann: Annotation, text: str, start: int, end: int) -> Annotation:
-    """The annotation at its new offsets, with its new quote, and the id those offsets give (tags, dismissals
-    and entity decisions are one record per span: the session and adjudication find them by that id)."""
+    """The annotation at its new offsets and quote, with the id those offsets give (one record per span)."""
     ident = ann.id
     if ann.kind == "tag":
         ident = tag_id(start, end, ann.label)
@@ -117,15 +109,9 @@ def _moved(ann: Annotation, text: str, start: int, end: int) -> Annotation:
     return replace(ann, id=ident, start=start, end=end, quote=quote_at(text, start, end))
 
 
-def map_start(diffs: Sequence[tuple[int, str]], start: int) -> int:
-    """Where a span starting at old offset `start` starts in the new text: text inserted just before it is
-    not part of it (diff-match-patch's own `diff_xIndex`)."""
-    return diff_match_patch().diff_xIndex(diffs, start)
-
-
 def map_end(diffs: Sequence[tuple[int, str]], end: int) -> int:
     """Where a span ending at old offset `end` ends in the new text: text inserted just after it is not part
-    of it, unless it replaces the span's own last characters."""
+    of it, unless it replaces the span's own last characters (`diff_xIndex` maps starts)."""
     old = new = 0
     for i, (op, text) in enumerate(diffs):
         if op == _EQUAL:
@@ -175,7 +161,7 @@ def find_quote(quote: Quote, hint: int, text: str, lo: int = 0, hi: int | None =
 
 
 def _best(quote: Quote, hint: int, text: str, lo: int = 0, hi: int | None = None) -> tuple[int, int] | None:
-    """(characters of context that match, position) of `find_quote`'s occurrence."""
+    """(characters of context that match, position)."""
     if not quote.exact:
         return None
     lo = max(0, lo)
@@ -185,21 +171,12 @@ def _best(quote: Quote, hint: int, text: str, lo: int = 0, hi: int | None = None
     while position != -1:
         before = text[max(0, position - len(quote.prefix)) : position]
         after = text[position + len(quote.exact) : position + len(quote.exact) + len(quote.suffix)]
-        score = _common_suffix(before, quote.prefix) + _common_prefix(after, quote.suffix)
+        score = _common(before[::-1], quote.prefix[::-1]) + _common(after, quote.suffix)
         if best is None or (score, -abs(position - hint)) > (best[0], -abs(best[1] - hint)):
             best = (score, position)
         position = text.find(quote.exact, position + 1, hi)
     return best
 
 
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def _common_suffix(a: str, b: str) -> int:
-    return _common_prefix(a[::-1], b[::-1])
+def _common(a: str, b: str) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))

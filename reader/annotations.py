@@ -1,9 +1,7 @@
 """Annotations: sentence tags, notes and entity decisions, and the operations that change them.
 
-Every annotation is anchored by character offsets into the stored text plus a quote selector (the exact text
-and ~32 characters either side), never by sentence number: sentence boundaries move when the model changes,
-and text moves when an article is re-imported after an edit. Each operation is one durable write to the
-store and one step of undo history.
+Anchored by character offsets plus a quote selector, never by sentence number: sentences move when the model
+changes, text when an article is re-imported. Each operation is one durable write and one undo step.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ GOLD = "gold"
 """The adjudicated set `reader merge` and `reader review` write by default (an annotator name)."""
 REVIEW = "review"
 """Kind of the record that says gold decided a sentence with no label (nothing else would say it)."""
-ENTITY_STATUSES = ("predicted", "accepted", "relabelled", "added", "rejected")
 
 
 class AnnotationError(Exception):
@@ -71,27 +68,22 @@ class Annotation:
     updated: str
     quote: Quote = field(default_factory=lambda: Quote(""))
     label: str = ""
-    """The sentence label of a tag, the entity label of an entity decision."""
     status: str = ""
     """Entity decisions: accepted, relabelled, added or rejected."""
     predicted: str = ""
     """Entity decisions: the model's label, when there was one."""
     text: str = ""
-    """Notes: what the analyst wrote."""
     target: str = ""
     """Notes: `sentence`, `entity` or `document`."""
     sources: tuple[str, ...] = ()
-    """Adjudicated records (`reader.adjudication`): the annotators whose version was taken; `from` in the record.
-    Empty on every other record, which then has no such key (existing files keep their bytes)."""
+    """Adjudicated records: who had the version taken (`from`). Empty values get no key, so files keep their
+    bytes; the same for `versions` and `model`."""
     versions: tuple[dict, ...] = ()
-    """Adjudicated records: the annotators' versions of the item when it was decided, for a later audit."""
     model: str = ""
-    """Tags accepted from a suggestion, and dismissals: the trained model (`reader.suggest`) that suggested the
-    label. Empty (no key in the record) on every other record, so existing files keep their bytes."""
+    """Tags accepted from a suggestion, and dismissals: the model that suggested the label."""
 
     def to_record(self) -> dict[str, Any]:
-        """The store record, empty strings left out; not `asdict`, whose deep copy of `versions` was a quarter
-        of a merge's time (bench/bench_agree.py)."""
+        """The store record, empty strings left out; not `asdict`, whose deep copy of `versions` is slow."""
         record: dict[str, Any] = {}
         for name in _RECORD_FIELDS:
             if name == "quote":
@@ -123,8 +115,7 @@ _RECORD_FIELDS = tuple(name for name in Annotation.__dataclass_fields__ if name 
 """Record keys in field order (`from` and `versions` are added under their record names)."""
 
 READ_KEYS = (*(name for name in _RECORD_FIELDS if name != "quote"), "from", "versions")
-"""Every record key but the quote selector, which only re-anchors annotations on an edited text: what the
-readers of a whole store (export, stats, agreement) read, so the store can skip the quotes (`Workspace.records`)."""
+"""Every key but the quote (needed only to re-anchor): what readers of a whole store read."""
 
 
 def sentence_of(start: int, end: int, sentences: Sequence[tuple[int, int]], starts: Sequence[int]) -> int:
@@ -138,9 +129,6 @@ def sentence_of(start: int, end: int, sentences: Sequence[tuple[int, int]], star
             best, best_overlap = j, overlap
         j += 1
     return best
-
-
-# --- record ids: the one place they are made (the session, the native import) ---------------------------
 
 
 def _digest(*parts: object) -> str:
@@ -170,27 +158,20 @@ def entity_id(start: int, end: int) -> str:
 
 
 def review_id(start: int, end: int) -> str:
-    """One `REVIEW` record per sentence decided with no label (merge and review write it, the native import
-    reads it back as the same record)."""
+    """One `REVIEW` record per sentence decided with no label."""
     return f"review-{_digest(start, end)}"
 
 
 def note_order(note: Mapping[str, Any]) -> tuple[str, str, str]:
-    """The one order of notes under one anchor (a sentence, an entity, the document): as written, oldest
-    first, then author and text, so it never depends on ids (hashes) or on file order. Export writes notes in
-    this order (its bytes are the contract); works on store records and on exported notes alike."""
+    """The one order of notes under one anchor: oldest first, then author and text, never ids or file order
+    (export's bytes depend on it)."""
     return note.get("created", ""), note.get("annotator", ""), note.get("text", "")
-
-
-# --- the read model ----------------------------------------------------------------------------------------
 
 
 def merge_entities(predicted: Iterable[tuple[int, int, str]], decisions: Mapping[tuple[int, int], dict]
                    ) -> list[tuple[int, int, str, str, str, str | None]]:
-    """(start, end, label, status, model's label, decision id) in (start, end) order: the model's entities
-    with the analyst's decisions. A decision replaces the prediction with the same offsets; the others are
-    added spans (or decisions on an entity this model does not predict). Plain tuples: export merges every
-    entity of the store, the session wraps them in `EntityState`."""
+    """(start, end, label, status, model's label, decision id) in span order: a decision replaces the prediction
+    with its offsets, the others are added spans. Plain tuples: export merges every entity of the store."""
     left = dict(decisions)
     out = []
     for start, end, label in predicted:
@@ -203,26 +184,14 @@ def merge_entities(predicted: Iterable[tuple[int, int, str]], decisions: Mapping
     for (start, end), decision in left.items():
         get = decision.get
         out.append((start, end, get("label", ""), get("status", ""), get("predicted", ""), get("id")))
-    out.sort(key=_span_key)
+    out.sort(key=lambda item: (item[0], item[1]))
     return out
 
 
-def _span_key(item: tuple) -> tuple[int, int]:
-    return item[0], item[1]
-
-
 class AnnotatorWork:
-    """One annotator's work on one document, read once from their records: tags and notes by sentence,
-    document notes, entity decisions by span.
-
-    Export, stats, summaries and the session all read annotations through this, so they share one rule for
-    the sentence that holds a tag or a note (`sentence_of`: the one it overlaps most), one label order (the
-    label set's, then by name) and one note order (`note_order`). The session keeps its instance up to date
-    with `add` and `remove` as it writes, so a keypress costs the same with 100 or 10,000 annotations.
-
-    `sentences` may be a function: it is called once, when the first tag or sentence note needs it (stats
-    does not read an analysis for a document with only entity decisions).
-    """
+    """One annotator's work on one document, read once: export, stats and the session share its rules (the
+    sentence that holds a span, label order, note order). The session updates it with `add` and `remove`, so a
+    keypress costs the same with 100 or 10,000 annotations. `sentences` may be a function, called when needed."""
 
     __slots__ = ("_order", "_sentences", "_starts", "counts", "decisions", "dismissals", "document_notes", "notes",
                  "tags")
@@ -234,16 +203,14 @@ class AnnotatorWork:
         self._starts: list[int] | None = None
         self._order = {name: i for i, name in enumerate(labels)}
         self.tags: dict[int, dict[str, dict]] = {}
-        """Sentence index -> {tag id: record}."""
+        """Sentence index -> {id: record}, as `notes` (entity notes included) and `dismissals`."""
         self.notes: dict[int, dict[str, dict]] = {}
-        """Sentence index -> {note id: record}: sentence notes and entity notes, by the sentence they are in."""
+        self.dismissals: dict[int, dict[str, dict]] = {}
         self.document_notes: dict[str, dict] = {}
         self.decisions: dict[tuple[int, int], dict] = {}
         """(start, end) -> the entity decision's record."""
-        self.dismissals: dict[int, dict[str, dict]] = {}
-        """Sentence index -> {dismissal id: record}: suggested labels the analyst turned down (`reader.suggest`)."""
         self.counts: dict[str, int] = {}
-        """Records per kind (`tag`, `note`, `entity`), whether or not a sentence holds them."""
+        """Records per kind, whether or not a sentence holds them."""
         for ident, record in records.items():
             self.add(ident, record)
 
@@ -267,8 +234,7 @@ class AnnotatorWork:
         return sentence_of(start, end, sentences, starts)
 
     def sentences_of(self, spans: Sequence[Sequence[int]]) -> list[int | None]:
-        """`sentence_of` each (start, end, ...) of spans in ascending start order, walking the sentences once
-        instead of searching them for each span (export maps every entity of the store)."""
+        """`sentence_of` each (start, end, ...) of spans sorted by start, in one walk (export maps every entity)."""
         sentences = self.sentences
         if not sentences:
             return [None] * len(spans)
@@ -286,26 +252,27 @@ class AnnotatorWork:
                 out.append(sentence_of(start, end, sentences, starts))  # type: ignore[arg-type]
         return out
 
+    def _by_sentence(self, record: dict) -> dict[int, dict[str, dict]] | None:
+        """The table of a record kept by sentence, None for the others (entity decisions, document notes)."""
+        kind = record.get("kind")
+        if kind == "note":
+            return None if record.get("target") == "document" else self.notes
+        return {"tag": self.tags, DISMISSAL: self.dismissals}.get(kind)  # type: ignore[arg-type]
+
     def add(self, ident: str, record: dict) -> int | None:
         """Take a record in; returns the sentence whose tags or notes it changed, if any."""
         kind = record.get("kind")
         self.counts[kind] = self.counts.get(kind, 0) + 1
-        if kind == "entity":
-            self.decisions[record["start"], record["end"]] = record
-            return None
-        if kind == "note" and record.get("target") == "document":
-            self.document_notes[ident] = record
-            return None
-        if kind != "tag" and kind != "note" and kind != DISMISSAL:
+        table = self._by_sentence(record)
+        if table is None:
+            if kind == "entity":
+                self.decisions[record["start"], record["end"]] = record
+            elif kind == "note":
+                self.document_notes[ident] = record
             return None
         index = self.sentence_of(record["start"], record["end"])
-        if index is None:
-            return None
-        table = self.tags if kind == "tag" else self.notes if kind == "note" else self.dismissals
-        entries = table.get(index)
-        if entries is None:
-            entries = table[index] = {}
-        entries[ident] = record
+        if index is not None:
+            table.setdefault(index, {})[ident] = record
         return index
 
     def remove(self, ident: str, record: dict) -> int | None:
@@ -313,24 +280,21 @@ class AnnotatorWork:
         kind = record.get("kind")
         if self.counts.get(kind):
             self.counts[kind] -= 1
-        if kind == "entity":
-            span = (record["start"], record["end"])
-            if self.decisions.get(span) is record or self.decisions.get(span, {}).get("id") == ident:
+        table = self._by_sentence(record)
+        if table is None:
+            span = (record.get("start"), record.get("end"))
+            if kind == "entity" and (self.decisions.get(span) is record
+                                     or self.decisions.get(span, {}).get("id") == ident):
                 del self.decisions[span]
-            return None
-        if kind == "note" and record.get("target") == "document":
-            self.document_notes.pop(ident, None)
-            return None
-        if kind != "tag" and kind != "note" and kind != DISMISSAL:
+            elif kind == "note":
+                self.document_notes.pop(ident, None)
             return None
         index = self.sentence_of(record["start"], record["end"])
-        if index is not None:
-            table = self.tags if kind == "tag" else self.notes if kind == "note" else self.dismissals
-            entries = table.get(index)
-            if entries is not None:
-                entries.pop(ident, None)
-                if not entries:
-                    del table[index]
+        entries = table.get(index) if index is not None else None
+        if entries is not None:
+            entries.pop(ident, None)
+            if not entries:
+                del table[index]
         return index
 
     def labels(self, index: int) -> list[str]:
@@ -370,25 +334,19 @@ class AnnotatorWork:
     def changed(self, where: Mapping[tuple[int, int], int | None] = {}) -> tuple[dict[int, str], str]:
         """(sentence -> the latest `updated` time of its tags, notes and entity decisions; the latest time of
         all the annotator's work on the document). `where`: the sentences of entity spans, when known."""
+        def stamp(record: dict) -> str:
+            return record.get("updated") or record.get("created") or ""
+
         touched: dict[int, str] = {}
         for table in (self.tags, self.notes):
             for index, entries in table.items():
-                for record in entries.values():
-                    stamp = record.get("updated") or record.get("created") or ""
-                    if stamp > touched.get(index, ""):
-                        touched[index] = stamp
-        latest = max(touched.values(), default="")
-        for record in self.document_notes.values():
-            stamp = record.get("updated") or record.get("created") or ""
-            if stamp > latest:
-                latest = stamp
+                touched[index] = max(touched.get(index, ""), *map(stamp, entries.values()))
         for (start, end), record in self.decisions.items():
-            stamp = record.get("updated") or record.get("created") or ""
-            if stamp > latest:
-                latest = stamp
             index = where[start, end] if (start, end) in where else self.sentence_of(start, end)
-            if index is not None and stamp > touched.get(index, ""):
-                touched[index] = stamp
+            if index is not None:
+                touched[index] = max(touched.get(index, ""), stamp(record))
+        latest = max([*touched.values(), *map(stamp, self.document_notes.values()),
+                      *map(stamp, self.decisions.values())], default="")
         return touched, latest
 
     def entities(self, predicted: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str, str, str, str | None]]:
@@ -422,9 +380,8 @@ def entity_states(predicted: Iterable[PredictedSpan], decisions: Iterable[Annota
 
 @dataclass(frozen=True)
 class Change:
-    """One undoable step: the records it touched, before and after (None = absent), and what that changed on
-    screen: the kinds of those records and the sentences whose tags or notes changed (by index into the
-    session's sentences), so a screen repaints without reading the records."""
+    """One undoable step: the records before and after (None = absent), their kinds and the sentences whose
+    tags or notes changed, so a screen repaints without reading the records."""
 
     description: str
     before: tuple[tuple[str, dict | None], ...]
@@ -433,9 +390,9 @@ class Change:
     sentences: frozenset[int] = frozenset()
 
 
-def _same_but_times(record: dict | None, old: dict) -> bool:
+def same_but_times(record: dict | None, old: dict | None) -> bool:
     """Whether a record is `old` written again: the same but for its created/updated times."""
-    if record is None or record is old:
+    if record is None or old is None or record is old:
         return record is old
     return {k: v for k, v in record.items() if k not in ("created", "updated")} == \
         {k: v for k, v in old.items() if k not in ("created", "updated")}
@@ -443,7 +400,7 @@ def _same_but_times(record: dict | None, old: dict) -> bool:
 
 @dataclass
 class Batch:
-    """What `AnnotationSession.batch` did: the records it changed (or would have, in a dry run) and its undo step."""
+    """What `AnnotationSession.batch` changed (or would have, in a dry run), and its undo step."""
 
     records: int = 0
     change: Change | None = None
@@ -469,19 +426,16 @@ class AnnotationSession:
         self._parsed: dict[str, Annotation] = {}
         self._sentences: Sequence[tuple[int, int]] = ()
         self._work: AnnotatorWork | None = None
-        """The read model of `records()` over `_sentences`, built on first use and kept up to date by writes."""
         self._file_version: object = None
-        """The file's version (`Store.file_version`) when `records()` read it."""
+        """`Store.file_version` when `records()` read it."""
         self._batch: dict[str, dict | None] | None = None
         """Inside `batch`: each record id changed so far -> its record before the batch (None: absent)."""
         self.version = 0
-        """Bumped by every change of the in-memory records: work computed off the UI thread from an older
-        version is stale (the reading screen's entity marks)."""
+        """Bumped by every change: work computed off the UI thread from an older version is stale."""
 
     def refresh(self) -> bool:
-        """Read the file again if another process wrote it since this session read or wrote it (the annotator's
-        writer, while this session was read-only; a `git pull`): True when it did. Undo starts afresh: its steps
-        were made on what was there before."""
+        """Read the file again if another process wrote it since (a `git pull`): True when it did. Undo starts
+        afresh: its steps were made on what was there before."""
         version = getattr(self.store, "file_version", None)
         if self._records is None or version is None or version(self.doc.id, self.annotator) == self._file_version:
             return False
@@ -490,11 +444,8 @@ class AnnotationSession:
         self._redo.clear()
         return True
 
-    # --- reading -------------------------------------------------------------------------------------
-
     def use_sentences(self, sentences: Sequence[tuple[int, int]]) -> None:
-        """The document's sentences (from its analysis), given once: tags and notes are by sentence index
-        from then on. Giving another segmentation re-reads the annotations onto it."""
+        """The document's sentences: tags and notes are by sentence index from then on."""
         if sentences is not self._sentences:
             self._sentences = sentences
             self._work = None
@@ -505,13 +456,12 @@ class AnnotationSession:
 
     @property
     def work(self) -> AnnotatorWork:
-        """The annotator's work on the document, read once (see `AnnotatorWork`)."""
         if self._work is None:
             self._work = AnnotatorWork(self.records(), self._sentences, self.labels.names)
         return self._work
 
     def records(self) -> dict[str, dict]:
-        """This session's records by id (loaded once; this session is the only writer of its file)."""
+        """This session's records by id (loaded once: the session is its file's only writer)."""
         if self._records is None:
             version = getattr(self.store, "file_version", None)
             self._file_version = version(self.doc.id, self.annotator) if version else None
@@ -533,15 +483,12 @@ class AnnotationSession:
         return sorted(items, key=lambda a: (a.start, a.end, a.created, a.annotator, a.text, a.id))
 
     def labels_on(self, index: int) -> list[str]:
-        """The labels of one sentence, in label-set order."""
         return self.work.labels(index)
 
     def sentence_tags(self) -> dict[int, list[str]]:
-        """Labels per sentence index, in label-set order."""
         return self.work.tagged()
 
     def notes_on(self, index: int) -> list[Annotation]:
-        """The notes of one sentence (its entities' included), in `note_order`."""
         return [self._annotation(r["id"]) for r in self.work.sentence_notes(index)]
 
     def sentence_notes(self) -> dict[int, list[Annotation]]:
@@ -551,10 +498,8 @@ class AnnotationSession:
         return [EntityState(*item) for item in self.work.entities((p.start, p.end, p.label) for p in predicted)]
 
     def progress(self) -> tuple[int, int]:
-        """(tagged sentences, sentences): counted per keypress, so kept O(tagged sentences) without parsing."""
+        """(tagged sentences, sentences): counted per keypress, so without parsing."""
         return len(self.work.tags), len(self._sentences)  # a sentence's entry goes with its last tag
-
-    # --- writing -------------------------------------------------------------------------------------
 
     def _new(self, kind: str, start: int, end: int, ident: str, **fields: Any) -> Annotation:
         stamp = self.clock()
@@ -574,8 +519,8 @@ class AnnotationSession:
         return change
 
     def _write(self, state: Sequence[tuple[str, dict | None]]) -> frozenset[int]:
-        """Write durably, then bring the in-memory view up to date (only if the write succeeded); returns the
-        sentences whose tags or notes changed. Inside `batch` the write waits for the batch's end."""
+        """Write durably, then update the in-memory view (only if the write succeeded); returns the sentences
+        that changed. Inside `batch` the write waits for the batch's end."""
         records = self.records()
         if self._batch is not None:
             for ident, _ in state:
@@ -607,11 +552,9 @@ class AnnotationSession:
 
     @contextlib.contextmanager
     def batch(self, description: str, *, dry_run: bool = False) -> Iterator[Batch]:
-        """Many operations, one durable write and one undo step: every operation inside (`set_tag`, `decide`,
-        `add_entity`, ...) changes the session at once, and the net change is written when the block ends
-        (nothing when it cancels itself out). A block that raises, or a write that fails, leaves the session
-        and the file as they were; so does `dry_run`, which only counts. For bulk commands (`reader tag
-        --from`): a write per document, not per line. The `Batch` yielded tells what was written."""
+        """Many operations, one durable write of the net change and one undo step (bulk commands: a write per
+        document, not per line). A block that raises, a failed write or `dry_run` leave session and file as
+        they were."""
         result = Batch()
         if self._batch is not None:  # nested: part of the outer batch
             yield result
@@ -622,7 +565,7 @@ class AnnotationSession:
             yield result
             before = tuple(self._batch.items())
             records = self.records()
-            same = [(i, old) for i, old in before if old is not None and _same_but_times(records.get(i), old)]
+            same = [(i, old) for i, old in before if old is not None and same_but_times(records.get(i), old)]
             self._remember(same)  # taken off and put back (a tag, then its removal, then the tag): kept as it was
             changed = tuple((i, old) for i, old in before if records.get(i) != old)
             after = tuple((i, records.get(i)) for i, _ in changed)
@@ -659,22 +602,17 @@ class AnnotationSession:
         return bool(self._redo)
 
     def undo(self) -> Change | None:
-        if not self._undo:
-            return None
-        change = self._undo[-1]
-        touched = self._write(change.before)
-        self._redo.append(self._undo.pop())
-        return replace(change, sentences=touched)
+        return self._step(self._undo, self._redo, "before")
 
     def redo(self) -> Change | None:
-        if not self._redo:
-            return None
-        change = self._redo[-1]
-        touched = self._write(change.after)
-        self._undo.append(self._redo.pop())
-        return replace(change, sentences=touched)
+        return self._step(self._redo, self._undo, "after")
 
-    # --- tags ----------------------------------------------------------------------------------------
+    def _step(self, source: list[Change], target: list[Change], state: str) -> Change | None:
+        if not source:
+            return None
+        touched = self._write(getattr(source[-1], state))  # moved only once the write succeeded
+        target.append(source.pop())
+        return replace(target[-1], sentences=touched)
 
     def _label(self, name: str) -> str:
         if self.labels.get(name) is None:
@@ -686,26 +624,31 @@ class AnnotationSession:
 
     def set_tag(self, index: int, label: str, on: bool) -> Change | None:
         """Put a label on sentence `index` (or take it off); None when there was nothing to do."""
+        if on:
+            return self._add_tags(index, [label])
         label = self._label(label)
-        sentences = self._sentences
-        if not 0 <= index < len(sentences):
-            raise AnnotationError(f"no sentence {index} (the document has {len(sentences)}, numbered from 0)")
+        self._sentence(index)
+        same = [t.id for t in self._tags_on(index) if t.label == label]
+        return self.apply(f"untag {label}", delete=same) if same else None
+
+    def _add_tags(self, index: int, labels: Sequence[str], model: str = "") -> Change | None:
+        """Tag a sentence (a label set that is exclusive keeps the first); labels already there stay as they are
+        (a hand tag stays a hand tag)."""
+        labels = [self._label(n) for n in labels][: 1 if self.labels.exclusive else None]
+        start, end = self._sentence(index)
         existing = self._tags_on(index)
-        same = [t.id for t in existing if t.label == label]
-        if not on:
-            return self.apply(f"untag {label}", delete=same) if same else None
-        if same:
+        present = {t.label for t in existing}
+        new = [self._new("tag", start, end, tag_id(start, end, n), label=n, model=model)
+               for n in labels if n not in present]
+        if not new:
             return None
-        start, end = sentences[index]
-        tag = self._new("tag", start, end, tag_id(start, end, label), label=label)
-        others = [t.id for t in existing if t.label != label] if self.labels.exclusive else []
-        return self.apply(f"tag {label}", upsert=[tag], delete=others)
+        names = ", ".join(a.label for a in new)
+        others = [t.id for t in existing] if self.labels.exclusive else []
+        return self.apply(f"accept {names} ({model})" if model else f"tag {names}", upsert=new, delete=others)
 
     def toggle_tag(self, index: int, label: str) -> Change | None:
         present = any(t.label == label for t in self._tags_on(index))
         return self.set_tag(index, label, on=not present)
-
-    # --- suggestions (reader.suggest) ------------------------------------------------------------------
 
     def _sentence(self, index: int) -> tuple[int, int]:
         if not 0 <= index < len(self._sentences):
@@ -713,23 +656,11 @@ class AnnotationSession:
         return self._sentences[index]
 
     def accept_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
-        """Tag the sentence with the suggested labels, each tag naming the model: one step of undo. Labels
-        already on the sentence stay as they are (a hand tag stays a hand tag); None when nothing changes."""
-        start, end = self._sentence(index)
-        labels = [self._label(n) for n in labels]
-        if self.labels.exclusive:
-            labels = labels[:1]
-        present = {t.label for t in self._tags_on(index)}
-        new = [self._new("tag", start, end, tag_id(start, end, n), label=n, model=model)
-               for n in labels if n not in present]
-        if not new:
-            return None
-        others = [t.id for t in self._tags_on(index)] if self.labels.exclusive else []
-        return self.apply(f"accept {', '.join(a.label for a in new)} ({model})", upsert=new, delete=others)
+        """Tag the sentence with the suggested labels, each tag naming the model: one step of undo."""
+        return self._add_tags(index, labels, model)
 
     def dismiss_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
-        """Record that the analyst turned these suggested labels down on the sentence (they are no longer
-        suggested there, by any model); None when they already were."""
+        """The analyst turned these labels down on the sentence (no model suggests them there again)."""
         start, end = self._sentence(index)
         known = self.work.dismissed(index)
         new = [self._new(DISMISSAL, start, end, dismissal_id(start, end, n), label=n, model=model)
@@ -737,8 +668,6 @@ class AnnotationSession:
         if not new:
             return None
         return self.apply(f"dismiss {', '.join(a.label for a in new)} ({model})", upsert=new)
-
-    # --- notes ---------------------------------------------------------------------------------------
 
     def add_note(self, target: str, start: int, end: int, text: str) -> Change:
         """Notes follow the text rule of `reader.untrusted` here, so every front end's note is cleaned."""
@@ -769,8 +698,6 @@ class AnnotationSession:
         if record is None:
             raise AnnotationError(f"no annotation {ident!r}")
         return Annotation.from_record(record)
-
-    # --- entities ------------------------------------------------------------------------------------
 
     def decide(self, entity: EntityState, status: str, label: str | None = None) -> Change:
         """Accept, reject or relabel an entity; the same decision twice takes it back."""
@@ -806,24 +733,19 @@ class AnnotationSession:
         return self.apply(f"add {label}", upsert=[entity])
 
     def entity_at(self, start: int, end: int, predicted: Mapping[tuple[int, int], str]) -> EntityState | None:
-        """The entity on exactly these offsets as the analyst sees it (`merge_entities`' rule for one span),
-        or None; `predicted`: the model's labels by (start, end)."""
+        """The entity on exactly these offsets as the analyst sees it, or None; `predicted`: the model's labels
+        by (start, end)."""
         label = predicted.get((start, end))
         decision = self.work.decisions.get((start, end))
-        if decision is None:
-            return None if label is None else EntityState(start, end, label, "predicted", label)
-        get = decision.get
-        if label is None:
-            return EntityState(start, end, get("label", ""), get("status", ""), get("predicted", ""), get("id"))
-        return EntityState(start, end, get("label") or label, get("status", ""), label, get("id"))
+        merged = merge_entities([] if label is None else [(start, end, label)],
+                                {} if decision is None else {(start, end): decision})
+        return EntityState(*merged[0]) if merged else None
 
     def set_entity(self, start: int, end: int, action: str, label: str | None, *,
                    predicted: Mapping[tuple[int, int], str], tokens: Sequence[tuple[int, int]]) -> Change | None:
-        """An entity decision stated, not toggled (the command line: running a script twice changes nothing):
-        `accept`, `reject`, `relabel` (to `label`) or `add` (as `label`) the span START-END, through the same
-        `decide` and `add_entity` as the reader's keys. None when the entity is already so. `add` needs offsets
-        on token boundaries (`tokens`, as spaCy's `char_span` would accept them); the other actions need an
-        entity there, the model's or the analyst's."""
+        """An entity decision stated, not toggled (the command line: a script run twice changes nothing), through
+        the reader keys' `decide` and `add_entity`; None when the entity is already so. `add` needs offsets on
+        `tokens` boundaries; the other actions need an entity there."""
         if action not in ("accept", "reject", "relabel", "add"):
             raise AnnotationError(f"unknown action {action!r} (accept, reject, relabel LABEL or add LABEL)")
         if action in ("relabel", "add"):
@@ -857,8 +779,7 @@ class AnnotationSession:
 
 
 def check_token_span(start: int, end: int, tokens: Sequence[tuple[int, int]], text: str) -> None:
-    """Refuse offsets that cut a token or lie outside the text (an entity is a run of whole tokens); the
-    message names the whole-token span around them."""
+    """Refuse offsets that cut a token or lie outside the text; the message names the whole-token span."""
     if not 0 <= start < end <= len(text):
         raise AnnotationError(f"no span {start}-{end} in the document ({len(text)} characters)")
     starts = [s for s, _ in tokens]

@@ -1,12 +1,8 @@
 """Search in a document's stored text, forgiving of how a person types: `l'onu` finds `l’ONU`, `coree` finds
 `Corée`, `coeur` finds `cœur`, `strasse` finds `Straße`.
 
-Both sides are folded the same way, one character at a time (compatibility decomposition, accents and other
-combining marks dropped, case folded, typographic apostrophes and hyphens made ASCII), and every match is
-mapped back to offsets into the stored text: the screen highlights, and a selection starts from, exactly the
-characters the analyst sees. A character may fold to several (`ß` → `ss`, `ﬁ` → `fi`) or to none (a lone
-combining accent), so the folded text keeps, for every one of its characters, the stored character it came
-from.
+Both sides are folded one character at a time and every match is mapped back to stored offsets, so the screen
+highlights exactly the characters the analyst sees, even where a character folds to several (`ß`) or none.
 """
 
 from __future__ import annotations
@@ -74,11 +70,8 @@ class Folded:
 
 @lru_cache(maxsize=4)
 def fold_text(text: str) -> Folded:
-    """Fold a stored text once (cached: repeated searches in a document cost a regex scan, no more).
-
-    `str.translate` does the folding; the characters that change the length (`ß`, ligatures, lone combining
-    marks: rare) are found with one regex scan, so a long document costs no Python loop per character.
-    """
+    """Fold a stored text once (cached), with `str.translate` and one regex scan for the rare characters that
+    change the length: no Python loop per character."""
     table = {ord(c): fold_char(c) for c in set(text)}
     folded = text.translate(table)
     odd = [chr(o) for o, v in table.items() if len(v) != 1]

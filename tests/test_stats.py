@@ -13,10 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
+from reader.agreement import agreement, cohen_kappa
 from reader.annotations import AnnotationSession
 from reader.cli import render_stats
 from reader.documents import make_document
-from reader.stats import cohen_kappa, stats
+from reader.stats import stats
 from reader.store import Store
 from reader.workspace import Workspace
 
@@ -76,11 +77,11 @@ def test_counts_per_annotator(ws):
     assert list(alice.labels) == ws.labels.names
 
 
-def test_agreement_over_documents_both_tagged(ws):
+def test_agreement_over_documents_both_touched(ws):
     ws, (d1, d2, d3) = ws
     annotate(ws, d1, "alice", [(0, "event"), (1, "event"), (2, "claim")])
     annotate(ws, d1, "bob", [(0, "event"), (2, "claim"), (3, "claim")])
-    annotate(ws, d2, "alice", [(0, "quote")])  # bob did not tag d2: not compared
+    annotate(ws, d2, "alice", [(0, "quote")])  # bob did not touch d2: not compared
     annotate(ws, d3, "bob", [(0, "quote")])
     (pair,) = stats(ws).agreement
     assert (pair.first, pair.second, pair.documents, pair.sentences) == ("alice", "bob", 1, 4)
@@ -90,6 +91,20 @@ def test_agreement_over_documents_both_tagged(ws):
     # claim: alice [0,0,1,0], bob [0,0,1,1] -> po .75, pe .25*.5+.75*.5=.5 -> .5
     assert pair.kappa["claim"] == pytest.approx(0.5)
     assert pair.kappa["quote"] is None, "nobody used it on the shared sentences"
+
+
+def test_stats_and_agree_give_a_pair_the_same_kappa(ws):
+    ws, (d1, d2, _) = ws
+    annotate(ws, d1, "alice", [(0, "event"), (1, "claim")])
+    annotate(ws, d1, "bob", [(0, "event"), (1, "event")])
+    annotate(ws, d2, "alice", [(0, "event")])
+    annotate(ws, d2, "bob", [], notes=1)  # touched without a tag: a "no" on every label, for both commands
+    (pair,) = stats(ws).agreement
+    agree = agreement(ws)
+    assert (pair.documents, pair.sentences) == (2, agree.sentences) == (2, 6)
+    for label, x in agree.labels.items():
+        assert pair.kappa[label] == x.kappa["alice", "bob"], label
+    assert pair.kappa["event"] is not None
 
 
 def test_no_agreement_without_shared_documents(ws):
