@@ -471,14 +471,14 @@ def analyse_many(
                     batch_size=batch_size, n_process=n_process)
     total = sum(e - s for _, s, e in pieces) or 1
     done = 0
-    parts: list[Analysis] = []
+    parts: list[tuple[int, Analysis]] = []
     for (i, start, end), doc in zip(pieces, docs, strict=True):
-        parts.append(_shift(_from_doc(doc, texts[i][start:end], name, note), start))
+        parts.append((start, _from_doc(doc, texts[i][start:end], name, note)))
         done += end - start
         if progress is not None and len(pieces) > 1:
             progress(done / total)
         if end == len(texts[i]):
-            yield _merge(parts) if len(parts) > 1 else parts[0]
+            yield _joined(parts) if len(parts) > 1 else parts[0][1]
             parts = []
 
 
@@ -504,23 +504,9 @@ def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
     return out
 
 
-def _shift(part: Analysis, offset: int) -> Analysis:
-    if not offset:
-        return part
-    return Analysis(
-        part.model,
-        tuple((s + offset, e + offset) for s, e in part.tokens),
-        tuple((s + offset, e + offset) for s, e in part.sentences),
-        tuple(Span(e.start + offset, e.end + offset, e.label) for e in part.entities),
-        part.note,
-    )
-
-
-def _merge(parts: list[Analysis]) -> Analysis:
-    return Analysis(
-        parts[0].model,
-        tuple(t for p in parts for t in p.tokens),
-        tuple(s for p in parts for s in p.sentences),
-        tuple(e for p in parts for e in p.entities),
-        parts[0].note,
-    )
+def _joined(parts: list[tuple[int, Analysis]]) -> Analysis:
+    """The analyses of a text's pieces, each with its offset in the text, as one."""
+    model, note = parts[0][1].model, parts[0][1].note
+    return Analysis(model, tuple((s + o, e + o) for o, p in parts for s, e in p.tokens),
+                    tuple((s + o, e + o) for o, p in parts for s, e in p.sentences),
+                    tuple(Span(x.start + o, x.end + o, x.label) for o, p in parts for x in p.entities), note)

@@ -3,6 +3,7 @@ export → import gives the same store; the import is here, beside the shape it 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -211,24 +212,19 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
         by_annotator: dict[str, list[dict]] = {}
         stamp = clock()
         models = predicted.get(doc.id, {})
+        add = functools.partial(_add, by_annotator, doc, name, stamp)
+
         for sentence in record["sentences"]:
             start, end = sentence["start"], sentence["end"]
             sources, versions = sentence.get("from") or {}, tuple(sentence.get("versions") or ())
             suggested_by = sentence.get("models") or {}
             for label in sentence.get("labels") or []:
-                tag = Annotation(tag_id(start, end, label), "tag", start, end, name, stamp, stamp,
-                                 quote_at(doc.text, start, end), label=label,
-                                 sources=tuple(sources.get(label, ())), versions=versions,
-                                 model=suggested_by.get(label, ""))
-                by_annotator.setdefault(name, []).append(tag.to_record())
+                add(tag_id(start, end, label), "tag", start, end, label=label, sources=tuple(sources.get(label, ())),
+                    versions=versions, model=suggested_by.get(label, ""))
             for label, model in (sentence.get("dismissed") or {}).items():
-                dismissal = Annotation(dismissal_id(start, end, label), DISMISSAL, start, end, name, stamp, stamp,
-                                       quote_at(doc.text, start, end), label=label, model=model)
-                by_annotator.setdefault(name, []).append(dismissal.to_record())
+                add(dismissal_id(start, end, label), DISMISSAL, start, end, label=label, model=model)
             if versions and not sentence.get("labels"):  # an adjudicated sentence with no label
-                review = Annotation(review_id(start, end), REVIEW, start, end, name, stamp, stamp,
-                                    quote_at(doc.text, start, end), target="sentence", versions=versions)
-                by_annotator.setdefault(name, []).append(review.to_record())
+                add(review_id(start, end), REVIEW, start, end, target="sentence", versions=versions)
             for note in sentence.get("notes") or []:
                 by_annotator.setdefault(note.get("annotator") or name, []).append(
                     _note_record(doc, note.get("target") or "sentence", note.get("start", start),
@@ -245,15 +241,19 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
             model_label = models.get((start, end), "")
             if status in ("accepted", "rejected") and not model_label:
                 model_label = label  # both keep the model's label
-            decision = Annotation(entity_id(start, end), "entity", start, end, name, stamp, stamp,
-                                  quote_at(doc.text, start, end), label=label, status=status,
-                                  predicted="" if status == "added" else model_label,
-                                  sources=tuple(span.get("from") or ()), versions=tuple(span.get("versions") or ()))
-            by_annotator.setdefault(name, []).append(decision.to_record())
+            add(entity_id(start, end), "entity", start, end, label=label, status=status,
+                predicted="" if status == "added" else model_label, sources=tuple(span.get("from") or ()),
+                versions=tuple(span.get("versions") or ()))
         for who, items in sorted(by_annotator.items()):
             workspace.write(doc.id, who, upsert=items)
             written += len(items)
     return ImportSummary(len(plan), tuple(d.id for d in docs), added, written)
+
+
+def _add(by_annotator: dict[str, list[dict]], doc: Document, name: str, stamp: str, ident: str, kind: str,
+         start: int, end: int, **fields: Any) -> None:
+    by_annotator.setdefault(name, []).append(Annotation(
+        ident, kind, start, end, name, stamp, stamp, quote_at(doc.text, start, end), **fields).to_record())
 
 
 def _note_record(doc: Document, target: str, start: int, end: int, note: dict, annotator: str) -> dict:
