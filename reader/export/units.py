@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from reader.annotations import READ_KEYS, AnnotatorWork, note_id
 from reader.documents import Document
 from reader.export.result import Misaligned
@@ -25,13 +27,14 @@ META_ORDER = ("source", "title", "date", "lang")
 """Native document meta starts with these keys (null when unknown), then the others sorted, then `annotator`."""
 
 
-class Span:
+class Span(msgspec.Struct, gc=False):
     """An entity as exported: mutable, since alignment may move it onto token boundaries."""
 
-    __slots__ = ("end", "label", "sentence", "start", "status")
-
-    def __init__(self, start: int, end: int, label: str, status: str, sentence: int) -> None:
-        self.start, self.end, self.label, self.status, self.sentence = start, end, label, status, sentence
+    start: int
+    end: int
+    label: str
+    status: str
+    sentence: int
 
 
 @dataclass
