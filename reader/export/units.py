@@ -8,7 +8,6 @@ come in store order, annotators in name order; a document nobody annotated gives
 from __future__ import annotations
 
 import functools
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -167,22 +166,9 @@ def units(views: list[View], unit: str, keeps_rejected: bool, annotated_only: bo
 
 
 def misaligned(units: list[Unit]) -> list[tuple[Unit, Span]]:
-    """Spans outside their unit or not on token boundaries (`Tokens.aligned`, inlined: it runs for every span)."""
-    bad = []
-    for u in units:
-        tokens = u.view.tokens
-        starts, ends = tokens.starts, tokens.ends
-        lo, hi = u.start, u.end
-        for span in u.spans:
-            start, end = span.start, span.end
-            if lo <= start < end <= hi:
-                i = bisect_left(starts, start)
-                if i < len(starts) and starts[i] == start:
-                    j = bisect_left(ends, end)
-                    if j < len(ends) and ends[j] == end:
-                        continue
-            bad.append((u, span))
-    return bad
+    """Spans outside their unit or not on token boundaries."""
+    return [(u, s) for u in units for s in u.spans
+            if not (u.start <= s.start and s.end <= u.end and u.view.tokens.aligned(s.start, s.end))]
 
 
 def describe(bad: list[tuple[Unit, Span]]) -> list[Misaligned]:
