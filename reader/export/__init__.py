@@ -1,43 +1,26 @@
 """Export: the store as datasets (native JSONL, Prodigy tasks, doccano JSONL, spaCy DocBin), and back.
 
-One code path for the CLI, the TUI and the tests; the record shapes are the contract (CONTRACT.md), and the
-same store and versions (of reader, spaCy, msgspec) give the same bytes, which spaCy's DocBin and srsly read
-back (tests/test_export_differential.py). The modules:
-
-    formats.py    the table of formats: default unit, binary or not, keeps rejected spans, writer
-    units.py      one annotator's view of a document (the read model, `reader.annotations.AnnotatorWork`,
-                  in export form) cut into units: documents or sentences
-    tokens.py     the analysis' tokens, and the alignment check and fixes every span goes through
-    native.py     the native records (`jsonl`) and the native import
-    prodigy.py, doccano.py, docbin.py   one writer of each record shape: `write(units, labels) -> bytes`
-    jsonlines.py  records serialised (msgspec) and written
-
-Several annotators: a record is one annotator's view of a document (or of one of its sentences), named by
-`meta.annotator` (`_annotator_id` for Prodigy). Every analyst who annotated a document gets their own records,
-in name order; `annotator=NAME` keeps only that analyst's. A document nobody (or not NAME) annotated gets one
-record with `annotator: null`: model predictions, no labels (`annotated_only` leaves it out). Nothing is
-merged: two analysts' labels and entity decisions can disagree (`reader stats` measures it), so training data
-is best exported with `--annotator` and `--annotated-only`, the way Prodigy keeps one answer per annotator
-until a review merges them.
-
-Documents are in store order (source, then id); output depends only on the store (stable hashes, timestamps
-from the annotations), so the same store gives the same bytes.
+One code path for the CLI, the TUI and the tests. The same store and versions give the same bytes, which spaCy's
+DocBin and srsly read back (tests/test_export_differential.py). A record is one annotator's view of a document or
+sentence (`units.py`); nothing is merged, since two analysts can disagree (`reader stats` measures it), so training
+data is best exported with `--annotator` and `--annotated-only`, as Prodigy keeps one answer per annotator until a
+review merges them. Each format has one writer `write(units, labels) -> bytes`, on the libraries' own API.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reader.export.align import adjust, describe, misaligned
+from reader.export import docbin, doccano, native, prodigy
 from reader.export.docbin import msgpack_lookups_cached
-from reader.export.formats import FORMATS, UNITS, Format, check_options, get_format
 from reader.export.jsonlines import write_export
 from reader.export.native import ImportSummary, import_native, is_native_record, read_native
 from reader.export.result import ExportError, ExportResult, Misaligned
 from reader.export.tokens import ALIGN_MODES, Tokens, blank_vocab, doc_from_units
-from reader.export.units import Unit, labels_of, notes_of, select, units, views
+from reader.export.units import Unit, adjust, describe, labels_of, misaligned, notes_of, select, units, views
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
@@ -63,6 +46,50 @@ __all__ = [
 ]
 
 
+UNITS = ("document", "sentence")
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    default_unit: str
+    binary: bool
+    """A DocBin: never written to stdout."""
+    keeps_rejected: bool
+    """Rejected entities stay in the records (the native format's review trail)."""
+    write: Callable[[Iterable[Unit], list[str]], bytes]
+    """(units, label universe) -> the file: one JSON line or one Doc per unit."""
+
+
+FORMATS: dict[str, Format] = {
+    "jsonl": Format("jsonl", "document", binary=False, keeps_rejected=True, write=native.write),
+    "prodigy": Format("prodigy", "sentence", binary=False, keeps_rejected=False, write=prodigy.write),
+    "doccano": Format("doccano", "sentence", binary=False, keeps_rejected=False, write=doccano.write),
+    "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write),
+}
+
+
+def get_format(name: str) -> Format:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ExportError(f"unknown format {name!r} (formats: {', '.join(FORMATS)})") from None
+
+
+def check_options(fmt: str, unit: str | None = None, align: str = "strict", output: object = None, *,
+                  need_output: bool = True) -> str:
+    """Validate the options before any work; returns the unit. `output` None or "-" is stdout."""
+    found = get_format(fmt)
+    unit = unit or found.default_unit
+    if unit not in UNITS:
+        raise ExportError(f"unknown unit {unit!r} (units: {', '.join(UNITS)})")
+    if align not in ALIGN_MODES:
+        raise ExportError(f"unknown alignment mode {align!r} (modes: {', '.join(ALIGN_MODES)})")
+    if need_output and found.binary and (output is None or output == "-"):
+        raise ExportError(f"the {fmt} format is a binary DocBin: give --output FILE.spacy")
+    return unit
+
+
 def export(
     workspace: Workspace,
     fmt: str = "jsonl",
@@ -75,10 +102,8 @@ def export(
 ) -> ExportResult:
     """Build a dataset from the store; nothing is written (see `write_export`).
 
-    `doc_ids`: ids or unique prefixes (None: every document). `annotated_only`: documents with at least one
-    annotation of the chosen annotator(s) and, for sentence units, sentences with a tag, a note or an entity
-    decision. Misaligned spans raise ExportError listing them unless `align` is `expand` or `contract`.
-    `progress(n)` is called as documents are read (n of them), then again as they are written: 2 per document.
+    `doc_ids`: ids or unique prefixes. Misaligned spans raise ExportError listing them unless `align` is `expand`
+    or `contract`. `progress(n)` is called as documents are read, then as they are written: 2 per document.
     """
     unit = check_options(fmt, unit, align, need_output=False)
     found = get_format(fmt)
@@ -97,7 +122,7 @@ def export(
 
 
 def _reported(parts: list[Unit], progress: Callable[[int], None], done: list[int]) -> Iterator[Unit]:
-    """The units, a document reported once its units are written (counted in `done`), but the last one."""
+    """The units, each document reported once its units are written (but the last one)."""
     last = None
     for u in parts:
         if u.view.doc.id != last:

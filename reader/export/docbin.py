@@ -1,10 +1,6 @@
-"""spaCy DocBin (`.spacy`) for `spacy train`: one Doc per sentence (or document), `doc.ents` the non-rejected
-entities without overlaps, every span in `doc.spans["sc"]`, `doc.cats` every label 0/1, the ids and notes in
-`doc.user_data`.
-
-Built with spaCy's own `Doc` and `DocBin.add` from the analysis' tokens (a blank vocab: `spacy train`
-rebuilds every Doc with its own pipeline's vocab), so the file is whatever this spaCy writes for those Docs.
-"""
+"""spaCy DocBin (`.spacy`) for `spacy train`: one Doc per unit, `doc.ents` the entities without overlaps, every
+span in `doc.spans["sc"]`, `doc.cats` every label 0/1, ids and notes in `doc.user_data`. spaCy's own `Doc` and
+`DocBin.add` build it, so the file is whatever this spaCy writes for those Docs."""
 
 from __future__ import annotations
 
@@ -15,12 +11,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from reader.export.result import ExportError
-from reader.export.tokens import Words, blank_vocab, doc_from_units
+from reader.export.tokens import Words, blank_vocab
 from reader.export.units import Span, Unit, labels_of, notes_of
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
-    """The DocBin of one Doc per unit, serialised."""
     from spacy.tokens import DocBin
 
     vocab = blank_vocab()
@@ -30,15 +25,14 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     with msgpack_lookups_cached():
         for u in units:
             chosen = tuple(labels_of(u))
-            if chosen not in cats:  # one dict per combination of labels: DocBin.add only serialises it
+            if chosen not in cats:  # one dict per combination of labels: DocBin.add only reads it
                 cats[chosen] = {name: 1.0 if name in chosen else 0.0 for name in labels}
             docbin.add(unit_doc(u, cats[chosen], vocab, documents))
         return docbin.to_bytes()
 
 
 def unit_doc(u: Unit, cats: dict[str, float], vocab: Any, documents: dict[int, Words]) -> Any:
-    """The unit's Doc: its tokens (with the exact text of the unit), entities, span group, cats, user data.
-    `documents` keeps each document's `Words` for its other units."""
+    """The unit's Doc, with the exact text of the unit; `documents` keeps each document's `Words`."""
     from spacy.tokens import Doc
     from spacy.tokens import Span as DocSpan
 
@@ -46,14 +40,8 @@ def unit_doc(u: Unit, cats: dict[str, float], vocab: Any, documents: dict[int, W
     words = documents.get(id(v.tokens))
     if words is None:
         words = documents[id(v.tokens)] = Words(v.tokens)
-    plain = words.plain(u.start, u.end)
-    if plain is not None:
-        doc = Doc(vocab, words=plain[0], spaces=plain[1])
-        starts, ends = plain[2], plain[3]
-    else:
-        found = v.tokens.units(u.start, u.end)
-        doc = doc_from_units(vocab, v.doc.text, found)
-        starts, ends = [s for s, _, _ in found], [e for _, e, _ in found]
+    texts, spaces, starts, ends = words.split(u.start, u.end)
+    doc = Doc(vocab, words=texts, spaces=spaces)
     spans = []
     for s in u.spans:  # the tokens a span covers: it starts where one starts and ends where one ends
         i, j = bisect_left(starts, s.start), bisect_left(ends, s.end)
@@ -72,9 +60,7 @@ def unit_doc(u: Unit, cats: dict[str, float], vocab: Any, documents: dict[int, W
 
 def without_overlaps(states: list[Span], spans: list, first: Callable[[Any], int] = lambda s: s.start,
                      end: Callable[[Any], int] = lambda s: s.end) -> list:
-    """Entities for doc.ents: reviewed spans first, then the longest, then the earliest; no two overlap.
-
-    `first` and `end` read a span's token start and end."""
+    """Entities for doc.ents: reviewed spans first, then the longest, then the earliest; no two overlap."""
     ranked = sorted(zip(states, spans, strict=True),
                     key=lambda p: (p[0].status == "predicted", -(end(p[1]) - first(p[1])), first(p[1])))
     taken: set[int] = set()
@@ -89,13 +75,8 @@ def without_overlaps(states: list[Span], spans: list, first: Callable[[Any], int
 
 @contextlib.contextmanager
 def msgpack_lookups_cached() -> Iterator[None]:
-    """srsly's msgpack encoders and decoders (its public registries) looked up once, not on every call.
-
-    Each srsly msgpack call asks `Registry.get_all()`, which walks catalogue's whole registry and the
-    package entry points; `DocBin.add` makes three such calls per Doc, so without this a DocBin of
-    sentences spends most of its time there (bench/bench_export.py). The registries do not change
-    meanwhile; `get_all` is restored afterwards.
-    """
+    """srsly's msgpack encoders and decoders (its public registries) looked up once, not three times per Doc in
+    `DocBin.add`: `Registry.get_all()` walks catalogue and the entry points, most of a DocBin's time otherwise."""
     from unittest import mock
 
     import srsly

@@ -1,9 +1,5 @@
-"""JSON lines: records serialised by msgspec (the store decodes with it too), and the output written (a file
-atomically, or stdout).
-
-A text with lone surrogates (which no UTF-8 writer accepts; the store keeps them ASCII-escaped) is written
-ASCII-escaped: still valid JSON, the same value.
-"""
+"""JSON lines serialised by msgspec, and the output written (a file atomically, or stdout). A text with lone
+surrogates, which no UTF-8 writer accepts, is written ASCII-escaped: the same JSON value."""
 
 from __future__ import annotations
 
@@ -22,8 +18,7 @@ _ASCII = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=Fa
 
 
 def line(record: Any) -> bytes:
-    """One record as one line of compact JSON, keys in insertion order (without the newline). A record may
-    hold msgspec Structs (Prodigy tokens): written as objects, fields in order."""
+    """One record as one line of compact JSON, keys in insertion order, without the newline."""
     try:
         return _ENCODER.encode(record)
     except UnicodeEncodeError:
@@ -39,12 +34,11 @@ def lines(records: list[Any]) -> bytes:
 
 
 _RAW_CONTROL = re.compile(rb"\x7f|\xc2[\x80-\x9f]")
-"""DEL and C1 controls as UTF-8: JSON may carry them raw, but stdout may be a terminal, so there they are
-written as `\\u0080`-style escapes (the same JSON value; ESC and other C0 controls are always escaped)."""
+"""DEL and C1 controls, escaped on stdout, which may be a terminal (ESC and other C0 controls always are)."""
 
 
 def write_export(result: ExportResult, output: Path | str | BinaryIO | None = None) -> int:
-    """Write the dataset to a file (atomically), a binary stream, or stdout (None or "-"); returns bytes written."""
+    """Write the dataset to a file (atomically), a binary stream, or stdout (None or "-"); returns its size."""
     if result.binary and (output is None or output == "-"):
         raise ExportError("the spacy format is a binary DocBin: give --output FILE.spacy")
     data = result.data
@@ -63,7 +57,6 @@ def write_export(result: ExportResult, output: Path | str | BinaryIO | None = No
 
 
 def _write_file(path: Path, data: bytes) -> int:
-    """The dataset as the file at `path` (atomically)."""
     if path.is_dir():
         raise ExportError(f"{path} is a folder: give a file name for --output")
     if not path.parent.is_dir():

@@ -1,11 +1,9 @@
-"""The native format (`jsonl`): what reader itself reads back. Document records hold everything an analyst
-wrote (rejected spans included, with their review status), so export → import gives the same store;
-sentence records are the same facts cut per sentence for training. The import is here, beside the shape it
-reads.
-"""
+"""The native format (`jsonl`): document records hold everything an analyst wrote (rejected spans included), so
+export → import gives the same store; the import is here, beside the shape it reads."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -58,9 +56,8 @@ def document_record(u: Unit, universe: list[str]) -> dict:
 
 
 def _suggestions(v: Any, record: dict) -> None:
-    """Tags accepted from a trained model's suggestion name it (`models`: {label: model}) and dismissed
-    suggestions are kept (`dismissed`: {label: model}) on their sentence, so an import restores both; a sentence
-    without either has neither key (the bytes of every other export stay the same)."""
+    """Accepted (`models`) and dismissed (`dismissed`) suggestions name their model on their sentence, {label:
+    model}, so an import restores both; a sentence without either has neither key (other bytes stay the same)."""
     marked = [r for r in v.records.values() if r.get("model") and r.get("kind") in ("tag", DISMISSAL)]
     sentences = record["sentences"]
     if not marked or not sentences:
@@ -74,9 +71,8 @@ def _suggestions(v: Any, record: dict) -> None:
 
 
 def _audit_trail(v: Any, record: dict) -> None:
-    """An adjudicated set's records (`gold`, see reader.adjudication) keep who agreed (`from`) and the
-    annotators' versions behind each decision (`versions`, as Prodigy's review keeps them): a span gets both,
-    a sentence gets `from` per label and the `versions`. Nothing is added to anyone else's records."""
+    """An adjudicated set's records keep who agreed (`from`) and the versions behind each decision (`versions`,
+    as Prodigy's review keeps them); nothing is added to anyone else's records."""
     audited = [r for r in v.records.values() if "versions" in r or "from" in r]
     if not audited:
         return
@@ -128,11 +124,7 @@ def is_native_record(record: Any) -> bool:
 
 
 def read_native(path: Path | str) -> list[dict] | None:
-    """The records of a native JSONL export, or None when the file is something else (plain documents).
-
-    Decided on the first non-blank line, so `reader import` can send an export back through `import_native`
-    and any other .jsonl through the document loader.
-    """
+    """The records of a native JSONL export, or None when its first line says it is something else (documents)."""
     path = Path(path)
     if path.suffix.lower() != ".jsonl" or not path.is_file():
         return None
@@ -164,33 +156,20 @@ def _now() -> str:
 class ImportSummary:
     records: int
     documents: tuple[str, ...]
-    """Ids of the documents of the records, in order, once each."""
     added: tuple[str, ...]
-    """Those that were not in the store yet."""
+    """Those of `documents` that were not in the store yet."""
     annotations: int
     """Annotation records written (the same ones again change nothing on disk)."""
 
 
 def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: bool = False,
                   clock: Callable[[], str] = _now, default_annotator: str | None = None) -> ImportSummary:
-    """Recreate documents and annotations from native document records (the inverse of the jsonl export).
+    """Recreate documents and annotations from native document records, with the ids the annotation operations use
+    (re-importing is idempotent); everything is validated before anything is written.
 
-    Each record's document is stored with its meta (without `annotator`); its tags, notes and entity
-    decisions are written for `meta.annotator` (or `default_annotator`, else the workspace's annotator), with
-    the same record ids the annotation operations use, so re-importing is idempotent. Notes keep their id,
-    target (an entity note stays on its entity), offsets, author and times; tags and decisions get `clock()`.
-    Predicted spans need no record: they come from the analysis. Decisions remember the model's label when the
-    document has an analysis (with `analyse` the documents are analysed first).
-    Everything is validated before anything is written.
-
-    A native file is a door for untrusted strings (`reader.untrusted`), with one rule per kind of value:
-    - the text must already be what sanitising produces, else the record is refused: its id is a hash of that
-      text, and annotations point into it by offsets, so a cleaned text would be another document with shifted
-      offsets — `reader import` of the source file is the way to get a cleaned copy;
-    - labels (sentence and entity), `meta.annotator` and note authors must follow the name grammar, else the
-      record is refused (they are identities: files and records are keyed by them);
-    - meta keys and values, note texts and times are cleaned, as every other door cleans them (nothing but
-      control characters is lost, and nothing is keyed by them).
+    A door for untrusted strings (`reader.untrusted`): a text must already be clean, since its id is its hash
+    and annotations point into it by offsets; names (labels, annotators) must follow the grammar, since files and
+    records are keyed by them; meta, note texts and times are cleaned, as every other door cleans them.
     """
     plan: list[tuple[Document, str | None, dict]] = []
     for number, record in enumerate(records, 1):
@@ -233,24 +212,19 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
         by_annotator: dict[str, list[dict]] = {}
         stamp = clock()
         models = predicted.get(doc.id, {})
+        add = functools.partial(_add, by_annotator, doc, name, stamp)
+
         for sentence in record["sentences"]:
             start, end = sentence["start"], sentence["end"]
             sources, versions = sentence.get("from") or {}, tuple(sentence.get("versions") or ())
             suggested_by = sentence.get("models") or {}
             for label in sentence.get("labels") or []:
-                tag = Annotation(tag_id(start, end, label), "tag", start, end, name, stamp, stamp,
-                                 quote_at(doc.text, start, end), label=label,
-                                 sources=tuple(sources.get(label, ())), versions=versions,
-                                 model=suggested_by.get(label, ""))
-                by_annotator.setdefault(name, []).append(tag.to_record())
+                add(tag_id(start, end, label), "tag", start, end, label=label, sources=tuple(sources.get(label, ())),
+                    versions=versions, model=suggested_by.get(label, ""))
             for label, model in (sentence.get("dismissed") or {}).items():
-                dismissal = Annotation(dismissal_id(start, end, label), DISMISSAL, start, end, name, stamp, stamp,
-                                       quote_at(doc.text, start, end), label=label, model=model)
-                by_annotator.setdefault(name, []).append(dismissal.to_record())
+                add(dismissal_id(start, end, label), DISMISSAL, start, end, label=label, model=model)
             if versions and not sentence.get("labels"):  # an adjudicated sentence with no label
-                review = Annotation(review_id(start, end), REVIEW, start, end, name, stamp, stamp,
-                                    quote_at(doc.text, start, end), target="sentence", versions=versions)
-                by_annotator.setdefault(name, []).append(review.to_record())
+                add(review_id(start, end), REVIEW, start, end, target="sentence", versions=versions)
             for note in sentence.get("notes") or []:
                 by_annotator.setdefault(note.get("annotator") or name, []).append(
                     _note_record(doc, note.get("target") or "sentence", note.get("start", start),
@@ -267,19 +241,22 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
             model_label = models.get((start, end), "")
             if status in ("accepted", "rejected") and not model_label:
                 model_label = label  # both keep the model's label
-            decision = Annotation(entity_id(start, end), "entity", start, end, name, stamp, stamp,
-                                  quote_at(doc.text, start, end), label=label, status=status,
-                                  predicted="" if status == "added" else model_label,
-                                  sources=tuple(span.get("from") or ()), versions=tuple(span.get("versions") or ()))
-            by_annotator.setdefault(name, []).append(decision.to_record())
+            add(entity_id(start, end), "entity", start, end, label=label, status=status,
+                predicted="" if status == "added" else model_label, sources=tuple(span.get("from") or ()),
+                versions=tuple(span.get("versions") or ()))
         for who, items in sorted(by_annotator.items()):
             workspace.write(doc.id, who, upsert=items)
             written += len(items)
     return ImportSummary(len(plan), tuple(d.id for d in docs), added, written)
 
 
+def _add(by_annotator: dict[str, list[dict]], doc: Document, name: str, stamp: str, ident: str, kind: str,
+         start: int, end: int, **fields: Any) -> None:
+    by_annotator.setdefault(name, []).append(Annotation(
+        ident, kind, start, end, name, stamp, stamp, quote_at(doc.text, start, end), **fields).to_record())
+
+
 def _note_record(doc: Document, target: str, start: int, end: int, note: dict, annotator: str) -> dict:
-    """The store record of an exported note: same id, target, offsets and times as the one exported."""
     if target == "document":
         start = end = 0
     created = note.get("created") or ""
@@ -291,10 +268,7 @@ def _note_record(doc: Document, target: str, start: int, end: int, note: dict, a
 
 
 def _checked(record: dict, where: str) -> dict:
-    """The record validated, with names in NFC and note texts and times cleaned (a copy: the caller's is kept).
-
-    Raises ExportError for a malformed record, UntrustedError for a name outside the grammar.
-    """
+    """A validated copy, names in NFC, note texts and times cleaned; UntrustedError for a name off the grammar."""
     n = len(record["text"])
 
     def offsets(item: Any, what: str) -> None:
@@ -334,7 +308,6 @@ def _checked(record: dict, where: str) -> dict:
         return [check_name(x, "annotator") for x in value]
 
     def versions_of(item: dict) -> dict:
-        """An adjudicated item's `versions` (and a span's `from`), checked: names, labels, offsets."""
         if "versions" not in item:
             return item
         versions = item["versions"]

@@ -34,8 +34,7 @@ def epoch(stamp: str) -> int:
 
 
 class Token(msgspec.Struct, gc=False):
-    """A Prodigy token. A Struct, not a dict: hundreds of thousands are built and written in half the time
-    of dicts; the field order is the record's key order."""
+    """A Struct, not a dict: built and written in half the time; the field order is the record's key order."""
 
     text: str
     start: int
@@ -59,21 +58,11 @@ class Option(msgspec.Struct, gc=False):
 
 def token_list(text: str, tokens: Tokens, start: int, end: int, words: Words | None = None) \
         -> tuple[list[Token], Sequence[int], Sequence[int]]:
-    """Prodigy's `tokens` for the unit `text` = the document's text[start:end], and the token starts and ends
-    (document offsets, ascending) that spans are looked up in.
-
-    The usual sentence, whose tokens are separated by nothing or one space and cover it from end to end, is
-    read from the document's `Words` directly: `Tokens.units` loops in Python over every token and its gaps,
-    and the token lists are most of a Prodigy export (25 tokens a sentence).
-    """
-    found = (words or Words(tokens)).plain(start, end)
-    if found is not None:
-        texts, spaces, firsts, lasts = found
-        return (list(map(Token, texts, [s - start for s in firsts], [e - start for e in lasts],
-                         range(len(texts)), spaces)), firsts, lasts)
-    units = tokens.units(start, end)
-    return ([Token(text[s - start:e - start], s - start, e - start, k, ws) for k, (s, e, ws) in enumerate(units)],
-            [s for s, _, _ in units], [e for _, e, _ in units])
+    """Prodigy's `tokens` for `text` = the document's text[start:end], and the token starts and ends (document
+    offsets) that spans are looked up in; the usual sentence is read from the document's `Words`."""
+    texts, spaces, firsts, lasts = (words or Words(tokens)).split(start, end)
+    return (list(map(Token, texts, [s - start for s in firsts], [e - start for e in lasts], range(len(texts)),
+                     spaces)), firsts, lasts)
 
 
 def _token_index(offsets: Sequence[int], offset: int) -> int:
@@ -85,7 +74,7 @@ def _token_index(offsets: Sequence[int], offset: int) -> int:
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
-    """One task per unit. A sentence's token list is the same for every annotator: built once per sentence."""
+    """One task per unit; a sentence's token list is built once for every annotator."""
     universe = labels
     options = [Option(name, name) for name in universe]
     hashed_labels = ["\x1f".join(universe)] if universe else []

@@ -38,38 +38,30 @@ class ExportResult:
     format: str
     unit: str
     binary: bool = False
-    """A DocBin (`spacy`): never written to stdout."""
     data: bytes = field(default=b"", repr=False)
-    """The file: JSON lines, each ending in a newline, or the serialised DocBin."""
     count: int = 0
-    """Records (or Docs) exported."""
+    """Records or Docs."""
     documents: int = 0
-    """Distinct documents exported."""
     spans: int = 0
     labels: dict[str, int] = field(default_factory=dict)
-    """Sentence labels exported, per label name."""
     notes: int = 0
     adjusted: int = 0
-    """Misaligned spans moved onto token boundaries (`align` expand or contract)."""
+    """Misaligned spans moved onto token boundaries; `dropped`: those that contracted to nothing."""
     dropped: int = 0
-    """Misaligned spans that contracted to nothing."""
     skipped: list[str] = field(default_factory=list)
-    """Why work was left out: the damaged files (`Workspace.damage`), one line each for the summary."""
+    """The damaged files left out (`Workspace.damage`), one line each."""
 
     @property
     def docbin(self) -> bytes | None:
-        """The serialised DocBin (`spacy` only)."""
-        return self.data if self.binary else None
+            return self.data if self.binary else None
 
     @property
     def lines(self) -> list[bytes] | None:
-        """The JSON records serialised, one line each without its newline (None for a binary format)."""
-        return None if self.binary else self.data.split(b"\n")[:-1]
+            return None if self.binary else self.data.split(b"\n")[:-1]
 
     @property
     def records(self) -> list[dict]:
-        """The JSON records (empty for `spacy`). json, not msgspec: a lone surrogate is written escaped, which
-        msgspec does not read."""
+        """json, not msgspec: msgspec does not read the escaped lone surrogates we write."""
         return [] if self.binary else [json.loads(line) for line in self.lines or ()]
 
     def to_bytes(self) -> bytes:

@@ -1,9 +1,6 @@
-"""Tokens and alignment: every span checked against the analysis' tokens before anything is written.
-
-spaCy trains only on spans made of whole tokens (others are dropped with warning W030), and Prodigy and doccano
-users would see a span that starts mid-word. The tokens come from the cached analysis, so a blank vocab is
-enough to build Docs from them and the JSON formats never import spaCy.
-"""
+"""The analysis' tokens, which every span is checked against: spaCy trains only on whole tokens (W030), and a
+Prodigy or doccano user would see a span start mid-word. They come from the cache, so the JSON formats never
+import spaCy."""
 
 from __future__ import annotations
 
@@ -16,18 +13,13 @@ ALIGN_MODES = ("strict", "expand", "contract")
 
 
 class Tokens:
-    """A document's stored tokens indexed once, so that spans are checked and tokens listed without spaCy.
-
-    The stored tokens leave out whitespace; `units` puts it back the way spaCy does (one trailing space on
-    the previous token, anything more as a whitespace token), so a Doc built from them has the exact text.
-    """
+    """A document's stored tokens (ascending, whitespace left out), checked and listed without spaCy."""
 
     __slots__ = ("ends", "starts", "text")
 
     def __init__(self, text: str, starts: list[int], ends: list[int]) -> None:
         self.text = text
         self.starts = starts
-        """Token starts, ascending (tokens do not overlap, so the ends are ascending too)."""
         self.ends = ends
 
     @classmethod
@@ -47,7 +39,8 @@ class Tokens:
         return j < len(ends) and ends[j] == end
 
     def units(self, start: int, end: int) -> list[list]:
-        """[start, end, trailing space] of every token of text[start:end], whitespace tokens included."""
+        """[start, end, trailing space] of every token of text[start:end], whitespace put back as spaCy does (one
+        trailing space on the previous token, anything more as a whitespace token): a Doc gets the exact text."""
         text, starts, ends = self.text, self.starts, self.ends
         out: list[list] = []
         pos = start
@@ -68,11 +61,9 @@ class Tokens:
         return out
 
 
-
 class Words:
-    """A document's token texts and which tokens a single space follows, read once for all its units (and
-    annotators): the usual sentence's tokens are then list slices, not `Tokens.units`' loop over every token
-    (Prodigy's token lists and the DocBin's Docs are most of those exports)."""
+    """A document's token texts, read once for all its units and annotators: the usual sentence's tokens are then
+    list slices, not `Tokens.units`' loop (token lists are most of the Prodigy and DocBin exports)."""
 
     __slots__ = ("gaps", "spaced", "spaces", "tokens", "words")
 
@@ -80,15 +71,12 @@ class Words:
         text, starts, ends = tokens.text, tokens.starts, tokens.ends
         self.tokens = tokens
         self.words = [text[s:e] for s, e in zip(starts, ends, strict=True)]
-        self.gaps = [s - e for e, s in zip(ends, starts[1:], strict=False)]
-        """Characters between token k and token k + 1."""
+        self.gaps = [s - e for e, s in zip(ends, starts[1:], strict=False)]  # characters after token k
         self.spaces = [gap == 1 for gap in self.gaps]
-        self.spaced = " " in "".join(self.words)
-        """Some token holds a space."""
+        self.spaced = " " in "".join(self.words)  # some token holds a space
 
     def cover(self, start: int, end: int) -> tuple[int, int] | None:
-        """(i, j) when tokens i to j - 1 cover text[start:end] from end to end, separated by nothing or one
-        space (then `Tokens.units` gives them as they are, each followed by its gap), else None."""
+        """(i, j) when tokens i to j - 1 cover text[start:end], separated by nothing or one space, else None."""
         tokens = self.tokens
         starts, ends = tokens.starts, tokens.ends
         i = bisect_left(starts, start)
@@ -102,11 +90,13 @@ class Words:
             return None
         return i, j
 
-    def plain(self, start: int, end: int) -> tuple[list[str], list[bool], list[int], list[int]] | None:
-        """(words, trailing spaces, starts, ends) of text[start:end] when `cover` finds tokens for it."""
+    def split(self, start: int, end: int) -> tuple[list[str], list[bool], list[int], list[int]]:
+        """(words, trailing spaces, starts, ends) of text[start:end]: list slices when `cover` finds tokens."""
         found = self.cover(start, end)
         if found is None:
-            return None
+            units, text = self.tokens.units(start, end), self.tokens.text
+            return ([text[s:e] for s, e, _ in units], [ws for _, _, ws in units], [s for s, _, _ in units],
+                    [e for _, e, _ in units])
         i, j = found
         spaces = self.spaces[i:j - 1]
         spaces.append(False)
@@ -130,13 +120,8 @@ def doc_from_units(vocab: Any, text: str, units: list[list]) -> Any:
 
 @functools.cache
 def blank_vocab() -> Any:
-    """A blank multi-language vocab: enough for Docs built from our tokens (words, spaces, entities, cats).
-    Made once per process: what a Doc built in it holds depends only on its words, never on earlier Docs.
-
-    Not `spacy.blank("fr")`: it compiles the French tokenizer exceptions, which are never used (the tokens
-    are ours), and a DocBin keeps the strings, not the vocab; `spacy train` rebuilds every Doc with the
-    training pipeline's own French vocab.
-    """
+    """A blank multi-language vocab, once per process: not `spacy.blank("fr")`, whose tokenizer exceptions are never
+    used (the tokens are ours); `spacy train` rebuilds every Doc with its own pipeline's vocab."""
     import spacy
 
     return spacy.blank("xx").vocab

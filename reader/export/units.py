@@ -1,10 +1,8 @@
 """What every format is built from: one annotator's view of a document, cut into units (documents or sentences).
 
-A view is the read model of the annotator's records (`reader.annotations.AnnotatorWork`: the same tags,
-notes and entity decisions the session shows) over the document's analysis, plus what records need from it
-in export form: labels per sentence, notes as exported, spans with their review status. Documents come in
-store order (source, then id), annotators in name order; a document nobody (or not the chosen annotator)
-annotated gives one view with annotator None (model predictions, no labels), unless `annotated_only`.
+A view is the read model (`reader.annotations.AnnotatorWork`: what the session shows) in export form. Documents
+come in store order, annotators in name order; a document nobody annotated gives one view with annotator None
+(model predictions, no labels), unless `annotated_only`. Spans that cut a token are found and fixed here too.
 """
 
 from __future__ import annotations
@@ -12,11 +10,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from reader.annotations import READ_KEYS, AnnotatorWork, note_id
 from reader.documents import Document
-from reader.export.tokens import Tokens
+from reader.export.result import Misaligned
+from reader.export.tokens import Tokens, doc_from_units
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
@@ -25,13 +26,14 @@ META_ORDER = ("source", "title", "date", "lang")
 """Native document meta starts with these keys (null when unknown), then the others sorted, then `annotator`."""
 
 
-class Span:
+class Span(msgspec.Struct, gc=False):
     """An entity as exported: mutable, since alignment may move it onto token boundaries."""
 
-    __slots__ = ("end", "label", "sentence", "start", "status")
-
-    def __init__(self, start: int, end: int, label: str, status: str, sentence: int) -> None:
-        self.start, self.end, self.label, self.status, self.sentence = start, end, label, status, sentence
+    start: int
+    end: int
+    label: str
+    status: str
+    sentence: int
 
 
 @dataclass
@@ -44,15 +46,14 @@ class View:
     sentences: list[tuple[int, int]]
     annotator: str | None
     tags: dict[int, list[str]]
-    """Labels per sentence, in label-set order (sentences without labels left out)."""
+    """Labels per sentence, in label-set order."""
     notes: dict[int, list[dict]]
-    """Notes per sentence as exported (`note_entry`), in `reader.annotations.note_order`."""
     doc_notes: list[dict]
     spans: list[Span]
     changed: Callable[[], tuple[dict[int, str], str]]
-    """`AnnotatorWork.changed` of the records: asked only by the formats that need it (`touched`)."""
+    """`AnnotatorWork.changed`: asked only by the formats that need it (`touched`)."""
     records: dict[str, dict] = field(default_factory=dict)
-    """The annotator's records as stored: the native format reads an adjudicated record's `from`/`versions`."""
+    """As stored: the native format reads an adjudicated record's `from`/`versions`."""
 
     @functools.cached_property
     def _times(self) -> tuple[dict[int, str], str]:
@@ -80,12 +81,8 @@ class Unit:
 
 
 def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
-    """A note as exported: text, author, time, plus what an import needs to rebuild the same record.
-
-    A note listed under a `sentence` whose target or offsets are not that sentence's (an entity note, or a
-    note from another segmentation) carries `target`, `start`, `end`; an edited note carries `updated`; a note
-    whose id cannot be recomputed from these fields carries its `id`.
-    """
+    """A note as exported: text, author, time, plus only what an import needs to rebuild the same record (target
+    and offsets when not its sentence's, `updated` when edited, `id` when it cannot be recomputed)."""
     get = record.get
     text, created = get("text", ""), get("created", "")
     note = {"text": text, "annotator": get("annotator", ""), "created": created}
@@ -166,6 +163,46 @@ def units(views: list[View], unit: str, keeps_rejected: bool, annotated_only: bo
                 continue
             out.append(Unit(v, index, start, end, by_sentence.get(index, [])))
     return out
+
+
+def misaligned(units: list[Unit]) -> list[tuple[Unit, Span]]:
+    """Spans outside their unit or not on token boundaries."""
+    return [(u, s) for u in units for s in u.spans
+            if not (u.start <= s.start and s.end <= u.end and u.view.tokens.aligned(s.start, s.end))]
+
+
+def describe(bad: list[tuple[Unit, Span]]) -> list[Misaligned]:
+    return [Misaligned(u.view.doc.id, u.view.annotator, s.start, s.end, s.label, u.view.doc.text[s.start:s.end],
+                       u.index) for u, s in bad]
+
+
+def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, int]:
+    """Move misaligned spans onto token boundaries with spaCy's char_span; (adjusted, dropped)."""
+    docs: dict[tuple[str, int, int], Any] = {}
+    adjusted = dropped = 0
+    drop: dict[int, set[int]] = {}
+    for u, span in bad:
+        key = (u.view.doc.id, u.start, u.end)
+        doc = docs.get(key)
+        if doc is None:
+            doc = docs[key] = doc_from_units(vocab, u.view.doc.text, u.view.tokens.units(u.start, u.end))
+        lo, hi = max(span.start, u.start) - u.start, min(span.end, u.end) - u.start
+        found = doc.char_span(lo, hi, alignment_mode=mode) if lo < hi else None
+        first, last = (found.start, found.end) if found is not None else (0, 0)
+        while first < last and doc[first].is_space:
+            first += 1
+        while last > first and doc[last - 1].is_space:
+            last -= 1
+        if first == last:
+            drop.setdefault(id(u), set()).add(id(span))
+            dropped += 1
+            continue
+        span.start, span.end = doc[first].idx + u.start, doc[last - 1].idx + len(doc[last - 1]) + u.start
+        adjusted += 1
+    for u in {id(u): u for u, _ in bad}.values():
+        gone = drop.get(id(u), ())
+        u.spans = sorted((s for s in u.spans if id(s) not in gone), key=lambda s: (s.start, s.end))
+    return adjusted, dropped
 
 
 # --- what several formats put in a record ------------------------------------------------------------------
