@@ -10,7 +10,7 @@ and `reader merge` cannot disagree. What the rule settles is merged into gold wh
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
@@ -28,58 +28,14 @@ from reader.ui.screens.reading import AnalysisReady, ReadingScreen
 from reader.ui.widgets.article_view import ArticleView, Mark
 from reader.ui.widgets.side_panel import SidePanel
 from reader.untrusted import visible
+from reader.worklist import ReviewOptions, disputed, item_key, review_items
 
 if TYPE_CHECKING:
-    from reader.adjudication import DocumentItems, EntityItem, EntityVersion, Item, Rule, SentenceItem
+    from reader.adjudication import DocumentItems, EntityItem, EntityVersion, Item, SentenceItem
     from reader.annotations import AnnotationSession, Change
     from reader.documents import Document
 
 ALL_KINDS = frozenset({"tag", "note", "entity"})
-
-
-@dataclass(frozen=True)
-class ReviewOptions:
-    """What `reader review` was asked for: into whom, by which rule, whose work, which label's conflicts."""
-
-    into: str = "gold"
-    rule: Rule = "majority"
-    annotators: tuple[str, ...] | None = None
-    """`--only`: the annotators compared (default: everyone but `into`)."""
-    label: str | None = None
-    """`--label`: only the conflicts about this label (a sentence label or an entity label)."""
-
-
-def concerns(item: Item, label: str) -> bool:
-    """Whether an item's disagreement is about `label` (for `--label`, straight from `reader agree`)."""
-    from reader.adjudication import SentenceItem
-
-    if isinstance(item, SentenceItem):
-        having = [label in labels for labels in item.versions.values()]
-        return any(having) and not all(having)
-    versions = [{lb for _, _, lb in v.spans} for v in item.versions.values()]
-    return any(label in v for v in versions) and not all(label in v for v in versions)
-
-
-def disputed(items: DocumentItems, options: ReviewOptions) -> list[Item]:
-    """The items the rule does not settle (decided by gold or not), in document order: what `c` steps through."""
-    from reader.adjudication import resolve
-
-    return [i for i in items.items() if not resolve(i, options.rule).settled
-            and (options.label is None or concerns(i, options.label))]
-
-
-def review_items(workspace, doc_id: str, analysis, options: ReviewOptions) -> DocumentItems:
-    """The items of a document on the sentences and entities of `analysis` (the ones on screen), so the command
-    line and the screen count the same conflicts whichever pipeline analysed the document."""
-    from reader.adjudication import document_items
-
-    parts = (analysis.model, (), (), analysis.sentences, [(e.start, e.end, e.label) for e in analysis.entities])
-    return document_items(workspace, doc_id, options.annotators, options.into, parts=parts)
-
-
-def item_key(item: Item) -> tuple[int, int, int]:
-    """Document order of items, as `DocumentItems.items`: a sentence before the entities it holds."""
-    return item.start, 0 if item.kind == "sentence" else 1, item.end
 
 
 class ConflictView(ArticleView):
