@@ -47,6 +47,7 @@ _WIDE = re.compile(
     "\U00020000-\U0003fffd]"
 )
 """Wide and zero-width characters: text without them is wrapped one cell per character, with `str.rfind`."""
+_STATUS_STYLES = {"accepted": "accepted", "relabelled": "accepted", "added": "added"}
 
 
 def entity_colour(label: str) -> int:
@@ -182,20 +183,10 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "article-view--cursor",
-        "article-view--cursor-bar",
-        "article-view--gutter",
-        "article-view--note",
-        "article-view--entity-cursor",
-        "article-view--match",
-        "article-view--match-current",
-        "article-view--selection",
-        "article-view--accepted",
-        "article-view--rejected",
-        "article-view--added",
-        "article-view--suggested",
-        *(f"article-view--ent-{i}" for i in range(PALETTE_SIZE)),
-        *(f"article-view--label-{i}" for i in range(LABEL_PALETTE_SIZE)),
+        f"article-view--{name}"
+        for name in ("cursor", "cursor-bar", "gutter", "note", "entity-cursor", "match", "match-current", "selection",
+                     "accepted", "rejected", "added", "suggested", *(f"ent-{i}" for i in range(PALETTE_SIZE)),
+                     *(f"label-{i}" for i in range(LABEL_PALETTE_SIZE)))
     }
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
@@ -311,6 +302,11 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return max(20, min(MAX_TEXT_WIDTH, self.scrollable_content_region.width - GUTTER - 1))
 
     @property
+    def margin(self) -> int:
+        """Cells left of the gutter that centre the column on a wide terminal."""
+        return max(0, (self.scrollable_content_region.width - GUTTER - self._wrap_width) // 2 - 2)
+
+    @property
     def line_count(self) -> int:
         return len(self._lines)
 
@@ -323,16 +319,11 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _block_rows(self, index: int) -> int:
         """Gutter rows of a sentence: one per label, one for a note alone, 0 when it flows with the text."""
-        if not self.tags.get(index) and index not in self.notes:
-            return 0
-        return max(1, len(self.tags.get(index, ())))
+        return max(len(self.tags.get(index, ())), index in self.notes)
 
     def _blocks(self, lo: int = 0, hi: int | None = None) -> list[Block]:
         hi = len(self.sentences) if hi is None else hi
-        if hi - lo < len(self.tags) + len(self.notes):  # a keypress: a paragraph's few sentences
-            keys = [i for i in range(lo, hi) if i in self.tags or i in self.notes]
-        else:
-            keys = sorted(i for i in {*self.tags, *self.notes} if lo <= i < hi)
+        keys = sorted(i for i in {*self.tags, *self.notes} if lo <= i < hi)
         return [Block(*self.sentences[i], self._block_rows(i), i) for i in keys if self._block_rows(i)]
 
     def _relayout(self, start: int | None = None, end: int | None = None) -> None:
@@ -341,9 +332,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         text = self.text
         if start is None or end is None or len(self._lines) <= 1:
-            self._lines, self._line_sentence, self._line_row = layout(
-                text, self._wrap_width, self._blocks()
-            )
+            self._lines, self._line_sentence, self._line_row = layout(text, self._wrap_width, self._blocks())
             self._line_starts = [s for s, _ in self._lines]
         else:
             while True:  # grow to whole paragraphs, and to whole blocks that cross a paragraph's edge
@@ -394,17 +383,16 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             index = self.sentence_at(max(self._lines[bottom][0], self._lines[bottom][1] - 1))
         else:
             return
-        self.entity_cursor = None
-        self.cursor = index
-        self._drop_selection_outside(index)
-        self.post_message(self.CursorMoved(self, self.cursor, None))
+        self._set_cursor(index, None)
 
-    def _drop_selection_outside(self, index: int) -> None:
+    def _set_cursor(self, index: int, entity: int | None) -> None:
         """A selection lives only on the cursor's sentence: `+` never adds an entity off screen."""
-        if self.selection is not None:
-            start, end = self.sentences[index]
-            if not (self.selection[0] < max(end, start + 1) and self.selection[1] > start):
-                self.selection = None
+        self.entity_cursor = entity
+        self.cursor = index
+        start, end = self.sentences[index]
+        if self.selection is not None and not (self.selection[0] < max(end, start + 1) and self.selection[1] > start):
+            self.selection = None
+        self.post_message(self.CursorMoved(self, index, entity))
 
     def _check_width(self) -> None:
         before = self._wrap_width
@@ -423,15 +411,11 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._changed()
 
     def move_to_sentence(self, index: int, *, entity: int | None = None) -> None:
-        index = max(0, min(index, len(self.sentences) - 1))
-        self.entity_cursor = entity
-        self.cursor = index
-        self._drop_selection_outside(index)
+        self._set_cursor(max(0, min(index, len(self.sentences) - 1)), entity)
         if entity is not None:
             self._scroll_to_offset(self.marks[entity].start)
         else:
             self.scroll_to_cursor()
-        self.post_message(self.CursorMoved(self, self.cursor, self.entity_cursor))
 
     def move_sentence(self, delta: int) -> None:
         self.move_to_sentence(self.cursor + delta)
@@ -451,7 +435,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             target = first_after if delta > 0 else first_after - 1
         if not 0 <= target < len(self.marks):
             return False
-        self.move_to_sentence(self.sentence_at(self.marks[target].start), entity=target)
+        self.move_to_mark(target)
         return True
 
     def move_to_mark(self, index: int) -> None:
@@ -499,9 +483,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def scroll_to_cursor(self, center: bool = False) -> None:
         first, last = self.sentence_lines(self.cursor)
-        self.scroll_to_region(
-            Region(0, first, 1, last - first + 1), animate=False, center=center, immediate=True
-        )
+        self.scroll_to_region(Region(0, first, 1, last - first + 1), animate=False, center=center, immediate=True)
 
     def _scroll_to_offset(self, offset: int) -> None:
         line = self.line_of(offset)
@@ -512,8 +494,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if not 0 <= line < len(self._lines):
             return
         start, end = self._lines[line]
-        margin = max(0, (self.scrollable_content_region.width - GUTTER - self._wrap_width) // 2 - 2)
-        column = self.scroll_offset.x + event.x - margin - GUTTER
+        column = self.scroll_offset.x + event.x - self.margin - GUTTER
         offset = min(end, start + max(0, column))  # narrow text: one cell per character
         index = bisect_right(self._mark_starts, offset) - 1
         entity = index if index >= 0 and self.marks[index].start <= offset < self.marks[index].end else None
@@ -574,9 +555,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 if r_start <= a and b <= r_end:
                     style = style + r_style
             segments.append(Segment(text[a:b].replace("\t", " "), style))
-        margin = max(0, (self.scrollable_content_region.width - GUTTER - self._wrap_width) // 2 - 2)
-        if margin:
-            segments.insert(0, Segment(" " * margin, base))
+        if self.margin:
+            segments.insert(0, Segment(" " * self.margin, base))
         return Strip(segments).simplify()
 
     def _line_owner(self, line: int) -> int | None:
@@ -648,42 +628,27 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _ranges(self, start: int, end: int, is_cursor: bool, c_start: int, c_end: int) -> list:
         ranges: list[tuple[int, int, Style]] = []
-        if is_cursor:
-            ranges.append((max(start, c_start), min(end, c_end), self._style("cursor")))
-        if self.marks:
-            i = bisect_left(self._mark_starts, start - self._max_mark_len)
-            while i < len(self.marks) and self.marks[i].start < end:
-                mark = self.marks[i]
-                if mark.end > start:
-                    style = self.mark_style(mark.label)
-                    if mark.status in ("accepted", "relabelled"):
-                        style = style + self._style("accepted")
-                    elif mark.status == "rejected":
-                        style = self._style("rejected")
-                    elif mark.status == "added":
-                        style = style + self._style("added")
-                    if i == self.entity_cursor:
-                        style = style + self._style("entity-cursor")
-                    ranges.append((max(start, mark.start), min(end, mark.end), style))
-                i += 1
-        current = self.matches[self.match_index] if self.match_index is not None else None
-        for m_start, m_end in self._matches_in(start, end):
-            style = self._style("match-current" if (m_start, m_end) == current else "match")
-            ranges.append((max(start, m_start), min(end, m_end), style))
-        if self.selection and self.selection[0] < end and self.selection[1] > start:
-            ranges.append((max(start, self.selection[0]), min(end, self.selection[1]), self._style("selection")))
-        return ranges
 
-    def _matches_in(self, start: int, end: int) -> list[tuple[int, int]]:
-        if not self.matches:
-            return []
-        i = bisect_left(self.matches, (start - 200, 0))
-        out = []
-        while i < len(self.matches) and self.matches[i][0] < end:
-            if self.matches[i][1] > start:
-                out.append(self.matches[i])
-            i += 1
-        return out
+        def add(a: int, b: int, style: Style) -> None:
+            if a < end and b > start:
+                ranges.append((max(start, a), min(end, b), style))
+
+        if is_cursor:
+            add(c_start, c_end, self._style("cursor"))
+        for i in range(bisect_left(self._mark_starts, start - self._max_mark_len), bisect_left(self._mark_starts, end)):
+            mark = self.marks[i]
+            style = self._style("rejected") if mark.status == "rejected" else self.mark_style(mark.label)
+            if mark.status in _STATUS_STYLES:
+                style += self._style(_STATUS_STYLES[mark.status])
+            if i == self.entity_cursor:
+                style += self._style("entity-cursor")
+            add(mark.start, mark.end, style)
+        current = self.matches[self.match_index] if self.match_index is not None else None
+        for match in self.matches[bisect_left(self.matches, (start - 200, 0)):bisect_left(self.matches, (end,))]:
+            add(*match, self._style("match-current" if match == current else "match"))
+        if self.selection:
+            add(*self.selection, self._style("selection"))
+        return ranges
 
 
 def label_text(name: str, suggested: bool, cells: int) -> str:
