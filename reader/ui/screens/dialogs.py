@@ -143,6 +143,7 @@ class LabelPicker(Picker):
 
     def __init__(self, title: str, labels: list[str], current: str | None = None, *,
                  keys: dict[str, int] | None = None, marked: Collection[str] = ()) -> None:
+        self.labels = labels
         self.keys = keys if keys is not None else {label: n for n, label in enumerate(labels[:9], 1)}
         marked = set(marked) | ({current} if current else set())
         width = max((len(label) for label in labels), default=0)
