@@ -944,7 +944,7 @@ def review_(
     with user_errors():
         from reader.adjudication import AdjudicationError, parse_rule
         from reader.ui.keymap import load_keymap
-        from reader.ui.screens.review import ReviewOptions, disputed, review_items
+        from reader.worklist import ReviewOptions, disputed, review_items
 
         try:
             into = check_name(into, "--into")

@@ -322,7 +322,8 @@ def header_line(screen) -> str:
 
 @pytest.mark.parametrize("review", [False, True])
 async def test_header_shows_the_whole_title_before_the_file_name_and_author(workspace, review):
-    from reader.ui.screens.review import ReviewOptions, ReviewScreen
+    from reader.ui.screens.review import ReviewScreen
+    from reader.worklist import ReviewOptions
 
     seed = workspace.document(workspace.document_ids()[0])
     meta = {"date": "2024-12-16", "source": "un_tres_long_nom_de_fichier_exporte_du_cms_000123.txt",

@@ -9,7 +9,8 @@ import pytest
 
 from reader.ui.app import ReaderApp
 from reader.ui.keymap import ACTIONS
-from reader.ui.screens.review import ReviewOptions, ReviewScreen, VersionPicker
+from reader.ui.screens.review import ReviewScreen, VersionPicker
+from reader.worklist import ReviewOptions
 
 SIZES = [(80, 24), (120, 36)]
 

@@ -27,7 +27,7 @@ from reader.workspace import Workspace
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-    from reader.ui.screens.review import ReviewOptions
+    from reader.worklist import ReviewOptions
 
 
 WRITER_CHECK = 2.0

@@ -21,9 +21,8 @@ from reader.untrusted import visible
 class NoteEditor(ModalScreen[str | None]):
     """A multi-line note; Ctrl+S saves (an emptied note is deleted), Esc cancels.
 
-    Nothing typed is lost without being asked: Esc on a changed note asks first (Esc again discards), and when
-    the editor goes because the app ends (a quit key, `reader serve` stopping, SIGTERM, SIGHUP) with a changed
-    note, `keep` saves it as the note, as Ctrl+S would.
+    Nothing typed is lost unasked: Esc on a changed note asks first, and when the app ends under the editor
+    (quit, `reader serve` stopping, SIGTERM, SIGHUP) `keep` saves a changed note as Ctrl+S would.
     """
 
     BINDINGS = [
@@ -40,11 +39,10 @@ class NoteEditor(ModalScreen[str | None]):
         self.context = context
         self.initial = text
         self.keep = keep
-        """Saves the draft when the editor is closed by the app's end rather than by the analyst."""
         self.closed = False
         self.confirming = False
+        # held here: on unmount (the app ending) the screen's children are already gone from queries
         self.area = TextArea(text, id="note-text", soft_wrap=True, show_line_numbers=False)
-        """Held here: on unmount (the app ending) the screen's children are already gone from queries."""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -71,8 +69,7 @@ class NoteEditor(ModalScreen[str | None]):
             self.query_one("#note-help", Static).update(Content(self.HELP))
 
     def action_save(self) -> None:
-        """Ctrl+S is a priority binding, run as it arrives: the note is read once the field has taken the keys
-        typed before it (a fast typist's last word was lost)."""
+        """A priority binding runs as it arrives: read the note once the field has taken the keys typed before."""
         self.after_typed(self.save)
 
     def save(self) -> None:
@@ -83,8 +80,7 @@ class NoteEditor(ModalScreen[str | None]):
         self.after_typed(self.cancel)
 
     def after_typed(self, callback: Callable[[], None]) -> None:
-        """Run `callback` on this screen once the field has taken the keys already typed (the field's queue
-        first, then the screen's: the field cannot close the screen it is in from its own queue)."""
+        """The field's queue first, then the screen's: the field cannot close its own screen from its queue."""
         self.area.call_later(self.call_later, callback)
 
     def cancel(self) -> None:
@@ -96,71 +92,76 @@ class NoteEditor(ModalScreen[str | None]):
         self.dismiss(None)
 
     def on_unmount(self) -> None:
-        """The app is ending under an open editor: keep the draft (an unchanged note needs nothing)."""
         if not self.closed and self.keep is not None and self.changed():
             self.closed = True
             self.keep(self.text)
 
 
-class LabelPicker(ModalScreen[str | None]):
-    """Pick a label: its digit (the first nine, or the labels' own keys), or the arrows and Enter for any of
-    them; Esc cancels. Labels marked ✓ are the ones already there (the current label, a sentence's tags)."""
+class Picker(ModalScreen[str | None]):
+    """A titled list of `(id, prompt)` rows: Enter takes the highlighted one (first `current`), Esc cancels."""
 
-    BINDINGS: ClassVar = [
-        Binding("escape", "cancel", "Cancel", show=False),
-        *(Binding(f"{n},{AZERTY_DIGITS[n - 1]}", f"pick({n})", show=False) for n in range(1, 10)),
-    ]
-    HELP_KEYS = (("1-9", "Pick the label with that digit"), ("up,down", "Move in the list"),
-                 ("enter", "Pick the label"))
+    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", show=False)]
+    CLASSES = "dialog"
 
-    def __init__(self, title: str, labels: list[str], current: str | None = None, *,
-                 keys: dict[str, int] | None = None, marked: Collection[str] = ()) -> None:
+    def __init__(self, title: str, rows: list[tuple[str, str]], current: str | None, help: str) -> None:
         super().__init__()
         self.title_text = title
-        self.labels = labels
+        self.rows = rows
         self.current = current
-        self.keys = keys if keys is not None else {label: n for n, label in enumerate(labels[:9], 1)}
-        """Label → the digit that picks it."""
-        self.marked = set(marked) | ({current} if current else set())
+        self.help = help
 
     def compose(self) -> ComposeResult:
-        width = max((len(label) for label in self.labels), default=0)
-
-        def prompt(label: str) -> Content:
-            key = str(self.keys[label]) if label in self.keys else " "
-            tick = "  ✓" if label in self.marked else ""
-            return Content(visible(f"{key}  {label:<{width}}{tick}", one_line=True))
-
-        with Vertical(classes="dialog picker"):
+        with Vertical(classes=self.CLASSES):
             yield Static(Content(visible(self.title_text, one_line=True)), classes="dialog-title")
-            yield OptionList(*(Option(prompt(label), id=label) for label in self.labels), markup=False)
-            digits = sorted(self.keys.values())
-            hint = (f"{digits[0]}-{digits[-1]} or " if len(digits) > 1 else f"{digits[0]} or " if digits else "")
-            hint += "↑↓ ⏎ picks · Esc cancels"  # one line in the 40-column picker
-            yield Static(Content(hint), classes="dialog-help")
+            rows = (Option(Content(visible(prompt, one_line=True)), id=ident) for ident, prompt in self.rows)
+            yield OptionList(*rows, markup=False)
+            yield Static(Content(self.help), classes="dialog-help")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
-        if self.current in self.labels:
-            options.highlighted = self.labels.index(self.current)
+        ids = [ident for ident, _ in self.rows]
+        if self.current in ids:
+            options.highlighted = ids.index(self.current)
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class LabelPicker(Picker):
+    """Pick a label by its digit (the first nine, or the labels' own keys) or from the list; ✓ marks the ones
+    already there (the current label, a sentence's tags)."""
+
+    BINDINGS: ClassVar = [*Picker.BINDINGS,  # help lists a dialog's own BINDINGS
+                          *(Binding(f"{n},{AZERTY_DIGITS[n - 1]}", f"pick({n})", show=False) for n in range(1, 10))]
+    HELP_KEYS = (("1-9", "Pick the label with that digit"), ("up,down", "Move in the list"),
+                 ("enter", "Pick the label"))
+    CLASSES = "dialog picker"
+
+    def __init__(self, title: str, labels: list[str], current: str | None = None, *,
+                 keys: dict[str, int] | None = None, marked: Collection[str] = ()) -> None:
+        self.labels = labels
+        self.keys = keys if keys is not None else {label: n for n, label in enumerate(labels[:9], 1)}
+        marked = set(marked) | ({current} if current else set())
+        width = max((len(label) for label in labels), default=0)
+        rows = [(label, f"{self.keys.get(label, ' ')}  {label:<{width}}{'  ✓' if label in marked else ''}")
+                for label in labels]
+        digits = sorted(self.keys.values())
+        hint = f"{digits[0]}-{digits[-1]} or " if len(digits) > 1 else f"{digits[0]} or " if digits else ""
+        super().__init__(title, rows, current, hint + "↑↓ ⏎ picks · Esc cancels")  # one line in 40 columns
 
     def action_pick(self, n: int) -> None:
         label = next((label for label, key in self.keys.items() if key == n), None)
         if label is not None:
             self.dismiss(label)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
 
 @dataclass(frozen=True)
 class NoteChoice:
-    action: str
-    """`jump`, `edit` or `delete`."""
+    action: str  # jump, edit or delete
     note_id: str
 
 

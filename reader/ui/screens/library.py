@@ -22,9 +22,7 @@ if TYPE_CHECKING:
 MOVES = (("reader.next-sentence", "cursor_down"), ("reader.prev-sentence", "cursor_up"),
          ("reader.page-down", "page_down"), ("reader.page-up", "page_up"), ("reader.top", "scroll_top"),
          ("reader.bottom", "scroll_bottom"))
-"""The reader's movement ids and what they do to the table: one id per move, so a keymap that moves the
-sentence cursor moves the library's too (`j k g G End` by default; DataTable alone takes End for a sideways
-scroll)."""
+"""The reader's movement ids on the table, so a keymap that moves the sentence cursor moves the library's too."""
 
 
 class DocumentTable(DataTable):
@@ -44,20 +42,16 @@ class LibraryScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        count = len(self.doc_ids)
-        yield Static(Content(f"Library · {count} document{'' if count == 1 else 's'}"), id="header")
+        yield Static(id="header")
         yield DocumentTable(id="documents", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     COLUMNS = (("title", 0), ("date", 10), ("tagged", 9), ("notes", 5), ("decisions", 9), ("source", 30),
                ("id", 12))
-    """(name, width): what an analyst scans first comes first; title takes what the first five leave, so
-    progress is on screen at 80 columns and source and id are one → away."""
+    """(name, width): what an analyst scans first comes first; title takes the rest, so progress fits 80 columns."""
     FIGURES = ("tagged", "notes", "decisions")
-    ORDER = (1, 2, 4, 5, 6, 3, 0)
-    """Where each column's value sits in an `App.summaries` row."""
-    SITE = 7
-    """A page's site name, shown in the source column when present: "Le Monde" says more than a URL."""
+    ORDER = (1, 2, 4, 5, 6, 3, 0)  # each column's place in an `App.summaries` row
+    SITE = 7  # a page's site name: "Le Monde" says more than a URL in the source column
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -97,15 +91,13 @@ class LibraryScreen(Screen):
                 column.width = max([width, *(cell_len(values[index]) for _, values in rows)])
         self.on_resize()
         for key, values in rows:
-            # shown, never parsed; text too long for its column ends with …
             table.add_row(*(Text(value, no_wrap=True, overflow="ellipsis") for value in values), key=key)
         if row is not None and 0 <= row < table.row_count:
             table.move_cursor(row=row)
         self.reader_app.announce_damage()
 
     def header_text(self) -> str:
-        """The count, then what the analysts did with each trained model's suggestions (`reader stats` says it
-        per annotator), so a team sees whether a model helps."""
+        """The count, then what analysts did with each model's suggestions, so a team sees whether a model helps."""
         from reader.stats import suggestion_stats
 
         count = len(self.doc_ids)
@@ -132,7 +124,6 @@ class LibraryScreen(Screen):
             self.reader_app.open_document(str(key.value))
 
     def action_back(self) -> None:
-        """Back to the document read last; when the library is where the app started, to the one read last."""
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
         elif self.reader_app.last_document is not None:

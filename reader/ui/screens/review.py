@@ -1,90 +1,39 @@
-"""The review screen: several analysts' work on one document, adjudicated into one annotator (`gold`).
-
-It is a reading screen whose annotations are gold's, so every usual key (labels, accept/reject/relabel/add,
-notes, undo/redo) edits gold and says `✓ saved` only once the write is on disk. On top, the review keys step
-through the items where annotators differ and take a version of them; `reader.adjudication` says what an item
-is, what the rule settles and what a decision writes (with `from` and the versions behind it), so this screen
-and `reader merge` cannot disagree. What the rule settles is merged into gold when the sentences arrive.
+"""The review screen: a reading screen whose annotations are gold's, plus keys that step through the items
+where annotators differ and take a version. `reader.adjudication` decides what an item is and what a decision
+writes, so this screen and `reader merge` cannot disagree.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from dataclasses import dataclass, replace
+from bisect import bisect_left, bisect_right
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Static
 
 from reader.ui.keymap import bindings, keys_for
+from reader.ui.screens.dialogs import LabelPicker, Picker
 from reader.ui.screens.reading import AnalysisReady, ReadingScreen
 from reader.ui.widgets.article_view import ArticleView, Mark
 from reader.ui.widgets.side_panel import SidePanel
 from reader.untrusted import visible
+from reader.worklist import ReviewOptions, disputed, item_key, review_items
 
 if TYPE_CHECKING:
-    from reader.adjudication import DocumentItems, EntityItem, EntityVersion, Item, Rule, SentenceItem
+    from reader.adjudication import DocumentItems, EntityItem, EntityVersion, Item, SentenceItem
     from reader.annotations import AnnotationSession, Change
     from reader.documents import Document
 
 ALL_KINDS = frozenset({"tag", "note", "entity"})
 
 
-@dataclass(frozen=True)
-class ReviewOptions:
-    """What `reader review` was asked for: into whom, by which rule, whose work, which label's conflicts."""
-
-    into: str = "gold"
-    rule: Rule = "majority"
-    annotators: tuple[str, ...] | None = None
-    """`--only`: the annotators compared (default: everyone but `into`)."""
-    label: str | None = None
-    """`--label`: only the conflicts about this label (a sentence label or an entity label)."""
-
-
-def concerns(item: Item, label: str) -> bool:
-    """Whether an item's disagreement is about `label` (for `--label`, straight from `reader agree`)."""
-    from reader.adjudication import SentenceItem
-
-    if isinstance(item, SentenceItem):
-        having = [label in labels for labels in item.versions.values()]
-        return any(having) and not all(having)
-    versions = [{lb for _, _, lb in v.spans} for v in item.versions.values()]
-    return any(label in v for v in versions) and not all(label in v for v in versions)
-
-
-def disputed(items: DocumentItems, options: ReviewOptions) -> list[Item]:
-    """The items the rule does not settle (decided by gold or not), in document order: what `c` steps through."""
-    from reader.adjudication import resolve
-
-    return [i for i in items.items() if not resolve(i, options.rule).settled
-            and (options.label is None or concerns(i, options.label))]
-
-
-def review_items(workspace, doc_id: str, analysis, options: ReviewOptions) -> DocumentItems:
-    """The items of a document on the sentences and entities of `analysis` (the ones on screen), so the command
-    line and the screen count the same conflicts whichever pipeline analysed the document."""
-    from reader.adjudication import document_items
-
-    parts = (analysis.model, (), (), analysis.sentences, [(e.start, e.end, e.label) for e in analysis.entities])
-    return document_items(workspace, doc_id, options.annotators, options.into, parts=parts)
-
-
-def item_key(item: Item) -> tuple[int, int, int]:
-    """Document order of items, as `DocumentItems.items`: a sentence before the entities it holds."""
-    return item.start, 0 if item.kind == "sentence" else 1, item.end
-
-
 class ConflictView(ArticleView):
-    """The article with conflicts drawn in: `≠` in the gutter of a sentence with an open conflict (`=` once
-    gold decided them all), and entities under dispute in italics, underlined."""
+    """The article with `≠` (open) or `=` (decided) in a conflicting sentence's gutter; disputed entities styled."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "article-view--conflict",
@@ -94,10 +43,8 @@ class ConflictView(ArticleView):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.conflict_sentences: dict[int, bool] = {}
-        """Sentence -> whether it holds an open conflict (False: every conflict in it is decided)."""
-        self.conflict_spans: list[tuple[int, int]] = []
-        """Extents of the entity items under dispute, sorted."""
+        self.conflict_sentences: dict[int, bool] = {}  # sentence -> holds an open conflict
+        self.conflict_spans: list[tuple[int, int]] = []  # entity items under dispute, sorted
 
     def set_conflicts(self, sentences: dict[int, bool], spans: list[tuple[int, int]]) -> None:
         self.conflict_sentences = sentences
@@ -125,54 +72,28 @@ class ConflictView(ArticleView):
         return ranges
 
 
-class VersionPicker(ModalScreen[str | None]):
-    """Whose version to take: one line per annotator, the most common version highlighted; Enter or the
-    annotator's number takes it, Esc cancels."""
+class VersionPicker(Picker):
+    """Whose version to take, the most common one highlighted; Enter or the annotator's number takes it."""
 
-    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", show=False),
-                          *(Binding(str(n), f"pick({n})", show=False) for n in range(1, 10))]
+    BINDINGS: ClassVar = [*Picker.BINDINGS, *(Binding(str(n), f"pick({n})", show=False) for n in range(1, 10))]
 
     def __init__(self, title: str, rows: list[tuple[str, str]], preferred: str | None = None) -> None:
-        super().__init__()
-        self.title_text = title
-        self.rows = rows
-        self.preferred = preferred
-
-    def compose(self) -> ComposeResult:
-        width = max((len(name) for name, _ in self.rows), default=0)
-        with Vertical(classes="dialog"):
-            yield Static(Content(visible(self.title_text, one_line=True)), classes="dialog-title")
-            yield OptionList(*(Option(Content(visible(f"{n} {name:<{width}}  {text}", one_line=True)), id=name)
-                               for n, (name, text) in enumerate(self.rows, 1)), markup=False)
-            yield Static(Content("Enter or 1-9 takes it · Esc cancels"), classes="dialog-help")
-
-    def on_mount(self) -> None:
-        options = self.query_one(OptionList)
-        names = [name for name, _ in self.rows]
-        if self.preferred in names:
-            options.highlighted = names.index(self.preferred)
-        options.focus()
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        width = max((len(name) for name, _ in rows), default=0)
+        super().__init__(title, [(name, f"{n} {name:<{width}}  {text}") for n, (name, text) in enumerate(rows, 1)],
+                         preferred, "Enter or 1-9 takes it · Esc cancels")
 
     def action_pick(self, n: int) -> None:
         if 1 <= n <= len(self.rows):
             self.dismiss(self.rows[n - 1][0])
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
 
 class ReviewScreen(ReadingScreen):
-    """One document under review: gold's annotations, the annotators' versions of the item under the cursor,
-    and keys that move between conflicts and decide them."""
+    """One document under review: gold's annotations and the versions of the item under the cursor."""
 
     BINDINGS = bindings("review")
     ARTICLE_VIEW = ConflictView
     FOOTER_HIDDEN = frozenset({"reader.search", "reader.library"})
-    """Below `NARROW` columns the footer has no room for the review keys beside every reading key: these give
-    up their place (help and the command palette still list them)."""
+    """Footer keys that make room for the review keys below `NARROW` columns (help still lists them)."""
 
     def __init__(self, doc: Document, options: ReviewOptions | None = None) -> None:
         super().__init__(doc)
@@ -183,7 +104,6 @@ class ReviewScreen(ReadingScreen):
         self._entity_items: dict[int, list[EntityItem]] = {}
 
     def compose(self) -> ComposeResult:
-        """The reading screen's layout, with the versions panel above the status line."""
         for widget in super().compose():
             if widget.id == "status":
                 yield Static(id="versions")
@@ -202,14 +122,10 @@ class ReviewScreen(ReadingScreen):
 
     @property
     def session(self) -> AnnotationSession:
-        """Gold's session: every key of the reading screen writes the adjudicated annotations."""
         return self.reader_app.workspace.session(self.doc, self.options.into)
 
-    # --- items -----------------------------------------------------------------------------------------
-
     def on_analysis_ready(self, message: AnalysisReady) -> None:
-        """After the reading screen has taken the sentences (its handler runs here, not after this one):
-        merge what the rule settles, then go to the first open conflict."""
+        """Once the reading screen took the sentences: merge what the rule settles, go to the first open conflict."""
         message.prevent_default()
         super().on_analysis_ready(message)
         if message.doc_id != self.doc.id or self.store_problem:
@@ -227,9 +143,7 @@ class ReviewScreen(ReadingScreen):
         from reader.store import StoreError
 
         items = self.load_items()
-        if not items.annotators:
-            return
-        if self.reader_app.workspace.read_only:
+        if not items.annotators or self.reader_app.workspace.read_only:
             return
         try:
             result = merge_document(self.reader_app.workspace, self.doc.id, self.options.rule,
@@ -242,7 +156,7 @@ class ReviewScreen(ReadingScreen):
             self.saved_status = f"✓ saved: merge ({self.options.rule}): {result.agreed} agreed items"
 
     def load_items(self) -> DocumentItems:
-        """Read the annotators' items again (after every gold write: what gold decided changes them)."""
+        """Read the items again after every gold write: what gold decided changes them."""
         assert self.analysis is not None
         items = review_items(self.reader_app.workspace, self.doc.id, self.analysis, self.options)
         self.items = items
@@ -255,8 +169,7 @@ class ReviewScreen(ReadingScreen):
         return items
 
     def refresh_marks(self, kinds=ALL_KINDS, sentences=None, *, usable: bool | None = None) -> None:
-        """Gold's marks (as the reading screen draws them), then the conflicts: spans some annotator has and
-        gold has not are shown too, so the cursor can reach them."""
+        """Gold's marks, plus spans only some annotator has (`proposed`), so the cursor can reach them."""
         from reader.annotations import EntityState
 
         view = self.view
@@ -298,8 +211,7 @@ class ReviewScreen(ReadingScreen):
         return self.query_one(ConflictView)
 
     def item_here(self) -> Item | None:
-        """The item under the cursor: the one holding the entity under the entity cursor, else the sentence's
-        (a conflict first: the sentence's labels, then its entities)."""
+        """The item holding the entity cursor's entity, else the sentence's (a conflict first, labels first)."""
         view = self.view
         index = view.cursor
         entity_items = self._entity_items.get(index, [])
@@ -328,8 +240,6 @@ class ReviewScreen(ReadingScreen):
         elif item.sentence is not None:
             view.move_to_sentence(item.sentence)
 
-    # --- what the screen shows -----------------------------------------------------------------------
-
     def status_parts(self) -> list[tuple[int, str]]:
         if self.items is None:
             return []
@@ -346,7 +256,6 @@ class ReviewScreen(ReadingScreen):
         self.show_versions()
 
     def show_versions(self) -> None:
-        """The versions of the item under the cursor, one line per annotator, and what gold holds."""
         panels = self.query("#versions")
         if not panels:
             return
@@ -365,31 +274,32 @@ class ReviewScreen(ReadingScreen):
             return
         here = self.conflict_index(item)
         state = "agreed" if here is None else f"conflict {here + 1}/{len(self.conflicts)}"
-        if item.kind == "sentence":
-            what = f"Sentence {item.index + 1}"
-            gold = None if item.gold is None else labels_text(item.gold)
-        else:
-            surface = " ".join(self.doc.text[item.start:item.end].split())
-            what = f"Entity “{surface[:40]}{'…' if len(surface) > 40 else ''}”"
-            gold = None if item.gold is None else self.describe(item.gold)
+        what = f"Sentence {item.index + 1}" if item.kind == "sentence" else f"Entity {self.quote(item, 40)}"
+        gold = None if item.gold is None else self.version_text(item, item.gold)
         into = self.options.into
         width = max(len(n) for n in [*item.versions, into])
         lines = [Content.assemble((visible(f"{what} · {state}", one_line=True), "bold"))]
         for n, (name, version) in enumerate(item.versions.items(), 1):
-            text = labels_text(version) if item.kind == "sentence" else self.describe(version)
+            text = self.version_text(item, version)
             lines.append(Content.assemble((f"{n} ", "dim"), (f"{visible(name, one_line=True):<{width}}", "bold"),
                                           "  ", visible(text, one_line=True)))
         lines.append(Content.assemble(("→ ", "dim"), (f"{visible(into, one_line=True):<{width}}", "bold"), "  ",
                                       visible(gold, one_line=True) if gold is not None else ("not decided", "italic")))
         panel.update(Content("\n").join(lines))
 
+    def quote(self, span, cells: int) -> str:
+        """A span's words in quotes, cut with `…` after `cells` characters."""
+        words = " ".join(self.doc.text[span.start:span.end].split())
+        return f"“{words[:cells]}{'…' if len(words) > cells else ''}”"
+
+    def version_text(self, item: Item, version) -> str:
+        return labels_text(version) if item.kind == "sentence" else self.describe(version)
+
     def describe(self, version: EntityVersion) -> str:
-        """An entity version as a line: each span kept with how it came to be, then what was rejected."""
-        text = self.doc.text
+        """An entity version as a line: each span and how it came to be, then what was rejected."""
 
         def surface(s: int, e: int) -> str:
-            words = " ".join(text[s:e].split())
-            return f"“{words[:30]}{'…' if len(words) > 30 else ''}”"
+            return self.quote(Mark(s, e, ""), 30)
 
         how = {(s, e): "accepted" for s, e, _ in version.accepted}
         how |= {(s, e): "added" for s, e, _ in version.added}
@@ -397,8 +307,6 @@ class ReviewScreen(ReadingScreen):
         parts = [f"{label} {surface(s, e)} {how.get((s, e), '(model)')}" for s, e, label in sorted(version.spans)]
         parts += [f"rejected {label} {surface(s, e)}" for s, e, label in version.rejected]
         return " · ".join(parts) or "no entity"
-
-    # --- review actions ----------------------------------------------------------------------------------
 
     def review_item(self) -> Item | None:
         item = self.item_here() if self.items is not None else None
@@ -426,12 +334,9 @@ class ReviewScreen(ReadingScreen):
         else:
             start = view.sentences[view.cursor][0]
             key = (start, 0, start)
-        keys = [item_key(c) for c in self.conflicts]
-        if delta > 0:
-            target = next((n for n, k in enumerate(keys) if k > key), None)
-        else:
-            target = next((n for n in range(len(keys) - 1, -1, -1) if keys[n] < key), None)
-        if target is None:
+        keys = [item_key(c) for c in self.conflicts]  # in document order
+        target = bisect_right(keys, key) if delta > 0 else bisect_left(keys, key) - 1
+        if not 0 <= target < len(keys):
             self.notify(f"No conflict {'after' if delta > 0 else 'before'} this one ({len(keys)} in all).")
             return
         self.go_to(self.conflicts[target])
@@ -444,7 +349,7 @@ class ReviewScreen(ReadingScreen):
         self.step(-1)
 
     def decide(self, operation, *args) -> Change | None:
-        """A gold decision through `perform` (durable before `✓ saved`); says so when gold already has it."""
+        """A gold decision through `perform` (durable before `✓ saved`)."""
         change = self.perform(operation, *args)
         if change is None and not self.saved_status.startswith("✗"):
             self.notify("Gold already holds that version.", timeout=3)
@@ -456,8 +361,7 @@ class ReviewScreen(ReadingScreen):
         item = self.review_item()
         if item is None:
             return
-        describe = labels_text if item.kind == "sentence" else self.describe
-        rows = [(name, describe(version)) for name, version in item.versions.items()]
+        rows = [(name, self.version_text(item, version)) for name, version in item.versions.items()]
         preferred = item.groups()[0][1][0] if item.versions else None
         what = f"sentence {item.index + 1}" if item.kind == "sentence" else \
             f"“{' '.join(self.doc.text[item.start:item.end].split())[:40]}”"
@@ -491,11 +395,8 @@ class ReviewScreen(ReadingScreen):
         if item is not None:
             self.decide(take_none, self.session, item)
 
-    # --- the usual keys, on gold ---------------------------------------------------------------------------
-
     def toggle_label(self, label) -> None:
-        """A label key on a sentence under review sets gold's labels through the adjudication, so the tag keeps
-        who set it (`from`) and the versions behind it, and an emptied sentence still counts as decided."""
+        """Through the adjudication, so a tag keeps `from` and the versions, and an emptied sentence is decided."""
         from reader.adjudication import take_version
 
         item = self._sentence_items.get(self.view.cursor) if self.items is not None else None
@@ -513,14 +414,12 @@ class ReviewScreen(ReadingScreen):
         self.perform(take_version, self.session, item, frozenset(labels), who)
 
     def entity_here(self) -> object | None:
-        """The entity under the entity cursor (gold's, or only an annotator's: `proposed`)."""
         index = self.view.entity_cursor
         return self.entities[index] if index is not None and index < len(self.entities) else None
 
     def set_entity(self, entity, label: str | None) -> bool:
-        """Gold's version of the item holding `entity` with the entity set to `label` (None: left out), through
-        the adjudication, like `t`: every decision in the item names who had that version (`from`) and keeps the
-        versions behind it. False when the entity is in no item under review (then the reading keys apply)."""
+        """Take gold's version of `entity`'s item with it set to `label` (None: left out), naming who had that
+        version; False when the entity is in no item under review (the reading keys apply)."""
         from reader.adjudication import take_version
 
         if self.items is None or entity is None:
@@ -553,8 +452,6 @@ class ReviewScreen(ReadingScreen):
                 i.start <= entity.start and entity.end <= i.end for i in self._entity_items.get(self.view.cursor, [])):
             super().action_relabel_entity()
             return
-        from reader.ui.screens.dialogs import LabelPicker
-
         def done(label: str | None) -> None:
             if label:
                 self.set_entity(entity, label)

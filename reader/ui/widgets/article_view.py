@@ -1,14 +1,12 @@
-"""ArticleView: the article text on Textual's Line API.
+"""ArticleView: the article text on Textual's Line API, in toolong's manner.
 
-One `ScrollView` renders only the visible lines (`render_line`), so a 50,000-sentence document costs about
-what a short one does; a widget per sentence would not (1,000 `Static`s take 0.8 s to paint). Text is
-wrapped into (start, end) offset pairs: every style (entities, cursor, search matches, selection) is a
-character range over the stored text, and the text itself is only ever sliced, never parsed as markup.
+Only the visible lines are rendered (`render_line`), so a huge document costs what a short one does. Text is
+wrapped into (start, end) offset pairs: every style is a character range over the stored text, which is only
+ever sliced, never parsed as markup.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 from bisect import bisect_left, bisect_right
@@ -28,9 +26,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 GUTTER = 16
-"""Cells left of the text: the sentence cursor, the note marker and a label (11 cells, then a space)."""
+"""Cells left of the text: cursor bar, note marker and a label of `LABEL_CELLS` (`assessment?` fits)."""
 LABEL_CELLS = GUTTER - 5
-"""Room for a label name: the default labels fit whole, a suggestion's `?` included (`assessment?`)."""
 MAX_TEXT_WIDTH = 92
 """A comfortable reading measure; wider terminals centre the column."""
 PALETTE_SIZE = 8
@@ -44,18 +41,23 @@ _LABEL_COLOURS = {
     "DATE": 4, "TIME": 4,
     "MONEY": 5, "PERCENT": 5, "QUANTITY": 5, "CARDINAL": 5, "ORDINAL": 5,
 }
+_WIDE = re.compile(
+    "[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u1100-\u115f\u200b-\u200f\u2e80-\ua4cf\uac00-\ud7a3"
+    "\uf900-\ufaff\ufe00-\ufe0f\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\U0001f000-\U0001faff"
+    "\U00020000-\U0003fffd]"
+)
+"""Wide and zero-width characters: text without them is wrapped one cell per character, with `str.rfind`."""
+_STATUS_STYLES = {"accepted": "accepted", "relabelled": "accepted", "added": "added"}
 
 
 def entity_colour(label: str) -> int:
     """Palette slot of an entity label: fixed for the usual schemes, stable for any other label."""
-    if label in _LABEL_COLOURS:
-        return _LABEL_COLOURS[label]
-    return 6 + sum(map(ord, label)) % 2
+    return _LABEL_COLOURS.get(label, 6 + sum(map(ord, label)) % 2)
 
 
 @dataclass(frozen=True)
 class Mark:
-    """An entity as displayed: its range, label and review status."""
+    """An entity as displayed."""
 
     start: int
     end: int
@@ -65,44 +67,17 @@ class Mark:
 
 @dataclass(frozen=True)
 class Tag:
-    """A sentence label as displayed in the gutter."""
+    """A sentence label in the gutter; `suggested`: a model's, drawn dim and italic with a `?`."""
 
     name: str
     colour: int
     suggested: bool = False
-    """A trained model's suggestion, not an analyst's tag: drawn dim and italic with a `?` (`reader.suggest`)."""
-
-
-@functools.cache
-def _wide() -> re.Pattern[str]:
-    return re.compile(
-        "[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u1100-\u115f\u200b-\u200f\u2e80-\ua4cf\uac00-\ud7a3"
-        "\uf900-\ufaff\ufe00-\ufe0f\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\U0001f000-\U0001faff"
-        "\U00020000-\U0003fffd]"
-    )
-
-
-def _narrow(text: str) -> bool:
-    """One cell per character: ASCII, anything Windows-1252 can encode (French typography included, checked
-    in C), or no wide/zero-width character found by the (lazily compiled) regex."""
-    if text.isascii():
-        return True
-    try:
-        text.encode("cp1252")
-    except UnicodeEncodeError:
-        return not _wide().search(text)
-    return True
-
-
-def wrap(text: str, width: int) -> list[tuple[int, int]]:
-    """Greedy word wrap into (start, end) ranges of `text`; trailing spaces and newlines are left out."""
-    return layout(text, width)[0]
 
 
 @dataclass(frozen=True)
 class Block:
-    """A sentence laid out on lines of its own: it starts a line, the next text starts below it, and it has at
-    least `rows` lines (blank ones under its text when it has more labels than lines)."""
+    """A tagged or noted sentence: it starts a line, the next text starts below it, and it has at least `rows`
+    lines, so its labels sit beside its own text."""
 
     start: int
     end: int
@@ -113,45 +88,39 @@ class Block:
 def layout(
     text: str, width: int, blocks: Sequence[Block] = (), start: int = 0, end: int | None = None
 ) -> tuple[list[tuple[int, int]], list[int], list[int]]:
-    """Wrap the paragraphs of `text[start:end]` (whole paragraphs) into lines, each block on lines of its own.
-
-    Returns the (start, end) ranges of the lines and, for each line, the sentence whose gutter it holds and the
-    row of that gutter (-1, -1 outside every block). A block's extra rows are empty lines (its end, its end).
-    Narrow text (the common case) is wrapped with `str.rfind`; text with wide or zero-width characters
-    falls back to measuring cells one character at a time.
-    """
+    """Wrap whole paragraphs of `text[start:end]` into line ranges, each block on lines of its own; per line,
+    the block's sentence and gutter row (-1, -1 outside blocks). A block's extra rows are empty lines."""
     width = max(width, 8)
     end = len(text) if end is None else end
     lines: list[tuple[int, int]] = []
     owners: list[int] = []
     rows: list[int] = []
-    events = sorted(
+
+    def emit(spans: list[tuple[int, int]], block: Block | None, row: int) -> int:
+        lines.extend(spans)
+        owners.extend([-1 if block is None else block.sentence] * len(spans))
+        rows.extend([-1] * len(spans) if block is None else range(row, row + len(spans)))
+        return row + len(spans)
+
+    events = sorted(  # at one offset a block closes before the next one opens
         [(b.start, 1, b) for b in blocks if start <= b.start <= end]
         + [(b.end, 0, b) for b in blocks if start <= b.end <= end],
         key=lambda e: (e[0], e[1]),
-    )  # at one offset a block closes before the next one opens
+    )
     ei = 0
     current: Block | None = None  # the caller's range holds whole blocks
     row = 0
     pos = start
     for para in text[start:end].split("\n"):
         p_end = pos + len(para)
-        narrow = _narrow(para)
+        narrow = para.isascii() or not _WIDE.search(para)
         emitted = False
         a = pos
         while True:
             cut = events[ei][0] if ei < len(events) and events[ei][0] <= p_end else p_end
             spans = _wrap_span(text, a, cut, width, narrow, a == pos, cut == p_end)
-            if spans:
-                emitted = True
-                lines.extend(spans)
-                if current is None:
-                    owners.extend([-1] * len(spans))
-                    rows.extend([-1] * len(spans))
-                else:
-                    owners.extend([current.sentence] * len(spans))
-                    rows.extend(range(row, row + len(spans)))
-                    row += len(spans)
+            emitted = emitted or bool(spans)
+            row = emit(spans, current, row)
             if not (ei < len(events) and events[ei][0] <= p_end):
                 break
             x, opens, block = events[ei]
@@ -159,17 +128,11 @@ def layout(
             if opens:
                 current, row = block, 0
             elif current is block:
-                if row < block.rows:
-                    lines.extend([(x, x)] * (block.rows - row))
-                    owners.extend([block.sentence] * (block.rows - row))
-                    rows.extend(range(row, block.rows))
+                emit([(x, x)] * (block.rows - row), block, row)
                 current = None
             a = x
         if not emitted:
-            lines.append((pos, pos))
-            owners.append(-1 if current is None else current.sentence)
-            rows.append(-1 if current is None else row)
-            row += current is not None
+            row = emit([(pos, pos)], current, row)
         pos = p_end + 1
     if not lines:
         return [(start, start)], [-1], [-1]
@@ -186,88 +149,47 @@ def _wrap_span(
     if not para_end:
         while b > a and text[b - 1] == " ":
             b -= 1
-    n = b - a
-    if n <= 0:
-        return []
-    if not narrow:
-        return [(a + s, a + e) for s, e in _wrap_cells(text[a:b], width)]
-    if n <= width:
-        return [(a, b)]
     lines = []
     start = a
     while start < b:
-        while start < b and text[start] == " ":
-            start += 1
-        if start >= b:
-            break
-        if b - start <= width:
+        limit = min(b, start + width) if narrow else _fit(text, start, b, width)
+        if limit >= b:
             lines.append((start, b))
             break
-        cut = text.rfind(" ", start, start + width + 1)
-        if cut <= start:
-            cut, nxt = start + width, start + width
-        else:
-            nxt = cut + 1
-        lines.append((start, cut))
+        cut = text.rfind(" ", start, limit + 1)
+        nxt = cut + 1 if cut > start else limit
+        lines.append((start, cut if cut > start else limit))
         start = nxt
+        while start < b and text[start] == " ":
+            start += 1
     return lines
 
 
-def _wrap_cells(para: str, width: int) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    start = 0
+def _fit(text: str, start: int, end: int, width: int) -> int:
+    """Where a line of `width` cells from `start` ends (at least one character), for wide characters."""
     cells = 0
-    last_space = -1
-    i = 0
-    while i < len(para):
-        c = para[i]
-        w = cell_len(c)
-        if c == " ":
-            last_space = i
-        if cells + w > width and i > start:
-            cut = last_space if last_space > start else i
-            out.append((start, cut))
-            start = cut + 1 if cut == last_space else cut
-            while start < len(para) and para[start] == " ":
-                start += 1
-            i = start
-            cells = 0
-            last_space = -1
-            continue
-        cells += w
-        i += 1
-    if start < len(para):
-        out.append((start, len(para)))
-    return out
+    for i in range(start, end):
+        cells += cell_len(text[i])
+        if cells > width:
+            return max(i, start + 1)
+    return end
 
 
 class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
-    """The article, a sentence cursor, an entity cursor, search matches and a token selection.
+    """The article with a sentence cursor, an entity cursor, search matches and a selection.
 
-    ScrollView's own bindings are not inherited: arrows, PgUp/PgDn, Home and End belong to the screen's
-    actions, which move the *cursor* (the view follows it). Scrolling without the keyboard (wheel, scrollbar)
-    drags the cursor along so that it never leaves the screen: a tag always lands on a visible sentence.
+    ScrollView's bindings are not inherited: the screen's keys move the cursor and the view follows; a wheel or
+    scrollbar scroll drags the cursor along, so a tag always lands on a visible sentence.
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "article-view--cursor",
-        "article-view--cursor-bar",
-        "article-view--gutter",
-        "article-view--note",
-        "article-view--entity-cursor",
-        "article-view--match",
-        "article-view--match-current",
-        "article-view--selection",
-        "article-view--accepted",
-        "article-view--rejected",
-        "article-view--added",
-        "article-view--suggested",
-        *(f"article-view--ent-{i}" for i in range(PALETTE_SIZE)),
-        *(f"article-view--label-{i}" for i in range(LABEL_PALETTE_SIZE)),
+        f"article-view--{name}"
+        for name in ("cursor", "cursor-bar", "gutter", "note", "entity-cursor", "match", "match-current", "selection",
+                     "accepted", "rejected", "added", "suggested", *(f"ent-{i}" for i in range(PALETTE_SIZE)),
+                     *(f"label-{i}" for i in range(LABEL_PALETTE_SIZE)))
     }
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
-    """Index of the sentence under the cursor."""
 
     class CursorMoved(Message):
         def __init__(self, view: ArticleView, sentence: int, entity: int | None) -> None:
@@ -292,22 +214,15 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.match_index: int | None = None
         self._lines: list[tuple[int, int]] = [(0, 0)]
         self._line_starts: list[int] = [0]
-        self._line_sentence: list[int] = [-1]
-        """Per line, the sentence whose labels its gutter shows (-1 outside a `Block`), and the row of them."""
+        self._line_sentence: list[int] = [-1]  # per line: the `Block`'s sentence and gutter row, or -1
         self._line_row: list[int] = [-1]
         self._wrap_width = 0
         self._line_cache: LRUCache[int, Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
 
-    # --- content -------------------------------------------------------------------------------------
-
     def load(self, text: str, sentences: Sequence[tuple[int, int]] | None = None) -> None:
-        """Show a new text; until an analysis arrives, paragraphs stand in for sentences.
-
-        A control character (only a store written before the import rules could hold one) is drawn as U+FFFD:
-        one character for one, so every offset still points at the same place, and no escape reaches the
-        terminal.
-        """
+        """Show a new text; paragraphs stand in for sentences until the analysis arrives. A control character
+        (a store older than the import rules) becomes U+FFFD: offsets hold, no escape reaches the terminal."""
         from reader.untrusted import has_control
 
         if has_control(text):
@@ -347,8 +262,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._changed()
 
     def set_overlay(self, tags: dict[int, Sequence[Tag]], notes: set[int]) -> None:
-        """Every sentence's gutter; the text is laid out again only when a sentence gains or loses rows (0.6 s
-        for 20,000 sentences with a third of them tagged, against 0.3 s for the bare text)."""
+        """Every sentence's gutter; the text is laid out again only when a sentence gains or loses rows."""
         before = {i: self._block_rows(i) for i in {*self.tags, *self.notes}}
         self.tags, self.notes = tags, notes
         if {i: self._block_rows(i) for i in {*tags, *notes}} != before:
@@ -358,7 +272,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._changed()
 
     def set_sentence_overlay(self, index: int, tags: Sequence[Tag], note: bool) -> None:
-        """Update one sentence's gutter (a keypress lays out its paragraph again, not the whole document)."""
+        """One sentence's gutter: a keypress lays out its paragraph again, not the whole document."""
         before = self._block_rows(index)
         if tags:
             self.tags[index] = tags
@@ -383,11 +297,14 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             self._scroll_to_offset(selection[0])
         self._changed()
 
-    # --- geometry ------------------------------------------------------------------------------------
-
     @property
     def text_width(self) -> int:
         return max(20, min(MAX_TEXT_WIDTH, self.scrollable_content_region.width - GUTTER - 1))
+
+    @property
+    def margin(self) -> int:
+        """Cells left of the gutter that centre the column on a wide terminal."""
+        return max(0, (self.scrollable_content_region.width - GUTTER - self._wrap_width) // 2 - 2)
 
     @property
     def line_count(self) -> int:
@@ -401,20 +318,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._relayout()
 
     def _block_rows(self, index: int) -> int:
-        """Gutter rows a sentence needs (0: none, it flows with its neighbours): one per label, at least one
-        for a note."""
-        if not self.tags.get(index) and index not in self.notes:
-            return 0
-        return max(1, len(self.tags.get(index, ())))
+        """Gutter rows of a sentence: one per label, one for a note alone, 0 when it flows with the text."""
+        return max(len(self.tags.get(index, ())), index in self.notes)
 
     def _blocks(self, lo: int = 0, hi: int | None = None) -> list[Block]:
-        """Sentences with labels or a note, in text order: each gets lines of its own, so its labels sit beside
-        its text and no other sentence's (a short sentence sharing a line would otherwise have no gutter)."""
         hi = len(self.sentences) if hi is None else hi
-        if hi - lo < len(self.tags) + len(self.notes):  # a keypress: a paragraph's few sentences
-            keys = [i for i in range(lo, hi) if i in self.tags or i in self.notes]
-        else:
-            keys = sorted(i for i in {*self.tags, *self.notes} if lo <= i < hi)
+        keys = sorted(i for i in {*self.tags, *self.notes} if lo <= i < hi)
         return [Block(*self.sentences[i], self._block_rows(i), i) for i in keys if self._block_rows(i)]
 
     def _relayout(self, start: int | None = None, end: int | None = None) -> None:
@@ -423,9 +332,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         text = self.text
         if start is None or end is None or len(self._lines) <= 1:
-            self._lines, self._line_sentence, self._line_row = layout(
-                text, self._wrap_width, self._blocks()
-            )
+            self._lines, self._line_sentence, self._line_row = layout(text, self._wrap_width, self._blocks())
             self._line_starts = [s for s, _ in self._lines]
         else:
             while True:  # grow to whole paragraphs, and to whole blocks that cross a paragraph's edge
@@ -457,7 +364,6 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             self._follow_viewport()
 
     def visible_lines(self) -> tuple[int, int]:
-        """(first, last) wrapped lines on screen."""
         first = round(self.scroll_offset.y)
         height = max(1, self.scrollable_content_region.height)
         return first, min(self.line_count - 1, first + height - 1)
@@ -477,18 +383,16 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             index = self.sentence_at(max(self._lines[bottom][0], self._lines[bottom][1] - 1))
         else:
             return
-        self.entity_cursor = None
-        self.cursor = index
-        self._drop_selection_outside(index)
-        self.post_message(self.CursorMoved(self, self.cursor, None))
+        self._set_cursor(index, None)
 
-    def _drop_selection_outside(self, index: int) -> None:
-        """A selection stays only while it overlaps the cursor's sentence: `+` never adds an entity that is
-        off screen."""
-        if self.selection is not None:
-            start, end = self.sentences[index]
-            if not (self.selection[0] < max(end, start + 1) and self.selection[1] > start):
-                self.selection = None
+    def _set_cursor(self, index: int, entity: int | None) -> None:
+        """A selection lives only on the cursor's sentence: `+` never adds an entity off screen."""
+        self.entity_cursor = entity
+        self.cursor = index
+        start, end = self.sentences[index]
+        if self.selection is not None and not (self.selection[0] < max(end, start + 1) and self.selection[1] > start):
+            self.selection = None
+        self.post_message(self.CursorMoved(self, index, entity))
 
     def _check_width(self) -> None:
         before = self._wrap_width
@@ -503,21 +407,15 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def sentence_at(self, offset: int) -> int:
         return max(0, bisect_right(self._sentence_starts, offset) - 1)
 
-    # --- cursor --------------------------------------------------------------------------------------
-
     def watch_cursor(self, old: int, new: int) -> None:
         self._changed()
 
     def move_to_sentence(self, index: int, *, entity: int | None = None) -> None:
-        index = max(0, min(index, len(self.sentences) - 1))
-        self.entity_cursor = entity
-        self.cursor = index
-        self._drop_selection_outside(index)
+        self._set_cursor(max(0, min(index, len(self.sentences) - 1)), entity)
         if entity is not None:
             self._scroll_to_offset(self.marks[entity].start)
         else:
             self.scroll_to_cursor()
-        self.post_message(self.CursorMoved(self, self.cursor, self.entity_cursor))
 
     def move_sentence(self, delta: int) -> None:
         self.move_to_sentence(self.cursor + delta)
@@ -537,7 +435,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             target = first_after if delta > 0 else first_after - 1
         if not 0 <= target < len(self.marks):
             return False
-        self.move_to_sentence(self.sentence_at(self.marks[target].start), entity=target)
+        self.move_to_mark(target)
         return True
 
     def move_to_mark(self, index: int) -> None:
@@ -553,9 +451,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return None if self.entity_cursor is None else self.marks[self.entity_cursor]
 
     def match_after(self, delta: int) -> tuple[int, bool] | None:
-        """The match `>` (delta 1) or `<` (-1) goes to, and whether that wraps around the document; None when
-        there is no match. It is counted from the cursor: from the current match when it is in the cursor's
-        sentence, else from the sentence's start (so `>` takes a match in that sentence first)."""
+        """(index, wraps around) of the match `>` (1) or `<` (-1) goes to, counted from the current match when
+        it is in the cursor's sentence, else from the sentence's start; None without matches."""
         if not self.matches:
             return None
         s_start, s_end = self.sentences[self.cursor]
@@ -568,7 +465,6 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return i % len(self.matches), not 0 <= i < len(self.matches)
 
     def goto_match(self, delta: int) -> bool:
-        """Move to the next/previous search match after/before the cursor, wrapping around."""
         target = self.match_after(delta)
         if target is None:
             return False
@@ -587,28 +483,22 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def scroll_to_cursor(self, center: bool = False) -> None:
         first, last = self.sentence_lines(self.cursor)
-        self.scroll_to_region(
-            Region(0, first, 1, last - first + 1), animate=False, center=center, immediate=True
-        )
+        self.scroll_to_region(Region(0, first, 1, last - first + 1), animate=False, center=center, immediate=True)
 
     def _scroll_to_offset(self, offset: int) -> None:
         line = self.line_of(offset)
         self.scroll_to_region(Region(0, line, 1, 1), animate=False, immediate=True)
 
     def on_click(self, event: events.Click) -> None:
-        """A click puts the cursor on the sentence (and the entity) under the pointer."""
         line = self.scroll_offset.y + event.y
         if not 0 <= line < len(self._lines):
             return
         start, end = self._lines[line]
-        margin = max(0, (self.scrollable_content_region.width - GUTTER - self._wrap_width) // 2 - 2)
-        column = self.scroll_offset.x + event.x - margin - GUTTER
+        column = self.scroll_offset.x + event.x - self.margin - GUTTER
         offset = min(end, start + max(0, column))  # narrow text: one cell per character
         index = bisect_right(self._mark_starts, offset) - 1
         entity = index if index >= 0 and self.marks[index].start <= offset < self.marks[index].end else None
         self.move_to_sentence(self.sentence_at(offset), entity=entity)
-
-    # --- rendering -----------------------------------------------------------------------------------
 
     def _changed(self) -> None:
         self._line_cache.clear()
@@ -620,11 +510,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self._line_cache.clear()
 
     def _style(self, name: str) -> Style:
-        """A component's own style, its translucent colours blended over the widget's background.
-
-        Textual's partial style drops alpha (`$primary 18%` would paint solid `$primary`), so the colours it
-        sets are taken from the full style, which blends them.
-        """
+        """A component's own style; its colours come from the full style, which blends alpha (the partial one
+        would paint `$primary 18%` solid)."""
         style = self._styles.get(name)
         if style is None:
             component = f"article-view--{name}"
@@ -668,18 +555,13 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 if r_start <= a and b <= r_end:
                     style = style + r_style
             segments.append(Segment(text[a:b].replace("\t", " "), style))
-        margin = max(0, (self.scrollable_content_region.width - GUTTER - self._wrap_width) // 2 - 2)
-        if margin:
-            segments.insert(0, Segment(" " * margin, base))
+        if self.margin:
+            segments.insert(0, Segment(" " * self.margin, base))
         return Strip(segments).simplify()
 
     def _line_owner(self, line: int) -> int | None:
-        """The sentence whose gutter this line shows; None on a blank line.
-
-        A sentence with labels or a note owns the lines of its `Block`. On other lines (the review screen marks
-        conflicts there) the last sentence starting on the line owns it when it ends there too or holds at
-        least as much of the line as the sentence it follows; otherwise the line stays with that earlier one.
-        """
+        """The sentence whose gutter this line shows (None on a blank line): a `Block`'s, else the last one
+        starting here when it ends here or holds at least as much of the line as the one before it."""
         if self._line_sentence[line] >= 0:
             return self._line_sentence[line]
         start, end = self._lines[line]
@@ -696,11 +578,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return head
 
     def _gutter_owner(self, line: int, start: int, end: int) -> tuple[int, int, int]:
-        """(sentence, row, last row) of the gutter on this line; row -1 when no sentence owns it.
-
-        A block's rows are laid out with it (one per label, see `layout`); another sentence's run down the
-        lines it owns (see `_line_owner`).
-        """
+        """(sentence, row, last row) of the gutter on this line; row -1 when no sentence owns it."""
         if self._line_sentence[line] >= 0:
             sentence = self._line_sentence[line]
             return sentence, self._line_row[line], max(self._line_row[line], self._block_rows(sentence) - 1)
@@ -716,7 +594,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return sentence, line - first, max(0, last - first)
 
     def sentence_lines(self, index: int) -> tuple[int, int]:
-        """First and last line of a sentence, the blank lines holding the rest of its labels included."""
+        """First and last line of a sentence, blank label lines included."""
         start, end = self.sentences[index]
         first, last = self.line_of(start), self.line_of(max(start, end - 1))
         while last + 1 < len(self._lines) and self._line_sentence[last + 1] == index:
@@ -724,7 +602,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return first, last
 
     def _gutter(self, sentence: int, row: int, last_row: int, is_cursor: bool, base: Style) -> list[Segment]:
-        """Cursor bar, note marker (first line) and one label per line of the sentence (+N when short)."""
+        """Cursor bar, note marker (first row) and one label per row (+N on the last when short of rows)."""
         gutter_style = base + self._style("gutter")
         bar = Segment("▌ " if is_cursor else "  ", base + self._style("cursor-bar") if is_cursor else gutter_style)
         out = [bar]
@@ -738,7 +616,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             tag = tags[row]
             name = label_text(tag.name, tag.suggested, LABEL_CELLS - len(suffix))
             style = base + self.label_style(tag.colour)
-            if tag.suggested:  # not bold like a tag: the theme's `suggested` style (dim, italic) on the label colour
+            if tag.suggested:
                 style = style + Style(bold=False) + self._style("suggested")
             out.append(Segment(name, style))
             if suffix:
@@ -750,46 +628,31 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _ranges(self, start: int, end: int, is_cursor: bool, c_start: int, c_end: int) -> list:
         ranges: list[tuple[int, int, Style]] = []
-        if is_cursor:
-            ranges.append((max(start, c_start), min(end, c_end), self._style("cursor")))
-        if self.marks:
-            i = bisect_left(self._mark_starts, start - self._max_mark_len)
-            while i < len(self.marks) and self.marks[i].start < end:
-                mark = self.marks[i]
-                if mark.end > start:
-                    style = self.mark_style(mark.label)
-                    if mark.status in ("accepted", "relabelled"):
-                        style = style + self._style("accepted")
-                    elif mark.status == "rejected":
-                        style = self._style("rejected")
-                    elif mark.status == "added":
-                        style = style + self._style("added")
-                    if i == self.entity_cursor:
-                        style = style + self._style("entity-cursor")
-                    ranges.append((max(start, mark.start), min(end, mark.end), style))
-                i += 1
-        current = self.matches[self.match_index] if self.match_index is not None else None
-        for m_start, m_end in self._matches_in(start, end):
-            style = self._style("match-current" if (m_start, m_end) == current else "match")
-            ranges.append((max(start, m_start), min(end, m_end), style))
-        if self.selection and self.selection[0] < end and self.selection[1] > start:
-            ranges.append((max(start, self.selection[0]), min(end, self.selection[1]), self._style("selection")))
-        return ranges
 
-    def _matches_in(self, start: int, end: int) -> list[tuple[int, int]]:
-        if not self.matches:
-            return []
-        i = bisect_left(self.matches, (start - 200, 0))
-        out = []
-        while i < len(self.matches) and self.matches[i][0] < end:
-            if self.matches[i][1] > start:
-                out.append(self.matches[i])
-            i += 1
-        return out
+        def add(a: int, b: int, style: Style) -> None:
+            if a < end and b > start:
+                ranges.append((max(start, a), min(end, b), style))
+
+        if is_cursor:
+            add(c_start, c_end, self._style("cursor"))
+        for i in range(bisect_left(self._mark_starts, start - self._max_mark_len), bisect_left(self._mark_starts, end)):
+            mark = self.marks[i]
+            style = self._style("rejected") if mark.status == "rejected" else self.mark_style(mark.label)
+            if mark.status in _STATUS_STYLES:
+                style += self._style(_STATUS_STYLES[mark.status])
+            if i == self.entity_cursor:
+                style += self._style("entity-cursor")
+            add(mark.start, mark.end, style)
+        current = self.matches[self.match_index] if self.match_index is not None else None
+        for match in self.matches[bisect_left(self.matches, (start - 200, 0)):bisect_left(self.matches, (end,))]:
+            add(*match, self._style("match-current" if match == current else "match"))
+        if self.selection:
+            add(*self.selection, self._style("selection"))
+        return ranges
 
 
 def label_text(name: str, suggested: bool, cells: int) -> str:
-    """A label as the gutter shows it in `cells`: whole, or cut with `…`; a suggestion keeps its `?`."""
+    """A label in `cells`: whole, or cut with `…`; a suggestion keeps its `?`."""
     room = cells - suggested
     if cell_len(name) > room:
         name = set_cell_size(name, room - 1).rstrip() + "…"

@@ -20,8 +20,7 @@ from reader.untrusted import visible
 class EntityGroup:
     text: str
     label: str
-    mentions: tuple[int, ...]
-    """Indexes into the view's marks, in document order."""
+    mentions: tuple[int, ...]  # indexes into the view's marks, in document order
 
 
 def group_marks(text: str, marks: Sequence[Mark]) -> list[EntityGroup]:
@@ -54,15 +53,8 @@ class EntityList(OptionList):
         self._next_mention = {}
         self.clear_options()
         self.add_options(
-            Option(
-                Content.assemble(
-                    (f" {g.label:<4} ", Style.from_rich_style(view.mark_style(g.label))),
-                    " ",
-                    g.text,
-                    (f"  ×{len(g.mentions)}" if len(g.mentions) > 1 else "", "dim"),
-                ),
-                id=str(i),
-            )
+            Option(Content.assemble((f" {g.label:<4} ", Style.from_rich_style(view.mark_style(g.label))), " ", g.text,
+                                    (f"  ×{len(g.mentions)}" if len(g.mentions) > 1 else "", "dim")), id=str(i))
             for i, g in enumerate(groups)
         )
 
@@ -92,9 +84,8 @@ class SidePanel(Vertical):
     def show(self, text: str, marks: Sequence[Mark], view: ArticleView, status: str = "",
              groups: list[EntityGroup] | None = None) -> None:
         """`groups`: `group_marks(text, marks)` when the caller computed it already (off the UI thread)."""
-        labels = sorted({m.label for m in marks})
         parts: list = []
-        for label in labels:
+        for label in sorted({m.label for m in marks}):
             parts += [(f" {label} ", Style.from_rich_style(view.mark_style(label))), " "]
         legend = Content.assemble(*parts) if parts else Content(status or "no entities")
         self.query_one("#legend", Static).update(legend)

@@ -1,0 +1,52 @@
+"""The review worklist: which items of a document are still disputed, shared by `reader review` and its screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reader.adjudication import DocumentItems, Item, Rule
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    """What `reader review` was asked for: into whom, by which rule, whose work (`--only`), which `--label`."""
+
+    into: str = "gold"
+    rule: Rule = "majority"
+    annotators: tuple[str, ...] | None = None
+    label: str | None = None
+
+
+def concerns(item: Item, label: str) -> bool:
+    """Whether an item's disagreement is about `label`, as `reader agree` counts it."""
+    from reader.adjudication import SentenceItem
+
+    if isinstance(item, SentenceItem):
+        having = [label in labels for labels in item.versions.values()]
+    else:
+        having = [label in {lb for _, _, lb in v.spans} for v in item.versions.values()]
+    return any(having) and not all(having)
+
+
+def disputed(items: DocumentItems, options: ReviewOptions) -> list[Item]:
+    """The items the rule does not settle (decided by gold or not), in document order."""
+    from reader.adjudication import resolve
+
+    return [i for i in items.items() if not resolve(i, options.rule).settled
+            and (options.label is None or concerns(i, options.label))]
+
+
+def review_items(workspace, doc_id: str, analysis, options: ReviewOptions) -> DocumentItems:
+    """Items on the sentences and entities of `analysis`, so the command line and the screen count the same
+    conflicts whichever pipeline analysed the document."""
+    from reader.adjudication import document_items
+
+    parts = (analysis.model, (), (), analysis.sentences, [(e.start, e.end, e.label) for e in analysis.entities])
+    return document_items(workspace, doc_id, options.annotators, options.into, parts=parts)
+
+
+def item_key(item: Item) -> tuple[int, int, int]:
+    """Document order of items, as `DocumentItems.items`: a sentence before the entities it holds."""
+    return item.start, 0 if item.kind == "sentence" else 1, item.end
