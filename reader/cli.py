@@ -17,19 +17,69 @@ import os
 import re
 import sys
 from contextlib import contextmanager, suppress
+from itertools import islice
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer.core import TyperGroup
 
 from reader.untrusted import UntrustedError, check_name, visible
 
+SENTENCE_COMMANDS = {"tag", "note", "entity"}
+HELP = ["-h", "--help"]
+
+
+class ReaderGroup(TyperGroup):
+    """`reader [PATH ...]` is `reader open [PATH ...]`, and global options may follow the subcommand (click reads
+    a group's options only before it); sentence arguments go after `--` so that `-1` or a note "-5 °C" is an
+    argument the command refuses or keeps, not an unknown option."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self.arrange(args))
+
+    def arrange(self, args: list[str]) -> list[str]:
+        """`args` with the global options first, `open` when no command is named, sentence arguments after `--`."""
+
+        def takes_value(command) -> set[str]:
+            return {o for p in command.params if p.param_type_name == "option" and not p.is_flag for o in p.opts}
+
+        own = takes_value(self)
+        values = own.union(*map(takes_value, self.commands.values()))
+        head: list[str] = []
+        rest: list[str] = []
+        tokens = iter(args)
+        for token in tokens:
+            name = token.split("=", 1)[0]
+            if token == "--":
+                rest += [token, *tokens]
+            elif name in values and "=" not in token:
+                (head if name in own else rest).extend([token, *islice(tokens, 1)])
+            else:
+                (head if name in own else rest).append(token)
+        if rest and rest[0] in SENTENCE_COMMANDS and "--" not in rest:
+            options, arguments = [], []
+            tokens = iter(rest[1:])
+            for token in tokens:
+                if token.startswith("--") or token in HELP:
+                    options += [token, *islice(tokens, 1)] if token in values else [token]
+                else:
+                    arguments.append(token)
+            rest = [rest[0], *options, "--", *arguments]
+        named = rest[:1] and (rest[0] in self.commands or rest[0] in HELP)
+        bare_help = set(rest) & set(HELP) and all(t.startswith("-") for t in rest)
+        if not (named or bare_help):
+            rest.insert(0, "open")
+        return head + rest
+
+
 app = typer.Typer(
+    cls=ReaderGroup,
     add_completion=False,
     no_args_is_help=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP},
     help="Read news articles with spaCy entities highlighted, annotate them, export datasets.",
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -64,7 +114,7 @@ LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Sentence label
 @app.callback()
 def main_options(store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
                  keymap: KeymapOpt = None, labels: LabelsOpt = None) -> None:
-    """Global options; `route` moves them before the subcommand, so they may be given anywhere."""
+    """Global options (`ReaderGroup` lets them follow the subcommand too)."""
     OPTIONS.store = store or Path(os.environ.get("READER_STORE") or "annotations")
     OPTIONS.model = model
     if annotator is not None:
@@ -166,6 +216,7 @@ def default_paths() -> list[Path]:
 
 @app.command("open")
 def open_(
+    ctx: typer.Context,
     paths: Annotated[list[str] | None, typer.Argument(help="Files, folders, URLs or feeds to import and open.")]
     = None,
     ask_annotator: Annotated[bool, typer.Option("--ask-annotator", hidden=True,
@@ -173,6 +224,9 @@ def open_(
     = False,
 ) -> None:
     """Open the reader (the default command): PATHs are imported first."""
+    # Start-up allocates many long-lived objects; collecting them before the first frame only delays it.
+    # The app re-enables the collector once the first frame is on screen.
+    gc.disable()
     with user_errors():
         from reader.ui.keymap import load_keymap
 
@@ -183,7 +237,7 @@ def open_(
         ws = open_workspace()
         refused: list[str] = []
         if paths and len(paths) == 1 and not Path(paths[0]).exists() and re.fullmatch(r"[a-z][a-z-]*", paths[0]):
-            commands = ", ".join(sorted(command_names() - {"open"}))
+            commands = ", ".join(sorted(set(ctx.parent.command.commands) - {"open"}))
             fail(f"no command or file {paths[0]!r} (commands: {commands})")
         if paths:
             # Every good input is imported and opened; the refused ones are said here, again in the app, and
@@ -1038,81 +1092,14 @@ def render_stats(result):
     return Group(*parts)
 
 
-GLOBAL_OPTIONS = {"--store", "--model", "--annotator", "--keymap", "--labels"}
-VALUE_OPTIONS = GLOBAL_OPTIONS | {"--n-process", "--format", "--unit", "--output", "--doc", "--align"}
-VALUE_OPTIONS |= {"--only", "--rule", "--into"}  # agree, merge
-VALUE_OPTIONS |= {"--label"}  # review
-VALUE_OPTIONS |= {"--from", "--name"}  # train
-VALUE_OPTIONS |= {"--host", "--port"}  # serve
-VALUE_OPTIONS |= {"--sort", "--limit"}  # list
-SENTENCE_COMMANDS = {"tag", "note", "entity"}
-
-
-def route(argv: list[str]) -> list[str]:
-    """Put global options first and make `open` the default command.
-
-    `reader [opts] PATH...` means `reader [opts] open PATH...`, and `reader list --store X` is
-    `reader --store X list`: typer only reads a callback's options before the subcommand. The arguments of
-    `tag` and `note` go after `--`, so a sentence `-1` is refused by the command, not taken for an option.
-    """
-    commands = command_names()
-    head: list[str] = []
-    rest: list[str] = []
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        name = token.split("=", 1)[0]
-        if token == "--":
-            rest += argv[i:]
-            break
-        if name in GLOBAL_OPTIONS:
-            take = 1 if "=" in token else 2
-            head += argv[i : i + take]
-            i += take
-            continue
-        if name in VALUE_OPTIONS and "=" not in token:
-            rest += argv[i : i + 2]
-            i += 2
-            continue
-        rest.append(token)
-        i += 1
-    if rest and rest[0] in SENTENCE_COMMANDS and "--" not in rest:
-        # click reads `-1` (or a note "-5 °C") as unknown short options: arguments go after `--`
-        options, arguments = [], []
-        tokens = iter(rest[1:])
-        for t in tokens:
-            if t.startswith("--") or t == "-h":
-                options.append(t)
-                if t in VALUE_OPTIONS:  # `tag --from FILE`: the value stays with its option
-                    options.append(next(tokens, ""))
-            else:
-                arguments.append(t)
-        rest = [rest[0], *options, "--", *arguments]
-    if any(t in ("-h", "--help") for t in rest[:1]) or (rest and rest[0] in commands):
-        return head + rest
-    positional = next((t for t in rest if not t.startswith("-")), None)
-    if positional is None and any(t in ("-h", "--help") for t in rest):
-        return head + rest
-    return [*head, "open", *rest]
-
-
-def command_names() -> set[str]:
-    return {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
-
-
 def run(argv: list[str]) -> int:
     """Run the command line and return its exit status.
 
     Click is run outside its standalone mode so that a usage error (missing argument, bad value, unknown
     option) is one `error:` line and status 2 like every other error, not typer's multi-line usage box.
     """
-    args = route(argv)
-    if "open" in args:
-        # Start-up allocates many long-lived objects; collecting them before the first frame only delays it.
-        # The app re-enables the collector once the first frame is on screen.
-        gc.disable()
     try:
-        status = app(args=args, prog_name="reader", standalone_mode=False)
+        status = app(args=argv, prog_name="reader", standalone_mode=False)
     except typer.Abort:
         say(err, "error: interrupted")
         return 130
