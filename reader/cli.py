@@ -748,6 +748,7 @@ def stats_() -> None:
     """Progress and label counts per annotator, agreement between annotators."""
     with user_errors():
         from reader.stats import stats
+        from reader.tables import render_stats
 
         ws = open_workspace(read_only=True)
         out.print(render_stats(stats(ws)))
@@ -765,6 +766,7 @@ def train_(
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from reader.suggest import ModelError
+        from reader.tables import render_scores
 
         try:
             ws = open_workspace(read_only=True)  # reads tags, writes only models/ (swapped in whole)
@@ -790,21 +792,6 @@ def train_(
         say(out, f"saved model {meta['name']} ({meta['base']}, {meta['architecture']}): trained on {on['sentences']} "
             f"sentences of {on['documents']} documents by {on['annotator']}, scored on {held['sentences']} sentences "
             f"of {held['documents']} held-out documents, {trained.seconds:.1f} s", one_line=True)
-
-
-def render_scores(meta: dict):
-    """Held-out precision, recall and F1 per label (– where undefined)."""
-    from rich.table import Table
-
-    from reader.stats import percent_text
-
-    table = Table(title="Held-out scores", title_justify="left", box=None, pad_edge=False, header_style="bold")
-    for column in ("label", "precision", "recall", "f1", "sentences"):
-        table.add_column(column, justify="left" if column == "label" else "right", no_wrap=True)
-    for label, s in meta["scores"].items():
-        table.add_row(cell(label), cell(percent_text(s["p"])), cell(percent_text(s["r"])),
-                      cell(percent_text(s["f"])), cell(s.get("n", "")))
-    return table
 
 
 @app.command("suggest")
@@ -870,6 +857,7 @@ def agree_(
         import json
 
         from reader.agreement import agreement
+        from reader.tables import render_agreement
 
         ws = open_workspace(read_only=True)
         names = annotator_names(only)
@@ -934,39 +922,6 @@ def annotator_names(only: list[str] | None) -> list[str] | None:
     except UntrustedError as exc:
         fail(str(exc))
     return None
-
-
-def render_agreement(result):
-    """`reader agree` output: sentence labels (alpha, kappa per pair), entity pairs, entity F1 per label. Tables
-    of figures split to fit the terminal (`reader.tables`): a figure is never cut."""
-    from rich.console import Group
-
-    from reader.stats import percent_text
-    from reader.tables import FigureTable
-
-    head = (f"{result.documents} documents ({result.sentences} sentences) touched by at least two of "
-            f"{len(result.annotators)} annotators: {', '.join(result.annotators) or 'none'}")
-    parts: list = [Text(visible(head, one_line=True))]
-    if not result.documents:
-        parts.append(Text("no document was touched by two annotators: no agreement to measure"))
-        return Group(*parts)
-    table = FigureTable("Sentence labels (Krippendorff's alpha over all; Cohen's kappa per pair)", ["label"],
-                        ["alpha", *(f"{a} / {b}" for a, b in result.pairs)])
-    for name, x in result.labels.items():
-        table.add_row([name], [percent_text(x.alpha), *(percent_text(x.kappa.get(pair)) for pair in result.pairs)])
-    parts.append(table)
-    table = FigureTable("Entities (a is the reference; mismatches: unmatched spans of either side)", ["a / b"],
-                        ["precision", "recall", "f1", "boundary", "label", "missing"])
-    for p in result.entities:
-        table.add_row([f"{p.a} / {p.b}"], [percent_text(p.precision), percent_text(p.recall), percent_text(p.f1),
-                                           p.boundary, p.label, p.missing])
-    parts.append(table)
-    if result.entity_f1:
-        table = FigureTable("Entity F1 per label (all pairs)", ["label"], ["f1"])
-        for name, f1 in result.entity_f1.items():
-            table.add_row([name], [percent_text(f1)])
-        parts.append(table)
-    return Group(*parts)
 
 
 @app.command("keys")
@@ -1055,41 +1010,6 @@ def nothing_to_review(doc_id: str, annotators: list[str], into: str, label: str 
         return f"only {annotators[0]} annotated {doc_id}: review needs two annotators"
     about = f" about {label}" if label else ""
     return f"nothing to review in {doc_id}: {', '.join(annotators)} agree on every item{about} under the {rule} rule"
-
-
-def render_stats(result):
-    """`reader stats` output: a summary line, the annotator table, the agreement table; tables of figures split
-    to fit the terminal (`reader.tables`): a figure is never cut."""
-    from rich.console import Group
-
-    from reader.stats import DECISIONS, percent_text
-    from reader.tables import FigureTable
-
-    parts: list = [Text(f"{result.documents} documents, {len(result.annotators)} annotators")]
-    if result.annotators:
-        table = FigureTable("Annotators", ["annotator"],
-                            ["documents", "tagged", *result.labels, "notes", *DECISIONS])
-        for a in result.annotators:
-            table.add_row([a.name], [a.documents, a.tagged_sentences, *(a.labels.get(x, 0) for x in result.labels),
-                                     a.notes, *(a.decisions.get(x, 0) for x in DECISIONS)])
-        parts.append(table)
-    if result.agreement:
-        table = FigureTable("Agreement on sentence labels (Cohen's kappa per label)", ["annotators"],
-                            ["documents", "sentences", "same labels", *result.labels])
-        for x in result.agreement:
-            table.add_row([f"{x.first} / {x.second}"],
-                          [x.documents, x.sentences, percent_text(x.percent, True),
-                           *(percent_text(x.kappa.get(label)) for label in result.labels)])
-        parts.append(table)
-    elif len(result.annotators) > 1:
-        parts.append(Text("no document was tagged by two annotators: no agreement to measure"))
-    if result.models:
-        table = FigureTable("Suggestions (sentences, per model)", ["model", "annotator"],
-                            ["accepted", "dismissed", "corrected"])
-        for m in result.models:
-            table.add_row([m.model, m.annotator], [m.accepted, m.dismissed, m.corrected])
-        parts.append(table)
-    return Group(*parts)
 
 
 def run(argv: list[str]) -> int:

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from reader.annotations import AnnotationSession
-from reader.cli import render_stats
 from reader.documents import make_document
 from reader.stats import cohen_kappa, stats
 from reader.store import Store
+from reader.tables import render_stats
 from reader.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
