@@ -19,7 +19,7 @@ import sys
 from contextlib import contextmanager, suppress
 from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -27,6 +27,9 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from reader.untrusted import UntrustedError, check_name, visible
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 SENTENCE_COMMANDS = {"tag", "note", "entity"}
 HELP = ["-h", "--help"]
@@ -115,28 +118,18 @@ LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Sentence label
 def main_options(store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
                  keymap: KeymapOpt = None, labels: LabelsOpt = None) -> None:
     """Global options (`ReaderGroup` lets them follow the subcommand too)."""
+    with user_errors():
+        OPTIONS.annotator_given = annotator is not None
+        OPTIONS.annotator = default_annotator() if annotator is None else check_name(annotator, "--annotator")
     OPTIONS.store = store or Path(os.environ.get("READER_STORE") or "annotations")
-    OPTIONS.model = model
-    if annotator is not None:
-        try:
-            annotator = check_name(annotator, "--annotator")
-        except UntrustedError as exc:
-            fail(str(exc))
-    OPTIONS.annotator = annotator or default_annotator()
-    OPTIONS.annotator_given = annotator is not None
-    OPTIONS.keymap = keymap
-    OPTIONS.labels = labels
+    OPTIONS.model, OPTIONS.keymap, OPTIONS.labels = model, keymap, labels
 
 
 def default_annotator() -> str:
     """The login name when it is a valid annotator name (it names files in the store), else `analyst`."""
     try:
-        login = getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "analyst"
-    try:
-        return check_name(login)
-    except UntrustedError:
+        return check_name(getpass.getuser())
+    except Exception:  # no login name in some containers, or not a valid name
         return "analyst"
 
 
@@ -145,19 +138,14 @@ def say(console: Console, text: str, *, one_line: bool = False) -> None:
     console.print(visible(text, one_line=one_line), markup=False, highlight=False)
 
 
-def cell(value: object) -> Text:
-    """A table cell holding data: `Text` is never parsed as markup."""
-    return Text(visible(str(value), one_line=True))
-
-
 def fail(message: str, code: int = 2) -> None:
     say(err, f"error: {message}", one_line=True)
     raise typer.Exit(code)
 
 
 @contextmanager
-def user_errors():
-    """Turn the domain's expected errors into one line on stderr."""
+def user_errors(*more: type[Exception]):
+    """Turn the domain's expected errors (and a command's own, `more`) into one line on stderr."""
     from reader.analysis import AnalysisError
     from reader.annotations import AnnotationError
     from reader.documents import DocumentError
@@ -168,7 +156,7 @@ def user_errors():
     try:
         yield
     except (DocumentError, StoreError, KeymapError, AnalysisError, LabelError, AnnotationError,
-            UntrustedError) as exc:
+            UntrustedError, *more) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", 130)
@@ -176,35 +164,31 @@ def user_errors():
 
 def sentence_index(value: str, count: int, hint: str = "") -> int:
     """A sentence number given on the command line: ASCII digits within range (`-1` is not the last one)."""
-    problem = sentence_problem(value, count, hint)
-    if problem:
-        fail(problem)
+    from reader.annotations import AnnotationError
+
+    if not re.fullmatch(r"[0-9]+", value) or int(value) >= count:
+        shown = value if re.fullmatch(r"-?[0-9]+", value) else repr(value)
+        raise AnnotationError(f"no sentence {shown} (the document has {count}, numbered from 0{hint})")
     return int(value)
 
 
-def sentence_problem(value: str, count: int, hint: str = "") -> str:
-    """Why `value` is not a sentence number of a document with `count` sentences ("" when it is one)."""
-    if not re.fullmatch(r"[0-9]+", value) or int(value) >= count:
-        shown = value if re.fullmatch(r"-?[0-9]+", value) else repr(value)
-        return f"no sentence {shown} (the document has {count}, numbered from 0{hint})"
-    return ""
-
-
 def warn_damage(found) -> None:
-    """One `warning:` line per damaged annotation file a command left out (`Workspace.damage`); the command
-    did its job on the rest of the store, so its status is unchanged."""
+    """A `warning:` line per damaged file a command left out; it did its job on the rest, so its status stands."""
     for line in dict.fromkeys(map(str, found)):
         say(err, f"warning: {line}", one_line=True)
 
 
-def open_workspace(read_only: bool = False, writer: str | None = None):
-    """The store with --annotator's writer lock (or `writer`'s): read-only when another process holds it."""
+def open_workspace(read_only: bool = False, writer: str | None = None, *, written: str = ""):
+    """The store with --annotator's writer lock (or `writer`'s); read-only when another process holds it, which
+    fails the command when it is to write (`written`: what the refusal costs, e.g. "nothing was written")."""
     from reader.labels import load_labels
     from reader.workspace import Workspace
 
-    labels = load_labels(OPTIONS.labels)
-    return Workspace.open(OPTIONS.store, read_only=read_only, model=OPTIONS.model,
-                          annotator=OPTIONS.annotator or default_annotator(), labels=labels, writer=writer)
+    ws = Workspace.open(OPTIONS.store, read_only=read_only, model=OPTIONS.model, annotator=OPTIONS.annotator,
+                        labels=load_labels(OPTIONS.labels), writer=writer)
+    if written and ws.read_only:
+        fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; {written}")
+    return ws
 
 
 def default_paths() -> list[Path]:
@@ -246,8 +230,8 @@ def open_(
             refused = loaded.refused
             results = import_documents(ws, paths, analyse=False, docs=loaded.documents)
             doc_ids = [r.document.id for r in results]
-            if refused and len(results) + len(refused) > 1:
-                say(err, import_summary(results, refused))
+            if refused:
+                say_refused(results, refused)
             if refused and not doc_ids:
                 raise typer.Exit(2)  # nothing to open
         else:
@@ -269,8 +253,7 @@ def open_(
 
 
 def run_reader(app) -> None:
-    """Run the TUI, then say what it saved on the way out (a note draft open when it ended); the terminal
-    may be gone (SIGHUP), which costs the message only."""
+    """Run the TUI, then say what it kept on the way out; a terminal gone (SIGHUP) costs the message only."""
     app.run()
     for line in app.kept:
         with suppress(OSError):
@@ -348,8 +331,8 @@ def serve_(
 
 
 def load_documents(ws, paths: list[str] | list[Path]):
-    """Files, folders, URLs and feeds as documents (`reader.loading.Loaded`): each refused input is one
-    `error:` line, at once; a feed's known items come back as stored, its failed items are `warning:` lines."""
+    """Inputs as documents (`reader.loading.Loaded`): a refused one is an `error:` line at once, a feed's failed
+    items `warning:` lines; a feed's known items come back as stored."""
     from reader.loading import load_inputs
 
     loaded = load_inputs(paths, stored=lambda: map(ws.document, ws.document_ids()),
@@ -359,26 +342,21 @@ def load_documents(ws, paths: list[str] | list[Path]):
     return loaded
 
 
-def import_summary(results, refused: list[str]) -> str:
-    added = sum(1 for r in results if r.added)
-    return f"imported {added}, unchanged {len(results) - added}, refused {len(refused)}"
-
-
 def import_documents(ws, paths: list[str] | list[Path], *, analyse: bool, n_process: int = 1, docs=None):
-    """Load (unless `docs` are given), store and (optionally) analyse documents; a missing model fails before
-    anything is stored. Refused inputs were said by `load_documents`; the others are imported."""
+    """Store and (optionally) analyse documents (loaded from `paths` unless `docs` are given); a missing model
+    fails before anything is stored."""
     from reader.workspace import ImportResult
 
     docs = load_documents(ws, paths).documents if docs is None else docs
     if ws.read_only:
         missing = [d for d in docs if not ws.has_document(d.id)]
         if missing:
-            fail(f"the store is read-only here: {ws.read_only_message()}; cannot import {len(missing)} "
-                 "new document(s)")
+            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; cannot import "
+                 f"{len(missing)} new document(s)")
         return [ImportResult(d, False) for d in docs]
     if analyse:
         for doc in {ws.pipeline_for(d): d for d in docs if ws.cached_analysis(d) is None}.values():
-            ws.pipeline(doc)  # load (or fail on) every pipeline needed before the store changes
+            ws.pipeline(doc)
     results = ws.add_documents(docs)
     if analyse and docs:
         from rich.progress import Progress
@@ -396,37 +374,31 @@ def import_(
     n_process: Annotated[int, typer.Option("--n-process", help="spaCy worker processes.")] = 1,
 ) -> None:
     """Add documents to the store and analyse them; a native `reader export` file brings its annotations."""
-    with user_errors():
-        from reader.export import ExportError, import_native, read_native
+    from reader.export import ExportError
 
-        ws = open_workspace()
-        if ws.read_only:
-            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was imported")
-        try:
-            from reader.documents import is_url
+    with user_errors(ExportError):
+        from reader.documents import is_url
+        from reader.export import import_native, read_native
 
-            native = {p: records for p in paths
-                      if not is_url(p) and Path(p).is_file() and (records := read_native(Path(p))) is not None}
-            rest = [p for p in paths if p not in native]
-            loaded = load_documents(ws, rest) if rest else None  # every input is read before anything is stored
-            if native:
-                summary = import_native(ws, [r for records in native.values() for r in records], analyse=True)
-                for doc_id in summary.documents:
-                    doc = ws.document(doc_id)
-                    state = "added" if doc_id in summary.added else "unchanged"
-                    say(out, f"{doc.id}  {state:<9}  {doc.title}", one_line=True)
-                say(out, f"{summary.annotations} annotations imported from {len(native)} native export(s)")
-        except ExportError as exc:
-            fail(str(exc))
+        ws = open_workspace(written="nothing was imported")
+        native = {p: records for p in paths
+                  if not is_url(p) and Path(p).is_file() and (records := read_native(Path(p))) is not None}
+        rest = [p for p in paths if p not in native]
+        loaded = load_documents(ws, rest) if rest else None  # every input is read before anything is stored
+        if native:
+            summary = import_native(ws, [r for records in native.values() for r in records], analyse=True)
+            for doc_id in summary.documents:
+                state = "added" if doc_id in summary.added else "unchanged"
+                say(out, f"{doc_id}  {state:<9}  {ws.document(doc_id).title}", one_line=True)
+            say(out, f"{summary.annotations} annotations imported from {len(native)} native export(s)")
         if loaded is None:
             return
         results = import_documents(ws, rest, analyse=True, n_process=n_process, docs=loaded.documents)
         for result in results:
             doc = result.document
             analysis = ws.cached_analysis(doc)
+            n_sent, n_ent = (len(analysis.sentences), len(analysis.entities)) if analysis else (0, 0)
             state = "added" if result.added else "unchanged"
-            n_sent = len(analysis.sentences) if analysis else 0
-            n_ent = len(analysis.entities) if analysis else 0
             say(out, f"{doc.id}  {state:<9}  {n_sent:>5} sentences  {n_ent:>5} entities  {doc.title}",
                 one_line=True)
             if result.replaces:
@@ -434,8 +406,7 @@ def import_(
             for ann in result.lost:
                 say(err, f"  not found in the new text, kept in {result.replaces}: {ann.kind} "
                     f"{ann.label or ann.text!r} on “{' '.join(ann.quote.exact[:60].split())}”", one_line=True)
-        if len(results) + len(loaded.refused) > 1:  # one input: its own line says it all
-            say(err, import_summary(results, loaded.refused))
+        say_refused(results, loaded.refused)
         if loaded.refused:
             raise typer.Exit(1 if results else 2)  # 1: some imported, others refused; 2: every input refused
 
@@ -452,10 +423,6 @@ def list_(
 ) -> None:
     """Documents in the store, with --annotator's progress (tagged sentences, notes, entity decisions)."""
     with user_errors():
-        import json
-
-        from rich.table import Table
-
         if sort not in LIST_SORTS:
             fail(f"unknown sort {sort!r} (sorts: {', '.join(LIST_SORTS)})")
         ws = open_workspace(read_only=True)
@@ -468,33 +435,25 @@ def list_(
         summaries = summaries[:limit]
         if as_json:
             for s in summaries:
-                sys.stdout.write(json.dumps({"id": s.doc_id, "title": s.title, "date": s.date, "source": s.source,
-                                             "annotator": who, "sentences": s.sentences, "tagged": s.tagged,
-                                             "notes": s.notes, "decisions": s.decisions}, ensure_ascii=False) + "\n")
+                write_json({"id": s.doc_id, "title": s.title, "date": s.date, "source": s.source, "annotator": who,
+                            "sentences": s.sentences, "tagged": s.tagged, "notes": s.notes, "decisions": s.decisions})
             return
-        table = Table(title=Text(visible(f"Documents · progress of {who}", one_line=True)), title_justify="left",
-                      box=None, pad_edge=False, header_style="bold")
-        numeric = ("sentences", "tagged", "notes", "decisions")
-        for column in ("id", "title", *numeric):
-            # figures keep their width (never cut); the title gives way, cut with …
-            # (Rich shrinks only a column that may wrap: the title's cells themselves stay on one line)
-            table.add_column(column, justify="right" if column in numeric else "left", overflow="ellipsis",
-                             no_wrap=column != "title", min_width=12 if column == "id" else len(column)
-                             if column in numeric else None, max_width=60 if column == "title" else None)
-        for s in summaries:
-            title = cell(s.title)
-            title.no_wrap, title.overflow = True, "ellipsis"
-            table.add_row(cell(s.doc_id), title, cell("–" if s.sentences is None else s.sentences),
-                          cell(s.tagged), cell(s.notes), cell(s.decisions))
-        out.print(table)
+        # figures keep their width (never cut); the title gives way, cut with … (Rich shrinks only a column that
+        # may wrap: the title's cells themselves stay on one line)
+        figure = {"justify": "right", "no_wrap": True, "overflow": "ellipsis"}
+        columns = {"id": {"no_wrap": True, "overflow": "ellipsis", "min_width": 12},
+                   "title": {"overflow": "ellipsis", "max_width": 60},
+                   **{name: {**figure, "min_width": len(name)} for name in ("sentences", "tagged", "notes",
+                                                                            "decisions")}}
+        out.print(text_table(f"Documents · progress of {who}", columns, [
+            (s.doc_id, Text(visible(s.title, one_line=True), no_wrap=True, overflow="ellipsis"),
+             "–" if s.sentences is None else s.sentences, s.tagged, s.notes, s.decisions) for s in summaries]))
         warn_damage(ws.damage())
 
 
 def session_for(doc_ref: str):
     """The document (by id or unique prefix), its sentences (cached or from the model) and the session."""
-    ws = open_workspace()
-    if ws.read_only:
-        fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
+    ws = open_workspace(written="nothing was written")
     doc = ws.document(ws.resolve(doc_ref))
     analysis, _ = ws.analysis(doc)
     session = ws.session(doc)
@@ -518,15 +477,10 @@ def tag_(
             fail("give either DOC SENT LABEL [--remove] or --from FILE (a `remove` column), not both")
         bulk("tag", source, check, tag_line, 3)
         return
-    for name, value in (("doc", doc), ("sentence", sentence), ("label", label)):
-        if value is None:
-            fail(f"missing argument '{name}' (see reader tag --help)")
+    require("tag", doc=doc, sentence=sentence, label=label)
     assert doc is not None and sentence is not None and label is not None
     with user_errors():
-        try:
-            label = check_name(label, "label")
-        except UntrustedError as exc:
-            fail(str(exc))
+        label = check_name(label, "label")
         ws, document, analysis, session = session_for(doc)
         index = sentence_index(sentence, len(analysis.sentences))
         change = session.set_tag(index, label, on=not remove)
@@ -542,9 +496,7 @@ def tag_line(session, analysis, fields: list[str], memo: dict):
 
     if len(fields) > 4:
         raise AnnotationError(f"{len(fields)} columns: doc, sentence, label and an optional `remove`")
-    problem = sentence_problem(fields[1], len(analysis.sentences))
-    if problem:
-        raise AnnotationError(problem)
+    index = sentence_index(fields[1], len(analysis.sentences))
     flag = fields[3].strip() if len(fields) == 4 else ""
     if flag not in ("", "remove", "add"):
         raise AnnotationError(f"the 4th column is `remove` (or empty), not {flag!r}")
@@ -552,7 +504,7 @@ def tag_line(session, analysis, fields: list[str], memo: dict):
         label = check_name(fields[2], "label")
     except UntrustedError as exc:
         raise AnnotationError(str(exc)) from None
-    return session.set_tag(int(fields[1]), label, on=flag != "remove")
+    return session.set_tag(index, label, on=flag != "remove")
 
 
 def entity_line(session, analysis, fields: list[str], memo: dict):
@@ -590,10 +542,8 @@ def read_lines(source: str) -> list[tuple[int, list[str]]]:
 
 
 def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> None:
-    """`tag --from` / `entity --from`: every line through the same session operations as one command (and
-    the reader's keys), one process, one durable write per document (`AnnotationSession.batch`: one undo
-    step in the reader too). Good lines are applied; each bad one is an `error: FILE:LINE: why` line and
-    the status is 1. Running the same file twice changes nothing the second time."""
+    """`tag --from` / `entity --from`: every line through the session operations the reader's keys use, one
+    durable write per document (`AnnotationSession.batch`); a bad line is `error: FILE:LINE: why`, status 1."""
     from reader.analysis import AnalysisError
     from reader.annotations import AnnotationError
     from reader.store import StoreError
@@ -602,9 +552,7 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
     lines = read_lines(source)
     errors: list[tuple[int, str]] = []
     with user_errors():
-        ws = open_workspace(read_only=check)
-        if ws.read_only and not check:
-            fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}): nothing was written")
+        ws = open_workspace(read_only=check, written="" if check else "nothing was written")
         by_doc: dict[str, list[tuple[int, list[str]]]] = {}
         resolved: dict[str, str] = {}
         for number, fields in lines:
@@ -627,7 +575,7 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
                 continue
             session = ws.session(document)
             session.use_sentences(analysis.sentences)
-            done = bad = same = 0
+            done = same = 0
             memo: dict = {}
             try:
                 with session.batch(f"{command} --from {where}", dry_run=check) as result:
@@ -636,16 +584,15 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
                             change = apply_line(session, analysis, fields, memo)
                         except AnnotationError as exc:
                             errors.append((number, str(exc)))
-                            bad += 1
                             continue
-                        done, same = (done + 1, same) if change is not None else (done, same + 1)
+                        done, same = done + (change is not None), same + (change is None)
             except StoreError as exc:
                 errors.extend((n, f"not saved: {exc}") for n, _ in doc_lines)
                 continue
             writes += result.change is not None
             applied, unchanged, written = applied + done, unchanged + same, written + result.records
-            say(out, f"{doc_id}  applied {done:>4}  unchanged {same:>4}  refused {bad:>4}  {document.title}",
-                one_line=True)
+            say(out, f"{doc_id}  applied {done:>4}  unchanged {same:>4}  refused {len(doc_lines) - done - same:>4}  "
+                f"{document.title}", one_line=True)
     for number, message in sorted(errors):
         say(err, f"error: {where}:{number}: {message}", one_line=True)
     outcome = f"{written} records would be written (--check: nothing written)" if check else \
@@ -676,9 +623,7 @@ def entity_(
             fail("give either DOC START END ACTION [LABEL] or --from FILE, not both")
         bulk("entity", source, check, entity_line, 4)
         return
-    for name, value in (("doc", doc), ("start", start), ("end", end), ("action", action)):
-        if value is None:
-            fail(f"missing argument '{name}' (see reader entity --help)")
+    require("entity", doc=doc, start=start, end=end, action=action)
     assert doc is not None and start is not None and end is not None and action is not None
     with user_errors():
         ws, document, analysis, session = session_for(doc)
@@ -722,23 +667,22 @@ def export_(
     = "strict",
 ) -> None:
     """Write a dataset (stdout when no --output); a summary goes to stderr."""
-    with user_errors():
+    from reader.export import ExportError
+
+    with user_errors(ExportError):
         from rich.progress import Progress
 
-        from reader.export import ExportError, check_options, export, write_export
+        from reader.export import check_options, export, write_export
 
         target = None if output is None or str(output) == "-" else output
-        try:
-            check_options(fmt, unit, align, target)
-            ws = open_workspace(read_only=True)
-            who = OPTIONS.annotator if OPTIONS.annotator_given else None
-            with Progress(console=err, transient=True) as progress:
-                task = progress.add_task("exporting", total=2 * (len(doc) if doc else len(ws.document_ids())))
-                result = export(ws, fmt, unit, doc, annotated_only, who, align,
-                                progress=lambda n: progress.advance(task, n))
-            write_export(result, target)
-        except ExportError as exc:
-            fail(str(exc))
+        check_options(fmt, unit, align, target)
+        ws = open_workspace(read_only=True)
+        who = OPTIONS.annotator if OPTIONS.annotator_given else None
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("exporting", total=2 * (len(doc) if doc else len(ws.document_ids())))
+            result = export(ws, fmt, unit, doc, annotated_only, who, align,
+                            progress=lambda n: progress.advance(task, n))
+        write_export(result, target)
         warn_damage(result.skipped)
         say(err, result.summary(), one_line=True)
 
@@ -762,36 +706,30 @@ def train_(
     name: Annotated[str | None, typer.Option("--name", help="Model name (default: the --from annotator's).")] = None,
 ) -> None:
     """Train a sentence classifier on an annotator's tags; prints held-out scores and saves it in the store."""
-    with user_errors():
+    from reader.suggest import ModelError
+
+    with user_errors(ModelError):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from reader.suggest import ModelError
         from reader.tables import render_scores
 
-        try:
-            ws = open_workspace(read_only=True)  # reads tags, writes only models/ (swapped in whole)
-            source = check_name(source, "--from") if source else ws.default_training_source()
-            name = name or source
-            with Progress(TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                          TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
-                task = progress.add_task("reading", total=1.0)
-
-                def report(stage: str, share: float) -> None:
-                    progress.update(task, description=stage, completed=share)
-
-                trained = ws.train(source, name, progress=report)
-        except ModelError as exc:
-            fail(str(exc))
-        warn_damage(ws.damage())  # learnt without those files
-        meta = trained.meta
-        for label, count in trained.skipped.items():
-            say(err, f"warning: label {label} skipped: {count} tagged sentence(s) in the training documents, "
-                "too few to learn from", one_line=True)
-        out.print(render_scores(meta))
-        on, held = meta["trained_on"], meta["held_out"]
-        say(out, f"saved model {meta['name']} ({meta['base']}, {meta['architecture']}): trained on {on['sentences']} "
-            f"sentences of {on['documents']} documents by {on['annotator']}, scored on {held['sentences']} sentences "
-            f"of {held['documents']} held-out documents, {trained.seconds:.1f} s", one_line=True)
+        ws = open_workspace(read_only=True)  # reads tags, writes only models/ (swapped in whole)
+        source = check_name(source, "--from") if source else ws.default_training_source()
+        with Progress(TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("reading", total=1.0)
+            trained = ws.train(source, name or source,
+                               progress=lambda stage, share: progress.update(task, description=stage, completed=share))
+    warn_damage(ws.damage())  # learnt without those files
+    meta = trained.meta
+    for label, count in trained.skipped.items():
+        say(err, f"warning: label {label} skipped: {count} tagged sentence(s) in the training documents, "
+            "too few to learn from", one_line=True)
+    out.print(render_scores(meta))
+    on, held = meta["trained_on"], meta["held_out"]
+    say(out, f"saved model {meta['name']} ({meta['base']}, {meta['architecture']}): trained on {on['sentences']} "
+        f"sentences of {on['documents']} documents by {on['annotator']}, scored on {held['sentences']} sentences "
+        f"of {held['documents']} held-out documents, {trained.seconds:.1f} s", one_line=True)
 
 
 @app.command("suggest")
@@ -801,49 +739,34 @@ def suggest_(
     = False,
 ) -> None:
     """Label probabilities for every sentence of a document, from a trained model (--model, default: newest)."""
-    with user_errors():
-        import json
+    from reader.suggest import ModelError
 
-        from reader.suggest import ModelError, load, shown, suggestions
+    with user_errors(ModelError):
+        from reader.analysis import pipeline_version
+        from reader.suggest import load, shown, suggestions
 
-        try:
-            ws = open_workspace(read_only=True)
-            try:  # here --model names a trained classifier; a spaCy pipeline name still picks the analysis's
-                info = ws.find_model(OPTIONS.model)
-                ws.model = None
-            except ModelError:
-                if OPTIONS.model is None or not is_pipeline(OPTIONS.model):
-                    raise
-                info = ws.find_model(None)
-            document = ws.document(ws.resolve(doc))
-            analysis, _ = ws.analysis(document)
-            cats = suggestions(load(info), document.text, analysis.sentences)
-        except ModelError as exc:
-            fail(str(exc))
-        if as_json:
-            lines = [json.dumps({"sentence": i, "start": s, "end": e, "cats": {k: round(v, 4) for k, v in c.items()}},
-                                ensure_ascii=False) for i, ((s, e), c) in enumerate(zip(analysis.sentences, cats,
-                                                                                          strict=True))]
-            sys.stdout.write("".join(line + "\n" for line in lines))
-            return
-        from rich.table import Table
-
-        table = Table(title=f"Suggestions of {info.name} (p ≥ 0.5)", title_justify="left", box=None, pad_edge=False,
-                      header_style="bold")
-        for column in ("sentence", "suggested", "text"):
-            table.add_column(column, justify="right" if column == "sentence" else "left", no_wrap=True,
-                             overflow="ellipsis", max_width=70 if column == "text" else None)
-        for i, ((s, e), c) in enumerate(zip(analysis.sentences, cats, strict=True)):
-            labels = " ".join(f"{n} {c[n]:.2f}" for n in shown(c)) or "–"
-            table.add_row(cell(i), cell(labels), cell(" ".join(document.text[s:e].split())))
-        out.print(table)
-
-
-def is_pipeline(name: str) -> bool:
-    """Whether a --model value is an installed spaCy pipeline (not a trained classifier's name)."""
-    from reader.analysis import pipeline_version
-
-    return pipeline_version(name) is not None
+        ws = open_workspace(read_only=True)
+        try:  # here --model names a trained classifier; a spaCy pipeline name still picks the analysis's
+            info = ws.find_model(OPTIONS.model)
+            ws.model = None
+        except ModelError:
+            if OPTIONS.model is None or pipeline_version(OPTIONS.model) is None:
+                raise
+            info = ws.find_model(None)
+        document = ws.document(ws.resolve(doc))
+        analysis, _ = ws.analysis(document)
+        cats = suggestions(load(info), document.text, analysis.sentences)
+    rows = list(enumerate(zip(analysis.sentences, cats, strict=True)))
+    if as_json:
+        for i, ((s, e), c) in rows:
+            write_json({"sentence": i, "start": s, "end": e, "cats": {k: round(v, 4) for k, v in c.items()}})
+        return
+    out.print(text_table(f"Suggestions of {info.name} (p ≥ 0.5)", {
+        "sentence": {"justify": "right", "no_wrap": True},
+        "suggested": {"no_wrap": True, "overflow": "ellipsis"},
+        "text": {"no_wrap": True, "overflow": "ellipsis", "max_width": 70}}, [
+        (i, " ".join(f"{n} {c[n]:.2f}" for n in shown(c)) or "–", " ".join(document.text[s:e].split()))
+        for i, ((s, e), c) in rows]))
 
 
 @app.command("agree")
@@ -854,17 +777,13 @@ def agree_(
 ) -> None:
     """Agreement between annotators: alpha and kappa on sentence labels, F1 and mismatches on entities."""
     with user_errors():
-        import json
-
         from reader.agreement import agreement
         from reader.tables import render_agreement
 
         ws = open_workspace(read_only=True)
-        names = annotator_names(only)
-        doc_ids = [ws.resolve(ref) for ref in doc] if doc else None
-        result = agreement(ws, names, doc_ids)
+        result = agreement(ws, annotator_names(only), [ws.resolve(ref) for ref in doc] if doc else None)
         if as_json:
-            sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            write_json(result.to_json())
         else:
             out.print(render_agreement(result))
         warn_damage(ws.damage())
@@ -1012,12 +931,42 @@ def nothing_to_review(doc_id: str, annotators: list[str], into: str, label: str 
     return f"nothing to review in {doc_id}: {', '.join(annotators)} agree on every item{about} under the {rule} rule"
 
 
-def run(argv: list[str]) -> int:
-    """Run the command line and return its exit status.
+def say_refused(results, refused: list[str]) -> None:
+    """The import's summary line, when more than one input was given (one input's own line says it all)."""
+    if len(results) + len(refused) > 1:
+        added = sum(1 for r in results if r.added)
+        say(err, f"imported {added}, unchanged {len(results) - added}, refused {len(refused)}")
 
-    Click is run outside its standalone mode so that a usage error (missing argument, bad value, unknown
-    option) is one `error:` line and status 2 like every other error, not typer's multi-line usage box.
-    """
+
+def text_table(title: str, columns: dict[str, dict], rows) -> Table:
+    """A borderless table whose every cell is `Text` (never markup); `columns`: name -> `add_column` options."""
+    from rich.table import Table
+
+    table = Table(title=Text(visible(title, one_line=True)), title_justify="left", box=None, pad_edge=False,
+                  header_style="bold")
+    for name, settings in columns.items():
+        table.add_column(name, **settings)
+    for row in rows:
+        table.add_row(*(c if isinstance(c, Text) else Text(visible(str(c), one_line=True)) for c in row))
+    return table
+
+
+def write_json(record) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def require(command: str, **arguments: str | None) -> None:
+    """The error typer would give for a missing argument (they are optional for the `--from` form)."""
+    for name, value in arguments.items():
+        if value is None:
+            fail(f"missing argument '{name}' (see reader {command} --help)")
+
+
+def run(argv: list[str]) -> int:
+    """Run the command line outside click's standalone mode: a usage error is one `error:` line and status 2,
+    not typer's usage box."""
     try:
         status = app(args=argv, prog_name="reader", standalone_mode=False)
     except typer.Abort:
@@ -1034,11 +983,8 @@ def run(argv: list[str]) -> int:
 
 
 def click_error_line(exc: Exception) -> str:
-    """The `error:` line of an error click raised (a bad option, a missing argument, a file it could not open).
-
-    typer ≥ 0.26 runs on a private copy of click and exports none of its exception classes (but
-    `typer.BadParameter`), so they are told by click's documented interface, `format_message()` and `exit_code`,
-    and a usage error by its `ctx` (the command it was parsing), which the line names for `--help`."""
+    """The `error:` line of a click error. typer exports none of click's exception classes, so they are told by
+    click's documented `format_message()` and `exit_code`, a usage error by its `ctx`, named for `--help`."""
     message = exc.format_message().strip()  # type: ignore[attr-defined]
     if not hasattr(exc, "ctx"):
         return f"error: {message}"

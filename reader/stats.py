@@ -8,7 +8,7 @@ the same labels. Adjudicated sets (`gold`, see `reader.adjudication.is_adjudicat
 counted but are not compared: they copy the annotators. Read-only; the model is loaded only for a document
 that has no cached analysis.
 
-Returns data only: drawing it is the front end's job (`reader.cli.render_stats`), which keeps every value
+Returns data only: drawing it is the front end's job (`reader.tables.render_stats`), which keeps every value
 out of markup.
 """
 
