@@ -798,35 +798,29 @@ def merge_(
     doc: Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")] = None,
 ) -> None:
     """Write what the annotators agree on into --into (gold); prints agreed items and conflicts per document."""
-    with user_errors():
-        from reader.adjudication import AdjudicationError, merge, parse_rule
+    from reader.adjudication import AdjudicationError
 
-        try:
-            into = check_name(into, "--into")
-            chosen = parse_rule(rule)
-            names = annotator_names(only)
-            ws = open_workspace(writer=into)
-            if ws.read_only:
-                fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
-            doc_ids = [ws.resolve(ref) for ref in doc] if doc else None
-            results = merge(ws, chosen, names, doc_ids, into)
-        except AdjudicationError as exc:
-            fail(str(exc))
-        agreed = conflicts = kept = written = 0
+    with user_errors(AdjudicationError):
+        from reader.adjudication import merge, parse_rule
+
+        into = check_name(into, "--into")
+        chosen = parse_rule(rule)
+        names = annotator_names(only)
+        ws = open_workspace(writer=into, written="nothing was written")
+        results = merge(ws, chosen, names, [ws.resolve(ref) for ref in doc] if doc else None, into)
+        merged = [r for r in results if r.annotators and not r.skipped]
+        skipped = [r for r in results if r.skipped]
         for r in results:
             if r.skipped:
                 say(out, f"{r.doc_id}  skipped (damaged file: nothing merged)  {r.title}", one_line=True)
-                continue
-            if not r.annotators:
-                continue
-            agreed, conflicts, kept, written = (agreed + r.agreed, conflicts + r.conflicts, kept + r.kept,
-                                                written + r.written)
-            say(out, f"{r.doc_id}  agreed {r.agreed:>4}  conflicts {r.conflicts:>4}  kept {r.kept:>4}  "
-                f"written {r.written:>4}  {r.title}", one_line=True)
-        done = sum(1 for r in results if r.annotators and not r.skipped)
-        skipped = [r for r in results if r.skipped]
-        say(out, f"total: {done} documents, {agreed} agreed, {conflicts} conflicts left, {kept} already in {into}, "
-            f"{written} records written ({rule})" + (f", {len(skipped)} skipped" if skipped else ""), one_line=True)
+            elif r.annotators:
+                say(out, f"{r.doc_id}  agreed {r.agreed:>4}  conflicts {r.conflicts:>4}  kept {r.kept:>4}  "
+                    f"written {r.written:>4}  {r.title}", one_line=True)
+        agreed, conflicts, kept, written = (sum(getattr(r, n) for r in merged)
+                                            for n in ("agreed", "conflicts", "kept", "written"))
+        say(out, f"total: {len(merged)} documents, {agreed} agreed, {conflicts} conflicts left, {kept} already in "
+            f"{into}, {written} records written ({rule})" + (f", {len(skipped)} skipped" if skipped else ""),
+            one_line=True)
         warn_damage(ws.damage())  # the skipped documents' files, and document files that do not parse
         if doc and skipped:  # the documents asked for could not be merged: that job failed
             raise typer.Exit(1)
@@ -834,18 +828,11 @@ def merge_(
 
 def annotator_names(only: list[str] | None) -> list[str] | None:
     """The annotators given with --only, checked (None: the command's default)."""
-    if not only:
-        return None
-    try:
-        return sorted({check_name(name, "--only") for name in only})
-    except UntrustedError as exc:
-        fail(str(exc))
-    return None
+    return sorted({check_name(name, "--only") for name in only}) if only else None
 
 
 @app.command("keys")
-def keys_(
-) -> None:
+def keys_() -> None:
     """Every binding id with its keys under the chosen keymap."""
     with user_errors():
         from reader.ui.keymap import BY_ID, load_keymap
@@ -869,34 +856,25 @@ def review_(
                                                                   "them review a pair).")] = None,
 ) -> None:
     """Review where annotators differ, side by side, and decide into --into (gold); agreed items are merged."""
-    with user_errors():
-        from reader.adjudication import AdjudicationError, parse_rule
+    from reader.adjudication import AdjudicationError
+
+    with user_errors(AdjudicationError):
+        from reader.adjudication import parse_rule
         from reader.ui.keymap import load_keymap
         from reader.ui.screens.review import ReviewOptions, disputed, review_items
 
-        try:
-            into = check_name(into, "--into")
-            chosen = parse_rule(rule)
-            names = tuple(sorted({check_name(name, "--only") for name in only})) if only else None
-            if label is not None:
-                label = check_name(label, "--label")
-        except (AdjudicationError, UntrustedError) as exc:
-            fail(str(exc))
+        into = check_name(into, "--into")
+        names = tuple(annotator_names(only) or ()) if only else None
+        options = ReviewOptions(into, parse_rule(rule), names, None if label is None else check_name(label, "--label"))
         if names is not None and into in names:
             fail(f"--only {into}: the annotations are reviewed into {into!r}, it cannot be one of the versions")
         keys = load_keymap(OPTIONS.keymap)
-        ws = open_workspace(writer=into)
-        if ws.read_only:
-            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
-        options = ReviewOptions(into, chosen, names, label)
-        doc_ids = [ws.resolve(doc)] if doc else ws.document_ids()
+        ws = open_workspace(writer=into, written="nothing was written")
         pending, compared = [], 0
-        for doc_id in doc_ids:
-            present = [n for n in ws.annotators(doc_id) if n != into and (names is None or n in names)]
-            annotators = present
-            if len(present) > 1:  # the analysis the screen will show (cached, whichever pipeline made it)
-                analysis, _ = ws.analysis(ws.document(doc_id))
-                items = review_items(ws, doc_id, analysis, options)
+        for doc_id in [ws.resolve(doc)] if doc else ws.document_ids():
+            annotators = [n for n in ws.annotators(doc_id) if n != into and (names is None or n in names)]
+            if len(annotators) > 1:  # the analysis the screen will show (cached, whichever pipeline made it)
+                items = review_items(ws, doc_id, ws.analysis(ws.document(doc_id))[0], options)
                 annotators = items.annotators
                 if ws.damage(doc_id):  # a version is missing, or gold cannot be written: not reviewable
                     warn_damage(ws.damage(doc_id))
