@@ -107,22 +107,26 @@ class Options:
 
 OPTIONS = Options()
 
-StoreOpt = Annotated[Path | None, typer.Option("--store", help="Store folder (env READER_STORE).")]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="spaCy pipeline (default: fr_core_news_md).")]
-AnnotatorOpt = Annotated[str | None, typer.Option("--annotator", help="Your name in the store (default: login).")]
-KeymapOpt = Annotated[str | None, typer.Option("--keymap", help="Keymap name (keymaps/NAME.toml) or file.")]
-LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Sentence label set (TOML).")]
+DocArg = Annotated[str, typer.Argument(help="Document id or unique id prefix.", show_default=False)]
+DocOrFrom = Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)]
+DocsOpt = Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")]
+CheckOpt = Annotated[bool, typer.Option("--check", help="With --from: check every line, write nothing.")]
 
 
 @app.callback()
-def main_options(store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
-                 keymap: KeymapOpt = None, labels: LabelsOpt = None) -> None:
+def main_options(
+    store: Annotated[Path, typer.Option("--store", envvar="READER_STORE", help="Store folder.")] = Path("annotations"),
+    model: Annotated[str | None, typer.Option("--model", help="spaCy pipeline (default: fr_core_news_md).")] = None,
+    annotator: Annotated[str | None, typer.Option("--annotator", help="Your name in the store (default: login).")]
+    = None,
+    keymap: Annotated[str | None, typer.Option("--keymap", help="Keymap name (keymaps/NAME.toml) or file.")] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", help="Sentence label set (TOML).")] = None,
+) -> None:
     """Global options (`ReaderGroup` lets them follow the subcommand too)."""
     with user_errors():
         OPTIONS.annotator_given = annotator is not None
         OPTIONS.annotator = default_annotator() if annotator is None else check_name(annotator, "--annotator")
-    OPTIONS.store = store or Path(os.environ.get("READER_STORE") or "annotations")
-    OPTIONS.model, OPTIONS.keymap, OPTIONS.labels = model, keymap, labels
+    OPTIONS.store, OPTIONS.model, OPTIONS.keymap, OPTIONS.labels = store, model, keymap, labels
 
 
 def default_annotator() -> str:
@@ -463,13 +467,13 @@ def session_for(doc_ref: str):
 
 @app.command("tag")
 def tag_(
-    doc: Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)] = None,
+    doc: DocOrFrom = None,
     sentence: Annotated[str | None, typer.Argument(help="Sentence number, from 0.", show_default=False)] = None,
     label: Annotated[str | None, typer.Argument(help="Label name.", show_default=False)] = None,
     remove: Annotated[bool, typer.Option("--remove", help="Take the label off.")] = False,
     source: Annotated[str | None, typer.Option("--from", help="Many tags: a TSV file (- for stdin) of lines "
                                                             "doc<TAB>sentence<TAB>label[<TAB>remove].")] = None,
-    check: Annotated[bool, typer.Option("--check", help="With --from: check every line, write nothing.")] = False,
+    check: CheckOpt = False,
 ) -> None:
     """Tag a sentence (the same operation as the label keys in the reader), or many with --from FILE."""
     if source is not None:
@@ -605,7 +609,7 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
 
 @app.command("entity")
 def entity_(
-    doc: Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)] = None,
+    doc: DocOrFrom = None,
     start: Annotated[str | None, typer.Argument(help="Start offset (characters, from 0).", show_default=False)]
     = None,
     end: Annotated[str | None, typer.Argument(help="End offset (exclusive).", show_default=False)] = None,
@@ -614,7 +618,7 @@ def entity_(
     label: Annotated[str | None, typer.Argument(help="The label, for relabel and add.", show_default=False)] = None,
     source: Annotated[str | None, typer.Option("--from", help="Many decisions: a TSV file (- for stdin) of lines "
                                                             "doc<TAB>start<TAB>end<TAB>action[<TAB>label].")] = None,
-    check: Annotated[bool, typer.Option("--check", help="With --from: check every line, write nothing.")] = False,
+    check: CheckOpt = False,
 ) -> None:
     """An entity decision on the span START-END, as the reader's a/x/r/+ keys; stated, not toggled (a second
     run changes nothing). add needs offsets on token boundaries."""
@@ -637,7 +641,7 @@ def entity_(
 
 @app.command("note")
 def note_(
-    doc: Annotated[str, typer.Argument(help="Document id or unique id prefix.")],
+    doc: DocArg,
     sentence: Annotated[str, typer.Argument(help="Sentence number from 0, or - for a note on the document.")],
     text: Annotated[str, typer.Argument(help="The note.")],
 ) -> None:
@@ -660,7 +664,7 @@ def export_(
         "--unit", help="document or sentence (default: document for jsonl, sentence otherwise).")] = None,
     output: Annotated[Path | None, typer.Option("--output", help="File to write (stdout by default; spacy needs one).")]
     = None,
-    doc: Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")] = None,
+    doc: DocsOpt = None,
     annotated_only: Annotated[bool, typer.Option("--annotated-only", help="Only annotated documents and sentences.")]
     = False,
     align: Annotated[str, typer.Option("--align", help="Spans that cut a token: strict (fail), expand or contract.")]
@@ -734,7 +738,7 @@ def train_(
 
 @app.command("suggest")
 def suggest_(
-    doc: Annotated[str, typer.Argument(help="Document id or unique id prefix.")],
+    doc: DocArg,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per sentence (the contract's shape).")]
     = False,
 ) -> None:
@@ -771,7 +775,7 @@ def suggest_(
 
 @app.command("agree")
 def agree_(
-    doc: Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")] = None,
+    doc: DocsOpt = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Annotator to compare (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object (the contract's shape).")] = False,
 ) -> None:
@@ -795,7 +799,7 @@ def merge_(
     rule: Annotated[str, typer.Option("--rule", help="unanimous, majority (default) or N annotators.")]
     = "majority",
     only: Annotated[list[str] | None, typer.Option("--only", help="Annotator to merge (repeatable).")] = None,
-    doc: Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")] = None,
+    doc: DocsOpt = None,
 ) -> None:
     """Write what the annotators agree on into --into (gold); prints agreed items and conflicts per document."""
     from reader.adjudication import AdjudicationError
