@@ -1,12 +1,8 @@
 """Command line: `reader [PATH ...]` opens the TUI; subcommands work headless on the same store.
 
-Thin by design: every command resolves options, then calls the workspace. Expected failures (bad input,
-locked or corrupt store, missing model) end with one `error: ...` line and a non-zero status.
-
-Output never parses data as markup and never lets an escape through: every line goes out through `say`
-(markup off, controls shown as `\x1b`-style text by `reader.untrusted.visible`) and table cells are `Text`.
-Values are clean when they come from the store (every door cleans them), but a store written before those
-rules, or a path typed on the command line, may still hold an escape.
+Every command resolves options, then calls the workspace; an expected failure is one `error: ...` line. Data goes
+out through `say` or `Text` cells, never as markup, controls made visible: an old store or a typed path may hold
+an escape.
 """
 
 from __future__ import annotations
@@ -479,8 +475,7 @@ def tag_(
     if source is not None:
         if doc is not None or remove:
             fail("give either DOC SENT LABEL [--remove] or --from FILE (a `remove` column), not both")
-        bulk("tag", source, check, tag_line, 3)
-        return
+        return bulk("tag", source, check, tag_line, 3)
     require("tag", doc=doc, sentence=sentence, label=label)
     assert doc is not None and sentence is not None and label is not None
     with user_errors():
@@ -625,8 +620,7 @@ def entity_(
     if source is not None:
         if doc is not None:
             fail("give either DOC START END ACTION [LABEL] or --from FILE, not both")
-        bulk("entity", source, check, entity_line, 4)
-        return
+        return bulk("entity", source, check, entity_line, 4)
     require("entity", doc=doc, start=start, end=end, action=action)
     assert doc is not None and start is not None and end is not None and action is not None
     with user_errors():

@@ -1,9 +1,7 @@
-"""Tables of figures for the command line that fit any terminal without cutting a number.
+"""The command line's tables of figures, which fit any terminal without cutting a number.
 
-A rich `Table` wider than the terminal shrinks its columns, and a figure shrunk below its width shows `1.…` for
-`1.00`: a number read wrong. `FigureTable` keeps figure columns at their widest cell and, when they do not fit
-beside the name columns, prints them in as many tables as it takes, the names repeated. Names may wrap; figures
-never. Cells are drawn as `rich.text.Text`, so a value is never parsed as markup.
+A rich `Table` too wide shrinks its columns, and a figure shrunk shows `1.…` for `1.00`: a number read wrong.
+`FigureTable` keeps figures whole and splits them over as many tables as it takes, the (wrapping) names repeated.
 """
 
 from __future__ import annotations
@@ -19,23 +17,20 @@ from rich.text import Text
 from reader.stats import DECISIONS, percent_text
 from reader.untrusted import visible
 
-GAP = 2
-"""Cells between two columns of a `box=None` table (one of padding on each side)."""
+GAP = 2  # cells between two columns of a `box=None` table
 
 
 def clean(values: Sequence[object]) -> list[str]:
+    """Cells as one-line text with controls shown (drawn as `Text`, never parsed as markup)."""
     return [visible(str(x), one_line=True) for x in values]
 
 
 @dataclass
 class FigureTable:
     title: str
-    names: Sequence[str]
-    """Headers of the columns that say what a row is: left-aligned, may wrap, repeated in every part."""
-    figures: Sequence[str]
-    """Headers of the columns of figures: right-aligned, never wrapped nor cut."""
-    rows: Sequence[tuple[Sequence[object], Sequence[object]]] = field(default_factory=list)
-    """(name cells, figure cells) per row."""
+    names: Sequence[str]  # what a row is: left-aligned, may wrap, repeated in every part
+    figures: Sequence[str]  # right-aligned, never wrapped nor cut
+    rows: Sequence[tuple[Sequence[object], Sequence[object]]] = field(default_factory=list)  # (names, figures)
 
     def __post_init__(self) -> None:
         self.names, self.figures = clean(self.names), clean(self.figures)
