@@ -133,13 +133,13 @@ def default_annotator() -> str:
         return "analyst"
 
 
-def say(console: Console, text: str, *, one_line: bool = False) -> None:
-    """Print a line that may hold data: no markup, no highlighting, controls made visible."""
-    console.print(visible(text, one_line=one_line), markup=False, highlight=False)
+def say(console: Console, text: str) -> None:
+    """Print a line that may hold data: no markup, no highlighting, controls (newlines too) made visible."""
+    console.print(visible(text, one_line=True), markup=False, highlight=False)
 
 
 def fail(message: str, code: int = 2) -> None:
-    say(err, f"error: {message}", one_line=True)
+    say(err, f"error: {message}")
     raise typer.Exit(code)
 
 
@@ -175,7 +175,7 @@ def sentence_index(value: str, count: int, hint: str = "") -> int:
 def warn_damage(found) -> None:
     """A `warning:` line per damaged file a command left out; it did its job on the rest, so its status stands."""
     for line in dict.fromkeys(map(str, found)):
-        say(err, f"warning: {line}", one_line=True)
+        say(err, f"warning: {line}")
 
 
 def open_workspace(read_only: bool = False, writer: str | None = None, *, written: str = ""):
@@ -257,7 +257,7 @@ def run_reader(app) -> None:
     app.run()
     for line in app.kept:
         with suppress(OSError):
-            say(err, line, one_line=True)
+            say(err, line)
 
 
 def open_asking_annotator(keys) -> None:
@@ -319,10 +319,9 @@ def serve_(
         if not is_loopback(host):
             say(err, f"warning: serving on {host}:{port} to other machines: textual-serve has no authentication, "
                 "anyone who reaches it can read and annotate under any name; prefer 127.0.0.1 with an SSH tunnel "
-                f"(ssh -L {port}:127.0.0.1:{port} this-machine) or a reverse proxy with authentication",
-                one_line=True)
+                f"(ssh -L {port}:127.0.0.1:{port} this-machine) or a reverse proxy with authentication")
         server = ReaderServer(shlex.join([*command, "open", "--ask-annotator"]), host, port,
-                              announce=lambda line: say(out, line, one_line=True))
+                              announce=lambda line: say(out, line))
         try:
             server.serve()
         except OSError as exc:
@@ -336,9 +335,9 @@ def load_documents(ws, paths: list[str] | list[Path]):
     from reader.loading import load_inputs
 
     loaded = load_inputs(paths, stored=lambda: map(ws.document, ws.document_ids()),
-                         report=lambda line: say(err, line, one_line=True))
+                         report=lambda line: say(err, line))
     for refusal in loaded.refused:
-        say(err, f"error: {refusal}", one_line=True)
+        say(err, f"error: {refusal}")
     return loaded
 
 
@@ -389,7 +388,7 @@ def import_(
             summary = import_native(ws, [r for records in native.values() for r in records], analyse=True)
             for doc_id in summary.documents:
                 state = "added" if doc_id in summary.added else "unchanged"
-                say(out, f"{doc_id}  {state:<9}  {ws.document(doc_id).title}", one_line=True)
+                say(out, f"{doc_id}  {state:<9}  {ws.document(doc_id).title}")
             say(out, f"{summary.annotations} annotations imported from {len(native)} native export(s)")
         if loaded is None:
             return
@@ -399,13 +398,12 @@ def import_(
             analysis = ws.cached_analysis(doc)
             n_sent, n_ent = (len(analysis.sentences), len(analysis.entities)) if analysis else (0, 0)
             state = "added" if result.added else "unchanged"
-            say(out, f"{doc.id}  {state:<9}  {n_sent:>5} sentences  {n_ent:>5} entities  {doc.title}",
-                one_line=True)
+            say(out, f"{doc.id}  {state:<9}  {n_sent:>5} sentences  {n_ent:>5} entities  {doc.title}")
             if result.replaces:
                 say(out, f"  replaces {result.replaces} (same source): annotations re-anchored")
             for ann in result.lost:
                 say(err, f"  not found in the new text, kept in {result.replaces}: {ann.kind} "
-                    f"{ann.label or ann.text!r} on “{' '.join(ann.quote.exact[:60].split())}”", one_line=True)
+                    f"{ann.label or ann.text!r} on “{' '.join(ann.quote.exact[:60].split())}”")
         say_refused(results, loaded.refused)
         if loaded.refused:
             raise typer.Exit(1 if results else 2)  # 1: some imported, others refused; 2: every input refused
@@ -486,7 +484,7 @@ def tag_(
         start, end = analysis.sentences[index]
         state = "unchanged" if change is None else change.description
         preview = " ".join(document.text[start:end].split())[:70]
-        say(out, f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {preview}", one_line=True)
+        say(out, f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {preview}")
 
 
 def tag_line(session, analysis, fields: list[str], memo: dict):
@@ -591,13 +589,13 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
             writes += result.change is not None
             applied, unchanged, written = applied + done, unchanged + same, written + result.records
             say(out, f"{doc_id}  applied {done:>4}  unchanged {same:>4}  refused {len(doc_lines) - done - same:>4}  "
-                f"{document.title}", one_line=True)
+                f"{document.title}")
     for number, message in sorted(errors):
-        say(err, f"error: {where}:{number}: {message}", one_line=True)
+        say(err, f"error: {where}:{number}: {message}")
     outcome = f"{written} records would be written (--check: nothing written)" if check else \
         f"{written} records written in {writes} write(s)"
     say(out, f"total: {len(lines)} lines, {len(by_doc)} documents, {applied} applied, {unchanged} unchanged, "
-        f"{len(errors)} refused; {outcome}", one_line=True)
+        f"{len(errors)} refused; {outcome}")
     if errors:
         raise typer.Exit(1)
 
@@ -629,8 +627,7 @@ def entity_(
         change = entity_line(session, analysis, fields, {})
         s, e = int(start), int(end)
         state = "unchanged" if change is None else change.description
-        say(out, f"{document.id} {s}-{e} “{' '.join(document.text[s:e].split())}”: {state} ({ws.annotator})",
-            one_line=True)
+        say(out, f"{document.id} {s}-{e} “{' '.join(document.text[s:e].split())}”: {state} ({ws.annotator})")
 
 
 @app.command("note")
@@ -682,7 +679,7 @@ def export_(
                             progress=lambda n: progress.advance(task, n))
         write_export(result, target)
         warn_damage(result.skipped)
-        say(err, result.summary(), one_line=True)
+        say(err, result.summary())
 
 
 @app.command("stats")
@@ -722,12 +719,12 @@ def train_(
     meta = trained.meta
     for label, count in trained.skipped.items():
         say(err, f"warning: label {label} skipped: {count} tagged sentence(s) in the training documents, "
-            "too few to learn from", one_line=True)
+            "too few to learn from")
     out.print(render_scores(meta))
     on, held = meta["trained_on"], meta["held_out"]
     say(out, f"saved model {meta['name']} ({meta['base']}, {meta['architecture']}): trained on {on['sentences']} "
         f"sentences of {on['documents']} documents by {on['annotator']}, scored on {held['sentences']} sentences "
-        f"of {held['documents']} held-out documents, {trained.seconds:.1f} s", one_line=True)
+        f"of {held['documents']} held-out documents, {trained.seconds:.1f} s")
 
 
 @app.command("suggest")
@@ -810,15 +807,14 @@ def merge_(
         skipped = [r for r in results if r.skipped]
         for r in results:
             if r.skipped:
-                say(out, f"{r.doc_id}  skipped (damaged file: nothing merged)  {r.title}", one_line=True)
+                say(out, f"{r.doc_id}  skipped (damaged file: nothing merged)  {r.title}")
             elif r.annotators:
                 say(out, f"{r.doc_id}  agreed {r.agreed:>4}  conflicts {r.conflicts:>4}  kept {r.kept:>4}  "
-                    f"written {r.written:>4}  {r.title}", one_line=True)
+                    f"written {r.written:>4}  {r.title}")
         agreed, conflicts, kept, written = (sum(getattr(r, n) for r in merged)
                                             for n in ("agreed", "conflicts", "kept", "written"))
         say(out, f"total: {len(merged)} documents, {agreed} agreed, {conflicts} conflicts left, {kept} already in "
-            f"{into}, {written} records written ({rule})" + (f", {len(skipped)} skipped" if skipped else ""),
-            one_line=True)
+            f"{into}, {written} records written ({rule})" + (f", {len(skipped)} skipped" if skipped else ""))
         warn_damage(ws.damage())  # the skipped documents' files, and document files that do not parse
         if doc and skipped:  # the documents asked for could not be merged: that job failed
             raise typer.Exit(1)
@@ -837,9 +833,9 @@ def keys_() -> None:
 
         keymap = load_keymap(OPTIONS.keymap)
         for warning in keymap.warnings:  # usable, but some key will never arrive: say so where it can be fixed
-            say(err, f"warning: {warning}", one_line=True)
+            say(err, f"warning: {warning}")
         for binding_id, keys in keymap.items():
-            say(out, f"{binding_id:<28} {keys:<28} {BY_ID[binding_id].description}", one_line=True)
+            say(out, f"{binding_id:<28} {keys:<28} {BY_ID[binding_id].description}")
 
 
 @app.command("review")
@@ -951,7 +947,7 @@ def run(argv: list[str]) -> int:
     except Exception as exc:
         if not callable(getattr(exc, "format_message", None)) or not isinstance(getattr(exc, "exit_code", None), int):
             raise
-        say(err, click_error_line(exc), one_line=True)
+        say(err, click_error_line(exc))
         return exc.exit_code  # type: ignore[attr-defined]
     finally:
         gc.enable()
