@@ -1,12 +1,8 @@
 """Command line: `reader [PATH ...]` opens the TUI; subcommands work headless on the same store.
 
-Thin by design: every command resolves options, then calls the workspace. Expected failures (bad input,
-locked or corrupt store, missing model) end with one `error: ...` line and a non-zero status.
-
-Output never parses data as markup and never lets an escape through: every line goes out through `say`
-(markup off, controls shown as `\x1b`-style text by `reader.untrusted.visible`) and table cells are `Text`.
-Values are clean when they come from the store (every door cleans them), but a store written before those
-rules, or a path typed on the command line, may still hold an escape.
+Every command resolves options, then calls the workspace; an expected failure is one `error: ...` line. Data goes
+out through `say` or `Text` cells, never as markup, controls made visible: an old store or a typed path may hold
+an escape.
 """
 
 from __future__ import annotations
@@ -17,19 +13,72 @@ import os
 import re
 import sys
 from contextlib import contextmanager, suppress
+from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer.core import TyperGroup
 
 from reader.untrusted import UntrustedError, check_name, visible
 
+if TYPE_CHECKING:
+    from rich.table import Table
+
+SENTENCE_COMMANDS = {"tag", "note", "entity"}
+HELP = ["-h", "--help"]
+
+
+class ReaderGroup(TyperGroup):
+    """`reader [PATH ...]` is `reader open [PATH ...]`, and global options may follow the subcommand (click reads
+    a group's options only before it); sentence arguments go after `--` so that `-1` or a note "-5 °C" is an
+    argument the command refuses or keeps, not an unknown option."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self.arrange(args))
+
+    def arrange(self, args: list[str]) -> list[str]:
+        """`args` with the global options first, `open` when no command is named, sentence arguments after `--`."""
+
+        def takes_value(command) -> set[str]:
+            return {o for p in command.params if p.param_type_name == "option" and not p.is_flag for o in p.opts}
+
+        own = takes_value(self)
+        values = own.union(*map(takes_value, self.commands.values()))
+        head: list[str] = []
+        rest: list[str] = []
+        tokens = iter(args)
+        for token in tokens:
+            name = token.split("=", 1)[0]
+            if token == "--":
+                rest += [token, *tokens]
+            elif name in values and "=" not in token:
+                (head if name in own else rest).extend([token, *islice(tokens, 1)])
+            else:
+                (head if name in own else rest).append(token)
+        if rest and rest[0] in SENTENCE_COMMANDS and "--" not in rest:
+            options, arguments = [], []
+            tokens = iter(rest[1:])
+            for token in tokens:
+                if token.startswith("--") or token in HELP:
+                    options += [token, *islice(tokens, 1)] if token in values else [token]
+                else:
+                    arguments.append(token)
+            rest = [rest[0], *options, "--", *arguments]
+        named = rest[:1] and (rest[0] in self.commands or rest[0] in HELP)
+        bare_help = set(rest) & set(HELP) and all(t.startswith("-") for t in rest)
+        if not (named or bare_help):
+            rest.insert(0, "open")
+        return head + rest
+
+
 app = typer.Typer(
+    cls=ReaderGroup,
     add_completion=False,
     no_args_is_help=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP},
     help="Read news articles with spaCy entities highlighted, annotate them, export datasets.",
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -54,60 +103,49 @@ class Options:
 
 OPTIONS = Options()
 
-StoreOpt = Annotated[Path | None, typer.Option("--store", help="Store folder (env READER_STORE).")]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="spaCy pipeline (default: fr_core_news_md).")]
-AnnotatorOpt = Annotated[str | None, typer.Option("--annotator", help="Your name in the store (default: login).")]
-KeymapOpt = Annotated[str | None, typer.Option("--keymap", help="Keymap name (keymaps/NAME.toml) or file.")]
-LabelsOpt = Annotated[Path | None, typer.Option("--labels", help="Sentence label set (TOML).")]
+DocArg = Annotated[str, typer.Argument(help="Document id or unique id prefix.", show_default=False)]
+DocOrFrom = Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)]
+DocsOpt = Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")]
+CheckOpt = Annotated[bool, typer.Option("--check", help="With --from: check every line, write nothing.")]
 
 
 @app.callback()
-def main_options(store: StoreOpt = None, model: ModelOpt = None, annotator: AnnotatorOpt = None,
-                 keymap: KeymapOpt = None, labels: LabelsOpt = None) -> None:
-    """Global options; `route` moves them before the subcommand, so they may be given anywhere."""
-    OPTIONS.store = store or Path(os.environ.get("READER_STORE") or "annotations")
-    OPTIONS.model = model
-    if annotator is not None:
-        try:
-            annotator = check_name(annotator, "--annotator")
-        except UntrustedError as exc:
-            fail(str(exc))
-    OPTIONS.annotator = annotator or default_annotator()
-    OPTIONS.annotator_given = annotator is not None
-    OPTIONS.keymap = keymap
-    OPTIONS.labels = labels
+def main_options(
+    store: Annotated[Path, typer.Option("--store", envvar="READER_STORE", help="Store folder.")] = Path("annotations"),
+    model: Annotated[str | None, typer.Option("--model", help="spaCy pipeline (default: fr_core_news_md).")] = None,
+    annotator: Annotated[str | None, typer.Option("--annotator", help="Your name in the store (default: login).")]
+    = None,
+    keymap: Annotated[str | None, typer.Option("--keymap", help="Keymap name (keymaps/NAME.toml) or file.")] = None,
+    labels: Annotated[Path | None, typer.Option("--labels", help="Sentence label set (TOML).")] = None,
+) -> None:
+    """Global options (`ReaderGroup` lets them follow the subcommand too)."""
+    with user_errors():
+        OPTIONS.annotator_given = annotator is not None
+        OPTIONS.annotator = default_annotator() if annotator is None else check_name(annotator, "--annotator")
+    OPTIONS.store, OPTIONS.model, OPTIONS.keymap, OPTIONS.labels = store, model, keymap, labels
 
 
 def default_annotator() -> str:
     """The login name when it is a valid annotator name (it names files in the store), else `analyst`."""
     try:
-        login = getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "analyst"
-    try:
-        return check_name(login)
-    except UntrustedError:
+        return check_name(getpass.getuser())
+    except Exception:  # no login name in some containers, or not a valid name
         return "analyst"
 
 
-def say(console: Console, text: str, *, one_line: bool = False) -> None:
-    """Print a line that may hold data: no markup, no highlighting, controls made visible."""
-    console.print(visible(text, one_line=one_line), markup=False, highlight=False)
-
-
-def cell(value: object) -> Text:
-    """A table cell holding data: `Text` is never parsed as markup."""
-    return Text(visible(str(value), one_line=True))
+def say(console: Console, text: str) -> None:
+    """Print a line that may hold data: no markup, no highlighting, controls (newlines too) made visible."""
+    console.print(visible(text, one_line=True), markup=False, highlight=False)
 
 
 def fail(message: str, code: int = 2) -> None:
-    say(err, f"error: {message}", one_line=True)
+    say(err, f"error: {message}")
     raise typer.Exit(code)
 
 
 @contextmanager
-def user_errors():
-    """Turn the domain's expected errors into one line on stderr."""
+def user_errors(*more: type[Exception]):
+    """Turn the domain's expected errors (and a command's own, `more`) into one line on stderr."""
     from reader.analysis import AnalysisError
     from reader.annotations import AnnotationError
     from reader.documents import DocumentError
@@ -118,7 +156,7 @@ def user_errors():
     try:
         yield
     except (DocumentError, StoreError, KeymapError, AnalysisError, LabelError, AnnotationError,
-            UntrustedError) as exc:
+            UntrustedError, *more) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", 130)
@@ -126,35 +164,31 @@ def user_errors():
 
 def sentence_index(value: str, count: int, hint: str = "") -> int:
     """A sentence number given on the command line: ASCII digits within range (`-1` is not the last one)."""
-    problem = sentence_problem(value, count, hint)
-    if problem:
-        fail(problem)
+    from reader.annotations import AnnotationError
+
+    if not re.fullmatch(r"[0-9]+", value) or int(value) >= count:
+        shown = value if re.fullmatch(r"-?[0-9]+", value) else repr(value)
+        raise AnnotationError(f"no sentence {shown} (the document has {count}, numbered from 0{hint})")
     return int(value)
 
 
-def sentence_problem(value: str, count: int, hint: str = "") -> str:
-    """Why `value` is not a sentence number of a document with `count` sentences ("" when it is one)."""
-    if not re.fullmatch(r"[0-9]+", value) or int(value) >= count:
-        shown = value if re.fullmatch(r"-?[0-9]+", value) else repr(value)
-        return f"no sentence {shown} (the document has {count}, numbered from 0{hint})"
-    return ""
-
-
 def warn_damage(found) -> None:
-    """One `warning:` line per damaged annotation file a command left out (`Workspace.damage`); the command
-    did its job on the rest of the store, so its status is unchanged."""
+    """A `warning:` line per damaged file a command left out; it did its job on the rest, so its status stands."""
     for line in dict.fromkeys(map(str, found)):
-        say(err, f"warning: {line}", one_line=True)
+        say(err, f"warning: {line}")
 
 
-def open_workspace(read_only: bool = False, writer: str | None = None):
-    """The store with --annotator's writer lock (or `writer`'s): read-only when another process holds it."""
+def open_workspace(read_only: bool = False, writer: str | None = None, *, written: str = ""):
+    """The store with --annotator's writer lock (or `writer`'s); read-only when another process holds it, which
+    fails the command when it is to write (`written`: what the refusal costs, e.g. "nothing was written")."""
     from reader.labels import load_labels
     from reader.workspace import Workspace
 
-    labels = load_labels(OPTIONS.labels)
-    return Workspace.open(OPTIONS.store, read_only=read_only, model=OPTIONS.model,
-                          annotator=OPTIONS.annotator or default_annotator(), labels=labels, writer=writer)
+    ws = Workspace.open(OPTIONS.store, read_only=read_only, model=OPTIONS.model, annotator=OPTIONS.annotator,
+                        labels=load_labels(OPTIONS.labels), writer=writer)
+    if written and ws.read_only:
+        fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; {written}")
+    return ws
 
 
 def default_paths() -> list[Path]:
@@ -166,6 +200,7 @@ def default_paths() -> list[Path]:
 
 @app.command("open")
 def open_(
+    ctx: typer.Context,
     paths: Annotated[list[str] | None, typer.Argument(help="Files, folders, URLs or feeds to import and open.")]
     = None,
     ask_annotator: Annotated[bool, typer.Option("--ask-annotator", hidden=True,
@@ -173,6 +208,9 @@ def open_(
     = False,
 ) -> None:
     """Open the reader (the default command): PATHs are imported first."""
+    # Start-up allocates many long-lived objects; collecting them before the first frame only delays it.
+    # The app re-enables the collector once the first frame is on screen.
+    gc.disable()
     with user_errors():
         from reader.ui.keymap import load_keymap
 
@@ -183,7 +221,7 @@ def open_(
         ws = open_workspace()
         refused: list[str] = []
         if paths and len(paths) == 1 and not Path(paths[0]).exists() and re.fullmatch(r"[a-z][a-z-]*", paths[0]):
-            commands = ", ".join(sorted(command_names() - {"open"}))
+            commands = ", ".join(sorted(set(ctx.parent.command.commands) - {"open"}))
             fail(f"no command or file {paths[0]!r} (commands: {commands})")
         if paths:
             # Every good input is imported and opened; the refused ones are said here, again in the app, and
@@ -192,8 +230,8 @@ def open_(
             refused = loaded.refused
             results = import_documents(ws, paths, analyse=False, docs=loaded.documents)
             doc_ids = [r.document.id for r in results]
-            if refused and len(results) + len(refused) > 1:
-                say(err, import_summary(results, refused))
+            if refused:
+                say_refused(results, refused)
             if refused and not doc_ids:
                 raise typer.Exit(2)  # nothing to open
         else:
@@ -215,12 +253,11 @@ def open_(
 
 
 def run_reader(app) -> None:
-    """Run the TUI, then say what it saved on the way out (a note draft open when it ended); the terminal
-    may be gone (SIGHUP), which costs the message only."""
+    """Run the TUI, then say what it kept on the way out; a terminal gone (SIGHUP) costs the message only."""
     app.run()
     for line in app.kept:
         with suppress(OSError):
-            say(err, line, one_line=True)
+            say(err, line)
 
 
 def open_asking_annotator(keys) -> None:
@@ -282,10 +319,9 @@ def serve_(
         if not is_loopback(host):
             say(err, f"warning: serving on {host}:{port} to other machines: textual-serve has no authentication, "
                 "anyone who reaches it can read and annotate under any name; prefer 127.0.0.1 with an SSH tunnel "
-                f"(ssh -L {port}:127.0.0.1:{port} this-machine) or a reverse proxy with authentication",
-                one_line=True)
+                f"(ssh -L {port}:127.0.0.1:{port} this-machine) or a reverse proxy with authentication")
         server = ReaderServer(shlex.join([*command, "open", "--ask-annotator"]), host, port,
-                              announce=lambda line: say(out, line, one_line=True))
+                              announce=lambda line: say(out, line))
         try:
             server.serve()
         except OSError as exc:
@@ -294,37 +330,32 @@ def serve_(
 
 
 def load_documents(ws, paths: list[str] | list[Path]):
-    """Files, folders, URLs and feeds as documents (`reader.loading.Loaded`): each refused input is one
-    `error:` line, at once; a feed's known items come back as stored, its failed items are `warning:` lines."""
+    """Inputs as documents (`reader.loading.Loaded`): a refused one is an `error:` line at once, a feed's failed
+    items `warning:` lines; a feed's known items come back as stored."""
     from reader.loading import load_inputs
 
     loaded = load_inputs(paths, stored=lambda: map(ws.document, ws.document_ids()),
-                         report=lambda line: say(err, line, one_line=True))
+                         report=lambda line: say(err, line))
     for refusal in loaded.refused:
-        say(err, f"error: {refusal}", one_line=True)
+        say(err, f"error: {refusal}")
     return loaded
 
 
-def import_summary(results, refused: list[str]) -> str:
-    added = sum(1 for r in results if r.added)
-    return f"imported {added}, unchanged {len(results) - added}, refused {len(refused)}"
-
-
 def import_documents(ws, paths: list[str] | list[Path], *, analyse: bool, n_process: int = 1, docs=None):
-    """Load (unless `docs` are given), store and (optionally) analyse documents; a missing model fails before
-    anything is stored. Refused inputs were said by `load_documents`; the others are imported."""
+    """Store and (optionally) analyse documents (loaded from `paths` unless `docs` are given); a missing model
+    fails before anything is stored."""
     from reader.workspace import ImportResult
 
     docs = load_documents(ws, paths).documents if docs is None else docs
     if ws.read_only:
         missing = [d for d in docs if not ws.has_document(d.id)]
         if missing:
-            fail(f"the store is read-only here: {ws.read_only_message()}; cannot import {len(missing)} "
-                 "new document(s)")
+            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; cannot import "
+                 f"{len(missing)} new document(s)")
         return [ImportResult(d, False) for d in docs]
     if analyse:
         for doc in {ws.pipeline_for(d): d for d in docs if ws.cached_analysis(d) is None}.values():
-            ws.pipeline(doc)  # load (or fail on) every pipeline needed before the store changes
+            ws.pipeline(doc)
     results = ws.add_documents(docs)
     if analyse and docs:
         from rich.progress import Progress
@@ -342,46 +373,38 @@ def import_(
     n_process: Annotated[int, typer.Option("--n-process", help="spaCy worker processes.")] = 1,
 ) -> None:
     """Add documents to the store and analyse them; a native `reader export` file brings its annotations."""
-    with user_errors():
-        from reader.export import ExportError, import_native, read_native
+    from reader.export import ExportError
 
-        ws = open_workspace()
-        if ws.read_only:
-            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was imported")
-        try:
-            from reader.documents import is_url
+    with user_errors(ExportError):
+        from reader.documents import is_url
+        from reader.export import import_native, read_native
 
-            native = {p: records for p in paths
-                      if not is_url(p) and Path(p).is_file() and (records := read_native(Path(p))) is not None}
-            rest = [p for p in paths if p not in native]
-            loaded = load_documents(ws, rest) if rest else None  # every input is read before anything is stored
-            if native:
-                summary = import_native(ws, [r for records in native.values() for r in records], analyse=True)
-                for doc_id in summary.documents:
-                    doc = ws.document(doc_id)
-                    state = "added" if doc_id in summary.added else "unchanged"
-                    say(out, f"{doc.id}  {state:<9}  {doc.title}", one_line=True)
-                say(out, f"{summary.annotations} annotations imported from {len(native)} native export(s)")
-        except ExportError as exc:
-            fail(str(exc))
+        ws = open_workspace(written="nothing was imported")
+        native = {p: records for p in paths
+                  if not is_url(p) and Path(p).is_file() and (records := read_native(Path(p))) is not None}
+        rest = [p for p in paths if p not in native]
+        loaded = load_documents(ws, rest) if rest else None  # every input is read before anything is stored
+        if native:
+            summary = import_native(ws, [r for records in native.values() for r in records], analyse=True)
+            for doc_id in summary.documents:
+                state = "added" if doc_id in summary.added else "unchanged"
+                say(out, f"{doc_id}  {state:<9}  {ws.document(doc_id).title}")
+            say(out, f"{summary.annotations} annotations imported from {len(native)} native export(s)")
         if loaded is None:
             return
         results = import_documents(ws, rest, analyse=True, n_process=n_process, docs=loaded.documents)
         for result in results:
             doc = result.document
             analysis = ws.cached_analysis(doc)
+            n_sent, n_ent = (len(analysis.sentences), len(analysis.entities)) if analysis else (0, 0)
             state = "added" if result.added else "unchanged"
-            n_sent = len(analysis.sentences) if analysis else 0
-            n_ent = len(analysis.entities) if analysis else 0
-            say(out, f"{doc.id}  {state:<9}  {n_sent:>5} sentences  {n_ent:>5} entities  {doc.title}",
-                one_line=True)
+            say(out, f"{doc.id}  {state:<9}  {n_sent:>5} sentences  {n_ent:>5} entities  {doc.title}")
             if result.replaces:
                 say(out, f"  replaces {result.replaces} (same source): annotations re-anchored")
             for ann in result.lost:
                 say(err, f"  not found in the new text, kept in {result.replaces}: {ann.kind} "
-                    f"{ann.label or ann.text!r} on “{' '.join(ann.quote.exact[:60].split())}”", one_line=True)
-        if len(results) + len(loaded.refused) > 1:  # one input: its own line says it all
-            say(err, import_summary(results, loaded.refused))
+                    f"{ann.label or ann.text!r} on “{' '.join(ann.quote.exact[:60].split())}”")
+        say_refused(results, loaded.refused)
         if loaded.refused:
             raise typer.Exit(1 if results else 2)  # 1: some imported, others refused; 2: every input refused
 
@@ -398,10 +421,6 @@ def list_(
 ) -> None:
     """Documents in the store, with --annotator's progress (tagged sentences, notes, entity decisions)."""
     with user_errors():
-        import json
-
-        from rich.table import Table
-
         if sort not in LIST_SORTS:
             fail(f"unknown sort {sort!r} (sorts: {', '.join(LIST_SORTS)})")
         ws = open_workspace(read_only=True)
@@ -414,33 +433,25 @@ def list_(
         summaries = summaries[:limit]
         if as_json:
             for s in summaries:
-                sys.stdout.write(json.dumps({"id": s.doc_id, "title": s.title, "date": s.date, "source": s.source,
-                                             "annotator": who, "sentences": s.sentences, "tagged": s.tagged,
-                                             "notes": s.notes, "decisions": s.decisions}, ensure_ascii=False) + "\n")
+                write_json({"id": s.doc_id, "title": s.title, "date": s.date, "source": s.source, "annotator": who,
+                            "sentences": s.sentences, "tagged": s.tagged, "notes": s.notes, "decisions": s.decisions})
             return
-        table = Table(title=Text(visible(f"Documents · progress of {who}", one_line=True)), title_justify="left",
-                      box=None, pad_edge=False, header_style="bold")
-        numeric = ("sentences", "tagged", "notes", "decisions")
-        for column in ("id", "title", *numeric):
-            # figures keep their width (never cut); the title gives way, cut with …
-            # (Rich shrinks only a column that may wrap: the title's cells themselves stay on one line)
-            table.add_column(column, justify="right" if column in numeric else "left", overflow="ellipsis",
-                             no_wrap=column != "title", min_width=12 if column == "id" else len(column)
-                             if column in numeric else None, max_width=60 if column == "title" else None)
-        for s in summaries:
-            title = cell(s.title)
-            title.no_wrap, title.overflow = True, "ellipsis"
-            table.add_row(cell(s.doc_id), title, cell("–" if s.sentences is None else s.sentences),
-                          cell(s.tagged), cell(s.notes), cell(s.decisions))
-        out.print(table)
+        # figures keep their width (never cut); the title gives way, cut with … (Rich shrinks only a column that
+        # may wrap: the title's cells themselves stay on one line)
+        figure = {"justify": "right", "no_wrap": True, "overflow": "ellipsis"}
+        columns = {"id": {"no_wrap": True, "overflow": "ellipsis", "min_width": 12},
+                   "title": {"overflow": "ellipsis", "max_width": 60},
+                   **{name: {**figure, "min_width": len(name)} for name in ("sentences", "tagged", "notes",
+                                                                            "decisions")}}
+        out.print(text_table(f"Documents · progress of {who}", columns, [
+            (s.doc_id, Text(visible(s.title, one_line=True), no_wrap=True, overflow="ellipsis"),
+             "–" if s.sentences is None else s.sentences, s.tagged, s.notes, s.decisions) for s in summaries]))
         warn_damage(ws.damage())
 
 
 def session_for(doc_ref: str):
     """The document (by id or unique prefix), its sentences (cached or from the model) and the session."""
-    ws = open_workspace()
-    if ws.read_only:
-        fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
+    ws = open_workspace(written="nothing was written")
     doc = ws.document(ws.resolve(doc_ref))
     analysis, _ = ws.analysis(doc)
     session = ws.session(doc)
@@ -450,36 +461,30 @@ def session_for(doc_ref: str):
 
 @app.command("tag")
 def tag_(
-    doc: Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)] = None,
+    doc: DocOrFrom = None,
     sentence: Annotated[str | None, typer.Argument(help="Sentence number, from 0.", show_default=False)] = None,
     label: Annotated[str | None, typer.Argument(help="Label name.", show_default=False)] = None,
     remove: Annotated[bool, typer.Option("--remove", help="Take the label off.")] = False,
     source: Annotated[str | None, typer.Option("--from", help="Many tags: a TSV file (- for stdin) of lines "
                                                             "doc<TAB>sentence<TAB>label[<TAB>remove].")] = None,
-    check: Annotated[bool, typer.Option("--check", help="With --from: check every line, write nothing.")] = False,
+    check: CheckOpt = False,
 ) -> None:
     """Tag a sentence (the same operation as the label keys in the reader), or many with --from FILE."""
     if source is not None:
         if doc is not None or remove:
             fail("give either DOC SENT LABEL [--remove] or --from FILE (a `remove` column), not both")
-        bulk("tag", source, check, tag_line, 3)
-        return
-    for name, value in (("doc", doc), ("sentence", sentence), ("label", label)):
-        if value is None:
-            fail(f"missing argument '{name}' (see reader tag --help)")
+        return bulk("tag", source, check, tag_line, 3)
+    require("tag", doc=doc, sentence=sentence, label=label)
     assert doc is not None and sentence is not None and label is not None
     with user_errors():
-        try:
-            label = check_name(label, "label")
-        except UntrustedError as exc:
-            fail(str(exc))
+        label = check_name(label, "label")
         ws, document, analysis, session = session_for(doc)
         index = sentence_index(sentence, len(analysis.sentences))
         change = session.set_tag(index, label, on=not remove)
         start, end = analysis.sentences[index]
         state = "unchanged" if change is None else change.description
         preview = " ".join(document.text[start:end].split())[:70]
-        say(out, f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {preview}", one_line=True)
+        say(out, f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {preview}")
 
 
 def tag_line(session, analysis, fields: list[str], memo: dict):
@@ -488,9 +493,7 @@ def tag_line(session, analysis, fields: list[str], memo: dict):
 
     if len(fields) > 4:
         raise AnnotationError(f"{len(fields)} columns: doc, sentence, label and an optional `remove`")
-    problem = sentence_problem(fields[1], len(analysis.sentences))
-    if problem:
-        raise AnnotationError(problem)
+    index = sentence_index(fields[1], len(analysis.sentences))
     flag = fields[3].strip() if len(fields) == 4 else ""
     if flag not in ("", "remove", "add"):
         raise AnnotationError(f"the 4th column is `remove` (or empty), not {flag!r}")
@@ -498,7 +501,7 @@ def tag_line(session, analysis, fields: list[str], memo: dict):
         label = check_name(fields[2], "label")
     except UntrustedError as exc:
         raise AnnotationError(str(exc)) from None
-    return session.set_tag(int(fields[1]), label, on=flag != "remove")
+    return session.set_tag(index, label, on=flag != "remove")
 
 
 def entity_line(session, analysis, fields: list[str], memo: dict):
@@ -536,10 +539,8 @@ def read_lines(source: str) -> list[tuple[int, list[str]]]:
 
 
 def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> None:
-    """`tag --from` / `entity --from`: every line through the same session operations as one command (and
-    the reader's keys), one process, one durable write per document (`AnnotationSession.batch`: one undo
-    step in the reader too). Good lines are applied; each bad one is an `error: FILE:LINE: why` line and
-    the status is 1. Running the same file twice changes nothing the second time."""
+    """`tag --from` / `entity --from`: every line through the session operations the reader's keys use, one
+    durable write per document (`AnnotationSession.batch`); a bad line is `error: FILE:LINE: why`, status 1."""
     from reader.analysis import AnalysisError
     from reader.annotations import AnnotationError
     from reader.store import StoreError
@@ -548,9 +549,7 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
     lines = read_lines(source)
     errors: list[tuple[int, str]] = []
     with user_errors():
-        ws = open_workspace(read_only=check)
-        if ws.read_only and not check:
-            fail(f"the store {OPTIONS.store} is read-only here ({ws.read_only_reason}): nothing was written")
+        ws = open_workspace(read_only=check, written="" if check else "nothing was written")
         by_doc: dict[str, list[tuple[int, list[str]]]] = {}
         resolved: dict[str, str] = {}
         for number, fields in lines:
@@ -573,7 +572,7 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
                 continue
             session = ws.session(document)
             session.use_sentences(analysis.sentences)
-            done = bad = same = 0
+            done = same = 0
             memo: dict = {}
             try:
                 with session.batch(f"{command} --from {where}", dry_run=check) as result:
@@ -582,29 +581,28 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
                             change = apply_line(session, analysis, fields, memo)
                         except AnnotationError as exc:
                             errors.append((number, str(exc)))
-                            bad += 1
                             continue
-                        done, same = (done + 1, same) if change is not None else (done, same + 1)
+                        done, same = done + (change is not None), same + (change is None)
             except StoreError as exc:
                 errors.extend((n, f"not saved: {exc}") for n, _ in doc_lines)
                 continue
             writes += result.change is not None
             applied, unchanged, written = applied + done, unchanged + same, written + result.records
-            say(out, f"{doc_id}  applied {done:>4}  unchanged {same:>4}  refused {bad:>4}  {document.title}",
-                one_line=True)
+            say(out, f"{doc_id}  applied {done:>4}  unchanged {same:>4}  refused {len(doc_lines) - done - same:>4}  "
+                f"{document.title}")
     for number, message in sorted(errors):
-        say(err, f"error: {where}:{number}: {message}", one_line=True)
+        say(err, f"error: {where}:{number}: {message}")
     outcome = f"{written} records would be written (--check: nothing written)" if check else \
         f"{written} records written in {writes} write(s)"
     say(out, f"total: {len(lines)} lines, {len(by_doc)} documents, {applied} applied, {unchanged} unchanged, "
-        f"{len(errors)} refused; {outcome}", one_line=True)
+        f"{len(errors)} refused; {outcome}")
     if errors:
         raise typer.Exit(1)
 
 
 @app.command("entity")
 def entity_(
-    doc: Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)] = None,
+    doc: DocOrFrom = None,
     start: Annotated[str | None, typer.Argument(help="Start offset (characters, from 0).", show_default=False)]
     = None,
     end: Annotated[str | None, typer.Argument(help="End offset (exclusive).", show_default=False)] = None,
@@ -613,18 +611,15 @@ def entity_(
     label: Annotated[str | None, typer.Argument(help="The label, for relabel and add.", show_default=False)] = None,
     source: Annotated[str | None, typer.Option("--from", help="Many decisions: a TSV file (- for stdin) of lines "
                                                             "doc<TAB>start<TAB>end<TAB>action[<TAB>label].")] = None,
-    check: Annotated[bool, typer.Option("--check", help="With --from: check every line, write nothing.")] = False,
+    check: CheckOpt = False,
 ) -> None:
     """An entity decision on the span START-END, as the reader's a/x/r/+ keys; stated, not toggled (a second
     run changes nothing). add needs offsets on token boundaries."""
     if source is not None:
         if doc is not None:
             fail("give either DOC START END ACTION [LABEL] or --from FILE, not both")
-        bulk("entity", source, check, entity_line, 4)
-        return
-    for name, value in (("doc", doc), ("start", start), ("end", end), ("action", action)):
-        if value is None:
-            fail(f"missing argument '{name}' (see reader entity --help)")
+        return bulk("entity", source, check, entity_line, 4)
+    require("entity", doc=doc, start=start, end=end, action=action)
     assert doc is not None and start is not None and end is not None and action is not None
     with user_errors():
         ws, document, analysis, session = session_for(doc)
@@ -632,13 +627,12 @@ def entity_(
         change = entity_line(session, analysis, fields, {})
         s, e = int(start), int(end)
         state = "unchanged" if change is None else change.description
-        say(out, f"{document.id} {s}-{e} “{' '.join(document.text[s:e].split())}”: {state} ({ws.annotator})",
-            one_line=True)
+        say(out, f"{document.id} {s}-{e} “{' '.join(document.text[s:e].split())}”: {state} ({ws.annotator})")
 
 
 @app.command("note")
 def note_(
-    doc: Annotated[str, typer.Argument(help="Document id or unique id prefix.")],
+    doc: DocArg,
     sentence: Annotated[str, typer.Argument(help="Sentence number from 0, or - for a note on the document.")],
     text: Annotated[str, typer.Argument(help="The note.")],
 ) -> None:
@@ -661,32 +655,31 @@ def export_(
         "--unit", help="document or sentence (default: document for jsonl, sentence otherwise).")] = None,
     output: Annotated[Path | None, typer.Option("--output", help="File to write (stdout by default; spacy needs one).")]
     = None,
-    doc: Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")] = None,
+    doc: DocsOpt = None,
     annotated_only: Annotated[bool, typer.Option("--annotated-only", help="Only annotated documents and sentences.")]
     = False,
     align: Annotated[str, typer.Option("--align", help="Spans that cut a token: strict (fail), expand or contract.")]
     = "strict",
 ) -> None:
     """Write a dataset (stdout when no --output); a summary goes to stderr."""
-    with user_errors():
+    from reader.export import ExportError
+
+    with user_errors(ExportError):
         from rich.progress import Progress
 
-        from reader.export import ExportError, check_options, export, write_export
+        from reader.export import check_options, export, write_export
 
         target = None if output is None or str(output) == "-" else output
-        try:
-            check_options(fmt, unit, align, target)
-            ws = open_workspace(read_only=True)
-            who = OPTIONS.annotator if OPTIONS.annotator_given else None
-            with Progress(console=err, transient=True) as progress:
-                task = progress.add_task("exporting", total=2 * (len(doc) if doc else len(ws.document_ids())))
-                result = export(ws, fmt, unit, doc, annotated_only, who, align,
-                                progress=lambda n: progress.advance(task, n))
-            write_export(result, target)
-        except ExportError as exc:
-            fail(str(exc))
+        check_options(fmt, unit, align, target)
+        ws = open_workspace(read_only=True)
+        who = OPTIONS.annotator if OPTIONS.annotator_given else None
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("exporting", total=2 * (len(doc) if doc else len(ws.document_ids())))
+            result = export(ws, fmt, unit, doc, annotated_only, who, align,
+                            progress=lambda n: progress.advance(task, n))
+        write_export(result, target)
         warn_damage(result.skipped)
-        say(err, result.summary(), one_line=True)
+        say(err, result.summary())
 
 
 @app.command("stats")
@@ -694,6 +687,7 @@ def stats_() -> None:
     """Progress and label counts per annotator, agreement between annotators."""
     with user_errors():
         from reader.stats import stats
+        from reader.tables import render_stats
 
         ws = open_workspace(read_only=True)
         out.print(render_stats(stats(ws)))
@@ -707,122 +701,84 @@ def train_(
     name: Annotated[str | None, typer.Option("--name", help="Model name (default: the --from annotator's).")] = None,
 ) -> None:
     """Train a sentence classifier on an annotator's tags; prints held-out scores and saves it in the store."""
-    with user_errors():
+    from reader.suggest import ModelError
+
+    with user_errors(ModelError):
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from reader.suggest import ModelError
+        from reader.tables import render_scores
 
-        try:
-            ws = open_workspace(read_only=True)  # reads tags, writes only models/ (swapped in whole)
-            source = check_name(source, "--from") if source else ws.default_training_source()
-            name = name or source
-            with Progress(TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                          TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
-                task = progress.add_task("reading", total=1.0)
-
-                def report(stage: str, share: float) -> None:
-                    progress.update(task, description=stage, completed=share)
-
-                trained = ws.train(source, name, progress=report)
-        except ModelError as exc:
-            fail(str(exc))
-        warn_damage(ws.damage())  # learnt without those files
-        meta = trained.meta
-        for label, count in trained.skipped.items():
-            say(err, f"warning: label {label} skipped: {count} tagged sentence(s) in the training documents, "
-                "too few to learn from", one_line=True)
-        out.print(render_scores(meta))
-        on, held = meta["trained_on"], meta["held_out"]
-        say(out, f"saved model {meta['name']} ({meta['base']}, {meta['architecture']}): trained on {on['sentences']} "
-            f"sentences of {on['documents']} documents by {on['annotator']}, scored on {held['sentences']} sentences "
-            f"of {held['documents']} held-out documents, {trained.seconds:.1f} s", one_line=True)
-
-
-def render_scores(meta: dict):
-    """Held-out precision, recall and F1 per label (– where undefined)."""
-    from rich.table import Table
-
-    from reader.stats import percent_text
-
-    table = Table(title="Held-out scores", title_justify="left", box=None, pad_edge=False, header_style="bold")
-    for column in ("label", "precision", "recall", "f1", "sentences"):
-        table.add_column(column, justify="left" if column == "label" else "right", no_wrap=True)
-    for label, s in meta["scores"].items():
-        table.add_row(cell(label), cell(percent_text(s["p"])), cell(percent_text(s["r"])),
-                      cell(percent_text(s["f"])), cell(s.get("n", "")))
-    return table
+        ws = open_workspace(read_only=True)  # reads tags, writes only models/ (swapped in whole)
+        source = check_name(source, "--from") if source else ws.default_training_source()
+        with Progress(TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("reading", total=1.0)
+            trained = ws.train(source, name or source,
+                               progress=lambda stage, share: progress.update(task, description=stage, completed=share))
+    warn_damage(ws.damage())  # learnt without those files
+    meta = trained.meta
+    for label, count in trained.skipped.items():
+        say(err, f"warning: label {label} skipped: {count} tagged sentence(s) in the training documents, "
+            "too few to learn from")
+    out.print(render_scores(meta))
+    on, held = meta["trained_on"], meta["held_out"]
+    say(out, f"saved model {meta['name']} ({meta['base']}, {meta['architecture']}): trained on {on['sentences']} "
+        f"sentences of {on['documents']} documents by {on['annotator']}, scored on {held['sentences']} sentences "
+        f"of {held['documents']} held-out documents, {trained.seconds:.1f} s")
 
 
 @app.command("suggest")
 def suggest_(
-    doc: Annotated[str, typer.Argument(help="Document id or unique id prefix.")],
+    doc: DocArg,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per sentence (the contract's shape).")]
     = False,
 ) -> None:
     """Label probabilities for every sentence of a document, from a trained model (--model, default: newest)."""
-    with user_errors():
-        import json
+    from reader.suggest import ModelError
 
-        from reader.suggest import ModelError, load, shown, suggestions
+    with user_errors(ModelError):
+        from reader.analysis import pipeline_version
+        from reader.suggest import load, shown, suggestions
 
-        try:
-            ws = open_workspace(read_only=True)
-            try:  # here --model names a trained classifier; a spaCy pipeline name still picks the analysis's
-                info = ws.find_model(OPTIONS.model)
-                ws.model = None
-            except ModelError:
-                if OPTIONS.model is None or not is_pipeline(OPTIONS.model):
-                    raise
-                info = ws.find_model(None)
-            document = ws.document(ws.resolve(doc))
-            analysis, _ = ws.analysis(document)
-            cats = suggestions(load(info), document.text, analysis.sentences)
-        except ModelError as exc:
-            fail(str(exc))
-        if as_json:
-            lines = [json.dumps({"sentence": i, "start": s, "end": e, "cats": {k: round(v, 4) for k, v in c.items()}},
-                                ensure_ascii=False) for i, ((s, e), c) in enumerate(zip(analysis.sentences, cats,
-                                                                                          strict=True))]
-            sys.stdout.write("".join(line + "\n" for line in lines))
-            return
-        from rich.table import Table
-
-        table = Table(title=f"Suggestions of {info.name} (p ≥ 0.5)", title_justify="left", box=None, pad_edge=False,
-                      header_style="bold")
-        for column in ("sentence", "suggested", "text"):
-            table.add_column(column, justify="right" if column == "sentence" else "left", no_wrap=True,
-                             overflow="ellipsis", max_width=70 if column == "text" else None)
-        for i, ((s, e), c) in enumerate(zip(analysis.sentences, cats, strict=True)):
-            labels = " ".join(f"{n} {c[n]:.2f}" for n in shown(c)) or "–"
-            table.add_row(cell(i), cell(labels), cell(" ".join(document.text[s:e].split())))
-        out.print(table)
-
-
-def is_pipeline(name: str) -> bool:
-    """Whether a --model value is an installed spaCy pipeline (not a trained classifier's name)."""
-    from reader.analysis import pipeline_version
-
-    return pipeline_version(name) is not None
+        ws = open_workspace(read_only=True)
+        try:  # here --model names a trained classifier; a spaCy pipeline name still picks the analysis's
+            info = ws.find_model(OPTIONS.model)
+            ws.model = None
+        except ModelError:
+            if OPTIONS.model is None or pipeline_version(OPTIONS.model) is None:
+                raise
+            info = ws.find_model(None)
+        document = ws.document(ws.resolve(doc))
+        analysis, _ = ws.analysis(document)
+        cats = suggestions(load(info), document.text, analysis.sentences)
+    rows = list(enumerate(zip(analysis.sentences, cats, strict=True)))
+    if as_json:
+        for i, ((s, e), c) in rows:
+            write_json({"sentence": i, "start": s, "end": e, "cats": {k: round(v, 4) for k, v in c.items()}})
+        return
+    out.print(text_table(f"Suggestions of {info.name} (p ≥ 0.5)", {
+        "sentence": {"justify": "right", "no_wrap": True},
+        "suggested": {"no_wrap": True, "overflow": "ellipsis"},
+        "text": {"no_wrap": True, "overflow": "ellipsis", "max_width": 70}}, [
+        (i, " ".join(f"{n} {c[n]:.2f}" for n in shown(c)) or "–", " ".join(document.text[s:e].split()))
+        for i, ((s, e), c) in rows]))
 
 
 @app.command("agree")
 def agree_(
-    doc: Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")] = None,
+    doc: DocsOpt = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Annotator to compare (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object (the contract's shape).")] = False,
 ) -> None:
     """Agreement between annotators: alpha and kappa on sentence labels, F1 and mismatches on entities."""
     with user_errors():
-        import json
-
         from reader.agreement import agreement
+        from reader.tables import render_agreement
 
         ws = open_workspace(read_only=True)
-        names = annotator_names(only)
-        doc_ids = [ws.resolve(ref) for ref in doc] if doc else None
-        result = agreement(ws, names, doc_ids)
+        result = agreement(ws, annotator_names(only), [ws.resolve(ref) for ref in doc] if doc else None)
         if as_json:
-            sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+            write_json(result.to_json())
         else:
             out.print(render_agreement(result))
         warn_damage(ws.damage())
@@ -834,38 +790,31 @@ def merge_(
     rule: Annotated[str, typer.Option("--rule", help="unanimous, majority (default) or N annotators.")]
     = "majority",
     only: Annotated[list[str] | None, typer.Option("--only", help="Annotator to merge (repeatable).")] = None,
-    doc: Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")] = None,
+    doc: DocsOpt = None,
 ) -> None:
     """Write what the annotators agree on into --into (gold); prints agreed items and conflicts per document."""
-    with user_errors():
-        from reader.adjudication import AdjudicationError, merge, parse_rule
+    from reader.adjudication import AdjudicationError
 
-        try:
-            into = check_name(into, "--into")
-            chosen = parse_rule(rule)
-            names = annotator_names(only)
-            ws = open_workspace(writer=into)
-            if ws.read_only:
-                fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
-            doc_ids = [ws.resolve(ref) for ref in doc] if doc else None
-            results = merge(ws, chosen, names, doc_ids, into)
-        except AdjudicationError as exc:
-            fail(str(exc))
-        agreed = conflicts = kept = written = 0
+    with user_errors(AdjudicationError):
+        from reader.adjudication import merge, parse_rule
+
+        into = check_name(into, "--into")
+        chosen = parse_rule(rule)
+        names = annotator_names(only)
+        ws = open_workspace(writer=into, written="nothing was written")
+        results = merge(ws, chosen, names, [ws.resolve(ref) for ref in doc] if doc else None, into)
+        merged = [r for r in results if r.annotators and not r.skipped]
+        skipped = [r for r in results if r.skipped]
         for r in results:
             if r.skipped:
-                say(out, f"{r.doc_id}  skipped (damaged file: nothing merged)  {r.title}", one_line=True)
-                continue
-            if not r.annotators:
-                continue
-            agreed, conflicts, kept, written = (agreed + r.agreed, conflicts + r.conflicts, kept + r.kept,
-                                                written + r.written)
-            say(out, f"{r.doc_id}  agreed {r.agreed:>4}  conflicts {r.conflicts:>4}  kept {r.kept:>4}  "
-                f"written {r.written:>4}  {r.title}", one_line=True)
-        done = sum(1 for r in results if r.annotators and not r.skipped)
-        skipped = [r for r in results if r.skipped]
-        say(out, f"total: {done} documents, {agreed} agreed, {conflicts} conflicts left, {kept} already in {into}, "
-            f"{written} records written ({rule})" + (f", {len(skipped)} skipped" if skipped else ""), one_line=True)
+                say(out, f"{r.doc_id}  skipped (damaged file: nothing merged)  {r.title}")
+            elif r.annotators:
+                say(out, f"{r.doc_id}  agreed {r.agreed:>4}  conflicts {r.conflicts:>4}  kept {r.kept:>4}  "
+                    f"written {r.written:>4}  {r.title}")
+        agreed, conflicts, kept, written = (sum(getattr(r, n) for r in merged)
+                                            for n in ("agreed", "conflicts", "kept", "written"))
+        say(out, f"total: {len(merged)} documents, {agreed} agreed, {conflicts} conflicts left, {kept} already in "
+            f"{into}, {written} records written ({rule})" + (f", {len(skipped)} skipped" if skipped else ""))
         warn_damage(ws.damage())  # the skipped documents' files, and document files that do not parse
         if doc and skipped:  # the documents asked for could not be merged: that job failed
             raise typer.Exit(1)
@@ -873,60 +822,20 @@ def merge_(
 
 def annotator_names(only: list[str] | None) -> list[str] | None:
     """The annotators given with --only, checked (None: the command's default)."""
-    if not only:
-        return None
-    try:
-        return sorted({check_name(name, "--only") for name in only})
-    except UntrustedError as exc:
-        fail(str(exc))
-    return None
-
-
-def render_agreement(result):
-    """`reader agree` output: sentence labels (alpha, kappa per pair), entity pairs, entity F1 per label. Tables
-    of figures split to fit the terminal (`reader.tables`): a figure is never cut."""
-    from rich.console import Group
-
-    from reader.stats import percent_text
-    from reader.tables import FigureTable
-
-    head = (f"{result.documents} documents ({result.sentences} sentences) touched by at least two of "
-            f"{len(result.annotators)} annotators: {', '.join(result.annotators) or 'none'}")
-    parts: list = [Text(visible(head, one_line=True))]
-    if not result.documents:
-        parts.append(Text("no document was touched by two annotators: no agreement to measure"))
-        return Group(*parts)
-    table = FigureTable("Sentence labels (Krippendorff's alpha over all; Cohen's kappa per pair)", ["label"],
-                        ["alpha", *(f"{a} / {b}" for a, b in result.pairs)])
-    for name, x in result.labels.items():
-        table.add_row([name], [percent_text(x.alpha), *(percent_text(x.kappa.get(pair)) for pair in result.pairs)])
-    parts.append(table)
-    table = FigureTable("Entities (a is the reference; mismatches: unmatched spans of either side)", ["a / b"],
-                        ["precision", "recall", "f1", "boundary", "label", "missing"])
-    for p in result.entities:
-        table.add_row([f"{p.a} / {p.b}"], [percent_text(p.precision), percent_text(p.recall), percent_text(p.f1),
-                                           p.boundary, p.label, p.missing])
-    parts.append(table)
-    if result.entity_f1:
-        table = FigureTable("Entity F1 per label (all pairs)", ["label"], ["f1"])
-        for name, f1 in result.entity_f1.items():
-            table.add_row([name], [percent_text(f1)])
-        parts.append(table)
-    return Group(*parts)
+    return sorted({check_name(name, "--only") for name in only}) if only else None
 
 
 @app.command("keys")
-def keys_(
-) -> None:
+def keys_() -> None:
     """Every binding id with its keys under the chosen keymap."""
     with user_errors():
         from reader.ui.keymap import BY_ID, load_keymap
 
         keymap = load_keymap(OPTIONS.keymap)
         for warning in keymap.warnings:  # usable, but some key will never arrive: say so where it can be fixed
-            say(err, f"warning: {warning}", one_line=True)
+            say(err, f"warning: {warning}")
         for binding_id, keys in keymap.items():
-            say(out, f"{binding_id:<28} {keys:<28} {BY_ID[binding_id].description}", one_line=True)
+            say(out, f"{binding_id:<28} {keys:<28} {BY_ID[binding_id].description}")
 
 
 @app.command("review")
@@ -941,34 +850,25 @@ def review_(
                                                                   "them review a pair).")] = None,
 ) -> None:
     """Review where annotators differ, side by side, and decide into --into (gold); agreed items are merged."""
-    with user_errors():
-        from reader.adjudication import AdjudicationError, parse_rule
+    from reader.adjudication import AdjudicationError
+
+    with user_errors(AdjudicationError):
+        from reader.adjudication import parse_rule
         from reader.ui.keymap import load_keymap
         from reader.worklist import ReviewOptions, disputed, review_items
 
-        try:
-            into = check_name(into, "--into")
-            chosen = parse_rule(rule)
-            names = tuple(sorted({check_name(name, "--only") for name in only})) if only else None
-            if label is not None:
-                label = check_name(label, "--label")
-        except (AdjudicationError, UntrustedError) as exc:
-            fail(str(exc))
+        into = check_name(into, "--into")
+        names = tuple(annotator_names(only) or ()) if only else None
+        options = ReviewOptions(into, parse_rule(rule), names, None if label is None else check_name(label, "--label"))
         if names is not None and into in names:
             fail(f"--only {into}: the annotations are reviewed into {into!r}, it cannot be one of the versions")
         keys = load_keymap(OPTIONS.keymap)
-        ws = open_workspace(writer=into)
-        if ws.read_only:
-            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; nothing was written")
-        options = ReviewOptions(into, chosen, names, label)
-        doc_ids = [ws.resolve(doc)] if doc else ws.document_ids()
+        ws = open_workspace(writer=into, written="nothing was written")
         pending, compared = [], 0
-        for doc_id in doc_ids:
-            present = [n for n in ws.annotators(doc_id) if n != into and (names is None or n in names)]
-            annotators = present
-            if len(present) > 1:  # the analysis the screen will show (cached, whichever pipeline made it)
-                analysis, _ = ws.analysis(ws.document(doc_id))
-                items = review_items(ws, doc_id, analysis, options)
+        for doc_id in [ws.resolve(doc)] if doc else ws.document_ids():
+            annotators = [n for n in ws.annotators(doc_id) if n != into and (names is None or n in names)]
+            if len(annotators) > 1:  # the analysis the screen will show (cached, whichever pipeline made it)
+                items = review_items(ws, doc_id, ws.analysis(ws.document(doc_id))[0], options)
                 annotators = items.annotators
                 if ws.damage(doc_id):  # a version is missing, or gold cannot be written: not reviewable
                     warn_damage(ws.damage(doc_id))
@@ -1003,123 +903,51 @@ def nothing_to_review(doc_id: str, annotators: list[str], into: str, label: str 
     return f"nothing to review in {doc_id}: {', '.join(annotators)} agree on every item{about} under the {rule} rule"
 
 
-def render_stats(result):
-    """`reader stats` output: a summary line, the annotator table, the agreement table; tables of figures split
-    to fit the terminal (`reader.tables`): a figure is never cut."""
-    from rich.console import Group
-
-    from reader.stats import DECISIONS, percent_text
-    from reader.tables import FigureTable
-
-    parts: list = [Text(f"{result.documents} documents, {len(result.annotators)} annotators")]
-    if result.annotators:
-        table = FigureTable("Annotators", ["annotator"],
-                            ["documents", "tagged", *result.labels, "notes", *DECISIONS])
-        for a in result.annotators:
-            table.add_row([a.name], [a.documents, a.tagged_sentences, *(a.labels.get(x, 0) for x in result.labels),
-                                     a.notes, *(a.decisions.get(x, 0) for x in DECISIONS)])
-        parts.append(table)
-    if result.agreement:
-        table = FigureTable("Agreement on sentence labels (Cohen's kappa per label)", ["annotators"],
-                            ["documents", "sentences", "same labels", *result.labels])
-        for x in result.agreement:
-            table.add_row([f"{x.first} / {x.second}"],
-                          [x.documents, x.sentences, percent_text(x.percent, True),
-                           *(percent_text(x.kappa.get(label)) for label in result.labels)])
-        parts.append(table)
-    elif len(result.annotators) > 1:
-        parts.append(Text("no document was tagged by two annotators: no agreement to measure"))
-    if result.models:
-        table = FigureTable("Suggestions (sentences, per model)", ["model", "annotator"],
-                            ["accepted", "dismissed", "corrected"])
-        for m in result.models:
-            table.add_row([m.model, m.annotator], [m.accepted, m.dismissed, m.corrected])
-        parts.append(table)
-    return Group(*parts)
+def say_refused(results, refused: list[str]) -> None:
+    """The import's summary line, when more than one input was given (one input's own line says it all)."""
+    if len(results) + len(refused) > 1:
+        added = sum(1 for r in results if r.added)
+        say(err, f"imported {added}, unchanged {len(results) - added}, refused {len(refused)}")
 
 
-GLOBAL_OPTIONS = {"--store", "--model", "--annotator", "--keymap", "--labels"}
-VALUE_OPTIONS = GLOBAL_OPTIONS | {"--n-process", "--format", "--unit", "--output", "--doc", "--align"}
-VALUE_OPTIONS |= {"--only", "--rule", "--into"}  # agree, merge
-VALUE_OPTIONS |= {"--label"}  # review
-VALUE_OPTIONS |= {"--from", "--name"}  # train
-VALUE_OPTIONS |= {"--host", "--port"}  # serve
-VALUE_OPTIONS |= {"--sort", "--limit"}  # list
-SENTENCE_COMMANDS = {"tag", "note", "entity"}
+def text_table(title: str, columns: dict[str, dict], rows) -> Table:
+    """A borderless table whose every cell is `Text` (never markup); `columns`: name -> `add_column` options."""
+    from rich.table import Table
+
+    table = Table(title=Text(visible(title, one_line=True)), title_justify="left", box=None, pad_edge=False,
+                  header_style="bold")
+    for name, settings in columns.items():
+        table.add_column(name, **settings)
+    for row in rows:
+        table.add_row(*(c if isinstance(c, Text) else Text(visible(str(c), one_line=True)) for c in row))
+    return table
 
 
-def route(argv: list[str]) -> list[str]:
-    """Put global options first and make `open` the default command.
+def write_json(record) -> None:
+    import json
 
-    `reader [opts] PATH...` means `reader [opts] open PATH...`, and `reader list --store X` is
-    `reader --store X list`: typer only reads a callback's options before the subcommand. The arguments of
-    `tag` and `note` go after `--`, so a sentence `-1` is refused by the command, not taken for an option.
-    """
-    commands = command_names()
-    head: list[str] = []
-    rest: list[str] = []
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        name = token.split("=", 1)[0]
-        if token == "--":
-            rest += argv[i:]
-            break
-        if name in GLOBAL_OPTIONS:
-            take = 1 if "=" in token else 2
-            head += argv[i : i + take]
-            i += take
-            continue
-        if name in VALUE_OPTIONS and "=" not in token:
-            rest += argv[i : i + 2]
-            i += 2
-            continue
-        rest.append(token)
-        i += 1
-    if rest and rest[0] in SENTENCE_COMMANDS and "--" not in rest:
-        # click reads `-1` (or a note "-5 °C") as unknown short options: arguments go after `--`
-        options, arguments = [], []
-        tokens = iter(rest[1:])
-        for t in tokens:
-            if t.startswith("--") or t == "-h":
-                options.append(t)
-                if t in VALUE_OPTIONS:  # `tag --from FILE`: the value stays with its option
-                    options.append(next(tokens, ""))
-            else:
-                arguments.append(t)
-        rest = [rest[0], *options, "--", *arguments]
-    if any(t in ("-h", "--help") for t in rest[:1]) or (rest and rest[0] in commands):
-        return head + rest
-    positional = next((t for t in rest if not t.startswith("-")), None)
-    if positional is None and any(t in ("-h", "--help") for t in rest):
-        return head + rest
-    return [*head, "open", *rest]
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def command_names() -> set[str]:
-    return {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+def require(command: str, **arguments: str | None) -> None:
+    """The error typer would give for a missing argument (they are optional for the `--from` form)."""
+    for name, value in arguments.items():
+        if value is None:
+            fail(f"missing argument '{name}' (see reader {command} --help)")
 
 
 def run(argv: list[str]) -> int:
-    """Run the command line and return its exit status.
-
-    Click is run outside its standalone mode so that a usage error (missing argument, bad value, unknown
-    option) is one `error:` line and status 2 like every other error, not typer's multi-line usage box.
-    """
-    args = route(argv)
-    if "open" in args:
-        # Start-up allocates many long-lived objects; collecting them before the first frame only delays it.
-        # The app re-enables the collector once the first frame is on screen.
-        gc.disable()
+    """Run the command line outside click's standalone mode: a usage error is one `error:` line and status 2,
+    not typer's usage box."""
     try:
-        status = app(args=args, prog_name="reader", standalone_mode=False)
+        status = app(args=argv, prog_name="reader", standalone_mode=False)
     except typer.Abort:
         say(err, "error: interrupted")
         return 130
     except Exception as exc:
         if not callable(getattr(exc, "format_message", None)) or not isinstance(getattr(exc, "exit_code", None), int):
             raise
-        say(err, click_error_line(exc), one_line=True)
+        say(err, click_error_line(exc))
         return exc.exit_code  # type: ignore[attr-defined]
     finally:
         gc.enable()
@@ -1127,11 +955,8 @@ def run(argv: list[str]) -> int:
 
 
 def click_error_line(exc: Exception) -> str:
-    """The `error:` line of an error click raised (a bad option, a missing argument, a file it could not open).
-
-    typer ≥ 0.26 runs on a private copy of click and exports none of its exception classes (but
-    `typer.BadParameter`), so they are told by click's documented interface, `format_message()` and `exit_code`,
-    and a usage error by its `ctx` (the command it was parsing), which the line names for `--help`."""
+    """The `error:` line of a click error. typer exports none of click's exception classes, so they are told by
+    click's documented `format_message()` and `exit_code`, a usage error by its `ctx`, named for `--help`."""
     message = exc.format_message().strip()  # type: ignore[attr-defined]
     if not hasattr(exc, "ctx"):
         return f"error: {message}"

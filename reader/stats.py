@@ -1,7 +1,7 @@
 """Stats for `reader stats`: who did what, and whether the label definitions are understood the same way.
 
 Agreement comes from `reader.agreement` (the same units and kappa as `reader agree`); adjudicated sets get their
-progress row but are not compared. Returns data only: `reader.cli.render_stats` draws it.
+progress row but are not compared. Returns data only: `reader.tables.render_stats` draws it.
 """
 
 from __future__ import annotations

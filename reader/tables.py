@@ -1,10 +1,7 @@
-"""Tables of figures for the command line that fit any terminal without cutting a number.
+"""The command line's tables of figures, which fit any terminal without cutting a number.
 
-A rich `Table` wider than the terminal shrinks its columns, and a column of figures shrunk below its widest
-figure shows `1.…` instead of `1.00`: a number read wrong. `FigureTable` keeps every figure column at the width
-of its widest cell and, when they do not all fit beside the name columns, prints the figure columns in as many
-tables as it takes, the name columns repeated in each (a table per group of labels). Names may wrap; figures never.
-Every cell is given as text and drawn as `rich.text.Text`, so a value is never parsed as markup.
+A rich `Table` too wide shrinks its columns, and a figure shrunk shows `1.…` for `1.00`: a number read wrong.
+`FigureTable` keeps figures whole and splits them over as many tables as it takes, the (wrapping) names repeated.
 """
 
 from __future__ import annotations
@@ -13,34 +10,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from reader.stats import DECISIONS, percent_text
 from reader.untrusted import visible
 
-GAP = 2
-"""Cells between two columns of a `box=None` table (one of padding on each side)."""
+GAP = 2  # cells between two columns of a `box=None` table
+
+
+def clean(values: Sequence[object]) -> list[str]:
+    """Cells as one-line text with controls shown (drawn as `Text`, never parsed as markup)."""
+    return [visible(str(x), one_line=True) for x in values]
 
 
 @dataclass
 class FigureTable:
     title: str
-    names: Sequence[str]
-    """Headers of the leading columns that say what a row is (an annotator, a pair, a label): left-aligned, may
-    wrap, repeated in every part."""
-    figures: Sequence[str]
-    """Headers of the columns of figures: right-aligned, never wrapped nor cut."""
-    rows: list[tuple[Sequence[str], Sequence[str]]] = field(default_factory=list)
-    """(name cells, figure cells) per row."""
+    names: Sequence[str]  # what a row is: left-aligned, may wrap, repeated in every part
+    figures: Sequence[str]  # right-aligned, never wrapped nor cut
+    rows: Sequence[tuple[Sequence[object], Sequence[object]]] = field(default_factory=list)  # (names, figures)
 
     def __post_init__(self) -> None:
-        self.names = [visible(str(x), one_line=True) for x in self.names]
-        self.figures = [visible(str(x), one_line=True) for x in self.figures]
-
-    def add_row(self, names: Sequence[object], figures: Sequence[object]) -> None:
-        self.rows.append(([visible(str(x), one_line=True) for x in names],
-                          [visible(str(x), one_line=True) for x in figures]))
+        self.names, self.figures = clean(self.names), clean(self.figures)
+        self.rows = [(clean(names), clean(figures)) for names, figures in self.rows]
 
     def parts(self, width: int) -> list[list[int]]:
         """The figure columns (indexes) of each table printed at `width` cells: as many as fit beside the names."""
@@ -60,8 +54,7 @@ class FigureTable:
         return max([cell_len(self.figures[index]), *(cell_len(f[index]) for _, f in self.rows)])
 
     def _names_width(self, width: int) -> int:
-        """What the name columns take: their natural width, but at most a third of the line, so figures have room
-        (a long name wraps instead)."""
+        """Their natural width, but at most a third of the line, so figures have room (a long name wraps)."""
         natural = sum(max([cell_len(h), *(cell_len(n[i]) for n, _ in self.rows)]) for i, h in enumerate(self.names))
         return min(natural + GAP * (len(self.names) - 1), max(12, width // 3))
 
@@ -83,3 +76,55 @@ class FigureTable:
             if number:
                 yield Text("")
             yield table
+
+
+def render_stats(result) -> Group:
+    """`reader stats`: a summary line, the annotator table, the agreement table, the suggestions table."""
+    parts: list = [Text(f"{result.documents} documents, {len(result.annotators)} annotators")]
+    if result.annotators:
+        parts.append(FigureTable("Annotators", ["annotator"], ["documents", "tagged", *result.labels, "notes",
+                                                               *DECISIONS], [
+            ([a.name], [a.documents, a.tagged_sentences, *(a.labels.get(x, 0) for x in result.labels), a.notes,
+                        *(a.decisions.get(x, 0) for x in DECISIONS)]) for a in result.annotators]))
+    if result.agreement:
+        parts.append(FigureTable("Agreement on sentence labels (Cohen's kappa per label)", ["annotators"],
+                                 ["documents", "sentences", "same labels", *result.labels], [
+            ([f"{x.first} / {x.second}"], [x.documents, x.sentences, percent_text(x.percent, True),
+                                           *(percent_text(x.kappa.get(label)) for label in result.labels)])
+            for x in result.agreement]))
+    elif len(result.annotators) > 1:
+        parts.append(Text("no document was annotated by two annotators: no agreement to measure"))
+    if result.models:
+        parts.append(FigureTable("Suggestions (sentences, per model)", ["model", "annotator"],
+                                 ["accepted", "dismissed", "corrected"],
+                                 [([m.model, m.annotator], [m.accepted, m.dismissed, m.corrected])
+                                  for m in result.models]))
+    return Group(*parts)
+
+
+def render_agreement(result) -> Group:
+    """`reader agree`: sentence labels (alpha, kappa per pair), entity pairs, entity F1 per label."""
+    head = (f"{result.documents} documents ({result.sentences} sentences) touched by at least two of "
+            f"{len(result.annotators)} annotators: {', '.join(result.annotators) or 'none'}")
+    parts: list = [Text(visible(head, one_line=True))]
+    if not result.documents:
+        return Group(*parts, Text("no document was touched by two annotators: no agreement to measure"))
+    parts.append(FigureTable("Sentence labels (Krippendorff's alpha over all; Cohen's kappa per pair)", ["label"],
+                             ["alpha", *(f"{a} / {b}" for a, b in result.pairs)], [
+        ([name], [percent_text(x.alpha), *(percent_text(x.kappa.get(pair)) for pair in result.pairs)])
+        for name, x in result.labels.items()]))
+    parts.append(FigureTable("Entities (a is the reference; mismatches: unmatched spans of either side)", ["a / b"],
+                             ["precision", "recall", "f1", "boundary", "label", "missing"], [
+        ([f"{p.a} / {p.b}"], [*map(percent_text, (p.precision, p.recall, p.f1)), p.boundary, p.label, p.missing])
+        for p in result.entities]))
+    if result.entity_f1:
+        parts.append(FigureTable("Entity F1 per label (all pairs)", ["label"], ["f1"],
+                                 [([name], [percent_text(f1)]) for name, f1 in result.entity_f1.items()]))
+    return Group(*parts)
+
+
+def render_scores(meta: dict) -> FigureTable:
+    """`reader train`: held-out precision, recall and F1 per label (– where undefined)."""
+    return FigureTable("Held-out scores", ["label"], ["precision", "recall", "f1", "sentences"], [
+        ([label], [percent_text(s["p"]), percent_text(s["r"]), percent_text(s["f"]), s.get("n", "")])
+        for label, s in meta["scores"].items()])

@@ -35,7 +35,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reader.agreement import agreement, alpha_nominal
-from reader.cli import app, route
+from reader.cli import app
 from reader.documents import make_document
 from reader.export import import_native
 from reader.store import Store
@@ -68,7 +68,7 @@ BUDGET = span(D1, "budget", "MISC")
 
 
 def cli(root: Path, *args: str):
-    result = runner.invoke(app, route(["--store", str(root), *args]))
+    result = runner.invoke(app, ["--store", str(root), *args])
     assert result.exit_code == 0, result.output
     return result
 

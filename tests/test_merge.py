@@ -182,11 +182,11 @@ def test_merge_cli_errors(store):
     root, _, _ = store
     from typer.testing import CliRunner
 
-    from reader.cli import app, route
+    from reader.cli import app
 
-    result = CliRunner().invoke(app, route(["--store", str(root), "merge", "--rule", "most"]))
+    result = CliRunner().invoke(app, ["--store", str(root), "merge", "--rule", "most"])
     assert result.exit_code == 2 and "error: unknown rule 'most'" in result.output
-    result = CliRunner().invoke(app, route(["--store", str(root), "merge", "--only", "gold"]))
+    result = CliRunner().invoke(app, ["--store", str(root), "merge", "--only", "gold"])
     assert result.exit_code == 2 and "cannot be merged into itself" in result.output
 
 

@@ -21,10 +21,10 @@ from typer.testing import CliRunner
 from reader.agreement import agreement
 from reader.annotations import AnnotationSession
 from reader.cli import app as cli_app
-from reader.cli import render_agreement, render_stats, route
 from reader.documents import make_document
 from reader.stats import DECISIONS, percent_text, stats
 from reader.store import Store
+from reader.tables import render_agreement, render_stats
 from reader.ui.app import ReaderApp
 from reader.ui.screens.library import LibraryScreen
 from reader.ui.screens.reading import ReadingScreen
@@ -62,7 +62,7 @@ def alice(analysed_store, tmp_path):
 
 
 def cli(*args: str):
-    return runner.invoke(cli_app, route(list(args)))
+    return runner.invoke(cli_app, list(args))
 
 
 # --- progress is the active annotator's ---------------------------------------------------------------------

@@ -15,10 +15,10 @@ from rich.console import Console
 
 from reader.agreement import agreement, cohen_kappa
 from reader.annotations import AnnotationSession
-from reader.cli import render_stats
 from reader.documents import make_document
 from reader.stats import stats
 from reader.store import Store
+from reader.tables import render_stats
 from reader.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +115,7 @@ def test_no_agreement_without_shared_documents(ws):
     assert result.agreement == []
     console = Console(record=True, width=200)
     console.print(render_stats(result))
-    assert "no document was tagged by two annotators" in console.export_text()
+    assert "no document was annotated by two annotators" in console.export_text()
 
 
 def test_render(ws):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reader.cli import app, route
+from reader.cli import app
 from reader.documents import make_document
 from reader.store import Store
 from reader.workspace import Workspace
@@ -31,7 +31,7 @@ runner = CliRunner()
 
 
 def run(*args: str):
-    return runner.invoke(app, route(list(args)))
+    return runner.invoke(app, list(args))
 
 
 def f1(truth: list[frozenset], guess: list[frozenset], label: str) -> float:
