@@ -227,13 +227,10 @@ class Workspace:
         doubled the time to read the store (bench/bench_export.py, bench/bench_agree.py)."""
         import gc
 
-        from reader.store import bulk_reads
-
         enabled = gc.isenabled()
         gc.disable()
         try:
-            with bulk_reads():
-                yield
+            yield
         finally:
             if enabled:
                 # What was allocated meanwhile is still in the youngest generation: re-enabling as is would

@@ -22,7 +22,6 @@ import contextlib
 import os
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ from reader.store.errors import StoreCorrupt, StoreError, StoreReadOnly, Unknown
 from reader.store.files import (
     LockFile,
     atomic_write,
-    bulk_reading,
     file_key,
     fsync_dir,
     json_file,
@@ -84,18 +82,9 @@ def decode_name(encoded: str) -> str:
     return unquote(encoded, errors="strict")
 
 
-def _control_in(value: Any) -> str | None:
-    """The first string (key or value) holding a control character other than \\n/\\t, else None."""
-    return _scan(value)[0]
-
-
 def _scan(value: Any) -> tuple[str | None, bool]:
-    """(the first string, key or value, holding a control character other than \\n/\\t, else None; whether
-    every key of every object is a str).
-
-    The last line of defence behind `reader.untrusted` (which every door applies): a bug in a door must not put
-    an escape on disk. One regex search per string: a keypress's record costs a few microseconds.
-    """
+    """(the first string, key or value, holding a control character but \\n/\\t, else None; whether every key is
+    a str): the last defence behind `reader.untrusted`, so a bug in a door puts no escape on disk."""
     str_keys = True
     stack = [value]
     while stack:
@@ -155,7 +144,7 @@ class Store:
         files: it may quit), `folder` (the folder cannot be written), `closed`."""
         self._mutex = threading.RLock()
         self._files: dict[tuple[str, str], AnnotationFile] = {}
-        self._docs: OrderedDict[str, dict] = OrderedDict()
+        self._docs: dict[str, dict] = {}
         self._sources: dict[str, str] = {}
         self._unreadable: dict[str, StoreCorrupt] = {}
         """Document files that do not parse, as `document_ids` found them."""
@@ -383,7 +372,7 @@ class Store:
         meta = record.get("meta", {})
         if not isinstance(meta, Mapping):
             raise StoreError(f"document {doc_id}: \"meta\" must be an object")
-        if (bad := _control_in(record)) is not None:
+        if (bad := _scan(record)[0]) is not None:
             raise StoreError(f"document {doc_id}: refused, a value holds a control character: {bad!r:.60}")
         with self._mutex:
             if self.has_document(doc_id):
@@ -405,19 +394,12 @@ class Store:
         return doc_id in self._docs or path.is_file()
 
     def _remember(self, record: dict) -> None:
-        self._docs[record["id"]] = record
-        self._docs.move_to_end(record["id"])
-        # A bulk reader (export) lists the documents, which reads them all, then reads each again: keeping
-        # them all meanwhile saves reading the store's documents twice.
-        while len(self._docs) > 64 and not bulk_reading():
-            self._docs.popitem(last=False)
+        self._docs[record["id"]] = record  # all kept: listing the documents reads them all anyway
         self._sources[record["id"]] = str((record.get("meta") or {}).get("source") or "")
 
     def _load_document(self, doc_id: str) -> dict:
         with self._mutex:
-            cached = self._docs.get(doc_id)
-            if cached is not None:
-                self._docs.move_to_end(doc_id)
+            if (cached := self._docs.get(doc_id)) is not None:
                 return cached
             path = self._doc_path(doc_id)
             try:
