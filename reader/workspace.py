@@ -85,7 +85,6 @@ class Workspace:
 
     @property
     def read_only(self) -> bool:
-        """Whether writes are refused (opened read-only, or another process holds the store's lock)."""
         return self.store.read_only
 
     @property
@@ -120,11 +119,9 @@ class Workspace:
         return self.store.waiting is not None
 
     def take_over(self) -> bool:
-        """Become the annotator's writer once the reader that held their files has quit."""
         return self.store.take_over()
 
     def close(self) -> None:
-        """Release the store's lock; the workspace is read-only afterwards."""
         self.store.close()
 
     def has_document(self, doc_id: str) -> bool:
@@ -135,7 +132,6 @@ class Workspace:
         return self.store.add_document(doc.to_record())
 
     def annotators(self, doc_id: str) -> list[str]:
-        """Everyone who has annotations (a file) for this document, sorted."""
         return self.store.annotators(doc_id)
 
     def records(self, doc_id: str, annotator: str, fields: tuple[str, ...] | None = None) -> dict[str, dict]:
@@ -155,7 +151,6 @@ class Workspace:
         return [d for d in self._damage.values() if doc_id is None or d.doc_id == doc_id]
 
     def write(self, doc_id: str, annotator: str, upsert: Iterable[dict] = (), delete: Iterable[str] = ()) -> None:
-        """Apply changes to an annotator's records of a document in one durable write."""
         self.store.write(doc_id, annotator, upsert=upsert, delete=delete)
 
     def analysis_record(self, doc_id: str, key: str) -> dict | None:

@@ -120,15 +120,15 @@ def file_key(stat: os.stat_result) -> tuple[int, int, int]:
     return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-def describe_lock(info: str) -> str | None:
-    """"pid 12 on host since 10:02" from what a lock holder wrote in the lock file, or None if unreadable."""
+def describe_lock(fd: int) -> str:
+    """"pid 12 on host since 10:02" from what the holder wrote in a lock file, else "another process"."""
     try:
-        data = json.loads(info)
+        data = json.loads(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
         since = datetime.fromisoformat(data["since"])
         when = since.strftime("%H:%M") if since.date() == datetime.now().date() else since.strftime("%Y-%m-%d %H:%M")
         return f"pid {int(data['pid'])} on {data['host']} since {when}"
     except (ValueError, KeyError, TypeError):
-        return None
+        return "another process"
 
 
 class LockFile:
@@ -155,7 +155,7 @@ class LockFile:
                 if attempt < 4:
                     time.sleep(0.01)  # a read-only store may be probing the lock for an instant
         else:
-            holder = describe_lock(os.pread(fd, 4096, 0).decode("utf-8", "replace")) or "another process"
+            holder = describe_lock(fd)
             self._drop()
             return holder
         if shared:
@@ -207,7 +207,7 @@ def probe_lock(path: Path) -> str | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
-            return describe_lock(os.pread(fd, 4096, 0).decode("utf-8", "replace")) or "another process"
+            return describe_lock(fd)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:

@@ -21,7 +21,7 @@ from typing import Any
 
 from reader.store.errors import StoreCorrupt
 from reader.store.files import atomic_write, json_file, json_line, read_json
-from reader.store.tinydb_storage import TABLE, AtomicJSONStorage, encode_tables
+from reader.store.tinydb_storage import TABLE, AtomicJSONStorage, encode_tables, read_records
 
 DRIVER = "reader"
 ATTRIBUTES = (
@@ -87,16 +87,14 @@ def read_annotations(path: Path, *, empty_ok: bool = False) -> Tables:
     sides added."""
     if empty_ok and path.stat().st_size == 0:
         return {}
-    tables = AtomicJSONStorage(path, read_only=True).read()
-    if tables is None:
+    storage = AtomicJSONStorage(path, read_only=True)
+    if storage.read() is None:
         raise StoreCorrupt(path, "missing")
-    for key, record in tables.get(TABLE, {}).items():
-        if record.get("id") != key:
-            raise StoreCorrupt(path, f"the record under {key!r} has the id {record.get('id')!r}")
-    return tables
+    return read_records(storage)
 
 
-def _read_document(path: Path, *, empty_ok: bool = False) -> dict:
+def read_document(path: Path, *, empty_ok: bool = False) -> dict:
+    """A document file's record, checked as the store checks it; StoreCorrupt when it is not one."""
     if empty_ok and path.stat().st_size == 0:
         return {}
     record = read_json(path)
@@ -108,8 +106,8 @@ def _read_document(path: Path, *, empty_ok: bool = False) -> dict:
 
 def _merge_document(base_path: Path, ours_path: Path, theirs_path: Path) -> tuple[bytes | None, list[str]]:
     """The same text imported from two sources differs in `meta`: merge its keys, ours where both differ."""
-    base = _read_document(base_path, empty_ok=True)
-    ours, theirs = _read_document(ours_path), _read_document(theirs_path)
+    base = read_document(base_path, empty_ok=True)
+    ours, theirs = read_document(ours_path), read_document(theirs_path)
     if ours.get("id") != theirs.get("id") or ours["text"] != theirs["text"]:
         raise StoreCorrupt(ours_path, "the two sides hold different texts under one document id")
     conflicts: list[str] = []

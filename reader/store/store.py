@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from reader.store.errors import StoreCorrupt, StoreError, StoreReadOnly, UnknownDocument
 from reader.store.files import (
@@ -37,6 +37,7 @@ from reader.store.files import (
     read_json,
     stale_temporary,
 )
+from reader.store.gitmerge import read_document
 from reader.store.gitmerge import register as register_merge_driver
 from reader.store.tinydb_storage import AnnotationFile, read_subset
 from reader.untrusted import has_control
@@ -48,7 +49,6 @@ LOCKS_FOLDER = ".locks"
 SUBFOLDERS = ("documents", "analyses", "annotations")
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.@+")
 _MAX_NAME_BYTES = 200
 
 
@@ -63,13 +63,9 @@ def encode_name(name: str, what: str = "name") -> str:
         raw = name.encode("utf-8")
     except UnicodeEncodeError:
         raise StoreError(f"the {what} {name!r} is not valid text") from None
-    out = []
-    for i, ch in enumerate(name):
-        if ch in _SAFE and not (i == 0 and ch == "."):
-            out.append(ch)
-        else:
-            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
-    encoded = "".join(out)
+    encoded = quote(raw, safe="@+").replace("~", "%7E")
+    if encoded.startswith("."):
+        encoded = "%2E" + encoded[1:]
     if len(encoded) > _MAX_NAME_BYTES:
         raise StoreError(f"the {what} is too long ({len(raw)} bytes): {name[:40]!r}…")
     return encoded
@@ -372,14 +368,11 @@ class Store:
                 return cached
             path = self._doc_path(doc_id)
             try:
-                record = read_json(path)
+                record = read_document(path)
             except FileNotFoundError:
                 raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}") from None
             except OSError as exc:
                 raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str) \
-                    or not isinstance(record.get("meta", {}), dict):
-                raise StoreCorrupt(path, "not a document record with \"id\", \"text\" and \"meta\"")
             if record.get("id") != doc_id:
                 raise StoreCorrupt(path, f"its id {record.get('id')!r} does not match the file name")
             record.setdefault("meta", {})

@@ -174,6 +174,15 @@ def record_problem(record: Mapping[str, Any]) -> str | None:
     return None
 
 
+def read_records(storage: AtomicJSONStorage) -> dict[str, dict[str, Any]]:
+    """An annotation file's tables, each record under its own id (else StoreCorrupt)."""
+    tables = storage.read() or {}
+    for key, record in tables.get(TABLE, {}).items():
+        if record.get("id") != key:
+            raise StoreCorrupt(storage.path, f"the record under {key!r} has the id {record.get('id')!r}")
+    return tables
+
+
 class RecordTable(Table):
     """A TinyDB table whose document ids are the records' own string ids."""
 
@@ -192,11 +201,7 @@ class AnnotationFile:
     def __init__(self, path: Path, *, read_only: bool) -> None:
         self.db = RecordDB(path, storage=AtomicJSONStorage, read_only=read_only)
         self.storage: AtomicJSONStorage = self.db.storage  # type: ignore[assignment]
-        tables = self.storage.read() or {}
-        table = tables.get(TABLE, {})
-        for key, record in table.items():
-            if record.get("id") != key:
-                raise StoreCorrupt(path, f"the record under {key!r} has the id {record.get('id')!r}")
+        read_records(self.storage)
         if not read_only:
             try:
                 self.storage.render()
