@@ -1,8 +1,5 @@
-"""Documents: what a document is, sanitising its text and deriving its stable id.
-
-The stored text is what every offset points into, so everything that changes characters (control codes,
-line endings, header metadata) happens here, once, before analysis.
-"""
+"""Documents: what a document is, its text rule and its stable id; every offset points into the stored text, so
+everything that changes characters happens here, once, before analysis."""
 
 from __future__ import annotations
 
@@ -53,12 +50,8 @@ def document_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def sanitize(text: str) -> str:
-    """Document text as stored: the text rule of `reader.untrusted` (BOM, line endings, controls, surrogates).
-
-    Done before analysis so that the stored text, its id and every offset agree with what is displayed.
-    """
-    return clean_text(text)
+sanitize = clean_text
+"""Document text as stored: the text rule of `reader.untrusted`."""
 
 
 _LEADING_DATE = re.compile(r"\A\s*date\s*[:=]?\s*(\d{4}-\d{2}(?:-\d{2})?)\b[ \t]*")
@@ -66,11 +59,8 @@ _HEADER_LINE = re.compile(r"\A(title|source|date|lang|author|url)\s*:\s*(.+)\Z",
 
 
 def split_header(text: str) -> tuple[str, dict[str, str]]:
-    """Separate header metadata from the body.
-
-    Recognised: `---` front matter (see `front_matter`), leading `key: value` lines followed by a blank
-    line, and a bare leading `date 2023-09` (as in the seed articles) before the first sentence.
-    """
+    """Separate header metadata from the body: `---` front matter, leading `key: value` lines and a blank line,
+    or a bare leading `date 2023-09` (as in the seed articles)."""
     meta: dict[str, str] = {}
     stripped = text.lstrip()
     if stripped.startswith("---\n"):
@@ -104,13 +94,8 @@ _ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "
 
 
 def front_matter(block: str) -> dict[str, str]:
-    """The top-level `key: value` pairs of YAML front matter, values as YAML reads them.
-
-    No YAML parser is a dependency, and meta values are one-line strings, so this reads the part of YAML front
-    matter holds: plain scalars (a ` #` comment cut), `'single'` (`''` is a quote) and `"double"` quoted ones
-    (backslash escapes), `|`/`>` block scalars, and lists (`[a, "b"]` or `- a` lines) joined with `, `. Nested
-    mappings are skipped: they are not one value.
-    """
+    """The top-level `key: value` pairs of YAML front matter as YAML reads them (no YAML parser is a dependency):
+    plain, quoted and block scalars, lists joined with `, `; nested mappings skipped."""
     meta: dict[str, str] = {}
     lines = block.split("\n")
     i = 0
@@ -201,13 +186,8 @@ def guess_language(text: str, default: str = DEFAULT_LANG) -> str:
 
 def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = "input",
                   markdown: bool = False) -> Document:
-    """Sanitise, strip the header and build the document; `where` names the origin in error messages.
-
-    `markdown`: the body is Markdown, stored as its plain text (`reader.markdown`), titled by its first `#`
-    heading unless the header names a title. The text follows the text rule, every meta key and value (header,
-    file name, `.jsonl` meta) the one-line rule of `reader.untrusted`: cleaned, not refused, since none of them
-    is an identity.
-    """
+    """Sanitise, strip the header and build the document; `where` names the origin in errors. `markdown`: stored
+    as its plain text, titled by its first `#` heading unless the header names a title."""
     body, header = split_header(sanitize(raw))
     if markdown:
         from reader.markdown import to_text
@@ -218,13 +198,19 @@ def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = 
             header.setdefault("title", converted.title)
     if not body.strip():
         raise DocumentError(f"{where}: the document is empty")
+    return build_document(body, {**header, **(meta or {})}, where)
+
+
+def build_document(text: str, meta: dict[str, Any], where: str) -> Document:
+    """The one-line rule of `reader.untrusted` for every meta key and value (cleaned, not refused: none is an
+    identity), then the title and language when the meta has none."""
     try:
-        merged: dict[str, Any] = clean_meta({**header, **(meta or {})})
+        clean: dict[str, Any] = clean_meta(meta)
     except UntrustedError as exc:
         raise DocumentError(f"{where}: {exc}") from None
-    merged.setdefault("title", derive_title(body))
-    merged.setdefault("lang", guess_language(body))
-    return Document.create(body, merged)
+    clean.setdefault("title", derive_title(text))
+    clean.setdefault("lang", guess_language(text))
+    return Document.create(text, clean)
 
 
 def is_url(value: str | Path) -> bool:

@@ -1,8 +1,5 @@
-"""Loading: files, folders and URLs as documents, each refused input one line while the others go on.
-
-Reads files and hands saved pages, feeds and URLs to `reader.web`; what a document is (its text rule, header and
-id) is `reader.documents`, which knows nothing of where documents come from.
-"""
+"""Loading: files, folders and URLs as documents (pages and feeds through `reader.web`), each refused input one
+line while the others go on."""
 
 from __future__ import annotations
 
@@ -18,26 +15,20 @@ if TYPE_CHECKING:
     from reader.web import Report, Stored
 
 SUFFIXES = (".txt", ".md", ".jsonl", ".html", ".htm")
-TEXT_SUFFIXES = (".txt", ".md", ".jsonl")
-"""Read as text; saved pages (`.html`) and feeds (by content, any other suffix) go to `reader.web`."""
-MAX_BYTES = 50 * 1024 * 1024
-"""Larger files are refused with a clear message rather than freezing the terminal."""
+TEXT_SUFFIXES = (".txt", ".md", ".jsonl")  # others: saved pages, or feeds by content
+MAX_BYTES = 50 * 1024 * 1024  # refused with a message rather than freezing the terminal
 
 Refuse = Callable[[DocumentError], None]
-"""Where an input that cannot be a document goes when the others go on (see `load_inputs`)."""
 
 
 def _read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
+        if size <= MAX_BYTES:
+            return path.read_bytes()
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if size > MAX_BYTES:
-        raise DocumentError(f"{path}: too large ({size // (1024 * 1024)} MB; the limit is {MAX_BYTES >> 20} MB)")
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    raise DocumentError(f"{path}: too large ({size // (1024 * 1024)} MB; the limit is {MAX_BYTES >> 20} MB)")
 
 
 def _read_text(path: Path, data: bytes | None = None) -> str:
@@ -56,9 +47,8 @@ def _raise(exc: DocumentError) -> None:
 
 def load_file(path: Path, *, stored: Stored | None = None, report: Report | None = None,
               refuse: Refuse = _raise) -> list[Document]:
-    """Documents of one file: one for .txt/.md and saved pages, one per non-blank line for .jsonl, one per item
-    for a feed (told by its content: any suffix but the text ones). A bad `.jsonl` line goes to `refuse` (by
-    default raised) and the file's other lines are read; a bad file raises."""
+    """Documents of one file: one for .txt/.md and pages, one per `.jsonl` line or feed item; a bad `.jsonl` line
+    goes to `refuse` (by default raised) and the other lines are read."""
     suffix = path.suffix.lower()
     data = _read_bytes(path)
     if suffix not in TEXT_SUFFIXES:
@@ -113,20 +103,14 @@ def iter_files(path: Path) -> Iterator[Path]:
 
 @dataclass(frozen=True)
 class Loaded:
-    documents: list[Document]
-    """Every document read, in a stable order, without duplicates."""
-    refused: list[str]
-    """One line per input (a file, a URL, a `.jsonl` line) that could not become a document: which, and why.
-    Messages, not the exceptions: a kept traceback would keep the caller's frames (and its store) alive."""
+    documents: list[Document]  # in a stable order, without duplicates
+    refused: list[str]  # one line per input refused; not the exceptions, whose tracebacks hold the caller's frames
 
 
 def load_inputs(paths: Iterable[Path | str], *, stored: Stored | None = None,
                 report: Report | None = None) -> Loaded:
-    """Every document under the given files, folders and URLs (pages or feeds), and every input refused.
-
-    One bad input never costs the others: an analyst's folder with an empty or mis-encoded file still imports
-    the rest, and the refusals are listed, one each. `stored` and `report` serve feeds (see `Stored`, `Report`).
-    """
+    """Every document under the given files, folders and URLs, and every input refused: one bad input never
+    costs the others. `stored` and `report` serve feeds."""
     seen: dict[str, Document] = {}
     refused: list[str] = []
 
@@ -158,8 +142,7 @@ def load_inputs(paths: Iterable[Path | str], *, stored: Stored | None = None,
 
 def load_paths(paths: Iterable[Path | str], *, stored: Stored | None = None,
                report: Report | None = None) -> list[Document]:
-    """`load_inputs`' documents, all or nothing: the first refusal is raised (for callers with no way to say
-    more than one thing)."""
+    """`load_inputs`' documents, all or nothing: the first refusal is raised."""
     loaded = load_inputs(paths, stored=stored, report=report)
     if loaded.refused:
         raise DocumentError(loaded.refused[0])

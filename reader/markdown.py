@@ -1,15 +1,12 @@
-"""Markdown files as the plain text a reader reads: markers dropped, structure kept as paragraphs and lines.
+"""Markdown files as plain text: `**`, `#` or `[text](url)` would be analysed and exported as words.
 
-The stored text is what every offset points into, so `**`, `#` or `[text](url)` must not reach it: they would be
-read, analysed and exported as words. markdown-it-py (CommonMark, already installed with rich) parses; this
-module only decides how each block becomes text, the same way `reader.web` lays out a page: a heading, a
-paragraph or a code block is one paragraph (a blank line between paragraphs), a list or a table one block of
-lines (`- item`, `1. item`, cells joined by ` · `), a block quote its own paragraphs. Links keep their text,
-inline code its content, images and raw HTML are left out. Imported only when a `.md` file is read.
+markdown-it-py (installed with rich) parses; blocks become text as `reader.web` lays out a page: a paragraph
+each, a list or a table one block of lines; images and raw HTML are left out.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -17,21 +14,17 @@ from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 _SPACES = re.compile(r"[^\S\n]+")
-_PARSER: MarkdownIt | None = None
 
 
 @dataclass(frozen=True)
 class Converted:
     text: str
-    title: str
-    """The first level-1 heading's text, '' when there is none."""
+    title: str  # the first level-1 heading's text, or ''
 
 
+@functools.cache
 def parser() -> MarkdownIt:
-    global _PARSER
-    if _PARSER is None:
-        _PARSER = MarkdownIt("commonmark").enable(["table", "strikethrough"])
-    return _PARSER
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
 def to_text(source: str) -> Converted:
@@ -82,8 +75,7 @@ def list_lines(node: SyntaxTreeNode, depth: int) -> list[str]:
 
 
 def inline(node: SyntaxTreeNode) -> str:
-    """The text of a block's inline content: emphasis, links and code spans give their text, a soft break is
-    a space, a hard break a line break; images (their alt text) and raw HTML give nothing."""
+    """The text of a block's inline content; images (their alt text) and raw HTML give nothing."""
     parts: list[str] = []
 
     def visit(current: SyntaxTreeNode) -> None:

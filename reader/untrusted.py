@@ -1,20 +1,10 @@
 """Untrusted strings: the one set of rules every door applies before a string reaches the store.
 
-Article text, metadata, file names, labels, annotator names and notes arrive from files, native exports, the
-command line and the TUI. A control character in any of them (ESC starts a terminal escape, C1 `\\x9b` is a
-one-byte CSI) would reach the terminal of whoever prints it later, and a lone surrogate cannot even be written
-as UTF-8. So every door cleans or refuses with these rules, once, on the way in:
-
-- **text** (document text, note texts): line endings normalised to `\\n`, control characters other than
-  `\\n` and `\\t` and lone surrogates removed, a leading BOM dropped;
-- **one-line values** (meta keys and values, file names, titles, timestamps): the same, and every BOM, then
-  every run of newlines/tabs (and U+2028/U+2029) becomes one space, and the ends are trimmed;
-- **names** (sentence and entity labels, annotator names, note authors): NFC-normalised, then they must match
-  `NAME` — 1 to 40 characters, letters (accented and other scripts included), digits, `_`, `-`, `.`, `/` and
-  inner spaces, starting with a letter, digit or `_`, not ending with a space. A name is an identity (files and
-  records are keyed by it), so a bad one is refused, never silently changed.
-
-Markup is not a concern here: `[bold]` is a fine string to store; renderers show data as `Text`/`Content`.
+A control character (ESC, C1 `\\x9b`) would reach the terminal of whoever prints it later, and a lone surrogate
+cannot be written as UTF-8. **text** (document and note text): `\\n` line endings, controls but `\\n`/`\\t` and
+lone surrogates removed, no leading BOM; **one-line values** (meta, file names, titles): the same, and runs of
+breaks and tabs become one space; **names** (labels, annotators): NFC, then `NAME` or refused, since a name is
+an identity. Markup is no concern here: renderers show data as `Text`/`Content`.
 """
 
 from __future__ import annotations
@@ -40,18 +30,12 @@ _CONTROL_ONLY = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def has_control(value: str) -> bool:
-    """Whether a string holds a control character other than \\n/\\t: the store's last-line check.
-
-    Lone surrogates are left to the doors (`clean_text`): the store itself can write them (escaped).
-    """
+    """Whether a string holds a control character but \\n/\\t (the store can write lone surrogates, escaped)."""
     return _CONTROL_ONLY.search(value) is not None
 
 
 def clean_text(text: str) -> str:
-    """Document and note text: CR line endings, controls (but `\\n`/`\\t`), lone surrogates, leading BOMs removed.
-
-    Done before analysis, so the stored text, its id and every offset agree with what is displayed.
-    """
+    """Document and note text: CR line endings, controls (but `\\n`/`\\t`), lone surrogates, leading BOMs removed."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _CONTROL.search(text):
@@ -65,10 +49,8 @@ def clean_line(value: str) -> str:
 
 
 def clean_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Metadata with every key and string value one-line cleaned (nested lists and objects too).
-
-    Raises UntrustedError when a key is empty once cleaned, or two keys become the same.
-    """
+    """Metadata with every key and string value one-line cleaned, nested ones too; a key empty or clashing once
+    cleaned raises UntrustedError."""
     cleaned: dict[str, Any] = {}
     for key, value in meta.items():
         name = clean_line(str(key))
@@ -90,10 +72,6 @@ def _clean_value(value: Any) -> Any:
     return value
 
 
-def is_name(value: object) -> bool:
-    return isinstance(value, str) and NAME.fullmatch(unicodedata.normalize("NFC", value)) is not None
-
-
 def check_name(value: object, what: str = "name") -> str:
     """The name in NFC, or UntrustedError saying what was wrong (`what`: "label", "annotator"...)."""
     if not isinstance(value, str):
@@ -105,11 +83,8 @@ def check_name(value: object, what: str = "name") -> str:
 
 
 def visible(text: str, *, one_line: bool = False) -> str:
-    """Text for a terminal: controls (and with `one_line`, newlines and tabs) shown as `\\x1b`-style escapes.
-
-    The output side of the boundary, for CLI output and errors: a store written before these rules, or a
-    path on the command line, may still hold an escape, and it must be seen, not executed.
-    """
+    """Text for a terminal: controls (with `one_line`, newlines and tabs too) shown as `\\x1b`-style escapes, for
+    an older store or a path on the command line that may still hold one."""
     pattern = _SHOWN_ONE_LINE if one_line else _CONTROL
     if pattern.search(text) is None:
         return text

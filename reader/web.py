@@ -1,10 +1,7 @@
 """Articles from the web: saved pages, URLs and RSS/Atom feeds become documents like any file.
 
-Analysts read news on the web; without this every one of them writes a scraper first. trafilatura finds the
-article in a page (main text and metadata) and feedparser reads feeds: both are imported inside the functions
-that use them, so the TUI's first paint never pays for them. A page gives the same document whether it comes
-from a saved file or from its URL: the same bytes go through the same extraction, only `source` (and `url` when
-the page names none) differ. Every string that comes in passes `reader.untrusted` like any other input.
+trafilatura finds the article, feedparser reads feeds; both are imported where used, so the first paint never
+pays for them. A saved page and its URL give the same document (same bytes, same extraction) but for `source`.
 """
 
 from __future__ import annotations
@@ -15,35 +12,28 @@ import html
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from reader import __version__
-from reader.documents import Document, DocumentError, derive_title, guess_language, is_url
-from reader.untrusted import UntrustedError, clean_meta, clean_text
+from reader.documents import Document, DocumentError, build_document, is_url
+from reader.untrusted import clean_text
 
 PAGE_SUFFIXES = (".html", ".htm")
 USER_AGENT = f"reader/{__version__} (news annotation; +https://pypi.org/project/reader/)"
-TIMEOUT = 20.0
-"""Seconds for the connection and for each read; the whole download also stops after `DEADLINE`."""
+TIMEOUT = 20.0  # seconds for the connection and each read; the whole download stops after DEADLINE
 DEADLINE = 60.0
-MAX_DOWNLOAD = 10 * 1024 * 1024
-"""A news page is well under 2 MB; more is a file, not an article, and would only freeze the import."""
-MIN_WORDS = 60
-"""Fewer words of main text, on a page with no article markup, is a teaser or an empty page."""
-MIN_BRIEF_WORDS = 15
-"""A brief (a wire dispatch of two or three sentences) is an article when its page says it is one; under this
-much text, even such a page gave no body (rendered by scripts, or cut)."""
+MAX_DOWNLOAD = 10 * 1024 * 1024  # a news page is well under 2 MB
+MIN_WORDS = 60  # fewer, with no article markup: a teaser or an empty page
+MIN_BRIEF_WORDS = 15  # a brief is an article when its page says so; fewer words: its body is missing
 
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 FEED_TYPES = {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml",
               "application/feed+xml"}
-Stored = Callable[[], Iterable[Document]]
-"""The documents already in the store, asked for only when a feed is read (its known items are not fetched)."""
-Report = Callable[[str], None]
-"""Where a feed says which item failed (one line each) while the others are imported."""
+Stored = Callable[[], Iterable[Document]]  # the store's documents, asked for when a feed is read
+Report = Callable[[str], None]  # where a feed says which item failed while the others are imported
 
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)[\s>]")
 _HTML_ROOT = re.compile(rb"<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE)
@@ -53,12 +43,10 @@ _ARTICLE_MARKUP = re.compile(
     r"""<meta[^>]+(?:property|name)\s*=\s*["']?article:published_time|"@type"\s*:\s*"(?:News|Reportage|"""
     r"""Analysis|Report|Opinion|Review|Background)?Article"|itemtype\s*=\s*["']?https?://schema\.org/\w*Article""",
     re.IGNORECASE)
-"""What a news page says about itself when it holds one article (Open Graph's article properties, schema.org)."""
 _TEASER = re.compile(
     r"r[ée]serv[ée]e?s?\s+(?:aux|à nos)\s+abonn[ée]s|il\s+vous\s+reste\s+\d+\s*%|la\s+suite\s+est\s+r[ée]serv"
     r"""|<[^>]+class\s*=\s*["'][^"']*\bpaywall|subscribers?[\s-]+only|subscribe\s+to\s+(?:continue|read)""",
     re.IGNORECASE)
-"""The marks of a page that shows the start of an article and keeps the rest for subscribers."""
 _ARTICLE_ELEMENT = re.compile(r"<article\b.*?</article\s*>", re.IGNORECASE | re.DOTALL)
 
 
@@ -74,12 +62,9 @@ def looks_like_html(data: bytes) -> bool:
     return _HTML_ROOT.search(data[:4096]) is not None
 
 
-# --- pages ------------------------------------------------------------------------------------------------
-
-
 def decode_html(data: bytes, charset: str | None = None) -> str:
-    """Bytes to text by the server's charset, else the page's `<meta charset>`, else UTF-8, else Windows-1252
-    (older French sites): decided here rather than by the extractor, so a file and its URL decode alike."""
+    """Bytes to text by the server's charset, else `<meta charset>`, UTF-8, Windows-1252 (older French sites):
+    decided here rather than by the extractor, so a file and its URL decode alike."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
     m = _META_CHARSET.search(data[:4096])
@@ -95,11 +80,8 @@ def decode_html(data: bytes, charset: str | None = None) -> str:
 
 def page_document(data: bytes, *, where: str, source: str, url: str | None = None, charset: str | None = None,
                   fallback: dict[str, str] | None = None) -> Document:
-    """The article of an HTML page as a document, or DocumentError saying why the page is not an article.
-
-    `url` is where the page was fetched (kept when the page names no canonical address); `fallback` is meta the
-    page may lack (a feed item's title and date).
-    """
+    """The article of an HTML page as a document, or DocumentError saying why it is not one; `fallback`: meta the
+    page may lack (a feed item's title and date)."""
     markup = decode_html(data, charset)
     extracted = extract(markup)
     text = clean_text(extracted.text if extracted else "")
@@ -112,18 +94,7 @@ def page_document(data: bytes, *, where: str, source: str, url: str | None = Non
     if isinstance(meta.get("sitename"), str):
         meta["sitename"] = meta["sitename"].removeprefix("www.")
     meta["source"] = source
-    return build_document(text, meta, where)
-
-
-def build_document(text: str, meta: dict[str, Any], where: str) -> Document:
-    """Text rule for the body, one-line rule for meta (`reader.untrusted`): the boundary every input passes."""
-    try:
-        clean = clean_meta({key: value for key, value in meta.items() if value})
-    except UntrustedError as exc:
-        raise DocumentError(f"{where}: {exc}") from None
-    clean.setdefault("title", derive_title(text))
-    clean.setdefault("lang", guess_language(text))
-    return Document.create(text, clean)
+    return build_document(text, {key: value for key, value in meta.items() if value}, where)
 
 
 @dataclass(frozen=True)
@@ -165,8 +136,7 @@ def _same(a: str, b: str) -> bool:
 
 
 def blocks(body: Any) -> Iterator[str]:
-    """The paragraphs of trafilatura's body tree: `p`/`head` one each, a list or a table one block of lines,
-    a quote or a section its own paragraphs; a `<br>` stays a line break inside its paragraph."""
+    """The paragraphs of trafilatura's body tree (a list or a table one block of lines, `<br>` a line break)."""
     for child in body:
         tag = child.tag if isinstance(child.tag, str) else ""
         if tag == "list":
@@ -205,12 +175,8 @@ def inline(element: Any) -> str:
 
 
 def refuse_non_article(text: str, markup: str, extracted: Extracted | None, where: str) -> None:
-    """Index pages, login walls, teasers and empty pages are refused: they would be stored as junk.
-
-    Decided from the page's structure, not from length alone: a short text is a brief (an article) when the
-    page marks itself as one article (`og:type` article, `article:published_time`, schema.org) and shows no
-    login form and no subscribers-only teaser.
-    """
+    """Refuse index pages, login walls, teasers and empty pages, by the page's structure: a short text is a brief
+    when the page marks itself as an article and shows no login form nor subscribers-only teaser."""
     if extracted is None or not text.strip():
         raise DocumentError(f"{where}: not an article (no article text found in the page)")
     if extracted.pagetype in ("website", "profile") and "date" not in extracted.meta:
@@ -224,8 +190,7 @@ def refuse_non_article(text: str, markup: str, extracted: Extracted | None, wher
     if extracted.words >= MIN_WORDS:
         return  # the article, or as much of it as the page gives (a paywalled article's free part)
     words = extracted.words
-    scope = "".join(_ARTICLE_ELEMENT.findall(markup)) or markup  # a login box in the site's header, a
-    # "réservé aux abonnés" badge on a related link: not this article's
+    scope = "".join(_ARTICLE_ELEMENT.findall(markup)) or markup  # not a login box in the site's header
     if _PASSWORD.search(scope):
         raise DocumentError(f"{where}: not an article (only {words} words of text: a login wall)")
     if _TEASER.search(scope) or _TEASER.search(text):
@@ -245,21 +210,16 @@ def load_page_file(path: Path, data: bytes) -> Document:
     return page_document(data, where=str(path), source=path.name)
 
 
-# --- fetching ---------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Fetched:
-    url: str
-    """Where the answer came from, redirects followed."""
+    url: str  # redirects followed
     data: bytes
     content_type: str | None
     charset: str | None
 
 
 def fetch(url: str, *, where: str | None = None, timeout: float | None = None, limit: int | None = None) -> Fetched:
-    """GET a page or feed (redirects followed, a size limit, a deadline, reader's User-Agent), or DocumentError
-    with one line saying what went wrong (HTTP status, no connection, too large, too slow) about `where`."""
+    """GET a page or feed (a size limit, a deadline), or DocumentError in one line about `where`."""
     import http.client
     import socket
     import urllib.error
@@ -328,32 +288,10 @@ def load_url(url: str, stored: Stored | None = None, report: Report | None = Non
     raise DocumentError(f"{url}: not a web page or a feed (the server sent {kind or 'no content type'})")
 
 
-# --- feeds ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Known:
-    """Documents already in the store by url and by source: a feed item whose link is one of them is not
-    fetched again (re-reading a feed imports only new items)."""
-
-    by_url: dict[str, Document] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, documents: Iterable[Document]) -> Known:
-        known = cls()
-        for doc in documents:
-            for key in ("url", "source"):
-                value = doc.meta.get(key)
-                if isinstance(value, str) and is_url(value):
-                    known.by_url.setdefault(value, doc)
-        return known
-
-
 def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: Stored | None = None,
               report: Report | None = None) -> list[Document]:
-    """Every item of an RSS/Atom feed as a document: its full content when the feed carries it, else its link
-    fetched; the feed's title, date and author fill what the page lacks. An item already stored (by link) is
-    returned as stored, without fetching; an item that fails is reported (one line) and the others go on."""
+    """Every item of a feed as a document: the content it carries, else its link fetched. An item stored already
+    (by url or source) is not fetched again; one that fails is reported and the others go on."""
     import feedparser
 
     headers = {"content-location": feed_url} if feed_url else {}
@@ -362,14 +300,18 @@ def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: S
         problem = f" ({parsed.bozo_exception})" if parsed.get("bozo") else ""
         raise DocumentError(f"{where}: a feed with no items{problem}")
     site = parsed.feed.get("title") or ""
-    known = Known.of(stored() if stored else ())
+    known: dict[str, Document] = {}
+    for doc in stored() if stored else ():
+        for key in ("url", "source"):
+            if isinstance(value := doc.meta.get(key), str) and is_url(value):
+                known.setdefault(value, doc)
     docs: list[Document] = []
     failed = 0
     for number, entry in enumerate(parsed.entries, 1):
         link = entry.get("link") or ""
         item = f"{where} item {number}" + (f" ({link})" if link else "")
         try:
-            doc = known.by_url.get(link) if link else None
+            doc = known.get(link) if link else None
             if doc is None:
                 doc = feed_item(entry, item, link=link, fallback={
                     "title": entry.get("title") or "", "date": entry_date(entry), "author": entry.get("author") or "",

@@ -1,8 +1,6 @@
-"""Workspace: the domain façade the CLI and the TUI share (documents in a store, their analyses).
+"""Workspace: the domain façade the CLI and the TUI share, so a command and a keypress take the same path.
 
-Both front ends go through here so that a headless command and a keypress take the same code path. Nothing
-here knows about Textual; spaCy is only imported when a document has no cached analysis.
-"""
+spaCy is imported only when a document has no cached analysis."""
 
 from __future__ import annotations
 
@@ -16,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from reader import analysis as an
 from reader.documents import Document
 from reader.labels import LabelSet, load_labels
-from reader.loading import load_paths
 from reader.store import Store, StoreCorrupt
 
 if TYPE_CHECKING:
@@ -28,10 +25,8 @@ if TYPE_CHECKING:
 class ImportResult:
     document: Document
     added: bool
-    replaces: str | None = None
-    """Id of the earlier version of this document (same source, edited text) whose annotations moved here."""
-    lost: tuple = ()
-    """Annotations of the earlier version whose text is gone from the new one (kept there, listed here)."""
+    replaces: str | None = None  # the earlier version (same source, edited text) whose annotations moved here
+    lost: tuple = ()  # its annotations whose text is gone (kept there, listed here)
 
 
 @dataclass(frozen=True)
@@ -44,37 +39,32 @@ class Summary:
     tagged: int
     notes: int
     decisions: int
-    site: str = ""
-    """`meta.sitename` of a page from the web ("" for files): the library shows it instead of the source."""
+    site: str = ""  # a web page's `meta.sitename`, shown instead of the source
 
 
 @dataclass(frozen=True)
 class Damage:
-    """An annotation file that does not parse (a git conflict left in it, a cut, a hand edit): what reads the
-    whole store leaves it out and goes on; writes to it are refused, so it keeps its bytes."""
+    """A store file that does not parse: readers of the whole store leave it out and go on; writes to it are
+    refused, so it keeps its bytes."""
 
     doc_id: str
-    annotator: str
-    """"" for a document file."""
+    annotator: str  # "" for a document file
     path: Path
     reason: str
 
     def __str__(self) -> str:
-        if not self.annotator:
-            return (f"{self.path} is damaged ({self.reason}): the document {self.doc_id} is left out; the file was "
-                    "left untouched: repair it or restore it (for example from git)")
-        return (f"{self.path} is damaged ({self.reason}): {self.annotator}'s annotations of {self.doc_id} are "
-                "left out; the file was left untouched: repair it or restore it (for example from git)")
+        what = f"{self.annotator}'s annotations of {self.doc_id} are" if self.annotator else \
+            f"the document {self.doc_id} is"
+        return (f"{self.path} is damaged ({self.reason}): {what} left out; the file was left untouched: repair it "
+                "or restore it (for example from git)")
 
 
 class Workspace:
     @classmethod
     def open(cls, root: Path, *, read_only: bool = False, model: str | None = None, annotator: str = "analyst",
              labels: LabelSet | None = None, writer: str | None = None) -> Workspace:
-        """The workspace of a store folder: front ends name a folder, never build the store themselves.
-
-        `writer`: whose files this process writes, when not the annotator's (`merge` and `review` write gold's);
-        a process already writing them makes this workspace read-only."""
+        """The workspace of a store folder; `writer`: whose files this process writes, when not the annotator's
+        (`merge` and `review` write gold's)."""
         return cls(Store(root, read_only=read_only), model=model, annotator=annotator, labels=labels,
                    writer=writer)
 
@@ -88,32 +78,28 @@ class Workspace:
         self._pipelines: dict[tuple[str | None, str], Any] = {}
         self._sessions: dict[str, AnnotationSession] = {}
         self._lock = threading.Lock()
-        self.analysis_process: AnalysisProcess | None = None
-        """Set by `isolate_analysis`: the model then runs in a child process, not in this one."""
+        self.analysis_process: AnalysisProcess | None = None  # `isolate_analysis`: the model in a child
         self._damage: dict[tuple[str, str], Damage] = {}
 
-    # --- the store -----------------------------------------------------------------------------------
-    # The app, the CLI and export reach the store only through these (tests/test_architecture.py checks).
+    # --- the store: the app, the CLI and export reach it only through these (tests/test_architecture.py) ---
 
     @property
     def read_only(self) -> bool:
-        """Whether writes are refused (opened read-only, or another process holds the store's lock)."""
         return self.store.read_only
 
     @property
     def lock_holder(self) -> str | None:
-        """Who writes the annotator's files when it is not us ("pid 12 on host since 10:02"), else None."""
+        """Who writes the annotator's files when it is not us ("pid 12 on host since 10:02")."""
         return self.store.lock_holder
 
     @property
     def read_only_reason(self) -> str | None:
-        """Why writes are refused, for a message ("alice's annotations are open in pid 12 on host since 10:02")."""
+        """Why writes are refused ("alice's annotations are open in pid 12 on host since 10:02")."""
         return self.store.read_only_reason
 
     def read_only_message(self, *, live: bool = False, browser: bool = False) -> str:
-        """Why nothing is saved here and what the analyst can do, in one sentence (the TUI's banner, the CLI's
-        error). `live`: a reader that stays open (and takes over when it can, `take_over`); `browser`: it runs in
-        a browser tab, whose analyst has no use for a process id."""
+        """Why nothing is saved here and what to do, in one sentence. `live`: a reader that stays open (and takes
+        over when it can); `browser`: a browser tab, whose analyst has no use for a process id."""
         store = self.store
         cause, why = store.read_only_cause, store.read_only_reason or "the store is open in another process"
         if cause == "writer":
@@ -133,11 +119,9 @@ class Workspace:
         return self.store.waiting is not None
 
     def take_over(self) -> bool:
-        """Become the annotator's writer once the reader that held their files has quit (`Store.take_over`)."""
         return self.store.take_over()
 
     def close(self) -> None:
-        """Release the store's lock; the workspace is read-only afterwards."""
         self.store.close()
 
     def has_document(self, doc_id: str) -> bool:
@@ -148,17 +132,11 @@ class Workspace:
         return self.store.add_document(doc.to_record())
 
     def annotators(self, doc_id: str) -> list[str]:
-        """Everyone who has annotations (a file) for this document, sorted."""
         return self.store.annotators(doc_id)
 
     def records(self, doc_id: str, annotator: str, fields: tuple[str, ...] | None = None) -> dict[str, dict]:
-        """An annotator's records of a document by id; the records are the store's own: read-only. `fields`:
-        only these keys are read (`reader.annotations.READ_KEYS`: all but the quote selectors).
-
-        The one place that decides what a damaged file costs: its records read as none, as if that annotator
-        had not touched the document, and `damage` says which file and why, so every reader of the store
-        (list, stats, agree, export, merge, the library) leaves it out with a reason and goes on. Writes go
-        through the annotation session, which reads the file itself and refuses it."""
+        """An annotator's records of a document (read-only; `fields`: only these keys). The one place that decides
+        what a damaged file costs: it reads as no records and `damage` says why, so every reader goes on."""
         try:
             found = self.store.records(doc_id, annotator, fields)
         except StoreCorrupt as exc:
@@ -173,11 +151,10 @@ class Workspace:
         return [d for d in self._damage.values() if doc_id is None or d.doc_id == doc_id]
 
     def write(self, doc_id: str, annotator: str, upsert: Iterable[dict] = (), delete: Iterable[str] = ()) -> None:
-        """Apply changes to an annotator's records of a document in one durable write (see `Store.write`)."""
         self.store.write(doc_id, annotator, upsert=upsert, delete=delete)
 
     def analysis_record(self, doc_id: str, key: str) -> dict | None:
-        """The raw cached analysis under `key` (see `cache_key`), or None: for hot paths that skip `Analysis`."""
+        """The raw cached analysis under `key`, or None: for hot paths that skip `Analysis`."""
         return self.store.cached_analysis(doc_id, key)
 
     # --- documents -----------------------------------------------------------------------------------
@@ -215,25 +192,17 @@ class Workspace:
             lost_all.extend(lost)
         return lost_all
 
-    def import_paths(self, paths: list[Path]) -> list[ImportResult]:
-        return self.add_documents(load_paths(paths))
-
     @staticmethod
     @contextlib.contextmanager
     def bulk_reads() -> Iterator[None]:
-        """A context for a caller about to read the whole store (export, agree, merge): every file is decoded
-        the fast way, listed documents stay cached, and no cyclic collection runs meanwhile. The records are
-        acyclic dicts that live until the command returns, and the collector walking them again and again
-        doubled the time to read the store (bench/bench_export.py, bench/bench_agree.py)."""
+        """No cyclic collection while a caller reads the whole store (export, agree, merge): the records are
+        acyclic dicts that live until the command returns, and the collector walking them doubled the time."""
         import gc
-
-        from reader.store import bulk_reads
 
         enabled = gc.isenabled()
         gc.disable()
         try:
-            with bulk_reads():
-                yield
+            yield
         finally:
             if enabled:
                 # What was allocated meanwhile is still in the youngest generation: re-enabling as is would
@@ -244,8 +213,7 @@ class Workspace:
                 gc.enable()
 
     def document_ids(self) -> list[str]:
-        """The stored documents, in store order; a document file that does not parse is left out, and
-        `damage` says which and why (opening it by id still reports it)."""
+        """The stored documents, in store order; a damaged document file is left out, and `damage` says why."""
         ids = self.store.document_ids()
         unreadable = self.store.unreadable_documents()
         if not unreadable:
@@ -269,15 +237,12 @@ class Workspace:
         annotator = annotator or self.annotator
         key = f"{doc.id}\x1f{annotator}"
         if key not in self._sessions:
-            # The store, not `self`: a session held by the workspace that held it back would be a cycle, and a
-            # dropped workspace would keep the store's lock until the next gc (the CLI runs with gc paused).
+            # the store, not `self`: a cycle would keep the store's lock until the next gc
             self._sessions[key] = AnnotationSession(self.store, doc, annotator, self.labels)
         return self._sessions[key]
 
     def summary(self, doc_id: str, annotator: str | None = None) -> Summary:
-        """One annotator's progress on a document (default: this workspace's): tagged sentences, notes, entity
-        decisions, read through `AnnotatorWork` as the session, export and stats read them. Never summed over
-        annotators: a document bob and gold tagged is still untouched for alice."""
+        """One annotator's progress on a document (never summed over annotators: bob's tags are not alice's)."""
         from reader.annotations import AnnotatorWork
 
         doc = self.document(doc_id)
@@ -304,11 +269,8 @@ class Workspace:
         return an.cache_key(self.pipeline_for(doc), doc.lang)
 
     def cached_analysis(self, doc: Document, *, any_pipeline: bool = False) -> an.Analysis | None:
-        """The stored analysis for this document and pipeline, without loading spaCy.
-
-        With `any_pipeline`, fall back to the most recent analysis by another pipeline (for summaries: a
-        document analysed with --model sm still has sentences when listed without it).
-        """
+        """The stored analysis for this document and pipeline, without loading spaCy; `any_pipeline`: else the
+        most recent one by another pipeline."""
         keys = [self.cache_key(doc)]
         if any_pipeline:
             suffix = f"+{an.ANALYSIS_VERSION}"
@@ -334,11 +296,8 @@ class Workspace:
             return nlp
 
     def analysis(self, doc: Document, progress: Callable[[float], None] | None = None) -> tuple[an.Analysis, bool]:
-        """(analysis, from_cache): cached when possible, else computed with the model and cached.
-
-        Without --model, an analysis cached by another pipeline is used rather than loading the default one:
-        the analyst's tags were made on those sentences, and reopening a document never needs the model.
-        """
+        """(analysis, from_cache). Without --model, one cached by another pipeline is used: the analyst's tags
+        were made on its sentences, and reopening a document never needs the model."""
         cached = self.cached_analysis(doc, any_pipeline=self.model is None)
         if cached is not None:
             return cached, True
@@ -399,9 +358,7 @@ class Workspace:
 
     def _cache(self, doc: Document, result: an.Analysis, key: str | None = None, *,
                encoded: bytes | None = None) -> None:
-        """Keep the analysis for next time; a cache that cannot be written (full disk) only costs speed.
-
-        `encoded`: the record already encoded by the analysis process."""
+        """Keep the analysis for next time (`encoded` by the analysis process); a full disk only costs speed."""
         from reader.store import StoreError
 
         if self.store.read_only:
@@ -410,13 +367,11 @@ class Workspace:
             record = None if encoded is not None else result.to_record()
             self.store.cache_analysis(doc.id, key or self.cache_key(doc), record, encoded=encoded)
 
-    # --- raw analysis parts, for export and stats (added with the export package) --------------------------
+    # --- raw analysis parts, for export and stats ---
 
     def analysis_parts(self, doc: Document) -> tuple[str, list[int], list[int], list[tuple[int, int]], list]:
-        """(model, token starts, token ends, sentences, [start, end, label] entities) of a document, from the
-        cached record without building an `Analysis` (export reads every document of the store: this is its hot
-        path), else from `analysis` (which may load the model). The cache key is looked up once per language:
-        the pipeline version lookup is slow."""
+        """(model, token starts, token ends, sentences, [start, end, label] entities), from the cached record
+        without building an `Analysis` (export's hot path); the cache key once per language (its lookup is slow)."""
         keys: dict[str, str] = self.__dict__.setdefault("_part_keys", {})
         key = keys.get(doc.lang)
         if key is None:
@@ -435,9 +390,7 @@ class Workspace:
             return (analysis.model, [s for s, _ in analysis.tokens], [e for _, e in analysis.tokens],
                     list(analysis.sentences), [(e.start, e.end, e.label) for e in analysis.entities])
 
-    # --- trained classifiers (reader.suggest) --------------------------------------------------------------
-    # Models live in the store's `models/` folder; each is swapped in whole by a rename, so writing one needs
-    # no lock on the annotations: `reader train` runs beside an open reader.
+    # --- trained classifiers (reader.suggest), each swapped in whole by a rename: no lock needed ---
 
     def models_folder(self) -> Path:
         """Where trained models are kept (`models/<name>/` holds `meta.json` and the spaCy pipeline)."""
@@ -456,8 +409,7 @@ class Workspace:
         return find(self.models_folder(), name)
 
     def works(self, annotator: str) -> Iterator[tuple[Document, AnnotatorWork]]:
-        """Each document `annotator` has records for, with the read model of their work on it; its sentences are
-        read from the analysis only when asked (the slow read: a document with no tag or dismissal skips it)."""
+        """Each document `annotator` has records for, with their work on it; sentences are read only when asked."""
         from reader.annotations import AnnotatorWork
 
         names = self.labels.names
@@ -477,8 +429,7 @@ class Workspace:
             yield doc, AnnotatorWork(records, load, names)
 
     def train(self, annotator: str, name: str, **options: Any) -> Any:
-        """Train a sentence classifier on `annotator`'s tags and save it as `name` in `models/`
-        (`reader.suggest.train`: its options, its `Trained`, its ModelError)."""
+        """Train a sentence classifier on `annotator`'s tags and save it as `name` (`reader.suggest.train`)."""
         from reader import suggest
 
         return suggest.train(self.works(annotator), self.labels.names, self.models_folder(), annotator, name,
@@ -493,9 +444,8 @@ class Workspace:
         return self.annotator
 
     def suggestions(self, model, doc: Document, sentences: list[tuple[int, int]] | tuple) -> list[dict[str, float]]:
-        """Label probabilities per sentence from a trained model (`ModelInfo`): in the analysis child when the
-        model is isolated (the TUI never imports spaCy), else here. Raises `reader.suggest.ModelError` (or, from
-        the child, `AnalysisError`) with one line when the model does not load."""
+        """Label probabilities per sentence from a trained model, in the analysis child when there is one (the TUI
+        never imports spaCy); ModelError or AnalysisError with one line when the model does not load."""
         return self.suggestions_many(model, [(doc, sentences)], tag=doc.id)[0]
 
     def suggestions_many(self, model, items: list[tuple[Document, Any]], *, tag: Any = None

@@ -23,7 +23,6 @@ from reader.store import (
     StoreError,
     StoreReadOnly,
     UnknownDocument,
-    bulk_reads,
     decode_name,
     encode_name,
     files,
@@ -230,17 +229,9 @@ JSON_VALUES = st.recursive(
 )
 
 
-@pytest.fixture(scope="module")
-def fast_decoder():
-    """msgspec for every size (it only decodes large files otherwise)."""
-    saved, files._FAST_FROM = files._FAST_FROM, 0
-    yield
-    files._FAST_FROM = saved
-
-
 @settings(max_examples=300, deadline=None)
 @given(JSON_VALUES)
-def test_loads_reads_what_the_store_writes_as_json_does(fast_decoder, value) -> None:
+def test_loads_reads_what_the_store_writes_as_json_does(value) -> None:
     for data in (json_line(value), json_file(value), json.dumps(value).encode()):
         assert repr(loads(data)) == repr(json.loads(data))  # repr: same types, -0.0, key order
 
@@ -250,7 +241,7 @@ def test_loads_reads_what_the_store_writes_as_json_does(fast_decoder, value) -> 
     b"[18446744073709551616, -9223372036854775809]", "{\"é\": 1}".encode("utf-16"), b"[" * 5000 + b"]" * 5000,
     b'"\xff"', b'{"a": 1} x', b'{"a": 1, "a": 2}', b"", b'"\\udc00\\ud800"', "[0.1, \"\\u00e9\"]",
 ])
-def test_loads_agrees_with_json_on_odd_input(fast_decoder, data) -> None:
+def test_loads_agrees_with_json_on_odd_input(data) -> None:
     def outcome(decode):
         try:
             return "ok", repr(decode(data))
@@ -259,26 +250,6 @@ def test_loads_agrees_with_json_on_odd_input(fast_decoder, data) -> None:
 
     assert outcome(loads) == outcome(json.loads)
 
-
-
-def test_bulk_reads_decode_small_files_with_msgspec_too(monkeypatch, store: Store) -> None:
-    """Export reads the whole store inside `bulk_reads`: msgspec for every file (same values), and the
-    documents listed are kept, so none is read twice."""
-    real, seen = files._fast_decode(), []
-    monkeypatch.setattr(files, "_fast_decode", lambda: lambda data: seen.append(data) or real(data))
-    monkeypatch.setattr(files, "_FAST_FROM", 64 * 1024)  # the fast_decoder fixture may still be in force
-    data = json_line({"a": [1, 2.5, "é", None]})
-    assert loads(data) == json.loads(data) and seen == []
-    for i in range(70):
-        store.add_document({"id": f"d{i:011d}", "text": f"Texte {i}.", "meta": {"source": f"s{i}.txt"}})
-    reader = Store(store.root, read_only=True)
-    with bulk_reads():
-        assert files.bulk_reading()
-        assert repr(loads(data)) == repr(json.loads(data)) and seen == [data]
-        ids = reader.document_ids()
-        read = len(seen)
-        assert [reader.document(i)["id"] for i in ids] == ids and len(seen) == read
-    assert not files.bulk_reading()
 
 
 def test_annotation_file_bytes(store: Store) -> None:

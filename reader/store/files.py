@@ -1,29 +1,23 @@
-"""Durable file primitives: atomic replacement of a file, the lock file, deterministic JSON in and out.
-
-Every file of the store goes through `atomic_write` (temporary file in the same folder, fsync, rename, fsync of
-the folder), so a crash leaves either the old or the new version. Nothing here knows what the files mean.
-"""
+"""Durable file primitives: atomic replacement (a crash leaves the old or the new file), the lock file, JSON."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import fcntl
-import functools
 import json
 import os
 import secrets
-import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reader.store.errors import StoreCorrupt, StoreError
+import msgspec
 
-# --- atomic, durable files -----------------------------------------------------------------------------
+from reader.store.errors import StoreCorrupt, StoreError
 
 
 def _fsync(fd: int) -> None:
@@ -50,12 +44,8 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 def atomic_write(path: Path | str, data: bytes | Sequence[bytes | bytearray], *, durable: bool = True
                  ) -> os.stat_result:
-    """Replace `path` by `data` (bytes, or buffers written one after the other: an export's blocks, never
-    joined into one more copy) so that the file is always a complete old or new version.
-
-    With `durable` the call returns only once the data and the rename are on disk. Returns the new file's
-    stat (its inode and times tell later whether someone else replaced it).
-    """
+    """Replace `path` by `data` (bytes, or buffers written in turn, never joined into one more copy); `durable`:
+    return once data and rename are on disk. The new file's stat tells later whether someone replaced it."""
     path = Path(path)
     folder = path.parent
     tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
@@ -89,9 +79,8 @@ def json_line(value: Any) -> bytes:
         return json.dumps(value, sort_keys=True, ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
-def encode_record(record: dict) -> bytes:
-    """The bytes `Store.cache_analysis` writes for a record (without the final newline)."""
-    return json_line(record)
+encode_record = json_line
+"""The bytes `Store.cache_analysis` writes for a record (without the final newline)."""
 
 
 def json_file(value: Any) -> bytes:
@@ -103,65 +92,23 @@ def json_file(value: Any) -> bytes:
         return json.dumps(value, sort_keys=True, ensure_ascii=True, allow_nan=False, indent=2).encode() + b"\n"
 
 
-_FAST_FROM = 64 * 1024
-"""Below this many bytes json.loads is used: msgspec's import (4 ms) would cost the first paint of a short
-document more than it saves there (~0.2 ms per 64 KB)."""
-
-
-@functools.cache
-def _fast_decode() -> Callable[[bytes | str], Any]:
-    import msgspec.json
-
-    return msgspec.json.Decoder().decode
-
-
-_bulk_readers = 0
-_bulk_mutex = threading.Lock()
-
-
-def bulk_reading() -> bool:
-    """Whether some caller is reading the store in bulk (`bulk_reads`)."""
-    return _bulk_readers > 0
-
-
-@contextlib.contextmanager
-def bulk_reads() -> Iterator[None]:
-    """msgspec for files of every size while this is open: for a caller reading the whole store (export),
-    for which msgspec's import is nothing and json's decoding of 4,000 small files is 0.3 s of 1 s.
-
-    Process-wide, but it changes no value nor error (`loads`), only the speed of reads in other threads.
-    """
-    global _bulk_readers
-    _fast_decode()
-    with _bulk_mutex:
-        _bulk_readers += 1
-    try:
-        yield
-    finally:
-        with _bulk_mutex:
-            _bulk_readers -= 1
+_decode = msgspec.json.Decoder().decode
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON exactly as `json.loads` does, 1.8x as fast on large files (bench/bench_store.py).
-
-    msgspec parses first; whatever it refuses (NaN, 1e400, an escaped lone surrogate, a BOM, UTF-16, deep
-    nesting, damage) goes to `json.loads`, so results and errors are json's. Not orjson: it reads integers
-    beyond 64 bits as floats, silently. Writing stays with json: neither library writes json's separators.
-    """
-    if len(data) < _FAST_FROM and not _bulk_readers:
-        return json.loads(data)
+    """Parse JSON exactly as `json.loads` does, with msgspec's speed: what msgspec refuses (NaN, 1e400, an
+    escaped lone surrogate, a BOM, deep nesting, damage) goes to `json.loads`, so values and errors are json's.
+    Writing stays with json: msgspec writes neither json's separators nor integers beyond 64 bits."""
     try:
-        return _fast_decode()(data)
+        return _decode(data)
     except Exception:
         return json.loads(data)
 
 
 def read_json(path: Path) -> Any:
     """Parsed content; FileNotFoundError passes through, anything unparsable raises StoreCorrupt."""
-    data = path.read_bytes()
     try:
-        return loads(data)
+        return loads(path.read_bytes())
     except (ValueError, RecursionError) as exc:
         reason = f"not valid JSON: {exc.msg}, line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) \
             else "not valid JSON"
@@ -173,39 +120,28 @@ def file_key(stat: os.stat_result) -> tuple[int, int, int]:
     return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-# --- the lock file -------------------------------------------------------------------------------------
-
-
-def describe_lock(info: str) -> str | None:
-    """"pid 12 on host since 10:02" from what a lock holder wrote in the lock file, or None if unreadable."""
+def describe_lock(fd: int) -> str:
+    """"pid 12 on host since 10:02" from what the holder wrote in a lock file, else "another process"."""
     try:
-        data = json.loads(info)
+        data = json.loads(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
         since = datetime.fromisoformat(data["since"])
         when = since.strftime("%H:%M") if since.date() == datetime.now().date() else since.strftime("%Y-%m-%d %H:%M")
         return f"pid {int(data['pid'])} on {data['host']} since {when}"
     except (ValueError, KeyError, TypeError):
-        return None
+        return "another process"
 
 
 class LockFile:
-    """An exclusive flock on a file, held by the one process that may write; who holds it is written inside.
-
-    Dropping the object without `release()` closes the file, so a forgotten store does not keep the lock
-    until the process ends.
-    """
+    """A flock held by the one process that may write, who holds it written inside; dropped, it closes the file,
+    so a forgotten store does not keep the lock until the process ends."""
 
     def __init__(self, path: Path) -> None:
-        """Open (create) the lock file; OSError when it cannot be."""
         self.path = path
         self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o666)
         self._close = weakref.finalize(self, os.close, self._fd)
 
     def acquire(self, *, shared: bool = False) -> str | None:
-        """Take the lock and write who we are in it: None, or who holds it (then the file is closed).
-
-        `shared`: a lock that many processes hold at once and only an exclusive holder keeps out (nothing is
-        written in the file then: it names the exclusive holder, if any).
-        """
+        """Take the lock (and write who we are, unless `shared`): None, or who holds it (the file is then closed)."""
         fd = self._fd
         assert fd is not None
         for attempt in range(5):
@@ -219,7 +155,7 @@ class LockFile:
                 if attempt < 4:
                     time.sleep(0.01)  # a read-only store may be probing the lock for an instant
         else:
-            holder = describe_lock(os.pread(fd, 4096, 0).decode("utf-8", "replace")) or "another process"
+            holder = describe_lock(fd)
             self._drop()
             return holder
         if shared:
@@ -241,30 +177,24 @@ class LockFile:
         self._fd = None
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id runs on this machine (one we may not signal counts as running)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True
-    return True
-
-
 def stale_temporary(name: str) -> bool:
-    """Whether `name` is a temporary file (`atomic_write`'s `.NAME.PID.HEX.tmp`) that a dead writer left.
-
-    Several processes write in one folder (each annotator has a writer, and anyone adds documents): a file
-    whose writer still runs is being written and must stay, so only a dead pid's files go.
-    """
+    """Whether `name` is a temporary file (`.NAME.PID.HEX.tmp`) that a dead writer left: several processes write
+    in one folder, and a live writer's file is about to be renamed."""
     if not (name.startswith(".") and name.endswith(".tmp")):
         return False
     parts = name.rsplit(".", 3)
     if len(parts) != 4 or not parts[1].isdigit():
         return True  # not one of ours: no writer is renaming it
     pid = int(parts[1])
-    return pid != os.getpid() and not pid_alive(pid)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, ValueError):  # one we may not signal runs
+        return False
+    return False
 
 
 def probe_lock(path: Path) -> str | None:
@@ -277,7 +207,7 @@ def probe_lock(path: Path) -> str | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
-            return describe_lock(os.pread(fd, 4096, 0).decode("utf-8", "replace")) or "another process"
+            return describe_lock(fd)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:

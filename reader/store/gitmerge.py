@@ -1,15 +1,9 @@
 """A git merge driver for the store's files, and its registration in the repository that holds a store.
 
-The same analyst on two machines changes one annotation file on both: git's line merge then collides (records
-are sorted by id, so two additions land side by side) and resolving by hand revives what one side removed. The
-driver merges by record id against the common ancestor instead: both sides' additions are kept, a removal on
-either side is honoured, and a record both sides changed keeps the later `updated`. It writes the result with
-the store's own serialisation (`encode_tables`), so the merged file is what the store would have written.
-
-git runs `main` with %O %A %B %P (gitattributes(5), "Defining a custom merge driver"; see `driver_command`):
-exit 0 with the result in %A, or non-zero, %A untouched, when a side does not parse, so git reports a normal
-conflict and nothing corrupt is ever written. `register` sets it up (the store's `.gitattributes` and the
-repository's `merge.reader.driver`) the first time a process opens a store for writing inside a git work tree.
+git's line merge collides on two additions side by side and revives what one side removed; this merges by record
+id against the common ancestor (a record both sides changed keeps the later `updated`) and writes what the store
+would have written. git runs `main` with %O %A %B %P: 0 with the result in %A, or non-zero, %A untouched, when
+a side does not parse, so git reports a normal conflict and nothing corrupt is ever written.
 """
 
 from __future__ import annotations
@@ -27,7 +21,7 @@ from typing import Any
 
 from reader.store.errors import StoreCorrupt
 from reader.store.files import atomic_write, json_file, json_line, read_json
-from reader.store.tinydb_storage import TABLE, AtomicJSONStorage, encode_tables
+from reader.store.tinydb_storage import TABLE, AtomicJSONStorage, encode_tables, read_records
 
 DRIVER = "reader"
 ATTRIBUTES = (
@@ -35,24 +29,18 @@ ATTRIBUTES = (
     f"documents/*.json merge={DRIVER}",
     f"analyses/*/*.json merge={DRIVER}",
 )
-"""The store's `.gitattributes` lines (patterns relative to the store): every file two machines may both write."""
 
 Tables = dict[str, dict[str, dict]]
 
 
-# --- the three-way merge -----------------------------------------------------------------------------------
-
-
 def _stamp(record: Mapping[str, Any]) -> tuple[str, bytes]:
-    """Which of two versions of a record is later: its `updated` (ISO, so text order is time order), then its
-    bytes, so the choice never depends on which side is ours."""
+    """Which version of a record is later: its `updated` (ISO), then its bytes, so it never depends on the side."""
     return str(record.get("updated") or record.get("created") or ""), json_line(record)
 
 
 def _three_way(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any],
                both_changed: Callable[[str, Any, Any], Any], conflicts: list[str], where: str = "") -> dict:
-    """Key by key: what one side changed (or removed) since the base wins over what the other left alone;
-    `both_changed(key, ours, theirs)` decides the rest (a missing side is None)."""
+    """Key by key: what one side changed since the base wins; `both_changed(key, ours, theirs)` decides the rest."""
     out = {}
     for key in sorted({*ours, *theirs, *base}):
         b, o, t = base.get(key), ours.get(key), theirs.get(key)
@@ -71,16 +59,14 @@ def _three_way(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping
 
 
 def _later(key: str, ours: dict | None, theirs: dict | None) -> dict | None:
-    """A record both sides changed: the later version; one side removed it and the other changed it since
-    the base: the change, which is newer work than the record the removal took away."""
+    """The later version; removed on one side and changed on the other: the change, the newer work."""
     if ours is None or theirs is None:
         return ours if theirs is None else theirs
     return max(ours, theirs, key=_stamp)
 
 
 def merge_tables(base: Tables, ours: Tables, theirs: Tables) -> tuple[Tables, list[str]]:
-    """Three-way merge of parsed annotation files by record id: (merged tables, ids of the records both sides
-    changed, each settled by `_later`). Commutative in ours/theirs; merging a side with the base gives it back."""
+    """Three-way merge by record id: (merged tables, ids both sides changed); commutative in ours/theirs."""
     conflicts: list[str] = []
     merged: Tables = {}
     for name in sorted({*ours, *theirs}):
@@ -96,24 +82,19 @@ def merge(base: Tables, ours: Tables, theirs: Tables) -> tuple[bytes, list[str]]
     return encode_tables(merged), conflicts
 
 
-# --- reading the three versions ----------------------------------------------------------------------------
-
-
 def read_annotations(path: Path, *, empty_ok: bool = False) -> Tables:
-    """An annotation file's tables, checked as the store checks them; StoreCorrupt when it does not parse.
-    git passes an empty file as the base of a file both sides added (`empty_ok`)."""
+    """An annotation file's tables, checked as the store checks them; `empty_ok`: git's base of a file both
+    sides added."""
     if empty_ok and path.stat().st_size == 0:
         return {}
-    tables = AtomicJSONStorage(path, read_only=True).read()
-    if tables is None:
+    storage = AtomicJSONStorage(path, read_only=True)
+    if storage.read() is None:
         raise StoreCorrupt(path, "missing")
-    for key, record in tables.get(TABLE, {}).items():
-        if record.get("id") != key:
-            raise StoreCorrupt(path, f"the record under {key!r} has the id {record.get('id')!r}")
-    return tables
+    return read_records(storage)
 
 
-def _read_document(path: Path, *, empty_ok: bool = False) -> dict:
+def read_document(path: Path, *, empty_ok: bool = False) -> dict:
+    """A document file's record, checked as the store checks it; StoreCorrupt when it is not one."""
     if empty_ok and path.stat().st_size == 0:
         return {}
     record = read_json(path)
@@ -124,10 +105,9 @@ def _read_document(path: Path, *, empty_ok: bool = False) -> dict:
 
 
 def _merge_document(base_path: Path, ours_path: Path, theirs_path: Path) -> tuple[bytes | None, list[str]]:
-    """Documents are content-addressed (the id is a hash of the text), but the same text imported on two
-    machines from two sources differs in `meta`: merge the meta keys, ours where both set one differently."""
-    base = _read_document(base_path, empty_ok=True)
-    ours, theirs = _read_document(ours_path), _read_document(theirs_path)
+    """The same text imported from two sources differs in `meta`: merge its keys, ours where both differ."""
+    base = read_document(base_path, empty_ok=True)
+    ours, theirs = read_document(ours_path), read_document(theirs_path)
     if ours.get("id") != theirs.get("id") or ours["text"] != theirs["text"]:
         raise StoreCorrupt(ours_path, "the two sides hold different texts under one document id")
     conflicts: list[str] = []
@@ -148,8 +128,8 @@ def _merge_analysis(ours_path: Path, theirs_path: Path) -> bytes | None:
 
 
 def merge_files(base: Path, ours: Path, theirs: Path, name: str) -> int:
-    """What git runs: merge into `ours` (%A); `name` (%P) is the file's path in the repository, which says
-    what kind of store file it is. 0 when merged; 1, `ours` untouched, when it cannot be."""
+    """Merge into `ours` (%A); `name` (%P) says what kind of store file it is. 0 when merged; 1, `ours` untouched,
+    when it cannot be."""
     parts = Path(name).parts
     try:
         if len(parts) >= 3 and parts[-3] == "annotations":
@@ -192,17 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     return merge_files(Path(base), Path(ours), Path(theirs), name)
 
 
-# --- registration --------------------------------------------------------------------------------------------
-
-
 _ENTRY = ("import sys; sys.path.insert(0, sys.argv[1]); from reader.store.gitmerge import main; "
           "sys.exit(main(sys.argv[2:]))")
 
 
 def driver_command() -> str:
-    """The command git runs, from any working directory: this Python by absolute path (a venv's python, not
-    resolved, so the venv's packages come with it) on this copy of reader (its folder first on sys.path, so the
-    driver is the code that registered it, installed or run from a checkout)."""
+    """This Python by absolute path (not resolved: a venv keeps its packages) on this copy of reader (first on
+    sys.path: the driver is the code that registered it)."""
     package_root = Path(__file__).resolve().parent.parent.parent
     return " ".join(shlex.quote(part) for part in (sys.executable, "-c", _ENTRY, str(package_root))) \
         + " %O %A %B %P"
@@ -214,12 +190,7 @@ _registered_mutex = threading.Lock()
 
 def register(root: Path | str) -> None:
     """Set up the merge driver for a store inside a git work tree, once per process and store; never raises.
-
-    Outside a work tree this costs a few stats (no subprocess). Inside, one `git config` read; it writes only
-    what is missing: the store's `.gitattributes` lines, and `merge.reader.driver` when no config (local,
-    global or system) has one, or the one it has names a program that no longer exists (a moved venv).
-    A store that the repository ignores is left alone.
-    """
+    Writes only what is missing (`.gitattributes` lines, a driver when none or a gone one is configured)."""
     try:
         path = Path(os.path.abspath(root))
     except (OSError, ValueError):
@@ -272,8 +243,7 @@ def _register(root: Path) -> None:
 
 
 def _runnable(command: str) -> bool:
-    """Whether a configured driver can still run: its program and every absolute path it names exist (a venv
-    or a checkout that moved leaves a driver that cannot)."""
+    """Whether a configured driver can still run (a moved venv or checkout leaves one that cannot)."""
     try:
         parts = shlex.split(command)
     except ValueError:

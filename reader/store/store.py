@@ -9,11 +9,8 @@ Layout (the folder can be kept in git; nothing in it is an index that could drif
     analyses/<doc_id>/<key>.json          a rebuildable cache: a file that does not parse is ignored
     annotations/<doc_id>/<annotator>.json a TinyDB file: {"_default": {"<record id>": record, ...}}
 
-Files are written by `reader.store.files` (atomic, durable) and annotation files through
-`reader.store.tinydb_storage`; this module decides what goes where. Several processes write at once, one per
-annotator: an annotation file has one writer (its annotator's lock), while documents and analyses are
-content-addressed, so two processes adding the same one write the same bytes and the last rename wins. It
-stores plain dicts and imports nothing from the project outside the store but `reader.untrusted`.
+Several processes write at once, one per annotator: an annotation file has one writer (its annotator's lock);
+documents and analyses are content-addressed, so two processes adding one write the same bytes.
 """
 
 from __future__ import annotations
@@ -22,17 +19,15 @@ import contextlib
 import os
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from reader.store.errors import StoreCorrupt, StoreError, StoreReadOnly, UnknownDocument
 from reader.store.files import (
     LockFile,
     atomic_write,
-    bulk_reading,
     file_key,
     fsync_dir,
     json_file,
@@ -42,6 +37,7 @@ from reader.store.files import (
     read_json,
     stale_temporary,
 )
+from reader.store.gitmerge import read_document
 from reader.store.gitmerge import register as register_merge_driver
 from reader.store.tinydb_storage import AnnotationFile, read_subset
 from reader.untrusted import has_control
@@ -53,7 +49,6 @@ LOCKS_FOLDER = ".locks"
 SUBFOLDERS = ("documents", "analyses", "annotations")
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.@+")
 _MAX_NAME_BYTES = 200
 
 
@@ -68,13 +63,9 @@ def encode_name(name: str, what: str = "name") -> str:
         raw = name.encode("utf-8")
     except UnicodeEncodeError:
         raise StoreError(f"the {what} {name!r} is not valid text") from None
-    out = []
-    for i, ch in enumerate(name):
-        if ch in _SAFE and not (i == 0 and ch == "."):
-            out.append(ch)
-        else:
-            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
-    encoded = "".join(out)
+    encoded = quote(raw, safe="@+").replace("~", "%7E")
+    if encoded.startswith("."):
+        encoded = "%2E" + encoded[1:]
     if len(encoded) > _MAX_NAME_BYTES:
         raise StoreError(f"the {what} is too long ({len(raw)} bytes): {name[:40]!r}…")
     return encoded
@@ -84,18 +75,9 @@ def decode_name(encoded: str) -> str:
     return unquote(encoded, errors="strict")
 
 
-def _control_in(value: Any) -> str | None:
-    """The first string (key or value) holding a control character other than \\n/\\t, else None."""
-    return _scan(value)[0]
-
-
 def _scan(value: Any) -> tuple[str | None, bool]:
-    """(the first string, key or value, holding a control character other than \\n/\\t, else None; whether
-    every key of every object is a str).
-
-    The last line of defence behind `reader.untrusted` (which every door applies): a bug in a door must not put
-    an escape on disk. One regex search per string: a keypress's record costs a few microseconds.
-    """
+    """(the first string, key or value, holding a control character but \\n/\\t, else None; whether every key is
+    a str): the last defence behind `reader.untrusted`, so a bug in a door puts no escape on disk."""
     str_keys = True
     stack = [value]
     while stack:
@@ -130,14 +112,8 @@ def _natural(text: str) -> tuple:
 
 
 class Store:
-    """Documents, cached analyses and annotations in a folder; one writing process per annotator.
-
-    `annotator` (or a later `claim`) takes that annotator's lock at once: when another process holds it, the
-    store is read-only (`read_only_reason` says who). Other annotators' files are locked on their first write.
-
-    Records returned by `records`/`all_records` are the store's own objects: treat them as read-only and
-    pass changed copies to `write` (which keeps its own copy of what it was given). Thread-safe.
-    """
+    """Documents, cached analyses and annotations in a folder; one writing process per annotator, whose lock
+    `annotator` (or `claim`) takes at once. Records returned are the store's own: read-only. Thread-safe."""
 
     def __init__(self, root: Path | str, *, read_only: bool = False, annotator: str | None = None) -> None:
         self.root = Path(root)
@@ -145,20 +121,15 @@ class Store:
         self.read_only = read_only
         self.lock_holder: str | None = None
         self.read_only_reason: str | None = "opened read-only" if read_only else None
+        self.read_only_cause: str | None = "asked" if read_only else None  # or writer, folder, closed
         self._lock: LockFile | None = None
-        self._writers: dict[str, LockFile] = {}
-        """Annotators whose files this store writes (their lock is held)."""
-        self._waiting: str | None = None
-        """The annotator `claim` could not become the writer of (another process writes them): `take_over`."""
-        self.read_only_cause: str | None = "asked" if read_only else None
-        """Why writes are refused, for what to say: `asked`, `writer` (another process writes the annotator's
-        files: it may quit), `folder` (the folder cannot be written), `closed`."""
+        self._writers: dict[str, LockFile] = {}  # annotators whose lock we hold
+        self._waiting: str | None = None  # the annotator `claim` could not write for: `take_over`
         self._mutex = threading.RLock()
         self._files: dict[tuple[str, str], AnnotationFile] = {}
-        self._docs: OrderedDict[str, dict] = OrderedDict()
+        self._docs: dict[str, dict] = {}
         self._sources: dict[str, str] = {}
         self._unreadable: dict[str, StoreCorrupt] = {}
-        """Document files that do not parse, as `document_ids` found them."""
         self._cleaned: set[Path] = set()
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root} is not a folder, it cannot hold a store")
@@ -208,24 +179,20 @@ class Store:
         return True
 
     def _take_lock(self) -> None:
-        """The store-wide lock, shared with the other writers: it keeps out an older reader (one writer per
-        store), which takes it exclusively as the only writer (and is kept out by us in turn)."""
+        """The store-wide lock, shared by writers: it keeps out an older reader, which takes it exclusively."""
         path = self.root / LOCK_FILE
         try:
             lock = LockFile(path)
         except OSError as exc:
-            self.read_only = True
-            self.read_only_cause = "folder"
-            self.read_only_reason = f"cannot create {path} ({exc.strerror or exc})"
-            return
+            return self._refuse("folder", f"cannot create {path} ({exc.strerror or exc})")
         holder = lock.acquire(shared=True)
         if holder is not None:
             self.lock_holder = holder
-            self.read_only = True
-            self.read_only_cause = "writer"
-            self.read_only_reason = f"it is open in {self.lock_holder}"
-            return
+            return self._refuse("writer", f"it is open in {holder}")
         self._lock = lock
+
+    def _refuse(self, cause: str, reason: str) -> None:
+        self.read_only, self.read_only_cause, self.read_only_reason = True, cause, reason
 
     def _writer_lock_path(self, annotator: str) -> Path:
         return self.root / LOCKS_FOLDER / f"{encode_name(annotator, 'annotator name')}.lock"
@@ -239,8 +206,6 @@ class Store:
             try:
                 if not path.parent.is_dir():
                     self._mkdir(path.parent)
-                    # the locks say who is writing now: nothing to keep in git (older stores' .gitignore
-                    # lists only .lock)
                     atomic_write(path.parent / ".gitignore", b"*\n")
                 lock = LockFile(path)
             except OSError as exc:
@@ -251,8 +216,7 @@ class Store:
             return holder
 
     def claim(self, annotator: str) -> bool:
-        """Become the writer of an annotator's files (the TUI's and CLI's annotator, at opening): False, and
-        the store read-only, when another process (or another store in this one) writes them."""
+        """Become the writer of an annotator's files: False, and the store read-only, when another writes them."""
         if self.read_only:
             return False
         holder = self._lock_writer(annotator)
@@ -260,9 +224,7 @@ class Store:
             return True
         with self._mutex:
             self.lock_holder = holder
-            self.read_only = True
-            self.read_only_cause = "writer"
-            self.read_only_reason = f"{annotator}'s annotations are open in {holder}"
+            self._refuse("writer", f"{annotator}'s annotations are open in {holder}")
             self._waiting = annotator
         return False
 
@@ -272,9 +234,8 @@ class Store:
         return self._waiting if self.read_only else None
 
     def take_over(self) -> bool:
-        """Become the writer `claim` could not be, once the process that held the annotator's lock has quit:
-        True when this store writes from now on. One probe of the lock (microseconds) while it is held, so a
-        reader may ask on every write attempt and every few seconds. Files read meanwhile are read again."""
+        """Become the writer `claim` could not be once its holder has quit: True when this store writes from now
+        on. One probe of the lock (microseconds), so a reader may ask on every write attempt."""
         with self._mutex:
             annotator = self.waiting
             if annotator is None or self._lock is None:
@@ -296,8 +257,7 @@ class Store:
             return True
 
     def file_version(self, doc_id: str, annotator: str) -> tuple[int, int, int] | None:
-        """(inode, size, mtime) of an annotation file now, None when there is none: a reader that is not its
-        writer compares it with what it read to see what the writer saved since."""
+        """(inode, size, mtime) of an annotation file now, None when there is none: what the writer saved since."""
         try:
             return file_key(self.annotation_path(doc_id, annotator).stat())
         except OSError:
@@ -313,9 +273,7 @@ class Store:
                 self._lock.release()
                 self._lock = None
             if not self.read_only:
-                self.read_only = True
-                self.read_only_cause = "closed"
-                self.read_only_reason = "it was closed"
+                self._refuse("closed", "it was closed")
             self._waiting = None
             self._files.clear()
 
@@ -342,8 +300,7 @@ class Store:
         fsync_dir(path.parent)
 
     def _prepare_folder(self, folder: Path) -> None:
-        """Create the folder, and remove temporary files a killed writer left there (only a dead process's:
-        another live writer may be about to rename its own)."""
+        """Create the folder, and remove the temporary files that killed writers left there."""
         if folder in self._cleaned:
             return
         self._mkdir(folder)
@@ -370,9 +327,6 @@ class Store:
         self._check_id(doc_id)
         return self._documents / f"{doc_id}.json"
 
-    def document_path(self, doc_id: str) -> Path:
-        return self._doc_path(doc_id)
-
     def add_document(self, record: dict) -> bool:
         """Store a document once; False (and nothing written) when its id is already stored."""
         if not isinstance(record, Mapping) or not isinstance(record.get("text"), str):
@@ -383,7 +337,7 @@ class Store:
         meta = record.get("meta", {})
         if not isinstance(meta, Mapping):
             raise StoreError(f"document {doc_id}: \"meta\" must be an object")
-        if (bad := _control_in(record)) is not None:
+        if (bad := _scan(record)[0]) is not None:
             raise StoreError(f"document {doc_id}: refused, a value holds a control character: {bad!r:.60}")
         with self._mutex:
             if self.has_document(doc_id):
@@ -405,30 +359,20 @@ class Store:
         return doc_id in self._docs or path.is_file()
 
     def _remember(self, record: dict) -> None:
-        self._docs[record["id"]] = record
-        self._docs.move_to_end(record["id"])
-        # A bulk reader (export) lists the documents, which reads them all, then reads each again: keeping
-        # them all meanwhile saves reading the store's documents twice.
-        while len(self._docs) > 64 and not bulk_reading():
-            self._docs.popitem(last=False)
+        self._docs[record["id"]] = record  # all kept: listing the documents reads them all anyway
         self._sources[record["id"]] = str((record.get("meta") or {}).get("source") or "")
 
     def _load_document(self, doc_id: str) -> dict:
         with self._mutex:
-            cached = self._docs.get(doc_id)
-            if cached is not None:
-                self._docs.move_to_end(doc_id)
+            if (cached := self._docs.get(doc_id)) is not None:
                 return cached
             path = self._doc_path(doc_id)
             try:
-                record = read_json(path)
+                record = read_document(path)
             except FileNotFoundError:
                 raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}") from None
             except OSError as exc:
                 raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str) \
-                    or not isinstance(record.get("meta", {}), dict):
-                raise StoreCorrupt(path, "not a document record with \"id\", \"text\" and \"meta\"")
             if record.get("id") != doc_id:
                 raise StoreCorrupt(path, f"its id {record.get('id')!r} does not match the file name")
             record.setdefault("meta", {})
@@ -441,10 +385,8 @@ class Store:
         return {**record, "meta": dict(record["meta"])}
 
     def document_ids(self) -> list[str]:
-        """All stored ids, by source (file name, then line number) and id.
-
-        A document file that does not parse is still listed (first), so that opening it reports the damage.
-        """
+        """All stored ids, by source (file name, then line number) and id; a damaged file is listed too (first),
+        so that opening it reports the damage."""
         try:
             names = os.listdir(self.root / "documents")
         except FileNotFoundError:
@@ -511,12 +453,8 @@ class Store:
         return [decode_name(p.name[: -len(".json")]) for p in files]
 
     def cache_analysis(self, doc_id: str, key: str, record: dict | None, *, encoded: bytes | None = None) -> None:
-        """Cache an analysis; on a read-only store nothing is written (the cache is only an optimisation).
-
-        `encoded` is `encode_record(record)` when the caller has it already (the analysis process encodes
-        off the UI process: one json.dumps of a long document holds the GIL for ~0.1 s). Not fsynced: after
-        a power cut the file may be empty, and then it is ignored and rebuilt.
-        """
+        """Cache an analysis (not on a read-only store); `encoded`: `encode_record(record)` made off the UI process.
+        Not fsynced: after a power cut the file may be empty, and then it is ignored and rebuilt."""
         if self.read_only:
             return
         path = self._analysis_path(doc_id, key)
@@ -567,11 +505,8 @@ class Store:
         return file
 
     def records(self, doc_id: str, annotator: str, fields: tuple[str, ...] | None = None) -> dict[str, dict]:
-        """An annotator's records of a document by id (a new dict; the records themselves are read-only).
-
-        `fields`: the caller reads only these keys of each record; a file not read yet is then decoded without
-        the others and not kept (such records must never be written back). Records may hold other keys.
-        """
+        """An annotator's records of a document by id (a new dict of read-only records); `fields`: only these keys
+        are needed, so a file not read yet is decoded without the others and not kept."""
         with self._mutex:
             if fields is not None and (doc_id, annotator) not in self._files:
                 found = read_subset(self.annotation_path(doc_id, annotator), fields)
@@ -580,10 +515,7 @@ class Store:
             return dict(self._file(doc_id, annotator).table)
 
     def write(self, doc_id: str, annotator: str, upsert: Iterable[dict] = (), delete: Iterable[str] = ()) -> None:
-        """Apply all the changes in one atomic write; returns once they are on disk.
-
-        Deletions are applied before upserts. A record equal to the stored one causes no write.
-        """
+        """Apply the changes (deletions first) in one atomic write, on disk when it returns; no change, no write."""
         self._check_writable()
         if isinstance(annotator, str) and has_control(annotator):
             raise StoreError(f"the annotator name {annotator!r:.60} holds a control character")
@@ -601,8 +533,7 @@ class Store:
                 copy = upserts[record["id"]] = loads(line)  # our own copy, exactly as on disk
             except (TypeError, ValueError) as exc:
                 raise StoreError(f"record {record['id']!r} cannot be stored as JSON: {exc}") from None
-            # The line written is the copy's: the record's own line unless a key was not a str (json sorts
-            # {10: x, 2: y} before turning the keys into strings, which then sort the other way).
+            # json sorts {10: x, 2: y} before making the keys strings, which then sort the other way
             lines[record["id"]] = line if str_keys else json_line(copy)
         deletes = set(delete if not isinstance(delete, str) else [delete])
         if not all(isinstance(key, str) for key in deletes):

@@ -1,16 +1,12 @@
 """The TinyDB storage of annotation files: incremental, atomic and durable; the only module that imports tinydb.
 
-An annotation file holds one record per line, keyed and sorted by the record's own "id": the bytes depend only
-on the set of records, so diffs stay small. Only the changed records are serialised again on a write, which
-keeps a keystroke cheap in a document with thousands of annotations (stock TinyDB re-dumps the whole file and
-never fsyncs).
+One record per line, sorted by the record's own "id": the bytes depend only on the set of records, so git diffs
+stay small, and a keystroke re-serialises only the records it changed.
 """
 
 from __future__ import annotations
 
-import bisect
 import functools
-import itertools
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -29,9 +25,8 @@ TABLE = "_default"
 class AtomicJSONStorage(Storage):
     """TinyDB storage: atomic durable writes, one record per line, the data kept in memory after one read.
 
-    `read()` parses the file only the first time; `write()` serialises only the records that changed when
-    told which (`write_changes`), or everything otherwise (plain TinyDB use stays correct, only slower).
-    A file that does not parse raises StoreCorrupt and is never overwritten.
+    `write_changes` serialises only the records that changed (stock TinyDB re-dumps the whole file and never
+    fsyncs). A file that does not parse raises StoreCorrupt and is never overwritten.
     """
 
     def __init__(self, path: Path | str, *, read_only: bool = False, durable: bool = True, **_: Any) -> None:
@@ -40,11 +35,10 @@ class AtomicJSONStorage(Storage):
         self.durable = durable
         self._tables: dict[str, dict[str, Any]] | None = None
         self._loaded = False
-        self._rendered: dict[str, _Lines] | None = None
+        self._rendered: dict[str, dict[str, bytes]] | None = None
+        """Per table, key -> the record's line as written."""
         self.disk_key: tuple[int, int, int] | None = None
         """(inode, size, mtime) of the file as last read or written; None when there was no file."""
-
-    # reading
 
     def _load(self) -> None:
         try:
@@ -73,8 +67,7 @@ class AtomicJSONStorage(Storage):
     def read(self) -> dict[str, dict[str, Any]] | None:
         if not self._loaded:
             self._load()
-        # A shallow copy: TinyDB assigns tables into what it reads, which must not touch our state
-        # before the write has succeeded.
+        # a shallow copy: TinyDB assigns tables into what it reads, which must not touch our state before a write
         return None if self._tables is None else dict(self._tables)
 
     def changed_on_disk(self) -> bool:
@@ -88,36 +81,35 @@ class AtomicJSONStorage(Storage):
         except OSError:
             return True
 
-    # writing
-
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         self.write_changes(data, None)
 
     def write_changes(self, data: dict[str, dict[str, Any]], changed: Mapping[str, Iterable[str]] | None,
                       encoded: Mapping[str, Mapping[str, bytes]] | None = None) -> None:
-        """Write `data`; `changed` names, per table, the only keys whose records may differ from last time.
-
-        The caller guarantees that records outside `changed` are the same unmodified objects as before, and
-        that `encoded` (per table, key -> line) holds `json_line(record)` of the records it names: the store
-        has them already, so no record is serialised twice.
-        """
+        """Write `data`; `changed` names, per table, the only keys whose records may differ from last time, and
+        `encoded` holds `json_line(record)` of records the caller has serialised already."""
         if self.read_only:
             raise StoreReadOnly(f"{self.path} is open read-only")
         if not self._loaded:
             self._load()
-        old = self._rendered
         encoded = encoded or {}
-        undo = self._render_changes(data, changed, encoded) if changed is not None and old is not None else None
-        if undo is None:
-            self._rendered = {str(name): _Lines(table, encoded.get(name)) for name, table in data.items()}
-        try:
-            stat = atomic_write(self.path, self._compose(), durable=self.durable)
-        except BaseException:
-            if undo is None:
-                self._rendered = old
-            else:
-                undo()
-            raise
+        rendered = self._rendered
+        if changed is None or rendered is None or set(data) != set(rendered):
+            rendered = {str(name): _lines(table, encoded.get(name)) for name, table in data.items()}
+        else:
+            rendered = dict(rendered)
+            for name, keys in changed.items():
+                table, lines, known = data[name], dict(rendered[name]), encoded.get(name) or {}
+                for key in keys:
+                    if key in table:
+                        lines[key] = _entry(key, table[key], known.get(key))
+                    else:
+                        lines.pop(key, None)
+                rendered[name] = lines
+            if any(len(rendered[name]) != len(table) for name, table in data.items()):
+                rendered = {str(name): _lines(table, encoded.get(name)) for name, table in data.items()}
+        stat = atomic_write(self.path, _compose(rendered), durable=self.durable)
+        self._rendered = rendered
         self._tables = dict(data)
         self.disk_key = file_key(stat)
 
@@ -126,66 +118,38 @@ class AtomicJSONStorage(Storage):
         if not self._loaded:
             self._load()
         if self._rendered is None:
-            self._rendered = {name: _Lines(table) for name, table in (self._tables or {}).items()}
-
-    def _render_changes(self, data: Mapping[str, Mapping[str, Any]], changed: Mapping[str, Iterable[str]],
-                        encoded: Mapping[str, Mapping[str, bytes]]):
-        """Apply the changed records to the cached lines; returns an undo function, or None to render all."""
-        rendered = self._rendered
-        assert rendered is not None
-        if set(data) != set(rendered) or not set(changed) <= set(data):
-            return None
-        log: list[tuple[_Lines, str, bytes | None]] = []
-
-        def undo() -> None:
-            for lines, key, previous in reversed(log):
-                lines.restore(key, previous)
-
-        try:
-            for name, keys in changed.items():
-                table, lines, known = data[name], rendered[name], encoded.get(name) or {}
-                for key in keys:
-                    if key in table:
-                        log.append((lines, key, lines.set(key, _entry(key, table[key], known.get(key)))))
-                    else:
-                        log.append((lines, key, lines.remove(key)))
-            if any(len(rendered[name].keys) != len(table) for name, table in data.items()):
-                undo()
-                return None
-        except BaseException:
-            undo()
-            raise
-        return undo
-
-    def _compose(self) -> bytes:
-        return _compose(self._rendered or {})
+            self._rendered = {name: _lines(table) for name, table in (self._tables or {}).items()}
 
     def close(self) -> None:
         pass
 
 
 def encode_tables(tables: Mapping[str, Mapping[str, Any]]) -> bytes:
-    """The exact bytes `AtomicJSONStorage` writes for these tables (the git merge driver writes what it merged
-    as the store would, so a merged file and the next write of it are the same bytes)."""
-    return _compose({str(name): _Lines(table) for name, table in tables.items()})
+    """The exact bytes `AtomicJSONStorage` writes for these tables (what the git merge driver writes)."""
+    return _compose({str(name): _lines(table) for name, table in tables.items()})
 
 
-def _compose(rendered: Mapping[str, _Lines]) -> bytes:
+def _compose(rendered: Mapping[str, Mapping[str, bytes]]) -> bytes:
     out = [b"{"]
     for i, name in enumerate(sorted(rendered)):
+        lines = rendered[name]
         out.append((b"\n" if i == 0 else b",\n") + json_line(name) + b": {")
-        entries = rendered[name].entries
-        if entries:
-            out.append(b"\n" + entries[0][len(_SEP):])
-            out.extend(itertools.islice(entries, 1, None))
-            out.append(b"\n}")
+        if lines:
+            out.append(b"\n" + b",\n".join([lines[key] for key in sorted(lines)]) + b"\n}")
         else:
             out.append(b"}")
     out.append(b"\n}\n")
     return b"".join(out)
 
 
-_SEP = b",\n"
+def _entry(key: str, record: Any, line: bytes | None = None) -> bytes:
+    return json_line(key) + b": " + (json_line(record) if line is None else line)
+
+
+def _lines(table: Mapping[str, Any], encoded: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+    known = encoded or {}
+    return {str(key): _entry(str(key), record, known.get(str(key))) for key, record in table.items()}
+
 
 OFFSET_KEYS = ("start", "end")
 """Record keys that hold a character offset into the stored text: an int ≥ 0 when present."""
@@ -195,8 +159,8 @@ TEXT_KEYS = ("id", "kind", "label", "annotator", "created", "updated", "status",
 
 
 def record_problem(record: Mapping[str, Any]) -> str | None:
-    """Why a record cannot be one reader wrote (a hand edit, a bad merge), else None: a string offset or a
-    list label would fail far from the file, in whatever reads it, so the file is reported as damaged here."""
+    """Why a record cannot be one reader wrote (a hand edit, a bad merge), else None: a bad value would fail far
+    from the file, so the file is reported as damaged here."""
     for name in OFFSET_KEYS:
         if name in record:
             value = record[name]
@@ -210,44 +174,13 @@ def record_problem(record: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _entry(key: str, record: Any, line: bytes | None = None) -> bytes:
-    """One record as it appears in a file, with the separator that precedes it (`line`: its json_line)."""
-    return _SEP + json_line(key) + b": " + (json_line(record) if line is None else line)
-
-
-class _Lines:
-    """One table serialised: its keys sorted and, in the same order, their entries."""
-
-    __slots__ = ("entries", "keys")
-
-    def __init__(self, table: Mapping[str, Any], encoded: Mapping[str, bytes] | None = None) -> None:
-        items = sorted((str(key), record) for key, record in table.items())
-        known = encoded or {}
-        self.keys = [key for key, _ in items]
-        self.entries = [_entry(key, record, known.get(key)) for key, record in items]
-
-    def set(self, key: str, entry: bytes) -> bytes | None:
-        """Insert or replace; returns the previous entry."""
-        i = bisect.bisect_left(self.keys, key)
-        if i < len(self.keys) and self.keys[i] == key:
-            previous, self.entries[i] = self.entries[i], entry
-            return previous
-        self.keys.insert(i, key)
-        self.entries.insert(i, entry)
-        return None
-
-    def remove(self, key: str) -> bytes | None:
-        i = bisect.bisect_left(self.keys, key)
-        if i < len(self.keys) and self.keys[i] == key:
-            del self.keys[i]
-            return self.entries.pop(i)
-        return None
-
-    def restore(self, key: str, previous: bytes | None) -> None:
-        if previous is None:
-            self.remove(key)
-        else:
-            self.set(key, previous)
+def read_records(storage: AtomicJSONStorage) -> dict[str, dict[str, Any]]:
+    """An annotation file's tables, each record under its own id (else StoreCorrupt)."""
+    tables = storage.read() or {}
+    for key, record in tables.get(TABLE, {}).items():
+        if record.get("id") != key:
+            raise StoreCorrupt(storage.path, f"the record under {key!r} has the id {record.get('id')!r}")
+    return tables
 
 
 class RecordTable(Table):
@@ -268,11 +201,7 @@ class AnnotationFile:
     def __init__(self, path: Path, *, read_only: bool) -> None:
         self.db = RecordDB(path, storage=AtomicJSONStorage, read_only=read_only)
         self.storage: AtomicJSONStorage = self.db.storage  # type: ignore[assignment]
-        tables = self.storage.read() or {}
-        table = tables.get(TABLE, {})
-        for key, record in table.items():
-            if record.get("id") != key:
-                raise StoreCorrupt(path, f"the record under {key!r} has the id {record.get('id')!r}")
+        read_records(self.storage)
         if not read_only:
             try:
                 self.storage.render()
@@ -305,7 +234,6 @@ class AnnotationFile:
 
 @functools.cache
 def _subset_decoder(fields: tuple[str, ...]) -> Any:
-
     import msgspec.json
 
     offset = Annotated[int, msgspec.Meta(ge=0)]
@@ -316,13 +244,9 @@ def _subset_decoder(fields: tuple[str, ...]) -> Any:
 
 
 def read_subset(path: Path, fields: tuple[str, ...]) -> dict[str, dict] | None:
-    """An annotation file's records with only `fields` of each, for a reader that never writes them back, or
-    None when this fast path cannot tell (no file, damage, a value msgspec refuses): then the file is read the
-    ordinary way, which reports damage.
-
-    One typed pass skips the other keys without building them: leaving out the quote selectors (half of an
-    annotation file) halves the decoding of a whole store for export (bench/bench_export.py).
-    """
+    """An annotation file's records with only `fields` of each, for a reader that never writes them back, or None
+    when this fast path cannot tell (no file, damage): then the ordinary read reports it. Skipping the quote
+    selectors (half of a file) halves an export's decoding."""
     try:
         data = path.read_bytes()
         tables = _subset_decoder(fields)(data)
