@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ from textual.app import App, SystemCommand
 from textual.content import Content
 from textual.screen import Screen
 
+from reader import collector
 from reader.ui.keymap import (
     BY_ID,
     bindings,
@@ -126,7 +126,11 @@ class ReaderApp(App):
         return LibraryScreen(self.doc_ids)
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self._collect_from_now_on)
+        # What start-up built (the text, its layout, the app) lives as long as the app: frozen out of the scans
+        # once the first frame is on screen (the CLI paused the collector until then).
+        self._startup = contextlib.ExitStack()
+        self._startup.enter_context(collector.paused(keep=True, resume=True))
+        self.call_after_refresh(self._startup.close)
         self._exit_on_hangup()
         if self.ask_annotator is None:
             self.announce_read_only()
@@ -195,14 +199,6 @@ class ReaderApp(App):
             if signum is not None:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(signum, self.exit)
-
-    @staticmethod
-    def _collect_from_now_on() -> None:
-        """The CLI pauses the collector until the first frame; what start-up built (the text, its layout, the
-        app) lives as long as the app, so it is frozen out of the collector's scans before collection resumes:
-        the first full collections otherwise stall keys for ~0.1 s on a long document."""
-        gc.freeze()
-        gc.enable()
 
     def on_unmount(self) -> None:
         """Kill the analysis process without waiting: a worker blocked on it wakes up and ends, so the

@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from reader import collector, uncertain
 from reader.analysis import Analysis, AnalysisError
 from reader.documents import Document
 from reader.search import find_all
@@ -74,12 +75,8 @@ class SuggestionsFailed(Message):
         self.error = error
 
 
-_suggested: dict[tuple[str, str, str], list[dict[str, float]]] = {}
-"""(model folder, model created, doc id) -> label probabilities per sentence: a document reopened, or ranked for
-the library, is not asked of the model again. Filled by the suggestion workers (one thread at a time per key)."""
 _jump_on_open: set[str] = set()
-"""Documents opened by `next_uncertain` from another document: the cursor goes to their most uncertain sentence
-once their suggestions arrive."""
+"""Documents `next_uncertain` opened: the cursor goes to their most uncertain sentence once suggestions arrive."""
 
 
 class AnalysisFailed(Message):
@@ -215,11 +212,7 @@ class ReadingScreen(Screen):
         self.call_after_refresh(self.set_timer, 0.1, self.start_analysis)
 
     def start_analysis(self) -> None:
-        import gc
-
-        # The document, its layout and the app are on screen and stay: out of the collector's scans, the full
-        # collections that keystrokes trigger every second or two take ms, not 0.05-0.1 s on a long document.
-        gc.freeze()
+        collector.keep()  # the document and its layout are on screen and stay
         self.analyse(self.doc)
 
     @work(thread=True, exclusive=True, group="analysis")
@@ -270,9 +263,7 @@ class ReadingScreen(Screen):
     def on_unmount(self) -> None:
         """A closed document's analysis is dropped, so the next document's does not queue behind it."""
         self.reader_app.workspace.cancel_analysis(self.doc.id)
-        import gc
-
-        gc.unfreeze()  # what this screen froze can be collected again
+        collector.release()
 
     def on_analysis_ready(self, message: AnalysisReady) -> None:
         if message.doc_id != self.doc.id:
@@ -292,9 +283,7 @@ class ReadingScreen(Screen):
         self.update_status()
         if self.reader_app.review is None:  # the review screen decides between analysts, not with a model
             self.load_suggestions(self.doc, list(message.analysis.sentences))
-        import gc
-
-        gc.freeze()  # the analysis and its marks live as long as the screen: as in start_analysis
+        collector.keep()  # the analysis and its marks live as long as the screen
 
     # --- suggestions (reader.suggest) ---------------------------------------------------------------------
 
@@ -312,11 +301,8 @@ class ReadingScreen(Screen):
                 self.post_message(SuggestionsFailed(doc.id, damaged[0]))
             return
         model = found[0]
-        key = (str(model.path), model.created, doc.id)
         try:
-            cats = _suggested.get(key)
-            if cats is None or len(cats) != len(sentences):
-                cats = _suggested[key] = workspace.suggestions(model, doc, sentences)
+            cats = uncertain.suggestions(workspace, model, doc, sentences)
         except AnalysisCancelled:
             return
         except (AnalysisError, ModelError) as exc:
@@ -359,13 +345,9 @@ class ReadingScreen(Screen):
 
     def uncertain_ranking(self) -> list[int]:
         """Sentences nobody has decided on (no tag, no dismissal), the least certain first."""
-        from reader.suggest import uncertainty
-
         if self.suggestions is None or self.store_problem:
             return []
-        work = self.session.work
-        open_ = [i for i in range(len(self.suggestions)) if i not in work.tags and i not in work.dismissals]
-        return sorted(open_, key=lambda i: (-uncertainty(self.suggestions[i]), i))
+        return uncertain.ranking(self.suggestions, self.session.work)
 
     def suggestion_tags(self, index: int, colours: dict[str, int]) -> list[Tag]:
         return [Tag(n, colours.get(n, 8), suggested=True) for n in self.suggested(index)]
@@ -417,48 +399,20 @@ class ReadingScreen(Screen):
 
     @work(thread=True, exclusive=True, group="library-suggestions")
     def next_uncertain_document(self, model: Any) -> None:
-        """Rank the other documents with a cached analysis by their least certain open sentence, in one request
-        to the analysis child, and open the first."""
         from reader.analysis_process import AnalysisCancelled
-        from reader.annotations import AnnotatorWork
-        from reader.suggest import ModelError, uncertainty
+        from reader.suggest import ModelError
 
-        workspace = self.reader_app.workspace
-        todo, ranked = [], []
-        sentences: dict[str, list[tuple[int, int]]] = {}
-        for doc_id in workspace.document_ids():
-            if doc_id == self.doc.id:
-                continue
-            doc = workspace.document(doc_id)
-            analysis = workspace.cached_analysis(doc, any_pipeline=True)
-            if analysis is None:
-                continue  # never analysed: nothing to rank it by yet
-            sentences[doc_id] = list(analysis.sentences)
-            if (str(model.path), model.created, doc_id) not in _suggested:
-                todo.append((doc, sentences[doc_id]))
         try:
-            if todo:
-                for (doc, _), cats in zip(todo, workspace.suggestions_many(model, todo), strict=True):
-                    _suggested[str(model.path), model.created, doc.id] = cats
+            doc_id = uncertain.least_certain_document(self.reader_app.workspace, model, self.doc.id)
         except AnalysisCancelled:
             return
         except (AnalysisError, ModelError) as exc:
             self.post_message(SuggestionsFailed(self.doc.id, str(exc)))
             return
-        names = workspace.labels.names
-        for doc_id, bounds in sentences.items():
-            cats = _suggested.get((str(model.path), model.created, doc_id))
-            if cats is None or len(cats) != len(bounds):
-                continue
-            work = AnnotatorWork(workspace.records(doc_id, workspace.annotator) if workspace.annotator in
-                                 workspace.annotators(doc_id) else {}, bounds, names)
-            open_ = [uncertainty(c) for i, c in enumerate(cats) if i not in work.tags and i not in work.dismissals]
-            if open_:
-                ranked.append((-max(open_), doc_id))
-        if not ranked:
+        if doc_id is None:
             self.app.call_from_thread(self.notify, "No undecided sentence left in the library.", timeout=4)
-            return
-        self.app.call_from_thread(self.open_uncertain, min(ranked)[1])
+        else:
+            self.app.call_from_thread(self.open_uncertain, doc_id)
 
     def open_uncertain(self, doc_id: str) -> None:
         _jump_on_open.add(doc_id)
