@@ -8,7 +8,6 @@ from typing import Any
 from textual import work
 from textual.message import Message
 
-from reader import uncertain
 from reader.analysis import AnalysisError
 from reader.documents import Document
 from reader.ui.widgets.article_view import Tag
@@ -39,6 +38,7 @@ class SuggestionActions:
     @work(thread=True, exclusive=True, group="suggestions")
     def load_suggestions(self, doc: Document, sentences: list[tuple[int, int]]) -> None:
         """The newest trained model's suggestions, from the analysis child; a damaged model is one line."""
+        from reader import uncertain
         from reader.analysis_process import AnalysisCancelled
         from reader.suggest import ModelError
 
@@ -93,9 +93,11 @@ class SuggestionActions:
 
     def uncertain_ranking(self) -> list[int]:
         """Sentences nobody has decided on (no tag, no dismissal), the least certain first."""
+        from reader.uncertain import ranking
+
         if self.suggestions is None or self.store_problem:
             return []
-        return uncertain.ranking(self.suggestions, self.session.work)
+        return ranking(self.suggestions, self.session.work)
 
     def suggestion_tags(self, index: int, colours: dict[str, int]) -> list[Tag]:
         return [Tag(n, colours.get(n, 8), suggested=True) for n in self.suggested(index)]
@@ -142,6 +144,7 @@ class SuggestionActions:
 
     @work(thread=True, exclusive=True, group="library-suggestions")
     def next_uncertain_document(self, model: Any) -> None:
+        from reader import uncertain
         from reader.analysis_process import AnalysisCancelled
         from reader.suggest import ModelError
 
