@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual.content import Content
@@ -20,8 +19,7 @@ class AnnotationActions:
     """Mixed into `ReadingScreen`: every change goes through `perform`, which writes through the session."""
 
     def perform(self, operation, *args, done: str = "saved") -> Change | None:
-        """Run one annotation operation; the screen says "saved" only after the store wrote it to disk, and
-        a failed write says so until a later one succeeds."""
+        """Says "saved" only once the store wrote it to disk; a failed write says so until a later one succeeds."""
         from reader.annotations import AnnotationError
         from reader.store import StoreError
 
@@ -124,13 +122,10 @@ class AnnotationActions:
         surface = self.doc.text[entity.start:entity.end]
         self.app.push_screen(LabelPicker(f"Label for “{surface}”", self.entity_labels(), entity.label), done)
 
-    def tokens(self) -> Sequence[tuple[int, int]]:
-        return self.analysis.tokens if self.analysis else ()
-
     def action_extend(self, delta: int) -> None:
         if not self.needs_sentences():
             return
-        tokens = self.tokens()
+        tokens = self.analysis.tokens
         if not tokens:
             return
         if self.selection is None or self.view.selection is None:  # none yet, or the cursor moved away from it
@@ -201,31 +196,30 @@ class AnnotationActions:
         context = "" if target == "document" else self.doc.text[start:end]
         from reader.ui.screens.dialogs import NoteEditor
 
-        def done(text: str | None) -> None:
-            if text is None:
-                return
+        def save(run, text: str) -> None:
             if existing is not None:
-                self.perform(self.session.edit_note, existing.id, text)
+                run(self.session.edit_note, existing.id, text)
             elif text.strip():
-                self.perform(self.session.add_note, target, start, end, text)
+                run(self.session.add_note, target, start, end, text)
+
+        def done(text: str | None) -> None:
+            if text is not None:
+                save(self.perform, text)
 
         def keep(text: str) -> None:
             """The app ends under the editor: save the draft as the note, without touching the screen."""
             from reader.annotations import AnnotationError
             from reader.store import StoreError
 
+            if existing is None and not text.strip():
+                return
             where = f"the note on the document {self.doc.id}"
             if target != "document":
                 number = next((i for i, (s, e) in enumerate(self.view.sentences) if s <= start < e), None)
                 where = (f"the note on the {target} in sentence {number + 1} of {self.doc.id}" if number is not None
                          else f"the note on the {target} of {self.doc.id}")
             try:
-                if existing is not None:
-                    self.session.edit_note(existing.id, text)
-                elif text.strip():
-                    self.session.add_note(target, start, end, text)
-                else:
-                    return
+                save(lambda operation, *args: operation(*args), text)
             except (StoreError, AnnotationError) as exc:
                 self.reader_app.kept.append(f"error: {where} was not saved: {' '.join(str(exc).split())}")
                 return
@@ -275,8 +269,7 @@ class AnnotationActions:
             self.show_change(self.perform(self.session.redo, done="redone"))
 
     def show_change(self, change: Change | None) -> None:
-        """Bring what an undo or redo changed on screen, with the cursor on it (on the entity, for an entity
-        decision): the analyst sees what came back or went away. A document note has no place to go to."""
+        """Bring what an undo or redo changed on screen, the cursor on it: the analyst sees what came back."""
         if change is None or self.analysis is None:
             return
         records = [r for _, r in change.before + change.after

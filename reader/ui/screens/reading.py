@@ -55,8 +55,8 @@ class AnalysisReady(Message):
 
 @dataclass(frozen=True)
 class EntityMarks:
-    """A new analysis's entity states, marks and panel groups, computed in the worker: on 19,000 entities they
-    took 0.3-0.5 s on the UI thread, keys waiting. `version`: the session's, a change since makes them stale."""
+    """A new analysis's entity states, marks and panel groups, computed in the worker so that keys do not wait.
+    `version`: the session's, a change since makes them stale."""
 
     version: int
     entities: list
