@@ -384,8 +384,7 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         return self.query_one("#search", Input)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """A key a focused text field types is text (see `ReaderApp.text_field_takes`); Enter submits only in
-        the search box."""
+        """A key a focused text field types is text (`ReaderApp.text_field_takes`); Enter submits only a search."""
         if self.reader_app.text_field_takes():
             return False
         if action == "submit_search":
@@ -393,17 +392,15 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         return True
 
     def action_search(self) -> None:
-        """Open the search box; the focus moves now (`set_focus`, not `focus()`, which waits for the keys
-        already queued), so what is typed next is the query."""
+        """`set_focus`, not `focus()` (which waits for the keys already queued): what is typed next is the query."""
         box = self.search_box
         box.remove_class("hidden")
         box.value = self.search_query
         self.set_focus(box)
 
     def action_submit_search(self) -> None:
-        """Enter, as it arrives: the text takes the focus now, so the keys typed next queue there; the search
-        runs first in the text's queue, once the box has taken the keys typed before Enter (a burst: a paste,
-        a fast typist, tmux). `/Poutine⏎jj`: the first match, then two sentences on."""
+        """Enter, as it arrives: the text takes the focus (the keys typed next are reader keys) and searches once
+        the box has taken the keys typed before Enter. `/Poutine⏎jj`: the first match, then two sentences on."""
         import asyncio
 
         box = self.search_box
@@ -460,11 +457,10 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
                 self.notify(f"Past {where} ({target[0] + 1}/{len(view.matches)}).", timeout=3)
         self.update_status()
 
-    NARROW = 100
-    """Below this many columns the side panel starts hidden, so the text keeps a readable measure."""
+    NARROW = 100  # below this many columns the side panel starts hidden: the text keeps a readable measure
 
     def header_lead(self) -> tuple[str, ...]:
-        """What the header always shows after the title (the review screen says whom it writes)."""
+        """Always shown after the title (the review screen says whom it writes)."""
         return ()
 
     def fit_header(self) -> None:
@@ -507,8 +503,8 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
 
 def fit_status(parts: list[tuple[int, str]], width: int, separator: str = " · ") -> str:
-    """Join (priority, text) parts in their order, keeping the most urgent (lowest priority number) that fit
-    in `width` cells; a part that fits only in part is cut with an ellipsis, the rest are left out."""
+    """Join (priority, text) parts in order, keeping the most urgent (lowest number) that fit in `width` cells;
+    one that fits in part is cut with an ellipsis."""
     from rich.cells import cell_len, set_cell_size
 
     kept: dict[int, str] = {}
