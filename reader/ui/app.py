@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -12,6 +11,7 @@ from textual.app import App, SystemCommand
 from textual.content import Content
 from textual.screen import Screen
 
+from reader import collector
 from reader.ui.keymap import (
     BY_ID,
     bindings,
@@ -30,8 +30,7 @@ if TYPE_CHECKING:
     from reader.worklist import ReviewOptions
 
 
-WRITER_CHECK = 2.0
-"""Seconds between two looks at a read-only reader's lock (a probe and a stat: microseconds)."""
+WRITER_CHECK = 2.0  # seconds between two looks at a read-only reader's lock (microseconds each)
 
 
 class ReaderApp(App):
@@ -44,43 +43,29 @@ class ReaderApp(App):
                  review: ReviewOptions | None = None, ask_annotator: Callable[[str], Workspace] | None = None) -> None:
         super().__init__()
         self.workspace = workspace
-        self.review = review
-        """`reader review`: documents open on the review screen with these options."""
-        self.ask_annotator = ask_annotator
-        """`reader serve`: the first screen asks the analyst's name, and this opens the store as them (until then
-        `workspace` is a read-only one)."""
+        self.review = review  # `reader review`: documents open on the review screen
+        self.ask_annotator = ask_annotator  # `reader serve`: opens the store as the analyst who gives their name
         self.served = ask_annotator is not None
-        """A tab of `reader serve` (messages name no process)."""
         self.writer_check: Timer | None = None
         self.damage_told: set = set()
-        """The damaged files a toast named already (`announce_damage`)."""
         if ask_annotator is None:
             self.workspace.isolate_analysis()  # spaCy in a child process: keys answer and `q` quits while it loads
         self.doc_ids = doc_ids
         self.keymap = keymap or default_keymap()
-        self._deliveries: dict[str, tuple[str, str]] = {}
-        """Delivery key → what to say once an export is written, and where it goes (said if it fails)."""
-        self.last_document: str | None = None
-        """The document read last, for Esc in a library that is the first screen."""
-        # Before the first screen mounts (its footer is composed once). Textual also gets what terminals send for
-        # each key (alt+f arrives as ctrl+right); help and footer show the keys as the keymap writes them.
-        self.set_keymap(textual_keymap(self.keymap))
-        # The footer's palette entry looks its binding up by this key: it must be the keymap's palette key, or the
-        # footer shows whatever owns ctrl+p (emacs: `^p Previous sentence`).
+        self._deliveries: dict[str, tuple[str, str]] = {}  # key -> (what to say once written, where it goes)
+        self.last_document: str | None = None  # for Esc in a library that is the first screen
+        self.set_keymap(textual_keymap(self.keymap))  # before the first screen's footer is composed
+        # The footer finds the palette's binding by this key (else it shows whatever owns ctrl+p).
         self.COMMAND_PALETTE_BINDING = normalise_keys(self.keymap.get("reader.command-palette", "ctrl+p"))[0]
         self.keymap_warnings: list[str] = (
             self.keymap.warnings if hasattr(self.keymap, "warnings") else keymap_warnings(self.keymap))
-        self.notices: list[str] = []
-        """Lines for the analyst from before the app started (inputs `reader PATH...` refused), shown as toasts."""
-        self.kept: list[str] = []
-        """What was saved on the way out (a note editor's draft): the CLI prints it after the app ends."""
-        self._key: events.Key | None = None
-        """The key being handled, while it is: `text_field_takes` asks the focused field about it."""
+        self.notices: list[str] = []  # from before the app started (inputs refused), shown as toasts
+        self.kept: list[str] = []  # what was saved on the way out (a note draft): the CLI prints it
+        self._key: events.Key | None = None  # the key being handled, for `text_field_takes`
 
     async def on_event(self, event: events.Event) -> None:
-        """Remember the key while Textual looks for its binding, so that `check_action` can let a focused text
-        field have it. Textual drops a binding whose key the focused field consumes (`check_consume_key`), but
-        `set_keymap` binds it again afterwards: with a keymap, `?` and `q` typed in a note opened help and quit."""
+        """Remember the key while Textual looks for its binding: `set_keymap` binds keys a focused field consumes
+        again, and `?` typed in a note opened help (`check_action` refuses it)."""
         if not isinstance(event, events.Key):
             await super().on_event(event)
             return
@@ -91,8 +76,7 @@ class ReaderApp(App):
             self._key = None
 
     def text_field_takes(self) -> bool:
-        """Whether the key being handled is text for the focused widget (every printable key is, in an Input or
-        a TextArea): then no binding may take it, whatever its priority. Ctrl-keys, F-keys, Esc still work."""
+        """Whether the key being handled is text for the focused field: then no binding may take it."""
         key, focused = self._key, self.focused
         return (key is not None and focused is not None and key.is_printable
                 and focused.check_consume_key(key.key, key.character))
@@ -102,8 +86,7 @@ class ReaderApp(App):
 
     def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = True) -> None:
-        """Every toast is plain text, whatever the caller asked: messages carry labels, names, file names and
-        errors, and none of them may be parsed as markup or reach the terminal as an escape."""
+        """Every toast is plain text: messages carry names and errors that must not be parsed as markup."""
         from reader.untrusted import visible
 
         text = message.plain if isinstance(message, Content) else str(message)
@@ -111,7 +94,7 @@ class ReaderApp(App):
                        markup=False)
 
     def get_default_screen(self) -> Screen:
-        """The first screen is the document itself (or the library): no blank screen to paint first."""
+        """The document itself (or the library): no blank screen to paint first."""
         if self.ask_annotator is not None:
             from reader.ui.screens.annotator import AnnotatorScreen
 
@@ -126,7 +109,11 @@ class ReaderApp(App):
         return LibraryScreen(self.doc_ids)
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self._collect_from_now_on)
+        # What start-up built (the text, its layout, the app) lives as long as the app: frozen out of the scans
+        # once the first frame is on screen (the CLI paused the collector until then).
+        self._startup = contextlib.ExitStack()
+        self._startup.enter_context(collector.paused(keep=True, resume=True))
+        self.call_after_refresh(self._startup.close)
         self._exit_on_hangup()
         if self.ask_annotator is None:
             self.announce_read_only()
@@ -144,8 +131,7 @@ class ReaderApp(App):
                 self.writer_check = self.set_interval(WRITER_CHECK, self.check_writer, name="writer-check")
 
     def check_writer(self) -> bool:
-        """While another reader writes this analyst's files: take over once it has quit, and meanwhile show
-        what it saved on the open document. True when this reader writes from now on."""
+        """Take over once the other writer has quit, meanwhile show what it saved; True once this one writes."""
         taken = self.workspace.take_over()
         if taken:
             if self.writer_check is not None:
@@ -161,7 +147,7 @@ class ReaderApp(App):
         return taken
 
     def announce_damage(self) -> None:
-        """One toast per damaged annotation file the screens have read past (`Workspace.damage`), once each."""
+        """One toast per damaged annotation file, once each."""
         for damage in self.workspace.damage():
             if damage not in self.damage_told:
                 self.damage_told.add(damage)
@@ -171,22 +157,19 @@ class ReaderApp(App):
                             title="Damaged file", severity="error", timeout=30)
 
     def start_as(self, annotator: str) -> None:
-        """The served reader's analyst gave their name: open the store as them and show the documents."""
+        """The served reader's analyst gave their name: open the store as them."""
         assert self.ask_annotator is not None
         placeholder, self.workspace = self.workspace, self.ask_annotator(annotator)
         self.ask_annotator = None
         placeholder.close()
         self.workspace.isolate_analysis()
-        # The name screen is the default screen, which Textual gives no result callback (a pushed or switched-to
-        # screen has one); switching away pops one, so it gets the one `switch_screen` itself would give it.
+        # The default screen has no result callback, and switching away pops one.
         self.screen._push_result_callback(self.screen, None)
         self.switch_screen(self.first_screen())
         self.announce_read_only()
 
     def _exit_on_hangup(self) -> None:
-        """SIGHUP (the terminal or tmux pane closed) and SIGTERM (`reader serve` stopping, a shutdown) end the
-        app as a quit does, so open dialogs keep what they hold (a note draft is saved) instead of the
-        process dying on the spot."""
+        """SIGHUP and SIGTERM end the app as a quit does, so open dialogs keep what they hold (a note draft)."""
         import asyncio
         import signal
 
@@ -196,17 +179,8 @@ class ReaderApp(App):
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(signum, self.exit)
 
-    @staticmethod
-    def _collect_from_now_on() -> None:
-        """The CLI pauses the collector until the first frame; what start-up built (the text, its layout, the
-        app) lives as long as the app, so it is frozen out of the collector's scans before collection resumes:
-        the first full collections otherwise stall keys for ~0.1 s on a long document."""
-        gc.freeze()
-        gc.enable()
-
     def on_unmount(self) -> None:
-        """Kill the analysis process without waiting: a worker blocked on it wakes up and ends, so the
-        interpreter's exit (which joins worker threads) does not wait for spaCy."""
+        """Kill the analysis process: a worker blocked on it ends, so the exit does not wait for spaCy."""
         self.workspace.close_analysis()
 
     def open_document(self, doc_id: str) -> None:
@@ -225,7 +199,6 @@ class ReaderApp(App):
         self.push_screen(self.document_screen(doc_id))
 
     def document_screen(self, doc_id: str) -> ReadingScreen:
-        """The reading screen, or the review screen under `reader review`."""
         if self.review is not None:
             from reader.ui.screens.review import ReviewScreen
 
@@ -242,7 +215,7 @@ class ReaderApp(App):
 
     @property
     def progress_annotator(self) -> str:
-        """Whose progress the library shows: whoever the keys write for (the analyst, or gold under review)."""
+        """Whoever the keys write for: the analyst, or gold under review."""
         return self.review.into if self.review is not None else self.workspace.annotator
 
     def summaries(self, doc_ids: list[str]) -> Iterable[tuple]:
@@ -253,8 +226,7 @@ class ReaderApp(App):
 
     @staticmethod
     def screen_scope(screen: Screen) -> str:
-        """The keymap scope of a reader screen; `dialog` for any other (a note editor, a picker, the name
-        prompt, the palette), where only the app's keys and the dialog's own work."""
+        """The keymap scope of a screen; `dialog` for any other (an editor, a picker, the palette)."""
         if isinstance(screen, ReadingScreen):
             from reader.ui.screens.review import ReviewScreen
 
@@ -264,7 +236,7 @@ class ReaderApp(App):
         return "library" if isinstance(screen, LibraryScreen) else "dialog"
 
     def action_help(self) -> None:
-        """The keys of the screen help was opened from: a dialog's own keys, not the library's."""
+        """The keys of the screen help was opened from."""
         from reader.ui.screens.help import HelpScreen, dialog_rows
 
         screen = self.screen
@@ -275,7 +247,6 @@ class ReaderApp(App):
         self.push_screen(HelpScreen(scope, self.keymap, self.workspace.labels, rows))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every reader action is in the palette, with its current keys as help."""
         yield from super().get_system_commands(screen)
         scope = self.screen_scope(screen)
         for action in BY_ID.values():
@@ -292,8 +263,7 @@ class ReaderApp(App):
                                     lambda f=fmt, d=screen.doc.id: self.download_export(d, f))
 
     def download_export(self, doc_id: str, fmt: str) -> None:
-        """Export one document (this analyst's annotations) and deliver it: a served reader's analyst gets the
-        file on their own machine, not on the server."""
+        """A served reader's analyst gets the file on their own machine, not on the server."""
         self.run_worker(lambda: self._deliver_export(doc_id, fmt), thread=True, group="export")
 
     def _deliver_export(self, doc_id: str, fmt: str) -> None:
@@ -323,8 +293,7 @@ class ReaderApp(App):
         self.call_from_thread(self._deliver, text, folder, name, done)
 
     def _deliver(self, text: str, folder, name: str, done: str) -> None:
-        """Hand the file to Textual, on the UI thread: its DeliveryComplete cannot be handled before the key is
-        known here."""
+        """On the UI thread: DeliveryComplete must not be handled before the key is known here."""
         import io
 
         key = self.deliver_text(io.StringIO(text), save_directory=folder, save_filename=name,
@@ -333,7 +302,6 @@ class ReaderApp(App):
             self._deliveries[key] = (done, str(folder / name) if folder is not None else name)
 
     def on_delivery_complete(self, event) -> None:
-        """Say the export is there only once it is (`events.DeliveryComplete`), naming the file."""
         if event.name == "reader-export" and event.key in self._deliveries:
             self.notify(self._deliveries.pop(event.key)[0], timeout=8)
 

@@ -1,10 +1,6 @@
-"""`reader serve`: the reader in a browser, one `reader` process per tab, through textual-serve.
-
-textual-serve runs a command per websocket and pipes the terminal to xterm.js. What this adds: a page that
-loads nothing from the internet (its own template, the font textual-serve bundles), app processes that a
-ctrl+c in the server's terminal does not hit (they get their own session) and that the server ends itself on
-the way out (a quit message, then a kill after a few seconds), and a quiet log.
-"""
+"""`reader serve`: the reader in a browser through textual-serve, one `reader` process per tab. Added: a page that
+loads nothing from the internet, app processes in their own session (ctrl+c reaches the server only) that the
+server ends itself (a quit message, then a kill), and a quiet log."""
 
 from __future__ import annotations
 
@@ -21,14 +17,12 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-STOP_WAIT = 3.0
-"""Seconds an app process has to quit after the server asks it to, before it is killed."""
+STOP_WAIT = 3.0  # seconds an app process has to quit when asked, before it is killed
 
 log = logging.getLogger("textual-serve")
 
 
 def is_loopback(host: str) -> bool:
-    """Whether binding `host` keeps the server to this machine."""
     if host == "localhost":
         return True
     try:
@@ -38,8 +32,7 @@ def is_loopback(host: str) -> bool:
 
 
 class ReaderAppService(AppService):
-    """One tab's `reader` process, in a session of its own: ctrl+c in the server's terminal reaches the
-    server only, which then ends every tab cleanly."""
+    """One tab's `reader` process, in a session of its own."""
 
     async def _open_app_process(self, width: int = 80, height: int = 24):
         environment = self._build_environment(width=width, height=height)
@@ -51,7 +44,6 @@ class ReaderAppService(AppService):
         return process
 
     async def end(self) -> None:
-        """Ask the app to quit, wait for it, kill it if it does not."""
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.stop(), STOP_WAIT)
         process = self._process
@@ -66,7 +58,6 @@ class ReaderAppService(AppService):
 
 
 class ReaderServer(Server):
-    """textual-serve's server with reader's page and a clean stop (see the module docstring)."""
 
     def __init__(self, command: str, host: str = "127.0.0.1", port: int = 8000, *, announce=print) -> None:
         super().__init__(command, host=host, port=port, title="reader", templates_path=TEMPLATES)
@@ -81,8 +72,7 @@ class ReaderServer(Server):
         self.announce(f"reader: serving on {self.public_url} (ctrl+c stops: every tab is closed, its work saved)")
 
     async def on_shutdown(self, app: web.Application) -> None:
-        """Close every tab and end its process before the server goes (aiohttp would otherwise wait for the
-        websockets for a minute)."""
+        """Close every tab first: aiohttp would otherwise wait for the websockets for a minute."""
         tabs = list(self.tabs.items())
         for socket, _ in tabs:
             with contextlib.suppress(Exception):
@@ -97,7 +87,7 @@ class ReaderServer(Server):
         return task
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        """textual-serve's handler, with the tab registered so that the shutdown can end it."""
+        """textual-serve's handler, with the tab registered for the shutdown."""
         websocket = web.WebSocketResponse(heartbeat=15)
         width = _int(request.query.get("width"), 80)
         height = _int(request.query.get("height"), 24)

@@ -1,8 +1,5 @@
-"""The app's screens, and what a screen asks of the app (`ReaderHost`).
-
-Screens name the app by this protocol rather than by `ReaderApp`: the app imports its screens, so a screen
-importing the app back would make the two one tangle (tests/test_architecture.py checks imports run one way).
-"""
+"""The app's screens, and what they ask of the app (`ReaderHost`): a protocol, since the app imports its screens
+and imports run one way."""
 
 from __future__ import annotations
 
@@ -20,11 +17,9 @@ class ReaderHost(Protocol):
 
     workspace: Workspace
     keymap: dict[str, str]
-    review: Any
-    """`reader.ui.screens.review.ReviewOptions` when the app reviews, else None."""
+    review: Any  # `reader.ui.screens.review.ReviewOptions` when the app reviews, else None
     last_document: str | None
     kept: list[str]
-    """Lines printed once the app has quit (a note draft saved on exit)."""
 
     @property
     def progress_annotator(self) -> str: ...

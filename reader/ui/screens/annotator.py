@@ -1,8 +1,5 @@
-"""The first screen of a served reader: who is annotating.
-
-Each browser tab is one analyst, and the name decides whose files this process writes (one writer per
-annotator: a name someone already writes under opens read-only), so it is asked before anything is opened.
-"""
+"""The first screen of a served reader: who is annotating. Each tab is one analyst, and the name decides whose
+files this process writes, so it is asked before anything is opened."""
 
 from __future__ import annotations
 
@@ -16,7 +13,6 @@ from reader.untrusted import UntrustedError, check_name, visible
 
 
 class AnnotatorScreen(Screen):
-    """An `Annotator:` field; Enter goes on with that name (the grammar of `--annotator`)."""
 
     def __init__(self, initial: str = "") -> None:
         super().__init__()
