@@ -11,13 +11,13 @@ texts)`, `("cancel", id)`; child → parent `("progress", id, share)`, `("part",
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import threading
 from collections import deque
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 from typing import Any
 
+from reader import collector
 from reader.analysis import Analysis, AnalysisError, Span
 
 POLL = 0.05
@@ -164,14 +164,12 @@ class AnalysisProcess:
                         progress(rest[0])
                 elif kind == "part":
                     if not any(parts.values()):
-                        stack.enter_context(collector_paused())
+                        stack.enter_context(collector.paused(keep=True))  # the result lives as long as its screen
                     parts[rest[0]].extend(rest[1])
                 elif kind == "done":
                     model, note, encoded = rest
                     entities = tuple(Span(s, e, label) for s, e, label in parts["entities"])
                     result = Analysis(model, tuple(parts["tokens"]), tuple(parts["sentences"]), entities, note)
-                    if any(parts.values()):
-                        gc.freeze()
                     return result, encoded
                 elif kind == "suggested":
                     return rest[0]  # type: ignore[return-value]
@@ -179,21 +177,6 @@ class AnalysisProcess:
                     raise AnalysisError(rest[0])
                 elif kind == "cancelled":
                     raise AnalysisCancelled
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic collection while a result's parts are read, and the whole result frozen out of later scans.
-
-    A long document's ~600,000 new tuples would trigger collection after collection, and a full one walks them all
-    holding the GIL (50-70 ms, a stalled key); the result lives as long as its screen, which freezes it anyway."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Stop(Exception):

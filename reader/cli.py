@@ -7,7 +7,6 @@ an escape.
 
 from __future__ import annotations
 
-import gc
 import getpass
 import os
 import re
@@ -22,6 +21,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
+from reader import collector
 from reader.untrusted import UntrustedError, check_name, visible
 
 if TYPE_CHECKING:
@@ -210,8 +210,7 @@ def open_(
     """Open the reader (the default command): PATHs are imported first."""
     # Start-up allocates many long-lived objects; collecting them before the first frame only delays it.
     # The app re-enables the collector once the first frame is on screen.
-    gc.disable()
-    with user_errors():
+    with collector.paused(resume=True), user_errors():
         from reader.ui.keymap import load_keymap
 
         keys = load_keymap(OPTIONS.keymap)
@@ -949,8 +948,6 @@ def run(argv: list[str]) -> int:
             raise
         say(err, click_error_line(exc))
         return exc.exit_code  # type: ignore[attr-defined]
-    finally:
-        gc.enable()
     return status if isinstance(status, int) else 0
 
 
