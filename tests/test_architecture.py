@@ -18,7 +18,7 @@ PACKAGE = ROOT / "reader"
 UI = ("ui/",)
 """Textual lives here: the app, its screens, widgets, styles and key bindings (keymap.py parses keys as Textual
 does)."""
-FRONT_ENDS = ("cli.py", "__main__.py")
+FRONT_ENDS = ("cli/", "__main__.py")
 TINYDB = "store/tinydb_storage.py"
 STORE_DOORS = ("workspace.py", "store/")
 """Where a workspace's `.store` may be touched: the workspace itself and the store package."""
