@@ -17,9 +17,7 @@ from reader.annotations import (
     GOLD,
     REVIEW,
     Annotation,
-    AnnotationSession,
     AnnotatorWork,
-    Change,
     entity_id,
     merge_entities,
     quote_at,
@@ -28,6 +26,7 @@ from reader.annotations import (
     tag_id,
 )
 from reader.documents import Document
+from reader.session import AnnotationSession, Change
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace

@@ -19,7 +19,8 @@ from reader.store import Store, StoreCorrupt
 
 if TYPE_CHECKING:
     from reader.analysis_process import AnalysisProcess
-    from reader.annotations import AnnotationSession, AnnotatorWork
+    from reader.annotations import AnnotatorWork
+    from reader.session import AnnotationSession
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ class Workspace:
 
     def session(self, doc: Document, annotator: str | None = None) -> AnnotationSession:
         """The annotation session of a document (one per document, so undo history survives reopening)."""
-        from reader.annotations import AnnotationSession
+        from reader.session import AnnotationSession
 
         annotator = annotator or self.annotator
         key = f"{doc.id}\x1f{annotator}"

@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from reader.annotations import AnnotationSession  # noqa: E402
 from reader.documents import make_document  # noqa: E402
 from reader.labels import Label, LabelSet  # noqa: E402
 from reader.loading import load_paths  # noqa: E402
+from reader.session import AnnotationSession  # noqa: E402
 from reader.store import Store  # noqa: E402
 from reader.workspace import Workspace  # noqa: E402
 

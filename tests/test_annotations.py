@@ -10,7 +10,6 @@ from reader.analysis import Span
 from reader.annotations import (
     Annotation,
     AnnotationError,
-    AnnotationSession,
     AnnotatorWork,
     entity_id,
     entity_states,
@@ -21,6 +20,7 @@ from reader.annotations import (
 )
 from reader.documents import make_document
 from reader.labels import Label, LabelSet, load_labels
+from reader.session import AnnotationSession
 
 TEXT = "Premier point. Le président Macron parle à Paris. Troisième phrase ici."
 SENTS = [(0, 14), (15, 49), (50, 71)]
@@ -205,9 +205,10 @@ def test_tag_index_matches_a_full_recount(operations):
 
 
 def test_entity_labels_follow_the_name_grammar_from_any_front_end(tmp_path):
-    from reader.annotations import AnnotationError, AnnotationSession
+    from reader.annotations import AnnotationError
     from reader.documents import make_document
     from reader.labels import load_labels
+    from reader.session import AnnotationSession
     from reader.store import Store
 
     doc = make_document("Emmanuel Macron est à Berlin.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from reader.annotations import AnnotationSession
+from reader.session import AnnotationSession
 from reader.ui.app import ReaderApp
 from reader.ui.screens.reading import ReadingScreen
 

@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spacy.tokens import DocBin
 
-from reader.annotations import AnnotationSession
 from reader.documents import make_document
 from reader.export import (
     FORMATS,
@@ -33,6 +32,7 @@ from reader.export import (
     read_native,
     write_export,
 )
+from reader.session import AnnotationSession
 from reader.store import Store
 from reader.workspace import Workspace
 

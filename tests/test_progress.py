@@ -19,9 +19,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from reader.agreement import agreement
-from reader.annotations import AnnotationSession
 from reader.cli import app as cli_app
 from reader.documents import make_document
+from reader.session import AnnotationSession
 from reader.stats import DECISIONS, percent_text, stats
 from reader.store import Store
 from reader.tables import render_agreement, render_stats

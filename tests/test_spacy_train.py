@@ -14,9 +14,9 @@ import pytest
 import spacy
 from spacy.tokens import DocBin
 
-from reader.annotations import AnnotationSession
 from reader.documents import make_document
 from reader.export import export, write_export
+from reader.session import AnnotationSession
 from reader.store import Store
 from reader.workspace import Workspace
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from reader.agreement import agreement, cohen_kappa
-from reader.annotations import AnnotationSession
 from reader.documents import make_document
+from reader.session import AnnotationSession
 from reader.stats import stats
 from reader.store import Store
 from reader.tables import render_stats

@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 
 from reader import analysis as an
 from reader import cli
-from reader.annotations import AnnotationSession
 from reader.documents import sanitize
 from reader.export import export, import_native, read_native, write_export
 from reader.labels import LabelError, load_labels, parse_labels
 from reader.loading import load_paths
+from reader.session import AnnotationSession
 from reader.store import Store
 from reader.untrusted import NAME_RULE, UntrustedError, check_name, clean_line, clean_text, visible
 from reader.workspace import Workspace

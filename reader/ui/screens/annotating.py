@@ -11,8 +11,9 @@ from reader.ui.keymap import keys_for
 from reader.untrusted import visible
 
 if TYPE_CHECKING:
-    from reader.annotations import Change, EntityState
+    from reader.annotations import EntityState
     from reader.labels import Label
+    from reader.session import Change
 
 
 class AnnotationActions:
@@ -101,7 +102,7 @@ class AnnotationActions:
             self.perform(self.session.decide, entity, "rejected")
 
     def entity_labels(self) -> list[str]:
-        from reader.annotations import entity_label_choices
+        from reader.session import entity_label_choices
 
         return entity_label_choices(e.label for e in self.entities)
 

@@ -26,7 +26,8 @@ from reader.ui.widgets.side_panel import EntityList, SidePanel
 from reader.untrusted import visible
 
 if TYPE_CHECKING:
-    from reader.annotations import AnnotationSession, EntityState
+    from reader.annotations import EntityState
+    from reader.session import AnnotationSession
     from reader.ui.screens import ReaderHost
 
 

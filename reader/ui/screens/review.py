@@ -26,8 +26,8 @@ from reader.worklist import ReviewOptions, disputed, item_key, review_items
 
 if TYPE_CHECKING:
     from reader.adjudication import DocumentItems, EntityItem, EntityVersion, Item, SentenceItem
-    from reader.annotations import AnnotationSession, Change
     from reader.documents import Document
+    from reader.session import AnnotationSession, Change
 
 ALL_KINDS = frozenset({"tag", "note", "entity"})
 

@@ -1,0 +1,472 @@
+"""The operations that change one analyst's annotations of one document, shared by the TUI and the CLI: each is
+one durable write and one undo step, and a batch of them (`reader tag --from`) is one step too."""
+
+from __future__ import annotations
+
+import contextlib
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from reader.annotations import (
+    DISMISSAL,
+    Annotation,
+    AnnotationError,
+    AnnotatorWork,
+    EntityState,
+    PredictedSpan,
+    RecordStore,
+    dismissal_id,
+    entity_id,
+    merge_entities,
+    note_id,
+    now,
+    quote_at,
+    same_but_times,
+    tag_id,
+)
+from reader.documents import Document
+from reader.labels import LabelSet
+from reader.untrusted import UntrustedError, check_name, clean_text
+
+
+@dataclass(frozen=True)
+class Change:
+    """One undoable step: the records before and after (None = absent), their kinds and the sentences whose
+    tags or notes changed, so a screen repaints without reading the records."""
+
+    description: str
+    before: tuple[tuple[str, dict | None], ...]
+    after: tuple[tuple[str, dict | None], ...]
+    kinds: frozenset[str] = frozenset()
+    sentences: frozenset[int] = frozenset()
+
+
+@dataclass
+class Batch:
+    """What `AnnotationSession.batch` changed (or would have, in a dry run), and its undo step."""
+
+    records: int = 0
+    change: Change | None = None
+
+
+class _DryRun(Exception):
+    """Ends a dry-run batch after counting, so it is undone like a failed one."""
+
+
+class AnnotationSession:
+    """One analyst's annotations of one document, and the operations the TUI and the CLI share."""
+
+    def __init__(self, store: RecordStore, doc: Document, annotator: str, labels: LabelSet,
+                 clock: Callable[[], str] = now) -> None:
+        self.store = store
+        self.doc = doc
+        self.annotator = annotator
+        self.labels = labels
+        self.clock = clock
+        self._undo: list[Change] = []
+        self._redo: list[Change] = []
+        self._records: dict[str, dict] | None = None
+        self._parsed: dict[str, Annotation] = {}
+        self._sentences: Sequence[tuple[int, int]] = ()
+        self._work: AnnotatorWork | None = None
+        self._file_version: object = None
+        """`Store.file_version` when `records()` read it."""
+        self._batch: dict[str, dict | None] | None = None
+        """Inside `batch`: each record id changed so far -> its record before the batch (None: absent)."""
+        self.version = 0
+        """Bumped by every change: work computed off the UI thread from an older version is stale."""
+
+    def refresh(self) -> bool:
+        """Read the file again if another process wrote it since (a `git pull`): True when it did. Undo starts
+        afresh: its steps were made on what was there before."""
+        version = getattr(self.store, "file_version", None)
+        if self._records is None or version is None or version(self.doc.id, self.annotator) == self._file_version:
+            return False
+        self._records, self._parsed, self._work = None, {}, None
+        self._undo.clear()
+        self._redo.clear()
+        return True
+
+    def use_sentences(self, sentences: Sequence[tuple[int, int]]) -> None:
+        """The document's sentences: tags and notes are by sentence index from then on."""
+        if sentences is not self._sentences:
+            self._sentences = sentences
+            self._work = None
+
+    @property
+    def sentences(self) -> Sequence[tuple[int, int]]:
+        return self._sentences
+
+    @property
+    def work(self) -> AnnotatorWork:
+        if self._work is None:
+            self._work = AnnotatorWork(self.records(), self._sentences, self.labels.names)
+        return self._work
+
+    def records(self) -> dict[str, dict]:
+        """This session's records by id (loaded once: the session is its file's only writer)."""
+        if self._records is None:
+            version = getattr(self.store, "file_version", None)
+            self._file_version = version(self.doc.id, self.annotator) if version else None
+            self.version += 1
+            self._records = dict(self.store.records(self.doc.id, self.annotator))
+            self._parsed = {}
+            self._work = None
+        return self._records
+
+    def _annotation(self, ident: str) -> Annotation:
+        ann = self._parsed.get(ident)
+        if ann is None:
+            ann = self._parsed[ident] = Annotation.from_record(self.records()[ident])
+        return ann
+
+    def annotations(self, kind: str | None = None) -> list[Annotation]:
+        """In document order; notes under one anchor in `note_order`."""
+        items = (self._annotation(i) for i, r in self.records().items() if kind is None or r.get("kind") == kind)
+        return sorted(items, key=lambda a: (a.start, a.end, a.created, a.annotator, a.text, a.id))
+
+    def labels_on(self, index: int) -> list[str]:
+        return self.work.labels(index)
+
+    def sentence_tags(self) -> dict[int, list[str]]:
+        return self.work.tagged()
+
+    def notes_on(self, index: int) -> list[Annotation]:
+        return [self._annotation(r["id"]) for r in self.work.sentence_notes(index)]
+
+    def sentence_notes(self) -> dict[int, list[Annotation]]:
+        return {index: self.notes_on(index) for index in self.work.notes}
+
+    def entities(self, predicted: Iterable[PredictedSpan]) -> list[EntityState]:
+        return [EntityState(*item) for item in self.work.entities((p.start, p.end, p.label) for p in predicted)]
+
+    def progress(self) -> tuple[int, int]:
+        """(tagged sentences, sentences): counted per keypress, so without parsing."""
+        return len(self.work.tags), len(self._sentences)  # a sentence's entry goes with its last tag
+
+    def _new(self, kind: str, start: int, end: int, ident: str, **fields: Any) -> Annotation:
+        stamp = self.clock()
+        return Annotation(ident, kind, start, end, self.annotator, stamp, stamp,
+                          quote_at(self.doc.text, start, end), **fields)
+
+    def apply(self, description: str, upsert: Sequence[Annotation] = (), delete: Sequence[str] = ()) -> Change:
+        """Write one change durably, then record it for undo."""
+        current = self.records()
+        ids = [a.id for a in upsert] + list(delete)
+        before = tuple((i, current.get(i)) for i in ids)
+        after = tuple([(a.id, a.to_record()) for a in upsert] + [(i, None) for i in delete])
+        kinds = frozenset(r.get("kind", "") for _, r in before + after if r is not None)
+        change = Change(description, before, after, kinds, self._write(after))
+        self._undo.append(change)
+        self._redo.clear()
+        return change
+
+    def _write(self, state: Sequence[tuple[str, dict | None]]) -> frozenset[int]:
+        """Write durably, then update the in-memory view (only if the write succeeded); returns the sentences
+        that changed. Inside `batch` the write waits for the batch's end."""
+        records = self.records()
+        if self._batch is not None:
+            for ident, _ in state:
+                self._batch.setdefault(ident, records.get(ident))
+            return self._remember(state)
+        upsert = [r for _, r in state if r is not None]
+        delete = [i for i, r in state if r is None and i in records]
+        self.store.write(self.doc.id, self.annotator, upsert=upsert, delete=delete)
+        if (version := getattr(self.store, "file_version", None)) is not None:
+            self._file_version = version(self.doc.id, self.annotator)  # our own write is not news (`refresh`)
+        return self._remember(state)
+
+    def _remember(self, state: Sequence[tuple[str, dict | None]]) -> frozenset[int]:
+        """Bring the in-memory records and read model to `state`; returns the sentences it changed."""
+        self.version += 1
+        records = self.records()
+        work = self.work
+        touched = set()
+        for ident, record in state:
+            old = records.pop(ident, None)
+            self._parsed.pop(ident, None)
+            if old is not None:
+                touched.add(work.remove(ident, old))
+            if record is not None:
+                records[ident] = record
+                touched.add(work.add(ident, record))
+        touched.discard(None)
+        return frozenset(touched)  # type: ignore[arg-type]
+
+    @contextlib.contextmanager
+    def batch(self, description: str, *, dry_run: bool = False) -> Iterator[Batch]:
+        """Many operations, one durable write of the net change and one undo step (bulk commands: a write per
+        document, not per line). A block that raises, a failed write or `dry_run` leave session and file as
+        they were."""
+        result = Batch()
+        if self._batch is not None:  # nested: part of the outer batch
+            yield result
+            return
+        undo, redo = len(self._undo), list(self._redo)
+        self._batch = {}
+        try:
+            yield result
+            before = tuple(self._batch.items())
+            records = self.records()
+            same = [(i, old) for i, old in before if old is not None and same_but_times(records.get(i), old)]
+            self._remember(same)  # taken off and put back (a tag, then its removal, then the tag): kept as it was
+            changed = tuple((i, old) for i, old in before if records.get(i) != old)
+            after = tuple((i, records.get(i)) for i, _ in changed)
+            result.records = len(changed)
+            if dry_run:
+                raise _DryRun
+            if changed:
+                self.store.write(self.doc.id, self.annotator, upsert=[r for _, r in after if r is not None],
+                                 delete=[i for i, r in after if r is None])
+        except BaseException as exc:
+            self._remember(tuple(self._batch.items()))
+            del self._undo[undo:]
+            self._redo = redo
+            if isinstance(exc, _DryRun):
+                return
+            raise
+        finally:
+            self._batch = None
+        touched = frozenset().union(*(c.sentences for c in self._undo[undo:]))
+        del self._undo[undo:]
+        if not changed:
+            self._redo = redo
+            return
+        kinds = frozenset(r.get("kind", "") for _, r in changed + after if r is not None)
+        result.change = Change(description, changed, after, kinds, touched)
+        self._undo.append(result.change)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> Change | None:
+        return self._step(self._undo, self._redo, "before")
+
+    def redo(self) -> Change | None:
+        return self._step(self._redo, self._undo, "after")
+
+    def _step(self, source: list[Change], target: list[Change], state: str) -> Change | None:
+        if not source:
+            return None
+        touched = self._write(getattr(source[-1], state))  # moved only once the write succeeded
+        target.append(source.pop())
+        return replace(target[-1], sentences=touched)
+
+    def _label(self, name: str) -> str:
+        if self.labels.get(name) is None:
+            raise AnnotationError(f"unknown label {name!r} (labels: {', '.join(self.labels.names)})")
+        return name
+
+    def _tags_on(self, index: int) -> list[Annotation]:
+        return [self._annotation(i) for i in self.work.tags.get(index, {})]
+
+    def set_tag(self, index: int, label: str, on: bool) -> Change | None:
+        """Put a label on sentence `index` (or take it off); None when there was nothing to do."""
+        if on:
+            return self._add_tags(index, [label])
+        label = self._label(label)
+        self._sentence(index)
+        same = [t.id for t in self._tags_on(index) if t.label == label]
+        return self.apply(f"untag {label}", delete=same) if same else None
+
+    def _add_tags(self, index: int, labels: Sequence[str], model: str = "") -> Change | None:
+        """Tag a sentence (a label set that is exclusive keeps the first); labels already there stay as they are
+        (a hand tag stays a hand tag)."""
+        labels = [self._label(n) for n in labels][: 1 if self.labels.exclusive else None]
+        start, end = self._sentence(index)
+        existing = self._tags_on(index)
+        present = {t.label for t in existing}
+        new = [self._new("tag", start, end, tag_id(start, end, n), label=n, model=model)
+               for n in labels if n not in present]
+        if not new:
+            return None
+        names = ", ".join(a.label for a in new)
+        others = [t.id for t in existing] if self.labels.exclusive else []
+        return self.apply(f"accept {names} ({model})" if model else f"tag {names}", upsert=new, delete=others)
+
+    def toggle_tag(self, index: int, label: str) -> Change | None:
+        present = any(t.label == label for t in self._tags_on(index))
+        return self.set_tag(index, label, on=not present)
+
+    def _sentence(self, index: int) -> tuple[int, int]:
+        if not 0 <= index < len(self._sentences):
+            raise AnnotationError(f"no sentence {index} (the document has {len(self._sentences)}, numbered from 0)")
+        return self._sentences[index]
+
+    def accept_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
+        """Tag the sentence with the suggested labels, each tag naming the model: one step of undo."""
+        return self._add_tags(index, labels, model)
+
+    def dismiss_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
+        """The analyst turned these labels down on the sentence (no model suggests them there again)."""
+        start, end = self._sentence(index)
+        known = self.work.dismissed(index)
+        new = [self._new(DISMISSAL, start, end, dismissal_id(start, end, n), label=n, model=model)
+               for n in dict.fromkeys(labels) if n not in known]
+        if not new:
+            return None
+        return self.apply(f"dismiss {', '.join(a.label for a in new)} ({model})", upsert=new)
+
+    def add_note(self, target: str, start: int, end: int, text: str) -> Change:
+        """Notes follow the text rule of `reader.untrusted` here, so every front end's note is cleaned."""
+        text = clean_text(text)
+        if target not in ("sentence", "entity", "document"):
+            raise AnnotationError(f"a note is attached to a sentence, an entity or the document, not {target!r}")
+        if not text.strip():
+            raise AnnotationError("the note is empty")
+        if target == "document":
+            start = end = 0
+        stamp = self.clock()
+        note = self._new("note", start, end, note_id(target, start, end, stamp, text), text=text, target=target)
+        return self.apply(f"note on the {target}", upsert=[note])
+
+    def edit_note(self, note_id: str, text: str) -> Change:
+        text = clean_text(text)
+        if not text.strip():
+            return self.delete_note(note_id)
+        note = self._get(note_id)
+        return self.apply("edit note", upsert=[replace(note, text=text, updated=self.clock())])
+
+    def delete_note(self, note_id: str) -> Change:
+        self._get(note_id)
+        return self.apply("delete note", delete=[note_id])
+
+    def _get(self, ident: str) -> Annotation:
+        record = self.records().get(ident)
+        if record is None:
+            raise AnnotationError(f"no annotation {ident!r}")
+        return Annotation.from_record(record)
+
+    def decide(self, entity: EntityState, status: str, label: str | None = None) -> Change:
+        """Accept, reject or relabel an entity; the same decision twice takes it back."""
+        if status not in ("accepted", "rejected", "relabelled"):
+            raise AnnotationError(f"unknown decision {status!r}")
+        if label is not None:
+            label = _entity_label(label)
+        if entity.status == "added":
+            if status == "rejected":
+                return self.apply("remove added entity", delete=[entity.decision or ""])
+            if status == "relabelled" and label:
+                old = self._get(entity.decision or "")
+                return self.apply(f"relabel {label}", upsert=[replace(old, label=label, updated=self.clock())])
+            return self.apply("keep added entity", upsert=[])
+        if entity.decision and status == entity.status and (status != "relabelled" or label == entity.label):
+            return self.apply(f"undo {status}", delete=[entity.decision])
+        new_label = label or entity.predicted or entity.label
+        if status == "relabelled" and new_label == entity.predicted:
+            status = "accepted"
+        ident = entity.decision or entity_id(entity.start, entity.end)
+        record = self._new("entity", entity.start, entity.end, ident, label=new_label, status=status,
+                           predicted=entity.predicted)
+        if entity.decision:
+            old = self._get(entity.decision)
+            record = replace(record, created=old.created)
+        return self.apply(f"{status} {new_label}", upsert=[record])
+
+    def add_entity(self, start: int, end: int, label: str) -> Change:
+        label = _entity_label(label)
+        if not (0 <= start < end <= len(self.doc.text)) or not self.doc.text[start:end].strip():
+            raise AnnotationError("select some text first")
+        entity = self._new("entity", start, end, entity_id(start, end), label=label, status="added")
+        return self.apply(f"add {label}", upsert=[entity])
+
+    def entity_at(self, start: int, end: int, predicted: Mapping[tuple[int, int], str]) -> EntityState | None:
+        """The entity on exactly these offsets as the analyst sees it, or None; `predicted`: the model's labels
+        by (start, end)."""
+        label = predicted.get((start, end))
+        decision = self.work.decisions.get((start, end))
+        merged = merge_entities([] if label is None else [(start, end, label)],
+                                {} if decision is None else {(start, end): decision})
+        return EntityState(*merged[0]) if merged else None
+
+    def set_entity(self, start: int, end: int, action: str, label: str | None, *,
+                   predicted: Mapping[tuple[int, int], str], tokens: Sequence[tuple[int, int]]) -> Change | None:
+        """An entity decision stated, not toggled (the command line: a script run twice changes nothing), through
+        the reader keys' `decide` and `add_entity`; None when the entity is already so. `add` needs offsets on
+        `tokens` boundaries; the other actions need an entity there."""
+        if action not in ("accept", "reject", "relabel", "add"):
+            raise AnnotationError(f"unknown action {action!r} (accept, reject, relabel LABEL or add LABEL)")
+        if action in ("relabel", "add"):
+            if not label:
+                raise AnnotationError(f"{action} needs a label ({action} LABEL)")
+            label = _entity_label(label)
+        elif label:
+            raise AnnotationError(f"{action} takes no label (got {label!r})")
+        where = f"{start}-{end} “{self.doc.text[start:end]}”" if 0 <= start < end <= len(self.doc.text) \
+            else f"{start}-{end}"
+        entity = self.entity_at(start, end, predicted)
+        if action == "add":
+            if entity is not None and entity.status == "added" and entity.label == label:
+                return None
+            if entity is not None:
+                raise AnnotationError(f"{where} is already an entity ({entity.label}, {entity.status}): "
+                                      "accept, reject or relabel it")
+            check_token_span(start, end, tokens, self.doc.text)
+            return self.add_entity(start, end, label or "")
+        if entity is None:
+            raise AnnotationError(f"no entity at {where}{nearby_entities(start, end, predicted, self.work.decisions)}")
+        if action == "accept":
+            if entity.status in ("accepted", "added"):
+                return None
+            return self.decide(entity, "accepted")
+        if action == "reject":
+            return None if entity.status == "rejected" else self.decide(entity, "rejected")
+        if entity.label == label and entity.status in ("accepted", "relabelled", "added"):
+            return None
+        return self.decide(entity, "relabelled", label)
+
+
+def check_token_span(start: int, end: int, tokens: Sequence[tuple[int, int]], text: str) -> None:
+    """Refuse offsets that cut a token or lie outside the text; the message names the whole-token span."""
+    if not 0 <= start < end <= len(text):
+        raise AnnotationError(f"no span {start}-{end} in the document ({len(text)} characters)")
+    starts = [s for s, _ in tokens]
+    ends = [e for _, e in tokens]
+    i = bisect_right(starts, start) - 1
+    j = bisect_left(ends, end)
+    if i >= 0 and j < len(ends) and starts[i] == start and ends[j] == end:
+        return
+    a = starts[i] if i >= 0 else start
+    b = ends[j] if j < len(ends) else end
+    raise AnnotationError(f"{start}-{end} “{text[start:end]}” does not fall on token boundaries (whole tokens: "
+                          f"{a}-{b} “{text[a:b]}”)")
+
+
+def nearby_entities(start: int, end: int, predicted: Mapping[tuple[int, int], str],
+                    decisions: Mapping[tuple[int, int], dict]) -> str:
+    """`(entities there: 12-16 LOC, ...)` for a span that is not an entity, so the fix is in the message."""
+    spans = sorted({*predicted, *decisions})
+    close = [(s, e) for s, e in spans if s < end + 20 and e > start - 20][:3]
+    if not close:
+        return ""
+    labels = {**predicted, **{k: v.get("label", "") for k, v in decisions.items()}}
+    return " (entities there: " + ", ".join(f"{s}-{e} {labels[s, e]}" for s, e in close) + ")"
+
+
+LABEL_SCHEMES = {
+    "wikiner": ("PER", "LOC", "ORG", "MISC"),
+    "ontonotes": ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
+                  "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL"),
+}
+
+
+def entity_label_choices(present: Iterable[str]) -> list[str]:
+    """Labels offered when relabelling or adding: the scheme the model's labels come from, then any others."""
+    present = list(dict.fromkeys(present))
+    scheme = LABEL_SCHEMES["ontonotes"] if {"PERSON", "GPE"} & set(present) else LABEL_SCHEMES["wikiner"]
+    return [*scheme, *(label for label in present if label not in scheme)]
+
+
+def _entity_label(label: str) -> str:
+    """Entity labels are names (`reader.untrusted`), whichever front end typed them."""
+    try:
+        return check_name(label, "entity label")
+    except UntrustedError as exc:
+        raise AnnotationError(str(exc)) from None
