@@ -5,6 +5,7 @@ the terminal hangs up (SIGHUP) or the process is stopped (SIGTERM: `reader serve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -143,3 +144,29 @@ def test_every_printable_character_is_text_in_the_name_prompt(analysed_store, tm
     with Store(store, read_only=True) as stored:
         (doc_id,) = stored.document_ids()
         assert [r["label"] for r in stored.records(doc_id, "Zoé q").values()] == ["event"]
+
+
+def test_a_terminal_that_hangs_up_at_the_first_paint_ends_the_reader(analysed_store, tmp_path):
+    """A real hang-up (the tmux server gone, as an ssh connection dropped): the kernel sends SIGHUP and SIGCONT,
+    and Textual's SIGCONT resume used to leave the process blocked for ever, holding the store's lock."""
+    store = store_copy(analysed_store, tmp_path)
+    term = reader(store, "--annotator", "fields", cwd=tmp_path)
+    try:
+        term.wait_for("La Corée du Nord", timeout=60)
+        pid = term.pid()
+    finally:
+        term.kill()
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:  # a zombie waiting for its parent is gone too
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+
+    try:
+        wait_until(gone, "the reader ends when its terminal hangs up", timeout=15)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)

@@ -169,15 +169,39 @@ class ReaderApp(App):
         self.announce_read_only()
 
     def _exit_on_hangup(self) -> None:
-        """SIGHUP and SIGTERM end the app as a quit does, so open dialogs keep what they hold (a note draft)."""
+        """SIGHUP and SIGTERM end the app as a quit does, so open dialogs keep what they hold (a note draft).
+
+        A hang-up also brings SIGCONT (the kernel sends both), on which Textual resumes the terminal it just lost:
+        its new output thread and the old one then block the exit for ever. So a SIGCONT resumes only a terminal
+        that still answers, and after a hang-up the output goes to /dev/null."""
         import asyncio
+        import os
         import signal
+        import termios
+
+        def hung_up() -> None:
+            with contextlib.suppress(OSError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                for fd in (1, 2):
+                    os.dup2(devnull, fd)
+            self.exit()
 
         loop = asyncio.get_running_loop()
-        for signum in (getattr(signal, "SIGHUP", None), signal.SIGTERM):
+        for signum, handler in ((getattr(signal, "SIGHUP", None), hung_up), (signal.SIGTERM, self.exit)):
             if signum is not None:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.add_signal_handler(signum, self.exit)
+                    loop.add_signal_handler(signum, handler)
+        resume = signal.getsignal(signal.SIGCONT) if hasattr(signal, "SIGCONT") else None
+        if callable(resume):
+            def on_continue(signum, frame) -> None:
+                try:
+                    termios.tcgetattr(0)  # fails once the terminal has hung up
+                except (termios.error, OSError):
+                    return
+                resume(signum, frame)
+
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGCONT, on_continue)
 
     def on_unmount(self) -> None:
         """Kill the analysis process: a worker blocked on it ends, so the exit does not wait for spaCy."""
