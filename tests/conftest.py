@@ -96,3 +96,15 @@ def one_model(monkeypatch):
         return loaded[name, lang]
 
     monkeypatch.setattr(analysis, "load_pipeline", load)
+
+
+def process_gone(pid: int) -> bool:
+    """Whether `pid` has ended: no such process, or a zombie (reparented, not yet reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

@@ -17,6 +17,7 @@ from reader import analysis as an
 from reader.analysis_process import AnalysisCancelled, AnalysisProcess
 from reader.documents import make_document
 from reader.store import Store, encode_record
+from tests.conftest import process_gone
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = sorted((ROOT / "seeds").glob("*.txt"))[0]
@@ -174,17 +175,7 @@ def test_the_child_exits_when_its_parent_is_killed(tmp_path):
     parent.send_signal(signal.SIGKILL)
     parent.wait()
 
-    def gone() -> bool:
-        try:
-            os.kill(child_pid, 0)
-        except ProcessLookupError:
-            return True
-        try:  # a zombie (reparented, not yet reaped) is gone too
-            return Path(f"/proc/{child_pid}/stat").read_text().split()[2] == "Z"
-        except OSError:
-            return True
-
-    assert wait_until(gone, 30), "the child lingers after its parent died"
+    assert wait_until(lambda: process_gone(child_pid), 30), "the child lingers after its parent died"
 
 
 async def test_quitting_during_the_model_load_does_not_wait_for_it(workspace):

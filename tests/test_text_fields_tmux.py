@@ -15,7 +15,7 @@ import time
 import pytest
 
 from reader.store import Store
-from tests.conftest import TEST_MODEL
+from tests.conftest import TEST_MODEL, process_gone
 from tests.test_e2e_tmux import READER, Tmux
 from tests.test_text_fields import PRINTABLE
 
@@ -157,16 +157,8 @@ def test_a_terminal_that_hangs_up_at_the_first_paint_ends_the_reader(analysed_st
     finally:
         term.kill()
 
-    def gone() -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:  # a zombie waiting for its parent is gone too
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-
     try:
-        wait_until(gone, "the reader ends when its terminal hangs up", timeout=15)
+        wait_until(lambda: process_gone(pid), "the reader ends when its terminal hangs up", timeout=15)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
