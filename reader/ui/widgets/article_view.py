@@ -1,9 +1,5 @@
-"""ArticleView: the article text on Textual's Line API, in toolong's manner.
-
-Only the visible lines are rendered (`render_line`), so a huge document costs what a short one does. Text is
-wrapped into (start, end) offset pairs: every style is a character range over the stored text, which is only
-ever sliced, never parsed as markup.
-"""
+"""ArticleView: the article on Textual's Line API, so a huge document costs what a short one does. Lines are
+(start, end) offsets and every style a character range: the stored text is only sliced, never parsed as markup."""
 
 from __future__ import annotations
 
@@ -57,11 +53,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
 
     class CursorMoved(Message):
-        def __init__(self, view: ArticleView, sentence: int, entity: int | None) -> None:
-            super().__init__()
-            self.view = view
-            self.sentence = sentence
-            self.entity = entity
+        """The sentence or entity cursor moved."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -100,7 +92,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.matches, self.match_index = [], None
         self._set_sentences(sentences or paragraphs(text))
         self._wrap_width = 0
-        self._rewrap()
+        self._check_width(scroll=False)
         self.set_reactive(ArticleView.cursor, 0)
         self.scroll_to(0, 0, animate=False, immediate=True)
         self._changed()
@@ -175,13 +167,6 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def line_count(self) -> int:
         return len(self._lines)
 
-    def _rewrap(self) -> None:
-        width = self.text_width if self.size.width else MAX_TEXT_WIDTH
-        if width == self._wrap_width:
-            return
-        self._wrap_width = width
-        self._relayout()
-
     def _block_rows(self, index: int) -> int:
         """Gutter rows of a sentence: one per label, one for a note alone, 0 when it flows with the text."""
         return max(len(self.tags.get(index, ())), index in self.notes)
@@ -220,9 +205,6 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.virtual_size = Size(self._wrap_width + GUTTER, len(self._lines))
         self._line_cache.clear()
 
-    def on_resize(self) -> None:
-        self._check_width()
-
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if round(old_value) != round(new_value):
@@ -257,14 +239,20 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         start, end = self.sentences[index]
         if self.selection is not None and not (self.selection[0] < max(end, start + 1) and self.selection[1] > start):
             self.selection = None
-        self.post_message(self.CursorMoved(self, index, entity))
+        self.post_message(self.CursorMoved())
 
-    def _check_width(self) -> None:
-        before = self._wrap_width
-        self._rewrap()
-        if before != self._wrap_width:
-            self.scroll_to_cursor(center=False)
-            self.refresh()
+    def _check_width(self, scroll: bool = True) -> None:
+        """Wrap again when the text column's width changed (on a resize, or one seen only at render time)."""
+        width = self.text_width if self.size.width else MAX_TEXT_WIDTH
+        if width != self._wrap_width:
+            self._wrap_width = width
+            self._relayout()
+            if scroll:
+                self.scroll_to_cursor(center=False)
+                self.refresh()
+
+    def on_resize(self) -> None:
+        self._check_width()
 
     def line_of(self, offset: int) -> int:
         return max(0, bisect_right(self._line_starts, offset) - 1)
@@ -432,13 +420,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         start, end = self._lines[line]
         if start == end:
             return None
-        head = self.sentence_at(start)
-        last = self.sentence_at(end - 1)
-        if last == head:
-            return head
+        head, last = self.sentence_at(start), self.sentence_at(end - 1)
         l_start, l_end = self.sentences[last]
-        h_end = self.sentences[head][1]
-        if l_end <= end or end - l_start >= min(end, h_end) - start:
+        if last != head and (l_end <= end or end - l_start >= min(end, self.sentences[head][1]) - start):
             return last
         return head
 
@@ -470,11 +454,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         """Cursor bar, note marker (first row) and one label per row (+N on the last when short of rows)."""
         gutter_style = base + self._style("gutter")
         bar = Segment("▌ " if is_cursor else "  ", base + self._style("cursor-bar") if is_cursor else gutter_style)
-        out = [bar]
-        marker = "✎ " if row == 0 and sentence in self.notes else "  "
-        out.append(Segment(marker, base + self._style("note")))
+        out = [bar, Segment("✎ " if row == 0 and sentence in self.notes else "  ", base + self._style("note"))]
         cells = GUTTER - 4
-        tags = self.tags.get(sentence, ()) if row >= 0 else ()
+        tags = self.tags.get(sentence, ())
         if 0 <= row < len(tags):
             more = len(tags) - row - 1 if row == last_row else 0
             suffix = f" +{more}" if more else ""
