@@ -12,15 +12,7 @@ from textual.content import Content
 from textual.screen import Screen
 
 from reader import collector
-from reader.ui.keymap import (
-    BY_ID,
-    bindings,
-    default_keymap,
-    keymap_warnings,
-    normalise_keys,
-    screen_scopes,
-    textual_keymap,
-)
+from reader.ui.keymap import BY_ID, Keymap, bindings, default_keymap, normalise_keys, screen_scopes, textual_keymap
 from reader.ui.screens.reading import ReadingScreen
 from reader.workspace import Workspace
 
@@ -39,7 +31,7 @@ class ReaderApp(App):
     BINDINGS = bindings("app")
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, workspace: Workspace, doc_ids: list[str], *, keymap: dict[str, str] | None = None,
+    def __init__(self, workspace: Workspace, doc_ids: list[str], *, keymap: Keymap | None = None,
                  review: ReviewOptions | None = None, ask_annotator: Callable[[str], Workspace] | None = None) -> None:
         super().__init__()
         self.workspace = workspace
@@ -57,8 +49,6 @@ class ReaderApp(App):
         self.set_keymap(textual_keymap(self.keymap))  # before the first screen's footer is composed
         # The footer finds the palette's binding by this key (else it shows whatever owns ctrl+p).
         self.COMMAND_PALETTE_BINDING = normalise_keys(self.keymap.get("reader.command-palette", "ctrl+p"))[0]
-        self.keymap_warnings: list[str] = (
-            self.keymap.warnings if hasattr(self.keymap, "warnings") else keymap_warnings(self.keymap))
         self.notices: list[str] = []  # from before the app started (inputs refused), shown as toasts
         self.kept: list[str] = []  # what was saved on the way out (a note draft): the CLI prints it
         self._key: events.Key | None = None  # the key being handled, for `text_field_takes`
@@ -117,10 +107,10 @@ class ReaderApp(App):
         self._exit_on_hangup()
         if self.ask_annotator is None:
             self.announce_read_only()
-        for warning in self.keymap_warnings:
-            self.notify(warning, title="keymap", severity="warning", markup=False, timeout=10)
+        for warning in self.keymap.warnings:
+            self.notify(warning, title="keymap", severity="warning", timeout=10)
         for notice in self.notices:
-            self.notify(notice, severity="warning", markup=False, timeout=15)
+            self.notify(notice, severity="warning", timeout=15)
 
     def announce_read_only(self) -> None:
         if self.workspace.read_only:
@@ -152,9 +142,8 @@ class ReaderApp(App):
             if damage not in self.damage_told:
                 self.damage_told.add(damage)
                 mine = damage.annotator == self.workspace.annotator
-                self.notify(f"{damage}." + (" You can read that document, not annotate it, until then." if mine
-                                            else ""),
-                            title="Damaged file", severity="error", timeout=30)
+                more = " You can read that document, not annotate it, until then." if mine else ""
+                self.notify(f"{damage}.{more}", title="Damaged file", severity="error", timeout=30)
 
     def start_as(self, annotator: str) -> None:
         """The served reader's analyst gave their name: open the store as them."""

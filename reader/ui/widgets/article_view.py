@@ -248,7 +248,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             self._wrap_width = width
             self._relayout()
             if scroll:
-                self.scroll_to_cursor(center=False)
+                self.scroll_to_cursor()
                 self.refresh()
 
     def on_resize(self) -> None:
@@ -334,9 +334,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.scroll_to(y=self.scroll_offset.y + delta * height, animate=False)
         self.move_to_sentence(self.sentence_at(self._lines[target_line][0]))
 
-    def scroll_to_cursor(self, center: bool = False) -> None:
+    def scroll_to_cursor(self) -> None:
         first, last = self.sentence_lines(self.cursor)
-        self.scroll_to_region(Region(0, first, 1, last - first + 1), animate=False, center=center, immediate=True)
+        self.scroll_to_region(Region(0, first, 1, last - first + 1), animate=False, immediate=True)
 
     def _scroll_to_offset(self, offset: int) -> None:
         line = self.line_of(offset)

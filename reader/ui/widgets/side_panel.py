@@ -38,10 +38,9 @@ def group_marks(text: str, marks: Sequence[Mark]) -> list[EntityGroup]:
 class EntityList(OptionList):
     """Entities of the document; Enter jumps to the next mention of the highlighted one."""
 
+    @dataclass
     class Jump(Message):
-        def __init__(self, mark: int) -> None:
-            super().__init__()
-            self.mark = mark
+        mark: int
 
     def __init__(self, **kwargs) -> None:
         super().__init__(markup=False, **kwargs)
