@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from textual import events
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.content import Content
 from textual.screen import Screen
@@ -158,11 +158,10 @@ class ReaderApp(App):
         self.announce_read_only()
 
     def _exit_on_hangup(self) -> None:
-        """SIGHUP and SIGTERM end the app as a quit does, so open dialogs keep what they hold (a note draft).
-
-        A hang-up also brings SIGCONT (the kernel sends both), on which Textual resumes the terminal it just lost:
-        its new output thread and the old one then block the exit for ever. So a SIGCONT resumes only a terminal
-        that still answers, and after a hang-up the output goes to /dev/null."""
+        """SIGHUP and SIGTERM end the app as a quit does, so open dialogs keep what they hold (a note draft). A
+        hang-up also brings SIGCONT, on which Textual resumes the terminal it just lost, and its two output threads
+        then block the exit for ever: so SIGCONT resumes only a terminal that still answers, and after a hang-up
+        the output goes to /dev/null."""
         import asyncio
         import os
         import signal
@@ -275,11 +274,9 @@ class ReaderApp(App):
                                     "in a terminal, a file in your downloads folder",
                                     lambda f=fmt, d=screen.doc.id: self.download_export(d, f))
 
+    @work(thread=True, group="export")
     def download_export(self, doc_id: str, fmt: str) -> None:
         """A served reader's analyst gets the file on their own machine, not on the server."""
-        self.run_worker(lambda: self._deliver_export(doc_id, fmt), thread=True, group="export")
-
-    def _deliver_export(self, doc_id: str, fmt: str) -> None:
         from reader.export import ExportError, export
 
         try:

@@ -1,7 +1,6 @@
-"""Key bindings: one table of binding ids (the single source of default keys: a test checks
-`keymaps/default.toml` against it), and keymap files (TOML) that rebind them, checked before Textual sees them so
-a typo names the file and entry instead of leaving a dead key.
-"""
+"""Key bindings: one table of binding ids (the single source of default keys: a test checks `keymaps/default.toml`
+against it), and keymap files (TOML) that rebind them, checked before Textual sees them so a typo names the file
+and entry instead of leaving a dead key."""
 
 from __future__ import annotations
 
@@ -270,7 +269,7 @@ def default_keymap() -> Keymap:
 
 def display_key(key: str) -> str:
     """A key as people read it: `/` for slash, `pgdn` for pagedown."""
-    *mods, base = key.split("+") if key not in ("+", "plus") else ("plus",)
+    mods, base = _split_key(key)
     return "+".join([*mods, format_key(base)])
 
 
@@ -317,8 +316,7 @@ def parse_keymap(text: str, where: str) -> Keymap:
         _, field = schema_error(exc)
         if field == "keys":
             raise KeymapError(f"{where}: [keys] must be a table of binding id = \"keys\"") from None
-        line = line_of(text, field)
-        raise KeymapError(f"{where}{line}: unknown entry {field!r} (expected a [keys] table)") from None
+        raise KeymapError(f"{where}{line_of(text, field)}: unknown entry {field!r} (expected a [keys] table)") from None
     merged = default_keymap()
     for binding_id, keys in table.items():
         line = line_of(text, binding_id)

@@ -37,11 +37,9 @@ from reader.ui.widgets.layout import (
 
 
 class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
-    """The article with a sentence cursor, an entity cursor, search matches and a selection.
-
-    ScrollView's bindings are not inherited: the screen's keys move the cursor and the view follows; a wheel or
-    scrollbar scroll drags the cursor along, so a tag always lands on a visible sentence.
-    """
+    """The article with a sentence cursor, an entity cursor, search matches and a selection. ScrollView's bindings
+    are not inherited: the screen's keys move the cursor and the view follows; a wheel or scrollbar scroll drags the
+    cursor along, so a tag always lands on a visible sentence."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         f"article-view--{name}"
