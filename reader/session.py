@@ -33,8 +33,7 @@ from reader.untrusted import UntrustedError, check_name, clean_text
 
 @dataclass(frozen=True)
 class Change:
-    """One undoable step: the records before and after (None = absent) and the sentences whose tags or notes
-    changed, so a screen repaints without reading the records."""
+    """One undoable step: the records before and after (None = absent), and the sentences a screen repaints."""
 
     description: str
     before: tuple[tuple[str, dict | None], ...]
@@ -165,8 +164,7 @@ class AnnotationSession:
         return change
 
     def _write(self, state: Sequence[tuple[str, dict | None]]) -> frozenset[int]:
-        """Write durably, then update the in-memory view (only if the write succeeded); returns the sentences
-        that changed. Inside `batch` the write waits for the batch's end."""
+        """Write durably (in a `batch`: at its end), then update the view; returns the sentences that changed."""
         records = self.records()
         if self._batch is not None:
             for ident, _ in state:
@@ -199,9 +197,8 @@ class AnnotationSession:
 
     @contextlib.contextmanager
     def batch(self, description: str, *, dry_run: bool = False) -> Iterator[Batch]:
-        """Many operations, one durable write of the net change and one undo step (bulk commands: a write per
-        document, not per line). A block that raises, a failed write or `dry_run` leave session and file as
-        they were."""
+        """Many operations, one durable write of the net change and one undo step (`reader tag --from`); a block
+        that raises, a failed write or `dry_run` leave session and file as they were."""
         result = Batch()
         if self._batch is not None:  # nested: part of the outer batch
             yield result
@@ -363,8 +360,7 @@ class AnnotationSession:
         return self.apply(f"add {label}", upsert=[entity])
 
     def entity_at(self, start: int, end: int, predicted: Mapping[tuple[int, int], str]) -> EntityState | None:
-        """The entity on exactly these offsets as the analyst sees it, or None; `predicted`: the model's labels
-        by (start, end)."""
+        """The entity on exactly these offsets as the analyst sees it, or None (`predicted`: labels by span)."""
         label = predicted.get((start, end))
         decision = self.work.decisions.get((start, end))
         merged = merge_entities([] if label is None else [(start, end, label)],
@@ -373,9 +369,8 @@ class AnnotationSession:
 
     def set_entity(self, start: int, end: int, action: str, label: str | None, *,
                    predicted: Mapping[tuple[int, int], str], tokens: Sequence[tuple[int, int]]) -> Change | None:
-        """An entity decision stated, not toggled (the command line: a script run twice changes nothing), through
-        the reader keys' `decide` and `add_entity`; None when the entity is already so. `add` needs offsets on
-        `tokens` boundaries; the other actions need an entity there."""
+        """An entity decision stated, not toggled (a script run twice changes nothing); None when the entity is
+        already so. `add` needs offsets on `tokens` boundaries; the other actions need an entity there."""
         if action not in ("accept", "reject", "relabel", "add"):
             raise AnnotationError(f"unknown action {action!r} (accept, reject, relabel LABEL or add LABEL)")
         if action in ("relabel", "add"):

@@ -76,10 +76,12 @@ class Workspace:
         self.annotator = annotator
         self.labels = labels or load_labels()
         self._pipelines: dict[tuple[str | None, str], Any] = {}
-        self._sessions: dict[str, AnnotationSession] = {}
+        self._sessions: dict[tuple[str, str], AnnotationSession] = {}
         self._lock = threading.Lock()
         self.analysis_process: AnalysisProcess | None = None  # `isolate_analysis`: the model in a child
         self._damage: dict[tuple[str, str], Damage] = {}
+        self._part_keys: dict[str, str] = {}  # `analysis_parts`' cache keys by language
+        self._classifiers: dict[tuple[str, str], Any] = {}
 
     # --- the store: the app, the CLI and export reach it only through these (tests/test_architecture.py) ---
 
@@ -196,11 +198,10 @@ class Workspace:
 
     def session(self, doc: Document, annotator: str | None = None) -> AnnotationSession:
         """The annotation session of a document (one per document, so undo history survives reopening)."""
-        annotator = annotator or self.annotator
-        key = f"{doc.id}\x1f{annotator}"
+        key = (doc.id, annotator or self.annotator)
         if key not in self._sessions:
             # the store, not `self`: a cycle would keep the store's lock until the next gc
-            self._sessions[key] = AnnotationSession(self.store, doc, annotator, self.labels)
+            self._sessions[key] = AnnotationSession(self.store, doc, key[1], self.labels)
         return self._sessions[key]
 
     def summary(self, doc_id: str, annotator: str | None = None) -> Summary:
@@ -226,8 +227,7 @@ class Workspace:
         return an.cache_key(self.pipeline_for(doc), doc.lang)
 
     def cached_analysis(self, doc: Document, *, any_pipeline: bool = False) -> an.Analysis | None:
-        """The stored analysis for this document and pipeline, without loading spaCy; `any_pipeline`: else the
-        most recent one by another pipeline."""
+        """The cached analysis, without loading spaCy; `any_pipeline`: else the newest by another pipeline."""
         keys = [self.cache_key(doc)]
         if any_pipeline:
             suffix = f"+{an.ANALYSIS_VERSION}"
@@ -261,10 +261,9 @@ class Workspace:
         if self.analysis_process is not None:
             result, encoded = self.analysis_process.analyse(self.pipeline_for(doc), doc.lang, doc.text, progress,
                                                             tag=doc.id)
-            self._cache(doc, result, encoded=encoded)
         else:
-            result = an.analyse(self.pipeline(doc), doc.text, progress)
-            self._cache(doc, result)
+            result, encoded = an.analyse(self.pipeline(doc), doc.text, progress), None
+        self._cache(doc, result, encoded=encoded)
         return result, False
 
     def isolate_analysis(self) -> None:
@@ -325,10 +324,9 @@ class Workspace:
     def analysis_parts(self, doc: Document) -> tuple[str, list[int], list[int], list[tuple[int, int]], list]:
         """(model, token starts, token ends, sentences, [start, end, label] entities), from the cached record
         without building an `Analysis` (export's hot path); the cache key once per language (its lookup is slow)."""
-        keys: dict[str, str] = self.__dict__.setdefault("_part_keys", {})
-        key = keys.get(doc.lang)
+        key = self._part_keys.get(doc.lang)
         if key is None:
-            key = keys[doc.lang] = self.cache_key(doc)
+            key = self._part_keys[doc.lang] = self.cache_key(doc)
         record = self.store.cached_analysis(doc.id, key)
         try:
             if record is None:
@@ -393,9 +391,8 @@ class Workspace:
             flat = self.analysis_process.suggest(model, texts, tag=tag)
         else:
             key = (str(model.path), model.created)
-            classifiers: dict = self.__dict__.setdefault("_classifiers", {})
-            if key not in classifiers:
-                classifiers[key] = suggest.load(model)
-            flat = suggest.predict(classifiers[key], texts)
+            if key not in self._classifiers:
+                self._classifiers[key] = suggest.load(model)
+            flat = suggest.predict(self._classifiers[key], texts)
         rest = iter(flat)
         return [list(itertools.islice(rest, len(sentences))) for _, sentences in items]
