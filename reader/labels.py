@@ -28,8 +28,7 @@ class LabelError(Exception):
 @dataclass(frozen=True)
 class Label:
     name: str
-    key: int | None
-    """The digit (1-9) that toggles it; None: reached from the label picker only."""
+    key: int | None  # the digit (1-9) that toggles it; None: reached from the label picker only
     colour: int
     description: str = ""
 
@@ -37,8 +36,7 @@ class Label:
 @dataclass(frozen=True)
 class LabelSet:
     labels: tuple[Label, ...]
-    exclusive: bool = False
-    """Exclusive: a sentence has at most one label; tagging another replaces it."""
+    exclusive: bool = False  # a sentence has at most one label; tagging another replaces it
 
     def by_key(self, key: int) -> Label | None:
         return next((lb for lb in self.labels if lb.key == key), None)
@@ -128,7 +126,7 @@ def parse_labels(text: str, where: str) -> LabelSet:
             name = check_name(entry.name, f"label {index}: the name")
         except UntrustedError as exc:
             raise LabelError(f"{where}{line_of(text, 'name', index)}: {exc}") from None
-        key = entry.key or (index if index <= 9 and "key" not in data["label"][index - 1] else None)
+        key = entry.key or (index if index <= 9 else None)  # `key` is 1-9 when given
         colour = entry.colour or entry.color or COLOURS[(index - 1) % len(COLOURS)]
         if any(lb.name == name for lb in labels):
             raise LabelError(f"{where}{line_of(text, 'name', index)}: label {name!r} is defined twice")

@@ -33,14 +33,16 @@ from reader.untrusted import UntrustedError, check_name, clean_text
 
 @dataclass(frozen=True)
 class Change:
-    """One undoable step: the records before and after (None = absent), their kinds and the sentences whose
-    tags or notes changed, so a screen repaints without reading the records."""
+    """One undoable step: the records before and after (None = absent), and the sentences a screen repaints."""
 
     description: str
     before: tuple[tuple[str, dict | None], ...]
     after: tuple[tuple[str, dict | None], ...]
-    kinds: frozenset[str] = frozenset()
     sentences: frozenset[int] = frozenset()
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(r.get("kind", "") for _, r in self.before + self.after if r is not None)
 
 
 @dataclass
@@ -49,10 +51,6 @@ class Batch:
 
     records: int = 0
     change: Change | None = None
-
-
-class _DryRun(Exception):
-    """Ends a dry-run batch after counting, so it is undone like a failed one."""
 
 
 class AnnotationSession:
@@ -71,18 +69,21 @@ class AnnotationSession:
         self._parsed: dict[str, Annotation] = {}
         self._sentences: Sequence[tuple[int, int]] = ()
         self._work: AnnotatorWork | None = None
-        self._file_version: object = None
-        """`Store.file_version` when `records()` read it."""
+        self._file_version: object = None  # `_stat()` when `records()` read the file
         self._batch: dict[str, dict | None] | None = None
         """Inside `batch`: each record id changed so far -> its record before the batch (None: absent)."""
         self.version = 0
         """Bumped by every change: work computed off the UI thread from an older version is stale."""
 
+    def _stat(self) -> object:
+        """`Store.file_version` of this session's file; None from a store without versions."""
+        version = getattr(self.store, "file_version", None)
+        return version(self.doc.id, self.annotator) if version else None
+
     def refresh(self) -> bool:
         """Read the file again if another process wrote it since (a `git pull`): True when it did. Undo starts
         afresh: its steps were made on what was there before."""
-        version = getattr(self.store, "file_version", None)
-        if self._records is None or version is None or version(self.doc.id, self.annotator) == self._file_version:
+        if self._records is None or self._stat() == self._file_version:
             return False
         self._records, self._parsed, self._work = None, {}, None
         self._undo.clear()
@@ -108,18 +109,19 @@ class AnnotationSession:
     def records(self) -> dict[str, dict]:
         """This session's records by id (loaded once: the session is its file's only writer)."""
         if self._records is None:
-            version = getattr(self.store, "file_version", None)
-            self._file_version = version(self.doc.id, self.annotator) if version else None
+            self._file_version = self._stat()
             self.version += 1
             self._records = dict(self.store.records(self.doc.id, self.annotator))
-            self._parsed = {}
-            self._work = None
+            self._parsed, self._work = {}, None
         return self._records
 
     def _annotation(self, ident: str) -> Annotation:
         ann = self._parsed.get(ident)
         if ann is None:
-            ann = self._parsed[ident] = Annotation.from_record(self.records()[ident])
+            record = self.records().get(ident)
+            if record is None:
+                raise AnnotationError(f"no annotation {ident!r}")
+            ann = self._parsed[ident] = Annotation.from_record(record)
         return ann
 
     def annotations(self, kind: str | None = None) -> list[Annotation]:
@@ -154,29 +156,27 @@ class AnnotationSession:
     def apply(self, description: str, upsert: Sequence[Annotation] = (), delete: Sequence[str] = ()) -> Change:
         """Write one change durably, then record it for undo."""
         current = self.records()
-        ids = [a.id for a in upsert] + list(delete)
-        before = tuple((i, current.get(i)) for i in ids)
+        before = tuple((i, current.get(i)) for i in [a.id for a in upsert] + list(delete))
         after = tuple([(a.id, a.to_record()) for a in upsert] + [(i, None) for i in delete])
-        kinds = frozenset(r.get("kind", "") for _, r in before + after if r is not None)
-        change = Change(description, before, after, kinds, self._write(after))
+        change = Change(description, before, after, self._write(after))
         self._undo.append(change)
         self._redo.clear()
         return change
 
     def _write(self, state: Sequence[tuple[str, dict | None]]) -> frozenset[int]:
-        """Write durably, then update the in-memory view (only if the write succeeded); returns the sentences
-        that changed. Inside `batch` the write waits for the batch's end."""
+        """Write durably (in a `batch`: at its end), then update the view; returns the sentences that changed."""
         records = self.records()
         if self._batch is not None:
             for ident, _ in state:
                 self._batch.setdefault(ident, records.get(ident))
-            return self._remember(state)
-        upsert = [r for _, r in state if r is not None]
-        delete = [i for i, r in state if r is None and i in records]
-        self.store.write(self.doc.id, self.annotator, upsert=upsert, delete=delete)
-        if (version := getattr(self.store, "file_version", None)) is not None:
-            self._file_version = version(self.doc.id, self.annotator)  # our own write is not news (`refresh`)
+        else:
+            self._save([(i, r) for i, r in state if r is not None or i in records])
         return self._remember(state)
+
+    def _save(self, state: Sequence[tuple[str, dict | None]]) -> None:
+        self.store.write(self.doc.id, self.annotator, upsert=[r for _, r in state if r is not None],
+                         delete=[i for i, r in state if r is None])
+        self._file_version = self._stat()  # our own write is not news (`refresh`)
 
     def _remember(self, state: Sequence[tuple[str, dict | None]]) -> frozenset[int]:
         """Bring the in-memory records and read model to `state`; returns the sentences it changed."""
@@ -197,15 +197,15 @@ class AnnotationSession:
 
     @contextlib.contextmanager
     def batch(self, description: str, *, dry_run: bool = False) -> Iterator[Batch]:
-        """Many operations, one durable write of the net change and one undo step (bulk commands: a write per
-        document, not per line). A block that raises, a failed write or `dry_run` leave session and file as
-        they were."""
+        """Many operations, one durable write of the net change and one undo step (`reader tag --from`); a block
+        that raises, a failed write or `dry_run` leave session and file as they were."""
         result = Batch()
         if self._batch is not None:  # nested: part of the outer batch
             yield result
             return
         undo, redo = len(self._undo), list(self._redo)
         self._batch = {}
+        done = False
         try:
             yield result
             before = tuple(self._batch.items())
@@ -215,28 +215,20 @@ class AnnotationSession:
             changed = tuple((i, old) for i, old in before if records.get(i) != old)
             after = tuple((i, records.get(i)) for i, _ in changed)
             result.records = len(changed)
-            if dry_run:
-                raise _DryRun
-            if changed:
-                self.store.write(self.doc.id, self.annotator, upsert=[r for _, r in after if r is not None],
-                                 delete=[i for i, r in after if r is None])
-        except BaseException as exc:
-            self._remember(tuple(self._batch.items()))
-            del self._undo[undo:]
-            self._redo = redo
-            if isinstance(exc, _DryRun):
-                return
-            raise
+            if changed and not dry_run:
+                self._save(after)
+            done = not dry_run
         finally:
+            if not done:
+                self._remember(tuple(self._batch.items()))
             self._batch = None
-        touched = frozenset().union(*(c.sentences for c in self._undo[undo:]))
-        del self._undo[undo:]
-        if not changed:
-            self._redo = redo
-            return
-        kinds = frozenset(r.get("kind", "") for _, r in changed + after if r is not None)
-        result.change = Change(description, changed, after, kinds, touched)
-        self._undo.append(result.change)
+            touched = frozenset().union(*(c.sentences for c in self._undo[undo:]))
+            del self._undo[undo:]
+            if done and changed:
+                result.change = Change(description, changed, after, touched)
+                self._undo.append(result.change)
+            else:
+                self._redo = redo
 
     @property
     def can_undo(self) -> bool:
@@ -267,24 +259,33 @@ class AnnotationSession:
     def _tags_on(self, index: int) -> list[Annotation]:
         return [self._annotation(i) for i in self.work.tags.get(index, {})]
 
+    def _sentence(self, index: int) -> tuple[int, int]:
+        if not 0 <= index < len(self._sentences):
+            raise AnnotationError(f"no sentence {index} (the document has {len(self._sentences)}, numbered from 0)")
+        return self._sentences[index]
+
+    def _labelled(self, kind: str, index: int, labels: Iterable[str], known: set[str], ident: Callable[..., str],
+                  model: str) -> list[Annotation]:
+        """A record of `kind` on sentence `index` for each of `labels` not `known` there yet."""
+        start, end = self._sentence(index)
+        return [self._new(kind, start, end, ident(start, end, n), label=n, model=model)
+                for n in dict.fromkeys(labels) if n not in known]
+
     def set_tag(self, index: int, label: str, on: bool) -> Change | None:
         """Put a label on sentence `index` (or take it off); None when there was nothing to do."""
         if on:
-            return self._add_tags(index, [label])
+            return self.accept_suggestion(index, [label])
         label = self._label(label)
         self._sentence(index)
         same = [t.id for t in self._tags_on(index) if t.label == label]
         return self.apply(f"untag {label}", delete=same) if same else None
 
-    def _add_tags(self, index: int, labels: Sequence[str], model: str = "") -> Change | None:
-        """Tag a sentence (a label set that is exclusive keeps the first); labels already there stay as they are
-        (a hand tag stays a hand tag)."""
+    def accept_suggestion(self, index: int, labels: Sequence[str], model: str = "") -> Change | None:
+        """Tag a sentence, each tag naming the `model` that suggested it ("" by hand), in one step of undo; an
+        exclusive label set keeps the first; labels already there stay as they are (a hand tag stays a hand tag)."""
         labels = [self._label(n) for n in labels][: 1 if self.labels.exclusive else None]
-        start, end = self._sentence(index)
         existing = self._tags_on(index)
-        present = {t.label for t in existing}
-        new = [self._new("tag", start, end, tag_id(start, end, n), label=n, model=model)
-               for n in labels if n not in present]
+        new = self._labelled("tag", index, labels, {t.label for t in existing}, tag_id, model)
         if not new:
             return None
         names = ", ".join(a.label for a in new)
@@ -295,21 +296,9 @@ class AnnotationSession:
         present = any(t.label == label for t in self._tags_on(index))
         return self.set_tag(index, label, on=not present)
 
-    def _sentence(self, index: int) -> tuple[int, int]:
-        if not 0 <= index < len(self._sentences):
-            raise AnnotationError(f"no sentence {index} (the document has {len(self._sentences)}, numbered from 0)")
-        return self._sentences[index]
-
-    def accept_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
-        """Tag the sentence with the suggested labels, each tag naming the model: one step of undo."""
-        return self._add_tags(index, labels, model)
-
     def dismiss_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
         """The analyst turned these labels down on the sentence (no model suggests them there again)."""
-        start, end = self._sentence(index)
-        known = self.work.dismissed(index)
-        new = [self._new(DISMISSAL, start, end, dismissal_id(start, end, n), label=n, model=model)
-               for n in dict.fromkeys(labels) if n not in known]
+        new = self._labelled(DISMISSAL, index, labels, self.work.dismissed(index), dismissal_id, model)
         if not new:
             return None
         return self.apply(f"dismiss {', '.join(a.label for a in new)} ({model})", upsert=new)
@@ -331,18 +320,12 @@ class AnnotationSession:
         text = clean_text(text)
         if not text.strip():
             return self.delete_note(note_id)
-        note = self._get(note_id)
+        note = self._annotation(note_id)
         return self.apply("edit note", upsert=[replace(note, text=text, updated=self.clock())])
 
     def delete_note(self, note_id: str) -> Change:
-        self._get(note_id)
+        self._annotation(note_id)
         return self.apply("delete note", delete=[note_id])
-
-    def _get(self, ident: str) -> Annotation:
-        record = self.records().get(ident)
-        if record is None:
-            raise AnnotationError(f"no annotation {ident!r}")
-        return Annotation.from_record(record)
 
     def decide(self, entity: EntityState, status: str, label: str | None = None) -> Change:
         """Accept, reject or relabel an entity; the same decision twice takes it back."""
@@ -354,7 +337,7 @@ class AnnotationSession:
             if status == "rejected":
                 return self.apply("remove added entity", delete=[entity.decision or ""])
             if status == "relabelled" and label:
-                old = self._get(entity.decision or "")
+                old = self._annotation(entity.decision or "")
                 return self.apply(f"relabel {label}", upsert=[replace(old, label=label, updated=self.clock())])
             return self.apply("keep added entity", upsert=[])
         if entity.decision and status == entity.status and (status != "relabelled" or label == entity.label):
@@ -366,8 +349,7 @@ class AnnotationSession:
         record = self._new("entity", entity.start, entity.end, ident, label=new_label, status=status,
                            predicted=entity.predicted)
         if entity.decision:
-            old = self._get(entity.decision)
-            record = replace(record, created=old.created)
+            record = replace(record, created=self._annotation(entity.decision).created)
         return self.apply(f"{status} {new_label}", upsert=[record])
 
     def add_entity(self, start: int, end: int, label: str) -> Change:
@@ -378,8 +360,7 @@ class AnnotationSession:
         return self.apply(f"add {label}", upsert=[entity])
 
     def entity_at(self, start: int, end: int, predicted: Mapping[tuple[int, int], str]) -> EntityState | None:
-        """The entity on exactly these offsets as the analyst sees it, or None; `predicted`: the model's labels
-        by (start, end)."""
+        """The entity on exactly these offsets as the analyst sees it, or None (`predicted`: labels by span)."""
         label = predicted.get((start, end))
         decision = self.work.decisions.get((start, end))
         merged = merge_entities([] if label is None else [(start, end, label)],
@@ -388,9 +369,8 @@ class AnnotationSession:
 
     def set_entity(self, start: int, end: int, action: str, label: str | None, *,
                    predicted: Mapping[tuple[int, int], str], tokens: Sequence[tuple[int, int]]) -> Change | None:
-        """An entity decision stated, not toggled (the command line: a script run twice changes nothing), through
-        the reader keys' `decide` and `add_entity`; None when the entity is already so. `add` needs offsets on
-        `tokens` boundaries; the other actions need an entity there."""
+        """An entity decision stated, not toggled (a script run twice changes nothing); None when the entity is
+        already so. `add` needs offsets on `tokens` boundaries; the other actions need an entity there."""
         if action not in ("accept", "reject", "relabel", "add"):
             raise AnnotationError(f"unknown action {action!r} (accept, reject, relabel LABEL or add LABEL)")
         if action in ("relabel", "add"):
@@ -412,15 +392,12 @@ class AnnotationSession:
             return self.add_entity(start, end, label or "")
         if entity is None:
             raise AnnotationError(f"no entity at {where}{nearby_entities(start, end, predicted, self.work.decisions)}")
-        if action == "accept":
-            if entity.status in ("accepted", "added"):
-                return None
-            return self.decide(entity, "accepted")
-        if action == "reject":
-            return None if entity.status == "rejected" else self.decide(entity, "rejected")
-        if entity.label == label and entity.status in ("accepted", "relabelled", "added"):
-            return None
-        return self.decide(entity, "relabelled", label)
+        status, already = {
+            "accept": ("accepted", entity.status in ("accepted", "added")),
+            "reject": ("rejected", entity.status == "rejected"),
+            "relabel": ("relabelled", entity.label == label and entity.status in ("accepted", "relabelled", "added")),
+        }[action]
+        return None if already else self.decide(entity, status, label)
 
 
 def check_token_span(start: int, end: int, tokens: Sequence[tuple[int, int]], text: str) -> None:

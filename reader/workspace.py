@@ -5,22 +5,22 @@ spaCy is imported only when a document has no cached analysis."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from reader import analysis as an
-from reader import collector
+from reader import collector, suggest
+from reader.analysis_process import AnalysisProcess
+from reader.anchoring import reanchor
+from reader.annotations import GOLD, Annotation, AnnotatorWork
 from reader.documents import Document
 from reader.labels import LabelSet, load_labels
-from reader.store import Store, StoreCorrupt
-
-if TYPE_CHECKING:
-    from reader.analysis_process import AnalysisProcess
-    from reader.annotations import AnnotatorWork
-    from reader.session import AnnotationSession
+from reader.session import AnnotationSession
+from reader.store import Store, StoreCorrupt, StoreError
 
 
 @dataclass(frozen=True)
@@ -63,41 +63,31 @@ class Damage:
 
 class Workspace:
     @classmethod
-    def open(cls, root: Path, *, read_only: bool = False, model: str | None = None, annotator: str = "analyst",
-             labels: LabelSet | None = None, writer: str | None = None) -> Workspace:
-        """The workspace of a store folder; `writer`: whose files this process writes, when not the annotator's
-        (`merge` and `review` write gold's)."""
-        return cls(Store(root, read_only=read_only), model=model, annotator=annotator, labels=labels,
-                   writer=writer)
+    def open(cls, root: Path, *, read_only: bool = False, **options: Any) -> Workspace:
+        """The workspace of a store folder (`options`: as `Workspace`'s)."""
+        return cls(Store(root, read_only=read_only), **options)
 
     def __init__(self, store: Store, *, model: str | None = None, annotator: str = "analyst",
                  labels: LabelSet | None = None, writer: str | None = None) -> None:
+        """`writer`: whose files this process writes, when not the annotator's (`merge` and `review` write gold's)."""
         self.store = store
         store.claim(writer or annotator)  # one writer per annotator: a second one is read-only
         self.model = model
         self.annotator = annotator
         self.labels = labels or load_labels()
         self._pipelines: dict[tuple[str | None, str], Any] = {}
-        self._sessions: dict[str, AnnotationSession] = {}
+        self._sessions: dict[tuple[str, str], AnnotationSession] = {}
         self._lock = threading.Lock()
         self.analysis_process: AnalysisProcess | None = None  # `isolate_analysis`: the model in a child
         self._damage: dict[tuple[str, str], Damage] = {}
+        self._part_keys: dict[str, str] = {}  # `analysis_parts`' cache keys by language
+        self._classifiers: dict[tuple[str, str], Any] = {}
 
     # --- the store: the app, the CLI and export reach it only through these (tests/test_architecture.py) ---
 
     @property
     def read_only(self) -> bool:
         return self.store.read_only
-
-    @property
-    def lock_holder(self) -> str | None:
-        """Who writes the annotator's files when it is not us ("pid 12 on host since 10:02")."""
-        return self.store.lock_holder
-
-    @property
-    def read_only_reason(self) -> str | None:
-        """Why writes are refused ("alice's annotations are open in pid 12 on host since 10:02")."""
-        return self.store.read_only_reason
 
     def read_only_message(self, *, live: bool = False, browser: bool = False) -> str:
         """Why nothing is saved here and what to do, in one sentence. `live`: a reader that stays open (and takes
@@ -155,35 +145,25 @@ class Workspace:
     def write(self, doc_id: str, annotator: str, upsert: Iterable[dict] = (), delete: Iterable[str] = ()) -> None:
         self.store.write(doc_id, annotator, upsert=upsert, delete=delete)
 
-    def analysis_record(self, doc_id: str, key: str) -> dict | None:
-        """The raw cached analysis under `key`, or None: for hot paths that skip `Analysis`."""
-        return self.store.cached_analysis(doc_id, key)
-
     # --- documents -----------------------------------------------------------------------------------
 
     def add_documents(self, docs: Iterable[Document]) -> list[ImportResult]:
         """Store new documents; an edited version of a stored one (same source) takes over its annotations."""
         results = []
-        by_source = {}
-        for doc_id in self.store.document_ids():
-            source = self.store.document(doc_id).get("meta", {}).get("source")
-            if source:
-                by_source[source] = doc_id
+        by_source = {source: doc_id for doc_id in self.store.document_ids()
+                     if (source := self.store.document(doc_id).get("meta", {}).get("source"))}
         for doc in docs:
             if self.store.has_document(doc.id):
                 results.append(ImportResult(doc, False))
                 continue
             self.store.add_document(doc.to_record())
-            previous = by_source.get(doc.meta.get("source"))
-            lost = self._carry_over(previous, doc) if previous and previous != doc.id else ()
-            results.append(ImportResult(doc, True, previous if previous != doc.id else None, tuple(lost)))
+            previous = by_source.get(doc.meta.get("source"))  # never `doc` itself: that one is stored
+            lost = self._carry_over(previous, doc) if previous else ()
+            results.append(ImportResult(doc, True, previous, tuple(lost)))
         return results
 
     def _carry_over(self, old_id: str, doc: Document) -> list:
         """Re-anchor every annotator's annotations of `old_id` onto the edited text of `doc`."""
-        from reader.anchoring import reanchor
-        from reader.annotations import Annotation
-
         old_text = self.document(old_id).text
         lost_all = []
         for annotator in self.store.annotators(old_id):
@@ -218,33 +198,25 @@ class Workspace:
 
     def session(self, doc: Document, annotator: str | None = None) -> AnnotationSession:
         """The annotation session of a document (one per document, so undo history survives reopening)."""
-        from reader.session import AnnotationSession
-
-        annotator = annotator or self.annotator
-        key = f"{doc.id}\x1f{annotator}"
+        key = (doc.id, annotator or self.annotator)
         if key not in self._sessions:
             # the store, not `self`: a cycle would keep the store's lock until the next gc
-            self._sessions[key] = AnnotationSession(self.store, doc, annotator, self.labels)
+            self._sessions[key] = AnnotationSession(self.store, doc, key[1], self.labels)
         return self._sessions[key]
 
     def summary(self, doc_id: str, annotator: str | None = None) -> Summary:
         """One annotator's progress on a document (never summed over annotators: bob's tags are not alice's)."""
-        from reader.annotations import AnnotatorWork
-
         doc = self.document(doc_id)
         analysis = self.cached_analysis(doc, any_pipeline=True)
         sentences = analysis.sentences if analysis is not None else ()
-        tagged = notes = decisions = 0
         annotator = annotator or self.annotator
+        work = AnnotatorWork()
         if annotator in self.annotators(doc_id):
             work = AnnotatorWork(self.records(doc_id, annotator), sentences, self.labels.names)
-            tagged = len(work.tagged())
-            notes = work.counts.get("note", 0)
-            decisions = work.counts.get("entity", 0)
         meta = doc.meta
         return Summary(doc.id, doc.title, str(meta.get("date", "")), str(meta.get("source", "")),
-                       len(analysis.sentences) if analysis else None, tagged, notes, decisions,
-                       str(meta.get("sitename", "")))
+                       len(sentences) if analysis else None, len(work.tagged()), work.counts.get("note", 0),
+                       work.counts.get("entity", 0), str(meta.get("sitename", "")))
 
     # --- analysis ------------------------------------------------------------------------------------
 
@@ -255,8 +227,7 @@ class Workspace:
         return an.cache_key(self.pipeline_for(doc), doc.lang)
 
     def cached_analysis(self, doc: Document, *, any_pipeline: bool = False) -> an.Analysis | None:
-        """The stored analysis for this document and pipeline, without loading spaCy; `any_pipeline`: else the
-        most recent one by another pipeline."""
+        """The cached analysis, without loading spaCy; `any_pipeline`: else the newest by another pipeline."""
         keys = [self.cache_key(doc)]
         if any_pipeline:
             suffix = f"+{an.ANALYSIS_VERSION}"
@@ -290,18 +261,15 @@ class Workspace:
         if self.analysis_process is not None:
             result, encoded = self.analysis_process.analyse(self.pipeline_for(doc), doc.lang, doc.text, progress,
                                                             tag=doc.id)
-            self._cache(doc, result, encoded=encoded)
         else:
-            result = an.analyse(self.pipeline(doc), doc.text, progress)
-            self._cache(doc, result)
+            result, encoded = an.analyse(self.pipeline(doc), doc.text, progress), None
+        self._cache(doc, result, encoded=encoded)
         return result, False
 
     def isolate_analysis(self) -> None:
         """Run the model in a child process from now on (the TUI): loading spaCy in this process would hold
         the GIL for seconds, stalling keys, and a thread cannot be stopped when the user quits. A cancelled
         request raises `reader.analysis_process.AnalysisCancelled` from `analysis`."""
-        from reader.analysis_process import AnalysisProcess
-
         if self.analysis_process is None:
             self.analysis_process = AnalysisProcess()
 
@@ -345,8 +313,6 @@ class Workspace:
     def _cache(self, doc: Document, result: an.Analysis, key: str | None = None, *,
                encoded: bytes | None = None) -> None:
         """Keep the analysis for next time (`encoded` by the analysis process); a full disk only costs speed."""
-        from reader.store import StoreError
-
         if self.store.read_only:
             return
         with contextlib.suppress(StoreError, OSError):
@@ -358,11 +324,10 @@ class Workspace:
     def analysis_parts(self, doc: Document) -> tuple[str, list[int], list[int], list[tuple[int, int]], list]:
         """(model, token starts, token ends, sentences, [start, end, label] entities), from the cached record
         without building an `Analysis` (export's hot path); the cache key once per language (its lookup is slow)."""
-        keys: dict[str, str] = self.__dict__.setdefault("_part_keys", {})
-        key = keys.get(doc.lang)
+        key = self._part_keys.get(doc.lang)
         if key is None:
-            key = keys[doc.lang] = self.cache_key(doc)
-        record = self.analysis_record(doc.id, key)
+            key = self._part_keys[doc.lang] = self.cache_key(doc)
+        record = self.store.cached_analysis(doc.id, key)
         try:
             if record is None:
                 raise KeyError("tokens")
@@ -384,50 +349,34 @@ class Workspace:
 
     def models(self) -> tuple[list, list[str]]:
         """(usable models, newest first; one line per damaged model folder), without loading spaCy."""
-        from reader.suggest import models
-
-        return models(self.models_folder())
+        return suggest.models(self.models_folder())
 
     def find_model(self, name: str | None = None):
         """The model called `name` (else the newest); `reader.suggest.ModelError` when missing or damaged."""
-        from reader.suggest import find
-
-        return find(self.models_folder(), name)
+        return suggest.find(self.models_folder(), name)
 
     def works(self, annotator: str) -> Iterator[tuple[Document, AnnotatorWork]]:
         """Each document `annotator` has records for, with their work on it; sentences are read only when asked."""
-        from reader.annotations import AnnotatorWork
-
         names = self.labels.names
         for doc_id in self.document_ids():
-            if annotator not in self.annotators(doc_id):
-                continue
-            records = self.records(doc_id, annotator)
+            records = self.records(doc_id, annotator) if annotator in self.annotators(doc_id) else {}
             if not records:
                 continue
             doc = self.document(doc_id)
-            sentences: list[tuple[int, int]] = []
 
-            def load(doc=doc, sentences=sentences) -> list[tuple[int, int]]:
-                sentences.extend(self.analysis_parts(doc)[3])
-                return sentences
+            def load(doc: Document = doc) -> list[tuple[int, int]]:
+                return self.analysis_parts(doc)[3]
 
             yield doc, AnnotatorWork(records, load, names)
 
     def train(self, annotator: str, name: str, **options: Any) -> Any:
         """Train a sentence classifier on `annotator`'s tags and save it as `name` (`reader.suggest.train`)."""
-        from reader import suggest
-
         return suggest.train(self.works(annotator), self.labels.names, self.models_folder(), annotator, name,
                              **options)
 
     def default_training_source(self) -> str:
         """Whose tags `reader train` learns from by default: `gold` when it exists, else this annotator."""
-        from reader.annotations import GOLD
-
-        if any(GOLD in self.annotators(doc_id) for doc_id in self.document_ids()):
-            return GOLD
-        return self.annotator
+        return GOLD if any(GOLD in self.annotators(doc_id) for doc_id in self.document_ids()) else self.annotator
 
     def suggestions(self, model, doc: Document, sentences: list[tuple[int, int]] | tuple) -> list[dict[str, float]]:
         """Label probabilities per sentence from a trained model, in the analysis child when there is one (the TUI
@@ -441,15 +390,9 @@ class Workspace:
         if self.analysis_process is not None:
             flat = self.analysis_process.suggest(model, texts, tag=tag)
         else:
-            from reader import suggest
-
             key = (str(model.path), model.created)
-            classifiers: dict = self.__dict__.setdefault("_classifiers", {})
-            if key not in classifiers:
-                classifiers[key] = suggest.load(model)
-            flat = suggest.predict(classifiers[key], texts)
-        out, at = [], 0
-        for _, sentences in items:
-            out.append(flat[at:at + len(sentences)])
-            at += len(sentences)
-        return out
+            if key not in self._classifiers:
+                self._classifiers[key] = suggest.load(model)
+            flat = suggest.predict(self._classifiers[key], texts)
+        rest = iter(flat)
+        return [list(itertools.islice(rest, len(sentences))) for _, sentences in items]

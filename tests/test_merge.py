@@ -267,7 +267,7 @@ def test_native_gold_carries_versions_and_round_trips(store, tmp_path):
     source = Workspace.open(root, read_only=True)
     for doc_id in (d1,):
         doc = source.document(doc_id)
-        ws.store.cache_analysis(doc_id, ws.cache_key(doc), source.analysis_record(doc_id, source.cache_key(doc)))
+        ws.store.cache_analysis(doc_id, ws.cache_key(doc), source.store.cached_analysis(doc_id, source.cache_key(doc)))
     import_native(ws, [r for r in read_native(first) if r["id"] == d1])
 
     def timeless(records: dict) -> dict:
