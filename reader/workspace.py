@@ -10,17 +10,18 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reader import analysis as an
-from reader import collector, suggest
-from reader.analysis_process import AnalysisProcess
-from reader.anchoring import reanchor
+from reader import collector
 from reader.annotations import GOLD, Annotation, AnnotatorWork
 from reader.documents import Document
 from reader.labels import LabelSet, load_labels
 from reader.session import AnnotationSession
 from reader.store import Store, StoreCorrupt, StoreError
+
+if TYPE_CHECKING:
+    from reader.analysis_process import AnalysisProcess
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,8 @@ class Workspace:
         lost_all = []
         for annotator in self.store.annotators(old_id):
             old = [Annotation.from_record(r) for r in self.store.records(old_id, annotator).values()]
+            from reader.anchoring import reanchor  # only an edited re-import needs diff-match-patch
+
             moved, lost = reanchor(old, old_text, doc.text)
             if moved:
                 self.store.write(doc.id, annotator, upsert=[a.to_record() for a in moved])
@@ -271,6 +274,8 @@ class Workspace:
         the GIL for seconds, stalling keys, and a thread cannot be stopped when the user quits. A cancelled
         request raises `reader.analysis_process.AnalysisCancelled` from `analysis`."""
         if self.analysis_process is None:
+            from reader.analysis_process import AnalysisProcess  # after the first paint, not at start-up
+
             self.analysis_process = AnalysisProcess()
 
     def cancel_analysis(self, doc_id: str) -> None:
@@ -349,10 +354,14 @@ class Workspace:
 
     def models(self) -> tuple[list, list[str]]:
         """(usable models, newest first; one line per damaged model folder), without loading spaCy."""
+        from reader import suggest  # not imported at start-up: the first paint needs no model
+
         return suggest.models(self.models_folder())
 
     def find_model(self, name: str | None = None):
         """The model called `name` (else the newest); `reader.suggest.ModelError` when missing or damaged."""
+        from reader import suggest
+
         return suggest.find(self.models_folder(), name)
 
     def works(self, annotator: str) -> Iterator[tuple[Document, AnnotatorWork]]:
@@ -371,6 +380,8 @@ class Workspace:
 
     def train(self, annotator: str, name: str, **options: Any) -> Any:
         """Train a sentence classifier on `annotator`'s tags and save it as `name` (`reader.suggest.train`)."""
+        from reader import suggest
+
         return suggest.train(self.works(annotator), self.labels.names, self.models_folder(), annotator, name,
                              **options)
 
@@ -390,6 +401,8 @@ class Workspace:
         if self.analysis_process is not None:
             flat = self.analysis_process.suggest(model, texts, tag=tag)
         else:
+            from reader import suggest
+
             key = (str(model.path), model.created)
             if key not in self._classifiers:
                 self._classifiers[key] = suggest.load(model)
