@@ -36,8 +36,9 @@ def open_(
     ctx: typer.Context,
     paths: Annotated[list[str] | None, typer.Argument(help="Files, folders, URLs or feeds to import and open.")]
     = None,
-    ask_annotator: Annotated[bool, typer.Option(hidden=True, help="Ask the analyst's name first (each tab of "
-                                                                  "`reader serve`).")] = False,
+    ask_annotator: Annotated[bool, typer.Option("--ask-annotator", hidden=True,
+                                                help="Ask the analyst's name first (each tab of `reader serve`).")]
+    = False,
 ) -> None:
     """Open the reader (the default command): PATHs are imported first."""
     # Start-up allocates many long-lived objects; collecting them before the first frame only delays it.
@@ -102,8 +103,8 @@ def open_asking_annotator(keys) -> None:
 def serve_(
     host: Annotated[str, typer.Option(help="Address to listen on (default: this machine only).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
-    public: Annotated[bool, typer.Option(help="Allow an address other machines reach (no authentication: see "
-                                              "README).")] = False,
+    public: Annotated[bool, typer.Option("--public", help="Allow an address other machines reach (no "
+                                                         "authentication: see README).")] = False,
 ) -> None:
     """Serve the reader to browsers: each tab runs its own reader on this store, as the analyst it names.
 
@@ -280,7 +281,8 @@ def export_(
         help="document or sentence (default: document for jsonl, sentence otherwise).")] = None,
     output: Annotated[Path | None, typer.Option(help="File to write (stdout by default; spacy needs one).")] = None,
     doc: DocsOpt = None,
-    annotated_only: Annotated[bool, typer.Option(help="Only annotated documents and sentences.")] = False,
+    annotated_only: Annotated[bool, typer.Option("--annotated-only", help="Only annotated documents and sentences.")]
+    = False,
     align: Annotated[str, typer.Option(help="Spans that cut a token: strict (fail), expand or contract.")]
     = "strict",
 ) -> None:

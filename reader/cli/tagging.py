@@ -49,7 +49,7 @@ def tag_(
     doc: DocOrFrom = None,
     sentence: Annotated[str | None, typer.Argument(help="Sentence number, from 0.", show_default=False)] = None,
     label: Annotated[str | None, typer.Argument(help="Label name.", show_default=False)] = None,
-    remove: Annotated[bool, typer.Option(help="Take the label off.")] = False,
+    remove: Annotated[bool, typer.Option("--remove", help="Take the label off.")] = False,
     source: Annotated[str | None, typer.Option("--from", help="Many tags: a TSV file (- for stdin) of lines "
                                                             "doc<TAB>sentence<TAB>label[<TAB>remove].")] = None,
     check: CheckOpt = False,
