@@ -40,8 +40,8 @@ class ReaderGroup(TyperGroup):
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except Exception as exc:
-            if not isinstance(exc, expected_errors()):
-                raise
+            if not type(exc).__module__.startswith("reader.") or not isinstance(exc, expected_errors()):
+                raise  # click's own (--help, usage errors) pass by without importing every domain module
             fail(str(exc))
 
     def arrange(self, args: list[str]) -> list[str]:
