@@ -7,7 +7,6 @@ A rich `Table` too wide shrinks its columns, and a figure shrunk shows `1.…` f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderResult
@@ -25,52 +24,46 @@ def clean(values: Sequence[object]) -> list[str]:
     return [visible(str(x), one_line=True) for x in values]
 
 
-@dataclass
 class FigureTable:
-    title: str
-    names: Sequence[str]  # what a row is: left-aligned, may wrap, repeated in every part
-    figures: Sequence[str]  # right-aligned, never wrapped nor cut
-    rows: Sequence[tuple[Sequence[object], Sequence[object]]] = field(default_factory=list)  # (names, figures)
+    """Rows of names (left-aligned, may wrap, repeated in every part) and figures (right-aligned, never cut)."""
 
-    def __post_init__(self) -> None:
-        self.names, self.figures = clean(self.names), clean(self.figures)
-        self.rows = [(clean(names), clean(figures)) for names, figures in self.rows]
+    def __init__(self, title: str, names: Sequence[str], figures: Sequence[str],
+                 rows: Sequence[tuple[Sequence[object], Sequence[object]]]) -> None:
+        self.title, self.names, self.figures = title, clean(names), clean(figures)
+        self.rows = [(clean(names), clean(figures)) for names, figures in rows]
+        self.widths = [max(cell_len(x) for x in [f, *(row[i] for _, row in self.rows)])
+                       for i, f in enumerate(self.figures)]
+        self.names_width = sum(max(cell_len(x) for x in [h, *(row[i] for row, _ in self.rows)])
+                               for i, h in enumerate(self.names)) + GAP * (len(self.names) - 1)
 
     def parts(self, width: int) -> list[list[int]]:
         """The figure columns (indexes) of each table printed at `width` cells: as many as fit beside the names."""
-        name_width = self._names_width(width)
         groups: list[list[int]] = [[]]
-        used = name_width
-        for index in range(len(self.figures)):
-            need = self._figure_width(index) + GAP
-            if groups[-1] and used + need > width:
+        used = name_width = self.fitted_names_width(width)
+        for index, figure_width in enumerate(self.widths):
+            if groups[-1] and used + figure_width + GAP > width:
                 groups.append([])
                 used = name_width
             groups[-1].append(index)
-            used += need
+            used += figure_width + GAP
         return groups
 
-    def _figure_width(self, index: int) -> int:
-        return max([cell_len(self.figures[index]), *(cell_len(f[index]) for _, f in self.rows)])
-
-    def _names_width(self, width: int) -> int:
+    def fitted_names_width(self, width: int) -> int:
         """Their natural width, but at most a third of the line, so figures have room (a long name wraps)."""
-        natural = sum(max([cell_len(h), *(cell_len(n[i]) for n, _ in self.rows)]) for i, h in enumerate(self.names))
-        return min(natural + GAP * (len(self.names) - 1), max(12, width // 3))
+        return min(self.names_width, max(12, width // 3))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
-        name_width = self._names_width(width)
+        name_width = self.fitted_names_width(width)
+        title = Text(visible(self.title, one_line=True), style="table.title")
+        yield Text("\n").join(title.wrap(console, width, no_wrap=False))  # a soft-wrapping console would not wrap it
         for number, group in enumerate(self.parts(width)):
-            if number == 0:  # wrapped here, at the line's width: a console in soft-wrap mode would not
-                title = Text(visible(self.title, one_line=True), style="table.title")
-                yield Text("\n").join(title.wrap(console, width, no_wrap=False))
             table = Table(box=None, pad_edge=False, header_style="bold")
             for header in self.names:
                 table.add_column(Text(header), overflow="fold", max_width=max(4, name_width // len(self.names)))
             for index in group:
                 table.add_column(Text(self.figures[index], no_wrap=True), justify="right", no_wrap=True,
-                                 min_width=self._figure_width(index))
+                                 min_width=self.widths[index])
             for names, figures in self.rows:
                 table.add_row(*(Text(x) for x in names), *(Text(figures[i], no_wrap=True) for i in group))
             if number:

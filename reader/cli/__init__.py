@@ -1,8 +1,9 @@
 """Command line: `reader [PATH ...]` opens the TUI; subcommands work headless on the same store.
 
-Every command resolves options, then calls the workspace; an expected failure is one `error: ...` line. Data goes
-out through `say` or `Text` cells, never as markup, controls made visible: an old store or a typed path may hold
-an escape. The commands register themselves on `app` when their modules are imported here.
+Every command resolves options, then calls the workspace; an expected failure is one `error: ...` line (caught
+once, in `ReaderGroup.invoke`). Data goes out through `say` or `Text` cells, never as markup, controls made
+visible: an old store or a typed path may hold an escape. The commands register themselves on `app` when their
+modules are imported here.
 """
 
 from __future__ import annotations

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import sys
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +16,7 @@ from rich.console import Console
 from rich.text import Text
 from typer.core import TyperGroup
 
-from reader.untrusted import UntrustedError, check_name, visible
+from reader.untrusted import check_name, visible
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -34,6 +33,17 @@ class ReaderGroup(TyperGroup):
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         return super().parse_args(ctx, self.arrange(args))
 
+    def invoke(self, ctx):
+        """Every command's expected errors become one `error:` line on stderr."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except Exception as exc:
+            if not type(exc).__module__.startswith("reader.") or not isinstance(exc, expected_errors()):
+                raise  # click's own (--help, usage errors) pass by without importing every domain module
+            fail(str(exc))
+
     def arrange(self, args: list[str]) -> list[str]:
         """`args` with the global options first, `open` when no command is named, sentence arguments after `--`."""
 
@@ -46,13 +56,11 @@ class ReaderGroup(TyperGroup):
         rest: list[str] = []
         tokens = iter(args)
         for token in tokens:
-            name = token.split("=", 1)[0]
             if token == "--":
                 rest += [token, *tokens]
-            elif name in values and "=" not in token:
-                (head if name in own else rest).extend([token, *islice(tokens, 1)])
             else:
-                (head if name in own else rest).append(token)
+                taken = [token, *islice(tokens, 1)] if token in values else [token]
+                (head if token.split("=", 1)[0] in own else rest).extend(taken)
         if rest and rest[0] in SENTENCE_COMMANDS and "--" not in rest:
             options, arguments = [], []
             tokens = iter(rest[1:])
@@ -81,8 +89,6 @@ out = Console(highlight=False, soft_wrap=True,
               width=None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160)
 """A pipe gets 160 columns, unless COLUMNS says how wide what reads it is (tables are laid out to fit)."""
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
-
 
 class Options:
     """The global options of this run."""
@@ -99,24 +105,20 @@ class Options:
 OPTIONS = Options()
 
 DocArg = Annotated[str, typer.Argument(help="Document id or unique id prefix.", show_default=False)]
-DocOrFrom = Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)]
 DocsOpt = Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")]
-CheckOpt = Annotated[bool, typer.Option("--check", help="With --from: check every line, write nothing.")]
 
 
 @app.callback()
 def main_options(
-    store: Annotated[Path, typer.Option("--store", envvar="READER_STORE", help="Store folder.")] = Path("annotations"),
-    model: Annotated[str | None, typer.Option("--model", help="spaCy pipeline (default: fr_core_news_md).")] = None,
-    annotator: Annotated[str | None, typer.Option("--annotator", help="Your name in the store (default: login).")]
-    = None,
-    keymap: Annotated[str | None, typer.Option("--keymap", help="Keymap name (keymaps/NAME.toml) or file.")] = None,
-    labels: Annotated[Path | None, typer.Option("--labels", help="Sentence label set (TOML).")] = None,
+    store: Annotated[Path, typer.Option(envvar="READER_STORE", help="Store folder.")] = Path("annotations"),
+    model: Annotated[str | None, typer.Option(help="spaCy pipeline (default: fr_core_news_md).")] = None,
+    annotator: Annotated[str | None, typer.Option(help="Your name in the store (default: login).")] = None,
+    keymap: Annotated[str | None, typer.Option(help="Keymap name (keymaps/NAME.toml) or file.")] = None,
+    labels: Annotated[Path | None, typer.Option(help="Sentence label set (TOML).")] = None,
 ) -> None:
     """Global options (`ReaderGroup` lets them follow the subcommand too)."""
-    with user_errors():
-        OPTIONS.annotator_given = annotator is not None
-        OPTIONS.annotator = default_annotator() if annotator is None else check_name(annotator, "--annotator")
+    OPTIONS.annotator_given = annotator is not None
+    OPTIONS.annotator = default_annotator() if annotator is None else check_name(annotator, "--annotator")
     OPTIONS.store, OPTIONS.model, OPTIONS.keymap, OPTIONS.labels = store, model, keymap, labels
 
 
@@ -138,37 +140,25 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-@contextmanager
-def user_errors(*more: type[Exception]):
-    """Turn the domain's expected errors (and a command's own, `more`) into one line on stderr."""
+def expected_errors() -> tuple[type[Exception], ...]:
+    """The errors a user's input or store can cause, imported only once one is raised (commands start faster)."""
+    from reader.adjudication import AdjudicationError
     from reader.analysis import AnalysisError
     from reader.annotations import AnnotationError
     from reader.documents import DocumentError
+    from reader.export import ExportError
     from reader.labels import LabelError
     from reader.store import StoreError
+    from reader.suggest import ModelError
     from reader.ui.keymap import KeymapError
+    from reader.untrusted import UntrustedError
 
-    try:
-        yield
-    except (DocumentError, StoreError, KeymapError, AnalysisError, LabelError, AnnotationError,
-            UntrustedError, *more) as exc:
-        fail(str(exc))
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
+    return (AdjudicationError, AnalysisError, AnnotationError, DocumentError, ExportError, LabelError, StoreError,
+            ModelError, KeymapError, UntrustedError)
 
 
-def sentence_index(value: str, count: int, hint: str = "") -> int:
-    """A sentence number given on the command line: ASCII digits within range (`-1` is not the last one)."""
-    from reader.annotations import AnnotationError
-
-    if not re.fullmatch(r"[0-9]+", value) or int(value) >= count:
-        shown = value if re.fullmatch(r"-?[0-9]+", value) else repr(value)
-        raise AnnotationError(f"no sentence {shown} (the document has {count}, numbered from 0{hint})")
-    return int(value)
-
-
-def warn_damage(found) -> None:
-    """A `warning:` line per damaged file a command left out; it did its job on the rest, so its status stands."""
+def warn(found) -> None:
+    """A `warning:` line for each (a damaged file a command left out): the command did its job, its status stands."""
     for line in dict.fromkeys(map(str, found)):
         say(err, f"warning: {line}")
 
@@ -184,35 +174,6 @@ def open_workspace(read_only: bool = False, writer: str | None = None, *, writte
     if written and ws.read_only:
         fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; {written}")
     return ws
-
-
-def default_paths() -> list[Path]:
-    for candidate in (Path("seeds"), PACKAGE_ROOT / "seeds"):
-        if candidate.is_dir():
-            return [candidate]
-    return []
-
-
-def session_for(doc_ref: str):
-    """The document (by id or unique prefix), its sentences (cached or from the model) and the session."""
-    ws = open_workspace(written="nothing was written")
-    doc = ws.document(ws.resolve(doc_ref))
-    analysis, _ = ws.analysis(doc)
-    session = ws.session(doc)
-    session.use_sentences(analysis.sentences)
-    return ws, doc, analysis, session
-
-
-def annotator_names(only: list[str] | None) -> list[str] | None:
-    """The annotators given with --only, checked (None: the command's default)."""
-    return sorted({check_name(name, "--only") for name in only}) if only else None
-
-
-def say_refused(results, refused: list[str]) -> None:
-    """The import's summary line, when more than one input was given (one input's own line says it all)."""
-    if len(results) + len(refused) > 1:
-        added = sum(1 for r in results if r.added)
-        say(err, f"imported {added}, unchanged {len(results) - added}, refused {len(refused)}")
 
 
 def text_table(title: str, columns: dict[str, dict], rows) -> Table:
@@ -232,13 +193,6 @@ def write_json(record) -> None:
     import json
 
     sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-
-
-def require(command: str, **arguments: str | None) -> None:
-    """The error typer would give for a missing argument (they are optional for the `--from` form)."""
-    for name, value in arguments.items():
-        if value is None:
-            fail(f"missing argument '{name}' (see reader {command} --help)")
 
 
 def run_reader(app) -> None:

@@ -5,33 +5,30 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.text import Text
 
 from reader import collector
-from reader.untrusted import visible
-
-if TYPE_CHECKING:
-    pass
 from reader.cli.base import (
     OPTIONS,
     DocsOpt,
     app,
-    default_paths,
     err,
     fail,
     open_workspace,
     out,
     run_reader,
     say,
-    say_refused,
     text_table,
-    user_errors,
-    warn_damage,
+    warn,
     write_json,
 )
+from reader.untrusted import visible
+
+SEEDS = [Path("seeds"), Path(__file__).resolve().parent.parent.parent / "seeds"]
+"""What an empty store opens: the first of these folders that exists."""
 
 
 @app.command("open")
@@ -46,13 +43,12 @@ def open_(
     """Open the reader (the default command): PATHs are imported first."""
     # Start-up allocates many long-lived objects; collecting them before the first frame only delays it.
     # The app re-enables the collector once the first frame is on screen.
-    with collector.paused(resume=True), user_errors():
+    with collector.paused(resume=True):
         from reader.ui.keymap import load_keymap
 
         keys = load_keymap(OPTIONS.keymap)
         if ask_annotator:
-            open_asking_annotator(keys)
-            return
+            return open_asking_annotator(keys)
         ws = open_workspace()
         refused: list[str] = []
         if paths and len(paths) == 1 and not Path(paths[0]).exists() and re.fullmatch(r"[a-z][a-z-]*", paths[0]):
@@ -63,16 +59,14 @@ def open_(
             # make the status 1 once it closes (2, and no app, when none was good).
             loaded = load_documents(ws, paths)
             refused = loaded.refused
-            results = import_documents(ws, paths, analyse=False, docs=loaded.documents)
+            results = import_documents(ws, loaded.documents, analyse=False)
             doc_ids = [r.document.id for r in results]
             if refused:
                 say_refused(results, refused)
             if refused and not doc_ids:
                 raise typer.Exit(2)  # nothing to open
         else:
-            doc_ids = ws.document_ids()
-            if not doc_ids and default_paths():
-                doc_ids = [r.document.id for r in import_documents(ws, default_paths(), analyse=False)]
+            doc_ids = ws.document_ids() or import_seeds(ws)
         if not doc_ids:
             fail(f"the store {OPTIONS.store} is empty: give a file or folder to read (reader PATH)")
         from reader.ui.app import ReaderApp
@@ -107,9 +101,8 @@ def open_asking_annotator(keys) -> None:
 
 @app.command("serve")
 def serve_(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (default: this machine only).")]
-    = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on (default: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     public: Annotated[bool, typer.Option("--public", help="Allow an address other machines reach (no "
                                                          "authentication: see README).")] = False,
 ) -> None:
@@ -118,42 +111,40 @@ def serve_(
     Tabs use the `browser` keymap unless --keymap is given (Chrome keeps ctrl+n, ctrl+t and ctrl+w for itself:
     the notes list is on `l`). Exports are downloaded from the command palette. ctrl+c stops the server.
     """
-    with user_errors():
-        import shlex
+    import shlex
 
-        from reader.ui.keymap import load_keymap
-        from reader.ui.serve import ReaderServer, is_loopback
+    from reader.ui.keymap import load_keymap
+    from reader.ui.serve import ReaderServer, is_loopback
 
-        if not is_loopback(host) and not public:
-            fail(f"--host {host} is reachable from other machines and textual-serve has no authentication: "
-                 "add --public to bind it anyway, or keep 127.0.0.1 and use an SSH tunnel")
-        keymap = OPTIONS.keymap or "browser"
-        load_keymap(keymap)  # a bad keymap fails here, once, not in every tab
-        ws = open_workspace(read_only=True)
-        if not ws.document_ids():
-            seeds = default_paths()
-            if not seeds:
-                fail(f"the store {OPTIONS.store} is empty: import documents first (reader import PATH)")
-            ws = open_workspace()
-            import_documents(ws, seeds, analyse=False)
-        ws.close()
-        command = [sys.executable, "-m", "reader", "--store", str(OPTIONS.store.resolve()), "--keymap",
-                   str(Path(keymap).resolve()) if Path(keymap).is_file() else keymap]
-        if OPTIONS.model:
-            command += ["--model", OPTIONS.model]
-        if OPTIONS.labels:
-            command += ["--labels", str(OPTIONS.labels.resolve())]
-        if not is_loopback(host):
-            say(err, f"warning: serving on {host}:{port} to other machines: textual-serve has no authentication, "
-                "anyone who reaches it can read and annotate under any name; prefer 127.0.0.1 with an SSH tunnel "
-                f"(ssh -L {port}:127.0.0.1:{port} this-machine) or a reverse proxy with authentication")
-        server = ReaderServer(shlex.join([*command, "open", "--ask-annotator"]), host, port,
-                              announce=lambda line: say(out, line))
-        try:
-            server.serve()
-        except OSError as exc:
-            fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
-        say(out, "reader: stopped")
+    if not is_loopback(host) and not public:
+        fail(f"--host {host} is reachable from other machines and textual-serve has no authentication: "
+             "add --public to bind it anyway, or keep 127.0.0.1 and use an SSH tunnel")
+    keymap = OPTIONS.keymap or "browser"
+    load_keymap(keymap)  # a bad keymap fails here, once, not in every tab
+    ws = open_workspace(read_only=True)
+    if not ws.document_ids():
+        if not any(p.is_dir() for p in SEEDS):
+            fail(f"the store {OPTIONS.store} is empty: import documents first (reader import PATH)")
+        ws = open_workspace()
+        import_seeds(ws)
+    ws.close()
+    command = [sys.executable, "-m", "reader", "--store", str(OPTIONS.store.resolve()), "--keymap",
+               str(Path(keymap).resolve()) if Path(keymap).is_file() else keymap]
+    if OPTIONS.model:
+        command += ["--model", OPTIONS.model]
+    if OPTIONS.labels:
+        command += ["--labels", str(OPTIONS.labels.resolve())]
+    if not is_loopback(host):
+        say(err, f"warning: serving on {host}:{port} to other machines: textual-serve has no authentication, "
+            "anyone who reaches it can read and annotate under any name; prefer 127.0.0.1 with an SSH tunnel "
+            f"(ssh -L {port}:127.0.0.1:{port} this-machine) or a reverse proxy with authentication")
+    server = ReaderServer(shlex.join([*command, "open", "--ask-annotator"]), host, port,
+                          announce=lambda line: say(out, line))
+    try:
+        server.serve()
+    except OSError as exc:
+        fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+    say(out, "reader: stopped")
 
 
 def load_documents(ws, paths: list[str] | list[Path]):
@@ -168,12 +159,10 @@ def load_documents(ws, paths: list[str] | list[Path]):
     return loaded
 
 
-def import_documents(ws, paths: list[str] | list[Path], *, analyse: bool, n_process: int = 1, docs=None):
-    """Store and (optionally) analyse documents (loaded from `paths` unless `docs` are given); a missing model
-    fails before anything is stored."""
+def import_documents(ws, docs, *, analyse: bool, n_process: int = 1):
+    """Store and (optionally) analyse documents; a missing model fails before anything is stored."""
     from reader.workspace import ImportResult
 
-    docs = load_documents(ws, paths).documents if docs is None else docs
     if ws.read_only:
         missing = [d for d in docs if not ws.has_document(d.id)]
         if missing:
@@ -193,47 +182,57 @@ def import_documents(ws, paths: list[str] | list[Path], *, analyse: bool, n_proc
     return results
 
 
+def import_seeds(ws) -> list[str]:
+    """The ids of the seed articles, stored without analysis (none when there is no seeds folder)."""
+    seeds = [p for p in SEEDS if p.is_dir()][:1]
+    return [r.document.id for r in import_documents(ws, load_documents(ws, seeds).documents, analyse=False)]
+
+
+def say_refused(results, refused: list[str]) -> None:
+    """The import's summary line, when more than one input was given (one input's own line says it all)."""
+    if len(results) + len(refused) > 1:
+        added = sum(1 for r in results if r.added)
+        say(err, f"imported {added}, unchanged {len(results) - added}, refused {len(refused)}")
+
+
 @app.command("import")
 def import_(
     paths: Annotated[list[str], typer.Argument(
         help="Files (.txt, .md, .jsonl, .html, a feed, or a native export), folders, or URLs of pages or feeds.")],
-    n_process: Annotated[int, typer.Option("--n-process", help="spaCy worker processes.")] = 1,
+    n_process: Annotated[int, typer.Option(help="spaCy worker processes.")] = 1,
 ) -> None:
     """Add documents to the store and analyse them; a native `reader export` file brings its annotations."""
-    from reader.export import ExportError
+    from reader.documents import is_url
+    from reader.export import import_native, read_native
 
-    with user_errors(ExportError):
-        from reader.documents import is_url
-        from reader.export import import_native, read_native
-
-        ws = open_workspace(written="nothing was imported")
-        native = {p: records for p in paths
-                  if not is_url(p) and Path(p).is_file() and (records := read_native(Path(p))) is not None}
-        rest = [p for p in paths if p not in native]
-        loaded = load_documents(ws, rest) if rest else None  # every input is read before anything is stored
-        if native:
-            summary = import_native(ws, [r for records in native.values() for r in records], analyse=True)
-            for doc_id in summary.documents:
-                state = "added" if doc_id in summary.added else "unchanged"
-                say(out, f"{doc_id}  {state:<9}  {ws.document(doc_id).title}")
-            say(out, f"{summary.annotations} annotations imported from {len(native)} native export(s)")
-        if loaded is None:
-            return
-        results = import_documents(ws, rest, analyse=True, n_process=n_process, docs=loaded.documents)
-        for result in results:
-            doc = result.document
-            analysis = ws.cached_analysis(doc)
-            n_sent, n_ent = (len(analysis.sentences), len(analysis.entities)) if analysis else (0, 0)
-            state = "added" if result.added else "unchanged"
-            say(out, f"{doc.id}  {state:<9}  {n_sent:>5} sentences  {n_ent:>5} entities  {doc.title}")
-            if result.replaces:
-                say(out, f"  replaces {result.replaces} (same source): annotations re-anchored")
-            for ann in result.lost:
-                say(err, f"  not found in the new text, kept in {result.replaces}: {ann.kind} "
-                    f"{ann.label or ann.text!r} on “{' '.join(ann.quote.exact[:60].split())}”")
-        say_refused(results, loaded.refused)
-        if loaded.refused:
-            raise typer.Exit(1 if results else 2)  # 1: some imported, others refused; 2: every input refused
+    ws = open_workspace(written="nothing was imported")
+    native = {p: records for p in paths
+              if not is_url(p) and Path(p).is_file() and (records := read_native(Path(p))) is not None}
+    rest = [p for p in paths if p not in native]
+    loaded = load_documents(ws, rest) if rest else None  # every input is read before anything is stored
+    if native:
+        summary = import_native(ws, [r for records in native.values() for r in records], analyse=True)
+        for doc_id in summary.documents:
+            state = "added" if doc_id in summary.added else "unchanged"
+            say(out, f"{doc_id}  {state:<9}  {ws.document(doc_id).title}")
+        say(out, f"{summary.annotations} annotations imported from {len(native)} native export(s)")
+    if loaded is None:
+        return
+    results = import_documents(ws, loaded.documents, analyse=True, n_process=n_process)
+    for result in results:
+        doc = result.document
+        analysis = ws.cached_analysis(doc)
+        n_sent, n_ent = (len(analysis.sentences), len(analysis.entities)) if analysis else (0, 0)
+        state = "added" if result.added else "unchanged"
+        say(out, f"{doc.id}  {state:<9}  {n_sent:>5} sentences  {n_ent:>5} entities  {doc.title}")
+        if result.replaces:
+            say(out, f"  replaces {result.replaces} (same source): annotations re-anchored")
+        for ann in result.lost:
+            say(err, f"  not found in the new text, kept in {result.replaces}: {ann.kind} "
+                f"{ann.label or ann.text!r} on “{' '.join(ann.quote.exact[:60].split())}”")
+    say_refused(results, loaded.refused)
+    if loaded.refused:
+        raise typer.Exit(1 if results else 2)  # 1: some imported, others refused; 2: every input refused
 
 
 LIST_SORTS = ("id", "title", "date", "tagged", "progress")
@@ -241,83 +240,75 @@ LIST_SORTS = ("id", "title", "date", "tagged", "progress")
 
 @app.command("list")
 def list_(
-    sort: Annotated[str, typer.Option("--sort", help="id (default), title, date, tagged or progress (share "
-                                                     "tagged, least first).")] = "id",
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many documents.")] = None,
+    sort: Annotated[str, typer.Option(help="id (default), title, date, tagged or progress (share tagged, least "
+                                           "first).")] = "id",
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many documents.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document.")] = False,
 ) -> None:
     """Documents in the store, with --annotator's progress (tagged sentences, notes, entity decisions)."""
-    with user_errors():
-        if sort not in LIST_SORTS:
-            fail(f"unknown sort {sort!r} (sorts: {', '.join(LIST_SORTS)})")
-        ws = open_workspace(read_only=True)
-        who = ws.annotator
-        summaries = [ws.summary(doc_id, who) for doc_id in ws.document_ids()]
-        if sort == "progress":
-            summaries.sort(key=lambda s: (s.tagged / s.sentences if s.sentences else 0.0, s.doc_id))
-        elif sort != "id":
-            summaries.sort(key=lambda s: (getattr(s, sort), s.doc_id), reverse=sort == "tagged")
-        summaries = summaries[:limit]
-        if as_json:
-            for s in summaries:
-                write_json({"id": s.doc_id, "title": s.title, "date": s.date, "source": s.source, "annotator": who,
-                            "sentences": s.sentences, "tagged": s.tagged, "notes": s.notes, "decisions": s.decisions})
-            return
-        # figures keep their width (never cut); the title gives way, cut with … (Rich shrinks only a column that
-        # may wrap: the title's cells themselves stay on one line)
-        figure = {"justify": "right", "no_wrap": True, "overflow": "ellipsis"}
-        columns = {"id": {"no_wrap": True, "overflow": "ellipsis", "min_width": 12},
-                   "title": {"overflow": "ellipsis", "max_width": 60},
-                   **{name: {**figure, "min_width": len(name)} for name in ("sentences", "tagged", "notes",
-                                                                            "decisions")}}
-        out.print(text_table(f"Documents · progress of {who}", columns, [
-            (s.doc_id, Text(visible(s.title, one_line=True), no_wrap=True, overflow="ellipsis"),
-             "–" if s.sentences is None else s.sentences, s.tagged, s.notes, s.decisions) for s in summaries]))
-        warn_damage(ws.damage())
+    if sort not in LIST_SORTS:
+        fail(f"unknown sort {sort!r} (sorts: {', '.join(LIST_SORTS)})")
+    ws = open_workspace(read_only=True)
+    who = ws.annotator
+    summaries = [ws.summary(doc_id, who) for doc_id in ws.document_ids()]
+    if sort == "progress":
+        summaries.sort(key=lambda s: (s.tagged / s.sentences if s.sentences else 0.0, s.doc_id))
+    elif sort != "id":
+        summaries.sort(key=lambda s: (getattr(s, sort), s.doc_id), reverse=sort == "tagged")
+    summaries = summaries[:limit]
+    if as_json:
+        for s in summaries:
+            write_json({"id": s.doc_id, "title": s.title, "date": s.date, "source": s.source, "annotator": who,
+                        "sentences": s.sentences, "tagged": s.tagged, "notes": s.notes, "decisions": s.decisions})
+        return
+    # figures keep their width (never cut); the title gives way, cut with … (Rich shrinks only a column that
+    # may wrap: the title's cells themselves stay on one line)
+    figures = ("sentences", "tagged", "notes", "decisions")
+    columns = {"id": {"no_wrap": True, "overflow": "ellipsis", "min_width": 12},
+               "title": {"overflow": "ellipsis", "max_width": 60},
+               **{name: {"justify": "right", "no_wrap": True, "overflow": "ellipsis", "min_width": len(name)}
+                  for name in figures}}
+    out.print(text_table(f"Documents · progress of {who}", columns, [
+        (s.doc_id, Text(visible(s.title, one_line=True), no_wrap=True, overflow="ellipsis"),
+         "–" if s.sentences is None else s.sentences, s.tagged, s.notes, s.decisions) for s in summaries]))
+    warn(ws.damage())
 
 
 @app.command("export")
 def export_(
     fmt: Annotated[str, typer.Option("--format", help="jsonl (default), prodigy, doccano or spacy.")] = "jsonl",
     unit: Annotated[str | None, typer.Option(
-        "--unit", help="document or sentence (default: document for jsonl, sentence otherwise).")] = None,
-    output: Annotated[Path | None, typer.Option("--output", help="File to write (stdout by default; spacy needs one).")]
-    = None,
+        help="document or sentence (default: document for jsonl, sentence otherwise).")] = None,
+    output: Annotated[Path | None, typer.Option(help="File to write (stdout by default; spacy needs one).")] = None,
     doc: DocsOpt = None,
     annotated_only: Annotated[bool, typer.Option("--annotated-only", help="Only annotated documents and sentences.")]
     = False,
-    align: Annotated[str, typer.Option("--align", help="Spans that cut a token: strict (fail), expand or contract.")]
+    align: Annotated[str, typer.Option(help="Spans that cut a token: strict (fail), expand or contract.")]
     = "strict",
 ) -> None:
     """Write a dataset (stdout when no --output); a summary goes to stderr."""
-    from reader.export import ExportError
+    from rich.progress import Progress
 
-    with user_errors(ExportError):
-        from rich.progress import Progress
+    from reader.export import check_options, export, write_export
 
-        from reader.export import check_options, export, write_export
-
-        target = None if output is None or str(output) == "-" else output
-        check_options(fmt, unit, align, target)
-        ws = open_workspace(read_only=True)
-        who = OPTIONS.annotator if OPTIONS.annotator_given else None
-        with Progress(console=err, transient=True) as progress:
-            task = progress.add_task("exporting", total=2 * (len(doc) if doc else len(ws.document_ids())))
-            result = export(ws, fmt, unit, doc, annotated_only, who, align,
-                            progress=lambda n: progress.advance(task, n))
-        write_export(result, target)
-        warn_damage(result.skipped)
-        say(err, result.summary())
+    target = None if output is None or str(output) == "-" else output
+    check_options(fmt, unit, align, target)
+    ws = open_workspace(read_only=True)
+    who = OPTIONS.annotator if OPTIONS.annotator_given else None
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("exporting", total=2 * (len(doc) if doc else len(ws.document_ids())))
+        result = export(ws, fmt, unit, doc, annotated_only, who, align, progress=lambda n: progress.advance(task, n))
+    write_export(result, target)
+    warn(result.skipped)
+    say(err, result.summary())
 
 
 @app.command("keys")
 def keys_() -> None:
     """Every binding id with its keys under the chosen keymap."""
-    with user_errors():
-        from reader.ui.keymap import BY_ID, load_keymap
+    from reader.ui.keymap import BY_ID, load_keymap
 
-        keymap = load_keymap(OPTIONS.keymap)
-        for warning in keymap.warnings:  # usable, but some key will never arrive: say so where it can be fixed
-            say(err, f"warning: {warning}")
-        for binding_id, keys in keymap.items():
-            say(out, f"{binding_id:<28} {keys:<28} {BY_ID[binding_id].description}")
+    keymap = load_keymap(OPTIONS.keymap)
+    warn(keymap.warnings)  # usable, but some key will never arrive: said where it can be fixed
+    for binding_id, keys in keymap.items():
+        say(out, f"{binding_id:<28} {keys:<28} {BY_ID[binding_id].description}")

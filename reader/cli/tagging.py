@@ -4,30 +4,44 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from reader.cli.base import DocArg, app, err, fail, open_workspace, out, say
 from reader.untrusted import UntrustedError, check_name
 
-if TYPE_CHECKING:
-    pass
-from reader.cli.base import (
-    CheckOpt,
-    DocArg,
-    DocOrFrom,
-    app,
-    err,
-    fail,
-    open_workspace,
-    out,
-    require,
-    say,
-    sentence_index,
-    session_for,
-    user_errors,
-)
+DocOrFrom = Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)]
+CheckOpt = Annotated[bool, typer.Option("--check", help="With --from: check every line, write nothing.")]
+
+
+def sentence_index(value: str, count: int, hint: str = "") -> int:
+    """A sentence number given on the command line: ASCII digits within range (`-1` is not the last one)."""
+    from reader.annotations import AnnotationError
+
+    if not re.fullmatch(r"[0-9]+", value) or int(value) >= count:
+        shown = value if re.fullmatch(r"-?[0-9]+", value) else repr(value)
+        raise AnnotationError(f"no sentence {shown} (the document has {count}, numbered from 0{hint})")
+    return int(value)
+
+
+def session_for(doc_ref: str):
+    """The document (by id or unique prefix), its sentences (cached or from the model) and the session."""
+    ws = open_workspace(written="nothing was written")
+    doc = ws.document(ws.resolve(doc_ref))
+    analysis, _ = ws.analysis(doc)
+    session = ws.session(doc)
+    session.use_sentences(analysis.sentences)
+    return ws, doc, analysis, session
+
+
+def require(command: str, **arguments: str | None) -> None:
+    """The error typer would give for a missing argument (they are optional for the `--from` form)."""
+    for name, value in arguments.items():
+        if value is None:
+            fail(f"missing argument '{name}' (see reader {command} --help)")
 
 
 @app.command("tag")
@@ -46,16 +60,14 @@ def tag_(
             fail("give either DOC SENT LABEL [--remove] or --from FILE (a `remove` column), not both")
         return bulk("tag", source, check, tag_line, 3)
     require("tag", doc=doc, sentence=sentence, label=label)
-    assert doc is not None and sentence is not None and label is not None
-    with user_errors():
-        label = check_name(label, "label")
-        ws, document, analysis, session = session_for(doc)
-        index = sentence_index(sentence, len(analysis.sentences))
-        change = session.set_tag(index, label, on=not remove)
-        start, end = analysis.sentences[index]
-        state = "unchanged" if change is None else change.description
-        preview = " ".join(document.text[start:end].split())[:70]
-        say(out, f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {preview}")
+    label = check_name(label, "label")
+    ws, document, analysis, session = session_for(doc)
+    index = sentence_index(sentence, len(analysis.sentences))
+    change = session.set_tag(index, label, on=not remove)
+    start, end = analysis.sentences[index]
+    state = "unchanged" if change is None else change.description
+    preview = " ".join(document.text[start:end].split())[:70]
+    say(out, f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {preview}")
 
 
 def tag_line(session, analysis, fields: list[str], memo: dict):
@@ -68,11 +80,7 @@ def tag_line(session, analysis, fields: list[str], memo: dict):
     flag = fields[3].strip() if len(fields) == 4 else ""
     if flag not in ("", "remove", "add"):
         raise AnnotationError(f"the 4th column is `remove` (or empty), not {flag!r}")
-    try:
-        label = check_name(fields[2], "label")
-    except UntrustedError as exc:
-        raise AnnotationError(str(exc)) from None
-    return session.set_tag(index, label, on=flag != "remove")
+    return session.set_tag(index, check_name(fields[2], "label"), on=flag != "remove")
 
 
 def entity_line(session, analysis, fields: list[str], memo: dict):
@@ -86,12 +94,11 @@ def entity_line(session, analysis, fields: list[str], memo: dict):
             raise AnnotationError(f"{name} {value!r} is not a character offset (digits, from 0)")
     if len(fields) < 4:
         raise AnnotationError("missing the action (accept, reject, relabel LABEL or add LABEL)")
-    start, end = int(fields[1]), int(fields[2])
-    predicted = memo.get("predicted")
-    if predicted is None:  # once per document (`memo` is the document's): the model's entities by span
-        predicted = memo["predicted"] = {(e.start, e.end): e.label for e in analysis.entities}
-    return session.set_entity(start, end, fields[3].strip(), fields[4].strip() if len(fields) == 5 else None,
-                              predicted=predicted, tokens=analysis.tokens)
+    if "predicted" not in memo:  # once per document (`memo` is the document's): the model's entities by span
+        memo["predicted"] = {(e.start, e.end): e.label for e in analysis.entities}
+    return session.set_entity(int(fields[1]), int(fields[2]), fields[3].strip(),
+                              fields[4].strip() if len(fields) == 5 else None, predicted=memo["predicted"],
+                              tokens=analysis.tokens)
 
 
 def read_lines(source: str) -> list[tuple[int, list[str]]]:
@@ -119,48 +126,44 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
     where = "stdin" if source == "-" else source
     lines = read_lines(source)
     errors: list[tuple[int, str]] = []
-    with user_errors():
-        ws = open_workspace(read_only=check, written="" if check else "nothing was written")
-        by_doc: dict[str, list[tuple[int, list[str]]]] = {}
-        resolved: dict[str, str] = {}
-        for number, fields in lines:
+    ws = open_workspace(read_only=check, written="" if check else "nothing was written")
+    resolve = cache(ws.resolve)
+    by_doc: dict[str, list[tuple[int, list[str]]]] = {}
+    for number, fields in lines:
+        try:
             if len(fields) < columns:
-                errors.append((number, f"{len(fields)} column(s), expected at least {columns} separated by tabs"))
-                continue
-            try:
-                doc_id = resolved.get(fields[0]) or resolved.setdefault(fields[0], ws.resolve(fields[0]))
-            except StoreError as exc:
-                errors.append((number, str(exc)))
-                continue
-            by_doc.setdefault(doc_id, []).append((number, fields))
-        applied = unchanged = written = writes = 0
-        for doc_id, doc_lines in by_doc.items():
-            try:
-                document = ws.document(doc_id)
-                analysis, _ = ws.analysis(document)
-            except (StoreError, AnalysisError) as exc:
-                errors.extend((n, f"cannot read {doc_id}: {exc}") for n, _ in doc_lines)
-                continue
-            session = ws.session(document)
-            session.use_sentences(analysis.sentences)
-            done = same = 0
-            memo: dict = {}
-            try:
-                with session.batch(f"{command} --from {where}", dry_run=check) as result:
-                    for number, fields in doc_lines:
-                        try:
-                            change = apply_line(session, analysis, fields, memo)
-                        except AnnotationError as exc:
-                            errors.append((number, str(exc)))
-                            continue
-                        done, same = done + (change is not None), same + (change is None)
-            except StoreError as exc:
-                errors.extend((n, f"not saved: {exc}") for n, _ in doc_lines)
-                continue
-            writes += result.change is not None
-            applied, unchanged, written = applied + done, unchanged + same, written + result.records
-            say(out, f"{doc_id}  applied {done:>4}  unchanged {same:>4}  refused {len(doc_lines) - done - same:>4}  "
-                f"{document.title}")
+                raise AnnotationError(f"{len(fields)} column(s), expected at least {columns} separated by tabs")
+            by_doc.setdefault(resolve(fields[0]), []).append((number, fields))
+        except (AnnotationError, StoreError) as exc:
+            errors.append((number, str(exc)))
+    applied = unchanged = written = writes = 0
+    for doc_id, doc_lines in by_doc.items():
+        try:
+            document = ws.document(doc_id)
+            analysis, _ = ws.analysis(document)
+        except (StoreError, AnalysisError) as exc:
+            errors.extend((n, f"cannot read {doc_id}: {exc}") for n, _ in doc_lines)
+            continue
+        session = ws.session(document)
+        session.use_sentences(analysis.sentences)
+        done = same = 0
+        memo: dict = {}
+        try:
+            with session.batch(f"{command} --from {where}", dry_run=check) as result:
+                for number, fields in doc_lines:
+                    try:
+                        change = apply_line(session, analysis, fields, memo)
+                    except (AnnotationError, UntrustedError) as exc:
+                        errors.append((number, str(exc)))
+                        continue
+                    done, same = done + (change is not None), same + (change is None)
+        except StoreError as exc:
+            errors.extend((n, f"not saved: {exc}") for n, _ in doc_lines)
+            continue
+        writes += result.change is not None
+        applied, unchanged, written = applied + done, unchanged + same, written + result.records
+        say(out, f"{doc_id}  applied {done:>4}  unchanged {same:>4}  refused {len(doc_lines) - done - same:>4}  "
+            f"{document.title}")
     for number, message in sorted(errors):
         say(err, f"error: {where}:{number}: {message}")
     outcome = f"{written} records would be written (--check: nothing written)" if check else \
@@ -191,14 +194,11 @@ def entity_(
             fail("give either DOC START END ACTION [LABEL] or --from FILE, not both")
         return bulk("entity", source, check, entity_line, 4)
     require("entity", doc=doc, start=start, end=end, action=action)
-    assert doc is not None and start is not None and end is not None and action is not None
-    with user_errors():
-        ws, document, analysis, session = session_for(doc)
-        fields = [doc, start, end, action] + ([label] if label is not None else [])
-        change = entity_line(session, analysis, fields, {})
-        s, e = int(start), int(end)
-        state = "unchanged" if change is None else change.description
-        say(out, f"{document.id} {s}-{e} “{' '.join(document.text[s:e].split())}”: {state} ({ws.annotator})")
+    ws, document, analysis, session = session_for(doc)
+    change = entity_line(session, analysis, [doc, start, end, action] + ([label] if label is not None else []), {})
+    s, e = int(start), int(end)
+    state = "unchanged" if change is None else change.description
+    say(out, f"{document.id} {s}-{e} “{' '.join(document.text[s:e].split())}”: {state} ({ws.annotator})")
 
 
 @app.command("note")
@@ -208,12 +208,10 @@ def note_(
     text: Annotated[str, typer.Argument(help="The note.")],
 ) -> None:
     """Attach a note to a sentence or to the document."""
-    with user_errors():
-        ws, document, analysis, session = session_for(doc)
-        if sentence == "-":
-            session.add_note("document", 0, 0, text)
-        else:
-            index = sentence_index(sentence, len(analysis.sentences), "; - for the document")
-            start, end = analysis.sentences[index]
-            session.add_note("sentence", start, end, text)
-        say(out, f"{document.id} note saved ({ws.annotator})")
+    ws, document, analysis, session = session_for(doc)
+    if sentence == "-":
+        session.add_note("document", 0, 0, text)
+    else:
+        start, end = analysis.sentences[sentence_index(sentence, len(analysis.sentences), "; - for the document")]
+        session.add_note("sentence", start, end, text)
+    say(out, f"{document.id} note saved ({ws.annotator})")
