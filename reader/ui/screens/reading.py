@@ -31,27 +31,24 @@ if TYPE_CHECKING:
     from reader.ui.screens import ReaderHost
 
 
+@dataclass
 class AnalysisFailed(Message):
-    def __init__(self, doc_id: str, error: str) -> None:
-        super().__init__()
-        self.doc_id = doc_id
-        self.error = error
+    doc_id: str
+    error: str
 
 
+@dataclass
 class AnalysisProgress(Message):
-    def __init__(self, doc_id: str, share: float) -> None:
-        super().__init__()
-        self.doc_id = doc_id
-        self.share = share
+    doc_id: str
+    share: float
 
 
+@dataclass
 class AnalysisReady(Message):
-    def __init__(self, doc_id: str, analysis: Analysis, cached: bool, marks: EntityMarks | None = None) -> None:
-        super().__init__()
-        self.doc_id = doc_id
-        self.analysis = analysis
-        self.cached = cached
-        self.marks = marks  # None: computed on the UI thread
+    doc_id: str
+    analysis: Analysis
+    cached: bool
+    marks: EntityMarks | None = None  # None: computed on the UI thread
 
 
 @dataclass(frozen=True)
@@ -78,20 +75,17 @@ def header_meta(doc: Document, room: int | None = None, lead: tuple[str, ...] = 
         lead = (*lead, set_cell_size(date, 11) + "…")
     texts = [*lead, *(visible(str(doc.meta[key]), one_line=True) for key in ("source", "author") if doc.meta.get(key))]
     kept: list[str] = []
-    used = 0
     for index, text in enumerate(texts):
-        space = (room - used - (cell_len(separator) if kept else 0)) if room is not None else cell_len(text)
+        space = cell_len(text) if room is None else room - cell_len(separator.join([*kept, ""]))  # after a separator
         if cell_len(text) <= space or index < len(lead):
             kept.append(text)
         elif space >= 8:
             kept.append(set_cell_size(text, space - 1) + "…")
         else:
             break
-        used += cell_len(kept[-1]) + (cell_len(separator) if len(kept) > 1 else 0)
-    parts: list = []
-    for index, text in enumerate(kept):
-        parts += [(separator if parts else "", "dim"), (text, "bold") if index < len(lead) - bool(date) else text]
-    return Content.assemble(*parts)
+    bold = len(lead) - bool(date)
+    return Content.styled(separator, "dim").join(Content.styled(text, "bold" if index < bold else "")
+                                                 for index, text in enumerate(kept))
 
 
 class SearchBox(Input):
@@ -223,7 +217,7 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
             return None
         if session.version != version:
             return None
-        marks = [Mark(e.start, e.end, e.label, e.status) for e in entities]
+        marks = marks_of(entities)
         return EntityMarks(version, entities, marks, group_marks(self.doc.text, marks))
 
     def on_unmount(self) -> None:
@@ -272,15 +266,10 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
             usable = self.check_annotations()
         prepared: EntityMarks | None = getattr(self, "_prepared", None)
         if "entity" in kinds and prepared is not None and usable and prepared.version == session.version:
-            self.entities = prepared.entities  # computed in the worker (`entity_marks`), still current
-            self.view.set_marks(prepared.marks)
-            self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status,
-                                           prepared.groups)
+            self.show_entities(prepared.entities, prepared.marks, prepared.groups)  # from the worker, still current
         elif "entity" in kinds:
             predicted = self.analysis.entities if self.analysis else ()
-            self.entities = session.entities(predicted) if usable else entity_states(predicted, ())
-            self.view.set_marks([Mark(e.start, e.end, e.label, e.status) for e in self.entities])
-            self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status)
+            self.show_entities(session.entities(predicted) if usable else entity_states(predicted, ()))
         if self.analysis is None or not usable or not kinds & {"tag", "note", "dismissal"}:
             return
         colours = {lb.name: lb.colour for lb in session.labels.labels}
@@ -297,6 +286,12 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
             tags = [Tag(n, colours.get(n, 8)) for n in session.labels_on(index)] or \
                 self.suggestion_tags(index, colours)
             view.set_sentence_overlay(index, tags, bool(session.notes_on(index)))
+
+    def show_entities(self, entities: list[EntityState], marks: list[Mark] | None = None,
+                      groups: list | None = None) -> None:
+        self.entities = entities
+        self.view.set_marks(marks_of(entities) if marks is None else marks)
+        self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status, groups)
 
     def update_status(self) -> None:
         """One line that fits the terminal: the most urgent parts (lowest rank) win the space."""
@@ -501,6 +496,10 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     def action_library(self) -> None:
         self.reader_app.action_library()
+
+
+def marks_of(entities: list[EntityState]) -> list[Mark]:
+    return [Mark(e.start, e.end, e.label, e.status) for e in entities]
 
 
 def fit_status(parts: list[tuple[int, str]], width: int, separator: str = " · ") -> str:

@@ -3,6 +3,7 @@ the least certain ones (`reader.uncertain`), document after document."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual import work
@@ -13,19 +14,17 @@ from reader.documents import Document
 from reader.ui.widgets.article_view import Tag
 
 
+@dataclass
 class SuggestionsReady(Message):
-    def __init__(self, doc_id: str, model: object, cats: list[dict[str, float]]) -> None:
-        super().__init__()
-        self.doc_id = doc_id
-        self.model = model
-        self.cats = cats
+    doc_id: str
+    model: Any  # `reader.suggest.ModelInfo`
+    cats: list[dict[str, float]]
 
 
+@dataclass
 class SuggestionsFailed(Message):
-    def __init__(self, doc_id: str, error: str) -> None:
-        super().__init__()
-        self.doc_id = doc_id
-        self.error = error
+    doc_id: str
+    error: str
 
 
 _jump_on_open: set[str] = set()
