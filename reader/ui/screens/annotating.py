@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 
 from textual.content import Content
 
+from reader.annotations import AnnotationError
+from reader.session import entity_label_choices
+from reader.store import StoreError
 from reader.ui.keymap import keys_for
 from reader.untrusted import visible
 
@@ -21,9 +24,6 @@ class AnnotationActions:
 
     def perform(self, operation, *args, done: str = "saved") -> Change | None:
         """Says "saved" only once the store wrote it to disk; a failed write says so until a later one succeeds."""
-        from reader.annotations import AnnotationError
-        from reader.store import StoreError
-
         if self.reader_app.workspace.read_only:
             self.reader_app.check_writer()  # the other reader may have quit: then this write goes through
         if not self.check_annotations():
@@ -102,8 +102,6 @@ class AnnotationActions:
             self.perform(self.session.decide, entity, "rejected")
 
     def entity_labels(self) -> list[str]:
-        from reader.session import entity_label_choices
-
         return entity_label_choices(e.label for e in self.entities)
 
     def action_relabel_entity(self) -> None:
@@ -209,9 +207,6 @@ class AnnotationActions:
 
         def keep(text: str) -> None:
             """The app ends under the editor: save the draft as the note, without touching the screen."""
-            from reader.annotations import AnnotationError
-            from reader.store import StoreError
-
             if existing is None and not text.strip():
                 return
             where = f"the note on the document {self.doc.id}"

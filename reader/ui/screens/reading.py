@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len, set_cell_size
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,16 +15,20 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
 
 from reader import collector
 from reader.analysis import Analysis, AnalysisError
+from reader.analysis_process import AnalysisCancelled
+from reader.annotations import entity_states
 from reader.documents import Document
 from reader.search import find_all
+from reader.store import StoreError
 from reader.ui.keymap import bindings, keys_for
 from reader.ui.screens.annotating import AnnotationActions
 from reader.ui.screens.suggesting import SuggestionActions
 from reader.ui.widgets.article_view import ArticleView, Mark, Tag
-from reader.ui.widgets.side_panel import EntityList, SidePanel
+from reader.ui.widgets.side_panel import EntityList, SidePanel, group_marks
 from reader.untrusted import visible
 
 if TYPE_CHECKING:
@@ -65,8 +71,6 @@ class EntityMarks:
 def header_meta(doc: Document, room: int | None = None, lead: tuple[str, ...] = ()) -> Content:
     """The header's text beside the title, in `room` cells (None: all). `lead` and the date are always kept;
     source and author only while they fit, so a long one never pushes the title out."""
-    from rich.cells import cell_len, set_cell_size
-
     separator = "  ·  "
     date = visible(str(doc.meta.get("date") or ""), one_line=True)
     if date and cell_len(date) <= 12:
@@ -139,8 +143,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     def check_annotations(self) -> bool:
         """A damaged annotation file is reported (and kept); the text stays readable."""
-        from reader.store import StoreError
-
         try:
             self.session.records()
         except StoreError as exc:
@@ -179,11 +181,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     @work(thread=True, exclusive=True, group="analysis")
     def analyse(self, doc: Document) -> None:
-        from textual.worker import get_current_worker
-
-        from reader.analysis_process import AnalysisCancelled
-        from reader.store import StoreError
-
         def progress(share: float) -> None:
             self.post_message(AnalysisProgress(doc.id, share))
 
@@ -204,8 +201,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     def entity_marks(self, analysis: Analysis) -> EntityMarks | None:
         """None when the annotations are damaged or changed meanwhile: `refresh_marks` then does it itself."""
-        from reader.ui.widgets.side_panel import group_marks
-
         if self.reader_app.review is not None:  # the review screen draws its own marks
             return None
         session = self.session
@@ -259,8 +254,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
                       sentences: set[int] | frozenset[int] | None = None, *, usable: bool | None = None) -> None:
         """Repaint what annotations of these kinds change, in these sentences or everywhere, from the session.
         `usable`: the annotations were just checked."""
-        from reader.annotations import entity_states
-
         session = self.session
         if usable is None:
             usable = self.check_annotations()
@@ -397,8 +390,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
     def action_submit_search(self) -> None:
         """Enter, as it arrives: the text takes the focus (the keys typed next are reader keys) and searches once
         the box has taken the keys typed before Enter. `/Poutine⏎jj`: the first match, then two sentences on."""
-        import asyncio
-
         box = self.search_box
         typed = asyncio.Event()
         box.call_later(typed.set)
@@ -461,8 +452,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     def fit_header(self) -> None:
         """Give the title the header's width first; the date, source and author take what it leaves."""
-        from rich.cells import cell_len
-
         header = self.query_one("#header")
         width = header.content_region.width or self.size.width - 2
         meta_widget = self.query_one("#header-meta", Static)
@@ -505,8 +494,6 @@ def marks_of(entities: list[EntityState]) -> list[Mark]:
 def fit_status(parts: list[tuple[int, str]], width: int, separator: str = " · ") -> str:
     """Join (priority, text) parts in order, keeping the most urgent (lowest number) that fit in `width` cells;
     one that fits in part is cut with an ellipsis."""
-    from rich.cells import cell_len, set_cell_size
-
     kept: dict[int, str] = {}
     used = 0
     for index in sorted(range(len(parts)), key=lambda i: parts[i][0]):

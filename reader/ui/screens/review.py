@@ -16,6 +16,9 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Static
 
+from reader.adjudication import merge_document, take, take_all, take_none, take_version
+from reader.annotations import EntityState
+from reader.store import StoreError
 from reader.ui.keymap import bindings, keys_for
 from reader.ui.screens.dialogs import LabelPicker, Picker
 from reader.ui.screens.reading import AnalysisReady, ReadingScreen
@@ -139,9 +142,6 @@ class ReviewScreen(ReadingScreen):
 
     def merge_agreed(self) -> None:
         """Write into gold what the rule settles, as `reader merge` does (one undo step)."""
-        from reader.adjudication import merge_document
-        from reader.store import StoreError
-
         items = self.load_items()
         if not items.annotators or self.reader_app.workspace.read_only:
             return
@@ -170,8 +170,6 @@ class ReviewScreen(ReadingScreen):
 
     def refresh_marks(self, kinds=ALL_KINDS, sentences=None, *, usable: bool | None = None) -> None:
         """Gold's marks, plus spans only some annotator has (`proposed`), so the cursor can reach them."""
-        from reader.annotations import EntityState
-
         view = self.view
         was = view.current_mark
         if self.analysis is not None and not self.store_problem:
@@ -356,8 +354,6 @@ class ReviewScreen(ReadingScreen):
         return change
 
     def action_take_version(self) -> None:
-        from reader.adjudication import take
-
         item = self.review_item()
         if item is None:
             return
@@ -373,8 +369,6 @@ class ReviewScreen(ReadingScreen):
         self.app.push_screen(VersionPicker(f"Take whose version of {what}?", rows, preferred), done)
 
     def action_take_all(self) -> None:
-        from reader.adjudication import take_all
-
         item = self.review_item()
         if item is None:
             return
@@ -389,16 +383,12 @@ class ReviewScreen(ReadingScreen):
         self.decide(take_all, self.session, item)
 
     def action_take_none(self) -> None:
-        from reader.adjudication import take_none
-
         item = self.review_item()
         if item is not None:
             self.decide(take_none, self.session, item)
 
     def toggle_label(self, label) -> None:
         """Through the adjudication, so a tag keeps `from` and the versions, and an emptied sentence is decided."""
-        from reader.adjudication import take_version
-
         item = self._sentence_items.get(self.view.cursor) if self.items is not None else None
         if item is None:
             super().toggle_label(label)
@@ -420,8 +410,6 @@ class ReviewScreen(ReadingScreen):
     def set_entity(self, entity, label: str | None) -> bool:
         """Take gold's version of `entity`'s item with it set to `label` (None: left out), naming who had that
         version; False when the entity is in no item under review (the reading keys apply)."""
-        from reader.adjudication import take_version
-
         if self.items is None or entity is None:
             return False
         item = next((i for i in self._entity_items.get(self.view.cursor, [])

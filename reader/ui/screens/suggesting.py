@@ -10,6 +10,7 @@ from textual import work
 from textual.message import Message
 
 from reader.analysis import AnalysisError
+from reader.analysis_process import AnalysisCancelled
 from reader.documents import Document
 from reader.ui.widgets.article_view import Tag
 
@@ -38,7 +39,6 @@ class SuggestionActions:
     def load_suggestions(self, doc: Document, sentences: list[tuple[int, int]]) -> None:
         """The newest trained model's suggestions, from the analysis child; a damaged model is one line."""
         from reader import uncertain
-        from reader.analysis_process import AnalysisCancelled
         from reader.suggest import ModelError
 
         workspace = self.reader_app.workspace
@@ -144,7 +144,6 @@ class SuggestionActions:
     @work(thread=True, exclusive=True, group="library-suggestions")
     def next_uncertain_document(self, model: Any) -> None:
         from reader import uncertain
-        from reader.analysis_process import AnalysisCancelled
         from reader.suggest import ModelError
 
         try:
