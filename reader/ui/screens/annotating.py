@@ -83,26 +83,24 @@ class AnnotationActions:
         self.app.push_screen(LabelPicker(f"Label sentence {index + 1} (toggles)", labels.names, keys=keys,
                                          marked=on), done)
 
-    def current_entity(self) -> EntityState | None:
+    def entity_here(self) -> EntityState | None:
         index = self.view.entity_cursor
-        if index is None or index >= len(self.entities):
+        return self.entities[index] if index is not None and index < len(self.entities) else None
+
+    def current_entity(self) -> EntityState | None:
+        entity = self.entity_here()
+        if entity is None:
             self.notify(f"Move to an entity first ({keys_for(self.app.keymap, 'reader.next-entity')} / "
                         f"{keys_for(self.app.keymap, 'reader.prev-entity')}, or the side panel).", severity="warning")
-            return None
-        return self.entities[index]
+        return entity
 
     def action_accept_entity(self) -> None:
-        entity = self.current_entity()
-        if entity is not None:
-            self.perform(self.session.decide, entity, "accepted")
+        if (entity := self.current_entity()) is not None:
+            self.decide_entity(entity, "accepted")
 
     def action_reject_entity(self) -> None:
-        entity = self.current_entity()
-        if entity is not None:
-            self.perform(self.session.decide, entity, "rejected")
-
-    def entity_labels(self) -> list[str]:
-        return entity_label_choices(e.label for e in self.entities)
+        if (entity := self.current_entity()) is not None:
+            self.decide_entity(entity, "rejected")
 
     def action_relabel_entity(self) -> None:
         entity = self.current_entity()
@@ -112,14 +110,22 @@ class AnnotationActions:
         from reader.ui.screens.dialogs import LabelPicker
 
         def done(label: str | None) -> None:
-            if label == entity.label:  # the same label again keeps it (a decision twice would take it back)
-                self.notify(f"“{self.doc.text[entity.start:entity.end]}” stays {label}: nothing changed.",
-                            timeout=4, markup=False)
-            elif label:
-                self.perform(self.session.decide, entity, "relabelled", label)
+            if label:
+                self.decide_entity(entity, "relabelled", label)
 
         surface = self.doc.text[entity.start:entity.end]
         self.app.push_screen(LabelPicker(f"Label for “{surface}”", self.entity_labels(), entity.label), done)
+
+    def decide_entity(self, entity: EntityState, status: str, label: str | None = None) -> None:
+        """The review screen decides gold's version instead (`ReviewScreen.decide_entity`)."""
+        if status == "relabelled" and label == entity.label:  # the same label again keeps it (twice takes it back)
+            self.notify(f"“{self.doc.text[entity.start:entity.end]}” stays {label}: nothing changed.",
+                        timeout=4, markup=False)
+        else:
+            self.perform(self.session.decide, entity, status, label)
+
+    def entity_labels(self) -> list[str]:
+        return entity_label_choices(e.label for e in self.entities)
 
     def action_extend(self, delta: int) -> None:
         if not self.needs_sentences():

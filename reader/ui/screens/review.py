@@ -20,7 +20,7 @@ from reader.adjudication import merge_document, take, take_all, take_none, take_
 from reader.annotations import EntityState
 from reader.store import StoreError
 from reader.ui.keymap import bindings, keys_for
-from reader.ui.screens.dialogs import LabelPicker, Picker
+from reader.ui.screens.dialogs import Picker
 from reader.ui.screens.reading import AnalysisReady, ReadingScreen
 from reader.ui.widgets.article_view import ArticleView, Mark
 from reader.ui.widgets.side_panel import SidePanel
@@ -403,49 +403,21 @@ class ReviewScreen(ReadingScreen):
         who = tuple(name for name, version in item.versions.items() if version == labels)
         self.perform(take_version, self.session, item, frozenset(labels), who)
 
-    def entity_here(self) -> object | None:
-        index = self.view.entity_cursor
-        return self.entities[index] if index is not None and index < len(self.entities) else None
-
-    def set_entity(self, entity, label: str | None) -> bool:
-        """Take gold's version of `entity`'s item with it set to `label` (None: left out), naming who had that
-        version; False when the entity is in no item under review (the reading keys apply)."""
-        if self.items is None or entity is None:
-            return False
+    def decide_entity(self, entity: EntityState, status: str, label: str | None = None) -> None:
+        """In an item under review, gold takes the item's version with the entity set to its label, or left out
+        (a rejection: recorded, so the item counts as decided), naming who had that version."""
         item = next((i for i in self._entity_items.get(self.view.cursor, [])
                      if i.start <= entity.start and entity.end <= i.end), None)
-        if item is None:
-            return False
+        if item is None:  # in no item under review: the reading keys apply
+            super().decide_entity(entity, status, label)
+            return
         version = {(e.start, e.end, e.label) for e in self.entities
                    if item.start <= e.start and e.end <= item.end and e.status not in ("rejected", "proposed")
                    and (e.start, e.end) != (entity.start, entity.end)}
-        if label:
-            version.add((entity.start, entity.end, label))
+        if status != "rejected":
+            version.add((entity.start, entity.end, label or entity.label))
         who = tuple(name for name, v in item.versions.items() if v.spans == version)
         self.decide(take_version, self.session, item, frozenset(version), who)
-        return True
-
-    def action_accept_entity(self) -> None:
-        entity = self.entity_here()
-        if not self.set_entity(entity, entity.label if entity is not None else None):
-            super().action_accept_entity()
-
-    def action_reject_entity(self) -> None:
-        if not self.set_entity(self.entity_here(), None):  # gold records the refusal: the item counts as decided
-            super().action_reject_entity()
-
-    def action_relabel_entity(self) -> None:
-        entity = self.entity_here()
-        if entity is None or self.items is None or not any(
-                i.start <= entity.start and entity.end <= i.end for i in self._entity_items.get(self.view.cursor, [])):
-            super().action_relabel_entity()
-            return
-        def done(label: str | None) -> None:
-            if label:
-                self.set_entity(entity, label)
-
-        surface = self.doc.text[entity.start:entity.end]
-        self.app.push_screen(LabelPicker(f"Label for “{surface}”", self.entity_labels(), entity.label), done)
 
 
 def labels_text(labels) -> str:
