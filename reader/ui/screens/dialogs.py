@@ -98,17 +98,20 @@ class NoteEditor(ModalScreen[str | None]):
 
 
 class Picker(ModalScreen[str | None]):
-    """A titled list of `(id, prompt)` rows: Enter takes the highlighted one (first `current`), Esc cancels."""
+    """A titled list of `(id, prompt)` rows: Enter takes the highlighted one (first `current`), a row's number in
+    `keys` (bound by subclasses to `pick(n)`) takes it at once, Esc cancels."""
 
     BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", show=False)]
     CLASSES = "dialog"
 
-    def __init__(self, title: str, rows: list[tuple[str, str]], current: str | None, help: str) -> None:
+    def __init__(self, title: str, rows: list[tuple[str, str]], current: str | None, help: str,
+                 keys: dict[str, int] | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.rows = rows
         self.current = current
         self.help = help
+        self.keys = keys or {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes=self.CLASSES):
@@ -127,6 +130,11 @@ class Picker(ModalScreen[str | None]):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
 
+    def action_pick(self, n: int) -> None:
+        ident = next((ident for ident, key in self.keys.items() if key == n), None)
+        if ident is not None:
+            self.dismiss(ident)
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -144,19 +152,14 @@ class LabelPicker(Picker):
     def __init__(self, title: str, labels: list[str], current: str | None = None, *,
                  keys: dict[str, int] | None = None, marked: Collection[str] = ()) -> None:
         self.labels = labels
-        self.keys = keys if keys is not None else {label: n for n, label in enumerate(labels[:9], 1)}
+        keys = keys if keys is not None else {label: n for n, label in enumerate(labels[:9], 1)}
         marked = set(marked) | ({current} if current else set())
         width = max((len(label) for label in labels), default=0)
-        rows = [(label, f"{self.keys.get(label, ' ')}  {label:<{width}}{'  ✓' if label in marked else ''}")
+        rows = [(label, f"{keys.get(label, ' ')}  {label:<{width}}{'  ✓' if label in marked else ''}")
                 for label in labels]
-        digits = sorted(self.keys.values())
+        digits = sorted(keys.values())
         hint = f"{digits[0]}-{digits[-1]} or " if len(digits) > 1 else f"{digits[0]} or " if digits else ""
-        super().__init__(title, rows, current, hint + "↑↓ ⏎ picks · Esc cancels")  # one line in 40 columns
-
-    def action_pick(self, n: int) -> None:
-        label = next((label for label, key in self.keys.items() if key == n), None)
-        if label is not None:
-            self.dismiss(label)
+        super().__init__(title, rows, current, hint + "↑↓ ⏎ picks · Esc cancels", keys)  # one line in 40 columns
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ from reader.store import StoreError
 from reader.ui.keymap import bindings, keys_for
 from reader.ui.screens.dialogs import Picker
 from reader.ui.screens.reading import AnalysisReady, ReadingScreen
-from reader.ui.widgets.article_view import ArticleView, Mark
-from reader.ui.widgets.side_panel import SidePanel
+from reader.ui.widgets.article_view import ArticleView
 from reader.untrusted import visible
 from reader.worklist import ReviewOptions, disputed, item_key, review_items
 
@@ -82,12 +81,9 @@ class VersionPicker(Picker):
 
     def __init__(self, title: str, rows: list[tuple[str, str]], preferred: str | None = None) -> None:
         width = max((len(name) for name, _ in rows), default=0)
-        super().__init__(title, [(name, f"{n} {name:<{width}}  {text}") for n, (name, text) in enumerate(rows, 1)],
-                         preferred, "Enter or 1-9 takes it · Esc cancels")
-
-    def action_pick(self, n: int) -> None:
-        if 1 <= n <= len(self.rows):
-            self.dismiss(self.rows[n - 1][0])
+        numbered = list(enumerate(rows, 1))
+        super().__init__(title, [(name, f"{n} {name:<{width}}  {text}") for n, (name, text) in numbered], preferred,
+                         "Enter or 1-9 takes it · Esc cancels", {name: n for n, (name, _) in numbered})
 
 
 class ReviewScreen(ReadingScreen):
@@ -179,30 +175,21 @@ class ReviewScreen(ReadingScreen):
             return
         if "entity" in kinds:
             have = {(e.start, e.end) for e in self.entities}
-            proposed = {}
-            for item in self.conflicts:
-                if item.kind == "entity":
-                    for version in item.versions.values():
-                        for s, e, label in sorted(version.spans):
-                            if (s, e) not in have:
-                                proposed.setdefault((s, e), label)
+            spans = [span for item in self.conflicts if item.kind == "entity" for version in item.versions.values()
+                     for span in sorted(version.spans)]
+            proposed = {(s, e): label for s, e, label in reversed(spans) if (s, e) not in have}  # the first label
             if proposed:
                 extra = [EntityState(s, e, label, "proposed", label) for (s, e), label in proposed.items()]
-                self.entities = sorted([*self.entities, *extra], key=lambda x: (x.start, x.end))
-                view.set_marks([Mark(e.start, e.end, e.label, e.status) for e in self.entities])
-                self.query_one(SidePanel).show(self.doc.text, view.marks, view, self.model_status)
+                self.show_entities(sorted([*self.entities, *extra], key=lambda x: (x.start, x.end)))
             if was is not None:  # the entity cursor stays on the same span when marks come and go
                 index = next((i for i, m in enumerate(view.marks) if (m.start, m.end) == (was.start, was.end)), None)
                 view.entity_cursor = index
         sentences_state: dict[int, bool] = {}
-        spans = []
         for item in self.conflicts:
             index = item.index if item.kind == "sentence" else item.sentence
             if index is not None:
                 sentences_state[index] = sentences_state.get(index, False) or item.gold is None
-            if item.kind == "entity":
-                spans.append((item.start, item.end))
-        view.set_conflicts(sentences_state, spans)
+        view.set_conflicts(sentences_state, [(i.start, i.end) for i in self.conflicts if i.kind == "entity"])
 
     @property
     def view(self) -> ConflictView:
@@ -272,7 +259,8 @@ class ReviewScreen(ReadingScreen):
             return
         here = self.conflict_index(item)
         state = "agreed" if here is None else f"conflict {here + 1}/{len(self.conflicts)}"
-        what = f"Sentence {item.index + 1}" if item.kind == "sentence" else f"Entity {self.quote(item, 40)}"
+        what = f"Sentence {item.index + 1}" if item.kind == "sentence" else \
+            f"Entity {self.quote(item.start, item.end, 40)}"
         gold = None if item.gold is None else self.version_text(item, item.gold)
         into = self.options.into
         width = max(len(n) for n in [*item.versions, into])
@@ -285,9 +273,9 @@ class ReviewScreen(ReadingScreen):
                                       visible(gold, one_line=True) if gold is not None else ("not decided", "italic")))
         panel.update(Content("\n").join(lines))
 
-    def quote(self, span, cells: int) -> str:
+    def quote(self, start: int, end: int, cells: int = 30) -> str:
         """A span's words in quotes, cut with `…` after `cells` characters."""
-        words = " ".join(self.doc.text[span.start:span.end].split())
+        words = " ".join(self.doc.text[start:end].split())
         return f"“{words[:cells]}{'…' if len(words) > cells else ''}”"
 
     def version_text(self, item: Item, version) -> str:
@@ -295,25 +283,20 @@ class ReviewScreen(ReadingScreen):
 
     def describe(self, version: EntityVersion) -> str:
         """An entity version as a line: each span and how it came to be, then what was rejected."""
-
-        def surface(s: int, e: int) -> str:
-            return self.quote(Mark(s, e, ""), 30)
-
         how = {(s, e): "accepted" for s, e, _ in version.accepted}
         how |= {(s, e): "added" for s, e, _ in version.added}
         how |= {(s, e): f"relabelled from {was}" for s, e, was, _ in version.relabelled}
-        parts = [f"{label} {surface(s, e)} {how.get((s, e), '(model)')}" for s, e, label in sorted(version.spans)]
-        parts += [f"rejected {label} {surface(s, e)}" for s, e, label in version.rejected]
+        parts = [f"{label} {self.quote(s, e)} {how.get((s, e), '(model)')}" for s, e, label in sorted(version.spans)]
+        parts += [f"rejected {label} {self.quote(s, e)}" for s, e, label in version.rejected]
         return " · ".join(parts) or "no entity"
 
     def review_item(self) -> Item | None:
-        item = self.item_here() if self.items is not None else None
-        if item is None:
-            if self.items is None:
-                self.needs_sentences()
-            else:
-                self.notify(f"No item where annotators differ here: {keys_for(self.app.keymap, 'reader.next-conflict')}"
-                            " goes to the next conflict.", severity="warning")
+        item = self.item_here()  # None until the items are read
+        if item is None and self.items is None:
+            self.needs_sentences()
+        elif item is None:
+            self.notify(f"No item where annotators differ here: {keys_for(self.app.keymap, 'reader.next-conflict')}"
+                        " goes to the next conflict.", severity="warning")
         return item
 
     def step(self, delta: int) -> None:
@@ -389,7 +372,7 @@ class ReviewScreen(ReadingScreen):
 
     def toggle_label(self, label) -> None:
         """Through the adjudication, so a tag keeps `from` and the versions, and an emptied sentence is decided."""
-        item = self._sentence_items.get(self.view.cursor) if self.items is not None else None
+        item = self._sentence_items.get(self.view.cursor)
         if item is None:
             super().toggle_label(label)
             return
