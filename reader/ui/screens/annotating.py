@@ -83,16 +83,13 @@ class AnnotationActions:
         self.app.push_screen(LabelPicker(f"Label sentence {index + 1} (toggles)", labels.names, keys=keys,
                                          marked=on), done)
 
-    def entity_here(self) -> EntityState | None:
-        index = self.view.entity_cursor
-        return self.entities[index] if index is not None and index < len(self.entities) else None
-
     def current_entity(self) -> EntityState | None:
-        entity = self.entity_here()
-        if entity is None:
-            self.notify(f"Move to an entity first ({keys_for(self.app.keymap, 'reader.next-entity')} / "
-                        f"{keys_for(self.app.keymap, 'reader.prev-entity')}, or the side panel).", severity="warning")
-        return entity
+        index = self.view.entity_cursor
+        if index is not None and index < len(self.entities):
+            return self.entities[index]
+        self.notify(f"Move to an entity first ({keys_for(self.app.keymap, 'reader.next-entity')} / "
+                    f"{keys_for(self.app.keymap, 'reader.prev-entity')}, or the side panel).", severity="warning")
+        return None
 
     def action_accept_entity(self) -> None:
         if (entity := self.current_entity()) is not None:

@@ -19,11 +19,9 @@ from reader.untrusted import visible
 
 
 class NoteEditor(ModalScreen[str | None]):
-    """A multi-line note; Ctrl+S saves (an emptied note is deleted), Esc cancels.
-
-    Nothing typed is lost unasked: Esc on a changed note asks first, and when the app ends under the editor
-    (quit, `reader serve` stopping, SIGTERM, SIGHUP) `keep` saves a changed note as Ctrl+S would.
-    """
+    """A multi-line note; Ctrl+S saves (an emptied note is deleted), Esc cancels. Nothing typed is lost unasked:
+    Esc on a changed note asks first, and when the app ends under the editor (quit, `reader serve` stopping,
+    SIGTERM, SIGHUP) `keep` saves a changed note as Ctrl+S would."""
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", show=True, priority=True),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import partialmethod
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len, set_cell_size
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
     from reader.annotations import EntityState
     from reader.session import AnnotationSession
     from reader.ui.screens import ReaderHost
+
+
+ALL_KINDS = frozenset({"tag", "note", "entity"})
 
 
 @dataclass
@@ -96,7 +100,8 @@ class SearchBox(Input):
     """Enter is a priority binding here: it gives the focus back to the text as it arrives, so `/autorité⏎jj`
     moves twice (the screen's Enter is `reader.add-entity`)."""
 
-    BINDINGS = [Binding("enter", "screen.submit_search", show=False, priority=True)]
+    BINDINGS = [Binding("enter", "screen.submit_search", show=False, priority=True),
+                Binding("escape", "screen.close_search", show=False)]
 
 
 class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
@@ -119,6 +124,7 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.suggestion_model: Any = None  # `reader.suggest.ModelInfo`
         self.suggestion_status = ""
         self.uncertain_step: int | None = None  # the sentence `next_uncertain` went to last
+        self.prepared: EntityMarks | None = None  # from the analysis worker, for the next `refresh_marks`
 
     @property
     def reader_app(self) -> ReaderHost:
@@ -230,11 +236,8 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
             self.model_status += f" · {message.analysis.note}"
         self.view.set_sentences(message.analysis.sentences)
         self.session.use_sentences(message.analysis.sentences)  # once: the session owns them from now on
-        self._prepared = message.marks
-        try:
-            self.refresh_marks()
-        finally:
-            self._prepared = None
+        self.prepared = message.marks
+        self.refresh_marks()
         self.update_status()
         if self.reader_app.review is None:  # the review screen decides between analysts, not with a model
             self.load_suggestions(self.doc, list(message.analysis.sentences))
@@ -250,14 +253,14 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.notify(message.error, title="spaCy", severity="error", markup=False, timeout=10)
         self.update_status()
 
-    def refresh_marks(self, kinds: set[str] | frozenset[str] = frozenset({"tag", "note", "entity"}),
+    def refresh_marks(self, kinds: set[str] | frozenset[str] = ALL_KINDS,
                       sentences: set[int] | frozenset[int] | None = None, *, usable: bool | None = None) -> None:
         """Repaint what annotations of these kinds change, in these sentences or everywhere, from the session.
         `usable`: the annotations were just checked."""
         session = self.session
         if usable is None:
             usable = self.check_annotations()
-        prepared: EntityMarks | None = getattr(self, "_prepared", None)
+        prepared, self.prepared = self.prepared, None  # once: a later refresh reads the session again
         if "entity" in kinds and prepared is not None and usable and prepared.version == session.version:
             self.show_entities(prepared.entities, prepared.marks, prepared.groups)  # from the worker, still current
         elif "entity" in kinds:
@@ -407,26 +410,15 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     def search(self, query: str) -> None:
         self.search_query = query.strip()
-        self.close_search()
+        self.action_close_search()
         self.view.set_matches(find_all(self.doc.text, self.search_query))
         if self.search_query and not self.view.goto_match(1):
             self.notify(f"No match for “{self.search_query}”", severity="warning")
         self.update_status()
 
-    def close_search(self) -> None:
+    def action_close_search(self) -> None:
         self.search_box.add_class("hidden")
         self.set_focus(self.view)
-
-    def on_key(self, event) -> None:
-        if event.key == "escape" and isinstance(self.focused, Input) and self.focused.id == "search":
-            event.stop()
-            self.close_search()
-
-    def action_next_match(self) -> None:
-        self.step_match(1)
-
-    def action_prev_match(self) -> None:
-        self.step_match(-1)
 
     def step_match(self, delta: int) -> None:
         """`>` / `<`: the next/previous match from the cursor; going past the last (first) one says so."""
@@ -443,6 +435,9 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
                 where = "the last match: back to the first" if delta > 0 else "the first match: on to the last"
                 self.notify(f"Past {where} ({target[0] + 1}/{len(view.matches)}).", timeout=3)
         self.update_status()
+
+    action_next_match = partialmethod(step_match, 1)
+    action_prev_match = partialmethod(step_match, -1)
 
     NARROW = 100  # below this many columns the side panel starts hidden: the text keeps a readable measure
 

@@ -1,12 +1,12 @@
 """The review screen: a reading screen whose annotations are gold's, plus keys that step through the items
 where annotators differ and take a version. `reader.adjudication` decides what an item is and what a decision
-writes, so this screen and `reader merge` cannot disagree.
-"""
+writes, so this screen and `reader merge` cannot disagree."""
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import replace
+from functools import partialmethod
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
@@ -21,7 +21,7 @@ from reader.annotations import EntityState
 from reader.store import StoreError
 from reader.ui.keymap import bindings, keys_for
 from reader.ui.screens.dialogs import Picker
-from reader.ui.screens.reading import AnalysisReady, ReadingScreen
+from reader.ui.screens.reading import ALL_KINDS, AnalysisReady, ReadingScreen
 from reader.ui.widgets.article_view import ArticleView
 from reader.untrusted import visible
 from reader.worklist import ReviewOptions, disputed, item_key, review_items
@@ -31,17 +31,11 @@ if TYPE_CHECKING:
     from reader.documents import Document
     from reader.session import AnnotationSession, Change
 
-ALL_KINDS = frozenset({"tag", "note", "entity"})
-
-
 class ConflictView(ArticleView):
     """The article with `≠` (open) or `=` (decided) in a conflicting sentence's gutter; disputed entities styled."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "article-view--conflict",
-        "article-view--conflict-open",
-        "article-view--conflict-decided",
-    }
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"article-view--conflict", "article-view--conflict-open",
+                                             "article-view--conflict-decided"}
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -323,11 +317,8 @@ class ReviewScreen(ReadingScreen):
         self.go_to(self.conflicts[target])
         self.update_status()
 
-    def action_next_conflict(self) -> None:
-        self.step(1)
-
-    def action_prev_conflict(self) -> None:
-        self.step(-1)
+    action_next_conflict = partialmethod(step, 1)
+    action_prev_conflict = partialmethod(step, -1)
 
     def decide(self, operation, *args) -> Change | None:
         """A gold decision through `perform` (durable before `✓ saved`)."""
