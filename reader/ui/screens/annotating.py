@@ -241,10 +241,8 @@ class AnnotationActions:
         from reader.ui.screens.dialogs import NoteChoice, NotesList
 
         def done(choice: NoteChoice | None) -> None:
-            if choice is None:
-                return
-            note = next((n for n in notes if n.id == choice.note_id), None)
-            if note is None:
+            note = next((n for n in notes if choice is not None and n.id == choice.note_id), None)
+            if choice is None or note is None:
                 return
             if choice.action == "delete":
                 self.perform(self.session.delete_note, note.id)

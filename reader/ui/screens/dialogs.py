@@ -23,10 +23,7 @@ class NoteEditor(ModalScreen[str | None]):
     Esc on a changed note asks first, and when the app ends under the editor (quit, `reader serve` stopping,
     SIGTERM, SIGHUP) `keep` saves a changed note as Ctrl+S would."""
 
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", show=True, priority=True),
-        Binding("escape", "cancel", "Cancel", show=True, priority=True),
-    ]
+    BINDINGS = [Binding("ctrl+s", "save", "Save", priority=True), Binding("escape", "cancel", "Cancel", priority=True)]
     HELP = "Ctrl+S save · Esc cancel · an empty note is deleted"
     CONFIRM = "Not saved: Esc again discards your changes · Ctrl+S saves"
 
@@ -54,12 +51,8 @@ class NoteEditor(ModalScreen[str | None]):
         self.area.focus()
         self.area.move_cursor(self.area.document.end)
 
-    @property
-    def text(self) -> str:
-        return self.area.text
-
     def changed(self) -> bool:
-        return self.text != self.initial
+        return self.area.text != self.initial
 
     def on_text_area_changed(self) -> None:
         if self.confirming:
@@ -72,7 +65,7 @@ class NoteEditor(ModalScreen[str | None]):
 
     def save(self) -> None:
         self.closed = True
-        self.dismiss(self.text)  # not awaited (nor returned to be): it runs in this screen's own queue
+        self.dismiss(self.area.text)  # not awaited (nor returned to be): it runs in this screen's own queue
 
     def action_cancel(self) -> None:
         self.after_typed(self.cancel)
@@ -92,7 +85,7 @@ class NoteEditor(ModalScreen[str | None]):
     def on_unmount(self) -> None:
         if not self.closed and self.keep is not None and self.changed():
             self.closed = True
-            self.keep(self.text)
+            self.keep(self.area.text)
 
 
 class Picker(ModalScreen[str | None]):
@@ -121,9 +114,8 @@ class Picker(ModalScreen[str | None]):
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
         ids = [ident for ident, _ in self.rows]
-        if self.current in ids:
+        if self.current in ids:  # the list has the focus already (the screen's AUTO_FOCUS)
             options.highlighted = ids.index(self.current)
-        options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
@@ -192,19 +184,13 @@ class NotesList(ModalScreen[NoteChoice | None]):
                                      "document."), id="notes-empty")
             yield Footer()
 
-    def on_mount(self) -> None:
-        if self.notes:
-            self.query_one(OptionList).focus()
-
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(NoteChoice("jump", event.option.id or ""))
 
     def action_choose(self, action: str) -> None:
-        if not self.notes:
-            return
-        options = self.query_one(OptionList)
-        if options.highlighted is not None:
-            self.dismiss(NoteChoice(action, options.get_option_at_index(options.highlighted).id or ""))
+        option = self.query_one(OptionList).highlighted_option if self.notes else None
+        if option is not None:
+            self.dismiss(NoteChoice(action, option.id or ""))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -53,8 +53,7 @@ class HelpScreen(ModalScreen[None]):
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.fit(self.app.size.width, self.app.size.height)
-        self.query_one(DataTable).focus()
+        self.fit(self.app.size.width, self.app.size.height)  # the table has the focus (AUTO_FOCUS)
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit(event.size.width, event.size.height)

@@ -490,16 +490,12 @@ def fit_status(parts: list[tuple[int, str]], width: int, separator: str = " · "
     """Join (priority, text) parts in order, keeping the most urgent (lowest number) that fit in `width` cells;
     one that fits in part is cut with an ellipsis."""
     kept: dict[int, str] = {}
-    used = 0
     for index in sorted(range(len(parts)), key=lambda i: parts[i][0]):
         text = parts[index][1]
-        room = width - used - (cell_len(separator) if kept else 0)
+        room = width - cell_len(separator.join([*kept.values(), ""]))  # what is left after one more separator
         if cell_len(text) <= room:
             kept[index] = text
         elif room >= 12 or not kept:
             kept[index] = set_cell_size(text, max(1, room) - 1) + "…"
-        else:
-            continue
-        used += cell_len(kept[index]) + (cell_len(separator) if len(kept) > 1 else 0)
     return separator.join(kept[i] for i in sorted(kept))
 

@@ -231,14 +231,11 @@ class ReviewScreen(ReadingScreen):
                 (4, f"{open_} open" if open_ else "all decided")]
 
     def update_status(self) -> None:
+        """The status line, and the versions of the item under the cursor above it."""
         super().update_status()
-        self.show_versions()
-
-    def show_versions(self) -> None:
-        panels = self.query("#versions")
-        if not panels:
+        panel = self.query_one_optional("#versions", Static)
+        if panel is None:
             return
-        panel = panels.first(Static)
         if self.items is None:
             panel.update(Content("Versions appear once the sentences are analysed." if self.analysis is None
                                  else "No annotator's work to compare."))
@@ -273,7 +270,7 @@ class ReviewScreen(ReadingScreen):
         return f"“{words[:cells]}{'…' if len(words) > cells else ''}”"
 
     def version_text(self, item: Item, version) -> str:
-        return labels_text(version) if item.kind == "sentence" else self.describe(version)
+        return (", ".join(sorted(version)) or "no label") if item.kind == "sentence" else self.describe(version)
 
     def describe(self, version: EntityVersion) -> str:
         """An entity version as a line: each span and how it came to be, then what was rejected."""
@@ -392,7 +389,3 @@ class ReviewScreen(ReadingScreen):
             version.add((entity.start, entity.end, label or entity.label))
         who = tuple(name for name, v in item.versions.items() if v.spans == version)
         self.decide(take_version, self.session, item, frozenset(version), who)
-
-
-def labels_text(labels) -> str:
-    return ", ".join(sorted(labels)) or "no label"
