@@ -136,8 +136,7 @@ class AnnotationActions:
             self.view.clear_entity_cursor()  # from now on keys act on the selection, and the status says so
         else:
             anchor, head = self.selection
-            head = max(0, min(len(tokens) - 1, head + delta))
-            self.selection = (anchor, head)
+            self.selection = (anchor, max(0, min(len(tokens) - 1, head + delta)))
         first, last = sorted(self.selection)
         self.view.set_selection((tokens[first][0], tokens[last][1]))
         self.update_status()

@@ -92,7 +92,7 @@ class Picker(ModalScreen[str | None]):
     """A titled list of `(id, prompt)` rows: Enter takes the highlighted one (first `current`), a row's number in
     `keys` (bound by subclasses to `pick(n)`) takes it at once, Esc cancels."""
 
-    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS: ClassVar = [Binding("escape", "dismiss", "Cancel", show=False)]
     CLASSES = "dialog"
 
     def __init__(self, title: str, rows: list[tuple[str, str]], current: str | None, help: str,
@@ -125,8 +125,6 @@ class Picker(ModalScreen[str | None]):
         if ident is not None:
             self.dismiss(ident)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class LabelPicker(Picker):
@@ -162,7 +160,7 @@ class NotesList(ModalScreen[NoteChoice | None]):
     """The document's notes: Enter jumps to one, e edits it, d deletes it."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Close"),
+        Binding("escape", "dismiss", "Close"),
         Binding("e", "choose('edit')", "Edit"),
         Binding("d,delete", "choose('delete')", "Delete"),
     ]
@@ -192,5 +190,3 @@ class NotesList(ModalScreen[NoteChoice | None]):
         if option is not None:
             self.dismiss(NoteChoice(action, option.id or ""))
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

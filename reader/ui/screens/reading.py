@@ -206,7 +206,8 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.post_message(AnalysisReady(doc.id, result, cached, self.entity_marks(result)))
 
     def entity_marks(self, analysis: Analysis) -> EntityMarks | None:
-        """None when the annotations are damaged or changed meanwhile: `refresh_marks` then does it itself."""
+        """None when the annotations are damaged: `refresh_marks` then does it itself, as it does when the session
+        changed meanwhile (a newer `version`)."""
         if self.reader_app.review is not None:  # the review screen draws its own marks
             return None
         session = self.session
@@ -215,8 +216,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
             version = session.version
             entities = session.entities(analysis.entities)
         except Exception:
-            return None
-        if session.version != version:
             return None
         marks = marks_of(entities)
         return EntityMarks(version, entities, marks, group_marks(self.doc.text, marks))
