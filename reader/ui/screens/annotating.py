@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 
 from textual.content import Content
 
+from reader.annotations import AnnotationError
+from reader.session import entity_label_choices
+from reader.store import StoreError
 from reader.ui.keymap import keys_for
 from reader.untrusted import visible
 
@@ -21,9 +24,6 @@ class AnnotationActions:
 
     def perform(self, operation, *args, done: str = "saved") -> Change | None:
         """Says "saved" only once the store wrote it to disk; a failed write says so until a later one succeeds."""
-        from reader.annotations import AnnotationError
-        from reader.store import StoreError
-
         if self.reader_app.workspace.read_only:
             self.reader_app.check_writer()  # the other reader may have quit: then this write goes through
         if not self.check_annotations():
@@ -85,26 +85,19 @@ class AnnotationActions:
 
     def current_entity(self) -> EntityState | None:
         index = self.view.entity_cursor
-        if index is None or index >= len(self.entities):
-            self.notify(f"Move to an entity first ({keys_for(self.app.keymap, 'reader.next-entity')} / "
-                        f"{keys_for(self.app.keymap, 'reader.prev-entity')}, or the side panel).", severity="warning")
-            return None
-        return self.entities[index]
+        if index is not None and index < len(self.entities):
+            return self.entities[index]
+        self.notify(f"Move to an entity first ({keys_for(self.app.keymap, 'reader.next-entity')} / "
+                    f"{keys_for(self.app.keymap, 'reader.prev-entity')}, or the side panel).", severity="warning")
+        return None
 
     def action_accept_entity(self) -> None:
-        entity = self.current_entity()
-        if entity is not None:
-            self.perform(self.session.decide, entity, "accepted")
+        if (entity := self.current_entity()) is not None:
+            self.decide_entity(entity, "accepted")
 
     def action_reject_entity(self) -> None:
-        entity = self.current_entity()
-        if entity is not None:
-            self.perform(self.session.decide, entity, "rejected")
-
-    def entity_labels(self) -> list[str]:
-        from reader.session import entity_label_choices
-
-        return entity_label_choices(e.label for e in self.entities)
+        if (entity := self.current_entity()) is not None:
+            self.decide_entity(entity, "rejected")
 
     def action_relabel_entity(self) -> None:
         entity = self.current_entity()
@@ -114,14 +107,22 @@ class AnnotationActions:
         from reader.ui.screens.dialogs import LabelPicker
 
         def done(label: str | None) -> None:
-            if label == entity.label:  # the same label again keeps it (a decision twice would take it back)
-                self.notify(f"“{self.doc.text[entity.start:entity.end]}” stays {label}: nothing changed.",
-                            timeout=4, markup=False)
-            elif label:
-                self.perform(self.session.decide, entity, "relabelled", label)
+            if label:
+                self.decide_entity(entity, "relabelled", label)
 
         surface = self.doc.text[entity.start:entity.end]
         self.app.push_screen(LabelPicker(f"Label for “{surface}”", self.entity_labels(), entity.label), done)
+
+    def decide_entity(self, entity: EntityState, status: str, label: str | None = None) -> None:
+        """The review screen decides gold's version instead (`ReviewScreen.decide_entity`)."""
+        if status == "relabelled" and label == entity.label:  # the same label again keeps it (twice takes it back)
+            self.notify(f"“{self.doc.text[entity.start:entity.end]}” stays {label}: nothing changed.",
+                        timeout=4, markup=False)
+        else:
+            self.perform(self.session.decide, entity, status, label)
+
+    def entity_labels(self) -> list[str]:
+        return entity_label_choices(e.label for e in self.entities)
 
     def action_extend(self, delta: int) -> None:
         if not self.needs_sentences():
@@ -135,8 +136,7 @@ class AnnotationActions:
             self.view.clear_entity_cursor()  # from now on keys act on the selection, and the status says so
         else:
             anchor, head = self.selection
-            head = max(0, min(len(tokens) - 1, head + delta))
-            self.selection = (anchor, head)
+            self.selection = (anchor, max(0, min(len(tokens) - 1, head + delta)))
         first, last = sorted(self.selection)
         self.view.set_selection((tokens[first][0], tokens[last][1]))
         self.update_status()
@@ -209,9 +209,6 @@ class AnnotationActions:
 
         def keep(text: str) -> None:
             """The app ends under the editor: save the draft as the note, without touching the screen."""
-            from reader.annotations import AnnotationError
-            from reader.store import StoreError
-
             if existing is None and not text.strip():
                 return
             where = f"the note on the document {self.doc.id}"
@@ -243,10 +240,8 @@ class AnnotationActions:
         from reader.ui.screens.dialogs import NoteChoice, NotesList
 
         def done(choice: NoteChoice | None) -> None:
-            if choice is None:
-                return
-            note = next((n for n in notes if n.id == choice.note_id), None)
-            if note is None:
+            note = next((n for n in notes if choice is not None and n.id == choice.note_id), None)
+            if choice is None or note is None:
                 return
             if choice.action == "delete":
                 self.perform(self.session.delete_note, note.id)

@@ -19,16 +19,11 @@ from reader.untrusted import visible
 
 
 class NoteEditor(ModalScreen[str | None]):
-    """A multi-line note; Ctrl+S saves (an emptied note is deleted), Esc cancels.
+    """A multi-line note; Ctrl+S saves (an emptied note is deleted), Esc cancels. Nothing typed is lost unasked:
+    Esc on a changed note asks first, and when the app ends under the editor (quit, `reader serve` stopping,
+    SIGTERM, SIGHUP) `keep` saves a changed note as Ctrl+S would."""
 
-    Nothing typed is lost unasked: Esc on a changed note asks first, and when the app ends under the editor
-    (quit, `reader serve` stopping, SIGTERM, SIGHUP) `keep` saves a changed note as Ctrl+S would.
-    """
-
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", show=True, priority=True),
-        Binding("escape", "cancel", "Cancel", show=True, priority=True),
-    ]
+    BINDINGS = [Binding("ctrl+s", "save", "Save", priority=True), Binding("escape", "cancel", "Cancel", priority=True)]
     HELP = "Ctrl+S save · Esc cancel · an empty note is deleted"
     CONFIRM = "Not saved: Esc again discards your changes · Ctrl+S saves"
 
@@ -56,12 +51,8 @@ class NoteEditor(ModalScreen[str | None]):
         self.area.focus()
         self.area.move_cursor(self.area.document.end)
 
-    @property
-    def text(self) -> str:
-        return self.area.text
-
     def changed(self) -> bool:
-        return self.text != self.initial
+        return self.area.text != self.initial
 
     def on_text_area_changed(self) -> None:
         if self.confirming:
@@ -74,7 +65,7 @@ class NoteEditor(ModalScreen[str | None]):
 
     def save(self) -> None:
         self.closed = True
-        self.dismiss(self.text)  # not awaited (nor returned to be): it runs in this screen's own queue
+        self.dismiss(self.area.text)  # not awaited (nor returned to be): it runs in this screen's own queue
 
     def action_cancel(self) -> None:
         self.after_typed(self.cancel)
@@ -94,21 +85,24 @@ class NoteEditor(ModalScreen[str | None]):
     def on_unmount(self) -> None:
         if not self.closed and self.keep is not None and self.changed():
             self.closed = True
-            self.keep(self.text)
+            self.keep(self.area.text)
 
 
 class Picker(ModalScreen[str | None]):
-    """A titled list of `(id, prompt)` rows: Enter takes the highlighted one (first `current`), Esc cancels."""
+    """A titled list of `(id, prompt)` rows: Enter takes the highlighted one (first `current`), a row's number in
+    `keys` (bound by subclasses to `pick(n)`) takes it at once, Esc cancels."""
 
-    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS: ClassVar = [Binding("escape", "dismiss", "Cancel", show=False)]
     CLASSES = "dialog"
 
-    def __init__(self, title: str, rows: list[tuple[str, str]], current: str | None, help: str) -> None:
+    def __init__(self, title: str, rows: list[tuple[str, str]], current: str | None, help: str,
+                 keys: dict[str, int] | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.rows = rows
         self.current = current
         self.help = help
+        self.keys = keys or {}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes=self.CLASSES):
@@ -120,15 +114,17 @@ class Picker(ModalScreen[str | None]):
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
         ids = [ident for ident, _ in self.rows]
-        if self.current in ids:
+        if self.current in ids:  # the list has the focus already (the screen's AUTO_FOCUS)
             options.highlighted = ids.index(self.current)
-        options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def action_pick(self, n: int) -> None:
+        ident = next((ident for ident, key in self.keys.items() if key == n), None)
+        if ident is not None:
+            self.dismiss(ident)
+
 
 
 class LabelPicker(Picker):
@@ -144,19 +140,14 @@ class LabelPicker(Picker):
     def __init__(self, title: str, labels: list[str], current: str | None = None, *,
                  keys: dict[str, int] | None = None, marked: Collection[str] = ()) -> None:
         self.labels = labels
-        self.keys = keys if keys is not None else {label: n for n, label in enumerate(labels[:9], 1)}
+        keys = keys if keys is not None else {label: n for n, label in enumerate(labels[:9], 1)}
         marked = set(marked) | ({current} if current else set())
         width = max((len(label) for label in labels), default=0)
-        rows = [(label, f"{self.keys.get(label, ' ')}  {label:<{width}}{'  ✓' if label in marked else ''}")
+        rows = [(label, f"{keys.get(label, ' ')}  {label:<{width}}{'  ✓' if label in marked else ''}")
                 for label in labels]
-        digits = sorted(self.keys.values())
+        digits = sorted(keys.values())
         hint = f"{digits[0]}-{digits[-1]} or " if len(digits) > 1 else f"{digits[0]} or " if digits else ""
-        super().__init__(title, rows, current, hint + "↑↓ ⏎ picks · Esc cancels")  # one line in 40 columns
-
-    def action_pick(self, n: int) -> None:
-        label = next((label for label, key in self.keys.items() if key == n), None)
-        if label is not None:
-            self.dismiss(label)
+        super().__init__(title, rows, current, hint + "↑↓ ⏎ picks · Esc cancels", keys)  # one line in 40 columns
 
 
 @dataclass(frozen=True)
@@ -169,7 +160,7 @@ class NotesList(ModalScreen[NoteChoice | None]):
     """The document's notes: Enter jumps to one, e edits it, d deletes it."""
 
     BINDINGS = [
-        Binding("escape", "cancel", "Close"),
+        Binding("escape", "dismiss", "Close"),
         Binding("e", "choose('edit')", "Edit"),
         Binding("d,delete", "choose('delete')", "Delete"),
     ]
@@ -191,19 +182,11 @@ class NotesList(ModalScreen[NoteChoice | None]):
                                      "document."), id="notes-empty")
             yield Footer()
 
-    def on_mount(self) -> None:
-        if self.notes:
-            self.query_one(OptionList).focus()
-
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(NoteChoice("jump", event.option.id or ""))
 
     def action_choose(self, action: str) -> None:
-        if not self.notes:
-            return
-        options = self.query_one(OptionList)
-        if options.highlighted is not None:
-            self.dismiss(NoteChoice(action, options.get_option_at_index(options.highlighted).id or ""))
+        option = self.query_one(OptionList).highlighted_option if self.notes else None
+        if option is not None:
+            self.dismiss(NoteChoice(action, option.id or ""))
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -53,8 +53,7 @@ class HelpScreen(ModalScreen[None]):
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.fit(self.app.size.width, self.app.size.height)
-        self.query_one(DataTable).focus()
+        self.fit(self.app.size.width, self.app.size.height)  # the table has the focus (AUTO_FOCUS)
 
     def on_resize(self, event: events.Resize) -> None:
         self.fit(event.size.width, event.size.height)
@@ -73,9 +72,8 @@ class HelpScreen(ModalScreen[None]):
         widths = column_widths(rows, available)
         short_ids = widths[2] < max(len(r[2]) for r in rows)
         table.clear(columns=True)
-        table.add_column("keys", width=widths[0])
-        table.add_column("action", width=widths[1])
-        table.add_column(f"id ({ID_PREFIX}…)" if short_ids else "id", width=widths[2])
+        for name, width in zip(("keys", "action", f"id ({ID_PREFIX}…)" if short_ids else "id"), widths, strict=True):
+            table.add_column(name, width=width)
         for keys, description, binding_id in rows:
             shown_id = binding_id.removeprefix(ID_PREFIX) if short_ids else binding_id
             # Wrapped at spaces (keys are joined by ", "), never cut: rows grow a line instead.

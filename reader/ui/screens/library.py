@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -50,8 +51,6 @@ class LibraryScreen(Screen):
                ("id", 12))
     """(name, width): what an analyst scans first comes first; title takes the rest, so progress fits 80 columns."""
     FIGURES = ("tagged", "notes", "decisions")
-    ORDER = (1, 2, 4, 5, 6, 3, 0)  # each column's place in an `App.summaries` row
-    SITE = 7  # a page's site name: "Le Monde" says more than a URL in the source column
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -81,10 +80,11 @@ class LibraryScreen(Screen):
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
-        rows = []
-        for summary in self.reader_app.summaries(self.doc_ids):
-            values = [(summary[self.SITE] or summary[i]) if i == 3 else summary[i] for i in self.ORDER]
-            rows.append((summary[0], [visible(str(value), one_line=True) for value in values]))
+        # a page's site name: "Le Monde" says more than a URL in the source column
+        rows = [(doc_id, [visible(str(value), one_line=True)
+                          for value in (title, date, progress, notes, decisions, site or source, doc_id)])
+                for doc_id, title, date, source, progress, notes, decisions, site in
+                self.reader_app.summaries(self.doc_ids)]
         for index, (name, width) in enumerate(self.COLUMNS):
             if name in self.FIGURES:  # a figure is never cut: its column grows to the widest one
                 column = table.columns[name]  # type: ignore[index]
@@ -103,15 +103,12 @@ class LibraryScreen(Screen):
         count = len(self.doc_ids)
         text = f"Library · {count} document{'' if count == 1 else 's'} · progress of " \
                f"{visible(self.reader_app.progress_annotator, one_line=True)}"
-        totals: dict[str, list[int]] = {}
+        totals: dict[str, Counter[str]] = defaultdict(Counter)
         for m in suggestion_stats(self.reader_app.workspace, self.doc_ids):
-            total = totals.setdefault(m.model, [0, 0, 0])
-            total[0] += m.accepted
-            total[1] += m.dismissed
-            total[2] += m.corrected
-        for model, (accepted, dismissed, corrected) in totals.items():
-            text += f" · {visible(model, one_line=True)}: {accepted} accepted, {dismissed} dismissed, " \
-                    f"{corrected} corrected"
+            totals[m.model].update(accepted=m.accepted, dismissed=m.dismissed, corrected=m.corrected)
+        for model, n in totals.items():
+            text += f" · {visible(model, one_line=True)}: {n['accepted']} accepted, {n['dismissed']} dismissed, " \
+                    f"{n['corrected']} corrected"
         return text
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

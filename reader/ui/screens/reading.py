@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from functools import partialmethod
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len, set_cell_size
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,16 +16,20 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
 
 from reader import collector
 from reader.analysis import Analysis, AnalysisError
+from reader.analysis_process import AnalysisCancelled
+from reader.annotations import entity_states
 from reader.documents import Document
 from reader.search import find_all
+from reader.store import StoreError
 from reader.ui.keymap import bindings, keys_for
 from reader.ui.screens.annotating import AnnotationActions
 from reader.ui.screens.suggesting import SuggestionActions
 from reader.ui.widgets.article_view import ArticleView, Mark, Tag
-from reader.ui.widgets.side_panel import EntityList, SidePanel
+from reader.ui.widgets.side_panel import EntityList, SidePanel, group_marks
 from reader.untrusted import visible
 
 if TYPE_CHECKING:
@@ -31,27 +38,27 @@ if TYPE_CHECKING:
     from reader.ui.screens import ReaderHost
 
 
+ALL_KINDS = frozenset({"tag", "note", "entity"})
+
+
+@dataclass
 class AnalysisFailed(Message):
-    def __init__(self, doc_id: str, error: str) -> None:
-        super().__init__()
-        self.doc_id = doc_id
-        self.error = error
+    doc_id: str
+    error: str
 
 
+@dataclass
 class AnalysisProgress(Message):
-    def __init__(self, doc_id: str, share: float) -> None:
-        super().__init__()
-        self.doc_id = doc_id
-        self.share = share
+    doc_id: str
+    share: float
 
 
+@dataclass
 class AnalysisReady(Message):
-    def __init__(self, doc_id: str, analysis: Analysis, cached: bool, marks: EntityMarks | None = None) -> None:
-        super().__init__()
-        self.doc_id = doc_id
-        self.analysis = analysis
-        self.cached = cached
-        self.marks = marks  # None: computed on the UI thread
+    doc_id: str
+    analysis: Analysis
+    cached: bool
+    marks: EntityMarks | None = None  # None: computed on the UI thread
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,6 @@ class EntityMarks:
 def header_meta(doc: Document, room: int | None = None, lead: tuple[str, ...] = ()) -> Content:
     """The header's text beside the title, in `room` cells (None: all). `lead` and the date are always kept;
     source and author only while they fit, so a long one never pushes the title out."""
-    from rich.cells import cell_len, set_cell_size
-
     separator = "  ·  "
     date = visible(str(doc.meta.get("date") or ""), one_line=True)
     if date and cell_len(date) <= 12:
@@ -78,27 +83,25 @@ def header_meta(doc: Document, room: int | None = None, lead: tuple[str, ...] = 
         lead = (*lead, set_cell_size(date, 11) + "…")
     texts = [*lead, *(visible(str(doc.meta[key]), one_line=True) for key in ("source", "author") if doc.meta.get(key))]
     kept: list[str] = []
-    used = 0
     for index, text in enumerate(texts):
-        space = (room - used - (cell_len(separator) if kept else 0)) if room is not None else cell_len(text)
+        space = cell_len(text) if room is None else room - cell_len(separator.join([*kept, ""]))  # after a separator
         if cell_len(text) <= space or index < len(lead):
             kept.append(text)
         elif space >= 8:
             kept.append(set_cell_size(text, space - 1) + "…")
         else:
             break
-        used += cell_len(kept[-1]) + (cell_len(separator) if len(kept) > 1 else 0)
-    parts: list = []
-    for index, text in enumerate(kept):
-        parts += [(separator if parts else "", "dim"), (text, "bold") if index < len(lead) - bool(date) else text]
-    return Content.assemble(*parts)
+    bold = len(lead) - bool(date)
+    return Content.styled(separator, "dim").join(Content.styled(text, "bold" if index < bold else "")
+                                                 for index, text in enumerate(kept))
 
 
 class SearchBox(Input):
     """Enter is a priority binding here: it gives the focus back to the text as it arrives, so `/autorité⏎jj`
     moves twice (the screen's Enter is `reader.add-entity`)."""
 
-    BINDINGS = [Binding("enter", "screen.submit_search", show=False, priority=True)]
+    BINDINGS = [Binding("enter", "screen.submit_search", show=False, priority=True),
+                Binding("escape", "screen.close_search", show=False)]
 
 
 class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
@@ -121,6 +124,7 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.suggestion_model: Any = None  # `reader.suggest.ModelInfo`
         self.suggestion_status = ""
         self.uncertain_step: int | None = None  # the sentence `next_uncertain` went to last
+        self.prepared: EntityMarks | None = None  # from the analysis worker, for the next `refresh_marks`
 
     @property
     def reader_app(self) -> ReaderHost:
@@ -145,8 +149,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     def check_annotations(self) -> bool:
         """A damaged annotation file is reported (and kept); the text stays readable."""
-        from reader.store import StoreError
-
         try:
             self.session.records()
         except StoreError as exc:
@@ -185,11 +187,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     @work(thread=True, exclusive=True, group="analysis")
     def analyse(self, doc: Document) -> None:
-        from textual.worker import get_current_worker
-
-        from reader.analysis_process import AnalysisCancelled
-        from reader.store import StoreError
-
         def progress(share: float) -> None:
             self.post_message(AnalysisProgress(doc.id, share))
 
@@ -209,9 +206,8 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.post_message(AnalysisReady(doc.id, result, cached, self.entity_marks(result)))
 
     def entity_marks(self, analysis: Analysis) -> EntityMarks | None:
-        """None when the annotations are damaged or changed meanwhile: `refresh_marks` then does it itself."""
-        from reader.ui.widgets.side_panel import group_marks
-
+        """None when the annotations are damaged: `refresh_marks` then does it itself, as it does when the session
+        changed meanwhile (a newer `version`)."""
         if self.reader_app.review is not None:  # the review screen draws its own marks
             return None
         session = self.session
@@ -221,9 +217,7 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
             entities = session.entities(analysis.entities)
         except Exception:
             return None
-        if session.version != version:
-            return None
-        marks = [Mark(e.start, e.end, e.label, e.status) for e in entities]
+        marks = marks_of(entities)
         return EntityMarks(version, entities, marks, group_marks(self.doc.text, marks))
 
     def on_unmount(self) -> None:
@@ -241,11 +235,8 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
             self.model_status += f" · {message.analysis.note}"
         self.view.set_sentences(message.analysis.sentences)
         self.session.use_sentences(message.analysis.sentences)  # once: the session owns them from now on
-        self._prepared = message.marks
-        try:
-            self.refresh_marks()
-        finally:
-            self._prepared = None
+        self.prepared = message.marks
+        self.refresh_marks()
         self.update_status()
         if self.reader_app.review is None:  # the review screen decides between analysts, not with a model
             self.load_suggestions(self.doc, list(message.analysis.sentences))
@@ -261,26 +252,19 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.notify(message.error, title="spaCy", severity="error", markup=False, timeout=10)
         self.update_status()
 
-    def refresh_marks(self, kinds: set[str] | frozenset[str] = frozenset({"tag", "note", "entity"}),
+    def refresh_marks(self, kinds: set[str] | frozenset[str] = ALL_KINDS,
                       sentences: set[int] | frozenset[int] | None = None, *, usable: bool | None = None) -> None:
         """Repaint what annotations of these kinds change, in these sentences or everywhere, from the session.
         `usable`: the annotations were just checked."""
-        from reader.annotations import entity_states
-
         session = self.session
         if usable is None:
             usable = self.check_annotations()
-        prepared: EntityMarks | None = getattr(self, "_prepared", None)
+        prepared, self.prepared = self.prepared, None  # once: a later refresh reads the session again
         if "entity" in kinds and prepared is not None and usable and prepared.version == session.version:
-            self.entities = prepared.entities  # computed in the worker (`entity_marks`), still current
-            self.view.set_marks(prepared.marks)
-            self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status,
-                                           prepared.groups)
+            self.show_entities(prepared.entities, prepared.marks, prepared.groups)  # from the worker, still current
         elif "entity" in kinds:
             predicted = self.analysis.entities if self.analysis else ()
-            self.entities = session.entities(predicted) if usable else entity_states(predicted, ())
-            self.view.set_marks([Mark(e.start, e.end, e.label, e.status) for e in self.entities])
-            self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status)
+            self.show_entities(session.entities(predicted) if usable else entity_states(predicted, ()))
         if self.analysis is None or not usable or not kinds & {"tag", "note", "dismissal"}:
             return
         colours = {lb.name: lb.colour for lb in session.labels.labels}
@@ -297,6 +281,12 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
             tags = [Tag(n, colours.get(n, 8)) for n in session.labels_on(index)] or \
                 self.suggestion_tags(index, colours)
             view.set_sentence_overlay(index, tags, bool(session.notes_on(index)))
+
+    def show_entities(self, entities: list[EntityState], marks: list[Mark] | None = None,
+                      groups: list | None = None) -> None:
+        self.entities = entities
+        self.view.set_marks(marks_of(entities) if marks is None else marks)
+        self.query_one(SidePanel).show(self.doc.text, self.view.marks, self.view, self.model_status, groups)
 
     def update_status(self) -> None:
         """One line that fits the terminal: the most urgent parts (lowest rank) win the space."""
@@ -402,8 +392,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
     def action_submit_search(self) -> None:
         """Enter, as it arrives: the text takes the focus (the keys typed next are reader keys) and searches once
         the box has taken the keys typed before Enter. `/Poutine⏎jj`: the first match, then two sentences on."""
-        import asyncio
-
         box = self.search_box
         typed = asyncio.Event()
         box.call_later(typed.set)
@@ -421,26 +409,15 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     def search(self, query: str) -> None:
         self.search_query = query.strip()
-        self.close_search()
+        self.action_close_search()
         self.view.set_matches(find_all(self.doc.text, self.search_query))
         if self.search_query and not self.view.goto_match(1):
             self.notify(f"No match for “{self.search_query}”", severity="warning")
         self.update_status()
 
-    def close_search(self) -> None:
+    def action_close_search(self) -> None:
         self.search_box.add_class("hidden")
         self.set_focus(self.view)
-
-    def on_key(self, event) -> None:
-        if event.key == "escape" and isinstance(self.focused, Input) and self.focused.id == "search":
-            event.stop()
-            self.close_search()
-
-    def action_next_match(self) -> None:
-        self.step_match(1)
-
-    def action_prev_match(self) -> None:
-        self.step_match(-1)
 
     def step_match(self, delta: int) -> None:
         """`>` / `<`: the next/previous match from the cursor; going past the last (first) one says so."""
@@ -458,6 +435,9 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
                 self.notify(f"Past {where} ({target[0] + 1}/{len(view.matches)}).", timeout=3)
         self.update_status()
 
+    action_next_match = partialmethod(step_match, 1)
+    action_prev_match = partialmethod(step_match, -1)
+
     NARROW = 100  # below this many columns the side panel starts hidden: the text keeps a readable measure
 
     def header_lead(self) -> tuple[str, ...]:
@@ -466,8 +446,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     def fit_header(self) -> None:
         """Give the title the header's width first; the date, source and author take what it leaves."""
-        from rich.cells import cell_len
-
         header = self.query_one("#header")
         width = header.content_region.width or self.size.width - 2
         meta_widget = self.query_one("#header-meta", Static)
@@ -503,22 +481,20 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.reader_app.action_library()
 
 
+def marks_of(entities: list[EntityState]) -> list[Mark]:
+    return [Mark(e.start, e.end, e.label, e.status) for e in entities]
+
+
 def fit_status(parts: list[tuple[int, str]], width: int, separator: str = " · ") -> str:
     """Join (priority, text) parts in order, keeping the most urgent (lowest number) that fit in `width` cells;
     one that fits in part is cut with an ellipsis."""
-    from rich.cells import cell_len, set_cell_size
-
     kept: dict[int, str] = {}
-    used = 0
     for index in sorted(range(len(parts)), key=lambda i: parts[i][0]):
         text = parts[index][1]
-        room = width - used - (cell_len(separator) if kept else 0)
+        room = width - cell_len(separator.join([*kept.values(), ""]))  # what is left after one more separator
         if cell_len(text) <= room:
             kept[index] = text
         elif room >= 12 or not kept:
             kept[index] = set_cell_size(text, max(1, room) - 1) + "…"
-        else:
-            continue
-        used += cell_len(kept[index]) + (cell_len(separator) if len(kept) > 1 else 0)
     return separator.join(kept[i] for i in sorted(kept))
 

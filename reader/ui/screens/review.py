@@ -1,12 +1,12 @@
 """The review screen: a reading screen whose annotations are gold's, plus keys that step through the items
 where annotators differ and take a version. `reader.adjudication` decides what an item is and what a decision
-writes, so this screen and `reader merge` cannot disagree.
-"""
+writes, so this screen and `reader merge` cannot disagree."""
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import replace
+from functools import partialmethod
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.segment import Segment
@@ -16,11 +16,13 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Static
 
+from reader.adjudication import merge_document, take, take_all, take_none, take_version
+from reader.annotations import EntityState
+from reader.store import StoreError
 from reader.ui.keymap import bindings, keys_for
-from reader.ui.screens.dialogs import LabelPicker, Picker
-from reader.ui.screens.reading import AnalysisReady, ReadingScreen
-from reader.ui.widgets.article_view import ArticleView, Mark
-from reader.ui.widgets.side_panel import SidePanel
+from reader.ui.screens.dialogs import Picker
+from reader.ui.screens.reading import ALL_KINDS, AnalysisReady, ReadingScreen
+from reader.ui.widgets.article_view import ArticleView
 from reader.untrusted import visible
 from reader.worklist import ReviewOptions, disputed, item_key, review_items
 
@@ -29,17 +31,11 @@ if TYPE_CHECKING:
     from reader.documents import Document
     from reader.session import AnnotationSession, Change
 
-ALL_KINDS = frozenset({"tag", "note", "entity"})
-
-
 class ConflictView(ArticleView):
     """The article with `≠` (open) or `=` (decided) in a conflicting sentence's gutter; disputed entities styled."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "article-view--conflict",
-        "article-view--conflict-open",
-        "article-view--conflict-decided",
-    }
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"article-view--conflict", "article-view--conflict-open",
+                                             "article-view--conflict-decided"}
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -79,12 +75,9 @@ class VersionPicker(Picker):
 
     def __init__(self, title: str, rows: list[tuple[str, str]], preferred: str | None = None) -> None:
         width = max((len(name) for name, _ in rows), default=0)
-        super().__init__(title, [(name, f"{n} {name:<{width}}  {text}") for n, (name, text) in enumerate(rows, 1)],
-                         preferred, "Enter or 1-9 takes it · Esc cancels")
-
-    def action_pick(self, n: int) -> None:
-        if 1 <= n <= len(self.rows):
-            self.dismiss(self.rows[n - 1][0])
+        numbered = list(enumerate(rows, 1))
+        super().__init__(title, [(name, f"{n} {name:<{width}}  {text}") for n, (name, text) in numbered], preferred,
+                         "Enter or 1-9 takes it · Esc cancels", {name: n for n, (name, _) in numbered})
 
 
 class ReviewScreen(ReadingScreen):
@@ -139,9 +132,6 @@ class ReviewScreen(ReadingScreen):
 
     def merge_agreed(self) -> None:
         """Write into gold what the rule settles, as `reader merge` does (one undo step)."""
-        from reader.adjudication import merge_document
-        from reader.store import StoreError
-
         items = self.load_items()
         if not items.annotators or self.reader_app.workspace.read_only:
             return
@@ -170,8 +160,6 @@ class ReviewScreen(ReadingScreen):
 
     def refresh_marks(self, kinds=ALL_KINDS, sentences=None, *, usable: bool | None = None) -> None:
         """Gold's marks, plus spans only some annotator has (`proposed`), so the cursor can reach them."""
-        from reader.annotations import EntityState
-
         view = self.view
         was = view.current_mark
         if self.analysis is not None and not self.store_problem:
@@ -181,30 +169,21 @@ class ReviewScreen(ReadingScreen):
             return
         if "entity" in kinds:
             have = {(e.start, e.end) for e in self.entities}
-            proposed = {}
-            for item in self.conflicts:
-                if item.kind == "entity":
-                    for version in item.versions.values():
-                        for s, e, label in sorted(version.spans):
-                            if (s, e) not in have:
-                                proposed.setdefault((s, e), label)
+            spans = [span for item in self.conflicts if item.kind == "entity" for version in item.versions.values()
+                     for span in sorted(version.spans)]
+            proposed = {(s, e): label for s, e, label in reversed(spans) if (s, e) not in have}  # the first label
             if proposed:
                 extra = [EntityState(s, e, label, "proposed", label) for (s, e), label in proposed.items()]
-                self.entities = sorted([*self.entities, *extra], key=lambda x: (x.start, x.end))
-                view.set_marks([Mark(e.start, e.end, e.label, e.status) for e in self.entities])
-                self.query_one(SidePanel).show(self.doc.text, view.marks, view, self.model_status)
+                self.show_entities(sorted([*self.entities, *extra], key=lambda x: (x.start, x.end)))
             if was is not None:  # the entity cursor stays on the same span when marks come and go
                 index = next((i for i, m in enumerate(view.marks) if (m.start, m.end) == (was.start, was.end)), None)
                 view.entity_cursor = index
         sentences_state: dict[int, bool] = {}
-        spans = []
         for item in self.conflicts:
             index = item.index if item.kind == "sentence" else item.sentence
             if index is not None:
                 sentences_state[index] = sentences_state.get(index, False) or item.gold is None
-            if item.kind == "entity":
-                spans.append((item.start, item.end))
-        view.set_conflicts(sentences_state, spans)
+        view.set_conflicts(sentences_state, [(i.start, i.end) for i in self.conflicts if i.kind == "entity"])
 
     @property
     def view(self) -> ConflictView:
@@ -252,14 +231,11 @@ class ReviewScreen(ReadingScreen):
                 (4, f"{open_} open" if open_ else "all decided")]
 
     def update_status(self) -> None:
+        """The status line, and the versions of the item under the cursor above it."""
         super().update_status()
-        self.show_versions()
-
-    def show_versions(self) -> None:
-        panels = self.query("#versions")
-        if not panels:
+        panel = self.query_one_optional("#versions", Static)
+        if panel is None:
             return
-        panel = panels.first(Static)
         if self.items is None:
             panel.update(Content("Versions appear once the sentences are analysed." if self.analysis is None
                                  else "No annotator's work to compare."))
@@ -274,7 +250,8 @@ class ReviewScreen(ReadingScreen):
             return
         here = self.conflict_index(item)
         state = "agreed" if here is None else f"conflict {here + 1}/{len(self.conflicts)}"
-        what = f"Sentence {item.index + 1}" if item.kind == "sentence" else f"Entity {self.quote(item, 40)}"
+        what = f"Sentence {item.index + 1}" if item.kind == "sentence" else \
+            f"Entity {self.quote(item.start, item.end, 40)}"
         gold = None if item.gold is None else self.version_text(item, item.gold)
         into = self.options.into
         width = max(len(n) for n in [*item.versions, into])
@@ -287,35 +264,30 @@ class ReviewScreen(ReadingScreen):
                                       visible(gold, one_line=True) if gold is not None else ("not decided", "italic")))
         panel.update(Content("\n").join(lines))
 
-    def quote(self, span, cells: int) -> str:
+    def quote(self, start: int, end: int, cells: int = 30) -> str:
         """A span's words in quotes, cut with `…` after `cells` characters."""
-        words = " ".join(self.doc.text[span.start:span.end].split())
+        words = " ".join(self.doc.text[start:end].split())
         return f"“{words[:cells]}{'…' if len(words) > cells else ''}”"
 
     def version_text(self, item: Item, version) -> str:
-        return labels_text(version) if item.kind == "sentence" else self.describe(version)
+        return (", ".join(sorted(version)) or "no label") if item.kind == "sentence" else self.describe(version)
 
     def describe(self, version: EntityVersion) -> str:
         """An entity version as a line: each span and how it came to be, then what was rejected."""
-
-        def surface(s: int, e: int) -> str:
-            return self.quote(Mark(s, e, ""), 30)
-
         how = {(s, e): "accepted" for s, e, _ in version.accepted}
         how |= {(s, e): "added" for s, e, _ in version.added}
         how |= {(s, e): f"relabelled from {was}" for s, e, was, _ in version.relabelled}
-        parts = [f"{label} {surface(s, e)} {how.get((s, e), '(model)')}" for s, e, label in sorted(version.spans)]
-        parts += [f"rejected {label} {surface(s, e)}" for s, e, label in version.rejected]
+        parts = [f"{label} {self.quote(s, e)} {how.get((s, e), '(model)')}" for s, e, label in sorted(version.spans)]
+        parts += [f"rejected {label} {self.quote(s, e)}" for s, e, label in version.rejected]
         return " · ".join(parts) or "no entity"
 
     def review_item(self) -> Item | None:
-        item = self.item_here() if self.items is not None else None
-        if item is None:
-            if self.items is None:
-                self.needs_sentences()
-            else:
-                self.notify(f"No item where annotators differ here: {keys_for(self.app.keymap, 'reader.next-conflict')}"
-                            " goes to the next conflict.", severity="warning")
+        item = self.item_here()  # None until the items are read
+        if item is None and self.items is None:
+            self.needs_sentences()
+        elif item is None:
+            self.notify(f"No item where annotators differ here: {keys_for(self.app.keymap, 'reader.next-conflict')}"
+                        " goes to the next conflict.", severity="warning")
         return item
 
     def step(self, delta: int) -> None:
@@ -342,11 +314,8 @@ class ReviewScreen(ReadingScreen):
         self.go_to(self.conflicts[target])
         self.update_status()
 
-    def action_next_conflict(self) -> None:
-        self.step(1)
-
-    def action_prev_conflict(self) -> None:
-        self.step(-1)
+    action_next_conflict = partialmethod(step, 1)
+    action_prev_conflict = partialmethod(step, -1)
 
     def decide(self, operation, *args) -> Change | None:
         """A gold decision through `perform` (durable before `✓ saved`)."""
@@ -356,8 +325,6 @@ class ReviewScreen(ReadingScreen):
         return change
 
     def action_take_version(self) -> None:
-        from reader.adjudication import take
-
         item = self.review_item()
         if item is None:
             return
@@ -373,8 +340,6 @@ class ReviewScreen(ReadingScreen):
         self.app.push_screen(VersionPicker(f"Take whose version of {what}?", rows, preferred), done)
 
     def action_take_all(self) -> None:
-        from reader.adjudication import take_all
-
         item = self.review_item()
         if item is None:
             return
@@ -389,17 +354,13 @@ class ReviewScreen(ReadingScreen):
         self.decide(take_all, self.session, item)
 
     def action_take_none(self) -> None:
-        from reader.adjudication import take_none
-
         item = self.review_item()
         if item is not None:
             self.decide(take_none, self.session, item)
 
     def toggle_label(self, label) -> None:
         """Through the adjudication, so a tag keeps `from` and the versions, and an emptied sentence is decided."""
-        from reader.adjudication import take_version
-
-        item = self._sentence_items.get(self.view.cursor) if self.items is not None else None
+        item = self._sentence_items.get(self.view.cursor)
         if item is None:
             super().toggle_label(label)
             return
@@ -413,52 +374,18 @@ class ReviewScreen(ReadingScreen):
         who = tuple(name for name, version in item.versions.items() if version == labels)
         self.perform(take_version, self.session, item, frozenset(labels), who)
 
-    def entity_here(self) -> object | None:
-        index = self.view.entity_cursor
-        return self.entities[index] if index is not None and index < len(self.entities) else None
-
-    def set_entity(self, entity, label: str | None) -> bool:
-        """Take gold's version of `entity`'s item with it set to `label` (None: left out), naming who had that
-        version; False when the entity is in no item under review (the reading keys apply)."""
-        from reader.adjudication import take_version
-
-        if self.items is None or entity is None:
-            return False
+    def decide_entity(self, entity: EntityState, status: str, label: str | None = None) -> None:
+        """In an item under review, gold takes the item's version with the entity set to its label, or left out
+        (a rejection: recorded, so the item counts as decided), naming who had that version."""
         item = next((i for i in self._entity_items.get(self.view.cursor, [])
                      if i.start <= entity.start and entity.end <= i.end), None)
-        if item is None:
-            return False
+        if item is None:  # in no item under review: the reading keys apply
+            super().decide_entity(entity, status, label)
+            return
         version = {(e.start, e.end, e.label) for e in self.entities
                    if item.start <= e.start and e.end <= item.end and e.status not in ("rejected", "proposed")
                    and (e.start, e.end) != (entity.start, entity.end)}
-        if label:
-            version.add((entity.start, entity.end, label))
+        if status != "rejected":
+            version.add((entity.start, entity.end, label or entity.label))
         who = tuple(name for name, v in item.versions.items() if v.spans == version)
         self.decide(take_version, self.session, item, frozenset(version), who)
-        return True
-
-    def action_accept_entity(self) -> None:
-        entity = self.entity_here()
-        if not self.set_entity(entity, entity.label if entity is not None else None):
-            super().action_accept_entity()
-
-    def action_reject_entity(self) -> None:
-        if not self.set_entity(self.entity_here(), None):  # gold records the refusal: the item counts as decided
-            super().action_reject_entity()
-
-    def action_relabel_entity(self) -> None:
-        entity = self.entity_here()
-        if entity is None or self.items is None or not any(
-                i.start <= entity.start and entity.end <= i.end for i in self._entity_items.get(self.view.cursor, [])):
-            super().action_relabel_entity()
-            return
-        def done(label: str | None) -> None:
-            if label:
-                self.set_entity(entity, label)
-
-        surface = self.doc.text[entity.start:entity.end]
-        self.app.push_screen(LabelPicker(f"Label for “{surface}”", self.entity_labels(), entity.label), done)
-
-
-def labels_text(labels) -> str:
-    return ", ".join(sorted(labels)) or "no label"

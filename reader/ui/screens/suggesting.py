@@ -3,29 +3,29 @@ the least certain ones (`reader.uncertain`), document after document."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual import work
 from textual.message import Message
 
 from reader.analysis import AnalysisError
+from reader.analysis_process import AnalysisCancelled
 from reader.documents import Document
 from reader.ui.widgets.article_view import Tag
 
 
+@dataclass
 class SuggestionsReady(Message):
-    def __init__(self, doc_id: str, model: object, cats: list[dict[str, float]]) -> None:
-        super().__init__()
-        self.doc_id = doc_id
-        self.model = model
-        self.cats = cats
+    doc_id: str
+    model: Any  # `reader.suggest.ModelInfo`
+    cats: list[dict[str, float]]
 
 
+@dataclass
 class SuggestionsFailed(Message):
-    def __init__(self, doc_id: str, error: str) -> None:
-        super().__init__()
-        self.doc_id = doc_id
-        self.error = error
+    doc_id: str
+    error: str
 
 
 _jump_on_open: set[str] = set()
@@ -39,7 +39,6 @@ class SuggestionActions:
     def load_suggestions(self, doc: Document, sentences: list[tuple[int, int]]) -> None:
         """The newest trained model's suggestions, from the analysis child; a damaged model is one line."""
         from reader import uncertain
-        from reader.analysis_process import AnalysisCancelled
         from reader.suggest import ModelError
 
         workspace = self.reader_app.workspace
@@ -145,7 +144,6 @@ class SuggestionActions:
     @work(thread=True, exclusive=True, group="library-suggestions")
     def next_uncertain_document(self, model: Any) -> None:
         from reader import uncertain
-        from reader.analysis_process import AnalysisCancelled
         from reader.suggest import ModelError
 
         try:
