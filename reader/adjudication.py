@@ -31,14 +31,10 @@ from reader.session import AnnotationSession, Change
 if TYPE_CHECKING:
     from reader.workspace import Workspace
 
-AUDIT_KEYS = ("from", "versions")
-"""Keys merge and review write on every record; an analyst's own records never carry them."""
-
-
 def is_adjudication(name: str, records: Iterable[dict]) -> bool:
-    """Whether a name holds an adjudicated set (`gold`, or an `--into` set), which agreement and stats leave out
-    unless it is named: it copies the annotators."""
-    return name == GOLD or any(key in record for record in records for key in AUDIT_KEYS)
+    """Gold, or an `--into` set (merge and review write `from` and `versions` on every record, an analyst never):
+    agreement and stats leave it out unless it is named, as it copies the annotators."""
+    return name == GOLD or any("from" in record or "versions" in record for record in records)
 
 
 Span = tuple[int, int, str]
@@ -86,12 +82,6 @@ class EntityVersion:
     """(start, end, model's label, their label)."""
     added: tuple[Span, ...] = ()
 
-    def describe(self) -> str:
-        """One line for a side-by-side view: `PER 0-5 · rejected ORG 7-12`."""
-        parts = [f"{label} {s}-{e}" for s, e, label in sorted(self.spans)] or ["no entity"]
-        parts += [f"rejected {label} {s}-{e}" for s, e, label in self.rejected]
-        return " · ".join(parts)
-
 
 @dataclass(frozen=True)
 class SentenceItem:
@@ -109,7 +99,7 @@ class SentenceItem:
 
     @property
     def agreed(self) -> bool:
-        return len(set(self.versions.values())) <= 1
+        return len({_key(v) for v in self.versions.values()}) <= 1
 
     def groups(self) -> list[tuple[frozenset[str], tuple[str, ...]]]:
         return _groups(self.versions)
@@ -164,20 +154,13 @@ class DocumentItems:
     works: dict[str, AnnotatorWork] = field(default_factory=dict)
     """Each touching annotator's (and `into`'s) read model."""
 
-    @property
-    def doc_id(self) -> str:
-        return self.doc.id
-
     def items(self) -> list[Item]:
         """Sentences and entities in document order (a sentence before the entities it holds)."""
-        keyed = [((i.start, 0, i.end), i) for i in self.sentence_items]
-        keyed += [((i.start, 1, i.end), i) for i in self.entity_items]
-        return [item for _, item in sorted(keyed, key=lambda x: x[0])]
+        return sorted([*self.sentence_items, *self.entity_items], key=lambda i: (i.start, i.kind != "sentence", i.end))
 
-    def conflicts(self, rule: Rule | None = None) -> list[Item]:
-        """Items gold has not decided that `rule` does not settle (with no rule: that are not agreed)."""
-        return [i for i in self.items()
-                if i.gold is None and not (i.agreed if rule is None else resolve(i, rule).settled)]
+    def conflicts(self, rule: Rule) -> list[Item]:
+        """Items gold has not decided that `rule` does not settle."""
+        return [i for i in self.items() if i.gold is None and not resolve(i, rule).settled]
 
     def entities(self, name: str) -> set[Span]:
         """An annotator's entities on the whole document (the contract's definition)."""
@@ -207,13 +190,11 @@ def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] 
     predicted = [(s, e, label) for s, e, label in parts[4]]
     labels = workspace.labels.names
     works = {name: AnnotatorWork(tables[name], sentences, labels) for name in touching}
-    result = DocumentItems(doc, sentences, predicted, touching, into, works=dict(works))
     gold = AnnotatorWork(gold_records, sentences, labels) if gold_records else None
-    if gold is not None:
-        result.works[into] = gold
-    result.sentence_items = _sentence_items(doc.id, sentences, works, gold, gold_records)
-    result.entity_items = _entity_items(doc.id, predicted, works, gold)
-    return result
+    return DocumentItems(doc, sentences, predicted, touching, into,
+                         _sentence_items(doc.id, sentences, works, gold, gold_records),
+                         _entity_items(doc.id, predicted, works, gold),
+                         works if gold is None else {**works, into: gold})
 
 
 def _sentence_items(doc_id: str, sentences: Sequence[tuple[int, int]], works: dict[str, AnnotatorWork],
@@ -314,13 +295,10 @@ def resolve(item: Item, rule: Rule) -> Resolution:
     voters = len(item.versions)
     need = threshold(rule, voters)
     if isinstance(item, SentenceItem):
-        counts: dict[str, list[str]] = {}
-        for name, labels in item.versions.items():
-            for label in labels:
-                counts.setdefault(label, []).append(name)
-        accepted = {label: tuple(names) for label, names in sorted(counts.items()) if len(names) >= need}
-        left = tuple(label for label, names in sorted(counts.items())
-                     if len(names) < need and voters - len(names) < need)
+        counts = {label: [n for n, labels in item.versions.items() if label in labels]
+                  for label in sorted(set().union(*item.versions.values()))}
+        accepted = {label: tuple(names) for label, names in counts.items() if len(names) >= need}
+        left = [label for label, names in counts.items() if len(names) < need and voters - len(names) < need]
         sources = tuple(sorted({n for names in accepted.values() for n in names}))
         return Resolution(not left and voters >= 1, accepted, None, sources)
     tally = Counter(v.spans for v in item.versions.values())
