@@ -6,6 +6,7 @@ progress row but are not compared. Returns data only: `reader.tables.render_stat
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -26,10 +27,10 @@ class AnnotatorStats:
     documents: int = 0
     """Documents with at least one annotation by this annotator."""
     tagged_sentences: int = 0
-    labels: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, int] = field(default_factory=Counter)
     """Sentences tagged with each label."""
     notes: int = 0
-    decisions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DECISIONS, 0))
+    decisions: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(DECISIONS, 0)))
     """Entity decisions by status."""
 
 
@@ -105,17 +106,14 @@ def stats(workspace: Workspace) -> Stats:
                 if not records:
                     continue
                 work = AnnotatorWork(records, partial(sentences, doc_id), names)
-                who = per.setdefault(name, AnnotatorStats(name, labels=dict.fromkeys(names, 0)))
+                who = per.setdefault(name, AnnotatorStats(name, labels=Counter(dict.fromkeys(names, 0))))
                 who.documents += 1
                 who.notes += work.counts.get("note", 0)
-                for decision in work.decisions.values():
-                    status = decision.get("status", "")
-                    who.decisions[status] = who.decisions.get(status, 0) + 1
+                who.decisions.update(decision.get("status", "") for decision in work.decisions.values())
                 add_outcomes(models, name, records.values())
-                for labels in work.tagged().values():
-                    who.tagged_sentences += 1
-                    for label in labels:
-                        who.labels[label] = who.labels.get(label, 0) + 1
+                tagged = work.tagged()
+                who.tagged_sentences += len(tagged)
+                who.labels.update(label for labels in tagged.values() for label in labels)
         pairs = agreement(workspace, doc_ids=doc_ids).tag_pairs
     annotators = [per[name] for name in sorted(per)]
     labels = names + sorted({label for a in annotators for label in a.labels} - set(names))
