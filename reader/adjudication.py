@@ -31,6 +31,7 @@ from reader.session import AnnotationSession, Change
 if TYPE_CHECKING:
     from reader.workspace import Workspace
 
+
 def is_adjudication(name: str, records: Iterable[dict]) -> bool:
     """Gold, or an `--into` set (merge and review write `from` and `versions` on every record, an analyst never):
     agreement and stats leave it out unless it is named, as it copies the annotators."""
@@ -76,10 +77,8 @@ class EntityVersion:
 
     spans: frozenset[Span]
     accepted: tuple[Span, ...] = ()
-    rejected: tuple[Span, ...] = ()
-    """Model's entities they rejected (with the model's label)."""
-    relabelled: tuple[tuple[int, int, str, str], ...] = ()
-    """(start, end, model's label, their label)."""
+    rejected: tuple[Span, ...] = ()  # with the model's label
+    relabelled: tuple[tuple[int, int, str, str], ...] = ()  # (start, end, model's label, their label)
     added: tuple[Span, ...] = ()
 
 
@@ -91,10 +90,8 @@ class SentenceItem:
     index: int
     start: int
     end: int
-    versions: dict[str, frozenset[str]]
-    """Every touching annotator (sorted) -> the labels they set on the sentence."""
-    gold: frozenset[str] | None = None
-    """Gold's version when gold already decided the item, else None (as for `EntityItem`)."""
+    versions: dict[str, frozenset[str]]  # every touching annotator (sorted) -> their labels
+    gold: frozenset[str] | None = None  # gold's version when gold already decided the item (as for `EntityItem`)
     kind: str = "sentence"
 
     @property
@@ -113,8 +110,7 @@ class EntityItem:
     start: int
     end: int
     sentence: int | None
-    predicted: tuple[Span, ...]
-    """The model's entities in the group."""
+    predicted: tuple[Span, ...]  # the model's entities in the group
     versions: dict[str, EntityVersion]
     gold: EntityVersion | None = None
     kind: str = "entity"
@@ -146,13 +142,11 @@ class DocumentItems:
     doc: Document
     sentences: list[tuple[int, int]]
     predicted: list[Span]
-    annotators: list[str]
-    """The chosen annotators who touched the document, sorted."""
+    annotators: list[str]  # the chosen annotators who touched the document, sorted
     into: str
     sentence_items: list[SentenceItem] = field(default_factory=list)
     entity_items: list[EntityItem] = field(default_factory=list)
-    works: dict[str, AnnotatorWork] = field(default_factory=dict)
-    """Each touching annotator's (and `into`'s) read model."""
+    works: dict[str, AnnotatorWork] = field(default_factory=dict)  # each touching annotator's, and `into`'s
 
     def items(self) -> list[Item]:
         """Sentences and entities in document order (a sentence before the entities it holds)."""
@@ -279,14 +273,10 @@ def _version(model: list[Span], decisions: dict[tuple[int, int], dict],
 class Resolution:
     """What a rule accepts of one item."""
 
-    settled: bool
-    """The rule decides the whole item: nothing is left for a reviewer."""
-    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Sentence items: each label the rule accepts -> the annotators who set it."""
-    spans: frozenset[Span] | None = None
-    """Entity items: the version the rule accepts."""
-    sources: tuple[str, ...] = ()
-    """Who has the accepted version, or set an accepted label."""
+    settled: bool  # the rule decides the whole item: nothing is left for a reviewer
+    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sentences: accepted label -> who set it
+    spans: frozenset[Span] | None = None  # entities: the version the rule accepts
+    sources: tuple[str, ...] = ()  # who has the accepted version, or set an accepted label
 
 
 def resolve(item: Item, rule: Rule) -> Resolution:
@@ -450,12 +440,10 @@ class MergeResult:
     doc_id: str
     title: str
     annotators: tuple[str, ...]
-    agreed: int
-    """Items the rule settles; `conflicts` it leaves for review; `kept` gold had decided already."""
+    agreed: int  # items the rule settles; `conflicts` it leaves for review; `kept` gold had decided already
     conflicts: int
     kept: int
-    written: int
-    """Gold records written or deleted."""
+    written: int  # gold records written or deleted
     skipped: tuple = ()
     """The document's damaged files: then nothing is merged, as a vote without one of them would make gold lie."""
 

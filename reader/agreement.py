@@ -56,10 +56,8 @@ class PairAgreement:
     first: str
     second: str
     documents: int = 0
-    items: list[tuple[Tags, Tags]] = field(default_factory=list, repr=False)
-    """One (first's labels, second's labels) per sentence."""
-    kappa: dict[str, float | None] = field(default_factory=dict)
-    """Cohen's kappa per label."""
+    items: list[tuple[Tags, Tags]] = field(default_factory=list, repr=False)  # (first's, second's) per sentence
+    kappa: dict[str, float | None] = field(default_factory=dict)  # per label
 
     @property
     def sentences(self) -> int:
@@ -74,8 +72,7 @@ class PairAgreement:
 @dataclass
 class LabelAgreement:
     alpha: float | None
-    kappa: dict[tuple[str, str], float | None]
-    """(a, b) -> Cohen's kappa of the pair on this label."""
+    kappa: dict[tuple[str, str], float | None]  # (a, b) -> the pair's kappa on this label
 
 
 @dataclass
@@ -86,8 +83,7 @@ class Agreement:
     labels: dict[str, LabelAgreement]
     pairs: list[tuple[str, str]]
     entities: list[EntityPair]
-    entity_f1: dict[str, float | None] = field(default_factory=dict)
-    """Per entity label: F1 over every pair (matches and spans summed)."""
+    entity_f1: dict[str, float | None] = field(default_factory=dict)  # per label, matches and spans of all pairs
     tag_pairs: list[PairAgreement] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -112,12 +108,10 @@ def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
     """Agreement of the chosen annotators (default: everyone but the adjudicated sets) over the documents."""
     chosen = set(annotators) if annotators is not None else None
     label_names = list(workspace.labels.names)
-    votes: list[tuple[int, Counter[str]]] = []
-    """One entry per sentence: (annotators who rated it, label -> how many of them set it)."""
+    votes: list[tuple[int, Counter[str]]] = []  # per sentence: (annotators who rated it, label -> how many set it)
     tag_pairs: dict[tuple[str, str], PairAgreement] = {}
     pair_entities: dict[tuple[str, str], EntityPair] = {}
-    per_label: dict[str, Counter[str]] = {"matches": Counter(), "a": Counter(), "b": Counter()}
-    """Entity spans per label summed over pairs: matched, in a, in b."""
+    per_label: dict[str, Counter[str]] = {"matches": Counter(), "a": Counter(), "b": Counter()}  # entity spans
     seen: set[str] = set()
     documents = sentences_total = 0
     with workspace.bulk_reads():

@@ -24,14 +24,11 @@ DECISIONS = ("accepted", "relabelled", "added", "rejected")
 @dataclass
 class AnnotatorStats:
     name: str
-    documents: int = 0
-    """Documents with at least one annotation by this annotator."""
+    documents: int = 0  # with at least one annotation by this annotator
     tagged_sentences: int = 0
-    labels: dict[str, int] = field(default_factory=Counter)
-    """Sentences tagged with each label."""
+    labels: dict[str, int] = field(default_factory=Counter)  # sentences tagged with each label
     notes: int = 0
     decisions: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(DECISIONS, 0)))
-    """Entity decisions by status."""
 
 
 @dataclass
@@ -43,8 +40,7 @@ class ModelStats:
     accepted: int = 0
     """Sentences with the model's tags accepted, or its suggestion `dismissed`, and no hand tag."""
     dismissed: int = 0
-    corrected: int = 0
-    """Sentences the model suggested that the analyst tagged by hand."""
+    corrected: int = 0  # sentences the model suggested that the analyst tagged by hand
 
 
 @dataclass

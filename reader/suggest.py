@@ -15,6 +15,7 @@ import random
 import secrets
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,10 +85,8 @@ def split(items: Sequence[Example]) -> tuple[list[Example], list[Example]]:
 def usable_labels(train: Sequence[Example], order: Sequence[str], every: Sequence[Example] = ()
                   ) -> tuple[list[str], dict[str, int]]:
     """(labels with enough training examples, in label-set order; {skipped label: its count in `train`})."""
-    counts: dict[str, int] = {label: 0 for e in every for label in e.labels}
-    for e in train:
-        for label in e.labels:
-            counts[label] = counts.get(label, 0) + 1
+    counts = Counter({label: 0 for e in every for label in e.labels})
+    counts.update(label for e in train for label in e.labels)
     rank = {name: i for i, name in enumerate(order)}
     ordered = sorted(counts, key=lambda n: (rank.get(n, len(rank)), n))
     skipped = {n: counts[n] for n in ordered if counts[n] < MIN_EXAMPLES}
@@ -95,6 +94,7 @@ def usable_labels(train: Sequence[Example], order: Sequence[str], every: Sequenc
 
 
 # --- the pipeline ------------------------------------------------------------------------------------------
+
 
 def _tok2vec(vectors: bool) -> dict:
     embed = {"@architectures": "spacy.MultiHashEmbed.v2", "width": 64, "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
@@ -143,16 +143,6 @@ def new_pipeline(architecture: str, labels: Sequence[str]) -> Any:
     return nlp
 
 
-def to_spacy(nlp: Any, items: Iterable[Example], labels: Sequence[str]) -> list[Any]:
-    from spacy.training import Example as SpacyExample
-
-    out = []
-    for e in items:
-        doc = nlp.make_doc(normalise_for_model(e.text))
-        out.append(SpacyExample.from_dict(doc, {"cats": {n: float(n in e.labels) for n in labels}}))
-    return out
-
-
 Progress = Callable[[str, float], None]
 """(stage, share done 0-1): `reading`, `training`, `scoring`, `saving`."""
 
@@ -168,11 +158,13 @@ class Trained:
 def fit(train: Sequence[Example], held: Sequence[Example], labels: Sequence[str], *, architecture: str = ARCHITECTURE,
         epochs: int = EPOCHS, progress: Progress | None = None) -> tuple[Any, dict[str, dict]]:
     """Train on `train`, score on `held`: (pipeline, {label: {"p", "r", "f", "n"}}), n = held-out positives."""
+    from spacy.training import Example as SpacyExample
     from spacy.util import compounding, fix_random_seed, minibatch
 
     fix_random_seed(SEED)
     nlp = new_pipeline(architecture, labels)
-    data = to_spacy(nlp, train, labels)
+    data = [SpacyExample.from_dict(nlp.make_doc(normalise_for_model(e.text)),
+                                   {"cats": {n: float(n in e.labels) for n in labels}}) for e in train]
     optimizer = nlp.initialize(lambda: data)
     rng = random.Random(SEED)
     steps = max(1, epochs * len(data))
@@ -199,12 +191,8 @@ def score(nlp: Any, items: Sequence[Example], labels: Sequence[str]) -> dict[str
     cats = predict(nlp, [e.text for e in items])
     out = {}
     for label in labels:
-        tp = fp = fn = 0
-        for e, c in zip(items, cats, strict=True):
-            guess, truth = c.get(label, 0.0) >= THRESHOLD, label in e.labels
-            tp += guess and truth
-            fp += guess and not truth
-            fn += truth and not guess
+        counts = Counter((c.get(label, 0.0) >= THRESHOLD, label in e.labels) for e, c in zip(items, cats, strict=True))
+        tp, fp, fn = counts[True, True], counts[True, False], counts[False, True]  # (guess, truth)
         p = tp / (tp + fp) if tp + fp else None
         r = tp / (tp + fn) if tp + fn else None
         f = 2 * p * r / (p + r) if p is not None and r is not None and p + r else (0.0 if p == 0 or r == 0 else None)
