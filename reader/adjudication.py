@@ -203,22 +203,17 @@ def _sentence_items(doc_id: str, sentences: Sequence[tuple[int, int]], works: di
                 index = gold.sentence_of(record["start"], record["end"])
                 if index is not None:
                     decided.setdefault(index, empty)
-    indexes = sorted(set().union(*(t.keys() for t in tagged.values()), decided))
-    items = []
-    for i in indexes:
-        start, end = sentences[i]
-        versions = {name: tagged[name].get(i, empty) for name in sorted(works)}
-        items.append(SentenceItem(doc_id, i, start, end, versions, decided.get(i)))
-    return items
+    return [SentenceItem(doc_id, i, *sentences[i], {name: tagged[name].get(i, empty) for name in sorted(works)},
+                         decided.get(i)) for i in sorted(set().union(*tagged.values(), decided))]
 
 
 def _entity_items(doc_id: str, predicted: list[Span], works: dict[str, AnnotatorWork],
                   gold: AnnotatorWork | None) -> list[EntityItem]:
-    decided_spans = {span for work in works.values() for span in work.decisions}
     gold_spans = set(gold.decisions) if gold is not None else set()
-    spans = sorted({(s, e) for s, e, _ in predicted} | decided_spans | gold_spans)
-    if not decided_spans and not gold_spans:
+    decided = {span for work in works.values() for span in work.decisions} | gold_spans
+    if not decided:
         return []
+    spans = sorted({(s, e) for s, e, _ in predicted} | decided)
     groups: list[list[tuple[int, int]]] = []
     reach = -1
     for s, e in spans:
@@ -232,17 +227,15 @@ def _entity_items(doc_id: str, predicted: list[Span], works: dict[str, Annotator
     models: list[list[Span]] = [[] for _ in groups]
     for x in sorted(predicted):
         models[group_of[x[0], x[1]]].append(x)
+    any_work = next(iter(works.values()), gold)
     items = []
     for group, model in zip(groups, models, strict=True):
         members = set(group)
-        if not members & decided_spans and not members & gold_spans:
+        if not members & decided:
             continue
         lo, hi = group[0][0], max(e for _, e in group)
         versions = {name: _version(model, works[name].decisions, members) for name in sorted(works)}
-        gold_version = None
-        if gold is not None and members & gold_spans:
-            gold_version = _version(model, gold.decisions, members)
-        any_work = next(iter(works.values()), gold)
+        gold_version = _version(model, gold.decisions, members) if gold is not None and members & gold_spans else None
         sentence = any_work.sentence_of(lo, hi) if any_work is not None else None
         items.append(EntityItem(doc_id, lo, hi, sentence, tuple(model), versions, gold_version))
     return items
@@ -371,28 +364,29 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
     kept = versions_record(item)
     annotator = session.annotator
 
-    def record(kind: str, start: int, end: int, ident: str, who: Sequence[str], **fields) -> Annotation:
-        old = records.get(ident)
-        created = old.get("created", stamp) if old else stamp
-        return Annotation(ident, kind, start, end, annotator, created, stamp, quote_at(text, start, end),
-                          sources=tuple(sorted(who)), versions=kept, **fields)
-
     upsert: list[Annotation] = []
     delete: list[str] = []
+
+    def write(kind: str, start: int, end: int, ident: str, who: Sequence[str], was: str | None = None,
+              **fields) -> None:
+        """Upsert the record unless the one stored as `was` (default: `ident`) is the same but for its times."""
+        old = records.get(ident)
+        created = old.get("created", stamp) if old else stamp
+        new = Annotation(ident, kind, start, end, annotator, created, stamp, quote_at(text, start, end),
+                         sources=tuple(sorted(who)), versions=kept, **fields)
+        if not same_but_times(new.to_record(), records.get(was or ident)):
+            upsert.append(new)
+
     if isinstance(item, SentenceItem):
         existing = {r["label"]: ident for ident, r in session.work.tags.get(item.index, {}).items()}
         for label in sorted(version):
             who = [n for n, labels in item.versions.items() if label in labels] or list(sources)
             ident = tag_id(item.start, item.end, label)
-            new = record("tag", item.start, item.end, ident, who, label=label)
-            if not same_but_times(new.to_record(), records.get(existing.get(label, ident))):
-                upsert.append(new)
+            write("tag", item.start, item.end, ident, who, existing.get(label, ident), label=label)
         delete += [ident for label, ident in existing.items() if label not in version]
         review = review_id(item.start, item.end)
         if explicit and not version:
-            new = record(REVIEW, item.start, item.end, review, (), target="sentence")  # who: in `versions`
-            if not same_but_times(new.to_record(), records.get(review)):
-                upsert.append(new)
+            write(REVIEW, item.start, item.end, review, (), target="sentence")  # who: in `versions`
         elif review in records:
             delete.append(review)
         names = ", ".join(sorted(version)) or "no label"
@@ -424,10 +418,8 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
             if span in gold_decisions:
                 delete.append(ident)
             continue
-        new = record("entity", s, e, ident, sources, label=label, status=status,
-                     predicted=predicted or (label if status == "rejected" else ""))
-        if not same_but_times(new.to_record(), records.get(ident)):
-            upsert.append(new)
+        write("entity", s, e, ident, sources, label=label, status=status,
+              predicted=predicted or (label if status == "rejected" else ""))
     shown = ", ".join(f"{label} {s}-{e}" for s, e, label in sorted(version)) or "no entity"
     return upsert, delete, f"gold: {shown}"
 
