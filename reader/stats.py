@@ -52,25 +52,6 @@ class Stats:
     models: list[ModelStats] = field(default_factory=list)
 
 
-def suggestion_outcomes(records: Iterable[dict]) -> dict[str, tuple[int, int, int]]:
-    """{model: (accepted, dismissed, corrected)} over one annotator's records of one document, grouped by the
-    offsets of their sentence: no analysis is read, so the library counts without the model."""
-    by_sentence: dict[tuple[int, int], list[dict]] = {}
-    for r in records:
-        if r.get("kind") in ("tag", DISMISSAL):
-            by_sentence.setdefault((r["start"], r["end"]), []).append(r)
-    out: dict[str, list[int]] = {}
-    for group in by_sentence.values():
-        suggested = {r["model"] for r in group if r.get("model")}
-        if not suggested:
-            continue
-        by_hand = any(r["kind"] == "tag" and not r.get("model") for r in group)
-        for model in suggested:
-            accepted = any(r["kind"] == "tag" and r.get("model") == model for r in group)
-            out.setdefault(model, [0, 0, 0])[2 if by_hand else 0 if accepted else 1] += 1
-    return {model: (a, d, c) for model, (a, d, c) in out.items()}
-
-
 def suggestion_stats(workspace: Workspace, doc_ids: Iterable[str] | None = None) -> list[ModelStats]:
     """Accepted, dismissed and corrected sentences per model and annotator, sorted (see `ModelStats`)."""
     models: dict[tuple[str, str], ModelStats] = {}
@@ -81,11 +62,22 @@ def suggestion_stats(workspace: Workspace, doc_ids: Iterable[str] | None = None)
 
 
 def add_outcomes(models: dict[tuple[str, str], ModelStats], annotator: str, records: Iterable[dict]) -> None:
-    for model, (accepted, dismissed, corrected) in suggestion_outcomes(records).items():
-        m = models.setdefault((model, annotator), ModelStats(model, annotator))
-        m.accepted += accepted
-        m.dismissed += dismissed
-        m.corrected += corrected
+    """Count one annotator's records of one document, grouped by the offsets of their sentence: no analysis is
+    read, so the library counts without the model."""
+    by_sentence: dict[tuple[int, int], list[dict]] = {}
+    for r in records:
+        if r.get("kind") in ("tag", DISMISSAL):
+            by_sentence.setdefault((r["start"], r["end"]), []).append(r)
+    for group in by_sentence.values():
+        by_hand = any(r["kind"] == "tag" and not r.get("model") for r in group)
+        for model in {r["model"] for r in group if r.get("model")}:
+            m = models.setdefault((model, annotator), ModelStats(model, annotator))
+            if by_hand:
+                m.corrected += 1
+            elif any(r["kind"] == "tag" and r.get("model") == model for r in group):
+                m.accepted += 1
+            else:
+                m.dismissed += 1
 
 
 def stats(workspace: Workspace) -> Stats:

@@ -255,22 +255,15 @@ def check_model_name(name: str) -> str:
 def _fsync_tree(root: Path) -> None:
     for folder, _, files in os.walk(root, topdown=False):
         for name in files:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            with open(os.path.join(folder, name), "rb") as file:
+                os.fsync(file.fileno())
         fsync_dir(folder)
 
 
 MODELS_GITIGNORE = b"# trained models are megabytes of binary: git leaves them out unless told\n" \
     b"# (share one with `git add -f models/NAME`, see reader's README)\n*\n"
 
-
-def ignore_models(models: Path) -> None:
-    """A `.gitignore` of the models folder's own, so that the store's top one (the user's file) is never edited."""
-    if not (models / ".gitignore").exists():
-        atomic_write(models / ".gitignore", MODELS_GITIGNORE)
+"""The models folder's own `.gitignore`, so that the store's top one (the user's file) is never edited."""
 
 
 def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:
@@ -280,7 +273,8 @@ def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:
     old = None
     try:
         models.mkdir(parents=True, exist_ok=True)
-        ignore_models(models)
+        if not (models / ".gitignore").exists():
+            atomic_write(models / ".gitignore", MODELS_GITIGNORE)
         tmp.mkdir()
         nlp.to_disk(tmp / PIPELINE)
         (tmp / META).write_text(json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
