@@ -86,7 +86,6 @@ class EntityVersion:
 class SentenceItem:
     """A sentence at least one chosen annotator tagged (or gold decided)."""
 
-    doc_id: str
     index: int
     start: int
     end: int
@@ -106,7 +105,6 @@ class SentenceItem:
 class EntityItem:
     """A group of overlapping entity spans where some chosen annotator (or gold) took a decision."""
 
-    doc_id: str
     start: int
     end: int
     sentence: int | None
@@ -143,7 +141,6 @@ class DocumentItems:
     sentences: list[tuple[int, int]]
     predicted: list[Span]
     annotators: list[str]  # the chosen annotators who touched the document, sorted
-    into: str
     sentence_items: list[SentenceItem] = field(default_factory=list)
     entity_items: list[EntityItem] = field(default_factory=list)
     works: dict[str, AnnotatorWork] = field(default_factory=dict)  # each touching annotator's, and `into`'s
@@ -177,7 +174,7 @@ def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] 
     touching = sorted(name for name, table in tables.items() if table)
     gold_records = workspace.records(doc_id, into) if into in stored else {}
     if not touching and not gold_records:
-        return DocumentItems(doc, [], [], [], into)
+        return DocumentItems(doc, [], [], [])
     if parts is None:
         parts = workspace.analysis_parts(doc)
     sentences = [tuple(s) for s in parts[3]]
@@ -185,14 +182,13 @@ def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] 
     labels = workspace.labels.names
     works = {name: AnnotatorWork(tables[name], sentences, labels) for name in touching}
     gold = AnnotatorWork(gold_records, sentences, labels) if gold_records else None
-    return DocumentItems(doc, sentences, predicted, touching, into,
-                         _sentence_items(doc.id, sentences, works, gold, gold_records),
-                         _entity_items(doc.id, predicted, works, gold),
+    return DocumentItems(doc, sentences, predicted, touching, _sentence_items(sentences, works, gold, gold_records),
+                         _entity_items(predicted, works, gold),
                          works if gold is None else {**works, into: gold})
 
 
-def _sentence_items(doc_id: str, sentences: Sequence[tuple[int, int]], works: dict[str, AnnotatorWork],
-                    gold: AnnotatorWork | None, gold_records: dict[str, dict]) -> list[SentenceItem]:
+def _sentence_items(sentences: Sequence[tuple[int, int]], works: dict[str, AnnotatorWork], gold: AnnotatorWork | None,
+                    gold_records: dict[str, dict]) -> list[SentenceItem]:
     empty: frozenset[str] = frozenset()
     tagged = {name: {i: frozenset(x) for i, x in work.tagged().items()} for name, work in works.items()}
     decided: dict[int, frozenset[str]] = {}
@@ -203,12 +199,12 @@ def _sentence_items(doc_id: str, sentences: Sequence[tuple[int, int]], works: di
                 index = gold.sentence_of(record["start"], record["end"])
                 if index is not None:
                     decided.setdefault(index, empty)
-    return [SentenceItem(doc_id, i, *sentences[i], {name: tagged[name].get(i, empty) for name in sorted(works)},
-                         decided.get(i)) for i in sorted(set().union(*tagged.values(), decided))]
+    return [SentenceItem(i, *sentences[i], {name: tagged[name].get(i, empty) for name in sorted(works)}, decided.get(i))
+            for i in sorted(set().union(*tagged.values(), decided))]
 
 
-def _entity_items(doc_id: str, predicted: list[Span], works: dict[str, AnnotatorWork],
-                  gold: AnnotatorWork | None) -> list[EntityItem]:
+def _entity_items(predicted: list[Span], works: dict[str, AnnotatorWork], gold: AnnotatorWork | None
+                  ) -> list[EntityItem]:
     gold_spans = set(gold.decisions) if gold is not None else set()
     decided = {span for work in works.values() for span in work.decisions} | gold_spans
     if not decided:
@@ -237,7 +233,7 @@ def _entity_items(doc_id: str, predicted: list[Span], works: dict[str, Annotator
         versions = {name: _version(model, works[name].decisions, members) for name in sorted(works)}
         gold_version = _version(model, gold.decisions, members) if gold is not None and members & gold_spans else None
         sentence = any_work.sentence_of(lo, hi) if any_work is not None else None
-        items.append(EntityItem(doc_id, lo, hi, sentence, tuple(model), versions, gold_version))
+        items.append(EntityItem(lo, hi, sentence, tuple(model), versions, gold_version))
     return items
 
 
