@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reader.annotations import (
     GOLD,
@@ -82,8 +82,25 @@ class EntityVersion:
     added: tuple[Span, ...] = ()
 
 
+class _Versions:
+    """What sentence and entity items share: each touching annotator's version, compared by `_key`."""
+
+    versions: dict
+
+    @property
+    def agreed(self) -> bool:
+        return len({_key(v) for v in self.versions.values()}) <= 1
+
+    def groups(self) -> list[tuple[Any, tuple[str, ...]]]:
+        """Distinct versions with who has them, most common first (then by name)."""
+        who: dict[frozenset, list[str]] = {}
+        for name in sorted(self.versions):
+            who.setdefault(_key(self.versions[name]), []).append(name)
+        return [(self.versions[names[0]], tuple(names)) for names in sorted(who.values(), key=lambda n: (-len(n), n))]
+
+
 @dataclass(frozen=True)
-class SentenceItem:
+class SentenceItem(_Versions):
     """A sentence at least one chosen annotator tagged (or gold decided)."""
 
     index: int
@@ -93,16 +110,9 @@ class SentenceItem:
     gold: frozenset[str] | None = None  # gold's version when gold already decided the item (as for `EntityItem`)
     kind: str = "sentence"
 
-    @property
-    def agreed(self) -> bool:
-        return len({_key(v) for v in self.versions.values()}) <= 1
-
-    def groups(self) -> list[tuple[frozenset[str], tuple[str, ...]]]:
-        return _groups(self.versions)
-
 
 @dataclass(frozen=True)
-class EntityItem:
+class EntityItem(_Versions):
     """A group of overlapping entity spans where some chosen annotator (or gold) took a decision."""
 
     start: int
@@ -113,24 +123,8 @@ class EntityItem:
     gold: EntityVersion | None = None
     kind: str = "entity"
 
-    @property
-    def agreed(self) -> bool:
-        return len({_key(v) for v in self.versions.values()}) <= 1
-
-    def groups(self) -> list[tuple[EntityVersion, tuple[str, ...]]]:
-        """Distinct versions (by spans) with who has them, most common first (then by name)."""
-        by_spans = _groups({name: v.spans for name, v in self.versions.items()})
-        return [(self.versions[names[0]], names) for _, names in by_spans]
-
 
 Item = SentenceItem | EntityItem
-
-
-def _groups(versions: dict[str, frozenset]) -> list[tuple[frozenset, tuple[str, ...]]]:
-    who: dict[frozenset, list[str]] = {}
-    for name in sorted(versions):
-        who.setdefault(versions[name], []).append(name)
-    return sorted(((v, tuple(names)) for v, names in who.items()), key=lambda g: (-len(g[1]), g[1]))
 
 
 @dataclass
@@ -341,8 +335,7 @@ def take_none(session: AnnotationSession, item: Item) -> Change | None:
 
 def take_version(session: AnnotationSession, item: Item, version: Iterable, sources: Sequence[str] = ()
                  ) -> Change | None:
-    """Make gold's version of the item exactly `version` (labels, or spans) in one undo step; `sources`: who had
-    it (`from`). None when gold already holds exactly that."""
+    """Make gold's version of the item exactly `version` in one undo step (None: it is); `sources` go in `from`."""
     upsert, delete, description = plan_version(session, item, frozenset(version), tuple(sources), explicit=True)
     if not upsert and not delete:
         return None
@@ -439,8 +432,7 @@ class MergeResult:
 def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: Iterable[str] | None = None,
                    into: str = GOLD, *, session: AnnotationSession | None = None,
                    items: DocumentItems | None = None) -> MergeResult:
-    """Write into `into` what `rule` accepts of every item gold has not decided, in one undo step; running it
-    again writes nothing."""
+    """Write what `rule` accepts of every item gold has not decided, in one undo step; a second run writes nothing."""
     if items is None:
         items = document_items(workspace, doc_id, annotators, into)
     damaged = tuple(workspace.damage(doc_id))

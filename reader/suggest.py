@@ -394,6 +394,5 @@ def shown(cats: dict[str, float], threshold: float = THRESHOLD) -> list[str]:
 
 
 def uncertainty(cats: dict[str, float]) -> float:
-    """How unsure the model is about a sentence: 0.5 minus the distance to 0.5 of its least decided label
-    (0.5 = a coin toss on some label, 0 = sure of every label)."""
+    """0.5 minus the distance to 0.5 of the least decided label: 0.5 is a coin toss, 0 is sure of every label."""
     return max((0.5 - abs(p - 0.5) for p in cats.values()), default=0.0)
