@@ -68,9 +68,6 @@ def threshold(rule: Rule, voters: int) -> int:
     return int(rule)
 
 
-# --- items -------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class EntityVersion:
     """One annotator's version of an entity item: the spans their export would hold, and the decisions."""
@@ -249,9 +246,6 @@ def _version(model: list[Span], decisions: dict[tuple[int, int], dict],
     return EntityVersion(frozenset(kept), tuple(accepted), tuple(rejected), tuple(relabelled), tuple(added))
 
 
-# --- rules -------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Resolution:
     """What a rule accepts of one item."""
@@ -281,9 +275,6 @@ def resolve(item: Item, rule: Rule) -> Resolution:
     spans = passing[0]
     return Resolution(True, spans=spans,
                       sources=tuple(sorted(n for n, v in item.versions.items() if v.spans == spans)))
-
-
-# --- gold decisions ----------------------------------------------------------------------------------------
 
 
 def gold_session(workspace: Workspace, doc_id: str, into: str = GOLD,
@@ -411,9 +402,6 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
               predicted=predicted or (label if status == "rejected" else ""))
     shown = ", ".join(f"{label} {s}-{e}" for s, e, label in sorted(version)) or "no entity"
     return upsert, delete, f"gold: {shown}"
-
-
-# --- merge -------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,6 @@ class ModelError(Exception):
     """A model that cannot be trained, found or loaded; the message is one line for the user."""
 
 
-# --- what the model learns from ----------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Example:
     doc_id: str
@@ -91,9 +88,6 @@ def usable_labels(train: Sequence[Example], order: Sequence[str], every: Sequenc
     ordered = sorted(counts, key=lambda n: (rank.get(n, len(rank)), n))
     skipped = {n: counts[n] for n in ordered if counts[n] < MIN_EXAMPLES}
     return [n for n in ordered if n not in skipped], skipped
-
-
-# --- the pipeline ------------------------------------------------------------------------------------------
 
 
 def _tok2vec(vectors: bool) -> dict:
@@ -241,9 +235,6 @@ def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str],
     return Trained(nlp, meta, skipped, time.perf_counter() - begin)
 
 
-# --- models in the store -----------------------------------------------------------------------------------
-
-
 def check_model_name(name: str) -> str:
     """Model names follow the name grammar: they are written on accepted tags."""
     try:
@@ -378,9 +369,6 @@ def load(info: ModelInfo) -> Any:
     if list(textcat.labels) != info.labels:
         raise ModelError(f"model {info.name!r} ({info.path}): its labels do not match {META}; train it again")
     return nlp
-
-
-# --- suggestions on a document -----------------------------------------------------------------------------
 
 
 def suggestions(nlp: Any, text: str, sentences: Sequence[tuple[int, int]]) -> list[dict[str, float]]:
