@@ -128,7 +128,8 @@ def new_pipeline(architecture: str, labels: Sequence[str]) -> Any:
         raise ModelError(f"unknown architecture {architecture!r} (one of {', '.join(ARCHITECTURES)})")
     nlp = spacy.blank("fr", config={
         "nlp": {"batch_size": 256},
-        "training": {"optimizer": {"@optimizers": "Adam.v1", "learn_rate": 0.001, "L2": 1e-6, "grad_clip": 1.0}},
+        "training": {"dropout": 0.2,
+                     "optimizer": {"@optimizers": "Adam.v1", "learn_rate": 0.001, "L2": 1e-6, "grad_clip": 1.0}},
         "initialize": {"vectors": VECTORS if architecture == "vectors" else None},
     })
     textcat = nlp.add_pipe("textcat_multilabel", config={"threshold": THRESHOLD, "model": ARCHITECTURES[architecture]})
