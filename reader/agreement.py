@@ -111,7 +111,7 @@ def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
     votes: list[tuple[int, Counter[str]]] = []  # per sentence: (annotators who rated it, label -> how many set it)
     tag_pairs: dict[tuple[str, str], PairAgreement] = {}
     pair_entities: dict[tuple[str, str], EntityPair] = {}
-    per_label: dict[str, Counter[str]] = {"matches": Counter(), "a": Counter(), "b": Counter()}  # entity spans
+    per_label: tuple[Counter[str], ...] = (Counter(), Counter(), Counter())  # entity labels matched, in a, in b
     seen: set[str] = set()
     documents = sentences_total = 0
     with workspace.bulk_reads():
@@ -150,19 +150,19 @@ def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
     labels = {name: LabelAgreement(alpha_nominal([(n - yes[name], yes[name]) for n, yes in votes]),
                                    {pair: tag_pairs[pair].kappa[name] for pair in pairs})
               for name in label_names}
-    matches, in_a, in_b = per_label.values()
+    matches, in_a, in_b = per_label
     entity_f1 = {label: figure(2 * matches[label] / (in_a[label] + in_b[label])) for label in sorted(in_a | in_b)}
     return Agreement(names, documents, sentences_total, labels, pairs, [pair_entities[pair] for pair in pairs],
                      entity_f1, [tag_pairs[pair] for pair in pairs])
 
 
-def _compare(pair: EntityPair, a: set[Span], b: set[Span], per_label: dict[str, Counter[str]]) -> None:
+def _compare(pair: EntityPair, a: set[Span], b: set[Span], per_label: tuple[Counter[str], ...]) -> None:
     matched = a & b
     pair.matches += len(matched)
     pair.in_a += len(a)
     pair.in_b += len(b)
-    for key, spans in zip(per_label, (matched, a, b), strict=True):
-        per_label[key].update(label for _, _, label in spans)
+    for counts, spans in zip(per_label, (matched, a, b), strict=True):
+        counts.update(label for _, _, label in spans)
     for mine, other in ((a - matched, b), (b - matched, a)):
         offsets = {(s, e) for s, e, _ in other}
         for s, e, _ in mine:
