@@ -254,7 +254,6 @@ def _fsync_tree(root: Path) -> None:
 
 MODELS_GITIGNORE = b"# trained models are megabytes of binary: git leaves them out unless told\n" \
     b"# (share one with `git add -f models/NAME`, see reader's README)\n*\n"
-
 """The models folder's own `.gitignore`, so that the store's top one (the user's file) is never edited."""
 
 
