@@ -49,7 +49,6 @@ class ModelError(Exception):
 @dataclass(frozen=True)
 class Example:
     doc_id: str
-    index: int
     text: str
     labels: frozenset[str]
 
@@ -65,7 +64,7 @@ def examples(works: Iterable[tuple[Document, AnnotatorWork]]) -> list[Example]:
             continue
         for index in range(max(seen) + 1):
             start, end = work.sentences[index]
-            out.append(Example(doc.id, index, doc.text[start:end], frozenset(tagged.get(index, ()))))
+            out.append(Example(doc.id, doc.text[start:end], frozenset(tagged.get(index, ()))))
     return out
 
 
