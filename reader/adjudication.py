@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reader.annotations import (
     GOLD,
@@ -31,14 +31,11 @@ from reader.session import AnnotationSession, Change
 if TYPE_CHECKING:
     from reader.workspace import Workspace
 
-AUDIT_KEYS = ("from", "versions")
-"""Keys merge and review write on every record; an analyst's own records never carry them."""
-
 
 def is_adjudication(name: str, records: Iterable[dict]) -> bool:
-    """Whether a name holds an adjudicated set (`gold`, or an `--into` set), which agreement and stats leave out
-    unless it is named: it copies the annotators."""
-    return name == GOLD or any(key in record for record in records for key in AUDIT_KEYS)
+    """Gold, or an `--into` set (merge and review write `from` and `versions` on every record, an analyst never):
+    agreement and stats leave it out unless it is named, as it copies the annotators."""
+    return name == GOLD or any("from" in record or "versions" in record for record in records)
 
 
 Span = tuple[int, int, str]
@@ -71,82 +68,60 @@ def threshold(rule: Rule, voters: int) -> int:
     return int(rule)
 
 
-# --- items -------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class EntityVersion:
     """One annotator's version of an entity item: the spans their export would hold, and the decisions."""
 
     spans: frozenset[Span]
     accepted: tuple[Span, ...] = ()
-    rejected: tuple[Span, ...] = ()
-    """Model's entities they rejected (with the model's label)."""
-    relabelled: tuple[tuple[int, int, str, str], ...] = ()
-    """(start, end, model's label, their label)."""
+    rejected: tuple[Span, ...] = ()  # with the model's label
+    relabelled: tuple[tuple[int, int, str, str], ...] = ()  # (start, end, model's label, their label)
     added: tuple[Span, ...] = ()
 
-    def describe(self) -> str:
-        """One line for a side-by-side view: `PER 0-5 · rejected ORG 7-12`."""
-        parts = [f"{label} {s}-{e}" for s, e, label in sorted(self.spans)] or ["no entity"]
-        parts += [f"rejected {label} {s}-{e}" for s, e, label in self.rejected]
-        return " · ".join(parts)
 
+class _Versions:
+    """What sentence and entity items share: each touching annotator's version, compared by `_key`."""
 
-@dataclass(frozen=True)
-class SentenceItem:
-    """A sentence at least one chosen annotator tagged (or gold decided)."""
-
-    doc_id: str
-    index: int
-    start: int
-    end: int
-    versions: dict[str, frozenset[str]]
-    """Every touching annotator (sorted) -> the labels they set on the sentence."""
-    gold: frozenset[str] | None = None
-    """Gold's version when gold already decided the item, else None (as for `EntityItem`)."""
-    kind: str = "sentence"
-
-    @property
-    def agreed(self) -> bool:
-        return len(set(self.versions.values())) <= 1
-
-    def groups(self) -> list[tuple[frozenset[str], tuple[str, ...]]]:
-        return _groups(self.versions)
-
-
-@dataclass(frozen=True)
-class EntityItem:
-    """A group of overlapping entity spans where some chosen annotator (or gold) took a decision."""
-
-    doc_id: str
-    start: int
-    end: int
-    sentence: int | None
-    predicted: tuple[Span, ...]
-    """The model's entities in the group."""
-    versions: dict[str, EntityVersion]
-    gold: EntityVersion | None = None
-    kind: str = "entity"
+    versions: dict
 
     @property
     def agreed(self) -> bool:
         return len({_key(v) for v in self.versions.values()}) <= 1
 
-    def groups(self) -> list[tuple[EntityVersion, tuple[str, ...]]]:
-        """Distinct versions (by spans) with who has them, most common first (then by name)."""
-        by_spans = _groups({name: v.spans for name, v in self.versions.items()})
-        return [(self.versions[names[0]], names) for _, names in by_spans]
+    def groups(self) -> list[tuple[Any, tuple[str, ...]]]:
+        """Distinct versions with who has them, most common first (then by name)."""
+        who: dict[frozenset, list[str]] = {}
+        for name in sorted(self.versions):
+            who.setdefault(_key(self.versions[name]), []).append(name)
+        return [(self.versions[names[0]], tuple(names)) for names in sorted(who.values(), key=lambda n: (-len(n), n))]
+
+
+@dataclass(frozen=True)
+class SentenceItem(_Versions):
+    """A sentence at least one chosen annotator tagged (or gold decided)."""
+
+    index: int
+    start: int
+    end: int
+    versions: dict[str, frozenset[str]]  # every touching annotator (sorted) -> their labels
+    gold: frozenset[str] | None = None  # gold's version when gold already decided the item (as for `EntityItem`)
+    kind: str = "sentence"
+
+
+@dataclass(frozen=True)
+class EntityItem(_Versions):
+    """A group of overlapping entity spans where some chosen annotator (or gold) took a decision."""
+
+    start: int
+    end: int
+    sentence: int | None
+    predicted: tuple[Span, ...]  # the model's entities in the group
+    versions: dict[str, EntityVersion]
+    gold: EntityVersion | None = None
+    kind: str = "entity"
 
 
 Item = SentenceItem | EntityItem
-
-
-def _groups(versions: dict[str, frozenset]) -> list[tuple[frozenset, tuple[str, ...]]]:
-    who: dict[frozenset, list[str]] = {}
-    for name in sorted(versions):
-        who.setdefault(versions[name], []).append(name)
-    return sorted(((v, tuple(names)) for v, names in who.items()), key=lambda g: (-len(g[1]), g[1]))
 
 
 @dataclass
@@ -156,28 +131,18 @@ class DocumentItems:
     doc: Document
     sentences: list[tuple[int, int]]
     predicted: list[Span]
-    annotators: list[str]
-    """The chosen annotators who touched the document, sorted."""
-    into: str
+    annotators: list[str]  # the chosen annotators who touched the document, sorted
     sentence_items: list[SentenceItem] = field(default_factory=list)
     entity_items: list[EntityItem] = field(default_factory=list)
-    works: dict[str, AnnotatorWork] = field(default_factory=dict)
-    """Each touching annotator's (and `into`'s) read model."""
-
-    @property
-    def doc_id(self) -> str:
-        return self.doc.id
+    works: dict[str, AnnotatorWork] = field(default_factory=dict)  # each touching annotator's, and `into`'s
 
     def items(self) -> list[Item]:
         """Sentences and entities in document order (a sentence before the entities it holds)."""
-        keyed = [((i.start, 0, i.end), i) for i in self.sentence_items]
-        keyed += [((i.start, 1, i.end), i) for i in self.entity_items]
-        return [item for _, item in sorted(keyed, key=lambda x: x[0])]
+        return sorted([*self.sentence_items, *self.entity_items], key=lambda i: (i.start, i.kind != "sentence", i.end))
 
-    def conflicts(self, rule: Rule | None = None) -> list[Item]:
-        """Items gold has not decided that `rule` does not settle (with no rule: that are not agreed)."""
-        return [i for i in self.items()
-                if i.gold is None and not (i.agreed if rule is None else resolve(i, rule).settled)]
+    def conflicts(self, rule: Rule) -> list[Item]:
+        """Items gold has not decided that `rule` does not settle."""
+        return [i for i in self.items() if i.gold is None and not resolve(i, rule).settled]
 
     def entities(self, name: str) -> set[Span]:
         """An annotator's entities on the whole document (the contract's definition)."""
@@ -200,24 +165,21 @@ def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] 
     touching = sorted(name for name, table in tables.items() if table)
     gold_records = workspace.records(doc_id, into) if into in stored else {}
     if not touching and not gold_records:
-        return DocumentItems(doc, [], [], [], into)
+        return DocumentItems(doc, [], [], [])
     if parts is None:
         parts = workspace.analysis_parts(doc)
     sentences = [tuple(s) for s in parts[3]]
     predicted = [(s, e, label) for s, e, label in parts[4]]
     labels = workspace.labels.names
     works = {name: AnnotatorWork(tables[name], sentences, labels) for name in touching}
-    result = DocumentItems(doc, sentences, predicted, touching, into, works=dict(works))
     gold = AnnotatorWork(gold_records, sentences, labels) if gold_records else None
-    if gold is not None:
-        result.works[into] = gold
-    result.sentence_items = _sentence_items(doc.id, sentences, works, gold, gold_records)
-    result.entity_items = _entity_items(doc.id, predicted, works, gold)
-    return result
+    return DocumentItems(doc, sentences, predicted, touching, _sentence_items(sentences, works, gold, gold_records),
+                         _entity_items(predicted, works, gold),
+                         works if gold is None else {**works, into: gold})
 
 
-def _sentence_items(doc_id: str, sentences: Sequence[tuple[int, int]], works: dict[str, AnnotatorWork],
-                    gold: AnnotatorWork | None, gold_records: dict[str, dict]) -> list[SentenceItem]:
+def _sentence_items(sentences: Sequence[tuple[int, int]], works: dict[str, AnnotatorWork], gold: AnnotatorWork | None,
+                    gold_records: dict[str, dict]) -> list[SentenceItem]:
     empty: frozenset[str] = frozenset()
     tagged = {name: {i: frozenset(x) for i, x in work.tagged().items()} for name, work in works.items()}
     decided: dict[int, frozenset[str]] = {}
@@ -228,22 +190,17 @@ def _sentence_items(doc_id: str, sentences: Sequence[tuple[int, int]], works: di
                 index = gold.sentence_of(record["start"], record["end"])
                 if index is not None:
                     decided.setdefault(index, empty)
-    indexes = sorted(set().union(*(t.keys() for t in tagged.values()), decided))
-    items = []
-    for i in indexes:
-        start, end = sentences[i]
-        versions = {name: tagged[name].get(i, empty) for name in sorted(works)}
-        items.append(SentenceItem(doc_id, i, start, end, versions, decided.get(i)))
-    return items
+    return [SentenceItem(i, *sentences[i], {name: tagged[name].get(i, empty) for name in sorted(works)}, decided.get(i))
+            for i in sorted(set().union(*tagged.values(), decided))]
 
 
-def _entity_items(doc_id: str, predicted: list[Span], works: dict[str, AnnotatorWork],
-                  gold: AnnotatorWork | None) -> list[EntityItem]:
-    decided_spans = {span for work in works.values() for span in work.decisions}
+def _entity_items(predicted: list[Span], works: dict[str, AnnotatorWork], gold: AnnotatorWork | None
+                  ) -> list[EntityItem]:
     gold_spans = set(gold.decisions) if gold is not None else set()
-    spans = sorted({(s, e) for s, e, _ in predicted} | decided_spans | gold_spans)
-    if not decided_spans and not gold_spans:
+    decided = {span for work in works.values() for span in work.decisions} | gold_spans
+    if not decided:
         return []
+    spans = sorted({(s, e) for s, e, _ in predicted} | decided)
     groups: list[list[tuple[int, int]]] = []
     reach = -1
     for s, e in spans:
@@ -257,19 +214,17 @@ def _entity_items(doc_id: str, predicted: list[Span], works: dict[str, Annotator
     models: list[list[Span]] = [[] for _ in groups]
     for x in sorted(predicted):
         models[group_of[x[0], x[1]]].append(x)
+    any_work = next(iter(works.values()), gold)
     items = []
     for group, model in zip(groups, models, strict=True):
         members = set(group)
-        if not members & decided_spans and not members & gold_spans:
+        if not members & decided:
             continue
         lo, hi = group[0][0], max(e for _, e in group)
         versions = {name: _version(model, works[name].decisions, members) for name in sorted(works)}
-        gold_version = None
-        if gold is not None and members & gold_spans:
-            gold_version = _version(model, gold.decisions, members)
-        any_work = next(iter(works.values()), gold)
+        gold_version = _version(model, gold.decisions, members) if gold is not None and members & gold_spans else None
         sentence = any_work.sentence_of(lo, hi) if any_work is not None else None
-        items.append(EntityItem(doc_id, lo, hi, sentence, tuple(model), versions, gold_version))
+        items.append(EntityItem(lo, hi, sentence, tuple(model), versions, gold_version))
     return items
 
 
@@ -291,21 +246,14 @@ def _version(model: list[Span], decisions: dict[tuple[int, int], dict],
     return EntityVersion(frozenset(kept), tuple(accepted), tuple(rejected), tuple(relabelled), tuple(added))
 
 
-# --- rules -------------------------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Resolution:
     """What a rule accepts of one item."""
 
-    settled: bool
-    """The rule decides the whole item: nothing is left for a reviewer."""
-    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Sentence items: each label the rule accepts -> the annotators who set it."""
-    spans: frozenset[Span] | None = None
-    """Entity items: the version the rule accepts."""
-    sources: tuple[str, ...] = ()
-    """Who has the accepted version, or set an accepted label."""
+    settled: bool  # the rule decides the whole item: nothing is left for a reviewer
+    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sentences: accepted label -> who set it
+    spans: frozenset[Span] | None = None  # entities: the version the rule accepts
+    sources: tuple[str, ...] = ()  # who has the accepted version, or set an accepted label
 
 
 def resolve(item: Item, rule: Rule) -> Resolution:
@@ -314,13 +262,10 @@ def resolve(item: Item, rule: Rule) -> Resolution:
     voters = len(item.versions)
     need = threshold(rule, voters)
     if isinstance(item, SentenceItem):
-        counts: dict[str, list[str]] = {}
-        for name, labels in item.versions.items():
-            for label in labels:
-                counts.setdefault(label, []).append(name)
-        accepted = {label: tuple(names) for label, names in sorted(counts.items()) if len(names) >= need}
-        left = tuple(label for label, names in sorted(counts.items())
-                     if len(names) < need and voters - len(names) < need)
+        counts = {label: [n for n, labels in item.versions.items() if label in labels]
+                  for label in sorted(set().union(*item.versions.values()))}
+        accepted = {label: tuple(names) for label, names in counts.items() if len(names) >= need}
+        left = [label for label, names in counts.items() if len(names) < need and voters - len(names) < need]
         sources = tuple(sorted({n for names in accepted.values() for n in names}))
         return Resolution(not left and voters >= 1, accepted, None, sources)
     tally = Counter(v.spans for v in item.versions.values())
@@ -330,9 +275,6 @@ def resolve(item: Item, rule: Rule) -> Resolution:
     spans = passing[0]
     return Resolution(True, spans=spans,
                       sources=tuple(sorted(n for n, v in item.versions.items() if v.spans == spans)))
-
-
-# --- gold decisions ----------------------------------------------------------------------------------------
 
 
 def gold_session(workspace: Workspace, doc_id: str, into: str = GOLD,
@@ -384,8 +326,7 @@ def take_none(session: AnnotationSession, item: Item) -> Change | None:
 
 def take_version(session: AnnotationSession, item: Item, version: Iterable, sources: Sequence[str] = ()
                  ) -> Change | None:
-    """Make gold's version of the item exactly `version` (labels, or spans) in one undo step; `sources`: who had
-    it (`from`). None when gold already holds exactly that."""
+    """Make gold's version of the item exactly `version` in one undo step (None: it is); `sources` go in `from`."""
     upsert, delete, description = plan_version(session, item, frozenset(version), tuple(sources), explicit=True)
     if not upsert and not delete:
         return None
@@ -403,28 +344,29 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
     kept = versions_record(item)
     annotator = session.annotator
 
-    def record(kind: str, start: int, end: int, ident: str, who: Sequence[str], **fields) -> Annotation:
-        old = records.get(ident)
-        created = old.get("created", stamp) if old else stamp
-        return Annotation(ident, kind, start, end, annotator, created, stamp, quote_at(text, start, end),
-                          sources=tuple(sorted(who)), versions=kept, **fields)
-
     upsert: list[Annotation] = []
     delete: list[str] = []
+
+    def write(kind: str, start: int, end: int, ident: str, who: Sequence[str], was: str | None = None,
+              **fields) -> None:
+        """Upsert the record unless the one stored as `was` (default: `ident`) is the same but for its times."""
+        old = records.get(ident)
+        created = old.get("created", stamp) if old else stamp
+        new = Annotation(ident, kind, start, end, annotator, created, stamp, quote_at(text, start, end),
+                         sources=tuple(sorted(who)), versions=kept, **fields)
+        if not same_but_times(new.to_record(), records.get(was or ident)):
+            upsert.append(new)
+
     if isinstance(item, SentenceItem):
         existing = {r["label"]: ident for ident, r in session.work.tags.get(item.index, {}).items()}
         for label in sorted(version):
             who = [n for n, labels in item.versions.items() if label in labels] or list(sources)
             ident = tag_id(item.start, item.end, label)
-            new = record("tag", item.start, item.end, ident, who, label=label)
-            if not same_but_times(new.to_record(), records.get(existing.get(label, ident))):
-                upsert.append(new)
+            write("tag", item.start, item.end, ident, who, existing.get(label, ident), label=label)
         delete += [ident for label, ident in existing.items() if label not in version]
         review = review_id(item.start, item.end)
         if explicit and not version:
-            new = record(REVIEW, item.start, item.end, review, (), target="sentence")  # who: in `versions`
-            if not same_but_times(new.to_record(), records.get(review)):
-                upsert.append(new)
+            write(REVIEW, item.start, item.end, review, (), target="sentence")  # who: in `versions`
         elif review in records:
             delete.append(review)
         names = ", ".join(sorted(version)) or "no label"
@@ -456,15 +398,10 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
             if span in gold_decisions:
                 delete.append(ident)
             continue
-        new = record("entity", s, e, ident, sources, label=label, status=status,
-                     predicted=predicted or (label if status == "rejected" else ""))
-        if not same_but_times(new.to_record(), records.get(ident)):
-            upsert.append(new)
+        write("entity", s, e, ident, sources, label=label, status=status,
+              predicted=predicted or (label if status == "rejected" else ""))
     shown = ", ".join(f"{label} {s}-{e}" for s, e, label in sorted(version)) or "no entity"
     return upsert, delete, f"gold: {shown}"
-
-
-# --- merge -------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -472,12 +409,10 @@ class MergeResult:
     doc_id: str
     title: str
     annotators: tuple[str, ...]
-    agreed: int
-    """Items the rule settles; `conflicts` it leaves for review; `kept` gold had decided already."""
+    agreed: int  # items the rule settles; `conflicts` it leaves for review; `kept` gold had decided already
     conflicts: int
     kept: int
-    written: int
-    """Gold records written or deleted."""
+    written: int  # gold records written or deleted
     skipped: tuple = ()
     """The document's damaged files: then nothing is merged, as a vote without one of them would make gold lie."""
 
@@ -485,8 +420,7 @@ class MergeResult:
 def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: Iterable[str] | None = None,
                    into: str = GOLD, *, session: AnnotationSession | None = None,
                    items: DocumentItems | None = None) -> MergeResult:
-    """Write into `into` what `rule` accepts of every item gold has not decided, in one undo step; running it
-    again writes nothing."""
+    """Write what `rule` accepts of every item gold has not decided, in one undo step; a second run writes nothing."""
     if items is None:
         items = document_items(workspace, doc_id, annotators, into)
     damaged = tuple(workspace.damage(doc_id))

@@ -8,6 +8,7 @@ document; entities are what each annotator's export would hold. An undefined fig
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -55,10 +56,8 @@ class PairAgreement:
     first: str
     second: str
     documents: int = 0
-    items: list[tuple[Tags, Tags]] = field(default_factory=list, repr=False)
-    """One (first's labels, second's labels) per sentence."""
-    kappa: dict[str, float | None] = field(default_factory=dict)
-    """Cohen's kappa per label."""
+    items: list[tuple[Tags, Tags]] = field(default_factory=list, repr=False)  # (first's, second's) per sentence
+    kappa: dict[str, float | None] = field(default_factory=dict)  # per label
 
     @property
     def sentences(self) -> int:
@@ -73,8 +72,7 @@ class PairAgreement:
 @dataclass
 class LabelAgreement:
     alpha: float | None
-    kappa: dict[tuple[str, str], float | None]
-    """(a, b) -> Cohen's kappa of the pair on this label."""
+    kappa: dict[tuple[str, str], float | None]  # (a, b) -> the pair's kappa on this label
 
 
 @dataclass
@@ -85,8 +83,7 @@ class Agreement:
     labels: dict[str, LabelAgreement]
     pairs: list[tuple[str, str]]
     entities: list[EntityPair]
-    entity_f1: dict[str, float | None] = field(default_factory=dict)
-    """Per entity label: F1 over every pair (matches and spans summed)."""
+    entity_f1: dict[str, float | None] = field(default_factory=dict)  # per label, matches and spans of all pairs
     tag_pairs: list[PairAgreement] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -109,50 +106,40 @@ class Agreement:
 def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
               doc_ids: Iterable[str] | None = None) -> Agreement:
     """Agreement of the chosen annotators (default: everyone but the adjudicated sets) over the documents."""
-    with workspace.bulk_reads():
-        return _agreement(workspace, annotators, doc_ids)
-
-
-def _agreement(workspace: Workspace, annotators: Iterable[str] | None, doc_ids: Iterable[str] | None) -> Agreement:
     chosen = set(annotators) if annotators is not None else None
     label_names = list(workspace.labels.names)
-    votes: list[tuple[int, dict[str, int]]] = []
-    """One entry per sentence: (annotators who rated it, label -> how many of them set it)."""
+    votes: list[tuple[int, Counter[str]]] = []  # per sentence: (annotators who rated it, label -> how many set it)
     tag_pairs: dict[tuple[str, str], PairAgreement] = {}
     pair_entities: dict[tuple[str, str], EntityPair] = {}
-    per_label: dict[str, list[int]] = {}
-    """Entity label -> [matches, in a, in b] summed over pairs."""
+    per_label: tuple[Counter[str], ...] = (Counter(), Counter(), Counter())  # entity labels matched, in a, in b
     seen: set[str] = set()
     documents = sentences_total = 0
-    read = [(doc_id, {n: workspace.records(doc_id, n) for n in workspace.annotators(doc_id)
-                      if chosen is None or n in chosen})
-            for doc_id in (doc_ids if doc_ids is not None else workspace.document_ids())]
-    adjudicated = {n for _, tables in read for n, t in tables.items() if is_adjudication(n, t.values())} \
-        if chosen is None else set()
-    """Names that hold an adjudicated set in any document read: never compared unless chosen."""
-    for doc_id, tables in read:
-        touching = sorted(n for n, t in tables.items() if t and n not in adjudicated)
-        seen.update(touching)
-        if len(touching) < 2:
-            continue
-        documents += 1
-        _, _, _, sentences, predicted = workspace.analysis_parts(workspace.document(doc_id))
-        sentences_total += len(sentences)
-        works = {n: AnnotatorWork(tables[n], sentences, label_names) for n in touching}
-        tags = {n: [frozenset(w.labels(i)) for i in range(len(sentences))] for n, w in works.items()}
-        for i in range(len(sentences)):
-            yes: dict[str, int] = {}
-            for n in touching:
-                for name in tags[n][i]:
-                    yes[name] = yes.get(name, 0) + 1
-            votes.append((len(touching), yes))
-        entities = {n: {(s, e, label) for s, e, label, status, _, _ in w.entities(map(tuple, predicted))
-                        if status != "rejected"} for n, w in works.items()}
-        for a, b in combinations(touching, 2):
-            pair = tag_pairs.setdefault((a, b), PairAgreement(a, b))
-            pair.documents += 1
-            pair.items.extend(zip(tags[a], tags[b], strict=True))
-            _compare(pair_entities.setdefault((a, b), EntityPair(a, b)), entities[a], entities[b], per_label)
+    with workspace.bulk_reads():
+        read = [(doc_id, {n: workspace.records(doc_id, n) for n in workspace.annotators(doc_id)
+                          if chosen is None or n in chosen})
+                for doc_id in (doc_ids if doc_ids is not None else workspace.document_ids())]
+        adjudicated = {n for _, tables in read for n, t in tables.items() if is_adjudication(n, t.values())} \
+            if chosen is None else set()
+        """Names that hold an adjudicated set in any document read: never compared unless chosen."""
+        for doc_id, tables in read:
+            touching = sorted(n for n, t in tables.items() if t and n not in adjudicated)
+            seen.update(touching)
+            if len(touching) < 2:
+                continue
+            documents += 1
+            _, _, _, sentences, predicted = workspace.analysis_parts(workspace.document(doc_id))
+            sentences_total += len(sentences)
+            works = {n: AnnotatorWork(tables[n], sentences, label_names) for n in touching}
+            tags = {n: [frozenset(w.labels(i)) for i in range(len(sentences))] for n, w in works.items()}
+            votes += [(len(touching), Counter(name for n in touching for name in tags[n][i]))
+                      for i in range(len(sentences))]
+            entities = {n: {(s, e, label) for s, e, label, status, _, _ in w.entities(map(tuple, predicted))
+                            if status != "rejected"} for n, w in works.items()}
+            for a, b in combinations(touching, 2):
+                pair = tag_pairs.setdefault((a, b), PairAgreement(a, b))
+                pair.documents += 1
+                pair.items.extend(zip(tags[a], tags[b], strict=True))
+                _compare(pair_entities.setdefault((a, b), EntityPair(a, b)), entities[a], entities[b], per_label)
     names = sorted(seen) if chosen is None else sorted(chosen)
     pairs = [pair for pair in combinations(names, 2) if pair in tag_pairs]
     """Only the pairs that touched a document together: another pair has nothing to agree on."""
@@ -160,30 +147,23 @@ def _agreement(workspace: Workspace, annotators: Iterable[str] | None, doc_ids: 
     for pair in tag_pairs.values():
         pair.kappa = {name: figure(cohen_kappa([name in x for x, _ in pair.items], [name in y for _, y in pair.items]))
                       for name in label_names}
-    labels = {name: LabelAgreement(alpha_nominal([(n - yes.get(name, 0), yes.get(name, 0)) for n, yes in votes]),
+    labels = {name: LabelAgreement(alpha_nominal([(n - yes[name], yes[name]) for n, yes in votes]),
                                    {pair: tag_pairs[pair].kappa[name] for pair in pairs})
               for name in label_names}
-    entity_pairs = [pair_entities[pair] for pair in pairs]
-    entity_f1 = {label: (figure(2 * m / (x + y)) if x + y else None) for label, (m, x, y) in sorted(per_label.items())}
-    return Agreement(names, documents, sentences_total, labels, pairs, entity_pairs, entity_f1,
-                     [tag_pairs[pair] for pair in pairs])
+    matches, in_a, in_b = per_label
+    entity_f1 = {label: figure(2 * matches[label] / (in_a[label] + in_b[label])) for label in sorted(in_a | in_b)}
+    return Agreement(names, documents, sentences_total, labels, pairs, [pair_entities[pair] for pair in pairs],
+                     entity_f1, [tag_pairs[pair] for pair in pairs])
 
 
-def _compare(pair: EntityPair, a: set[Span], b: set[Span], per_label: dict[str, list[int]]) -> None:
+def _compare(pair: EntityPair, a: set[Span], b: set[Span], per_label: tuple[Counter[str], ...]) -> None:
     matched = a & b
     pair.matches += len(matched)
     pair.in_a += len(a)
     pair.in_b += len(b)
-    for s, e, label in a:
-        row = per_label.setdefault(label, [0, 0, 0])
-        row[1] += 1
-        if (s, e, label) in b:
-            row[0] += 1
-    for _, _, label in b:
-        per_label.setdefault(label, [0, 0, 0])[2] += 1
+    for counts, spans in zip(per_label, (matched, a, b), strict=True):
+        counts.update(label for _, _, label in spans)
     for mine, other in ((a - matched, b), (b - matched, a)):
-        if not mine:
-            continue
         offsets = {(s, e) for s, e, _ in other}
         for s, e, _ in mine:
             if (s, e) in offsets:

