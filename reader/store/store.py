@@ -75,28 +75,21 @@ def decode_name(encoded: str) -> str:
     return unquote(encoded, errors="strict")
 
 
-def _scan(value: Any) -> tuple[str | None, bool]:
-    """(the first string, key or value, holding a control character but \\n/\\t, else None; whether every key is
-    a str): the last defence behind `reader.untrusted`, so a bug in a door puts no escape on disk."""
-    str_keys = True
+def _control_string(value: Any) -> str | None:
+    """The first string (key or value) holding a control character but \\n/\\t, else None: the last defence
+    behind `reader.untrusted`, so a bug in a door puts no escape on disk."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if has_control(item):
-                return item, str_keys
+                return item
         elif isinstance(item, Mapping):
-            for key, sub in item.items():
-                if isinstance(key, str):
-                    if has_control(key):
-                        return key, str_keys
-                else:
-                    str_keys = False
-                if not isinstance(sub, int | float | bool | None):
-                    stack.append(sub)
+            stack.extend(item)
+            stack.extend(item.values())
         elif isinstance(item, list | tuple):
             stack.extend(item)
-    return None, str_keys
+    return None
 
 
 def _is_store_file(name: str) -> bool:
@@ -337,7 +330,7 @@ class Store:
         meta = record.get("meta", {})
         if not isinstance(meta, Mapping):
             raise StoreError(f"document {doc_id}: \"meta\" must be an object")
-        if (bad := _scan(record)[0]) is not None:
+        if (bad := _control_string(record)) is not None:
             raise StoreError(f"document {doc_id}: refused, a value holds a control character: {bad!r:.60}")
         with self._mutex:
             if self.has_document(doc_id):
@@ -493,7 +486,7 @@ class Store:
         """The annotation file, read once; read again when it was replaced behind our back (git pull)."""
         key = (doc_id, annotator)
         cached = self._files.get(key)
-        if cached is not None and not cached.storage.changed_on_disk():
+        if cached is not None and not cached.changed_on_disk():
             return cached
         self._files.pop(key, None)
         path = self.annotation_path(doc_id, annotator)
@@ -520,21 +513,16 @@ class Store:
         if isinstance(annotator, str) and has_control(annotator):
             raise StoreError(f"the annotator name {annotator!r:.60} holds a control character")
         upserts: dict[str, dict] = {}
-        lines: dict[str, bytes] = {}
         for record in upsert:
             if not isinstance(record, Mapping) or not isinstance(record.get("id"), str) or not record["id"]:
                 raise StoreError(f"an annotation record needs a non-empty string \"id\": {record!r:.80}")
-            bad, str_keys = _scan(record)
-            if bad is not None:
+            if (bad := _control_string(record)) is not None:
                 raise StoreError(f"record {record['id']!r:.40} refused: a value holds a control character: "
                                  f"{bad!r:.60}")
             try:
-                line = json_line(record)
-                copy = upserts[record["id"]] = loads(line)  # our own copy, exactly as on disk
+                upserts[record["id"]] = loads(json_line(record))  # our own copy, exactly as on disk
             except (TypeError, ValueError) as exc:
                 raise StoreError(f"record {record['id']!r} cannot be stored as JSON: {exc}") from None
-            # json sorts {10: x, 2: y} before making the keys strings, which then sort the other way
-            lines[record["id"]] = line if str_keys else json_line(copy)
         deletes = set(delete if not isinstance(delete, str) else [delete])
         if not all(isinstance(key, str) for key in deletes):
             raise StoreError("record ids to delete must be strings")
@@ -548,11 +536,11 @@ class Store:
                                     "nothing was written")
             file = self._file(doc_id, annotator)
             try:
-                self._prepare_folder(file.storage.path.parent)
-                file.apply(upserts, deletes, lines)
+                self._prepare_folder(file.path.parent)
+                file.apply(upserts, deletes)
             except OSError as exc:
                 self._files.pop((doc_id, annotator), None)  # memory may not match the disk any more
-                raise StoreError(f"cannot write {file.storage.path}: {exc.strerror or exc}; "
+                raise StoreError(f"cannot write {file.path}: {exc.strerror or exc}; "
                                  "the change was not saved") from None
 
     def all_records(self, annotator: str | None = None) -> Iterator[tuple[str, str, dict]]:
