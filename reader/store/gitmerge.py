@@ -21,7 +21,7 @@ from typing import Any
 
 from reader.store.errors import StoreCorrupt
 from reader.store.files import atomic_write, json_file, json_line, read_json
-from reader.store.tinydb_storage import TABLE, AtomicJSONStorage, encode_tables, read_records
+from reader.store.tinydb_storage import TABLE, AnnotationFile, encode_tables
 
 DRIVER = "reader"
 ATTRIBUTES = (
@@ -87,10 +87,10 @@ def read_annotations(path: Path, *, empty_ok: bool = False) -> Tables:
     sides added."""
     if empty_ok and path.stat().st_size == 0:
         return {}
-    storage = AtomicJSONStorage(path, read_only=True)
-    if storage.read() is None:
+    tables = AnnotationFile(path, read_only=True).read()
+    if tables is None:
         raise StoreCorrupt(path, "missing")
-    return read_records(storage)
+    return tables
 
 
 def read_document(path: Path, *, empty_ok: bool = False) -> dict:

@@ -146,15 +146,6 @@ def record_problem(record: Mapping[str, Any]) -> str | None:
     return None
 
 
-def read_records(storage: AtomicJSONStorage) -> dict[str, dict[str, Any]]:
-    """An annotation file's tables, each record under its own id (else StoreCorrupt)."""
-    tables = storage.read() or {}
-    for key, record in tables.get(TABLE, {}).items():
-        if record.get("id") != key:
-            raise StoreCorrupt(storage.path, f"the record under {key!r} has the id {record.get('id')!r}")
-    return tables
-
-
 class RecordTable(Table):
     """A TinyDB table whose document ids are the records' own string ids."""
 
@@ -168,11 +159,13 @@ class RecordDB(TinyDB):
 
 
 class AnnotationFile(AtomicJSONStorage):
-    """One annotator's records of one document, kept in memory after the first read."""
+    """One annotator's records of one document, each under its own id (else StoreCorrupt), kept in memory."""
 
     def __init__(self, path: Path, *, read_only: bool) -> None:
         super().__init__(path, read_only=read_only)
-        read_records(self)
+        for key, record in self.table.items():
+            if record.get("id") != key:
+                raise StoreCorrupt(path, f"the record under {key!r} has the id {record.get('id')!r}")
         if not read_only:
             try:
                 self.render()
@@ -181,7 +174,7 @@ class AnnotationFile(AtomicJSONStorage):
 
     @property
     def table(self) -> dict[str, dict]:
-        return (self._tables or {}).get(TABLE, {})
+        return (self.read() or {}).get(TABLE, {})
 
     def apply(self, upserts: dict[str, dict], deletes: set[str]) -> None:
         """Delete, then upsert, re-serialising only the records that change; no change, no write."""
