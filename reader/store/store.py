@@ -92,6 +92,15 @@ def _control_string(value: Any) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _os_errors(what: str, path: Path) -> Iterator[None]:
+    """An OSError as the one-line StoreError the user sees: what could not be done to which file."""
+    try:
+        yield
+    except OSError as exc:
+        raise StoreError(f"cannot {what} {path}: {exc.strerror or exc}") from None
+
+
 def _is_store_file(name: str) -> bool:
     return name.endswith(".json") and not name.startswith(".")
 
@@ -130,10 +139,8 @@ class Store:
         if read_only:
             self.lock_holder = probe_lock(self._writer_lock_path(annotator) if annotator else self.root / LOCK_FILE)
             return
-        try:
+        with _os_errors("create the store folder", self.root):
             self._mkdir(self.root)
-        except OSError as exc:
-            raise StoreError(f"cannot create the store folder {self.root}: {exc.strerror or exc}") from None
         self._take_lock()
         if self.read_only:
             return
@@ -156,12 +163,11 @@ class Store:
 
     def _check_schema(self) -> bool:
         path = self.root / SCHEMA_FILE
-        try:
-            data = read_json(path)
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+        with _os_errors("read", path):
+            try:
+                data = read_json(path)
+            except FileNotFoundError:
+                return False
         schema = data.get("schema") if isinstance(data, dict) else None
         if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
             raise StoreError(f"{path}: unknown store schema {schema!r}; this is not a store this version of "
@@ -196,13 +202,11 @@ class Store:
             if annotator in self._writers:
                 return None
             path = self._writer_lock_path(annotator)
-            try:
+            with _os_errors("create", path):
                 if not path.parent.is_dir():
                     self._mkdir(path.parent)
                     atomic_write(path.parent / ".gitignore", b"*\n")
                 lock = LockFile(path)
-            except OSError as exc:
-                raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from None
             holder = lock.acquire()
             if holder is None:
                 self._writers[annotator] = lock
@@ -304,11 +308,9 @@ class Store:
         self._cleaned.add(folder)
 
     def _write_file(self, path: Path, data: bytes, *, durable: bool = True) -> None:
-        try:
+        with _os_errors("write", path):
             self._prepare_folder(path.parent)
             atomic_write(path, data, durable=durable)
-        except OSError as exc:
-            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     # --- documents -------------------------------------------------------------------------------------
 
@@ -360,12 +362,11 @@ class Store:
             if (cached := self._docs.get(doc_id)) is not None:
                 return cached
             path = self._doc_path(doc_id)
-            try:
-                record = read_document(path)
-            except FileNotFoundError:
-                raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}") from None
-            except OSError as exc:
-                raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+            with _os_errors("read", path):
+                try:
+                    record = read_document(path)
+                except FileNotFoundError:
+                    raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}") from None
             if record.get("id") != doc_id:
                 raise StoreCorrupt(path, f"its id {record.get('id')!r} does not match the file name")
             record.setdefault("meta", {})
@@ -380,12 +381,11 @@ class Store:
     def document_ids(self) -> list[str]:
         """All stored ids, by source (file name, then line number) and id; a damaged file is listed too (first),
         so that opening it reports the damage."""
-        try:
-            names = os.listdir(self.root / "documents")
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            raise StoreError(f"cannot list {self.root / 'documents'}: {exc.strerror or exc}") from None
+        with _os_errors("list", self._documents):
+            try:
+                names = os.listdir(self._documents)
+            except FileNotFoundError:
+                return []
         ids = [n[:-5] for n in names if _is_store_file(n) and _ID.fullmatch(n[:-5])]
         with self._mutex:
             for doc_id in ids:
@@ -469,12 +469,11 @@ class Store:
         """Names of everyone who has a file for this document, sorted."""
         self._check_id(doc_id)
         folder = self._annotations / doc_id
-        try:
-            names = os.listdir(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        except OSError as exc:
-            raise StoreError(f"cannot list {folder}: {exc.strerror or exc}") from None
+        with _os_errors("list", folder):
+            try:
+                names = os.listdir(folder)
+            except (FileNotFoundError, NotADirectoryError):
+                return []
         out = []
         for name in names:
             if _is_store_file(name):
@@ -490,10 +489,8 @@ class Store:
             return cached
         self._files.pop(key, None)
         path = self.annotation_path(doc_id, annotator)
-        try:
+        with _os_errors("read", path):
             file = AnnotationFile(path, read_only=self.read_only)
-        except OSError as exc:
-            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
         self._files[key] = file
         return file
 
