@@ -134,14 +134,13 @@ def record_problem(record: Mapping[str, Any]) -> str | None:
     """Why a record cannot be one reader wrote (a hand edit, a bad merge), else None: a bad value would fail far
     from the file, so the file is reported as damaged here."""
     for name in OFFSET_KEYS:
-        if name in record:
-            value = record[name]
-            if type(value) is not int or value < 0:
-                return f"{name} is {value!r:.40}, not a character offset"
+        value = record.get(name, 0)
+        if type(value) is not int or value < 0:
+            return f"{name} is {value!r:.40}, not a character offset"
     for name in TEXT_KEYS:
-        if name in record and type(record[name]) is not str:
-            return f"{name} is {record[name]!r:.40}, not a string"
-    if "quote" in record and not isinstance(record["quote"], dict):
+        if type(value := record.get(name, "")) is not str:
+            return f"{name} is {value!r:.40}, not a string"
+    if not isinstance(record.get("quote", {}), dict):
         return "its quote is not an object"
     return None
 
