@@ -24,10 +24,8 @@ from reader.store.files import atomic_write, json_file, json_line, read_json
 from reader.store.tinydb_storage import TABLE, AnnotationFile, encode_tables
 
 DRIVER = "reader"
-ATTRIBUTES = (
-    f"annotations/*/*.json merge={DRIVER}",
-    f"documents/*.json merge={DRIVER}",
-    f"analyses/*/*.json merge={DRIVER}",
+ATTRIBUTES = tuple(
+    f"{files} merge={DRIVER}" for files in ("annotations/*/*.json", "documents/*.json", "analyses/*/*.json")
 )
 
 Tables = dict[str, dict[str, dict]]

@@ -52,9 +52,6 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _MAX_NAME_BYTES = 200
 
 
-# --- file names ---------------------------------------------------------------------------------------
-
-
 def encode_name(name: str, what: str = "name") -> str:
     """A reversible, filename-safe form of any name (percent-encoded UTF-8), so names round-trip exactly."""
     if not isinstance(name, str) or not name.strip():
@@ -110,9 +107,6 @@ def _natural(text: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
-# --- the store -----------------------------------------------------------------------------------------
-
-
 class Store:
     """Documents, cached analyses and annotations in a folder; one writing process per annotator, whose lock
     `annotator` (or `claim`) takes at once. Records returned are the store's own: read-only. Thread-safe."""
@@ -158,8 +152,6 @@ class Store:
         register_merge_driver(self.root)  # inside a git work tree: merge annotation files by record id
         if annotator is not None:
             self.claim(annotator)
-
-    # --- opening and closing ---------------------------------------------------------------------------
 
     def _check_schema(self) -> bool:
         path = self.root / SCHEMA_FILE
@@ -312,8 +304,6 @@ class Store:
             self._prepare_folder(path.parent)
             atomic_write(path, data, durable=durable)
 
-    # --- documents -------------------------------------------------------------------------------------
-
     def _check_id(self, doc_id: str) -> None:
         if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
             raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}")
@@ -421,8 +411,6 @@ class Store:
         raise UnknownDocument(f"{wanted!r} is ambiguous: {len(matches)} documents start with it ({shown}); "
                               "type more characters")
 
-    # --- analysis cache --------------------------------------------------------------------------------
-
     def _analysis_path(self, doc_id: str, key: str) -> Path:
         self._check_id(doc_id)
         return self._analyses / f"{doc_id}/{encode_name(key, 'key')}.json"
@@ -458,8 +446,6 @@ class Store:
         with self._mutex:
             self._check_writable()
             self._write_file(path, data, durable=False)
-
-    # --- annotations -----------------------------------------------------------------------------------
 
     def annotation_path(self, doc_id: str, annotator: str) -> Path:
         self._check_id(doc_id)
