@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import json
 import os
@@ -141,12 +140,12 @@ class LockFile:
             try:
                 fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
                 break
-            except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    self._drop()
-                    raise StoreError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
+            except BlockingIOError:  # EWOULDBLOCK, EAGAIN: held
                 if attempt < 4:
                     time.sleep(0.01)  # a read-only store may be probing the lock for an instant
+            except OSError as exc:
+                self._drop()
+                raise StoreError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
         else:
             holder = describe_lock(fd)
             self._drop()
