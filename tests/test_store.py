@@ -277,8 +277,8 @@ STORED_VALUES = st.recursive(
 @given(STORED_VALUES, STORED_VALUES)
 def test_a_record_is_written_as_the_copy_the_store_keeps(tmp_path_factory: pytest.TempPathFactory, first,
                                                          second) -> None:
-    """A write encodes each record once (its line is handed to the file): the bytes are still those of the
-    store's own copy, int keys and tuples included, on the first write of a file and on later ones."""
+    """The bytes are those of the store's own copy, int keys and tuples included, on the first write of a file
+    and on later ones."""
     with Store(tmp_path_factory.mktemp("once")) as store:
         store.add_document(DOC)
         store.write(DOC["id"], "alice", upsert=[{"id": "b", "v": first}])

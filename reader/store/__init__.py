@@ -3,18 +3,14 @@ where); everything the rest of reader uses is importable from here."""
 
 from reader.store.errors import StoreCorrupt, StoreError, StoreReadOnly, UnknownDocument
 from reader.store.files import atomic_write, encode_record, fsync_dir
-from reader.store.store import LOCK_FILE, LOCKS_FOLDER, SCHEMA, SCHEMA_FILE, Store, decode_name, encode_name
-from reader.store.tinydb_storage import TABLE, AtomicJSONStorage, RecordDB, RecordTable
+from reader.store.store import SCHEMA_FILE, Store, decode_name, encode_name
+from reader.store.tinydb_storage import TABLE, AtomicJSONStorage, RecordDB
 
 __all__ = [
-    "LOCKS_FOLDER",
-    "LOCK_FILE",
-    "SCHEMA",
     "SCHEMA_FILE",
     "TABLE",
     "AtomicJSONStorage",
     "RecordDB",
-    "RecordTable",
     "Store",
     "StoreCorrupt",
     "StoreError",

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import json
 import os
 import secrets
 import time
 import weakref
-from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,41 +40,39 @@ def fsync_dir(path: Path | str) -> None:
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-def atomic_write(path: Path | str, data: bytes | Sequence[bytes | bytearray], *, durable: bool = True
-                 ) -> os.stat_result:
-    """Replace `path` by `data` (bytes, or buffers written in turn, never joined into one more copy); `durable`:
-    return once data and rename are on disk. The new file's stat tells later whether someone replaced it."""
+def atomic_write(path: Path | str, data: bytes, *, durable: bool = True) -> os.stat_result:
+    """Replace `path` by `data`; `durable`: return once data and rename are on disk. The new file's stat tells
+    later whether someone replaced it."""
     path = Path(path)
-    folder = path.parent
-    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o666)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
-        try:
-            for buffer in [data] if isinstance(data, bytes | bytearray | memoryview) else data:
-                view = memoryview(buffer)
-                while view:
-                    view = view[os.write(fd, view):]
+        with open(tmp, "xb") as file:  # O_EXCL, and not inherited by child processes
+            file.write(data)
+            file.flush()
             if durable:
-                _fsync(fd)
-            stat = os.fstat(fd)
-        finally:
-            os.close(fd)
+                _fsync(file.fileno())
+            stat = os.fstat(file.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     if durable:
-        fsync_dir(folder)
+        fsync_dir(path.parent)
     return stat
 
 
-def json_line(value: Any) -> bytes:
-    """Compact deterministic JSON on one line; readable UTF-8 unless the text holds lone surrogates."""
+def _dumps(value: Any, indent: int | None) -> bytes:
+    """Deterministic JSON; readable UTF-8 unless the text holds lone surrogates."""
     try:
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, indent=indent).encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(value, sort_keys=True, ensure_ascii=True, allow_nan=False).encode("ascii")
+        return json.dumps(value, sort_keys=True, ensure_ascii=True, allow_nan=False, indent=indent).encode("ascii")
+
+
+def json_line(value: Any) -> bytes:
+    """Compact JSON on one line (annotation records, analyses)."""
+    return _dumps(value, None)
 
 
 encode_record = json_line
@@ -84,12 +80,8 @@ encode_record = json_line
 
 
 def json_file(value: Any) -> bytes:
-    """Deterministic JSON indented for people (documents, the schema file), with a final newline."""
-    try:
-        text = json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, indent=2)
-        return text.encode("utf-8") + b"\n"
-    except UnicodeEncodeError:
-        return json.dumps(value, sort_keys=True, ensure_ascii=True, allow_nan=False, indent=2).encode() + b"\n"
+    """JSON indented for people (documents, the schema file), with a final newline."""
+    return _dumps(value, 2) + b"\n"
 
 
 _decode = msgspec.json.Decoder().decode
@@ -148,12 +140,12 @@ class LockFile:
             try:
                 fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
                 break
-            except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    self._drop()
-                    raise StoreError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
+            except BlockingIOError:  # EWOULDBLOCK, EAGAIN: held
                 if attempt < 4:
                     time.sleep(0.01)  # a read-only store may be probing the lock for an instant
+            except OSError as exc:
+                self._drop()
+                raise StoreError(f"cannot lock {self.path}: {exc.strerror or exc}") from None
         else:
             holder = describe_lock(fd)
             self._drop()
@@ -204,11 +196,10 @@ def probe_lock(path: Path) -> str | None:
     except OSError:
         return None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            return describe_lock(fd)
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
+    except OSError:
+        return describe_lock(fd)
     finally:
         os.close(fd)

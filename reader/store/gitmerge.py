@@ -9,25 +9,23 @@ a side does not parse, so git reports a normal conflict and nothing corrupt is e
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shlex
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from reader.store.errors import StoreCorrupt
 from reader.store.files import atomic_write, json_file, json_line, read_json
-from reader.store.tinydb_storage import TABLE, AtomicJSONStorage, encode_tables, read_records
+from reader.store.tinydb_storage import TABLE, AnnotationFile, encode_tables
 
 DRIVER = "reader"
-ATTRIBUTES = (
-    f"annotations/*/*.json merge={DRIVER}",
-    f"documents/*.json merge={DRIVER}",
-    f"analyses/*/*.json merge={DRIVER}",
+ATTRIBUTES = tuple(
+    f"{files} merge={DRIVER}" for files in ("annotations/*/*.json", "documents/*.json", "analyses/*/*.json")
 )
 
 Tables = dict[str, dict[str, dict]]
@@ -87,10 +85,10 @@ def read_annotations(path: Path, *, empty_ok: bool = False) -> Tables:
     sides added."""
     if empty_ok and path.stat().st_size == 0:
         return {}
-    storage = AtomicJSONStorage(path, read_only=True)
-    if storage.read() is None:
+    tables = AnnotationFile(path, read_only=True).read()
+    if tables is None:
         raise StoreCorrupt(path, "missing")
-    return read_records(storage)
+    return tables
 
 
 def read_document(path: Path, *, empty_ok: bool = False) -> dict:
@@ -127,35 +125,34 @@ def _merge_analysis(ours_path: Path, theirs_path: Path) -> bytes | None:
         return theirs_path.read_bytes()
 
 
+def _conflict(name: str, why: str) -> int:
+    print(f"reader merge driver: {name}: {why}; left as a conflict", file=sys.stderr)
+    return 1
+
+
 def merge_files(base: Path, ours: Path, theirs: Path, name: str) -> int:
     """Merge into `ours` (%A); `name` (%P) says what kind of store file it is. 0 when merged; 1, `ours` untouched,
     when it cannot be."""
-    parts = Path(name).parts
+    folder = Path(name).parent
     try:
-        if len(parts) >= 3 and parts[-3] == "annotations":
+        if folder.parent.name == "annotations":
             data, conflicts = merge(read_annotations(base, empty_ok=True), read_annotations(ours),
                                     read_annotations(theirs))
-        elif len(parts) >= 2 and parts[-2] == "documents":
+        elif folder.name == "documents":
             data, conflicts = _merge_document(base, ours, theirs)
-        elif len(parts) >= 3 and parts[-3] == "analyses":
+        elif folder.parent.name == "analyses":
             data, conflicts = _merge_analysis(ours, theirs), []
         else:
-            print(f"reader merge driver: {name}: not a store file it knows; left as a conflict", file=sys.stderr)
-            return 1
+            return _conflict(name, "not a store file it knows")
     except StoreCorrupt as exc:
-        print(f"reader merge driver: {name}: cannot merge, a side is damaged ({exc}); left as a conflict",
-              file=sys.stderr)
-        return 1
+        return _conflict(name, f"cannot merge, a side is damaged ({exc})")
     except (OSError, ValueError, TypeError) as exc:
-        print(f"reader merge driver: {name}: cannot merge ({exc}); left as a conflict", file=sys.stderr)
-        return 1
+        return _conflict(name, f"cannot merge ({exc})")
     if data is not None:
         try:
             atomic_write(ours, data)
         except OSError as exc:
-            print(f"reader merge driver: {name}: cannot write the result ({exc.strerror or exc}); left as a "
-                  "conflict", file=sys.stderr)
-            return 1
+            return _conflict(name, f"cannot write the result ({exc.strerror or exc})")
     if conflicts:
         shown = ", ".join(conflicts[:5]) + (f" and {len(conflicts) - 5} more" if len(conflicts) > 5 else "")
         print(f"reader merge driver: {name}: changed on both sides, kept the later version of {shown}",
@@ -184,24 +181,11 @@ def driver_command() -> str:
         + " %O %A %B %P"
 
 
-_registered: set[Path] = set()
-_registered_mutex = threading.Lock()
-
-
 def register(root: Path | str) -> None:
     """Set up the merge driver for a store inside a git work tree, once per process and store; never raises.
     Writes only what is missing (`.gitattributes` lines, a driver when none or a gone one is configured)."""
-    try:
-        path = Path(os.path.abspath(root))
-    except (OSError, ValueError):
-        return
-    with _registered_mutex:
-        if path in _registered:
-            return
-        _registered.add(path)
-    # a merge driver is a convenience: it never costs the analyst a write
-    with contextlib.suppress(OSError, subprocess.SubprocessError, ValueError, UnicodeError):
-        _register(path)
+    with contextlib.suppress(OSError, ValueError):
+        _register(Path(os.path.abspath(root)))
 
 
 def _in_work_tree(path: Path) -> bool:
@@ -213,7 +197,13 @@ def _git(git: str, root: Path, *args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=10, check=False)
 
 
+@functools.cache
 def _register(root: Path) -> None:
+    with contextlib.suppress(OSError, subprocess.SubprocessError, ValueError, UnicodeError):  # a convenience only
+        _set_up(root)
+
+
+def _set_up(root: Path) -> None:
     if not _in_work_tree(root) or (git := shutil.which("git")) is None:
         return
     wanted = driver_command()

@@ -52,9 +52,6 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _MAX_NAME_BYTES = 200
 
 
-# --- file names ---------------------------------------------------------------------------------------
-
-
 def encode_name(name: str, what: str = "name") -> str:
     """A reversible, filename-safe form of any name (percent-encoded UTF-8), so names round-trip exactly."""
     if not isinstance(name, str) or not name.strip():
@@ -75,28 +72,30 @@ def decode_name(encoded: str) -> str:
     return unquote(encoded, errors="strict")
 
 
-def _scan(value: Any) -> tuple[str | None, bool]:
-    """(the first string, key or value, holding a control character but \\n/\\t, else None; whether every key is
-    a str): the last defence behind `reader.untrusted`, so a bug in a door puts no escape on disk."""
-    str_keys = True
+def _control_string(value: Any) -> str | None:
+    """The first string (key or value) holding a control character but \\n/\\t, else None: the last defence
+    behind `reader.untrusted`, so a bug in a door puts no escape on disk."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if has_control(item):
-                return item, str_keys
+                return item
         elif isinstance(item, Mapping):
-            for key, sub in item.items():
-                if isinstance(key, str):
-                    if has_control(key):
-                        return key, str_keys
-                else:
-                    str_keys = False
-                if not isinstance(sub, int | float | bool | None):
-                    stack.append(sub)
+            stack.extend(item)
+            stack.extend(item.values())
         elif isinstance(item, list | tuple):
             stack.extend(item)
-    return None, str_keys
+    return None
+
+
+@contextlib.contextmanager
+def _os_errors(what: str, path: Path) -> Iterator[None]:
+    """An OSError as the one-line StoreError the user sees: what could not be done to which file."""
+    try:
+        yield
+    except OSError as exc:
+        raise StoreError(f"cannot {what} {path}: {exc.strerror or exc}") from None
 
 
 def _is_store_file(name: str) -> bool:
@@ -106,9 +105,6 @@ def _is_store_file(name: str) -> bool:
 def _natural(text: str) -> tuple:
     """Sort key that puts `x.jsonl:2` before `x.jsonl:10` (sources are file names and line numbers)."""
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
-
-
-# --- the store -----------------------------------------------------------------------------------------
 
 
 class Store:
@@ -137,10 +133,8 @@ class Store:
         if read_only:
             self.lock_holder = probe_lock(self._writer_lock_path(annotator) if annotator else self.root / LOCK_FILE)
             return
-        try:
+        with _os_errors("create the store folder", self.root):
             self._mkdir(self.root)
-        except OSError as exc:
-            raise StoreError(f"cannot create the store folder {self.root}: {exc.strerror or exc}") from None
         self._take_lock()
         if self.read_only:
             return
@@ -159,16 +153,13 @@ class Store:
         if annotator is not None:
             self.claim(annotator)
 
-    # --- opening and closing ---------------------------------------------------------------------------
-
     def _check_schema(self) -> bool:
         path = self.root / SCHEMA_FILE
-        try:
-            data = read_json(path)
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+        with _os_errors("read", path):
+            try:
+                data = read_json(path)
+            except FileNotFoundError:
+                return False
         schema = data.get("schema") if isinstance(data, dict) else None
         if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
             raise StoreError(f"{path}: unknown store schema {schema!r}; this is not a store this version of "
@@ -203,13 +194,11 @@ class Store:
             if annotator in self._writers:
                 return None
             path = self._writer_lock_path(annotator)
-            try:
+            with _os_errors("create", path):
                 if not path.parent.is_dir():
                     self._mkdir(path.parent)
                     atomic_write(path.parent / ".gitignore", b"*\n")
                 lock = LockFile(path)
-            except OSError as exc:
-                raise StoreError(f"cannot create {path}: {exc.strerror or exc}") from None
             holder = lock.acquire()
             if holder is None:
                 self._writers[annotator] = lock
@@ -311,13 +300,9 @@ class Store:
         self._cleaned.add(folder)
 
     def _write_file(self, path: Path, data: bytes, *, durable: bool = True) -> None:
-        try:
+        with _os_errors("write", path):
             self._prepare_folder(path.parent)
             atomic_write(path, data, durable=durable)
-        except OSError as exc:
-            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-    # --- documents -------------------------------------------------------------------------------------
 
     def _check_id(self, doc_id: str) -> None:
         if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
@@ -337,7 +322,7 @@ class Store:
         meta = record.get("meta", {})
         if not isinstance(meta, Mapping):
             raise StoreError(f"document {doc_id}: \"meta\" must be an object")
-        if (bad := _scan(record)[0]) is not None:
+        if (bad := _control_string(record)) is not None:
             raise StoreError(f"document {doc_id}: refused, a value holds a control character: {bad!r:.60}")
         with self._mutex:
             if self.has_document(doc_id):
@@ -367,12 +352,11 @@ class Store:
             if (cached := self._docs.get(doc_id)) is not None:
                 return cached
             path = self._doc_path(doc_id)
-            try:
-                record = read_document(path)
-            except FileNotFoundError:
-                raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}") from None
-            except OSError as exc:
-                raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+            with _os_errors("read", path):
+                try:
+                    record = read_document(path)
+                except FileNotFoundError:
+                    raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}") from None
             if record.get("id") != doc_id:
                 raise StoreCorrupt(path, f"its id {record.get('id')!r} does not match the file name")
             record.setdefault("meta", {})
@@ -387,12 +371,11 @@ class Store:
     def document_ids(self) -> list[str]:
         """All stored ids, by source (file name, then line number) and id; a damaged file is listed too (first),
         so that opening it reports the damage."""
-        try:
-            names = os.listdir(self.root / "documents")
-        except FileNotFoundError:
-            return []
-        except OSError as exc:
-            raise StoreError(f"cannot list {self.root / 'documents'}: {exc.strerror or exc}") from None
+        with _os_errors("list", self._documents):
+            try:
+                names = os.listdir(self._documents)
+            except FileNotFoundError:
+                return []
         ids = [n[:-5] for n in names if _is_store_file(n) and _ID.fullmatch(n[:-5])]
         with self._mutex:
             for doc_id in ids:
@@ -427,8 +410,6 @@ class Store:
         shown = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
         raise UnknownDocument(f"{wanted!r} is ambiguous: {len(matches)} documents start with it ({shown}); "
                               "type more characters")
-
-    # --- analysis cache --------------------------------------------------------------------------------
 
     def _analysis_path(self, doc_id: str, key: str) -> Path:
         self._check_id(doc_id)
@@ -466,8 +447,6 @@ class Store:
             self._check_writable()
             self._write_file(path, data, durable=False)
 
-    # --- annotations -----------------------------------------------------------------------------------
-
     def annotation_path(self, doc_id: str, annotator: str) -> Path:
         self._check_id(doc_id)
         return self._annotations / f"{doc_id}/{encode_name(annotator, 'annotator name')}.json"
@@ -476,12 +455,11 @@ class Store:
         """Names of everyone who has a file for this document, sorted."""
         self._check_id(doc_id)
         folder = self._annotations / doc_id
-        try:
-            names = os.listdir(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        except OSError as exc:
-            raise StoreError(f"cannot list {folder}: {exc.strerror or exc}") from None
+        with _os_errors("list", folder):
+            try:
+                names = os.listdir(folder)
+            except (FileNotFoundError, NotADirectoryError):
+                return []
         out = []
         for name in names:
             if _is_store_file(name):
@@ -493,14 +471,12 @@ class Store:
         """The annotation file, read once; read again when it was replaced behind our back (git pull)."""
         key = (doc_id, annotator)
         cached = self._files.get(key)
-        if cached is not None and not cached.storage.changed_on_disk():
+        if cached is not None and not cached.changed_on_disk():
             return cached
         self._files.pop(key, None)
         path = self.annotation_path(doc_id, annotator)
-        try:
+        with _os_errors("read", path):
             file = AnnotationFile(path, read_only=self.read_only)
-        except OSError as exc:
-            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
         self._files[key] = file
         return file
 
@@ -520,21 +496,16 @@ class Store:
         if isinstance(annotator, str) and has_control(annotator):
             raise StoreError(f"the annotator name {annotator!r:.60} holds a control character")
         upserts: dict[str, dict] = {}
-        lines: dict[str, bytes] = {}
         for record in upsert:
             if not isinstance(record, Mapping) or not isinstance(record.get("id"), str) or not record["id"]:
                 raise StoreError(f"an annotation record needs a non-empty string \"id\": {record!r:.80}")
-            bad, str_keys = _scan(record)
-            if bad is not None:
+            if (bad := _control_string(record)) is not None:
                 raise StoreError(f"record {record['id']!r:.40} refused: a value holds a control character: "
                                  f"{bad!r:.60}")
             try:
-                line = json_line(record)
-                copy = upserts[record["id"]] = loads(line)  # our own copy, exactly as on disk
+                upserts[record["id"]] = loads(json_line(record))  # our own copy, exactly as on disk
             except (TypeError, ValueError) as exc:
                 raise StoreError(f"record {record['id']!r} cannot be stored as JSON: {exc}") from None
-            # json sorts {10: x, 2: y} before making the keys strings, which then sort the other way
-            lines[record["id"]] = line if str_keys else json_line(copy)
         deletes = set(delete if not isinstance(delete, str) else [delete])
         if not all(isinstance(key, str) for key in deletes):
             raise StoreError("record ids to delete must be strings")
@@ -548,11 +519,11 @@ class Store:
                                     "nothing was written")
             file = self._file(doc_id, annotator)
             try:
-                self._prepare_folder(file.storage.path.parent)
-                file.apply(upserts, deletes, lines)
+                self._prepare_folder(file.path.parent)
+                file.apply(upserts, deletes)
             except OSError as exc:
                 self._files.pop((doc_id, annotator), None)  # memory may not match the disk any more
-                raise StoreError(f"cannot write {file.storage.path}: {exc.strerror or exc}; "
+                raise StoreError(f"cannot write {file.path}: {exc.strerror or exc}; "
                                  "the change was not saved") from None
 
     def all_records(self, annotator: str | None = None) -> Iterator[tuple[str, str, dict]]:

@@ -7,10 +7,11 @@ stay small, and a keystroke re-serialises only the records it changed.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
+import msgspec
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
@@ -21,24 +22,21 @@ from reader.store.files import atomic_write, file_key, json_line, read_json
 TABLE = "_default"
 """TinyDB's default table: `RecordDB(path, storage=AtomicJSONStorage).all()` reads an annotation file."""
 
+Lines = dict[str, dict[str, bytes]]
+"""Per table, key -> the record's line as written."""
+
 
 class AtomicJSONStorage(Storage):
-    """TinyDB storage: atomic durable writes, one record per line, the data kept in memory after one read.
+    """TinyDB storage: atomic durable writes (stock TinyDB never fsyncs), one record per line, the data kept in
+    memory after one read. A file that does not parse raises StoreCorrupt and is never overwritten."""
 
-    `write_changes` serialises only the records that changed (stock TinyDB re-dumps the whole file and never
-    fsyncs). A file that does not parse raises StoreCorrupt and is never overwritten.
-    """
-
-    def __init__(self, path: Path | str, *, read_only: bool = False, durable: bool = True, **_: Any) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False, **_: Any) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        self.durable = durable
         self._tables: dict[str, dict[str, Any]] | None = None
         self._loaded = False
-        self._rendered: dict[str, dict[str, bytes]] | None = None
-        """Per table, key -> the record's line as written."""
-        self.disk_key: tuple[int, int, int] | None = None
-        """(inode, size, mtime) of the file as last read or written; None when there was no file."""
+        self._rendered: Lines | None = None
+        self._disk_key: tuple[int, int, int] | None = None  # as last read or written; None when there was no file
 
     def _load(self) -> None:
         try:
@@ -60,7 +58,7 @@ class AtomicJSONStorage(Storage):
                     if (problem := record_problem(record)) is not None:
                         raise StoreCorrupt(self.path, f"record {key!r}: {problem}")
         self._tables = data
-        self.disk_key = None if stat is None else file_key(stat)
+        self._disk_key = None if stat is None else file_key(stat)
         self._loaded = True
         self._rendered = None
 
@@ -75,80 +73,54 @@ class AtomicJSONStorage(Storage):
         if not self._loaded:
             return False
         try:
-            return file_key(self.path.stat()) != self.disk_key
+            return file_key(self.path.stat()) != self._disk_key
         except FileNotFoundError:
-            return self.disk_key is not None
+            return self._disk_key is not None
         except OSError:
             return True
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        self.write_changes(data, None)
+        self._commit(data, _render(data))
 
-    def write_changes(self, data: dict[str, dict[str, Any]], changed: Mapping[str, Iterable[str]] | None,
-                      encoded: Mapping[str, Mapping[str, bytes]] | None = None) -> None:
-        """Write `data`; `changed` names, per table, the only keys whose records may differ from last time, and
-        `encoded` holds `json_line(record)` of records the caller has serialised already."""
+    def _commit(self, data: dict[str, dict[str, Any]], rendered: Lines) -> None:
         if self.read_only:
             raise StoreReadOnly(f"{self.path} is open read-only")
         if not self._loaded:
-            self._load()
-        encoded = encoded or {}
-        rendered = self._rendered
-        if changed is None or rendered is None or set(data) != set(rendered):
-            rendered = {str(name): _lines(table, encoded.get(name)) for name, table in data.items()}
-        else:
-            rendered = dict(rendered)
-            for name, keys in changed.items():
-                table, lines, known = data[name], dict(rendered[name]), encoded.get(name) or {}
-                for key in keys:
-                    if key in table:
-                        lines[key] = _entry(key, table[key], known.get(key))
-                    else:
-                        lines.pop(key, None)
-                rendered[name] = lines
-            if any(len(rendered[name]) != len(table) for name, table in data.items()):
-                rendered = {str(name): _lines(table, encoded.get(name)) for name, table in data.items()}
-        stat = atomic_write(self.path, _compose(rendered), durable=self.durable)
+            self._load()  # a damaged file raises here, before anything overwrites it
+        stat = atomic_write(self.path, _compose(rendered))
         self._rendered = rendered
         self._tables = dict(data)
-        self.disk_key = file_key(stat)
+        self._disk_key = file_key(stat)
 
     def render(self) -> None:
         """Serialise what was read, so that the first write after opening is as cheap as the others."""
         if not self._loaded:
             self._load()
         if self._rendered is None:
-            self._rendered = {name: _lines(table) for name, table in (self._tables or {}).items()}
-
-    def close(self) -> None:
-        pass
+            self._rendered = _render(self._tables or {})
 
 
 def encode_tables(tables: Mapping[str, Mapping[str, Any]]) -> bytes:
     """The exact bytes `AtomicJSONStorage` writes for these tables (what the git merge driver writes)."""
-    return _compose({str(name): _lines(table) for name, table in tables.items()})
+    return _compose(_render(tables))
 
 
-def _compose(rendered: Mapping[str, Mapping[str, bytes]]) -> bytes:
-    out = [b"{"]
-    for i, name in enumerate(sorted(rendered)):
+def _render(tables: Mapping[str, Mapping[str, Any]]) -> Lines:
+    return {str(name): {str(key): _entry(str(key), record) for key, record in table.items()}
+            for name, table in tables.items()}
+
+
+def _entry(key: str, record: Any) -> bytes:
+    return json_line(key) + b": " + json_line(record)
+
+
+def _compose(rendered: Lines) -> bytes:
+    parts = []
+    for name in sorted(rendered):
         lines = rendered[name]
-        out.append((b"\n" if i == 0 else b",\n") + json_line(name) + b": {")
-        if lines:
-            out.append(b"\n" + b",\n".join([lines[key] for key in sorted(lines)]) + b"\n}")
-        else:
-            out.append(b"}")
-    out.append(b"\n}\n")
-    return b"".join(out)
-
-
-def _entry(key: str, record: Any, line: bytes | None = None) -> bytes:
-    return json_line(key) + b": " + (json_line(record) if line is None else line)
-
-
-def _lines(table: Mapping[str, Any], encoded: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
-    known = encoded or {}
-    return {str(key): _entry(str(key), record, known.get(str(key))) for key, record in table.items()}
+        body = b"\n" + b",\n".join([lines[key] for key in sorted(lines)]) + b"\n" if lines else b""
+        parts.append(b"\n" + json_line(name) + b": {" + body + b"}")
+    return b"{" + b",".join(parts) + b"\n}\n"
 
 
 OFFSET_KEYS = ("start", "end")
@@ -162,25 +134,15 @@ def record_problem(record: Mapping[str, Any]) -> str | None:
     """Why a record cannot be one reader wrote (a hand edit, a bad merge), else None: a bad value would fail far
     from the file, so the file is reported as damaged here."""
     for name in OFFSET_KEYS:
-        if name in record:
-            value = record[name]
-            if type(value) is not int or value < 0:
-                return f"{name} is {value!r:.40}, not a character offset"
+        value = record.get(name, 0)
+        if type(value) is not int or value < 0:
+            return f"{name} is {value!r:.40}, not a character offset"
     for name in TEXT_KEYS:
-        if name in record and type(record[name]) is not str:
-            return f"{name} is {record[name]!r:.40}, not a string"
-    if "quote" in record and not isinstance(record["quote"], dict):
+        if type(value := record.get(name, "")) is not str:
+            return f"{name} is {value!r:.40}, not a string"
+    if not isinstance(record.get("quote", {}), dict):
         return "its quote is not an object"
     return None
-
-
-def read_records(storage: AtomicJSONStorage) -> dict[str, dict[str, Any]]:
-    """An annotation file's tables, each record under its own id (else StoreCorrupt)."""
-    tables = storage.read() or {}
-    for key, record in tables.get(TABLE, {}).items():
-        if record.get("id") != key:
-            raise StoreCorrupt(storage.path, f"the record under {key!r} has the id {record.get('id')!r}")
-    return tables
 
 
 class RecordTable(Table):
@@ -195,47 +157,45 @@ class RecordDB(TinyDB):
     table_class = RecordTable
 
 
-class AnnotationFile:
-    """One annotator's records of one document, kept in memory after the first read."""
+class AnnotationFile(AtomicJSONStorage):
+    """One annotator's records of one document, each under its own id (else StoreCorrupt), kept in memory."""
 
     def __init__(self, path: Path, *, read_only: bool) -> None:
-        self.db = RecordDB(path, storage=AtomicJSONStorage, read_only=read_only)
-        self.storage: AtomicJSONStorage = self.db.storage  # type: ignore[assignment]
-        read_records(self.storage)
+        super().__init__(path, read_only=read_only)
+        for key, record in self.table.items():
+            if record.get("id") != key:
+                raise StoreCorrupt(path, f"the record under {key!r} has the id {record.get('id')!r}")
         if not read_only:
             try:
-                self.storage.render()
+                self.render()
             except (TypeError, ValueError) as exc:  # NaN or Infinity, which json reads but never writes
                 raise StoreCorrupt(path, f"a value JSON does not allow ({exc})") from None
 
     @property
     def table(self) -> dict[str, dict]:
-        return (self.storage.read() or {}).get(TABLE, {})
+        return (self.read() or {}).get(TABLE, {})
 
-    def apply(self, upserts: dict[str, dict], deletes: set[str], lines: Mapping[str, bytes] | None = None) -> None:
-        """Delete, then upsert; `lines` holds `json_line(record)` of upserted records when the caller has it."""
-        tables = self.storage.read() or {}
-        table = dict(tables.get(TABLE, {}))
-        changed = []
-        for key in deletes:
-            if key in table and key not in upserts:
-                del table[key]
-                changed.append(key)
+    def apply(self, upserts: dict[str, dict], deletes: set[str]) -> None:
+        """Delete, then upsert, re-serialising only the records that change; no change, no write."""
+        self.render()
+        rendered = self._rendered or {}
+        table, lines = dict(self.table), dict(rendered.get(TABLE, {}))
+        changed = False
+        for key in deletes - upserts.keys():
+            if table.pop(key, None) is not None:
+                del lines[key]
+                changed = True
         for key, record in upserts.items():
             if table.get(key) != record:
                 table[key] = record
-                changed.append(key)
-        if not changed:
-            return  # nothing would change on disk
-        tables[TABLE] = table
-        self.storage.write_changes(tables, {TABLE: changed}, {TABLE: lines} if lines else None)
-        self.db.table(TABLE).clear_cache()
+                lines[key] = _entry(key, record)
+                changed = True
+        if changed:
+            self._commit({**(self._tables or {}), TABLE: table}, {**rendered, TABLE: lines})
 
 
 @functools.cache
 def _subset_decoder(fields: tuple[str, ...]) -> Any:
-    import msgspec.json
-
     offset = Annotated[int, msgspec.Meta(ge=0)]
     types = {name: offset if name in OFFSET_KEYS else str if name in TEXT_KEYS else
              dict if name == "quote" else Any for name in fields}  # what `record_problem` checks, checked in C
@@ -248,8 +208,7 @@ def read_subset(path: Path, fields: tuple[str, ...]) -> dict[str, dict] | None:
     when this fast path cannot tell (no file, damage): then the ordinary read reports it. Skipping the quote
     selectors (half of a file) halves an export's decoding."""
     try:
-        data = path.read_bytes()
-        tables = _subset_decoder(fields)(data)
+        tables = _subset_decoder(fields)(path.read_bytes())
     except Exception:
         return None
     table = tables.get(TABLE, {})
