@@ -87,74 +87,26 @@ def split_header(text: str) -> tuple[str, dict[str, str]]:
     return text.strip(), meta
 
 
-_KEY = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t]+(.*))?\Z")
-_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
-            "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028",
-            "P": "\u2029"}
+_KEY = re.compile(r"[A-Za-z_][\w.-]*")
+_FLAT_LINE = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:[ \t]+(.+)")
 
 
 def front_matter(block: str) -> dict[str, str]:
-    """The top-level `key: value` pairs of YAML front matter as YAML reads them (no YAML parser is a dependency):
-    plain, quoted and block scalars, lists joined with `, `; nested mappings skipped."""
+    """The top-level text values of YAML front matter, lists joined with `, `; every scalar stays the text it is
+    (`BaseLoader`: no dates, numbers or booleans), nested mappings are skipped."""
+    import yaml
+
+    try:
+        data = yaml.load(block, Loader=yaml.BaseLoader)
+    except yaml.YAMLError:  # French typography (`titre : sous-titre`) is no valid YAML: its `key: value` lines
+        data = dict(m.groups() for line in block.split("\n") if (m := _FLAT_LINE.fullmatch(line.rstrip())))
     meta: dict[str, str] = {}
-    lines = block.split("\n")
-    i = 0
-    while i < len(lines):
-        m = _KEY.match(lines[i].rstrip())
-        i += 1
-        if not m:
-            continue
-        key, value = m.group(1).lower(), (m.group(2) or "").strip()
-        nested = []
-        while i < len(lines) and (not lines[i].strip() or lines[i][:1] in " \t-"):
-            nested.append(lines[i])
-            i += 1
-        if value[:1] and value[0] in "|>":
-            text = [line.strip() for line in nested]
-            meta[key] = ("\n" if value[0] == "|" else " ").join(text).strip()
-        elif value:
-            meta[key] = yaml_scalar(value + "".join(" " + line.strip() for line in nested if line.strip()))
-        else:
-            items = [line.strip()[1:].strip() for line in nested if line.strip().startswith("-")]
-            if items and all(line.strip().startswith("-") for line in nested if line.strip()):
-                meta[key] = ", ".join(filter(None, map(yaml_scalar, items)))
-    return {key: value for key, value in meta.items() if value}
-
-
-def yaml_scalar(value: str) -> str:
-    """One YAML flow value as text: quotes and escapes resolved, a flow list joined with `, `."""
-    value = value.strip()
-    if value.startswith('"'):
-        out, i = [], 1
-        while i < len(value) and value[i] != '"':
-            c = value[i]
-            if c == "\\" and i + 1 < len(value):
-                nxt = value[i + 1]
-                width = {"x": 2, "u": 4, "U": 8}.get(nxt)
-                if width and re.fullmatch(r"[0-9A-Fa-f]+", value[i + 2 : i + 2 + width] or "-"):
-                    out.append(chr(int(value[i + 2 : i + 2 + width], 16)))
-                    i += 2 + width
-                    continue
-                out.append(_ESCAPES.get(nxt, "\\" + nxt))
-                i += 2
-                continue
-            out.append(c)
-            i += 1
-        return "".join(out)
-    if value.startswith("'"):
-        out, i = [], 1
-        while i < len(value):
-            if value[i] == "'":
-                if value[i + 1 : i + 2] != "'":
-                    break
-                i += 1
-            out.append(value[i])
-            i += 1
-        return "".join(out)
-    if value.startswith("[") and value.endswith("]"):
-        items = re.findall(r"""\s*("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^,]*)\s*(?:,|\Z)""", value[1:-1])
-        return ", ".join(filter(None, (yaml_scalar(item) for item in items)))
-    return re.split(r"[ \t]#", value, maxsplit=1)[0].strip()
+    for key, value in (data.items() if isinstance(data, dict) else ()):
+        if isinstance(value, list):
+            value = ", ".join(item.strip() for item in value if isinstance(item, str) and item.strip())
+        if isinstance(key, str) and _KEY.fullmatch(key) and isinstance(value, str) and value.strip():
+            meta[key.lower()] = value.strip()
+    return meta
 
 
 def derive_title(text: str, limit: int = 90) -> str:
