@@ -322,21 +322,11 @@ def _note(nlp: Language) -> str:
 
 def _from_doc(doc: Doc, text: str, model: str, note: str) -> Analysis:
     """The analysis of a processed Doc from one `to_array` call: Token objects cost more than the rest."""
-    import numpy
-
     array = doc.to_array(_view_attrs())
     view = _TokenView(array, text)
     words = ~array[:, 2].astype(bool)
     tokens = tuple(zip(array[words, 0].tolist(), (array[words, 0] + array[words, 1]).tolist(), strict=True))
-    starts = (array[1:, 5] == 1)  # c.sent_start is 1 (a start), 0 (unknown) or -1 as uint64
-    if "sents" in doc.user_hooks or (len(doc) > 1 and not starts.any() and not doc.has_annotation("SENT_START")):
-        spans: Iterable[tuple[int, int]] = [(s.start_char, s.end_char) for s in doc.sents]  # its way (or error)
-    elif len(doc):  # as `doc.sents`: a sentence starts at 0 and at every later token whose sent_start is 1
-        firsts = [0, *(numpy.flatnonzero(starts) + 1).tolist()]
-        lasts = [*(i - 1 for i in firsts[1:]), len(doc) - 1]
-        spans = zip([view.starts[i] for i in firsts], [view.ends[i] for i in lasts], strict=True)
-    else:
-        spans = []
+    spans = ((s.start_char, s.end_char) for s in doc.sents) if len(doc) else ()
     sentences = tuple(s for s in (trim_space(text, start, end) for start, end in spans) if s[0] < s[1])
     entities = tuple(Span(*bounds, e.label_) for e in doc.ents
                      if (bounds := view.entity_bounds(e.start, e.end)) is not None)
