@@ -7,9 +7,13 @@ analysis (see `Analysis.to_record`) is enough to show a document without the mod
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
+import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -124,8 +128,6 @@ def pipeline_identity(pipeline: str) -> str:
     version = pipeline_version(pipeline)
     if version is not None:
         return f"{pipeline}@{version}"
-    from pathlib import Path
-
     path = Path(pipeline)
     if path.is_dir():
         return _folder_identity(path.resolve())
@@ -133,12 +135,9 @@ def pipeline_identity(pipeline: str) -> str:
 
 
 @functools.cache
-def _folder_identity(path: Any) -> str:
+def _folder_identity(path: Path) -> str:
     """The SHA-256 of every file's path and content: a copy keeps the key, retraining with the same shapes changes
     it (sizes and times would not tell). Once per process."""
-    import hashlib
-    import json
-
     try:
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -165,7 +164,10 @@ def load_pipeline(name: str | None, lang: str = "fr") -> Language:
         raise AnalysisError("spaCy is not installed (pip install spacy)") from None
 
     if name is None:
-        nlp = spacy.blank(lang if _has_lang(lang) else "xx")
+        try:
+            nlp = spacy.blank(lang)
+        except Exception:  # no language class by that name (ImportError, or AttributeError for `lex_attrs`)
+            nlp = spacy.blank("xx")
         nlp.add_pipe("sentencizer")
         nlp.meta["reader_lang"] = lang
         return nlp
@@ -185,8 +187,6 @@ def load_pipeline(name: str | None, lang: str = "fr") -> Language:
 
 def _exclusions(name: str) -> list[str]:
     """EXCLUDE, minus `tok2vec` when the kept senter/ner listen to it (excluding it would break them)."""
-    from pathlib import Path
-
     from spacy.util import get_package_path, load_config
 
     try:
@@ -225,8 +225,6 @@ def prepare_tokenizer(nlp: Language) -> None:
 
 
 def _keep_possessives(nlp: Language) -> None:
-    import re
-
     from spacy.lang.char_classes import ALPHA
 
     finditer = nlp.tokenizer.infix_finditer
@@ -236,16 +234,6 @@ def _keep_possessives(nlp: Language) -> None:
         return
     possessive_kept = rf"(?<=[{ALPHA}][{_APOSTROPHES}])(?![sS](?![{ALPHA}]))(?=[{ALPHA}])"
     nlp.tokenizer.infix_finditer = re.compile(pattern.replace(elision, possessive_kept)).finditer
-
-
-def _has_lang(lang: str) -> bool:
-    from spacy.util import get_lang_class
-
-    try:
-        get_lang_class(lang)
-    except Exception:
-        return False
-    return True
 
 
 def model_name(nlp: Language) -> str:

@@ -85,14 +85,11 @@ def page_document(data: bytes, *, where: str, source: str, url: str | None = Non
     markup = decode_html(data, charset)
     extracted = extract(markup)
     text = clean_text(extracted.text if extracted else "")
-    refuse_non_article(text, markup, extracted, where)
-    meta = {key: value for key, value in (fallback or {}).items() if value}
-    meta.update({key: value for key, value in (extracted.meta if extracted else {}).items() if value})
+    extracted = refuse_non_article(text, markup, extracted, where)
+    meta = {key: value for key, value in (fallback or {}).items() if value} | extracted.meta
     meta.setdefault("url", url or "")
-    if not meta.get("sitename") and meta.get("url"):
-        meta["sitename"] = urlsplit(meta["url"]).hostname or ""
-    if isinstance(meta.get("sitename"), str):
-        meta["sitename"] = meta["sitename"].removeprefix("www.")
+    sitename = meta.get("sitename") or (meta["url"] and urlsplit(meta["url"]).hostname) or ""
+    meta["sitename"] = sitename.removeprefix("www.")
     meta["source"] = source
     return build_document(text, {key: value for key, value in meta.items() if value}, where)
 
@@ -157,24 +154,13 @@ def blocks(body: Any) -> Iterator[str]:
 
 def inline(element: Any) -> str:
     """An element's text with `lb` as line breaks and runs of spaces made one, each line trimmed."""
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        if node.tag == "lb":
-            parts.append("\n")
-        elif node.text:
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-            if child.tail:
-                parts.append(child.tail)
-
-    walk(element)
-    lines = (_WS.sub(" ", line).strip() for line in "".join(parts).split("\n"))
+    for lb in element.iter("lb"):
+        lb.text = "\n"  # trafilatura's tree is ours to change
+    lines = (_WS.sub(" ", line).strip() for line in "".join(element.itertext()).split("\n"))
     return "\n".join(line for line in lines if line)
 
 
-def refuse_non_article(text: str, markup: str, extracted: Extracted | None, where: str) -> None:
+def refuse_non_article(text: str, markup: str, extracted: Extracted | None, where: str) -> Extracted:
     """Refuse index pages, login walls, teasers and empty pages, by the page's structure: a short text is a brief
     when the page marks itself as an article and shows no login form nor subscribers-only teaser."""
     if extracted is None or not text.strip():
@@ -188,7 +174,7 @@ def refuse_non_article(text: str, markup: str, extracted: Extracted | None, wher
         raise DocumentError(f"{where}: not an article (an index page: {len(paragraphs)} headlines, no article "
                             "body)")
     if extracted.words >= MIN_WORDS:
-        return  # the article, or as much of it as the page gives (a paywalled article's free part)
+        return extracted  # the article, or as much of it as the page gives (a paywalled article's free part)
     words = extracted.words
     scope = "".join(_ARTICLE_ELEMENT.findall(markup)) or markup  # not a login box in the site's header
     if _PASSWORD.search(scope):
@@ -203,6 +189,7 @@ def refuse_non_article(text: str, markup: str, extracted: Extracted | None, wher
     if words < MIN_BRIEF_WORDS:
         raise DocumentError(f"{where}: not an article (only {words} words of text in an article page: its body "
                             "is missing, perhaps drawn by scripts)")
+    return extracted
 
 
 def load_page_file(path: Path, data: bytes) -> Document:
@@ -231,10 +218,7 @@ def fetch(url: str, *, where: str | None = None, timeout: float | None = None, l
                 raise DocumentError(f"{where}: redirected to {newurl!r:.80}, which is not a web address")
             return super().redirect_request(req, fp, code, msg, headers, newurl)
 
-    opener = urllib.request.OpenerDirector()
-    for handler in (urllib.request.ProxyHandler(), urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(),
-                    urllib.request.HTTPDefaultErrorHandler(), Redirects(), urllib.request.HTTPErrorProcessor()):
-        opener.add_handler(handler)
+    opener = urllib.request.build_opener(Redirects)  # every redirect checked, so no file:// nor ftp:// is opened
     request = urllib.request.Request(url, headers={
         "User-Agent": USER_AGENT,
         "Accept": "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,application/xml;q=0.9,"
