@@ -31,8 +31,7 @@ def _read_bytes(path: Path) -> bytes:
     raise DocumentError(f"{path}: too large ({size // (1024 * 1024)} MB; the limit is {MAX_BYTES >> 20} MB)")
 
 
-def _read_text(path: Path, data: bytes | None = None) -> str:
-    data = _read_bytes(path) if data is None else data
+def _read_text(path: Path, data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise DocumentError(f"{path}: looks like a binary file, not text")
     try:

@@ -205,7 +205,7 @@ class Fetched:
     charset: str | None
 
 
-def fetch(url: str, *, where: str | None = None, timeout: float | None = None, limit: int | None = None) -> Fetched:
+def fetch(url: str, *, where: str | None = None) -> Fetched:
     """GET a page or feed (a size limit, a deadline), or DocumentError in one line about `where`."""
     import http.client
     import socket
@@ -226,11 +226,10 @@ def fetch(url: str, *, where: str | None = None, timeout: float | None = None, l
         "Accept-Language": "fr,en;q=0.5",
     })
     where = where or url
-    timeout = TIMEOUT if timeout is None else timeout
-    limit = MAX_DOWNLOAD if limit is None else limit
+    limit = MAX_DOWNLOAD
     deadline = time.monotonic() + DEADLINE
     try:
-        with opener.open(request, timeout=timeout) as response:
+        with opener.open(request, timeout=TIMEOUT) as response:
             announced = response.headers.get("Content-Length", "")
             if announced.isdigit() and int(announced) > limit:
                 raise DocumentError(f"{where}: larger than {limit / 2**20:g} MB, not a news page")
@@ -256,7 +255,7 @@ def fetch(url: str, *, where: str | None = None, timeout: float | None = None, l
             reason = reason.strerror or reason
         raise DocumentError(f"{where}: cannot connect ({reason})") from None
     except TimeoutError:
-        raise DocumentError(f"{where}: no answer within {timeout:.0f} s") from None
+        raise DocumentError(f"{where}: no answer within {TIMEOUT:.0f} s") from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise DocumentError(f"{where}: cannot fetch ({exc.__class__.__name__}: {exc})") from None
 
