@@ -52,8 +52,7 @@ class AnalysisProcess:
         return self._call(("analyse", pipeline, lang, text), progress, tag)
 
     def suggest(self, model: Any, texts: list[str], *, tag: Hashable = None) -> list[dict[str, float]]:
-        """Label probabilities per text from a trained model (`reader.suggest.ModelInfo`), so that the UI process
-        never imports spaCy."""
+        """Label probabilities per text from a trained model (`suggest.ModelInfo`): the UI never imports spaCy."""
         return self._call(("suggest", model, list(texts)), None, tag)  # type: ignore[return-value]
 
     def _call(self, message: tuple, progress: Callable[[float], None] | None, tag: Hashable) -> Any:

@@ -59,8 +59,7 @@ _HEADER_LINE = re.compile(r"\A(title|source|date|lang|author|url)\s*:\s*(.+)\Z",
 
 
 def split_header(text: str) -> tuple[str, dict[str, str]]:
-    """Separate header metadata from the body: `---` front matter, leading `key: value` lines and a blank line,
-    or a bare leading `date 2023-09` (as in the seed articles)."""
+    """Header metadata apart from the body: `---` front matter, `key: value` lines, or a leading `date 2023-09`."""
     meta: dict[str, str] = {}
     stripped = text.lstrip()
     if stripped.startswith("---\n"):
@@ -92,8 +91,7 @@ _FLAT_LINE = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:[ \t]+(.+)")
 
 
 def front_matter(block: str) -> dict[str, str]:
-    """The top-level text values of YAML front matter, lists joined with `, `; every scalar stays the text it is
-    (`BaseLoader`: no dates, numbers or booleans), nested mappings are skipped."""
+    """Top-level text values of YAML front matter (`BaseLoader`: every scalar stays text), lists joined with `, `."""
     import yaml
 
     try:
@@ -126,20 +124,19 @@ _STOPWORDS = {
 }
 
 
-def guess_language(text: str, default: str = DEFAULT_LANG) -> str:
+def guess_language(text: str) -> str:
     """A cheap function-word vote, enough to pick a pipeline; metadata `lang` always wins over it."""
     words = re.findall(r"\w+", text[:5000].lower())
     if not words:
-        return default
+        return DEFAULT_LANG
     scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
     best = max(scores, key=lambda k: scores[k])
-    return best if scores[best] >= max(3, len(words) // 50) and scores[best] > scores[default] else default
+    return best if scores[best] >= max(3, len(words) // 50) and scores[best] > scores[DEFAULT_LANG] else DEFAULT_LANG
 
 
 def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = "input",
                   markdown: bool = False) -> Document:
-    """Sanitise, strip the header and build the document; `where` names the origin in errors. `markdown`: stored
-    as its plain text, titled by its first `#` heading unless the header names a title."""
+    """Sanitise, split the header, build; `markdown`: its plain text, titled by its first `#` heading."""
     body, header = split_header(sanitize(raw))
     if markdown:
         from reader.markdown import to_text
@@ -154,8 +151,7 @@ def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = 
 
 
 def build_document(text: str, meta: dict[str, Any], where: str) -> Document:
-    """The one-line rule of `reader.untrusted` for every meta key and value (cleaned, not refused: none is an
-    identity), then the title and language when the meta has none."""
+    """Meta one-line cleaned (not refused: no value is an identity), with a title and language when it has none."""
     try:
         clean: dict[str, Any] = clean_meta(meta)
     except UntrustedError as exc:

@@ -46,15 +46,14 @@ def _raise(exc: DocumentError) -> None:
 
 def load_file(path: Path, *, stored: Stored | None = None, report: Report | None = None,
               refuse: Refuse = _raise) -> list[Document]:
-    """Documents of one file: one for .txt/.md and pages, one per `.jsonl` line or feed item; a bad `.jsonl` line
-    goes to `refuse` (by default raised) and the other lines are read."""
+    """One document per .txt/.md file or page, per `.jsonl` line or feed item; a bad line goes to `refuse`."""
     suffix = path.suffix.lower()
     data = _read_bytes(path)
     if suffix not in TEXT_SUFFIXES:
         from reader import web
 
         if suffix in web.PAGE_SUFFIXES or (not web.is_feed(data) and web.looks_like_html(data)):
-            return [web.load_page_file(path, data)]
+            return [web.page_document(data, where=str(path), source=path.name)]  # `url`: the page's canonical one
         if web.is_feed(data):
             return web.load_feed(data, where=str(path), stored=stored, report=report)
     raw = _read_text(path, data)
@@ -108,8 +107,7 @@ class Loaded:
 
 def load_inputs(paths: Iterable[Path | str], *, stored: Stored | None = None,
                 report: Report | None = None) -> Loaded:
-    """Every document under the given files, folders and URLs, and every input refused: one bad input never
-    costs the others. `stored` and `report` serve feeds."""
+    """Every document under the given files, folders and URLs, and a line per input refused (the others go on)."""
     seen: dict[str, Document] = {}
     refused: list[str] = []
 

@@ -61,17 +61,15 @@ class Folded:
         return self.stored[k] + 1 + i - self.starts[k] - self.sizes[k]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
-        """Stored offsets of the folded range [start, end): whole stored characters (a match of `s` in `ß` is
-        the `ß`), taking in the characters that fold to nothing right after it (the combining accents of its
-        last letter)."""
+        """Stored offsets of the folded range: whole characters (`s` in `ß` is the `ß`), with the ones folding to
+        nothing right after it (its last letter's combining accents)."""
         after = self.origin(end) if end < len(self.text) else self.length
         return self.origin(start), max(after, self.origin(end - 1) + 1)
 
 
 @lru_cache(maxsize=4)
 def fold_text(text: str) -> Folded:
-    """Fold a stored text once (cached), with `str.translate` and one regex scan for the rare characters that
-    change the length: no Python loop per character."""
+    """Fold a stored text once (cached): `str.translate`, and one regex scan for what changes the length."""
     table = {ord(c): fold_char(c) for c in set(text)}
     folded = text.translate(table)
     odd = [chr(o) for o, v in table.items() if len(v) != 1]

@@ -49,8 +49,7 @@ def clean_line(value: str) -> str:
 
 
 def clean_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Metadata with every key and string value one-line cleaned, nested ones too; a key empty or clashing once
-    cleaned raises UntrustedError."""
+    """Every key and string value one-line cleaned, nested ones too; UntrustedError for a key emptied or clashing."""
     cleaned: dict[str, Any] = {}
     for key, value in meta.items():
         name = clean_line(str(key))
@@ -83,8 +82,7 @@ def check_name(value: object, what: str = "name") -> str:
 
 
 def visible(text: str, *, one_line: bool = False) -> str:
-    """Text for a terminal: controls (with `one_line`, newlines and tabs too) shown as `\\x1b`-style escapes, for
-    an older store or a path on the command line that may still hold one."""
+    """Controls (`one_line`: breaks and tabs too) as `\\x1b`-style escapes, for an old store or a command line."""
     pattern = _SHOWN_ONE_LINE if one_line else _CONTROL
     if pattern.search(text) is None:
         return text

@@ -80,8 +80,7 @@ def decode_html(data: bytes, charset: str | None = None) -> str:
 
 def page_document(data: bytes, *, where: str, source: str, url: str | None = None, charset: str | None = None,
                   fallback: dict[str, str] | None = None) -> Document:
-    """The article of an HTML page as a document, or DocumentError saying why it is not one; `fallback`: meta the
-    page may lack (a feed item's title and date)."""
+    """The article of a page as a document, or DocumentError why not; `fallback`: meta the page may lack."""
     markup = decode_html(data, charset)
     extracted = extract(markup)
     text = clean_text(extracted.text if extracted else "")
@@ -192,11 +191,6 @@ def refuse_non_article(text: str, markup: str, extracted: Extracted | None, wher
     return extracted
 
 
-def load_page_file(path: Path, data: bytes) -> Document:
-    """A saved page (`.html`/`.htm`): `source` is the file's name, `url` the page's canonical address."""
-    return page_document(data, where=str(path), source=path.name)
-
-
 @dataclass(frozen=True)
 class Fetched:
     url: str  # redirects followed
@@ -273,8 +267,7 @@ def load_url(url: str, stored: Stored | None = None, report: Report | None = Non
 
 def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: Stored | None = None,
               report: Report | None = None) -> list[Document]:
-    """Every item of a feed as a document: the content it carries, else its link fetched. An item stored already
-    (by url or source) is not fetched again; one that fails is reported and the others go on."""
+    """Every item of a feed: its content, else its link fetched unless stored; a failed item reported, not raised."""
     import feedparser
 
     headers = {"content-location": feed_url} if feed_url else {}
