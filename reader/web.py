@@ -84,7 +84,10 @@ def page_document(data: bytes, *, where: str, source: str, url: str | None = Non
     markup = decode_html(data, charset)
     extracted = extract(markup)
     text = clean_text(extracted.text if extracted else "")
-    extracted = refuse_non_article(text, markup, extracted, where)
+    if extracted is None or not text.strip():
+        raise DocumentError(f"{where}: not an article (no article text found in the page)")
+    if reason := refusal(text, markup, extracted):
+        raise DocumentError(f"{where}: not an article ({reason})")
     meta = {key: value for key, value in (fallback or {}).items() if value} | extracted.meta
     meta.setdefault("url", url or "")
     sitename = meta.get("sitename") or (meta["url"] and urlsplit(meta["url"]).hostname) or ""
@@ -98,7 +101,6 @@ class Extracted:
     text: str
     meta: dict[str, str]
     pagetype: str | None
-    words: int
 
 
 def extract(markup: str) -> Extracted | None:
@@ -117,8 +119,7 @@ def extract(markup: str) -> Extracted | None:
     text = "\n\n".join(paragraphs)
     meta = {"title": found.title, "author": found.author, "date": found.date, "sitename": found.sitename,
             "url": found.url}
-    return Extracted(text, {k: v for k, v in meta.items() if isinstance(v, str) and v.strip()}, found.pagetype,
-                     len(text.split()))
+    return Extracted(text, {k: v for k, v in meta.items() if isinstance(v, str) and v.strip()}, found.pagetype)
 
 
 _WS = re.compile(r"[^\S\n]+")
@@ -159,36 +160,28 @@ def inline(element: Any) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def refuse_non_article(text: str, markup: str, extracted: Extracted | None, where: str) -> Extracted:
-    """Refuse index pages, login walls, teasers and empty pages, by the page's structure: a short text is a brief
+def refusal(text: str, markup: str, extracted: Extracted) -> str | None:
+    """Why a page is not an article (an index, a login wall, a teaser), by its structure: a short text is a brief
     when the page marks itself as an article and shows no login form nor subscribers-only teaser."""
-    if extracted is None or not text.strip():
-        raise DocumentError(f"{where}: not an article (no article text found in the page)")
     if extracted.pagetype in ("website", "profile") and "date" not in extracted.meta:
-        raise DocumentError(f"{where}: not an article (an index page: og:type {extracted.pagetype}, no publication "
-                            "date)")
+        return f"an index page: og:type {extracted.pagetype}, no publication date"
     paragraphs = text.split("\n\n")
     lengths = sorted(len(p.split()) for p in paragraphs)
     if len(paragraphs) >= 8 and lengths[len(lengths) // 2] < 10:
-        raise DocumentError(f"{where}: not an article (an index page: {len(paragraphs)} headlines, no article "
-                            "body)")
-    if extracted.words >= MIN_WORDS:
-        return extracted  # the article, or as much of it as the page gives (a paywalled article's free part)
-    words = extracted.words
+        return f"an index page: {len(paragraphs)} headlines, no article body"
+    words = len(extracted.text.split())
+    if words >= MIN_WORDS:
+        return None  # the article, or as much of it as the page gives (a paywalled article's free part)
     scope = "".join(_ARTICLE_ELEMENT.findall(markup)) or markup  # not a login box in the site's header
     if _PASSWORD.search(scope):
-        raise DocumentError(f"{where}: not an article (only {words} words of text: a login wall)")
+        return f"only {words} words of text: a login wall"
     if _TEASER.search(scope) or _TEASER.search(text):
-        raise DocumentError(f"{where}: not an article (only {words} words of text: a teaser, the rest is for "
-                            "subscribers)")
-    article = extracted.pagetype == "article" or _ARTICLE_MARKUP.search(markup) is not None
-    if not article:
-        raise DocumentError(f"{where}: not an article (only {words} words of text and no article markup: a "
-                            "teaser or an empty page?)")
+        return f"only {words} words of text: a teaser, the rest is for subscribers"
+    if extracted.pagetype != "article" and _ARTICLE_MARKUP.search(markup) is None:
+        return f"only {words} words of text and no article markup: a teaser or an empty page?"
     if words < MIN_BRIEF_WORDS:
-        raise DocumentError(f"{where}: not an article (only {words} words of text in an article page: its body "
-                            "is missing, perhaps drawn by scripts)")
-    return extracted
+        return f"only {words} words of text in an article page: its body is missing, perhaps drawn by scripts"
+    return None
 
 
 @dataclass(frozen=True)
