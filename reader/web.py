@@ -68,9 +68,7 @@ def decode_html(data: bytes, charset: str | None = None) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
     m = _META_CHARSET.search(data[:4096])
-    for candidate in (charset, m and m.group(1).decode("ascii"), "utf-8"):
-        if not candidate:
-            continue
+    for candidate in filter(None, (charset, m and m.group(1).decode("ascii"), "utf-8")):
         try:
             return data.decode(candidate)
         except (LookupError, UnicodeDecodeError):
@@ -280,18 +278,14 @@ def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: S
         link = entry.get("link") or ""
         item = f"{where} item {number}" + (f" ({link})" if link else "")
         try:
-            doc = known.get(link) if link else None
-            if doc is None:
-                doc = feed_item(entry, item, link=link, fallback={
-                    "title": entry.get("title") or "", "date": entry_date(entry), "author": entry.get("author") or "",
-                    "sitename": site, "feed": where if is_url(where) else Path(where).name,
-                })
+            docs.append(known.get(link) or feed_item(entry, item, link=link, fallback={
+                "title": entry.get("title") or "", "date": entry_date(entry), "author": entry.get("author") or "",
+                "sitename": site, "feed": where if is_url(where) else Path(where).name,
+            }))
         except DocumentError as exc:
             failed += 1
             if report:
                 report(f"warning: {exc}")
-            continue
-        docs.append(doc)
     if not docs and failed:
         raise DocumentError(f"{where}: none of its {failed} items could be imported")
     return docs
