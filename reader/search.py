@@ -45,8 +45,7 @@ class Folded:
     character that folds to more or fewer than one (sorted), with where its folding starts in `text`."""
 
     text: str
-    length: int
-    """The stored text's length."""
+    length: int  # the stored text's
     stored: tuple[int, ...] = ()
     starts: tuple[int, ...] = ()
     sizes: tuple[int, ...] = ()

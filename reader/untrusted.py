@@ -14,11 +14,9 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-"""What never reaches the store: C0 controls but \\n and \\t, DEL, C1 controls, lone surrogates."""
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # C0 but \n \t, DEL, C1, lone surrogates
 _BREAKS = re.compile("[ ]*[\n\t\u2028\u2029][\n\t\u2028\u2029 ]*")
-NAME = re.compile(r"\w(?:[\w .\-/]{0,38}[\w.\-/])?")
-"""Names: `\\w` is Unicode-aware (é, ß, 中 and digits of every script match), so accented names pass as typed."""
+NAME = re.compile(r"\w(?:[\w .\-/]{0,38}[\w.\-/])?")  # `\w` is Unicode-aware: é, ß, 中 pass as typed
 NAME_RULE = "1-40 letters, digits, spaces, _ - . / (starting with a letter, digit or _, no space at the end)"
 
 
