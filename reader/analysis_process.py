@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from reader import collector
-from reader.analysis import Analysis, AnalysisError, Span
+from reader.analysis import Analysis, AnalysisError, Span, analyse, load_pipeline
 
 POLL = 0.05  # seconds between checks for a cancelled request while waiting (also bounds a quit's wait)
 PART = 10_000  # rows (tokens, sentences or entities) per message of a result
@@ -103,13 +110,6 @@ class AnalysisProcess:
     def _ensure_child(self) -> Any:
         if self._process is not None and self._process.poll() is None:
             return self._conn
-        import os
-        import socket
-        import subprocess
-        import sys
-        from multiprocessing.connection import Connection
-        from pathlib import Path
-
         self._reset()
         ours, theirs = socket.socketpair()
         # A fresh interpreter running only this module (not multiprocessing's spawn, which re-runs the caller's
@@ -181,10 +181,6 @@ class _Stop(Exception):
 
 def serve(conn: Any) -> None:
     """The child's loop: answer requests until the pipe closes. Pipelines stay loaded between requests."""
-    import os
-    import signal
-
-    from reader import analysis as an
     from reader.store import encode_record
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c in the terminal is the app's to handle
@@ -228,16 +224,16 @@ def serve(conn: Any) -> None:
             try:
                 key = (name, lang if name is None else "")
                 if key not in pipelines:
-                    pipelines[key] = an.load_pipeline(name, lang)
+                    pipelines[key] = load_pipeline(name, lang)
                 drain(block=False)
                 if request in cancelled:
                     conn.send(("cancelled", request))
                     continue
-                result = an.analyse(pipelines[key], text, progress)
+                result = analyse(pipelines[key], text, progress)
                 encoded = encode_record(result.to_record())
             except _Stop:
                 conn.send(("cancelled", request))
-            except an.AnalysisError as exc:
+            except AnalysisError as exc:
                 conn.send(("error", request, str(exc)))
             except Exception as exc:  # the parent shows the reason; the child lives on for the next request
                 conn.send(("error", request, f"analysis failed: {type(exc).__name__}: {exc}"))
@@ -270,7 +266,4 @@ def suggest(conn: Any, request: int, model: Any, texts: list[str], classifiers: 
 
 
 if __name__ == "__main__":
-    import sys
-    from multiprocessing.connection import Connection
-
     serve(Connection(int(sys.argv[1])))
