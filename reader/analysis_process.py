@@ -20,7 +20,6 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +109,8 @@ class AnalysisProcess:
     def _ensure_child(self) -> Any:
         if self._process is not None and self._process.poll() is None:
             return self._conn
+        from multiprocessing.connection import Connection  # 6 ms of imports: not before the first paint
+
         self._reset()
         ours, theirs = socket.socketpair()
         # A fresh interpreter running only this module (not multiprocessing's spawn, which re-runs the caller's
@@ -266,4 +267,6 @@ def suggest(conn: Any, request: int, model: Any, texts: list[str], classifiers: 
 
 
 if __name__ == "__main__":
+    from multiprocessing.connection import Connection
+
     serve(Connection(int(sys.argv[1])))
