@@ -57,23 +57,19 @@ def load_file(path: Path, *, stored: Stored | None = None, report: Report | None
         if web.is_feed(data):
             return web.load_feed(data, where=str(path), stored=stored, report=report)
     raw = _read_text(path, data)
+    if not raw.strip():  # for a `.jsonl` too: not one line that is not blank
+        raise DocumentError(f"{path}: the file is empty")
     source = path.name
     if suffix != ".jsonl":
-        if not raw.strip():
-            raise DocumentError(f"{path}: the file is empty")
         return [make_document(raw, {"source": source}, where=str(path), markdown=suffix == ".md")]
     docs = []
-    lines = 0
     for number, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
-        lines += 1
         try:
             docs.append(jsonl_document(line, source=f"{source}:{number}", where=f"{path}:{number}"))
         except DocumentError as exc:
             refuse(exc)
-    if not lines:
-        raise DocumentError(f"{path}: the file is empty")
     return docs
 
 
