@@ -254,19 +254,16 @@ def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
     starts = array[:, 0].astype(numpy.int64)
     ends = starts + array[:, 1].astype(numpy.int64)
     space = array[:, 2].astype(bool)
-    codes = _code_points(doc.text if text is None else text)
+    text = doc.text if text is None else text
+    codes = numpy.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")  # codes[i] is text[i]
     newlines = numpy.concatenate(([0], numpy.cumsum(codes == 10)))
     breaks = numpy.cumsum(space & (newlines[ends] > newlines[starts]))  # line breaks in space tokens so far
     words = numpy.flatnonzero(~space)
     values = numpy.zeros(n, dtype=numpy.uint64)
     values[space] = _NOT_START
     if len(words):
-        after_break = numpy.empty(len(words), dtype=bool)
-        after_break[0] = True
-        after_break[1:] = breaks[words[1:]] > breaks[words[:-1]]
-        open_end = numpy.empty(len(words), dtype=bool)
-        open_end[0] = False
-        open_end[1:] = ~numpy.isin(codes[ends[words[:-1]] - 1], _SENTENCE_END_CODES)
+        after_break = numpy.concatenate(([True], breaks[words[1:]] > breaks[words[:-1]]))
+        open_end = numpy.concatenate(([False], ~numpy.isin(codes[ends[words[:-1]] - 1], _SENTENCE_END_CODES)))
         values[words[after_break]] = 1
         values[words[open_end & ~after_break]] = _NOT_START
     values[0] = 1  # a word or a space, the first token starts a sentence
@@ -276,13 +273,6 @@ def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
 
 _NOT_START = 2**64 - 1  # -1 (not a start) as spaCy stores a sentence start in a uint64 array
 _SENTENCE_END_CODES = sorted(ord(c) for c in _SENTENCE_END)
-
-
-def _code_points(text: str) -> Any:
-    """The text as a numpy array of code points: index i is text[i] (lone surrogates included)."""
-    import numpy
-
-    return numpy.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
 def _note(nlp: Language) -> str:
