@@ -50,8 +50,7 @@ def document_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-sanitize = clean_text
-"""Document text as stored: the text rule of `reader.untrusted`."""
+sanitize = clean_text  # document text as stored: the text rule of `reader.untrusted`
 
 
 _LEADING_DATE = re.compile(r"\A\s*date\s*[:=]?\s*(\d{4}-\d{2}(?:-\d{2})?)\b[ \t]*")
