@@ -11,7 +11,7 @@ from contextlib import contextmanager
 @contextmanager
 def paused(*, keep: bool = False, resume: bool = False) -> Iterator[None]:
     """No cyclic collection inside; what was built is then frozen (`keep`: it lives as long as the app) or moved to
-    the oldest generation (freeze + unfreeze), out of the next scans. It runs again if it ran (or `resume`)."""
+    the oldest generation (freeze + unfreeze), out of the next scans. Collection resumes if it ran (or `resume`)."""
     enabled = gc.isenabled() or resume
     gc.disable()
     try:
