@@ -95,7 +95,7 @@ def front_matter(block: str) -> dict[str, str]:
 
     try:
         data = yaml.load(block, Loader=yaml.BaseLoader)
-    except yaml.YAMLError:  # French typography (`titre : sous-titre`) is no valid YAML: its `key: value` lines
+    except (yaml.YAMLError, RecursionError):  # `titre : sous-titre` (French typography) is no YAML: its lines
         data = dict(m.groups() for line in block.split("\n") if (m := _FLAT_LINE.fullmatch(line.rstrip())))
     meta: dict[str, str] = {}
     for key, value in (data.items() if isinstance(data, dict) else ()):
