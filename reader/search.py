@@ -27,11 +27,9 @@ def fold_char(char: str) -> str:
         return _PUNCTUATION[char]
     if char.isascii():
         return char.lower()
-    out = []
-    for part in unicodedata.normalize("NFKD", char).casefold():
-        # casefold can bring marks back (`İ` → `i̇`): decompose again and drop them
-        out.extend(c for c in unicodedata.normalize("NFKD", part) if not unicodedata.combining(c))
-    return "".join(_PUNCTUATION.get(c, c) for c in out)
+    # casefold can bring marks back (`İ` → `i̇`): decompose again, then drop them
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", char).casefold())
+    return "".join(_PUNCTUATION.get(c, c) for c in folded if not unicodedata.combining(c))
 
 
 def fold(text: str) -> str:
