@@ -177,7 +177,7 @@ class AnalysisProcess:
 
 
 class _Stop(Exception):
-    """Raised inside the child's progress callback when its request was cancelled."""
+    """Raised in the child when its request was cancelled (after the model loaded, or in its progress callback)."""
 
 
 def serve(conn: Any) -> None:
@@ -228,8 +228,7 @@ def serve(conn: Any) -> None:
                     pipelines[key] = load_pipeline(name, lang)
                 drain(block=False)
                 if request in cancelled:
-                    conn.send(("cancelled", request))
-                    continue
+                    raise _Stop
                 result = analyse(pipelines[key], text, progress)
                 encoded = encode_record(result.to_record())
             except _Stop:

@@ -135,8 +135,7 @@ def blocks(body: Any) -> Iterator[str]:
     for child in body:
         tag = child.tag if isinstance(child.tag, str) else ""
         if tag == "list":
-            lines = [f"- {inline(item)}" for item in child if item.tag == "item" and inline(item)]
-            text = "\n".join(lines)
+            text = "\n".join(f"- {inline(item)}" for item in child if item.tag == "item" and inline(item))
         elif tag == "table":
             text = "\n".join(" · ".join(inline(c) for c in row if inline(c)) for row in child.iter("row"))
         elif tag in ("quote", "div", "section", "article") and any(c.tag in ("p", "list", "head") for c in child):
