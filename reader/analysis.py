@@ -1,34 +1,32 @@
 """Analysis: sentences, tokens and entities from spaCy as character offsets into the stored text.
 
-spaCy is imported lazily (inside functions) so that nothing here slows the first paint; a cached
-analysis (see `Analysis.to_record`) is enough to show a document without the model.
+spaCy is imported inside functions, so nothing here slows the first paint: a cached analysis shows a document.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
+import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-ANALYSIS_VERSION = 2
-"""Bump when the post-processing changes, so cached analyses made by older code are not reused."""
-
-DEFAULT_PIPELINES = {"fr": ("fr_core_news_md", "fr_core_news_sm")}
+ANALYSIS_VERSION = 2  # bump when the post-processing changes, so that older cached analyses are not reused
 
 EXCLUDE = ["tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger"]
-"""Components the reader does not need: `senter` (shipped disabled) replaces the parser, for a load 2x faster with
-the same entities (bench/README.md); `_exclusions` keeps `tok2vec` for pipelines whose senter/ner listen to it."""
+"""Not needed: the shipped `senter` replaces the parser, same entities (bench/README.md); see `_exclusions`."""
 
 ELIDED = ("c", "d", "j", "l", "m", "n", "s", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu",
           "quelqu")
-"""French elided forms (« l’ », « qu’ »): the pipelines know them with a straight apostrophe only, so
-`prepare_tokenizer` gives « d’ » the vocab norm of « d' » (spaCy #6769; the best fix measured, bench/README.md)."""
+"""French elided forms: the pipelines know « d' », not « d’ » (spaCy #6769): see `prepare_tokenizer`."""
 
 _APOSTROPHES = "'\u2019"
 _FUNCTION_WORDS = frozenset({
@@ -59,13 +57,11 @@ class Span:
 
 @dataclass(frozen=True)
 class Analysis:
-    model: str
-    """`name@version` of the pipeline, or `blank:LANG` when no pipeline was installed for the language."""
+    model: str  # `name@version` of the pipeline, or `blank:LANG` when none is installed for the language
     tokens: tuple[tuple[int, int], ...]
     sentences: tuple[tuple[int, int], ...]
     entities: tuple[Span, ...]
-    note: str = ""
-    """Why there are no entities, when that is the case (shown in the status line)."""
+    note: str = ""  # why there are no entities, when that is the case (shown in the status line)
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -104,8 +100,7 @@ def choose_pipeline(lang: str, requested: str | None = None) -> str | None:
     """The pipeline to use: the one asked for, else the best installed for the language, else None."""
     if requested:
         return requested
-    for name in DEFAULT_PIPELINES.get(lang, (f"{lang}_core_news_md", f"{lang}_core_news_sm",
-                                             f"{lang}_core_web_md", f"{lang}_core_web_sm")):
+    for name in (f"{lang}_core_news_md", f"{lang}_core_news_sm", f"{lang}_core_web_md", f"{lang}_core_web_sm"):
         if pipeline_version(name):
             return name
     return None
@@ -119,13 +114,10 @@ def cache_key(pipeline: str | None, lang: str) -> str:
 
 
 def pipeline_identity(pipeline: str) -> str:
-    """What a pipeline is, never where it is: `name@version` for a package, `lang_name@version~digest` for a
-    folder (`--model PATH`), whose meta.json version stays the same when it is trained again."""
+    """What a pipeline is, never where it is: `name@version`, plus a digest for a folder (`--model PATH`)."""
     version = pipeline_version(pipeline)
     if version is not None:
         return f"{pipeline}@{version}"
-    from pathlib import Path
-
     path = Path(pipeline)
     if path.is_dir():
         return _folder_identity(path.resolve())
@@ -133,12 +125,8 @@ def pipeline_identity(pipeline: str) -> str:
 
 
 @functools.cache
-def _folder_identity(path: Any) -> str:
-    """The SHA-256 of every file's path and content: a copy keeps the key, retraining with the same shapes changes
-    it (sizes and times would not tell). Once per process."""
-    import hashlib
-    import json
-
+def _folder_identity(path: Path) -> str:
+    """A folder's files hashed: a copy keeps the key, retraining changes it (its meta.json version would not)."""
     try:
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -165,7 +153,10 @@ def load_pipeline(name: str | None, lang: str = "fr") -> Language:
         raise AnalysisError("spaCy is not installed (pip install spacy)") from None
 
     if name is None:
-        nlp = spacy.blank(lang if _has_lang(lang) else "xx")
+        try:
+            nlp = spacy.blank(lang)
+        except Exception:  # no language class by that name (ImportError, or AttributeError for `lex_attrs`)
+            nlp = spacy.blank("xx")
         nlp.add_pipe("sentencizer")
         nlp.meta["reader_lang"] = lang
         return nlp
@@ -185,8 +176,6 @@ def load_pipeline(name: str | None, lang: str = "fr") -> Language:
 
 def _exclusions(name: str) -> list[str]:
     """EXCLUDE, minus `tok2vec` when the kept senter/ner listen to it (excluding it would break them)."""
-    from pathlib import Path
-
     from spacy.util import get_package_path, load_config
 
     try:
@@ -212,8 +201,7 @@ def _listened(config: Any) -> set[str]:
 
 
 def prepare_tokenizer(nlp: Language) -> None:
-    """Make typographic apostrophes read like straight ones (see ELIDED), and stop the elision rule from splitting
-    an English possessive (« People’s ») into « People’ » + « s ». Idempotent."""
+    """« d’ » normed as « d' » (ELIDED); the elision rule no longer splits « People’s ». Idempotent."""
     if nlp.meta.get("reader_tokenizer"):
         return
     if nlp.lang == "fr":
@@ -225,8 +213,6 @@ def prepare_tokenizer(nlp: Language) -> None:
 
 
 def _keep_possessives(nlp: Language) -> None:
-    import re
-
     from spacy.lang.char_classes import ALPHA
 
     finditer = nlp.tokenizer.infix_finditer
@@ -236,16 +222,6 @@ def _keep_possessives(nlp: Language) -> None:
         return
     possessive_kept = rf"(?<=[{ALPHA}][{_APOSTROPHES}])(?![sS](?![{ALPHA}]))(?=[{ALPHA}])"
     nlp.tokenizer.infix_finditer = re.compile(pattern.replace(elision, possessive_kept)).finditer
-
-
-def _has_lang(lang: str) -> bool:
-    from spacy.util import get_lang_class
-
-    try:
-        get_lang_class(lang)
-    except Exception:
-        return False
-    return True
 
 
 def model_name(nlp: Language) -> str:
@@ -258,8 +234,7 @@ _SAME_LENGTH = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u00a0": " ", "\u20
 
 
 def normalise_for_model(text: str) -> str:
-    """Same-length copy with straight apostrophes and plain spaces, as the French pipelines were trained on (the
-    classifier reads it; `analyse` does not: the vocab norms measured better for NER)."""
+    """Same-length text as the pipelines were trained on, for the classifier (the NER does better with the norms)."""
     return text.translate(_SAME_LENGTH)
 
 
@@ -267,9 +242,8 @@ _SENTENCE_END = frozenset(".!?…»”\"')]")
 
 
 def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
-    """Preset sentence starts the statistical splitters then only fill in: a line break always starts a sentence,
-    elsewhere a start needs . ? ! … or a closing quote before it. Without this the senters cut « Kim Jong | Un »,
-    and the NER never crosses a sentence start. On arrays: setting is_sent_start per token is quadratic."""
+    """Preset sentence starts (after a line break; never without . ? ! … or a quote before) so the senters do not cut
+    « Kim Jong | Un »: the NER never crosses a start. On arrays: is_sent_start per token is quadratic."""
     import numpy
     from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 
@@ -280,19 +254,16 @@ def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
     starts = array[:, 0].astype(numpy.int64)
     ends = starts + array[:, 1].astype(numpy.int64)
     space = array[:, 2].astype(bool)
-    codes = _code_points(doc.text if text is None else text)
+    text = doc.text if text is None else text
+    codes = numpy.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")  # codes[i] is text[i]
     newlines = numpy.concatenate(([0], numpy.cumsum(codes == 10)))
     breaks = numpy.cumsum(space & (newlines[ends] > newlines[starts]))  # line breaks in space tokens so far
     words = numpy.flatnonzero(~space)
     values = numpy.zeros(n, dtype=numpy.uint64)
     values[space] = _NOT_START
     if len(words):
-        after_break = numpy.empty(len(words), dtype=bool)
-        after_break[0] = True
-        after_break[1:] = breaks[words[1:]] > breaks[words[:-1]]
-        open_end = numpy.empty(len(words), dtype=bool)
-        open_end[0] = False
-        open_end[1:] = ~numpy.isin(codes[ends[words[:-1]] - 1], _SENTENCE_END_CODES)
+        after_break = numpy.concatenate(([True], breaks[words[1:]] > breaks[words[:-1]]))
+        open_end = numpy.concatenate(([False], ~numpy.isin(codes[ends[words[:-1]] - 1], _SENTENCE_END_CODES)))
         values[words[after_break]] = 1
         values[words[open_end & ~after_break]] = _NOT_START
     values[0] = 1  # a word or a space, the first token starts a sentence
@@ -300,16 +271,8 @@ def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
     return doc
 
 
-_NOT_START = 2**64 - 1
-"""-1 as spaCy stores a sentence start in a uint64 array (not a start)."""
+_NOT_START = 2**64 - 1  # -1 (not a start) as spaCy stores a sentence start in a uint64 array
 _SENTENCE_END_CODES = sorted(ord(c) for c in _SENTENCE_END)
-
-
-def _code_points(text: str) -> Any:
-    """The text as a numpy array of code points: index i is text[i] (lone surrogates included)."""
-    import numpy
-
-    return numpy.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
 
 
 def _note(nlp: Language) -> str:
@@ -322,21 +285,11 @@ def _note(nlp: Language) -> str:
 
 def _from_doc(doc: Doc, text: str, model: str, note: str) -> Analysis:
     """The analysis of a processed Doc from one `to_array` call: Token objects cost more than the rest."""
-    import numpy
-
     array = doc.to_array(_view_attrs())
     view = _TokenView(array, text)
     words = ~array[:, 2].astype(bool)
     tokens = tuple(zip(array[words, 0].tolist(), (array[words, 0] + array[words, 1]).tolist(), strict=True))
-    starts = (array[1:, 5] == 1)  # c.sent_start is 1 (a start), 0 (unknown) or -1 as uint64
-    if "sents" in doc.user_hooks or (len(doc) > 1 and not starts.any() and not doc.has_annotation("SENT_START")):
-        spans: Iterable[tuple[int, int]] = [(s.start_char, s.end_char) for s in doc.sents]  # its way (or error)
-    elif len(doc):  # as `doc.sents`: a sentence starts at 0 and at every later token whose sent_start is 1
-        firsts = [0, *(numpy.flatnonzero(starts) + 1).tolist()]
-        lasts = [*(i - 1 for i in firsts[1:]), len(doc) - 1]
-        spans = zip([view.starts[i] for i in firsts], [view.ends[i] for i in lasts], strict=True)
-    else:
-        spans = []
+    spans = ((s.start_char, s.end_char) for s in doc.sents) if len(doc) else ()
     sentences = tuple(s for s in (trim_space(text, start, end) for start, end in spans) if s[0] < s[1])
     entities = tuple(Span(*bounds, e.label_) for e in doc.ents
                      if (bounds := view.entity_bounds(e.start, e.end)) is not None)
@@ -372,9 +325,8 @@ class _TokenView:
         return self.punct[i] and text not in _BRACKETS and text not in _CLOSERS
 
     def trim_edges(self, start: int, end: int) -> tuple[int, int]:
-        """Narrow [start, end) to the name: leading elisions go when lowercase (« l’ONU » → ONU) or
-        sentence-initial (« L’ONU a voté »), a mid-sentence capital one is part of it (« chez L’Oréal »);
-        brackets go unless the name holds both of them (« Organisation (ONU) »)."""
+        """Narrow to the name: « l’ONU », « L’ONU a voté » lose the elision, « chez L’Oréal » keeps it; brackets
+        go unless the name holds both (« Organisation (ONU) »)."""
         word, junk = self.word, self.is_edge_junk
         while start < end:
             first = word(start)
@@ -406,11 +358,8 @@ class _TokenView:
             return None
         start_char, end_char = self.starts[start], self.ends[end - 1]
         text = self.text[start_char:end_char]
-        if len(text) < 2 or text[-1] in _APOSTROPHES:
-            return None
-        if end - start == 1 and text.lower() in _NOT_NAMES:
-            return None
-        if not any(c.isalpha() for c in text):
+        if len(text) < 2 or text[-1] in _APOSTROPHES or not any(c.isalpha() for c in text) or \
+                (end - start == 1 and text.lower() in _NOT_NAMES):
             return None
         function_words, lower, word = _function_word_ids(), self.lower, self.word
         for i in range(start, end):
@@ -421,7 +370,6 @@ class _TokenView:
 
 @functools.cache
 def _function_word_ids() -> frozenset[int]:
-    """The string ids of _FUNCTION_WORDS, to compare with the LOWER ids of tokens."""
     from spacy.strings import get_string_id
 
     return frozenset(get_string_id(w) for w in _FUNCTION_WORDS)
@@ -483,8 +431,7 @@ def analyse_many(
 
 
 BATCH_CHARS = 200_000
-CHUNK = 100_000
-"""Long texts are analysed in pieces cut at line breaks: spaCy refuses texts over `nlp.max_length`."""
+CHUNK = 100_000  # long texts go in pieces cut at line breaks: spaCy refuses texts over `nlp.max_length`
 
 
 def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
@@ -505,7 +452,6 @@ def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:
 
 
 def _joined(parts: list[tuple[int, Analysis]]) -> Analysis:
-    """The analyses of a text's pieces, each with its offset in the text, as one."""
     model, note = parts[0][1].model, parts[0][1].note
     return Analysis(model, tuple((s + o, e + o) for o, p in parts for s, e in p.tokens),
                     tuple((s + o, e + o) for o, p in parts for s, e in p.sentences),

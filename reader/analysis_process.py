@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import Any
 
 from reader import collector
-from reader.analysis import Analysis, AnalysisError, Span
+from reader.analysis import Analysis, AnalysisError, Span, analyse, load_pipeline
 
-POLL = 0.05
-"""Seconds between checks for a cancelled request while waiting on the child (also bounds a quit's wait)."""
-PART = 10_000
-"""Rows (tokens, sentences or entities) per message of a result."""
-NICE = 5
-"""The child yields the CPU to the UI when both want it (2 cores shared with tmux and the terminal)."""
+POLL = 0.05  # seconds between checks for a cancelled request while waiting (also bounds a quit's wait)
+PART = 10_000  # rows (tokens, sentences or entities) per message of a result
+NICE = 5  # the child yields the CPU to the UI when both want it
 
 
 class AnalysisCancelled(Exception):
@@ -52,8 +55,7 @@ class AnalysisProcess:
         return self._call(("analyse", pipeline, lang, text), progress, tag)
 
     def suggest(self, model: Any, texts: list[str], *, tag: Hashable = None) -> list[dict[str, float]]:
-        """Label probabilities per text from a trained model (`reader.suggest.ModelInfo`), so that the UI process
-        never imports spaCy."""
+        """Label probabilities per text from a trained model (`suggest.ModelInfo`): the UI never imports spaCy."""
         return self._call(("suggest", model, list(texts)), None, tag)  # type: ignore[return-value]
 
     def _call(self, message: tuple, progress: Callable[[float], None] | None, tag: Hashable) -> Any:
@@ -107,12 +109,7 @@ class AnalysisProcess:
     def _ensure_child(self) -> Any:
         if self._process is not None and self._process.poll() is None:
             return self._conn
-        import os
-        import socket
-        import subprocess
-        import sys
-        from multiprocessing.connection import Connection
-        from pathlib import Path
+        from multiprocessing.connection import Connection  # 6 ms of imports: not before the first paint
 
         self._reset()
         ours, theirs = socket.socketpair()
@@ -180,15 +177,11 @@ class AnalysisProcess:
 
 
 class _Stop(Exception):
-    """Raised inside the child's progress callback when its request was cancelled."""
+    """Raised in the child when its request was cancelled (after the model loaded, or in its progress callback)."""
 
 
 def serve(conn: Any) -> None:
     """The child's loop: answer requests until the pipe closes. Pipelines stay loaded between requests."""
-    import os
-    import signal
-
-    from reader import analysis as an
     from reader.store import encode_record
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c in the terminal is the app's to handle
@@ -232,16 +225,15 @@ def serve(conn: Any) -> None:
             try:
                 key = (name, lang if name is None else "")
                 if key not in pipelines:
-                    pipelines[key] = an.load_pipeline(name, lang)
+                    pipelines[key] = load_pipeline(name, lang)
                 drain(block=False)
                 if request in cancelled:
-                    conn.send(("cancelled", request))
-                    continue
-                result = an.analyse(pipelines[key], text, progress)
+                    raise _Stop
+                result = analyse(pipelines[key], text, progress)
                 encoded = encode_record(result.to_record())
             except _Stop:
                 conn.send(("cancelled", request))
-            except an.AnalysisError as exc:
+            except AnalysisError as exc:
                 conn.send(("error", request, str(exc)))
             except Exception as exc:  # the parent shows the reason; the child lives on for the next request
                 conn.send(("error", request, f"analysis failed: {type(exc).__name__}: {exc}"))
@@ -274,7 +266,6 @@ def suggest(conn: Any, request: int, model: Any, texts: list[str], classifiers: 
 
 
 if __name__ == "__main__":
-    import sys
     from multiprocessing.connection import Connection
 
     serve(Connection(int(sys.argv[1])))

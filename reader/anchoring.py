@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import NamedTuple
 
 from diff_match_patch import diff_match_patch
 
 from reader.analysis import trim_space
 from reader.annotations import CONTEXT, DISMISSAL, Annotation, Quote, dismissal_id, entity_id, quote_at, tag_id
 
-SIMILAR = 0.5
-"""How much of an edited annotation's text must remain (2 x kept / (old + new length), as difflib's ratio)."""
+SIMILAR = 0.5  # how much of an edited annotation's text must remain: 2 x kept / (old + new length), as difflib
 
 _EQUAL, _DELETE, _INSERT = diff_match_patch.DIFF_EQUAL, diff_match_patch.DIFF_DELETE, diff_match_patch.DIFF_INSERT
 
@@ -25,37 +23,24 @@ _EQUAL, _DELETE, _INSERT = diff_match_patch.DIFF_EQUAL, diff_match_patch.DIFF_DE
 def reanchor(annotations: Iterable[Annotation], old_text: str, new_text: str
              ) -> tuple[list[Annotation], list[Annotation]]:
     """Move annotations of `old_text` onto `new_text`: (re-anchored, lost). Document notes move as they are."""
-    diffs = _diff(old_text, new_text)
+    dmp = diff_match_patch()  # Diff_Timeout 1 s: texts that different (nothing kept) cost at most that
+    exact = dmp.diff_main(old_text, new_text)  # maps offsets (a full stop stays in place when words around it change)
+    words = list(exact)
+    dmp.diff_cleanupSemantic(words)  # measures what is kept: a rewrite shares scattered letters, not words
     moved: list[Annotation] = []
     lost: list[Annotation] = []
     for ann in annotations:
         if ann.kind == "note" and ann.target == "document":
             moved.append(ann)
-            continue
-        span = _locate(ann, old_text, new_text, diffs)
-        if span is None:
+        elif (span := _locate(ann, old_text, new_text, exact, words)) is None:
             lost.append(ann)
         else:
             moved.append(_moved(ann, new_text, *span))
     return moved, lost
 
 
-class _Diffs(NamedTuple):
-    exact: list[tuple[int, str]]
-    """The character diff maps offsets (it keeps a full stop in place when the words around it changed)."""
-    words: list[tuple[int, str]]
-    """Cleaned up to words, it measures what is kept (a rewrite shares scattered letters, not words)."""
-
-
-def _diff(old_text: str, new_text: str) -> _Diffs:
-    dmp = diff_match_patch()  # Diff_Timeout 1 s: texts that different (nothing kept) cost at most that
-    exact = dmp.diff_main(old_text, new_text)
-    words = list(exact)
-    dmp.diff_cleanupSemantic(words)
-    return _Diffs(exact, words)
-
-
-def _locate(ann: Annotation, old_text: str, new_text: str, diffs: _Diffs) -> tuple[int, int] | None:
+def _locate(ann: Annotation, old_text: str, new_text: str, exact_diff: list[tuple[int, str]],
+            word_diff: list[tuple[int, str]]) -> tuple[int, int] | None:
     """The annotation's span in the new text, or None when its text is gone."""
     quote = ann.quote
     exact = quote.exact
@@ -67,7 +52,7 @@ def _locate(ann: Annotation, old_text: str, new_text: str, diffs: _Diffs) -> tup
         if found is None:
             return _anywhere(quote, start, new_text)
         start, end = found, found + len(exact)
-    new_start, new_end = diff_match_patch().diff_xIndex(diffs.exact, start), map_end(diffs.exact, end)
+    new_start, new_end = diff_match_patch().diff_xIndex(exact_diff, start), map_end(exact_diff, end)
     if new_text[new_start:new_end] == exact:
         return new_start, new_end
     # The diff may align the unchanged words with an inserted copy of them: the exact quote close by wins.
@@ -81,7 +66,7 @@ def _locate(ann: Annotation, old_text: str, new_text: str, diffs: _Diffs) -> tup
         new_start, new_end = _words(new_text, new_start, new_end)
     else:
         new_start, new_end = trim_space(new_text, new_start, new_end)
-    if new_end > new_start and 2 * kept(diffs.words, start, end) / (len(exact) + new_end - new_start) >= SIMILAR:
+    if new_end > new_start and 2 * kept(word_diff, start, end) / (len(exact) + new_end - new_start) >= SIMILAR:
         return new_start, new_end
     return None
 

@@ -10,9 +10,8 @@ from contextlib import contextmanager
 
 @contextmanager
 def paused(*, keep: bool = False, resume: bool = False) -> Iterator[None]:
-    """No cyclic collection inside. On the way out what was built is frozen out of the scans (`keep`: it lives
-    as long as the app) or moved to the oldest generation (freeze + unfreeze, list splices), so the next
-    collections do not walk it; the collector runs again if it ran before, or with `resume`."""
+    """No cyclic collection inside; what was built is then frozen (`keep`: it lives as long as the app) or moved to
+    the oldest generation (freeze + unfreeze), out of the next scans. Collection resumes if it ran (or `resume`)."""
     enabled = gc.isenabled() or resume
     gc.disable()
     try:

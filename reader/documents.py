@@ -50,8 +50,7 @@ def document_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-sanitize = clean_text
-"""Document text as stored: the text rule of `reader.untrusted`."""
+sanitize = clean_text  # document text as stored: the text rule of `reader.untrusted`
 
 
 _LEADING_DATE = re.compile(r"\A\s*date\s*[:=]?\s*(\d{4}-\d{2}(?:-\d{2})?)\b[ \t]*")
@@ -59,8 +58,7 @@ _HEADER_LINE = re.compile(r"\A(title|source|date|lang|author|url)\s*:\s*(.+)\Z",
 
 
 def split_header(text: str) -> tuple[str, dict[str, str]]:
-    """Separate header metadata from the body: `---` front matter, leading `key: value` lines and a blank line,
-    or a bare leading `date 2023-09` (as in the seed articles)."""
+    """Header metadata apart from the body: `---` front matter, `key: value` lines, or a leading `date 2023-09`."""
     meta: dict[str, str] = {}
     stripped = text.lstrip()
     if stripped.startswith("---\n"):
@@ -87,74 +85,25 @@ def split_header(text: str) -> tuple[str, dict[str, str]]:
     return text.strip(), meta
 
 
-_KEY = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:(?:[ \t]+(.*))?\Z")
-_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r",
-            "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0", "L": "\u2028",
-            "P": "\u2029"}
+_KEY = re.compile(r"[A-Za-z_][\w.-]*")
+_FLAT_LINE = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:[ \t]+(.+)")
 
 
 def front_matter(block: str) -> dict[str, str]:
-    """The top-level `key: value` pairs of YAML front matter as YAML reads them (no YAML parser is a dependency):
-    plain, quoted and block scalars, lists joined with `, `; nested mappings skipped."""
+    """Top-level text values of YAML front matter (`BaseLoader`: every scalar stays text), lists joined with `, `."""
+    import yaml
+
+    try:
+        data = yaml.load(block, Loader=yaml.BaseLoader)
+    except (yaml.YAMLError, RecursionError):  # `titre : sous-titre` (French typography) is no YAML: its lines
+        data = dict(m.groups() for line in block.split("\n") if (m := _FLAT_LINE.fullmatch(line.rstrip())))
     meta: dict[str, str] = {}
-    lines = block.split("\n")
-    i = 0
-    while i < len(lines):
-        m = _KEY.match(lines[i].rstrip())
-        i += 1
-        if not m:
-            continue
-        key, value = m.group(1).lower(), (m.group(2) or "").strip()
-        nested = []
-        while i < len(lines) and (not lines[i].strip() or lines[i][:1] in " \t-"):
-            nested.append(lines[i])
-            i += 1
-        if value[:1] and value[0] in "|>":
-            text = [line.strip() for line in nested]
-            meta[key] = ("\n" if value[0] == "|" else " ").join(text).strip()
-        elif value:
-            meta[key] = yaml_scalar(value + "".join(" " + line.strip() for line in nested if line.strip()))
-        else:
-            items = [line.strip()[1:].strip() for line in nested if line.strip().startswith("-")]
-            if items and all(line.strip().startswith("-") for line in nested if line.strip()):
-                meta[key] = ", ".join(filter(None, map(yaml_scalar, items)))
-    return {key: value for key, value in meta.items() if value}
-
-
-def yaml_scalar(value: str) -> str:
-    """One YAML flow value as text: quotes and escapes resolved, a flow list joined with `, `."""
-    value = value.strip()
-    if value.startswith('"'):
-        out, i = [], 1
-        while i < len(value) and value[i] != '"':
-            c = value[i]
-            if c == "\\" and i + 1 < len(value):
-                nxt = value[i + 1]
-                width = {"x": 2, "u": 4, "U": 8}.get(nxt)
-                if width and re.fullmatch(r"[0-9A-Fa-f]+", value[i + 2 : i + 2 + width] or "-"):
-                    out.append(chr(int(value[i + 2 : i + 2 + width], 16)))
-                    i += 2 + width
-                    continue
-                out.append(_ESCAPES.get(nxt, "\\" + nxt))
-                i += 2
-                continue
-            out.append(c)
-            i += 1
-        return "".join(out)
-    if value.startswith("'"):
-        out, i = [], 1
-        while i < len(value):
-            if value[i] == "'":
-                if value[i + 1 : i + 2] != "'":
-                    break
-                i += 1
-            out.append(value[i])
-            i += 1
-        return "".join(out)
-    if value.startswith("[") and value.endswith("]"):
-        items = re.findall(r"""\s*("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^,]*)\s*(?:,|\Z)""", value[1:-1])
-        return ", ".join(filter(None, (yaml_scalar(item) for item in items)))
-    return re.split(r"[ \t]#", value, maxsplit=1)[0].strip()
+    for key, value in (data.items() if isinstance(data, dict) else ()):
+        if isinstance(value, list):
+            value = ", ".join(item.strip() for item in value if isinstance(item, str) and item.strip())
+        if isinstance(key, str) and _KEY.fullmatch(key) and isinstance(value, str) and value.strip():
+            meta[key.lower()] = value.strip()
+    return meta
 
 
 def derive_title(text: str, limit: int = 90) -> str:
@@ -174,20 +123,19 @@ _STOPWORDS = {
 }
 
 
-def guess_language(text: str, default: str = DEFAULT_LANG) -> str:
+def guess_language(text: str) -> str:
     """A cheap function-word vote, enough to pick a pipeline; metadata `lang` always wins over it."""
     words = re.findall(r"\w+", text[:5000].lower())
     if not words:
-        return default
+        return DEFAULT_LANG
     scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
     best = max(scores, key=lambda k: scores[k])
-    return best if scores[best] >= max(3, len(words) // 50) and scores[best] > scores[default] else default
+    return best if scores[best] >= max(3, len(words) // 50) and scores[best] > scores[DEFAULT_LANG] else DEFAULT_LANG
 
 
 def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = "input",
                   markdown: bool = False) -> Document:
-    """Sanitise, strip the header and build the document; `where` names the origin in errors. `markdown`: stored
-    as its plain text, titled by its first `#` heading unless the header names a title."""
+    """Sanitise, split the header, build; `markdown`: its plain text, titled by its first `#` heading."""
     body, header = split_header(sanitize(raw))
     if markdown:
         from reader.markdown import to_text
@@ -202,8 +150,7 @@ def make_document(raw: str, meta: dict[str, Any] | None = None, *, where: str = 
 
 
 def build_document(text: str, meta: dict[str, Any], where: str) -> Document:
-    """The one-line rule of `reader.untrusted` for every meta key and value (cleaned, not refused: none is an
-    identity), then the title and language when the meta has none."""
+    """Meta one-line cleaned (not refused: no value is an identity), with a title and language when it has none."""
     try:
         clean: dict[str, Any] = clean_meta(meta)
     except UntrustedError as exc:

@@ -31,8 +31,7 @@ def _read_bytes(path: Path) -> bytes:
     raise DocumentError(f"{path}: too large ({size // (1024 * 1024)} MB; the limit is {MAX_BYTES >> 20} MB)")
 
 
-def _read_text(path: Path, data: bytes | None = None) -> str:
-    data = _read_bytes(path) if data is None else data
+def _read_text(path: Path, data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise DocumentError(f"{path}: looks like a binary file, not text")
     try:
@@ -47,35 +46,30 @@ def _raise(exc: DocumentError) -> None:
 
 def load_file(path: Path, *, stored: Stored | None = None, report: Report | None = None,
               refuse: Refuse = _raise) -> list[Document]:
-    """Documents of one file: one for .txt/.md and pages, one per `.jsonl` line or feed item; a bad `.jsonl` line
-    goes to `refuse` (by default raised) and the other lines are read."""
+    """One document per .txt/.md file or page, per `.jsonl` line or feed item; a bad line goes to `refuse`."""
     suffix = path.suffix.lower()
     data = _read_bytes(path)
     if suffix not in TEXT_SUFFIXES:
         from reader import web
 
         if suffix in web.PAGE_SUFFIXES or (not web.is_feed(data) and web.looks_like_html(data)):
-            return [web.load_page_file(path, data)]
+            return [web.page_document(data, where=str(path), source=path.name)]  # `url`: the page's canonical one
         if web.is_feed(data):
             return web.load_feed(data, where=str(path), stored=stored, report=report)
     raw = _read_text(path, data)
+    if not raw.strip():  # for a `.jsonl` too: not one line that is not blank
+        raise DocumentError(f"{path}: the file is empty")
     source = path.name
     if suffix != ".jsonl":
-        if not raw.strip():
-            raise DocumentError(f"{path}: the file is empty")
         return [make_document(raw, {"source": source}, where=str(path), markdown=suffix == ".md")]
     docs = []
-    lines = 0
     for number, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
-        lines += 1
         try:
             docs.append(jsonl_document(line, source=f"{source}:{number}", where=f"{path}:{number}"))
         except DocumentError as exc:
             refuse(exc)
-    if not lines:
-        raise DocumentError(f"{path}: the file is empty")
     return docs
 
 
@@ -109,8 +103,7 @@ class Loaded:
 
 def load_inputs(paths: Iterable[Path | str], *, stored: Stored | None = None,
                 report: Report | None = None) -> Loaded:
-    """Every document under the given files, folders and URLs, and every input refused: one bad input never
-    costs the others. `stored` and `report` serve feeds."""
+    """Every document under the given files, folders and URLs, and a line per input refused (the others go on)."""
     seen: dict[str, Document] = {}
     refused: list[str] = []
 

@@ -27,11 +27,9 @@ def fold_char(char: str) -> str:
         return _PUNCTUATION[char]
     if char.isascii():
         return char.lower()
-    out = []
-    for part in unicodedata.normalize("NFKD", char).casefold():
-        # casefold can bring marks back (`İ` → `i̇`): decompose again and drop them
-        out.extend(c for c in unicodedata.normalize("NFKD", part) if not unicodedata.combining(c))
-    return "".join(_PUNCTUATION.get(c, c) for c in out)
+    # casefold can bring marks back (`İ` → `i̇`): decompose again, then drop them
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", char).casefold())
+    return "".join(_PUNCTUATION.get(c, c) for c in folded if not unicodedata.combining(c))
 
 
 def fold(text: str) -> str:
@@ -45,8 +43,7 @@ class Folded:
     character that folds to more or fewer than one (sorted), with where its folding starts in `text`."""
 
     text: str
-    length: int
-    """The stored text's length."""
+    length: int  # the stored text's
     stored: tuple[int, ...] = ()
     starts: tuple[int, ...] = ()
     sizes: tuple[int, ...] = ()
@@ -61,17 +58,15 @@ class Folded:
         return self.stored[k] + 1 + i - self.starts[k] - self.sizes[k]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
-        """Stored offsets of the folded range [start, end): whole stored characters (a match of `s` in `ß` is
-        the `ß`), taking in the characters that fold to nothing right after it (the combining accents of its
-        last letter)."""
+        """Stored offsets of the folded range: whole characters (`s` in `ß` is the `ß`), with the ones folding to
+        nothing right after it (its last letter's combining accents)."""
         after = self.origin(end) if end < len(self.text) else self.length
         return self.origin(start), max(after, self.origin(end - 1) + 1)
 
 
 @lru_cache(maxsize=4)
 def fold_text(text: str) -> Folded:
-    """Fold a stored text once (cached), with `str.translate` and one regex scan for the rare characters that
-    change the length: no Python loop per character."""
+    """Fold a stored text once (cached): `str.translate`, and one regex scan for what changes the length."""
     table = {ord(c): fold_char(c) for c in set(text)}
     folded = text.translate(table)
     odd = [chr(o) for o, v in table.items() if len(v) != 1]

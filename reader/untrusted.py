@@ -14,11 +14,9 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-"""What never reaches the store: C0 controls but \\n and \\t, DEL, C1 controls, lone surrogates."""
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # C0 but \n \t, DEL, C1, lone surrogates
 _BREAKS = re.compile("[ ]*[\n\t\u2028\u2029][\n\t\u2028\u2029 ]*")
-NAME = re.compile(r"\w(?:[\w .\-/]{0,38}[\w.\-/])?")
-"""Names: `\\w` is Unicode-aware (é, ß, 中 and digits of every script match), so accented names pass as typed."""
+NAME = re.compile(r"\w(?:[\w .\-/]{0,38}[\w.\-/])?")  # `\w` is Unicode-aware: é, ß, 中 pass as typed
 NAME_RULE = "1-40 letters, digits, spaces, _ - . / (starting with a letter, digit or _, no space at the end)"
 
 
@@ -49,8 +47,7 @@ def clean_line(value: str) -> str:
 
 
 def clean_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """Metadata with every key and string value one-line cleaned, nested ones too; a key empty or clashing once
-    cleaned raises UntrustedError."""
+    """Every key and string value one-line cleaned, nested ones too; UntrustedError for a key emptied or clashing."""
     cleaned: dict[str, Any] = {}
     for key, value in meta.items():
         name = clean_line(str(key))
@@ -83,8 +80,7 @@ def check_name(value: object, what: str = "name") -> str:
 
 
 def visible(text: str, *, one_line: bool = False) -> str:
-    """Text for a terminal: controls (with `one_line`, newlines and tabs too) shown as `\\x1b`-style escapes, for
-    an older store or a path on the command line that may still hold one."""
+    """Controls (`one_line`: breaks and tabs too) as `\\x1b`-style escapes, for an old store or a command line."""
     pattern = _SHOWN_ONE_LINE if one_line else _CONTROL
     if pattern.search(text) is None:
         return text

@@ -68,9 +68,7 @@ def decode_html(data: bytes, charset: str | None = None) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
     m = _META_CHARSET.search(data[:4096])
-    for candidate in (charset, m and m.group(1).decode("ascii"), "utf-8"):
-        if not candidate:
-            continue
+    for candidate in filter(None, (charset, m and m.group(1).decode("ascii"), "utf-8")):
         try:
             return data.decode(candidate)
         except (LookupError, UnicodeDecodeError):
@@ -80,19 +78,18 @@ def decode_html(data: bytes, charset: str | None = None) -> str:
 
 def page_document(data: bytes, *, where: str, source: str, url: str | None = None, charset: str | None = None,
                   fallback: dict[str, str] | None = None) -> Document:
-    """The article of an HTML page as a document, or DocumentError saying why it is not one; `fallback`: meta the
-    page may lack (a feed item's title and date)."""
+    """The article of a page as a document, or DocumentError why not; `fallback`: meta the page may lack."""
     markup = decode_html(data, charset)
     extracted = extract(markup)
     text = clean_text(extracted.text if extracted else "")
-    refuse_non_article(text, markup, extracted, where)
-    meta = {key: value for key, value in (fallback or {}).items() if value}
-    meta.update({key: value for key, value in (extracted.meta if extracted else {}).items() if value})
+    if extracted is None or not text.strip():
+        raise DocumentError(f"{where}: not an article (no article text found in the page)")
+    if reason := refusal(text, markup, extracted):
+        raise DocumentError(f"{where}: not an article ({reason})")
+    meta = {key: value for key, value in (fallback or {}).items() if value} | extracted.meta
     meta.setdefault("url", url or "")
-    if not meta.get("sitename") and meta.get("url"):
-        meta["sitename"] = urlsplit(meta["url"]).hostname or ""
-    if isinstance(meta.get("sitename"), str):
-        meta["sitename"] = meta["sitename"].removeprefix("www.")
+    sitename = meta.get("sitename") or (meta["url"] and urlsplit(meta["url"]).hostname) or ""
+    meta["sitename"] = sitename.removeprefix("www.")
     meta["source"] = source
     return build_document(text, {key: value for key, value in meta.items() if value}, where)
 
@@ -102,7 +99,6 @@ class Extracted:
     text: str
     meta: dict[str, str]
     pagetype: str | None
-    words: int
 
 
 def extract(markup: str) -> Extracted | None:
@@ -121,8 +117,7 @@ def extract(markup: str) -> Extracted | None:
     text = "\n\n".join(paragraphs)
     meta = {"title": found.title, "author": found.author, "date": found.date, "sitename": found.sitename,
             "url": found.url}
-    return Extracted(text, {k: v for k, v in meta.items() if isinstance(v, str) and v.strip()}, found.pagetype,
-                     len(text.split()))
+    return Extracted(text, {k: v for k, v in meta.items() if isinstance(v, str) and v.strip()}, found.pagetype)
 
 
 _WS = re.compile(r"[^\S\n]+")
@@ -140,8 +135,7 @@ def blocks(body: Any) -> Iterator[str]:
     for child in body:
         tag = child.tag if isinstance(child.tag, str) else ""
         if tag == "list":
-            lines = [f"- {inline(item)}" for item in child if item.tag == "item" and inline(item)]
-            text = "\n".join(lines)
+            text = "\n".join(f"- {inline(item)}" for item in child if item.tag == "item" and inline(item))
         elif tag == "table":
             text = "\n".join(" · ".join(inline(c) for c in row if inline(c)) for row in child.iter("row"))
         elif tag in ("quote", "div", "section", "article") and any(c.tag in ("p", "list", "head") for c in child):
@@ -157,57 +151,34 @@ def blocks(body: Any) -> Iterator[str]:
 
 def inline(element: Any) -> str:
     """An element's text with `lb` as line breaks and runs of spaces made one, each line trimmed."""
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        if node.tag == "lb":
-            parts.append("\n")
-        elif node.text:
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-            if child.tail:
-                parts.append(child.tail)
-
-    walk(element)
-    lines = (_WS.sub(" ", line).strip() for line in "".join(parts).split("\n"))
+    for lb in element.iter("lb"):
+        lb.text = "\n"  # trafilatura's tree is ours to change
+    lines = (_WS.sub(" ", line).strip() for line in "".join(element.itertext()).split("\n"))
     return "\n".join(line for line in lines if line)
 
 
-def refuse_non_article(text: str, markup: str, extracted: Extracted | None, where: str) -> None:
-    """Refuse index pages, login walls, teasers and empty pages, by the page's structure: a short text is a brief
+def refusal(text: str, markup: str, extracted: Extracted) -> str | None:
+    """Why a page is not an article (an index, a login wall, a teaser), by its structure: a short text is a brief
     when the page marks itself as an article and shows no login form nor subscribers-only teaser."""
-    if extracted is None or not text.strip():
-        raise DocumentError(f"{where}: not an article (no article text found in the page)")
     if extracted.pagetype in ("website", "profile") and "date" not in extracted.meta:
-        raise DocumentError(f"{where}: not an article (an index page: og:type {extracted.pagetype}, no publication "
-                            "date)")
+        return f"an index page: og:type {extracted.pagetype}, no publication date"
     paragraphs = text.split("\n\n")
     lengths = sorted(len(p.split()) for p in paragraphs)
     if len(paragraphs) >= 8 and lengths[len(lengths) // 2] < 10:
-        raise DocumentError(f"{where}: not an article (an index page: {len(paragraphs)} headlines, no article "
-                            "body)")
-    if extracted.words >= MIN_WORDS:
-        return  # the article, or as much of it as the page gives (a paywalled article's free part)
-    words = extracted.words
+        return f"an index page: {len(paragraphs)} headlines, no article body"
+    words = len(extracted.text.split())
+    if words >= MIN_WORDS:
+        return None  # the article, or as much of it as the page gives (a paywalled article's free part)
     scope = "".join(_ARTICLE_ELEMENT.findall(markup)) or markup  # not a login box in the site's header
     if _PASSWORD.search(scope):
-        raise DocumentError(f"{where}: not an article (only {words} words of text: a login wall)")
+        return f"only {words} words of text: a login wall"
     if _TEASER.search(scope) or _TEASER.search(text):
-        raise DocumentError(f"{where}: not an article (only {words} words of text: a teaser, the rest is for "
-                            "subscribers)")
-    article = extracted.pagetype == "article" or _ARTICLE_MARKUP.search(markup) is not None
-    if not article:
-        raise DocumentError(f"{where}: not an article (only {words} words of text and no article markup: a "
-                            "teaser or an empty page?)")
+        return f"only {words} words of text: a teaser, the rest is for subscribers"
+    if extracted.pagetype != "article" and _ARTICLE_MARKUP.search(markup) is None:
+        return f"only {words} words of text and no article markup: a teaser or an empty page?"
     if words < MIN_BRIEF_WORDS:
-        raise DocumentError(f"{where}: not an article (only {words} words of text in an article page: its body "
-                            "is missing, perhaps drawn by scripts)")
-
-
-def load_page_file(path: Path, data: bytes) -> Document:
-    """A saved page (`.html`/`.htm`): `source` is the file's name, `url` the page's canonical address."""
-    return page_document(data, where=str(path), source=path.name)
+        return f"only {words} words of text in an article page: its body is missing, perhaps drawn by scripts"
+    return None
 
 
 @dataclass(frozen=True)
@@ -218,7 +189,7 @@ class Fetched:
     charset: str | None
 
 
-def fetch(url: str, *, where: str | None = None, timeout: float | None = None, limit: int | None = None) -> Fetched:
+def fetch(url: str, *, where: str | None = None) -> Fetched:
     """GET a page or feed (a size limit, a deadline), or DocumentError in one line about `where`."""
     import http.client
     import socket
@@ -231,10 +202,7 @@ def fetch(url: str, *, where: str | None = None, timeout: float | None = None, l
                 raise DocumentError(f"{where}: redirected to {newurl!r:.80}, which is not a web address")
             return super().redirect_request(req, fp, code, msg, headers, newurl)
 
-    opener = urllib.request.OpenerDirector()
-    for handler in (urllib.request.ProxyHandler(), urllib.request.HTTPHandler(), urllib.request.HTTPSHandler(),
-                    urllib.request.HTTPDefaultErrorHandler(), Redirects(), urllib.request.HTTPErrorProcessor()):
-        opener.add_handler(handler)
+    opener = urllib.request.build_opener(Redirects)  # every redirect checked, so no file:// nor ftp:// is opened
     request = urllib.request.Request(url, headers={
         "User-Agent": USER_AGENT,
         "Accept": "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,application/xml;q=0.9,"
@@ -242,11 +210,10 @@ def fetch(url: str, *, where: str | None = None, timeout: float | None = None, l
         "Accept-Language": "fr,en;q=0.5",
     })
     where = where or url
-    timeout = TIMEOUT if timeout is None else timeout
-    limit = MAX_DOWNLOAD if limit is None else limit
+    limit = MAX_DOWNLOAD
     deadline = time.monotonic() + DEADLINE
     try:
-        with opener.open(request, timeout=timeout) as response:
+        with opener.open(request, timeout=TIMEOUT) as response:
             announced = response.headers.get("Content-Length", "")
             if announced.isdigit() and int(announced) > limit:
                 raise DocumentError(f"{where}: larger than {limit / 2**20:g} MB, not a news page")
@@ -272,7 +239,7 @@ def fetch(url: str, *, where: str | None = None, timeout: float | None = None, l
             reason = reason.strerror or reason
         raise DocumentError(f"{where}: cannot connect ({reason})") from None
     except TimeoutError:
-        raise DocumentError(f"{where}: no answer within {timeout:.0f} s") from None
+        raise DocumentError(f"{where}: no answer within {TIMEOUT:.0f} s") from None
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise DocumentError(f"{where}: cannot fetch ({exc.__class__.__name__}: {exc})") from None
 
@@ -290,8 +257,7 @@ def load_url(url: str, stored: Stored | None = None, report: Report | None = Non
 
 def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: Stored | None = None,
               report: Report | None = None) -> list[Document]:
-    """Every item of a feed as a document: the content it carries, else its link fetched. An item stored already
-    (by url or source) is not fetched again; one that fails is reported and the others go on."""
+    """Every item of a feed: its content, else its link fetched unless stored; a failed item reported, not raised."""
     import feedparser
 
     headers = {"content-location": feed_url} if feed_url else {}
@@ -311,18 +277,14 @@ def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: S
         link = entry.get("link") or ""
         item = f"{where} item {number}" + (f" ({link})" if link else "")
         try:
-            doc = known.get(link) if link else None
-            if doc is None:
-                doc = feed_item(entry, item, link=link, fallback={
-                    "title": entry.get("title") or "", "date": entry_date(entry), "author": entry.get("author") or "",
-                    "sitename": site, "feed": where if is_url(where) else Path(where).name,
-                })
+            docs.append(known.get(link) or feed_item(entry, item, link=link, fallback={
+                "title": entry.get("title") or "", "date": entry_date(entry), "author": entry.get("author") or "",
+                "sitename": site, "feed": where if is_url(where) else Path(where).name,
+            }))
         except DocumentError as exc:
             failed += 1
             if report:
                 report(f"warning: {exc}")
-            continue
-        docs.append(doc)
     if not docs and failed:
         raise DocumentError(f"{where}: none of its {failed} items could be imported")
     return docs

@@ -173,6 +173,8 @@ def test_markdown_character_references_follow_the_text_rule():
         ("summary: >\n  une ligne\n  et une autre\ntitle: T", {"summary": "une ligne et une autre", "title": "T"}),
         ("place:\n  city: Lyon\ntitle: T", {"title": "T"}),  # a nested mapping is not one value
         ("Title: Majuscules", {"title": "Majuscules"}),
+        ("title: Réforme : ce qui change\nauthor: X", {"title": "Réforme : ce qui change", "author": "X"}),  # no YAML
+        ("t: " + "[" * 3000 + "]" * 3000 + "\ntitle: T", {"t": "[" * 3000 + "]" * 3000, "title": "T"}),  # too deep
     ],
 )
 def test_front_matter_values_are_read_as_yaml_reads_them(block, meta):
