@@ -218,7 +218,7 @@ import gc, pickle, sys, time
 sys.path.insert(0, {repo!r})
 import spacy
 from spacy.tokens import Doc, DocBin
-from reader.export import msgpack_lookups_cached
+from reader.export.docbin import msgpack_lookups_cached
 with open({source!r}, "rb") as file:
     inputs = pickle.load(file)
 vocab = spacy.blank("xx").vocab
@@ -246,7 +246,7 @@ def baseline_inputs(fmt: str, data: bytes, source: Path) -> None:
         import spacy
         from spacy.tokens import DocBin
 
-        from reader.export import msgpack_lookups_cached
+        from reader.export.docbin import msgpack_lookups_cached
 
         with msgpack_lookups_cached():
             docs = list(DocBin(store_user_data=True).from_bytes(data).get_docs(spacy.blank("xx").vocab))

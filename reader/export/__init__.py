@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reader.export import docbin, doccano, native, prodigy
-from reader.export.docbin import msgpack_lookups_cached
 from reader.export.jsonlines import write_export
-from reader.export.native import ImportSummary, import_native, is_native_record, read_native
-from reader.export.result import ExportError, ExportResult, Misaligned
+from reader.export.native import import_native, is_native_record, read_native
+from reader.export.result import ExportError, ExportResult
 from reader.export.tokens import ALIGN_MODES, Tokens, blank_vocab, doc_from_units
 from reader.export.units import Unit, adjust, describe, labels_of, misaligned, notes_of, select, units, views
 
@@ -26,21 +25,15 @@ if TYPE_CHECKING:
     from reader.workspace import Workspace
 
 __all__ = [
-    "ALIGN_MODES",
     "FORMATS",
-    "UNITS",
     "ExportError",
     "ExportResult",
-    "Format",
-    "ImportSummary",
-    "Misaligned",
     "Tokens",
     "check_options",
     "doc_from_units",
     "export",
     "import_native",
     "is_native_record",
-    "msgpack_lookups_cached",
     "read_native",
     "write_export",
 ]
@@ -69,17 +62,12 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def get_format(name: str) -> Format:
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise ExportError(f"unknown format {name!r} (formats: {', '.join(FORMATS)})") from None
-
-
 def check_options(fmt: str, unit: str | None = None, align: str = "strict", output: object = None, *,
                   need_output: bool = True) -> str:
     """Validate the options before any work; returns the unit. `output` None or "-" is stdout."""
-    found = get_format(fmt)
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
+    found = FORMATS[fmt]
     unit = unit or found.default_unit
     if unit not in UNITS:
         raise ExportError(f"unknown unit {unit!r} (units: {', '.join(UNITS)})")
@@ -106,7 +94,7 @@ def export(
     or `contract`. `progress(n)` is called as documents are read, then as they are written: 2 per document.
     """
     unit = check_options(fmt, unit, align, need_output=False)
-    found = get_format(fmt)
+    found = FORMATS[fmt]
     with workspace.bulk_reads():  # the writers too: their Docs and records join the read model on the heap
         ids = select(workspace, doc_ids)
         every = list(views(workspace, ids, annotator, annotated_only, progress))

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from reader.export import jsonlines
-from reader.export.tokens import Tokens, Words
+from reader.export.tokens import Tokens
 from reader.export.units import Unit, labels_of, notes_of, unit_meta
 
 
@@ -56,30 +56,26 @@ class Option(msgspec.Struct, gc=False):
     text: str
 
 
-def token_list(text: str, tokens: Tokens, start: int, end: int, words: Words | None = None) \
-        -> tuple[list[Token], Sequence[int], Sequence[int]]:
-    """Prodigy's `tokens` for `text` = the document's text[start:end], and the token starts and ends (document
-    offsets) that spans are looked up in; the usual sentence is read from the document's `Words`."""
-    texts, spaces, firsts, lasts = (words or Words(tokens)).split(start, end)
+def token_list(tokens: Tokens, start: int, end: int) -> tuple[list[Token], Sequence[int], Sequence[int]]:
+    """Prodigy's `tokens` for text[start:end], and the token starts and ends (document offsets) of its spans."""
+    texts, spaces, firsts, lasts = tokens.split(start, end)
     return (list(map(Token, texts, [s - start for s in firsts], [e - start for e in lasts], range(len(texts)),
                      spaces)), firsts, lasts)
 
 
 def _token_index(offsets: Sequence[int], offset: int) -> int:
-    """The index of the last token at `offset` in ascending `offsets`."""
+    """The index of the last token at `offset` in ascending `offsets` (there is one after the alignment check)."""
     i = bisect_right(offsets, offset) - 1
-    if i < 0 or offsets[i] != offset:  # cannot happen after the alignment check
+    if i < 0 or offsets[i] != offset:
         raise KeyError(offset)
     return i
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     """One task per unit; a sentence's token list is built once for every annotator."""
-    universe = labels
-    options = [Option(name, name) for name in universe]
-    hashed_labels = ["\x1f".join(universe)] if universe else []
+    options = [Option(name, name) for name in labels]
+    hashed_labels = ["\x1f".join(labels)] if labels else []
     cache: dict[tuple[int, int, int], tuple[list[Token], Sequence[int], Sequence[int]]] = {}
-    documents: dict[int, Words] = {}
 
     def task(u: Unit) -> dict:
         v = u.view
@@ -88,10 +84,7 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
         key = (id(v.tokens), o, u.end)
         found = cache.get(key)
         if found is None:
-            words = documents.get(key[0])
-            if words is None:
-                words = documents[key[0]] = Words(v.tokens)
-            found = cache[key] = token_list(text, v.tokens, o, u.end, words)
+            found = cache[key] = token_list(v.tokens, o, u.end)
         tokens, firsts, lasts = found
         spans = [TaskSpan(s.start - o, s.end - o, _token_index(firsts, s.start), _token_index(lasts, s.end), s.label)
                  for s in u.spans]

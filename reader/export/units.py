@@ -107,7 +107,7 @@ def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: 
     notes = {i: [note_entry(r, sentences[i]) for r in work.sentence_notes(i)] for i in work.notes}
     doc_notes = [note_entry(r) for r in work.document_note_list()]
     merged = work.entities(predicted)
-    where = work.sentences_of(merged)
+    where = [work.sentence_of(m[0], m[1]) for m in merged]
     spans = [Span(m[0], m[1], m[2], m[3], 0 if i is None else i) for m, i in zip(merged, where, strict=True)]
 
     def changed() -> tuple[dict[int, str], str]:
