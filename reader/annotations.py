@@ -289,9 +289,9 @@ class AnnotatorWork:
     def document_note_list(self) -> list[dict]:
         return sorted(self.document_notes.values(), key=note_order)
 
-    def changed(self, where: Mapping[tuple[int, int], int | None] = {}) -> tuple[dict[int, str], str]:
+    def changed(self) -> tuple[dict[int, str], str]:
         """(sentence -> the latest `updated` time of its tags, notes and entity decisions; the latest time of
-        all the annotator's work on the document). `where`: the sentences of entity spans, when known."""
+        all the annotator's work on the document)."""
         def stamp(record: dict) -> str:
             return record.get("updated") or record.get("created") or ""
 
@@ -300,8 +300,7 @@ class AnnotatorWork:
             for index, entries in table.items():
                 touched[index] = max(touched.get(index, ""), *map(stamp, entries.values()))
         for (start, end), record in self.decisions.items():
-            index = where[start, end] if (start, end) in where else self.sentence_of(start, end)
-            if index is not None:
+            if (index := self.sentence_of(start, end)) is not None:
                 touched[index] = max(touched.get(index, ""), stamp(record))
         latest = max([*touched.values(), *map(stamp, self.document_notes.values()),
                       *map(stamp, self.decisions.values())], default="")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -50,14 +50,13 @@ class View:
     notes: dict[int, list[dict]]
     doc_notes: list[dict]
     spans: list[Span]
-    changed: Callable[[], tuple[dict[int, str], str]]
-    """`AnnotatorWork.changed`: asked only by the formats that need it (`touched`)."""
-    records: dict[str, dict] = field(default_factory=dict)
+    work: AnnotatorWork
+    records: dict[str, dict]
     """As stored: the native format reads an adjudicated record's `from`/`versions`."""
 
     @functools.cached_property
     def _times(self) -> tuple[dict[int, str], str]:
-        return self.changed()
+        return self.work.changed()  # only for the formats that need it
 
     @property
     def touched(self) -> dict[int, str]:
@@ -66,7 +65,6 @@ class View:
 
     @property
     def updated(self) -> str:
-        """The latest `updated` time of the annotator's work on the document."""
         return self._times[1]
 
 
@@ -106,14 +104,8 @@ def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: 
     tags = work.tagged()
     notes = {i: [note_entry(r, sentences[i]) for r in work.sentence_notes(i)] for i in work.notes}
     doc_notes = [note_entry(r) for r in work.document_note_list()]
-    merged = work.entities(predicted)
-    where = [work.sentence_of(m[0], m[1]) for m in merged]
-    spans = [Span(m[0], m[1], m[2], m[3], 0 if i is None else i) for m, i in zip(merged, where, strict=True)]
-
-    def changed() -> tuple[dict[int, str], str]:
-        return work.changed({(m[0], m[1]): i for m, i in zip(merged, where, strict=True) if m[5]})
-
-    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, changed, records)
+    spans = [Span(m[0], m[1], m[2], m[3], work.sentence_of(m[0], m[1]) or 0) for m in work.entities(predicted)]
+    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, work, records)
 
 
 def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated_only: bool,
