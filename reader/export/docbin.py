@@ -5,8 +5,6 @@ span in `doc.spans["sc"]`, `doc.cats` every label 0/1, ids and notes in `doc.use
 from __future__ import annotations
 
 import contextlib
-import itertools
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -33,21 +31,15 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
 def unit_doc(u: Unit, cats: dict[str, float], vocab: Any) -> Any:
     """The unit's Doc, with the exact text of the unit."""
     from spacy.tokens import Doc
-    from spacy.tokens import Span as DocSpan
 
     v = u.view
-    texts, spaces, starts, ends = v.tokens.split(u.start, u.end)
+    texts, spaces, _, _ = v.tokens.split(u.start, u.end)
     doc = Doc(vocab, words=texts, spaces=spaces)
-    spans = []
-    for s in u.spans:  # the tokens a span covers: it starts where one starts and ends where one ends
-        i, j = bisect_left(starts, s.start), bisect_left(ends, s.end)
-        if i == len(starts) or j == len(ends) or starts[i] != s.start or ends[j] != s.end or j < i:
-            raise ExportError(f"internal error: span {s.start}-{s.end} of {v.doc.id} does not align")
-        spans.append(DocSpan(doc, i, j + 1, label=s.label))
+    spans = [doc.char_span(s.start - u.start, s.end - u.start, label=s.label) for s in u.spans]
+    if None in spans:
+        raise ExportError(f"internal error: a span of {v.doc.id} does not align")
     doc.spans["sc"] = spans
-    ordered = sorted(spans, key=lambda x: (x.start, x.end))
-    overlap = any(a.end > b.start for a, b in itertools.pairwise(ordered))
-    doc.ents = without_overlaps(u.spans, spans) if overlap else ordered
+    doc.ents = without_overlaps(u.spans, spans)
     doc.cats = cats
     doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
                           "notes": notes_of(u)})

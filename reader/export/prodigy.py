@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import msgspec
@@ -56,26 +55,18 @@ class Option(msgspec.Struct, gc=False):
     text: str
 
 
-def token_list(tokens: Tokens, start: int, end: int) -> tuple[list[Token], Sequence[int], Sequence[int]]:
+def token_list(tokens: Tokens, start: int, end: int) -> tuple[list[Token], list[int], list[int]]:
     """Prodigy's `tokens` for text[start:end], and the token starts and ends (document offsets) of its spans."""
     texts, spaces, firsts, lasts = tokens.split(start, end)
     return (list(map(Token, texts, [s - start for s in firsts], [e - start for e in lasts], range(len(texts)),
                      spaces)), firsts, lasts)
 
 
-def _token_index(offsets: Sequence[int], offset: int) -> int:
-    """The index of the last token at `offset` in ascending `offsets` (there is one after the alignment check)."""
-    i = bisect_right(offsets, offset) - 1
-    if i < 0 or offsets[i] != offset:
-        raise KeyError(offset)
-    return i
-
-
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     """One task per unit; a sentence's token list is built once for every annotator."""
     options = [Option(name, name) for name in labels]
     hashed_labels = ["\x1f".join(labels)] if labels else []
-    cache: dict[tuple[int, int, int], tuple[list[Token], Sequence[int], Sequence[int]]] = {}
+    cache: dict[tuple[int, int, int], tuple[list[Token], list[int], list[int]]] = {}
 
     def task(u: Unit) -> dict:
         v = u.view
@@ -86,8 +77,7 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
         if found is None:
             found = cache[key] = token_list(v.tokens, o, u.end)
         tokens, firsts, lasts = found
-        spans = [TaskSpan(s.start - o, s.end - o, _token_index(firsts, s.start), _token_index(lasts, s.end), s.label)
-                 for s in u.spans]
+        spans = [TaskSpan(s.start - o, s.end - o, firsts.index(s.start), lasts.index(s.end), s.label) for s in u.spans]
         input_hash = hash32(text)
         hashed = "\x1f".join([str(input_hash), *[f"{s.start - o},{s.end - o},{s.label}" for s in u.spans],
                               *hashed_labels])

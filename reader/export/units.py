@@ -171,8 +171,8 @@ def describe(bad: list[tuple[Unit, Span]]) -> list[Misaligned]:
 def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, int]:
     """Move misaligned spans onto token boundaries with spaCy's char_span; (adjusted, dropped)."""
     docs: dict[tuple[str, int, int], Any] = {}
-    adjusted = dropped = 0
-    drop: dict[int, set[int]] = {}
+    adjusted = 0
+    gone: set[int] = set()
     for u, span in bad:
         key = (u.view.doc.id, u.start, u.end)
         doc = docs.get(key)
@@ -186,15 +186,13 @@ def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, in
         while last > first and doc[last - 1].is_space:
             last -= 1
         if first == last:
-            drop.setdefault(id(u), set()).add(id(span))
-            dropped += 1
+            gone.add(id(span))
             continue
         span.start, span.end = doc[first].idx + u.start, doc[last - 1].idx + len(doc[last - 1]) + u.start
         adjusted += 1
     for u in {id(u): u for u, _ in bad}.values():
-        gone = drop.get(id(u), ())
         u.spans = sorted((s for s in u.spans if id(s) not in gone), key=lambda s: (s.start, s.end))
-    return adjusted, dropped
+    return adjusted, len(gone)
 
 
 # --- what several formats put in a record ------------------------------------------------------------------
@@ -212,10 +210,7 @@ def labels_of(u: Unit) -> list[str]:
     v = u.view
     if u.index is not None:
         return v.tags.get(u.index, [])
-    names: list[str] = []
-    for i in sorted(v.tags):
-        names.extend(n for n in v.tags[i] if n not in names)
-    return names
+    return list(dict.fromkeys(n for i in sorted(v.tags) for n in v.tags[i]))
 
 
 def notes_of(u: Unit) -> list[dict]:
