@@ -78,12 +78,10 @@ class Annotation:
         """The store record, empty strings left out; not `asdict`, whose deep copy of `versions` is slow."""
         record: dict[str, Any] = {}
         for name in _RECORD_FIELDS:
-            if name == "quote":
-                q = self.quote
-                record["quote"] = {"exact": q.exact, "prefix": q.prefix, "suffix": q.suffix}
-                continue
             value = getattr(self, name)
-            if value != "" or name in ("id", "kind"):
+            if name == "quote":
+                record["quote"] = dict(vars(value))
+            elif value != "" or name in ("id", "kind"):
                 record[name] = value
         if self.sources:
             record["from"] = list(self.sources)
@@ -292,19 +290,20 @@ class AnnotatorWork:
     def changed(self) -> tuple[dict[int, str], str]:
         """(sentence -> the latest `updated` time of its tags, notes and entity decisions; the latest time of
         all the annotator's work on the document)."""
-        def stamp(record: dict) -> str:
-            return record.get("updated") or record.get("created") or ""
-
         touched: dict[int, str] = {}
         for table in (self.tags, self.notes):
             for index, entries in table.items():
-                touched[index] = max(touched.get(index, ""), *map(stamp, entries.values()))
+                latest = max(r.get("updated") or r.get("created") or "" for r in entries.values())
+                touched[index] = max(latest, touched.get(index, ""))
+        outside = [r.get("updated") or r.get("created") or "" for r in self.document_notes.values()]
         for (start, end), record in self.decisions.items():
-            if (index := self.sentence_of(start, end)) is not None:
-                touched[index] = max(touched.get(index, ""), stamp(record))
-        latest = max([*touched.values(), *map(stamp, self.document_notes.values()),
-                      *map(stamp, self.decisions.values())], default="")
-        return touched, latest
+            stamp = record.get("updated") or record.get("created") or ""
+            index = self.sentence_of(start, end)
+            if index is None:
+                outside.append(stamp)
+            else:
+                touched[index] = max(stamp, touched.get(index, ""))
+        return touched, max([*touched.values(), *outside], default="")
 
     def entities(self, predicted: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str, str, str, str | None]]:
         return merge_entities(predicted, self.decisions)

@@ -44,8 +44,7 @@ def document_record(u: Unit, universe: list[str]) -> dict:
         "text": text,
         "meta": document_meta(v.doc, v.annotator),
         "model": v.model,
-        "spans": [{"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end],
-                   "status": s.status} for s in u.spans],
+        "spans": _spans(u, text),
         "sentences": [{"start": start, "end": end, "labels": v.tags.get(i, []), "notes": v.notes.get(i, [])}
                       for i, (start, end) in enumerate(v.sentences)],
         "notes": v.doc_notes,
@@ -86,16 +85,19 @@ def _by_time(record: dict) -> tuple[str, str]:
 def sentence_record(u: Unit, universe: list[str]) -> dict:
     text = u.view.doc.text[u.start:u.end]
     labels = labels_of(u)
-    o = u.start
     return {
         "id": f"{u.view.doc.id}:{u.index}",
         "text": text,
         "cats": {name: 1.0 if name in labels else 0.0 for name in universe},
-        "spans": [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
-                   "status": s.status} for s in u.spans],
+        "spans": _spans(u, text, u.start),
         "notes": notes_of(u),
         "meta": unit_meta(u),
     }
+
+
+def _spans(u: Unit, text: str, o: int = 0) -> list[dict]:
+    return [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
+             "status": s.status} for s in u.spans]
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
