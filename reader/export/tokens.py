@@ -5,6 +5,7 @@ import spaCy."""
 from __future__ import annotations
 
 import functools
+import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from typing import Any
@@ -21,7 +22,7 @@ class Tokens:
         self.text = text
         self.starts = starts
         self.ends = ends
-        self._words: tuple[list[str], list[int], list[bool], bool] | None = None
+        self._words: tuple[list[str], list[bool], list[int], list[int]] | None = None
 
     @classmethod
     def from_pairs(cls, text: str, pairs: Iterable[tuple[int, int]]) -> Tokens:
@@ -62,20 +63,20 @@ class Tokens:
     def split(self, start: int, end: int) -> tuple[list[str], list[bool], list[int], list[int]]:
         """(words, trailing spaces, starts, ends) of text[start:end]; the usual sentence's are slices of the
         document's token texts, read once for all its units and annotators (most of Prodigy and DocBin exports)."""
+        text, starts, ends = self.text, self.starts, self.ends
         if self._words is None:
-            text, starts, ends = self.text, self.starts, self.ends
             words = [text[s:e] for s, e in zip(starts, ends, strict=True)]
             gaps = [s - e for e, s in zip(ends, starts[1:], strict=False)]  # characters after token k
-            self._words = words, gaps, [gap == 1 for gap in gaps], " " in "".join(words)
-        words, gaps, spaces, spaced = self._words
-        starts, ends = self.starts, self.ends
+            # before token k: how many tokens hold a space, how many gaps are neither nothing nor one space
+            odd = itertools.accumulate((" " in w for w in words), initial=0)
+            wide = itertools.accumulate((g != 0 and (g != 1 or text[e] != " ")
+                                         for g, e in zip(gaps, ends, strict=False)), initial=0)
+            self._words = words, [gap == 1 for gap in gaps], list(odd), list(wide)
+        words, spaces, odd, wide = self._words
         i = bisect_left(starts, start)
         j = bisect_right(ends, end, i)
-        between = gaps[i:j - 1]
-        if (i == j or starts[i] != start or ends[j - 1] != end or max(between, default=0) > 1
-                or min(between, default=0) < 0 or sum(between) != self.text.count(" ", start, end)
-                or (spaced and " " in "".join(words[i:j]))):  # not tokens separated by nothing or one space
-            units, text = self.units(start, end), self.text
+        if i == j or starts[i] != start or ends[j - 1] != end or odd[j] != odd[i] or wide[j - 1] != wide[i]:
+            units = self.units(start, end)  # not tokens separated by nothing or one space
             return ([text[s:e] for s, e, _ in units], [ws for _, _, ws in units], [s for s, _, _ in units],
                     [e for _, e, _ in units])
         return words[i:j], [*spaces[i:j - 1], False], starts[i:j], ends[i:j]
