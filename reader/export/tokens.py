@@ -5,9 +5,9 @@ import spaCy."""
 from __future__ import annotations
 
 import functools
-import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
+from itertools import accumulate
 from typing import Any
 
 ALIGN_MODES = ("strict", "expand", "contract")
@@ -67,11 +67,11 @@ class Tokens:
         if self._words is None:
             words = [text[s:e] for s, e in zip(starts, ends, strict=True)]
             gaps = [s - e for e, s in zip(ends, starts[1:], strict=False)]  # characters after token k
+            spaced = [" " in w for w in words]
+            wide = [g != 0 and (g != 1 or text[e] != " ") for g, e in zip(gaps, ends, strict=False)]
             # before token k: how many tokens hold a space, how many gaps are neither nothing nor one space
-            odd = itertools.accumulate((" " in w for w in words), initial=0)
-            wide = itertools.accumulate((g != 0 and (g != 1 or text[e] != " ")
-                                         for g, e in zip(gaps, ends, strict=False)), initial=0)
-            self._words = words, [gap == 1 for gap in gaps], list(odd), list(wide)
+            self._words = (words, [g == 1 for g in gaps], [*accumulate(spaced, initial=0)],
+                           [*accumulate(wide, initial=0)])
         words, spaces, odd, wide = self._words
         i = bisect_left(starts, start)
         j = bisect_right(ends, end, i)
