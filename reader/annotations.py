@@ -155,8 +155,7 @@ def review_id(start: int, end: int) -> str:
 
 
 def note_order(note: Mapping[str, Any]) -> tuple[str, str, str]:
-    """The one order of notes under one anchor: oldest first, then author and text, never ids or file order
-    (export's bytes depend on it)."""
+    """Oldest first, then author and text, never ids or file order: export's bytes depend on it."""
     return note.get("created", ""), note.get("annotator", ""), note.get("text", "")
 
 
@@ -171,11 +170,10 @@ def merge_entities(predicted: Iterable[tuple[int, int, str]], decisions: Mapping
         if decision is None:
             out.append((start, end, label, "predicted", label, None))
         else:
-            get = decision.get
-            out.append((start, end, get("label") or label, get("status", ""), label, get("id")))
-    for (start, end), decision in left.items():
-        get = decision.get
-        out.append((start, end, get("label", ""), get("status", ""), get("predicted", ""), get("id")))
+            out.append((start, end, decision.get("label") or label, decision.get("status", ""), label,
+                        decision.get("id")))
+    for (start, end), d in left.items():
+        out.append((start, end, d.get("label", ""), d.get("status", ""), d.get("predicted", ""), d.get("id")))
     out.sort(key=lambda item: (item[0], item[1]))
     return out
 
@@ -267,8 +265,6 @@ class AnnotatorWork:
     def labels(self, index: int) -> list[str]:
         """The labels of one sentence, in label-set order (unknown labels after, by name)."""
         names = {name for record in self.tags.get(index, {}).values() if (name := record.get("label"))}
-        if len(names) < 2:
-            return list(names)
         order = self._order
         return sorted(names, key=lambda n: (order.get(n, len(order)), n))
 

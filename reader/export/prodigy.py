@@ -23,8 +23,6 @@ def hash32(text: str) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def epoch(stamp: str) -> int:
-    if not stamp:
-        return 0
     try:
         when = datetime.fromisoformat(stamp)
     except ValueError:

@@ -49,9 +49,7 @@ class Tokens:
         i = bisect_left(starts, start)
         while i < len(starts) and ends[i] <= end:
             s = starts[i]
-            if s == pos + 1 and out and text[pos] == " ":  # the usual gap: one space
-                out[-1][2] = True
-            elif s > pos:
+            if s > pos:
                 _gap(out, text, pos, s)
             pos = ends[i]
             out.append([s, pos, False])
