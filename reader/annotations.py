@@ -7,7 +7,7 @@ changes, text when an article is re-imported. Each operation is one durable writ
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -113,14 +113,9 @@ def sentence_of(start: int, end: int, sentences: Sequence[tuple[int, int]], star
     i = bisect_right(starts, start) - 1
     if i >= 0 and end <= sentences[i][1]:  # the usual span, inside one sentence
         return i
-    best = j = i = max(0, i)
-    best_overlap = -1
-    while j < len(sentences) and sentences[j][0] < max(end, start + 1):
-        overlap = min(end, sentences[j][1]) - max(start, sentences[j][0])
-        if overlap > best_overlap:
-            best, best_overlap = j, overlap
-        j += 1
-    return best
+    i = max(0, i)
+    after = bisect_left(starts, max(end, start + 1), i)  # the sentences that start before the span ends
+    return max(range(i, after), key=lambda j: min(end, sentences[j][1]) - max(start, sentences[j][0]), default=i)
 
 
 def _digest(*parts: object) -> str:
