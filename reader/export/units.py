@@ -112,11 +112,8 @@ def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated
           progress: Callable[[int], None] | None) -> Iterator[View]:
     labels = workspace.labels.names
     for doc_id in ids:
-        names = workspace.annotators(doc_id)
-        if annotator is not None:
-            names = [n for n in names if n == annotator]
-        tables = [(name, workspace.records(doc_id, name, READ_KEYS)) for name in names]
-        tables = [(name, table) for name, table in tables if table]
+        names = [n for n in workspace.annotators(doc_id) if annotator is None or n == annotator]
+        tables = [(name, table) for name in names if (table := workspace.records(doc_id, name, READ_KEYS))]
         if annotated_only and not tables:
             if progress:
                 progress(1)
@@ -180,15 +177,11 @@ def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, in
             doc = docs[key] = doc_from_units(vocab, u.view.doc.text, u.view.tokens.units(u.start, u.end))
         lo, hi = max(span.start, u.start) - u.start, min(span.end, u.end) - u.start
         found = doc.char_span(lo, hi, alignment_mode=mode) if lo < hi else None
-        first, last = (found.start, found.end) if found is not None else (0, 0)
-        while first < last and doc[first].is_space:
-            first += 1
-        while last > first and doc[last - 1].is_space:
-            last -= 1
-        if first == last:
+        kept = [t for t in found if not t.is_space] if found is not None else []  # its ends, whitespace off
+        if not kept:
             gone.add(id(span))
             continue
-        span.start, span.end = doc[first].idx + u.start, doc[last - 1].idx + len(doc[last - 1]) + u.start
+        span.start, span.end = kept[0].idx + u.start, kept[-1].idx + len(kept[-1]) + u.start
         adjusted += 1
     for u in {id(u): u for u, _ in bad}.values():
         u.spans = sorted((s for s in u.spans if id(s) not in gone), key=lambda s: (s.start, s.end))
