@@ -61,20 +61,16 @@ def token_list(tokens: Tokens, start: int, end: int) -> tuple[list[Token], list[
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
-    """One task per unit; a sentence's token list is built once for every annotator."""
+    """One task per unit."""
     options = [Option(name, name) for name in labels]
     hashed_labels = ["\x1f".join(labels)] if labels else []
-    cache: dict[tuple[int, int, int], tuple[list[Token], list[int], list[int]]] = {}
+    tokens_of = functools.cache(token_list)  # the sentence's for every annotator
 
     def task(u: Unit) -> dict:
         v = u.view
         o = u.start
         text = v.doc.text[o:u.end]
-        key = (id(v.tokens), o, u.end)
-        found = cache.get(key)
-        if found is None:
-            found = cache[key] = token_list(v.tokens, o, u.end)
-        tokens, firsts, lasts = found
+        tokens, firsts, lasts = tokens_of(v.tokens, o, u.end)
         spans = [TaskSpan(s.start - o, s.end - o, firsts.index(s.start), lasts.index(s.end), s.label) for s in u.spans]
         input_hash = hash32(text)
         hashed = "\x1f".join([str(input_hash), *[f"{s.start - o},{s.end - o},{s.label}" for s in u.spans],
