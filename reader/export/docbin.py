@@ -36,8 +36,9 @@ def unit_doc(u: Unit, cats: dict[str, float], vocab: Any) -> Any:
     texts, spaces, _, _ = v.tokens.split(u.start, u.end)
     doc = Doc(vocab, words=texts, spaces=spaces)
     spans = [doc.char_span(s.start - u.start, s.end - u.start, label=s.label) for s in u.spans]
-    if any(s is None for s in spans):
-        raise ExportError(f"internal error: a span of {v.doc.id} does not align")
+    missing = next((s for s, found in zip(u.spans, spans, strict=True) if found is None), None)
+    if missing is not None:  # cannot happen after the alignment check
+        raise ExportError(f"internal error: span {missing.start}-{missing.end} of {v.doc.id} does not align")
     doc.spans["sc"] = spans
     doc.ents = without_overlaps(u.spans, spans)
     doc.cats = cats
