@@ -7,7 +7,7 @@ changes, text when an article is re-imported. Each operation is one durable writ
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,15 +15,15 @@ from typing import Any, Protocol
 
 CONTEXT = 32
 DISMISSAL = "dismissal"
-"""The kind of record that says an analyst turned a suggested label down (`reader.suggest`)."""
+"""Kind of the record of a suggested label turned down (`reader.suggest`)."""
 GOLD = "gold"
-"""The adjudicated set `reader merge` and `reader review` write by default (an annotator name)."""
+"""The adjudicated set `reader merge` and `reader review` write by default."""
 REVIEW = "review"
-"""Kind of the record that says gold decided a sentence with no label (nothing else would say it)."""
+"""Kind of the record that says gold decided a sentence with no label."""
 
 
 class AnnotationError(Exception):
-    """An operation that cannot be done (unknown label, nothing under the cursor...); message for the user."""
+    """An operation that cannot be done; the message is for the user."""
 
 
 class RecordStore(Protocol):
@@ -55,24 +55,21 @@ def quote_at(text: str, start: int, end: int, context: int = CONTEXT) -> Quote:
 class Annotation:
     id: str
     kind: str
-    """`tag`, `note` or `entity`."""
     start: int
     end: int
     annotator: str
     created: str
     updated: str
-    quote: Quote = field(default_factory=lambda: Quote(""))
+    quote: Quote = field(default_factory=Quote)
     label: str = ""
     status: str = ""
-    """Entity decisions: accepted, relabelled, added or rejected."""
+    """Entity decisions: accepted, relabelled, added or rejected; `predicted` is the model's label."""
     predicted: str = ""
-    """Entity decisions: the model's label, when there was one."""
     text: str = ""
     target: str = ""
     """Notes: `sentence`, `entity` or `document`."""
     sources: tuple[str, ...] = ()
-    """Adjudicated records: who had the version taken (`from`). Empty values get no key, so files keep their
-    bytes; the same for `versions` and `model`."""
+    """Adjudicated records: who had the version taken (`from`); empty values get no key, so files keep their bytes."""
     versions: tuple[dict, ...] = ()
     model: str = ""
     """Tags accepted from a suggestion, and dismissals: the model that suggested the label."""
@@ -81,12 +78,10 @@ class Annotation:
         """The store record, empty strings left out; not `asdict`, whose deep copy of `versions` is slow."""
         record: dict[str, Any] = {}
         for name in _RECORD_FIELDS:
-            if name == "quote":
-                q = self.quote
-                record["quote"] = {"exact": q.exact, "prefix": q.prefix, "suffix": q.suffix}
-                continue
             value = getattr(self, name)
-            if value != "" or name in ("id", "kind"):
+            if name == "quote":
+                record["quote"] = dict(vars(value))
+            elif value != "" or name in ("id", "kind"):
                 record[name] = value
         if self.sources:
             record["from"] = list(self.sources)
@@ -115,15 +110,12 @@ READ_KEYS = (*(name for name in _RECORD_FIELDS if name != "quote"), "from", "ver
 
 def sentence_of(start: int, end: int, sentences: Sequence[tuple[int, int]], starts: Sequence[int]) -> int:
     """The sentence that now holds a span: the one it overlaps most (so tags follow re-segmentation)."""
-    i = max(0, bisect_right(starts, start) - 1)
-    best, best_overlap = i, -1
-    j = i
-    while j < len(sentences) and sentences[j][0] < max(end, start + 1):
-        overlap = min(end, sentences[j][1]) - max(start, sentences[j][0])
-        if overlap > best_overlap:
-            best, best_overlap = j, overlap
-        j += 1
-    return best
+    i = bisect_right(starts, start) - 1
+    if i >= 0 and end <= sentences[i][1]:  # the usual span, inside one sentence
+        return i
+    i = max(0, i)
+    after = bisect_left(starts, max(end, start + 1), i)  # the sentences that start before the span ends
+    return max(range(i, after), key=lambda j: min(end, sentences[j][1]) - max(start, sentences[j][0]), default=i)
 
 
 def _digest(*parts: object) -> str:
@@ -158,8 +150,7 @@ def review_id(start: int, end: int) -> str:
 
 
 def note_order(note: Mapping[str, Any]) -> tuple[str, str, str]:
-    """The one order of notes under one anchor: oldest first, then author and text, never ids or file order
-    (export's bytes depend on it)."""
+    """Oldest first, then author and text, never ids or file order: export's bytes depend on it."""
     return note.get("created", ""), note.get("annotator", ""), note.get("text", "")
 
 
@@ -174,11 +165,10 @@ def merge_entities(predicted: Iterable[tuple[int, int, str]], decisions: Mapping
         if decision is None:
             out.append((start, end, label, "predicted", label, None))
         else:
-            get = decision.get
-            out.append((start, end, get("label") or label, get("status", ""), label, get("id")))
-    for (start, end), decision in left.items():
-        get = decision.get
-        out.append((start, end, get("label", ""), get("status", ""), get("predicted", ""), get("id")))
+            out.append((start, end, decision.get("label") or label, decision.get("status", ""), label,
+                        decision.get("id")))
+    for (start, end), d in left.items():
+        out.append((start, end, d.get("label", ""), d.get("status", ""), d.get("predicted", ""), d.get("id")))
     out.sort(key=lambda item: (item[0], item[1]))
     return out
 
@@ -218,47 +208,22 @@ class AnnotatorWork:
         return self._sentences  # type: ignore[return-value]
 
     def sentence_of(self, start: int, end: int) -> int | None:
-        """The sentence holding a span (None without sentences); the usual span lies inside one sentence."""
+        """The sentence holding a span (None without sentences)."""
         sentences = self.sentences
-        if not sentences:
-            return None
-        starts = self._starts
-        i = bisect_right(starts, start) - 1
-        if i >= 0 and end <= sentences[i][1]:
-            return i
-        return sentence_of(start, end, sentences, starts)
+        return sentence_of(start, end, sentences, self._starts) if sentences else None  # type: ignore[arg-type]
 
-    def sentences_of(self, spans: Sequence[Sequence[int]]) -> list[int | None]:
-        """`sentence_of` each (start, end, ...) of spans sorted by start, in one walk (export maps every entity)."""
-        sentences = self.sentences
-        if not sentences:
-            return [None] * len(spans)
-        starts = self._starts
-        last = len(sentences) - 1
-        out: list[int | None] = []
-        i = -1
-        for span in spans:
-            start, end = span[0], span[1]
-            while i < last and starts[i + 1] <= start:
-                i += 1
-            if i >= 0 and end <= sentences[i][1]:
-                out.append(i)
-            else:
-                out.append(sentence_of(start, end, sentences, starts))  # type: ignore[arg-type]
-        return out
-
-    def _by_sentence(self, record: dict) -> dict[int, dict[str, dict]] | None:
+    def _table(self, record: dict) -> dict[int, dict[str, dict]] | None:
         """The table of a record kept by sentence, None for the others (entity decisions, document notes)."""
         kind = record.get("kind")
         if kind == "note":
             return None if record.get("target") == "document" else self.notes
-        return {"tag": self.tags, DISMISSAL: self.dismissals}.get(kind)  # type: ignore[arg-type]
+        return self.tags if kind == "tag" else self.dismissals if kind == DISMISSAL else None
 
     def add(self, ident: str, record: dict) -> int | None:
         """Take a record in; returns the sentence whose tags or notes it changed, if any."""
         kind = record.get("kind")
         self.counts[kind] = self.counts.get(kind, 0) + 1
-        table = self._by_sentence(record)
+        table = self._table(record)
         if table is None:
             if kind == "entity":
                 self.decisions[record["start"], record["end"]] = record
@@ -275,12 +240,12 @@ class AnnotatorWork:
         kind = record.get("kind")
         if self.counts.get(kind):
             self.counts[kind] -= 1
-        table = self._by_sentence(record)
+        table = self._table(record)
         if table is None:
             span = (record.get("start"), record.get("end"))
-            if kind == "entity" and (self.decisions.get(span) is record
-                                     or self.decisions.get(span, {}).get("id") == ident):
-                del self.decisions[span]
+            found = self.decisions.get(span)  # type: ignore[arg-type]
+            if kind == "entity" and found is not None and (found is record or found.get("id") == ident):
+                del self.decisions[span]  # type: ignore[arg-type]
             elif kind == "note":
                 self.document_notes.pop(ident, None)
             return None
@@ -289,17 +254,12 @@ class AnnotatorWork:
         if entries is not None:
             entries.pop(ident, None)
             if not entries:
-                del table[index]
+                del table[index]  # type: ignore[arg-type]
         return index
 
     def labels(self, index: int) -> list[str]:
         """The labels of one sentence, in label-set order (unknown labels after, by name)."""
-        entries = self.tags.get(index)
-        if not entries:
-            return []
-        names = {name for record in entries.values() if (name := record.get("label"))}
-        if len(names) < 2:
-            return list(names)
+        names = {name for record in self.tags.get(index, {}).values() if (name := record.get("label"))}
         order = self._order
         return sorted(names, key=lambda n: (order.get(n, len(order)), n))
 
@@ -309,40 +269,32 @@ class AnnotatorWork:
 
     def tagged(self) -> dict[int, list[str]]:
         """Labels per sentence, for the sentences that have any."""
-        out = {}
-        for index in self.tags:
-            names = self.labels(index)
-            if names:
-                out[index] = names
-        return out
+        return {index: names for index in self.tags if (names := self.labels(index))}
 
     def sentence_notes(self, index: int) -> list[dict]:
         """The notes of one sentence (its own and its entities'), in `note_order`."""
-        entries = self.notes.get(index)
-        if not entries:
-            return []
-        return sorted(entries.values(), key=note_order)
+        return sorted(self.notes.get(index, {}).values(), key=note_order)
 
     def document_note_list(self) -> list[dict]:
         return sorted(self.document_notes.values(), key=note_order)
 
-    def changed(self, where: Mapping[tuple[int, int], int | None] = {}) -> tuple[dict[int, str], str]:
+    def changed(self) -> tuple[dict[int, str], str]:
         """(sentence -> the latest `updated` time of its tags, notes and entity decisions; the latest time of
-        all the annotator's work on the document). `where`: the sentences of entity spans, when known."""
-        def stamp(record: dict) -> str:
-            return record.get("updated") or record.get("created") or ""
-
+        all the annotator's work on the document)."""
         touched: dict[int, str] = {}
         for table in (self.tags, self.notes):
             for index, entries in table.items():
-                touched[index] = max(touched.get(index, ""), *map(stamp, entries.values()))
+                latest = max(r.get("updated") or r.get("created") or "" for r in entries.values())
+                touched[index] = max(latest, touched.get(index, ""))
+        outside = [r.get("updated") or r.get("created") or "" for r in self.document_notes.values()]
         for (start, end), record in self.decisions.items():
-            index = where[start, end] if (start, end) in where else self.sentence_of(start, end)
-            if index is not None:
-                touched[index] = max(touched.get(index, ""), stamp(record))
-        latest = max([*touched.values(), *map(stamp, self.document_notes.values()),
-                      *map(stamp, self.decisions.values())], default="")
-        return touched, latest
+            stamp = record.get("updated") or record.get("created") or ""
+            index = self.sentence_of(start, end)
+            if index is None:
+                outside.append(stamp)
+            else:
+                touched[index] = max(stamp, touched.get(index, ""))
+        return touched, max([*touched.values(), *outside], default="")
 
     def entities(self, predicted: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str, str, str, str | None]]:
         return merge_entities(predicted, self.decisions)

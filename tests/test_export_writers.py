@@ -1,6 +1,7 @@
 """The fast paths of the record writers give what the plain ones gave: Prodigy's token lists read from a
-document's `Words` equal the ones built token by token, and records holding msgspec Structs are written as the
-dicts they replace, by msgspec and by the ASCII fallback (lone surrogates), and read back as those dicts."""
+document's token texts (`Tokens.split`) equal the ones built token by token, and records holding msgspec Structs
+are written as the dicts they replace, by msgspec and by the ASCII fallback (lone surrogates), and read back as
+those dicts."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reader.export import jsonlines, prodigy
-from reader.export.tokens import Tokens, Words
+from reader.export.tokens import Tokens
 
 
 def tokenise(text: str, cuts: list[int], joins: list[int]) -> Tokens:
@@ -44,9 +45,8 @@ def test_token_lists_read_from_words_equal_those_built_token_by_token(text, cuts
         i = data.draw(st.integers(0, len(tokens.starts) - 1))
         j = data.draw(st.integers(i + 1, len(tokens.starts)))
         units.append((tokens.starts[i], tokens.ends[j - 1]))
-    words = Words(tokens)
     for start, end in units:
-        listed, firsts, lasts = prodigy.token_list(text[start:end], tokens, start, end, words)
+        listed, firsts, lasts = prodigy.token_list(tokens, start, end)
         expected = one_by_one(text, tokens, start, end)
         assert msgspec.to_builtins(listed) == expected
         assert list(firsts) == [t["start"] + start for t in expected]

@@ -9,16 +9,14 @@ review merges them. Each format has one writer `write(units, labels) -> bytes`, 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reader.export import docbin, doccano, native, prodigy
-from reader.export.docbin import msgpack_lookups_cached
 from reader.export.jsonlines import write_export
-from reader.export.native import ImportSummary, import_native, is_native_record, read_native
-from reader.export.result import ExportError, ExportResult, Misaligned
+from reader.export.native import import_native, is_native_record, read_native
+from reader.export.result import ExportError, ExportResult
 from reader.export.tokens import ALIGN_MODES, Tokens, blank_vocab, doc_from_units
 from reader.export.units import Unit, adjust, describe, labels_of, misaligned, notes_of, select, units, views
 
@@ -26,21 +24,15 @@ if TYPE_CHECKING:
     from reader.workspace import Workspace
 
 __all__ = [
-    "ALIGN_MODES",
     "FORMATS",
-    "UNITS",
     "ExportError",
     "ExportResult",
-    "Format",
-    "ImportSummary",
-    "Misaligned",
     "Tokens",
     "check_options",
     "doc_from_units",
     "export",
     "import_native",
     "is_native_record",
-    "msgpack_lookups_cached",
     "read_native",
     "write_export",
 ]
@@ -69,17 +61,12 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def get_format(name: str) -> Format:
-    try:
-        return FORMATS[name]
-    except KeyError:
-        raise ExportError(f"unknown format {name!r} (formats: {', '.join(FORMATS)})") from None
-
-
 def check_options(fmt: str, unit: str | None = None, align: str = "strict", output: object = None, *,
                   need_output: bool = True) -> str:
     """Validate the options before any work; returns the unit. `output` None or "-" is stdout."""
-    found = get_format(fmt)
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
+    found = FORMATS[fmt]
     unit = unit or found.default_unit
     if unit not in UNITS:
         raise ExportError(f"unknown unit {unit!r} (units: {', '.join(UNITS)})")
@@ -106,53 +93,45 @@ def export(
     or `contract`. `progress(n)` is called as documents are read, then as they are written: 2 per document.
     """
     unit = check_options(fmt, unit, align, need_output=False)
-    found = get_format(fmt)
+    found = FORMATS[fmt]
+    result = ExportResult(found.name, unit, found.binary)
+    reported = 0
     with workspace.bulk_reads():  # the writers too: their Docs and records join the read model on the heap
         ids = select(workspace, doc_ids)
         every = list(views(workspace, ids, annotator, annotated_only, progress))
-        written = [0]
-        result = _build(found, unit, every, annotated_only, align, list(workspace.labels.names),
-                        progress and functools.partial(_reported, progress=progress, done=written))
+        parts = units(every, unit, found.keeps_rejected, annotated_only)
+        bad = misaligned(parts)
+        if bad and align == "strict":
+            listed = describe(bad)
+            shown = "; ".join(map(str, listed[:10])) + (f"; … {len(listed) - 10} more" if len(listed) > 10 else "")
+            raise ExportError(f"{len(listed)} span(s) do not align with token boundaries, nothing was written: "
+                              f"{shown} (use --align expand or --align contract to fix them)", listed)
+        if bad:
+            result.adjusted, result.dropped = adjust(bad, align, blank_vocab())
+        names = list(workspace.labels.names)
+        universe = [*names, *sorted({n for v in every for labels in v.tags.values() for n in labels} - set(names))]
+
+        def written() -> Iterator[Unit]:
+            """The units, each document reported once its units are written (but the last one)."""
+            nonlocal reported
+            for k, u in enumerate(parts):
+                if k and u.view.doc.id != parts[k - 1].view.doc.id:
+                    progress(1)  # type: ignore[misc]
+                    reported += 1
+                yield u
+
+        result.data = found.write(written() if progress else parts, universe)
+        result.labels = dict.fromkeys(universe, 0)
+        for u in parts:
+            result.spans += len(u.spans)
+            for name in labels_of(u):
+                result.labels[name] += 1
+            result.notes += len(notes_of(u))
     if progress:  # the last document, and those read but not exported (annotated_only)
-        progress(len(ids) - written[0])
+        progress(len(ids) - reported)
+    result.documents = len({v.doc.id for v in every})
+    result.count = len(parts)
     damaged = [d for d in workspace.damage() if not d.annotator]  # documents left out by `select`
     damaged += [d for doc_id in ids for d in workspace.damage(doc_id)]
     result.skipped = list(dict.fromkeys(map(str, damaged)))
-    return result
-
-
-def _reported(parts: list[Unit], progress: Callable[[int], None], done: list[int]) -> Iterator[Unit]:
-    """The units, each document reported once its units are written (but the last one)."""
-    last = None
-    for u in parts:
-        if u.view.doc.id != last:
-            if last is not None:
-                progress(1)
-                done[0] += 1
-            last = u.view.doc.id
-        yield u
-
-
-def _build(found: Format, unit: str, every: list, annotated_only: bool, align: str, names: list[str],
-           reported: Callable[[list[Unit]], Iterable[Unit]] | None) -> ExportResult:
-    parts = units(every, unit, found.keeps_rejected, annotated_only)
-    result = ExportResult(found.name, unit, found.binary)
-    bad = misaligned(parts)
-    if bad and align == "strict":
-        listed = describe(bad)
-        shown = "; ".join(map(str, listed[:10])) + (f"; … {len(listed) - 10} more" if len(listed) > 10 else "")
-        raise ExportError(f"{len(listed)} span(s) do not align with token boundaries, nothing was written: "
-                          f"{shown} (use --align expand or --align contract to fix them)", listed)
-    if bad:
-        result.adjusted, result.dropped = adjust(bad, align, blank_vocab())
-    universe = [*names, *sorted({name for v in every for labels in v.tags.values() for name in labels} - set(names))]
-    result.data = found.write(parts if reported is None else reported(parts), universe)
-    result.labels = dict.fromkeys(universe, 0)
-    for u in parts:
-        result.spans += len(u.spans)
-        for name in labels_of(u):
-            result.labels[name] += 1
-        result.notes += len(notes_of(u))
-    result.documents = len({v.doc.id for v in every})
-    result.count = len(parts)
     return result

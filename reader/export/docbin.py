@@ -5,13 +5,11 @@ span in `doc.spans["sc"]`, `doc.cats` every label 0/1, ids and notes in `doc.use
 from __future__ import annotations
 
 import contextlib
-import itertools
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from reader.export.result import ExportError
-from reader.export.tokens import Words, blank_vocab
+from reader.export.tokens import blank_vocab
 from reader.export.units import Span, Unit, labels_of, notes_of
 
 
@@ -20,57 +18,47 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
 
     vocab = blank_vocab()
     docbin = DocBin(store_user_data=True)
-    documents: dict[int, Words] = {}
     cats: dict[tuple[str, ...], dict[str, float]] = {}
     with msgpack_lookups_cached():
         for u in units:
             chosen = tuple(labels_of(u))
             if chosen not in cats:  # one dict per combination of labels: DocBin.add only reads it
                 cats[chosen] = {name: 1.0 if name in chosen else 0.0 for name in labels}
-            docbin.add(unit_doc(u, cats[chosen], vocab, documents))
+            docbin.add(unit_doc(u, cats[chosen], vocab))
         return docbin.to_bytes()
 
 
-def unit_doc(u: Unit, cats: dict[str, float], vocab: Any, documents: dict[int, Words]) -> Any:
-    """The unit's Doc, with the exact text of the unit; `documents` keeps each document's `Words`."""
+def unit_doc(u: Unit, cats: dict[str, float], vocab: Any) -> Any:
+    """The unit's Doc, with the exact text of the unit."""
     from spacy.tokens import Doc
-    from spacy.tokens import Span as DocSpan
 
     v = u.view
-    words = documents.get(id(v.tokens))
-    if words is None:
-        words = documents[id(v.tokens)] = Words(v.tokens)
-    texts, spaces, starts, ends = words.split(u.start, u.end)
+    texts, spaces, _, _ = v.tokens.split(u.start, u.end)
     doc = Doc(vocab, words=texts, spaces=spaces)
-    spans = []
-    for s in u.spans:  # the tokens a span covers: it starts where one starts and ends where one ends
-        i, j = bisect_left(starts, s.start), bisect_left(ends, s.end)
-        if i == len(starts) or j == len(ends) or starts[i] != s.start or ends[j] != s.end or j < i:
-            raise ExportError(f"internal error: span {s.start}-{s.end} of {v.doc.id} does not align")
-        spans.append(DocSpan(doc, i, j + 1, label=s.label))
+    spans = [doc.char_span(s.start - u.start, s.end - u.start, label=s.label) for s in u.spans]
+    missing = next((s for s, found in zip(u.spans, spans, strict=True) if found is None), None)
+    if missing is not None:  # cannot happen after the alignment check
+        raise ExportError(f"internal error: span {missing.start}-{missing.end} of {v.doc.id} does not align")
     doc.spans["sc"] = spans
-    ordered = sorted(spans, key=lambda x: (x.start, x.end))
-    overlap = any(a.end > b.start for a, b in itertools.pairwise(ordered))
-    doc.ents = without_overlaps(u.spans, spans) if overlap else ordered
+    doc.ents = without_overlaps(u.spans, spans)
     doc.cats = cats
     doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
                           "notes": notes_of(u)})
     return doc
 
 
-def without_overlaps(states: list[Span], spans: list, first: Callable[[Any], int] = lambda s: s.start,
-                     end: Callable[[Any], int] = lambda s: s.end) -> list:
+def without_overlaps(states: list[Span], spans: list) -> list:
     """Entities for doc.ents: reviewed spans first, then the longest, then the earliest; no two overlap."""
     ranked = sorted(zip(states, spans, strict=True),
-                    key=lambda p: (p[0].status == "predicted", -(end(p[1]) - first(p[1])), first(p[1])))
+                    key=lambda p: (p[0].status == "predicted", p[1].start - p[1].end, p[1].start))
     taken: set[int] = set()
     ents = []
     for _, span in ranked:
-        tokens = range(first(span), end(span))
+        tokens = range(span.start, span.end)
         if taken.isdisjoint(tokens):
             taken.update(tokens)
             ents.append(span)
-    return sorted(ents, key=first)
+    return sorted(ents, key=lambda s: s.start)
 
 
 @contextlib.contextmanager

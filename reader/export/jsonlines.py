@@ -43,8 +43,18 @@ def write_export(result: ExportResult, output: Path | str | BinaryIO | None = No
         raise ExportError("the spacy format is a binary DocBin: give --output FILE.spacy")
     data = result.data
     if isinstance(output, str | Path) and output != "-":
-        return _write_file(Path(output), data)
-    if output is None or output == "-":
+        path = Path(output)
+        if path.is_dir():
+            raise ExportError(f"{path} is a folder: give a file name for --output")
+        if not path.parent.is_dir():
+            raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
+        try:
+            from reader.store import atomic_write
+
+            atomic_write(path, data)
+        except OSError as exc:
+            raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    elif output is None or output == "-":
         if _RAW_CONTROL.search(data):  # only a store written before reader.untrusted holds any
             data = _RAW_CONTROL.sub(lambda m: b"\\u%04x" % ord(m.group().decode("utf-8")), data)
         stream = sys.stdout.buffer
@@ -53,18 +63,4 @@ def write_export(result: ExportResult, output: Path | str | BinaryIO | None = No
     else:
         output.write(data)
         output.flush()
-    return len(data)
-
-
-def _write_file(path: Path, data: bytes) -> int:
-    if path.is_dir():
-        raise ExportError(f"{path} is a folder: give a file name for --output")
-    if not path.parent.is_dir():
-        raise ExportError(f"cannot write {path}: the folder {path.parent} does not exist")
-    try:
-        from reader.store import atomic_write
-
-        atomic_write(path, data)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
     return len(data)

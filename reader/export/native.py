@@ -8,7 +8,6 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +18,7 @@ from reader.annotations import (
     dismissal_id,
     entity_id,
     note_id,
+    now,
     quote_at,
     review_id,
     sentence_of,
@@ -44,71 +44,60 @@ def document_record(u: Unit, universe: list[str]) -> dict:
         "text": text,
         "meta": document_meta(v.doc, v.annotator),
         "model": v.model,
-        "spans": [{"start": s.start, "end": s.end, "label": s.label, "text": text[s.start:s.end],
-                   "status": s.status} for s in u.spans],
+        "spans": _spans(u, text),
         "sentences": [{"start": start, "end": end, "labels": v.tags.get(i, []), "notes": v.notes.get(i, [])}
                       for i, (start, end) in enumerate(v.sentences)],
         "notes": v.doc_notes,
     }
     _audit_trail(v, record)
-    _suggestions(v, record)
     return record
-
-
-def _suggestions(v: Any, record: dict) -> None:
-    """Accepted (`models`) and dismissed (`dismissed`) suggestions name their model on their sentence, {label:
-    model}, so an import restores both; a sentence without either has neither key (other bytes stay the same)."""
-    marked = [r for r in v.records.values() if r.get("model") and r.get("kind") in ("tag", DISMISSAL)]
-    sentences = record["sentences"]
-    if not marked or not sentences:
-        return
-    starts = [s["start"] for s in sentences]
-    bounds = [(s["start"], s["end"]) for s in sentences]
-    for r in sorted(marked, key=lambda r: (r.get("updated", ""), r.get("id", ""))):
-        target = sentences[sentence_of(r["start"], r["end"], bounds, starts)]
-        key = "models" if r["kind"] == "tag" else "dismissed"
-        target.setdefault(key, {})[r.get("label", "")] = r["model"]
 
 
 def _audit_trail(v: Any, record: dict) -> None:
     """An adjudicated set's records keep who agreed (`from`) and the versions behind each decision (`versions`,
-    as Prodigy's review keeps them); nothing is added to anyone else's records."""
+    as Prodigy's review keeps them); then accepted (`models`) and dismissed (`dismissed`) suggestions name their
+    model, {label: model}, so an import restores them all. Nothing is added to anyone else's records."""
     audited = [r for r in v.records.values() if "versions" in r or "from" in r]
-    if not audited:
-        return
-    spans = {(x["start"], x["end"]): x for x in record["spans"]}
+    marked = [r for r in v.records.values() if r.get("model") and r.get("kind") in ("tag", DISMISSAL)]
     sentences = record["sentences"]
-    starts = [s["start"] for s in sentences]
-    bounds = [(s["start"], s["end"]) for s in sentences]
-    for r in sorted(audited, key=lambda r: (r.get("updated", ""), r.get("id", ""))):
+    starts = [start for start, _ in v.sentences]
+    spans = {(x["start"], x["end"]): x for x in record["spans"]} if audited else {}
+    for r in sorted(audited, key=_by_time):
         kind = r.get("kind")
-        if kind == "entity":
-            target = spans.get((r["start"], r["end"]))
-            if target is not None:
-                target["from"] = list(r.get("from", []))
-                target["versions"] = list(r.get("versions", []))
-            continue
-        if kind not in ("tag", REVIEW) or not sentences:
-            continue
-        target = sentences[sentence_of(r["start"], r["end"], bounds, starts)]
-        if kind == "tag":
-            target.setdefault("from", {})[r.get("label", "")] = list(r.get("from", []))
-        target["versions"] = list(r.get("versions", []))
+        target = spans.get((r["start"], r["end"])) if kind == "entity" else None
+        if target is not None:
+            target["from"] = list(r.get("from", []))
+            target["versions"] = list(r.get("versions", []))
+        elif kind in ("tag", REVIEW) and sentences:
+            target = sentences[sentence_of(r["start"], r["end"], v.sentences, starts)]
+            if kind == "tag":
+                target.setdefault("from", {})[r.get("label", "")] = list(r.get("from", []))
+            target["versions"] = list(r.get("versions", []))
+    for r in sorted(marked, key=_by_time) if sentences else ():
+        target = sentences[sentence_of(r["start"], r["end"], v.sentences, starts)]
+        target.setdefault("models" if r["kind"] == "tag" else "dismissed", {})[r.get("label", "")] = r["model"]
+
+
+def _by_time(record: dict) -> tuple[str, str]:
+    return record.get("updated", ""), record.get("id", "")
 
 
 def sentence_record(u: Unit, universe: list[str]) -> dict:
     text = u.view.doc.text[u.start:u.end]
     labels = labels_of(u)
-    o = u.start
     return {
         "id": f"{u.view.doc.id}:{u.index}",
         "text": text,
         "cats": {name: 1.0 if name in labels else 0.0 for name in universe},
-        "spans": [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
-                   "status": s.status} for s in u.spans],
+        "spans": _spans(u, text, u.start),
         "notes": notes_of(u),
         "meta": unit_meta(u),
     }
+
+
+def _spans(u: Unit, text: str, o: int = 0) -> list[dict]:
+    return [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
+             "status": s.status} for s in u.spans]
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
@@ -148,10 +137,6 @@ def read_native(path: Path | str) -> list[dict] | None:
     return records or None
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @dataclass(frozen=True)
 class ImportSummary:
     records: int
@@ -163,7 +148,7 @@ class ImportSummary:
 
 
 def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: bool = False,
-                  clock: Callable[[], str] = _now, default_annotator: str | None = None) -> ImportSummary:
+                  clock: Callable[[], str] = now, default_annotator: str | None = None) -> ImportSummary:
     """Recreate documents and annotations from native document records, with the ids the annotation operations use
     (re-importing is idempotent); everything is validated before anything is written.
 
@@ -212,7 +197,7 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
         by_annotator: dict[str, list[dict]] = {}
         stamp = clock()
         models = predicted.get(doc.id, {})
-        add = functools.partial(_add, by_annotator, doc, name, stamp)
+        add = functools.partial(_add, by_annotator, doc, name, created=stamp, updated=stamp)
 
         for sentence in record["sentences"]:
             start, end = sentence["start"], sentence["end"]
@@ -226,13 +211,9 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
             if versions and not sentence.get("labels"):  # an adjudicated sentence with no label
                 add(review_id(start, end), REVIEW, start, end, target="sentence", versions=versions)
             for note in sentence.get("notes") or []:
-                by_annotator.setdefault(note.get("annotator") or name, []).append(
-                    _note_record(doc, note.get("target") or "sentence", note.get("start", start),
-                                 note.get("end", end), note, name))
+                _add_note(by_annotator, doc, name, note, "sentence", start, end)
         for note in record.get("notes") or []:
-            by_annotator.setdefault(note.get("annotator") or name, []).append(
-                _note_record(doc, note.get("target") or "document", note.get("start", 0), note.get("end", 0),
-                             note, name))
+            _add_note(by_annotator, doc, name, note, "document", 0, 0)
         for span in record["spans"]:
             status = span.get("status", "predicted")
             if status == "predicted":
@@ -250,21 +231,20 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
     return ImportSummary(len(plan), tuple(d.id for d in docs), added, written)
 
 
-def _add(by_annotator: dict[str, list[dict]], doc: Document, name: str, stamp: str, ident: str, kind: str,
-         start: int, end: int, **fields: Any) -> None:
+def _add(by_annotator: dict[str, list[dict]], doc: Document, name: str, ident: str, kind: str, start: int,
+         end: int, created: str, updated: str, **fields: Any) -> None:
     by_annotator.setdefault(name, []).append(Annotation(
-        ident, kind, start, end, name, stamp, stamp, quote_at(doc.text, start, end), **fields).to_record())
+        ident, kind, start, end, name, created, updated, quote_at(doc.text, start, end), **fields).to_record())
 
 
-def _note_record(doc: Document, target: str, start: int, end: int, note: dict, annotator: str) -> dict:
-    if target == "document":
-        start = end = 0
-    created = note.get("created") or ""
-    text = note.get("text") or ""
-    ident = note.get("id") or note_id(target, start, end, created, text)
-    return Annotation(ident, "note", start, end, note.get("annotator") or annotator, created,
-                      note.get("updated") or created, quote_at(doc.text, start, end),
-                      text=text, target=target).to_record()
+def _add_note(by_annotator: dict[str, list[dict]], doc: Document, name: str, note: dict, target: str, start: int,
+              end: int) -> None:
+    """A note under its own author, if it names one; offsets default to its sentence's (a document note's are 0)."""
+    target = note.get("target") or target
+    start, end = (0, 0) if target == "document" else (note.get("start", start), note.get("end", end))
+    created, text = note.get("created") or "", note.get("text") or ""
+    _add(by_annotator, doc, note.get("annotator") or name, note.get("id") or note_id(target, start, end, created, text),
+         "note", start, end, created, note.get("updated") or created, text=text, target=target)
 
 
 def _checked(record: dict, where: str) -> dict:
@@ -302,10 +282,13 @@ def _checked(record: dict, where: str) -> dict:
             raise ExportError(f"{where}: \"notes\" must be a list")
         return [note_of(x) for x in notes]
 
-    def names(value: Any, what: str) -> list[str]:
+    def strings(value: Any, message: str, kind: str) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            raise ExportError(f"{where}: {what} must be a list of annotator names")
-        return [check_name(x, "annotator") for x in value]
+            raise ExportError(f"{where}: {message}")
+        return [check_name(x, kind) for x in value]
+
+    def names(value: Any, what: str) -> list[str]:
+        return strings(value, f"{what} must be a list of annotator names", "annotator")
 
     def versions_of(item: dict) -> dict:
         if "versions" not in item:
@@ -317,10 +300,7 @@ def _checked(record: dict, where: str) -> dict:
         for version in versions:
             entry: dict[str, Any] = {"annotators": names(version.get("annotators"), "a version's annotators")}
             if "labels" in version:
-                labels = version["labels"]
-                if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-                    raise ExportError(f"{where}: a version's labels must be strings")
-                entry["labels"] = [check_name(x, "sentence label") for x in labels]
+                entry["labels"] = strings(version["labels"], "a version's labels must be strings", "sentence label")
             if "spans" in version:
                 if not isinstance(version["spans"], list):
                     raise ExportError(f"{where}: a version's spans must be a list")
@@ -335,22 +315,16 @@ def _checked(record: dict, where: str) -> dict:
     sentences = []
     for sentence in record["sentences"]:
         offsets(sentence, "sentence")
-        labels = sentence.get("labels") or []
-        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-            raise ExportError(f"{where}: sentence labels must be strings")
-        sentence = {**sentence, "labels": [check_name(x, "sentence label") for x in labels],
-                    "notes": notes_of(sentence)}
-        if "from" in sentence:
-            if not isinstance(sentence["from"], dict):
-                raise ExportError(f"{where}: a sentence's \"from\" must map labels to annotator names")
-            sentence["from"] = {check_name(str(k), "sentence label"): names(v, "\"from\"")
-                                for k, v in sentence["from"].items()}
-        for key in ("models", "dismissed"):  # label -> the model that suggested it (reader.suggest)
-            if key in sentence:
-                if not isinstance(sentence[key], dict):
-                    raise ExportError(f"{where}: a sentence's \"{key}\" must map labels to model names")
-                sentence[key] = {check_name(str(k), "sentence label"): check_name(str(m), "model name")
-                                 for k, m in sentence[key].items()}
+        labels = strings(sentence.get("labels") or [], "sentence labels must be strings", "sentence label")
+        sentence = {**sentence, "labels": labels, "notes": notes_of(sentence)}
+        for key in ("from", "models", "dismissed"):  # label -> who agreed, or the model that suggested it
+            if key not in sentence:
+                continue
+            what = "annotator" if key == "from" else "model"
+            if not isinstance(sentence[key], dict):
+                raise ExportError(f"{where}: a sentence's \"{key}\" must map labels to {what} names")
+            sentence[key] = {check_name(str(k), "sentence label"): names(v, "\"from\"") if key == "from"
+                             else check_name(str(v), "model name") for k, v in sentence[key].items()}
         sentences.append(versions_of(sentence))
     spans = []
     for span in record["spans"]:

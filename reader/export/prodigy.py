@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import msgspec
 
 from reader.export import jsonlines
-from reader.export.tokens import Tokens, Words
+from reader.export.tokens import Tokens
 from reader.export.units import Unit, labels_of, notes_of, unit_meta
 
 
@@ -24,8 +23,6 @@ def hash32(text: str) -> int:
 
 @functools.lru_cache(maxsize=4096)
 def epoch(stamp: str) -> int:
-    if not stamp:
-        return 0
     try:
         when = datetime.fromisoformat(stamp)
     except ValueError:
@@ -56,45 +53,25 @@ class Option(msgspec.Struct, gc=False):
     text: str
 
 
-def token_list(text: str, tokens: Tokens, start: int, end: int, words: Words | None = None) \
-        -> tuple[list[Token], Sequence[int], Sequence[int]]:
-    """Prodigy's `tokens` for `text` = the document's text[start:end], and the token starts and ends (document
-    offsets) that spans are looked up in; the usual sentence is read from the document's `Words`."""
-    texts, spaces, firsts, lasts = (words or Words(tokens)).split(start, end)
+def token_list(tokens: Tokens, start: int, end: int) -> tuple[list[Token], list[int], list[int]]:
+    """Prodigy's `tokens` for text[start:end], and the token starts and ends (document offsets) of its spans."""
+    texts, spaces, firsts, lasts = tokens.split(start, end)
     return (list(map(Token, texts, [s - start for s in firsts], [e - start for e in lasts], range(len(texts)),
                      spaces)), firsts, lasts)
 
 
-def _token_index(offsets: Sequence[int], offset: int) -> int:
-    """The index of the last token at `offset` in ascending `offsets`."""
-    i = bisect_right(offsets, offset) - 1
-    if i < 0 or offsets[i] != offset:  # cannot happen after the alignment check
-        raise KeyError(offset)
-    return i
-
-
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
-    """One task per unit; a sentence's token list is built once for every annotator."""
-    universe = labels
-    options = [Option(name, name) for name in universe]
-    hashed_labels = ["\x1f".join(universe)] if universe else []
-    cache: dict[tuple[int, int, int], tuple[list[Token], Sequence[int], Sequence[int]]] = {}
-    documents: dict[int, Words] = {}
+    """One task per unit."""
+    options = [Option(name, name) for name in labels]
+    hashed_labels = ["\x1f".join(labels)] if labels else []
+    tokens_of = functools.cache(token_list)  # the sentence's for every annotator
 
     def task(u: Unit) -> dict:
         v = u.view
         o = u.start
         text = v.doc.text[o:u.end]
-        key = (id(v.tokens), o, u.end)
-        found = cache.get(key)
-        if found is None:
-            words = documents.get(key[0])
-            if words is None:
-                words = documents[key[0]] = Words(v.tokens)
-            found = cache[key] = token_list(text, v.tokens, o, u.end, words)
-        tokens, firsts, lasts = found
-        spans = [TaskSpan(s.start - o, s.end - o, _token_index(firsts, s.start), _token_index(lasts, s.end), s.label)
-                 for s in u.spans]
+        tokens, firsts, lasts = tokens_of(v.tokens, o, u.end)
+        spans = [TaskSpan(s.start - o, s.end - o, firsts.index(s.start), lasts.index(s.end), s.label) for s in u.spans]
         input_hash = hash32(text)
         hashed = "\x1f".join([str(input_hash), *[f"{s.start - o},{s.end - o},{s.label}" for s in u.spans],
                               *hashed_labels])

@@ -53,16 +53,12 @@ class ExportResult:
 
     @property
     def docbin(self) -> bytes | None:
-            return self.data if self.binary else None
-
-    @property
-    def lines(self) -> list[bytes] | None:
-            return None if self.binary else self.data.split(b"\n")[:-1]
+        return self.data if self.binary else None
 
     @property
     def records(self) -> list[dict]:
         """json, not msgspec: msgspec does not read the escaped lone surrogates we write."""
-        return [] if self.binary else [json.loads(line) for line in self.lines or ()]
+        return [] if self.binary else [json.loads(line) for line in self.data.splitlines()]
 
     def to_bytes(self) -> bytes:
         return self.data

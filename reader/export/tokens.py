@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
+from itertools import accumulate
 from typing import Any
 
 ALIGN_MODES = ("strict", "expand", "contract")
@@ -15,12 +16,13 @@ ALIGN_MODES = ("strict", "expand", "contract")
 class Tokens:
     """A document's stored tokens (ascending, whitespace left out), checked and listed without spaCy."""
 
-    __slots__ = ("ends", "starts", "text")
+    __slots__ = ("_words", "ends", "starts", "text")
 
     def __init__(self, text: str, starts: list[int], ends: list[int]) -> None:
         self.text = text
         self.starts = starts
         self.ends = ends
+        self._words: tuple[list[str], list[bool], list[int], list[int]] | None = None
 
     @classmethod
     def from_pairs(cls, text: str, pairs: Iterable[tuple[int, int]]) -> Tokens:
@@ -45,14 +47,10 @@ class Tokens:
         out: list[list] = []
         pos = start
         i = bisect_left(starts, start)
-        n = len(starts)
-        while i < n and ends[i] <= end:
+        while i < len(starts) and ends[i] <= end:
             s = starts[i]
             if s > pos:
-                if s == pos + 1 and out and text[pos] == " ":  # the usual gap: one space
-                    out[-1][2] = True
-                else:
-                    _gap(out, text, pos, s)
+                _gap(out, text, pos, s)
             pos = ends[i]
             out.append([s, pos, False])
             i += 1
@@ -60,47 +58,26 @@ class Tokens:
             _gap(out, text, pos, end)
         return out
 
-
-class Words:
-    """A document's token texts, read once for all its units and annotators: the usual sentence's tokens are then
-    list slices, not `Tokens.units`' loop (token lists are most of the Prodigy and DocBin exports)."""
-
-    __slots__ = ("gaps", "spaced", "spaces", "tokens", "words")
-
-    def __init__(self, tokens: Tokens) -> None:
-        text, starts, ends = tokens.text, tokens.starts, tokens.ends
-        self.tokens = tokens
-        self.words = [text[s:e] for s, e in zip(starts, ends, strict=True)]
-        self.gaps = [s - e for e, s in zip(ends, starts[1:], strict=False)]  # characters after token k
-        self.spaces = [gap == 1 for gap in self.gaps]
-        self.spaced = " " in "".join(self.words)  # some token holds a space
-
-    def cover(self, start: int, end: int) -> tuple[int, int] | None:
-        """(i, j) when tokens i to j - 1 cover text[start:end], separated by nothing or one space, else None."""
-        tokens = self.tokens
-        starts, ends = tokens.starts, tokens.ends
+    def split(self, start: int, end: int) -> tuple[list[str], list[bool], list[int], list[int]]:
+        """(words, trailing spaces, starts, ends) of text[start:end]; the usual sentence's are slices of the
+        document's token texts, read once for all its units and annotators (most of Prodigy and DocBin exports)."""
+        text, starts, ends = self.text, self.starts, self.ends
+        if self._words is None:
+            words = [text[s:e] for s, e in zip(starts, ends, strict=True)]
+            gaps = [s - e for e, s in zip(ends, starts[1:], strict=False)]  # characters after token k
+            spaced = [" " in w for w in words]
+            wide = [g != 0 and (g != 1 or text[e] != " ") for g, e in zip(gaps, ends, strict=False)]
+            # before token k: how many tokens hold a space, how many gaps are neither nothing nor one space
+            self._words = (words, [g == 1 for g in gaps], [*accumulate(spaced, initial=0)],
+                           [*accumulate(wide, initial=0)])
+        words, spaces, odd, wide = self._words
         i = bisect_left(starts, start)
         j = bisect_right(ends, end, i)
-        if i == j or starts[i] != start or ends[j - 1] != end:
-            return None
-        gaps = self.gaps[i:j - 1]
-        if max(gaps, default=0) > 1 or min(gaps, default=0) < 0 or sum(gaps) != tokens.text.count(" ", start, end):
-            return None
-        if self.spaced and " " in "".join(self.words[i:j]):  # then not every space is between tokens
-            return None
-        return i, j
-
-    def split(self, start: int, end: int) -> tuple[list[str], list[bool], list[int], list[int]]:
-        """(words, trailing spaces, starts, ends) of text[start:end]: list slices when `cover` finds tokens."""
-        found = self.cover(start, end)
-        if found is None:
-            units, text = self.tokens.units(start, end), self.tokens.text
+        if i == j or starts[i] != start or ends[j - 1] != end or odd[j] != odd[i] or wide[j - 1] != wide[i]:
+            units = self.units(start, end)  # not tokens separated by nothing or one space
             return ([text[s:e] for s, e, _ in units], [ws for _, _, ws in units], [s for s, _, _ in units],
                     [e for _, e, _ in units])
-        i, j = found
-        spaces = self.spaces[i:j - 1]
-        spaces.append(False)
-        return self.words[i:j], spaces, self.tokens.starts[i:j], self.tokens.ends[i:j]
+        return words[i:j], [*spaces[i:j - 1], False], starts[i:j], ends[i:j]
 
 
 def _gap(out: list[list], text: str, start: int, end: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -50,14 +50,13 @@ class View:
     notes: dict[int, list[dict]]
     doc_notes: list[dict]
     spans: list[Span]
-    changed: Callable[[], tuple[dict[int, str], str]]
-    """`AnnotatorWork.changed`: asked only by the formats that need it (`touched`)."""
-    records: dict[str, dict] = field(default_factory=dict)
+    work: AnnotatorWork
+    records: dict[str, dict]
     """As stored: the native format reads an adjudicated record's `from`/`versions`."""
 
     @functools.cached_property
     def _times(self) -> tuple[dict[int, str], str]:
-        return self.changed()
+        return self.work.changed()  # only for the formats that need it
 
     @property
     def touched(self) -> dict[int, str]:
@@ -66,7 +65,6 @@ class View:
 
     @property
     def updated(self) -> str:
-        """The latest `updated` time of the annotator's work on the document."""
         return self._times[1]
 
 
@@ -106,25 +104,16 @@ def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: 
     tags = work.tagged()
     notes = {i: [note_entry(r, sentences[i]) for r in work.sentence_notes(i)] for i in work.notes}
     doc_notes = [note_entry(r) for r in work.document_note_list()]
-    merged = work.entities(predicted)
-    where = work.sentences_of(merged)
-    spans = [Span(m[0], m[1], m[2], m[3], 0 if i is None else i) for m, i in zip(merged, where, strict=True)]
-
-    def changed() -> tuple[dict[int, str], str]:
-        return work.changed({(m[0], m[1]): i for m, i in zip(merged, where, strict=True) if m[5]})
-
-    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, changed, records)
+    spans = [Span(m[0], m[1], m[2], m[3], work.sentence_of(m[0], m[1]) or 0) for m in work.entities(predicted)]
+    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, work, records)
 
 
 def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated_only: bool,
           progress: Callable[[int], None] | None) -> Iterator[View]:
     labels = workspace.labels.names
     for doc_id in ids:
-        names = workspace.annotators(doc_id)
-        if annotator is not None:
-            names = [n for n in names if n == annotator]
-        tables = [(name, workspace.records(doc_id, name, READ_KEYS)) for name in names]
-        tables = [(name, table) for name, table in tables if table]
+        names = [n for n in workspace.annotators(doc_id) if annotator is None or n == annotator]
+        tables = [(name, table) for name in names if (table := workspace.records(doc_id, name, READ_KEYS))]
         if annotated_only and not tables:
             if progress:
                 progress(1)
@@ -179,8 +168,8 @@ def describe(bad: list[tuple[Unit, Span]]) -> list[Misaligned]:
 def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, int]:
     """Move misaligned spans onto token boundaries with spaCy's char_span; (adjusted, dropped)."""
     docs: dict[tuple[str, int, int], Any] = {}
-    adjusted = dropped = 0
-    drop: dict[int, set[int]] = {}
+    adjusted = 0
+    gone: set[int] = set()
     for u, span in bad:
         key = (u.view.doc.id, u.start, u.end)
         doc = docs.get(key)
@@ -188,21 +177,15 @@ def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, in
             doc = docs[key] = doc_from_units(vocab, u.view.doc.text, u.view.tokens.units(u.start, u.end))
         lo, hi = max(span.start, u.start) - u.start, min(span.end, u.end) - u.start
         found = doc.char_span(lo, hi, alignment_mode=mode) if lo < hi else None
-        first, last = (found.start, found.end) if found is not None else (0, 0)
-        while first < last and doc[first].is_space:
-            first += 1
-        while last > first and doc[last - 1].is_space:
-            last -= 1
-        if first == last:
-            drop.setdefault(id(u), set()).add(id(span))
-            dropped += 1
+        kept = [t for t in found if not t.is_space] if found is not None else []  # its ends, whitespace off
+        if not kept:
+            gone.add(id(span))
             continue
-        span.start, span.end = doc[first].idx + u.start, doc[last - 1].idx + len(doc[last - 1]) + u.start
+        span.start, span.end = kept[0].idx + u.start, kept[-1].idx + len(kept[-1]) + u.start
         adjusted += 1
     for u in {id(u): u for u, _ in bad}.values():
-        gone = drop.get(id(u), ())
         u.spans = sorted((s for s in u.spans if id(s) not in gone), key=lambda s: (s.start, s.end))
-    return adjusted, dropped
+    return adjusted, len(gone)
 
 
 # --- what several formats put in a record ------------------------------------------------------------------
@@ -220,10 +203,7 @@ def labels_of(u: Unit) -> list[str]:
     v = u.view
     if u.index is not None:
         return v.tags.get(u.index, [])
-    names: list[str] = []
-    for i in sorted(v.tags):
-        names.extend(n for n in v.tags[i] if n not in names)
-    return names
+    return list(dict.fromkeys(n for i in sorted(v.tags) for n in v.tags[i]))
 
 
 def notes_of(u: Unit) -> list[dict]:
