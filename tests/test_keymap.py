@@ -261,6 +261,12 @@ async def test_emacs_footer_shows_the_palette_key_and_alt_f_fires_as_ctrl_right(
         palette = app.screen.query_one(Footer).query_one(".-command-palette")
         assert palette.description == "Commands" and palette.key == "alt+x"
         view = app.screen.query_one(ArticleView)
+        for _ in range(500):  # the entities arrive with the analysis, after the first paint
+            if app.screen.analysis is not None:
+                break
+            await pilot.pause(0.02)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         await pilot.press("ctrl+right")  # what a terminal sends for alt+f
         await pilot.pause()
         assert view.entity_cursor is not None
