@@ -20,6 +20,8 @@ GOLD = "gold"
 """The adjudicated set `reader merge` and `reader review` write by default."""
 REVIEW = "review"
 """Kind of the record that says gold decided a sentence with no label."""
+DONE = "done"
+"""Kind of the record that says an annotator finished a document: every sentence of it was reviewed."""
 
 
 class AnnotationError(Exception):
@@ -179,7 +181,7 @@ class AnnotatorWork:
     keypress costs the same with 100 or 10,000 annotations. `sentences` may be a function, called when needed."""
 
     __slots__ = ("_order", "_sentences", "_starts", "counts", "decisions", "dismissals", "document_notes", "notes",
-                 "tags")
+                 "reviews", "tags")
 
     def __init__(self, records: Mapping[str, dict] = {},
                  sentences: Sequence[tuple[int, int]] | Callable[[], Sequence[tuple[int, int]]] = (),
@@ -191,6 +193,7 @@ class AnnotatorWork:
         """Sentence index -> {id: record}, as `notes` (entity notes included) and `dismissals`."""
         self.notes: dict[int, dict[str, dict]] = {}
         self.dismissals: dict[int, dict[str, dict]] = {}
+        self.reviews: dict[int, dict[str, dict]] = {}
         self.document_notes: dict[str, dict] = {}
         self.decisions: dict[tuple[int, int], dict] = {}
         """(start, end) -> the entity decision's record."""
@@ -217,6 +220,8 @@ class AnnotatorWork:
         kind = record.get("kind")
         if kind == "note":
             return None if record.get("target") == "document" else self.notes
+        if kind == REVIEW:
+            return self.reviews
         return self.tags if kind == "tag" else self.dismissals if kind == DISMISSAL else None
 
     def add(self, ident: str, record: dict) -> int | None:
@@ -256,6 +261,24 @@ class AnnotatorWork:
             if not entries:
                 del table[index]  # type: ignore[arg-type]
         return index
+
+    @property
+    def done(self) -> bool:
+        """The annotator marked the document finished."""
+        return bool(self.counts.get(DONE))
+
+    def reviewed(self) -> set[int]:
+        """The one rule of what an annotator reviewed, for exports and training: every sentence of a done
+        document; otherwise those holding their tag, note, entity decision, dismissal or (gold) no-label decision.
+        Untouched sentences of an unfinished document may never have been read, so they are not negatives."""
+        if self.done:
+            return set(range(len(self.sentences)))
+        found = {*self.tags, *self.notes, *self.dismissals, *self.reviews}
+        for start, end in self.decisions:
+            index = self.sentence_of(start, end)
+            if index is not None:
+                found.add(index)
+        return found
 
     def labels(self, index: int) -> list[str]:
         """The labels of one sentence, in label-set order (unknown labels after, by name)."""

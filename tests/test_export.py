@@ -200,11 +200,14 @@ def test_native_sentence_records(ws, tmp_path):
 
 
 def test_prodigy_tasks(ws, tmp_path):
-    records = read(export(ws, "prodigy", annotator="alice"), tmp_path)
+    records = read(export(ws, "prodigy", annotator="alice", unreviewed="include"), tmp_path)
     assert len(records) == 7
+    reviewed = read(export(ws, "prodigy", annotator="alice"), tmp_path, "reviewed.jsonl")
+    assert [r for r in records if r["answer"] == "accept"] == reviewed
+    assert {r["answer"] for r in records} == {"accept", "ignore"}
     for r in records:
         assert list(r)[:6] == ["text", "tokens", "spans", "accept", "options", "meta"]
-        assert r["answer"] == "accept" and r["_annotator_id"] == r["meta"]["annotator"]
+        assert r["_annotator_id"] == r["meta"]["annotator"]
         assert r["_annotator_id"] == ("alice" if r["meta"]["doc_id"] != ids(ws)[T3[:10]] else None)
         assert r["options"] == [{"id": n, "text": n} for n in ws.labels.names]
         assert set(r["accept"]) <= set(ws.labels.names)
@@ -227,9 +230,62 @@ def test_prodigy_tasks(ws, tmp_path):
     assert untouched["_timestamp"] >= tagged["_timestamp"] > 1_700_000_000, "from the annotations' times"
     tagged = [r for r in records if r["accept"]]
     assert all(r["_timestamp"] > 1_700_000_000 for r in tagged)
-    bob = read(export(ws, "prodigy", annotator="bob"), tmp_path, "bob.jsonl")
+    bob = read(export(ws, "prodigy", annotator="bob", unreviewed="include"), tmp_path, "bob.jsonl")
     assert bob[0]["_input_hash"] == records[0]["_input_hash"], "same text, same input hash"
     assert bob[0]["_task_hash"] != records[0]["_task_hash"], "different spans, different task"
+
+
+def test_training_formats_hold_reviewed_sentences_only(ws):
+    """A sentence is reviewed when its annotator tagged, noted, decided or dismissed something in it; the rest
+    is model output nobody read: left out of training data (and counted), unless --unreviewed include."""
+    t1, t2 = ids(ws)[T1[:10]], ids(ws)[T2[:10]]
+    alice = ws.session(ws.document(t2), "alice")
+    alice.use_sentences(ws.cached_analysis(ws.document(t2)).sentences)
+    alice.dismiss_suggestion(0, ["figure"], model="news")  # a decision too: the sentence was read
+    result = export(ws, "doccano", annotator="alice")
+    kept = {(r["meta"]["doc_id"], r["meta"]["sentence"]) for r in result.records}
+    assert kept == {(t1, 0), (t1, 1), (t2, 0), (t2, 1), (t2, 2)}
+    everything = export(ws, "doccano", annotator="alice", unreviewed="include")
+    left = everything.count - result.count
+    assert left > 0 and result.unreviewed == left
+    assert f"{left} unreviewed sentences left out" in result.summary() and "--unreviewed include" in result.summary()
+    assert everything.unreviewed == 0 and "left out" not in everything.summary()
+    native = export(ws, "jsonl", unit="sentence", annotator="alice")
+    assert native.count == everything.count, "the native format keeps every sentence (its spans say `predicted`)"
+
+
+def test_a_done_document_is_reviewed_whole(ws):
+    """Done: every sentence was read, so its untagged sentences are real negatives, and the document unit of a
+    training format is exported only for a done document."""
+    from reader.annotations import DONE
+
+    t2 = ids(ws)[T2[:10]]
+    assert export(ws, "spacy", unit="document", annotator="alice").count == 0
+    ws.store.write(t2, "alice", upsert=[{"id": "done", "kind": DONE, "annotator": "alice", "start": 0, "end": 0,
+                                         "created": "2026-03-09T10:00:00Z"}])
+    sentences = export(ws, "doccano", annotator="alice").records
+    assert sorted(r["meta"]["sentence"] for r in sentences if r["meta"]["doc_id"] == t2) == [0, 1, 2]
+    whole = export(ws, "spacy", unit="document", annotator="alice")
+    assert whole.count == 1 and "2 documents not marked done left out" in whole.summary()
+    assert whole.documents == 1, "the documents exported, not those read"
+    [doc] = DocBin().from_bytes(whole.docbin).get_docs(spacy.blank("fr").vocab)
+    assert doc.user_data["doc_id"] == t2
+
+
+def test_whose_work_gold_first_else_everyone_with_a_warning(ws):
+    both = export(ws, "prodigy")
+    assert {r["_annotator_id"] for r in both.records} == {"alice", "bob"}
+    [warning] = both.warnings
+    assert "1 documents have versions by several annotators (alice, bob)" in warning
+    assert "--annotator NAME" in warning and "reader merge" in warning
+    assert export(ws, "jsonl").warnings == [], "the native format keeps everyone's work, as its import does"
+    t1 = ids(ws)[T1[:10]]
+    gold = ws.session(ws.document(t1), "gold")
+    gold.use_sentences(ws.cached_analysis(ws.document(t1)).sentences)
+    gold.set_tag(0, "event", True)
+    adjudicated = export(ws, "prodigy")
+    assert {r["_annotator_id"] for r in adjudicated.records} == {"gold"} and not adjudicated.warnings
+    assert {r["_annotator_id"] for r in export(ws, "prodigy", annotator="bob").records} == {"bob"}
 
 
 def test_doccano_records(ws, tmp_path):
@@ -247,7 +303,7 @@ def test_doccano_records(ws, tmp_path):
 
 def test_spacy_docbin(ws, tmp_path):
     path = tmp_path / "train.spacy"
-    result = export(ws, "spacy", annotator="alice")
+    result = export(ws, "spacy", annotator="alice", unreviewed="include")
     write_export(result, path)
     nlp = spacy.blank("fr")
     docs = list(DocBin().from_disk(path).get_docs(nlp.vocab))
@@ -267,7 +323,7 @@ def test_spacy_docbin(ws, tmp_path):
     assert "chancelier allemand Olaf Scholz" in {e.text for e in first.ents}, "the reviewed span wins the overlap"
     assert "Olaf Scholz" in {e.text for e in first.spans["sc"]}
     assert "Olaf Scholz" not in {e.text for e in first.ents}
-    whole = export(ws, "spacy", unit="document", annotator="alice")
+    whole = export(ws, "spacy", unit="document", annotator="alice", unreviewed="include")
     write_export(whole, tmp_path / "docs.spacy")
     doc = next(DocBin().from_disk(tmp_path / "docs.spacy").get_docs(nlp.vocab))
     assert doc.text == T1 and doc.cats["event"] == doc.cats["quote"] == doc.cats["claim"] == 1.0
@@ -664,7 +720,7 @@ def test_every_writer_takes_units_and_labels_and_gives_bytes(ws):
     every = list(views(ws, select(ws, None), None, False, None))
     labels = list(ws.labels.names)
     for fmt in FORMATS.values():
-        parts = units(every, fmt.default_unit, fmt.keeps_rejected, False)
+        parts, _ = units(every, fmt.default_unit, fmt.keeps_rejected, False, fmt.training)
         data = fmt.write(parts, labels)
         assert isinstance(data, bytes)
         assert data == export(ws, fmt.name).to_bytes(), fmt.name
@@ -676,7 +732,7 @@ def test_docbin_with_a_unit_without_tokens_and_overlapping_spans(ws):
     from reader.export.units import select, units, views
 
     every = list(views(ws, select(ws, None), "alice", True, None))
-    parts = units(every, "sentence", False, True)
+    parts, _ = units(every, "sentence", False, True)
     empty = type(parts[0])(parts[0].view, 99, parts[0].start, parts[0].start, [])
     data = docbin.write([parts[0], empty, *parts[1:], empty], list(ws.labels.names))
     assert spacy_readds(data) == data

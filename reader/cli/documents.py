@@ -285,6 +285,9 @@ def export_(
     = False,
     align: Annotated[str, typer.Option(help="Spans that cut a token: strict (fail), expand or contract.")]
     = "strict",
+    unreviewed: Annotated[str, typer.Option(
+        help="Training formats: exclude (default) or include the sentences nobody reviewed, marked where the "
+             "format can say so.")] = "exclude",
 ) -> None:
     """Write a dataset (stdout when no --output); a summary goes to stderr."""
     from rich.progress import Progress
@@ -292,14 +295,15 @@ def export_(
     from reader.export import check_options, export, write_export
 
     target = None if output is None or str(output) == "-" else output
-    check_options(fmt, unit, align, target)
+    check_options(fmt, unit, align, target, unreviewed=unreviewed)
     ws = open_workspace(read_only=True)
     who = OPTIONS.annotator if OPTIONS.annotator_given else None
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("exporting", total=2 * (len(doc) if doc else len(ws.document_ids())))
-        result = export(ws, fmt, unit, doc, annotated_only, who, align, progress=lambda n: progress.advance(task, n))
+        result = export(ws, fmt, unit, doc, annotated_only, who, align, progress=lambda n: progress.advance(task, n),
+                        unreviewed=unreviewed)
     write_export(result, target)
-    warn(result.skipped)
+    warn([*result.skipped, *result.warnings])
     say(err, result.summary())
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from reader.annotations import GOLD
 from reader.export import docbin, doccano, native, prodigy
 from reader.export.jsonlines import write_export
 from reader.export.native import import_native, is_native_record, read_native
@@ -39,6 +40,7 @@ __all__ = [
 
 
 UNITS = ("document", "sentence")
+UNREVIEWED = ("exclude", "include")
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,12 @@ class Format:
     """Rejected entities stay in the records (the native format's review trail)."""
     write: Callable[[Iterable[Unit], list[str]], bytes]
     """(units, label universe) -> the file: one JSON line or one Doc per unit."""
+    training: bool = True
+    """Training data: reviewed units only unless `unreviewed="include"`, one annotator's version of a text."""
 
 
 FORMATS: dict[str, Format] = {
-    "jsonl": Format("jsonl", "document", binary=False, keeps_rejected=True, write=native.write),
+    "jsonl": Format("jsonl", "document", binary=False, keeps_rejected=True, write=native.write, training=False),
     "prodigy": Format("prodigy", "sentence", binary=False, keeps_rejected=False, write=prodigy.write),
     "doccano": Format("doccano", "sentence", binary=False, keeps_rejected=False, write=doccano.write),
     "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write),
@@ -62,7 +66,7 @@ FORMATS: dict[str, Format] = {
 
 
 def check_options(fmt: str, unit: str | None = None, align: str = "strict", output: object = None, *,
-                  need_output: bool = True) -> str:
+                  need_output: bool = True, unreviewed: str = "exclude") -> str:
     """Validate the options before any work; returns the unit. `output` None or "-" is stdout."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
@@ -70,11 +74,27 @@ def check_options(fmt: str, unit: str | None = None, align: str = "strict", outp
     unit = unit or found.default_unit
     if unit not in UNITS:
         raise ExportError(f"unknown unit {unit!r} (units: {', '.join(UNITS)})")
+    if unreviewed not in UNREVIEWED:
+        raise ExportError(f"unknown --unreviewed {unreviewed!r} (choices: {', '.join(UNREVIEWED)})")
     if align not in ALIGN_MODES:
         raise ExportError(f"unknown alignment mode {align!r} (modes: {', '.join(ALIGN_MODES)})")
     if need_output and found.binary and (output is None or output == "-"):
         raise ExportError(f"the {fmt} format is a binary DocBin: give --output FILE.spacy")
     return unit
+
+
+def whose_work(workspace: Workspace, ids: list[str], warnings: list[str]) -> str | None:
+    """`gold` when any chosen document has it; else None (everyone), with a warning when texts then repeat."""
+    names = [workspace.annotators(doc_id) for doc_id in ids]
+    if any(GOLD in found for found in names):
+        return GOLD
+    shared = [found for found in names if len(found) > 1]
+    if shared:
+        everyone = sorted({name for found in shared for name in found})
+        warnings.append(f"{len(shared)} documents have versions by several annotators ({', '.join(everyone)}): "
+                        "their texts repeat with different labels; export one with --annotator NAME, or "
+                        "adjudicate them first with `reader merge`")
+    return None
 
 
 def export(
@@ -86,20 +106,26 @@ def export(
     annotator: str | None = None,
     align: str = "strict",
     progress: Callable[[int], None] | None = None,
+    unreviewed: str = "exclude",
 ) -> ExportResult:
     """Build a dataset from the store; nothing is written (see `write_export`).
 
     `doc_ids`: ids or unique prefixes. Misaligned spans raise ExportError listing them unless `align` is `expand`
     or `contract`. `progress(n)` is called as documents are read, then as they are written: 2 per document.
+    A training format without `annotator` takes `gold` when the store has it, else every annotator (and says
+    that texts repeat); it keeps reviewed units only unless `unreviewed` is "include".
     """
-    unit = check_options(fmt, unit, align, need_output=False)
+    unit = check_options(fmt, unit, align, need_output=False, unreviewed=unreviewed)
     found = FORMATS[fmt]
     result = ExportResult(found.name, unit, found.binary)
     reported = 0
     with workspace.bulk_reads():  # the writers too: their Docs and records join the read model on the heap
         ids = select(workspace, doc_ids)
+        if annotator is None and found.training:
+            annotator = whose_work(workspace, ids, result.warnings)
         every = list(views(workspace, ids, annotator, annotated_only, progress))
-        parts = units(every, unit, found.keeps_rejected, annotated_only)
+        reviewed_only = found.training and unreviewed == "exclude"
+        parts, result.unreviewed = units(every, unit, found.keeps_rejected, annotated_only, reviewed_only)
         bad = misaligned(parts)
         if bad and align == "strict":
             listed = describe(bad)
@@ -129,7 +155,7 @@ def export(
             result.notes += len(notes_of(u))
     if progress:  # the last document, and those read but not exported (annotated_only)
         progress(len(ids) - reported)
-    result.documents = len({v.doc.id for v in every})
+    result.documents = len({u.view.doc.id for u in parts})
     result.count = len(parts)
     damaged = [d for d in workspace.damage() if not d.annotator]  # documents left out by `select`
     damaged += [d for doc_id in ids for d in workspace.damage(doc_id)]

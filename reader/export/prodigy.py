@@ -86,7 +86,7 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
             "notes": notes_of(u),
             "_input_hash": input_hash,
             "_task_hash": hash32(hashed),
-            "answer": "accept",
+            "answer": "accept" if u.reviewed else "ignore",  # model output nobody read is no example
             "_annotator_id": v.annotator,
             "_timestamp": epoch(stamp or v.updated),
         }

@@ -50,6 +50,9 @@ class ExportResult:
     dropped: int = 0
     skipped: list[str] = field(default_factory=list)
     """The damaged files left out (`Workspace.damage`), one line each."""
+    unreviewed: int = 0
+    """Units left out because nobody reviewed them (training formats, `--unreviewed exclude`)."""
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def docbin(self) -> bytes | None:
@@ -70,4 +73,8 @@ class ExportResult:
                 f"{self.spans} spans, {self.notes} notes, labels: {labels}")
         if self.adjusted or self.dropped:
             text += f"; {self.adjusted} misaligned spans adjusted, {self.dropped} dropped"
+        if self.unreviewed:
+            what = "documents not marked done" if self.unit == "document" else "unreviewed sentences"
+            text += (f"; {self.unreviewed} {what} left out (mark documents done with D or `reader done`, or "
+                     "pass --unreviewed include)")
         return text

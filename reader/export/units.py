@@ -76,6 +76,8 @@ class Unit:
     start: int
     end: int
     spans: list[Span]
+    reviewed: bool = True
+    """Its annotator reviewed it (`AnnotatorWork.reviewed`); else it holds model output nobody read."""
 
 
 def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
@@ -137,21 +139,31 @@ def select(workspace: Workspace, doc_ids: list[str] | None) -> list[str]:
     return [i for i in all_ids if i in wanted]
 
 
-def units(views: list[View], unit: str, keeps_rejected: bool, annotated_only: bool) -> list[Unit]:
+def units(views: list[View], unit: str, keeps_rejected: bool, annotated_only: bool, reviewed_only: bool = False
+          ) -> tuple[list[Unit], int]:
+    """(the units, how many unreviewed ones `reviewed_only` left out). A sentence is reviewed by the rule of
+    `AnnotatorWork.reviewed`; a whole document only when its annotator marked it done."""
     out: list[Unit] = []
+    left_out = 0
     for v in views:
         spans = v.spans if keeps_rejected else [s for s in v.spans if s.status != "rejected"]
         if unit == "document":
-            out.append(Unit(v, None, 0, len(v.doc.text), spans))
+            done = v.annotator is not None and v.work.done
+            if reviewed_only and not done:
+                left_out += 1
+                continue
+            out.append(Unit(v, None, 0, len(v.doc.text), spans, done))
             continue
+        reviewed = v.work.reviewed() if v.annotator is not None else set()
         by_sentence: dict[int, list[Span]] = {}
         for span in spans:
             by_sentence.setdefault(span.sentence, []).append(span)
         for index, (start, end) in enumerate(v.sentences):
-            if annotated_only and index not in v.touched:
+            if index not in reviewed and (annotated_only or reviewed_only):
+                left_out += reviewed_only
                 continue
-            out.append(Unit(v, index, start, end, by_sentence.get(index, [])))
-    return out
+            out.append(Unit(v, index, start, end, by_sentence.get(index, []), index in reviewed))
+    return out, left_out
 
 
 def misaligned(units: list[Unit]) -> list[tuple[Unit, Span]]:
