@@ -54,15 +54,12 @@ class Example:
 
 
 def examples(works: Iterable[tuple[Document, AnnotatorWork]]) -> list[Example]:
-    """The sentences an annotator read, up to the last tagged or dismissed one of each document: an untagged one
-    before it is a negative for every label; after it, it may not have been read."""
+    """The sentences an annotator reviewed (`AnnotatorWork.reviewed`, the rule exports use): in a done document
+    an untagged sentence is a negative for every label; elsewhere an unread one would be a false negative."""
     out: list[Example] = []
     for doc, work in works:
         tagged = work.tagged()
-        seen = [*tagged, *work.dismissals]
-        if not seen:
-            continue
-        for index in range(max(seen) + 1):
+        for index in sorted(work.reviewed()):
             start, end = work.sentences[index]
             out.append(Example(doc.id, doc.text[start:end], frozenset(tagged.get(index, ()))))
     return out

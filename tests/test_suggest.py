@@ -313,3 +313,21 @@ def test_a_dismissed_label_is_not_dismissed_twice_and_accepting_keeps_hand_tags(
     assert session.accept_suggestion(1, ["quote"], "news") is None
     record = next(r for r in workspace.records(doc.id, "tester").values() if r["kind"] == "tag")
     assert "model" not in record
+
+
+def test_training_examples_are_the_reviewed_sentences():
+    """`reader train` and the exports share one rule: an untagged sentence is a negative only when it was read
+    (its document done, or a decision in it); after the last tag of an unfinished document it may not have been."""
+    from reader.annotations import DONE, AnnotatorWork
+    from reader.suggest import examples
+
+    text = "Un. Deux. Trois. Quatre."
+    sentences = [(0, 3), (4, 9), (10, 16), (17, 24)]
+    doc = make_document(text)
+    records = {"t": {"kind": "tag", "start": 4, "end": 9, "label": "quote"},
+               "d": {"kind": "dismissal", "start": 17, "end": 24, "label": "figure"}}
+    found = examples([(doc, AnnotatorWork(records, sentences, LABELS))])
+    assert [(e.text, set(e.labels)) for e in found] == [("Deux.", {"quote"}), ("Quatre.", set())]
+    records["done"] = {"kind": DONE, "start": 0, "end": 0}
+    found = examples([(doc, AnnotatorWork(records, sentences, LABELS))])
+    assert [e.text for e in found] == ["Un.", "Deux.", "Trois.", "Quatre."]
