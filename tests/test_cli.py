@@ -72,6 +72,7 @@ def files(store) -> list:
         (["import", "x.txt", "--n-process", "abc"], "error: invalid value for '--n-process': 'abc'"),
         (["export", "--format", "nope"], "error: unknown format 'nope'"),
         (["export", "--unreviewed", "all"], "error: unknown --unreviewed 'all' (choices: exclude, include)"),
+        (["import", "x.txt", "--align", "loose"], "error: unknown alignment mode 'loose' (modes: strict, expand"),
         (["export", "--n-process", "2"], "error: no such option: --n-process"),  # export runs in one process
         (["lst"], "error: no command or file 'lst' (commands: agree, entity, export, import"),
     ],

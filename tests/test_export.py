@@ -683,6 +683,36 @@ def test_import_rejects_what_it_cannot_rebuild(ws, tmp_path):
         store.close()
 
 
+def test_import_refuses_spans_that_cut_tokens_or_snaps_them_with_align(ws, tmp_path):
+    """A store never holds a span its own exports reject: the import lists each span that cuts a token and
+    writes nothing, or with --align moves it onto tokens as export's --align does."""
+    record = json.loads(json.dumps(export(ws, "jsonl", annotator="alice").records[0]))
+    text = record["text"]
+    start = text.index("Emmanuel Macron")
+    record["spans"].append({"start": start + 2, "end": start + 15, "label": "PER", "text": text[start + 2:start + 15],
+                            "status": "added"})  # "manuel Macron": cuts "Emmanuel"
+    record["spans"].append({"start": start + 1, "end": start + 2, "label": "MISC", "text": "m", "status": "added"})
+    for mode, expected in [("expand", (start, start + 15)), ("contract", (start + 9, start + 15))]:
+        store = Store(tmp_path / mode)
+        try:
+            copy = Workspace(store, model=MODEL)
+            if mode == "expand":
+                with pytest.raises(ExportError) as refused:
+                    import_native(copy, [json.loads(json.dumps(record))], analyse=True)
+                message = str(refused.value)
+                assert message.startswith("2 span(s) do not align with the tokens, nothing was imported")
+                assert "[%d:%d] PER 'manuel Macron' cuts a token" % (start + 2, start + 15) in message
+                assert "--align expand" in message and store.document_ids() == []
+            summary = import_native(copy, [json.loads(json.dumps(record))], analyse=True, align=mode)
+            assert (summary.snapped, summary.dropped) == ((2, 0) if mode == "expand" else (1, 1))
+            again = export(copy, "jsonl").records[0]
+            added = {(s["start"], s["end"]) for s in again["spans"] if s["label"] == "PER" and s["status"] == "added"}
+            assert expected in added
+            assert export(copy, "spacy", unreviewed="include").count, "every export takes the store as it is"
+        finally:
+            store.close()
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_sentence_offsets_map_back_to_the_document(ws, data):

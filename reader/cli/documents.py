@@ -200,22 +200,28 @@ def import_(
     paths: Annotated[list[str], typer.Argument(
         help="Files (.txt, .md, .jsonl, .html, a feed, or a native export), folders, or URLs of pages or feeds.")],
     n_process: Annotated[int, typer.Option(help="spaCy worker processes.")] = 1,
+    align: Annotated[str, typer.Option(
+        help="Native exports: entity spans that cut a token refuse the import (strict), or expand/contract.")]
+    = "strict",
 ) -> None:
     """Add documents to the store and analyse them; a native `reader export` file brings its annotations."""
     from reader.documents import is_url
-    from reader.export import import_native, read_native
+    from reader.export import check_options, import_native, read_native
 
+    check_options("jsonl", align=align, need_output=False)
     ws = open_workspace(written="nothing was imported")
     native = {p: records for p in paths
               if not is_url(p) and Path(p).is_file() and (records := read_native(Path(p))) is not None}
     rest = [p for p in paths if p not in native]
     loaded = load_documents(ws, rest) if rest else None  # every input is read before anything is stored
     if native:
-        summary = import_native(ws, [r for records in native.values() for r in records], analyse=True)
+        summary = import_native(ws, [r for records in native.values() for r in records], analyse=True, align=align)
         for doc_id in summary.documents:
             state = "added" if doc_id in summary.added else "unchanged"
             say(out, f"{doc_id}  {state:<9}  {ws.document(doc_id).title}")
         say(out, f"{summary.annotations} annotations imported from {len(native)} native export(s)")
+        if summary.snapped or summary.dropped:
+            say(err, f"{summary.snapped} spans that cut a token moved onto tokens ({align}), {summary.dropped} dropped")
     if loaded is None:
         return
     results = import_documents(ws, loaded.documents, analyse=True, n_process=n_process)

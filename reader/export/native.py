@@ -27,7 +27,8 @@ from reader.annotations import (
 from reader.documents import Document, document_id
 from reader.export import jsonlines
 from reader.export.result import ExportError
-from reader.export.units import META_ORDER, Unit, document_meta, labels_of, notes_of, unit_meta
+from reader.export.tokens import Tokens, blank_vocab, doc_from_units
+from reader.export.units import META_ORDER, Unit, document_meta, labels_of, notes_of, snap, unit_meta
 from reader.untrusted import UntrustedError, check_name, clean_line, clean_meta, clean_text
 
 if TYPE_CHECKING:
@@ -145,10 +146,14 @@ class ImportSummary:
     """Those of `documents` that were not in the store yet."""
     annotations: int
     """Annotation records written (the same ones again change nothing on disk)."""
+    snapped: int = 0
+    """Spans that cut a token, moved onto tokens (`align`); `dropped`: those that contracted to nothing."""
+    dropped: int = 0
 
 
 def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: bool = False,
-                  clock: Callable[[], str] = now, default_annotator: str | None = None) -> ImportSummary:
+                  clock: Callable[[], str] = now, default_annotator: str | None = None,
+                  align: str = "strict") -> ImportSummary:
     """Recreate documents and annotations from native document records, with the ids the annotation operations use
     (re-importing is idempotent); everything is validated before anything is written.
 
@@ -187,8 +192,9 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
     if analyse:  # load (or fail on) every pipeline needed before the store changes
         for doc in {workspace.pipeline_for(d): d for d in docs if workspace.cached_analysis(d) is None}.values():
             workspace.pipeline(doc)
-    added = tuple(doc.id for doc in docs if workspace.add_document(doc))
     analyses = workspace.analyse_many(docs) if analyse and docs else [workspace.cached_analysis(d) for d in docs]
+    snapped = _align_spans(plan, dict(zip((d.id for d in docs), analyses, strict=True)), align)
+    added = tuple(doc.id for doc in docs if workspace.add_document(doc))
     predicted = {doc.id: {(e.start, e.end): e.label for e in analysis.entities}
                  for doc, analysis in zip(docs, analyses, strict=True) if analysis is not None}
     written = 0
@@ -228,7 +234,42 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
         for who, items in sorted(by_annotator.items()):
             workspace.write(doc.id, who, upsert=items)
             written += len(items)
-    return ImportSummary(len(plan), tuple(d.id for d in docs), added, written)
+    return ImportSummary(len(plan), tuple(d.id for d in docs), added, written, *snapped)
+
+
+def _align_spans(plan: list[tuple[Document, str | None, dict]], analyses: dict, align: str) -> tuple[int, int]:
+    """Entity spans that cut a token of the analysis refuse the import (one line each), or with `align` expand
+    or contract are moved onto tokens as export's --align does: a store never holds a span its exports reject.
+    (snapped, dropped); a document without an analysis is not checked (no tokens to check against)."""
+    bad = []
+    for number, (doc, _, record) in enumerate(plan, 1):
+        analysis = analyses.get(doc.id)
+        if analysis is None:
+            continue
+        tokens = Tokens(doc.text, [t[0] for t in analysis.tokens], [t[1] for t in analysis.tokens])
+        for span in record["spans"]:
+            if span.get("status", "predicted") != "predicted" and not tokens.aligned(span["start"], span["end"]):
+                bad.append((number, doc, tokens, span))
+    if not bad:
+        return 0, 0
+    if align == "strict":
+        lines = [f"record {n} ({doc.id}) [{s['start']}:{s['end']}] {s['label']} "
+                 f"{doc.text[s['start']:s['end']]!r} cuts a token" for n, doc, _, s in bad]
+        raise ExportError(f"{len(bad)} span(s) do not align with the tokens, nothing was imported "
+                          "(use --align expand or --align contract to snap them):\n  " + "\n  ".join(lines))
+    dropped = 0
+    docs: dict[str, Any] = {}
+    for _, doc, tokens, span in bad:
+        if doc.id not in docs:
+            docs[doc.id] = doc_from_units(blank_vocab(), doc.text, tokens.units(0, len(doc.text)))
+        found = snap(docs[doc.id], span["start"], span["end"], align)
+        if found is None:
+            record = next(r for d, _, r in plan if d is doc)
+            record["spans"] = [s for s in record["spans"] if s is not span]
+            dropped += 1
+        else:
+            span["start"], span["end"] = found
+    return len(bad) - dropped, dropped
 
 
 def _add(by_annotator: dict[str, list[dict]], doc: Document, name: str, ident: str, kind: str, start: int,

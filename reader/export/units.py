@@ -177,6 +177,14 @@ def describe(bad: list[tuple[Unit, Span]]) -> list[Misaligned]:
                        u.index) for u, s in bad]
 
 
+def snap(doc: Any, start: int, end: int, mode: str) -> tuple[int, int] | None:
+    """A span moved onto the tokens of `doc` by spaCy's `char_span` (`expand` or `contract`), whitespace off its
+    ends; None when nothing is left."""
+    found = doc.char_span(start, end, alignment_mode=mode) if start < end else None
+    kept = [t for t in found if not t.is_space] if found is not None else []
+    return (kept[0].idx, kept[-1].idx + len(kept[-1])) if kept else None
+
+
 def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, int]:
     """Move misaligned spans onto token boundaries with spaCy's char_span; (adjusted, dropped)."""
     docs: dict[tuple[str, int, int], Any] = {}
@@ -187,13 +195,11 @@ def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, in
         doc = docs.get(key)
         if doc is None:
             doc = docs[key] = doc_from_units(vocab, u.view.doc.text, u.view.tokens.units(u.start, u.end))
-        lo, hi = max(span.start, u.start) - u.start, min(span.end, u.end) - u.start
-        found = doc.char_span(lo, hi, alignment_mode=mode) if lo < hi else None
-        kept = [t for t in found if not t.is_space] if found is not None else []  # its ends, whitespace off
-        if not kept:
+        snapped = snap(doc, max(span.start, u.start) - u.start, min(span.end, u.end) - u.start, mode)
+        if snapped is None:
             gone.add(id(span))
             continue
-        span.start, span.end = kept[0].idx + u.start, kept[-1].idx + len(kept[-1]) + u.start
+        span.start, span.end = snapped[0] + u.start, snapped[1] + u.start
         adjusted += 1
     for u in {id(u): u for u, _ in bad}.values():
         u.spans = sorted((s for s in u.spans if id(s) not in gone), key=lambda s: (s.start, s.end))
