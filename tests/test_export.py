@@ -701,7 +701,7 @@ def test_import_refuses_spans_that_cut_tokens_or_snaps_them_with_align(ws, tmp_p
                     import_native(copy, [json.loads(json.dumps(record))], analyse=True)
                 message = str(refused.value)
                 assert message.startswith("2 span(s) do not align with the tokens, nothing was imported")
-                assert "[%d:%d] PER 'manuel Macron' cuts a token" % (start + 2, start + 15) in message
+                assert f"[{start + 2}:{start + 15}] PER 'manuel Macron' cuts a token" in message
                 assert "--align expand" in message and store.document_ids() == []
             summary = import_native(copy, [json.loads(json.dumps(record))], analyse=True, align=mode)
             assert (summary.snapped, summary.dropped) == ((2, 0) if mode == "expand" else (1, 1))
