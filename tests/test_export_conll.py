@@ -10,6 +10,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import spacy
@@ -21,6 +22,7 @@ from seqeval.scheme import IOB2, Entities
 from spacy.tokens import DocBin
 from spacy.training.converters import conll_ner_to_docs
 
+from reader import cli
 from reader.export import ExportError, export
 from reader.export.docbin import without_overlaps as docbin_rule
 from reader.export.overlap import without_overlaps
@@ -38,12 +40,17 @@ def nonspace(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory) -> dict[str, tuple[bytes, list[dict]] | None]:
-    """case -> (the CoNLL bytes, the native records of the same case), or None when strict alignment fails."""
+def store_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("conll") / "store"
     root.mkdir()
     export_cases.build_store(root)
-    store = Store(root, read_only=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def exported(store_root) -> dict[str, tuple[bytes, list[dict]] | None]:
+    """case -> (the CoNLL bytes, the native records of the same case), or None when strict alignment fails."""
+    store = Store(store_root, read_only=True)
     ws = Workspace(store, model=export_cases.MODEL, annotator="alice")
     try:
         texts = {ws.document(i).text: i for i in ws.document_ids()}
@@ -140,6 +147,26 @@ def test_spacy_convert_command_reads_the_file(exported, tmp_path):
     docs = list(DocBin().from_disk(tmp_path / "train.spacy").get_docs(spacy.blank("xx").vocab))
     expected = expected_documents(records)
     assert [(nonspace(d.text), [(e.label_, nonspace(e.text)) for e in d.ents]) for d in docs] == expected
+
+
+def test_the_command_line_writes_the_same_file(exported, store_root, tmp_path, capsys):
+    out = tmp_path / "alice.conll"
+    common = ["--store", str(store_root), "--model", export_cases.MODEL, "--annotator", "alice"]
+    assert cli.run(["export", "--format", "conll", "--unit", "document", "--align", "expand", "--output", str(out),
+                    *common]) == 0
+    assert out.read_bytes() == exported["document-annotator-alice-expand"][0]
+    assert "exported" in capsys.readouterr().err
+    assert cli.run(["export", "--format", "hf", "--align", "expand", *common]) == 0
+    assert capsys.readouterr().out.encode() == hf_of_alice(store_root)
+
+
+def hf_of_alice(root: Path) -> bytes:
+    store = Store(root, read_only=True)
+    try:
+        return export(Workspace(store, model=export_cases.MODEL, annotator="alice"), "hf", annotator="alice",
+                      align="expand").to_bytes()
+    finally:
+        store.close()
 
 
 def test_a_sentence_break_inside_an_entity_is_not_written(exported):
