@@ -201,3 +201,28 @@ def test_the_overlap_rule_prefers_reviewed_then_longest_then_earliest():
     kept, left_out = without_overlaps([model_long, analyst, second, first, shorter, longer])
     assert kept == [analyst, first, Span(20, 24, "LOC", "accepted", 0)]
     assert left_out == 3
+
+
+def test_a_label_with_a_space_whitespace_and_overlaps_in_one_document():
+    """Built by hand: the analysis' tokens leave whitespace out, an entity label may hold a space (a valid name),
+    a sentence may have no token, and overlapping spans keep the analyst's one."""
+    from reader.documents import make_document
+    from reader.export.conll import write
+    from reader.export.tokens import Tokens
+    from reader.export.units import Unit, View
+
+    text = "Le Conseil\u00a0de Paris.\n\nIl vote."
+    doc = make_document(text)
+    text = doc.text
+    pairs = [(m.start(), m.end()) for m in re.finditer(r"[^\W]+|[.]", text)]
+    sentences = [(0, text.index(".") + 1), (text.index("Il"), len(text))]
+    conseil = text.index("Conseil")
+    spans = [Span(conseil, text.index("Paris") + 5, "NOM PROPRE", "added", 0),
+             Span(text.index("Paris"), text.index("Paris") + 5, "LOC", "predicted", 0)]
+    v = View(doc, "m", Tokens.from_pairs(text, pairs), sentences, "alice", {}, {}, [], spans, lambda: ({}, ""))
+    data = write([Unit(v, None, 0, len(text), spans), Unit(v, 1, *sentences[1], [])], [])
+    assert data.decode() == ("-DOCSTART- -X- O O\n\nLe\tO\nConseil\tB-NOM_PROPRE\nde\tI-NOM_PROPRE\n"
+                             "Paris\tI-NOM_PROPRE\n.\tO\n\nIl\tO\nvote\tO\n.\tO\n\n"
+                             "Il\tO\nvote\tO\n.\tO\n\n")
+    [parsed] = conll_ner_to_docs(data.decode(), n_sents=0, no_print=True)
+    assert [(e.label_, e.text) for e in parsed.ents] == [("NOM_PROPRE", "Conseil de Paris")]

@@ -3,7 +3,8 @@ each document (one annotator's view), as `spacy convert -c ner` and seqeval read
 
 The tokens are the analysis' own, whitespace tokens left out (a "\\n\\n" token would end the sentence); the tags
 come from the one overlap rule (`overlap.py`). With `--unit document` a sentence break inside an entity is not
-written, so that no sentence starts with an `I-` tag."""
+written, so that no sentence starts with an `I-` tag. The readers split lines on any whitespace: a space in an
+entity label (a valid name) is written `_`."""
 
 from __future__ import annotations
 
@@ -56,6 +57,6 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
             lines += [DOCSTART, ""]
             last = u.view
         for words, tags in found:
-            lines += [f"{word}\t{tag}" for word, tag in zip(words, tags, strict=True)]
+            lines += [f"{word}\t{tag.replace(' ', '_')}" for word, tag in zip(words, tags, strict=True)]
             lines.append("")
     return "".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass")
