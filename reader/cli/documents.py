@@ -282,7 +282,8 @@ def list_(
 
 @app.command("export")
 def export_(
-    fmt: Annotated[str, typer.Option("--format", help="jsonl (default), prodigy, doccano or spacy.")] = "jsonl",
+    fmt: Annotated[str, typer.Option(
+        "--format", help="jsonl (default), prodigy, doccano, spacy, conll or hf.")] = "jsonl",
     unit: Annotated[str | None, typer.Option(
         help="document or sentence (default: document for jsonl, sentence otherwise).")] = None,
     output: Annotated[Path | None, typer.Option(help="File to write (stdout by default; spacy needs one).")] = None,

@@ -1,0 +1,62 @@
+"""CoNLL 2003 NER (IOB2): `token<TAB>tag` lines, a blank line after each sentence, `-DOCSTART- -X- O O` before
+each document (one annotator's view), as `spacy convert -c ner` and seqeval read it.
+
+The tokens are the analysis' own, whitespace tokens left out (a "\\n\\n" token would end the sentence); the tags
+come from the one overlap rule (`overlap.py`). With `--unit document` a sentence break inside an entity is not
+written, so that no sentence starts with an `I-` tag. The readers split lines on any whitespace: a space in an
+entity label (a valid name) is written `_`."""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+
+from reader.export.overlap import without_overlaps
+from reader.export.units import Unit
+
+DOCSTART = "-DOCSTART- -X- O O"
+
+
+def sentences(u: Unit) -> list[tuple[list[str], list[str]]]:
+    """The unit's sentences as (tokens, IOB2 tags), whitespace left out; a sentence without tokens is left out."""
+    v = u.view
+    text, starts, ends = v.tokens.text, v.tokens.starts, v.tokens.ends
+    first = bisect_left(starts, u.start)
+    last = bisect_right(ends, u.end, first)
+    tags = ["O"] * (last - first)
+    for span in without_overlaps(u.spans)[0]:
+        i = bisect_left(starts, span.start, first, last) - first
+        j = bisect_right(ends, span.end, first, last) - first
+        tags[i:j] = [f"B-{span.label}", *[f"I-{span.label}"] * (j - i - 1)]
+    breaks = [s for s, _ in v.sentences]
+    out: list[tuple[list[str], list[str]]] = []
+    sentence = -1
+    for k in range(first, last):
+        word = text[starts[k]:ends[k]]
+        if word.isspace():
+            continue
+        tag = tags[k - first]
+        here = bisect_right(breaks, starts[k]) - 1
+        if not out or (here != sentence and not tag.startswith("I-")):
+            out.append(([], []))
+        sentence = here
+        out[-1][0].append(word)
+        out[-1][1].append(tag)
+    return out
+
+
+def write(units: Iterable[Unit], labels: list[str]) -> bytes:
+    """Sentence labels and notes have no place in CoNLL: `labels` is not needed."""
+    lines: list[str] = []
+    last = None
+    for u in units:
+        found = sentences(u)
+        if not found:
+            continue
+        if u.view is not last:
+            lines += [DOCSTART, ""]
+            last = u.view
+        for words, tags in found:
+            lines += [f"{word}\t{tag.replace(' ', '_')}" for word, tag in zip(words, tags, strict=True)]
+            lines.append("")
+    return "".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass")
