@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from reader.export import docbin, doccano, native, prodigy
+from reader.export import brat, docbin, doccano, labelstudio, native, prodigy
 from reader.export.docbin import msgpack_lookups_cached
 from reader.export.jsonlines import write_export
 from reader.export.native import ImportSummary, import_native, is_native_record, read_native
@@ -66,6 +66,8 @@ FORMATS: dict[str, Format] = {
     "prodigy": Format("prodigy", "sentence", binary=False, keeps_rejected=False, write=prodigy.write),
     "doccano": Format("doccano", "sentence", binary=False, keeps_rejected=False, write=doccano.write),
     "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write),
+    "labelstudio": Format("labelstudio", "sentence", binary=False, keeps_rejected=False, write=labelstudio.write),
+    "brat": Format("brat", "document", binary=True, keeps_rejected=False, write=brat.write),
 }
 
 
