@@ -35,7 +35,7 @@ def fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
     piece = text[start:end]
     start += len(piece) - len(piece.lstrip())
     end -= len(piece) - len(piece.rstrip())
-    return [(start + m.start(), start + m.end()) for m in _FRAGMENT.finditer(text, start, end)
+    return [(m.start(), m.end()) for m in _FRAGMENT.finditer(text, start, end)
             if m.group().strip()] if start < end else []
 
 
