@@ -70,7 +70,7 @@ def test_tasks_validate_in_label_studio_and_hold_the_store(workspace, unit, opti
         regions = []
         for annotation in task["annotations"]:
             assert interface.validate_annotation(annotation), interface.validate_prediction(annotation, True)
-            assert annotation["completed_by"] == data["annotator"] is not None
+            assert annotation["completed_by"] == {"email": data["annotator"]} and data["annotator"] is not None
             regions += annotation["result"]
         for prediction in task["predictions"]:
             assert interface.validate_prediction(prediction, return_errors=True) == []

@@ -1,7 +1,8 @@
 """Label Studio tasks: one JSON list, a task per sentence (or document). What the analyst decided (sentence labels
 as `choices`, the entities they accepted, relabelled or added as `labels`) is an annotation completed by them;
-the model's entities nobody reviewed are a prediction of the model. Label Studio keeps overlapping spans, so every
-span is there. The labeling config these tasks fit is in the README."""
+the model's entities nobody reviewed are a prediction of the model. `completed_by` is `{"email": annotator}`, the
+shape Label Studio's import resolves to a member (a plain name makes the whole import fail). Label Studio keeps
+overlapping spans, so every span is there. The labeling config these tasks fit is in the README."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def task(u: Unit) -> dict:
     work = v.annotator is not None and (decided or reviewed(u))
     return {
         "data": {"text": v.doc.text[u.start:u.end], **unit_meta(u), "notes": notes_of(u)},
-        "annotations": [{"completed_by": v.annotator, "result": decided}] if work else [],
+        "annotations": [{"completed_by": {"email": v.annotator}, "result": decided}] if work else [],
         "predictions": [{"model_version": v.model, "result": predicted}] if predicted else [],
     }
 
