@@ -65,20 +65,20 @@ def annotations(v: View, parts: list[Unit]) -> str:
             ident = span(s.label, s.start, s.end)
             if ident is not None:
                 entities.setdefault((s.start, s.end), ident)
-    indexes = sorted({i for u in parts for i in (range(len(v.sentences)) if u.index is None else (u.index,))})
-    for i in indexes:
-        sentence_notes = [*(v.doc_notes if i == indexes[0] else ()), *v.notes.get(i, ())]
+    pending = v.doc_notes  # on the first sentence written
+    for i in sorted({i for u in parts for i in (range(len(v.sentences)) if u.index is None else (u.index,))}):
+        targets = [(entities.get((n.get("start"), n.get("end"))) if n.get("target") == "entity" else None, n["text"])
+                   for n in (*pending, *v.notes.get(i, ()))]
         names = v.tags.get(i, [])
-        if not names and not sentence_notes:
+        ident = span(SENTENCE, *v.sentences[i]) if names or any(t is None for t, _ in targets) else None
+        notes.extend((t, text) for t, text in targets if t)
+        if ident is None:
             continue
-        ident = span(SENTENCE, *v.sentences[i])
-        for name in names:
-            attributes.append((type_name(name), ident))
-        for note in sentence_notes:
-            target = entities.get((note.get("start"), note.get("end"))) if note.get("target") == "entity" else None
-            notes.append((target or ident, note["text"]))
-    lines += [f"A{n}\t{name} {ident}" for n, (name, ident) in enumerate(attributes, 1) if ident]
-    lines += [f"#{n}\tAnnotatorNotes {ident}\t{one_line(note)}" for n, (ident, note) in enumerate(notes, 1) if ident]
+        pending = []
+        attributes.extend((type_name(name), ident) for name in names)
+        notes.extend((ident, text) for t, text in targets if not t)
+    lines += [f"A{n}\t{name} {ident}" for n, (name, ident) in enumerate(attributes, 1)]
+    lines += [f"#{n}\tAnnotatorNotes {ident}\t{one_line(note)}" for n, (ident, note) in enumerate(notes, 1)]
     return "".join(line + "\n" for line in lines)
 
 
