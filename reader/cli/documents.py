@@ -283,10 +283,11 @@ def list_(
 @app.command("export")
 def export_(
     fmt: Annotated[str, typer.Option(
-        "--format", help="jsonl (default), prodigy, doccano, spacy, conll or hf.")] = "jsonl",
+        "--format", help="jsonl (default), prodigy, doccano, spacy, conll, hf, labelstudio or brat.")] = "jsonl",
     unit: Annotated[str | None, typer.Option(
         help="document or sentence (default: document for jsonl, sentence otherwise).")] = None,
-    output: Annotated[Path | None, typer.Option(help="File to write (stdout by default; spacy needs one).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        help="File to write (stdout by default; spacy needs one; brat a folder or a .zip).")] = None,
     doc: DocsOpt = None,
     annotated_only: Annotated[bool, typer.Option("--annotated-only", help="Only annotated documents and sentences.")]
     = False,
@@ -299,9 +300,11 @@ def export_(
     """Write a dataset (stdout when no --output); a summary goes to stderr."""
     from rich.progress import Progress
 
-    from reader.export import check_options, export, write_export
+    from reader.export import ExportError, brat, check_options, export, write_export
 
     target = None if output is None or str(output) == "-" else output
+    if fmt == "brat" and target is None:
+        raise ExportError("the brat format is a folder of .txt and .ann files: give --output DIR or FILE.zip")
     check_options(fmt, unit, align, target, unreviewed=unreviewed)
     ws = open_workspace(read_only=True)
     who = OPTIONS.annotator if OPTIONS.annotator_given else None
@@ -309,7 +312,10 @@ def export_(
         task = progress.add_task("exporting", total=2 * (len(doc) if doc else len(ws.document_ids())))
         result = export(ws, fmt, unit, doc, annotated_only, who, align, progress=lambda n: progress.advance(task, n),
                         unreviewed=unreviewed)
-    write_export(result, target)
+    if fmt == "brat" and target is not None and target.suffix != ".zip":
+        brat.write_folder(result.data, target)
+    else:
+        write_export(result, target)
     warn([*result.skipped, *result.warnings])
     say(err, result.summary())
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reader.annotations import GOLD
-from reader.export import conll, docbin, doccano, hf, native, prodigy
+from reader.export import brat, conll, docbin, doccano, hf, labelstudio, native, prodigy
 from reader.export.jsonlines import write_export
 from reader.export.native import import_native, is_native_record, read_native
 from reader.export.result import ExportError, ExportResult
@@ -64,6 +64,8 @@ FORMATS: dict[str, Format] = {
     "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write),
     "conll": Format("conll", "sentence", binary=False, keeps_rejected=False, write=conll.write),
     "hf": Format("hf", "sentence", binary=False, keeps_rejected=False, write=hf.write),
+    "labelstudio": Format("labelstudio", "sentence", binary=False, keeps_rejected=False, write=labelstudio.write),
+    "brat": Format("brat", "document", binary=True, keeps_rejected=False, write=brat.write, training=False),
 }
 
 
