@@ -249,7 +249,7 @@ def test_training_formats_hold_reviewed_sentences_only(ws):
     left = everything.count - result.count
     assert left > 0 and result.unreviewed == left
     assert f"{left} unreviewed sentences left out" in result.summary() and "--unreviewed include" in result.summary()
-    assert everything.unreviewed == 0 and "left out" not in everything.summary()
+    assert everything.unreviewed == 0 and "unreviewed sentences left out" not in everything.summary()
     native = export(ws, "jsonl", unit="sentence", annotator="alice")
     assert native.count == everything.count, "the native format keeps every sentence (its spans say `predicted`)"
 
@@ -477,11 +477,15 @@ def test_expand_and_contract_fix_misaligned_spans(ws):
     assert (expanded.adjusted, expanded.dropped) == (2, 0)
     spans = {(s["text"], s["status"]) for s in expanded.records[0]["spans"]}
     assert ("Emmanuel Macron", "added") in spans and ("chancelier", "added") in spans
-    contracted = export(ws, "prodigy", annotator="alice", align="contract")
+    contracted = export(ws, "jsonl", annotator="alice", align="contract")
     assert (contracted.adjusted, contracted.dropped) == (1, 1)
     first = contracted.records[0]
     assert ("Macron", "PER") in {(first["text"][s["start"]:s["end"]], s["label"]) for s in first["spans"]}
-    assert "MISC" not in {s["label"] for s in first["spans"]}, "a span inside one token contracts to nothing"
+    tasks = export(ws, "prodigy", annotator="alice", align="contract")
+    assert "MISC" not in {s["label"] for s in tasks.records[0]["spans"]}, "a span inside a token contracts to nothing"
+    shown = {tasks.records[0]["text"][s["start"]:s["end"]] for s in tasks.records[0]["spans"]}
+    assert "Emmanuel Macron" in shown and "Macron" not in shown, "the overlap rule: the longer of two decisions"
+    assert tasks.overlapping and "overlapping spans left out of spans" in tasks.summary()
     docs = export(ws, "spacy", annotator="alice", align="expand")
     assert docs.adjusted == 2
     with pytest.raises(ExportError, match="fix them"):

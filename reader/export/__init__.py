@@ -17,6 +17,7 @@ from reader.annotations import GOLD
 from reader.export import brat, conll, docbin, doccano, hf, labelstudio, native, prodigy
 from reader.export.jsonlines import write_export
 from reader.export.native import import_native, is_native_record, read_native
+from reader.export.overlap import without_overlaps
 from reader.export.result import ExportError, ExportResult
 from reader.export.tokens import ALIGN_MODES, Tokens, blank_vocab, doc_from_units
 from reader.export.units import Unit, adjust, describe, labels_of, misaligned, notes_of, select, units, views
@@ -55,15 +56,17 @@ class Format:
     """(units, label universe) -> the file: one JSON line or one Doc per unit."""
     training: bool = True
     """Training data: reviewed units only unless `unreviewed="include"`, one annotator's version of a text."""
+    overlaps: str = ""
+    """Where the overlap rule applies (`reader.export.overlap`); "" when the format keeps every span."""
 
 
 FORMATS: dict[str, Format] = {
     "jsonl": Format("jsonl", "document", binary=False, keeps_rejected=True, write=native.write, training=False),
-    "prodigy": Format("prodigy", "sentence", binary=False, keeps_rejected=False, write=prodigy.write),
-    "doccano": Format("doccano", "sentence", binary=False, keeps_rejected=False, write=doccano.write),
-    "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write),
-    "conll": Format("conll", "sentence", binary=False, keeps_rejected=False, write=conll.write),
-    "hf": Format("hf", "sentence", binary=False, keeps_rejected=False, write=hf.write),
+    "prodigy": Format("prodigy", "sentence", binary=False, keeps_rejected=False, write=prodigy.write, overlaps="spans"),
+    "doccano": Format("doccano", "sentence", binary=False, keeps_rejected=False, write=doccano.write, overlaps="label"),
+    "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write, overlaps="doc.ents"),
+    "conll": Format("conll", "sentence", binary=False, keeps_rejected=False, write=conll.write, overlaps="tags"),
+    "hf": Format("hf", "sentence", binary=False, keeps_rejected=False, write=hf.write, overlaps="ner_tags"),
     "labelstudio": Format("labelstudio", "sentence", binary=False, keeps_rejected=False, write=labelstudio.write),
     "brat": Format("brat", "document", binary=True, keeps_rejected=False, write=brat.write, training=False),
 }
@@ -121,7 +124,7 @@ def export(
     """
     unit = check_options(fmt, unit, align, need_output=False, unreviewed=unreviewed)
     found = FORMATS[fmt]
-    result = ExportResult(found.name, unit, found.binary)
+    result = ExportResult(found.name, unit, found.binary, overlaps=found.overlaps)
     reported = 0
     with workspace.bulk_reads():  # the writers too: their Docs and records join the read model on the heap
         ids = select(workspace, doc_ids)
@@ -154,6 +157,8 @@ def export(
         result.labels = dict.fromkeys(universe, 0)
         for u in parts:
             result.spans += len(u.spans)
+            if found.overlaps and len(u.spans) > 1:
+                result.overlapping += without_overlaps(u.spans)[1]
             for name in labels_of(u):
                 result.labels[name] += 1
             result.notes += len(notes_of(u))

@@ -8,9 +8,10 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from reader.export.overlap import without_overlaps
 from reader.export.result import ExportError
 from reader.export.tokens import blank_vocab
-from reader.export.units import Span, Unit, labels_of, notes_of
+from reader.export.units import Unit, labels_of, notes_of
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
@@ -40,25 +41,12 @@ def unit_doc(u: Unit, cats: dict[str, float], vocab: Any) -> Any:
     if missing is not None:  # cannot happen after the alignment check
         raise ExportError(f"internal error: span {missing.start}-{missing.end} of {v.doc.id} does not align")
     doc.spans["sc"] = spans
-    doc.ents = without_overlaps(u.spans, spans)
+    position = {id(s): k for k, s in enumerate(u.spans)}
+    doc.ents = [spans[position[id(s)]] for s in without_overlaps(u.spans)[0]]
     doc.cats = cats
     doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
                           "notes": notes_of(u)})
     return doc
-
-
-def without_overlaps(states: list[Span], spans: list) -> list:
-    """Entities for doc.ents: reviewed spans first, then the longest, then the earliest; no two overlap."""
-    ranked = sorted(zip(states, spans, strict=True),
-                    key=lambda p: (p[0].status == "predicted", p[1].start - p[1].end, p[1].start))
-    taken: set[int] = set()
-    ents = []
-    for _, span in ranked:
-        tokens = range(span.start, span.end)
-        if taken.isdisjoint(tokens):
-            taken.update(tokens)
-            ents.append(span)
-    return sorted(ents, key=lambda s: s.start)
 
 
 @contextlib.contextmanager

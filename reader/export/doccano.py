@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from reader.export import jsonlines
+from reader.export.overlap import without_overlaps
 from reader.export.units import Unit, labels_of, notes_of, unit_meta
 
 
@@ -13,7 +14,7 @@ def record(u: Unit) -> dict:
     o = u.start
     return {
         "text": u.view.doc.text[u.start:u.end],
-        "label": [[s.start - o, s.end - o, s.label] for s in u.spans],
+        "label": [[s.start - o, s.end - o, s.label] for s in without_overlaps(u.spans)[0]],  # doccano's rule: none
         "cats": labels_of(u),
         "Comments": [n["text"] for n in notes_of(u)],
         "meta": unit_meta(u),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import msgspec
 
 from reader.export import jsonlines
+from reader.export.overlap import without_overlaps
 from reader.export.tokens import Tokens
 from reader.export.units import Unit, labels_of, notes_of, unit_meta
 
@@ -71,9 +72,10 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
         o = u.start
         text = v.doc.text[o:u.end]
         tokens, firsts, lasts = tokens_of(v.tokens, o, u.end)
-        spans = [TaskSpan(s.start - o, s.end - o, firsts.index(s.start), lasts.index(s.end), s.label) for s in u.spans]
+        kept = without_overlaps(u.spans)[0]  # Prodigy's `spans` are entities: no two may overlap
+        spans = [TaskSpan(s.start - o, s.end - o, firsts.index(s.start), lasts.index(s.end), s.label) for s in kept]
         input_hash = hash32(text)
-        hashed = "\x1f".join([str(input_hash), *[f"{s.start - o},{s.end - o},{s.label}" for s in u.spans],
+        hashed = "\x1f".join([str(input_hash), *[f"{s.start - o},{s.end - o},{s.label}" for s in kept],
                               *hashed_labels])
         stamp = v.touched.get(u.index, "") if u.index is not None else v.updated
         return {

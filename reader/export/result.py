@@ -53,6 +53,9 @@ class ExportResult:
     unreviewed: int = 0
     """Units left out because nobody reviewed them (training formats, `--unreviewed exclude`)."""
     warnings: list[str] = field(default_factory=list)
+    overlaps: str = ""
+    """The layer the overlap rule applies to (`Format.overlaps`); `overlapping`: the spans it left out there."""
+    overlapping: int = 0
 
     @property
     def docbin(self) -> bytes | None:
@@ -73,6 +76,10 @@ class ExportResult:
                 f"{self.spans} spans, {self.notes} notes, labels: {labels}")
         if self.adjusted or self.dropped:
             text += f"; {self.adjusted} misaligned spans adjusted, {self.dropped} dropped"
+        if self.overlapping:
+            kept = "; every span is in doc.spans[\"sc\"]" if self.format == "spacy" else ""
+            text += (f"; {self.overlapping} overlapping spans left out of {self.overlaps} (the analyst's span first, "
+                     f"then the longer{kept})")
         if self.unreviewed:
             what = "documents not marked done" if self.unit == "document" else "unreviewed sentences"
             text += (f"; {self.unreviewed} {what} left out (mark documents done with D or `reader done`, or "
