@@ -140,7 +140,7 @@ def test_native_document_records_follow_the_contract(ws, tmp_path):
         analysis = ws.cached_analysis(doc)
         assert [(s["start"], s["end"]) for s in record["sentences"]] == list(analysis.sentences)
         for span in record["spans"]:
-            assert list(span) == SPAN_KEYS
+            assert list(span) == SPAN_KEYS + (["predicted_label"] if span["status"] == "relabelled" else [])
             assert span["text"] == record["text"][span["start"]:span["end"]]
         for sentence in record["sentences"]:
             assert list(sentence) == ["start", "end", "labels", "notes"]
@@ -151,6 +151,8 @@ def test_native_document_records_follow_the_contract(ws, tmp_path):
     assert status["Emmanuel Macron"] == ("PER", "accepted")
     assert status["Élysée"] == ("LOC", "rejected")
     assert status["OTAN"] == ("MISC", "relabelled")
+    [otan] = [s for s in alice["spans"] if s["text"] == "OTAN"]
+    assert otan["predicted_label"] == "ORG", "a relabel keeps the model's label"
     assert status["chancelier allemand Olaf Scholz"] == ("PER", "added")
     assert status["Olaf Scholz"] == ("PER", "predicted")
     assert [s["labels"] for s in alice["sentences"]] == [["event"], ["claim", "quote"]]
@@ -187,7 +189,7 @@ def test_native_sentence_records(ws, tmp_path):
         full = ws.document(meta["doc_id"]).text
         assert full[meta["start"]:meta["end"]] == r["text"]
         for span in r["spans"]:
-            assert list(span) == SPAN_KEYS
+            assert list(span) == SPAN_KEYS + (["predicted_label"] if span["status"] == "relabelled" else [])
             assert r["text"][span["start"]:span["end"]] == span["text"]
             assert full[meta["start"] + span["start"]:meta["start"] + span["end"]] == span["text"]
     first = records[1]

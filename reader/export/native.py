@@ -97,8 +97,12 @@ def sentence_record(u: Unit, universe: list[str]) -> dict:
 
 
 def _spans(u: Unit, text: str, o: int = 0) -> list[dict]:
-    return [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
-             "status": s.status} for s in u.spans]
+    out = [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
+            "status": s.status} for s in u.spans]
+    for record, s in zip(out, u.spans, strict=True):
+        if s.predicted:  # a relabel keeps the label it replaced
+            record["predicted_label"] = s.predicted
+    return out
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
@@ -225,7 +229,7 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
             if status == "predicted":
                 continue
             start, end, label = span["start"], span["end"], span["label"]
-            model_label = models.get((start, end), "")
+            model_label = models.get((start, end), "") or span.get("predicted_label", "")
             if status in ("accepted", "rejected") and not model_label:
                 model_label = label  # both keep the model's label
             add(entity_id(start, end), "entity", start, end, label=label, status=status,
@@ -375,6 +379,8 @@ def _checked(record: dict, where: str) -> dict:
         if not isinstance(span.get("label"), str) or not span["label"]:
             raise ExportError(f"{where}: a span needs a label")
         span = {**span, "label": check_name(span["label"], "entity label")}
+        if "predicted_label" in span:
+            span["predicted_label"] = check_name(str(span["predicted_label"]), "entity label")
         if "from" in span:
             span["from"] = names(span["from"], "\"from\"")
         spans.append(versions_of(span))

@@ -34,6 +34,8 @@ class Span(msgspec.Struct, gc=False):
     label: str
     status: str
     sentence: int
+    predicted: str = ""
+    """A relabelled entity: the model's label."""
 
 
 @dataclass
@@ -106,7 +108,8 @@ def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: 
     tags = work.tagged()
     notes = {i: [note_entry(r, sentences[i]) for r in work.sentence_notes(i)] for i in work.notes}
     doc_notes = [note_entry(r) for r in work.document_note_list()]
-    spans = [Span(m[0], m[1], m[2], m[3], work.sentence_of(m[0], m[1]) or 0) for m in work.entities(predicted)]
+    spans = [Span(m[0], m[1], m[2], m[3], work.sentence_of(m[0], m[1]) or 0, m[4] if m[3] == "relabelled" else "")
+             for m in work.entities(predicted)]
     return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, work, records)
 
 
