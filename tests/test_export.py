@@ -303,6 +303,26 @@ def test_doccano_records(ws, tmp_path):
     assert "Élysée" not in spans and spans.get("OTAN", "MISC") == "MISC"
 
 
+def test_doccano_project_types_each_take_their_columns(ws):
+    """doccano 1.8's importers per project type (its documented JSONL examples): text classification reads
+    `label` as categories, intent detection `entities` + `cats`, sequence labelling `label` as span triples;
+    every other key becomes metadata. One record per unit, the same units and notes in all three."""
+    seq = export(ws, "doccano", annotator="alice").records
+    text = export(ws, "doccano-text", annotator="alice").records
+    intent = export(ws, "doccano-intent", annotator="alice").records
+    assert len(seq) == len(text) == len(intent) > 0
+    for s, t, i in zip(seq, text, intent, strict=True):
+        assert list(t)[:2] == ["text", "label"] and list(i)[:3] == ["text", "entities", "cats"]
+        assert t["text"] == s["text"] == i["text"] and t["meta"] == s["meta"] == i["meta"]
+        assert t["label"] == s["cats"] == i["cats"] and all(isinstance(x, str) for x in t["label"])
+        assert i["entities"] == s["label"]
+        for start, end, label in i["entities"]:
+            assert 0 <= start < end <= len(i["text"]) and isinstance(label, str)
+        assert all(a[1] <= b[0] for a, b in itertools.pairwise(sorted(i["entities"]))), "doccano drops overlaps"
+        assert t["Comments"] == s["Comments"] == i["Comments"]
+    assert any(t["label"] for t in text) and any(i["entities"] for i in intent)
+
+
 def test_spacy_docbin(ws, tmp_path):
     path = tmp_path / "train.spacy"
     result = export(ws, "spacy", annotator="alice", unreviewed="include")

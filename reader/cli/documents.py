@@ -283,7 +283,8 @@ def list_(
 @app.command("export")
 def export_(
     fmt: Annotated[str, typer.Option(
-        "--format", help="jsonl (default), prodigy, doccano, spacy, conll, hf, labelstudio or brat.")] = "jsonl",
+        "--format", help="jsonl (default), prodigy, doccano, doccano-text, doccano-intent, spacy, conll, hf, "
+                         "labelstudio or brat.")] = "jsonl",
     unit: Annotated[str | None, typer.Option(
         help="document or sentence (default: document for jsonl, sentence otherwise).")] = None,
     output: Annotated[Path | None, typer.Option(
