@@ -80,6 +80,8 @@ class Unit:
     spans: list[Span]
     reviewed: bool = True
     """Its annotator reviewed it (`AnnotatorWork.reviewed`); else it holds model output nobody read."""
+    first: bool = False
+    """The first sentence unit of its view: it carries the document's notes."""
 
 
 def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
@@ -165,7 +167,8 @@ def units(views: list[View], unit: str, keeps_rejected: bool, annotated_only: bo
             if index not in reviewed and (annotated_only or reviewed_only):
                 left_out += reviewed_only
                 continue
-            out.append(Unit(v, index, start, end, by_sentence.get(index, []), index in reviewed))
+            out.append(Unit(v, index, start, end, by_sentence.get(index, []), index in reviewed,
+                            first=not out or out[-1].view is not v))
     return out, left_out
 
 
@@ -228,10 +231,14 @@ def labels_of(u: Unit) -> list[str]:
 
 
 def notes_of(u: Unit) -> list[dict]:
+    """A sentence unit's notes with offsets relative to it, as its spans; the first one also carries the
+    document's notes (`"target": "document"`), so a sentence export loses none."""
     v = u.view
-    if u.index is not None:
-        return v.notes.get(u.index, [])
-    return [*v.doc_notes, *(n for i in sorted(v.notes) for n in v.notes[i])]
+    if u.index is None:
+        return [*v.doc_notes, *(n for i in sorted(v.notes) for n in v.notes[i])]
+    notes = [{**n, "start": n["start"] - u.start, "end": n["end"] - u.start} if "start" in n else n
+             for n in v.notes.get(u.index, [])]
+    return [*({**n, "target": "document"} for n in v.doc_notes), *notes] if u.first else notes
 
 
 def unit_meta(u: Unit) -> dict:
