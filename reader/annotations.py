@@ -16,6 +16,8 @@ from typing import Any, Protocol
 CONTEXT = 32
 DISMISSAL = "dismissal"
 """The kind of record that says an analyst turned a suggested label down (`reader.suggest`)."""
+DONE = "done"
+"""Kind of the record that says an annotator finished a document (INCEpTION's finish): one per document file."""
 GOLD = "gold"
 """The adjudicated set `reader merge` and `reader review` write by default (an annotator name)."""
 REVIEW = "review"
@@ -152,6 +154,11 @@ def entity_id(start: int, end: int) -> str:
     return f"ent-{start}-{end}"
 
 
+def done_id(doc_id: str) -> str:
+    """The one `DONE` record of a document's annotator file: marking it done on two machines writes one record."""
+    return f"done-{_digest(doc_id)}"
+
+
 def review_id(start: int, end: int) -> str:
     """One `REVIEW` record per sentence decided with no label."""
     return f"review-{_digest(start, end)}"
@@ -208,6 +215,11 @@ class AnnotatorWork:
         """Records per kind, whether or not a sentence holds them."""
         for ident, record in records.items():
             self.add(ident, record)
+
+    @property
+    def done(self) -> bool:
+        """Whether the annotator marked the document done (a `DONE` record)."""
+        return self.counts.get(DONE, 0) > 0
 
     @property
     def sentences(self) -> Sequence[tuple[int, int]]:
