@@ -72,7 +72,7 @@ def files(store) -> list:
         (["import", "x.txt", "--n-process", "abc"], "error: invalid value for '--n-process': 'abc'"),
         (["export", "--format", "nope"], "error: unknown format 'nope'"),
         (["export", "--n-process", "2"], "error: no such option: --n-process"),  # export runs in one process
-        (["lst"], "error: no command or file 'lst' (commands: agree, entity, export, import"),
+        (["lst"], "error: no command or file 'lst' (commands: agree, done, entity, export, import"),
     ],
 )
 def test_usage_errors_are_one_line_with_status_2(store, capsys, args, message):

@@ -300,12 +300,11 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         parts += self.status_parts()
         if self.store_problem:
             parts.append((1, "ANNOTATIONS UNAVAILABLE (damaged file)"))
-        else:
+        elif self.analysis is not None:  # the annotations are read with it (`check_annotations`), not at first paint
             if self.session.done:
                 parts.append((2, "done"))
-            if self.analysis is not None:
-                tagged, total = self.session.progress()
-                parts.append((6, f"tagged {tagged}/{total}"))
+            tagged, total = self.session.progress()
+            parts.append((6, f"tagged {tagged}/{total}"))
         labels = view.tags.get(view.cursor)
         if labels and not labels[0].suggested:
             parts.append((5, "labels: " + ", ".join(t.name for t in labels)))
