@@ -318,6 +318,9 @@ class AnnotationSession:
         stamp = self.clock()
         return self.apply("done", upsert=[Annotation(done_id(self.doc.id), DONE, 0, 0, self.annotator, stamp, stamp)])
 
+    def toggle_done(self) -> Change | None:
+        return self.set_done(not self.done)
+
     def add_note(self, target: str, start: int, end: int, text: str) -> Change:
         """Notes follow the text rule of `reader.untrusted` here, so every front end's note is cleaned."""
         text = clean_text(text)

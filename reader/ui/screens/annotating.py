@@ -254,7 +254,7 @@ class AnnotationActions:
 
     def action_done(self) -> None:
         """Mark the document done for this annotator, or not done again: one undo step, as a tag."""
-        change = self.perform(self.session.set_done, not self.session.done)
+        change = self.perform(self.session.toggle_done)  # reads the file there, where a damaged one is reported
         if change is not None:
             self.notify(visible(f"Done: {self.doc.title}" if self.session.done else "Not done", one_line=True),
                         markup=False, timeout=3)
