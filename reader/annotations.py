@@ -146,6 +146,11 @@ def entity_id(start: int, end: int) -> str:
     return f"ent-{start}-{end}"
 
 
+def done_id(doc_id: str) -> str:
+    """The one `DONE` record of a document's annotator file: marking it done on two machines writes one record."""
+    return f"done-{_digest(doc_id)}"
+
+
 def review_id(start: int, end: int) -> str:
     """One `REVIEW` record per sentence decided with no label."""
     return f"review-{_digest(start, end)}"
@@ -201,6 +206,11 @@ class AnnotatorWork:
         """Records per kind, whether or not a sentence holds them."""
         for ident, record in records.items():
             self.add(ident, record)
+
+    @property
+    def done(self) -> bool:
+        """Whether the annotator marked the document done (a `DONE` record)."""
+        return self.counts.get(DONE, 0) > 0
 
     @property
     def sentences(self) -> Sequence[tuple[int, int]]:
@@ -261,11 +271,6 @@ class AnnotatorWork:
             if not entries:
                 del table[index]  # type: ignore[arg-type]
         return index
-
-    @property
-    def done(self) -> bool:
-        """The annotator marked the document finished."""
-        return bool(self.counts.get(DONE))
 
     def reviewed(self) -> set[int]:
         """The one rule of what an annotator reviewed, for exports and training: every sentence of a done

@@ -11,6 +11,7 @@ from typing import Any
 
 from reader.annotations import (
     DISMISSAL,
+    DONE,
     Annotation,
     AnnotationError,
     AnnotatorWork,
@@ -18,6 +19,7 @@ from reader.annotations import (
     PredictedSpan,
     RecordStore,
     dismissal_id,
+    done_id,
     entity_id,
     merge_entities,
     note_id,
@@ -302,6 +304,22 @@ class AnnotationSession:
         if not new:
             return None
         return self.apply(f"dismiss {', '.join(a.label for a in new)} ({model})", upsert=new)
+
+    @property
+    def done(self) -> bool:
+        return self.work.done
+
+    def set_done(self, on: bool) -> Change | None:
+        """Mark the document done for this annotator, or not (the record is deleted); None when it already is so."""
+        if self.done == on:
+            return None
+        if not on:
+            return self.apply("not done", delete=[i for i, r in self.records().items() if r.get("kind") == DONE])
+        stamp = self.clock()
+        return self.apply("done", upsert=[Annotation(done_id(self.doc.id), DONE, 0, 0, self.annotator, stamp, stamp)])
+
+    def toggle_done(self) -> Change | None:
+        return self.set_done(not self.done)
 
     def add_note(self, target: str, start: int, end: int, text: str) -> Change:
         """Notes follow the text rule of `reader.untrusted` here, so every front end's note is cleaned."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from reader import analysis as an
 from reader import collector
-from reader.annotations import GOLD, Annotation, AnnotatorWork
+from reader.annotations import DONE, GOLD, Annotation, AnnotatorWork
 from reader.documents import Document
 from reader.labels import LabelSet, load_labels
 from reader.session import AnnotationSession
@@ -43,6 +43,7 @@ class Summary:
     notes: int
     decisions: int
     site: str = ""  # a web page's `meta.sitename`, shown instead of the source
+    done: bool = False  # the annotator marked it done
 
 
 @dataclass(frozen=True)
@@ -164,11 +165,13 @@ class Workspace:
         return results
 
     def _carry_over(self, old_id: str, doc: Document) -> list:
-        """Re-anchor every annotator's annotations of `old_id` onto the edited text of `doc`."""
+        """Re-anchor every annotator's annotations of `old_id` onto the edited text of `doc`; a document done is
+        not done in its edited version (nobody read the new text)."""
         old_text = self.document(old_id).text
         lost_all = []
         for annotator in self.store.annotators(old_id):
-            old = [Annotation.from_record(r) for r in self.store.records(old_id, annotator).values()]
+            old = [Annotation.from_record(r) for r in self.store.records(old_id, annotator).values()
+                   if r.get("kind") != DONE]
             from reader.anchoring import reanchor  # only an edited re-import needs diff-match-patch
 
             moved, lost = reanchor(old, old_text, doc.text)
@@ -219,7 +222,7 @@ class Workspace:
         meta = doc.meta
         return Summary(doc.id, doc.title, str(meta.get("date", "")), str(meta.get("source", "")),
                        len(sentences) if analysis else None, len(work.tagged()), work.counts.get("note", 0),
-                       work.counts.get("entity", 0), str(meta.get("sitename", "")))
+                       work.counts.get("entity", 0), str(meta.get("sitename", "")), work.done)
 
     # --- analysis ------------------------------------------------------------------------------------
 

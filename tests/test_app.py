@@ -325,7 +325,7 @@ async def test_damaged_annotation_file_is_reported_and_kept(workspace):
         assert "La Corée du Nord" in screen_text(app)
         assert len(app.screen.query_one(ArticleView).marks) > 5, "entities still show"
         assert "ANNOTATIONS UNAVAILABLE" in str(app.screen.query_one("#status").render())
-        await pilot.press("1", "n")
+        await pilot.press("1", "n", "D")
         await pilot.pause()
         assert isinstance(app.screen, ReadingScreen)
         assert app.is_running
@@ -346,10 +346,11 @@ async def test_second_reader_is_read_only_and_writes_nothing(workspace):
         status = str(app.screen.query_one("#status").render())
         assert status.startswith("READ-ONLY")
         assert any("Read-only" in str(n.message) for n in app._notifications)
-        await pilot.press("1", "e", "a")
+        await pilot.press("1", "e", "a", "D")
         await pilot.pause()
         status = str(app.screen.query_one("#status").render())
         assert "✓ saved" not in status and "✗ not saved" in status and "read-only" in status
+        assert " · done" not in status
     assert not path.exists()
     second.store.close()
 

@@ -410,6 +410,16 @@ def probe_next_uncertain(s, key):
     assert s.cursor_on_screen()
 
 
+def probe_done(s, key):
+    s.at_top()
+    s.press(key)
+    s.wait(lambda sc: "saved: done" in sc and " · done" in sc.splitlines()[-2], "done, in the status line at 80×24")
+    assert [r["kind"] for r in s.records()].count("done") == 1
+    s.do("reader.undo")
+    s.wait(lambda sc: "undone: done" in sc, "undone")
+    assert not any(r["kind"] == "done" for r in s.records())
+
+
 def probe_help(s, key):
     s.at_top()
     s.press(key)

@@ -405,6 +405,6 @@ def test_reader_list_fits_the_terminal_and_cuts_only_the_title(alice, width):
     lines = done.stdout.splitlines()
     assert all(len(line) <= width for line in lines), lines
     header = next(line for line in lines if line.startswith("id"))
-    assert header.split()[-4:] == ["sentences", "tagged", "notes", "decisions"], header
+    assert header.split()[-5:] == ["sentences", "tagged", "notes", "decisions", "done"], header
     row = next(line for line in lines if line[:1].isalnum() and not line.startswith(("id", "Documents")))
     assert row.split()[-4:-2] == ["14", "2"] and "…" in row, row

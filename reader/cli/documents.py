@@ -251,7 +251,7 @@ def list_(
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many documents.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document.")] = False,
 ) -> None:
-    """Documents in the store, with --annotator's progress (tagged sentences, notes, entity decisions)."""
+    """Documents in the store, with --annotator's progress (tagged sentences, notes, entity decisions, done)."""
     if sort not in LIST_SORTS:
         fail(f"unknown sort {sort!r} (sorts: {', '.join(LIST_SORTS)})")
     ws = open_workspace(read_only=True)
@@ -265,7 +265,8 @@ def list_(
     if as_json:
         for s in summaries:
             write_json({"id": s.doc_id, "title": s.title, "date": s.date, "source": s.source, "annotator": who,
-                        "sentences": s.sentences, "tagged": s.tagged, "notes": s.notes, "decisions": s.decisions})
+                        "sentences": s.sentences, "tagged": s.tagged, "notes": s.notes, "decisions": s.decisions,
+                        "done": s.done})
         return
     # figures keep their width (never cut); the title gives way, cut with … (Rich shrinks only a column that
     # may wrap: the title's cells themselves stay on one line)
@@ -273,10 +274,12 @@ def list_(
     columns = {"id": {"no_wrap": True, "overflow": "ellipsis", "min_width": 12},
                "title": {"overflow": "ellipsis", "max_width": 60},
                **{name: {"justify": "right", "no_wrap": True, "overflow": "ellipsis", "min_width": len(name)}
-                  for name in figures}}
+                  for name in figures},
+               "done": {"no_wrap": True, "min_width": 4}}
     out.print(text_table(f"Documents · progress of {who}", columns, [
         (s.doc_id, Text(visible(s.title, one_line=True), no_wrap=True, overflow="ellipsis"),
-         "–" if s.sentences is None else s.sentences, s.tagged, s.notes, s.decisions) for s in summaries]))
+         "–" if s.sentences is None else s.sentences, s.tagged, s.notes, s.decisions, "done" if s.done else "")
+        for s in summaries]))
     warn(ws.damage())
 
 

@@ -215,3 +215,17 @@ def note_(
         start, end = analysis.sentences[sentence_index(sentence, len(analysis.sentences), "; - for the document")]
         session.add_note("sentence", start, end, text)
     say(out, f"{document.id} note saved ({ws.annotator})")
+
+
+@app.command("done")
+def done_(
+    doc: DocArg,
+    undo: Annotated[bool, typer.Option("--undo", help="Mark it not done.")] = False,
+) -> None:
+    """Mark a document done for --annotator (every sentence reviewed), as the reader's D key."""
+    ws = open_workspace(written="nothing was written")
+    document = ws.document(ws.resolve(doc))
+    change = ws.session(document).set_done(not undo)
+    state = "not done" if undo else "done"
+    already = " (already)" if change is None else ""
+    say(out, f"{state}: {document.id} {document.title}{already}")

@@ -234,7 +234,7 @@ class ReaderApp(App):
         for doc_id in doc_ids:
             s = self.workspace.summary(doc_id, self.progress_annotator)
             progress = f"{s.tagged}/{s.sentences}" if s.sentences is not None else f"{s.tagged}/–"
-            yield (s.doc_id, s.title, s.date, s.source, progress, s.notes, s.decisions, s.site)
+            yield (s.doc_id, s.title, s.date, s.source, progress, s.notes, s.decisions, s.site, s.done)
 
     @staticmethod
     def screen_scope(screen: Screen) -> str:

@@ -88,6 +88,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("reader.accept-suggestion", "reading", "accept_suggestion", "Accept the suggested labels", "Y"),
     Action("reader.dismiss-suggestion", "reading", "dismiss_suggestion", "Dismiss the suggested labels", "X"),
     Action("reader.next-uncertain", "reading", "next_uncertain", "Next least certain suggestion", "s"),
+    Action("reader.done", "reading", "done", "Mark the document done / not done", "D"),
     Action("reader.next-conflict", "review", "next_conflict", "Next conflict between annotators", "c",
            footer="Conflict"),
     Action("reader.prev-conflict", "review", "prev_conflict", "Previous conflict between annotators", "C"),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from textual.content import Content
 
-from reader.annotations import AnnotationError
+from reader.annotations import DONE, AnnotationError
 from reader.session import entity_label_choices
 from reader.store import StoreError
 from reader.ui.keymap import keys_for
@@ -252,6 +252,13 @@ class AnnotationActions:
 
         self.app.push_screen(NotesList(items), done)
 
+    def action_done(self) -> None:
+        """Mark the document done for this annotator, or not done again: one undo step, as a tag."""
+        change = self.perform(self.session.toggle_done)  # reads the file there, where a damaged one is reported
+        if change is not None:
+            self.notify(visible(f"Done: {self.doc.title}" if self.session.done else "Not done", one_line=True),
+                        markup=False, timeout=3)
+
     def action_undo(self) -> None:
         if not self.session.can_undo:
             self.notify("Nothing to undo.", timeout=3)
@@ -269,7 +276,8 @@ class AnnotationActions:
         if change is None or self.analysis is None:
             return
         records = [r for _, r in change.before + change.after
-                   if r is not None and r.get("target") != "document" and isinstance(r.get("start"), int)]
+                   if r is not None and r.get("target") != "document" and r.get("kind") != DONE
+                   and isinstance(r.get("start"), int)]
         if not records:
             return
         first = min(records, key=lambda r: (r["start"], r.get("end", r["start"])))

@@ -47,8 +47,8 @@ class LibraryScreen(Screen):
         yield DocumentTable(id="documents", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
-    COLUMNS = (("title", 0), ("date", 10), ("tagged", 9), ("notes", 5), ("decisions", 9), ("source", 30),
-               ("id", 12))
+    COLUMNS = (("title", 0), ("date", 10), ("tagged", 9), ("done", 4), ("notes", 5), ("decisions", 9),
+               ("source", 30), ("id", 12))
     """(name, width): what an analyst scans first comes first; title takes the rest, so progress fits 80 columns."""
     FIGURES = ("tagged", "notes", "decisions")
 
@@ -62,7 +62,7 @@ class LibraryScreen(Screen):
     def title_width(self) -> int:
         table = self.query_one(DataTable)
         widths = {name: c.width for (name, _), c in zip(self.COLUMNS, table.columns.values(), strict=False)}
-        others = sum(widths.get(c, w) + 2 * table.cell_padding for c, w in self.COLUMNS[1:5])
+        others = sum(widths.get(c, w) + 2 * table.cell_padding for c, w in self.COLUMNS[1:6])
         return max(20, (self.size.width or self.app.size.width) - others - 2 * table.cell_padding - 2)
 
     def on_resize(self) -> None:
@@ -76,15 +76,15 @@ class LibraryScreen(Screen):
         self.reload()
 
     def reload(self) -> None:
-        self.query_one("#header", Static).update(Content(self.header_text()))
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
+        summaries = list(self.reader_app.summaries(self.doc_ids))
+        self.query_one("#header", Static).update(Content(self.header_text(sum(s[-1] for s in summaries))))
         # a page's site name: "Le Monde" says more than a URL in the source column
-        rows = [(doc_id, [visible(str(value), one_line=True)
-                          for value in (title, date, progress, notes, decisions, site or source, doc_id)])
-                for doc_id, title, date, source, progress, notes, decisions, site in
-                self.reader_app.summaries(self.doc_ids)]
+        rows = [(doc_id, [visible(str(value), one_line=True) for value in
+                          (title, date, progress, "✓" if done else "", notes, decisions, site or source, doc_id)])
+                for doc_id, title, date, source, progress, notes, decisions, site, done in summaries]
         for index, (name, width) in enumerate(self.COLUMNS):
             if name in self.FIGURES:  # a figure is never cut: its column grows to the widest one
                 column = table.columns[name]  # type: ignore[index]
@@ -96,12 +96,13 @@ class LibraryScreen(Screen):
             table.move_cursor(row=row)
         self.reader_app.announce_damage()
 
-    def header_text(self) -> str:
-        """The count, then what analysts did with each model's suggestions, so a team sees whether a model helps."""
+    def header_text(self, done: int = 0) -> str:
+        """The count (`done`: by the annotator), then what analysts did with each model's suggestions, so a team
+        sees whether a model helps."""
         from reader.stats import suggestion_stats
 
         count = len(self.doc_ids)
-        text = f"Library · {count} document{'' if count == 1 else 's'} · progress of " \
+        text = f"Library · {count} document{'' if count == 1 else 's'}, {done} done · progress of " \
                f"{visible(self.reader_app.progress_annotator, one_line=True)}"
         totals: dict[str, Counter[str]] = defaultdict(Counter)
         for m in suggestion_stats(self.reader_app.workspace, self.doc_ids):

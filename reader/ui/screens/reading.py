@@ -300,7 +300,9 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         parts += self.status_parts()
         if self.store_problem:
             parts.append((1, "ANNOTATIONS UNAVAILABLE (damaged file)"))
-        elif self.analysis is not None:
+        elif self.analysis is not None:  # the annotations are read with it (`check_annotations`), not at first paint
+            if self.session.done:
+                parts.append((2, "done"))
             tagged, total = self.session.progress()
             parts.append((6, f"tagged {tagged}/{total}"))
         labels = view.tags.get(view.cursor)
