@@ -639,9 +639,11 @@ def test_native_round_trip_keeps_every_record(ws, tmp_path):
     carol.decide(ents["OTAN"], "relabelled", "MISC")
     start = d1.text.index("Olaf Scholz")
     carol.add_entity(start, start + len("Olaf Scholz") - 7, "PER")
+    carol.set_done(True)
     original = store_records(ws.store)
     kinds = sorted((r["kind"], r.get("target") or r.get("status") or "") for r in original[d1.id, "carol"].values())
-    assert kinds == [("entity", "accepted"), ("entity", "added"), ("entity", "rejected"), ("entity", "relabelled"),
+    assert kinds == [("done", ""), ("entity", "accepted"), ("entity", "added"), ("entity", "rejected"),
+                     ("entity", "relabelled"),
                      ("note", "document"), ("note", "entity"), ("note", "entity"), ("note", "sentence"),
                      ("tag", ""), ("tag", "")]
 

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from reader.annotations import (
     DISMISSAL,
+    DONE,
     REVIEW,
     Annotation,
     dismissal_id,
+    done_id,
     entity_id,
     note_id,
     now,
@@ -50,6 +52,8 @@ def document_record(u: Unit, universe: list[str]) -> dict:
                       for i, (start, end) in enumerate(v.sentences)],
         "notes": v.doc_notes,
     }
+    if v.annotator is not None and v.work.done:  # only then, so other records keep their bytes
+        record["done"] = True
     _audit_trail(v, record)
     return record
 
@@ -224,6 +228,9 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
                 _add_note(by_annotator, doc, name, note, "sentence", start, end)
         for note in record.get("notes") or []:
             _add_note(by_annotator, doc, name, note, "document", 0, 0)
+        if record.get("done"):  # as `AnnotationSession.set_done` writes it: no quote
+            by_annotator.setdefault(name, []).append(Annotation(done_id(doc.id), DONE, 0, 0, name, stamp, stamp)
+                                                     .to_record())
         for span in record["spans"]:
             status = span.get("status", "predicted")
             if status == "predicted":
@@ -371,6 +378,8 @@ def _checked(record: dict, where: str) -> dict:
             sentence[key] = {check_name(str(k), "sentence label"): names(v, "\"from\"") if key == "from"
                              else check_name(str(v), "model name") for k, v in sentence[key].items()}
         sentences.append(versions_of(sentence))
+    if not isinstance(record.get("done", False), bool):
+        raise ExportError(f"{where}: \"done\" must be true or false")
     spans = []
     for span in record["spans"]:
         offsets(span, "span")
