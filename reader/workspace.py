@@ -152,14 +152,21 @@ class Workspace:
     def add_documents(self, docs: Iterable[Document]) -> list[ImportResult]:
         """Store new documents; an edited version of a stored one (same source) takes over its annotations."""
         results = []
+        superseded = self.superseded()
         by_source = {source: doc_id for doc_id in self.store.document_ids()
-                     if (source := self.store.document(doc_id).get("meta", {}).get("source"))}
+                     if doc_id not in superseded and (source := self.store.document(doc_id)["meta"].get("source"))}
         for doc in docs:
             if self.store.has_document(doc.id):
                 results.append(ImportResult(doc, False))
                 continue
-            self.store.add_document(doc.to_record())
-            previous = by_source.get(doc.meta.get("source"))  # never `doc` itself: that one is stored
+            source = doc.meta.get("source")
+            previous = by_source.get(source)  # the current version: never `doc` itself, which is new
+            record = doc.to_record()
+            if previous:  # the new version replaces it in the library, `list` and the exports
+                record = {**record, "meta": {**record["meta"], "supersedes": previous}}
+            self.store.add_document(record)
+            if source:
+                by_source[source] = doc.id
             lost = self._carry_over(previous, doc) if previous else ()
             results.append(ImportResult(doc, True, previous, tuple(lost)))
         return results
@@ -184,15 +191,27 @@ class Workspace:
     # dicts that live until the command returns, and the collector walking them doubled the time.
     bulk_reads = staticmethod(collector.paused)
 
-    def document_ids(self) -> list[str]:
-        """The stored documents, in store order; a damaged document file is left out, and `damage` says why."""
+    def document_ids(self, *, all_versions: bool = False) -> list[str]:
+        """The stored documents, in store order, without the versions an edited re-import superseded (unless
+        `all_versions`); a damaged document file is left out, and `damage` says why."""
         ids = self.store.document_ids()
         unreadable = self.store.unreadable_documents()
-        if not unreadable:
-            return ids
         for doc_id, exc in unreadable.items():
             self._damage[doc_id, ""] = Damage(doc_id, "", exc.path, exc.reason)
-        return [doc_id for doc_id in ids if doc_id not in unreadable]
+        hidden = {*unreadable, *(() if all_versions else self.superseded())}
+        return [doc_id for doc_id in ids if doc_id not in hidden] if hidden else ids
+
+    def superseded(self) -> set[str]:
+        """Documents an edited version replaced (its `meta.supersedes`): kept on disk with their annotations."""
+        found = set()
+        for doc_id in self.store.document_ids():
+            try:
+                old = self.store.document(doc_id)["meta"].get("supersedes")
+            except StoreError:
+                continue  # a damaged document file: `document_ids` reports it
+            if old:
+                found.add(old)
+        return found
 
     def document(self, doc_id: str) -> Document:
         return Document.from_record(self.store.document(doc_id))

@@ -191,6 +191,23 @@ def test_import_reimport_and_edited_source(tmp_path):
     records = json.loads((store / "annotations" / new_doc / "ann.json").read_text(encoding="utf-8"))["_default"]
     [tag] = records.values()
     assert tag["label"] == "event" and tag["quote"]["exact"] == "Emmanuel Macron est à Berlin."
+    # the edited version supersedes the old one: kept on disk, left out of list and the exports unless asked
+    listed = json.loads(run("list", "--json", *common).output)
+    assert listed["id"] == new_doc
+    every = [json.loads(line)["id"] for line in run("list", "--json", "--all-versions", *common).output.splitlines()]
+    assert sorted(every) == sorted([doc, new_doc])
+    exported = [json.loads(line) for line in run("export", *common).output.splitlines()
+                if line.startswith("{")]
+    assert [r["id"] for r in exported] == [new_doc] and exported[0]["meta"]["supersedes"] == doc
+    both = [json.loads(line)["id"] for line in run("export", "--all-versions", *common).output.splitlines()
+            if line.startswith("{")]
+    assert sorted(both) == sorted([doc, new_doc])
+    asked = [json.loads(line)["id"] for line in run("export", "--doc", doc, *common).output.splitlines()
+             if line.startswith("{")]
+    assert asked == [doc], "a version asked for by id is exported"
+    article.write_text("Titre de l’article\n\nEmmanuel Macron est à Berlin. Une troisième.\n", encoding="utf-8")
+    third = run("import", str(article), *common)
+    assert f"replaces {new_doc}" in third.output, "the current version is the one replaced"
 
 
 def test_import_with_a_missing_model_stores_nothing(tmp_path):

@@ -196,8 +196,9 @@ def test_gold_exports_through_every_format(store, fmt, unit, tmp_path):
     root, _, _ = store
     cli(root, "merge", "--rule", "majority")
     out = tmp_path / f"gold.{fmt}"
+    whole = ["--unreviewed", "include"] if unit == "document" else []  # gold is not marked done
     cli(root, "export", "--annotator", "gold", "--format", fmt, "--unit", unit, "--output", str(out),
-        "--annotated-only")
+        "--annotated-only", *whole)
     if fmt == "spacy":
         import spacy
         from spacy.tokens import DocBin

@@ -453,9 +453,9 @@ async def test_the_library_shows_site_and_date(workspace):
         table = app.screen.query_one("#documents")
         rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
         row = next(r for r in rows if r[0].startswith("Grève"))
-        assert row[1] == "2023-09-14" and row[5] == "Le Courrier de l’Ouest-Info"
+        assert row[1] == "2023-09-14" and row[6] == "Le Courrier de l’Ouest-Info"
         seed = next(r for r in rows if not r[0].startswith("Grève"))
-        assert seed[5].endswith(".txt")  # a file keeps its name
+        assert seed[6].endswith(".txt")  # a file keeps its name
 
 
 def test_reading_text_files_never_imports_the_web_libraries():

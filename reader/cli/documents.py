@@ -250,13 +250,15 @@ def list_(
                                            "first).")] = "id",
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many documents.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document.")] = False,
+    all_versions: Annotated[bool, typer.Option(
+        "--all-versions", help="Also the versions an edited re-import superseded.")] = False,
 ) -> None:
     """Documents in the store, with --annotator's progress (tagged sentences, notes, entity decisions, done)."""
     if sort not in LIST_SORTS:
         fail(f"unknown sort {sort!r} (sorts: {', '.join(LIST_SORTS)})")
     ws = open_workspace(read_only=True)
     who = ws.annotator
-    summaries = [ws.summary(doc_id, who) for doc_id in ws.document_ids()]
+    summaries = [ws.summary(doc_id, who) for doc_id in ws.document_ids(all_versions=all_versions)]
     if sort == "progress":
         summaries.sort(key=lambda s: (s.tagged / s.sentences if s.sentences else 0.0, s.doc_id))
     elif sort != "id":
@@ -300,6 +302,8 @@ def export_(
     unreviewed: Annotated[str, typer.Option(
         help="Training formats: exclude (default) or include the sentences nobody reviewed, marked where the "
              "format can say so.")] = "exclude",
+    all_versions: Annotated[bool, typer.Option(
+        "--all-versions", help="Also the versions an edited re-import superseded.")] = False,
 ) -> None:
     """Write a dataset (stdout when no --output); a summary goes to stderr."""
     from rich.progress import Progress
@@ -315,7 +319,7 @@ def export_(
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("exporting", total=2 * (len(doc) if doc else len(ws.document_ids())))
         result = export(ws, fmt, unit, doc, annotated_only, who, align, progress=lambda n: progress.advance(task, n),
-                        unreviewed=unreviewed)
+                        unreviewed=unreviewed, all_versions=all_versions)
     if fmt == "brat" and target is not None and target.suffix != ".zip":
         brat.write_folder(result.data, target)
     else:

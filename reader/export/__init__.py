@@ -118,6 +118,7 @@ def export(
     align: str = "strict",
     progress: Callable[[int], None] | None = None,
     unreviewed: str = "exclude",
+    all_versions: bool = False,
 ) -> ExportResult:
     """Build a dataset from the store; nothing is written (see `write_export`).
 
@@ -131,7 +132,7 @@ def export(
     result = ExportResult(found.name, unit, found.binary, overlaps=found.overlaps)
     reported = 0
     with workspace.bulk_reads():  # the writers too: their Docs and records join the read model on the heap
-        ids = select(workspace, doc_ids)
+        ids = select(workspace, doc_ids, all_versions)
         if annotator is None and found.training:
             annotator = whose_work(workspace, ids, result.warnings)
         every = list(views(workspace, ids, annotator, annotated_only, progress))

@@ -136,8 +136,9 @@ def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated
             progress(1)
 
 
-def select(workspace: Workspace, doc_ids: list[str] | None) -> list[str]:
-    all_ids = workspace.document_ids()
+def select(workspace: Workspace, doc_ids: list[str] | None, all_versions: bool = False) -> list[str]:
+    """The documents to export in store order: those asked for (any version), else the current versions."""
+    all_ids = workspace.document_ids(all_versions=all_versions or bool(doc_ids))
     if not doc_ids:
         return all_ids
     wanted = {workspace.resolve(ref) for ref in doc_ids}
