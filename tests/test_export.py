@@ -274,6 +274,25 @@ def test_a_done_document_is_reviewed_whole(ws):
     assert doc.user_data["doc_id"] == t2
 
 
+def test_a_label_belongs_to_the_annotators_who_used_it(ws):
+    """A label outside the label set that one analyst used is their cat only: for everyone else it was never a
+    question, so it is no 0.0 in their records (nor a Prodigy option or a DocBin cat)."""
+    from reader.annotations import tag_id
+
+    t1 = ids(ws)[T1[:10]]
+    start, end = ws.cached_analysis(ws.document(t1)).sentences[0]
+    ws.store.write(t1, "bob", upsert=[{"id": tag_id(start, end, "rumeur"), "kind": "tag", "start": start,
+                                       "end": end, "label": "rumeur", "annotator": "bob", "created": ""}])
+    records = export(ws, "jsonl", unit="sentence").records
+    cats = {r["meta"]["annotator"]: set(r["cats"]) for r in records}
+    assert "rumeur" in cats["bob"] and "rumeur" not in cats["alice"]
+    assert set(ws.labels.names) <= cats["alice"]
+    options = {r["_annotator_id"]: [o["id"] for o in r["options"]] for r in export(ws, "prodigy").records}
+    assert "rumeur" in options["bob"] and "rumeur" not in options["alice"]
+    docs = DocBin().from_bytes(export(ws, "spacy", unreviewed="include").docbin).get_docs(spacy.blank("fr").vocab)
+    assert {d.user_data["annotator"]: "rumeur" in d.cats for d in docs} == {"alice": False, "bob": True, None: False}
+
+
 def test_whose_work_gold_first_else_everyone_with_a_warning(ws):
     both = export(ws, "prodigy")
     assert {r["_annotator_id"] for r in both.records} == {"alice", "bob"}

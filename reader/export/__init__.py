@@ -147,7 +147,12 @@ def export(
         if bad:
             result.adjusted, result.dropped = adjust(bad, align, blank_vocab())
         names = list(workspace.labels.names)
-        universe = [*names, *sorted({n for v in every for labels in v.tags.values() for n in labels} - set(names))]
+        own: dict[str | None, set[str]] = {}
+        for v in every:
+            own.setdefault(v.annotator, set()).update(n for labels in v.tags.values() for n in labels)
+        for v in every:
+            v.universe = [*names, *sorted(own[v.annotator] - set(names))]
+        universe = [*names, *sorted(set().union(*own.values()) - set(names))]
 
         def written() -> Iterator[Unit]:
             """The units, each document reported once its units are written (but the last one)."""

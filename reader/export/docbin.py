@@ -19,13 +19,14 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
 
     vocab = blank_vocab()
     docbin = DocBin(store_user_data=True)
-    cats: dict[tuple[str, ...], dict[str, float]] = {}
+    cats: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, float]] = {}
     with msgpack_lookups_cached():
         for u in units:
             chosen = tuple(labels_of(u))
-            if chosen not in cats:  # one dict per combination of labels: DocBin.add only reads it
-                cats[chosen] = {name: 1.0 if name in chosen else 0.0 for name in labels}
-            docbin.add(unit_doc(u, cats[chosen], vocab))
+            names = tuple(u.view.universe or labels)
+            if (chosen, names) not in cats:  # one dict per combination of labels: DocBin.add only reads it
+                cats[chosen, names] = {name: 1.0 if name in chosen else 0.0 for name in names}
+            docbin.add(unit_doc(u, cats[chosen, names], vocab))
         return docbin.to_bytes()
 
 

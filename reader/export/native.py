@@ -93,7 +93,7 @@ def sentence_record(u: Unit, universe: list[str]) -> dict:
     return {
         "id": f"{u.view.doc.id}:{u.index}",
         "text": text,
-        "cats": {name: 1.0 if name in labels else 0.0 for name in universe},
+        "cats": {name: 1.0 if name in labels else 0.0 for name in u.view.universe or universe},
         "spans": _spans(u, text, u.start),
         "notes": notes_of(u),
         "meta": unit_meta(u),

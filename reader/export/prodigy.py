@@ -63,15 +63,19 @@ def token_list(tokens: Tokens, start: int, end: int) -> tuple[list[Token], list[
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     """One task per unit."""
-    options = [Option(name, name) for name in labels]
-    hashed_labels = ["\x1f".join(labels)] if labels else []
     tokens_of = functools.cache(token_list)  # the sentence's for every annotator
+
+    @functools.cache
+    def choices(names: tuple[str, ...]) -> tuple[list[Option], list[str]]:
+        """The options of a task (its annotator's label set) and what of them its task hash covers."""
+        return [Option(name, name) for name in names], ["\x1f".join(names)] if names else []
 
     def task(u: Unit) -> dict:
         v = u.view
         o = u.start
         text = v.doc.text[o:u.end]
         tokens, firsts, lasts = tokens_of(v.tokens, o, u.end)
+        options, hashed_labels = choices(tuple(v.universe or labels))
         kept = without_overlaps(u.spans)[0]  # Prodigy's `spans` are entities: no two may overlap
         spans = [TaskSpan(s.start - o, s.end - o, firsts.index(s.start), lasts.index(s.end), s.label) for s in kept]
         input_hash = hash32(text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -55,6 +55,9 @@ class View:
     work: AnnotatorWork
     records: dict[str, dict]
     """As stored: the native format reads an adjudicated record's `from`/`versions`."""
+    universe: list[str] = field(default_factory=list)
+    """The labels its cats name: the label set in use, then the ones this annotator tagged beyond it (never a
+    label only someone else used: it was no question asked of this annotator)."""
 
     @functools.cached_property
     def _times(self) -> tuple[dict[int, str], str]:
