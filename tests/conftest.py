@@ -47,6 +47,14 @@ def analysed_store(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def store(analysed_store, tmp_path) -> Path:
+    """A private copy of the analysed store's folder (a module may define its own `store` instead)."""
+    root = tmp_path / "store"
+    shutil.copytree(analysed_store, root, ignore=shutil.ignore_patterns(".lock"))
+    return root
+
+
+@pytest.fixture
 def workspace(analysed_store, tmp_path) -> Workspace:
     root = tmp_path / "store"
     shutil.copytree(analysed_store, root, ignore=shutil.ignore_patterns(".lock"))

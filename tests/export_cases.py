@@ -12,6 +12,7 @@ modes differ), a document nobody annotated, and text that JSON must escape.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 from pathlib import Path
@@ -136,19 +137,40 @@ def cases(doc_ids: list[str]) -> list[tuple[str, dict]]:
     return out
 
 
+def new_store(tmp_path_factory, name: str) -> Path:
+    """The cases' store, built in a new folder of the session's temporary tree."""
+    root = tmp_path_factory.mktemp(name) / "store"
+    root.mkdir()
+    build_store(root)
+    return root
+
+
+@contextlib.contextmanager
+def read_only(root: Path):
+    """The store at `root` read-only, as an export reads it (the workspace of annotator alice)."""
+    store = Store(root, read_only=True)
+    try:
+        yield Workspace(store, model=MODEL, annotator="alice")
+    finally:
+        store.close()
+
+
+def case_documents(ws) -> list[str]:
+    """[seed, d2, d3, d4]: the document ids `cases` takes."""
+    texts = {ws.document(i).text: i for i in ws.document_ids()}
+    d2, d3, d4 = (texts.pop(t) for t in (D2, D3, D4))
+    [seed] = texts.values()
+    return [seed, d2, d3, d4]
+
+
 def export_all(root: Path) -> dict[str, dict]:
     """Every case exported twice from the store at `root`: {name: {"fmt", "unit", ..., "bytes" (as written to
     a file), "again" (the second export's), "count", "summary"} or {"fmt", ..., "error", "misaligned"}}."""
     from reader.export import ExportError, export, write_export
 
-    store = Store(root, read_only=True)
-    ws = Workspace(store, model=MODEL, annotator="alice")
-    try:
-        texts = {ws.document(i).text: i for i in ws.document_ids()}
-        d2, d3, d4 = (texts.pop(t) for t in (D2, D3, D4))
-        [seed] = texts.values()
+    with read_only(root) as ws:
         results = {}
-        for name, kwargs in cases([seed, d2, d3, d4]):
+        for name, kwargs in cases(case_documents(ws)):
             options = {k: v for k, v in kwargs.items() if k != "fmt"}
             try:
                 result = export(ws, kwargs["fmt"], **options)
@@ -160,5 +182,3 @@ def export_all(root: Path) -> dict[str, dict]:
             results[name] = {**kwargs, "bytes": path.read_bytes(), "again": export(ws, **kwargs).to_bytes(),
                              "summary": result.summary(), "count": result.count}
         return results
-    finally:
-        store.close()

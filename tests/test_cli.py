@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +15,6 @@ from reader import cli
 from reader.cli import app
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def store(analysed_store, tmp_path):
-    root = tmp_path / "store"
-    shutil.copytree(analysed_store, root, ignore=shutil.ignore_patterns(".lock"))
-    return root
 
 
 def run(*args: str):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from test_agreement import build_store, cli
@@ -126,13 +125,6 @@ def test_an_edited_reimport_does_not_carry_the_done_state(tmp_path):
 
 
 # --- the command line -----------------------------------------------------------------------------------------
-
-@pytest.fixture
-def store(analysed_store, tmp_path):
-    root = tmp_path / "store"
-    shutil.copytree(analysed_store, root, ignore=shutil.ignore_patterns(".lock"))
-    return root
-
 
 def run(*args: str):
     return runner.invoke(cli_app, list(args))

@@ -17,8 +17,6 @@ from typer.testing import CliRunner
 from reader.cli import app
 from reader.export import export
 from reader.export.brat import fragments
-from reader.store import Store
-from reader.workspace import Workspace
 from tests import export_cases
 
 pytestmark = pytest.mark.slow
@@ -28,12 +26,8 @@ FILTERS = ({}, {"annotator": "alice"}, {"annotator": "bob"}, {"annotated_only": 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp("brat") / "store"
-    root.mkdir()
-    export_cases.build_store(root)
-    store = Store(root, read_only=True)
-    yield Workspace(store, model=export_cases.MODEL, annotator="alice")
-    store.close()
+    with export_cases.read_only(export_cases.new_store(tmp_path_factory, "brat")) as ws:
+        yield ws
 
 
 def parse(ann: str) -> list:

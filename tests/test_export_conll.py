@@ -26,8 +26,6 @@ from reader import cli
 from reader.export import ExportError, export
 from reader.export.overlap import without_overlaps
 from reader.export.units import Span
-from reader.store import Store
-from reader.workspace import Workspace
 from tests import export_cases
 
 CASES = [(name.removeprefix("jsonl-"), options) for name, options in export_cases.cases(["seed", "d2", "d3", "d4"])
@@ -40,23 +38,15 @@ def nonspace(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def store_root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("conll") / "store"
-    root.mkdir()
-    export_cases.build_store(root)
-    return root
+    return export_cases.new_store(tmp_path_factory, "conll")
 
 
 @pytest.fixture(scope="module")
 def exported(store_root) -> dict[str, tuple[bytes, list[dict]] | None]:
     """case -> (the CoNLL bytes, the native records of the same case), or None when strict alignment fails."""
-    store = Store(store_root, read_only=True)
-    ws = Workspace(store, model=export_cases.MODEL, annotator="alice")
-    try:
-        texts = {ws.document(i).text: i for i in ws.document_ids()}
-        d2, d3, d4 = (texts.pop(t) for t in (export_cases.D2, export_cases.D3, export_cases.D4))
-        [seed] = texts.values()
+    with export_cases.read_only(store_root) as ws:
         out = {}
-        for name, options in export_cases.cases([seed, d2, d3, d4]):
+        for name, options in export_cases.cases(export_cases.case_documents(ws)):
             if options["fmt"] != "jsonl":
                 continue
             name = name.removeprefix("jsonl-")
@@ -70,8 +60,6 @@ def exported(store_root) -> dict[str, tuple[bytes, list[dict]] | None]:
             native = export(ws, "jsonl", **options).to_bytes()
             out[name] = (data, [json.loads(line) for line in native.splitlines()])
         return out
-    finally:
-        store.close()
 
 
 def expected_documents(records: list[dict]) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -160,12 +148,8 @@ def test_the_command_line_writes_the_same_file(exported, store_root, tmp_path, c
 
 
 def hf_of_alice(root: Path) -> bytes:
-    store = Store(root, read_only=True)
-    try:
-        return export(Workspace(store, model=export_cases.MODEL, annotator="alice"), "hf", annotator="alice",
-                      align="expand", unreviewed="include").to_bytes()
-    finally:
-        store.close()
+    with export_cases.read_only(root) as ws:
+        return export(ws, "hf", annotator="alice", align="expand", unreviewed="include").to_bytes()
 
 
 def test_a_sentence_break_inside_an_entity_is_not_written(exported):

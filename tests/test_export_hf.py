@@ -15,8 +15,6 @@ from seqeval.metrics.sequence_labeling import get_entities
 from reader.export import ExportError, export
 from reader.export.overlap import without_overlaps
 from reader.export.units import Span
-from reader.store import Store
-from reader.workspace import Workspace
 from tests import export_cases
 
 NAMES = [name.removeprefix("jsonl-") for name, options in export_cases.cases(["seed", "d2", "d3", "d4"])
@@ -31,17 +29,9 @@ def nonspace(text: str) -> str:
 def exported(tmp_path_factory) -> dict[str, tuple[bytes, bytes, list[dict]] | None]:
     """case -> (the hf bytes, the conll bytes, the native records of the same case), or None when strict
     alignment fails."""
-    root = tmp_path_factory.mktemp("hf") / "store"
-    root.mkdir()
-    export_cases.build_store(root)
-    store = Store(root, read_only=True)
-    ws = Workspace(store, model=export_cases.MODEL, annotator="alice")
-    try:
-        texts = {ws.document(i).text: i for i in ws.document_ids()}
-        d2, d3, d4 = (texts.pop(t) for t in (export_cases.D2, export_cases.D3, export_cases.D4))
-        [seed] = texts.values()
+    with export_cases.read_only(export_cases.new_store(tmp_path_factory, "hf")) as ws:
         out = {}
-        for name, options in export_cases.cases([seed, d2, d3, d4]):
+        for name, options in export_cases.cases(export_cases.case_documents(ws)):
             if options["fmt"] != "jsonl":
                 continue
             options = {k: v for k, v in options.items() if k != "fmt"}
@@ -55,8 +45,6 @@ def exported(tmp_path_factory) -> dict[str, tuple[bytes, bytes, list[dict]] | No
             native = [json.loads(line) for line in export(ws, "jsonl", **options).to_bytes().splitlines()]
             out[name.removeprefix("jsonl-")] = (data, conll, native)
         return out
-    finally:
-        store.close()
 
 
 def labels_of(record: dict) -> list[str]:

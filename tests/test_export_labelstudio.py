@@ -23,12 +23,8 @@ FILTERS = ({}, {"annotator": "alice"}, {"annotator": "bob"}, {"annotated_only": 
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp("labelstudio") / "store"
-    root.mkdir()
-    export_cases.build_store(root)
-    store = Store(root, read_only=True)
-    yield Workspace(store, model=export_cases.MODEL, annotator="alice")
-    store.close()
+    with export_cases.read_only(export_cases.new_store(tmp_path_factory, "labelstudio")) as ws:
+        yield ws
 
 
 def readme_config() -> str:

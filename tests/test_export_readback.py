@@ -29,10 +29,7 @@ NAMES = [name for name, _ in export_cases.cases(["seed", "d2", "d3", "d4"])]
 
 @pytest.fixture(scope="module")
 def store_root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("readback") / "store"
-    root.mkdir()
-    export_cases.build_store(root)
-    return root
+    return export_cases.new_store(tmp_path_factory, "readback")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import gc
 import json
 import os
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,13 +148,6 @@ def assert_store_clean(root: Path) -> None:
 def assert_output_clean(text: str, what: str) -> None:
     bad = FORBIDDEN.search(text.replace("\t", " "))
     assert bad is None, f"{what}: {bad.group()!r} reached the output:\n{text}"
-
-
-@pytest.fixture
-def store(analysed_store, tmp_path) -> Path:
-    root = tmp_path / "store"
-    shutil.copytree(analysed_store, root, ignore=shutil.ignore_patterns(".lock"))
-    return root
 
 
 def seed_id(root: Path) -> str:

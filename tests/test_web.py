@@ -363,13 +363,6 @@ def files(store: Path) -> dict[str, bytes]:
             if p.is_file() and p.name != ".lock" and ".locks" not in p.parts}
 
 
-@pytest.fixture
-def store(analysed_store, tmp_path) -> Path:
-    root = tmp_path / "store"
-    shutil.copytree(analysed_store, root, ignore=shutil.ignore_patterns(".lock"))
-    return root
-
-
 def test_cli_errors_are_one_line_and_change_nothing(site, store, closed_port, capsys):
     before = files(store)
     for source, message in [
