@@ -142,7 +142,10 @@ def test_the_command_line_writes_the_same_file(exported, store_root, tmp_path, c
     assert cli.run(["export", "--format", "conll", "--unit", "document", "--align", "expand", "--output", str(out),
                     "--unreviewed", "include", *common]) == 0
     assert out.read_bytes() == exported["document-annotator-alice-expand"][0]
-    assert "exported" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    tags = {line.split("\t")[1][2:] for line in out.read_text(encoding="utf-8").splitlines()
+            if "\t" in line and line.split("\t")[1] != "O"}
+    assert "exported" in err and f"; entity labels: {', '.join(sorted(tags))}" in err, "the tag set for ClassLabel"
     assert cli.run(["export", "--format", "hf", "--align", "expand", "--unreviewed", "include", *common]) == 0
     assert capsys.readouterr().out.encode() == hf_of_alice(store_root)
 

@@ -165,6 +165,8 @@ def export(
 
         result.data = found.write(written() if progress else parts, universe)
         result.labels = dict.fromkeys(universe, 0)
+        layer = (lambda spans: without_overlaps(spans)[0]) if found.overlaps else (lambda spans: spans)
+        result.entity_labels = sorted({s.label for u in parts for s in layer(u.spans)})
         for u in parts:
             result.spans += len(u.spans)
             if found.overlaps and len(u.spans) > 1:

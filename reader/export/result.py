@@ -56,6 +56,8 @@ class ExportResult:
     overlaps: str = ""
     """The layer the overlap rule applies to (`Format.overlaps`); `overlapping`: the spans it left out there."""
     overlapping: int = 0
+    entity_labels: list[str] = field(default_factory=list)
+    """The entity labels of the spans exported, sorted: a BIO format's tag set (`ClassLabel(names=...)`)."""
 
     @property
     def docbin(self) -> bytes | None:
@@ -74,6 +76,8 @@ class ExportResult:
         labels = ", ".join(f"{name} {n}" for name, n in self.labels.items() if n) or "none"
         text = (f"exported {self.count} {what} ({self.format}, {self.unit}) from {self.documents} documents: "
                 f"{self.spans} spans, {self.notes} notes, labels: {labels}")
+        if self.format in ("conll", "hf"):
+            text += f"; entity labels: {', '.join(self.entity_labels) or 'none'}"
         if self.adjusted or self.dropped:
             text += f"; {self.adjusted} misaligned spans adjusted, {self.dropped} dropped"
         if self.overlapping:
