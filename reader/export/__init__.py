@@ -108,6 +108,17 @@ def whose_work(workspace: Workspace, ids: list[str], warnings: list[str]) -> str
     return None
 
 
+def label_sets(views: list, names: list[str]) -> list[str]:
+    """Give each view its label universe (the label set in use, then its annotator's own extra labels);
+    returns the union, for the summary."""
+    own: dict[str | None, set[str]] = {}
+    for v in views:
+        own.setdefault(v.annotator, set()).update(n for labels in v.tags.values() for n in labels)
+    for v in views:
+        v.universe = [*names, *sorted(own[v.annotator] - set(names))]
+    return [*names, *sorted(set().union(*own.values()) - set(names))]
+
+
 def export(
     workspace: Workspace,
     fmt: str = "jsonl",
@@ -146,13 +157,7 @@ def export(
                               f"{shown} (use --align expand or --align contract to fix them)", listed)
         if bad:
             result.adjusted, result.dropped = adjust(bad, align, blank_vocab())
-        names = list(workspace.labels.names)
-        own: dict[str | None, set[str]] = {}
-        for v in every:
-            own.setdefault(v.annotator, set()).update(n for labels in v.tags.values() for n in labels)
-        for v in every:
-            v.universe = [*names, *sorted(own[v.annotator] - set(names))]
-        universe = [*names, *sorted(set().union(*own.values()) - set(names))]
+        universe = label_sets(every, list(workspace.labels.names))
 
         def written() -> Iterator[Unit]:
             """The units, each document reported once its units are written (but the last one)."""
@@ -165,15 +170,16 @@ def export(
 
         result.data = found.write(written() if progress else parts, universe)
         result.labels = dict.fromkeys(universe, 0)
-        layer = (lambda spans: without_overlaps(spans)[0]) if found.overlaps else (lambda spans: spans)
-        result.entity_labels = sorted({s.label for u in parts for s in layer(u.spans)})
+        entity_labels: set[str] = set()
         for u in parts:
             result.spans += len(u.spans)
-            if found.overlaps and len(u.spans) > 1:
-                result.overlapping += without_overlaps(u.spans)[1]
+            kept, left_out = without_overlaps(u.spans) if found.overlaps else (u.spans, 0)
+            result.overlapping += left_out
+            entity_labels.update(s.label for s in kept)
             for name in labels_of(u):
                 result.labels[name] += 1
             result.notes += len(notes_of(u))
+        result.entity_labels = sorted(entity_labels)
     if progress:  # the last document, and those read but not exported (annotated_only)
         progress(len(ids) - reported)
     result.documents = len({u.view.doc.id for u in parts})
