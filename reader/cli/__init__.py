@@ -26,18 +26,15 @@ def run(argv: list[str]) -> int:
     except typer.Abort:
         say(err, "error: interrupted")
         return 130
-    except Exception as exc:
-        if not callable(getattr(exc, "format_message", None)) or not isinstance(getattr(exc, "exit_code", None), int):
-            raise
+    except typer.TyperException as exc:  # click's errors
         say(err, click_error_line(exc))
-        return exc.exit_code  # type: ignore[attr-defined]
+        return exc.exit_code
     return status if isinstance(status, int) else 0
 
 
-def click_error_line(exc: Exception) -> str:
-    """The `error:` line of a click error. typer exports none of click's exception classes, so they are told by
-    click's documented `format_message()` and `exit_code`, a usage error by its `ctx`, named for `--help`."""
-    message = exc.format_message().strip()  # type: ignore[attr-defined]
+def click_error_line(exc: typer.TyperException) -> str:
+    """The `error:` line of a click error; a usage error (it has a `ctx`) names the command's `--help`."""
+    message = exc.format_message().strip()
     if not hasattr(exc, "ctx"):
         return f"error: {message}"
     message = message.rstrip(".")

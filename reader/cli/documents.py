@@ -19,6 +19,7 @@ from reader.cli.base import (
     fail,
     open_workspace,
     out,
+    refuse_read_only,
     run_reader,
     say,
     text_table,
@@ -164,10 +165,8 @@ def import_documents(ws, docs, *, analyse: bool, n_process: int = 1):
     from reader.workspace import ImportResult
 
     if ws.read_only:
-        missing = [d for d in docs if not ws.has_document(d.id)]
-        if missing:
-            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; cannot import "
-                 f"{len(missing)} new document(s)")
+        if missing := [d for d in docs if not ws.has_document(d.id)]:
+            refuse_read_only(ws, f"cannot import {len(missing)} new document(s)")
         return [ImportResult(d, False) for d in docs]
     if analyse:
         for doc in {ws.pipeline_for(d): d for d in docs if ws.cached_analysis(d) is None}.values():

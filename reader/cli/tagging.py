@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from reader.cli.base import DocArg, app, err, fail, open_workspace, out, say
+from reader.cli.base import DocArg, SentenceCommand, app, err, fail, open_workspace, out, say
 from reader.untrusted import UntrustedError, check_name
 
 DocOrFrom = Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)]
@@ -44,7 +44,7 @@ def require(command: str, **arguments: str | None) -> None:
             fail(f"missing argument '{name}' (see reader {command} --help)")
 
 
-@app.command("tag")
+@app.command("tag", cls=SentenceCommand)
 def tag_(
     doc: DocOrFrom = None,
     sentence: Annotated[str | None, typer.Argument(help="Sentence number, from 0.", show_default=False)] = None,
@@ -174,7 +174,7 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
         raise typer.Exit(1)
 
 
-@app.command("entity")
+@app.command("entity", cls=SentenceCommand)
 def entity_(
     doc: DocOrFrom = None,
     start: Annotated[str | None, typer.Argument(help="Start offset (characters, from 0).", show_default=False)]
@@ -201,7 +201,7 @@ def entity_(
     say(out, f"{document.id} {s}-{e} “{' '.join(document.text[s:e].split())}”: {state} ({ws.annotator})")
 
 
-@app.command("note")
+@app.command("note", cls=SentenceCommand)
 def note_(
     doc: DocArg,
     sentence: Annotated[str, typer.Argument(help="Sentence number from 0, or - for a note on the document.")],
