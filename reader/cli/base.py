@@ -14,14 +14,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from reader.untrusted import check_name, visible
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from reader.workspace import Workspace
 
 HELP = ["-h", "--help"]
@@ -193,19 +190,6 @@ def open_workspace(read_only: bool = False, writer: str | None = None, *, writte
 def refuse_read_only(ws: Workspace, written: str) -> None:
     if ws.read_only:
         fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; {written}")
-
-
-def text_table(title: str, columns: dict[str, dict], rows) -> Table:
-    """A borderless table whose every cell is `Text` (never markup); `columns`: name -> `add_column` options."""
-    from rich.table import Table
-
-    table = Table(title=Text(visible(title, one_line=True)), title_justify="left", box=None, pad_edge=False,
-                  header_style="bold")
-    for name, settings in columns.items():
-        table.add_column(name, **settings)
-    for row in rows:
-        table.add_row(*(c if isinstance(c, Text) else Text(visible(str(c), one_line=True)) for c in row))
-    return table
 
 
 def write_json(record) -> None:

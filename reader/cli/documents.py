@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from reader import collector
 from reader.cli.base import (
@@ -22,11 +21,9 @@ from reader.cli.base import (
     refuse_read_only,
     run_reader,
     say,
-    text_table,
     warn,
     write_json,
 )
-from reader.untrusted import visible
 
 SEEDS = [Path("seeds"), Path(__file__).resolve().parent.parent.parent / "seeds"]
 """What an empty store opens: the first of these folders that exists."""
@@ -269,18 +266,9 @@ def list_(
                         "sentences": s.sentences, "tagged": s.tagged, "notes": s.notes, "decisions": s.decisions,
                         "done": s.done})
         return
-    # figures keep their width (never cut); the title gives way, cut with … (Rich shrinks only a column that
-    # may wrap: the title's cells themselves stay on one line)
-    figures = ("sentences", "tagged", "notes", "decisions")
-    columns = {"id": {"no_wrap": True, "overflow": "ellipsis", "min_width": 12},
-               "title": {"overflow": "ellipsis", "max_width": 60},
-               **{name: {"justify": "right", "no_wrap": True, "overflow": "ellipsis", "min_width": len(name)}
-                  for name in figures},
-               "done": {"no_wrap": True, "min_width": 4}}
-    out.print(text_table(f"Documents · progress of {who}", columns, [
-        (s.doc_id, Text(visible(s.title, one_line=True), no_wrap=True, overflow="ellipsis"),
-         "–" if s.sentences is None else s.sentences, s.tagged, s.notes, s.decisions, "done" if s.done else "")
-        for s in summaries]))
+    from reader.tables import render_documents
+
+    out.print(render_documents(who, summaries))
     warn(ws.damage())
 
 
