@@ -32,8 +32,7 @@ class AnnotationActions:
         try:
             change = operation(*args)
         except StoreError as exc:
-            self.saved_status = "✗ not saved: " + " ".join(str(exc).split())
-            self.notify(str(exc), title="Not saved", severity="error", markup=False, timeout=8)
+            self.not_saved(exc)
             self.update_status()
             return None
         except AnnotationError as exc:
@@ -44,6 +43,10 @@ class AnnotationActions:
             self.refresh_marks(change.kinds, change.sentences, usable=True)  # checked above: once a keypress
         self.update_status()
         return change
+
+    def not_saved(self, exc: StoreError) -> None:
+        self.saved_status = "✗ not saved: " + " ".join(str(exc).split())
+        self.notify(str(exc), title="Not saved", severity="error", markup=False, timeout=8)
 
     def needs_sentences(self) -> bool:
         if self.analysis is None:
