@@ -1,9 +1,7 @@
 """Command line: `reader [PATH ...]` opens the TUI; subcommands work headless on the same store.
 
-Every command resolves options, then calls the workspace; an expected failure is one `error: ...` line (caught
-once, in `ReaderGroup.invoke`). Data goes out through `say` or `Text` cells, never as markup, controls made
-visible: an old store or a typed path may hold an escape. The commands register themselves on `app` when their
-modules are imported here.
+An expected failure is one `error: ...` line (caught once, in `ReaderGroup.invoke`). Data goes out through `say`
+or `Text` cells, never as markup, controls made visible: an old store or a typed path may hold an escape.
 """
 
 from __future__ import annotations
@@ -19,8 +17,7 @@ __all__ = ["app", "documents", "err", "main", "out", "run", "tagging", "team"]
 
 
 def run(argv: list[str]) -> int:
-    """Run the command line outside click's standalone mode: a usage error is one `error:` line and status 2,
-    not typer's usage box."""
+    """Outside click's standalone mode: a usage error is one `error:` line and status 2, not typer's usage box."""
     try:
         status = app(args=argv, prog_name="reader", standalone_mode=False)
     except typer.Abort:

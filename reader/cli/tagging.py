@@ -65,6 +65,7 @@ def tag_(
             fail("give either DOC SENT LABEL [--remove] or --from FILE (a `remove` column), not both")
         return bulk("tag", source, check, tag_line, 3)
     require("tag", doc=doc, sentence=sentence, label=label)
+    check_name(label, "label")  # before the analysis, which may take the model
     ws, document, analysis, session = session_for(doc)
     change = tag_line(session, analysis, [doc, sentence, label, "remove" if remove else ""], {})
     start, end = analysis.sentences[int(sentence)]
