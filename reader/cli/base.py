@@ -72,8 +72,13 @@ def as_command_option(option):
     option.default = option.envvar = None
     option.expose_value = False
     option.rich_help_panel = "Global options"
-    option.callback = lambda ctx, param, value: value is None or set_option(param.name, value)
+    option.callback = given_after_command
     return option
+
+
+def given_after_command(ctx, param, value) -> None:
+    if value is not None:
+        set_option(param.name, value)
 
 
 app = typer.Typer(
