@@ -244,7 +244,7 @@ class AnnotationActions:
 
         def done(choice: NoteChoice | None) -> None:
             note = next((n for n in notes if choice is not None and n.id == choice.note_id), None)
-            if choice is None or note is None:
+            if note is None:
                 return
             if choice.action == "delete":
                 self.perform(self.session.delete_note, note.id)

@@ -281,14 +281,9 @@ class ReviewScreen(ReadingScreen):
             self.notify("No conflict to review" + (f" on {self.options.label}." if self.options.label else "."))
             return
         item = self.item_here()
-        view = self.view
-        if item is not None:
-            key = item_key(item)
-        elif view.current_mark is not None:
-            key = (view.current_mark.start, 1, view.current_mark.end)
-        else:
-            start = view.sentences[view.cursor][0]
-            key = (start, 0, start)
+        mark = self.view.current_mark
+        start = self.view.sentences[self.view.cursor][0]
+        key = item_key(item) if item is not None else (mark.start, 1, mark.end) if mark else (start, 0, start)
         keys = [item_key(c) for c in self.conflicts]  # in document order
         target = bisect_right(keys, key) if delta > 0 else bisect_left(keys, key) - 1
         if not 0 <= target < len(keys):
