@@ -121,3 +121,41 @@ def render_scores(meta: dict) -> FigureTable:
     return FigureTable("Held-out scores", ["label"], ["precision", "recall", "f1", "sentences"], [
         ([label], [percent_text(s["p"]), percent_text(s["r"]), percent_text(s["f"]), s.get("n", "")])
         for label, s in meta["scores"].items()])
+
+
+def text_table(title: str, columns: dict[str, dict], rows) -> Table:
+    """A borderless table whose every cell is `Text` (never markup); `columns`: name -> `add_column` options."""
+    table = Table(title=Text(visible(title, one_line=True)), title_justify="left", box=None, pad_edge=False,
+                  header_style="bold")
+    for name, settings in columns.items():
+        table.add_column(name, **settings)
+    for row in rows:
+        table.add_row(*(c if isinstance(c, Text) else Text(visible(str(c), one_line=True)) for c in row))
+    return table
+
+
+def render_documents(who: str, summaries) -> Table:
+    """`reader list`: figures keep their width (never cut); the title gives way, cut with … (Rich shrinks only a
+    column that may wrap: the title's cells themselves stay on one line)."""
+    figures = ("sentences", "tagged", "notes", "decisions")
+    columns = {"id": {"no_wrap": True, "overflow": "ellipsis", "min_width": 12},
+               "title": {"overflow": "ellipsis", "max_width": 60},
+               **{name: {"justify": "right", "no_wrap": True, "overflow": "ellipsis", "min_width": len(name)}
+                  for name in figures},
+               "done": {"no_wrap": True, "min_width": 4}}
+    return text_table(f"Documents · progress of {who}", columns, [
+        (s.doc_id, Text(visible(s.title, one_line=True), no_wrap=True, overflow="ellipsis"),
+         "–" if s.sentences is None else s.sentences, s.tagged, s.notes, s.decisions, "done" if s.done else "")
+        for s in summaries])
+
+
+def render_suggestions(model: str, text: str, rows) -> Table:
+    """`reader suggest`: each sentence's suggested labels (p ≥ 0.5); `rows`: (index, ((start, end), cats))."""
+    from reader.suggest import shown
+
+    return text_table(f"Suggestions of {model} (p ≥ 0.5)", {
+        "sentence": {"justify": "right", "no_wrap": True},
+        "suggested": {"no_wrap": True, "overflow": "ellipsis"},
+        "text": {"no_wrap": True, "overflow": "ellipsis", "max_width": 70}}, [
+        (i, " ".join(f"{n} {c[n]:.2f}" for n in shown(c)) or "–", " ".join(text[s:e].split()))
+        for i, ((s, e), c) in rows])

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import typer
+from conftest import SEEDS
 from typer.testing import CliRunner
 
 from reader import cli
@@ -26,19 +26,23 @@ def seed(store) -> str:
     return next((store / "documents").iterdir()).stem
 
 
-def arrange(args: list[str]) -> list[str]:
-    return typer.main.get_command(app).arrange(args)
+def test_global_options_go_anywhere_and_open_is_the_default(store, opened_apps):
+    doc = seed(store)
+    assert cli.run(["list", "--json", "--store", str(store), "--annotator", "bob"]) == 0
+    assert cli.run(["--annotator=bob", "--store", str(store)]) == 0  # no command: the reader on the store
+    assert cli.run([str(SEEDS), "--store", str(store)]) == 0  # the seed again: the same document
+    assert [app.doc_ids for app in opened_apps] == [[doc], [doc]]
 
 
-def test_global_options_go_first_and_open_is_the_default():
-    assert arrange(["list", "--store", "x"]) == ["--store", "x", "list"]
-    assert arrange(["--model=m", "seeds"]) == ["--model=m", "open", "seeds"]
-    assert arrange([]) == ["open"]
-
-
-def test_tag_and_note_arguments_go_after_a_double_dash():
-    assert arrange(["tag", "d", "-1", "x", "--remove"]) == ["tag", "--remove", "--", "d", "-1", "x"]
-    assert arrange(["note", "d", "-", "-5 °C", "--store", "s"]) == ["--store", "s", "note", "--", "d", "-", "-5 °C"]
+def test_tag_and_note_arguments_may_look_like_options(store, capsys):
+    doc = seed(store)
+    common = ["--store", str(store), "--model", "fr_core_news_sm", "--annotator", "bob"]
+    assert cli.run(["note", doc, "-", "-5 °C", *common]) == 0
+    assert cli.run(["tag", doc, "1", "quote", "--remove", *common]) == 0
+    notes = [r["text"] for r in json.loads((store / "annotations" / doc / "bob.json").read_text())["_default"].values()]
+    assert notes == ["-5 °C"]
+    assert cli.run(["tag", *common, "--", doc, "-1", "quote"]) == 2
+    assert capsys.readouterr().err.endswith("error: no sentence -1 (the document has 14, numbered from 0)\n")
 
 
 def files(store) -> list:

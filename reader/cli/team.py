@@ -17,7 +17,6 @@ from reader.cli.base import (
     out,
     run_reader,
     say,
-    text_table,
     warn,
     write_json,
 )
@@ -77,7 +76,8 @@ def suggest_(
 ) -> None:
     """Label probabilities for every sentence of a document, from a trained model (--model, default: newest)."""
     from reader.analysis import pipeline_version
-    from reader.suggest import ModelError, load, shown, suggestions
+    from reader.suggest import ModelError, load, suggestions
+    from reader.tables import render_suggestions
 
     ws = open_workspace(read_only=True)
     try:  # here --model names a trained classifier; a spaCy pipeline name still picks the analysis's
@@ -95,12 +95,7 @@ def suggest_(
         for i, ((s, e), c) in rows:
             write_json({"sentence": i, "start": s, "end": e, "cats": {k: round(v, 4) for k, v in c.items()}})
         return
-    out.print(text_table(f"Suggestions of {info.name} (p ≥ 0.5)", {
-        "sentence": {"justify": "right", "no_wrap": True},
-        "suggested": {"no_wrap": True, "overflow": "ellipsis"},
-        "text": {"no_wrap": True, "overflow": "ellipsis", "max_width": 70}}, [
-        (i, " ".join(f"{n} {c[n]:.2f}" for n in shown(c)) or "–", " ".join(document.text[s:e].split()))
-        for i, ((s, e), c) in rows]))
+    out.print(render_suggestions(info.name, document.text, rows))
 
 
 @app.command("agree")

@@ -4,11 +4,12 @@ and imports run one way."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
+    from reader.worklist import ReviewOptions
     from reader.workspace import Workspace
 
 
@@ -17,7 +18,7 @@ class ReaderHost(Protocol):
 
     workspace: Workspace
     keymap: dict[str, str]
-    review: Any  # `reader.ui.screens.review.ReviewOptions` when the app reviews, else None
+    review: ReviewOptions | None  # None unless the app reviews
     last_document: str | None
     kept: list[str]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from functools import partialmethod
 from typing import TYPE_CHECKING
 
 from textual.content import Content
@@ -32,9 +33,7 @@ class AnnotationActions:
         try:
             change = operation(*args)
         except StoreError as exc:
-            self.saved_status = "✗ not saved: " + " ".join(str(exc).split())
-            self.notify(str(exc), title="Not saved", severity="error", markup=False, timeout=8)
-            self.update_status()
+            self.not_saved(exc)
             return None
         except AnnotationError as exc:
             self.notify(str(exc), severity="error", markup=False, timeout=8)
@@ -44,6 +43,11 @@ class AnnotationActions:
             self.refresh_marks(change.kinds, change.sentences, usable=True)  # checked above: once a keypress
         self.update_status()
         return change
+
+    def not_saved(self, exc: StoreError) -> None:
+        self.saved_status = "✗ not saved: " + " ".join(str(exc).split())
+        self.notify(str(exc), title="Not saved", severity="error", markup=False, timeout=8)
+        self.update_status()
 
     def needs_sentences(self) -> bool:
         if self.analysis is None:
@@ -91,13 +95,12 @@ class AnnotationActions:
                     f"{keys_for(self.app.keymap, 'reader.prev-entity')}, or the side panel).", severity="warning")
         return None
 
-    def action_accept_entity(self) -> None:
+    def decide_current_entity(self, status: str) -> None:
         if (entity := self.current_entity()) is not None:
-            self.decide_entity(entity, "accepted")
+            self.decide_entity(entity, status)
 
-    def action_reject_entity(self) -> None:
-        if (entity := self.current_entity()) is not None:
-            self.decide_entity(entity, "rejected")
+    action_accept_entity = partialmethod(decide_current_entity, "accepted")
+    action_reject_entity = partialmethod(decide_current_entity, "rejected")
 
     def action_relabel_entity(self) -> None:
         entity = self.current_entity()
@@ -241,7 +244,7 @@ class AnnotationActions:
 
         def done(choice: NoteChoice | None) -> None:
             note = next((n for n in notes if choice is not None and n.id == choice.note_id), None)
-            if choice is None or note is None:
+            if note is None:
                 return
             if choice.action == "delete":
                 self.perform(self.session.delete_note, note.id)
@@ -259,20 +262,18 @@ class AnnotationActions:
             self.notify(visible(f"Done: {self.doc.title}" if self.session.done else "Not done", one_line=True),
                         markup=False, timeout=3)
 
-    def action_undo(self) -> None:
-        if not self.session.can_undo:
-            self.notify("Nothing to undo.", timeout=3)
+    def replay(self, step: str, done: str) -> None:
+        """Undo or redo (`step`, a session method), then bring what it changed on screen."""
+        if not getattr(self.session, f"can_{step}"):
+            self.notify(f"Nothing to {step}.", timeout=3)
         else:
-            self.show_change(self.perform(self.session.undo, done="undone"))
+            self.show_change(self.perform(getattr(self.session, step), done=done))
 
-    def action_redo(self) -> None:
-        if not self.session.can_redo:
-            self.notify("Nothing to redo.", timeout=3)
-        else:
-            self.show_change(self.perform(self.session.redo, done="redone"))
+    action_undo = partialmethod(replay, "undo", "undone")
+    action_redo = partialmethod(replay, "redo", "redone")
 
     def show_change(self, change: Change | None) -> None:
-        """Bring what an undo or redo changed on screen, the cursor on it: the analyst sees what came back."""
+        """The cursor on what came back: the analyst sees it."""
         if change is None or self.analysis is None:
             return
         records = [r for _, r in change.before + change.after

@@ -61,11 +61,7 @@ class NoteEditor(ModalScreen[str | None]):
 
     def action_save(self) -> None:
         """A priority binding runs as it arrives: read the note once the field has taken the keys typed before."""
-        self.after_typed(self.save)
-
-    def save(self) -> None:
-        self.closed = True
-        self.dismiss(self.area.text)  # not awaited (nor returned to be): it runs in this screen's own queue
+        self.after_typed(lambda: self.close(self.area.text))
 
     def action_cancel(self) -> None:
         self.after_typed(self.cancel)
@@ -78,9 +74,12 @@ class NoteEditor(ModalScreen[str | None]):
         if self.changed() and not self.confirming:
             self.confirming = True
             self.query_one("#note-help", Static).update(Content(self.CONFIRM))
-            return
+        else:
+            self.close(None)
+
+    def close(self, text: str | None) -> None:
         self.closed = True
-        self.dismiss(None)
+        self.dismiss(text)  # not awaited (nor returned to be): it runs in this screen's own queue
 
     def on_unmount(self) -> None:
         if not self.closed and self.keep is not None and self.changed():
@@ -124,7 +123,6 @@ class Picker(ModalScreen[str | None]):
         ident = next((ident for ident, key in self.keys.items() if key == n), None)
         if ident is not None:
             self.dismiss(ident)
-
 
 
 class LabelPicker(Picker):

@@ -31,16 +31,14 @@ if TYPE_CHECKING:
     from reader.documents import Document
     from reader.session import AnnotationSession, Change
 
+
 class ConflictView(ArticleView):
     """The article with `≠` (open) or `=` (decided) in a conflicting sentence's gutter; disputed entities styled."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"article-view--conflict", "article-view--conflict-open",
                                              "article-view--conflict-decided"}
-
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
-        self.conflict_sentences: dict[int, bool] = {}  # sentence -> holds an open conflict
-        self.conflict_spans: list[tuple[int, int]] = []  # entity items under dispute, sorted
+    conflict_sentences: dict[int, bool] = {}  # sentence -> holds an open conflict (replaced, never changed)
+    conflict_spans: list[tuple[int, int]] = []  # entity items under dispute, sorted
 
     def set_conflicts(self, sentences: dict[int, bool], spans: list[tuple[int, int]]) -> None:
         self.conflict_sentences = sentences
@@ -139,8 +137,7 @@ class ReviewScreen(ReadingScreen):
             result = merge_document(self.reader_app.workspace, self.doc.id, self.options.rule,
                                     self.options.annotators, self.options.into, session=self.session, items=items)
         except StoreError as exc:
-            self.saved_status = "✗ not saved: " + " ".join(str(exc).split())
-            self.notify(str(exc), title="Not saved", severity="error", markup=False, timeout=8)
+            self.not_saved(exc)
             return
         if result.written:
             self.saved_status = f"✓ saved: merge ({self.options.rule}): {result.agreed} agreed items"
@@ -185,10 +182,6 @@ class ReviewScreen(ReadingScreen):
                 sentences_state[index] = sentences_state.get(index, False) or item.gold is None
         view.set_conflicts(sentences_state, [(i.start, i.end) for i in self.conflicts if i.kind == "entity"])
 
-    @property
-    def view(self) -> ConflictView:
-        return self.query_one(ConflictView)
-
     def item_here(self) -> Item | None:
         """The item holding the entity cursor's entity, else the sentence's (a conflict first, labels first)."""
         view = self.view
@@ -198,15 +191,11 @@ class ReviewScreen(ReadingScreen):
         if mark is not None:
             return next((i for i in entity_items if i.start < mark.end and mark.start < i.end), None)
         sentence = self._sentence_items.get(index)
-        conflicts = {item_key(i) for i in self.conflicts}
         candidates = ([sentence] if sentence else []) + entity_items
-        return next((i for i in candidates if item_key(i) in conflicts), candidates[0] if candidates else None)
+        return next((i for i in candidates if i in self.conflicts), candidates[0] if candidates else None)
 
     def conflict_index(self, item: Item | None) -> int | None:
-        if item is None:
-            return None
-        key = item_key(item)
-        return next((n for n, c in enumerate(self.conflicts) if item_key(c) == key), None)
+        return self.conflicts.index(item) if item in self.conflicts else None
 
     def go_to(self, item: Item) -> None:
         view = self.view
@@ -233,36 +222,30 @@ class ReviewScreen(ReadingScreen):
     def update_status(self) -> None:
         """The status line, and the versions of the item under the cursor above it."""
         super().update_status()
-        panel = self.query_one_optional("#versions", Static)
-        if panel is None:
-            return
+        if (panel := self.query_one_optional("#versions", Static)) is not None:
+            panel.update(self.versions_panel())
+
+    def versions_panel(self) -> Content:
         if self.items is None:
-            panel.update(Content("Versions appear once the sentences are analysed." if self.analysis is None
-                                 else "No annotator's work to compare."))
-            return
+            return Content("Versions appear once the sentences are analysed." if self.analysis is None
+                           else "No annotator's work to compare.")
         item = self.item_here()
         keys = self.app.keymap
         if item is None:
-            hint = (f"No disagreement here · {keys_for(keys, 'reader.next-conflict')} next conflict, "
-                    f"{keys_for(keys, 'reader.prev-conflict')} previous") if self.conflicts else \
-                "The annotators agree on everything here."
-            panel.update(Content(hint))
-            return
+            return Content(f"No disagreement here · {keys_for(keys, 'reader.next-conflict')} next conflict, "
+                           f"{keys_for(keys, 'reader.prev-conflict')} previous" if self.conflicts else
+                           "The annotators agree on everything here.")
         here = self.conflict_index(item)
         state = "agreed" if here is None else f"conflict {here + 1}/{len(self.conflicts)}"
         what = f"Sentence {item.index + 1}" if item.kind == "sentence" else \
             f"Entity {self.quote(item.start, item.end, 40)}"
-        gold = None if item.gold is None else self.version_text(item, item.gold)
-        into = self.options.into
-        width = max(len(n) for n in [*item.versions, into])
-        lines = [Content.assemble((visible(f"{what} · {state}", one_line=True), "bold"))]
-        for n, (name, version) in enumerate(item.versions.items(), 1):
-            text = self.version_text(item, version)
-            lines.append(Content.assemble((f"{n} ", "dim"), (f"{visible(name, one_line=True):<{width}}", "bold"),
-                                          "  ", visible(text, one_line=True)))
-        lines.append(Content.assemble(("→ ", "dim"), (f"{visible(into, one_line=True):<{width}}", "bold"), "  ",
-                                      visible(gold, one_line=True) if gold is not None else ("not decided", "italic")))
-        panel.update(Content("\n").join(lines))
+        rows = [(f"{n} ", name, self.version_text(item, v)) for n, (name, v) in enumerate(item.versions.items(), 1)]
+        rows.append(("→ ", self.options.into, None if item.gold is None else self.version_text(item, item.gold)))
+        width = max(len(name) for _, name, _ in rows)
+        return Content("\n").join([Content.assemble((visible(f"{what} · {state}", one_line=True), "bold")), *(
+            Content.assemble((lead, "dim"), (f"{visible(name, one_line=True):<{width}}", "bold"), "  ",
+                             ("not decided", "italic") if text is None else visible(text, one_line=True))
+            for lead, name, text in rows)])
 
     def quote(self, start: int, end: int, cells: int = 30) -> str:
         """A span's words in quotes, cut with `…` after `cells` characters."""
@@ -298,14 +281,9 @@ class ReviewScreen(ReadingScreen):
             self.notify("No conflict to review" + (f" on {self.options.label}." if self.options.label else "."))
             return
         item = self.item_here()
-        view = self.view
-        if item is not None:
-            key = item_key(item)
-        elif view.current_mark is not None:
-            key = (view.current_mark.start, 1, view.current_mark.end)
-        else:
-            start = view.sentences[view.cursor][0]
-            key = (start, 0, start)
+        mark = self.view.current_mark
+        start = self.view.sentences[self.view.cursor][0]
+        key = item_key(item) if item is not None else (mark.start, 1, mark.end) if mark else (start, 0, start)
         keys = [item_key(c) for c in self.conflicts]  # in document order
         target = bisect_right(keys, key) if delta > 0 else bisect_left(keys, key) - 1
         if not 0 <= target < len(keys):
@@ -330,8 +308,7 @@ class ReviewScreen(ReadingScreen):
             return
         rows = [(name, self.version_text(item, version)) for name, version in item.versions.items()]
         preferred = item.groups()[0][1][0] if item.versions else None
-        what = f"sentence {item.index + 1}" if item.kind == "sentence" else \
-            f"“{' '.join(self.doc.text[item.start:item.end].split())[:40]}”"
+        what = f"sentence {item.index + 1}" if item.kind == "sentence" else self.quote(item.start, item.end, 40)
 
         def done(name: str | None) -> None:
             if name:
@@ -344,9 +321,8 @@ class ReviewScreen(ReadingScreen):
         if item is None:
             return
         if item.kind == "entity":
-            spans = [(s, e) for v in item.versions.values() for s, e, _ in v.spans]
-            labels = {(s, e, lb) for v in item.versions.values() for s, e, lb in v.spans}
-            if len(labels) != len(set(spans)):
+            labelled = {span for v in item.versions.values() for span in v.spans}
+            if len(labelled) != len({(s, e) for s, e, _ in labelled}):
                 self.notify("The versions give one span different labels, and gold keeps one label per span: "
                             f"take one version ({keys_for(self.app.keymap, 'reader.take-version')}).",
                             severity="warning")
@@ -364,13 +340,9 @@ class ReviewScreen(ReadingScreen):
         if item is None:
             super().toggle_label(label)
             return
-        labels = set(self.session.labels_on(item.index))
-        if label.name in labels:
-            labels.discard(label.name)
-        elif self.session.labels.exclusive:
-            labels = {label.name}
-        else:
-            labels.add(label.name)
+        on = set(self.session.labels_on(item.index))
+        name = label.name
+        labels = on - {name} if name in on else {name} if self.session.labels.exclusive else on | {name}
         who = tuple(name for name, version in item.versions.items() if version == labels)
         self.perform(take_version, self.session, item, frozenset(labels), who)
 

@@ -43,19 +43,18 @@ class SuggestionActions:
 
         workspace = self.reader_app.workspace
         found, damaged = workspace.models()
+        if not found and damaged:
+            self.post_message(SuggestionsFailed(doc.id, damaged[0]))
         if not found:
-            if damaged:
-                self.post_message(SuggestionsFailed(doc.id, damaged[0]))
             return
-        model = found[0]
         try:
-            cats = uncertain.suggestions(workspace, model, doc, sentences)
+            cats = uncertain.suggestions(workspace, found[0], doc, sentences)
         except AnalysisCancelled:
             return
         except (AnalysisError, ModelError) as exc:
             self.post_message(SuggestionsFailed(doc.id, str(exc)))
-            return
-        self.post_message(SuggestionsReady(doc.id, model, cats))
+        else:
+            self.post_message(SuggestionsReady(doc.id, found[0], cats))
 
     def on_suggestions_ready(self, message: SuggestionsReady) -> None:
         if message.doc_id != self.doc.id or self.analysis is None:
@@ -152,13 +151,13 @@ class SuggestionActions:
             return
         except (AnalysisError, ModelError) as exc:
             self.post_message(SuggestionsFailed(self.doc.id, str(exc)))
-            return
-        if doc_id is None:
-            self.app.call_from_thread(self.notify, "No undecided sentence left in the library.", timeout=4)
         else:
             self.app.call_from_thread(self.open_uncertain, doc_id)
 
-    def open_uncertain(self, doc_id: str) -> None:
+    def open_uncertain(self, doc_id: str | None) -> None:
+        if doc_id is None:
+            self.notify("No undecided sentence left in the library.", timeout=4)
+            return
         _jump_on_open.add(doc_id)
         self.reader_app.last_document = doc_id
         screen = self.reader_app.document_screen(doc_id)
