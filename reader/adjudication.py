@@ -55,15 +55,6 @@ def parse_rule(value: str | int) -> Rule:
     raise AdjudicationError(f"unknown rule {value!r} (rules: unanimous, majority, or a number N ≥ 1)")
 
 
-def threshold(rule: Rule, voters: int) -> int:
-    """How many annotators of `voters` a version needs under `rule` (more than `voters` when it cannot pass)."""
-    if rule == "unanimous":
-        return max(voters, 1)
-    if rule == "majority":
-        return voters // 2 + 1
-    return int(rule)
-
-
 @dataclass(frozen=True)
 class EntityVersion:
     """One annotator's version of an entity item: the spans their export would hold, and the decisions."""
@@ -138,7 +129,6 @@ class DocumentItems:
     works: dict[str, AnnotatorWork] = field(default_factory=dict)  # each touching annotator's, and `into`'s
 
     def items(self) -> list[Item]:
-        """Sentences and entities in document order (a sentence before the entities it holds)."""
         return sorted([*self.sentence_items, *self.entity_items], key=item_key)
 
     def conflicts(self, rule: Rule) -> list[Item]:
@@ -238,8 +228,6 @@ def _version(model: list[Span], decisions: dict[tuple[int, int], dict],
 
 @dataclass(frozen=True)
 class Resolution:
-    """What a rule accepts of one item."""
-
     settled: bool  # the rule decides the whole item: nothing is left for a reviewer
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sentences: accepted label -> who set it
     spans: frozenset[Span] | None = None  # entities: the version the rule accepts
@@ -250,7 +238,7 @@ def resolve(item: Item, rule: Rule) -> Resolution:
     """What `rule` accepts of `item`: a sentence label set by at least `threshold` annotators (refused when that
     many did not, else open), the one entity version that many have exactly."""
     voters = len(item.versions)
-    need = threshold(rule, voters)
+    need = {"unanimous": max(voters, 1), "majority": voters // 2 + 1}.get(rule) or int(rule)  # may be > voters
     if isinstance(item, SentenceItem):
         counts = {label: [n for n, labels in item.versions.items() if label in labels]
                   for label in sorted(set().union(*item.versions.values()))}
@@ -267,7 +255,6 @@ def resolve(item: Item, rule: Rule) -> Resolution:
 
 def gold_session(workspace: Workspace, doc_id: str, into: str = GOLD,
                  sentences: Sequence[tuple[int, int]] | None = None) -> AnnotationSession:
-    """The workspace's annotation session of `into` on the document, with its undo."""
     session = workspace.session(workspace.document(doc_id), into)
     if sentences is None and not session.sentences:
         sentences = workspace.analysis_parts(session.doc)[3]
@@ -295,7 +282,6 @@ def _who_has(item: Item, key: frozenset) -> tuple[str, ...]:
 
 
 def take(session: AnnotationSession, item: Item, name: str) -> Change | None:
-    """Take annotator `name`'s version of the item."""
     if name not in item.versions:
         raise AdjudicationError(f"{name!r} has no version of this item (annotators: {', '.join(item.versions)})")
     key = _key(item.versions[name])
@@ -316,9 +302,7 @@ def take_version(session: AnnotationSession, item: Item, version: Iterable, sour
                  ) -> Change | None:
     """Make gold's version of the item exactly `version` in one undo step (None: it is); `sources` go in `from`."""
     upsert, delete, description = plan_version(session, item, frozenset(version), tuple(sources), explicit=True)
-    if not upsert and not delete:
-        return None
-    return session.apply(description, upsert=upsert, delete=delete)
+    return session.apply(description, upsert=upsert, delete=delete) if upsert or delete else None
 
 
 def plan_version(session: AnnotationSession, item: Item, version: frozenset, sources: tuple[str, ...], *,
@@ -431,7 +415,6 @@ def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: It
 def merge(workspace: Workspace, rule: Rule, annotators: Iterable[str] | None = None,
           doc_ids: Iterable[str] | None = None, into: str = GOLD,
           progress: Callable[[int], None] | None = None) -> list[MergeResult]:
-    """`merge_document` on every document (or those of `doc_ids`, already resolved), in store order."""
     chosen = list(annotators) if annotators is not None else None
     if chosen is not None and into in chosen:
         raise AdjudicationError(f"{into!r} cannot be merged into itself: leave it out of --only")

@@ -33,7 +33,6 @@ def fold_char(char: str) -> str:
 
 
 def fold(text: str) -> str:
-    """The folded form of a string (the query's side)."""
     return "".join(map(fold_char, text))
 
 

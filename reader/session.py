@@ -151,7 +151,6 @@ class AnnotationSession:
                           quote_at(self.doc.text, start, end), **fields)
 
     def apply(self, description: str, upsert: Sequence[Annotation] = (), delete: Sequence[str] = ()) -> Change:
-        """Write one change durably, then record it for undo."""
         current = self.records()
         before = tuple((i, current.get(i)) for i in [a.id for a in upsert] + list(delete))
         after = tuple([(a.id, a.to_record()) for a in upsert] + [(i, None) for i in delete])
@@ -290,15 +289,12 @@ class AnnotationSession:
         return self.apply(f"accept {names} ({model})" if model else f"tag {names}", upsert=new, delete=others)
 
     def toggle_tag(self, index: int, label: str) -> Change | None:
-        present = any(t.label == label for t in self._tags_on(index))
-        return self.set_tag(index, label, on=not present)
+        return self.set_tag(index, label, on=label not in self.labels_on(index))
 
     def dismiss_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
         """The analyst turned these labels down on the sentence (no model suggests them there again)."""
         new = self._labelled(DISMISSAL, index, labels, self.work.dismissed(index), dismissal_id, model)
-        if not new:
-            return None
-        return self.apply(f"dismiss {', '.join(a.label for a in new)} ({model})", upsert=new)
+        return self.apply(f"dismiss {', '.join(a.label for a in new)} ({model})", upsert=new) if new else None
 
     @property
     def done(self) -> bool:

@@ -20,7 +20,6 @@ the library, is not asked of the model again."""
 
 
 def ranking(cats: Cats, work: AnnotatorWork) -> list[int]:
-    """The open sentences, the least certain first."""
     open_ = [i for i in range(len(cats)) if i not in work.tags and i not in work.dismissals]
     return sorted(open_, key=lambda i: (-uncertainty(cats[i]), i))
 

@@ -126,8 +126,7 @@ class Workspace:
         return self.store.annotators(doc_id)
 
     def records(self, doc_id: str, annotator: str, fields: tuple[str, ...] | None = None) -> dict[str, dict]:
-        """An annotator's records of a document (read-only; `fields`: only these keys). The one place that decides
-        what a damaged file costs: it reads as no records and `damage` says why, so every reader goes on."""
+        """An annotator's records (read-only; `fields`: only these keys); a damaged file reads as none (`damage`)."""
         try:
             found = self.store.records(doc_id, annotator, fields)
         except StoreCorrupt as exc:
@@ -186,8 +185,7 @@ class Workspace:
     bulk_reads = staticmethod(collector.paused)
 
     def document_ids(self, *, all_versions: bool = False) -> list[str]:
-        """The stored documents, in store order, without the versions an edited re-import superseded (unless
-        `all_versions`); a damaged document file is left out, and `damage` says why."""
+        """In store order, without superseded versions (unless `all_versions`) nor damaged files (`damage`)."""
         ids = self.store.document_ids()
         unreadable = self.store.unreadable_documents()
         for doc_id, exc in unreadable.items():
@@ -260,8 +258,7 @@ class Workspace:
             return nlp
 
     def analysis(self, doc: Document, progress: Callable[[float], None] | None = None) -> tuple[an.Analysis, bool]:
-        """(analysis, from_cache). Without --model, one cached by another pipeline is used: the analyst's tags
-        were made on its sentences, and reopening a document never needs the model."""
+        """(analysis, from_cache); without --model, one cached by another pipeline: the tags were made on it."""
         cached = self.cached_analysis(doc, any_pipeline=self.model is None)
         if cached is not None:
             return cached, True
@@ -295,7 +292,6 @@ class Workspace:
         self, docs: list[Document], *, n_process: int = 1, batch_size: int = 32,
         progress: Callable[[int], None] | None = None,
     ) -> list[an.Analysis]:
-        """Analyse documents that have no cached analysis, in batches per pipeline."""
         results: dict[str, an.Analysis] = {}
         todo: dict[tuple[str | None, str], list[Document]] = {}
         for doc in docs:
@@ -327,8 +323,8 @@ class Workspace:
             self.store.cache_analysis(doc.id, key or self.cache_key(doc), record, encoded=encoded)
 
     def analysis_parts(self, doc: Document) -> tuple[str, list[int], list[int], list[tuple[int, int]], list]:
-        """(model, token starts, token ends, sentences, [start, end, label] entities), from the cached record
-        without building an `Analysis` (export's hot path); the cache key once per language (its lookup is slow)."""
+        """(model, token starts, token ends, sentences, [start, end, label] entities) without building an
+        `Analysis` (export's hot path); the cache key once per language (its lookup is slow)."""
         key = self._part_keys.get(doc.lang)
         if key is None:
             key = self._part_keys[doc.lang] = self.cache_key(doc)
@@ -373,7 +369,6 @@ class Workspace:
             yield doc, AnnotatorWork(records, load, names)
 
     def train(self, annotator: str, name: str, **options: Any) -> Any:
-        """Train a sentence classifier on `annotator`'s tags and save it as `name` (`reader.suggest.train`)."""
         from reader import suggest
 
         return suggest.train(self.works(annotator), self.labels.names, self.models_folder(), annotator, name,
