@@ -60,6 +60,7 @@ class PairAgreement:
 
     @property
     def percent(self) -> float | None:
+        """Share (0-1) of sentences given exactly the same labels."""
         return sum(x == y for x, y in self.items) / len(self.items) if self.items else None
 
 

@@ -132,8 +132,7 @@ class Workspace:
         except StoreCorrupt as exc:
             self._damage[doc_id, annotator] = Damage(doc_id, annotator, exc.path, exc.reason)
             return {}
-        if self._damage:
-            self._damage.pop((doc_id, annotator), None)  # repaired since (git checkout)
+        self._damage.pop((doc_id, annotator), None)  # repaired since (git checkout)
         return found
 
     def damage(self, doc_id: str | None = None) -> list[Damage]:
