@@ -14,9 +14,7 @@ if TYPE_CHECKING:
 
 Cats = list[dict[str, float]]
 
-_asked: dict[tuple[str, str, str], Cats] = {}
-"""(model folder, model created, doc id) -> label probabilities per sentence: a document reopened, or ranked for
-the library, is not asked of the model again."""
+_asked: dict[tuple[str, str, str], Cats] = {}  # (model folder, created, doc id) -> cats: each asked once
 
 
 def ranking(cats: Cats, work: AnnotatorWork) -> list[int]:
@@ -34,8 +32,7 @@ def suggestions(workspace: Workspace, model: Any, doc: Document, sentences: list
 
 
 def least_certain_document(workspace: Workspace, model: Any, besides: str) -> str | None:
-    """The other analysed document whose least certain open sentence is the least certain of all (documents
-    never analysed have nothing to rank them by), asking the model about all of them in one request."""
+    """The other analysed document with the least certain open sentence, asking the model in one request."""
     todo, sentences = [], {}
     for doc_id in workspace.document_ids():
         doc = workspace.document(doc_id) if doc_id != besides else None

@@ -32,7 +32,6 @@ def disputed(items: DocumentItems, options: ReviewOptions) -> list[Item]:
 
 
 def review_items(workspace, doc_id: str, analysis, options: ReviewOptions) -> DocumentItems:
-    """Items on the sentences and entities of `analysis`, so the command line and the screen count the same
-    conflicts whichever pipeline analysed the document."""
+    """Items on `analysis`, so the command line and the screen count the same conflicts whatever the pipeline."""
     parts = (analysis.model, (), (), analysis.sentences, [(e.start, e.end, e.label) for e in analysis.entities])
     return document_items(workspace, doc_id, options.annotators, options.into, parts=parts)

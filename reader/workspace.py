@@ -89,8 +89,7 @@ class Workspace:
         return self.store.read_only
 
     def read_only_message(self, *, live: bool = False, browser: bool = False) -> str:
-        """Why nothing is saved here and what to do, in one sentence. `live`: a reader that stays open (and takes
-        over when it can); `browser`: a browser tab, whose analyst has no use for a process id."""
+        """Why nothing is saved and what to do, in one sentence (`live`: a reader that stays open; `browser`: a tab)."""
         store = self.store
         cause, why = store.read_only_cause, store.read_only_reason or "the store is open in another process"
         if cause == "writer":
@@ -164,8 +163,7 @@ class Workspace:
         return results
 
     def _carry_over(self, old_id: str, doc: Document) -> tuple:
-        """Re-anchor every annotator's annotations of `old_id` onto the edited text of `doc` (its lost ones are
-        returned); done is not carried over: nobody read the new text."""
+        """Re-anchor each annotator's annotations of `old_id` onto `doc`, returning the lost ones (not `done`)."""
         from reader.anchoring import reanchor  # only an edited re-import needs diff-match-patch
 
         old_text = self.document(old_id).text
@@ -270,8 +268,7 @@ class Workspace:
         return result, False
 
     def isolate_analysis(self) -> None:
-        """Run the model in a child process from now on (the TUI): spaCy in this process would hold the GIL for
-        seconds, and a thread cannot be stopped on quit; a cancelled request raises `AnalysisCancelled`."""
+        """Run the model in a child process (the TUI): spaCy here holds the GIL and a thread cannot be stopped."""
         if self.analysis_process is None:
             from reader.analysis_process import AnalysisProcess  # after the first paint, not at start-up
 
@@ -379,8 +376,8 @@ class Workspace:
 
     def suggestions_many(self, model, items: list[tuple[Document, Any]], *, tag: Any = None
                          ) -> list[list[dict[str, float]]]:
-        """Label probabilities per sentence of each (document, sentences), in one request to the analysis child when
-        there is one (the TUI never imports spaCy); ModelError or AnalysisError when the model does not load."""
+        """Label probabilities per sentence of each (document, sentences), in one request; ModelError or
+        AnalysisError (one line) when the model does not load."""
         texts = [doc.text[s:e] for doc, sentences in items for s, e in sentences]
         if self.analysis_process is not None:
             flat = self.analysis_process.suggest(model, texts, tag=tag)
