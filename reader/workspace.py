@@ -284,10 +284,9 @@ class Workspace:
         if self.analysis_process is not None:
             self.analysis_process.close()
 
-    def analyse_many(
-        self, docs: list[Document], *, n_process: int = 1, batch_size: int = 32,
-        progress: Callable[[int], None] | None = None,
-    ) -> list[an.Analysis]:
+    def analyse_many(self, docs: list[Document], *, n_process: int = 1,
+                     progress: Callable[[int], None] | None = None) -> list[an.Analysis]:
+        advance = progress or (lambda n: None)
         results: dict[str, an.Analysis] = {}
         todo: dict[tuple[str | None, str], list[Document]] = {}
         for doc in docs:
@@ -296,17 +295,14 @@ class Workspace:
                 todo.setdefault((self.pipeline_for(doc), doc.lang), []).append(doc)
             else:
                 results[doc.id] = cached
-                if progress:
-                    progress(1)
+                advance(1)
         for group in todo.values():
             key = self.cache_key(group[0])  # the same for the whole group: same pipeline and language
-            analysed = an.analyse_many(self.pipeline(group[0]), (d.text for d in group), batch_size=batch_size,
-                                       n_process=n_process)
+            analysed = an.analyse_many(self.pipeline(group[0]), (d.text for d in group), n_process=n_process)
             for doc, result in zip(group, analysed, strict=True):
                 self._cache(doc, result, key)
                 results[doc.id] = result
-                if progress:
-                    progress(1)
+                advance(1)
         return [results[d.id] for d in docs]
 
     def _cache(self, doc: Document, result: an.Analysis, key: str | None = None, *,
