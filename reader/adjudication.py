@@ -35,8 +35,7 @@ def is_adjudication(name: str, records: Iterable[dict]) -> bool:
 
 
 Span = tuple[int, int, str]
-Rule = str | int
-"""`unanimous`, `majority`, or N: at least N annotators."""
+Rule = str | int  # `unanimous`, `majority`, or N: at least N annotators
 
 
 class AdjudicationError(Exception):

@@ -249,10 +249,9 @@ class Workspace:
         name = self.pipeline_for(doc)
         key = (name, doc.lang if name is None else "")
         with self._lock:
-            nlp = self._pipelines.get(key)
-            if nlp is None:
-                nlp = self._pipelines[key] = an.load_pipeline(name, doc.lang)
-            return nlp
+            if key not in self._pipelines:
+                self._pipelines[key] = an.load_pipeline(name, doc.lang)
+            return self._pipelines[key]
 
     def analysis(self, doc: Document, progress: Callable[[float], None] | None = None) -> tuple[an.Analysis, bool]:
         """(analysis, from_cache); without --model, one cached by another pipeline: the tags were made on it."""
