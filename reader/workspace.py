@@ -163,7 +163,7 @@ class Workspace:
         return results
 
     def _carry_over(self, old_id: str, doc: Document) -> tuple:
-        """Re-anchor each annotator's annotations of `old_id` onto `doc`, returning the lost ones (not `done`)."""
+        """Move each annotator's annotations of `old_id` onto `doc`; returns the lost ones (not `done`: unread)."""
         from reader.anchoring import reanchor  # only an edited re-import needs diff-match-patch
 
         old_text = self.document(old_id).text
@@ -195,8 +195,9 @@ class Workspace:
         found = set()
         for doc_id in self.store.document_ids():
             with contextlib.suppress(StoreError):  # a damaged document file: `document_ids` reports it
-                found.add(self.store.document(doc_id)["meta"].get("supersedes"))
-        return found - {None, ""}
+                if old := self.store.document(doc_id)["meta"].get("supersedes"):
+                    found.add(old)
+        return found
 
     def document(self, doc_id: str) -> Document:
         return Document.from_record(self.store.document(doc_id))
@@ -267,7 +268,8 @@ class Workspace:
         return result, False
 
     def isolate_analysis(self) -> None:
-        """Run the model in a child process (the TUI): spaCy here holds the GIL and a thread cannot be stopped."""
+        """Run the model in a child process (the TUI): spaCy here holds the GIL and a thread cannot be stopped; a
+        cancelled request raises `reader.analysis_process.AnalysisCancelled` from `analysis`."""
         if self.analysis_process is None:
             from reader.analysis_process import AnalysisProcess  # after the first paint, not at start-up
 
