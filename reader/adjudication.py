@@ -1,10 +1,6 @@
-"""Adjudication: the items where annotators differ on a document, what a rule accepts, and gold's decisions.
-
-`reader merge` and the review screen both go through here, so they agree on what an item is (a tagged sentence,
-or a group of overlapping entity spans: a boundary conflict is one item), what a rule accepts (a whole version
-of an item or nothing), and what a gold decision writes (`from` and `versions` on every record). An item gold
-decided (a tag, an entity decision or a `review` record in it) is never overwritten by merge.
-"""
+"""Adjudication, shared by `reader merge` and the review screen so they agree on what an item is (a tagged
+sentence, or a group of overlapping entity spans), what a rule accepts (a whole version or nothing) and what gold
+writes (`from` and `versions` on every record). Merge never overwrites an item gold decided."""
 
 from __future__ import annotations
 
@@ -39,8 +35,7 @@ def is_adjudication(name: str, records: Iterable[dict]) -> bool:
 
 
 Span = tuple[int, int, str]
-Rule = str | int
-"""`unanimous`, `majority`, or N: at least N annotators."""
+Rule = str | int  # `unanimous`, `majority`, or N: at least N annotators
 
 
 class AdjudicationError(Exception):
@@ -49,7 +44,7 @@ class AdjudicationError(Exception):
 
 def parse_rule(value: str | int) -> Rule:
     """`unanimous`, `majority` or a positive integer, as typed on the command line."""
-    if isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit()):
+    if isinstance(value, int) or (value.isascii() and value.isdigit()):
         n = int(value)
         if n < 1:
             raise AdjudicationError(f"a rule N needs N ≥ 1, not {n}")
@@ -57,15 +52,6 @@ def parse_rule(value: str | int) -> Rule:
     if value in ("unanimous", "majority"):
         return value
     raise AdjudicationError(f"unknown rule {value!r} (rules: unanimous, majority, or a number N ≥ 1)")
-
-
-def threshold(rule: Rule, voters: int) -> int:
-    """How many annotators of `voters` a version needs under `rule` (more than `voters` when it cannot pass)."""
-    if rule == "unanimous":
-        return max(voters, 1)
-    if rule == "majority":
-        return voters // 2 + 1
-    return int(rule)
 
 
 @dataclass(frozen=True)
@@ -124,6 +110,11 @@ class EntityItem(_Versions):
 Item = SentenceItem | EntityItem
 
 
+def item_key(item: Item) -> tuple[int, int, int]:
+    """Document order of items: a sentence before the entities it holds."""
+    return item.start, 0 if item.kind == "sentence" else 1, item.end
+
+
 @dataclass
 class DocumentItems:
     """Everything adjudication needs of one document: its items, and what they were read from."""
@@ -137,8 +128,7 @@ class DocumentItems:
     works: dict[str, AnnotatorWork] = field(default_factory=dict)  # each touching annotator's, and `into`'s
 
     def items(self) -> list[Item]:
-        """Sentences and entities in document order (a sentence before the entities it holds)."""
-        return sorted([*self.sentence_items, *self.entity_items], key=lambda i: (i.start, i.kind != "sentence", i.end))
+        return sorted([*self.sentence_items, *self.entity_items], key=item_key)
 
     def conflicts(self, rule: Rule) -> list[Item]:
         """Items gold has not decided that `rule` does not settle."""
@@ -146,8 +136,7 @@ class DocumentItems:
 
     def entities(self, name: str) -> set[Span]:
         """An annotator's entities on the whole document (the contract's definition)."""
-        work = self.works.get(name)
-        decisions = work.decisions if work is not None else {}
+        decisions = self.works[name].decisions if name in self.works else {}
         return {(s, e, label) for s, e, label, status, _, _ in merge_entities(self.predicted, decisions)
                 if status != "rejected"}
 
@@ -173,23 +162,18 @@ def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] 
     labels = workspace.labels.names
     works = {name: AnnotatorWork(tables[name], sentences, labels) for name in touching}
     gold = AnnotatorWork(gold_records, sentences, labels) if gold_records else None
-    return DocumentItems(doc, sentences, predicted, touching, _sentence_items(sentences, works, gold, gold_records),
+    return DocumentItems(doc, sentences, predicted, touching, _sentence_items(sentences, works, gold),
                          _entity_items(predicted, works, gold),
                          works if gold is None else {**works, into: gold})
 
 
-def _sentence_items(sentences: Sequence[tuple[int, int]], works: dict[str, AnnotatorWork], gold: AnnotatorWork | None,
-                    gold_records: dict[str, dict]) -> list[SentenceItem]:
+def _sentence_items(sentences: Sequence[tuple[int, int]], works: dict[str, AnnotatorWork], gold: AnnotatorWork | None
+                    ) -> list[SentenceItem]:
     empty: frozenset[str] = frozenset()
     tagged = {name: {i: frozenset(x) for i, x in work.tagged().items()} for name, work in works.items()}
     decided: dict[int, frozenset[str]] = {}
-    if gold is not None:
-        decided = {i: frozenset(x) for i, x in gold.tagged().items()}
-        for record in gold_records.values():
-            if record.get("kind") == REVIEW and record.get("target") == "sentence":
-                index = gold.sentence_of(record["start"], record["end"])
-                if index is not None:
-                    decided.setdefault(index, empty)
+    if gold is not None:  # its tags, and its `review` records: sentences decided with no label
+        decided = {**dict.fromkeys(gold.reviews, empty), **{i: frozenset(x) for i, x in gold.tagged().items()}}
     return [SentenceItem(i, *sentences[i], {name: tagged[name].get(i, empty) for name in sorted(works)}, decided.get(i))
             for i in sorted(set().union(*tagged.values(), decided))]
 
@@ -200,31 +184,26 @@ def _entity_items(predicted: list[Span], works: dict[str, AnnotatorWork], gold: 
     decided = {span for work in works.values() for span in work.decisions} | gold_spans
     if not decided:
         return []
-    spans = sorted({(s, e) for s, e, _ in predicted} | decided)
     groups: list[list[tuple[int, int]]] = []
     reach = -1
-    for s, e in spans:
-        if groups and s < reach:
-            groups[-1].append((s, e))
-            reach = max(reach, e)
-        else:
-            groups.append([(s, e)])
-            reach = e
+    for s, e in sorted({(s, e) for s, e, _ in predicted} | decided):
+        if not groups or s >= reach:
+            groups.append([])
+        groups[-1].append((s, e))
+        reach = max(reach, e)
     group_of = {span: k for k, group in enumerate(groups) for span in group}
     models: list[list[Span]] = [[] for _ in groups]
     for x in sorted(predicted):
-        models[group_of[x[0], x[1]]].append(x)
-    any_work = next(iter(works.values()), gold)
+        models[group_of[x[:2]]].append(x)
+    any_work = next(iter(works.values()), gold)  # not None: someone decided
     items = []
     for group, model in zip(groups, models, strict=True):
         members = set(group)
-        if not members & decided:
-            continue
-        lo, hi = group[0][0], max(e for _, e in group)
-        versions = {name: _version(model, works[name].decisions, members) for name in sorted(works)}
-        gold_version = _version(model, gold.decisions, members) if gold is not None and members & gold_spans else None
-        sentence = any_work.sentence_of(lo, hi) if any_work is not None else None
-        items.append(EntityItem(lo, hi, sentence, tuple(model), versions, gold_version))
+        if members & decided:
+            lo, hi = group[0][0], max(e for _, e in group)
+            versions = {name: _version(model, works[name].decisions, members) for name in sorted(works)}
+            gold_version = _version(model, gold.decisions, members) if gold and members & gold_spans else None
+            items.append(EntityItem(lo, hi, any_work.sentence_of(lo, hi), tuple(model), versions, gold_version))
     return items
 
 
@@ -248,8 +227,6 @@ def _version(model: list[Span], decisions: dict[tuple[int, int], dict],
 
 @dataclass(frozen=True)
 class Resolution:
-    """What a rule accepts of one item."""
-
     settled: bool  # the rule decides the whole item: nothing is left for a reviewer
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sentences: accepted label -> who set it
     spans: frozenset[Span] | None = None  # entities: the version the rule accepts
@@ -260,7 +237,7 @@ def resolve(item: Item, rule: Rule) -> Resolution:
     """What `rule` accepts of `item`: a sentence label set by at least `threshold` annotators (refused when that
     many did not, else open), the one entity version that many have exactly."""
     voters = len(item.versions)
-    need = threshold(rule, voters)
+    need = {"unanimous": max(voters, 1), "majority": voters // 2 + 1}.get(rule) or int(rule)  # may be > voters
     if isinstance(item, SentenceItem):
         counts = {label: [n for n, labels in item.versions.items() if label in labels]
                   for label in sorted(set().union(*item.versions.values()))}
@@ -272,14 +249,11 @@ def resolve(item: Item, rule: Rule) -> Resolution:
     passing = [spans for spans, n in tally.items() if n >= need]
     if len(passing) != 1:
         return Resolution(False)
-    spans = passing[0]
-    return Resolution(True, spans=spans,
-                      sources=tuple(sorted(n for n, v in item.versions.items() if v.spans == spans)))
+    return Resolution(True, spans=passing[0], sources=tuple(sorted(_who_has(item, passing[0]))))
 
 
 def gold_session(workspace: Workspace, doc_id: str, into: str = GOLD,
                  sentences: Sequence[tuple[int, int]] | None = None) -> AnnotationSession:
-    """The workspace's annotation session of `into` on the document, with its undo."""
     session = workspace.session(workspace.document(doc_id), into)
     if sentences is None and not session.sentences:
         sentences = workspace.analysis_parts(session.doc)[3]
@@ -307,7 +281,6 @@ def _who_has(item: Item, key: frozenset) -> tuple[str, ...]:
 
 
 def take(session: AnnotationSession, item: Item, name: str) -> Change | None:
-    """Take annotator `name`'s version of the item."""
     if name not in item.versions:
         raise AdjudicationError(f"{name!r} has no version of this item (annotators: {', '.join(item.versions)})")
     key = _key(item.versions[name])
@@ -328,9 +301,7 @@ def take_version(session: AnnotationSession, item: Item, version: Iterable, sour
                  ) -> Change | None:
     """Make gold's version of the item exactly `version` in one undo step (None: it is); `sources` go in `from`."""
     upsert, delete, description = plan_version(session, item, frozenset(version), tuple(sources), explicit=True)
-    if not upsert and not delete:
-        return None
-    return session.apply(description, upsert=upsert, delete=delete)
+    return session.apply(description, upsert=upsert, delete=delete) if upsert or delete else None
 
 
 def plan_version(session: AnnotationSession, item: Item, version: frozenset, sources: tuple[str, ...], *,
@@ -339,21 +310,17 @@ def plan_version(session: AnnotationSession, item: Item, version: frozenset, sou
     `explicit` (a reviewer's choice) decides every span and writes a `review` record for an empty sentence, so
     the item counts as decided; merge writes only what differs from the model."""
     stamp = session.clock()
-    text = session.doc.text
     records = session.records()
     kept = versions_record(item)
-    annotator = session.annotator
-
     upsert: list[Annotation] = []
     delete: list[str] = []
 
     def write(kind: str, start: int, end: int, ident: str, who: Sequence[str], was: str | None = None,
               **fields) -> None:
         """Upsert the record unless the one stored as `was` (default: `ident`) is the same but for its times."""
-        old = records.get(ident)
-        created = old.get("created", stamp) if old else stamp
-        new = Annotation(ident, kind, start, end, annotator, created, stamp, quote_at(text, start, end),
-                         sources=tuple(sorted(who)), versions=kept, **fields)
+        created = (records.get(ident) or {}).get("created", stamp)
+        new = Annotation(ident, kind, start, end, session.annotator, created, stamp,
+                         quote_at(session.doc.text, start, end), sources=tuple(sorted(who)), versions=kept, **fields)
         if not same_but_times(new.to_record(), records.get(was or ident)):
             upsert.append(new)
 
@@ -426,36 +393,27 @@ def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: It
     damaged = tuple(workspace.damage(doc_id))
     if damaged:
         return MergeResult(doc_id, items.doc.title, tuple(items.annotators), 0, 0, 0, 0, damaged)
-    agreed = conflicts = kept = 0
+    every = items.items()
+    undecided = [item for item in every if item.gold is None]
+    settled = [(item, result) for item in undecided if (result := resolve(item, rule)).settled]
     upsert: list[Annotation] = []
     delete: list[str] = []
-    if items.annotators and session is None:
+    if settled and session is None:
         session = gold_session(workspace, doc_id, into, items.sentences)
-    for item in items.items():
-        if item.gold is not None:
-            kept += 1
-            continue
-        result = resolve(item, rule)
-        if not result.settled:
-            conflicts += 1
-            continue
-        agreed += 1
-        assert session is not None
+    for item, result in settled:
         version = frozenset(result.labels) if isinstance(item, SentenceItem) else result.spans
         more, gone, _ = plan_version(session, item, version or frozenset(), result.sources, explicit=False)
         upsert += more
         delete += gone
     if upsert or delete:
-        assert session is not None
         session.apply(f"merge ({rule})", upsert=upsert, delete=delete)
-    return MergeResult(doc_id, items.doc.title, tuple(items.annotators), agreed, conflicts, kept,
-                       len(upsert) + len(delete))
+    return MergeResult(doc_id, items.doc.title, tuple(items.annotators), len(settled), len(undecided) - len(settled),
+                       len(every) - len(undecided), len(upsert) + len(delete))
 
 
 def merge(workspace: Workspace, rule: Rule, annotators: Iterable[str] | None = None,
           doc_ids: Iterable[str] | None = None, into: str = GOLD,
           progress: Callable[[int], None] | None = None) -> list[MergeResult]:
-    """`merge_document` on every document (or those of `doc_ids`, already resolved), in store order."""
     chosen = list(annotators) if annotators is not None else None
     if chosen is not None and into in chosen:
         raise AdjudicationError(f"{into!r} cannot be merged into itself: leave it out of --only")

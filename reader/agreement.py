@@ -1,9 +1,5 @@
-"""Agreement between annotators, the one place it is measured: `reader agree` and `reader stats` both read it.
-
-The units are the contract's (CONTRACT.md, "Agreement and adjudication"): the sentences of the documents at
-least two of the chosen annotators touched (any record), each a yes/no per label for everyone who touched the
-document; entities are what each annotator's export would hold. An undefined figure is None, never 0.
-"""
+"""Agreement between annotators, measured once for `reader agree` and `reader stats`, on the contract's units
+(CONTRACT.md, "Agreement and adjudication"); an undefined figure is None, never 0."""
 
 from __future__ import annotations
 
@@ -37,16 +33,15 @@ class EntityPair:
 
     @property
     def precision(self) -> float | None:
-        return figure(self.matches / self.in_b) if self.in_b else None
+        return ratio(self.matches, self.in_b)
 
     @property
     def recall(self) -> float | None:
-        return figure(self.matches / self.in_a) if self.in_a else None
+        return ratio(self.matches, self.in_a)
 
     @property
     def f1(self) -> float | None:
-        total = self.in_a + self.in_b
-        return figure(2 * self.matches / total) if total else None
+        return ratio(2 * self.matches, self.in_a + self.in_b)
 
 
 @dataclass
@@ -151,7 +146,7 @@ def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
                                    {pair: tag_pairs[pair].kappa[name] for pair in pairs})
               for name in label_names}
     matches, in_a, in_b = per_label
-    entity_f1 = {label: figure(2 * matches[label] / (in_a[label] + in_b[label])) for label in sorted(in_a | in_b)}
+    entity_f1 = {label: ratio(2 * matches[label], in_a[label] + in_b[label]) for label in sorted(in_a | in_b)}
     return Agreement(names, documents, sentences_total, labels, pairs, [pair_entities[pair] for pair in pairs],
                      entity_f1, [tag_pairs[pair] for pair in pairs])
 
@@ -195,6 +190,10 @@ def alpha_nominal(rows: list[tuple[int, int]]) -> float | None:
 
     value = float(krippendorff.alpha(value_counts=np.array(rows, dtype=float), level_of_measurement="nominal"))
     return None if math.isnan(value) else figure(value)
+
+
+def ratio(part: float, whole: float) -> float | None:
+    return figure(part / whole) if whole else None
 
 
 def figure(value: float | None) -> float | None:

@@ -24,11 +24,5 @@ def paused(*, keep: bool = False, resume: bool = False) -> Iterator[None]:
             gc.enable()
 
 
-def keep() -> None:
-    """Freeze what exists now out of the collector's scans: it lives as long as the screen that keeps it."""
-    gc.freeze()
-
-
-def release() -> None:
-    """What was kept can be collected again (its screen closed)."""
-    gc.unfreeze()
+keep = gc.freeze  # what exists now is out of the collector's scans: it lives as long as the screen that keeps it
+release = gc.unfreeze  # what was kept can be collected again (its screen closed)

@@ -1,8 +1,5 @@
-"""Sentence label sets, from TOML: a name, a key (1-9), a colour and a description per label.
-
-Only nine labels can have a key (the digit row); the rest are tagged from the label picker. Label files are
-untrusted: names follow `reader.untrusted`'s grammar, descriptions are cleaned to one line (help and dialogs).
-"""
+"""Sentence label sets, from TOML: a name, a key (1-9; the rest are tagged from the label picker), a colour and a
+description per label. Label files are untrusted: names follow `reader.untrusted`'s grammar."""
 
 from __future__ import annotations
 

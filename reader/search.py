@@ -1,9 +1,6 @@
-"""Search in a document's stored text, forgiving of how a person types: `l'onu` finds `l’ONU`, `coree` finds
-`Corée`, `coeur` finds `cœur`, `strasse` finds `Straße`.
-
-Both sides are folded one character at a time and every match is mapped back to stored offsets, so the screen
-highlights exactly the characters the analyst sees, even where a character folds to several (`ß`) or none.
-"""
+"""Search forgiving of how a person types (`l'onu` finds `l’ONU`, `coeur` finds `cœur`, `strasse` `Straße`):
+both sides are folded a character at a time and every match is mapped back to stored offsets, so the screen
+highlights exactly the characters the analyst sees, even where one folds to several (`ß`) or none."""
 
 from __future__ import annotations
 
@@ -33,7 +30,6 @@ def fold_char(char: str) -> str:
 
 
 def fold(text: str) -> str:
-    """The folded form of a string (the query's side)."""
     return "".join(map(fold_char, text))
 
 

@@ -72,10 +72,8 @@ class AnnotationSession:
         self._sentences: Sequence[tuple[int, int]] = ()
         self._work: AnnotatorWork | None = None
         self._file_version: object = None  # `_stat()` when `records()` read the file
-        self._batch: dict[str, dict | None] | None = None
-        """Inside `batch`: each record id changed so far -> its record before the batch (None: absent)."""
-        self.version = 0
-        """Bumped by every change: work computed off the UI thread from an older version is stale."""
+        self._batch: dict[str, dict | None] | None = None  # in `batch`: each id changed -> its record before
+        self.version = 0  # bumped by every change: work computed off the UI thread from an older one is stale
 
     def _stat(self) -> object:
         """`Store.file_version` of this session's file; None from a store without versions."""
@@ -83,8 +81,7 @@ class AnnotationSession:
         return version(self.doc.id, self.annotator) if version else None
 
     def refresh(self) -> bool:
-        """Read the file again if another process wrote it since (a `git pull`): True when it did. Undo starts
-        afresh: its steps were made on what was there before."""
+        """Read the file again if another process wrote it since (a `git pull`); undo starts afresh."""
         if self._records is None or self._stat() == self._file_version:
             return False
         self._records, self._parsed, self._work = None, {}, None
@@ -118,13 +115,11 @@ class AnnotationSession:
         return self._records
 
     def _annotation(self, ident: str) -> Annotation:
-        ann = self._parsed.get(ident)
-        if ann is None:
-            record = self.records().get(ident)
-            if record is None:
+        if ident not in self._parsed:
+            if ident not in self.records():
                 raise AnnotationError(f"no annotation {ident!r}")
-            ann = self._parsed[ident] = Annotation.from_record(record)
-        return ann
+            self._parsed[ident] = Annotation.from_record(self.records()[ident])
+        return self._parsed[ident]
 
     def annotations(self, kind: str | None = None) -> list[Annotation]:
         """In document order; notes under one anchor in `note_order`."""
@@ -156,7 +151,6 @@ class AnnotationSession:
                           quote_at(self.doc.text, start, end), **fields)
 
     def apply(self, description: str, upsert: Sequence[Annotation] = (), delete: Sequence[str] = ()) -> Change:
-        """Write one change durably, then record it for undo."""
         current = self.records()
         before = tuple((i, current.get(i)) for i in [a.id for a in upsert] + list(delete))
         after = tuple([(a.id, a.to_record()) for a in upsert] + [(i, None) for i in delete])
@@ -295,15 +289,12 @@ class AnnotationSession:
         return self.apply(f"accept {names} ({model})" if model else f"tag {names}", upsert=new, delete=others)
 
     def toggle_tag(self, index: int, label: str) -> Change | None:
-        present = any(t.label == label for t in self._tags_on(index))
-        return self.set_tag(index, label, on=not present)
+        return self.set_tag(index, label, on=label not in self.labels_on(index))
 
     def dismiss_suggestion(self, index: int, labels: Sequence[str], model: str) -> Change | None:
         """The analyst turned these labels down on the sentence (no model suggests them there again)."""
         new = self._labelled(DISMISSAL, index, labels, self.work.dismissed(index), dismissal_id, model)
-        if not new:
-            return None
-        return self.apply(f"dismiss {', '.join(a.label for a in new)} ({model})", upsert=new)
+        return self.apply(f"dismiss {', '.join(a.label for a in new)} ({model})", upsert=new) if new else None
 
     @property
     def done(self) -> bool:

@@ -1,8 +1,5 @@
-"""Stats for `reader stats`: who did what, and whether the label definitions are understood the same way.
-
-Agreement comes from `reader.agreement` (the same units and kappa as `reader agree`); adjudicated sets get their
-progress row but are not compared. Returns data only: `reader.tables.render_stats` draws it.
-"""
+"""Stats for `reader stats`: who did what, and agreement from `reader.agreement` (the same units and kappa as
+`reader agree`). Data only: `reader.tables.render_stats` draws it."""
 
 from __future__ import annotations
 
@@ -37,8 +34,7 @@ class ModelStats:
 
     model: str
     annotator: str
-    accepted: int = 0
-    """Sentences with the model's tags accepted, or its suggestion `dismissed`, and no hand tag."""
+    accepted: int = 0  # sentences with the model's tags accepted (or `dismissed`), and no hand tag
     dismissed: int = 0
     corrected: int = 0  # sentences the model suggested that the analyst tagged by hand
 
@@ -62,8 +58,7 @@ def suggestion_stats(workspace: Workspace, doc_ids: Iterable[str] | None = None)
 
 
 def add_outcomes(models: dict[tuple[str, str], ModelStats], annotator: str, records: Iterable[dict]) -> None:
-    """Count one annotator's records of one document, grouped by the offsets of their sentence: no analysis is
-    read, so the library counts without the model."""
+    """Count one annotator's records of a document by their sentence's offsets: no analysis (nor model) is read."""
     by_sentence: dict[tuple[int, int], list[dict]] = {}
     for r in records:
         if r.get("kind") in ("tag", DISMISSAL):

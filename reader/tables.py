@@ -1,8 +1,5 @@
-"""The command line's tables of figures, which fit any terminal without cutting a number.
-
-A rich `Table` too wide shrinks its columns, and a figure shrunk shows `1.…` for `1.00`: a number read wrong.
-`FigureTable` keeps figures whole and splits them over as many tables as it takes, the (wrapping) names repeated.
-"""
+"""The command line's tables of figures: a rich `Table` too wide shrinks a figure to `1.…` for `1.00`, so
+`FigureTable` keeps figures whole and splits them over as many tables as it takes, the names repeated."""
 
 from __future__ import annotations
 
@@ -36,28 +33,20 @@ class FigureTable:
         self.names_width = sum(max(cell_len(x) for x in [h, *(row[i] for row, _ in self.rows)])
                                for i, h in enumerate(self.names)) + GAP * (len(self.names) - 1)
 
-    def parts(self, width: int) -> list[list[int]]:
-        """The figure columns (indexes) of each table printed at `width` cells: as many as fit beside the names."""
-        groups: list[list[int]] = [[]]
-        used = name_width = self.fitted_names_width(width)
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        name_width = min(self.names_width, max(12, width // 3))  # at most a third of the line: a long name wraps
+        groups: list[list[int]] = [[]]  # the figure columns of each table: as many as fit beside the names
+        used = name_width
         for index, figure_width in enumerate(self.widths):
             if groups[-1] and used + figure_width + GAP > width:
                 groups.append([])
                 used = name_width
             groups[-1].append(index)
             used += figure_width + GAP
-        return groups
-
-    def fitted_names_width(self, width: int) -> int:
-        """Their natural width, but at most a third of the line, so figures have room (a long name wraps)."""
-        return min(self.names_width, max(12, width // 3))
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = options.max_width
-        name_width = self.fitted_names_width(width)
         title = Text(visible(self.title, one_line=True), style="table.title")
         yield Text("\n").join(title.wrap(console, width, no_wrap=False))  # a soft-wrapping console would not wrap it
-        for number, group in enumerate(self.parts(width)):
+        for number, group in enumerate(groups):
             table = Table(box=None, pad_edge=False, header_style="bold")
             for header in self.names:
                 table.add_column(Text(header), overflow="fold", max_width=max(4, name_width // len(self.names)))

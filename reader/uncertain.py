@@ -14,13 +14,10 @@ if TYPE_CHECKING:
 
 Cats = list[dict[str, float]]
 
-_asked: dict[tuple[str, str, str], Cats] = {}
-"""(model folder, model created, doc id) -> label probabilities per sentence: a document reopened, or ranked for
-the library, is not asked of the model again."""
+_asked: dict[tuple[str, str, str], Cats] = {}  # (model folder, created, doc id) -> cats: each asked once
 
 
 def ranking(cats: Cats, work: AnnotatorWork) -> list[int]:
-    """The open sentences, the least certain first."""
     open_ = [i for i in range(len(cats)) if i not in work.tags and i not in work.dismissals]
     return sorted(open_, key=lambda i: (-uncertainty(cats[i]), i))
 
@@ -30,25 +27,22 @@ def suggestions(workspace: Workspace, model: Any, doc: Document, sentences: list
     key = (str(model.path), model.created, doc.id)
     cats = _asked.get(key)
     if cats is None or len(cats) != len(sentences):
-        cats = _asked[key] = workspace.suggestions(model, doc, sentences)
+        cats = _asked[key] = workspace.suggestions_many(model, [(doc, sentences)], tag=doc.id)[0]
     return cats
 
 
 def least_certain_document(workspace: Workspace, model: Any, besides: str) -> str | None:
-    """The other analysed document whose least certain open sentence is the least certain of all (documents
-    never analysed have nothing to rank them by), asking the model about all of them in one request."""
+    """The other analysed document with the least certain open sentence, asking the model in one request."""
     todo, sentences = [], {}
     for doc_id in workspace.document_ids():
-        if doc_id == besides:
-            continue
-        doc = workspace.document(doc_id)
-        if (analysis := workspace.cached_analysis(doc, any_pipeline=True)) is not None:
+        doc = workspace.document(doc_id) if doc_id != besides else None
+        if doc and (analysis := workspace.cached_analysis(doc, any_pipeline=True)) is not None:
             sentences[doc_id] = list(analysis.sentences)
             if (str(model.path), model.created, doc_id) not in _asked:
                 todo.append((doc, sentences[doc_id]))
     if todo:
-        for (doc, _), cats in zip(todo, workspace.suggestions_many(model, todo), strict=True):
-            _asked[str(model.path), model.created, doc.id] = cats
+        for (done, _), cats in zip(todo, workspace.suggestions_many(model, todo), strict=True):
+            _asked[str(model.path), model.created, done.id] = cats
     ranked = []
     for doc_id, bounds in sentences.items():
         cats = _asked.get((str(model.path), model.created, doc_id))

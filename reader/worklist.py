@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reader.adjudication import DocumentItems, Item, Rule, SentenceItem, document_items, resolve
+from reader.adjudication import item_key as item_key  # the screen's order of items
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,8 @@ class ReviewOptions:
 
 def concerns(item: Item, label: str) -> bool:
     """Whether an item's disagreement is about `label`, as `reader agree` counts it."""
-    if isinstance(item, SentenceItem):
-        having = [label in labels for labels in item.versions.values()]
-    else:
-        having = [label in {lb for _, _, lb in v.spans} for v in item.versions.values()]
+    having = [label in (version if isinstance(item, SentenceItem) else {lb for _, _, lb in version.spans})
+              for version in item.versions.values()]
     return any(having) and not all(having)
 
 
@@ -33,12 +32,6 @@ def disputed(items: DocumentItems, options: ReviewOptions) -> list[Item]:
 
 
 def review_items(workspace, doc_id: str, analysis, options: ReviewOptions) -> DocumentItems:
-    """Items on the sentences and entities of `analysis`, so the command line and the screen count the same
-    conflicts whichever pipeline analysed the document."""
+    """Items on `analysis`, so the command line and the screen count the same conflicts whatever the pipeline."""
     parts = (analysis.model, (), (), analysis.sentences, [(e.start, e.end, e.label) for e in analysis.entities])
     return document_items(workspace, doc_id, options.annotators, options.into, parts=parts)
-
-
-def item_key(item: Item) -> tuple[int, int, int]:
-    """Document order of items, as `DocumentItems.items`: a sentence before the entities it holds."""
-    return item.start, 0 if item.kind == "sentence" else 1, item.end

@@ -1,6 +1,4 @@
-"""Workspace: the domain façade the CLI and the TUI share, so a command and a keypress take the same path.
-
-spaCy is imported only when a document has no cached analysis."""
+"""The domain façade the CLI and the TUI share, so a command and a keypress take the same path."""
 
 from __future__ import annotations
 
@@ -48,8 +46,7 @@ class Summary:
 
 @dataclass(frozen=True)
 class Damage:
-    """A store file that does not parse: readers of the whole store leave it out and go on; writes to it are
-    refused, so it keeps its bytes."""
+    """A store file that does not parse: readers leave it out and go on; writes to it are refused."""
 
     doc_id: str
     annotator: str  # "" for a document file
@@ -92,8 +89,7 @@ class Workspace:
         return self.store.read_only
 
     def read_only_message(self, *, live: bool = False, browser: bool = False) -> str:
-        """Why nothing is saved here and what to do, in one sentence. `live`: a reader that stays open (and takes
-        over when it can); `browser`: a browser tab, whose analyst has no use for a process id."""
+        """Why nothing is saved and what to do, in one sentence (`live`: a reader that stays open; `browser`: a tab)."""
         store = self.store
         cause, why = store.read_only_cause, store.read_only_reason or "the store is open in another process"
         if cause == "writer":
@@ -129,15 +125,13 @@ class Workspace:
         return self.store.annotators(doc_id)
 
     def records(self, doc_id: str, annotator: str, fields: tuple[str, ...] | None = None) -> dict[str, dict]:
-        """An annotator's records of a document (read-only; `fields`: only these keys). The one place that decides
-        what a damaged file costs: it reads as no records and `damage` says why, so every reader goes on."""
+        """An annotator's records (read-only; `fields`: only these keys); a damaged file reads as none (`damage`)."""
         try:
             found = self.store.records(doc_id, annotator, fields)
         except StoreCorrupt as exc:
             self._damage[doc_id, annotator] = Damage(doc_id, annotator, exc.path, exc.reason)
             return {}
-        if self._damage:
-            self._damage.pop((doc_id, annotator), None)  # repaired since (git checkout)
+        self._damage.pop((doc_id, annotator), None)  # repaired since (git checkout)
         return found
 
     def damage(self, doc_id: str | None = None) -> list[Damage]:
@@ -146,8 +140,6 @@ class Workspace:
 
     def write(self, doc_id: str, annotator: str, upsert: Iterable[dict] = (), delete: Iterable[str] = ()) -> None:
         self.store.write(doc_id, annotator, upsert=upsert, delete=delete)
-
-    # --- documents -----------------------------------------------------------------------------------
 
     def add_documents(self, docs: Iterable[Document]) -> list[ImportResult]:
         """Store new documents; an edited version of a stored one (same source) takes over its annotations."""
@@ -161,39 +153,36 @@ class Workspace:
                 continue
             source = doc.meta.get("source")
             previous = by_source.get(source)  # the current version: never `doc` itself, which is new
-            record = doc.to_record()
+            record = doc.to_record()  # a fresh `meta`
             if previous:  # the new version replaces it in the library, `list` and the exports
-                record = {**record, "meta": {**record["meta"], "supersedes": previous}}
+                record["meta"]["supersedes"] = previous
             self.store.add_document(record)
             if source:
                 by_source[source] = doc.id
-            lost = self._carry_over(previous, doc) if previous else ()
-            results.append(ImportResult(doc, True, previous, tuple(lost)))
+            results.append(ImportResult(doc, True, previous, self._carry_over(previous, doc) if previous else ()))
         return results
 
-    def _carry_over(self, old_id: str, doc: Document) -> list:
-        """Re-anchor every annotator's annotations of `old_id` onto the edited text of `doc`; a document done is
-        not done in its edited version (nobody read the new text)."""
+    def _carry_over(self, old_id: str, doc: Document) -> tuple:
+        """Move each annotator's annotations of `old_id` onto `doc`; returns the lost ones (not `done`: unread)."""
+        from reader.anchoring import reanchor  # only an edited re-import needs diff-match-patch
+
         old_text = self.document(old_id).text
         lost_all = []
         for annotator in self.store.annotators(old_id):
             old = [Annotation.from_record(r) for r in self.store.records(old_id, annotator).values()
                    if r.get("kind") != DONE]
-            from reader.anchoring import reanchor  # only an edited re-import needs diff-match-patch
-
             moved, lost = reanchor(old, old_text, doc.text)
             if moved:
                 self.store.write(doc.id, annotator, upsert=[a.to_record() for a in moved])
             lost_all.extend(lost)
-        return lost_all
+        return tuple(lost_all)
 
     # No cyclic collection while a caller reads the whole store (export, agree, merge): the records are acyclic
     # dicts that live until the command returns, and the collector walking them doubled the time.
     bulk_reads = staticmethod(collector.paused)
 
     def document_ids(self, *, all_versions: bool = False) -> list[str]:
-        """The stored documents, in store order, without the versions an edited re-import superseded (unless
-        `all_versions`); a damaged document file is left out, and `damage` says why."""
+        """In store order, without superseded versions (unless `all_versions`) nor damaged files (`damage`)."""
         ids = self.store.document_ids()
         unreadable = self.store.unreadable_documents()
         for doc_id, exc in unreadable.items():
@@ -205,12 +194,9 @@ class Workspace:
         """Documents an edited version replaced (its `meta.supersedes`): kept on disk with their annotations."""
         found = set()
         for doc_id in self.store.document_ids():
-            try:
-                old = self.store.document(doc_id)["meta"].get("supersedes")
-            except StoreError:
-                continue  # a damaged document file: `document_ids` reports it
-            if old:
-                found.add(old)
+            with contextlib.suppress(StoreError):  # a damaged document file: `document_ids` reports it
+                if old := self.store.document(doc_id)["meta"].get("supersedes"):
+                    found.add(old)
         return found
 
     def document(self, doc_id: str) -> Document:
@@ -218,8 +204,6 @@ class Workspace:
 
     def resolve(self, prefix: str) -> str:
         return self.store.resolve(prefix)
-
-    # --- annotations ---------------------------------------------------------------------------------
 
     def session(self, doc: Document, annotator: str | None = None) -> AnnotationSession:
         """The annotation session of a document (one per document, so undo history survives reopening)."""
@@ -235,15 +219,12 @@ class Workspace:
         analysis = self.cached_analysis(doc, any_pipeline=True)
         sentences = analysis.sentences if analysis is not None else ()
         annotator = annotator or self.annotator
-        work = AnnotatorWork()
-        if annotator in self.annotators(doc_id):
-            work = AnnotatorWork(self.records(doc_id, annotator), sentences, self.labels.names)
+        records = self.records(doc_id, annotator) if annotator in self.annotators(doc_id) else {}
+        work = AnnotatorWork(records, sentences, self.labels.names)
         meta = doc.meta
         return Summary(doc.id, doc.title, str(meta.get("date", "")), str(meta.get("source", "")),
                        len(sentences) if analysis else None, len(work.tagged()), work.counts.get("note", 0),
                        work.counts.get("entity", 0), str(meta.get("sitename", "")), work.done)
-
-    # --- analysis ------------------------------------------------------------------------------------
 
     def pipeline_for(self, doc: Document) -> str | None:
         return an.choose_pipeline(doc.lang, self.model)
@@ -259,12 +240,9 @@ class Workspace:
             keys += [k for k in self.store.analysis_keys(doc.id) if k.endswith(suffix) and k != keys[0]]
         for key in keys:
             record = self.store.cached_analysis(doc.id, key)
-            if record is None:
-                continue
-            try:
-                return an.Analysis.from_record(record)
-            except (KeyError, TypeError, ValueError):
-                continue  # a cache from another version: recompute
+            with contextlib.suppress(KeyError, TypeError, ValueError):  # a cache from another version: recompute
+                if record is not None:
+                    return an.Analysis.from_record(record)
         return None
 
     def pipeline(self, doc: Document) -> Any:
@@ -272,14 +250,12 @@ class Workspace:
         name = self.pipeline_for(doc)
         key = (name, doc.lang if name is None else "")
         with self._lock:
-            nlp = self._pipelines.get(key)
-            if nlp is None:
-                nlp = self._pipelines[key] = an.load_pipeline(name, doc.lang)
-            return nlp
+            if key not in self._pipelines:
+                self._pipelines[key] = an.load_pipeline(name, doc.lang)
+            return self._pipelines[key]
 
     def analysis(self, doc: Document, progress: Callable[[float], None] | None = None) -> tuple[an.Analysis, bool]:
-        """(analysis, from_cache). Without --model, one cached by another pipeline is used: the analyst's tags
-        were made on its sentences, and reopening a document never needs the model."""
+        """(analysis, from_cache); without --model, one cached by another pipeline: the tags were made on it."""
         cached = self.cached_analysis(doc, any_pipeline=self.model is None)
         if cached is not None:
             return cached, True
@@ -292,9 +268,8 @@ class Workspace:
         return result, False
 
     def isolate_analysis(self) -> None:
-        """Run the model in a child process from now on (the TUI): loading spaCy in this process would hold
-        the GIL for seconds, stalling keys, and a thread cannot be stopped when the user quits. A cancelled
-        request raises `reader.analysis_process.AnalysisCancelled` from `analysis`."""
+        """Run the model in a child process (the TUI): spaCy here holds the GIL and a thread cannot be stopped; a
+        cancelled request raises `reader.analysis_process.AnalysisCancelled` from `analysis`."""
         if self.analysis_process is None:
             from reader.analysis_process import AnalysisProcess  # after the first paint, not at start-up
 
@@ -310,31 +285,25 @@ class Workspace:
         if self.analysis_process is not None:
             self.analysis_process.close()
 
-    def analyse_many(
-        self, docs: list[Document], *, n_process: int = 1, batch_size: int = 32,
-        progress: Callable[[int], None] | None = None,
-    ) -> list[an.Analysis]:
-        """Analyse documents that have no cached analysis, in batches per pipeline."""
+    def analyse_many(self, docs: list[Document], *, n_process: int = 1,
+                     progress: Callable[[int], None] | None = None) -> list[an.Analysis]:
+        advance = progress or (lambda n: None)
         results: dict[str, an.Analysis] = {}
         todo: dict[tuple[str | None, str], list[Document]] = {}
         for doc in docs:
             cached = self.cached_analysis(doc)
-            if cached is not None:
-                results[doc.id] = cached
-                if progress:
-                    progress(1)
-            else:
+            if cached is None:
                 todo.setdefault((self.pipeline_for(doc), doc.lang), []).append(doc)
+            else:
+                results[doc.id] = cached
+                advance(1)
         for group in todo.values():
-            nlp = self.pipeline(group[0])
             key = self.cache_key(group[0])  # the same for the whole group: same pipeline and language
-            texts = (d.text for d in group)
-            for doc, result in zip(group, an.analyse_many(nlp, texts, batch_size=batch_size,
-                                                         n_process=n_process), strict=True):
+            analysed = an.analyse_many(self.pipeline(group[0]), (d.text for d in group), n_process=n_process)
+            for doc, result in zip(group, analysed, strict=True):
                 self._cache(doc, result, key)
                 results[doc.id] = result
-                if progress:
-                    progress(1)
+                advance(1)
         return [results[d.id] for d in docs]
 
     def _cache(self, doc: Document, result: an.Analysis, key: str | None = None, *,
@@ -346,29 +315,21 @@ class Workspace:
             record = None if encoded is not None else result.to_record()
             self.store.cache_analysis(doc.id, key or self.cache_key(doc), record, encoded=encoded)
 
-    # --- raw analysis parts, for export and stats ---
-
     def analysis_parts(self, doc: Document) -> tuple[str, list[int], list[int], list[tuple[int, int]], list]:
-        """(model, token starts, token ends, sentences, [start, end, label] entities), from the cached record
-        without building an `Analysis` (export's hot path); the cache key once per language (its lookup is slow)."""
+        """(model, token starts, token ends, sentences, [start, end, label] entities) without building an
+        `Analysis` (export's hot path); the cache key once per language (its lookup is slow)."""
         key = self._part_keys.get(doc.lang)
         if key is None:
             key = self._part_keys[doc.lang] = self.cache_key(doc)
-        record = self.store.cached_analysis(doc.id, key)
-        try:
-            if record is None:
-                raise KeyError("tokens")
+        record = self.store.cached_analysis(doc.id, key) or {}
+        with contextlib.suppress(KeyError, TypeError, ValueError):
             flat = record["tokens"]
-            if len(flat) % 2:
-                raise ValueError("odd token list")
-            sentences = [(s, e) for s, e in record["sentences"]]
-            return record["model"], flat[::2], flat[1::2], sentences, record["entities"]
-        except (KeyError, TypeError, ValueError):
-            analysis, _ = self.analysis(doc)
-            return (analysis.model, [s for s, _ in analysis.tokens], [e for _, e in analysis.tokens],
-                    list(analysis.sentences), [(e.start, e.end, e.label) for e in analysis.entities])
-
-    # --- trained classifiers (reader.suggest), each swapped in whole by a rename: no lock needed ---
+            if len(flat) % 2 == 0:
+                sentences = [(s, e) for s, e in record["sentences"]]
+                return record["model"], flat[::2], flat[1::2], sentences, record["entities"]
+        analysis, _ = self.analysis(doc)
+        return (analysis.model, [s for s, _ in analysis.tokens], [e for _, e in analysis.tokens],
+                list(analysis.sentences), [(e.start, e.end, e.label) for e in analysis.entities])
 
     def models_folder(self) -> Path:
         """Where trained models are kept (`models/<name>/` holds `meta.json` and the spaCy pipeline)."""
@@ -401,7 +362,6 @@ class Workspace:
             yield doc, AnnotatorWork(records, load, names)
 
     def train(self, annotator: str, name: str, **options: Any) -> Any:
-        """Train a sentence classifier on `annotator`'s tags and save it as `name` (`reader.suggest.train`)."""
         from reader import suggest
 
         return suggest.train(self.works(annotator), self.labels.names, self.models_folder(), annotator, name,
@@ -411,14 +371,10 @@ class Workspace:
         """Whose tags `reader train` learns from by default: `gold` when it exists, else this annotator."""
         return GOLD if any(GOLD in self.annotators(doc_id) for doc_id in self.document_ids()) else self.annotator
 
-    def suggestions(self, model, doc: Document, sentences: list[tuple[int, int]] | tuple) -> list[dict[str, float]]:
-        """Label probabilities per sentence from a trained model, in the analysis child when there is one (the TUI
-        never imports spaCy); ModelError or AnalysisError with one line when the model does not load."""
-        return self.suggestions_many(model, [(doc, sentences)], tag=doc.id)[0]
-
     def suggestions_many(self, model, items: list[tuple[Document, Any]], *, tag: Any = None
                          ) -> list[list[dict[str, float]]]:
-        """`suggestions` for several documents in one request (the library's uncertainty order)."""
+        """Label probabilities per sentence of each (document, sentences), in one request; ModelError or
+        AnalysisError (one line) when the model does not load."""
         texts = [doc.text[s:e] for doc, sentences in items for s, e in sentences]
         if self.analysis_process is not None:
             flat = self.analysis_process.suggest(model, texts, tag=tag)
