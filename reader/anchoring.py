@@ -42,11 +42,9 @@ def reanchor(annotations: Iterable[Annotation], old_text: str, new_text: str
 def _locate(ann: Annotation, old_text: str, new_text: str, exact_diff: list[tuple[int, str]],
             word_diff: list[tuple[int, str]]) -> tuple[int, int] | None:
     """The annotation's span in the new text, or None when its text is gone."""
-    quote = ann.quote
-    exact = quote.exact
+    quote, exact, start, end = ann.quote, ann.quote.exact, ann.start, ann.end
     if not exact:
         return None
-    start, end = ann.start, ann.end
     if old_text[start:end] != exact:  # offsets not into this text (a record from elsewhere): trust the quote
         found = find_quote(quote, start, old_text)
         if found is None:
@@ -56,11 +54,9 @@ def _locate(ann: Annotation, old_text: str, new_text: str, exact_diff: list[tupl
     if new_text[new_start:new_end] == exact:
         return new_start, new_end
     # The diff may align the unchanged words with an inserted copy of them: the exact quote close by wins.
-    near = find_quote(quote, new_start, new_text, new_start - len(exact), new_end + len(exact))
-    if near is not None:
+    if (near := find_quote(quote, new_start, new_text, new_start - len(exact), new_end + len(exact))) is not None:
         return near, near + len(exact)
-    anywhere = _anywhere(quote, new_start, new_text)  # moved as a whole (a paragraph put elsewhere)
-    if anywhere is not None:
+    if (anywhere := _anywhere(quote, new_start, new_text)) is not None:  # moved as a whole (a paragraph)
         return anywhere
     if ann.kind == "entity" or ann.target == "entity":
         new_start, new_end = _words(new_text, new_start, new_end)
@@ -74,23 +70,17 @@ def _locate(ann: Annotation, old_text: str, new_text: str, exact_diff: list[tupl
 def _anywhere(quote: Quote, hint: int, text: str) -> tuple[int, int] | None:
     """The exact quote elsewhere (a paragraph moved), when long enough or, if short (a name), with its context."""
     found = _best(quote, hint, text)
-    if found is None:
+    if found is None or (len(quote.exact) < CONTEXT and 2 * found[0] < len(quote.prefix) + len(quote.suffix)):
         return None
-    score, position = found
-    if len(quote.exact) < CONTEXT and 2 * score < len(quote.prefix) + len(quote.suffix):
-        return None
-    return position, position + len(quote.exact)
+    return found[1], found[1] + len(quote.exact)
 
 
 def _moved(ann: Annotation, text: str, start: int, end: int) -> Annotation:
     """The annotation at its new offsets and quote, with the id those offsets give (one record per span)."""
-    ident = ann.id
-    if ann.kind == "tag":
-        ident = tag_id(start, end, ann.label)
-    elif ann.kind == DISMISSAL:
-        ident = dismissal_id(start, end, ann.label)
-    elif ann.kind == "entity":
-        ident = entity_id(start, end)
+    if ann.kind in ("tag", DISMISSAL):
+        ident = (tag_id if ann.kind == "tag" else dismissal_id)(start, end, ann.label)
+    else:
+        ident = entity_id(start, end) if ann.kind == "entity" else ann.id
     return replace(ann, id=ident, start=start, end=end, quote=quote_at(text, start, end))
 
 

@@ -49,8 +49,8 @@ class Quote:
     suffix: str = ""
 
 
-def quote_at(text: str, start: int, end: int, context: int = CONTEXT) -> Quote:
-    return Quote(text[start:end], text[max(0, start - context) : start], text[end : end + context])
+def quote_at(text: str, start: int, end: int) -> Quote:
+    return Quote(text[start:end], text[max(0, start - CONTEXT) : start], text[end : end + CONTEXT])
 
 
 @dataclass(frozen=True)
@@ -78,13 +78,9 @@ class Annotation:
 
     def to_record(self) -> dict[str, Any]:
         """The store record, empty strings left out; not `asdict`, whose deep copy of `versions` is slow."""
-        record: dict[str, Any] = {}
-        for name in _RECORD_FIELDS:
-            value = getattr(self, name)
-            if name == "quote":
-                record["quote"] = dict(vars(value))
-            elif value != "" or name in ("id", "kind"):
-                record[name] = value
+        record = {name: value for name in _RECORD_FIELDS
+                  if (value := getattr(self, name)) != "" or name in ("id", "kind")}
+        record["quote"] = dict(vars(self.quote))  # in its place among the fields
         if self.sources:
             record["from"] = list(self.sources)
         if self.versions:
@@ -93,13 +89,11 @@ class Annotation:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Annotation:
-        quote = record.get("quote") or {}
-        fields = {k: record[k] for k in cls.__dataclass_fields__
-                  if k in record and k not in ("quote", "sources", "versions")}
+        fields = {k: record[k] for k in _RECORD_FIELDS if k in record and k != "quote"}
         fields.setdefault("created", "")
         fields.setdefault("updated", fields["created"])
         fields.setdefault("annotator", "")
-        return cls(quote=Quote(**quote), sources=tuple(record.get("from") or ()),
+        return cls(quote=Quote(**(record.get("quote") or {})), sources=tuple(record.get("from") or ()),
                    versions=tuple(record.get("versions") or ()), **fields)
 
 
@@ -168,22 +162,18 @@ def merge_entities(predicted: Iterable[tuple[int, int, str]], decisions: Mapping
     left = dict(decisions)
     out = []
     for start, end, label in predicted:
-        decision = left.pop((start, end), None)
-        if decision is None:
-            out.append((start, end, label, "predicted", label, None))
-        else:
-            out.append((start, end, decision.get("label") or label, decision.get("status", ""), label,
-                        decision.get("id")))
-    for (start, end), d in left.items():
-        out.append((start, end, d.get("label", ""), d.get("status", ""), d.get("predicted", ""), d.get("id")))
+        d = left.pop((start, end), None)
+        out.append((start, end, label, "predicted", label, None) if d is None
+                   else (start, end, d.get("label") or label, d.get("status", ""), label, d.get("id")))
+    out.extend((start, end, d.get("label", ""), d.get("status", ""), d.get("predicted", ""), d.get("id"))
+               for (start, end), d in left.items())
     out.sort(key=lambda item: (item[0], item[1]))
     return out
 
 
 class AnnotatorWork:
-    """One annotator's work on one document, read once: export, stats and the session share its rules (the
-    sentence that holds a span, label order, note order). The session updates it with `add` and `remove`, so a
-    keypress costs the same with 100 or 10,000 annotations. `sentences` may be a function, called when needed."""
+    """One annotator's work on one document, read once, so export, stats and the session share its rules; `add`
+    and `remove` keep it current at a keypress's cost. `sentences` may be a function, called when needed."""
 
     __slots__ = ("_order", "_sentences", "_starts", "counts", "decisions", "dismissals", "document_notes", "notes",
                  "reviews", "tags")
@@ -227,12 +217,9 @@ class AnnotatorWork:
 
     def _table(self, record: dict) -> dict[int, dict[str, dict]] | None:
         """The table of a record kept by sentence, None for the others (entity decisions, document notes)."""
-        kind = record.get("kind")
-        if kind == "note":
+        if record.get("kind") == "note":
             return None if record.get("target") == "document" else self.notes
-        if kind == REVIEW:
-            return self.reviews
-        return self.tags if kind == "tag" else self.dismissals if kind == DISMISSAL else None
+        return {"tag": self.tags, DISMISSAL: self.dismissals, REVIEW: self.reviews}.get(record.get("kind"))
 
     def add(self, ident: str, record: dict) -> int | None:
         """Take a record in; returns the sentence whose tags or notes it changed, if any."""
@@ -273,23 +260,17 @@ class AnnotatorWork:
         return index
 
     def reviewed(self) -> set[int]:
-        """The one rule of what an annotator reviewed, for exports and training: every sentence of a done
-        document; otherwise those holding their tag, note, entity decision, dismissal or (gold) no-label decision.
-        Untouched sentences of an unfinished document may never have been read, so they are not negatives."""
+        """The one rule of what an annotator reviewed: every sentence of a done document, else those holding their
+        tag, note, entity decision, dismissal or no-label decision (the others may never have been read)."""
         if self.done:
             return set(range(len(self.sentences)))
-        found = {*self.tags, *self.notes, *self.dismissals, *self.reviews}
-        for start, end in self.decisions:
-            index = self.sentence_of(start, end)
-            if index is not None:
-                found.add(index)
-        return found
+        decided = {self.sentence_of(start, end) for start, end in self.decisions} - {None}
+        return {*self.tags, *self.notes, *self.dismissals, *self.reviews, *decided}  # type: ignore[misc]
 
     def labels(self, index: int) -> list[str]:
         """The labels of one sentence, in label-set order (unknown labels after, by name)."""
         names = {name for record in self.tags.get(index, {}).values() if (name := record.get("label"))}
-        order = self._order
-        return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+        return sorted(names, key=lambda n: (self._order.get(n, len(self._order)), n))
 
     def dismissed(self, index: int) -> set[str]:
         """The suggested labels the analyst dismissed on one sentence."""
@@ -307,17 +288,13 @@ class AnnotatorWork:
         return sorted(self.document_notes.values(), key=note_order)
 
     def changed(self) -> tuple[dict[int, str], str]:
-        """(sentence -> the latest `updated` time of its tags, notes and entity decisions; the latest time of
-        all the annotator's work on the document)."""
+        """(sentence -> the latest `updated` of its tags, notes and entity decisions; the latest of all this work)."""
+        placed = [(i, r) for table in (self.tags, self.notes) for i, entries in table.items() for r in entries.values()]
+        placed += [(self.sentence_of(start, end), r) for (start, end), r in self.decisions.items()]
         touched: dict[int, str] = {}
-        for table in (self.tags, self.notes):
-            for index, entries in table.items():
-                latest = max(r.get("updated") or r.get("created") or "" for r in entries.values())
-                touched[index] = max(latest, touched.get(index, ""))
-        outside = [r.get("updated") or r.get("created") or "" for r in self.document_notes.values()]
-        for (start, end), record in self.decisions.items():
+        outside = []
+        for index, record in [*placed, *((None, r) for r in self.document_notes.values())]:
             stamp = record.get("updated") or record.get("created") or ""
-            index = self.sentence_of(start, end)
             if index is None:
                 outside.append(stamp)
             else:

@@ -80,21 +80,16 @@ def merge(base: Tables, ours: Tables, theirs: Tables) -> tuple[bytes, list[str]]
     return encode_tables(merged), conflicts
 
 
-def read_annotations(path: Path, *, empty_ok: bool = False) -> Tables:
-    """An annotation file's tables, checked as the store checks them; `empty_ok`: git's base of a file both
-    sides added."""
-    if empty_ok and path.stat().st_size == 0:
-        return {}
+def read_annotations(path: Path) -> Tables:
+    """An annotation file's tables, checked as the store checks them."""
     tables = AnnotationFile(path, read_only=True).read()
     if tables is None:
         raise StoreCorrupt(path, "missing")
     return tables
 
 
-def read_document(path: Path, *, empty_ok: bool = False) -> dict:
+def read_document(path: Path) -> dict:
     """A document file's record, checked as the store checks it; StoreCorrupt when it is not one."""
-    if empty_ok and path.stat().st_size == 0:
-        return {}
     record = read_json(path)
     if not isinstance(record, dict) or not isinstance(record.get("text"), str) \
             or not isinstance(record.get("meta", {}), dict):
@@ -102,9 +97,8 @@ def read_document(path: Path, *, empty_ok: bool = False) -> dict:
     return record
 
 
-def _merge_document(base_path: Path, ours_path: Path, theirs_path: Path) -> tuple[bytes | None, list[str]]:
+def _merge_document(base: dict, ours_path: Path, theirs_path: Path) -> tuple[bytes | None, list[str]]:
     """The same text imported from two sources differs in `meta`: merge its keys, ours where both differ."""
-    base = read_document(base_path, empty_ok=True)
     ours, theirs = read_document(ours_path), read_document(theirs_path)
     if ours.get("id") != theirs.get("id") or ours["text"] != theirs["text"]:
         raise StoreCorrupt(ours_path, "the two sides hold different texts under one document id")
@@ -135,11 +129,12 @@ def merge_files(base: Path, ours: Path, theirs: Path, name: str) -> int:
     when it cannot be."""
     folder = Path(name).parent
     try:
+        added = base.stat().st_size == 0  # git's base of a file both sides added
         if folder.parent.name == "annotations":
-            data, conflicts = merge(read_annotations(base, empty_ok=True), read_annotations(ours),
+            data, conflicts = merge({} if added else read_annotations(base), read_annotations(ours),
                                     read_annotations(theirs))
         elif folder.name == "documents":
-            data, conflicts = _merge_document(base, ours, theirs)
+            data, conflicts = _merge_document({} if added else read_document(base), ours, theirs)
         elif folder.parent.name == "analyses":
             data, conflicts = _merge_analysis(ours, theirs), []
         else:
@@ -188,10 +183,6 @@ def register(root: Path | str) -> None:
         _register(Path(os.path.abspath(root)))
 
 
-def _in_work_tree(path: Path) -> bool:
-    return any((folder / ".git").exists() for folder in (path, *path.parents))
-
-
 def _git(git: str, root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([git, "-C", str(root), *args], stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=10, check=False)
@@ -204,7 +195,7 @@ def _register(root: Path) -> None:
 
 
 def _set_up(root: Path) -> None:
-    if not _in_work_tree(root) or (git := shutil.which("git")) is None:
+    if not any((folder / ".git").exists() for folder in (root, *root.parents)) or (git := shutil.which("git")) is None:
         return
     wanted = driver_command()
     found = _git(git, root, "config", "--get", f"merge.{DRIVER}.driver")

@@ -16,6 +16,7 @@ documents and analyses are content-addressed, so two processes adding one write 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import threading
@@ -72,6 +73,10 @@ def decode_name(encoded: str) -> str:
     return unquote(encoded, errors="strict")
 
 
+def _valid_id(doc_id: object) -> bool:
+    return isinstance(doc_id, str) and _ID.fullmatch(doc_id) is not None
+
+
 def _control_string(value: Any) -> str | None:
     """The first string (key or value) holding a control character but \\n/\\t, else None: the last defence
     behind `reader.untrusted`, so a bug in a door puts no escape on disk."""
@@ -100,6 +105,13 @@ def _os_errors(what: str, path: Path) -> Iterator[None]:
 
 def _is_store_file(name: str) -> bool:
     return name.endswith(".json") and not name.startswith(".")
+
+
+def _mkdir(path: Path) -> None:
+    """Create a folder and its missing parents, making each new entry durable in its parent."""
+    for folder in reversed(list(itertools.takewhile(lambda p: not p.is_dir(), (path, *path.parents)))):
+        folder.mkdir(exist_ok=True)
+        fsync_dir(folder.parent)
 
 
 def _natural(text: str) -> tuple:
@@ -134,7 +146,7 @@ class Store:
             self.lock_holder = probe_lock(self._writer_lock_path(annotator) if annotator else self.root / LOCK_FILE)
             return
         with _os_errors("create the store folder", self.root):
-            self._mkdir(self.root)
+            _mkdir(self.root)
         self._take_lock()
         if self.read_only:
             return
@@ -145,7 +157,7 @@ class Store:
                 if not gitignore.exists():
                     atomic_write(gitignore, f"/{LOCK_FILE}\n.*.tmp\n".encode())
             for sub in SUBFOLDERS:
-                self._mkdir(self.root / sub)
+                _mkdir(self.root / sub)
         except OSError as exc:
             self.close()
             raise StoreError(f"cannot write to the store {self.root}: {exc.strerror or exc}") from None
@@ -196,7 +208,7 @@ class Store:
             path = self._writer_lock_path(annotator)
             with _os_errors("create", path):
                 if not path.parent.is_dir():
-                    self._mkdir(path.parent)
+                    _mkdir(path.parent)
                     atomic_write(path.parent / ".gitignore", b"*\n")
                 lock = LockFile(path)
             holder = lock.acquire()
@@ -279,20 +291,11 @@ class Store:
         if self.read_only:
             raise StoreReadOnly(f"the store {self.root} is read-only ({self.read_only_reason}): nothing was written")
 
-    def _mkdir(self, path: Path) -> None:
-        """Create a folder (and its missing parents), making each new entry durable in its parent."""
-        if path.is_dir():
-            return
-        if not path.parent.is_dir():
-            self._mkdir(path.parent)
-        path.mkdir(exist_ok=True)
-        fsync_dir(path.parent)
-
     def _prepare_folder(self, folder: Path) -> None:
         """Create the folder, and remove the temporary files that killed writers left there."""
         if folder in self._cleaned:
             return
-        self._mkdir(folder)
+        _mkdir(folder)
         for entry in os.scandir(folder):
             if stale_temporary(entry.name) and entry.is_file():
                 with contextlib.suppress(OSError):
@@ -305,7 +308,7 @@ class Store:
             atomic_write(path, data, durable=durable)
 
     def _check_id(self, doc_id: str) -> None:
-        if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
+        if not _valid_id(doc_id):
             raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}")
 
     def _doc_path(self, doc_id: str) -> Path:
@@ -317,7 +320,7 @@ class Store:
         if not isinstance(record, Mapping) or not isinstance(record.get("text"), str):
             raise StoreError("a document record needs a \"text\" string")
         doc_id = record.get("id")
-        if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
+        if not _valid_id(doc_id):
             raise StoreError(f"invalid document id {doc_id!r} (letters, digits, '.', '_', '-')")
         meta = record.get("meta", {})
         if not isinstance(meta, Mapping):
@@ -337,11 +340,7 @@ class Store:
             return True
 
     def has_document(self, doc_id: str) -> bool:
-        try:
-            path = self._doc_path(doc_id)
-        except UnknownDocument:
-            return False
-        return doc_id in self._docs or path.is_file()
+        return _valid_id(doc_id) and (doc_id in self._docs or self._doc_path(doc_id).is_file())
 
     def _remember(self, record: dict) -> None:
         self._docs[record["id"]] = record  # all kept: listing the documents reads them all anyway

@@ -46,17 +46,16 @@ class AtomicJSONStorage(Storage):
             data, stat = None, None
         except IsADirectoryError:
             raise StoreCorrupt(self.path, "a folder where a file was expected") from None
-        if data is not None:
-            if not isinstance(data, dict):
-                raise StoreCorrupt(self.path, "not a TinyDB file: the top level is not an object")
-            for name, table in data.items():
-                if not isinstance(table, dict):
-                    raise StoreCorrupt(self.path, f"table {name!r} is not an object")
-                for key, record in table.items():
-                    if not isinstance(record, dict):
-                        raise StoreCorrupt(self.path, f"record {key!r} is not an object")
-                    if (problem := record_problem(record)) is not None:
-                        raise StoreCorrupt(self.path, f"record {key!r}: {problem}")
+        if data is not None and not isinstance(data, dict):
+            raise StoreCorrupt(self.path, "not a TinyDB file: the top level is not an object")
+        for name, table in (data or {}).items():
+            if not isinstance(table, dict):
+                raise StoreCorrupt(self.path, f"table {name!r} is not an object")
+            for key, record in table.items():
+                if not isinstance(record, dict):
+                    raise StoreCorrupt(self.path, f"record {key!r} is not an object")
+                if (problem := record_problem(record)) is not None:
+                    raise StoreCorrupt(self.path, f"record {key!r}: {problem}")
         self._tables = data
         self._disk_key = None if stat is None else file_key(stat)
         self._loaded = True
@@ -92,12 +91,13 @@ class AtomicJSONStorage(Storage):
         self._tables = dict(data)
         self._disk_key = file_key(stat)
 
-    def render(self) -> None:
+    def render(self) -> Lines:
         """Serialise what was read, so that the first write after opening is as cheap as the others."""
         if not self._loaded:
             self._load()
         if self._rendered is None:
             self._rendered = _render(self._tables or {})
+        return self._rendered
 
 
 def encode_tables(tables: Mapping[str, Mapping[str, Any]]) -> bytes:
@@ -106,12 +106,12 @@ def encode_tables(tables: Mapping[str, Mapping[str, Any]]) -> bytes:
 
 
 def _render(tables: Mapping[str, Mapping[str, Any]]) -> Lines:
-    return {str(name): {str(key): _entry(str(key), record) for key, record in table.items()}
+    return {str(name): {str(key): _entry(key, record) for key, record in table.items()}
             for name, table in tables.items()}
 
 
-def _entry(key: str, record: Any) -> bytes:
-    return json_line(key) + b": " + json_line(record)
+def _entry(key: Any, record: Any) -> bytes:
+    return json_line(str(key)) + b": " + json_line(record)
 
 
 def _compose(rendered: Lines) -> bytes:
@@ -177,8 +177,7 @@ class AnnotationFile(AtomicJSONStorage):
 
     def apply(self, upserts: dict[str, dict], deletes: set[str]) -> None:
         """Delete, then upsert, re-serialising only the records that change; no change, no write."""
-        self.render()
-        rendered = self._rendered or {}
+        rendered = self.render()
         table, lines = dict(self.table), dict(rendered.get(TABLE, {}))
         changed = False
         for key in deletes - upserts.keys():
@@ -212,7 +211,4 @@ def read_subset(path: Path, fields: tuple[str, ...]) -> dict[str, dict] | None:
     except Exception:
         return None
     table = tables.get(TABLE, {})
-    for key, record in table.items():
-        if record.get("id") != key:
-            return None
-    return table
+    return table if all(record.get("id") == key for key, record in table.items()) else None
