@@ -1,16 +1,7 @@
-"""The store: a folder of JSON files that holds documents, cached analyses and everyone's annotations.
-
-Layout (the folder can be kept in git; nothing in it is an index that could drift):
-
-    reader-store.json                     {"schema": 1}
-    .lock                                 held shared by every writer (an older reader takes it alone)
-    .locks/<annotator>.lock               held by the one process that writes that annotator's files
-    documents/<doc_id>.json               {"id", "text", "meta"}, written once
-    analyses/<doc_id>/<key>.json          a rebuildable cache: a file that does not parse is ignored
-    annotations/<doc_id>/<annotator>.json a TinyDB file: {"_default": {"<record id>": record, ...}}
-
-Several processes write at once, one per annotator: an annotation file has one writer (its annotator's lock);
-documents and analyses are content-addressed, so two processes adding one write the same bytes.
+"""The store: a folder of JSON files (laid out in README § The store, no index that could drift) that holds
+documents, cached analyses and everyone's annotations. Several processes write at once, one per annotator: an
+annotation file has one writer (its annotator's lock); documents and analyses are content-addressed, so two
+processes adding one write the same bytes.
 """
 
 from __future__ import annotations
@@ -20,24 +11,13 @@ import itertools
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from reader.store import files
 from reader.store.errors import StoreCorrupt, StoreError, StoreReadOnly, UnknownDocument
-from reader.store.files import (
-    LockFile,
-    atomic_write,
-    file_key,
-    fsync_dir,
-    json_file,
-    json_line,
-    loads,
-    probe_lock,
-    read_json,
-    stale_temporary,
-)
 from reader.store.gitmerge import read_document
 from reader.store.gitmerge import register as register_merge_driver
 from reader.store.tinydb_storage import AnnotationFile, read_subset
@@ -94,6 +74,14 @@ def _control_string(value: Any) -> str | None:
     return None
 
 
+def _encoded(encode: Callable[[Any], bytes], value: Any, what: str) -> bytes:
+    """`encode(value)`, or the one-line StoreError saying that `what` is not JSON."""
+    try:
+        return encode(value)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} cannot be stored as JSON: {exc}") from None
+
+
 @contextlib.contextmanager
 def _os_errors(what: str, path: Path) -> Iterator[None]:
     """An OSError as the one-line StoreError the user sees: what could not be done to which file."""
@@ -111,7 +99,7 @@ def _mkdir(path: Path) -> None:
     """Create a folder and its missing parents, making each new entry durable in its parent."""
     for folder in reversed(list(itertools.takewhile(lambda p: not p.is_dir(), (path, *path.parents)))):
         folder.mkdir(exist_ok=True)
-        fsync_dir(folder.parent)
+        files.fsync_dir(folder.parent)
 
 
 def _natural(text: str) -> tuple:
@@ -130,8 +118,8 @@ class Store:
         self.lock_holder: str | None = None
         self.read_only_reason: str | None = "opened read-only" if read_only else None
         self.read_only_cause: str | None = "asked" if read_only else None  # or writer, folder, closed
-        self._lock: LockFile | None = None
-        self._writers: dict[str, LockFile] = {}  # annotators whose lock we hold
+        self._lock: files.LockFile | None = None
+        self._writers: dict[str, files.LockFile] = {}  # annotators whose lock we hold
         self._waiting: str | None = None  # the annotator `claim` could not write for: `take_over`
         self._mutex = threading.RLock()
         self._files: dict[tuple[str, str], AnnotationFile] = {}
@@ -143,7 +131,8 @@ class Store:
             raise StoreError(f"{self.root} is not a folder, it cannot hold a store")
         schema_exists = self._check_schema()
         if read_only:
-            self.lock_holder = probe_lock(self._writer_lock_path(annotator) if annotator else self.root / LOCK_FILE)
+            lock = self._writer_lock_path(annotator) if annotator else self.root / LOCK_FILE
+            self.lock_holder = files.probe_lock(lock)
             return
         with _os_errors("create the store folder", self.root):
             _mkdir(self.root)
@@ -152,10 +141,10 @@ class Store:
             return
         try:
             if not schema_exists:
-                atomic_write(self.root / SCHEMA_FILE, json_file({"schema": SCHEMA}))
+                files.atomic_write(self.root / SCHEMA_FILE, files.json_file({"schema": SCHEMA}))
                 gitignore = self.root / ".gitignore"
                 if not gitignore.exists():
-                    atomic_write(gitignore, f"/{LOCK_FILE}\n.*.tmp\n".encode())
+                    files.atomic_write(gitignore, f"/{LOCK_FILE}\n.*.tmp\n".encode())
             for sub in SUBFOLDERS:
                 _mkdir(self.root / sub)
         except OSError as exc:
@@ -169,7 +158,7 @@ class Store:
         path = self.root / SCHEMA_FILE
         with _os_errors("read", path):
             try:
-                data = read_json(path)
+                data = files.read_json(path)
             except FileNotFoundError:
                 return False
         schema = data.get("schema") if isinstance(data, dict) else None
@@ -185,7 +174,7 @@ class Store:
         """The store-wide lock, shared by writers: it keeps out an older reader, which takes it exclusively."""
         path = self.root / LOCK_FILE
         try:
-            lock = LockFile(path)
+            lock = files.LockFile(path)
         except OSError as exc:
             return self._refuse("folder", f"cannot create {path} ({exc.strerror or exc})")
         holder = lock.acquire(shared=True)
@@ -209,8 +198,8 @@ class Store:
             with _os_errors("create", path):
                 if not path.parent.is_dir():
                     _mkdir(path.parent)
-                    atomic_write(path.parent / ".gitignore", b"*\n")
-                lock = LockFile(path)
+                    files.atomic_write(path.parent / ".gitignore", b"*\n")
+                lock = files.LockFile(path)
             holder = lock.acquire()
             if holder is None:
                 self._writers[annotator] = lock
@@ -242,7 +231,7 @@ class Store:
             if annotator is None or self._lock is None:
                 return False
             path = self._writer_lock_path(annotator)
-            holder = probe_lock(path)
+            holder = files.probe_lock(path)
             if holder is None:
                 try:
                     holder = self._lock_writer(annotator)
@@ -260,7 +249,7 @@ class Store:
     def file_version(self, doc_id: str, annotator: str) -> tuple[int, int, int] | None:
         """(inode, size, mtime) of an annotation file now, None when there is none: what the writer saved since."""
         try:
-            return file_key(self.annotation_path(doc_id, annotator).stat())
+            return files.file_key(self.annotation_path(doc_id, annotator).stat())
         except OSError:
             return None
 
@@ -297,7 +286,7 @@ class Store:
             return
         _mkdir(folder)
         for entry in os.scandir(folder):
-            if stale_temporary(entry.name) and entry.is_file():
+            if files.stale_temporary(entry.name) and entry.is_file():
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
         self._cleaned.add(folder)
@@ -305,7 +294,7 @@ class Store:
     def _write_file(self, path: Path, data: bytes, *, durable: bool = True) -> None:
         with _os_errors("write", path):
             self._prepare_folder(path.parent)
-            atomic_write(path, data, durable=durable)
+            files.atomic_write(path, data, durable=durable)
 
     def _check_id(self, doc_id: str) -> None:
         if not _valid_id(doc_id):
@@ -331,12 +320,9 @@ class Store:
             if self.has_document(doc_id):
                 return False
             self._check_writable()
-            try:
-                data = json_file({**record, "meta": dict(meta)})
-            except (TypeError, ValueError) as exc:
-                raise StoreError(f"document {doc_id} cannot be stored as JSON: {exc}") from None
+            data = _encoded(files.json_file, {**record, "meta": dict(meta)}, f"document {doc_id}")
             self._write_file(self._doc_path(doc_id), data)
-            self._remember(loads(data))
+            self._remember(files.loads(data))
             return True
 
     def has_document(self, doc_id: str) -> bool:
@@ -417,7 +403,7 @@ class Store:
     def cached_analysis(self, doc_id: str, key: str) -> dict | None:
         """The cached record, or None when there is none or the file is damaged (it is only a cache)."""
         try:
-            record = read_json(self._analysis_path(doc_id, key))
+            record = files.read_json(self._analysis_path(doc_id, key))
         except (OSError, StoreError):
             return None
         return record if isinstance(record, dict) else None
@@ -426,11 +412,11 @@ class Store:
         """Keys of the analyses cached for a document, most recent first."""
         folder = self._analyses / doc_id
         try:
-            files = [p for p in folder.iterdir() if _is_store_file(p.name)]
+            paths = [p for p in folder.iterdir() if _is_store_file(p.name)]
         except OSError:
             return []
-        files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-        return [decode_name(p.name[: -len(".json")]) for p in files]
+        paths.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        return [decode_name(p.name[: -len(".json")]) for p in paths]
 
     def cache_analysis(self, doc_id: str, key: str, record: dict | None, *, encoded: bytes | None = None) -> None:
         """Cache an analysis (not on a read-only store); `encoded`: `encode_record(record)` made off the UI process.
@@ -438,13 +424,10 @@ class Store:
         if self.read_only:
             return
         path = self._analysis_path(doc_id, key)
-        try:
-            data = (encoded if encoded is not None else json_line(record)) + b"\n"
-        except (TypeError, ValueError) as exc:
-            raise StoreError(f"the analysis of {doc_id} cannot be stored as JSON: {exc}") from None
+        data = encoded if encoded is not None else _encoded(files.json_line, record, f"the analysis of {doc_id}")
         with self._mutex:
             self._check_writable()
-            self._write_file(path, data, durable=False)
+            self._write_file(path, data + b"\n", durable=False)
 
     def annotation_path(self, doc_id: str, annotator: str) -> Path:
         self._check_id(doc_id)
@@ -501,10 +484,8 @@ class Store:
             if (bad := _control_string(record)) is not None:
                 raise StoreError(f"record {record['id']!r:.40} refused: a value holds a control character: "
                                  f"{bad!r:.60}")
-            try:
-                upserts[record["id"]] = loads(json_line(record))  # our own copy, exactly as on disk
-            except (TypeError, ValueError) as exc:
-                raise StoreError(f"record {record['id']!r} cannot be stored as JSON: {exc}") from None
+            data = _encoded(files.json_line, record, f"record {record['id']!r}")
+            upserts[record["id"]] = files.loads(data)  # our own copy, exactly as on disk
         deletes = set(delete if not isinstance(delete, str) else [delete])
         if not all(isinstance(key, str) for key in deletes):
             raise StoreError("record ids to delete must be strings")
