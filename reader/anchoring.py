@@ -1,9 +1,7 @@
-"""Re-anchoring: moving annotations onto the edited text of an article re-imported from the same source.
-
-Offsets are carried through a diff-match-patch diff, so an edit inside a tagged sentence keeps the tag (an exact
-quote search would lose it); moved text is found by its quote; text mostly rewritten (`SIMILAR`) or deleted is
-lost, never moved onto a neighbour. Entity spans are widened to whole words, to line up with the model's.
-"""
+"""Re-anchoring: moving annotations onto the edited text of an article re-imported from the same source. Offsets
+are carried through a diff-match-patch diff, so an edit inside a tagged sentence keeps the tag; moved text is found
+by its quote; text mostly rewritten (`SIMILAR`) or deleted is lost, never moved onto a neighbour. Entity spans are
+widened to whole words, to line up with the model's."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
 """Annotations: sentence tags, notes and entity decisions as records, their ids, and one analyst's read model.
-
 Anchored by character offsets plus a quote selector, never by sentence number: sentences move when the model
-changes, text when an article is re-imported. Each operation is one durable write and one undo step.
-"""
+changes, text when an article is re-imported."""
 
 from __future__ import annotations
 
@@ -252,8 +250,7 @@ class AnnotatorWork:
                 self.document_notes.pop(ident, None)
             return None
         index = self.sentence_of(record["start"], record["end"])
-        entries = table.get(index) if index is not None else None
-        if entries is not None:
+        if (entries := table.get(index)) is not None:  # type: ignore[arg-type]
             entries.pop(ident, None)
             if not entries:
                 del table[index]  # type: ignore[arg-type]

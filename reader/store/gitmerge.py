@@ -1,10 +1,7 @@
-"""A git merge driver for the store's files, and its registration in the repository that holds a store.
-
-git's line merge collides on two additions side by side and revives what one side removed; this merges by record
-id against the common ancestor (a record both sides changed keeps the later `updated`) and writes what the store
-would have written. git runs `main` with %O %A %B %P: 0 with the result in %A, or non-zero, %A untouched, when
-a side does not parse, so git reports a normal conflict and nothing corrupt is ever written.
-"""
+"""A git merge driver for the store's files and its registration (README § The store): git's line merge collides
+on additions side by side and revives what one side removed; this merges by record id against the common ancestor
+and writes what the store would have written. git runs `main` with %O %A %B %P: 0 with the result in %A, or
+non-zero, %A untouched, when a side does not parse, so nothing corrupt is ever written."""
 
 from __future__ import annotations
 
@@ -24,9 +21,7 @@ from reader.store.files import atomic_write, json_file, json_line, read_json
 from reader.store.tinydb_storage import TABLE, AnnotationFile, encode_tables
 
 DRIVER = "reader"
-ATTRIBUTES = tuple(
-    f"{files} merge={DRIVER}" for files in ("annotations/*/*.json", "documents/*.json", "analyses/*/*.json")
-)
+ATTRIBUTES = tuple(f"{g} merge={DRIVER}" for g in ("annotations/*/*.json", "documents/*.json", "analyses/*/*.json"))
 
 Tables = dict[str, dict[str, dict]]
 
@@ -37,17 +32,15 @@ def _stamp(record: Mapping[str, Any]) -> tuple[str, bytes]:
 
 
 def _three_way(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any],
-               both_changed: Callable[[str, Any, Any], Any], conflicts: list[str], where: str = "") -> dict:
+               both_changed: Callable[[str, Any, Any], Any], conflicts: list[str], where: str) -> dict:
     """Key by key: what one side changed since the base wins; `both_changed(key, ours, theirs)` decides the rest."""
     out = {}
     for key in sorted({*ours, *theirs, *base}):
         b, o, t = base.get(key), ours.get(key), theirs.get(key)
-        if o == t:
+        if o == t or t == b:
             value = o
         elif o == b:
             value = t
-        elif t == b:
-            value = o
         else:
             value = both_changed(key, o, t)
             conflicts.append(f"{where}{key}")
@@ -66,11 +59,8 @@ def _later(key: str, ours: dict | None, theirs: dict | None) -> dict | None:
 def merge_tables(base: Tables, ours: Tables, theirs: Tables) -> tuple[Tables, list[str]]:
     """Three-way merge by record id: (merged tables, ids both sides changed); commutative in ours/theirs."""
     conflicts: list[str] = []
-    merged: Tables = {}
-    for name in sorted({*ours, *theirs}):
-        where = "" if name == TABLE else f"{name}/"
-        merged[name] = _three_way(base.get(name, {}), ours.get(name, {}), theirs.get(name, {}), _later,
-                                  conflicts, where)
+    merged = {name: _three_way(base.get(name, {}), ours.get(name, {}), theirs.get(name, {}), _later, conflicts,
+                               "" if name == TABLE else f"{name}/") for name in sorted({*ours, *theirs})}
     return merged, conflicts
 
 

@@ -1,8 +1,6 @@
-"""The TinyDB storage of annotation files: incremental, atomic and durable; the only module that imports tinydb.
-
-One record per line, sorted by the record's own "id": the bytes depend only on the set of records, so git diffs
-stay small, and a keystroke re-serialises only the records it changed.
-"""
+"""The TinyDB storage of annotation files, incremental, atomic and durable; the only module that imports tinydb.
+One record per line, sorted by id: the bytes depend only on the set of records (small git diffs), and a keystroke
+re-serialises only the records it changed."""
 
 from __future__ import annotations
 
@@ -28,17 +26,12 @@ Lines = dict[str, dict[str, bytes]]
 
 class AtomicJSONStorage(Storage):
     """TinyDB storage: atomic durable writes (stock TinyDB never fsyncs), one record per line, the data kept in
-    memory after one read. A file that does not parse raises StoreCorrupt and is never overwritten."""
+    memory after one read (when opened). A file that does not parse raises StoreCorrupt and is never overwritten."""
 
     def __init__(self, path: Path | str, *, read_only: bool = False, **_: Any) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        self._tables: dict[str, dict[str, Any]] | None = None
-        self._loaded = False
         self._rendered: Lines | None = None
-        self._disk_key: tuple[int, int, int] | None = None  # as last read or written; None when there was no file
-
-    def _load(self) -> None:
         try:
             stat = self.path.stat()
             data = read_json(self.path)
@@ -56,21 +49,15 @@ class AtomicJSONStorage(Storage):
                     raise StoreCorrupt(self.path, f"record {key!r} is not an object")
                 if (problem := record_problem(record)) is not None:
                     raise StoreCorrupt(self.path, f"record {key!r}: {problem}")
-        self._tables = data
-        self._disk_key = None if stat is None else file_key(stat)
-        self._loaded = True
-        self._rendered = None
+        self._tables: dict[str, dict[str, Any]] | None = data
+        self._disk_key = None if stat is None else file_key(stat)  # as last read or written; None: no file
 
     def read(self) -> dict[str, dict[str, Any]] | None:
-        if not self._loaded:
-            self._load()
         # a shallow copy: TinyDB assigns tables into what it reads, which must not touch our state before a write
         return None if self._tables is None else dict(self._tables)
 
     def changed_on_disk(self) -> bool:
         """Whether someone else (git, an editor) replaced or removed the file since we read or wrote it."""
-        if not self._loaded:
-            return False
         try:
             return file_key(self.path.stat()) != self._disk_key
         except FileNotFoundError:
@@ -84,8 +71,6 @@ class AtomicJSONStorage(Storage):
     def _commit(self, data: dict[str, dict[str, Any]], rendered: Lines) -> None:
         if self.read_only:
             raise StoreReadOnly(f"{self.path} is open read-only")
-        if not self._loaded:
-            self._load()  # a damaged file raises here, before anything overwrites it
         stat = atomic_write(self.path, _compose(rendered))
         self._rendered = rendered
         self._tables = dict(data)
@@ -93,8 +78,6 @@ class AtomicJSONStorage(Storage):
 
     def render(self) -> Lines:
         """Serialise what was read, so that the first write after opening is as cheap as the others."""
-        if not self._loaded:
-            self._load()
         if self._rendered is None:
             self._rendered = _render(self._tables or {})
         return self._rendered
