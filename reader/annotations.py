@@ -12,14 +12,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 CONTEXT = 32
-DISMISSAL = "dismissal"
-"""Kind of the record of a suggested label turned down (`reader.suggest`)."""
-GOLD = "gold"
-"""The adjudicated set `reader merge` and `reader review` write by default."""
-REVIEW = "review"
-"""Kind of the record that says gold decided a sentence with no label."""
-DONE = "done"
-"""Kind of the record that says an annotator finished a document: every sentence of it was reviewed."""
+DISMISSAL = "dismissal"  # the kind of the record of a suggested label turned down (`reader.suggest`)
+GOLD = "gold"  # the adjudicated set `reader merge` and `reader review` write by default
+REVIEW = "review"  # the kind of the record that says gold decided a sentence with no label
+DONE = "done"  # the kind of the record that says an annotator finished (so reviewed) a whole document
 
 
 class AnnotationError(Exception):
@@ -62,20 +58,16 @@ class Annotation:
     updated: str
     quote: Quote = field(default_factory=Quote)
     label: str = ""
-    status: str = ""
-    """Entity decisions: accepted, relabelled, added or rejected; `predicted` is the model's label."""
+    status: str = ""  # entity decisions: accepted, relabelled, added or rejected; `predicted`: the model's label
     predicted: str = ""
     text: str = ""
-    target: str = ""
-    """Notes: `sentence`, `entity` or `document`."""
-    sources: tuple[str, ...] = ()
-    """Adjudicated records: who had the version taken (`from`); empty values get no key, so files keep their bytes."""
+    target: str = ""  # notes: `sentence`, `entity` or `document`
+    sources: tuple[str, ...] = ()  # adjudicated records: who had the version taken (`from`)
     versions: tuple[dict, ...] = ()
-    model: str = ""
-    """Tags accepted from a suggestion, and dismissals: the model that suggested the label."""
+    model: str = ""  # tags accepted from a suggestion, and dismissals: the model that suggested the label
 
     def to_record(self) -> dict[str, Any]:
-        """The store record, empty strings left out; not `asdict`, whose deep copy of `versions` is slow."""
+        """The store record, empty values left out (files keep their bytes); not `asdict`: it deep-copies `versions`."""
         record = {name: value for name in _RECORD_FIELDS
                   if (value := getattr(self, name)) != "" or name in ("id", "kind")}
         record["quote"] = dict(vars(self.quote))  # in its place among the fields
@@ -182,16 +174,13 @@ class AnnotatorWork:
         self._sentences = sentences
         self._starts: list[int] | None = None
         self._order = {name: i for i, name in enumerate(labels)}
-        self.tags: dict[int, dict[str, dict]] = {}
-        """Sentence index -> {id: record}, as `notes` (entity notes included) and `dismissals`."""
-        self.notes: dict[int, dict[str, dict]] = {}
+        self.tags: dict[int, dict[str, dict]] = {}  # sentence index -> {id: record}, as the next three
+        self.notes: dict[int, dict[str, dict]] = {}  # entity notes included
         self.dismissals: dict[int, dict[str, dict]] = {}
         self.reviews: dict[int, dict[str, dict]] = {}
         self.document_notes: dict[str, dict] = {}
-        self.decisions: dict[tuple[int, int], dict] = {}
-        """(start, end) -> the entity decision's record."""
-        self.counts: dict[str, int] = {}
-        """Records per kind, whether or not a sentence holds them."""
+        self.decisions: dict[tuple[int, int], dict] = {}  # (start, end) -> the entity decision's record
+        self.counts: dict[str, int] = {}  # records per kind, whether or not a sentence holds them
         for ident, record in records.items():
             self.add(ident, record)
 
@@ -311,8 +300,7 @@ class EntityState:
     label: str
     status: str = "predicted"
     predicted: str = ""
-    decision: str | None = None
-    """Id of the decision record, if any."""
+    decision: str | None = None  # the id of the decision record, if any
 
 
 class PredictedSpan(Protocol):

@@ -91,7 +91,7 @@ def test_annotations_round_trip(store: Store) -> None:
     assert store.records(DOC["id"], "alice") == expected
     with Store(store.root, read_only=True) as other:
         assert other.records(DOC["id"], "alice") == expected
-        assert list(other.all_records()) == [(DOC["id"], "alice", expected[k]) for k in sorted(expected)]
+        assert other.annotators(DOC["id"]) == ["alice"]
     assert store.records(DOC["id"], "nobody") == {}
     assert store.annotators(DOC2["id"]) == []
 
@@ -299,7 +299,6 @@ def test_two_annotators_have_separate_files(store: Store) -> None:
     assert store.records(DOC["id"], "bob") == {"tag:0": tag(0, "B")}
     files = sorted(p.name for p in (store.root / "annotations" / DOC["id"]).iterdir())
     assert files == ["alice.json", "bob.json"]
-    assert list(store.all_records("bob")) == [(DOC["id"], "bob", tag(0, "B"))]
 
 
 @pytest.mark.parametrize("name", ["jean/paul", "Marie Curie", "..", ".hidden", "é%20ü", "a\\b:c*?", "名前"])
@@ -378,8 +377,8 @@ def test_corrupt_annotation_file(store: Store) -> None:
     assert info.value.path == path
     with pytest.raises(StoreCorrupt):
         store.write(DOC["id"], "alice", upsert=[tag(1)])
-    with pytest.raises(StoreCorrupt):
-        list(store.all_records())
+    with pytest.raises(StoreCorrupt), Store(store.root, read_only=True) as other:
+        other.records(DOC["id"], "alice")
     assert path.read_bytes() == damaged
     assert [p.name for p in path.parent.iterdir()] == ["alice.json"]  # no temporary file left
     # everything else still works

@@ -63,14 +63,12 @@ def _control_string(value: Any) -> str | None:
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
-            if has_control(item):
-                return item
-        elif isinstance(item, Mapping):
-            stack.extend(item)
-            stack.extend(item.values())
+        if isinstance(item, str) and has_control(item):
+            return item
+        if isinstance(item, Mapping):
+            stack += [*item, *item.values()]
         elif isinstance(item, list | tuple):
-            stack.extend(item)
+            stack += item
     return None
 
 
@@ -505,12 +503,3 @@ class Store:
                 self._files.pop((doc_id, annotator), None)  # memory may not match the disk any more
                 raise StoreError(f"cannot write {file.path}: {exc.strerror or exc}; "
                                  "the change was not saved") from None
-
-    def all_records(self, annotator: str | None = None) -> Iterator[tuple[str, str, dict]]:
-        """(doc_id, annotator, record) for every stored document, in document order, then annotator and id."""
-        for doc_id in self.document_ids():
-            names = self.annotators(doc_id)
-            for name in names if annotator is None else [n for n in names if n == annotator]:
-                records = self.records(doc_id, name)
-                for key in sorted(records):
-                    yield doc_id, name, records[key]

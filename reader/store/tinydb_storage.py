@@ -17,11 +17,8 @@ from tinydb.table import Table
 from reader.store.errors import StoreCorrupt, StoreReadOnly
 from reader.store.files import atomic_write, file_key, json_line, read_json
 
-TABLE = "_default"
-"""TinyDB's default table: `RecordDB(path, storage=AtomicJSONStorage).all()` reads an annotation file."""
-
-Lines = dict[str, dict[str, bytes]]
-"""Per table, key -> the record's line as written."""
+TABLE = "_default"  # TinyDB's default table: `RecordDB(path, storage=AtomicJSONStorage).all()` reads a file
+Lines = dict[str, dict[str, bytes]]  # per table, key -> the record's line as written
 
 
 class AtomicJSONStorage(Storage):
@@ -106,11 +103,9 @@ def _compose(rendered: Lines) -> bytes:
     return b"{" + b",".join(parts) + b"\n}\n"
 
 
-OFFSET_KEYS = ("start", "end")
-"""Record keys that hold a character offset into the stored text: an int ≥ 0 when present."""
+OFFSET_KEYS = ("start", "end")  # record keys that hold a character offset into the stored text: an int ≥ 0
 TEXT_KEYS = ("id", "kind", "label", "annotator", "created", "updated", "status", "predicted", "text", "target",
-             "model")
-"""Record keys that hold a string when present."""
+             "model")  # record keys that hold a string when present
 
 
 def record_problem(record: Mapping[str, Any]) -> str | None:
