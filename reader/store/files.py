@@ -73,8 +73,7 @@ def json_line(value: Any) -> bytes:
     return _dumps(value, None)
 
 
-encode_record = json_line
-"""The bytes `Store.cache_analysis` writes for a record (without the final newline)."""
+encode_record = json_line  # the bytes `Store.cache_analysis` writes for a record (without the final newline)
 
 
 def json_file(value: Any) -> bytes:

@@ -150,8 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 4:
         print("usage: python -m reader.store.gitmerge BASE OURS THEIRS PATH (git's %O %A %B %P)", file=sys.stderr)
         return 2
-    base, ours, theirs, name = args
-    return merge_files(Path(base), Path(ours), Path(theirs), name)
+    return merge_files(Path(args[0]), Path(args[1]), Path(args[2]), args[3])
 
 
 _ENTRY = ("import sys; sys.path.insert(0, sys.argv[1]); from reader.store.gitmerge import main; "
@@ -194,19 +193,15 @@ def _set_up(root: Path) -> None:
     current = found.stdout.strip()
     needs_config = not current or (current != wanted and not _runnable(current))
     attributes = root / ".gitattributes"
-    try:
-        existing = attributes.read_text("utf-8")
-    except FileNotFoundError:
-        existing = ""
+    existing = attributes.read_text("utf-8") if attributes.exists() else ""
     missing = [line for line in ATTRIBUTES if line not in existing.splitlines()]
     if not needs_config and not missing:
         return
     if _git(git, root, "check-ignore", "-q", "reader-store.json").returncode == 0:
         return  # the repository does not keep this store
     if missing:
-        text = existing + ("" if not existing or existing.endswith("\n") else "\n")
-        text += "# reader: merge annotation files by record id (see reader's README, \"The store\")\n" \
-            if not existing else ""
+        text = existing + ("" if existing.endswith("\n") else "\n") if existing \
+            else "# reader: merge annotation files by record id (see reader's README, \"The store\")\n"
         atomic_write(attributes, (text + "\n".join(missing) + "\n").encode("utf-8"))
     if needs_config:
         _git(git, root, "config", "--local", f"merge.{DRIVER}.name", "reader store files, merged by record id")

@@ -228,8 +228,7 @@ class Store:
             annotator = self.waiting
             if annotator is None or self._lock is None:
                 return False
-            path = self._writer_lock_path(annotator)
-            holder = files.probe_lock(path)
+            holder = files.probe_lock(self._writer_lock_path(annotator))
             if holder is None:
                 try:
                     holder = self._lock_writer(annotator)

@@ -157,17 +157,13 @@ class AnnotationFile(AtomicJSONStorage):
         """Delete, then upsert, re-serialising only the records that change; no change, no write."""
         rendered = self.render()
         table, lines = dict(self.table), dict(rendered.get(TABLE, {}))
-        changed = False
-        for key in deletes - upserts.keys():
-            if table.pop(key, None) is not None:
-                del lines[key]
-                changed = True
-        for key, record in upserts.items():
-            if table.get(key) != record:
-                table[key] = record
-                lines[key] = _entry(key, record)
-                changed = True
-        if changed:
+        gone = [key for key in deletes - upserts.keys() if key in table]
+        new = {key: record for key, record in upserts.items() if table.get(key) != record}
+        if gone or new:
+            for key in gone:
+                del table[key], lines[key]
+            table.update(new)
+            lines.update((key, _entry(key, record)) for key, record in new.items())
             self._commit({**(self._tables or {}), TABLE: table}, {**rendered, TABLE: lines})
 
 
