@@ -94,10 +94,8 @@ def map_end(diffs: Sequence[tuple[int, str]], end: int) -> int:
             new += len(text)
         elif op == _DELETE:
             old += len(text)
-            if old >= end:
-                if i + 1 < len(diffs) and diffs[i + 1][0] == _INSERT:
-                    new += len(diffs[i + 1][1])
-                return new
+            if old >= end:  # deleted up to the span's end: what replaces it belongs to the span
+                return new + (len(diffs[i + 1][1]) if i + 1 < len(diffs) and diffs[i + 1][0] == _INSERT else 0)
         else:
             new += len(text)
     return new
@@ -135,20 +133,15 @@ def find_quote(quote: Quote, hint: int, text: str, lo: int = 0, hi: int | None =
 
 def _best(quote: Quote, hint: int, text: str, lo: int = 0, hi: int | None = None) -> tuple[int, int] | None:
     """(characters of context that match, position)."""
-    if not quote.exact:
-        return None
-    lo = max(0, lo)
-    hi = len(text) if hi is None else hi
-    best: tuple[int, int] | None = None
-    position = text.find(quote.exact, lo, hi)
+    exact, prefix, suffix = quote.exact, quote.prefix, quote.suffix
+    found = []
+    position = text.find(exact, max(0, lo), hi) if exact else -1
     while position != -1:
-        before = text[max(0, position - len(quote.prefix)) : position]
-        after = text[position + len(quote.exact) : position + len(quote.exact) + len(quote.suffix)]
-        score = _common(before[::-1], quote.prefix[::-1]) + _common(after, quote.suffix)
-        if best is None or (score, -abs(position - hint)) > (best[0], -abs(best[1] - hint)):
-            best = (score, position)
-        position = text.find(quote.exact, position + 1, hi)
-    return best
+        before = text[max(0, position - len(prefix)) : position]
+        after = text[position + len(exact) : position + len(exact) + len(suffix)]
+        found.append((_common(before[::-1], prefix[::-1]) + _common(after, suffix), position))
+        position = text.find(exact, position + 1, hi)
+    return max(found, key=lambda item: (item[0], -abs(item[1] - hint)), default=None)
 
 
 def _common(a: str, b: str) -> int:

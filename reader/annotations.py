@@ -79,10 +79,9 @@ class Annotation:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Annotation:
-        fields = {k: record[k] for k in _RECORD_FIELDS if k in record and k != "quote"}
-        fields.setdefault("created", "")
+        fields = {"created": "", "annotator": "",
+                  **{k: record[k] for k in _RECORD_FIELDS if k in record and k != "quote"}}
         fields.setdefault("updated", fields["created"])
-        fields.setdefault("annotator", "")
         return cls(quote=Quote(**(record.get("quote") or {})), sources=tuple(record.get("from") or ()),
                    versions=tuple(record.get("versions") or ()), **fields)
 

@@ -253,12 +253,10 @@ class Store:
     def close(self) -> None:
         """Release the locks; the store is read-only afterwards."""
         with self._mutex:
-            for lock in self._writers.values():
+            for lock in [*self._writers.values(), *filter(None, [self._lock])]:
                 lock.release()
             self._writers.clear()
-            if self._lock is not None:
-                self._lock.release()
-                self._lock = None
+            self._lock = None
             if not self.read_only:
                 self._refuse("closed", "it was closed")
             self._waiting = None
@@ -358,7 +356,7 @@ class Store:
                 names = os.listdir(self._documents)
             except FileNotFoundError:
                 return []
-        ids = [n[:-5] for n in names if _is_store_file(n) and _ID.fullmatch(n[:-5])]
+        ids = [n[:-5] for n in names if _is_store_file(n) and _valid_id(n[:-5])]
         with self._mutex:
             for doc_id in ids:
                 if doc_id not in self._sources:
