@@ -249,8 +249,8 @@ class AnnotatorWork:
         tag, note, entity decision, dismissal or no-label decision (the others may never have been read)."""
         if self.done:
             return set(range(len(self.sentences)))
-        decided = {self.sentence_of(start, end) for start, end in self.decisions} - {None}
-        return {*self.tags, *self.notes, *self.dismissals, *self.reviews, *decided}  # type: ignore[misc]
+        decided = {self.sentence_of(start, end) for start, end in self.decisions}
+        return {*self.tags, *self.notes, *self.dismissals, *self.reviews, *decided} - {None}  # type: ignore[return-value]
 
     def labels(self, index: int) -> list[str]:
         """The labels of one sentence, in label-set order (unknown labels after, by name)."""
@@ -274,7 +274,8 @@ class AnnotatorWork:
 
     def changed(self) -> tuple[dict[int, str], str]:
         """(sentence -> the latest `updated` of its tags, notes and entity decisions; the latest of all this work)."""
-        placed = [(i, r) for table in (self.tags, self.notes) for i, entries in table.items() for r in entries.values()]
+        placed = [(index, r) for table in (self.tags, self.notes) for index, entries in table.items()
+                  for r in entries.values()]
         placed += [(self.sentence_of(start, end), r) for (start, end), r in self.decisions.items()]
         touched: dict[int, str] = {}
         outside = []

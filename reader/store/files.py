@@ -38,8 +38,7 @@ def fsync_dir(path: Path | str) -> None:
 
 
 def atomic_write(path: Path | str, data: bytes, *, durable: bool = True) -> os.stat_result:
-    """Replace `path` by `data`; `durable`: return once data and rename are on disk. The new file's stat tells
-    later whether someone replaced it."""
+    """Replace `path` by `data`; `durable`: on disk when it returns. The new file's stat, to tell a later change."""
     path = Path(path)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
@@ -164,8 +163,7 @@ class LockFile:
 
 
 def stale_temporary(name: str) -> bool:
-    """Whether `name` is a temporary file (`.NAME.PID.HEX.tmp`) that a dead writer left: several processes write
-    in one folder, and a live writer's file is about to be renamed."""
+    """Whether `name` is a temporary file (`.NAME.PID.HEX.tmp`) whose writer died (a live one is about to rename it)."""
     if not (name.startswith(".") and name.endswith(".tmp")):
         return False
     parts = name.rsplit(".", 3)

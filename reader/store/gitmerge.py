@@ -115,8 +115,7 @@ def _conflict(name: str, why: str) -> int:
 
 
 def merge_files(base: Path, ours: Path, theirs: Path, name: str) -> int:
-    """Merge into `ours` (%A); `name` (%P) says what kind of store file it is. 0 when merged; 1, `ours` untouched,
-    when it cannot be."""
+    """Merge into `ours` (%A), `name` (%P) saying what kind of file it is: 0 when merged, else 1, `ours` untouched."""
     folder = Path(name).parent
     try:
         added = base.stat().st_size == 0  # git's base of a file both sides added

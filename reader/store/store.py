@@ -1,8 +1,7 @@
 """The store: a folder of JSON files (laid out in README § The store, no index that could drift) that holds
 documents, cached analyses and everyone's annotations. Several processes write at once, one per annotator: an
 annotation file has one writer (its annotator's lock); documents and analyses are content-addressed, so two
-processes adding one write the same bytes.
-"""
+processes adding one write the same bytes."""
 
 from __future__ import annotations
 
@@ -95,7 +94,8 @@ def _is_store_file(name: str) -> bool:
 
 def _mkdir(path: Path) -> None:
     """Create a folder and its missing parents, making each new entry durable in its parent."""
-    for folder in reversed(list(itertools.takewhile(lambda p: not p.is_dir(), (path, *path.parents)))):
+    missing = list(itertools.takewhile(lambda p: not p.is_dir(), (path, *path.parents)))
+    for folder in reversed(missing):
         folder.mkdir(exist_ok=True)
         files.fsync_dir(folder.parent)
 
@@ -129,8 +129,8 @@ class Store:
             raise StoreError(f"{self.root} is not a folder, it cannot hold a store")
         schema_exists = self._check_schema()
         if read_only:
-            lock = self._writer_lock_path(annotator) if annotator else self.root / LOCK_FILE
-            self.lock_holder = files.probe_lock(lock)
+            lock_path = self._writer_lock_path(annotator) if annotator else self.root / LOCK_FILE
+            self.lock_holder = files.probe_lock(lock_path)
             return
         with _os_errors("create the store folder", self.root):
             _mkdir(self.root)
@@ -228,12 +228,10 @@ class Store:
             annotator = self.waiting
             if annotator is None or self._lock is None:
                 return False
-            holder = files.probe_lock(self._writer_lock_path(annotator))
-            if holder is None:
-                try:
-                    holder = self._lock_writer(annotator)
-                except StoreError:
-                    return False
+            try:
+                holder = files.probe_lock(self._writer_lock_path(annotator)) or self._lock_writer(annotator)
+            except StoreError:
+                return False
             if holder is not None:
                 self.lock_holder = holder
                 self.read_only_reason = f"{annotator}'s annotations are open in {holder}"
@@ -253,8 +251,9 @@ class Store:
     def close(self) -> None:
         """Release the locks; the store is read-only afterwards."""
         with self._mutex:
-            for lock in [*self._writers.values(), *filter(None, [self._lock])]:
-                lock.release()
+            for lock in [*self._writers.values(), self._lock]:
+                if lock is not None:
+                    lock.release()
             self._writers.clear()
             self._lock = None
             if not self.read_only:
@@ -349,8 +348,7 @@ class Store:
         return {**record, "meta": dict(record["meta"])}
 
     def document_ids(self) -> list[str]:
-        """All stored ids, by source (file name, then line number) and id; a damaged file is listed too (first),
-        so that opening it reports the damage."""
+        """All stored ids, by source (file name, line) and id; damaged files too (first), so opening one reports it."""
         with _os_errors("list", self._documents):
             try:
                 names = os.listdir(self._documents)

@@ -177,9 +177,8 @@ def _subset_decoder(fields: tuple[str, ...]) -> Any:
 
 
 def read_subset(path: Path, fields: tuple[str, ...]) -> dict[str, dict] | None:
-    """An annotation file's records with only `fields` of each, for a reader that never writes them back, or None
-    when this fast path cannot tell (no file, damage): then the ordinary read reports it. Skipping the quote
-    selectors (half of a file) halves an export's decoding."""
+    """An annotation file's records with only `fields` of each (the quotes are half a file), for a reader that never
+    writes them back; None when this fast path cannot tell (no file, damage): the ordinary read reports it."""
     try:
         tables = _subset_decoder(fields)(path.read_bytes())
     except Exception:
