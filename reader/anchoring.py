@@ -1,9 +1,7 @@
-"""Re-anchoring: moving annotations onto the edited text of an article re-imported from the same source.
-
-Offsets are carried through a diff-match-patch diff, so an edit inside a tagged sentence keeps the tag (an exact
-quote search would lose it); moved text is found by its quote; text mostly rewritten (`SIMILAR`) or deleted is
-lost, never moved onto a neighbour. Entity spans are widened to whole words, to line up with the model's.
-"""
+"""Re-anchoring: moving annotations onto the edited text of an article re-imported from the same source. Offsets
+are carried through a diff-match-patch diff, so an edit inside a tagged sentence keeps the tag; moved text is found
+by its quote; text mostly rewritten (`SIMILAR`) or deleted is lost, never moved onto a neighbour. Entity spans are
+widened to whole words, to line up with the model's."""
 
 from __future__ import annotations
 
@@ -42,11 +40,9 @@ def reanchor(annotations: Iterable[Annotation], old_text: str, new_text: str
 def _locate(ann: Annotation, old_text: str, new_text: str, exact_diff: list[tuple[int, str]],
             word_diff: list[tuple[int, str]]) -> tuple[int, int] | None:
     """The annotation's span in the new text, or None when its text is gone."""
-    quote = ann.quote
-    exact = quote.exact
+    quote, exact, start, end = ann.quote, ann.quote.exact, ann.start, ann.end
     if not exact:
         return None
-    start, end = ann.start, ann.end
     if old_text[start:end] != exact:  # offsets not into this text (a record from elsewhere): trust the quote
         found = find_quote(quote, start, old_text)
         if found is None:
@@ -56,11 +52,9 @@ def _locate(ann: Annotation, old_text: str, new_text: str, exact_diff: list[tupl
     if new_text[new_start:new_end] == exact:
         return new_start, new_end
     # The diff may align the unchanged words with an inserted copy of them: the exact quote close by wins.
-    near = find_quote(quote, new_start, new_text, new_start - len(exact), new_end + len(exact))
-    if near is not None:
+    if (near := find_quote(quote, new_start, new_text, new_start - len(exact), new_end + len(exact))) is not None:
         return near, near + len(exact)
-    anywhere = _anywhere(quote, new_start, new_text)  # moved as a whole (a paragraph put elsewhere)
-    if anywhere is not None:
+    if (anywhere := _anywhere(quote, new_start, new_text)) is not None:  # moved as a whole (a paragraph)
         return anywhere
     if ann.kind == "entity" or ann.target == "entity":
         new_start, new_end = _words(new_text, new_start, new_end)
@@ -74,23 +68,17 @@ def _locate(ann: Annotation, old_text: str, new_text: str, exact_diff: list[tupl
 def _anywhere(quote: Quote, hint: int, text: str) -> tuple[int, int] | None:
     """The exact quote elsewhere (a paragraph moved), when long enough or, if short (a name), with its context."""
     found = _best(quote, hint, text)
-    if found is None:
+    if found is None or (len(quote.exact) < CONTEXT and 2 * found[0] < len(quote.prefix) + len(quote.suffix)):
         return None
-    score, position = found
-    if len(quote.exact) < CONTEXT and 2 * score < len(quote.prefix) + len(quote.suffix):
-        return None
-    return position, position + len(quote.exact)
+    return found[1], found[1] + len(quote.exact)
 
 
 def _moved(ann: Annotation, text: str, start: int, end: int) -> Annotation:
     """The annotation at its new offsets and quote, with the id those offsets give (one record per span)."""
-    ident = ann.id
-    if ann.kind == "tag":
-        ident = tag_id(start, end, ann.label)
-    elif ann.kind == DISMISSAL:
-        ident = dismissal_id(start, end, ann.label)
-    elif ann.kind == "entity":
-        ident = entity_id(start, end)
+    if ann.kind in ("tag", DISMISSAL):
+        ident = (tag_id if ann.kind == "tag" else dismissal_id)(start, end, ann.label)
+    else:
+        ident = entity_id(start, end) if ann.kind == "entity" else ann.id
     return replace(ann, id=ident, start=start, end=end, quote=quote_at(text, start, end))
 
 
@@ -106,10 +94,8 @@ def map_end(diffs: Sequence[tuple[int, str]], end: int) -> int:
             new += len(text)
         elif op == _DELETE:
             old += len(text)
-            if old >= end:
-                if i + 1 < len(diffs) and diffs[i + 1][0] == _INSERT:
-                    new += len(diffs[i + 1][1])
-                return new
+            if old >= end:  # deleted up to the span's end: what replaces it belongs to the span
+                return new + (len(diffs[i + 1][1]) if i + 1 < len(diffs) and diffs[i + 1][0] == _INSERT else 0)
         else:
             new += len(text)
     return new
@@ -147,20 +133,15 @@ def find_quote(quote: Quote, hint: int, text: str, lo: int = 0, hi: int | None =
 
 def _best(quote: Quote, hint: int, text: str, lo: int = 0, hi: int | None = None) -> tuple[int, int] | None:
     """(characters of context that match, position)."""
-    if not quote.exact:
-        return None
-    lo = max(0, lo)
-    hi = len(text) if hi is None else hi
-    best: tuple[int, int] | None = None
-    position = text.find(quote.exact, lo, hi)
+    exact, prefix, suffix = quote.exact, quote.prefix, quote.suffix
+    found = []
+    position = text.find(exact, max(0, lo), hi) if exact else -1
     while position != -1:
-        before = text[max(0, position - len(quote.prefix)) : position]
-        after = text[position + len(quote.exact) : position + len(quote.exact) + len(quote.suffix)]
-        score = _common(before[::-1], quote.prefix[::-1]) + _common(after, quote.suffix)
-        if best is None or (score, -abs(position - hint)) > (best[0], -abs(best[1] - hint)):
-            best = (score, position)
-        position = text.find(quote.exact, position + 1, hi)
-    return best
+        before = text[max(0, position - len(prefix)) : position]
+        after = text[position + len(exact) : position + len(exact) + len(suffix)]
+        found.append((_common(before[::-1], prefix[::-1]) + _common(after, suffix), position))
+        position = text.find(exact, position + 1, hi)
+    return max(found, key=lambda item: (item[0], -abs(item[1] - hint)), default=None)
 
 
 def _common(a: str, b: str) -> int:

@@ -1,8 +1,6 @@
 """Annotations: sentence tags, notes and entity decisions as records, their ids, and one analyst's read model.
-
 Anchored by character offsets plus a quote selector, never by sentence number: sentences move when the model
-changes, text when an article is re-imported. Each operation is one durable write and one undo step.
-"""
+changes, text when an article is re-imported."""
 
 from __future__ import annotations
 
@@ -14,14 +12,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 CONTEXT = 32
-DISMISSAL = "dismissal"
-"""Kind of the record of a suggested label turned down (`reader.suggest`)."""
-GOLD = "gold"
-"""The adjudicated set `reader merge` and `reader review` write by default."""
-REVIEW = "review"
-"""Kind of the record that says gold decided a sentence with no label."""
-DONE = "done"
-"""Kind of the record that says an annotator finished a document: every sentence of it was reviewed."""
+DISMISSAL = "dismissal"  # the kind of the record of a suggested label turned down (`reader.suggest`)
+GOLD = "gold"  # the adjudicated set `reader merge` and `reader review` write by default
+REVIEW = "review"  # the kind of the record that says gold decided a sentence with no label
+DONE = "done"  # the kind of the record that says an annotator finished (so reviewed) a whole document
 
 
 class AnnotationError(Exception):
@@ -49,8 +43,8 @@ class Quote:
     suffix: str = ""
 
 
-def quote_at(text: str, start: int, end: int, context: int = CONTEXT) -> Quote:
-    return Quote(text[start:end], text[max(0, start - context) : start], text[end : end + context])
+def quote_at(text: str, start: int, end: int) -> Quote:
+    return Quote(text[start:end], text[max(0, start - CONTEXT) : start], text[end : end + CONTEXT])
 
 
 @dataclass(frozen=True)
@@ -64,27 +58,19 @@ class Annotation:
     updated: str
     quote: Quote = field(default_factory=Quote)
     label: str = ""
-    status: str = ""
-    """Entity decisions: accepted, relabelled, added or rejected; `predicted` is the model's label."""
+    status: str = ""  # entity decisions: accepted, relabelled, added or rejected; `predicted`: the model's label
     predicted: str = ""
     text: str = ""
-    target: str = ""
-    """Notes: `sentence`, `entity` or `document`."""
-    sources: tuple[str, ...] = ()
-    """Adjudicated records: who had the version taken (`from`); empty values get no key, so files keep their bytes."""
+    target: str = ""  # notes: `sentence`, `entity` or `document`
+    sources: tuple[str, ...] = ()  # adjudicated records: who had the version taken (`from`)
     versions: tuple[dict, ...] = ()
-    model: str = ""
-    """Tags accepted from a suggestion, and dismissals: the model that suggested the label."""
+    model: str = ""  # tags accepted from a suggestion, and dismissals: the model that suggested the label
 
     def to_record(self) -> dict[str, Any]:
-        """The store record, empty strings left out; not `asdict`, whose deep copy of `versions` is slow."""
-        record: dict[str, Any] = {}
-        for name in _RECORD_FIELDS:
-            value = getattr(self, name)
-            if name == "quote":
-                record["quote"] = dict(vars(value))
-            elif value != "" or name in ("id", "kind"):
-                record[name] = value
+        """The store record, empty values left out (files keep their bytes); not `asdict`: it deep-copies `versions`."""
+        record = {name: value for name in _RECORD_FIELDS
+                  if (value := getattr(self, name)) != "" or name in ("id", "kind")}
+        record["quote"] = dict(vars(self.quote))  # in its place among the fields
         if self.sources:
             record["from"] = list(self.sources)
         if self.versions:
@@ -93,13 +79,10 @@ class Annotation:
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Annotation:
-        quote = record.get("quote") or {}
-        fields = {k: record[k] for k in cls.__dataclass_fields__
-                  if k in record and k not in ("quote", "sources", "versions")}
-        fields.setdefault("created", "")
+        fields = {"created": "", "annotator": "",
+                  **{k: record[k] for k in _RECORD_FIELDS if k in record and k != "quote"}}
         fields.setdefault("updated", fields["created"])
-        fields.setdefault("annotator", "")
-        return cls(quote=Quote(**quote), sources=tuple(record.get("from") or ()),
+        return cls(quote=Quote(**(record.get("quote") or {})), sources=tuple(record.get("from") or ()),
                    versions=tuple(record.get("versions") or ()), **fields)
 
 
@@ -168,22 +151,18 @@ def merge_entities(predicted: Iterable[tuple[int, int, str]], decisions: Mapping
     left = dict(decisions)
     out = []
     for start, end, label in predicted:
-        decision = left.pop((start, end), None)
-        if decision is None:
-            out.append((start, end, label, "predicted", label, None))
-        else:
-            out.append((start, end, decision.get("label") or label, decision.get("status", ""), label,
-                        decision.get("id")))
-    for (start, end), d in left.items():
-        out.append((start, end, d.get("label", ""), d.get("status", ""), d.get("predicted", ""), d.get("id")))
+        d = left.pop((start, end), None)
+        out.append((start, end, label, "predicted", label, None) if d is None
+                   else (start, end, d.get("label") or label, d.get("status", ""), label, d.get("id")))
+    out.extend((start, end, d.get("label", ""), d.get("status", ""), d.get("predicted", ""), d.get("id"))
+               for (start, end), d in left.items())
     out.sort(key=lambda item: (item[0], item[1]))
     return out
 
 
 class AnnotatorWork:
-    """One annotator's work on one document, read once: export, stats and the session share its rules (the
-    sentence that holds a span, label order, note order). The session updates it with `add` and `remove`, so a
-    keypress costs the same with 100 or 10,000 annotations. `sentences` may be a function, called when needed."""
+    """One annotator's work on one document, read once, so export, stats and the session share its rules; `add`
+    and `remove` keep it current at a keypress's cost. `sentences` may be a function, called when needed."""
 
     __slots__ = ("_order", "_sentences", "_starts", "counts", "decisions", "dismissals", "document_notes", "notes",
                  "reviews", "tags")
@@ -194,16 +173,13 @@ class AnnotatorWork:
         self._sentences = sentences
         self._starts: list[int] | None = None
         self._order = {name: i for i, name in enumerate(labels)}
-        self.tags: dict[int, dict[str, dict]] = {}
-        """Sentence index -> {id: record}, as `notes` (entity notes included) and `dismissals`."""
-        self.notes: dict[int, dict[str, dict]] = {}
+        self.tags: dict[int, dict[str, dict]] = {}  # sentence index -> {id: record}, as the next three
+        self.notes: dict[int, dict[str, dict]] = {}  # entity notes included
         self.dismissals: dict[int, dict[str, dict]] = {}
         self.reviews: dict[int, dict[str, dict]] = {}
         self.document_notes: dict[str, dict] = {}
-        self.decisions: dict[tuple[int, int], dict] = {}
-        """(start, end) -> the entity decision's record."""
-        self.counts: dict[str, int] = {}
-        """Records per kind, whether or not a sentence holds them."""
+        self.decisions: dict[tuple[int, int], dict] = {}  # (start, end) -> the entity decision's record
+        self.counts: dict[str, int] = {}  # records per kind, whether or not a sentence holds them
         for ident, record in records.items():
             self.add(ident, record)
 
@@ -227,12 +203,9 @@ class AnnotatorWork:
 
     def _table(self, record: dict) -> dict[int, dict[str, dict]] | None:
         """The table of a record kept by sentence, None for the others (entity decisions, document notes)."""
-        kind = record.get("kind")
-        if kind == "note":
+        if record.get("kind") == "note":
             return None if record.get("target") == "document" else self.notes
-        if kind == REVIEW:
-            return self.reviews
-        return self.tags if kind == "tag" else self.dismissals if kind == DISMISSAL else None
+        return {"tag": self.tags, DISMISSAL: self.dismissals, REVIEW: self.reviews}.get(record.get("kind"))
 
     def add(self, ident: str, record: dict) -> int | None:
         """Take a record in; returns the sentence whose tags or notes it changed, if any."""
@@ -265,31 +238,24 @@ class AnnotatorWork:
                 self.document_notes.pop(ident, None)
             return None
         index = self.sentence_of(record["start"], record["end"])
-        entries = table.get(index) if index is not None else None
-        if entries is not None:
+        if (entries := table.get(index)) is not None:  # type: ignore[arg-type]
             entries.pop(ident, None)
             if not entries:
                 del table[index]  # type: ignore[arg-type]
         return index
 
     def reviewed(self) -> set[int]:
-        """The one rule of what an annotator reviewed, for exports and training: every sentence of a done
-        document; otherwise those holding their tag, note, entity decision, dismissal or (gold) no-label decision.
-        Untouched sentences of an unfinished document may never have been read, so they are not negatives."""
+        """The one rule of what an annotator reviewed: every sentence of a done document, else those holding their
+        tag, note, entity decision, dismissal or no-label decision (the others may never have been read)."""
         if self.done:
             return set(range(len(self.sentences)))
-        found = {*self.tags, *self.notes, *self.dismissals, *self.reviews}
-        for start, end in self.decisions:
-            index = self.sentence_of(start, end)
-            if index is not None:
-                found.add(index)
-        return found
+        decided = {self.sentence_of(start, end) for start, end in self.decisions}
+        return {*self.tags, *self.notes, *self.dismissals, *self.reviews, *decided} - {None}  # type: ignore[return-value]
 
     def labels(self, index: int) -> list[str]:
         """The labels of one sentence, in label-set order (unknown labels after, by name)."""
         names = {name for record in self.tags.get(index, {}).values() if (name := record.get("label"))}
-        order = self._order
-        return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+        return sorted(names, key=lambda n: (self._order.get(n, len(self._order)), n))
 
     def dismissed(self, index: int) -> set[str]:
         """The suggested labels the analyst dismissed on one sentence."""
@@ -307,17 +273,14 @@ class AnnotatorWork:
         return sorted(self.document_notes.values(), key=note_order)
 
     def changed(self) -> tuple[dict[int, str], str]:
-        """(sentence -> the latest `updated` time of its tags, notes and entity decisions; the latest time of
-        all the annotator's work on the document)."""
+        """(sentence -> the latest `updated` of its tags, notes and entity decisions; the latest of all this work)."""
+        placed = [(index, r) for table in (self.tags, self.notes) for index, entries in table.items()
+                  for r in entries.values()]
+        placed += [(self.sentence_of(start, end), r) for (start, end), r in self.decisions.items()]
         touched: dict[int, str] = {}
-        for table in (self.tags, self.notes):
-            for index, entries in table.items():
-                latest = max(r.get("updated") or r.get("created") or "" for r in entries.values())
-                touched[index] = max(latest, touched.get(index, ""))
-        outside = [r.get("updated") or r.get("created") or "" for r in self.document_notes.values()]
-        for (start, end), record in self.decisions.items():
+        outside = []
+        for index, record in [*placed, *((None, r) for r in self.document_notes.values())]:
             stamp = record.get("updated") or record.get("created") or ""
-            index = self.sentence_of(start, end)
             if index is None:
                 outside.append(stamp)
             else:
@@ -337,8 +300,7 @@ class EntityState:
     label: str
     status: str = "predicted"
     predicted: str = ""
-    decision: str | None = None
-    """Id of the decision record, if any."""
+    decision: str | None = None  # the id of the decision record, if any
 
 
 class PredictedSpan(Protocol):
@@ -357,5 +319,4 @@ def same_but_times(record: dict | None, old: dict | None) -> bool:
     """Whether a record is `old` written again: the same but for its created/updated times."""
     if record is None or old is None or record is old:
         return record is old
-    return {k: v for k, v in record.items() if k not in ("created", "updated")} == \
-        {k: v for k, v in old.items() if k not in ("created", "updated")}
+    return {**record, "created": None, "updated": None} == {**old, "created": None, "updated": None}

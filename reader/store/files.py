@@ -17,14 +17,14 @@ import msgspec
 
 from reader.store.errors import StoreCorrupt, StoreError
 
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
 
 def _fsync(fd: int) -> None:
     if hasattr(fcntl, "F_FULLFSYNC"):  # macOS: fsync alone does not flush the drive's cache
-        try:
+        with contextlib.suppress(OSError):
             fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
             return
-        except OSError:
-            pass
     os.fsync(fd)
 
 
@@ -37,12 +37,8 @@ def fsync_dir(path: Path | str) -> None:
         os.close(fd)
 
 
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-
-
 def atomic_write(path: Path | str, data: bytes, *, durable: bool = True) -> os.stat_result:
-    """Replace `path` by `data`; `durable`: return once data and rename are on disk. The new file's stat tells
-    later whether someone replaced it."""
+    """Replace `path` by `data`; `durable`: on disk when it returns. The new file's stat, to tell a later change."""
     path = Path(path)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
@@ -63,7 +59,8 @@ def atomic_write(path: Path | str, data: bytes, *, durable: bool = True) -> os.s
 
 
 def _dumps(value: Any, indent: int | None) -> bytes:
-    """Deterministic JSON; readable UTF-8 unless the text holds lone surrogates."""
+    """Deterministic JSON; readable UTF-8 unless the text holds lone surrogates. Written by json, not msgspec,
+    whose bytes differ for files kept in git (1e-05, int keys, lone surrogates: tests/test_store.py)."""
     try:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False, indent=indent).encode("utf-8")
     except UnicodeEncodeError:
@@ -71,12 +68,11 @@ def _dumps(value: Any, indent: int | None) -> bytes:
 
 
 def json_line(value: Any) -> bytes:
-    """Compact JSON on one line (annotation records, analyses)."""
+    """Compact JSON on one line (annotation records, analyses, the lock's holder)."""
     return _dumps(value, None)
 
 
-encode_record = json_line
-"""The bytes `Store.cache_analysis` writes for a record (without the final newline)."""
+encode_record = json_line  # the bytes `Store.cache_analysis` writes for a record (without the final newline)
 
 
 def json_file(value: Any) -> bytes:
@@ -88,9 +84,8 @@ _decode = msgspec.json.Decoder().decode
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON exactly as `json.loads` does, with msgspec's speed: what msgspec refuses (NaN, 1e400, an
-    escaped lone surrogate, a BOM, deep nesting, damage) goes to `json.loads`, so values and errors are json's.
-    Writing stays with json: msgspec writes neither json's separators nor integers beyond 64 bits."""
+    """Parse JSON exactly as `json.loads` does, at msgspec's speed: what msgspec refuses (NaN, 1e400, an escaped
+    lone surrogate, a BOM, deep nesting, damage) goes to `json.loads`, so values and errors are json's."""
     try:
         return _decode(data)
     except Exception:
@@ -102,9 +97,8 @@ def read_json(path: Path) -> Any:
     try:
         return loads(path.read_bytes())
     except (ValueError, RecursionError) as exc:
-        reason = f"not valid JSON: {exc.msg}, line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) \
-            else "not valid JSON"
-        raise StoreCorrupt(path, reason) from None
+        reason = f": {exc.msg}, line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise StoreCorrupt(path, f"not valid JSON{reason}") from None
 
 
 def file_key(stat: os.stat_result) -> tuple[int, int, int]:
@@ -115,9 +109,9 @@ def file_key(stat: os.stat_result) -> tuple[int, int, int]:
 def describe_lock(fd: int) -> str:
     """"pid 12 on host since 10:02" from what the holder wrote in a lock file, else "another process"."""
     try:
-        data = json.loads(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
+        data = loads(os.pread(fd, 4096, 0).decode("utf-8", "replace"))
         since = datetime.fromisoformat(data["since"])
-        when = since.strftime("%H:%M") if since.date() == datetime.now().date() else since.strftime("%Y-%m-%d %H:%M")
+        when = since.strftime("%H:%M" if since.date() == datetime.now().date() else "%Y-%m-%d %H:%M")
         return f"pid {int(data['pid'])} on {data['host']} since {when}"
     except (ValueError, KeyError, TypeError):
         return "another process"
@@ -150,12 +144,11 @@ class LockFile:
             holder = describe_lock(fd)
             self._drop()
             return holder
-        if shared:
-            return None
-        info = {"pid": os.getpid(), "host": os.uname().nodename,
-                "since": datetime.now().isoformat(timespec="seconds")}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, (json.dumps(info, sort_keys=True) + "\n").encode(), 0)
+        if not shared:
+            info = {"pid": os.getpid(), "host": os.uname().nodename,
+                    "since": datetime.now().isoformat(timespec="seconds")}
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json_line(info) + b"\n", 0)
         return None
 
     def release(self) -> None:
@@ -170,22 +163,18 @@ class LockFile:
 
 
 def stale_temporary(name: str) -> bool:
-    """Whether `name` is a temporary file (`.NAME.PID.HEX.tmp`) that a dead writer left: several processes write
-    in one folder, and a live writer's file is about to be renamed."""
+    """Whether `name` is a temporary file (`.NAME.PID.HEX.tmp`) whose writer died (a live one is about to rename it)."""
     if not (name.startswith(".") and name.endswith(".tmp")):
         return False
     parts = name.rsplit(".", 3)
     if len(parts) != 4 or not parts[1].isdigit():
         return True  # not one of ours: no writer is renaming it
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return False
     try:
-        os.kill(pid, 0)
+        os.kill(int(parts[1]), 0)  # our own pid included: alive
     except ProcessLookupError:
         return True
     except (PermissionError, OverflowError, ValueError):  # one we may not signal runs
-        return False
+        pass
     return False
 
 

@@ -1,10 +1,7 @@
-"""A git merge driver for the store's files, and its registration in the repository that holds a store.
-
-git's line merge collides on two additions side by side and revives what one side removed; this merges by record
-id against the common ancestor (a record both sides changed keeps the later `updated`) and writes what the store
-would have written. git runs `main` with %O %A %B %P: 0 with the result in %A, or non-zero, %A untouched, when
-a side does not parse, so git reports a normal conflict and nothing corrupt is ever written.
-"""
+"""A git merge driver for the store's files and its registration (README § The store): git's line merge collides
+on additions side by side and revives what one side removed; this merges by record id against the common ancestor
+and writes what the store would have written. git runs `main` with %O %A %B %P: 0 with the result in %A, or
+non-zero, %A untouched, when a side does not parse, so nothing corrupt is ever written."""
 
 from __future__ import annotations
 
@@ -24,9 +21,7 @@ from reader.store.files import atomic_write, json_file, json_line, read_json
 from reader.store.tinydb_storage import TABLE, AnnotationFile, encode_tables
 
 DRIVER = "reader"
-ATTRIBUTES = tuple(
-    f"{files} merge={DRIVER}" for files in ("annotations/*/*.json", "documents/*.json", "analyses/*/*.json")
-)
+ATTRIBUTES = tuple(f"{g} merge={DRIVER}" for g in ("annotations/*/*.json", "documents/*.json", "analyses/*/*.json"))
 
 Tables = dict[str, dict[str, dict]]
 
@@ -37,17 +32,15 @@ def _stamp(record: Mapping[str, Any]) -> tuple[str, bytes]:
 
 
 def _three_way(base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any],
-               both_changed: Callable[[str, Any, Any], Any], conflicts: list[str], where: str = "") -> dict:
+               both_changed: Callable[[str, Any, Any], Any], conflicts: list[str], where: str) -> dict:
     """Key by key: what one side changed since the base wins; `both_changed(key, ours, theirs)` decides the rest."""
     out = {}
     for key in sorted({*ours, *theirs, *base}):
         b, o, t = base.get(key), ours.get(key), theirs.get(key)
-        if o == t:
+        if o == t or t == b:
             value = o
         elif o == b:
             value = t
-        elif t == b:
-            value = o
         else:
             value = both_changed(key, o, t)
             conflicts.append(f"{where}{key}")
@@ -66,11 +59,8 @@ def _later(key: str, ours: dict | None, theirs: dict | None) -> dict | None:
 def merge_tables(base: Tables, ours: Tables, theirs: Tables) -> tuple[Tables, list[str]]:
     """Three-way merge by record id: (merged tables, ids both sides changed); commutative in ours/theirs."""
     conflicts: list[str] = []
-    merged: Tables = {}
-    for name in sorted({*ours, *theirs}):
-        where = "" if name == TABLE else f"{name}/"
-        merged[name] = _three_way(base.get(name, {}), ours.get(name, {}), theirs.get(name, {}), _later,
-                                  conflicts, where)
+    merged = {name: _three_way(base.get(name, {}), ours.get(name, {}), theirs.get(name, {}), _later, conflicts,
+                               "" if name == TABLE else f"{name}/") for name in sorted({*ours, *theirs})}
     return merged, conflicts
 
 
@@ -80,21 +70,16 @@ def merge(base: Tables, ours: Tables, theirs: Tables) -> tuple[bytes, list[str]]
     return encode_tables(merged), conflicts
 
 
-def read_annotations(path: Path, *, empty_ok: bool = False) -> Tables:
-    """An annotation file's tables, checked as the store checks them; `empty_ok`: git's base of a file both
-    sides added."""
-    if empty_ok and path.stat().st_size == 0:
-        return {}
+def read_annotations(path: Path) -> Tables:
+    """An annotation file's tables, checked as the store checks them."""
     tables = AnnotationFile(path, read_only=True).read()
     if tables is None:
         raise StoreCorrupt(path, "missing")
     return tables
 
 
-def read_document(path: Path, *, empty_ok: bool = False) -> dict:
+def read_document(path: Path) -> dict:
     """A document file's record, checked as the store checks it; StoreCorrupt when it is not one."""
-    if empty_ok and path.stat().st_size == 0:
-        return {}
     record = read_json(path)
     if not isinstance(record, dict) or not isinstance(record.get("text"), str) \
             or not isinstance(record.get("meta", {}), dict):
@@ -102,9 +87,8 @@ def read_document(path: Path, *, empty_ok: bool = False) -> dict:
     return record
 
 
-def _merge_document(base_path: Path, ours_path: Path, theirs_path: Path) -> tuple[bytes | None, list[str]]:
+def _merge_document(base: dict, ours_path: Path, theirs_path: Path) -> tuple[bytes | None, list[str]]:
     """The same text imported from two sources differs in `meta`: merge its keys, ours where both differ."""
-    base = read_document(base_path, empty_ok=True)
     ours, theirs = read_document(ours_path), read_document(theirs_path)
     if ours.get("id") != theirs.get("id") or ours["text"] != theirs["text"]:
         raise StoreCorrupt(ours_path, "the two sides hold different texts under one document id")
@@ -131,15 +115,15 @@ def _conflict(name: str, why: str) -> int:
 
 
 def merge_files(base: Path, ours: Path, theirs: Path, name: str) -> int:
-    """Merge into `ours` (%A); `name` (%P) says what kind of store file it is. 0 when merged; 1, `ours` untouched,
-    when it cannot be."""
+    """Merge into `ours` (%A), `name` (%P) saying what kind of file it is: 0 when merged, else 1, `ours` untouched."""
     folder = Path(name).parent
     try:
+        added = base.stat().st_size == 0  # git's base of a file both sides added
         if folder.parent.name == "annotations":
-            data, conflicts = merge(read_annotations(base, empty_ok=True), read_annotations(ours),
+            data, conflicts = merge({} if added else read_annotations(base), read_annotations(ours),
                                     read_annotations(theirs))
         elif folder.name == "documents":
-            data, conflicts = _merge_document(base, ours, theirs)
+            data, conflicts = _merge_document({} if added else read_document(base), ours, theirs)
         elif folder.parent.name == "analyses":
             data, conflicts = _merge_analysis(ours, theirs), []
         else:
@@ -165,8 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 4:
         print("usage: python -m reader.store.gitmerge BASE OURS THEIRS PATH (git's %O %A %B %P)", file=sys.stderr)
         return 2
-    base, ours, theirs, name = args
-    return merge_files(Path(base), Path(ours), Path(theirs), name)
+    return merge_files(Path(args[0]), Path(args[1]), Path(args[2]), args[3])
 
 
 _ENTRY = ("import sys; sys.path.insert(0, sys.argv[1]); from reader.store.gitmerge import main; "
@@ -188,10 +171,6 @@ def register(root: Path | str) -> None:
         _register(Path(os.path.abspath(root)))
 
 
-def _in_work_tree(path: Path) -> bool:
-    return any((folder / ".git").exists() for folder in (path, *path.parents))
-
-
 def _git(git: str, root: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([git, "-C", str(root), *args], stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=10, check=False)
@@ -204,7 +183,7 @@ def _register(root: Path) -> None:
 
 
 def _set_up(root: Path) -> None:
-    if not _in_work_tree(root) or (git := shutil.which("git")) is None:
+    if not any((folder / ".git").exists() for folder in (root, *root.parents)) or (git := shutil.which("git")) is None:
         return
     wanted = driver_command()
     found = _git(git, root, "config", "--get", f"merge.{DRIVER}.driver")
@@ -213,19 +192,15 @@ def _set_up(root: Path) -> None:
     current = found.stdout.strip()
     needs_config = not current or (current != wanted and not _runnable(current))
     attributes = root / ".gitattributes"
-    try:
-        existing = attributes.read_text("utf-8")
-    except FileNotFoundError:
-        existing = ""
+    existing = attributes.read_text("utf-8") if attributes.exists() else ""
     missing = [line for line in ATTRIBUTES if line not in existing.splitlines()]
     if not needs_config and not missing:
         return
     if _git(git, root, "check-ignore", "-q", "reader-store.json").returncode == 0:
         return  # the repository does not keep this store
     if missing:
-        text = existing + ("" if not existing or existing.endswith("\n") else "\n")
-        text += "# reader: merge annotation files by record id (see reader's README, \"The store\")\n" \
-            if not existing else ""
+        text = existing + ("" if existing.endswith("\n") else "\n") if existing \
+            else "# reader: merge annotation files by record id (see reader's README, \"The store\")\n"
         atomic_write(attributes, (text + "\n".join(missing) + "\n").encode("utf-8"))
     if needs_config:
         _git(git, root, "config", "--local", f"merge.{DRIVER}.name", "reader store files, merged by record id")

@@ -1,42 +1,22 @@
-"""The store: a folder of JSON files that holds documents, cached analyses and everyone's annotations.
-
-Layout (the folder can be kept in git; nothing in it is an index that could drift):
-
-    reader-store.json                     {"schema": 1}
-    .lock                                 held shared by every writer (an older reader takes it alone)
-    .locks/<annotator>.lock               held by the one process that writes that annotator's files
-    documents/<doc_id>.json               {"id", "text", "meta"}, written once
-    analyses/<doc_id>/<key>.json          a rebuildable cache: a file that does not parse is ignored
-    annotations/<doc_id>/<annotator>.json a TinyDB file: {"_default": {"<record id>": record, ...}}
-
-Several processes write at once, one per annotator: an annotation file has one writer (its annotator's lock);
-documents and analyses are content-addressed, so two processes adding one write the same bytes.
-"""
+"""The store: a folder of JSON files (laid out in README § The store, no index that could drift) that holds
+documents, cached analyses and everyone's annotations. Several processes write at once, one per annotator: an
+annotation file has one writer (its annotator's lock); documents and analyses are content-addressed, so two
+processes adding one write the same bytes."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from reader.store import files
 from reader.store.errors import StoreCorrupt, StoreError, StoreReadOnly, UnknownDocument
-from reader.store.files import (
-    LockFile,
-    atomic_write,
-    file_key,
-    fsync_dir,
-    json_file,
-    json_line,
-    loads,
-    probe_lock,
-    read_json,
-    stale_temporary,
-)
 from reader.store.gitmerge import read_document
 from reader.store.gitmerge import register as register_merge_driver
 from reader.store.tinydb_storage import AnnotationFile, read_subset
@@ -72,21 +52,31 @@ def decode_name(encoded: str) -> str:
     return unquote(encoded, errors="strict")
 
 
+def _valid_id(doc_id: object) -> bool:
+    return isinstance(doc_id, str) and _ID.fullmatch(doc_id) is not None
+
+
 def _control_string(value: Any) -> str | None:
     """The first string (key or value) holding a control character but \\n/\\t, else None: the last defence
     behind `reader.untrusted`, so a bug in a door puts no escape on disk."""
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, str):
-            if has_control(item):
-                return item
-        elif isinstance(item, Mapping):
-            stack.extend(item)
-            stack.extend(item.values())
+        if isinstance(item, str) and has_control(item):
+            return item
+        if isinstance(item, Mapping):
+            stack += [*item, *item.values()]
         elif isinstance(item, list | tuple):
-            stack.extend(item)
+            stack += item
     return None
+
+
+def _encoded(encode: Callable[[Any], bytes], value: Any, what: str) -> bytes:
+    """`encode(value)`, or the one-line StoreError saying that `what` is not JSON."""
+    try:
+        return encode(value)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} cannot be stored as JSON: {exc}") from None
 
 
 @contextlib.contextmanager
@@ -100,6 +90,14 @@ def _os_errors(what: str, path: Path) -> Iterator[None]:
 
 def _is_store_file(name: str) -> bool:
     return name.endswith(".json") and not name.startswith(".")
+
+
+def _mkdir(path: Path) -> None:
+    """Create a folder and its missing parents, making each new entry durable in its parent."""
+    missing = list(itertools.takewhile(lambda p: not p.is_dir(), (path, *path.parents)))
+    for folder in reversed(missing):
+        folder.mkdir(exist_ok=True)
+        files.fsync_dir(folder.parent)
 
 
 def _natural(text: str) -> tuple:
@@ -118,8 +116,8 @@ class Store:
         self.lock_holder: str | None = None
         self.read_only_reason: str | None = "opened read-only" if read_only else None
         self.read_only_cause: str | None = "asked" if read_only else None  # or writer, folder, closed
-        self._lock: LockFile | None = None
-        self._writers: dict[str, LockFile] = {}  # annotators whose lock we hold
+        self._lock: files.LockFile | None = None
+        self._writers: dict[str, files.LockFile] = {}  # annotators whose lock we hold
         self._waiting: str | None = None  # the annotator `claim` could not write for: `take_over`
         self._mutex = threading.RLock()
         self._files: dict[tuple[str, str], AnnotationFile] = {}
@@ -131,21 +129,22 @@ class Store:
             raise StoreError(f"{self.root} is not a folder, it cannot hold a store")
         schema_exists = self._check_schema()
         if read_only:
-            self.lock_holder = probe_lock(self._writer_lock_path(annotator) if annotator else self.root / LOCK_FILE)
+            lock_path = self._writer_lock_path(annotator) if annotator else self.root / LOCK_FILE
+            self.lock_holder = files.probe_lock(lock_path)
             return
         with _os_errors("create the store folder", self.root):
-            self._mkdir(self.root)
+            _mkdir(self.root)
         self._take_lock()
         if self.read_only:
             return
         try:
             if not schema_exists:
-                atomic_write(self.root / SCHEMA_FILE, json_file({"schema": SCHEMA}))
+                files.atomic_write(self.root / SCHEMA_FILE, files.json_file({"schema": SCHEMA}))
                 gitignore = self.root / ".gitignore"
                 if not gitignore.exists():
-                    atomic_write(gitignore, f"/{LOCK_FILE}\n.*.tmp\n".encode())
+                    files.atomic_write(gitignore, f"/{LOCK_FILE}\n.*.tmp\n".encode())
             for sub in SUBFOLDERS:
-                self._mkdir(self.root / sub)
+                _mkdir(self.root / sub)
         except OSError as exc:
             self.close()
             raise StoreError(f"cannot write to the store {self.root}: {exc.strerror or exc}") from None
@@ -157,7 +156,7 @@ class Store:
         path = self.root / SCHEMA_FILE
         with _os_errors("read", path):
             try:
-                data = read_json(path)
+                data = files.read_json(path)
             except FileNotFoundError:
                 return False
         schema = data.get("schema") if isinstance(data, dict) else None
@@ -173,7 +172,7 @@ class Store:
         """The store-wide lock, shared by writers: it keeps out an older reader, which takes it exclusively."""
         path = self.root / LOCK_FILE
         try:
-            lock = LockFile(path)
+            lock = files.LockFile(path)
         except OSError as exc:
             return self._refuse("folder", f"cannot create {path} ({exc.strerror or exc})")
         holder = lock.acquire(shared=True)
@@ -196,9 +195,9 @@ class Store:
             path = self._writer_lock_path(annotator)
             with _os_errors("create", path):
                 if not path.parent.is_dir():
-                    self._mkdir(path.parent)
-                    atomic_write(path.parent / ".gitignore", b"*\n")
-                lock = LockFile(path)
+                    _mkdir(path.parent)
+                    files.atomic_write(path.parent / ".gitignore", b"*\n")
+                lock = files.LockFile(path)
             holder = lock.acquire()
             if holder is None:
                 self._writers[annotator] = lock
@@ -229,13 +228,10 @@ class Store:
             annotator = self.waiting
             if annotator is None or self._lock is None:
                 return False
-            path = self._writer_lock_path(annotator)
-            holder = probe_lock(path)
-            if holder is None:
-                try:
-                    holder = self._lock_writer(annotator)
-                except StoreError:
-                    return False
+            try:
+                holder = files.probe_lock(self._writer_lock_path(annotator)) or self._lock_writer(annotator)
+            except StoreError:
+                return False
             if holder is not None:
                 self.lock_holder = holder
                 self.read_only_reason = f"{annotator}'s annotations are open in {holder}"
@@ -248,19 +244,18 @@ class Store:
     def file_version(self, doc_id: str, annotator: str) -> tuple[int, int, int] | None:
         """(inode, size, mtime) of an annotation file now, None when there is none: what the writer saved since."""
         try:
-            return file_key(self.annotation_path(doc_id, annotator).stat())
+            return files.file_key(self.annotation_path(doc_id, annotator).stat())
         except OSError:
             return None
 
     def close(self) -> None:
         """Release the locks; the store is read-only afterwards."""
         with self._mutex:
-            for lock in self._writers.values():
-                lock.release()
+            for lock in [*self._writers.values(), self._lock]:
+                if lock is not None:
+                    lock.release()
             self._writers.clear()
-            if self._lock is not None:
-                self._lock.release()
-                self._lock = None
+            self._lock = None
             if not self.read_only:
                 self._refuse("closed", "it was closed")
             self._waiting = None
@@ -279,22 +274,13 @@ class Store:
         if self.read_only:
             raise StoreReadOnly(f"the store {self.root} is read-only ({self.read_only_reason}): nothing was written")
 
-    def _mkdir(self, path: Path) -> None:
-        """Create a folder (and its missing parents), making each new entry durable in its parent."""
-        if path.is_dir():
-            return
-        if not path.parent.is_dir():
-            self._mkdir(path.parent)
-        path.mkdir(exist_ok=True)
-        fsync_dir(path.parent)
-
     def _prepare_folder(self, folder: Path) -> None:
         """Create the folder, and remove the temporary files that killed writers left there."""
         if folder in self._cleaned:
             return
-        self._mkdir(folder)
+        _mkdir(folder)
         for entry in os.scandir(folder):
-            if stale_temporary(entry.name) and entry.is_file():
+            if files.stale_temporary(entry.name) and entry.is_file():
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
         self._cleaned.add(folder)
@@ -302,10 +288,10 @@ class Store:
     def _write_file(self, path: Path, data: bytes, *, durable: bool = True) -> None:
         with _os_errors("write", path):
             self._prepare_folder(path.parent)
-            atomic_write(path, data, durable=durable)
+            files.atomic_write(path, data, durable=durable)
 
     def _check_id(self, doc_id: str) -> None:
-        if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
+        if not _valid_id(doc_id):
             raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}")
 
     def _doc_path(self, doc_id: str) -> Path:
@@ -317,7 +303,7 @@ class Store:
         if not isinstance(record, Mapping) or not isinstance(record.get("text"), str):
             raise StoreError("a document record needs a \"text\" string")
         doc_id = record.get("id")
-        if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
+        if not _valid_id(doc_id):
             raise StoreError(f"invalid document id {doc_id!r} (letters, digits, '.', '_', '-')")
         meta = record.get("meta", {})
         if not isinstance(meta, Mapping):
@@ -328,20 +314,13 @@ class Store:
             if self.has_document(doc_id):
                 return False
             self._check_writable()
-            try:
-                data = json_file({**record, "meta": dict(meta)})
-            except (TypeError, ValueError) as exc:
-                raise StoreError(f"document {doc_id} cannot be stored as JSON: {exc}") from None
+            data = _encoded(files.json_file, {**record, "meta": dict(meta)}, f"document {doc_id}")
             self._write_file(self._doc_path(doc_id), data)
-            self._remember(loads(data))
+            self._remember(files.loads(data))
             return True
 
     def has_document(self, doc_id: str) -> bool:
-        try:
-            path = self._doc_path(doc_id)
-        except UnknownDocument:
-            return False
-        return doc_id in self._docs or path.is_file()
+        return _valid_id(doc_id) and (doc_id in self._docs or self._doc_path(doc_id).is_file())
 
     def _remember(self, record: dict) -> None:
         self._docs[record["id"]] = record  # all kept: listing the documents reads them all anyway
@@ -369,14 +348,13 @@ class Store:
         return {**record, "meta": dict(record["meta"])}
 
     def document_ids(self) -> list[str]:
-        """All stored ids, by source (file name, then line number) and id; a damaged file is listed too (first),
-        so that opening it reports the damage."""
+        """All stored ids, by source (file name, line) and id; damaged files too (first), so opening one reports it."""
         with _os_errors("list", self._documents):
             try:
                 names = os.listdir(self._documents)
             except FileNotFoundError:
                 return []
-        ids = [n[:-5] for n in names if _is_store_file(n) and _ID.fullmatch(n[:-5])]
+        ids = [n[:-5] for n in names if _is_store_file(n) and _valid_id(n[:-5])]
         with self._mutex:
             for doc_id in ids:
                 if doc_id not in self._sources:
@@ -418,7 +396,7 @@ class Store:
     def cached_analysis(self, doc_id: str, key: str) -> dict | None:
         """The cached record, or None when there is none or the file is damaged (it is only a cache)."""
         try:
-            record = read_json(self._analysis_path(doc_id, key))
+            record = files.read_json(self._analysis_path(doc_id, key))
         except (OSError, StoreError):
             return None
         return record if isinstance(record, dict) else None
@@ -427,11 +405,11 @@ class Store:
         """Keys of the analyses cached for a document, most recent first."""
         folder = self._analyses / doc_id
         try:
-            files = [p for p in folder.iterdir() if _is_store_file(p.name)]
+            paths = [p for p in folder.iterdir() if _is_store_file(p.name)]
         except OSError:
             return []
-        files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-        return [decode_name(p.name[: -len(".json")]) for p in files]
+        paths.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        return [decode_name(p.name[: -len(".json")]) for p in paths]
 
     def cache_analysis(self, doc_id: str, key: str, record: dict | None, *, encoded: bytes | None = None) -> None:
         """Cache an analysis (not on a read-only store); `encoded`: `encode_record(record)` made off the UI process.
@@ -439,13 +417,10 @@ class Store:
         if self.read_only:
             return
         path = self._analysis_path(doc_id, key)
-        try:
-            data = (encoded if encoded is not None else json_line(record)) + b"\n"
-        except (TypeError, ValueError) as exc:
-            raise StoreError(f"the analysis of {doc_id} cannot be stored as JSON: {exc}") from None
+        data = encoded if encoded is not None else _encoded(files.json_line, record, f"the analysis of {doc_id}")
         with self._mutex:
             self._check_writable()
-            self._write_file(path, data, durable=False)
+            self._write_file(path, data + b"\n", durable=False)
 
     def annotation_path(self, doc_id: str, annotator: str) -> Path:
         self._check_id(doc_id)
@@ -502,10 +477,8 @@ class Store:
             if (bad := _control_string(record)) is not None:
                 raise StoreError(f"record {record['id']!r:.40} refused: a value holds a control character: "
                                  f"{bad!r:.60}")
-            try:
-                upserts[record["id"]] = loads(json_line(record))  # our own copy, exactly as on disk
-            except (TypeError, ValueError) as exc:
-                raise StoreError(f"record {record['id']!r} cannot be stored as JSON: {exc}") from None
+            data = _encoded(files.json_line, record, f"record {record['id']!r}")
+            upserts[record["id"]] = files.loads(data)  # our own copy, exactly as on disk
         deletes = set(delete if not isinstance(delete, str) else [delete])
         if not all(isinstance(key, str) for key in deletes):
             raise StoreError("record ids to delete must be strings")
@@ -525,12 +498,3 @@ class Store:
                 self._files.pop((doc_id, annotator), None)  # memory may not match the disk any more
                 raise StoreError(f"cannot write {file.path}: {exc.strerror or exc}; "
                                  "the change was not saved") from None
-
-    def all_records(self, annotator: str | None = None) -> Iterator[tuple[str, str, dict]]:
-        """(doc_id, annotator, record) for every stored document, in document order, then annotator and id."""
-        for doc_id in self.document_ids():
-            names = self.annotators(doc_id)
-            for name in names if annotator is None else [n for n in names if n == annotator]:
-                records = self.records(doc_id, name)
-                for key in sorted(records):
-                    yield doc_id, name, records[key]

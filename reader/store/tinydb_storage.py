@@ -1,8 +1,6 @@
-"""The TinyDB storage of annotation files: incremental, atomic and durable; the only module that imports tinydb.
-
-One record per line, sorted by the record's own "id": the bytes depend only on the set of records, so git diffs
-stay small, and a keystroke re-serialises only the records it changed.
-"""
+"""The TinyDB storage of annotation files, incremental, atomic and durable; the only module that imports tinydb.
+One record per line, sorted by id: the bytes depend only on the set of records (small git diffs), and a keystroke
+re-serialises only the records it changed."""
 
 from __future__ import annotations
 
@@ -19,26 +17,18 @@ from tinydb.table import Table
 from reader.store.errors import StoreCorrupt, StoreReadOnly
 from reader.store.files import atomic_write, file_key, json_line, read_json
 
-TABLE = "_default"
-"""TinyDB's default table: `RecordDB(path, storage=AtomicJSONStorage).all()` reads an annotation file."""
-
-Lines = dict[str, dict[str, bytes]]
-"""Per table, key -> the record's line as written."""
+TABLE = "_default"  # TinyDB's default table: `RecordDB(path, storage=AtomicJSONStorage).all()` reads a file
+Lines = dict[str, dict[str, bytes]]  # per table, key -> the record's line as written
 
 
 class AtomicJSONStorage(Storage):
     """TinyDB storage: atomic durable writes (stock TinyDB never fsyncs), one record per line, the data kept in
-    memory after one read. A file that does not parse raises StoreCorrupt and is never overwritten."""
+    memory after one read (when opened). A file that does not parse raises StoreCorrupt and is never overwritten."""
 
     def __init__(self, path: Path | str, *, read_only: bool = False, **_: Any) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        self._tables: dict[str, dict[str, Any]] | None = None
-        self._loaded = False
         self._rendered: Lines | None = None
-        self._disk_key: tuple[int, int, int] | None = None  # as last read or written; None when there was no file
-
-    def _load(self) -> None:
         try:
             stat = self.path.stat()
             data = read_json(self.path)
@@ -46,32 +36,25 @@ class AtomicJSONStorage(Storage):
             data, stat = None, None
         except IsADirectoryError:
             raise StoreCorrupt(self.path, "a folder where a file was expected") from None
-        if data is not None:
-            if not isinstance(data, dict):
-                raise StoreCorrupt(self.path, "not a TinyDB file: the top level is not an object")
-            for name, table in data.items():
-                if not isinstance(table, dict):
-                    raise StoreCorrupt(self.path, f"table {name!r} is not an object")
-                for key, record in table.items():
-                    if not isinstance(record, dict):
-                        raise StoreCorrupt(self.path, f"record {key!r} is not an object")
-                    if (problem := record_problem(record)) is not None:
-                        raise StoreCorrupt(self.path, f"record {key!r}: {problem}")
-        self._tables = data
-        self._disk_key = None if stat is None else file_key(stat)
-        self._loaded = True
-        self._rendered = None
+        if data is not None and not isinstance(data, dict):
+            raise StoreCorrupt(self.path, "not a TinyDB file: the top level is not an object")
+        for name, table in (data or {}).items():
+            if not isinstance(table, dict):
+                raise StoreCorrupt(self.path, f"table {name!r} is not an object")
+            for key, record in table.items():
+                if not isinstance(record, dict):
+                    raise StoreCorrupt(self.path, f"record {key!r} is not an object")
+                if (problem := record_problem(record)) is not None:
+                    raise StoreCorrupt(self.path, f"record {key!r}: {problem}")
+        self._tables: dict[str, dict[str, Any]] | None = data
+        self._disk_key = None if stat is None else file_key(stat)  # as last read or written; None: no file
 
     def read(self) -> dict[str, dict[str, Any]] | None:
-        if not self._loaded:
-            self._load()
         # a shallow copy: TinyDB assigns tables into what it reads, which must not touch our state before a write
         return None if self._tables is None else dict(self._tables)
 
     def changed_on_disk(self) -> bool:
         """Whether someone else (git, an editor) replaced or removed the file since we read or wrote it."""
-        if not self._loaded:
-            return False
         try:
             return file_key(self.path.stat()) != self._disk_key
         except FileNotFoundError:
@@ -85,19 +68,16 @@ class AtomicJSONStorage(Storage):
     def _commit(self, data: dict[str, dict[str, Any]], rendered: Lines) -> None:
         if self.read_only:
             raise StoreReadOnly(f"{self.path} is open read-only")
-        if not self._loaded:
-            self._load()  # a damaged file raises here, before anything overwrites it
         stat = atomic_write(self.path, _compose(rendered))
         self._rendered = rendered
         self._tables = dict(data)
         self._disk_key = file_key(stat)
 
-    def render(self) -> None:
+    def render(self) -> Lines:
         """Serialise what was read, so that the first write after opening is as cheap as the others."""
-        if not self._loaded:
-            self._load()
         if self._rendered is None:
             self._rendered = _render(self._tables or {})
+        return self._rendered
 
 
 def encode_tables(tables: Mapping[str, Mapping[str, Any]]) -> bytes:
@@ -106,12 +86,12 @@ def encode_tables(tables: Mapping[str, Mapping[str, Any]]) -> bytes:
 
 
 def _render(tables: Mapping[str, Mapping[str, Any]]) -> Lines:
-    return {str(name): {str(key): _entry(str(key), record) for key, record in table.items()}
+    return {str(name): {str(key): _entry(key, record) for key, record in table.items()}
             for name, table in tables.items()}
 
 
-def _entry(key: str, record: Any) -> bytes:
-    return json_line(key) + b": " + json_line(record)
+def _entry(key: Any, record: Any) -> bytes:
+    return json_line(str(key)) + b": " + json_line(record)
 
 
 def _compose(rendered: Lines) -> bytes:
@@ -123,11 +103,9 @@ def _compose(rendered: Lines) -> bytes:
     return b"{" + b",".join(parts) + b"\n}\n"
 
 
-OFFSET_KEYS = ("start", "end")
-"""Record keys that hold a character offset into the stored text: an int ≥ 0 when present."""
+OFFSET_KEYS = ("start", "end")  # record keys that hold a character offset into the stored text: an int ≥ 0
 TEXT_KEYS = ("id", "kind", "label", "annotator", "created", "updated", "status", "predicted", "text", "target",
-             "model")
-"""Record keys that hold a string when present."""
+             "model")  # record keys that hold a string when present
 
 
 def record_problem(record: Mapping[str, Any]) -> str | None:
@@ -177,20 +155,15 @@ class AnnotationFile(AtomicJSONStorage):
 
     def apply(self, upserts: dict[str, dict], deletes: set[str]) -> None:
         """Delete, then upsert, re-serialising only the records that change; no change, no write."""
-        self.render()
-        rendered = self._rendered or {}
+        rendered = self.render()
         table, lines = dict(self.table), dict(rendered.get(TABLE, {}))
-        changed = False
-        for key in deletes - upserts.keys():
-            if table.pop(key, None) is not None:
-                del lines[key]
-                changed = True
-        for key, record in upserts.items():
-            if table.get(key) != record:
-                table[key] = record
-                lines[key] = _entry(key, record)
-                changed = True
-        if changed:
+        gone = [key for key in deletes - upserts.keys() if key in table]
+        new = {key: record for key, record in upserts.items() if table.get(key) != record}
+        if gone or new:
+            for key in gone:
+                del table[key], lines[key]
+            table.update(new)
+            lines.update((key, _entry(key, record)) for key, record in new.items())
             self._commit({**(self._tables or {}), TABLE: table}, {**rendered, TABLE: lines})
 
 
@@ -204,15 +177,11 @@ def _subset_decoder(fields: tuple[str, ...]) -> Any:
 
 
 def read_subset(path: Path, fields: tuple[str, ...]) -> dict[str, dict] | None:
-    """An annotation file's records with only `fields` of each, for a reader that never writes them back, or None
-    when this fast path cannot tell (no file, damage): then the ordinary read reports it. Skipping the quote
-    selectors (half of a file) halves an export's decoding."""
+    """An annotation file's records with only `fields` of each (the quotes are half a file), for a reader that never
+    writes them back; None when this fast path cannot tell (no file, damage): the ordinary read reports it."""
     try:
         tables = _subset_decoder(fields)(path.read_bytes())
     except Exception:
         return None
     table = tables.get(TABLE, {})
-    for key, record in table.items():
-        if record.get("id") != key:
-            return None
-    return table
+    return table if all(record.get("id") == key for key, record in table.items()) else None
