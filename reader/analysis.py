@@ -1,19 +1,18 @@
-"""Analysis: sentences, tokens and entities from spaCy as character offsets into the stored text.
-
-spaCy is imported inside functions, so nothing here slows the first paint: a cached analysis shows a document.
-"""
+"""Analysis: sentences, tokens and entities from spaCy as character offsets into the stored text. spaCy is imported
+inside functions, so nothing here slows the first paint: a cached analysis shows a document."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import itertools
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -24,22 +23,20 @@ ANALYSIS_VERSION = 2  # bump when the post-processing changes, so that older cac
 EXCLUDE = ["tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger"]
 """Not needed: the shipped `senter` replaces the parser, same entities (bench/README.md); see `_exclusions`."""
 
-ELIDED = ("c", "d", "j", "l", "m", "n", "s", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu",
-          "quelqu")
+ELIDED = ("c", "d", "j", "l", "m", "n", "s", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu", "quelqu")
 """French elided forms: the pipelines know « d' », not « d’ » (spaCy #6769): see `prepare_tokenizer`."""
 
 _APOSTROPHES = "'\u2019"
 _FUNCTION_WORDS = frozenset({
-    "le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "à", "a", "et", "ou",
-    "ni", "mais", "donc", "car", "en", "y", "ce", "c", "cet", "cette", "ces", "qui", "que", "qu",
-    "quoi", "dont", "où", "ne", "n", "se", "s", "sa", "son", "ses", "leur", "leurs", "lui", "il",
-    "elle", "ils", "elles", "on", "nous", "vous", "je", "j", "tu", "me", "m", "te", "t", "par", "pour",
-    "sur", "sous", "dans", "avec", "sans", "chez", "selon", "vers", "entre", "contre", "depuis",
-    "pendant", "the", "of", "and"
+    "le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "à", "a", "et", "ou", "ni", "mais",
+    "donc", "car", "en", "y", "ce", "c", "cet", "cette", "ces", "qui", "que", "qu", "quoi", "dont", "où", "ne", "n",
+    "se", "s", "sa", "son", "ses", "leur", "leurs", "lui", "il", "elle", "ils", "elles", "on", "nous", "vous", "je",
+    "j", "tu", "me", "m", "te", "t", "par", "pour", "sur", "sous", "dans", "avec", "sans", "chez", "selon", "vers",
+    "entre", "contre", "depuis", "pendant", "the", "of", "and"
 })
 _NOT_NAMES = frozenset({
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "janvier", "février",
-    "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "janvier", "février", "mars", "avril",
+    "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"
 })
 """Single-word spans the small model tags (« Mercredi » as LOC) that are never names in WikiNER."""
 
@@ -108,9 +105,8 @@ def choose_pipeline(lang: str, requested: str | None = None) -> str | None:
 
 def cache_key(pipeline: str | None, lang: str) -> str:
     """Key of a cached analysis: what the pipeline is (`pipeline_identity`) + our post-processing version."""
-    if pipeline is None:
-        return f"blank-{lang}+{ANALYSIS_VERSION}"
-    return f"{pipeline_identity(pipeline)}+{ANALYSIS_VERSION}"
+    identity = f"blank-{lang}" if pipeline is None else pipeline_identity(pipeline)
+    return f"{identity}+{ANALYSIS_VERSION}"
 
 
 def pipeline_identity(pipeline: str) -> str:
@@ -128,10 +124,8 @@ def pipeline_identity(pipeline: str) -> str:
 def _folder_identity(path: Path) -> str:
     """A folder's files hashed: a copy keeps the key, retraining changes it (its meta.json version would not)."""
     try:
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = {}
-    if not isinstance(meta, dict):
+        meta = msgspec.json.decode((path / "meta.json").read_bytes(), type=dict)
+    except (OSError, msgspec.DecodeError):
         meta = {}
     digest = hashlib.sha256()
     try:
@@ -166,7 +160,7 @@ def load_pipeline(name: str | None, lang: str = "fr") -> Language:
         raise AnalysisError(f"spaCy pipeline {name!r} is not installed (python -m spacy download {name})") from None
     except Exception as exc:  # a broken package: the user needs the reason, not a traceback
         raise AnalysisError(f"cannot load spaCy pipeline {name!r}: {exc}") from None
-    if "senter" in nlp.component_names and "senter" in nlp.disabled:
+    if "senter" in nlp.disabled:
         nlp.enable_pipe("senter")
     if not ({"senter", "parser", "sentencizer"} & set(nlp.pipe_names)):
         nlp.add_pipe("sentencizer", first=True)
@@ -247,27 +241,23 @@ def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
     import numpy
     from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 
-    n = len(doc)
-    if not n:
+    if not len(doc):
         return doc
-    array = doc.to_array([IDX, LENGTH, IS_SPACE])
-    starts = array[:, 0].astype(numpy.int64)
-    ends = starts + array[:, 1].astype(numpy.int64)
+    array = doc.to_array([IDX, LENGTH, IS_SPACE]).astype(numpy.int64)
     space = array[:, 2].astype(bool)
     text = doc.text if text is None else text
     codes = numpy.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")  # codes[i] is text[i]
-    newlines = numpy.concatenate(([0], numpy.cumsum(codes == 10)))
-    breaks = numpy.cumsum(space & (newlines[ends] > newlines[starts]))  # line breaks in space tokens so far
+    newlines = numpy.concatenate(([0], numpy.cumsum(codes == 10)))  # newlines[i]: line breaks before text[i]
     words = numpy.flatnonzero(~space)
-    values = numpy.zeros(n, dtype=numpy.uint64)
-    values[space] = _NOT_START
-    if len(words):
-        after_break = numpy.concatenate(([True], breaks[words[1:]] > breaks[words[:-1]]))
-        open_end = numpy.concatenate(([False], ~numpy.isin(codes[ends[words[:-1]] - 1], _SENTENCE_END_CODES)))
+    starts, ends = array[words, 0], array[words, 0] + array[words, 1]
+    values = numpy.where(space, _NOT_START, 0).astype(numpy.uint64)
+    if len(words):  # between two words only spaces: a line break there starts a sentence
+        after_break = numpy.concatenate(([True], newlines[starts[1:]] > newlines[ends[:-1]]))
+        open_end = numpy.concatenate(([False], ~numpy.isin(codes[ends[:-1] - 1], _SENTENCE_END_CODES)))
         values[words[after_break]] = 1
         values[words[open_end & ~after_break]] = _NOT_START
     values[0] = 1  # a word or a space, the first token starts a sentence
-    doc.from_array([SENT_START], values.reshape(n, 1))
+    doc.from_array([SENT_START], values.reshape(-1, 1))
     return doc
 
 
