@@ -46,7 +46,7 @@ class AnalysisProcess:
         self._ids = itertools.count(1)
         self._tags: dict[int, Hashable] = {}
         self._cancelled: set[int] = set()
-        self._closed = False
+        self.closed = False  # for good: `close()` was called
 
     def analyse(self, pipeline: str | None, lang: str, text: str,
                 progress: Callable[[float], None] | None = None, *, tag: Hashable = None,
@@ -70,7 +70,7 @@ class AnalysisProcess:
                 try:
                     conn.send((message[0], request, *message[1:]))
                     return self._wait(conn, request, progress)
-                except (EOFError, OSError, BrokenPipeError):
+                except (EOFError, OSError):
                     self._check(request)  # killed on purpose: cancelled, not an error
                     self._reset()
                     raise AnalysisError("the analysis process stopped unexpectedly") from None
@@ -87,7 +87,7 @@ class AnalysisProcess:
     def close(self) -> None:
         """Kill the child now (the model dies with it) and drop every request; does not wait for anything."""
         with self._state:
-            self._closed = True
+            self.closed = True
             self._cancelled.update(self._tags)
             process = self._process
         if process is not None and process.poll() is None:
@@ -97,13 +97,9 @@ class AnalysisProcess:
     def started(self) -> bool:
         return self._process is not None
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def _check(self, request: int) -> None:
         with self._state:
-            if self._closed or request in self._cancelled:
+            if self.closed or request in self._cancelled:
                 raise AnalysisCancelled
 
     def _ensure_child(self) -> Any:
@@ -130,7 +126,7 @@ class AnalysisProcess:
         conn = Connection(ours.detach())
         with self._state:
             self._process, self._conn = process, conn
-            if self._closed:  # closed while starting
+            if self.closed:  # closed while starting
                 process.kill()
         return conn
 
@@ -176,10 +172,6 @@ class AnalysisProcess:
                     raise AnalysisCancelled
 
 
-class _Stop(Exception):
-    """Raised in the child when its request was cancelled (after the model loaded, or in its progress callback)."""
-
-
 def serve(conn: Any) -> None:
     """The child's loop: answer requests until the pipe closes. Pipelines stay loaded between requests."""
     from reader.store import encode_record
@@ -192,7 +184,8 @@ def serve(conn: Any) -> None:
     inbox: deque = deque()
     cancelled: set[int] = set()
 
-    def drain(block: bool) -> None:
+    def check(request: int, block: bool = False) -> None:
+        """Take in what the parent sent meanwhile; AnalysisCancelled (in the child too) if `request` is."""
         while block or conn.poll():
             message = conn.recv()  # EOFError when the parent is gone: the child ends
             block = False
@@ -200,69 +193,61 @@ def serve(conn: Any) -> None:
                 cancelled.add(message[1])
             else:
                 inbox.append(message)
+        if request in cancelled:
+            raise AnalysisCancelled
 
-    try:
+    with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
         while True:
             if not inbox:
-                drain(block=True)
+                check(0, block=True)
                 continue
-            message = inbox.popleft()
-            drain(block=False)
-            if message[1] in cancelled:
-                conn.send(("cancelled", message[1]))
-                continue
-            if message[0] == "suggest":
-                suggest(conn, message[1], message[2], message[3], classifiers)
-                continue
-            _, request, name, lang, text = message
-
-            def progress(share: float, request: int = request) -> None:
-                drain(block=False)
-                if request in cancelled:
-                    raise _Stop
-                conn.send(("progress", request, share))
-
+            kind, request, *args = inbox.popleft()
             try:
+                check(request)
+                if kind == "suggest":
+                    conn.send(("suggested", request, _suggest(classifiers, *args)))
+                    continue
+                name, lang, text = args
                 key = (name, lang if name is None else "")
                 if key not in pipelines:
                     pipelines[key] = load_pipeline(name, lang)
-                drain(block=False)
-                if request in cancelled:
-                    raise _Stop
+                check(request)
+
+                def progress(share: float, request: int = request) -> None:
+                    check(request)
+                    conn.send(("progress", request, share))
+
                 result = analyse(pipelines[key], text, progress)
                 encoded = encode_record(result.to_record())
-            except _Stop:
-                conn.send(("cancelled", request))
-            except AnalysisError as exc:
-                conn.send(("error", request, str(exc)))
-            except Exception as exc:  # the parent shows the reason; the child lives on for the next request
-                conn.send(("error", request, f"analysis failed: {type(exc).__name__}: {exc}"))
-            else:
                 rows = {"tokens": result.tokens, "sentences": result.sentences,
                         "entities": [(e.start, e.end, e.label) for e in result.entities]}
                 for field, values in rows.items():
                     for start in range(0, len(values), PART):
                         conn.send(("part", request, field, values[start:start + PART]))
                 conn.send(("done", request, result.model, result.note, encoded))
-            cancelled.discard(request)
-    except (EOFError, OSError, KeyboardInterrupt):
-        pass
+            except AnalysisCancelled:
+                conn.send(("cancelled", request))
+            except AnalysisError as exc:
+                conn.send(("error", request, str(exc)))
+            except Exception as exc:  # the parent shows the reason; the child lives on for the next request
+                what = "suggestions" if kind == "suggest" else "analysis"
+                conn.send(("error", request, f"{what} failed: {type(exc).__name__}: {exc}"))
+            finally:
+                cancelled.discard(request)
 
 
-def suggest(conn: Any, request: int, model: Any, texts: list[str], classifiers: dict) -> None:
-    """Answer one suggestion request in the child (a model that does not load is one line of error)."""
-    from reader import suggest as sg
+def _suggest(classifiers: dict, model: Any, texts: list[str]) -> list[dict[str, float]]:
+    """Label probabilities from a trained model (`suggest.ModelInfo`), the newest one kept loaded."""
+    from reader import suggest
 
-    try:
-        key = (str(model.path), model.created)
-        if key not in classifiers:
-            classifiers.clear()  # one trained model at a time: the newest
-            classifiers[key] = sg.load(model)
-        conn.send(("suggested", request, sg.predict(classifiers[key], texts)))
-    except sg.ModelError as exc:
-        conn.send(("error", request, str(exc)))
-    except Exception as exc:  # the child lives on for the next request
-        conn.send(("error", request, f"suggestions failed: {type(exc).__name__}: {exc}"))
+    key = (str(model.path), model.created)
+    if key not in classifiers:
+        classifiers.clear()
+        try:
+            classifiers[key] = suggest.load(model)
+        except suggest.ModelError as exc:  # one line for the user, as the parent would say it
+            raise AnalysisError(str(exc)) from None
+    return suggest.predict(classifiers[key], texts)
 
 
 if __name__ == "__main__":

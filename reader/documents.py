@@ -4,6 +4,7 @@ everything that changes characters happens here, once, before analysis."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,18 +67,12 @@ def split_header(text: str) -> tuple[str, dict[str, str]]:
         if end != -1:
             meta.update(front_matter(stripped[4:end]))
             text = stripped[end + 4 :]
-    else:
+    else:  # `key: value` lines, then a blank line
         lines = stripped.split("\n")
-        header: dict[str, str] = {}
-        for i, line in enumerate(lines):
-            m = _HEADER_LINE.match(line.strip())
-            if m:
-                header[m.group(1).lower()] = m.group(2).strip()
-                continue
-            if header and not line.strip():
-                meta.update(header)
-                text = "\n".join(lines[i + 1 :])
-            break
+        header = list(itertools.takewhile(bool, (_HEADER_LINE.match(line.strip()) for line in lines)))
+        if header and len(header) < len(lines) and not lines[len(header)].strip():
+            meta.update((m.group(1).lower(), m.group(2).strip()) for m in header)
+            text = "\n".join(lines[len(header) + 1 :])
     m = _LEADING_DATE.match(text)
     if m:
         meta.setdefault("date", m.group(1))

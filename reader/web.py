@@ -1,11 +1,10 @@
-"""Articles from the web: saved pages, URLs and RSS/Atom feeds become documents like any file.
-
-trafilatura finds the article, feedparser reads feeds; both are imported where used, so the first paint never
-pays for them. A saved page and its URL give the same document (same bytes, same extraction) but for `source`.
-"""
+"""Articles from the web: saved pages, URLs and RSS/Atom feeds become documents like any file. trafilatura finds
+the article, feedparser reads feeds, both imported where used (the first paint never pays for them); a saved page
+and its URL give the same document (same bytes, same extraction) but for `source`."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import html
@@ -69,10 +68,8 @@ def decode_html(data: bytes, charset: str | None = None) -> str:
         return data[3:].decode("utf-8", errors="replace")
     m = _META_CHARSET.search(data[:4096])
     for candidate in filter(None, (charset, m and m.group(1).decode("ascii"), "utf-8")):
-        try:
+        with contextlib.suppress(LookupError, UnicodeDecodeError):
             return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            continue
     return data.decode("cp1252", errors="replace")
 
 
@@ -210,25 +207,23 @@ def fetch(url: str, *, where: str | None = None) -> Fetched:
         "Accept-Language": "fr,en;q=0.5",
     })
     where = where or url
-    limit = MAX_DOWNLOAD
+    too_large = f"{where}: larger than {MAX_DOWNLOAD / 2**20:g} MB, not a news page"
     deadline = time.monotonic() + DEADLINE
     try:
         with opener.open(request, timeout=TIMEOUT) as response:
-            announced = response.headers.get("Content-Length", "")
-            if announced.isdigit() and int(announced) > limit:
-                raise DocumentError(f"{where}: larger than {limit / 2**20:g} MB, not a news page")
-            chunks: list[bytes] = []
-            size = 0
+            headers = response.headers
+            announced = headers.get("Content-Length", "")
+            if announced.isdigit() and int(announced) > MAX_DOWNLOAD:
+                raise DocumentError(too_large)
+            data = bytearray()
             while chunk := response.read(64 * 1024):
-                size += len(chunk)
-                if size > limit:
-                    raise DocumentError(f"{where}: larger than {limit / 2**20:g} MB, not a news page")
+                data += chunk
+                if len(data) > MAX_DOWNLOAD:
+                    raise DocumentError(too_large)
                 if time.monotonic() > deadline:
                     raise DocumentError(f"{where}: still downloading after {DEADLINE:.0f} s, given up")
-                chunks.append(chunk)
-            headers = response.headers
-            return Fetched(response.geturl(), b"".join(chunks), headers.get("Content-Type") and
-                           headers.get_content_type(), headers.get_content_charset())
+            return Fetched(response.geturl(), bytes(data), headers.get("Content-Type") and headers.get_content_type(),
+                           headers.get_content_charset())
     except urllib.error.HTTPError as exc:
         raise DocumentError(f"{where}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
@@ -269,7 +264,7 @@ def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: S
     known: dict[str, Document] = {}
     for doc in stored() if stored else ():
         for key in ("url", "source"):
-            if isinstance(value := doc.meta.get(key), str) and is_url(value):
+            if is_url(value := doc.meta.get(key)):  # a str naming a web address
                 known.setdefault(value, doc)
     docs: list[Document] = []
     failed = 0
@@ -312,15 +307,11 @@ def feed_item(entry: Any, where: str, *, link: str, fallback: dict[str, str]) ->
 def entry_date(entry: Any) -> str:
     """An item's publication date as ISO 8601 (its own day, in its own time zone), or ''."""
     for key in ("published", "updated", "created"):
-        value = entry.get(key)
-        if not value:
+        if not (value := entry.get(key)):
             continue
         for parse in (email.utils.parsedate_to_datetime, dt.datetime.fromisoformat):
-            try:
+            with contextlib.suppress(TypeError, ValueError, IndexError):
                 return parse(value).date().isoformat()
-            except (TypeError, ValueError, IndexError):
-                continue
-        parsed = entry.get(f"{key}_parsed")
-        if parsed:
+        if parsed := entry.get(f"{key}_parsed"):
             return time.strftime("%Y-%m-%d", parsed)
     return ""
