@@ -1,15 +1,12 @@
 """Suggestions: a multi-label sentence classifier (spaCy `textcat_multilabel`) trained on an analyst's own tags.
-
-Whole documents are held out for the scores, so a sentence never scores the model that learnt it, nor does its
-neighbour from the same article. Models live under `models/<name>/` in the store, renamed into place once on
-disk. spaCy is imported inside functions only: the TUI never runs them (the analysis child does).
-"""
+Whole documents are held out for the scores, so neither a sentence nor its neighbour scores the model that learnt
+it. Models live under `models/<name>/` in the store, renamed into place once on disk. spaCy is imported inside
+functions only: the TUI never runs them (the analysis child does)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import random
 import secrets
@@ -21,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from reader.analysis import normalise_for_model
 from reader.annotations import AnnotatorWork
@@ -264,7 +263,7 @@ def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:
             atomic_write(models / ".gitignore", MODELS_GITIGNORE)
         tmp.mkdir()
         nlp.to_disk(tmp / PIPELINE)
-        (tmp / META).write_text(json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
+        (tmp / META).write_bytes(msgspec.json.format(msgspec.json.encode(meta, order="sorted"), indent=2) + b"\n")
         _fsync_tree(tmp)
         if folder.exists():
             old = models / f".{folder.name}.{secrets.token_hex(4)}.old"
@@ -301,7 +300,7 @@ def read_meta(folder: Path, name: str) -> dict:
     """A model's checked meta.json; ModelError (one line) when missing or damaged."""
     where = f"model {name!r} ({folder})"
     try:
-        meta = json.loads((folder / META).read_bytes())
+        meta = msgspec.json.decode((folder / META).read_bytes())
     except FileNotFoundError:
         raise ModelError(f"{where} has no {META}: it is damaged or half-written; train it again") from None
     except (OSError, ValueError, RecursionError) as exc:
@@ -325,10 +324,9 @@ def models(folder: Path) -> tuple[list[ModelInfo], list[str]]:
                 continue
             try:
                 name = decode_name(entry.name)
-            except UnicodeDecodeError:
-                continue
-            try:
                 found.append(ModelInfo(name, Path(entry.path), read_meta(Path(entry.path), name)))
+            except UnicodeDecodeError:
+                continue  # not a name the store encoded: not a model
             except ModelError as exc:
                 damaged.append(str(exc))
     found.sort(key=lambda m: (m.created, m.name), reverse=True)

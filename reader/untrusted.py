@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # C0 but \n \t, DEL, C1, lone surrogates
+_CONTROL_ONLY = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SHOWN_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 _BREAKS = re.compile("[ ]*[\n\t\u2028\u2029][\n\t\u2028\u2029 ]*")
 NAME = re.compile(r"\w(?:[\w .\-/]{0,38}[\w.\-/])?")  # `\w` is Unicode-aware: é, ß, 中 pass as typed
 NAME_RULE = "1-40 letters, digits, spaces, _ - . / (starting with a letter, digit or _, no space at the end)"
@@ -24,9 +26,6 @@ class UntrustedError(ValueError):
     """A value refused at a door; each door prefixes the file, line or record it came from."""
 
 
-_CONTROL_ONLY = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def has_control(value: str) -> bool:
     """Whether a string holds a control character but \\n/\\t (the store can write lone surrogates, escaped)."""
     return _CONTROL_ONLY.search(value) is not None
@@ -34,11 +33,8 @@ def has_control(value: str) -> bool:
 
 def clean_text(text: str) -> str:
     """Document and note text: CR line endings, controls (but `\\n`/`\\t`), lone surrogates, leading BOMs removed."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _CONTROL.search(text):
-        text = _CONTROL.sub("", text)
-    return text.lstrip("\ufeff") if text.startswith("\ufeff") else text  # last, so that cleaning is idempotent
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return text.lstrip("\ufeff")  # last, so that cleaning is idempotent
 
 
 def clean_line(value: str) -> str:
@@ -85,6 +81,3 @@ def visible(text: str, *, one_line: bool = False) -> str:
     if pattern.search(text) is None:
         return text
     return pattern.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
-
-
-_SHOWN_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
