@@ -61,25 +61,17 @@ class Analysis:
     note: str = ""  # why there are no entities, when that is the case (shown in the status line)
 
     def to_record(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "version": ANALYSIS_VERSION,
-            "tokens": list(itertools.chain.from_iterable(self.tokens)),
-            "sentences": [list(s) for s in self.sentences],
-            "entities": [[e.start, e.end, e.label] for e in self.entities],
-            "note": self.note,
-        }
+        """Tokens flat (`[start, end, start, end...]`): a cached analysis is mostly tokens."""
+        return {"model": self.model, "version": ANALYSIS_VERSION, "tokens": list(itertools.chain(*self.tokens)),
+                "sentences": [list(s) for s in self.sentences],
+                "entities": [[e.start, e.end, e.label] for e in self.entities], "note": self.note}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Analysis:
         flat = record["tokens"]
-        return cls(
-            model=record["model"],
-            tokens=tuple(zip(flat[::2], flat[1::2], strict=True)),
-            sentences=tuple((s, e) for s, e in record["sentences"]),
-            entities=tuple(Span(s, e, label) for s, e, label in record["entities"]),
-            note=record.get("note", ""),
-        )
+        return cls(record["model"], tuple(zip(flat[::2], flat[1::2], strict=True)),
+                   tuple((s, e) for s, e in record["sentences"]),
+                   tuple(Span(s, e, label) for s, e, label in record["entities"]), record.get("note", ""))
 
 
 @functools.cache
@@ -232,9 +224,6 @@ def normalise_for_model(text: str) -> str:
     return text.translate(_SAME_LENGTH)
 
 
-_SENTENCE_END = frozenset(".!?…»”\"')]")
-
-
 def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
     """Preset sentence starts (after a line break; never without . ? ! … or a quote before) so the senters do not cut
     « Kim Jong | Un »: the NER never crosses a start. On arrays: is_sent_start per token is quadratic."""
@@ -262,7 +251,7 @@ def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
 
 
 _NOT_START = 2**64 - 1  # -1 (not a start) as spaCy stores a sentence start in a uint64 array
-_SENTENCE_END_CODES = sorted(ord(c) for c in _SENTENCE_END)
+_SENTENCE_END_CODES = sorted(map(ord, ".!?…»”\"')]"))  # what ends a sentence, as code points
 
 
 def _note(nlp: Language) -> str:

@@ -114,10 +114,9 @@ class AnalysisProcess:
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "reader.analysis_process", str(theirs.fileno())], pass_fds=[theirs.fileno()],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-            )
+            process = subprocess.Popen([sys.executable, "-m", "reader.analysis_process", str(theirs.fileno())],
+                                       pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         except OSError as exc:
             ours.close()
             raise AnalysisError(f"cannot start the analysis process: {exc}") from None
@@ -152,9 +151,8 @@ class AnalysisProcess:
                 kind, answer_to, *rest = conn.recv()
                 if answer_to != request:
                     continue
-                if kind == "progress":
-                    if progress is not None:
-                        progress(rest[0])
+                if kind == "progress" and progress is not None:
+                    progress(rest[0])
                 elif kind == "part":
                     if not any(parts.values()):
                         stack.enter_context(collector.paused(keep=True))  # the result lives as long as its screen
@@ -162,8 +160,7 @@ class AnalysisProcess:
                 elif kind == "done":
                     model, note, encoded = rest
                     entities = tuple(Span(s, e, label) for s, e, label in parts["entities"])
-                    result = Analysis(model, tuple(parts["tokens"]), tuple(parts["sentences"]), entities, note)
-                    return result, encoded
+                    return Analysis(model, tuple(parts["tokens"]), tuple(parts["sentences"]), entities, note), encoded
                 elif kind == "suggested":
                     return rest[0]  # type: ignore[return-value]
                 elif kind == "error":

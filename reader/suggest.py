@@ -365,11 +365,6 @@ def load(info: ModelInfo) -> Any:
     return nlp
 
 
-def suggestions(nlp: Any, text: str, sentences: Sequence[tuple[int, int]]) -> list[dict[str, float]]:
-    """Label probabilities for each sentence of a text."""
-    return predict(nlp, (text[s:e] for s, e in sentences))
-
-
 def shown(cats: dict[str, float], threshold: float = THRESHOLD) -> list[str]:
     """The labels suggested for a sentence: probability at least `threshold`, most likely first."""
     return [n for n, p in sorted(cats.items(), key=lambda x: -x[1]) if p >= threshold]
