@@ -40,6 +40,14 @@ _NOT_NAMES = frozenset({
 })
 """Single-word spans the small model tags (« Mercredi » as LOC) that are never names in WikiNER."""
 
+_SAME_LENGTH = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u00a0": " ", "\u202f": " ", "\u2007": " "})
+_NOT_START = 2**64 - 1  # -1 (not a start) as spaCy stores a sentence start in a uint64 array
+_SENTENCE_END_CODES = sorted(map(ord, ".!?…»”\"')]"))  # what ends a sentence, as code points
+_BRACKETS = {"(": ")", "[": "]", "{": "}"}
+_CLOSERS = frozenset(_BRACKETS.values())
+BATCH_CHARS = 200_000
+CHUNK = 100_000  # long texts go in pieces cut at line breaks: spaCy refuses texts over `nlp.max_length`
+
 
 class AnalysisError(Exception):
     """A pipeline that cannot be loaded or used; the message is meant for the user."""
@@ -216,9 +224,6 @@ def model_name(nlp: Language) -> str:
     return f"{nlp.lang}_{nlp.meta['name']}@{nlp.meta.get('version', 'unknown')}"
 
 
-_SAME_LENGTH = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u00a0": " ", "\u202f": " ", "\u2007": " "})
-
-
 def normalise_for_model(text: str) -> str:
     """Same-length text as the pipelines were trained on, for the classifier (the NER does better with the norms)."""
     return text.translate(_SAME_LENGTH)
@@ -248,10 +253,6 @@ def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
     values[0] = 1  # a word or a space, the first token starts a sentence
     doc.from_array([SENT_START], values.reshape(-1, 1))
     return doc
-
-
-_NOT_START = 2**64 - 1  # -1 (not a start) as spaCy stores a sentence start in a uint64 array
-_SENTENCE_END_CODES = sorted(map(ord, ".!?…»”\"')]"))  # what ends a sentence, as code points
 
 
 def _note(nlp: Language) -> str:
@@ -367,10 +368,6 @@ def _is_elided(text: str) -> bool:
     return len(text) > 1 and text[-1] in _APOSTROPHES and text[:-1].lower() in ELIDED
 
 
-_BRACKETS = {"(": ")", "[": "]", "{": "}"}
-_CLOSERS = frozenset(_BRACKETS.values())
-
-
 def entity_bounds(ent: Any) -> tuple[int, int] | None:
     """Character bounds of the name inside a predicted span, on token boundaries; None if it is not a name."""
     doc = ent.doc
@@ -407,10 +404,6 @@ def analyse_many(
         if end == len(texts[i]):
             yield _joined(parts) if len(parts) > 1 else parts[0][1]
             parts = []
-
-
-BATCH_CHARS = 200_000
-CHUNK = 100_000  # long texts go in pieces cut at line breaks: spaCy refuses texts over `nlp.max_length`
 
 
 def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:

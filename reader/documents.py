@@ -14,6 +14,19 @@ from typing import Any
 from reader.untrusted import UntrustedError, clean_line, clean_meta, clean_text
 
 DEFAULT_LANG = "fr"
+sanitize = clean_text  # document text as stored: the text rule of `reader.untrusted`
+
+_LEADING_DATE = re.compile(r"\A\s*date\s*[:=]?\s*(\d{4}-\d{2}(?:-\d{2})?)\b[ \t]*")
+_HEADER_LINE = re.compile(r"\A(title|source|date|lang|author|url)\s*:\s*(.+)\Z", re.IGNORECASE)
+_KEY = re.compile(r"[A-Za-z_][\w.-]*")
+_FLAT_LINE = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:[ \t]+(.+)")
+_STOPWORDS = {
+    "fr": {"le", "la", "les", "des", "est", "une", "et", "du", "que", "qui", "dans", "pour", "pas", "sur", "au"},
+    "en": {"the", "and", "is", "of", "to", "in", "that", "it", "for", "was", "on", "with", "as", "by", "are"},
+    "de": {"der", "die", "und", "das", "ist", "nicht", "ein", "eine", "mit", "auf", "den", "von", "sich", "zu"},
+    "es": {"el", "los", "las", "es", "una", "y", "que", "del", "por", "con", "para", "como", "se", "su", "lo"},
+    "it": {"il", "della", "che", "di", "è", "per", "gli", "una", "sono", "con", "non", "nel", "alla", "del"},
+}
 
 
 class DocumentError(Exception):
@@ -51,13 +64,6 @@ def document_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-sanitize = clean_text  # document text as stored: the text rule of `reader.untrusted`
-
-
-_LEADING_DATE = re.compile(r"\A\s*date\s*[:=]?\s*(\d{4}-\d{2}(?:-\d{2})?)\b[ \t]*")
-_HEADER_LINE = re.compile(r"\A(title|source|date|lang|author|url)\s*:\s*(.+)\Z", re.IGNORECASE)
-
-
 def split_header(text: str) -> tuple[str, dict[str, str]]:
     """Header metadata apart from the body: `---` front matter, `key: value` lines, or a leading `date 2023-09`."""
     meta: dict[str, str] = {}
@@ -78,10 +84,6 @@ def split_header(text: str) -> tuple[str, dict[str, str]]:
         meta.setdefault("date", m.group(1))
         text = text[m.end() :]
     return text.strip(), meta
-
-
-_KEY = re.compile(r"[A-Za-z_][\w.-]*")
-_FLAT_LINE = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:[ \t]+(.+)")
 
 
 def front_matter(block: str) -> dict[str, str]:
@@ -107,15 +109,6 @@ def derive_title(text: str, limit: int = 90) -> str:
         return first
     cut = first[:limit].rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:") + "…"
-
-
-_STOPWORDS = {
-    "fr": {"le", "la", "les", "des", "est", "une", "et", "du", "que", "qui", "dans", "pour", "pas", "sur", "au"},
-    "en": {"the", "and", "is", "of", "to", "in", "that", "it", "for", "was", "on", "with", "as", "by", "are"},
-    "de": {"der", "die", "und", "das", "ist", "nicht", "ein", "eine", "mit", "auf", "den", "von", "sich", "zu"},
-    "es": {"el", "los", "las", "es", "una", "y", "que", "del", "por", "con", "para", "como", "se", "su", "lo"},
-    "it": {"il", "della", "che", "di", "è", "per", "gli", "una", "sono", "con", "non", "nel", "alla", "del"},
-}
 
 
 def guess_language(text: str) -> str:

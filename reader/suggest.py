@@ -40,6 +40,12 @@ SEED = 0
 ARCHITECTURE = "bow"
 """As good as tok2vec and vectors on 1,000 tagged sentences, and several times faster (bench/bench_suggest.py)."""
 
+Progress = Callable[[str, float], None]
+"""(stage, share done 0-1): `reading`, `training`, `scoring`, `saving`."""
+MODELS_GITIGNORE = b"# trained models are megabytes of binary: git leaves them out unless told\n" \
+    b"# (share one with `git add -f models/NAME`, see reader's README)\n*\n"
+"""The models folder's own `.gitignore`, so that the store's top one (the user's file) is never edited."""
+
 
 class ModelError(Exception):
     """A model that cannot be trained, found or loaded; the message is one line for the user."""
@@ -131,10 +137,6 @@ def new_pipeline(architecture: str, labels: Sequence[str]) -> Any:
     for label in labels:
         textcat.add_label(label)
     return nlp
-
-
-Progress = Callable[[str, float], None]
-"""(stage, share done 0-1): `reading`, `training`, `scoring`, `saving`."""
 
 
 @dataclass
@@ -245,11 +247,6 @@ def _fsync_tree(root: Path) -> None:
             with open(os.path.join(folder, name), "rb") as file:
                 os.fsync(file.fileno())
         fsync_dir(folder)
-
-
-MODELS_GITIGNORE = b"# trained models are megabytes of binary: git leaves them out unless told\n" \
-    b"# (share one with `git add -f models/NAME`, see reader's README)\n*\n"
-"""The models folder's own `.gitignore`, so that the store's top one (the user's file) is never edited."""
 
 
 def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:

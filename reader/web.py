@@ -47,6 +47,10 @@ _TEASER = re.compile(
     r"""|<[^>]+class\s*=\s*["'][^"']*\bpaywall|subscribers?[\s-]+only|subscribe\s+to\s+(?:continue|read)""",
     re.IGNORECASE)
 _ARTICLE_ELEMENT = re.compile(r"<article\b.*?</article\s*>", re.IGNORECASE | re.DOTALL)
+_WS = re.compile(r"[^\S\n]+")
+_READ_ALSO = re.compile(r"\W*(?:à\s+)?(?:lire|voir|relire|écouter)\s+(?:aussi|également|encore)\b|\W*(?:read|see)\s+"
+                        r"(?:more|also)\b", re.IGNORECASE)
+"""A short paragraph starting so is a link to another article ("Lire aussi : ..."), left in by many feeds."""
 
 
 def is_feed(data: bytes) -> bool:
@@ -115,12 +119,6 @@ def extract(markup: str) -> Extracted | None:
     meta = {"title": found.title, "author": found.author, "date": found.date, "sitename": found.sitename,
             "url": found.url}
     return Extracted(text, {k: v for k, v in meta.items() if isinstance(v, str) and v.strip()}, found.pagetype)
-
-
-_WS = re.compile(r"[^\S\n]+")
-_READ_ALSO = re.compile(r"\W*(?:à\s+)?(?:lire|voir|relire|écouter)\s+(?:aussi|également|encore)\b|\W*(?:read|see)\s+"
-                        r"(?:more|also)\b", re.IGNORECASE)
-"""A short paragraph starting so is a link to another article ("Lire aussi : ..."), left in by many feeds."""
 
 
 def _same(a: str, b: str) -> bool:
