@@ -14,7 +14,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -139,12 +139,11 @@ def new_pipeline(architecture: str, labels: Sequence[str]) -> Any:
     return nlp
 
 
-@dataclass
+@dataclass(frozen=True)
 class Trained:
-    nlp: Any
     meta: dict
-    skipped: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
+    skipped: dict[str, int]
+    seconds: float
 
 
 def fit(train: Sequence[Example], held: Sequence[Example], labels: Sequence[str], *, architecture: str = ARCHITECTURE,
@@ -214,23 +213,16 @@ def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str],
         raise ModelError(f"no label has {MIN_EXAMPLES} tagged sentences to learn from in the training documents "
                          f"({counts}): tag more sentences first")
     nlp, scores = fit(train_set, held, labels, architecture=architecture, epochs=epochs, progress=progress)
-    meta = {
-        "name": name,
-        "labels": list(labels),
-        "trained_on": {"annotator": annotator, "sentences": len(train_set),
-                       "documents": len({e.doc_id for e in train_set})},
-        "held_out": {"sentences": len(held), "documents": len({e.doc_id for e in held})},
-        "scores": scores,
-        "skipped": skipped,
-        "base": base_name(architecture),
-        "architecture": architecture,
-        "threshold": THRESHOLD,
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+    meta = {"name": name, "labels": list(labels), "scores": scores, "skipped": skipped, "threshold": THRESHOLD,
+            "trained_on": {"annotator": annotator, "sentences": len(train_set),
+                           "documents": len({e.doc_id for e in train_set})},
+            "held_out": {"sentences": len(held), "documents": len({e.doc_id for e in held})},
+            "base": base_name(architecture), "architecture": architecture,
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     if progress:
         progress("saving", 0.0)
     save(models, name, nlp, meta)
-    return Trained(nlp, meta, skipped, time.perf_counter() - begin)
+    return Trained(meta, skipped, time.perf_counter() - begin)
 
 
 def check_model_name(name: str) -> str:
