@@ -1,12 +1,10 @@
-"""spaCy in a child process, for the interactive reader: loading a pipeline holds the GIL for seconds, which in the
-UI process stalls keys and makes quitting wait. The child keeps its pipelines loaded, never touches the store (the
-parent holds its lock), and can be killed at any moment.
-
-Protocol (pickled tuples): parent → child `("analyse", id, pipeline, lang, text)`, `("suggest", id, model,
-texts)`, `("cancel", id)`; child → parent `("progress", id, share)`, `("part", id, field, rows)`..., then
-`("done", id, model, note, encoded)`, `("suggested", id, [{label: p}, ...])`, `("error", id, message)` or
-`("cancelled", id)`. Parts of PART rows keep each GIL hold of the parent's reader thread to a few ms.
-"""
+"""spaCy in a child process, for the interactive reader: loading a pipeline holds the GIL for seconds, which in the UI
+process stalls keys and makes quitting wait. The child keeps its pipelines loaded, never touches the store (the
+parent holds its lock), and can be killed at any moment. Protocol (pickled tuples): parent → child `("analyse", id,
+pipeline, lang, text)`, `("suggest", id, model, texts)`, `("cancel", id)`; child → parent `("progress", id, share)`,
+`("part", id, field, rows)`..., then `("done", id, model, note, encoded)`, `("suggested", id, [{label: p}, ...])`,
+`("error", id, message)` or `("cancelled", id)`. Parts of PART rows keep each GIL hold of the parent's reader thread
+to a few ms."""
 
 from __future__ import annotations
 

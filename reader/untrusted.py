@@ -1,11 +1,9 @@
-"""Untrusted strings: the one set of rules every door applies before a string reaches the store.
-
-A control character (ESC, C1 `\\x9b`) would reach the terminal of whoever prints it later, and a lone surrogate
-cannot be written as UTF-8. **text** (document and note text): `\\n` line endings, controls but `\\n`/`\\t` and
-lone surrogates removed, no leading BOM; **one-line values** (meta, file names, titles): the same, and runs of
-breaks and tabs become one space; **names** (labels, annotators): NFC, then `NAME` or refused, since a name is
-an identity. Markup is no concern here: renderers show data as `Text`/`Content`.
-"""
+"""Untrusted strings: the one set of rules every door applies before a string reaches the store. A control
+character (ESC, C1 `\\x9b`) would reach the terminal of whoever prints it later, and a lone surrogate cannot be
+written as UTF-8. **text** (document and note text): `\\n` line endings, controls but `\\n`/`\\t` and lone
+surrogates removed, no leading BOM; **one-line values** (meta, file names, titles): the same, and runs of breaks
+and tabs become one space; **names** (labels, annotators): NFC, then `NAME` or refused, since a name is an
+identity. Markup is no concern here: renderers show data as `Text`/`Content`."""
 
 from __future__ import annotations
 
