@@ -111,12 +111,10 @@ def cache_key(pipeline: str | None, lang: str) -> str:
 
 def pipeline_identity(pipeline: str) -> str:
     """What a pipeline is, never where it is: `name@version`, plus a digest for a folder (`--model PATH`)."""
-    version = pipeline_version(pipeline)
-    if version is not None:
+    if (version := pipeline_version(pipeline)) is not None:
         return f"{pipeline}@{version}"
-    path = Path(pipeline)
-    if path.is_dir():
-        return _folder_identity(path.resolve())
+    if Path(pipeline).is_dir():
+        return _folder_identity(Path(pipeline).resolve())
     return f"{pipeline}@unknown"  # neither: loading it fails, so nothing is cached under this key
 
 
@@ -370,8 +368,7 @@ def _is_elided(text: str) -> bool:
 
 def entity_bounds(ent: Any) -> tuple[int, int] | None:
     """Character bounds of the name inside a predicted span, on token boundaries; None if it is not a name."""
-    doc = ent.doc
-    return _TokenView(doc.to_array(_view_attrs()), doc.text).entity_bounds(ent.start, ent.end)
+    return _TokenView(ent.doc.to_array(_view_attrs()), ent.doc.text).entity_bounds(ent.start, ent.end)
 
 
 def analyse(nlp: Language, text: str, progress: Callable[[float], None] | None = None) -> Analysis:

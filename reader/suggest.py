@@ -25,7 +25,7 @@ from reader.analysis import normalise_for_model
 from reader.annotations import AnnotatorWork
 from reader.documents import Document
 from reader.store import atomic_write, decode_name, encode_name, fsync_dir
-from reader.untrusted import UntrustedError, check_name
+from reader.untrusted import check_name
 
 META = "meta.json"
 PIPELINE = "pipeline"
@@ -200,7 +200,7 @@ def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str],
           progress: Progress | None = None) -> Trained:
     """Train on `annotator`'s tags and save the model as `name`; ModelError when the tags cannot make one."""
     begin = time.perf_counter()
-    name = check_model_name(name)
+    name = check_name(name, "model name", ModelError)  # the name grammar: it is written on accepted tags
     if progress:
         progress("reading", 0.0)
     items = examples(works)
@@ -223,14 +223,6 @@ def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str],
         progress("saving", 0.0)
     save(models, name, nlp, meta)
     return Trained(meta, skipped, time.perf_counter() - begin)
-
-
-def check_model_name(name: str) -> str:
-    """Model names follow the name grammar: they are written on accepted tags."""
-    try:
-        return check_name(name, "model name")
-    except UntrustedError as exc:
-        raise ModelError(str(exc)) from None
 
 
 def _fsync_tree(root: Path) -> None:
@@ -325,7 +317,7 @@ def models(folder: Path) -> tuple[list[ModelInfo], list[str]]:
 def find(folder: Path, name: str | None) -> ModelInfo:
     """The model called `name`, or the newest usable one; ModelError (one line) otherwise."""
     if name is not None:
-        path = folder / encode_name(check_model_name(name), "model name")
+        path = folder / encode_name(check_name(name, "model name", ModelError), "model name")
         if not path.is_dir():
             known = [m.name for m in models(folder)[0]]
             raise ModelError(f"no model {name!r} in the store" + (f" (models: {', '.join(known)})" if known else

@@ -63,13 +63,13 @@ def _clean_value(value: Any) -> Any:
     return value
 
 
-def check_name(value: object, what: str = "name") -> str:
-    """The name in NFC, or UntrustedError saying what was wrong (`what`: "label", "annotator"...)."""
+def check_name(value: object, what: str = "name", error: type[Exception] = UntrustedError) -> str:
+    """The name in NFC, or `error` saying what was wrong (`what`: "label", "annotator"...)."""
     if not isinstance(value, str):
-        raise UntrustedError(f"{what} must be text, not {type(value).__name__}")
+        raise error(f"{what} must be text, not {type(value).__name__}")
     name = unicodedata.normalize("NFC", value)
     if NAME.fullmatch(name) is None:
-        raise UntrustedError(f"{what} {value!r:.60} is not a valid name ({NAME_RULE})")
+        raise error(f"{what} {value!r:.60} is not a valid name ({NAME_RULE})")
     return name
 
 
