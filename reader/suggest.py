@@ -147,7 +147,7 @@ class Trained:
 
 
 def fit(train: Sequence[Example], held: Sequence[Example], labels: Sequence[str], *, architecture: str = ARCHITECTURE,
-        epochs: int = EPOCHS, progress: Progress | None = None) -> tuple[Any, dict[str, dict]]:
+        progress: Progress | None = None) -> tuple[Any, dict[str, dict]]:
     """Train on `train`, score on `held`: (pipeline, {label: {"p", "r", "f", "n"}}), n = held-out positives."""
     from spacy.training import Example as SpacyExample
     from spacy.util import compounding, fix_random_seed, minibatch
@@ -158,9 +158,9 @@ def fit(train: Sequence[Example], held: Sequence[Example], labels: Sequence[str]
                                    {"cats": {n: float(n in e.labels) for n in labels}}) for e in train]
     optimizer = nlp.initialize(lambda: data)
     rng = random.Random(SEED)
-    steps = max(1, epochs * len(data))
+    steps = max(1, EPOCHS * len(data))
     done = 0
-    for _ in range(epochs):
+    for _ in range(EPOCHS):
         rng.shuffle(data)
         for batch in minibatch(data, size=compounding(8.0, 64.0, 1.05)):
             nlp.update(batch, sgd=optimizer, drop=0.2, losses={})
@@ -196,8 +196,7 @@ def _round(x: float | None) -> float | None:
 
 
 def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str], models: Path, annotator: str,
-          name: str, *, architecture: str = ARCHITECTURE, epochs: int = EPOCHS,
-          progress: Progress | None = None) -> Trained:
+          name: str, *, architecture: str = ARCHITECTURE, progress: Progress | None = None) -> Trained:
     """Train on `annotator`'s tags and save the model as `name`; ModelError when the tags cannot make one."""
     begin = time.perf_counter()
     name = check_name(name, "model name", ModelError)  # the name grammar: it is written on accepted tags
@@ -212,7 +211,7 @@ def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str],
         counts = ", ".join(f"{n} {c}" for n, c in skipped.items())
         raise ModelError(f"no label has {MIN_EXAMPLES} tagged sentences to learn from in the training documents "
                          f"({counts}): tag more sentences first")
-    nlp, scores = fit(train_set, held, labels, architecture=architecture, epochs=epochs, progress=progress)
+    nlp, scores = fit(train_set, held, labels, architecture=architecture, progress=progress)
     meta = {"name": name, "labels": list(labels), "scores": scores, "skipped": skipped, "threshold": THRESHOLD,
             "trained_on": {"annotator": annotator, "sentences": len(train_set),
                            "documents": len({e.doc_id for e in train_set})},
