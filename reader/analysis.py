@@ -276,9 +276,9 @@ def _from_doc(doc: Doc, text: str, model: str, note: str) -> Analysis:
 
 @functools.cache
 def _view_attrs() -> list[int]:
-    from spacy.attrs import IDX, IS_PUNCT, IS_QUOTE, IS_SPACE, LENGTH, LOWER, SENT_START
+    from spacy.attrs import IDX, IS_PUNCT, IS_QUOTE, IS_SPACE, LENGTH, SENT_START
 
-    return [IDX, LENGTH, IS_SPACE, IS_PUNCT, IS_QUOTE, SENT_START, LOWER]
+    return [IDX, LENGTH, IS_SPACE, IS_PUNCT, IS_QUOTE, SENT_START]
 
 
 class _TokenView:
@@ -291,7 +291,6 @@ class _TokenView:
         self.space = array[:, 2].astype(bool).tolist()
         self.punct = (array[:, 3] | array[:, 4]).astype(bool).tolist()  # is_punct or is_quote
         self.sent_start = (array[:, 5] == 1).tolist()
-        self.lower = array[:, 6].tolist()  # the string id of lower_
 
     def word(self, i: int) -> str:
         return self.text[self.starts[i]:self.ends[i]]
@@ -330,7 +329,7 @@ class _TokenView:
         return start, end
 
     def entity_bounds(self, start: int, end: int) -> tuple[int, int] | None:
-        """`entity_bounds(doc[start:end])`, comparing LOWER string ids to spare the Tokens."""
+        """`entity_bounds(doc[start:end])` on the plain lists, to spare the Tokens."""
         start, end = self.trim_edges(start, end)
         if end == start:
             return None
@@ -339,18 +338,10 @@ class _TokenView:
         if len(text) < 2 or text[-1] in _APOSTROPHES or not any(c.isalpha() for c in text) or \
                 (end - start == 1 and text.lower() in _NOT_NAMES):
             return None
-        function_words, lower, word = _function_word_ids(), self.lower, self.word
-        for i in range(start, end):
-            if lower[i] not in function_words and any(c.isupper() or c.isdigit() for c in word(i)):
+        for word in map(self.word, range(start, end)):
+            if word.lower() not in _FUNCTION_WORDS and any(c.isupper() or c.isdigit() for c in word):
                 return start_char, end_char
         return None  # « La réunion », « le »: nothing in it looks like a name
-
-
-@functools.cache
-def _function_word_ids() -> frozenset[int]:
-    from spacy.strings import get_string_id
-
-    return frozenset(get_string_id(w) for w in _FUNCTION_WORDS)
 
 
 def trim_space(text: str, start: int, end: int) -> tuple[int, int]:
