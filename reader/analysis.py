@@ -94,7 +94,6 @@ def pipeline_version(name: str) -> str | None:
 
 
 def choose_pipeline(lang: str, requested: str | None = None) -> str | None:
-    """The pipeline to use: the one asked for, else the best installed for the language, else None."""
     if requested:
         return requested
     for name in (f"{lang}_core_news_md", f"{lang}_core_news_sm", f"{lang}_core_web_md", f"{lang}_core_web_sm"):

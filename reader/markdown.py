@@ -27,14 +27,12 @@ def parser() -> MarkdownIt:
 
 
 def to_text(source: str) -> Converted:
-    """The plain text of a Markdown document and its title (the first `#` heading)."""
     root = SyntaxTreeNode(parser().parse(source))
     title = next((inline(node) for node in root.walk() if node.type == "heading" and node.tag == "h1"), "")
     return Converted("\n\n".join(block for block in blocks(root.children) if block.strip()), title)
 
 
 def blocks(nodes: list[SyntaxTreeNode]) -> Iterator[str]:
-    """Each block-level node as one paragraph (lists and tables as one block of lines)."""
     for node in nodes:
         if node.type in ("heading", "paragraph"):
             yield inline(node)
@@ -70,7 +68,6 @@ def list_lines(node: SyntaxTreeNode, depth: int) -> list[str]:
 
 
 def inline(node: SyntaxTreeNode) -> str:
-    """The text of a block's inline content, each line's spaces made one."""
     lines = (_SPACES.sub(" ", line).strip() for line in "".join(_pieces(node)).split("\n"))
     return "\n".join(line for line in lines if line)
 

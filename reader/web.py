@@ -145,7 +145,6 @@ def blocks(body: Any) -> Iterator[str]:
 
 
 def inline(element: Any) -> str:
-    """An element's text with `lb` as line breaks and runs of spaces made one, each line trimmed."""
     for lb in element.iter("lb"):
         lb.text = "\n"  # trafilatura's tree is ours to change
     lines = (_WS.sub(" ", line).strip() for line in "".join(element.itertext()).split("\n"))
