@@ -193,9 +193,8 @@ def serve(conn: Any) -> None:
 
     with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
         while True:
-            if not inbox:
-                check(0, block=True)
-                continue
+            while not inbox:
+                check(0, block=True)  # waits for the next request
             kind, request, *args = inbox.popleft()
             try:
                 check(request)
