@@ -366,10 +366,8 @@ def analyse(nlp: Language, text: str, progress: Callable[[float], None] | None =
     return next(analyse_many(nlp, [text], progress=progress))
 
 
-def analyse_many(
-    nlp: Language, texts: Iterable[str], *, batch_size: int = 32, n_process: int = 1,
-    progress: Callable[[float], None] | None = None,
-) -> Iterator[Analysis]:
+def analyse_many(nlp: Language, texts: Iterable[str], *, batch_size: int = 32, n_process: int = 1,
+                 progress: Callable[[float], None] | None = None) -> Iterator[Analysis]:
     """Analyse texts in batches; results come back in order, with offsets into the original texts."""
     texts = list(texts)
     name = model_name(nlp)

@@ -46,9 +46,8 @@ class AnalysisProcess:
         self._cancelled: set[int] = set()
         self.closed = False  # for good: `close()` was called
 
-    def analyse(self, pipeline: str | None, lang: str, text: str,
-                progress: Callable[[float], None] | None = None, *, tag: Hashable = None,
-                ) -> tuple[Analysis, bytes]:
+    def analyse(self, pipeline: str | None, lang: str, text: str, progress: Callable[[float], None] | None = None,
+                *, tag: Hashable = None) -> tuple[Analysis, bytes]:
         """The analysis and its record encoded for the store's cache; AnalysisCancelled after `cancel(tag)`."""
         return self._call(("analyse", pipeline, lang, text), progress, tag)
 

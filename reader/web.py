@@ -106,10 +106,9 @@ def extract(markup: str) -> Extracted | None:
     """trafilatura's main text and metadata; paragraphs kept as paragraphs (a blank line between them)."""
     import trafilatura
 
-    found = trafilatura.bare_extraction(
-        markup, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
-        date_extraction_params={"extensive_search": False, "original_date": True},
-    )
+    found = trafilatura.bare_extraction(markup, with_metadata=True, include_comments=False, include_tables=True,
+                                        include_images=False,
+                                        date_extraction_params={"extensive_search": False, "original_date": True})
     if found is None or found.body is None:
         return None
     paragraphs = [p for p in blocks(found.body) if not _READ_ALSO.match(p) or len(p.split()) > 30]
