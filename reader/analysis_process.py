@@ -42,8 +42,7 @@ class AnalysisProcess:
         self._lock = threading.Lock()  # one request on the pipe at a time
         self._state = threading.Lock()  # guards the fields below
         self._ids = itertools.count(1)
-        self._tags: dict[int, Hashable] = {}
-        self._cancelled: set[int] = set()
+        self._tags: dict[int, Hashable] = {}  # the requests not cancelled yet, with their tags
         self.closed = False  # for good: `close()` was called
 
     def analyse(self, pipeline: str | None, lang: str, text: str, progress: Callable[[float], None] | None = None,
@@ -74,18 +73,17 @@ class AnalysisProcess:
         finally:
             with self._state:
                 self._tags.pop(request, None)
-                self._cancelled.discard(request)
 
     def cancel(self, tag: Hashable) -> None:
         """Drop every request made with `tag` (queued or running); returns at once, without any I/O."""
         with self._state:
-            self._cancelled.update(r for r, t in self._tags.items() if t == tag)
+            self._tags = {r: t for r, t in self._tags.items() if t != tag}
 
     def close(self) -> None:
         """Kill the child now (the model dies with it) and drop every request; does not wait for anything."""
         with self._state:
             self.closed = True
-            self._cancelled.update(self._tags)
+            self._tags.clear()
             process = self._process
         if process is not None and process.poll() is None:
             process.kill()  # its end of the pipe closes: a reader blocked on it wakes up with EOF
@@ -96,7 +94,7 @@ class AnalysisProcess:
 
     def _check(self, request: int) -> None:
         with self._state:
-            if self.closed or request in self._cancelled:
+            if self.closed or request not in self._tags:
                 raise AnalysisCancelled
 
     def _ensure_child(self) -> Any:
