@@ -263,7 +263,6 @@ def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: S
             if is_url(value := doc.meta.get(key)):  # a str naming a web address
                 known.setdefault(value, doc)
     docs: list[Document] = []
-    failed = 0
     for number, entry in enumerate(parsed.entries, 1):
         link = entry.get("link") or ""
         item = f"{where} item {number}" + (f" ({link})" if link else "")
@@ -273,11 +272,10 @@ def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: S
                 "sitename": site, "feed": where if is_url(where) else Path(where).name,
             }))
         except DocumentError as exc:
-            failed += 1
             if report:
                 report(f"warning: {exc}")
-    if not docs and failed:
-        raise DocumentError(f"{where}: none of its {failed} items could be imported")
+    if not docs:  # every item failed (there is at least one)
+        raise DocumentError(f"{where}: none of its {len(parsed.entries)} items could be imported")
     return docs
 
 
