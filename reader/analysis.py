@@ -296,9 +296,8 @@ class _TokenView:
 
     def is_edge_junk(self, i: int, text: str) -> bool:
         """Spaces, punctuation (brackets aside) and lowercase function words never start or end a name."""
-        if self.space[i] or (text.islower() and text in _FUNCTION_WORDS):
-            return True
-        return self.punct[i] and text not in _BRACKETS and text not in _CLOSERS
+        return self.space[i] or (text.islower() and text in _FUNCTION_WORDS) or \
+            (self.punct[i] and text not in _BRACKETS and text not in _CLOSERS)
 
     def trim_edges(self, start: int, end: int) -> tuple[int, int]:
         """Narrow to the name: « l’ONU », « L’ONU a voté » lose the elision, « chez L’Oréal » keeps it; brackets

@@ -79,8 +79,7 @@ def split_header(text: str) -> tuple[str, dict[str, str]]:
         if header and len(header) < len(lines) and not lines[len(header)].strip():
             meta.update((m.group(1).lower(), m.group(2).strip()) for m in header)
             text = "\n".join(lines[len(header) + 1 :])
-    m = _LEADING_DATE.match(text)
-    if m:
+    if m := _LEADING_DATE.match(text):
         meta.setdefault("date", m.group(1))
         text = text[m.end() :]
     return text.strip(), meta
@@ -113,9 +112,7 @@ def derive_title(text: str, limit: int = 90) -> str:
 
 def guess_language(text: str) -> str:
     """A cheap function-word vote, enough to pick a pipeline; metadata `lang` always wins over it."""
-    words = re.findall(r"\w+", text[:5000].lower())
-    if not words:
-        return DEFAULT_LANG
+    words = re.findall(r"\w+", text[:5000].lower())  # none: every score 0, below the bar
     scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
     best = max(scores, key=lambda k: scores[k])
     return best if scores[best] >= max(3, len(words) // 50) and scores[best] > scores[DEFAULT_LANG] else DEFAULT_LANG

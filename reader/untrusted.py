@@ -44,8 +44,7 @@ def clean_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     """Every key and string value one-line cleaned, nested ones too; UntrustedError for a key emptied or clashing."""
     cleaned: dict[str, Any] = {}
     for key, value in meta.items():
-        name = clean_line(str(key))
-        if not name:
+        if not (name := clean_line(str(key))):
             raise UntrustedError(f"meta key {key!r} is empty once control characters are removed")
         if name in cleaned:
             raise UntrustedError(f"meta key {key!r} is the same as {name!r} once control characters are removed")

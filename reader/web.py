@@ -281,8 +281,7 @@ def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: S
 
 def feed_item(entry: Any, where: str, *, link: str, fallback: dict[str, str]) -> Document:
     """One item: the content the feed carries (`content:encoded`, Atom `content`), else the page at its link."""
-    content = next((c for c in entry.get("content") or () if c.get("value", "").strip()), None)
-    if content is not None:
+    if (content := next((c for c in entry.get("content") or () if c.get("value", "").strip()), None)) is not None:
         value = content["value"]
         if "html" not in (content.get("type") or "text/html"):
             value = "".join(f"<p>{html.escape(p)}</p>" for p in value.split("\n\n"))
