@@ -75,6 +75,4 @@ def check_name(value: object, what: str = "name", error: type[Exception] = Untru
 def visible(text: str, *, one_line: bool = False) -> str:
     """Controls (`one_line`: breaks and tabs too) as `\\x1b`-style escapes, for an old store or a command line."""
     pattern = _SHOWN_ONE_LINE if one_line else _CONTROL
-    if pattern.search(text) is None:
-        return text
     return pattern.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
