@@ -23,6 +23,7 @@ from typing import Any
 
 from reader import collector
 from reader.analysis import Analysis, AnalysisError, Span, analyse, load_pipeline
+from reader.store import encode_record
 
 POLL = 0.05  # seconds between checks for a cancelled request while waiting (also bounds a quit's wait)
 PART = 10_000  # rows (tokens, sentences or entities) per message of a result
@@ -166,8 +167,6 @@ class AnalysisProcess:
 
 def serve(conn: Any) -> None:
     """The child's loop: answer requests until the pipe closes. Pipelines stay loaded between requests."""
-    from reader.store import encode_record
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c in the terminal is the app's to handle
     with contextlib.suppress(OSError):
         os.nice(NICE)
