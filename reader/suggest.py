@@ -283,10 +283,9 @@ def read_meta(folder: Path, name: str) -> dict:
         raise ModelError(f"{where} has no {META}: it is damaged or half-written; train it again") from None
     except (OSError, ValueError, RecursionError) as exc:
         raise ModelError(f"{where}: {META} is damaged ({type(exc).__name__}); train it again") from None
-    ok = (isinstance(meta, dict) and isinstance(meta.get("labels"), list) and meta["labels"]
-          and all(isinstance(x, str) for x in meta["labels"]) and isinstance(meta.get("scores"), dict)
-          and isinstance(meta.get("trained_on"), dict))
-    if not ok:
+    if not (isinstance(meta, dict) and isinstance(meta.get("labels"), list) and meta["labels"]
+            and all(isinstance(x, str) for x in meta["labels"]) and isinstance(meta.get("scores"), dict)
+            and isinstance(meta.get("trained_on"), dict)):
         raise ModelError(f"{where}: {META} is not a model's description; train it again")
     if not (folder / PIPELINE).is_dir():
         raise ModelError(f"{where} has no {PIPELINE}/ folder: it is damaged; train it again")

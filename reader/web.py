@@ -55,10 +55,8 @@ _READ_ALSO = re.compile(r"\W*(?:à\s+)?(?:lire|voir|relire|écouter)\s+(?:aussi|
 
 def is_feed(data: bytes) -> bool:
     """RSS, RDF or Atom by content (file suffixes and server types lie): its root element comes before any HTML."""
-    head = data[:4096]
-    feed = _FEED_ROOT.search(head)
-    page = _HTML_ROOT.search(head)
-    return feed is not None and (page is None or feed.start() < page.start())
+    feed = _FEED_ROOT.search(data, 0, 4096)
+    return feed is not None and _HTML_ROOT.search(data, 0, feed.start()) is None
 
 
 def looks_like_html(data: bytes) -> bool:
