@@ -106,8 +106,7 @@ def derive_title(text: str, limit: int = 90) -> str:
     first = clean_line(text.strip().split("\n", 1)[0].lstrip("#"))
     if len(first) <= limit:
         return first
-    cut = first[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(" ,;:") + "…"
+    return first[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"  # cut at a word
 
 
 def guess_language(text: str) -> str:
