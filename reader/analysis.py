@@ -1,19 +1,18 @@
-"""Analysis: sentences, tokens and entities from spaCy as character offsets into the stored text.
-
-spaCy is imported inside functions, so nothing here slows the first paint: a cached analysis shows a document.
-"""
+"""Analysis: sentences, tokens and entities from spaCy as character offsets into the stored text. spaCy is imported
+inside functions, so nothing here slows the first paint: a cached analysis shows a document."""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import itertools
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -24,24 +23,30 @@ ANALYSIS_VERSION = 2  # bump when the post-processing changes, so that older cac
 EXCLUDE = ["tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "tagger"]
 """Not needed: the shipped `senter` replaces the parser, same entities (bench/README.md); see `_exclusions`."""
 
-ELIDED = ("c", "d", "j", "l", "m", "n", "s", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu",
-          "quelqu")
+ELIDED = ("c", "d", "j", "l", "m", "n", "s", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "presqu", "quelqu")
 """French elided forms: the pipelines know « d' », not « d’ » (spaCy #6769): see `prepare_tokenizer`."""
 
 _APOSTROPHES = "'\u2019"
 _FUNCTION_WORDS = frozenset({
-    "le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "à", "a", "et", "ou",
-    "ni", "mais", "donc", "car", "en", "y", "ce", "c", "cet", "cette", "ces", "qui", "que", "qu",
-    "quoi", "dont", "où", "ne", "n", "se", "s", "sa", "son", "ses", "leur", "leurs", "lui", "il",
-    "elle", "ils", "elles", "on", "nous", "vous", "je", "j", "tu", "me", "m", "te", "t", "par", "pour",
-    "sur", "sous", "dans", "avec", "sans", "chez", "selon", "vers", "entre", "contre", "depuis",
-    "pendant", "the", "of", "and"
+    "le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "à", "a", "et", "ou", "ni", "mais",
+    "donc", "car", "en", "y", "ce", "c", "cet", "cette", "ces", "qui", "que", "qu", "quoi", "dont", "où", "ne", "n",
+    "se", "s", "sa", "son", "ses", "leur", "leurs", "lui", "il", "elle", "ils", "elles", "on", "nous", "vous", "je",
+    "j", "tu", "me", "m", "te", "t", "par", "pour", "sur", "sous", "dans", "avec", "sans", "chez", "selon", "vers",
+    "entre", "contre", "depuis", "pendant", "the", "of", "and"
 })
 _NOT_NAMES = frozenset({
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "janvier", "février",
-    "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "janvier", "février", "mars", "avril",
+    "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"
 })
 """Single-word spans the small model tags (« Mercredi » as LOC) that are never names in WikiNER."""
+
+_SAME_LENGTH = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u00a0": " ", "\u202f": " ", "\u2007": " "})
+_NOT_START = 2**64 - 1  # -1 (not a start) as spaCy stores a sentence start in a uint64 array
+_SENTENCE_END_CODES = sorted(map(ord, ".!?…»”\"')]"))  # what ends a sentence, as code points
+_BRACKETS = {"(": ")", "[": "]", "{": "}"}
+_CLOSERS = frozenset(_BRACKETS.values())
+BATCH_CHARS = 200_000
+CHUNK = 100_000  # long texts go in pieces cut at line breaks: spaCy refuses texts over `nlp.max_length`
 
 
 class AnalysisError(Exception):
@@ -64,25 +69,17 @@ class Analysis:
     note: str = ""  # why there are no entities, when that is the case (shown in the status line)
 
     def to_record(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "version": ANALYSIS_VERSION,
-            "tokens": list(itertools.chain.from_iterable(self.tokens)),
-            "sentences": [list(s) for s in self.sentences],
-            "entities": [[e.start, e.end, e.label] for e in self.entities],
-            "note": self.note,
-        }
+        """Tokens flat (`[start, end, start, end...]`): a cached analysis is mostly tokens."""
+        return {"model": self.model, "version": ANALYSIS_VERSION, "tokens": list(itertools.chain(*self.tokens)),
+                "sentences": [list(s) for s in self.sentences],
+                "entities": [[e.start, e.end, e.label] for e in self.entities], "note": self.note}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Analysis:
         flat = record["tokens"]
-        return cls(
-            model=record["model"],
-            tokens=tuple(zip(flat[::2], flat[1::2], strict=True)),
-            sentences=tuple((s, e) for s, e in record["sentences"]),
-            entities=tuple(Span(s, e, label) for s, e, label in record["entities"]),
-            note=record.get("note", ""),
-        )
+        return cls(record["model"], tuple(zip(flat[::2], flat[1::2], strict=True)),
+                   tuple((s, e) for s, e in record["sentences"]),
+                   tuple(Span(s, e, label) for s, e, label in record["entities"]), record.get("note", ""))
 
 
 @functools.cache
@@ -97,7 +94,6 @@ def pipeline_version(name: str) -> str | None:
 
 
 def choose_pipeline(lang: str, requested: str | None = None) -> str | None:
-    """The pipeline to use: the one asked for, else the best installed for the language, else None."""
     if requested:
         return requested
     for name in (f"{lang}_core_news_md", f"{lang}_core_news_sm", f"{lang}_core_web_md", f"{lang}_core_web_sm"):
@@ -108,19 +104,16 @@ def choose_pipeline(lang: str, requested: str | None = None) -> str | None:
 
 def cache_key(pipeline: str | None, lang: str) -> str:
     """Key of a cached analysis: what the pipeline is (`pipeline_identity`) + our post-processing version."""
-    if pipeline is None:
-        return f"blank-{lang}+{ANALYSIS_VERSION}"
-    return f"{pipeline_identity(pipeline)}+{ANALYSIS_VERSION}"
+    identity = f"blank-{lang}" if pipeline is None else pipeline_identity(pipeline)
+    return f"{identity}+{ANALYSIS_VERSION}"
 
 
 def pipeline_identity(pipeline: str) -> str:
     """What a pipeline is, never where it is: `name@version`, plus a digest for a folder (`--model PATH`)."""
-    version = pipeline_version(pipeline)
-    if version is not None:
+    if (version := pipeline_version(pipeline)) is not None:
         return f"{pipeline}@{version}"
-    path = Path(pipeline)
-    if path.is_dir():
-        return _folder_identity(path.resolve())
+    if Path(pipeline).is_dir():
+        return _folder_identity(Path(pipeline).resolve())
     return f"{pipeline}@unknown"  # neither: loading it fails, so nothing is cached under this key
 
 
@@ -128,10 +121,8 @@ def pipeline_identity(pipeline: str) -> str:
 def _folder_identity(path: Path) -> str:
     """A folder's files hashed: a copy keeps the key, retraining changes it (its meta.json version would not)."""
     try:
-        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = {}
-    if not isinstance(meta, dict):
+        meta = msgspec.json.decode((path / "meta.json").read_bytes(), type=dict)
+    except (OSError, msgspec.DecodeError):
         meta = {}
     digest = hashlib.sha256()
     try:
@@ -166,7 +157,7 @@ def load_pipeline(name: str | None, lang: str = "fr") -> Language:
         raise AnalysisError(f"spaCy pipeline {name!r} is not installed (python -m spacy download {name})") from None
     except Exception as exc:  # a broken package: the user needs the reason, not a traceback
         raise AnalysisError(f"cannot load spaCy pipeline {name!r}: {exc}") from None
-    if "senter" in nlp.component_names and "senter" in nlp.disabled:
+    if "senter" in nlp.disabled:
         nlp.enable_pipe("senter")
     if not ({"senter", "parser", "sentencizer"} & set(nlp.pipe_names)):
         nlp.add_pipe("sentencizer", first=True)
@@ -230,15 +221,9 @@ def model_name(nlp: Language) -> str:
     return f"{nlp.lang}_{nlp.meta['name']}@{nlp.meta.get('version', 'unknown')}"
 
 
-_SAME_LENGTH = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u00a0": " ", "\u202f": " ", "\u2007": " "})
-
-
 def normalise_for_model(text: str) -> str:
     """Same-length text as the pipelines were trained on, for the classifier (the NER does better with the norms)."""
     return text.translate(_SAME_LENGTH)
-
-
-_SENTENCE_END = frozenset(".!?…»”\"')]")
 
 
 def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
@@ -247,32 +232,24 @@ def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
     import numpy
     from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 
-    n = len(doc)
-    if not n:
+    if not len(doc):
         return doc
-    array = doc.to_array([IDX, LENGTH, IS_SPACE])
-    starts = array[:, 0].astype(numpy.int64)
-    ends = starts + array[:, 1].astype(numpy.int64)
+    array = doc.to_array([IDX, LENGTH, IS_SPACE]).astype(numpy.int64)
     space = array[:, 2].astype(bool)
     text = doc.text if text is None else text
     codes = numpy.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")  # codes[i] is text[i]
-    newlines = numpy.concatenate(([0], numpy.cumsum(codes == 10)))
-    breaks = numpy.cumsum(space & (newlines[ends] > newlines[starts]))  # line breaks in space tokens so far
+    newlines = numpy.concatenate(([0], numpy.cumsum(codes == 10)))  # newlines[i]: line breaks before text[i]
     words = numpy.flatnonzero(~space)
-    values = numpy.zeros(n, dtype=numpy.uint64)
-    values[space] = _NOT_START
-    if len(words):
-        after_break = numpy.concatenate(([True], breaks[words[1:]] > breaks[words[:-1]]))
-        open_end = numpy.concatenate(([False], ~numpy.isin(codes[ends[words[:-1]] - 1], _SENTENCE_END_CODES)))
+    starts, ends = array[words, 0], array[words, 0] + array[words, 1]
+    values = numpy.where(space, _NOT_START, 0).astype(numpy.uint64)
+    if len(words):  # between two words only spaces: a line break there starts a sentence
+        after_break = numpy.concatenate(([True], newlines[starts[1:]] > newlines[ends[:-1]]))
+        open_end = numpy.concatenate(([False], ~numpy.isin(codes[ends[:-1] - 1], _SENTENCE_END_CODES)))
         values[words[after_break]] = 1
         values[words[open_end & ~after_break]] = _NOT_START
     values[0] = 1  # a word or a space, the first token starts a sentence
-    doc.from_array([SENT_START], values.reshape(n, 1))
+    doc.from_array([SENT_START], values.reshape(-1, 1))
     return doc
-
-
-_NOT_START = 2**64 - 1  # -1 (not a start) as spaCy stores a sentence start in a uint64 array
-_SENTENCE_END_CODES = sorted(ord(c) for c in _SENTENCE_END)
 
 
 def _note(nlp: Language) -> str:
@@ -298,9 +275,9 @@ def _from_doc(doc: Doc, text: str, model: str, note: str) -> Analysis:
 
 @functools.cache
 def _view_attrs() -> list[int]:
-    from spacy.attrs import IDX, IS_PUNCT, IS_QUOTE, IS_SPACE, LENGTH, LOWER, SENT_START
+    from spacy.attrs import IDX, IS_PUNCT, IS_QUOTE, IS_SPACE, LENGTH, SENT_START
 
-    return [IDX, LENGTH, IS_SPACE, IS_PUNCT, IS_QUOTE, SENT_START, LOWER]
+    return [IDX, LENGTH, IS_SPACE, IS_PUNCT, IS_QUOTE, SENT_START]
 
 
 class _TokenView:
@@ -313,16 +290,14 @@ class _TokenView:
         self.space = array[:, 2].astype(bool).tolist()
         self.punct = (array[:, 3] | array[:, 4]).astype(bool).tolist()  # is_punct or is_quote
         self.sent_start = (array[:, 5] == 1).tolist()
-        self.lower = array[:, 6].tolist()  # the string id of lower_
 
     def word(self, i: int) -> str:
         return self.text[self.starts[i]:self.ends[i]]
 
     def is_edge_junk(self, i: int, text: str) -> bool:
         """Spaces, punctuation (brackets aside) and lowercase function words never start or end a name."""
-        if self.space[i] or (text.islower() and text in _FUNCTION_WORDS):
-            return True
-        return self.punct[i] and text not in _BRACKETS and text not in _CLOSERS
+        return self.space[i] or (text.islower() and text in _FUNCTION_WORDS) or \
+            (self.punct[i] and text not in _BRACKETS and text not in _CLOSERS)
 
     def trim_edges(self, start: int, end: int) -> tuple[int, int]:
         """Narrow to the name: « l’ONU », « L’ONU a voté » lose the elision, « chez L’Oréal » keeps it; brackets
@@ -352,7 +327,7 @@ class _TokenView:
         return start, end
 
     def entity_bounds(self, start: int, end: int) -> tuple[int, int] | None:
-        """`entity_bounds(doc[start:end])`, comparing LOWER string ids to spare the Tokens."""
+        """`entity_bounds(doc[start:end])` on the plain lists, to spare the Tokens."""
         start, end = self.trim_edges(start, end)
         if end == start:
             return None
@@ -361,18 +336,10 @@ class _TokenView:
         if len(text) < 2 or text[-1] in _APOSTROPHES or not any(c.isalpha() for c in text) or \
                 (end - start == 1 and text.lower() in _NOT_NAMES):
             return None
-        function_words, lower, word = _function_word_ids(), self.lower, self.word
-        for i in range(start, end):
-            if lower[i] not in function_words and any(c.isupper() or c.isdigit() for c in word(i)):
+        for word in map(self.word, range(start, end)):
+            if word.lower() not in _FUNCTION_WORDS and any(c.isupper() or c.isdigit() for c in word):
                 return start_char, end_char
         return None  # « La réunion », « le »: nothing in it looks like a name
-
-
-@functools.cache
-def _function_word_ids() -> frozenset[int]:
-    from spacy.strings import get_string_id
-
-    return frozenset(get_string_id(w) for w in _FUNCTION_WORDS)
 
 
 def trim_space(text: str, start: int, end: int) -> tuple[int, int]:
@@ -388,14 +355,9 @@ def _is_elided(text: str) -> bool:
     return len(text) > 1 and text[-1] in _APOSTROPHES and text[:-1].lower() in ELIDED
 
 
-_BRACKETS = {"(": ")", "[": "]", "{": "}"}
-_CLOSERS = frozenset(_BRACKETS.values())
-
-
 def entity_bounds(ent: Any) -> tuple[int, int] | None:
     """Character bounds of the name inside a predicted span, on token boundaries; None if it is not a name."""
-    doc = ent.doc
-    return _TokenView(doc.to_array(_view_attrs()), doc.text).entity_bounds(ent.start, ent.end)
+    return _TokenView(ent.doc.to_array(_view_attrs()), ent.doc.text).entity_bounds(ent.start, ent.end)
 
 
 def analyse(nlp: Language, text: str, progress: Callable[[float], None] | None = None) -> Analysis:
@@ -403,10 +365,8 @@ def analyse(nlp: Language, text: str, progress: Callable[[float], None] | None =
     return next(analyse_many(nlp, [text], progress=progress))
 
 
-def analyse_many(
-    nlp: Language, texts: Iterable[str], *, batch_size: int = 32, n_process: int = 1,
-    progress: Callable[[float], None] | None = None,
-) -> Iterator[Analysis]:
+def analyse_many(nlp: Language, texts: Iterable[str], *, batch_size: int = 32, n_process: int = 1,
+                 progress: Callable[[float], None] | None = None) -> Iterator[Analysis]:
     """Analyse texts in batches; results come back in order, with offsets into the original texts."""
     texts = list(texts)
     name = model_name(nlp)
@@ -428,10 +388,6 @@ def analyse_many(
         if end == len(texts[i]):
             yield _joined(parts) if len(parts) > 1 else parts[0][1]
             parts = []
-
-
-BATCH_CHARS = 200_000
-CHUNK = 100_000  # long texts go in pieces cut at line breaks: spaCy refuses texts over `nlp.max_length`
 
 
 def chunks(text: str, size: int = CHUNK) -> list[tuple[int, int]]:

@@ -1,12 +1,10 @@
-"""spaCy in a child process, for the interactive reader: loading a pipeline holds the GIL for seconds, which in the
-UI process stalls keys and makes quitting wait. The child keeps its pipelines loaded, never touches the store (the
-parent holds its lock), and can be killed at any moment.
-
-Protocol (pickled tuples): parent → child `("analyse", id, pipeline, lang, text)`, `("suggest", id, model,
-texts)`, `("cancel", id)`; child → parent `("progress", id, share)`, `("part", id, field, rows)`..., then
-`("done", id, model, note, encoded)`, `("suggested", id, [{label: p}, ...])`, `("error", id, message)` or
-`("cancelled", id)`. Parts of PART rows keep each GIL hold of the parent's reader thread to a few ms.
-"""
+"""spaCy in a child process, for the interactive reader: loading a pipeline holds the GIL for seconds, which in the UI
+process stalls keys and makes quitting wait. The child keeps its pipelines loaded, never touches the store (the
+parent holds its lock), and can be killed at any moment. Protocol (pickled tuples): parent → child `("analyse", id,
+pipeline, lang, text)`, `("suggest", id, model, texts)`, `("cancel", id)`; child → parent `("progress", id, share)`,
+`("part", id, field, rows)`..., then `("done", id, model, note, encoded)`, `("suggested", id, [{label: p}, ...])`,
+`("error", id, message)` or `("cancelled", id)`. Parts of PART rows keep each GIL hold of the parent's reader thread
+to a few ms."""
 
 from __future__ import annotations
 
@@ -25,6 +23,7 @@ from typing import Any
 
 from reader import collector
 from reader.analysis import Analysis, AnalysisError, Span, analyse, load_pipeline
+from reader.store import encode_record
 
 POLL = 0.05  # seconds between checks for a cancelled request while waiting (also bounds a quit's wait)
 PART = 10_000  # rows (tokens, sentences or entities) per message of a result
@@ -44,13 +43,11 @@ class AnalysisProcess:
         self._lock = threading.Lock()  # one request on the pipe at a time
         self._state = threading.Lock()  # guards the fields below
         self._ids = itertools.count(1)
-        self._tags: dict[int, Hashable] = {}
-        self._cancelled: set[int] = set()
-        self._closed = False
+        self._tags: dict[int, Hashable] = {}  # the requests not cancelled yet, with their tags
+        self.closed = False  # for good: `close()` was called
 
-    def analyse(self, pipeline: str | None, lang: str, text: str,
-                progress: Callable[[float], None] | None = None, *, tag: Hashable = None,
-                ) -> tuple[Analysis, bytes]:
+    def analyse(self, pipeline: str | None, lang: str, text: str, progress: Callable[[float], None] | None = None,
+                *, tag: Hashable = None) -> tuple[Analysis, bytes]:
         """The analysis and its record encoded for the store's cache; AnalysisCancelled after `cancel(tag)`."""
         return self._call(("analyse", pipeline, lang, text), progress, tag)
 
@@ -70,25 +67,24 @@ class AnalysisProcess:
                 try:
                     conn.send((message[0], request, *message[1:]))
                     return self._wait(conn, request, progress)
-                except (EOFError, OSError, BrokenPipeError):
+                except (EOFError, OSError):
                     self._check(request)  # killed on purpose: cancelled, not an error
                     self._reset()
                     raise AnalysisError("the analysis process stopped unexpectedly") from None
         finally:
             with self._state:
                 self._tags.pop(request, None)
-                self._cancelled.discard(request)
 
     def cancel(self, tag: Hashable) -> None:
         """Drop every request made with `tag` (queued or running); returns at once, without any I/O."""
         with self._state:
-            self._cancelled.update(r for r, t in self._tags.items() if t == tag)
+            self._tags = {r: t for r, t in self._tags.items() if t != tag}
 
     def close(self) -> None:
         """Kill the child now (the model dies with it) and drop every request; does not wait for anything."""
         with self._state:
-            self._closed = True
-            self._cancelled.update(self._tags)
+            self.closed = True
+            self._tags.clear()
             process = self._process
         if process is not None and process.poll() is None:
             process.kill()  # its end of the pipe closes: a reader blocked on it wakes up with EOF
@@ -97,13 +93,9 @@ class AnalysisProcess:
     def started(self) -> bool:
         return self._process is not None
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def _check(self, request: int) -> None:
         with self._state:
-            if self._closed or request in self._cancelled:
+            if self.closed or request not in self._tags:
                 raise AnalysisCancelled
 
     def _ensure_child(self) -> Any:
@@ -118,10 +110,9 @@ class AnalysisProcess:
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "reader.analysis_process", str(theirs.fileno())], pass_fds=[theirs.fileno()],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-            )
+            process = subprocess.Popen([sys.executable, "-m", "reader.analysis_process", str(theirs.fileno())],
+                                       pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         except OSError as exc:
             ours.close()
             raise AnalysisError(f"cannot start the analysis process: {exc}") from None
@@ -130,7 +121,7 @@ class AnalysisProcess:
         conn = Connection(ours.detach())
         with self._state:
             self._process, self._conn = process, conn
-            if self._closed:  # closed while starting
+            if self.closed:  # closed while starting
                 process.kill()
         return conn
 
@@ -156,9 +147,8 @@ class AnalysisProcess:
                 kind, answer_to, *rest = conn.recv()
                 if answer_to != request:
                     continue
-                if kind == "progress":
-                    if progress is not None:
-                        progress(rest[0])
+                if kind == "progress" and progress is not None:
+                    progress(rest[0])
                 elif kind == "part":
                     if not any(parts.values()):
                         stack.enter_context(collector.paused(keep=True))  # the result lives as long as its screen
@@ -166,8 +156,7 @@ class AnalysisProcess:
                 elif kind == "done":
                     model, note, encoded = rest
                     entities = tuple(Span(s, e, label) for s, e, label in parts["entities"])
-                    result = Analysis(model, tuple(parts["tokens"]), tuple(parts["sentences"]), entities, note)
-                    return result, encoded
+                    return Analysis(model, tuple(parts["tokens"]), tuple(parts["sentences"]), entities, note), encoded
                 elif kind == "suggested":
                     return rest[0]  # type: ignore[return-value]
                 elif kind == "error":
@@ -176,14 +165,8 @@ class AnalysisProcess:
                     raise AnalysisCancelled
 
 
-class _Stop(Exception):
-    """Raised in the child when its request was cancelled (after the model loaded, or in its progress callback)."""
-
-
 def serve(conn: Any) -> None:
     """The child's loop: answer requests until the pipe closes. Pipelines stay loaded between requests."""
-    from reader.store import encode_record
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c in the terminal is the app's to handle
     with contextlib.suppress(OSError):
         os.nice(NICE)
@@ -192,7 +175,8 @@ def serve(conn: Any) -> None:
     inbox: deque = deque()
     cancelled: set[int] = set()
 
-    def drain(block: bool) -> None:
+    def check(request: int, block: bool = False) -> None:
+        """Take in what the parent sent meanwhile; AnalysisCancelled (in the child too) if `request` is."""
         while block or conn.poll():
             message = conn.recv()  # EOFError when the parent is gone: the child ends
             block = False
@@ -200,69 +184,60 @@ def serve(conn: Any) -> None:
                 cancelled.add(message[1])
             else:
                 inbox.append(message)
+        if request in cancelled:
+            raise AnalysisCancelled
 
-    try:
+    with contextlib.suppress(EOFError, OSError, KeyboardInterrupt):
         while True:
-            if not inbox:
-                drain(block=True)
-                continue
-            message = inbox.popleft()
-            drain(block=False)
-            if message[1] in cancelled:
-                conn.send(("cancelled", message[1]))
-                continue
-            if message[0] == "suggest":
-                suggest(conn, message[1], message[2], message[3], classifiers)
-                continue
-            _, request, name, lang, text = message
-
-            def progress(share: float, request: int = request) -> None:
-                drain(block=False)
-                if request in cancelled:
-                    raise _Stop
-                conn.send(("progress", request, share))
-
+            while not inbox:
+                check(0, block=True)  # waits for the next request
+            kind, request, *args = inbox.popleft()
             try:
+                check(request)
+                if kind == "suggest":
+                    conn.send(("suggested", request, _suggest(classifiers, *args)))
+                    continue
+                name, lang, text = args
                 key = (name, lang if name is None else "")
                 if key not in pipelines:
                     pipelines[key] = load_pipeline(name, lang)
-                drain(block=False)
-                if request in cancelled:
-                    raise _Stop
+                check(request)
+
+                def progress(share: float, request: int = request) -> None:
+                    check(request)
+                    conn.send(("progress", request, share))
+
                 result = analyse(pipelines[key], text, progress)
                 encoded = encode_record(result.to_record())
-            except _Stop:
-                conn.send(("cancelled", request))
-            except AnalysisError as exc:
-                conn.send(("error", request, str(exc)))
-            except Exception as exc:  # the parent shows the reason; the child lives on for the next request
-                conn.send(("error", request, f"analysis failed: {type(exc).__name__}: {exc}"))
-            else:
                 rows = {"tokens": result.tokens, "sentences": result.sentences,
                         "entities": [(e.start, e.end, e.label) for e in result.entities]}
                 for field, values in rows.items():
                     for start in range(0, len(values), PART):
                         conn.send(("part", request, field, values[start:start + PART]))
                 conn.send(("done", request, result.model, result.note, encoded))
-            cancelled.discard(request)
-    except (EOFError, OSError, KeyboardInterrupt):
-        pass
+            except AnalysisCancelled:
+                conn.send(("cancelled", request))
+            except AnalysisError as exc:
+                conn.send(("error", request, str(exc)))
+            except Exception as exc:  # the parent shows the reason; the child lives on for the next request
+                what = "suggestions" if kind == "suggest" else "analysis"
+                conn.send(("error", request, f"{what} failed: {type(exc).__name__}: {exc}"))
+            finally:
+                cancelled.discard(request)
 
 
-def suggest(conn: Any, request: int, model: Any, texts: list[str], classifiers: dict) -> None:
-    """Answer one suggestion request in the child (a model that does not load is one line of error)."""
-    from reader import suggest as sg
+def _suggest(classifiers: dict, model: Any, texts: list[str]) -> list[dict[str, float]]:
+    """Label probabilities from a trained model (`suggest.ModelInfo`), the newest one kept loaded."""
+    from reader import suggest
 
-    try:
-        key = (str(model.path), model.created)
-        if key not in classifiers:
-            classifiers.clear()  # one trained model at a time: the newest
-            classifiers[key] = sg.load(model)
-        conn.send(("suggested", request, sg.predict(classifiers[key], texts)))
-    except sg.ModelError as exc:
-        conn.send(("error", request, str(exc)))
-    except Exception as exc:  # the child lives on for the next request
-        conn.send(("error", request, f"suggestions failed: {type(exc).__name__}: {exc}"))
+    key = (str(model.path), model.created)
+    if key not in classifiers:
+        classifiers.clear()
+        try:
+            classifiers[key] = suggest.load(model)
+        except suggest.ModelError as exc:  # one line for the user, as the parent would say it
+            raise AnalysisError(str(exc)) from None
+    return suggest.predict(classifiers[key], texts)
 
 
 if __name__ == "__main__":

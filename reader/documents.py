@@ -4,6 +4,7 @@ everything that changes characters happens here, once, before analysis."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,19 @@ from typing import Any
 from reader.untrusted import UntrustedError, clean_line, clean_meta, clean_text
 
 DEFAULT_LANG = "fr"
+sanitize = clean_text  # document text as stored: the text rule of `reader.untrusted`
+
+_LEADING_DATE = re.compile(r"\A\s*date\s*[:=]?\s*(\d{4}-\d{2}(?:-\d{2})?)\b[ \t]*")
+_HEADER_LINE = re.compile(r"\A(title|source|date|lang|author|url)\s*:\s*(.+)\Z", re.IGNORECASE)
+_KEY = re.compile(r"[A-Za-z_][\w.-]*")
+_FLAT_LINE = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:[ \t]+(.+)")
+_STOPWORDS = {
+    "fr": {"le", "la", "les", "des", "est", "une", "et", "du", "que", "qui", "dans", "pour", "pas", "sur", "au"},
+    "en": {"the", "and", "is", "of", "to", "in", "that", "it", "for", "was", "on", "with", "as", "by", "are"},
+    "de": {"der", "die", "und", "das", "ist", "nicht", "ein", "eine", "mit", "auf", "den", "von", "sich", "zu"},
+    "es": {"el", "los", "las", "es", "una", "y", "que", "del", "por", "con", "para", "como", "se", "su", "lo"},
+    "it": {"il", "della", "che", "di", "è", "per", "gli", "una", "sono", "con", "non", "nel", "alla", "del"},
+}
 
 
 class DocumentError(Exception):
@@ -50,13 +64,6 @@ def document_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-sanitize = clean_text  # document text as stored: the text rule of `reader.untrusted`
-
-
-_LEADING_DATE = re.compile(r"\A\s*date\s*[:=]?\s*(\d{4}-\d{2}(?:-\d{2})?)\b[ \t]*")
-_HEADER_LINE = re.compile(r"\A(title|source|date|lang|author|url)\s*:\s*(.+)\Z", re.IGNORECASE)
-
-
 def split_header(text: str) -> tuple[str, dict[str, str]]:
     """Header metadata apart from the body: `---` front matter, `key: value` lines, or a leading `date 2023-09`."""
     meta: dict[str, str] = {}
@@ -66,27 +73,16 @@ def split_header(text: str) -> tuple[str, dict[str, str]]:
         if end != -1:
             meta.update(front_matter(stripped[4:end]))
             text = stripped[end + 4 :]
-    else:
+    else:  # `key: value` lines, then a blank line
         lines = stripped.split("\n")
-        header: dict[str, str] = {}
-        for i, line in enumerate(lines):
-            m = _HEADER_LINE.match(line.strip())
-            if m:
-                header[m.group(1).lower()] = m.group(2).strip()
-                continue
-            if header and not line.strip():
-                meta.update(header)
-                text = "\n".join(lines[i + 1 :])
-            break
-    m = _LEADING_DATE.match(text)
-    if m:
+        header = list(itertools.takewhile(bool, (_HEADER_LINE.match(line.strip()) for line in lines)))
+        if header and len(header) < len(lines) and not lines[len(header)].strip():
+            meta.update((m.group(1).lower(), m.group(2).strip()) for m in header)
+            text = "\n".join(lines[len(header) + 1 :])
+    if m := _LEADING_DATE.match(text):
         meta.setdefault("date", m.group(1))
         text = text[m.end() :]
     return text.strip(), meta
-
-
-_KEY = re.compile(r"[A-Za-z_][\w.-]*")
-_FLAT_LINE = re.compile(r"([A-Za-z_][\w.-]*)[ \t]*:[ \t]+(.+)")
 
 
 def front_matter(block: str) -> dict[str, str]:
@@ -110,24 +106,12 @@ def derive_title(text: str, limit: int = 90) -> str:
     first = clean_line(text.strip().split("\n", 1)[0].lstrip("#"))
     if len(first) <= limit:
         return first
-    cut = first[:limit].rsplit(" ", 1)[0]
-    return cut.rstrip(" ,;:") + "…"
-
-
-_STOPWORDS = {
-    "fr": {"le", "la", "les", "des", "est", "une", "et", "du", "que", "qui", "dans", "pour", "pas", "sur", "au"},
-    "en": {"the", "and", "is", "of", "to", "in", "that", "it", "for", "was", "on", "with", "as", "by", "are"},
-    "de": {"der", "die", "und", "das", "ist", "nicht", "ein", "eine", "mit", "auf", "den", "von", "sich", "zu"},
-    "es": {"el", "los", "las", "es", "una", "y", "que", "del", "por", "con", "para", "como", "se", "su", "lo"},
-    "it": {"il", "della", "che", "di", "è", "per", "gli", "una", "sono", "con", "non", "nel", "alla", "del"},
-}
+    return first[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"  # cut at a word
 
 
 def guess_language(text: str) -> str:
     """A cheap function-word vote, enough to pick a pipeline; metadata `lang` always wins over it."""
-    words = re.findall(r"\w+", text[:5000].lower())
-    if not words:
-        return DEFAULT_LANG
+    words = re.findall(r"\w+", text[:5000].lower())  # none: every score 0, below the bar
     scores = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
     best = max(scores, key=lambda k: scores[k])
     return best if scores[best] >= max(3, len(words) // 50) and scores[best] > scores[DEFAULT_LANG] else DEFAULT_LANG

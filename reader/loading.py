@@ -4,7 +4,7 @@ line while the others go on."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,15 +59,14 @@ def load_file(path: Path, *, stored: Stored | None = None, report: Report | None
     raw = _read_text(path, data)
     if not raw.strip():  # for a `.jsonl` too: not one line that is not blank
         raise DocumentError(f"{path}: the file is empty")
-    source = path.name
     if suffix != ".jsonl":
-        return [make_document(raw, {"source": source}, where=str(path), markdown=suffix == ".md")]
+        return [make_document(raw, {"source": path.name}, where=str(path), markdown=suffix == ".md")]
     docs = []
     for number, line in enumerate(raw.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            docs.append(jsonl_document(line, source=f"{source}:{number}", where=f"{path}:{number}"))
+            docs.append(jsonl_document(line, source=f"{path.name}:{number}", where=f"{path}:{number}"))
         except DocumentError as exc:
             refuse(exc)
     return docs
@@ -86,13 +85,14 @@ def jsonl_document(line: str, *, source: str, where: str) -> Document:
     return make_document(record["text"], {"source": source, **meta}, where=where)
 
 
-def iter_files(path: Path) -> Iterator[Path]:
+def iter_files(path: Path) -> list[Path]:
     if path.is_dir():
-        yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
-    elif path.exists():
-        yield path
-    else:
-        raise DocumentError(f"{path}: no such file or folder")
+        if files := sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES):
+            return files
+        raise DocumentError(f"{path}: no .txt, .md, .jsonl or .html files in this folder")
+    if path.exists():
+        return [path]
+    raise DocumentError(f"{path}: no such file or folder")
 
 
 @dataclass(frozen=True)
@@ -117,11 +117,7 @@ def load_inputs(paths: Iterable[Path | str], *, stored: Stored | None = None,
 
                 docs = web.load_url(str(root), stored, report)
             else:
-                root = Path(root)
-                files = list(iter_files(root))
-                if root.is_dir() and not files:
-                    raise DocumentError(f"{root}: no .txt, .md, .jsonl or .html files in this folder")
-                for file in files:
+                for file in iter_files(Path(root)):
                     try:
                         docs.extend(load_file(file, stored=stored, report=report, refuse=refuse))
                     except DocumentError as exc:

@@ -1,15 +1,12 @@
 """Suggestions: a multi-label sentence classifier (spaCy `textcat_multilabel`) trained on an analyst's own tags.
-
-Whole documents are held out for the scores, so a sentence never scores the model that learnt it, nor does its
-neighbour from the same article. Models live under `models/<name>/` in the store, renamed into place once on
-disk. spaCy is imported inside functions only: the TUI never runs them (the analysis child does).
-"""
+Whole documents are held out for the scores, so neither a sentence nor its neighbour scores the model that learnt
+it. Models live under `models/<name>/` in the store, renamed into place once on disk. spaCy is imported inside
+functions only: the TUI never runs them (the analysis child does)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import random
 import secrets
@@ -17,16 +14,18 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reader.analysis import normalise_for_model
+import msgspec
+
+from reader.analysis import normalise_for_model, pipeline_version
 from reader.annotations import AnnotatorWork
 from reader.documents import Document
 from reader.store import atomic_write, decode_name, encode_name, fsync_dir
-from reader.untrusted import UntrustedError, check_name
+from reader.untrusted import check_name
 
 META = "meta.json"
 PIPELINE = "pipeline"
@@ -40,6 +39,12 @@ EPOCHS = 12
 SEED = 0
 ARCHITECTURE = "bow"
 """As good as tok2vec and vectors on 1,000 tagged sentences, and several times faster (bench/bench_suggest.py)."""
+
+Progress = Callable[[str, float], None]
+"""(stage, share done 0-1): `reading`, `training`, `scoring`, `saving`."""
+MODELS_GITIGNORE = b"# trained models are megabytes of binary: git leaves them out unless told\n" \
+    b"# (share one with `git add -f models/NAME`, see reader's README)\n*\n"
+"""The models folder's own `.gitignore`, so that the store's top one (the user's file) is never edited."""
 
 
 class ModelError(Exception):
@@ -108,8 +113,6 @@ VECTORS = "fr_core_news_md"
 
 def base_name(architecture: str) -> str:
     if architecture == "vectors":
-        from reader.analysis import pipeline_version
-
         version = pipeline_version(VECTORS)
         return f"{VECTORS}@{version}" if version else VECTORS
     import spacy
@@ -134,20 +137,15 @@ def new_pipeline(architecture: str, labels: Sequence[str]) -> Any:
     return nlp
 
 
-Progress = Callable[[str, float], None]
-"""(stage, share done 0-1): `reading`, `training`, `scoring`, `saving`."""
-
-
-@dataclass
+@dataclass(frozen=True)
 class Trained:
-    nlp: Any
     meta: dict
-    skipped: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
+    skipped: dict[str, int]
+    seconds: float
 
 
 def fit(train: Sequence[Example], held: Sequence[Example], labels: Sequence[str], *, architecture: str = ARCHITECTURE,
-        epochs: int = EPOCHS, progress: Progress | None = None) -> tuple[Any, dict[str, dict]]:
+        progress: Progress | None = None) -> tuple[Any, dict[str, dict]]:
     """Train on `train`, score on `held`: (pipeline, {label: {"p", "r", "f", "n"}}), n = held-out positives."""
     from spacy.training import Example as SpacyExample
     from spacy.util import compounding, fix_random_seed, minibatch
@@ -158,9 +156,9 @@ def fit(train: Sequence[Example], held: Sequence[Example], labels: Sequence[str]
                                    {"cats": {n: float(n in e.labels) for n in labels}}) for e in train]
     optimizer = nlp.initialize(lambda: data)
     rng = random.Random(SEED)
-    steps = max(1, epochs * len(data))
+    steps = max(1, EPOCHS * len(data))
     done = 0
-    for _ in range(epochs):
+    for _ in range(EPOCHS):
         rng.shuffle(data)
         for batch in minibatch(data, size=compounding(8.0, 64.0, 1.05)):
             nlp.update(batch, sgd=optimizer, drop=0.2, losses={})
@@ -196,11 +194,10 @@ def _round(x: float | None) -> float | None:
 
 
 def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str], models: Path, annotator: str,
-          name: str, *, architecture: str = ARCHITECTURE, epochs: int = EPOCHS,
-          progress: Progress | None = None) -> Trained:
+          name: str, *, architecture: str = ARCHITECTURE, progress: Progress | None = None) -> Trained:
     """Train on `annotator`'s tags and save the model as `name`; ModelError when the tags cannot make one."""
     begin = time.perf_counter()
-    name = check_model_name(name)
+    name = check_name(name, "model name", ModelError)  # the name grammar: it is written on accepted tags
     if progress:
         progress("reading", 0.0)
     items = examples(works)
@@ -212,32 +209,17 @@ def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str],
         counts = ", ".join(f"{n} {c}" for n, c in skipped.items())
         raise ModelError(f"no label has {MIN_EXAMPLES} tagged sentences to learn from in the training documents "
                          f"({counts}): tag more sentences first")
-    nlp, scores = fit(train_set, held, labels, architecture=architecture, epochs=epochs, progress=progress)
-    meta = {
-        "name": name,
-        "labels": list(labels),
-        "trained_on": {"annotator": annotator, "sentences": len(train_set),
-                       "documents": len({e.doc_id for e in train_set})},
-        "held_out": {"sentences": len(held), "documents": len({e.doc_id for e in held})},
-        "scores": scores,
-        "skipped": skipped,
-        "base": base_name(architecture),
-        "architecture": architecture,
-        "threshold": THRESHOLD,
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+    nlp, scores = fit(train_set, held, labels, architecture=architecture, progress=progress)
+    meta = {"name": name, "labels": list(labels), "scores": scores, "skipped": skipped, "threshold": THRESHOLD,
+            "trained_on": {"annotator": annotator, "sentences": len(train_set),
+                           "documents": len({e.doc_id for e in train_set})},
+            "held_out": {"sentences": len(held), "documents": len({e.doc_id for e in held})},
+            "base": base_name(architecture), "architecture": architecture,
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     if progress:
         progress("saving", 0.0)
     save(models, name, nlp, meta)
-    return Trained(nlp, meta, skipped, time.perf_counter() - begin)
-
-
-def check_model_name(name: str) -> str:
-    """Model names follow the name grammar: they are written on accepted tags."""
-    try:
-        return check_name(name, "model name")
-    except UntrustedError as exc:
-        raise ModelError(str(exc)) from None
+    return Trained(meta, skipped, time.perf_counter() - begin)
 
 
 def _fsync_tree(root: Path) -> None:
@@ -246,11 +228,6 @@ def _fsync_tree(root: Path) -> None:
             with open(os.path.join(folder, name), "rb") as file:
                 os.fsync(file.fileno())
         fsync_dir(folder)
-
-
-MODELS_GITIGNORE = b"# trained models are megabytes of binary: git leaves them out unless told\n" \
-    b"# (share one with `git add -f models/NAME`, see reader's README)\n*\n"
-"""The models folder's own `.gitignore`, so that the store's top one (the user's file) is never edited."""
 
 
 def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:
@@ -264,7 +241,7 @@ def save(models: Path, name: str, nlp: Any, meta: dict) -> Path:
             atomic_write(models / ".gitignore", MODELS_GITIGNORE)
         tmp.mkdir()
         nlp.to_disk(tmp / PIPELINE)
-        (tmp / META).write_text(json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
+        (tmp / META).write_bytes(msgspec.json.format(msgspec.json.encode(meta, order="sorted"), indent=2) + b"\n")
         _fsync_tree(tmp)
         if folder.exists():
             old = models / f".{folder.name}.{secrets.token_hex(4)}.old"
@@ -301,15 +278,14 @@ def read_meta(folder: Path, name: str) -> dict:
     """A model's checked meta.json; ModelError (one line) when missing or damaged."""
     where = f"model {name!r} ({folder})"
     try:
-        meta = json.loads((folder / META).read_bytes())
+        meta = msgspec.json.decode((folder / META).read_bytes())
     except FileNotFoundError:
         raise ModelError(f"{where} has no {META}: it is damaged or half-written; train it again") from None
     except (OSError, ValueError, RecursionError) as exc:
         raise ModelError(f"{where}: {META} is damaged ({type(exc).__name__}); train it again") from None
-    ok = (isinstance(meta, dict) and isinstance(meta.get("labels"), list) and meta["labels"]
-          and all(isinstance(x, str) for x in meta["labels"]) and isinstance(meta.get("scores"), dict)
-          and isinstance(meta.get("trained_on"), dict))
-    if not ok:
+    if not (isinstance(meta, dict) and isinstance(meta.get("labels"), list) and meta["labels"]
+            and all(isinstance(x, str) for x in meta["labels"]) and isinstance(meta.get("scores"), dict)
+            and isinstance(meta.get("trained_on"), dict)):
         raise ModelError(f"{where}: {META} is not a model's description; train it again")
     if not (folder / PIPELINE).is_dir():
         raise ModelError(f"{where} has no {PIPELINE}/ folder: it is damaged; train it again")
@@ -325,10 +301,9 @@ def models(folder: Path) -> tuple[list[ModelInfo], list[str]]:
                 continue
             try:
                 name = decode_name(entry.name)
-            except UnicodeDecodeError:
-                continue
-            try:
                 found.append(ModelInfo(name, Path(entry.path), read_meta(Path(entry.path), name)))
+            except UnicodeDecodeError:
+                continue  # not a name the store encoded: not a model
             except ModelError as exc:
                 damaged.append(str(exc))
     found.sort(key=lambda m: (m.created, m.name), reverse=True)
@@ -338,7 +313,7 @@ def models(folder: Path) -> tuple[list[ModelInfo], list[str]]:
 def find(folder: Path, name: str | None) -> ModelInfo:
     """The model called `name`, or the newest usable one; ModelError (one line) otherwise."""
     if name is not None:
-        path = folder / encode_name(check_model_name(name), "model name")
+        path = folder / encode_name(check_name(name, "model name", ModelError), "model name")
         if not path.is_dir():
             known = [m.name for m in models(folder)[0]]
             raise ModelError(f"no model {name!r} in the store" + (f" (models: {', '.join(known)})" if known else
@@ -365,11 +340,6 @@ def load(info: ModelInfo) -> Any:
     if list(textcat.labels) != info.labels:
         raise ModelError(f"model {info.name!r} ({info.path}): its labels do not match {META}; train it again")
     return nlp
-
-
-def suggestions(nlp: Any, text: str, sentences: Sequence[tuple[int, int]]) -> list[dict[str, float]]:
-    """Label probabilities for each sentence of a text."""
-    return predict(nlp, (text[s:e] for s, e in sentences))
 
 
 def shown(cats: dict[str, float], threshold: float = THRESHOLD) -> list[str]:

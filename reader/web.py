@@ -1,11 +1,10 @@
-"""Articles from the web: saved pages, URLs and RSS/Atom feeds become documents like any file.
-
-trafilatura finds the article, feedparser reads feeds; both are imported where used, so the first paint never
-pays for them. A saved page and its URL give the same document (same bytes, same extraction) but for `source`.
-"""
+"""Articles from the web: saved pages, URLs and RSS/Atom feeds become documents like any file. trafilatura finds
+the article, feedparser reads feeds, both imported where used (the first paint never pays for them); a saved page
+and its URL give the same document (same bytes, same extraction) but for `source`."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import html
@@ -48,14 +47,16 @@ _TEASER = re.compile(
     r"""|<[^>]+class\s*=\s*["'][^"']*\bpaywall|subscribers?[\s-]+only|subscribe\s+to\s+(?:continue|read)""",
     re.IGNORECASE)
 _ARTICLE_ELEMENT = re.compile(r"<article\b.*?</article\s*>", re.IGNORECASE | re.DOTALL)
+_WS = re.compile(r"[^\S\n]+")
+_READ_ALSO = re.compile(r"\W*(?:à\s+)?(?:lire|voir|relire|écouter)\s+(?:aussi|également|encore)\b|\W*(?:read|see)\s+"
+                        r"(?:more|also)\b", re.IGNORECASE)
+"""A short paragraph starting so is a link to another article ("Lire aussi : ..."), left in by many feeds."""
 
 
 def is_feed(data: bytes) -> bool:
     """RSS, RDF or Atom by content (file suffixes and server types lie): its root element comes before any HTML."""
-    head = data[:4096]
-    feed = _FEED_ROOT.search(head)
-    page = _HTML_ROOT.search(head)
-    return feed is not None and (page is None or feed.start() < page.start())
+    feed = _FEED_ROOT.search(data, 0, 4096)
+    return feed is not None and _HTML_ROOT.search(data, 0, feed.start()) is None
 
 
 def looks_like_html(data: bytes) -> bool:
@@ -69,10 +70,8 @@ def decode_html(data: bytes, charset: str | None = None) -> str:
         return data[3:].decode("utf-8", errors="replace")
     m = _META_CHARSET.search(data[:4096])
     for candidate in filter(None, (charset, m and m.group(1).decode("ascii"), "utf-8")):
-        try:
+        with contextlib.suppress(LookupError, UnicodeDecodeError):
             return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            continue
     return data.decode("cp1252", errors="replace")
 
 
@@ -105,10 +104,9 @@ def extract(markup: str) -> Extracted | None:
     """trafilatura's main text and metadata; paragraphs kept as paragraphs (a blank line between them)."""
     import trafilatura
 
-    found = trafilatura.bare_extraction(
-        markup, with_metadata=True, include_comments=False, include_tables=True, include_images=False,
-        date_extraction_params={"extensive_search": False, "original_date": True},
-    )
+    found = trafilatura.bare_extraction(markup, with_metadata=True, include_comments=False, include_tables=True,
+                                        include_images=False,
+                                        date_extraction_params={"extensive_search": False, "original_date": True})
     if found is None or found.body is None:
         return None
     paragraphs = [p for p in blocks(found.body) if not _READ_ALSO.match(p) or len(p.split()) > 30]
@@ -118,12 +116,6 @@ def extract(markup: str) -> Extracted | None:
     meta = {"title": found.title, "author": found.author, "date": found.date, "sitename": found.sitename,
             "url": found.url}
     return Extracted(text, {k: v for k, v in meta.items() if isinstance(v, str) and v.strip()}, found.pagetype)
-
-
-_WS = re.compile(r"[^\S\n]+")
-_READ_ALSO = re.compile(r"\W*(?:à\s+)?(?:lire|voir|relire|écouter)\s+(?:aussi|également|encore)\b|\W*(?:read|see)\s+"
-                        r"(?:more|also)\b", re.IGNORECASE)
-"""A short paragraph starting so is a link to another article ("Lire aussi : ..."), left in by many feeds."""
 
 
 def _same(a: str, b: str) -> bool:
@@ -150,7 +142,6 @@ def blocks(body: Any) -> Iterator[str]:
 
 
 def inline(element: Any) -> str:
-    """An element's text with `lb` as line breaks and runs of spaces made one, each line trimmed."""
     for lb in element.iter("lb"):
         lb.text = "\n"  # trafilatura's tree is ours to change
     lines = (_WS.sub(" ", line).strip() for line in "".join(element.itertext()).split("\n"))
@@ -210,25 +201,23 @@ def fetch(url: str, *, where: str | None = None) -> Fetched:
         "Accept-Language": "fr,en;q=0.5",
     })
     where = where or url
-    limit = MAX_DOWNLOAD
+    too_large = f"{where}: larger than {MAX_DOWNLOAD / 2**20:g} MB, not a news page"
     deadline = time.monotonic() + DEADLINE
     try:
         with opener.open(request, timeout=TIMEOUT) as response:
-            announced = response.headers.get("Content-Length", "")
-            if announced.isdigit() and int(announced) > limit:
-                raise DocumentError(f"{where}: larger than {limit / 2**20:g} MB, not a news page")
-            chunks: list[bytes] = []
-            size = 0
+            headers = response.headers
+            announced = headers.get("Content-Length", "")
+            if announced.isdigit() and int(announced) > MAX_DOWNLOAD:
+                raise DocumentError(too_large)
+            data = bytearray()
             while chunk := response.read(64 * 1024):
-                size += len(chunk)
-                if size > limit:
-                    raise DocumentError(f"{where}: larger than {limit / 2**20:g} MB, not a news page")
+                data += chunk
+                if len(data) > MAX_DOWNLOAD:
+                    raise DocumentError(too_large)
                 if time.monotonic() > deadline:
                     raise DocumentError(f"{where}: still downloading after {DEADLINE:.0f} s, given up")
-                chunks.append(chunk)
-            headers = response.headers
-            return Fetched(response.geturl(), b"".join(chunks), headers.get("Content-Type") and
-                           headers.get_content_type(), headers.get_content_charset())
+            return Fetched(response.geturl(), bytes(data), headers.get("Content-Type") and headers.get_content_type(),
+                           headers.get_content_charset())
     except urllib.error.HTTPError as exc:
         raise DocumentError(f"{where}: HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
@@ -269,10 +258,9 @@ def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: S
     known: dict[str, Document] = {}
     for doc in stored() if stored else ():
         for key in ("url", "source"):
-            if isinstance(value := doc.meta.get(key), str) and is_url(value):
+            if is_url(value := doc.meta.get(key)):  # a str naming a web address
                 known.setdefault(value, doc)
     docs: list[Document] = []
-    failed = 0
     for number, entry in enumerate(parsed.entries, 1):
         link = entry.get("link") or ""
         item = f"{where} item {number}" + (f" ({link})" if link else "")
@@ -282,18 +270,16 @@ def load_feed(data: bytes, *, where: str, feed_url: str | None = None, stored: S
                 "sitename": site, "feed": where if is_url(where) else Path(where).name,
             }))
         except DocumentError as exc:
-            failed += 1
             if report:
                 report(f"warning: {exc}")
-    if not docs and failed:
-        raise DocumentError(f"{where}: none of its {failed} items could be imported")
+    if not docs:  # every item failed (there is at least one)
+        raise DocumentError(f"{where}: none of its {len(parsed.entries)} items could be imported")
     return docs
 
 
 def feed_item(entry: Any, where: str, *, link: str, fallback: dict[str, str]) -> Document:
     """One item: the content the feed carries (`content:encoded`, Atom `content`), else the page at its link."""
-    content = next((c for c in entry.get("content") or () if c.get("value", "").strip()), None)
-    if content is not None:
+    if (content := next((c for c in entry.get("content") or () if c.get("value", "").strip()), None)) is not None:
         value = content["value"]
         if "html" not in (content.get("type") or "text/html"):
             value = "".join(f"<p>{html.escape(p)}</p>" for p in value.split("\n\n"))
@@ -312,15 +298,11 @@ def feed_item(entry: Any, where: str, *, link: str, fallback: dict[str, str]) ->
 def entry_date(entry: Any) -> str:
     """An item's publication date as ISO 8601 (its own day, in its own time zone), or ''."""
     for key in ("published", "updated", "created"):
-        value = entry.get(key)
-        if not value:
+        if not (value := entry.get(key)):
             continue
         for parse in (email.utils.parsedate_to_datetime, dt.datetime.fromisoformat):
-            try:
+            with contextlib.suppress(TypeError, ValueError, IndexError):
                 return parse(value).date().isoformat()
-            except (TypeError, ValueError, IndexError):
-                continue
-        parsed = entry.get(f"{key}_parsed")
-        if parsed:
+        if parsed := entry.get(f"{key}_parsed"):
             return time.strftime("%Y-%m-%d", parsed)
     return ""

@@ -76,7 +76,7 @@ def suggest_(
 ) -> None:
     """Label probabilities for every sentence of a document, from a trained model (--model, default: newest)."""
     from reader.analysis import pipeline_version
-    from reader.suggest import ModelError, load, suggestions
+    from reader.suggest import ModelError
     from reader.tables import render_suggestions
 
     ws = open_workspace(read_only=True)
@@ -89,8 +89,7 @@ def suggest_(
         info = ws.find_model(None)
     document = ws.document(ws.resolve(doc))
     analysis, _ = ws.analysis(document)
-    rows = list(enumerate(zip(analysis.sentences, suggestions(load(info), document.text, analysis.sentences),
-                              strict=True)))
+    rows = list(enumerate(zip(analysis.sentences, ws.suggestions_many(info, [(document, analysis.sentences)])[0], strict=True)))
     if as_json:
         for i, ((s, e), c) in rows:
             write_json({"sentence": i, "start": s, "end": e, "cats": {k: round(v, 4) for k, v in c.items()}})
