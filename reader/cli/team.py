@@ -89,7 +89,8 @@ def suggest_(
         info = ws.find_model(None)
     document = ws.document(ws.resolve(doc))
     analysis, _ = ws.analysis(document)
-    rows = list(enumerate(zip(analysis.sentences, ws.suggestions_many(info, [(document, analysis.sentences)])[0], strict=True)))
+    cats = ws.suggestions_many(info, [(document, analysis.sentences)])[0]
+    rows = list(enumerate(zip(analysis.sentences, cats, strict=True)))
     if as_json:
         for i, ((s, e), c) in rows:
             write_json({"sentence": i, "start": s, "end": e, "cats": {k: round(v, 4) for k, v in c.items()}})
