@@ -47,8 +47,8 @@ class ConflictView(ArticleView):
         self.conflict_spans = sorted(spans)
         self._changed()
 
-    def _gutter(self, sentence: int, row: int, last_row: int, is_cursor: bool, base: Style) -> list[Segment]:
-        out = super()._gutter(sentence, row, last_row, is_cursor, base)
+    def _gutter(self, sentence: int, row: int, is_cursor: bool, base: Style) -> list[Segment]:
+        out = super()._gutter(sentence, row, is_cursor, base)
         state = self.conflict_sentences.get(sentence) if row == 0 else None
         if state is not None:
             note = "✎" if sentence in self.notes else " "

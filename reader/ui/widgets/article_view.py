@@ -377,9 +377,6 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def mark_style(self, label: str) -> Style:
         return self._style(f"ent-{entity_colour(label)}")
 
-    def label_style(self, colour: int) -> Style:
-        return self._style(f"label-{colour % LABEL_PALETTE_SIZE}")
-
     def render_line(self, y: int) -> Strip:
         if y == 0 and self.size.width and self.text_width != self._wrap_width:
             self.call_later(self._check_width)  # a resize we were not told about (seen in tmux)
@@ -396,7 +393,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         start, end = self._lines[line]
         c_start, c_end = self.sentences[self.cursor]
         is_cursor = (start < c_end and end > c_start) or self._line_sentence[line] == self.cursor
-        segments = self._gutter(*self._gutter_owner(line, start, end), is_cursor, base)
+        segments = self._gutter(*self._gutter_owner(line), is_cursor, base)
         ranges = self._ranges(start, end, is_cursor, c_start, c_end)
         cuts = sorted({start, end, *(p for r in ranges for p in (r[0], r[1]) if start < p < end)})
         text = self.text
@@ -424,21 +421,17 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             return last
         return head
 
-    def _gutter_owner(self, line: int, start: int, end: int) -> tuple[int, int, int]:
-        """(sentence, row, last row) of the gutter on this line; row -1 when no sentence owns it."""
+    def _gutter_owner(self, line: int) -> tuple[int, int]:
+        """(sentence, row) of the gutter on this line: row 0 on the first line a sentence owns, -1 on a blank one."""
         if self._line_sentence[line] >= 0:
-            sentence = self._line_sentence[line]
-            return sentence, self._line_row[line], max(self._line_row[line], self._block_rows(sentence) - 1)
+            return self._line_sentence[line], self._line_row[line]
         sentence = self._line_owner(line)
         if sentence is None:
-            return self.sentence_at(start), -1, -1
-        s_start, s_end = self.sentences[sentence]
-        first, last = self.line_of(s_start), self.line_of(max(s_start, s_end - 1))
+            return -1, -1
+        first = self.line_of(self.sentences[sentence][0])
         if first < line and self._line_owner(first) != sentence:
             first += 1
-        if last > line and self._line_owner(last) != sentence:
-            last -= 1
-        return sentence, line - first, max(0, last - first)
+        return sentence, line - first
 
     def sentence_lines(self, index: int) -> tuple[int, int]:
         """First and last line of a sentence, blank label lines included."""
@@ -448,25 +441,21 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             last += 1
         return first, last
 
-    def _gutter(self, sentence: int, row: int, last_row: int, is_cursor: bool, base: Style) -> list[Segment]:
-        """Cursor bar, note marker (first row) and one label per row (+N on the last when short of rows)."""
+    def _gutter(self, sentence: int, row: int, is_cursor: bool, base: Style) -> list[Segment]:
+        """Cursor bar, note marker (first row) and one label per row (a block has a row for each)."""
         gutter_style = base + self._style("gutter")
         bar = Segment("▌ " if is_cursor else "  ", base + self._style("cursor-bar") if is_cursor else gutter_style)
         out = [bar, Segment("✎ " if row == 0 and sentence in self.notes else "  ", base + self._style("note"))]
         cells = GUTTER - 4
         tags = self.tags.get(sentence, ())
         if 0 <= row < len(tags):
-            more = len(tags) - row - 1 if row == last_row else 0
-            suffix = f" +{more}" if more else ""
             tag = tags[row]
-            name = label_text(tag.name, tag.suggested, LABEL_CELLS - len(suffix))
-            style = base + self.label_style(tag.colour)
+            name = label_text(tag.name, tag.suggested, LABEL_CELLS)
+            style = base + self._style(f"label-{tag.colour % LABEL_PALETTE_SIZE}")
             if tag.suggested:
                 style = style + Style(bold=False) + self._style("suggested")
             out.append(Segment(name, style))
-            if suffix:
-                out.append(Segment(suffix, gutter_style))
-            cells -= cell_len(name) + len(suffix)
+            cells -= cell_len(name)
         if cells > 0:
             out.append(Segment(" " * cells, gutter_style))
         return out
