@@ -56,10 +56,7 @@ class ReaderApp(App):
     async def on_event(self, event: events.Event) -> None:
         """Remember the key while Textual looks for its binding: `set_keymap` binds keys a focused field consumes
         again, and `?` typed in a note opened help (`check_action` refuses it)."""
-        if not isinstance(event, events.Key):
-            await super().on_event(event)
-            return
-        self._key = event
+        self._key = event if isinstance(event, events.Key) else None
         try:
             await super().on_event(event)
         finally:
@@ -175,11 +172,10 @@ class ReaderApp(App):
             self.exit()
 
         loop = asyncio.get_running_loop()
-        for signum, handler in ((getattr(signal, "SIGHUP", None), hung_up), (signal.SIGTERM, self.exit)):
-            if signum is not None:
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.add_signal_handler(signum, handler)
-        resume = signal.getsignal(signal.SIGCONT) if hasattr(signal, "SIGCONT") else None
+        for signum, handler in ((signal.SIGHUP, hung_up), (signal.SIGTERM, self.exit)):  # POSIX: termios above
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, handler)
+        resume = signal.getsignal(signal.SIGCONT)
         if callable(resume):
             def on_continue(signum, frame) -> None:
                 try:
