@@ -83,11 +83,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if has_control(text):
             text = "".join("\ufffd" if has_control(c) else c for c in text)
         self.text = text
-        self.marks, self._mark_starts = [], []
-        self.tags, self.notes = {}, set()
-        self.entity_cursor = None
-        self.selection = None
-        self.matches, self.match_index = [], None
+        self.set_marks([])
+        self.set_matches([])
+        self.tags, self.notes, self.selection = {}, set(), None
         self._set_sentences(sentences or paragraphs(text))
         self._wrap_width = 0
         self._check_width(scroll=False)
@@ -129,14 +127,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def set_sentence_overlay(self, index: int, tags: Sequence[Tag], note: bool) -> None:
         """One sentence's gutter: a keypress lays out its paragraph again, not the whole document."""
         before = self._block_rows(index)
+        self.tags.pop(index, None)
+        self.notes.discard(index)
         if tags:
             self.tags[index] = tags
-        else:
-            self.tags.pop(index, None)
         if note:
             self.notes.add(index)
-        else:
-            self.notes.discard(index)
         if self._block_rows(index) != before:
             self._relayout(*self.sentences[index])
             self.scroll_to_cursor()
@@ -268,21 +264,15 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         else:
             self.scroll_to_cursor()
 
-    def move_sentence(self, delta: int) -> None:
-        self.move_to_sentence(self.cursor + delta)
-
     def move_to_offset(self, offset: int) -> None:
         self.move_to_sentence(self.sentence_at(offset))
 
     def move_entity(self, delta: int) -> bool:
         """Step to the next/previous entity from the cursor; False when there is none that way."""
-        if not self.marks:
-            return False
         if self.entity_cursor is not None:
             target = self.entity_cursor + delta
         else:
-            start = self.sentences[self.cursor][0]
-            first_after = bisect_left(self._mark_starts, start)
+            first_after = bisect_left(self._mark_starts, self.sentences[self.cursor][0])
             target = first_after if delta > 0 else first_after - 1
         if not 0 <= target < len(self.marks):
             return False
@@ -327,13 +317,16 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def page(self, delta: int) -> None:
         height = max(1, self.scrollable_content_region.height - 2)
-        target_line = self.line_of(self.sentences[self.cursor][0]) + delta * height
-        target_line = max(0, min(target_line, self.line_count - 1))
+        target_line = max(0, min(self.line_of(self.sentences[self.cursor][0]) + delta * height, self.line_count - 1))
         self.scroll_to(y=self.scroll_offset.y + delta * height, animate=False)
         self.move_to_sentence(self.sentence_at(self._lines[target_line][0]))
 
     def scroll_to_cursor(self) -> None:
-        first, last = self.sentence_lines(self.cursor)
+        """Bring the cursor sentence on screen, blank label lines included."""
+        start, end = self.sentences[self.cursor]
+        first, last = self.line_of(start), self.line_of(max(start, end - 1))
+        while last + 1 < len(self._lines) and self._line_sentence[last + 1] == self.cursor:
+            last += 1
         self.scroll_to_region(Region(0, first, 1, last - first + 1), animate=False, immediate=True)
 
     def _scroll_to_offset(self, offset: int) -> None:
@@ -432,14 +425,6 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if first < line and self._line_owner(first) != sentence:
             first += 1
         return sentence, line - first
-
-    def sentence_lines(self, index: int) -> tuple[int, int]:
-        """First and last line of a sentence, blank label lines included."""
-        start, end = self.sentences[index]
-        first, last = self.line_of(start), self.line_of(max(start, end - 1))
-        while last + 1 < len(self._lines) and self._line_sentence[last + 1] == index:
-            last += 1
-        return first, last
 
     def _gutter(self, sentence: int, row: int, is_cursor: bool, base: Style) -> list[Segment]:
         """Cursor bar, note marker (first row) and one label per row (a block has a row for each)."""
