@@ -235,13 +235,7 @@ class ReaderApp(App):
     @staticmethod
     def screen_scope(screen: Screen) -> str:
         """The keymap scope of a screen; `dialog` for any other (an editor, a picker, the palette)."""
-        if isinstance(screen, ReadingScreen):
-            from reader.ui.screens.review import ReviewScreen
-
-            return "review" if isinstance(screen, ReviewScreen) else "reading"
-        from reader.ui.screens.library import LibraryScreen
-
-        return "library" if isinstance(screen, LibraryScreen) else "dialog"
+        return getattr(screen, "SCOPE", "dialog")
 
     def action_help(self) -> None:
         """The keys of the screen help was opened from."""

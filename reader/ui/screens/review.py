@@ -83,6 +83,7 @@ class VersionPicker(Picker):
 class ReviewScreen(ReadingScreen):
     """One document under review: gold's annotations and the versions of the item under the cursor."""
 
+    SCOPE = "review"
     BINDINGS = bindings("review")
     ARTICLE_VIEW = ConflictView
     FOOTER_HIDDEN = frozenset({"reader.search", "reader.library"})
