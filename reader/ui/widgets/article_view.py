@@ -37,9 +37,8 @@ from reader.ui.widgets.layout import (
 
 
 class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
-    """The article with a sentence cursor, an entity cursor, search matches and a selection. ScrollView's bindings
-    are not inherited: the screen's keys move the cursor and the view follows; a wheel or scrollbar scroll drags the
-    cursor along, so a tag always lands on a visible sentence."""
+    """The article with a sentence cursor, an entity cursor, search matches and a selection. The screen's keys move
+    the cursor and the view follows; a wheel or scrollbar scroll drags the cursor along (`_follow_viewport`)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         f"article-view--{name}"
@@ -69,8 +68,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.match_index: int | None = None
         self._lines: list[tuple[int, int]] = [(0, 0)]
         self._line_starts: list[int] = [0]
-        self._line_sentence: list[int] = [-1]  # per line: the `Block`'s sentence and gutter row, or -1
-        self._line_row: list[int] = [-1]
+        self._line_sentence: list[int] = [-1]  # per line: the `Block`'s sentence, or -1
         self._wrap_width = 0
         self._line_cache: LRUCache[int, Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
@@ -176,7 +174,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         text = self.text
         if start is None or end is None or len(self._lines) <= 1:
-            self._lines, self._line_sentence, self._line_row = layout(text, self._wrap_width, self._blocks())
+            self._lines, self._line_sentence = layout(text, self._wrap_width, self._blocks())
             self._line_starts = [s for s, _ in self._lines]
         else:
             while True:  # grow to whole paragraphs, and to whole blocks that cross a paragraph's edge
@@ -189,13 +187,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 if s0 >= start and e0 <= end:
                     break
                 start, end = min(start, s0), max(end, e0)
-            lines, owners, rows = layout(text, self._wrap_width, self._blocks(first, last + 1), start, end)
+            lines, owners = layout(text, self._wrap_width, self._blocks(first, last + 1), start, end)
             i0 = bisect_left(self._line_starts, start)
             i1 = bisect_right(self._line_starts, end)
             self._lines[i0:i1] = lines
             self._line_starts[i0:i1] = [s for s, _ in lines]
             self._line_sentence[i0:i1] = owners
-            self._line_row[i0:i1] = rows
         self.virtual_size = Size(self._wrap_width + GUTTER, len(self._lines))
         self._line_cache.clear()
 
@@ -292,8 +289,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return None if self.entity_cursor is None else self.marks[self.entity_cursor]
 
     def match_after(self, delta: int) -> tuple[int, bool] | None:
-        """(index, wraps around) of the match `>` (1) or `<` (-1) goes to, counted from the current match when
-        it is in the cursor's sentence, else from the sentence's start; None without matches."""
+        """(index, wraps around) of the match `>` (1) or `<` (-1) goes to, from the current match when it is in
+        the cursor's sentence, else from the sentence's start."""
         if not self.matches:
             return None
         s_start, s_end = self.sentences[self.cursor]
@@ -416,8 +413,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _gutter_owner(self, line: int) -> tuple[int, int]:
         """(sentence, row) of the gutter on this line: row 0 on the first line a sentence owns, -1 on a blank one."""
-        if self._line_sentence[line] >= 0:
-            return self._line_sentence[line], self._line_row[line]
+        sentence = self._line_sentence[line]
+        if sentence >= 0:  # a block's lines are consecutive
+            first = line
+            while first and self._line_sentence[first - 1] == sentence:
+                first -= 1
+            return sentence, line - first
         sentence = self._line_owner(line)
         if sentence is None:
             return -1, -1
