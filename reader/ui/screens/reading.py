@@ -62,10 +62,9 @@ class AnalysisReady(Message):
 
 @dataclass(frozen=True)
 class EntityMarks:
-    """A new analysis's entity states, marks and panel groups, computed in the worker so that keys do not wait.
-    `version`: the session's, a change since makes them stale."""
+    """A new analysis's entity states, marks and panel groups, computed in the worker so that keys do not wait."""
 
-    version: int
+    version: int  # the session's: a change since makes them stale
     entities: list
     marks: list
     groups: list
@@ -76,10 +75,8 @@ def header_meta(doc: Document, room: int | None = None, lead: tuple[str, ...] = 
     source and author only while they fit, so a long one never pushes the title out."""
     separator = "  ·  "
     date = visible(str(doc.meta.get("date") or ""), one_line=True)
-    if date and cell_len(date) <= 12:
-        lead = (*lead, date)
-    elif date:
-        lead = (*lead, set_cell_size(date, 11) + "…")
+    if date:
+        lead = (*lead, date if cell_len(date) <= 12 else set_cell_size(date, 11) + "…")
     texts = [*lead, *(visible(str(doc.meta[key]), one_line=True) for key in ("source", "author") if doc.meta.get(key))]
     kept: list[str] = []
     for index, text in enumerate(texts):
@@ -104,7 +101,8 @@ class SearchBox(Input):
 
 
 class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
-    BINDINGS = bindings("reading")
+    SCOPE = "reading"  # of the keymap
+    BINDINGS = bindings(SCOPE)
     ARTICLE_VIEW: type[ArticleView] = ArticleView
     """The article widget; the review screen draws conflicts with a subclass."""
 
@@ -354,12 +352,8 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         return self.query_one("#search", Input)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """A key a focused text field types is text (`ReaderApp.text_field_takes`); Enter submits only a search."""
-        if self.reader_app.text_field_takes():
-            return False
-        if action == "submit_search":
-            return self.focused is self.search_box
-        return True
+        """A key a focused text field types is text (`ReaderApp.text_field_takes`)."""
+        return not self.reader_app.text_field_takes()
 
     def action_search(self) -> None:
         """`set_focus`, not `focus()` (which waits for the keys already queued): what is typed next is the query."""
@@ -381,10 +375,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
         self.set_focus(self.view)
         self.view.call_later(search_when_typed)
-
-    @on(Input.Submitted, "#search")
-    def run_search(self, event: Input.Submitted) -> None:
-        self.search(event.value)
 
     def search(self, query: str) -> None:
         self.search_query = query.strip()
