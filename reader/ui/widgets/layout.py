@@ -32,6 +32,7 @@ _WIDE = re.compile(
     "\U00020000-\U0003fffd]"
 )
 """Wide and zero-width characters: text without them is wrapped one cell per character, with `str.rfind`."""
+_SPACES = re.compile(" *")
 STATUS_STYLES = {"accepted": "accepted", "relabelled": "accepted", "added": "added"}
 
 
@@ -126,11 +127,9 @@ def _wrap_span(
 ) -> list[tuple[int, int]]:
     """Lines of `text[a:b]`, a piece of one paragraph: spaces at a cut made by a block are left out."""
     if not para_start:
-        while a < b and text[a] == " ":
-            a += 1
+        a = _SPACES.match(text, a, b).end()
     if not para_end:
-        while b > a and text[b - 1] == " ":
-            b -= 1
+        b = a + len(text[a:b].rstrip(" "))
     lines = []
     start = a
     while start < b:
@@ -139,11 +138,9 @@ def _wrap_span(
             lines.append((start, b))
             break
         cut = text.rfind(" ", start, limit + 1)
-        nxt = cut + 1 if cut > start else limit
-        lines.append((start, cut if cut > start else limit))
-        start = nxt
-        while start < b and text[start] == " ":
-            start += 1
+        end = cut if cut > start else limit  # at the last space that fits, else mid-word
+        lines.append((start, end))
+        start = _SPACES.match(text, end, b).end()
     return lines
 
 
