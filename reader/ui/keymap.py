@@ -230,11 +230,7 @@ def expand_keys(keymap: Mapping[str, str]) -> tuple[dict[str, list[str]], list[s
     """Every binding's keys plus the aliases terminals send for them, and a warning for each alias that a
     binding in the same scope already uses (that binding keeps the key)."""
     expanded = {binding_id: normalise_keys(keys) for binding_id, keys in keymap.items()}
-    taken: dict[tuple[str, str], str] = {}
-    for binding_id, keys in expanded.items():
-        for key in keys:
-            for scope in _scopes(binding_id):
-                taken.setdefault((scope, key), binding_id)
+    taken = {(scope, key): i for i, keys in reversed(expanded.items()) for key in keys for scope in _scopes(i)}
     warnings = []
     for binding_id, keys in expanded.items():
         for key in list(keys):
