@@ -341,11 +341,9 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
     def action_page(self, delta: int) -> None:
         self.view.page(delta)
 
-    def action_top(self) -> None:
-        self.view.move_to_sentence(0)
-
-    def action_bottom(self) -> None:
-        self.view.move_to_sentence(len(self.view.sentences) - 1)
+    def action_goto(self, index: int) -> None:
+        """Sentence `index`, counted from the end when negative (-1: the last)."""
+        self.view.move_to_sentence(index % len(self.view.sentences))
 
     @property
     def search_box(self) -> Input:
