@@ -398,10 +398,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip(segments).simplify()
 
     def _line_owner(self, line: int) -> int | None:
-        """The sentence whose gutter this line shows (None on a blank line): a `Block`'s, else the last one
-        starting here when it ends here or holds at least as much of the line as the one before it."""
-        if self._line_sentence[line] >= 0:
-            return self._line_sentence[line]
+        """The sentence whose gutter a line outside blocks shows (None on a blank line): the last one starting
+        there when it ends there or holds at least as much of the line as the one before it."""
         start, end = self._lines[line]
         if start == end:
             return None
