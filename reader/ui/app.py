@@ -54,8 +54,7 @@ class ReaderApp(App):
         self._key: events.Key | None = None  # the key being handled, for `text_field_takes`
 
     async def on_event(self, event: events.Event) -> None:
-        """Remember the key while Textual looks for its binding: `set_keymap` binds keys a focused field consumes
-        again, and `?` typed in a note opened help (`check_action` refuses it)."""
+        """Remember the key while Textual looks for its binding: `set_keymap` also binds keys a focused field types."""
         self._key = event if isinstance(event, events.Key) else None
         try:
             await super().on_event(event)

@@ -1,6 +1,5 @@
-"""Key bindings: one table of binding ids (the single source of default keys: a test checks `keymaps/default.toml`
-against it), and keymap files (TOML) that rebind them, checked before Textual sees them so a typo names the file
-and entry instead of leaving a dead key."""
+"""Key bindings: one table of binding ids and their default keys, and keymap files (TOML) that rebind them, checked
+before Textual sees them so a typo names the file and entry instead of leaving a dead key."""
 
 from __future__ import annotations
 
@@ -227,8 +226,7 @@ def key_problem(key: str) -> str | None:
 
 
 def expand_keys(keymap: Mapping[str, str]) -> tuple[dict[str, list[str]], list[str]]:
-    """Every binding's keys plus the aliases terminals send for them, and a warning for each alias that a
-    binding in the same scope already uses (that binding keeps the key)."""
+    """Every binding's keys plus the aliases terminals send for them; a warning per alias another binding keeps."""
     expanded = {binding_id: normalise_keys(keys) for binding_id, keys in keymap.items()}
     taken = {(scope, key): i for i, keys in reversed(expanded.items()) for key in keys for scope in _scopes(i)}
     warnings = []
@@ -246,8 +244,8 @@ def expand_keys(keymap: Mapping[str, str]) -> tuple[dict[str, list[str]], list[s
 
 
 def textual_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
-    """The keymap handed to Textual: each binding also fires on what terminals send for its keys (alt+f also
-    binds ctrl+right), while help and the footer show the keys as written."""
+    """For Textual: a binding also fires on what terminals send for its keys (alt+f on ctrl+right); help shows
+    the keys as written."""
     return {binding_id: ",".join(keys) for binding_id, keys in expand_keys(keymap)[0].items()}
 
 
@@ -305,8 +303,7 @@ class _KeymapFile(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def parse_keymap(text: str, where: str) -> Keymap:
-    """The full keymap (defaults overlaid with the file), with warnings about keys no terminal sends (they are
-    kept: a terminal with the kitty protocol may send them)."""
+    """Defaults overlaid with the file, warned about keys no terminal sends (kept: kitty's protocol may send them)."""
     try:
         table = msgspec.convert(read_toml(text, where, KeymapError), _KeymapFile).keys
     except msgspec.ValidationError as exc:

@@ -198,8 +198,7 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.post_message(AnalysisReady(doc.id, result, cached, self.entity_marks(result)))
 
     def entity_marks(self, analysis: Analysis) -> EntityMarks | None:
-        """None when the annotations are damaged: `refresh_marks` then does it itself, as it does when the session
-        changed meanwhile (a newer `version`)."""
+        """None when the annotations are damaged: `refresh_marks` then reads the session itself."""
         if self.reader_app.review is not None:  # the review screen draws its own marks
             return None
         session = self.session

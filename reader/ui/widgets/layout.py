@@ -1,6 +1,5 @@
-"""The article's layout as plain data: which (start, end) character ranges make each screen line, which
-sentence owns which rows, and the label and entity palettes. Kept apart from the widget so the wrapping rules
-(the gutter, tagged sentences on their own line) can be tested without a screen."""
+"""The article's layout as plain data, apart from the widget: which (start, end) character ranges make each screen
+line, which sentence owns which lines, and the label and entity palettes."""
 
 from __future__ import annotations
 
