@@ -163,33 +163,45 @@ def _split_key(key: str) -> tuple[list[str], str]:
     return mods, base
 
 
-def _arrival(key: str) -> tuple[tuple[str, ...], list[str]]:
-    """The key names Textual reports when `key` is pressed in xterm or tmux, and the modifiers lost on the way."""
+def _arrival(key: str) -> tuple[tuple[str, ...], str | None]:
+    """The key names Textual reports when `key` is pressed in xterm or tmux, and why that is not `key` or an alias
+    bound with it (None: it works), with what to bind instead."""
     mods, base = _split_key(key)
     char = base if len(base) == 1 else key_to_character(REPLACED_KEYS.get(base, base))
+    named = {k.value for k in Keys} | set(PLAIN) | NAMED
+    if set(mods) - {*MODIFIER_BITS, "super", "hyper", "meta"} or not (base in named or key in named or char):
+        return (), f"{key!r} is not a key name Textual knows (see `reader keys` for examples)"
+    if set(mods) - set(MODIFIER_BITS):
+        return (), f"{key}: only terminals speaking the kitty keyboard protocol send super/hyper/meta"
     if key in SENT_AS:
-        return (SENT_AS[key],), []
-    if set(mods) - set(MODIFIER_BITS) or (base == "f3" and mods):
-        return (), []
+        return (SENT_AS[key],), None
+    if (base == "f3" and mods) or not (char or base in NAMED or base in PLAIN):
+        sent = f"\x1b[1;{sum(MODIFIER_BITS[m] for m in set(mods)) + 1}R"
+        return (), (f"{key}: xterm and tmux send it as {sent!r}, which Textual takes for a cursor-position report "
+                    "and drops; bind another key")
+    lost: list[str] = []
     if base in NAMED:
-        return ("+".join([*(m for m in ("alt", "ctrl", "shift") if m in mods), base]),), []  # Textual's order
-    if base in PLAIN:
-        if base == "escape" and "alt" in mods:
-            return ("escape", "escape"), []
-        return ((key,), []) if mods == ["shift"] and base == "tab" else ((base,), mods)
-    if not char:
-        return (), []
-    if "ctrl" in mods and "@" <= char.upper() <= "_":
+        arrived = "+".join([*(m for m in ("alt", "ctrl", "shift") if m in mods), base])  # Textual's order
+    elif base == "escape" and "alt" in mods:
+        return ("escape", "escape"), f"{key}: arrives as escape then escape, not as one key"
+    elif base in PLAIN:
+        arrived, lost = (key, []) if key == "shift+tab" else (base, mods)
+    elif "ctrl" in mods and "@" <= char.upper() <= "_":
         arrived = f"ctrl+{key_name(char.lower())}"
-        return (SENT_AS.get(arrived, arrived),), [m for m in mods if m != "ctrl"]
-    lost = [m for m in mods if m == "ctrl" or (m in ("shift", "alt") and not char.isalpha())]
-    if "shift" in mods and char.isupper():
-        lost.append("shift")
-    if "shift" in mods:
-        char = char.upper()
-    if "alt" in mods and char.isalpha():
-        return ("alt+" + (f"shift+{char.lower()}" if char.isupper() else key_name(char)),), lost
-    return (key_name(char),), lost
+        arrived, lost = SENT_AS.get(arrived, arrived), [m for m in mods if m != "ctrl"]
+    else:
+        lost = [m for m in mods if m == "ctrl" or (m in ("shift", "alt") and not char.isalpha())]
+        if "shift" in mods and char.isupper():
+            lost.append("shift")
+        if "shift" in mods:
+            char = char.upper()
+        arrived = key_name(char)
+        if "alt" in mods and char.isalpha():
+            arrived = f"alt+shift+{char.lower()}" if char.isupper() else f"alt+{arrived}"
+    if lost:
+        return (arrived,), (f"{key}: terminals send it as {display_key(arrived)} (the {'+'.join(lost)} is lost); "
+                            f"bind {arrived} or another key instead")
+    return (arrived,), None
 
 
 def arrives_as(key: str) -> tuple[str, ...]:
@@ -199,30 +211,13 @@ def arrives_as(key: str) -> tuple[str, ...]:
 
 def terminal_aliases(key: str) -> list[str]:
     """Other names under which `key` reaches the app (alt+f arrives as ctrl+right): bound too, shown nowhere."""
-    arrived, lost = _arrival(key)
-    return [arrived[0]] if len(arrived) == 1 and arrived[0] != key and not lost else []
+    arrived, problem = _arrival(key)
+    return [arrived[0]] if problem is None and arrived[0] != key else []
 
 
 def key_problem(key: str) -> str | None:
     """Why no terminal delivers `key` as itself or under an alias, with what to bind instead; None if it works."""
-    mods, base = _split_key(key)
-    named = {k.value for k in Keys} | set(PLAIN) | NAMED
-    if set(mods) - {*MODIFIER_BITS, "super", "hyper", "meta"} or not (
-            base in named or key in named or len(base) == 1 or key_to_character(REPLACED_KEYS.get(base, base))):
-        return f"{key!r} is not a key name Textual knows (see `reader keys` for examples)"
-    if set(mods) - set(MODIFIER_BITS):
-        return f"{key}: only terminals speaking the kitty keyboard protocol send super/hyper/meta"
-    arrived, lost = _arrival(key)
-    if not arrived:
-        sent = f"\x1b[1;{sum(MODIFIER_BITS[m] for m in set(mods)) + 1}R"
-        return (f"{key}: xterm and tmux send it as {sent!r}, which Textual takes for a "
-                "cursor-position report and drops; bind another key")
-    if len(arrived) > 1:
-        return f"{key}: arrives as {' then '.join(arrived)}, not as one key"
-    if lost:
-        return (f"{key}: terminals send it as {display_key(arrived[0])} (the {'+'.join(lost)} is lost); "
-                f"bind {arrived[0]} or another key instead")
-    return None
+    return _arrival(key)[1]
 
 
 def expand_keys(keymap: Mapping[str, str]) -> tuple[dict[str, list[str]], list[str]]:
