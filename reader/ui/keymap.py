@@ -150,10 +150,11 @@ SENT_AS = {"alt+f": "ctrl+right", "alt+b": "ctrl+left", "alt+backspace": "ctrl+w
 """Keys a terminal encodes like another key (ctrl+i is Tab): Textual sees the second name."""
 NAMED = {"up", "down", "left", "right", "home", "end", "pageup", "pagedown", "insert", "delete",
          *(f"f{n}" for n in range(1, 25))}
-"""Sent as escape sequences that carry every ctrl/alt/shift combination (but f3's: see `key_problem`)."""
+"""Sent as escape sequences that carry every ctrl/alt/shift combination (but f3's: see `_arrival`)."""
 PLAIN = ("tab", "enter", "escape", "backspace", "space")
 """Sent as one control character: a modifier on them is lost (but shift+tab)."""
 MODIFIER_BITS = {"shift": 1, "alt": 2, "ctrl": 4}
+KEY_NAMES = frozenset({k.value for k in Keys} | set(PLAIN) | NAMED)
 
 
 def _split_key(key: str) -> tuple[list[str], str]:
@@ -168,8 +169,7 @@ def _arrival(key: str) -> tuple[tuple[str, ...], str | None]:
     bound with it (None: it works), with what to bind instead."""
     mods, base = _split_key(key)
     char = base if len(base) == 1 else key_to_character(REPLACED_KEYS.get(base, base))
-    named = {k.value for k in Keys} | set(PLAIN) | NAMED
-    if set(mods) - {*MODIFIER_BITS, "super", "hyper", "meta"} or not (base in named or key in named or char):
+    if set(mods) - {*MODIFIER_BITS, "super", "hyper", "meta"} or not (base in KEY_NAMES or key in KEY_NAMES or char):
         return (), f"{key!r} is not a key name Textual knows (see `reader keys` for examples)"
     if set(mods) - set(MODIFIER_BITS):
         return (), f"{key}: only terminals speaking the kitty keyboard protocol send super/hyper/meta"
