@@ -61,8 +61,9 @@ class EntityList(OptionList):
             return
         group = next((i for i, g in enumerate(self.groups) if mark in g.mentions), 0)
         self.highlighted = group
-        if mark is not None:
-            self._next_mention[group] = (self.groups[group].mentions.index(mark) + 1) % len(self.groups[group].mentions)
+        mentions = self.groups[group].mentions
+        if mark in mentions:  # not a rejected entity's, which no group lists
+            self._next_mention[group] = (mentions.index(mark) + 1) % len(mentions)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
