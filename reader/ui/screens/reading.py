@@ -449,8 +449,7 @@ def fit_status(parts: list[tuple[int, str]], width: int, separator: str = " · "
     """Join (priority, text) parts in order, keeping the most urgent (lowest number) that fit in `width` cells;
     one that fits in part is cut with an ellipsis."""
     kept: dict[int, str] = {}
-    for index in sorted(range(len(parts)), key=lambda i: parts[i][0]):
-        text = parts[index][1]
+    for index, (_, text) in sorted(enumerate(parts), key=lambda part: part[1][0]):
         room = width - cell_len(separator.join([*kept.values(), ""]))  # what is left after one more separator
         if cell_len(text) <= room:
             kept[index] = text
