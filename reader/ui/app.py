@@ -192,10 +192,8 @@ class ReaderApp(App):
 
     def open_document(self, doc_id: str) -> None:
         """Open a document from the library, keeping the screen stack at most three deep."""
-        from reader.ui.screens.library import LibraryScreen
-
         self.last_document = doc_id
-        if isinstance(self.screen, LibraryScreen) and len(self.screen_stack) > 1:
+        if self.screen_scope(self.screen) == "library" and len(self.screen_stack) > 1:
             below = self.screen_stack[-2]
             self.pop_screen()
             if isinstance(below, ReadingScreen) and below.doc.id == doc_id:

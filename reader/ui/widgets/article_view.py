@@ -83,8 +83,9 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.text = text
         self.set_marks([])
         self.set_matches([])
-        self.tags, self.notes, self.selection = {}, set(), None
-        self._set_sentences(sentences or paragraphs(text))
+        self.tags, self.notes = {}, set()
+        self.selection = None
+        self.set_sentences(sentences or paragraphs(text))
         self._wrap_width = 0
         self._check_width(scroll=False)
         self.set_reactive(ArticleView.cursor, 0)
@@ -93,16 +94,13 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_sentences(self, sentences: Sequence[tuple[int, int]]) -> None:
         """Replace the sentence boundaries, keeping the cursor on the text it was on."""
-        anchor = self.sentences[self.cursor][0] if self.sentences else 0
-        self._set_sentences(sentences)
-        self.set_reactive(ArticleView.cursor, self.sentence_at(anchor))
-        self._changed()
-
-    def _set_sentences(self, sentences: Sequence[tuple[int, int]]) -> None:
+        anchor = self.sentences[self.cursor][0]
         self.sentences = list(sentences) or [(0, len(self.text))]
         self._sentence_starts = [s for s, _ in self.sentences]
         if self.tags or self.notes:
             self._relayout()
+        self.set_reactive(ArticleView.cursor, self.sentence_at(anchor))
+        self._changed()
 
     def set_marks(self, marks: Sequence[Mark]) -> None:
         self.marks = sorted(marks, key=lambda m: (m.start, m.end))
@@ -314,7 +312,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def page(self, delta: int) -> None:
         height = max(1, self.scrollable_content_region.height - 2)
-        target_line = max(0, min(self.line_of(self.sentences[self.cursor][0]) + delta * height, self.line_count - 1))
+        target_line = self.line_of(self.sentences[self.cursor][0]) + delta * height
+        target_line = max(0, min(target_line, self.line_count - 1))
         self.scroll_to(y=self.scroll_offset.y + delta * height, animate=False)
         self.move_to_sentence(self.sentence_at(self._lines[target_line][0]))
 
