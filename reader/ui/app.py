@@ -54,12 +54,8 @@ class ReaderApp(App):
         self._key: events.Key | None = None  # the key being handled, for `text_field_takes`
 
     async def on_event(self, event: events.Event) -> None:
-        """Remember the key while Textual looks for its binding: `set_keymap` binds keys a focused field consumes
-        again, and `?` typed in a note opened help (`check_action` refuses it)."""
-        if not isinstance(event, events.Key):
-            await super().on_event(event)
-            return
-        self._key = event
+        """Remember the key while Textual looks for its binding: `set_keymap` also binds keys a focused field types."""
+        self._key = event if isinstance(event, events.Key) else None
         try:
             await super().on_event(event)
         finally:
@@ -175,11 +171,10 @@ class ReaderApp(App):
             self.exit()
 
         loop = asyncio.get_running_loop()
-        for signum, handler in ((getattr(signal, "SIGHUP", None), hung_up), (signal.SIGTERM, self.exit)):
-            if signum is not None:
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.add_signal_handler(signum, handler)
-        resume = signal.getsignal(signal.SIGCONT) if hasattr(signal, "SIGCONT") else None
+        for signum, handler in ((signal.SIGHUP, hung_up), (signal.SIGTERM, self.exit)):  # POSIX: termios above
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, handler)
+        resume = signal.getsignal(signal.SIGCONT)
         if callable(resume):
             def on_continue(signum, frame) -> None:
                 try:
@@ -197,10 +192,8 @@ class ReaderApp(App):
 
     def open_document(self, doc_id: str) -> None:
         """Open a document from the library, keeping the screen stack at most three deep."""
-        from reader.ui.screens.library import LibraryScreen
-
         self.last_document = doc_id
-        if isinstance(self.screen, LibraryScreen) and len(self.screen_stack) > 1:
+        if self.screen_scope(self.screen) == "library" and len(self.screen_stack) > 1:
             below = self.screen_stack[-2]
             self.pop_screen()
             if isinstance(below, ReadingScreen) and below.doc.id == doc_id:
@@ -239,13 +232,7 @@ class ReaderApp(App):
     @staticmethod
     def screen_scope(screen: Screen) -> str:
         """The keymap scope of a screen; `dialog` for any other (an editor, a picker, the palette)."""
-        if isinstance(screen, ReadingScreen):
-            from reader.ui.screens.review import ReviewScreen
-
-            return "review" if isinstance(screen, ReviewScreen) else "reading"
-        from reader.ui.screens.library import LibraryScreen
-
-        return "library" if isinstance(screen, LibraryScreen) else "dialog"
+        return getattr(screen, "SCOPE", "dialog")
 
     def action_help(self) -> None:
         """The keys of the screen help was opened from."""

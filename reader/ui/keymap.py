@@ -1,6 +1,5 @@
-"""Key bindings: one table of binding ids (the single source of default keys: a test checks `keymaps/default.toml`
-against it), and keymap files (TOML) that rebind them, checked before Textual sees them so a typo names the file
-and entry instead of leaving a dead key."""
+"""Key bindings: one table of binding ids and their default keys, and keymap files (TOML) that rebind them, checked
+before Textual sees them so a typo names the file and entry instead of leaving a dead key."""
 
 from __future__ import annotations
 
@@ -53,17 +52,17 @@ ACTIONS: tuple[Action, ...] = (
     Action("reader.quit", "app", "quit", "Quit", "q", footer="Quit"),
     Action("reader.help", "app", "help", "Show every key", "question_mark,f1", footer="Keys"),
     Action("reader.command-palette", "app", "command_palette", "Command palette", "ctrl+p", footer="Commands"),
-    Action("reader.next-sentence", "reading", "next_sentence", "Next sentence", "j,down"),
-    Action("reader.prev-sentence", "reading", "prev_sentence", "Previous sentence", "k,up"),
-    Action("reader.next-entity", "reading", "next_entity", "Next entity", "e,right_square_bracket", footer="Entity"),
-    Action("reader.prev-entity", "reading", "prev_entity", "Previous entity", "E,left_square_bracket"),
-    Action("reader.page-down", "reading", "page_down", "Page down", "pagedown,space"),
-    Action("reader.page-up", "reading", "page_up", "Page up", "pageup,b"),
-    Action("reader.top", "reading", "top", "Top of the document", "home,g"),
-    Action("reader.bottom", "reading", "bottom", "End of the document", "end,G"),
+    Action("reader.next-sentence", "reading", "sentence(1)", "Next sentence", "j,down"),
+    Action("reader.prev-sentence", "reading", "sentence(-1)", "Previous sentence", "k,up"),
+    Action("reader.next-entity", "reading", "entity(1)", "Next entity", "e,right_square_bracket", footer="Entity"),
+    Action("reader.prev-entity", "reading", "entity(-1)", "Previous entity", "E,left_square_bracket"),
+    Action("reader.page-down", "reading", "page(1)", "Page down", "pagedown,space"),
+    Action("reader.page-up", "reading", "page(-1)", "Page up", "pageup,b"),
+    Action("reader.top", "reading", "goto(0)", "Top of the document", "home,g"),
+    Action("reader.bottom", "reading", "goto(-1)", "End of the document", "end,G"),
     Action("reader.search", "reading", "search", "Search", "slash", footer="Search", priority=True),
-    Action("reader.next-match", "reading", "next_match", "Next match", "greater_than_sign,f3"),
-    Action("reader.prev-match", "reading", "prev_match", "Previous match", "less_than_sign"),
+    Action("reader.next-match", "reading", "match(1)", "Next match", "greater_than_sign,f3"),
+    Action("reader.prev-match", "reading", "match(-1)", "Previous match", "less_than_sign"),
     Action("reader.toggle-panel", "reading", "toggle_panel", "Show/hide the side panel", "p"),
     Action("reader.focus-panel", "reading", "focus_panel", "Switch between text and panel", "tab"),
     Action("reader.library", "reading", "library", "Library of documents", "o", footer="Library"),
@@ -151,10 +150,11 @@ SENT_AS = {"alt+f": "ctrl+right", "alt+b": "ctrl+left", "alt+backspace": "ctrl+w
 """Keys a terminal encodes like another key (ctrl+i is Tab): Textual sees the second name."""
 NAMED = {"up", "down", "left", "right", "home", "end", "pageup", "pagedown", "insert", "delete",
          *(f"f{n}" for n in range(1, 25))}
-"""Sent as escape sequences that carry every ctrl/alt/shift combination (but f3's: see `key_problem`)."""
+"""Sent as escape sequences that carry every ctrl/alt/shift combination (but f3's: see `_arrival`)."""
 PLAIN = ("tab", "enter", "escape", "backspace", "space")
 """Sent as one control character: a modifier on them is lost (but shift+tab)."""
 MODIFIER_BITS = {"shift": 1, "alt": 2, "ctrl": 4}
+KEY_NAMES = frozenset({k.value for k in Keys} | set(PLAIN) | NAMED)
 
 
 def _split_key(key: str) -> tuple[list[str], str]:
@@ -164,33 +164,44 @@ def _split_key(key: str) -> tuple[list[str], str]:
     return mods, base
 
 
-def _arrival(key: str) -> tuple[tuple[str, ...], list[str]]:
-    """The key names Textual reports when `key` is pressed in xterm or tmux, and the modifiers lost on the way."""
+def _arrival(key: str) -> tuple[tuple[str, ...], str | None]:
+    """The key names Textual reports when `key` is pressed in xterm or tmux, and why that is not `key` or an alias
+    bound with it (None: it works), with what to bind instead."""
     mods, base = _split_key(key)
     char = base if len(base) == 1 else key_to_character(REPLACED_KEYS.get(base, base))
+    if set(mods) - {*MODIFIER_BITS, "super", "hyper", "meta"} or not (base in KEY_NAMES or key in KEY_NAMES or char):
+        return (), f"{key!r} is not a key name Textual knows (see `reader keys` for examples)"
+    if set(mods) - set(MODIFIER_BITS):
+        return (), f"{key}: only terminals speaking the kitty keyboard protocol send super/hyper/meta"
     if key in SENT_AS:
-        return (SENT_AS[key],), []
-    if set(mods) - set(MODIFIER_BITS) or (base == "f3" and mods):
-        return (), []
+        return (SENT_AS[key],), None
+    if (base == "f3" and mods) or not (char or base in NAMED or base in PLAIN):
+        sent = f"\x1b[1;{sum(MODIFIER_BITS[m] for m in set(mods)) + 1}R"
+        return (), (f"{key}: xterm and tmux send it as {sent!r}, which Textual takes for a cursor-position report "
+                    "and drops; bind another key")
+    lost: list[str] = []
     if base in NAMED:
-        return ("+".join([*(m for m in ("alt", "ctrl", "shift") if m in mods), base]),), []  # Textual's order
-    if base in PLAIN:
-        if base == "escape" and "alt" in mods:
-            return ("escape", "escape"), []
-        return ((key,), []) if mods == ["shift"] and base == "tab" else ((base,), mods)
-    if not char:
-        return (), []
-    if "ctrl" in mods and "@" <= char.upper() <= "_":
+        arrived = "+".join([*(m for m in ("alt", "ctrl", "shift") if m in mods), base])  # Textual's order
+    elif base == "escape" and "alt" in mods:
+        return ("escape", "escape"), f"{key}: arrives as escape then escape, not as one key"
+    elif base in PLAIN:
+        arrived, lost = (key, []) if key == "shift+tab" else (base, mods)
+    elif "ctrl" in mods and "@" <= char.upper() <= "_":
         arrived = f"ctrl+{key_name(char.lower())}"
-        return (SENT_AS.get(arrived, arrived),), [m for m in mods if m != "ctrl"]
-    lost = [m for m in mods if m == "ctrl" or (m in ("shift", "alt") and not char.isalpha())]
-    if "shift" in mods and char.isupper():
-        lost.append("shift")
-    if "shift" in mods:
-        char = char.upper()
-    if "alt" in mods and char.isalpha():
-        return ("alt+" + (f"shift+{char.lower()}" if char.isupper() else key_name(char)),), lost
-    return (key_name(char),), lost
+        arrived, lost = SENT_AS.get(arrived, arrived), [m for m in mods if m != "ctrl"]
+    else:
+        lost = [m for m in mods if m == "ctrl" or (m in ("shift", "alt") and not char.isalpha())]
+        if "shift" in mods and char.isupper():
+            lost.append("shift")
+        if "shift" in mods:
+            char = char.upper()
+        arrived = key_name(char)
+        if "alt" in mods and char.isalpha():
+            arrived = f"alt+shift+{char.lower()}" if char.isupper() else f"alt+{arrived}"
+    if lost:
+        return (arrived,), (f"{key}: terminals send it as {display_key(arrived)} (the {'+'.join(lost)} is lost); "
+                            f"bind {arrived} or another key instead")
+    return (arrived,), None
 
 
 def arrives_as(key: str) -> tuple[str, ...]:
@@ -200,41 +211,19 @@ def arrives_as(key: str) -> tuple[str, ...]:
 
 def terminal_aliases(key: str) -> list[str]:
     """Other names under which `key` reaches the app (alt+f arrives as ctrl+right): bound too, shown nowhere."""
-    arrived, lost = _arrival(key)
-    return [arrived[0]] if len(arrived) == 1 and arrived[0] != key and not lost else []
+    arrived, problem = _arrival(key)
+    return [arrived[0]] if problem is None and arrived[0] != key else []
 
 
 def key_problem(key: str) -> str | None:
     """Why no terminal delivers `key` as itself or under an alias, with what to bind instead; None if it works."""
-    mods, base = _split_key(key)
-    named = {k.value for k in Keys} | set(PLAIN) | NAMED
-    if set(mods) - {*MODIFIER_BITS, "super", "hyper", "meta"} or not (
-            base in named or key in named or len(base) == 1 or key_to_character(REPLACED_KEYS.get(base, base))):
-        return f"{key!r} is not a key name Textual knows (see `reader keys` for examples)"
-    if set(mods) - set(MODIFIER_BITS):
-        return f"{key}: only terminals speaking the kitty keyboard protocol send super/hyper/meta"
-    arrived, lost = _arrival(key)
-    if not arrived:
-        sent = f"\x1b[1;{sum(MODIFIER_BITS[m] for m in set(mods)) + 1}R"
-        return (f"{key}: xterm and tmux send it as {sent!r}, which Textual takes for a "
-                "cursor-position report and drops; bind another key")
-    if len(arrived) > 1:
-        return f"{key}: arrives as {' then '.join(arrived)}, not as one key"
-    if lost:
-        return (f"{key}: terminals send it as {display_key(arrived[0])} (the {'+'.join(lost)} is lost); "
-                f"bind {arrived[0]} or another key instead")
-    return None
+    return _arrival(key)[1]
 
 
 def expand_keys(keymap: Mapping[str, str]) -> tuple[dict[str, list[str]], list[str]]:
-    """Every binding's keys plus the aliases terminals send for them, and a warning for each alias that a
-    binding in the same scope already uses (that binding keeps the key)."""
+    """Every binding's keys plus the aliases terminals send for them; a warning per alias another binding keeps."""
     expanded = {binding_id: normalise_keys(keys) for binding_id, keys in keymap.items()}
-    taken: dict[tuple[str, str], str] = {}
-    for binding_id, keys in expanded.items():
-        for key in keys:
-            for scope in _scopes(binding_id):
-                taken.setdefault((scope, key), binding_id)
+    taken = {(scope, key): i for i, keys in reversed(expanded.items()) for key in keys for scope in _scopes(i)}
     warnings = []
     for binding_id, keys in expanded.items():
         for key in list(keys):
@@ -250,8 +239,8 @@ def expand_keys(keymap: Mapping[str, str]) -> tuple[dict[str, list[str]], list[s
 
 
 def textual_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
-    """The keymap handed to Textual: each binding also fires on what terminals send for its keys (alt+f also
-    binds ctrl+right), while help and the footer show the keys as written."""
+    """For Textual: a binding also fires on what terminals send for its keys (alt+f on ctrl+right); help shows
+    the keys as written."""
     return {binding_id: ",".join(keys) for binding_id, keys in expand_keys(keymap)[0].items()}
 
 
@@ -309,8 +298,7 @@ class _KeymapFile(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def parse_keymap(text: str, where: str) -> Keymap:
-    """The full keymap (defaults overlaid with the file), with warnings about keys no terminal sends (they are
-    kept: a terminal with the kitty protocol may send them)."""
+    """Defaults overlaid with the file, warned about keys no terminal sends (kept: kitty's protocol may send them)."""
     try:
         table = msgspec.convert(read_toml(text, where, KeymapError), _KeymapFile).keys
     except msgspec.ValidationError as exc:

@@ -32,6 +32,7 @@ class DocumentTable(DataTable):
 
 
 class LibraryScreen(Screen):
+    SCOPE = "library"
     BINDINGS = bindings("library")
 
     def __init__(self, doc_ids: list[str]) -> None:

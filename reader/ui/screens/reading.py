@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from functools import partialmethod
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len, set_cell_size
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -63,10 +62,9 @@ class AnalysisReady(Message):
 
 @dataclass(frozen=True)
 class EntityMarks:
-    """A new analysis's entity states, marks and panel groups, computed in the worker so that keys do not wait.
-    `version`: the session's, a change since makes them stale."""
+    """A new analysis's entity states, marks and panel groups, computed in the worker so that keys do not wait."""
 
-    version: int
+    version: int  # the session's: a change since makes them stale
     entities: list
     marks: list
     groups: list
@@ -77,10 +75,8 @@ def header_meta(doc: Document, room: int | None = None, lead: tuple[str, ...] = 
     source and author only while they fit, so a long one never pushes the title out."""
     separator = "  ·  "
     date = visible(str(doc.meta.get("date") or ""), one_line=True)
-    if date and cell_len(date) <= 12:
-        lead = (*lead, date)
-    elif date:
-        lead = (*lead, set_cell_size(date, 11) + "…")
+    if date:
+        lead = (*lead, date if cell_len(date) <= 12 else set_cell_size(date, 11) + "…")
     texts = [*lead, *(visible(str(doc.meta[key]), one_line=True) for key in ("source", "author") if doc.meta.get(key))]
     kept: list[str] = []
     for index, text in enumerate(texts):
@@ -105,7 +101,8 @@ class SearchBox(Input):
 
 
 class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
-    BINDINGS = bindings("reading")
+    SCOPE = "reading"  # of the keymap
+    BINDINGS = bindings(SCOPE)
     ARTICLE_VIEW: type[ArticleView] = ArticleView
     """The article widget; the review screen draws conflicts with a subclass."""
 
@@ -164,14 +161,12 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
     def view(self) -> ArticleView:
         return self.query_one(ArticleView)
 
+    @on(events.ScreenResume)
     def reload_annotations(self) -> None:
         """Show what another process (the writer, while this one is read-only) saved since this one read it."""
         if self.session.refresh():
             self.refresh_marks()
             self.update_status()
-
-    def on_screen_resume(self) -> None:
-        self.reload_annotations()
 
     def on_mount(self) -> None:
         self.session.refresh()  # the session outlives its screens: a document reopened reads what changed (a stat)
@@ -187,13 +182,10 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     @work(thread=True, exclusive=True, group="analysis")
     def analyse(self, doc: Document) -> None:
-        def progress(share: float) -> None:
-            self.post_message(AnalysisProgress(doc.id, share))
-
         workspace = self.reader_app.workspace
         while True:
             try:
-                result, cached = workspace.analysis(doc, progress)
+                result, cached = workspace.analysis(doc, lambda p: self.post_message(AnalysisProgress(doc.id, p)))
                 break
             except AnalysisCancelled:
                 process = workspace.analysis_process
@@ -206,8 +198,7 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.post_message(AnalysisReady(doc.id, result, cached, self.entity_marks(result)))
 
     def entity_marks(self, analysis: Analysis) -> EntityMarks | None:
-        """None when the annotations are damaged: `refresh_marks` then does it itself, as it does when the session
-        changed meanwhile (a newer `version`)."""
+        """None when the annotations are damaged: `refresh_marks` then reads the session itself."""
         if self.reader_app.review is not None:  # the review screen draws its own marks
             return None
         session = self.session
@@ -268,19 +259,17 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         if self.analysis is None or not usable or not kinds & {"tag", "note", "dismissal"}:
             return
         colours = {lb.name: lb.colour for lb in session.labels.labels}
-        view = self.view
+
+        def tags(index: int, names) -> list[Tag]:  # an untagged sentence shows what the model suggests
+            return [Tag(n, colours.get(n, 8)) for n in names] or self.suggestion_tags(index, colours)
+
         if sentences is None:
-            tags = {i: [Tag(n, colours.get(n, 8)) for n in names] for i, names in session.sentence_tags().items()}
-            if self.suggestions is not None:  # untagged sentences show what the model suggests, styled apart
-                for index in range(len(self.suggestions)):
-                    if index not in tags and (suggested := self.suggestion_tags(index, colours)):
-                        tags[index] = suggested
-            view.set_overlay(tags, set(session.sentence_notes()))
+            names = session.sentence_tags()
+            shown = {i: t for i in {*names, *range(len(self.suggestions or ()))} if (t := tags(i, names.get(i, ())))}
+            self.view.set_overlay(shown, set(session.sentence_notes()))
             return
         for index in sentences:
-            tags = [Tag(n, colours.get(n, 8)) for n in session.labels_on(index)] or \
-                self.suggestion_tags(index, colours)
-            view.set_sentence_overlay(index, tags, bool(session.notes_on(index)))
+            self.view.set_sentence_overlay(index, tags(index, session.labels_on(index)), bool(session.notes_on(index)))
 
     def show_entities(self, entities: list[EntityState], marks: list[Mark] | None = None,
                       groups: list | None = None) -> None:
@@ -291,13 +280,8 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
     def update_status(self) -> None:
         """One line that fits the terminal: the most urgent parts (lowest rank) win the space."""
         view = self.view
-        parts: list[tuple[int, str]] = []
-        if self.reader_app.workspace.read_only:
-            parts.append((0, "READ-ONLY"))
-        if self.saved_status:
-            parts.append((1, self.saved_status))
-        parts.append((2, f"sentence {view.cursor + 1}/{len(view.sentences)}"))
-        parts += self.status_parts()
+        parts = [(0, "READ-ONLY" if self.reader_app.workspace.read_only else ""), (1, self.saved_status),
+                 (2, f"sentence {view.cursor + 1}/{len(view.sentences)}"), *self.status_parts()]
         if self.store_problem:
             parts.append((1, "ANNOTATIONS UNAVAILABLE (damaged file)"))
         elif self.analysis is not None:  # the annotations are read with it (`check_annotations`), not at first paint
@@ -326,11 +310,10 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         if self.analysis is not None:
             parts.append((7, f"{sum(m.status != 'rejected' for m in view.marks)} entities"))
         parts.append((8 if self.analysis is not None else 3, self.model_status))
-        if self.suggestion_status:
-            parts.append((9 if self.suggestions is not None else 4, self.suggestion_status))
+        parts.append((9 if self.suggestions is not None else 4, self.suggestion_status))
         status = self.query_one("#status", Static)
         width = status.content_region.width or self.size.width - 2
-        status.update(Content(fit_status([(rank, visible(text, one_line=True)) for rank, text in parts], width)))
+        status.update(Content(fit_status([(rank, visible(t, one_line=True)) for rank, t in parts if t], width)))
 
     def status_parts(self) -> list[tuple[int, str]]:
         """More (priority, text) parts for the status line, from screens built on this one."""
@@ -346,43 +329,28 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     # --- actions -------------------------------------------------------------------------------------
 
-    def action_next_sentence(self) -> None:
-        self.view.move_sentence(1)
+    def action_sentence(self, delta: int) -> None:
+        self.view.move_to_sentence(self.view.cursor + delta)
 
-    def action_prev_sentence(self) -> None:
-        self.view.move_sentence(-1)
+    def action_entity(self, delta: int) -> None:
+        if not self.view.move_entity(delta):
+            none_that_way = "No more entities after this one." if delta > 0 else "No entity before this one."
+            self.notify(none_that_way if self.view.marks else "No entities (yet).")
 
-    def action_next_entity(self) -> None:
-        if not self.view.move_entity(1):
-            self.notify("No more entities after this one." if self.view.marks else "No entities (yet).")
+    def action_page(self, delta: int) -> None:
+        self.view.page(delta)
 
-    def action_prev_entity(self) -> None:
-        if not self.view.move_entity(-1):
-            self.notify("No entity before this one." if self.view.marks else "No entities (yet).")
-
-    def action_page_down(self) -> None:
-        self.view.page(1)
-
-    def action_page_up(self) -> None:
-        self.view.page(-1)
-
-    def action_top(self) -> None:
-        self.view.move_to_sentence(0)
-
-    def action_bottom(self) -> None:
-        self.view.move_to_sentence(len(self.view.sentences) - 1)
+    def action_goto(self, index: int) -> None:
+        """Sentence `index`, counted from the end when negative (-1: the last)."""
+        self.view.move_to_sentence(index % len(self.view.sentences))
 
     @property
     def search_box(self) -> Input:
         return self.query_one("#search", Input)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """A key a focused text field types is text (`ReaderApp.text_field_takes`); Enter submits only a search."""
-        if self.reader_app.text_field_takes():
-            return False
-        if action == "submit_search":
-            return self.focused is self.search_box
-        return True
+        """A key a focused text field types is text (`ReaderApp.text_field_takes`)."""
+        return not self.reader_app.text_field_takes()
 
     def action_search(self) -> None:
         """`set_focus`, not `focus()` (which waits for the keys already queued): what is typed next is the query."""
@@ -405,10 +373,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.set_focus(self.view)
         self.view.call_later(search_when_typed)
 
-    @on(Input.Submitted, "#search")
-    def run_search(self, event: Input.Submitted) -> None:
-        self.search(event.value)
-
     def search(self, query: str) -> None:
         self.search_query = query.strip()
         self.action_close_search()
@@ -421,7 +385,7 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.search_box.add_class("hidden")
         self.set_focus(self.view)
 
-    def step_match(self, delta: int) -> None:
+    def action_match(self, delta: int) -> None:
         """`>` / `<`: the next/previous match from the cursor; going past the last (first) one says so."""
         view = self.view
         target = view.match_after(delta)
@@ -437,9 +401,6 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
                 self.notify(f"Past {where} ({target[0] + 1}/{len(view.matches)}).", timeout=3)
         self.update_status()
 
-    action_next_match = partialmethod(step_match, 1)
-    action_prev_match = partialmethod(step_match, -1)
-
     NARROW = 100  # below this many columns the side panel starts hidden: the text keeps a readable measure
 
     def header_lead(self) -> tuple[str, ...]:
@@ -448,12 +409,10 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     def fit_header(self) -> None:
         """Give the title the header's width first; the date, source and author take what it leaves."""
-        header = self.query_one("#header")
-        width = header.content_region.width or self.size.width - 2
+        width = self.query_one("#header").content_region.width or self.size.width - 2
         meta_widget = self.query_one("#header-meta", Static)
-        gap = meta_widget.styles.padding.left
-        meta = header_meta(self.doc, width - cell_len(visible(self.doc.title, one_line=True)) - gap,
-                           self.header_lead())
+        room = width - cell_len(visible(self.doc.title, one_line=True)) - meta_widget.styles.padding.left
+        meta = header_meta(self.doc, room, self.header_lead())
         meta_widget.update(meta)
         meta_widget.display = bool(meta.plain)
 
@@ -470,12 +429,11 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.view.focus()
 
     def action_focus_panel(self) -> None:
-        panel = self.query_one(SidePanel)
         entity_list = self.query_one(EntityList)
         if self.focused is entity_list:
             self.view.focus()
         else:
-            panel.display = True
+            self.query_one(SidePanel).display = True
             entity_list.focus()
             entity_list.highlight_mark(self.view.entity_cursor)
 
@@ -491,8 +449,7 @@ def fit_status(parts: list[tuple[int, str]], width: int, separator: str = " · "
     """Join (priority, text) parts in order, keeping the most urgent (lowest number) that fit in `width` cells;
     one that fits in part is cut with an ellipsis."""
     kept: dict[int, str] = {}
-    for index in sorted(range(len(parts)), key=lambda i: parts[i][0]):
-        text = parts[index][1]
+    for index, (_, text) in sorted(enumerate(parts), key=lambda part: part[1][0]):
         room = width - cell_len(separator.join([*kept.values(), ""]))  # what is left after one more separator
         if cell_len(text) <= room:
             kept[index] = text

@@ -45,8 +45,8 @@ class ConflictView(ArticleView):
         self.conflict_spans = sorted(spans)
         self._changed()
 
-    def _gutter(self, sentence: int, row: int, last_row: int, is_cursor: bool, base: Style) -> list[Segment]:
-        out = super()._gutter(sentence, row, last_row, is_cursor, base)
+    def _gutter(self, sentence: int, row: int, is_cursor: bool, base: Style) -> list[Segment]:
+        out = super()._gutter(sentence, row, is_cursor, base)
         state = self.conflict_sentences.get(sentence) if row == 0 else None
         if state is not None:
             note = "✎" if sentence in self.notes else " "
@@ -81,6 +81,7 @@ class VersionPicker(Picker):
 class ReviewScreen(ReadingScreen):
     """One document under review: gold's annotations and the versions of the item under the cursor."""
 
+    SCOPE = "review"
     BINDINGS = bindings("review")
     ARTICLE_VIEW = ConflictView
     FOOTER_HIDDEN = frozenset({"reader.search", "reader.library"})

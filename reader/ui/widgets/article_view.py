@@ -37,9 +37,8 @@ from reader.ui.widgets.layout import (
 
 
 class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
-    """The article with a sentence cursor, an entity cursor, search matches and a selection. ScrollView's bindings
-    are not inherited: the screen's keys move the cursor and the view follows; a wheel or scrollbar scroll drags the
-    cursor along, so a tag always lands on a visible sentence."""
+    """The article with a sentence cursor, an entity cursor, search matches and a selection. The screen's keys move
+    the cursor and the view follows; a wheel or scrollbar scroll drags the cursor along (`_follow_viewport`)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         f"article-view--{name}"
@@ -69,8 +68,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.match_index: int | None = None
         self._lines: list[tuple[int, int]] = [(0, 0)]
         self._line_starts: list[int] = [0]
-        self._line_sentence: list[int] = [-1]  # per line: the `Block`'s sentence and gutter row, or -1
-        self._line_row: list[int] = [-1]
+        self._line_sentence: list[int] = [-1]  # per line: the `Block`'s sentence, or -1
         self._wrap_width = 0
         self._line_cache: LRUCache[int, Strip] = LRUCache(1024)
         self._styles: dict[str, Style] = {}
@@ -83,12 +81,11 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         if has_control(text):
             text = "".join("\ufffd" if has_control(c) else c for c in text)
         self.text = text
-        self.marks, self._mark_starts = [], []
+        self.set_marks([])
+        self.set_matches([])
         self.tags, self.notes = {}, set()
-        self.entity_cursor = None
         self.selection = None
-        self.matches, self.match_index = [], None
-        self._set_sentences(sentences or paragraphs(text))
+        self.set_sentences(sentences or paragraphs(text))
         self._wrap_width = 0
         self._check_width(scroll=False)
         self.set_reactive(ArticleView.cursor, 0)
@@ -97,16 +94,13 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_sentences(self, sentences: Sequence[tuple[int, int]]) -> None:
         """Replace the sentence boundaries, keeping the cursor on the text it was on."""
-        anchor = self.sentences[self.cursor][0] if self.sentences else 0
-        self._set_sentences(sentences)
-        self.set_reactive(ArticleView.cursor, self.sentence_at(anchor))
-        self._changed()
-
-    def _set_sentences(self, sentences: Sequence[tuple[int, int]]) -> None:
+        anchor = self.sentences[self.cursor][0]
         self.sentences = list(sentences) or [(0, len(self.text))]
         self._sentence_starts = [s for s, _ in self.sentences]
         if self.tags or self.notes:
             self._relayout()
+        self.set_reactive(ArticleView.cursor, self.sentence_at(anchor))
+        self._changed()
 
     def set_marks(self, marks: Sequence[Mark]) -> None:
         self.marks = sorted(marks, key=lambda m: (m.start, m.end))
@@ -129,14 +123,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def set_sentence_overlay(self, index: int, tags: Sequence[Tag], note: bool) -> None:
         """One sentence's gutter: a keypress lays out its paragraph again, not the whole document."""
         before = self._block_rows(index)
+        self.tags.pop(index, None)
+        self.notes.discard(index)
         if tags:
             self.tags[index] = tags
-        else:
-            self.tags.pop(index, None)
         if note:
             self.notes.add(index)
-        else:
-            self.notes.discard(index)
         if self._block_rows(index) != before:
             self._relayout(*self.sentences[index])
             self.scroll_to_cursor()
@@ -180,7 +172,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             return
         text = self.text
         if start is None or end is None or len(self._lines) <= 1:
-            self._lines, self._line_sentence, self._line_row = layout(text, self._wrap_width, self._blocks())
+            self._lines, self._line_sentence = layout(text, self._wrap_width, self._blocks())
             self._line_starts = [s for s, _ in self._lines]
         else:
             while True:  # grow to whole paragraphs, and to whole blocks that cross a paragraph's edge
@@ -193,13 +185,12 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
                 if s0 >= start and e0 <= end:
                     break
                 start, end = min(start, s0), max(end, e0)
-            lines, owners, rows = layout(text, self._wrap_width, self._blocks(first, last + 1), start, end)
+            lines, owners = layout(text, self._wrap_width, self._blocks(first, last + 1), start, end)
             i0 = bisect_left(self._line_starts, start)
             i1 = bisect_right(self._line_starts, end)
             self._lines[i0:i1] = lines
             self._line_starts[i0:i1] = [s for s, _ in lines]
             self._line_sentence[i0:i1] = owners
-            self._line_row[i0:i1] = rows
         self.virtual_size = Size(self._wrap_width + GUTTER, len(self._lines))
         self._line_cache.clear()
 
@@ -268,21 +259,15 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         else:
             self.scroll_to_cursor()
 
-    def move_sentence(self, delta: int) -> None:
-        self.move_to_sentence(self.cursor + delta)
-
     def move_to_offset(self, offset: int) -> None:
         self.move_to_sentence(self.sentence_at(offset))
 
     def move_entity(self, delta: int) -> bool:
         """Step to the next/previous entity from the cursor; False when there is none that way."""
-        if not self.marks:
-            return False
         if self.entity_cursor is not None:
             target = self.entity_cursor + delta
         else:
-            start = self.sentences[self.cursor][0]
-            first_after = bisect_left(self._mark_starts, start)
+            first_after = bisect_left(self._mark_starts, self.sentences[self.cursor][0])
             target = first_after if delta > 0 else first_after - 1
         if not 0 <= target < len(self.marks):
             return False
@@ -302,8 +287,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return None if self.entity_cursor is None else self.marks[self.entity_cursor]
 
     def match_after(self, delta: int) -> tuple[int, bool] | None:
-        """(index, wraps around) of the match `>` (1) or `<` (-1) goes to, counted from the current match when
-        it is in the cursor's sentence, else from the sentence's start; None without matches."""
+        """(index, wraps around) of the match `>` (1) or `<` (-1) goes to, from the current match when it is in
+        the cursor's sentence, else from the sentence's start."""
         if not self.matches:
             return None
         s_start, s_end = self.sentences[self.cursor]
@@ -333,7 +318,11 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.move_to_sentence(self.sentence_at(self._lines[target_line][0]))
 
     def scroll_to_cursor(self) -> None:
-        first, last = self.sentence_lines(self.cursor)
+        """Bring the cursor sentence on screen, blank label lines included."""
+        start, end = self.sentences[self.cursor]
+        first, last = self.line_of(start), self.line_of(max(start, end - 1))
+        while last + 1 < len(self._lines) and self._line_sentence[last + 1] == self.cursor:
+            last += 1
         self.scroll_to_region(Region(0, first, 1, last - first + 1), animate=False, immediate=True)
 
     def _scroll_to_offset(self, offset: int) -> None:
@@ -377,9 +366,6 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
     def mark_style(self, label: str) -> Style:
         return self._style(f"ent-{entity_colour(label)}")
 
-    def label_style(self, colour: int) -> Style:
-        return self._style(f"label-{colour % LABEL_PALETTE_SIZE}")
-
     def render_line(self, y: int) -> Strip:
         if y == 0 and self.size.width and self.text_width != self._wrap_width:
             self.call_later(self._check_width)  # a resize we were not told about (seen in tmux)
@@ -396,7 +382,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         start, end = self._lines[line]
         c_start, c_end = self.sentences[self.cursor]
         is_cursor = (start < c_end and end > c_start) or self._line_sentence[line] == self.cursor
-        segments = self._gutter(*self._gutter_owner(line, start, end), is_cursor, base)
+        segments = self._gutter(*self._gutter_owner(line), is_cursor, base)
         ranges = self._ranges(start, end, is_cursor, c_start, c_end)
         cuts = sorted({start, end, *(p for r in ranges for p in (r[0], r[1]) if start < p < end)})
         text = self.text
@@ -411,10 +397,8 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip(segments).simplify()
 
     def _line_owner(self, line: int) -> int | None:
-        """The sentence whose gutter this line shows (None on a blank line): a `Block`'s, else the last one
-        starting here when it ends here or holds at least as much of the line as the one before it."""
-        if self._line_sentence[line] >= 0:
-            return self._line_sentence[line]
+        """The sentence whose gutter a line outside blocks shows (None on a blank line): the last one starting
+        there when it ends there or holds at least as much of the line as the one before it."""
         start, end = self._lines[line]
         if start == end:
             return None
@@ -424,49 +408,37 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
             return last
         return head
 
-    def _gutter_owner(self, line: int, start: int, end: int) -> tuple[int, int, int]:
-        """(sentence, row, last row) of the gutter on this line; row -1 when no sentence owns it."""
-        if self._line_sentence[line] >= 0:
-            sentence = self._line_sentence[line]
-            return sentence, self._line_row[line], max(self._line_row[line], self._block_rows(sentence) - 1)
+    def _gutter_owner(self, line: int) -> tuple[int, int]:
+        """(sentence, row) of the gutter on this line: row 0 on the first line a sentence owns, -1 on a blank one."""
+        sentence = self._line_sentence[line]
+        if sentence >= 0:  # a block's lines are consecutive
+            first = line
+            while first and self._line_sentence[first - 1] == sentence:
+                first -= 1
+            return sentence, line - first
         sentence = self._line_owner(line)
         if sentence is None:
-            return self.sentence_at(start), -1, -1
-        s_start, s_end = self.sentences[sentence]
-        first, last = self.line_of(s_start), self.line_of(max(s_start, s_end - 1))
+            return -1, -1
+        first = self.line_of(self.sentences[sentence][0])
         if first < line and self._line_owner(first) != sentence:
             first += 1
-        if last > line and self._line_owner(last) != sentence:
-            last -= 1
-        return sentence, line - first, max(0, last - first)
+        return sentence, line - first
 
-    def sentence_lines(self, index: int) -> tuple[int, int]:
-        """First and last line of a sentence, blank label lines included."""
-        start, end = self.sentences[index]
-        first, last = self.line_of(start), self.line_of(max(start, end - 1))
-        while last + 1 < len(self._lines) and self._line_sentence[last + 1] == index:
-            last += 1
-        return first, last
-
-    def _gutter(self, sentence: int, row: int, last_row: int, is_cursor: bool, base: Style) -> list[Segment]:
-        """Cursor bar, note marker (first row) and one label per row (+N on the last when short of rows)."""
+    def _gutter(self, sentence: int, row: int, is_cursor: bool, base: Style) -> list[Segment]:
+        """Cursor bar, note marker (first row) and one label per row (a block has a row for each)."""
         gutter_style = base + self._style("gutter")
         bar = Segment("▌ " if is_cursor else "  ", base + self._style("cursor-bar") if is_cursor else gutter_style)
         out = [bar, Segment("✎ " if row == 0 and sentence in self.notes else "  ", base + self._style("note"))]
         cells = GUTTER - 4
         tags = self.tags.get(sentence, ())
         if 0 <= row < len(tags):
-            more = len(tags) - row - 1 if row == last_row else 0
-            suffix = f" +{more}" if more else ""
             tag = tags[row]
-            name = label_text(tag.name, tag.suggested, LABEL_CELLS - len(suffix))
-            style = base + self.label_style(tag.colour)
+            name = label_text(tag.name, tag.suggested, LABEL_CELLS)
+            style = base + self._style(f"label-{tag.colour % LABEL_PALETTE_SIZE}")
             if tag.suggested:
                 style = style + Style(bold=False) + self._style("suggested")
             out.append(Segment(name, style))
-            if suffix:
-                out.append(Segment(suffix, gutter_style))
-            cells -= cell_len(name) + len(suffix)
+            cells -= cell_len(name)
         if cells > 0:
             out.append(Segment(" " * cells, gutter_style))
         return out

@@ -1,6 +1,5 @@
-"""The article's layout as plain data: which (start, end) character ranges make each screen line, which
-sentence owns which rows, and the label and entity palettes. Kept apart from the widget so the wrapping rules
-(the gutter, tagged sentences on their own line) can be tested without a screen."""
+"""The article's layout as plain data, apart from the widget: which (start, end) character ranges make each screen
+line, which sentence owns which lines, and the label and entity palettes."""
 
 from __future__ import annotations
 
@@ -32,6 +31,7 @@ _WIDE = re.compile(
     "\U00020000-\U0003fffd]"
 )
 """Wide and zero-width characters: text without them is wrapped one cell per character, with `str.rfind`."""
+_SPACES = re.compile(" *")
 STATUS_STYLES = {"accepted": "accepted", "relabelled": "accepted", "added": "added"}
 
 
@@ -72,20 +72,17 @@ class Block:
 
 def layout(
     text: str, width: int, blocks: Sequence[Block] = (), start: int = 0, end: int | None = None
-) -> tuple[list[tuple[int, int]], list[int], list[int]]:
-    """Wrap whole paragraphs of `text[start:end]` into line ranges, each block on lines of its own; per line,
-    the block's sentence and gutter row (-1, -1 outside blocks). A block's extra rows are empty lines."""
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """Wrap whole paragraphs of `text[start:end]` into line ranges, each block on lines of its own, and per line
+    the block's sentence (-1 outside blocks). A block's extra rows are empty lines."""
     width = max(width, 8)
     end = len(text) if end is None else end
     lines: list[tuple[int, int]] = []
     owners: list[int] = []
-    rows: list[int] = []
 
-    def emit(spans: list[tuple[int, int]], block: Block | None, row: int) -> int:
+    def emit(spans: list[tuple[int, int]], block: Block | None) -> None:
         lines.extend(spans)
         owners.extend([-1 if block is None else block.sentence] * len(spans))
-        rows.extend([-1] * len(spans) if block is None else range(row, row + len(spans)))
-        return row + len(spans)
 
     events = sorted(  # at one offset a block closes before the next one opens
         [(b.start, 1, b) for b in blocks if start <= b.start <= end]
@@ -94,7 +91,7 @@ def layout(
     )
     ei = 0
     current: Block | None = None  # the caller's range holds whole blocks
-    row = 0
+    opened = 0  # the current block's first line
     pos = start
     for para in text[start:end].split("\n"):
         p_end = pos + len(para)
@@ -105,23 +102,23 @@ def layout(
             cut = events[ei][0] if ei < len(events) and events[ei][0] <= p_end else p_end
             spans = _wrap_span(text, a, cut, width, narrow, a == pos, cut == p_end)
             emitted = emitted or bool(spans)
-            row = emit(spans, current, row)
+            emit(spans, current)
             if not (ei < len(events) and events[ei][0] <= p_end):
                 break
             x, opens, block = events[ei]
             ei += 1
             if opens:
-                current, row = block, 0
+                current, opened = block, len(lines)
             elif current is block:
-                emit([(x, x)] * (block.rows - row), block, row)
+                emit([(x, x)] * (block.rows - (len(lines) - opened)), block)
                 current = None
             a = x
         if not emitted:
-            row = emit([(pos, pos)], current, row)
+            emit([(pos, pos)], current)
         pos = p_end + 1
     if not lines:
-        return [(start, start)], [-1], [-1]
-    return lines, owners, rows
+        return [(start, start)], [-1]
+    return lines, owners
 
 
 def _wrap_span(
@@ -129,11 +126,9 @@ def _wrap_span(
 ) -> list[tuple[int, int]]:
     """Lines of `text[a:b]`, a piece of one paragraph: spaces at a cut made by a block are left out."""
     if not para_start:
-        while a < b and text[a] == " ":
-            a += 1
+        a = _SPACES.match(text, a, b).end()
     if not para_end:
-        while b > a and text[b - 1] == " ":
-            b -= 1
+        b = a + len(text[a:b].rstrip(" "))
     lines = []
     start = a
     while start < b:
@@ -142,11 +137,9 @@ def _wrap_span(
             lines.append((start, b))
             break
         cut = text.rfind(" ", start, limit + 1)
-        nxt = cut + 1 if cut > start else limit
-        lines.append((start, cut if cut > start else limit))
-        start = nxt
-        while start < b and text[start] == " ":
-            start += 1
+        end = cut if cut > start else limit  # at the last space that fits, else mid-word
+        lines.append((start, end))
+        start = _SPACES.match(text, end, b).end()
     return lines
 
 

@@ -10,7 +10,6 @@ from textual.content import Content
 from textual.message import Message
 from textual.style import Style
 from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
 
 from reader.ui.widgets.article_view import ArticleView, Mark
 from reader.untrusted import visible
@@ -50,11 +49,10 @@ class EntityList(OptionList):
     def show(self, groups: list[EntityGroup], view: ArticleView) -> None:
         self.groups = groups
         self._next_mention = {}
-        self.clear_options()
-        self.add_options(
-            Option(Content.assemble((f" {g.label:<4} ", Style.from_rich_style(view.mark_style(g.label))), " ", g.text,
-                                    (f"  ×{len(g.mentions)}" if len(g.mentions) > 1 else "", "dim")), id=str(i))
-            for i, g in enumerate(groups)
+        self.set_options(
+            Content.assemble((f" {g.label:<4} ", Style.from_rich_style(view.mark_style(g.label))), " ", g.text,
+                             (f"  ×{len(g.mentions)}" if len(g.mentions) > 1 else "", "dim"))
+            for g in groups
         )
 
     def highlight_mark(self, mark: int | None) -> None:
@@ -63,16 +61,16 @@ class EntityList(OptionList):
             return
         group = next((i for i, g in enumerate(self.groups) if mark in g.mentions), 0)
         self.highlighted = group
-        if mark is not None:
-            self._next_mention[group] = (self.groups[group].mentions.index(mark) + 1) % len(self.groups[group].mentions)
+        mentions = self.groups[group].mentions
+        if mark in mentions:  # not a rejected entity's, which no group lists
+            self._next_mention[group] = (mentions.index(mark) + 1) % len(mentions)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        index = int(event.option.id or 0)
-        group = self.groups[index]
-        turn = self._next_mention.get(index, 0)
-        self._next_mention[index] = (turn + 1) % len(group.mentions)
-        self.post_message(self.Jump(group.mentions[turn]))
+        mentions = self.groups[event.option_index].mentions
+        turn = self._next_mention.get(event.option_index, 0)
+        self._next_mention[event.option_index] = (turn + 1) % len(mentions)
+        self.post_message(self.Jump(mentions[turn]))
 
 
 class SidePanel(Vertical):
