@@ -95,7 +95,11 @@ def test_kill_writer_at_random_moments(tmp_path: Path) -> None:
                 assert proc.poll() is None, proc.stderr.read().decode()
                 assert time.monotonic() < deadline, "the writer did not start"
                 time.sleep(0.005)
-            time.sleep(rng.uniform(0.0, 0.12))
+            # Kill inside the k-th operation (begun, at a random moment of it), however fast the machine is.
+            target, deadline = rng.randrange(3, 14), time.monotonic() + 20
+            while log.read_text().count("begin ") < target and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.001)
+            time.sleep(rng.uniform(0.0, 0.004))
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
