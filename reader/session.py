@@ -4,6 +4,7 @@ one durable write and one undo step, and a batch of them (`reader tag --from`) i
 from __future__ import annotations
 
 import contextlib
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -53,6 +54,18 @@ class Batch:
 
     records: int = 0
     change: Change | None = None
+
+
+@dataclass(frozen=True)
+class MentionsDecided:
+    """What `AnnotationSession.decide_mentions` changed (or would have, in a dry run) in one document."""
+
+    changed: tuple[tuple[int, int], ...]
+    """The spans of the mentions it changed (decided, or added)."""
+    unchanged: int
+    """Mentions already so."""
+    change: Change | None = None
+    records: int = 0
 
 
 class AnnotationSession:
@@ -408,6 +421,66 @@ class AnnotationSession:
         }[action]
         return None if already else self.decide(entity, status, label)
 
+    def mentions(self, surface: str, predicted: Mapping[tuple[int, int], str],
+                 tokens: Sequence[tuple[int, int]]) -> list[EntityState]:
+        """Every entity the analyst sees (the model's or one they added) whose text is `surface`, case and
+        whitespace aside, on token boundaries (`check_token_span`): what a bulk decision acts on."""
+        pattern = surface_pattern(surface)
+        text = self.doc.text
+        found = []
+        for item in self.work.entities((s, e, label) for (s, e), label in predicted.items()):
+            entity = EntityState(*item)
+            if pattern.fullmatch(text, entity.start, entity.end) and on_tokens(entity.start, entity.end, tokens, text):
+                found.append(entity)
+        return found
+
+    def occurrences(self, surface: str, predicted: Mapping[tuple[int, int], str],
+                    tokens: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Where `surface` occurs in the text on token boundaries and is no entity yet (nor overlaps one that
+        is not rejected): what a bulk `add` tags."""
+        text = self.doc.text
+        states = [EntityState(*item) for item in self.work.entities((s, e, lb) for (s, e), lb in predicted.items())]
+        spans = {(e.start, e.end) for e in states}
+        kept = [(e.start, e.end) for e in states if e.status != "rejected"]
+        return [(m.start(), m.end()) for m in surface_pattern(surface).finditer(text)
+                if (m.start(), m.end()) not in spans and not any(s < m.end() and m.start() < e for s, e in kept)
+                and on_tokens(m.start(), m.end(), tokens, text)]
+
+    def decide_mentions(self, surface: str, action: str, label: str | None = None, *,
+                        predicted: Mapping[tuple[int, int], str], tokens: Sequence[tuple[int, int]],
+                        having: str | None = None, dry_run: bool = False) -> MentionsDecided:
+        """`set_entity` on every mention of `surface` (`mentions`; `having`: only those with that label now), or
+        `add` on every `occurrences`: one durable write and one undo step, whose description counts them."""
+        shown = " ".join(surface.split())
+        if not shown:
+            raise AnnotationError("the surface is empty")
+        if action not in ("accept", "reject", "relabel", "add"):
+            raise AnnotationError(f"unknown action {action!r} (accept, reject, relabel LABEL or add LABEL)")
+        if action in ("relabel", "add") and not label:  # checked here too: with no mention, none reaches them
+            raise AnnotationError(f"{action} needs a label ({action} LABEL)")
+        if action in ("accept", "reject") and label:
+            raise AnnotationError(f"{action} takes no label (got {label!r})")
+        label = label and _entity_label(label)
+        if action == "add":
+            if having is not None:
+                raise AnnotationError("add tags text that is no entity yet: --label only narrows accept, reject "
+                                      "and relabel")
+            spans = self.occurrences(shown, predicted, tokens)
+        else:
+            spans = [(m.start, m.end) for m in self.mentions(shown, predicted, tokens)
+                     if having is None or m.label == having]
+        changed = []
+        with self.batch(f"{action} “{shown}”", dry_run=dry_run) as result:
+            for start, end in spans:
+                if self.set_entity(start, end, action, label, predicted=predicted, tokens=tokens) is not None:
+                    changed.append((start, end))
+        if result.change is not None:  # the count is known once the batch ran: the undo step names it
+            verb = f"{action} {label}" if label else action
+            plural = "" if len(changed) == 1 else "s"
+            result.change = replace(result.change, description=f"{verb}: {len(changed)} mention{plural} of “{shown}”")
+            self._undo[-1] = result.change
+        return MentionsDecided(tuple(changed), len(spans) - len(changed), result.change, result.records)
+
 
 def check_token_span(start: int, end: int, tokens: Sequence[tuple[int, int]], text: str) -> None:
     """Refuse offsets that cut a token or lie outside the text; the message names the whole-token span."""
@@ -423,6 +496,22 @@ def check_token_span(start: int, end: int, tokens: Sequence[tuple[int, int]], te
     b = ends[j] if j < len(ends) else end
     raise AnnotationError(f"{start}-{end} “{text[start:end]}” does not fall on token boundaries (whole tokens: "
                           f"{a}-{b} “{text[a:b]}”)")
+
+
+def on_tokens(start: int, end: int, tokens: Sequence[tuple[int, int]], text: str) -> bool:
+    try:
+        check_token_span(start, end, tokens, text)
+    except AnnotationError:
+        return False
+    return True
+
+
+def surface_pattern(surface: str) -> re.Pattern[str]:
+    """The text of an entity's mentions: `surface` with any whitespace between its words, in any case."""
+    words = surface.split()
+    if not words:
+        raise AnnotationError("the surface is empty")
+    return re.compile(r"\s+".join(map(re.escape, words)), re.IGNORECASE)
 
 
 def nearby_entities(start: int, end: int, predicted: Mapping[tuple[int, int], str],
