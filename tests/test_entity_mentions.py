@@ -99,3 +99,45 @@ def test_bad_arguments_are_one_line(session, args, message):
         session.decide_mentions(*args, predicted=PREDICTED, tokens=TOKENS)
     with pytest.raises(AnnotationError, match="--label only narrows"):
         session.decide_mentions("TVA", "add", "ORG", predicted=PREDICTED, tokens=TOKENS, having="ORG")
+
+
+# --- the reader's keys, at 80x24 ----------------------------------------------------------------------------------
+
+async def test_one_key_decides_every_mention_and_one_undo_takes_it_back(workspace):
+    from reader.ui.app import ReaderApp
+    from reader.ui.screens.reading import ReadingScreen
+    from tests.test_app import ready
+
+    app = ReaderApp(workspace, workspace.document_ids())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        screen: ReadingScreen = app.screen
+        text = screen.doc.text
+
+        def mentions(surface: str = "corée du nord") -> list[tuple[str, str]]:
+            return [(e.label, e.status) for e in screen.entities
+                    if " ".join(text[e.start:e.end].split()).casefold() == surface]
+
+        count = len(mentions())
+        assert count > 2 and mentions() == [("LOC", "predicted")] * count
+        await pilot.press("e", "ctrl+x")  # the first entity is one of them
+        await pilot.pause()
+        assert mentions() == [("LOC", "rejected")] * count
+        assert f"{count} mentions of “Corée du Nord”" in str(screen.query_one("#status").render())
+        assert all(status == "predicted" for _, status in mentions("russie"))
+        await pilot.press("u")
+        await pilot.pause()
+        assert mentions() == [("LOC", "predicted")] * count
+        await pilot.press("R")  # undo put the entity cursor back on the first mention
+        await pilot.pause()
+        await pilot.press("home", "down", "down", "enter")  # ORG, the third label
+        await pilot.pause()
+        assert mentions() == [("ORG", "relabelled")] * count
+        await pilot.press("ctrl+a")
+        await pilot.pause()
+        assert mentions() == [("LOC", "accepted")] * count
+        await pilot.press("ctrl+a")  # stated, not toggled
+        await pilot.pause()
+        assert mentions() == [("LOC", "accepted")] * count
+        records = workspace.session(screen.doc).records()
+        assert sorted(r["status"] for r in records.values() if r["kind"] == "entity") == ["accepted"] * count
