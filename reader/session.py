@@ -450,25 +450,17 @@ class AnnotationSession:
                         predicted: Mapping[tuple[int, int], str], tokens: Sequence[tuple[int, int]],
                         having: str | None = None, dry_run: bool = False) -> MentionsDecided:
         """`set_entity` on every mention of `surface` (`mentions`; `having`: only those with that label now), or
-        `add` on every `occurrences`: one durable write and one undo step, whose description counts them."""
+        `add` on every `occurrences` (mentions with that label already count as unchanged): one durable write and
+        one undo step, whose description counts them."""
         shown = " ".join(surface.split())
-        if not shown:
-            raise AnnotationError("the surface is empty")
-        if action not in ("accept", "reject", "relabel", "add"):
-            raise AnnotationError(f"unknown action {action!r} (accept, reject, relabel LABEL or add LABEL)")
-        if action in ("relabel", "add") and not label:  # checked here too: with no mention, none reaches them
-            raise AnnotationError(f"{action} needs a label ({action} LABEL)")
-        if action in ("accept", "reject") and label:
-            raise AnnotationError(f"{action} takes no label (got {label!r})")
-        label = label and _entity_label(label)
+        label = check_mentions_decision(shown, action, label, having)
+        mentions = self.mentions(shown, predicted, tokens)
         if action == "add":
-            if having is not None:
-                raise AnnotationError("add tags text that is no entity yet: --label only narrows accept, reject "
-                                      "and relabel")
             spans = self.occurrences(shown, predicted, tokens)
+            already = sum(m.label == label and m.status != "rejected" for m in mentions)
         else:
-            spans = [(m.start, m.end) for m in self.mentions(shown, predicted, tokens)
-                     if having is None or m.label == having]
+            spans = [(m.start, m.end) for m in mentions if having is None or m.label == having]
+            already = 0
         changed = []
         with self.batch(f"{action} “{shown}”", dry_run=dry_run) as result:
             for start, end in spans:
@@ -479,7 +471,7 @@ class AnnotationSession:
             plural = "" if len(changed) == 1 else "s"
             result.change = replace(result.change, description=f"{verb}: {len(changed)} mention{plural} of “{shown}”")
             self._undo[-1] = result.change
-        return MentionsDecided(tuple(changed), len(spans) - len(changed), result.change, result.records)
+        return MentionsDecided(tuple(changed), already + len(spans) - len(changed), result.change, result.records)
 
 
 def check_token_span(start: int, end: int, tokens: Sequence[tuple[int, int]], text: str) -> None:
@@ -496,6 +488,25 @@ def check_token_span(start: int, end: int, tokens: Sequence[tuple[int, int]], te
     b = ends[j] if j < len(ends) else end
     raise AnnotationError(f"{start}-{end} “{text[start:end]}” does not fall on token boundaries (whole tokens: "
                           f"{a}-{b} “{text[a:b]}”)")
+
+
+def check_mentions_decision(surface: str, action: str, label: str | None, having: str | None) -> str | None:
+    """The label of a decision on every mention (`decide_mentions`), or the one-line error; checked before any
+    document is read, so a bad command line fails the same whether or not the surface occurs."""
+    if not surface.strip():
+        raise AnnotationError("the surface is empty")
+    if action not in ("accept", "reject", "relabel", "add"):
+        raise AnnotationError(f"unknown action {action!r} (accept, reject, relabel LABEL or add LABEL)")
+    if action in ("relabel", "add") and not label:
+        raise AnnotationError(f"{action} needs a label ({action} LABEL)")
+    if action in ("accept", "reject") and label:
+        raise AnnotationError(f"{action} takes no label (got {label!r})")
+    if having is not None:
+        if action == "add":
+            raise AnnotationError("add tags text that is no entity yet: --label only narrows accept, reject and "
+                                  "relabel")
+        _entity_label(having)
+    return label and _entity_label(label)
 
 
 def on_tokens(start: int, end: int, tokens: Sequence[tuple[int, int]], text: str) -> bool:
