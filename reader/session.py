@@ -427,10 +427,11 @@ class AnnotationSession:
         whitespace aside, on token boundaries (`check_token_span`): what a bulk decision acts on."""
         pattern = surface_pattern(surface)
         text = self.doc.text
+        aligned = token_boundaries(tokens, text)
         found = []
         for item in self.work.entities((s, e, label) for (s, e), label in predicted.items()):
             entity = EntityState(*item)
-            if pattern.fullmatch(text, entity.start, entity.end) and on_tokens(entity.start, entity.end, tokens, text):
+            if pattern.fullmatch(text, entity.start, entity.end) and aligned(entity.start, entity.end):
                 found.append(entity)
         return found
 
@@ -442,9 +443,10 @@ class AnnotationSession:
         states = [EntityState(*item) for item in self.work.entities((s, e, lb) for (s, e), lb in predicted.items())]
         spans = {(e.start, e.end) for e in states}
         kept = [(e.start, e.end) for e in states if e.status != "rejected"]
+        aligned = token_boundaries(tokens, text)
         return [(m.start(), m.end()) for m in surface_pattern(surface).finditer(text)
-                if (m.start(), m.end()) not in spans and not any(s < m.end() and m.start() < e for s, e in kept)
-                and on_tokens(m.start(), m.end(), tokens, text)]
+                if (m.start(), m.end()) not in spans and aligned(m.start(), m.end())
+                and not any(s < m.end() and m.start() < e for s, e in kept)]
 
     def decide_mentions(self, surface: str, action: str, label: str | None = None, *,
                         predicted: Mapping[tuple[int, int], str], tokens: Sequence[tuple[int, int]],
@@ -509,12 +511,12 @@ def check_mentions_decision(surface: str, action: str, label: str | None, having
     return label and _entity_label(label)
 
 
-def on_tokens(start: int, end: int, tokens: Sequence[tuple[int, int]], text: str) -> bool:
-    try:
-        check_token_span(start, end, tokens, text)
-    except AnnotationError:
-        return False
-    return True
+def token_boundaries(tokens: Sequence[tuple[int, int]], text: str) -> Callable[[int, int], bool]:
+    """Whether a span passes `check_token_span`, for many spans of one text: the token boundaries are gathered
+    once (`check_token_span` gathers them per call, which was half the time of a bulk decision)."""
+    starts = {s for s, _ in tokens}
+    ends = {e for _, e in tokens}
+    return lambda start, end: 0 <= start < end <= len(text) and start in starts and end in ends
 
 
 def surface_pattern(surface: str) -> re.Pattern[str]:

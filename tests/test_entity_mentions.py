@@ -13,7 +13,7 @@ from reader import cli
 from reader.annotations import AnnotationError
 from reader.documents import make_document
 from reader.labels import load_labels
-from reader.session import AnnotationSession
+from reader.session import AnnotationSession, check_token_span, token_boundaries
 from reader.store import Store
 from reader.workspace import Workspace
 from tests.test_annotations import MemoryStore, clock
@@ -90,6 +90,19 @@ def test_a_dry_run_writes_nothing(session):
     assert len(result.changed) == 3 and result.records == 3 and result.change is None
     assert session.store.writes == 0 and not session.can_undo
     assert all(status == "predicted" for _, status in states(session).values())
+
+
+def test_token_boundaries_agree_with_check_token_span():
+    text = TEXT[:60]
+    aligned = token_boundaries(TOKENS, text)
+    for start in range(-1, len(text) + 2):
+        for end in range(start - 1, len(text) + 2):
+            try:
+                check_token_span(start, end, TOKENS, text)
+                expected = True
+            except AnnotationError:
+                expected = False
+            assert aligned(start, end) == expected, (start, end)
 
 
 @pytest.mark.parametrize(("args", "message"), [
