@@ -184,10 +184,29 @@ def entity_(
     label: Annotated[str | None, typer.Argument(help="The label, for relabel and add.", show_default=False)] = None,
     source: Annotated[str | None, typer.Option("--from", help="Many decisions: a TSV file (- for stdin) of lines "
                                                             "doc<TAB>start<TAB>end<TAB>action[<TAB>label].")] = None,
-    check: CheckOpt = False,
+    check: Annotated[bool, typer.Option("--check", help="With --from or --surface: say what would change, "
+                                                        "write nothing.")] = False,
+    surface: Annotated[str | None, typer.Option("--surface", help="Every mention of this text (case and spacing "
+                                                                  "aside), with --all: ACTION [LABEL] only.",
+                                                show_default=False)] = None,
+    having: Annotated[str | None, typer.Option("--label", help="With --surface: only the mentions with this "
+                                                               "label now.", show_default=False)] = None,
+    every: Annotated[bool, typer.Option("--all", help="With --surface: in every document (or each --doc).")]
+    = False,
+    docs: Annotated[list[str] | None, typer.Option("--doc", help="With --surface: only this document (repeat "
+                                                                 "it for more).", show_default=False)] = None,
 ) -> None:
     """An entity decision on the span START-END, as the reader's a/x/r/+ keys; stated, not toggled (a second
-    run changes nothing). add needs offsets on token boundaries."""
+    run changes nothing). add needs offsets on token boundaries. --surface TEXT ACTION [LABEL] --all: the same
+    decision on every mention of TEXT in the library (add: on every occurrence that is no entity yet)."""
+    if surface is not None or every or having is not None or docs:
+        if surface is None or not every:
+            fail("a decision on every mention is --surface TEXT ACTION [LABEL] --all (see reader entity --help)")
+        if source is not None or end is not None:
+            fail("with --surface give only ACTION [LABEL] (accept, reject, relabel LABEL or add LABEL)")
+        if doc is None:
+            fail("missing the action (accept, reject, relabel LABEL or add LABEL)")
+        return entity_mentions(surface, doc, start, having, docs or [], check)
     if source is not None:
         if doc is not None:
             fail("give either DOC START END ACTION [LABEL] or --from FILE, not both")
@@ -198,6 +217,59 @@ def entity_(
     s, e = int(start), int(end)
     state = "unchanged" if change is None else change.description
     say(out, f"{document.id} {s}-{e} “{' '.join(document.text[s:e].split())}”: {state} ({ws.annotator})")
+
+
+def entity_mentions(surface: str, action: str, label: str | None, having: str | None, doc_refs: list[str],
+                    check: bool) -> None:
+    """`entity --surface ... --all`: `decide_mentions` in each document, one write each. A document whose text
+    does not hold the surface is passed over without reading its analysis or annotations, so a large library
+    costs a text search per document; one without an analysis is analysed, as `reader entity` does."""
+    from reader.analysis import AnalysisError
+    from reader.session import check_mentions_decision, surface_pattern
+    from reader.store import StoreError
+
+    check_mentions_decision(surface, action, label, having)
+    pattern = surface_pattern(surface)
+    shown = " ".join(surface.split())
+    ws = open_workspace(read_only=check, written="" if check else "nothing was written")
+    ids = list(dict.fromkeys(map(ws.resolve, doc_refs))) if doc_refs else ws.document_ids()
+    totals: Counter[str] = Counter()
+    errors = []
+    for doc_id in ids:
+        document = ws.document(doc_id)
+        if pattern.search(document.text) is None:
+            continue
+        try:
+            analysis, _ = ws.analysis(document)
+            session = ws.session(document)
+            session.use_sentences(analysis.sentences)
+            predicted = {(e.start, e.end): e.label for e in analysis.entities}
+            result = session.decide_mentions(surface, action, label, predicted=predicted, tokens=analysis.tokens,
+                                             having=having, dry_run=check)
+        except (StoreError, AnalysisError) as exc:
+            errors.append(f"{doc_id}: {'not saved' if isinstance(exc, StoreError) else 'not analysed'}: {exc}")
+            continue
+        if not result.changed and not result.unchanged:
+            continue
+        totals.update(documents=1, changed=len(result.changed), unchanged=result.unchanged, written=result.records,
+                      writes=int(result.change is not None))
+        say(out, f"{doc_id}  {'would change' if check else 'changed'} {len(result.changed):>4}  unchanged "
+            f"{result.unchanged:>4}  {document.title}")
+        if check:
+            for start, end in result.changed:
+                entity = session.entity_at(start, end, predicted)
+                state = "no entity" if entity is None else f"{entity.label}, {entity.status}"
+                say(out, f"  {start}-{end} “{' '.join(document.text[start:end].split())}” ({state})")
+    for message in errors:
+        say(err, f"error: {message}")
+    verb = f"{action} {label}" if label else action
+    outcome = f"{totals['written']} records would be written (--check: nothing written)" if check else \
+        f"{totals['written']} records written in {totals['writes']} write(s)"
+    say(out, f"total: {verb} “{shown}”{f' ({having})' if having else ''}: {totals['changed']} mentions "
+        f"{'to change' if check else 'changed'}, {totals['unchanged']} unchanged, in {totals['documents']} of "
+        f"{len(ids)} documents ({ws.annotator}); {outcome}")
+    if errors:
+        raise typer.Exit(1)
 
 
 @app.command("note", cls=SentenceCommand)

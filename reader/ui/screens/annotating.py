@@ -124,6 +124,38 @@ class AnnotationActions:
         else:
             self.perform(self.session.decide, entity, status, label)
 
+    def action_entity_all(self, action: str) -> None:
+        """The same decision for every mention of the entity under the cursor in the document: one undo step."""
+        entity = self.current_entity()
+        if entity is None or not self.needs_sentences():
+            return
+        surface = " ".join(self.doc.text[entity.start:entity.end].split())
+        if action != "relabel":
+            self.decide_mentions(surface, action)
+            return
+
+        from reader.ui.screens.dialogs import LabelPicker
+
+        def done(label: str | None) -> None:
+            if label:
+                self.decide_mentions(surface, action, label)
+
+        self.app.push_screen(LabelPicker(f"Label for every “{surface}”", self.entity_labels(), entity.label), done)
+
+    def decide_mentions(self, surface: str, action: str, label: str | None = None) -> None:
+        predicted = {(e.start, e.end): e.label for e in self.analysis.entities}
+        results = []
+
+        def operation() -> Change | None:
+            results.append(self.session.decide_mentions(surface, action, label, predicted=predicted,
+                                                        tokens=self.analysis.tokens))
+            return results[-1].change
+
+        if self.perform(operation) is None and results:
+            state = {"accept": "accepted", "reject": "rejected"}.get(action, f"{label}")
+            self.notify(f"Every mention of “{surface}” is {state} already ({results[-1].unchanged}): nothing "
+                        "changed.", timeout=4, markup=False)
+
     def entity_labels(self) -> list[str]:
         return entity_label_choices(e.label for e in self.entities)
 
