@@ -26,13 +26,14 @@ class HelpScreen(ModalScreen[None]):
     """Priority: `q` closes help (as listed) rather than quitting the app under it."""
 
     def __init__(self, scope: str, keymap: dict[str, str], labels: LabelSet | None = None,
-                 own: list[tuple[str, str, str]] | None = None) -> None:
+                 own: list[tuple[str, str, str]] | None = None, entity_labels: LabelSet | None = None) -> None:
         super().__init__()
         self.scope = scope
         self.own = own or []
         """(keys, description, id) of the dialog help was opened from (`dialog_rows`), listed first."""
         self.keymap = keymap
         self.labels = labels
+        self.entity_labels = entity_labels
         self.table_width: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -50,7 +51,19 @@ class HelpScreen(ModalScreen[None]):
                 lines += [Content.assemble(f"  {keys:<{key_width}}  ", (f"{label.name:<{name_width}}", "bold"), "  ",
                                            label.description) for keys, label in rows]
                 yield Static(Content("\n").join(lines), id="help-labels")
+            if self.entity_labels is not None and "reading" in screen_scopes(self.scope):
+                yield Static(self.entity_lines(self.entity_labels), id="help-entity-labels")
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+
+    def entity_lines(self, labels: LabelSet) -> Content:
+        """One line per entity label, as the sentence labels: its digit in the relabel/add picker (none past the
+        ninth: the picker's arrows or its first letter), name and description."""
+        relabel, add = keys_for(self.keymap, "reader.relabel-entity"), keys_for(self.keymap, "reader.add-entity")
+        name_width = max(len(label.name) for label in labels.labels)
+        lines = [Content.assemble((f"Entity labels ({relabel} relabels, {add} adds; the picker's digit)", "bold"))]
+        lines += [Content.assemble(f"  {label.key or ' '}  ", (f"{label.name:<{name_width}}", "bold"), "  ",
+                                   label.description) for label in labels.labels]
+        return Content("\n").join(lines)
 
     def on_mount(self) -> None:
         self.fit(self.app.size.width, self.app.size.height)  # the table has the focus (AUTO_FOCUS)
