@@ -17,6 +17,8 @@ from reader.ui.keymap import ACTIONS, keys_for, screen_scopes, show_keys
 BOX_WIDTH = 90
 """#help-box's width in app.tcss; the box is at most the screen's width."""
 ID_PREFIX = "reader."
+ENTITY_ROW = "entity label"
+"""The id column of an entity label's row (`HelpScreen.entity_rows`): a label, not a binding."""
 SHORT_HEIGHT = 30
 """Below this many lines the box takes the whole height: at 80% of 24 lines the table showed one row."""
 
@@ -51,19 +53,7 @@ class HelpScreen(ModalScreen[None]):
                 lines += [Content.assemble(f"  {keys:<{key_width}}  ", (f"{label.name:<{name_width}}", "bold"), "  ",
                                            label.description) for keys, label in rows]
                 yield Static(Content("\n").join(lines), id="help-labels")
-            if self.entity_labels is not None and "reading" in screen_scopes(self.scope):
-                yield Static(self.entity_lines(self.entity_labels), id="help-entity-labels")
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
-
-    def entity_lines(self, labels: LabelSet) -> Content:
-        """One line per entity label, as the sentence labels: its digit in the relabel/add picker (none past the
-        ninth: the picker's arrows or its first letter), name and description."""
-        relabel, add = keys_for(self.keymap, "reader.relabel-entity"), keys_for(self.keymap, "reader.add-entity")
-        name_width = max(len(label.name) for label in labels.labels)
-        lines = [Content.assemble((f"Entity labels ({relabel} relabels, {add} adds; the picker's digit)", "bold"))]
-        lines += [Content.assemble(f"  {label.key or ' '}  ", (f"{label.name:<{name_width}}", "bold"), "  ",
-                                   label.description) for label in labels.labels]
-        return Content("\n").join(lines)
 
     def on_mount(self) -> None:
         self.fit(self.app.size.width, self.app.size.height)  # the table has the focus (AUTO_FOCUS)
@@ -81,7 +71,7 @@ class HelpScreen(ModalScreen[None]):
             return
         self.table_width = available
         rows = [*self.own, *((keys_for(self.keymap, a.id, every=True), a.description, a.id) for a in ACTIONS
-                             if a.scope in screen_scopes(self.scope))]
+                             if a.scope in screen_scopes(self.scope)), *self.entity_rows()]
         widths = column_widths(rows, available)
         short_ids = widths[2] < max(len(r[2]) for r in rows)
         table.clear(columns=True)
@@ -91,6 +81,17 @@ class HelpScreen(ModalScreen[None]):
             shown_id = binding_id.removeprefix(ID_PREFIX) if short_ids else binding_id
             # Wrapped at spaces (keys are joined by ", "), never cut: rows grow a line instead.
             table.add_row(Text(keys), Text(description), Text(shown_id), height=None)
+
+    def entity_rows(self) -> list[tuple[str, str, str]]:
+        """The entity labels as rows after the keys, each with its digit in the relabel/add picker (none past the
+        ninth: the picker's arrows or first letter): rows scroll with the table, where a set of ten more lines
+        above it left the keys no room at 80×24."""
+        if self.entity_labels is None or "reading" not in screen_scopes(self.scope):
+            return []
+        relabel, add = keys_for(self.keymap, "reader.relabel-entity"), keys_for(self.keymap, "reader.add-entity")
+        return [(f"{relabel}, {add} then {label.key or '↑↓'}",
+                 f"{label.name}: {label.description}" if label.description else label.name, ENTITY_ROW)
+                for label in self.entity_labels.labels]
 
 
 def dialog_rows(screen: Screen) -> list[tuple[str, str, str]]:
