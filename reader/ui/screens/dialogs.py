@@ -150,7 +150,8 @@ class LabelPicker(Picker):
         super().__init__(title, rows, current, hint + "↑↓ ⏎ picks · Esc cancels", keys)  # one line in 40 columns
 
     def on_key(self, event: events.Key) -> None:
-        """A letter moves to the next label starting with it: labels without a digit are a few keys away too."""
+        """A letter moves to the next label starting with it: labels without a digit are a few keys away too (the
+        app's own keys, `q` quits, come first: they are priority bindings)."""
         char = event.character
         if not char or not char.isalpha() or char in AZERTY_DIGITS:
             return
