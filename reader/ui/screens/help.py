@@ -70,9 +70,12 @@ class HelpScreen(ModalScreen[None]):
         if available == self.table_width:
             return
         self.table_width = available
+        entities = self.entity_rows()
         rows = [*self.own, *((keys_for(self.keymap, a.id, every=True), a.description, a.id) for a in ACTIONS
-                             if a.scope in screen_scopes(self.scope)), *self.entity_rows()]
-        widths = column_widths(rows, available)
+                             if a.scope in screen_scopes(self.scope))]
+        # A label's description wraps in the keys' columns rather than widen them (and cut the ids).
+        widths = column_widths([*rows, *((k, max(d.split(), key=len), i) for k, d, i in entities)], available)
+        rows += entities
         short_ids = widths[2] < max(len(r[2]) for r in rows)
         table.clear(columns=True)
         for name, width in zip(("keys", "action", f"id ({ID_PREFIX}…)" if short_ids else "id"), widths, strict=True):
