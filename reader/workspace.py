@@ -14,6 +14,7 @@ from reader import analysis as an
 from reader import collector
 from reader.annotations import DONE, GOLD, Annotation, AnnotatorWork
 from reader.documents import Document
+from reader.entity_labels import EntityLabels, load_entity_labels
 from reader.labels import LabelSet, load_labels
 from reader.session import AnnotationSession
 from reader.store import Store, StoreCorrupt, StoreError
@@ -67,13 +68,15 @@ class Workspace:
         return cls(Store(root, read_only=read_only), **options)
 
     def __init__(self, store: Store, *, model: str | None = None, annotator: str = "analyst",
-                 labels: LabelSet | None = None, writer: str | None = None) -> None:
+                 labels: LabelSet | None = None, entity_labels: EntityLabels | None = None,
+                 writer: str | None = None) -> None:
         """`writer`: whose files this process writes, when not the annotator's (`merge` and `review` write gold's)."""
         self.store = store
         store.claim(writer or annotator)  # one writer per annotator: a second one is read-only
         self.model = model
         self.annotator = annotator
         self.labels = labels or load_labels()
+        self.entity_labels = entity_labels or load_entity_labels()
         self._pipelines: dict[tuple[str | None, str], Any] = {}
         self._sessions: dict[tuple[str, str], AnnotationSession] = {}
         self._lock = threading.Lock()

@@ -210,7 +210,7 @@ async def test_help_lists_every_binding(workspace):
         assert isinstance(app.screen, HelpScreen)
         table = app.screen.query_one("#help-table")
         ids = {str(table.get_row_at(i)[2]) for i in range(table.row_count)}
-        assert ids == {a.id for a in ACTIONS if a.scope in ("app", "reading")}
+        assert ids == {a.id for a in ACTIONS if a.scope in ("app", "reading")} | {"entity label"}
         labels = str(app.screen.query_one("#help-labels").render())
         assert "quote" in labels and "1, &" in labels and "Direct or reported speech" in labels
         await pilot.press("escape")

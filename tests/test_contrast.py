@@ -14,11 +14,11 @@ Truecolor thresholds (CIE76 ΔE on L*a*b*, where ~2.3 is just noticeable side by
 In 256 and 16 colours the test asks for a different palette index (and text in another index than its
 background). In 16 colours the cursor tint may be the page colour: there the `▌` bar alone marks the cursor sentence.
 
-Between entity labels (each pair of the eight palette slots), in truecolor and in the colours of the 256-colour
-palette that a terminal shows for the indices Rich sends: `MIN_LABEL_DELTA_E` = 20 and different indices (PER and
-LOC were both `48;5;23`). The cursor tint against the page: a different index and `MIN_CURSOR_CONTRAST` = 1.3 (WCAG
-contrast ratio of the two backgrounds; 234 on 233 was 1.10). tests/test_contrast_tmux.py checks the same figures
-on what tmux really shows.
+Between entity labels (each pair of the eleven palette slots an --entity-labels set can use; the model's labels
+use the first eight), in truecolor and in the colours of the 256-colour palette that a terminal shows for the
+indices Rich sends: `MIN_LABEL_DELTA_E` = 20 and different indices (PER and LOC were both `48;5;23`). The cursor
+tint against the page: a different index and `MIN_CURSOR_CONTRAST` = 1.3 (WCAG contrast ratio of the two
+backgrounds; 234 on 233 was 1.10). tests/test_contrast_tmux.py checks the same figures on what tmux really shows.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from textual.app import App
 from textual.constants import DEFAULT_THEME
 
 import reader
+from reader.entity_labels import EntityLabels
+from reader.labels import parse_labels
 from reader.ui.widgets.article_view import PALETTE_SIZE, ArticleView, Mark, entity_colour
 
 THEMES = ["textual-dark", "textual-light"]
@@ -49,13 +51,22 @@ STATUSES = {"p": "predicted", "a": "accepted", "l": "relabelled", "d": "added", 
 """Word prefix → review status; a word like `cp3` is a predicted entity of palette slot 3 in the cursor sentence."""
 
 
+def slot_tints() -> dict[str, int]:
+    """One entity label per palette slot, as an --entity-labels set of as many labels as there are slots assigns
+    them (`EntityLabels.tints`, the reading screen's `ArticleView.tints`); the model's labels without a set use
+    slots 0-7 (`entity_colour`), a set of more labels the rest."""
+    entries = "".join(f'[[label]]\nname = "L{n}"\n' for n in range(PALETTE_SIZE + 1))
+    tints = EntityLabels(parse_labels(entries, "probe"), given=True).tints()
+    slots = dict(itertools.islice(((slot, label) for label, slot in tints.items()), PALETTE_SIZE))
+    assert sorted(slots) == list(range(PALETTE_SIZE))  # every slot once; the label past them shares one
+    default = {entity_colour(label) for label in ["PER", "LOC", "ORG", "MISC", "DATE", "MONEY", *(f"X{i}" for i in
+                                                                                             range(20))]}
+    assert default <= set(slots)
+    return {label: slot for slot, label in sorted(slots.items())}
+
+
 def slot_labels() -> list[str]:
-    """One entity label per palette slot (slots 6 and 7 are the hashed ones, for labels outside the schemes)."""
-    labels: dict[int, str] = {}
-    for label in ["PER", "LOC", "ORG", "MISC", "DATE", "MONEY", *(f"X{i}" for i in range(20))]:
-        labels.setdefault(entity_colour(label), label)
-    assert sorted(labels) == list(range(PALETTE_SIZE))
-    return [labels[slot] for slot in range(PALETTE_SIZE)]
+    return list(slot_tints())
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,7 @@ async def _render(theme: str) -> dict[str, object]:
         app.theme = theme
         await pilot.pause()
         view = app.query_one(ArticleView)
+        view.tints = slot_tints()
         view.load(text, sentences)
         view.set_marks(marks)
         match, current = spans["cmatch"], spans["ccurrent"]

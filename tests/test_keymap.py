@@ -316,8 +316,9 @@ async def test_help_is_readable_at_80x24(workspace, name):
         console = Console(width=200)
         for row in range(table.row_count):
             cells = table.get_row_at(row)
-            action = next(a for a in ACTIONS if a.description == str(cells[1]))
-            assert str(cells[2]) in (action.id, action.id.removeprefix("reader."))
+            if str(cells[2]) != "entity label":  # the entity labels' rows, after the keys
+                action = next(a for a in ACTIONS if a.description == str(cells[1]))
+                assert str(cells[2]) in (action.id, action.id.removeprefix("reader."))
             for cell, column in zip(cells, columns, strict=True):
                 width = column.get_render_width(table) - 2 * table.cell_padding
                 lines = [line.plain.rstrip() for line in cell.wrap(console, width)]

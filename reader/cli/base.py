@@ -103,6 +103,7 @@ class Options:
     """--annotator given: export and stats filter on it (the login-name default does not)."""
     keymap: str | None = None
     labels: Path | None = None
+    entity_labels: Path | None = None
 
 
 OPTIONS = Options()
@@ -119,9 +120,12 @@ def main_options(
     annotator: Annotated[str | None, typer.Option(help="Your name in the store (default: login).")] = None,
     keymap: Annotated[str | None, typer.Option(help="Keymap name (keymaps/NAME.toml) or file.")] = None,
     labels: Annotated[Path | None, typer.Option(help="Sentence label set (TOML).")] = None,
+    entity_labels: Annotated[Path | None, typer.Option(help="Entity label set (TOML, the format of --labels; "
+                                                            "default: the model's PER, LOC, ORG, MISC).")] = None,
 ) -> None:
     """Global options; with no command, open the reader."""
     OPTIONS.store, OPTIONS.model, OPTIONS.keymap, OPTIONS.labels = store, model, keymap, labels
+    OPTIONS.entity_labels = entity_labels
     OPTIONS.annotator, OPTIONS.annotator_given = default_annotator(), False
     if annotator is not None:
         set_option("annotator", annotator)
@@ -135,7 +139,7 @@ def set_option(name: str, value) -> None:
     if name == "annotator":
         value = check_name(value, "--annotator")
         OPTIONS.annotator_given = True
-    setattr(OPTIONS, name, Path(value) if name in ("store", "labels") else value)
+    setattr(OPTIONS, name, Path(value) if name in ("store", "labels", "entity_labels") else value)
 
 
 def default_annotator() -> str:
@@ -182,11 +186,13 @@ def warn(found) -> None:
 def open_workspace(read_only: bool = False, writer: str | None = None, *, written: str = "") -> Workspace:
     """The store with --annotator's writer lock (or `writer`'s); read-only when another process holds it, which
     fails a command that is to write (`written`: what the refusal costs, e.g. "nothing was written")."""
+    from reader.entity_labels import load_entity_labels
     from reader.labels import load_labels
     from reader.workspace import Workspace
 
     ws = Workspace.open(OPTIONS.store, read_only=read_only, model=OPTIONS.model, annotator=OPTIONS.annotator,
-                        labels=load_labels(OPTIONS.labels), writer=writer)
+                        labels=load_labels(OPTIONS.labels), entity_labels=load_entity_labels(OPTIONS.entity_labels),
+                        writer=writer)
     if written:
         refuse_read_only(ws, written)
     return ws

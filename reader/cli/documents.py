@@ -132,6 +132,8 @@ def serve_(
         command += ["--model", OPTIONS.model]
     if OPTIONS.labels:
         command += ["--labels", str(OPTIONS.labels.resolve())]
+    if OPTIONS.entity_labels:
+        command += ["--entity-labels", str(OPTIONS.entity_labels.resolve())]
     if not is_loopback(host):
         say(err, f"warning: serving on {host}:{port} to other machines: textual-serve has no authentication, "
             "anyone who reaches it can read and annotate under any name; prefer 127.0.0.1 with an SSH tunnel "

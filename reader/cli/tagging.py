@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from reader.cli.base import DocArg, SentenceCommand, app, err, fail, open_workspace, out, say
+from reader.cli.base import OPTIONS, DocArg, SentenceCommand, app, err, fail, open_workspace, out, say
 from reader.untrusted import UntrustedError, check_name
 
 DocOrFrom = Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)]
@@ -100,9 +100,22 @@ def entity_line(session, analysis, fields: list[str], memo: dict):
         raise AnnotationError("missing the action (accept, reject, relabel LABEL or add LABEL)")
     if "predicted" not in memo:  # once per document (`memo` is the document's): the model's entities by span
         memo["predicted"] = {(e.start, e.end): e.label for e in analysis.entities}
+    if len(fields) == 5 and fields[3].strip() in ("relabel", "add"):
+        check_entity_label(fields[4].strip(), memo)
     return session.set_entity(int(fields[1]), int(fields[2]), fields[3].strip(),
                               fields[4].strip() if len(fields) == 5 else None, predicted=memo["predicted"],
                               tokens=analysis.tokens)
+
+
+def check_entity_label(label: str, memo: dict) -> None:
+    """A label outside a given --entity-labels set is refused (any label goes without one, as before sets)."""
+    from reader.annotations import AnnotationError
+    from reader.entity_labels import load_entity_labels
+
+    if "labels" not in memo:
+        memo["labels"] = load_entity_labels(OPTIONS.entity_labels)
+    if why := memo["labels"].refuse_unknown(label):
+        raise AnnotationError(why)
 
 
 def read_lines(source: str) -> list[tuple[int, list[str]]]:
@@ -212,6 +225,8 @@ def entity_(
             fail("give either DOC START END ACTION [LABEL] or --from FILE, not both")
         return bulk("entity", source, check, entity_line, 4)
     require("entity", doc=doc, start=start, end=end, action=action)
+    if label is not None and action in ("relabel", "add"):
+        check_entity_label(label.strip(), {})  # before the analysis, which may take the model
     ws, document, analysis, session = session_for(doc)
     change = entity_line(session, analysis, [doc, start, end, action] + ([label] if label is not None else []), {})
     s, e = int(start), int(end)
@@ -229,6 +244,8 @@ def entity_mentions(surface: str, action: str, label: str | None, having: str | 
     from reader.store import StoreError
 
     check_mentions_decision(surface, action, label, having)
+    if label and action in ("relabel", "add"):
+        check_entity_label(label, {})
     pattern = surface_pattern(surface)
     shown = " ".join(surface.split())
     ws = open_workspace(read_only=check, written="" if check else "nothing was written")

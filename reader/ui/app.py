@@ -243,7 +243,8 @@ class ReaderApp(App):
             return
         scope = self.screen_scope(screen)
         rows = dialog_rows(screen) if scope == "dialog" else []
-        self.push_screen(HelpScreen(scope, self.keymap, self.workspace.labels, rows))
+        self.push_screen(HelpScreen(scope, self.keymap, self.workspace.labels, rows,
+                                    entity_labels=self.workspace.entity_labels.labels))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -107,14 +107,12 @@ class AnnotationActions:
         if entity is None:
             return
 
-        from reader.ui.screens.dialogs import LabelPicker
-
         def done(label: str | None) -> None:
             if label:
                 self.decide_entity(entity, "relabelled", label)
 
         surface = self.doc.text[entity.start:entity.end]
-        self.app.push_screen(LabelPicker(f"Label for “{surface}”", self.entity_labels(), entity.label), done)
+        self.app.push_screen(self.entity_picker(f"Label for “{surface}”", entity.label), done)
 
     def decide_entity(self, entity: EntityState, status: str, label: str | None = None) -> None:
         """The review screen decides gold's version instead (`ReviewScreen.decide_entity`)."""
@@ -157,7 +155,17 @@ class AnnotationActions:
                         "changed.", timeout=4, markup=False)
 
     def entity_labels(self) -> list[str]:
-        return entity_label_choices(e.label for e in self.entities)
+        """A given --entity-labels set's labels, then the document's others; without one, the model's scheme."""
+        present = [e.label for e in self.entities]
+        labels = self.reader_app.workspace.entity_labels
+        return labels.choices(present) if labels.given else entity_label_choices(present)
+
+    def entity_picker(self, title: str, current: str | None = None):
+        """The relabel/add picker: a set's labels on their own keys; without a set, the first nine on 1-9."""
+        from reader.ui.screens.dialogs import LabelPicker
+
+        labels = self.reader_app.workspace.entity_labels
+        return LabelPicker(title, self.entity_labels(), current, keys=labels.keys() if labels.given else None)
 
     def action_extend(self, delta: int) -> None:
         if not self.needs_sentences():
@@ -202,14 +210,12 @@ class AnnotationActions:
                         f"{keys_for(self.app.keymap, 'reader.extend-left')}.", severity="warning")
             return
 
-        from reader.ui.screens.dialogs import LabelPicker
-
         def done(label: str | None) -> None:
             if label and self.perform(self.session.add_entity, selected[0], selected[1], label):
                 self.action_clear_selection()
 
         surface = self.doc.text[selected[0]:selected[1]]
-        self.app.push_screen(LabelPicker(f"Add “{surface}” as", self.entity_labels()), done)
+        self.app.push_screen(self.entity_picker(f"Add “{surface}” as"), done)
 
     def action_note(self) -> None:
         if not self.needs_sentences():

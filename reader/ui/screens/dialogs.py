@@ -6,6 +6,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -132,6 +133,7 @@ class LabelPicker(Picker):
     BINDINGS: ClassVar = [*Picker.BINDINGS,  # help lists a dialog's own BINDINGS
                           *(Binding(f"{n},{AZERTY_DIGITS[n - 1]}", f"pick({n})", show=False) for n in range(1, 10))]
     HELP_KEYS = (("1-9", "Pick the label with that digit"), ("up,down", "Move in the list"),
+                 ("a-z", "Move to the next label starting with that letter"),
                  ("enter", "Pick the label"))
     CLASSES = "dialog picker"
 
@@ -146,6 +148,20 @@ class LabelPicker(Picker):
         digits = sorted(keys.values())
         hint = f"{digits[0]}-{digits[-1]} or " if len(digits) > 1 else f"{digits[0]} or " if digits else ""
         super().__init__(title, rows, current, hint + "↑↓ ⏎ picks · Esc cancels", keys)  # one line in 40 columns
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter moves to the next label starting with it: labels without a digit are a few keys away too (the
+        app's own keys, `q` quits, come first: they are priority bindings)."""
+        char = event.character
+        if not char or not char.isalpha() or char in AZERTY_DIGITS:
+            return
+        options = self.query_one(OptionList)
+        start = 0 if options.highlighted is None else options.highlighted + 1
+        order = [*range(start, len(self.labels)), *range(start)]
+        hit = next((i for i in order if self.labels[i].lower().startswith(char.lower())), None)
+        if hit is not None:
+            options.highlighted = hit
+            event.stop()
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from reader.ui.keymap import ACTIONS, keys_for, screen_scopes, show_keys
 BOX_WIDTH = 90
 """#help-box's width in app.tcss; the box is at most the screen's width."""
 ID_PREFIX = "reader."
+ENTITY_ROW = "entity label"
+"""The id column of an entity label's row (`HelpScreen.entity_rows`): a label, not a binding."""
 SHORT_HEIGHT = 30
 """Below this many lines the box takes the whole height: at 80% of 24 lines the table showed one row."""
 
@@ -26,13 +28,14 @@ class HelpScreen(ModalScreen[None]):
     """Priority: `q` closes help (as listed) rather than quitting the app under it."""
 
     def __init__(self, scope: str, keymap: dict[str, str], labels: LabelSet | None = None,
-                 own: list[tuple[str, str, str]] | None = None) -> None:
+                 own: list[tuple[str, str, str]] | None = None, entity_labels: LabelSet | None = None) -> None:
         super().__init__()
         self.scope = scope
         self.own = own or []
         """(keys, description, id) of the dialog help was opened from (`dialog_rows`), listed first."""
         self.keymap = keymap
         self.labels = labels
+        self.entity_labels = entity_labels
         self.table_width: int | None = None
 
     def compose(self) -> ComposeResult:
@@ -67,9 +70,12 @@ class HelpScreen(ModalScreen[None]):
         if available == self.table_width:
             return
         self.table_width = available
+        entities = self.entity_rows()
         rows = [*self.own, *((keys_for(self.keymap, a.id, every=True), a.description, a.id) for a in ACTIONS
                              if a.scope in screen_scopes(self.scope))]
-        widths = column_widths(rows, available)
+        # A label's description wraps in the keys' columns rather than widen them (and cut the ids).
+        widths = column_widths([*rows, *((k, max(d.split(), key=len), i) for k, d, i in entities)], available)
+        rows += entities
         short_ids = widths[2] < max(len(r[2]) for r in rows)
         table.clear(columns=True)
         for name, width in zip(("keys", "action", f"id ({ID_PREFIX}…)" if short_ids else "id"), widths, strict=True):
@@ -78,6 +84,17 @@ class HelpScreen(ModalScreen[None]):
             shown_id = binding_id.removeprefix(ID_PREFIX) if short_ids else binding_id
             # Wrapped at spaces (keys are joined by ", "), never cut: rows grow a line instead.
             table.add_row(Text(keys), Text(description), Text(shown_id), height=None)
+
+    def entity_rows(self) -> list[tuple[str, str, str]]:
+        """The entity labels as rows after the keys, each with its digit in the relabel/add picker (none past the
+        ninth: the picker's arrows or first letter): rows scroll with the table, where a set of ten more lines
+        above it left the keys no room at 80×24."""
+        if self.entity_labels is None or "reading" not in screen_scopes(self.scope):
+            return []
+        relabel, add = keys_for(self.keymap, "reader.relabel-entity"), keys_for(self.keymap, "reader.add-entity")
+        return [(f"{relabel}, {add} then {label.key or '↑↓'}",
+                 f"{label.name}: {label.description}" if label.description else label.name, ENTITY_ROW)
+                for label in self.entity_labels.labels]
 
 
 def dialog_rows(screen: Screen) -> list[tuple[str, str, str]]:

@@ -170,6 +170,7 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     def on_mount(self) -> None:
         self.session.refresh()  # the session outlives its screens: a document reopened reads what changed (a stat)
+        self.view.tints = self.reader_app.workspace.entity_labels.tints()
         self.view.load(self.doc.text)
         self.view.focus()
         self.update_status()

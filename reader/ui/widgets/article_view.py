@@ -58,6 +58,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         self.sentences: list[tuple[int, int]] = [(0, 0)]
         self._sentence_starts: list[int] = [0]
         self.marks: list[Mark] = []
+        self.tints: dict[str, int] = {}  # an --entity-labels set's palette slots (EntityLabels.tints)
         self._mark_starts: list[int] = []
         self._max_mark_len = 0
         self.tags: dict[int, Sequence[Tag]] = {}
@@ -364,7 +365,7 @@ class ArticleView(ScrollView, can_focus=True, inherit_bindings=False):
         return style
 
     def mark_style(self, label: str) -> Style:
-        return self._style(f"ent-{entity_colour(label)}")
+        return self._style(f"ent-{self.tints.get(label, entity_colour(label))}")
 
     def render_line(self, y: int) -> Strip:
         if y == 0 and self.size.width and self.text_width != self._wrap_width:

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
 
+from reader.entity_labels import ENTITY_TINTS
+
 GUTTER = 16
 """Cells left of the text: cursor bar, note marker and a label of `LABEL_CELLS` (`assessment?` fits)."""
 LABEL_CELLS = GUTTER - 5
 MAX_TEXT_WIDTH = 92
 """A comfortable reading measure; wider terminals centre the column."""
-PALETTE_SIZE = 8
+PALETTE_SIZE = ENTITY_TINTS
 LABEL_PALETTE_SIZE = 9
 
 _LABEL_COLOURS = {
