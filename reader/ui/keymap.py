@@ -154,6 +154,8 @@ NAMED = {"up", "down", "left", "right", "home", "end", "pageup", "pagedown", "in
 """Sent as escape sequences that carry every ctrl/alt/shift combination (but f3's: see `key_problem`)."""
 PLAIN = ("tab", "enter", "escape", "backspace", "space")
 """Sent as one control character: a modifier on them is lost (but shift+tab)."""
+KNOWN = {k.value for k in Keys} | set(PLAIN) | NAMED
+"""Key names Textual knows (built once: per key it was most of checking the default keymap at start-up)."""
 MODIFIER_BITS = {"shift": 1, "alt": 2, "ctrl": 4}
 
 
@@ -207,9 +209,8 @@ def terminal_aliases(key: str) -> list[str]:
 def key_problem(key: str) -> str | None:
     """Why no terminal delivers `key` as itself or under an alias, with what to bind instead; None if it works."""
     mods, base = _split_key(key)
-    named = {k.value for k in Keys} | set(PLAIN) | NAMED
     if set(mods) - {*MODIFIER_BITS, "super", "hyper", "meta"} or not (
-            base in named or key in named or len(base) == 1 or key_to_character(REPLACED_KEYS.get(base, base))):
+            base in KNOWN or key in KNOWN or len(base) == 1 or key_to_character(REPLACED_KEYS.get(base, base))):
         return f"{key!r} is not a key name Textual knows (see `reader keys` for examples)"
     if set(mods) - set(MODIFIER_BITS):
         return f"{key}: only terminals speaking the kitty keyboard protocol send super/hyper/meta"
