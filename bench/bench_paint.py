@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import os
 import random
 import statistics
 import subprocess
@@ -37,6 +38,8 @@ def time_to_text(command: list[str], marker: str, cwd: Path, env: tuple[str, ...
     start = time.perf_counter()
     subprocess.run([*tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "36", "-c", str(cwd),
                     *(a for e in env for a in ("-e", e)), *command], check=True)
+    pane = subprocess.run([*tmux, "display-message", "-p", "-t", name, "#{pane_pid}"], capture_output=True,
+                          text=True).stdout.strip()
     try:
         while time.perf_counter() - start < timeout:
             screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", name], capture_output=True,
@@ -47,6 +50,22 @@ def time_to_text(command: list[str], marker: str, cwd: Path, env: tuple[str, ...
         raise RuntimeError(f"{marker!r} never appeared for {command}")
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+        if pane.isdigit():
+            wait_gone(int(pane))
+
+
+def wait_gone(group: int, timeout: float = 10) -> None:
+    """Wait until the pane's processes (its process group: the program and its children) have exited, so that a
+    program's shutdown does not slow down the start of the next one measured."""
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            pass
+        time.sleep(0.01)
 
 
 def generated_text(sentences: int, seed: int = 7) -> str:
