@@ -1,7 +1,8 @@
 """The command line's shared parts: the group that makes `open` the default command, the global options, and
-the one-line error path every command uses."""
+the one-line error path every command uses.
 
-from __future__ import annotations
+The command modules do without `from __future__ import annotations`: typer would evaluate every string
+annotation of every command each time it builds the command line, on each start (bench/README.md)."""
 
 import getpass
 import os
@@ -176,7 +177,7 @@ def open_workspace(read_only: bool = False, writer: str | None = None, *, writte
     return ws
 
 
-def text_table(title: str, columns: dict[str, dict], rows) -> Table:
+def text_table(title: str, columns: dict[str, dict], rows) -> "Table":
     """A borderless table whose every cell is `Text` (never markup); `columns`: name -> `add_column` options."""
     from rich.table import Table
 
