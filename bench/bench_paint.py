@@ -5,8 +5,9 @@ Cases: the minimal app (baseline), the seed article, and a generated 50,000-sent
 seed ≤ 1.25× the minimal app; the 50,000-sentence document ≤ 2× the seed. `main()` returns the rows.
 
 The reader measured is this checkout's (its folder on PYTHONPATH), started as the `reader` script starts it;
-`--installed` measures the `reader` command installed next to this Python instead. This checkout's modules
-are byte-compiled first, as the installed libraries already are, so neither side pays for compiling.
+`--installed` measures the `reader` command installed next to this Python instead; `--against DIR` adds
+another checkout's seed case to the same run (before and after, under the same load). The checkouts' modules
+are byte-compiled first, as the installed libraries already are, so no side pays for compiling.
 """
 
 from __future__ import annotations
@@ -101,23 +102,31 @@ def prepare_store(folder: Path, text: str | None) -> tuple[Path, str]:
     return folder, docs[0].text.split("\n", 1)[0][:30]
 
 
-def main(repeat: int = 5, installed: bool = False) -> list[tuple[str, float, float]]:
+def main(repeat: int = 5, installed: bool = False, against: Path | None = None) -> list[tuple[str, float, float]]:
+    """`against`: another checkout (e.g. `git worktree add /tmp/main main`) whose seed case is measured in the
+    same interleaved run, so that before and after compare under the same load."""
     reader, env = (INSTALLED, ()) if installed else (CHECKOUT, (f"PYTHONPATH={ROOT}",))
-    if not installed:
-        compileall.compile_dir(ROOT / "reader", quiet=1)
+    for checkout in ([] if installed else [ROOT]) + ([against] if against else []):
+        compileall.compile_dir(checkout / "reader", quiet=1)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         seed_store, seed_marker = prepare_store(tmp_path / "seed", None)
         big_store, big_marker = prepare_store(tmp_path / "big", generated_text(50_000))
         cases = {
-            "minimal Textual app": ([sys.executable, str(ROOT / "bench" / "minimal_app.py")], "minimal-app-ready"),
-            "reader, seed article": ([*reader, "--store", str(seed_store)], seed_marker),
-            "reader, 50,000 sentences": ([*reader, "--store", str(big_store)], big_marker),
+            "minimal Textual app": ([sys.executable, str(ROOT / "bench" / "minimal_app.py")], "minimal-app-ready",
+                                    env),
+            "reader, seed article": ([*reader, "--store", str(seed_store)], seed_marker, env),
         }
+        if against:
+            cases[f"{against.name}, seed article"] = ([*CHECKOUT, "--store", str(seed_store)], seed_marker,
+                                                      (f"PYTHONPATH={against}",))
+        cases["reader, 50,000 sentences"] = ([*reader, "--store", str(big_store)], big_marker, env)
         times: dict[str, list[float]] = {name: [] for name in cases}
-        for _ in range(repeat):  # interleaved, so drift in machine load hits every case alike
-            for name, (command, marker) in cases.items():
-                times[name].append(time_to_text(command, marker, tmp_path, env))
+        names = list(cases)
+        for run in range(repeat):  # interleaved, so drift in machine load hits every case alike, and rotated:
+            for name in names[run % len(names):] + names[:run % len(names)]:  # each case follows each other
+                command, marker, case_env = cases[name]
+                times[name].append(time_to_text(command, marker, tmp_path, case_env))
     base = statistics.median(times["minimal Textual app"])
     seed = statistics.median(times["reader, seed article"])
     rows = []
@@ -135,5 +144,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--installed", action="store_true", help="Measure the installed `reader` command.")
+    parser.add_argument("--against", type=Path, help="Another checkout whose seed case is measured in the same run.")
     args = parser.parse_args()
-    main(args.repeat, args.installed)
+    main(args.repeat, args.installed, args.against and args.against.resolve())
