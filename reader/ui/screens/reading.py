@@ -471,7 +471,7 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
 
     def action_focus_panel(self) -> None:
         panel = self.query_one(SidePanel)
-        entity_list = self.query_one(EntityList)
+        entity_list = panel.entity_list
         if self.focused is entity_list:
             self.view.focus()
         else:
