@@ -1,7 +1,8 @@
 """The command line's shared parts: the group that makes `open` the default command, the global options, and
-the one-line error path every command uses."""
+the one-line error path every command uses.
 
-from __future__ import annotations
+The command modules do without `from __future__ import annotations`: typer would evaluate every string
+annotation of every command each time it builds the command line, on each start (bench/README.md)."""
 
 import copy
 import getpass
@@ -183,7 +184,7 @@ def warn(found) -> None:
         say(err, f"warning: {line}")
 
 
-def open_workspace(read_only: bool = False, writer: str | None = None, *, written: str = "") -> Workspace:
+def open_workspace(read_only: bool = False, writer: str | None = None, *, written: str = "") -> "Workspace":
     """The store with --annotator's writer lock (or `writer`'s); read-only when another process holds it, which
     fails a command that is to write (`written`: what the refusal costs, e.g. "nothing was written")."""
     from reader.entity_labels import load_entity_labels
@@ -198,7 +199,7 @@ def open_workspace(read_only: bool = False, writer: str | None = None, *, writte
     return ws
 
 
-def refuse_read_only(ws: Workspace, written: str) -> None:
+def refuse_read_only(ws: "Workspace", written: str) -> None:
     if ws.read_only:
         fail(f"the store {OPTIONS.store} is read-only here: {ws.read_only_message()}; {written}")
 

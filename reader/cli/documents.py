@@ -1,7 +1,5 @@
 """Commands on the library: open the reader, serve it, import, list, export, and show the keymap."""
 
-from __future__ import annotations
-
 import re
 import sys
 from pathlib import Path

@@ -1,7 +1,5 @@
 """Commands that annotate from the shell: tag, entity and note, one at a time or a file of lines (`--from`)."""
 
-from __future__ import annotations
-
 import re
 import sys
 from collections import Counter

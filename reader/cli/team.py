@@ -1,7 +1,5 @@
 """Commands for a team: stats, agreement, merge and review into gold, training and suggestions."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

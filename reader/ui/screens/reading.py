@@ -430,7 +430,8 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.view.focus()
 
     def action_focus_panel(self) -> None:
-        entity_list = self.query_one(EntityList)
+        panel = self.query_one(SidePanel)
+        entity_list = panel.entity_list
         if self.focused is entity_list:
             self.view.focus()
         else:

@@ -3,6 +3,7 @@ line, which sentence owns which lines, and the label and entity palettes."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,13 +28,20 @@ _LABEL_COLOURS = {
     "DATE": 4, "TIME": 4,
     "MONEY": 5, "PERCENT": 5, "QUANTITY": 5, "CARDINAL": 5, "ORDINAL": 5,
 }
-_WIDE = re.compile(
-    "[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u1100-\u115f\u200b-\u200f\u2e80-\ua4cf\uac00-\ud7a3"
-    "\uf900-\ufaff\ufe00-\ufe0f\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\U0001f000-\U0001faff"
-    "\U00020000-\U0003fffd]"
-)
-"""Wide and zero-width characters: text without them is wrapped one cell per character, with `str.rfind`."""
+_WIDE = re.compile("[\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u1100-\u115f\u200b-\u200f]")
+"""Wide and zero-width characters: text without them is wrapped one cell per character, with `str.rfind`.
+Those from U+2E80 on (CJK, Hangul, fullwidth, emoji) are looked for only in a paragraph that reaches U+2E80:
+compiling their class is most of this module's import, at every start (bench/README.md)."""
+FAR = "\u2e80"
 _SPACES = re.compile(" *")
+
+
+@functools.cache
+def _far_wide() -> re.Pattern[str]:
+    return re.compile("[\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe00-\ufe0f\ufe30-\ufe4f\uff00-\uff60"
+                      "\uffe0-\uffe6\U0001f000-\U0001faff\U00020000-\U0003fffd]")
+
+
 STATUS_STYLES = {"accepted": "accepted", "relabelled": "accepted", "added": "added"}
 
 
@@ -97,7 +105,7 @@ def layout(
     pos = start
     for para in text[start:end].split("\n"):
         p_end = pos + len(para)
-        narrow = para.isascii() or not _WIDE.search(para)
+        narrow = para.isascii() or not (_WIDE.search(para) or (max(para) >= FAR and _far_wide().search(para)))
         emitted = False
         a = pos
         while True:

@@ -74,9 +74,21 @@ class EntityList(OptionList):
 
 
 class SidePanel(Vertical):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.entity_list = EntityList(id="entity-list")
+
     def compose(self):
         yield Static(id="legend")
-        yield EntityList(id="entity-list")
+
+    def on_mount(self) -> None:
+        """The list stays empty until the model answers: mounted after the first frame, so the text shows sooner
+        (bench/README.md)."""
+        self.call_after_refresh(self.mount_list)
+
+    def mount_list(self) -> None:
+        if not self.entity_list.is_attached:
+            self.mount(self.entity_list)
 
     def show(self, text: str, marks: Sequence[Mark], view: ArticleView, status: str = "",
              groups: list[EntityGroup] | None = None) -> None:
@@ -86,4 +98,5 @@ class SidePanel(Vertical):
             parts += [(f" {label} ", Style.from_rich_style(view.mark_style(label))), " "]
         legend = Content.assemble(*parts) if parts else Content(status or "no entities")
         self.query_one("#legend", Static).update(legend)
-        self.query_one(EntityList).show(group_marks(text, marks) if groups is None else groups, view)
+        self.mount_list()
+        self.entity_list.show(group_marks(text, marks) if groups is None else groups, view)
