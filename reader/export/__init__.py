@@ -17,27 +17,15 @@ from reader.annotations import GOLD
 from reader.export import brat, conll, docbin, doccano, hf, labelstudio, native, prodigy
 from reader.export.jsonlines import write_export
 from reader.export.native import import_native, is_native_record, read_native
-from reader.export.overlap import without_overlaps
 from reader.export.result import ExportError, ExportResult
 from reader.export.tokens import ALIGN_MODES, Tokens, blank_vocab, doc_from_units
-from reader.export.units import Unit, adjust, describe, labels_of, misaligned, notes_of, select, units, views
+from reader.export.units import Unit, adjust, describe, labels_of, misaligned, note_count, select, units, views
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
 
-__all__ = [
-    "FORMATS",
-    "ExportError",
-    "ExportResult",
-    "Tokens",
-    "check_options",
-    "doc_from_units",
-    "export",
-    "import_native",
-    "is_native_record",
-    "read_native",
-    "write_export",
-]
+__all__ = ["FORMATS", "ExportError", "ExportResult", "Tokens", "check_options", "doc_from_units", "export",
+           "import_native", "is_native_record", "read_native", "write_export"]
 
 
 UNITS = ("document", "sentence")
@@ -47,33 +35,31 @@ UNREVIEWED = ("exclude", "include")
 @dataclass(frozen=True)
 class Format:
     name: str
-    default_unit: str
-    binary: bool
-    """A DocBin: never written to stdout."""
-    keeps_rejected: bool
-    """Rejected entities stay in the records (the native format's review trail)."""
     write: Callable[[Iterable[Unit], list[str]], bytes]
     """(units, label universe) -> the file: one JSON line or one Doc per unit."""
-    training: bool = True
-    """Training data: reviewed units only unless `unreviewed="include"`, one annotator's version of a text."""
     overlaps: str = ""
     """Where the overlap rule applies (`reader.export.overlap`); "" when the format keeps every span."""
+    default_unit: str = "sentence"
+    binary: bool = False
+    """Never written to stdout."""
+    training: bool = True
+    """Training data: reviewed units only unless `unreviewed="include"`, one annotator's version of a text."""
+    keeps_rejected: bool = False
+    """Rejected entities stay in the records (the native format's review trail)."""
 
 
-FORMATS: dict[str, Format] = {
-    "jsonl": Format("jsonl", "document", binary=False, keeps_rejected=True, write=native.write, training=False),
-    "prodigy": Format("prodigy", "sentence", binary=False, keeps_rejected=False, write=prodigy.write, overlaps="spans"),
-    "doccano": Format("doccano", "sentence", binary=False, keeps_rejected=False, write=doccano.write, overlaps="label"),
-    "doccano-text": Format("doccano-text", "sentence", binary=False, keeps_rejected=False,
-                           write=doccano.writer(doccano.text)),
-    "doccano-intent": Format("doccano-intent", "sentence", binary=False, keeps_rejected=False,
-                             write=doccano.writer(doccano.intent), overlaps="entities"),
-    "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write, overlaps="doc.ents"),
-    "conll": Format("conll", "sentence", binary=False, keeps_rejected=False, write=conll.write, overlaps="tags"),
-    "hf": Format("hf", "sentence", binary=False, keeps_rejected=False, write=hf.write, overlaps="ner_tags"),
-    "labelstudio": Format("labelstudio", "sentence", binary=False, keeps_rejected=False, write=labelstudio.write),
-    "brat": Format("brat", "document", binary=True, keeps_rejected=False, write=brat.write, training=False),
-}
+FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("jsonl", native.write, default_unit="document", training=False, keeps_rejected=True),
+    Format("prodigy", prodigy.write, "spans"),
+    Format("doccano", doccano.write, "label"),
+    Format("doccano-text", doccano.writer(doccano.text)),
+    Format("doccano-intent", doccano.writer(doccano.intent), "entities"),
+    Format("spacy", docbin.write, "doc.ents", binary=True),
+    Format("conll", conll.write, "tags"),
+    Format("hf", hf.write, "ner_tags"),
+    Format("labelstudio", labelstudio.write),
+    Format("brat", brat.write, default_unit="document", binary=True, training=False),
+)}
 
 
 def check_options(fmt: str, unit: str | None = None, align: str = "strict", output: object = None, *,
@@ -141,7 +127,6 @@ def export(
     unit = check_options(fmt, unit, align, need_output=False, unreviewed=unreviewed)
     found = FORMATS[fmt]
     result = ExportResult(found.name, unit, found.binary, overlaps=found.overlaps)
-    reported = 0
     with workspace.bulk_reads():  # the writers too: their Docs and records join the read model on the heap
         ids = select(workspace, doc_ids, all_versions)
         if annotator is None and found.training:
@@ -158,33 +143,31 @@ def export(
         if bad:
             result.adjusted, result.dropped = adjust(bad, align, blank_vocab())
         universe = label_sets(every, list(workspace.labels.names))
-
-        def written() -> Iterator[Unit]:
-            """The units, each document reported once its units are written (but the last one)."""
-            nonlocal reported
-            for k, u in enumerate(parts):
-                if k and u.view.doc.id != parts[k - 1].view.doc.id:
-                    progress(1)  # type: ignore[misc]
-                    reported += 1
-                yield u
-
-        result.data = found.write(written() if progress else parts, universe)
+        result.data = found.write(reporting(parts, progress) if progress else parts, universe)
         result.labels = dict.fromkeys(universe, 0)
         entity_labels: set[str] = set()
         for u in parts:
+            kept = u.entities if found.overlaps else u.spans
             result.spans += len(u.spans)
-            kept, left_out = without_overlaps(u.spans) if found.overlaps else (u.spans, 0)
-            result.overlapping += left_out
+            result.overlapping += len(u.spans) - len(kept)
             entity_labels.update(s.label for s in kept)
             for name in labels_of(u):
                 result.labels[name] += 1
-            result.notes += len(notes_of(u))
+            result.notes += note_count(u)
         result.entity_labels = sorted(entity_labels)
-    if progress:  # the last document, and those read but not exported (annotated_only)
-        progress(len(ids) - reported)
     result.documents = len({u.view.doc.id for u in parts})
     result.count = len(parts)
+    if progress:  # the last document, and those read but not exported (annotated_only)
+        progress(len(ids) - max(result.documents - 1, 0))
     damaged = [d for d in workspace.damage() if not d.annotator]  # documents left out by `select`
     damaged += [d for doc_id in ids for d in workspace.damage(doc_id)]
     result.skipped = list(dict.fromkeys(map(str, damaged)))
     return result
+
+
+def reporting(parts: list[Unit], progress: Callable[[int], None]) -> Iterator[Unit]:
+    """The units, each document reported once its units are written (but the last one)."""
+    for k, u in enumerate(parts):
+        if k and u.view.doc.id != parts[k - 1].view.doc.id:
+            progress(1)
+        yield u

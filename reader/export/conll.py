@@ -11,7 +11,6 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
-from reader.export.overlap import without_overlaps
 from reader.export.units import Unit
 
 DOCSTART = "-DOCSTART- -X- O O"
@@ -24,7 +23,7 @@ def sentences(u: Unit) -> list[tuple[list[str], list[str]]]:
     first = bisect_left(starts, u.start)
     last = bisect_right(ends, u.end, first)
     tags = ["O"] * (last - first)
-    for span in without_overlaps(u.spans)[0]:
+    for span in u.entities:
         i = bisect_left(starts, span.start, first, last) - first
         j = bisect_right(ends, span.end, first, last) - first
         tags[i:j] = [f"B-{span.label}", *[f"I-{span.label}"] * (j - i - 1)]

@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from reader.export.overlap import without_overlaps
 from reader.export.result import ExportError
 from reader.export.tokens import blank_vocab
 from reader.export.units import Unit, labels_of, notes_of
@@ -43,7 +42,7 @@ def unit_doc(u: Unit, cats: dict[str, float], vocab: Any) -> Any:
         raise ExportError(f"internal error: span {missing.start}-{missing.end} of {v.doc.id} does not align")
     doc.spans["sc"] = spans
     position = {id(s): k for k, s in enumerate(u.spans)}
-    doc.ents = [spans[position[id(s)]] for s in without_overlaps(u.spans)[0]]
+    doc.ents = [spans[position[id(s)]] for s in u.entities]
     doc.cats = cats
     doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
                           "notes": notes_of(u)})

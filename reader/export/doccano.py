@@ -12,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from reader.export import jsonlines
-from reader.export.overlap import without_overlaps
 from reader.export.units import Unit, labels_of, notes_of, unit_meta
 
 
 def _spans(u: Unit) -> list[list]:
     o = u.start
-    return [[s.start - o, s.end - o, s.label] for s in without_overlaps(u.spans)[0]]
+    return [[s.start - o, s.end - o, s.label] for s in u.entities]
 
 
 def _record(u: Unit, **labels: list) -> dict:

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import msgspec
 
 from reader.export import jsonlines
-from reader.export.overlap import without_overlaps
 from reader.export.tokens import Tokens
 from reader.export.units import Unit, labels_of, notes_of, unit_meta
 
@@ -76,12 +75,13 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
         text = v.doc.text[o:u.end]
         tokens, firsts, lasts = tokens_of(v.tokens, o, u.end)
         options, hashed_labels = choices(tuple(v.universe or labels))
-        kept = without_overlaps(u.spans)[0]  # Prodigy's `spans` are entities: no two may overlap
+        kept = u.entities  # Prodigy's `spans` are entities: no two may overlap
         spans = [TaskSpan(s.start - o, s.end - o, firsts.index(s.start), lasts.index(s.end), s.label) for s in kept]
         input_hash = hash32(text)
         hashed = "\x1f".join([str(input_hash), *[f"{s.start - o},{s.end - o},{s.label}" for s in kept],
                               *hashed_labels])
-        stamp = v.touched.get(u.index, "") if u.index is not None else v.updated
+        touched, updated = v.times
+        stamp = touched.get(u.index, "") if u.index is not None else updated
         return {
             "text": text,
             "tokens": tokens,
@@ -94,7 +94,7 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
             "_task_hash": hash32(hashed),
             "answer": "accept" if u.reviewed else "ignore",  # model output nobody read is no example
             "_annotator_id": v.annotator,
-            "_timestamp": epoch(stamp or v.updated),
+            "_timestamp": epoch(stamp or updated),
         }
 
     return jsonlines.lines([task(u) for u in units])

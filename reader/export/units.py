@@ -7,15 +7,16 @@ come in store order, annotators in name order; a document nobody annotated gives
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from reader.annotations import READ_KEYS, AnnotatorWork, note_id
 from reader.documents import Document
+from reader.export.overlap import without_overlaps
 from reader.export.result import Misaligned
 from reader.export.tokens import Tokens, doc_from_units
 
@@ -40,17 +41,13 @@ class Span(msgspec.Struct, gc=False):
 
 @dataclass
 class View:
-    """One annotator's view of one document: everything the records are built from."""
+    """One annotator's view of one document; what only some formats read is built when first read."""
 
     doc: Document
     model: str
     tokens: Tokens
     sentences: list[tuple[int, int]]
     annotator: str | None
-    tags: dict[int, list[str]]
-    """Labels per sentence, in label-set order."""
-    notes: dict[int, list[dict]]
-    doc_notes: list[dict]
     spans: list[Span]
     work: AnnotatorWork
     records: dict[str, dict]
@@ -59,18 +56,23 @@ class View:
     """The labels its cats name: the label set in use, then the ones this annotator tagged beyond it (never a
     label only someone else used: it was no question asked of this annotator)."""
 
-    @functools.cached_property
-    def _times(self) -> tuple[dict[int, str], str]:
-        return self.work.changed()  # only for the formats that need it
+    @cached_property
+    def tags(self) -> dict[int, list[str]]:
+        """Labels per sentence, in label-set order."""
+        return self.work.tagged()
 
-    @property
-    def touched(self) -> dict[int, str]:
-        """Sentences with a tag, a note or an entity decision -> latest `updated` time among them."""
-        return self._times[0]
+    @cached_property
+    def notes(self) -> dict[int, list[dict]]:
+        return {i: [note_entry(r, self.sentences[i]) for r in self.work.sentence_notes(i)] for i in self.work.notes}
 
-    @property
-    def updated(self) -> str:
-        return self._times[1]
+    @cached_property
+    def doc_notes(self) -> list[dict]:
+        return [note_entry(r) for r in self.work.document_note_list()]
+
+    @cached_property
+    def times(self) -> tuple[dict[int, str], str]:
+        """(sentence -> latest `updated` of its work, the latest of all): `AnnotatorWork.changed`."""
+        return self.work.changed()
 
 
 @dataclass
@@ -85,6 +87,11 @@ class Unit:
     """Its annotator reviewed it (`AnnotatorWork.reviewed`); else it holds model output nobody read."""
     first: bool = False
     """The first sentence unit of its view: it carries the document's notes."""
+
+    @cached_property
+    def entities(self) -> list[Span]:
+        """Its spans without overlaps (`reader.export.overlap`), read once alignment is done."""
+        return without_overlaps(self.spans)[0]
 
 
 def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
@@ -106,35 +113,23 @@ def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
     return note
 
 
-def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: list, annotator: str | None,
-         records: dict[str, dict], labels: list[str]) -> View:
-    """The export view of one annotator's records, read through `AnnotatorWork`."""
-    work = AnnotatorWork(records, sentences, labels)
-    tags = work.tagged()
-    notes = {i: [note_entry(r, sentences[i]) for r in work.sentence_notes(i)] for i in work.notes}
-    doc_notes = [note_entry(r) for r in work.document_note_list()]
-    spans = [Span(m[0], m[1], m[2], m[3], work.sentence_of(m[0], m[1]) or 0, m[4] if m[3] == "relabelled" else "")
-             for m in work.entities(predicted)]
-    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, work, records)
-
-
 def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated_only: bool,
           progress: Callable[[int], None] | None) -> Iterator[View]:
     labels = workspace.labels.names
     for doc_id in ids:
         names = [n for n in workspace.annotators(doc_id) if annotator is None or n == annotator]
         tables = [(name, table) for name in names if (table := workspace.records(doc_id, name, READ_KEYS))]
-        if annotated_only and not tables:
-            if progress:
-                progress(1)
-            continue
-        if not tables:
+        if not tables and not annotated_only:
             tables = [(None, {})]
-        doc = workspace.document(doc_id)
-        model, starts, ends, sentences, predicted = workspace.analysis_parts(doc)
-        tokens = Tokens(doc.text, starts, ends)
-        for name, table in tables:
-            yield view(doc, model, tokens, sentences, predicted, name, table, labels)
+        if tables:
+            doc = workspace.document(doc_id)
+            model, starts, ends, sentences, predicted = workspace.analysis_parts(doc)
+            tokens = Tokens(doc.text, starts, ends)
+        for name, records in tables:
+            work = AnnotatorWork(records, sentences, labels)
+            spans = [Span(s, e, label, status, work.sentence_of(s, e) or 0, was if status == "relabelled" else "")
+                     for s, e, label, status, was, _ in work.entities(predicted)]
+            yield View(doc, model, tokens, sentences, name, spans, work, records)
         if progress:
             progress(1)
 
@@ -160,19 +155,20 @@ def units(views: list[View], unit: str, keeps_rejected: bool, annotated_only: bo
             done = v.annotator is not None and v.work.done
             if reviewed_only and not done:
                 left_out += 1
-                continue
-            out.append(Unit(v, None, 0, len(v.doc.text), spans, done))
+            else:
+                out.append(Unit(v, None, 0, len(v.doc.text), spans, done))
             continue
         reviewed = v.work.reviewed() if v.annotator is not None else set()
         by_sentence: dict[int, list[Span]] = {}
         for span in spans:
             by_sentence.setdefault(span.sentence, []).append(span)
+        first = True
         for index, (start, end) in enumerate(v.sentences):
             if index not in reviewed and (annotated_only or reviewed_only):
                 left_out += reviewed_only
                 continue
-            out.append(Unit(v, index, start, end, by_sentence.get(index, []), index in reviewed,
-                            first=not out or out[-1].view is not v))
+            out.append(Unit(v, index, start, end, by_sentence.get(index, []), index in reviewed, first))
+            first = False
     return out, left_out
 
 
@@ -198,22 +194,19 @@ def snap(doc: Any, start: int, end: int, mode: str) -> tuple[int, int] | None:
 def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, int]:
     """Move misaligned spans onto token boundaries with spaCy's char_span; (adjusted, dropped)."""
     docs: dict[tuple[str, int, int], Any] = {}
-    adjusted = 0
     gone: set[int] = set()
     for u, span in bad:
         key = (u.view.doc.id, u.start, u.end)
-        doc = docs.get(key)
-        if doc is None:
-            doc = docs[key] = doc_from_units(vocab, u.view.doc.text, u.view.tokens.units(u.start, u.end))
-        snapped = snap(doc, max(span.start, u.start) - u.start, min(span.end, u.end) - u.start, mode)
+        if key not in docs:
+            docs[key] = doc_from_units(vocab, u.view.doc.text, u.view.tokens.units(u.start, u.end))
+        snapped = snap(docs[key], max(span.start, u.start) - u.start, min(span.end, u.end) - u.start, mode)
         if snapped is None:
             gone.add(id(span))
-            continue
-        span.start, span.end = snapped[0] + u.start, snapped[1] + u.start
-        adjusted += 1
+        else:
+            span.start, span.end = snapped[0] + u.start, snapped[1] + u.start
     for u in {id(u): u for u, _ in bad}.values():
         u.spans = sorted((s for s in u.spans if id(s) not in gone), key=lambda s: (s.start, s.end))
-    return adjusted, len(gone)
+    return len(bad) - len(gone), len(gone)
 
 
 # --- what several formats put in a record ------------------------------------------------------------------
@@ -228,10 +221,10 @@ def document_meta(doc: Document, annotator: str | None) -> dict:
 
 
 def labels_of(u: Unit) -> list[str]:
-    v = u.view
+    tags = u.view.tags
     if u.index is not None:
-        return v.tags.get(u.index, [])
-    return list(dict.fromkeys(n for i in sorted(v.tags) for n in v.tags[i]))
+        return tags.get(u.index, [])
+    return list(dict.fromkeys(n for i in sorted(tags) for n in tags[i]))
 
 
 def notes_of(u: Unit) -> list[dict]:
@@ -243,6 +236,14 @@ def notes_of(u: Unit) -> list[dict]:
     notes = [{**n, "start": n["start"] - u.start, "end": n["end"] - u.start} if "start" in n else n
              for n in v.notes.get(u.index, [])]
     return [*({**n, "target": "document"} for n in v.doc_notes), *notes] if u.first else notes
+
+
+def note_count(u: Unit) -> int:
+    """len(notes_of(u)), without building them."""
+    work = u.view.work
+    if u.index is None:
+        return len(work.document_notes) + sum(map(len, work.notes.values()))
+    return len(work.notes.get(u.index, ())) + (len(work.document_notes) if u.first else 0)
 
 
 def unit_meta(u: Unit) -> dict:
