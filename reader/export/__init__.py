@@ -17,9 +17,9 @@ from reader.annotations import GOLD
 from reader.export import brat, conll, docbin, doccano, hf, labelstudio, native, prodigy
 from reader.export.jsonlines import write_export
 from reader.export.native import import_native, is_native_record, read_native
-from reader.export.result import ExportError, ExportResult
+from reader.export.result import ExportError, ExportResult, Misaligned
 from reader.export.tokens import ALIGN_MODES, Tokens, blank_vocab, doc_from_units
-from reader.export.units import Unit, adjust, describe, labels_of, misaligned, note_count, select, units, views
+from reader.export.units import Unit, adjust, labels_of, misaligned, note_count, select, units, views
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
@@ -136,7 +136,8 @@ def export(
         parts, result.unreviewed = units(every, unit, found.keeps_rejected, annotated_only, reviewed_only)
         bad = misaligned(parts)
         if bad and align == "strict":
-            listed = describe(bad)
+            listed = [Misaligned(u.view.doc.id, u.view.annotator, s.start, s.end, s.label,
+                                 u.view.doc.text[s.start:s.end], u.index) for u, s in bad]
             shown = "; ".join(map(str, listed[:10])) + (f"; … {len(listed) - 10} more" if len(listed) > 10 else "")
             raise ExportError(f"{len(listed)} span(s) do not align with token boundaries, nothing was written: "
                               f"{shown} (use --align expand or --align contract to fix them)", listed)

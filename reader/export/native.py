@@ -101,12 +101,9 @@ def sentence_record(u: Unit, universe: list[str]) -> dict:
 
 
 def _spans(u: Unit, text: str, o: int = 0) -> list[dict]:
-    out = [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
-            "status": s.status} for s in u.spans]
-    for record, s in zip(out, u.spans, strict=True):
-        if s.predicted:  # a relabel keeps the label it replaced
-            record["predicted_label"] = s.predicted
-    return out
+    """A relabelled span keeps the label it replaced (`predicted_label`)."""
+    return [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
+             "status": s.status, **({"predicted_label": s.predicted} if s.predicted else {})} for s in u.spans]
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:

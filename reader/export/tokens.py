@@ -7,22 +7,19 @@ from __future__ import annotations
 import functools
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from itertools import accumulate
+from dataclasses import dataclass
 from typing import Any
 
 ALIGN_MODES = ("strict", "expand", "contract")
 
 
+@dataclass(slots=True, eq=False)
 class Tokens:
     """A document's stored tokens (ascending, whitespace left out), checked and listed without spaCy."""
 
-    __slots__ = ("_words", "ends", "starts", "text")
-
-    def __init__(self, text: str, starts: list[int], ends: list[int]) -> None:
-        self.text = text
-        self.starts = starts
-        self.ends = ends
-        self._words: tuple[list[str], list[bool], list[int], list[int]] | None = None
+    text: str
+    starts: list[int]
+    ends: list[int]
 
     @classmethod
     def from_pairs(cls, text: str, pairs: Iterable[tuple[int, int]]) -> Tokens:
@@ -43,41 +40,25 @@ class Tokens:
     def units(self, start: int, end: int) -> list[list]:
         """[start, end, trailing space] of every token of text[start:end], whitespace put back as spaCy does (one
         trailing space on the previous token, anything more as a whitespace token): a Doc gets the exact text."""
-        text, starts, ends = self.text, self.starts, self.ends
+        starts, ends = self.starts, self.ends
+        i = bisect_left(starts, start)
+        j = bisect_right(ends, end, i)
         out: list[list] = []
         pos = start
-        i = bisect_left(starts, start)
-        while i < len(starts) and ends[i] <= end:
-            s = starts[i]
+        for s, e in zip(starts[i:j], ends[i:j], strict=True):
             if s > pos:
-                _gap(out, text, pos, s)
-            pos = ends[i]
-            out.append([s, pos, False])
-            i += 1
+                _gap(out, self.text, pos, s)
+            out.append([s, e, False])
+            pos = e
         if pos < end:
-            _gap(out, text, pos, end)
+            _gap(out, self.text, pos, end)
         return out
 
     def split(self, start: int, end: int) -> tuple[list[str], list[bool], list[int], list[int]]:
-        """(words, trailing spaces, starts, ends) of text[start:end]; the usual sentence's are slices of the
-        document's token texts, read once for all its units and annotators (most of Prodigy and DocBin exports)."""
-        text, starts, ends = self.text, self.starts, self.ends
-        if self._words is None:
-            words = [text[s:e] for s, e in zip(starts, ends, strict=True)]
-            gaps = [s - e for e, s in zip(ends, starts[1:], strict=False)]  # characters after token k
-            spaced = [" " in w for w in words]
-            wide = [g != 0 and (g != 1 or text[e] != " ") for g, e in zip(gaps, ends, strict=False)]
-            # before token k: how many tokens hold a space, how many gaps are neither nothing nor one space
-            self._words = (words, [g == 1 for g in gaps], [*accumulate(spaced, initial=0)],
-                           [*accumulate(wide, initial=0)])
-        words, spaces, odd, wide = self._words
-        i = bisect_left(starts, start)
-        j = bisect_right(ends, end, i)
-        if i == j or starts[i] != start or ends[j - 1] != end or odd[j] != odd[i] or wide[j - 1] != wide[i]:
-            units = self.units(start, end)  # not tokens separated by nothing or one space
-            return ([text[s:e] for s, e, _ in units], [ws for _, _, ws in units], [s for s, _, _ in units],
-                    [e for _, e, _ in units])
-        return words[i:j], [*spaces[i:j - 1], False], starts[i:j], ends[i:j]
+        """(words, trailing spaces, starts, ends) of text[start:end], as `units`."""
+        units = self.units(start, end)
+        return ([self.text[s:e] for s, e, _ in units], [ws for _, _, ws in units], [s for s, _, _ in units],
+                [e for _, e, _ in units])
 
 
 def _gap(out: list[list], text: str, start: int, end: int) -> None:

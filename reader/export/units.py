@@ -1,9 +1,5 @@
-"""What every format is built from: one annotator's view of a document, cut into units (documents or sentences).
-
-A view is the read model (`reader.annotations.AnnotatorWork`: what the session shows) in export form. Documents
-come in store order, annotators in name order; a document nobody annotated gives one view with annotator None
-(model predictions, no labels), unless `annotated_only`. Spans that cut a token are found and fixed here too.
-"""
+"""What every format is built from: one annotator's view of a document (the read model the session shows,
+`AnnotatorWork`), cut into units (documents or sentences); spans that cut a token are found and fixed here too."""
 
 from __future__ import annotations
 
@@ -17,7 +13,6 @@ import msgspec
 from reader.annotations import READ_KEYS, AnnotatorWork, note_id
 from reader.documents import Document
 from reader.export.overlap import without_overlaps
-from reader.export.result import Misaligned
 from reader.export.tokens import Tokens, doc_from_units
 
 if TYPE_CHECKING:
@@ -36,12 +31,13 @@ class Span(msgspec.Struct, gc=False):
     status: str
     sentence: int
     predicted: str = ""
-    """A relabelled entity: the model's label."""
+    """A relabelled entity's model label."""
 
 
 @dataclass
 class View:
-    """One annotator's view of one document; what only some formats read is built when first read."""
+    """One annotator's view of one document (annotator None: nobody's, the model's); what only some formats
+    read is built when first read."""
 
     doc: Document
     model: str
@@ -53,8 +49,7 @@ class View:
     records: dict[str, dict]
     """As stored: the native format reads an adjudicated record's `from`/`versions`."""
     universe: list[str] = field(default_factory=list)
-    """The labels its cats name: the label set in use, then the ones this annotator tagged beyond it (never a
-    label only someone else used: it was no question asked of this annotator)."""
+    """The labels its cats name: the label set, then those this annotator (not someone else) tagged beyond it."""
 
     @cached_property
     def tags(self) -> dict[int, list[str]]:
@@ -71,7 +66,6 @@ class View:
 
     @cached_property
     def times(self) -> tuple[dict[int, str], str]:
-        """(sentence -> latest `updated` of its work, the latest of all): `AnnotatorWork.changed`."""
         return self.work.changed()
 
 
@@ -115,6 +109,8 @@ def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
 
 def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated_only: bool,
           progress: Callable[[int], None] | None) -> Iterator[View]:
+    """Documents in store order, annotators in name order; a document nobody annotated gives one view with
+    annotator None, unless `annotated_only`."""
     labels = workspace.labels.names
     for doc_id in ids:
         names = [n for n in workspace.annotators(doc_id) if annotator is None or n == annotator]
@@ -178,11 +174,6 @@ def misaligned(units: list[Unit]) -> list[tuple[Unit, Span]]:
             if not (u.start <= s.start and s.end <= u.end and u.view.tokens.aligned(s.start, s.end))]
 
 
-def describe(bad: list[tuple[Unit, Span]]) -> list[Misaligned]:
-    return [Misaligned(u.view.doc.id, u.view.annotator, s.start, s.end, s.label, u.view.doc.text[s.start:s.end],
-                       u.index) for u, s in bad]
-
-
 def snap(doc: Any, start: int, end: int, mode: str) -> tuple[int, int] | None:
     """A span moved onto the tokens of `doc` by spaCy's `char_span` (`expand` or `contract`), whitespace off its
     ends; None when nothing is left."""
@@ -209,15 +200,9 @@ def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, in
     return len(bad) - len(gone), len(gone)
 
 
-# --- what several formats put in a record ------------------------------------------------------------------
-
-
 def document_meta(doc: Document, annotator: str | None) -> dict:
-    meta = {key: doc.meta.get(key) for key in META_ORDER}
-    for key in sorted(k for k in doc.meta if k not in META_ORDER):
-        meta[key] = doc.meta[key]
-    meta["annotator"] = annotator
-    return meta
+    rest = {key: doc.meta[key] for key in sorted(doc.meta) if key not in META_ORDER}
+    return {**{key: doc.meta.get(key) for key in META_ORDER}, **rest, "annotator": annotator}
 
 
 def labels_of(u: Unit) -> list[str]:
