@@ -55,11 +55,9 @@ def test_token_lists_read_from_words_equal_those_built_token_by_token(text, cuts
 
 def test_structs_are_written_as_the_dicts_they_replace() -> None:
     def record(text: str, meta: dict, structs: bool) -> dict:
-        token, option = (prodigy.Token, prodigy.Option) if structs else (
-            lambda *a: dict(zip(("text", "start", "end", "id", "ws"), a, strict=True)),
-            lambda *a: dict(zip(("id", "text"), a, strict=True)))
+        token = prodigy.Token if structs else lambda *a: dict(zip(("text", "start", "end", "id", "ws"), a, strict=True))
         return {"text": text, "tokens": [token(text[:2], 0, 2, 0, True), token(text[3:], 3, len(text), 1, False)],
-                "options": [option("claim", "claim")], "meta": meta}
+                "meta": meta}
 
     for text, meta in (("Le texte", {"n": 1}), ("Le x\ud800", {"n": 1}), ("Le texte", {"score": 1e16}),
                        ("Le x\ud800", {"score": 0.1})):

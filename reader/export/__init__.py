@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reader.annotations import GOLD
-from reader.export import brat, conll, docbin, doccano, hf, labelstudio, native, prodigy
+from reader.export import brat, conll, docbin, doccano, labelstudio, native, prodigy
 from reader.export.jsonlines import write_export
 from reader.export.native import import_native, is_native_record, read_native
 from reader.export.result import ExportError, ExportResult, Misaligned
@@ -56,7 +56,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("doccano-intent", doccano.writer(doccano.intent), "entities"),
     Format("spacy", docbin.write, "doc.ents", binary=True),
     Format("conll", conll.write, "tags"),
-    Format("hf", hf.write, "ner_tags"),
+    Format("hf", conll.write_hf, "ner_tags"),
     Format("labelstudio", labelstudio.write),
     Format("brat", brat.write, default_unit="document", binary=True, training=False),
 )}

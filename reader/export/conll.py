@@ -1,5 +1,7 @@
-"""CoNLL 2003 NER (IOB2): `token<TAB>tag` lines, a blank line after each sentence, `-DOCSTART- -X- O O` before
-each document (one annotator's view), as `spacy convert -c ner` and seqeval read it.
+"""Token classification. CoNLL 2003 NER (IOB2): `token<TAB>tag` lines, a blank line after each sentence,
+`-DOCSTART- -X- O O` before each document (one annotator's view), as `spacy convert -c ner` and seqeval read it.
+Hugging Face (`hf`): one JSON line per unit with `tokens`, BIO `ner_tags` as label names and the sentence
+`labels`, as `datasets.load_dataset("json")` reads it; the same tokens and tags, a document's sentences joined.
 
 The tokens are the analysis' own, whitespace tokens left out (a "\\n\\n" token would end the sentence); the tags
 come from the one overlap rule (`overlap.py`). With `--unit document` a sentence break inside an entity is not
@@ -11,7 +13,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
-from reader.export.units import Unit
+from reader.export import jsonlines
+from reader.export.units import Unit, labels_of, unit_meta
 
 DOCSTART = "-DOCSTART- -X- O O"
 
@@ -59,3 +62,19 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
             lines += [f"{word}\t{tag.replace(' ', '_')}" for word, tag in zip(words, tags, strict=True)]
             lines.append("")
     return "".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass")
+
+
+def hf_record(u: Unit) -> dict:
+    found = sentences(u)
+    return {
+        "id": u.view.doc.id if u.index is None else f"{u.view.doc.id}:{u.index}",
+        "tokens": [word for words, _ in found for word in words],
+        "ner_tags": [tag for _, tags in found for tag in tags],
+        "labels": labels_of(u),
+        "meta": unit_meta(u),
+    }
+
+
+def write_hf(units: Iterable[Unit], labels: list[str]) -> bytes:
+    """Records name no label outside their own: `labels` is not needed."""
+    return jsonlines.lines([hf_record(u) for u in units])

@@ -23,7 +23,6 @@ from reader.annotations import (
     now,
     quote_at,
     review_id,
-    sentence_of,
     tag_id,
 )
 from reader.documents import Document, document_id
@@ -65,7 +64,6 @@ def _audit_trail(v: Any, record: dict) -> None:
     audited = [r for r in v.records.values() if "versions" in r or "from" in r]
     marked = [r for r in v.records.values() if r.get("model") and r.get("kind") in ("tag", DISMISSAL)]
     sentences = record["sentences"]
-    starts = [start for start, _ in v.sentences]
     spans = {(x["start"], x["end"]): x for x in record["spans"]} if audited else {}
     for r in sorted(audited, key=_by_time):
         kind = r.get("kind")
@@ -74,12 +72,12 @@ def _audit_trail(v: Any, record: dict) -> None:
             target["from"] = list(r.get("from", []))
             target["versions"] = list(r.get("versions", []))
         elif kind in ("tag", REVIEW) and sentences:
-            target = sentences[sentence_of(r["start"], r["end"], v.sentences, starts)]
+            target = sentences[v.work.sentence_of(r["start"], r["end"])]
             if kind == "tag":
                 target.setdefault("from", {})[r.get("label", "")] = list(r.get("from", []))
             target["versions"] = list(r.get("versions", []))
     for r in sorted(marked, key=_by_time) if sentences else ():
-        target = sentences[sentence_of(r["start"], r["end"], v.sentences, starts)]
+        target = sentences[v.work.sentence_of(r["start"], r["end"])]
         target.setdefault("models" if r["kind"] == "tag" else "dismissed", {})[r.get("label", "")] = r["model"]
 
 

@@ -40,19 +40,6 @@ class Token(msgspec.Struct, gc=False):
     ws: bool
 
 
-class TaskSpan(msgspec.Struct, gc=False):
-    start: int
-    end: int
-    token_start: int
-    token_end: int
-    label: str
-
-
-class Option(msgspec.Struct, gc=False):
-    id: str
-    text: str
-
-
 def token_list(tokens: Tokens, start: int, end: int) -> tuple[list[Token], list[int], list[int]]:
     """Prodigy's `tokens` for text[start:end], and the token starts and ends (document offsets) of its spans."""
     texts, spaces, firsts, lasts = tokens.split(start, end)
@@ -65,9 +52,9 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     tokens_of = functools.cache(token_list)  # the sentence's for every annotator
 
     @functools.cache
-    def choices(names: tuple[str, ...]) -> tuple[list[Option], list[str]]:
+    def choices(names: tuple[str, ...]) -> tuple[list[dict], list[str]]:
         """The options of a task (its annotator's label set) and what of them its task hash covers."""
-        return [Option(name, name) for name in names], ["\x1f".join(names)] if names else []
+        return [{"id": name, "text": name} for name in names], ["\x1f".join(names)] if names else []
 
     def task(u: Unit) -> dict:
         v = u.view
@@ -76,12 +63,12 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
         tokens, firsts, lasts = tokens_of(v.tokens, o, u.end)
         options, hashed_labels = choices(tuple(v.universe or labels))
         kept = u.entities  # Prodigy's `spans` are entities: no two may overlap
-        spans = [TaskSpan(s.start - o, s.end - o, firsts.index(s.start), lasts.index(s.end), s.label) for s in kept]
+        spans = [{"start": s.start - o, "end": s.end - o, "token_start": firsts.index(s.start),
+                  "token_end": lasts.index(s.end), "label": s.label} for s in kept]
         input_hash = hash32(text)
         hashed = "\x1f".join([str(input_hash), *[f"{s.start - o},{s.end - o},{s.label}" for s in kept],
                               *hashed_labels])
         touched, updated = v.times
-        stamp = touched.get(u.index, "") if u.index is not None else updated
         return {
             "text": text,
             "tokens": tokens,
@@ -94,7 +81,7 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
             "_task_hash": hash32(hashed),
             "answer": "accept" if u.reviewed else "ignore",  # model output nobody read is no example
             "_annotator_id": v.annotator,
-            "_timestamp": epoch(stamp or updated),
+            "_timestamp": epoch(touched.get(u.index, "") or updated),
         }
 
     return jsonlines.lines([task(u) for u in units])
