@@ -1,12 +1,10 @@
 """Token classification. CoNLL 2003 NER (IOB2): `token<TAB>tag` lines, a blank line after each sentence,
 `-DOCSTART- -X- O O` before each document (one annotator's view), as `spacy convert -c ner` and seqeval read it.
 Hugging Face (`hf`): one JSON line per unit with `tokens`, BIO `ner_tags` as label names and the sentence
-`labels`, as `datasets.load_dataset("json")` reads it; the same tokens and tags, a document's sentences joined.
-
-The tokens are the analysis' own, whitespace tokens left out (a "\\n\\n" token would end the sentence); the tags
-come from the one overlap rule (`overlap.py`). With `--unit document` a sentence break inside an entity is not
-written, so that no sentence starts with an `I-` tag. The readers split lines on any whitespace: a space in an
-entity label (a valid name) is written `_`."""
+`labels`, as `datasets.load_dataset("json")` reads it. Both use the analysis' tokens, whitespace tokens left
+out (a "\\n\\n" token would end the sentence), and the tags of the one overlap rule (`overlap.py`). With `--unit
+document` a sentence break inside an entity is not written, so that no sentence starts with an `I-` tag. The
+readers split lines on any whitespace: a space in an entity label (a valid name) is written `_`."""
 
 from __future__ import annotations
 
@@ -53,9 +51,7 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     last = None
     for u in units:
         found = sentences(u)
-        if not found:
-            continue
-        if u.view is not last:
+        if found and u.view is not last:
             lines += [DOCSTART, ""]
             last = u.view
         for words, tags in found:
@@ -64,17 +60,13 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     return "".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass")
 
 
-def hf_record(u: Unit) -> dict:
-    found = sentences(u)
-    return {
-        "id": u.view.doc.id if u.index is None else f"{u.view.doc.id}:{u.index}",
-        "tokens": [word for words, _ in found for word in words],
-        "ner_tags": [tag for _, tags in found for tag in tags],
-        "labels": labels_of(u),
-        "meta": unit_meta(u),
-    }
-
-
 def write_hf(units: Iterable[Unit], labels: list[str]) -> bytes:
-    """Records name no label outside their own: `labels` is not needed."""
-    return jsonlines.lines([hf_record(u) for u in units])
+    """A document's sentences joined; records name no label outside their own: `labels` is not needed."""
+    records = []
+    for u in units:
+        found = sentences(u)
+        records.append({"id": u.view.doc.id if u.index is None else f"{u.view.doc.id}:{u.index}",
+                        "tokens": [word for words, _ in found for word in words],
+                        "ner_tags": [tag for _, tags in found for tag in tags], "labels": labels_of(u),
+                        "meta": unit_meta(u)})
+    return jsonlines.lines(records)
