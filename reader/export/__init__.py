@@ -1,11 +1,9 @@
-"""Export: the store as datasets (native JSONL, Prodigy tasks, doccano JSONL, spaCy DocBin), and back.
+"""Export: the store as datasets (native JSONL, Prodigy, doccano, spaCy DocBin, CoNLL, brat, ...), and back.
 
-One code path for the CLI, the TUI and the tests. The same store and versions give the same bytes, which spaCy's
-DocBin and srsly read back (tests/test_export_differential.py). A record is one annotator's view of a document or
-sentence (`units.py`); nothing is merged, since two analysts can disagree (`reader stats` measures it), so training
-data is best exported with `--annotator` and `--annotated-only`, as Prodigy keeps one answer per annotator until a
-review merges them. Each format has one writer `write(units, labels) -> bytes`, on the libraries' own API.
-"""
+One code path for the CLI, the TUI and the tests; the same store and versions give the same bytes. A record is
+one annotator's view of a document or sentence (`units.py`); nothing is merged, since two analysts can disagree
+(`reader stats` measures it), as Prodigy keeps one answer per annotator until a review merges them. Each format
+has one writer `write(units, labels) -> bytes`, on the libraries' own API."""
 
 from __future__ import annotations
 
@@ -105,18 +103,10 @@ def label_sets(views: list, names: list[str]) -> list[str]:
     return [*names, *sorted(set().union(*own.values()) - set(names))]
 
 
-def export(
-    workspace: Workspace,
-    fmt: str = "jsonl",
-    unit: str | None = None,
-    doc_ids: list[str] | None = None,
-    annotated_only: bool = False,
-    annotator: str | None = None,
-    align: str = "strict",
-    progress: Callable[[int], None] | None = None,
-    unreviewed: str = "exclude",
-    all_versions: bool = False,
-) -> ExportResult:
+def export(workspace: Workspace, fmt: str = "jsonl", unit: str | None = None, doc_ids: list[str] | None = None,
+           annotated_only: bool = False, annotator: str | None = None, align: str = "strict",
+           progress: Callable[[int], None] | None = None, unreviewed: str = "exclude", all_versions: bool = False
+           ) -> ExportResult:
     """Build a dataset from the store; nothing is written (see `write_export`).
 
     `doc_ids`: ids or unique prefixes. Misaligned spans raise ExportError listing them unless `align` is `expand`

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 REVIEWED = frozenset({"accepted", "relabelled", "added", "rejected"})
 
 
-def document_record(u: Unit, universe: list[str]) -> dict:
+def document_record(u: Unit) -> dict:
     v = u.view
     text = v.doc.text
     record = {
@@ -105,8 +105,7 @@ def _spans(u: Unit, text: str, o: int = 0) -> list[dict]:
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
-    return jsonlines.lines([document_record(u, labels) if u.index is None else sentence_record(u, labels)
-                            for u in units])
+    return jsonlines.lines([document_record(u) if u.index is None else sentence_record(u, labels) for u in units])
 
 
 def is_native_record(record: Any) -> bool:
@@ -315,17 +314,13 @@ def _checked(record: dict, where: str) -> dict:
                 raise ExportError(f"{where}: a note's {key!r} must be a string")
         if "id" in note and not _NOTE_ID.fullmatch(note["id"]):
             raise ExportError(f"{where}: a note id is 'note-' and letters, digits, - or _, not {note['id']!r:.40}")
-        note = {**note, "text": clean_text(note["text"])}
-        for key in ("created", "updated"):
-            if key in note:
-                note[key] = clean_line(note[key])
+        cleaned = {key: clean_line(note[key]) for key in ("created", "updated") if key in note}
         if note.get("annotator"):
-            note["annotator"] = check_name(note["annotator"], "note author")
-        return note
+            cleaned["annotator"] = check_name(note["annotator"], "note author")
+        return {**note, "text": clean_text(note["text"]), **cleaned}
 
     def notes_of(item: dict) -> list[dict]:
-        notes = item.get("notes") or []
-        if not isinstance(notes, list):
+        if not isinstance(notes := item.get("notes") or [], list):
             raise ExportError(f"{where}: \"notes\" must be a list")
         return [note_of(x) for x in notes]
 
@@ -340,8 +335,7 @@ def _checked(record: dict, where: str) -> dict:
     def versions_of(item: dict) -> dict:
         if "versions" not in item:
             return item
-        versions = item["versions"]
-        if not isinstance(versions, list) or not all(isinstance(x, dict) for x in versions):
+        if not isinstance(versions := item["versions"], list) or not all(isinstance(x, dict) for x in versions):
             raise ExportError(f"{where}: \"versions\" must be a list of objects")
         checked = []
         for version in versions:
