@@ -17,7 +17,7 @@ from reader.export.jsonlines import write_export
 from reader.export.native import import_native, is_native_record, read_native
 from reader.export.result import ExportError, ExportResult, Misaligned
 from reader.export.tokens import ALIGN_MODES, Tokens, blank_vocab, doc_from_units
-from reader.export.units import Unit, adjust, labels_of, misaligned, note_count, select, units, views
+from reader.export.units import Unit, adjust, misaligned, select, units, views
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
@@ -142,9 +142,9 @@ def export(workspace: Workspace, fmt: str = "jsonl", unit: str | None = None, do
             result.spans += len(u.spans)
             result.overlapping += len(u.spans) - len(kept)
             entity_labels.update(s.label for s in kept)
-            for name in labels_of(u):
+            for name in u.labels:
                 result.labels[name] += 1
-            result.notes += note_count(u)
+            result.notes += u.note_count
         result.entity_labels = sorted(entity_labels)
     result.documents = len({u.view.doc.id for u in parts})
     result.count = len(parts)

@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
 from reader.export import jsonlines
-from reader.export.units import Unit, labels_of, unit_meta
+from reader.export.units import Unit
 
 DOCSTART = "-DOCSTART- -X- O O"
 
@@ -67,6 +67,6 @@ def write_hf(units: Iterable[Unit], labels: list[str]) -> bytes:
         found = sentences(u)
         records.append({"id": u.view.doc.id if u.index is None else f"{u.view.doc.id}:{u.index}",
                         "tokens": [word for words, _ in found for word in words],
-                        "ner_tags": [tag for _, tags in found for tag in tags], "labels": labels_of(u),
-                        "meta": unit_meta(u)})
+                        "ner_tags": [tag for _, tags in found for tag in tags], "labels": u.labels,
+                        "meta": u.meta})
     return jsonlines.lines(records)

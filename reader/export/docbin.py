@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from reader.export.tokens import blank_vocab
-from reader.export.units import Unit, labels_of, notes_of
+from reader.export.units import Unit
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
@@ -20,7 +20,7 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     cats: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, float]] = {}
     with msgpack_lookups_cached():
         for u in units:
-            chosen = tuple(labels_of(u))
+            chosen = tuple(u.labels)
             names = tuple(u.view.universe or labels)
             if (chosen, names) not in cats:  # one dict per combination of labels: DocBin.add only reads it
                 cats[chosen, names] = {name: 1.0 if name in chosen else 0.0 for name in names}
@@ -41,7 +41,7 @@ def unit_doc(u: Unit, cats: dict[str, float], vocab: Any) -> Any:
     doc.ents = [spans[position[id(s)]] for s in u.entities]
     doc.cats = cats
     doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
-                          "notes": notes_of(u)})
+                          "notes": u.notes})
     return doc
 
 

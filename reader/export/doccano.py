@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from reader.export import jsonlines
-from reader.export.units import Unit, labels_of, notes_of, unit_meta
+from reader.export.units import Unit
 
 
 def writer(spans: str | None, labels: str) -> Callable[[Iterable[Unit], list[str]], bytes]:
@@ -19,8 +19,8 @@ def writer(spans: str | None, labels: str) -> Callable[[Iterable[Unit], list[str
 
     def record(u: Unit) -> dict:
         found = {spans: [[s.start - u.start, s.end - u.start, s.label] for s in u.entities]} if spans else {}
-        return {"text": u.view.doc.text[u.start:u.end], **found, labels: labels_of(u),
-                "Comments": [n["text"] for n in notes_of(u)], "meta": unit_meta(u)}
+        return {"text": u.view.doc.text[u.start:u.end], **found, labels: u.labels,
+                "Comments": [n["text"] for n in u.notes], "meta": u.meta}
 
     return lambda units, _: jsonlines.lines([record(u) for u in units])
 

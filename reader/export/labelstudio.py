@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from reader.export import jsonlines
-from reader.export.units import Unit, labels_of, notes_of, unit_meta
+from reader.export.units import Unit
 
 
 def task(u: Unit) -> dict:
@@ -22,12 +22,12 @@ def task(u: Unit) -> dict:
             {"id": f"e{n}", "from_name": "label", "to_name": "text", "type": "labels",
              "value": {"start": s.start - u.start, "end": s.end - u.start, "text": v.doc.text[s.start:s.end],
                        "labels": [s.label]}})
-    if labels := labels_of(u):
+    if labels := u.labels:
         decided.append({"id": "c0", "from_name": "sentence", "to_name": "text", "type": "choices",
                         "value": {"choices": labels}})
     work = v.annotator is not None and (decided or u.reviewed)
     return {
-        "data": {"text": v.doc.text[u.start:u.end], **unit_meta(u), "notes": notes_of(u)},
+        "data": {"text": v.doc.text[u.start:u.end], **u.meta, "notes": u.notes},
         "annotations": [{"completed_by": {"email": v.annotator}, "result": decided}] if work else [],
         "predictions": [{"model_version": v.model, "result": predicted}] if predicted else [],
     }

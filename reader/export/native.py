@@ -29,7 +29,7 @@ from reader.documents import Document, document_id
 from reader.export import jsonlines
 from reader.export.result import ExportError
 from reader.export.tokens import Tokens, blank_vocab, doc_from_units
-from reader.export.units import META_ORDER, Unit, document_meta, labels_of, notes_of, snap, unit_meta
+from reader.export.units import META_ORDER, Unit, document_meta, snap
 from reader.untrusted import UntrustedError, check_name, clean_line, clean_meta, clean_text
 
 if TYPE_CHECKING:
@@ -87,14 +87,14 @@ def _by_time(record: dict) -> tuple[str, str]:
 
 def sentence_record(u: Unit, universe: list[str]) -> dict:
     text = u.view.doc.text[u.start:u.end]
-    labels = labels_of(u)
+    labels = u.labels
     return {
         "id": f"{u.view.doc.id}:{u.index}",
         "text": text,
         "cats": {name: 1.0 if name in labels else 0.0 for name in u.view.universe or universe},
         "spans": _spans(u, text, u.start),
-        "notes": notes_of(u),
-        "meta": unit_meta(u),
+        "notes": u.notes,
+        "meta": u.meta,
     }
 
 

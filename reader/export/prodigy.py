@@ -12,7 +12,7 @@ import msgspec
 
 from reader.export import jsonlines
 from reader.export.tokens import Tokens
-from reader.export.units import Unit, labels_of, notes_of, unit_meta
+from reader.export.units import Unit
 
 
 def hash32(text: str) -> int:
@@ -73,10 +73,10 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
             "text": text,
             "tokens": tokens,
             "spans": spans,
-            "accept": labels_of(u),
+            "accept": u.labels,
             "options": options,
-            "meta": unit_meta(u),
-            "notes": notes_of(u),
+            "meta": u.meta,
+            "notes": u.notes,
             "_input_hash": input_hash,
             "_task_hash": hash32(hashed),
             "answer": "accept" if u.reviewed else "ignore",  # model output nobody read is no example

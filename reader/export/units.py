@@ -87,6 +87,37 @@ class Unit:
         """Its spans without overlaps (`reader.export.overlap`), read once alignment is done."""
         return without_overlaps(self.spans)[0]
 
+    @cached_property
+    def labels(self) -> list[str]:
+        tags = self.view.tags
+        return tags.get(self.index, []) if self.index is not None else list(
+            dict.fromkeys(n for i in sorted(tags) for n in tags[i]))
+
+    @property
+    def notes(self) -> list[dict]:
+        """A sentence unit's notes with offsets relative to it, as its spans; the first one also carries the
+        document's notes (`"target": "document"`), so a sentence export loses none."""
+        v = self.view
+        if self.index is None:
+            return [*v.doc_notes, *(n for i in sorted(v.notes) for n in v.notes[i])]
+        notes = [{**n, "start": n["start"] - self.start, "end": n["end"] - self.start} if "start" in n else n
+                 for n in v.notes.get(self.index, [])]
+        return [*({**n, "target": "document"} for n in v.doc_notes), *notes] if self.first else notes
+
+    @property
+    def note_count(self) -> int:
+        """len(notes), without building them."""
+        work = self.view.work
+        if self.index is None:
+            return len(work.document_notes) + sum(map(len, work.notes.values()))
+        return len(work.notes.get(self.index, ())) + (len(work.document_notes) if self.first else 0)
+
+    @property
+    def meta(self) -> dict:
+        v = self.view
+        return {"doc_id": v.doc.id, "sentence": self.index, "start": self.start, "end": self.end,
+                "source": v.doc.meta.get("source"), "annotator": v.annotator}
+
 
 def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
     """A note as exported: text, author, time, plus only what an import needs to rebuild the same record (target
@@ -203,35 +234,3 @@ def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, in
 def document_meta(doc: Document, annotator: str | None) -> dict:
     rest = {key: doc.meta[key] for key in sorted(doc.meta) if key not in META_ORDER}
     return {**{key: doc.meta.get(key) for key in META_ORDER}, **rest, "annotator": annotator}
-
-
-def labels_of(u: Unit) -> list[str]:
-    tags = u.view.tags
-    if u.index is not None:
-        return tags.get(u.index, [])
-    return list(dict.fromkeys(n for i in sorted(tags) for n in tags[i]))
-
-
-def notes_of(u: Unit) -> list[dict]:
-    """A sentence unit's notes with offsets relative to it, as its spans; the first one also carries the
-    document's notes (`"target": "document"`), so a sentence export loses none."""
-    v = u.view
-    if u.index is None:
-        return [*v.doc_notes, *(n for i in sorted(v.notes) for n in v.notes[i])]
-    notes = [{**n, "start": n["start"] - u.start, "end": n["end"] - u.start} if "start" in n else n
-             for n in v.notes.get(u.index, [])]
-    return [*({**n, "target": "document"} for n in v.doc_notes), *notes] if u.first else notes
-
-
-def note_count(u: Unit) -> int:
-    """len(notes_of(u)), without building them."""
-    work = u.view.work
-    if u.index is None:
-        return len(work.document_notes) + sum(map(len, work.notes.values()))
-    return len(work.notes.get(u.index, ())) + (len(work.document_notes) if u.first else 0)
-
-
-def unit_meta(u: Unit) -> dict:
-    v = u.view
-    return {"doc_id": v.doc.id, "sentence": u.index, "start": u.start, "end": u.end,
-            "source": v.doc.meta.get("source"), "annotator": v.annotator}
