@@ -1,10 +1,6 @@
-"""brat standoff, which brat and INCEpTION import: per document `<doc_id>.txt` (the stored text, exactly) and
-`<doc_id>.ann`, in a folder per annotator (`/` in a name becomes `_`; a document nobody annotated at the top),
-and `annotation.conf`. Every entity but the rejected ones is a `T` line with document offsets, overlaps
-included; one that holds a tab or a line break is cut there into brat's discontinuous fragments. A sentence with
-labels or notes is a `Sentence` span, its labels binary attributes (`A`); notes are `AnnotatorNotes` (`#`) on
-their entity or sentence, the document's on its first sentence. brat names hold no spaces: other characters than
-letters, digits, `_ - /` become `_` in type names. The zip is deterministic: sorted names, fixed times."""
+"""brat standoff for brat and INCEpTION (README, Export): a deterministic zip (sorted names, fixed times) of a
+`.txt` (the stored text, exactly) and an `.ann` per document and annotator, and `annotation.conf`; an entity
+holding a tab or a line break is cut there into brat's discontinuous fragments, since a brat line holds none."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""Token classification. CoNLL 2003 NER (IOB2): `token<TAB>tag` lines, a blank line after each sentence,
-`-DOCSTART- -X- O O` before each document (one annotator's view), as `spacy convert -c ner` and seqeval read it.
-Hugging Face (`hf`): one JSON line per unit with `tokens`, BIO `ner_tags` as label names and the sentence
-`labels`, as `datasets.load_dataset("json")` reads it. Both use the analysis' tokens, whitespace tokens left
-out (a "\\n\\n" token would end the sentence), and the tags of the one overlap rule (`overlap.py`). With `--unit
-document` a sentence break inside an entity is not written, so that no sentence starts with an `I-` tag. The
-readers split lines on any whitespace: a space in an entity label (a valid name) is written `_`."""
+"""Token classification (README, Export): CoNLL 2003 NER in IOB2, as `spacy convert -c ner` and seqeval read
+it, and Hugging Face JSONL, as `datasets.load_dataset("json")` reads it. Both use the analysis' tokens but
+whitespace ones (a "\\n\\n" token would end the sentence) and the tags of the one overlap rule (`overlap.py`)."""
 
 from __future__ import annotations
 

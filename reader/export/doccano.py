@@ -1,9 +1,6 @@
-"""doccano JSONL, one record per sentence (or document), for each project type that can hold the data, as
-doccano 1.8's import reads them (`text` plus the project's label columns; every other key becomes the example's
-metadata, where the notes go, as `Comments`): `doccano` (sequence labelling: `label: [[start, end, LABEL]]`,
-no overlaps, `cats` as metadata), `doccano-text` (text classification: `label: [sentence labels]`),
-`doccano-intent` (intent detection and slot filling: `entities: [[start, end, LABEL]]` + `cats: [labels]`).
-"""
+"""doccano JSONL, one record per unit, for each project type that can hold the data, as doccano 1.8's import
+reads them (README, Export): `text`, the project's label columns, and the rest (`meta`, the notes as `Comments`)
+as the example's metadata."""
 
 from __future__ import annotations
 

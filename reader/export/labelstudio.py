@@ -1,9 +1,7 @@
-"""Label Studio tasks: one JSON list, a task per sentence (or document). What the analyst decided (sentence labels
-as `choices`, the entities they accepted, relabelled or added as `labels`) is an annotation completed by them;
-the model's entities nobody reviewed are a prediction of the model. `completed_by` is `{"email": annotator}`, the
-shape Label Studio's import resolves to a member (a plain name makes the whole import fail). Label Studio keeps
-overlapping spans, so every span is there. The labeling config these tasks fit is in the README:
-`<Labels name="label" toName="text">` and `<Choices name="sentence" toName="text" choice="multiple">`."""
+"""Label Studio tasks (README, Export): what the analyst decided is an annotation `completed_by`
+`{"email": annotator}` (the shape Label Studio's import resolves to a member: a plain name fails the whole
+import); the model's entities nobody reviewed are a prediction. Regions fit `<Labels name="label"
+toName="text">` and `<Choices name="sentence" toName="text" choice="multiple">`."""
 
 from __future__ import annotations
 
