@@ -63,17 +63,13 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
 def check_options(fmt: str, unit: str | None = None, align: str = "strict", output: object = None, *,
                   need_output: bool = True, unreviewed: str = "exclude") -> str:
     """Validate the options before any work; returns the unit. `output` None or "-" is stdout."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
-    found = FORMATS[fmt]
-    unit = unit or found.default_unit
-    if unit not in UNITS:
-        raise ExportError(f"unknown unit {unit!r} (units: {', '.join(UNITS)})")
-    if unreviewed not in UNREVIEWED:
-        raise ExportError(f"unknown --unreviewed {unreviewed!r} (choices: {', '.join(UNREVIEWED)})")
-    if align not in ALIGN_MODES:
-        raise ExportError(f"unknown alignment mode {align!r} (modes: {', '.join(ALIGN_MODES)})")
-    if need_output and found.binary and (output is None or output == "-"):
+    unit = unit or (FORMATS[fmt].default_unit if fmt in FORMATS else None)
+    for value, choices, what, plural in ((fmt, FORMATS, "format", "formats"), (unit, UNITS, "unit", "units"),
+                                         (unreviewed, UNREVIEWED, "--unreviewed", "choices"),
+                                         (align, ALIGN_MODES, "alignment mode", "modes")):
+        if value not in choices:
+            raise ExportError(f"unknown {what} {value!r} ({plural}: {', '.join(choices)})")
+    if need_output and FORMATS[fmt].binary and (output is None or output == "-"):
         raise ExportError(f"the {fmt} format is a binary DocBin: give --output FILE.spacy")
     return unit
 
@@ -112,8 +108,7 @@ def export(workspace: Workspace, fmt: str = "jsonl", unit: str | None = None, do
     `doc_ids`: ids or unique prefixes. Misaligned spans raise ExportError listing them unless `align` is `expand`
     or `contract`. `progress(n)` is called as documents are read, then as they are written: 2 per document.
     A training format without `annotator` takes `gold` when the store has it, else every annotator (and says
-    that texts repeat); it keeps reviewed units only unless `unreviewed` is "include".
-    """
+    that texts repeat); it keeps reviewed units only unless `unreviewed` is "include"."""
     unit = check_options(fmt, unit, align, need_output=False, unreviewed=unreviewed)
     found = FORMATS[fmt]
     result = ExportResult(found.name, unit, found.binary, overlaps=found.overlaps)

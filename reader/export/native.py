@@ -154,15 +154,13 @@ class ImportSummary:
 
 
 def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: bool = False,
-                  clock: Callable[[], str] = now, default_annotator: str | None = None,
-                  align: str = "strict") -> ImportSummary:
+                  clock: Callable[[], str] = now, align: str = "strict") -> ImportSummary:
     """Recreate documents and annotations from native document records, with the ids the annotation operations use
     (re-importing is idempotent); everything is validated before anything is written.
 
     A door for untrusted strings (`reader.untrusted`): a text must already be clean, since its id is its hash
     and annotations point into it by offsets; names (labels, annotators) must follow the grammar, since files and
-    records are keyed by them; meta, note texts and times are cleaned, as every other door cleans them.
-    """
+    records are keyed by them; meta, note texts and times are cleaned, as every other door cleans them."""
     plan: list[tuple[Document, str | None, dict]] = []
     for number, record in enumerate(records, 1):
         where = f"record {number}"
@@ -201,7 +199,7 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
                  for doc, analysis in zip(docs, analyses, strict=True) if analysis is not None}
     written = 0
     for doc, annotator, record in plan:
-        name = annotator or default_annotator or workspace.annotator
+        name = annotator or workspace.annotator
         by_annotator: dict[str, list[dict]] = {}
         stamp = clock()
         models = predicted.get(doc.id, {})

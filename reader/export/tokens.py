@@ -13,7 +13,7 @@ from typing import Any
 ALIGN_MODES = ("strict", "expand", "contract")
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(eq=False)
 class Tokens:
     """A document's stored tokens (ascending, whitespace left out), checked and listed without spaCy."""
 
@@ -26,16 +26,15 @@ class Tokens:
         pairs = list(pairs)
         return cls(text, [s for s, _ in pairs], [e for _, e in pairs])
 
+    @functools.cached_property
+    def bounds(self) -> tuple[set[int], set[int]]:
+        return set(self.starts), set(self.ends)
+
     def aligned(self, start: int, end: int) -> bool:
-        """What spaCy's strict `char_span` accepts, except spans that begin or end with whitespace."""
-        if start >= end:
-            return False
-        starts, ends = self.starts, self.ends
-        i = bisect_left(starts, start)
-        if i == len(starts) or starts[i] != start:
-            return False
-        j = bisect_left(ends, end, i)
-        return j < len(ends) and ends[j] == end
+        """What spaCy's strict `char_span` accepts, except spans that begin or end with whitespace: a token's
+        start before a token's end (tokens do not overlap, so that one is not before the other)."""
+        starts, ends = self.bounds
+        return start < end and start in starts and end in ends
 
     def units(self, start: int, end: int) -> list[list]:
         """[start, end, trailing space] of every token of text[start:end], whitespace put back as spaCy does (one
