@@ -1,7 +1,6 @@
-"""The fast paths of the record writers give what the plain ones gave: Prodigy's token lists read from a
-document's token texts (`Tokens.split`) equal the ones built token by token, and records holding msgspec Structs
-are written as the dicts they replace, by msgspec and by the ASCII fallback (lone surrogates), and read back as
-those dicts."""
+"""The fast paths of the record writers give what the plain ones gave: Prodigy's token lists (as Structs) equal
+the ones built token by token as dicts, and records holding msgspec Structs are written as the dicts they
+replace, by msgspec and by the ASCII fallback (lone surrogates), and read back as those dicts."""
 
 from __future__ import annotations
 

@@ -26,10 +26,6 @@ __all__ = ["FORMATS", "ExportError", "ExportResult", "Tokens", "check_options", 
            "import_native", "is_native_record", "read_native", "write_export"]
 
 
-UNITS = ("document", "sentence")
-UNREVIEWED = ("exclude", "include")
-
-
 @dataclass(frozen=True)
 class Format:
     name: str
@@ -64,8 +60,9 @@ def check_options(fmt: str, unit: str | None = None, align: str = "strict", outp
                   need_output: bool = True, unreviewed: str = "exclude") -> str:
     """Validate the options before any work; returns the unit. `output` None or "-" is stdout."""
     unit = unit or (FORMATS[fmt].default_unit if fmt in FORMATS else None)
-    for value, choices, what, plural in ((fmt, FORMATS, "format", "formats"), (unit, UNITS, "unit", "units"),
-                                         (unreviewed, UNREVIEWED, "--unreviewed", "choices"),
+    for value, choices, what, plural in ((fmt, FORMATS, "format", "formats"),
+                                         (unit, ("document", "sentence"), "unit", "units"),
+                                         (unreviewed, ("exclude", "include"), "--unreviewed", "choices"),
                                          (align, ALIGN_MODES, "alignment mode", "modes")):
         if value not in choices:
             raise ExportError(f"unknown {what} {value!r} ({plural}: {', '.join(choices)})")

@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from reader.export.tokens import blank_vocab
+from reader.export.tokens import blank_vocab, doc_from_units
 from reader.export.units import Unit
 
 
@@ -30,18 +30,14 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
 
 def unit_doc(u: Unit, cats: dict[str, float], vocab: Any) -> Any:
     """The unit's Doc, with the exact text of the unit."""
-    from spacy.tokens import Doc
-
     v = u.view
-    texts, spaces, _, _ = v.tokens.split(u.start, u.end)
-    doc = Doc(vocab, words=texts, spaces=spaces)
+    doc = doc_from_units(vocab, v.doc.text, v.tokens.units(u.start, u.end))
     spans = [doc.char_span(s.start - u.start, s.end - u.start, label=s.label) for s in u.spans]  # aligned
     doc.spans["sc"] = spans
     position = {id(s): k for k, s in enumerate(u.spans)}
     doc.ents = [spans[position[id(s)]] for s in u.entities]
     doc.cats = cats
-    doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
-                          "notes": u.notes})
+    doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator, "notes": u.notes})
     return doc
 
 

@@ -42,9 +42,10 @@ class Token(msgspec.Struct, gc=False):
 
 def token_list(tokens: Tokens, start: int, end: int) -> tuple[list[Token], list[int], list[int]]:
     """Prodigy's `tokens` for text[start:end], and the token starts and ends (document offsets) of its spans."""
-    texts, spaces, firsts, lasts = tokens.split(start, end)
-    return (list(map(Token, texts, [s - start for s in firsts], [e - start for e in lasts], range(len(texts)),
-                     spaces)), firsts, lasts)
+    units = tokens.units(start, end)
+    text = tokens.text
+    return ([Token(text[s:e], s - start, e - start, k, ws) for k, (s, e, ws) in enumerate(units)],
+            [s for s, _, _ in units], [e for _, e, _ in units])
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:

@@ -39,25 +39,21 @@ class Tokens:
     def units(self, start: int, end: int) -> list[list]:
         """[start, end, trailing space] of every token of text[start:end], whitespace put back as spaCy does (one
         trailing space on the previous token, anything more as a whitespace token): a Doc gets the exact text."""
-        starts, ends = self.starts, self.ends
+        text, starts, ends = self.text, self.starts, self.ends
         i = bisect_left(starts, start)
         j = bisect_right(ends, end, i)
         out: list[list] = []
         pos = start
         for s, e in zip(starts[i:j], ends[i:j], strict=True):
-            if s > pos:
-                _gap(out, self.text, pos, s)
+            if s == pos + 1 and out and text[pos] == " ":  # the usual gap, inline
+                out[-1][2] = True
+            elif s > pos:
+                _gap(out, text, pos, s)
             out.append([s, e, False])
             pos = e
         if pos < end:
-            _gap(out, self.text, pos, end)
+            _gap(out, text, pos, end)
         return out
-
-    def split(self, start: int, end: int) -> tuple[list[str], list[bool], list[int], list[int]]:
-        """(words, trailing spaces, starts, ends) of text[start:end], as `units`."""
-        units = self.units(start, end)
-        return ([self.text[s:e] for s, e, _ in units], [ws for _, _, ws in units], [s for s, _, _ in units],
-                [e for _, e, _ in units])
 
 
 def _gap(out: list[list], text: str, start: int, end: int) -> None:

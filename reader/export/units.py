@@ -87,7 +87,7 @@ class Unit:
         """Its spans without overlaps (`reader.export.overlap`), read once alignment is done."""
         return without_overlaps(self.spans)[0]
 
-    @cached_property
+    @property
     def labels(self) -> list[str]:
         tags = self.view.tags
         return tags.get(self.index, []) if self.index is not None else list(
