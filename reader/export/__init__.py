@@ -7,6 +7,7 @@ has one writer `write(units, labels) -> bytes`, on the libraries' own API."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -127,17 +128,13 @@ def export(workspace: Workspace, fmt: str = "jsonl", unit: str | None = None, do
             result.adjusted, result.dropped = adjust(bad, align, blank_vocab())
         universe = label_sets(every, list(workspace.labels.names))
         result.data = found.write(reporting(parts, progress) if progress else parts, universe)
-        result.labels = dict.fromkeys(universe, 0)
-        entity_labels: set[str] = set()
-        for u in parts:
-            kept = u.entities if found.overlaps else u.spans
-            result.spans += len(u.spans)
-            result.overlapping += len(u.spans) - len(kept)
-            entity_labels.update(s.label for s in kept)
-            for name in u.labels:
-                result.labels[name] += 1
-            result.notes += u.note_count
-        result.entity_labels = sorted(entity_labels)
+        counted = Counter(name for u in parts for name in u.labels)
+        result.labels = {name: counted[name] for name in universe}
+        kept = [u.entities if found.overlaps else u.spans for u in parts]
+        result.spans = sum(len(u.spans) for u in parts)
+        result.overlapping = result.spans - sum(map(len, kept))
+        result.entity_labels = sorted({s.label for spans in kept for s in spans})
+        result.notes = sum(u.note_count for u in parts)
     result.documents = len({u.view.doc.id for u in parts})
     result.count = len(parts)
     if progress:  # the last document, and those read but not exported (annotated_only)

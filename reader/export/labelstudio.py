@@ -24,11 +24,9 @@ def task(u: Unit) -> dict:
         decided.append({"id": "c0", "from_name": "sentence", "to_name": "text", "type": "choices",
                         "value": {"choices": labels}})
     work = v.annotator is not None and (decided or u.reviewed)
-    return {
-        "data": {"text": v.doc.text[u.start:u.end], **u.meta, "notes": u.notes},
-        "annotations": [{"completed_by": {"email": v.annotator}, "result": decided}] if work else [],
-        "predictions": [{"model_version": v.model, "result": predicted}] if predicted else [],
-    }
+    return {"data": {"text": v.doc.text[u.start:u.end], **u.meta, "notes": u.notes},
+            "annotations": [{"completed_by": {"email": v.annotator}, "result": decided}] if work else [],
+            "predictions": [{"model_version": v.model, "result": predicted}] if predicted else []}
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:

@@ -11,20 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reader.annotations import (
-    DISMISSAL,
-    DONE,
-    REVIEW,
-    Annotation,
-    dismissal_id,
-    done_id,
-    entity_id,
-    note_id,
-    now,
-    quote_at,
-    review_id,
-    tag_id,
-)
+from reader import annotations as ann
 from reader.documents import Document, document_id
 from reader.export import jsonlines
 from reader.export.result import ExportError
@@ -41,16 +28,10 @@ REVIEWED = frozenset({"accepted", "relabelled", "added", "rejected"})
 def document_record(u: Unit) -> dict:
     v = u.view
     text = v.doc.text
-    record = {
-        "id": v.doc.id,
-        "text": text,
-        "meta": document_meta(v.doc, v.annotator),
-        "model": v.model,
-        "spans": _spans(u, text),
-        "sentences": [{"start": start, "end": end, "labels": v.tags.get(i, []), "notes": v.notes.get(i, [])}
-                      for i, (start, end) in enumerate(v.sentences)],
-        "notes": v.doc_notes,
-    }
+    sentences = [{"start": start, "end": end, "labels": v.tags.get(i, []), "notes": v.notes.get(i, [])}
+                 for i, (start, end) in enumerate(v.sentences)]
+    record = {"id": v.doc.id, "text": text, "meta": document_meta(v.doc, v.annotator), "model": v.model,
+              "spans": _spans(u, text), "sentences": sentences, "notes": v.doc_notes}
     if v.annotator is not None and v.work.done:  # only then, so other records keep their bytes
         record["done"] = True
     _audit_trail(v, record)
@@ -62,7 +43,7 @@ def _audit_trail(v: Any, record: dict) -> None:
     as Prodigy's review keeps them); then accepted (`models`) and dismissed (`dismissed`) suggestions name their
     model, {label: model}, so an import restores them all. Nothing is added to anyone else's records."""
     audited = [r for r in v.records.values() if "versions" in r or "from" in r]
-    marked = [r for r in v.records.values() if r.get("model") and r.get("kind") in ("tag", DISMISSAL)]
+    marked = [r for r in v.records.values() if r.get("model") and r.get("kind") in ("tag", ann.DISMISSAL)]
     sentences = record["sentences"]
     spans = {(x["start"], x["end"]): x for x in record["spans"]} if audited else {}
     for r in sorted(audited, key=_by_time):
@@ -71,7 +52,7 @@ def _audit_trail(v: Any, record: dict) -> None:
         if target is not None:
             target["from"] = list(r.get("from", []))
             target["versions"] = list(r.get("versions", []))
-        elif kind in ("tag", REVIEW) and sentences:
+        elif kind in ("tag", ann.REVIEW) and sentences:
             target = sentences[v.work.sentence_of(r["start"], r["end"])]
             if kind == "tag":
                 target.setdefault("from", {})[r.get("label", "")] = list(r.get("from", []))
@@ -88,14 +69,9 @@ def _by_time(record: dict) -> tuple[str, str]:
 def sentence_record(u: Unit, universe: list[str]) -> dict:
     text = u.view.doc.text[u.start:u.end]
     labels = u.labels
-    return {
-        "id": f"{u.view.doc.id}:{u.index}",
-        "text": text,
-        "cats": {name: 1.0 if name in labels else 0.0 for name in u.view.universe or universe},
-        "spans": _spans(u, text, u.start),
-        "notes": u.notes,
-        "meta": u.meta,
-    }
+    return {"id": f"{u.view.doc.id}:{u.index}", "text": text,
+            "cats": {name: 1.0 if name in labels else 0.0 for name in u.view.universe or universe},
+            "spans": _spans(u, text, u.start), "notes": u.notes, "meta": u.meta}
 
 
 def _spans(u: Unit, text: str, o: int = 0) -> list[dict]:
@@ -154,7 +130,7 @@ class ImportSummary:
 
 
 def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: bool = False,
-                  clock: Callable[[], str] = now, align: str = "strict") -> ImportSummary:
+                  clock: Callable[[], str] = ann.now, align: str = "strict") -> ImportSummary:
     """Recreate documents and annotations from native document records, with the ids the annotation operations use
     (re-importing is idempotent); everything is validated before anything is written.
 
@@ -210,19 +186,19 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
             sources, versions = sentence.get("from") or {}, tuple(sentence.get("versions") or ())
             suggested_by = sentence.get("models") or {}
             for label in sentence.get("labels") or []:
-                add(tag_id(start, end, label), "tag", start, end, label=label, sources=tuple(sources.get(label, ())),
-                    versions=versions, model=suggested_by.get(label, ""))
+                add(ann.tag_id(start, end, label), "tag", start, end, label=label,
+                    sources=tuple(sources.get(label, ())), versions=versions, model=suggested_by.get(label, ""))
             for label, model in (sentence.get("dismissed") or {}).items():
-                add(dismissal_id(start, end, label), DISMISSAL, start, end, label=label, model=model)
+                add(ann.dismissal_id(start, end, label), ann.DISMISSAL, start, end, label=label, model=model)
             if versions and not sentence.get("labels"):  # an adjudicated sentence with no label
-                add(review_id(start, end), REVIEW, start, end, target="sentence", versions=versions)
+                add(ann.review_id(start, end), ann.REVIEW, start, end, target="sentence", versions=versions)
             for note in sentence.get("notes") or []:
                 _add_note(by_annotator, doc, name, note, "sentence", start, end)
         for note in record.get("notes") or []:
             _add_note(by_annotator, doc, name, note, "document", 0, 0)
         if record.get("done"):  # as `AnnotationSession.set_done` writes it: no quote
-            by_annotator.setdefault(name, []).append(Annotation(done_id(doc.id), DONE, 0, 0, name, stamp, stamp)
-                                                     .to_record())
+            done = ann.Annotation(ann.done_id(doc.id), ann.DONE, 0, 0, name, stamp, stamp)
+            by_annotator.setdefault(name, []).append(done.to_record())
         for span in record["spans"]:
             status = span.get("status", "predicted")
             if status == "predicted":
@@ -231,7 +207,7 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
             model_label = models.get((start, end), "") or span.get("predicted_label", "")
             if status in ("accepted", "rejected") and not model_label:
                 model_label = label  # both keep the model's label
-            add(entity_id(start, end), "entity", start, end, label=label, status=status,
+            add(ann.entity_id(start, end), "entity", start, end, label=label, status=status,
                 predicted="" if status == "added" else model_label, sources=tuple(span.get("from") or ()),
                 versions=tuple(span.get("versions") or ()))
         for who, items in sorted(by_annotator.items()):
@@ -277,8 +253,8 @@ def _align_spans(plan: list[tuple[Document, str | None, dict]], analyses: dict, 
 
 def _add(by_annotator: dict[str, list[dict]], doc: Document, name: str, ident: str, kind: str, start: int,
          end: int, created: str, updated: str, **fields: Any) -> None:
-    by_annotator.setdefault(name, []).append(Annotation(
-        ident, kind, start, end, name, created, updated, quote_at(doc.text, start, end), **fields).to_record())
+    by_annotator.setdefault(name, []).append(ann.Annotation(
+        ident, kind, start, end, name, created, updated, ann.quote_at(doc.text, start, end), **fields).to_record())
 
 
 def _add_note(by_annotator: dict[str, list[dict]], doc: Document, name: str, note: dict, target: str, start: int,
@@ -287,8 +263,9 @@ def _add_note(by_annotator: dict[str, list[dict]], doc: Document, name: str, not
     target = note.get("target") or target
     start, end = (0, 0) if target == "document" else (note.get("start", start), note.get("end", end))
     created, text = note.get("created") or "", note.get("text") or ""
-    _add(by_annotator, doc, note.get("annotator") or name, note.get("id") or note_id(target, start, end, created, text),
-         "note", start, end, created, note.get("updated") or created, text=text, target=target)
+    ident = note.get("id") or ann.note_id(target, start, end, created, text)
+    _add(by_annotator, doc, note.get("annotator") or name, ident, "note", start, end, created,
+         note.get("updated") or created, text=text, target=target)
 
 
 def _checked(record: dict, where: str) -> dict:

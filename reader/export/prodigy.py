@@ -70,19 +70,9 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
         hashed = "\x1f".join([str(input_hash), *[f"{s.start - o},{s.end - o},{s.label}" for s in kept],
                               *hashed_labels])
         touched, updated = v.times
-        return {
-            "text": text,
-            "tokens": tokens,
-            "spans": spans,
-            "accept": u.labels,
-            "options": options,
-            "meta": u.meta,
-            "notes": u.notes,
-            "_input_hash": input_hash,
-            "_task_hash": hash32(hashed),
-            "answer": "accept" if u.reviewed else "ignore",  # model output nobody read is no example
-            "_annotator_id": v.annotator,
-            "_timestamp": epoch(touched.get(u.index, "") or updated),
-        }
+        return {"text": text, "tokens": tokens, "spans": spans, "accept": u.labels, "options": options,
+                "meta": u.meta, "notes": u.notes, "_input_hash": input_hash, "_task_hash": hash32(hashed),
+                "answer": "accept" if u.reviewed else "ignore",  # model output nobody read is no example
+                "_annotator_id": v.annotator, "_timestamp": epoch(touched.get(u.index, "") or updated)}
 
     return jsonlines.lines([task(u) for u in units])
