@@ -51,8 +51,7 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
             lines += [DOCSTART, ""]
             last = u.view
         for words, tags in found:
-            lines += [f"{word}\t{tag.replace(' ', '_')}" for word, tag in zip(words, tags, strict=True)]
-            lines.append("")
+            lines += [*(f"{word}\t{tag.replace(' ', '_')}" for word, tag in zip(words, tags, strict=True)), ""]
     return "".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass")
 
 

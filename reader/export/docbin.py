@@ -5,6 +5,7 @@ span in `doc.spans["sc"]`, `doc.cats` every label 0/1, ids and notes in `doc.use
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -15,21 +16,20 @@ from reader.export.units import Unit
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     from spacy.tokens import DocBin
 
+    @functools.cache
+    def cats(chosen: tuple[str, ...], names: tuple[str, ...]) -> dict[str, float]:
+        """One dict per combination of labels: DocBin.add only reads it."""
+        return {name: 1.0 if name in chosen else 0.0 for name in names}
+
     vocab = blank_vocab()
     docbin = DocBin(store_user_data=True)
-    cats: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, float]] = {}
     with msgpack_lookups_cached():
         for u in units:
-            chosen = tuple(u.labels)
-            names = tuple(u.view.universe or labels)
-            if (chosen, names) not in cats:  # one dict per combination of labels: DocBin.add only reads it
-                cats[chosen, names] = {name: 1.0 if name in chosen else 0.0 for name in names}
-            docbin.add(unit_doc(u, cats[chosen, names], vocab))
+            docbin.add(unit_doc(u, cats(tuple(u.labels), tuple(u.view.universe or labels)), vocab))
         return docbin.to_bytes()
 
 
 def unit_doc(u: Unit, cats: dict[str, float], vocab: Any) -> Any:
-    """The unit's Doc, with the exact text of the unit."""
     v = u.view
     doc = doc_from_units(vocab, v.doc.text, v.tokens.units(u.start, u.end))
     spans = [doc.char_span(s.start - u.start, s.end - u.start, label=s.label) for s in u.spans]  # aligned

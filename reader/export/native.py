@@ -228,22 +228,21 @@ def _align_spans(plan: list[tuple[Document, str | None, dict]], analyses: dict, 
         tokens = Tokens(doc.text, [t[0] for t in analysis.tokens], [t[1] for t in analysis.tokens])
         for span in record["spans"]:
             if span.get("status", "predicted") != "predicted" and not tokens.aligned(span["start"], span["end"]):
-                bad.append((number, doc, tokens, span))
+                bad.append((number, doc, tokens, span, record))
     if not bad:
         return 0, 0
     if align == "strict":
         lines = [f"record {n} ({doc.id}) [{s['start']}:{s['end']}] {s['label']} "
-                 f"{doc.text[s['start']:s['end']]!r} cuts a token" for n, doc, _, s in bad]
+                 f"{doc.text[s['start']:s['end']]!r} cuts a token" for n, doc, _, s, _ in bad]
         raise ExportError(f"{len(bad)} span(s) do not align with the tokens, nothing was imported "
                           "(use --align expand or --align contract to snap them):\n  " + "\n  ".join(lines))
     dropped = 0
     docs: dict[str, Any] = {}
-    for _, doc, tokens, span in bad:
+    for _, doc, tokens, span, record in bad:
         if doc.id not in docs:
             docs[doc.id] = doc_from_units(blank_vocab(), doc.text, tokens.units(0, len(doc.text)))
         found = snap(docs[doc.id], span["start"], span["end"], align)
         if found is None:
-            record = next(r for d, _, r in plan if d is doc)
             record["spans"] = [s for s in record["spans"] if s is not span]
             dropped += 1
         else:

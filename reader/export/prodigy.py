@@ -49,7 +49,6 @@ def token_list(tokens: Tokens, start: int, end: int) -> tuple[list[Token], list[
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
-    """One task per unit."""
     tokens_of = functools.cache(token_list)  # the sentence's for every annotator
 
     @functools.cache

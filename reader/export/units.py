@@ -200,7 +200,6 @@ def units(views: list[View], unit: str, keeps_rejected: bool, annotated_only: bo
 
 
 def misaligned(units: list[Unit]) -> list[tuple[Unit, Span]]:
-    """Spans outside their unit or not on token boundaries."""
     return [(u, s) for u in units for s in u.spans
             if not (u.start <= s.start and s.end <= u.end and u.view.tokens.aligned(s.start, s.end))]
 
