@@ -293,15 +293,16 @@ def _checked(record: dict, where: str) -> dict:
             cleaned["annotator"] = check_name(note["annotator"], "note author")
         return {**note, "text": clean_text(note["text"]), **cleaned}
 
+    def listed(value: Any, kind: type, message: str) -> list:
+        if not isinstance(value, list) or not all(isinstance(x, kind) for x in value):
+            raise ExportError(f"{where}: {message}")
+        return value
+
     def notes_of(item: dict) -> list[dict]:
-        if not isinstance(notes := item.get("notes") or [], list):
-            raise ExportError(f"{where}: \"notes\" must be a list")
-        return [note_of(x) for x in notes]
+        return [note_of(x) for x in listed(item.get("notes") or [], object, "\"notes\" must be a list")]
 
     def strings(value: Any, message: str, kind: str) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            raise ExportError(f"{where}: {message}")
-        return [check_name(x, kind) for x in value]
+        return [check_name(x, kind) for x in listed(value, str, message)]
 
     def names(value: Any, what: str) -> list[str]:
         return strings(value, f"{what} must be a list of annotator names", "annotator")
@@ -309,17 +310,13 @@ def _checked(record: dict, where: str) -> dict:
     def versions_of(item: dict) -> dict:
         if "versions" not in item:
             return item
-        if not isinstance(versions := item["versions"], list) or not all(isinstance(x, dict) for x in versions):
-            raise ExportError(f"{where}: \"versions\" must be a list of objects")
         checked = []
-        for version in versions:
+        for version in listed(item["versions"], dict, "\"versions\" must be a list of objects"):
             entry: dict[str, Any] = {"annotators": names(version.get("annotators"), "a version's annotators")}
             if "labels" in version:
                 entry["labels"] = strings(version["labels"], "a version's labels must be strings", "sentence label")
             if "spans" in version:
-                if not isinstance(version["spans"], list):
-                    raise ExportError(f"{where}: a version's spans must be a list")
-                for x in version["spans"]:
+                for x in listed(version["spans"], object, "a version's spans must be a list"):
                     offsets(x, "version span")
                 entry["spans"] = [{"start": x["start"], "end": x["end"],
                                    "label": check_name(str(x.get("label", "")), "entity label")}
