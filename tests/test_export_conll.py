@@ -24,8 +24,7 @@ from spacy.training.converters import conll_ner_to_docs
 
 from reader import cli
 from reader.export import ExportError, export
-from reader.export.overlap import without_overlaps
-from reader.export.units import Span
+from reader.export.units import Span, without_overlaps
 from tests import export_cases
 
 CASES = [(name.removeprefix("jsonl-"), options) for name, options in export_cases.cases(["seed", "d2", "d3", "d4"])

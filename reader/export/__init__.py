@@ -33,7 +33,7 @@ class Format:
     write: Callable[[Iterable[Unit], list[str]], bytes]
     """(units, label universe) -> the file: one JSON line or one Doc per unit."""
     overlaps: str = ""
-    """Where the overlap rule applies (`reader.export.overlap`); "" when the format keeps every span."""
+    """Where the overlap rule applies (`units.without_overlaps`); "" when the format keeps every span."""
     default_unit: str = "sentence"
     binary: bool = False
     """Never written to stdout."""

@@ -1,6 +1,6 @@
 """Token classification (README, Export): CoNLL 2003 NER in IOB2, as `spacy convert -c ner` and seqeval read
 it, and Hugging Face JSONL, as `datasets.load_dataset("json")` reads it. Both use the analysis' tokens but
-whitespace ones (a "\\n\\n" token would end the sentence) and the tags of the one overlap rule (`overlap.py`)."""
+whitespace ones (a "\\n\\n" token would end the sentence) and the tags of the one overlap rule."""
 
 from __future__ import annotations
 

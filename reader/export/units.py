@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,6 @@ import msgspec
 
 from reader.annotations import READ_KEYS, AnnotatorWork, note_id
 from reader.documents import Document
-from reader.export.overlap import without_overlaps
 from reader.export.tokens import Tokens, doc_from_units
 
 if TYPE_CHECKING:
@@ -32,6 +32,23 @@ class Span(msgspec.Struct, gc=False):
     sentence: int
     predicted: str = ""
     """A relabelled entity's model label."""
+
+
+def without_overlaps(spans: Iterable[Span]) -> tuple[list[Span], int]:
+    """The one overlap rule, for every layer that cannot hold overlapping spans (`doc.ents`, Prodigy `spans`,
+    doccano spans, BIO tags; native, `doc.spans["sc"]`, brat and Label Studio keep every span): (kept, left out),
+    the analyst's reviewed spans first, then the longest, then the earliest; no two overlap. Kept spans come in
+    text order. Spans are aligned on tokens, so overlapping characters means sharing a token."""
+    ranked = sorted(spans, key=lambda s: (s.status == "predicted", s.start - s.end, s.start))
+    starts: list[int] = []
+    kept: list[Span] = []
+    for span in ranked:
+        i = bisect_left(starts, span.start)
+        if (i and kept[i - 1].end > span.start) or (i < len(kept) and kept[i].start < span.end):
+            continue
+        starts.insert(i, span.start)
+        kept.insert(i, span)
+    return kept, len(ranked) - len(kept)
 
 
 @dataclass
@@ -84,7 +101,7 @@ class Unit:
 
     @cached_property
     def entities(self) -> list[Span]:
-        """Its spans without overlaps (`reader.export.overlap`), read once alignment is done."""
+        """Its spans without overlaps (`without_overlaps`), read once alignment is done."""
         return without_overlaps(self.spans)[0]
 
     @property
