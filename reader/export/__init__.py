@@ -45,13 +45,13 @@ class Format:
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("jsonl", native.write, default_unit="document", training=False, keeps_rejected=True),
-    Format("prodigy", prodigy.write, "spans"),
-    Format("doccano", doccano.write, "label"),
+    Format("prodigy", prodigy.write, overlaps="spans"),
+    Format("doccano", doccano.write, overlaps="label"),
     Format("doccano-text", doccano.writer(None, "label")),
-    Format("doccano-intent", doccano.writer("entities", "cats"), "entities"),
-    Format("spacy", docbin.write, "doc.ents", binary=True),
-    Format("conll", conll.write, "tags"),
-    Format("hf", conll.write_hf, "ner_tags"),
+    Format("doccano-intent", doccano.writer("entities", "cats"), overlaps="entities"),
+    Format("spacy", docbin.write, overlaps="doc.ents", binary=True),
+    Format("conll", conll.write, overlaps="tags"),
+    Format("hf", conll.write_hf, overlaps="ner_tags"),
     Format("labelstudio", labelstudio.write),
     Format("brat", brat.write, default_unit="document", binary=True, training=False),
 )}

@@ -107,8 +107,9 @@ class Unit:
     @property
     def labels(self) -> list[str]:
         tags = self.view.tags
-        return tags.get(self.index, []) if self.index is not None else list(
-            dict.fromkeys(n for i in sorted(tags) for n in tags[i]))
+        if self.index is not None:
+            return tags.get(self.index, [])
+        return list(dict.fromkeys(n for i in sorted(tags) for n in tags[i]))
 
     @property
     def notes(self) -> list[dict]:
