@@ -24,8 +24,7 @@ from spacy.training.converters import conll_ner_to_docs
 
 from reader import cli
 from reader.export import ExportError, export
-from reader.export.overlap import without_overlaps
-from reader.export.units import Span
+from reader.export.units import Span, without_overlaps
 from tests import export_cases
 
 CASES = [(name.removeprefix("jsonl-"), options) for name, options in export_cases.cases(["seed", "d2", "d3", "d4"])
@@ -214,8 +213,7 @@ def test_a_label_with_a_space_whitespace_and_overlaps_in_one_document():
     conseil = text.index("Conseil")
     spans = [Span(conseil, text.index("Paris") + 5, "NOM PROPRE", "added", 0),
              Span(text.index("Paris"), text.index("Paris") + 5, "LOC", "predicted", 0)]
-    v = View(doc, "m", Tokens.from_pairs(text, pairs), sentences, "alice", {}, {}, [], spans,
-             AnnotatorWork({}, sentences), {})
+    v = View(doc, "m", Tokens.from_pairs(text, pairs), sentences, "alice", spans, AnnotatorWork({}, sentences), {})
     data = write([Unit(v, None, 0, len(text), spans), Unit(v, 1, *sentences[1], [])], [])
     assert data.decode() == ("-DOCSTART- -X- O O\n\nLe\tO\nConseil\tB-NOM_PROPRE\nde\tI-NOM_PROPRE\n"
                              "Paris\tI-NOM_PROPRE\n.\tO\n\nIl\tO\nvote\tO\n.\tO\n\n"

@@ -13,8 +13,7 @@ import pytest
 from seqeval.metrics.sequence_labeling import get_entities
 
 from reader.export import ExportError, export
-from reader.export.overlap import without_overlaps
-from reader.export.units import Span
+from reader.export.units import Span, without_overlaps
 from tests import export_cases
 
 NAMES = [name.removeprefix("jsonl-") for name, options in export_cases.cases(["seed", "d2", "d3", "d4"])

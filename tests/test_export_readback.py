@@ -64,8 +64,7 @@ def kept_spans(record: dict) -> list[tuple[int, int, str]]:
 
 def entity_layer(record: dict) -> list[tuple[int, int, str]]:
     """What a layer without overlaps (Prodigy spans, doccano label) holds of a native record: the one rule."""
-    from reader.export.overlap import without_overlaps
-    from reader.export.units import Span
+    from reader.export.units import Span, without_overlaps
 
     spans = [Span(s["start"], s["end"], s["label"], s["status"], 0)
              for s in record["spans"] if s["status"] != "rejected"]

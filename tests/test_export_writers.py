@@ -1,7 +1,6 @@
-"""The fast paths of the record writers give what the plain ones gave: Prodigy's token lists read from a
-document's token texts (`Tokens.split`) equal the ones built token by token, and records holding msgspec Structs
-are written as the dicts they replace, by msgspec and by the ASCII fallback (lone surrogates), and read back as
-those dicts."""
+"""The fast paths of the record writers give what the plain ones gave: Prodigy's token lists (as Structs) equal
+the ones built token by token as dicts, and records holding msgspec Structs are written as the dicts they
+replace, by msgspec and by the ASCII fallback (lone surrogates), and read back as those dicts."""
 
 from __future__ import annotations
 
@@ -55,11 +54,9 @@ def test_token_lists_read_from_words_equal_those_built_token_by_token(text, cuts
 
 def test_structs_are_written_as_the_dicts_they_replace() -> None:
     def record(text: str, meta: dict, structs: bool) -> dict:
-        token, option = (prodigy.Token, prodigy.Option) if structs else (
-            lambda *a: dict(zip(("text", "start", "end", "id", "ws"), a, strict=True)),
-            lambda *a: dict(zip(("id", "text"), a, strict=True)))
+        token = prodigy.Token if structs else lambda *a: dict(zip(("text", "start", "end", "id", "ws"), a, strict=True))
         return {"text": text, "tokens": [token(text[:2], 0, 2, 0, True), token(text[3:], 3, len(text), 1, False)],
-                "options": [option("claim", "claim")], "meta": meta}
+                "meta": meta}
 
     for text, meta in (("Le texte", {"n": 1}), ("Le x\ud800", {"n": 1}), ("Le texte", {"score": 1e16}),
                        ("Le x\ud800", {"score": 0.1})):

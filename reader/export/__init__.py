@@ -1,95 +1,73 @@
-"""Export: the store as datasets (native JSONL, Prodigy tasks, doccano JSONL, spaCy DocBin), and back.
+"""Export: the store as datasets (native JSONL, Prodigy, doccano, spaCy DocBin, CoNLL, brat, ...), and back.
 
-One code path for the CLI, the TUI and the tests. The same store and versions give the same bytes, which spaCy's
-DocBin and srsly read back (tests/test_export_differential.py). A record is one annotator's view of a document or
-sentence (`units.py`); nothing is merged, since two analysts can disagree (`reader stats` measures it), so training
-data is best exported with `--annotator` and `--annotated-only`, as Prodigy keeps one answer per annotator until a
-review merges them. Each format has one writer `write(units, labels) -> bytes`, on the libraries' own API.
-"""
+One code path for the CLI, the TUI and the tests; the same store and versions give the same bytes. A record is
+one annotator's view of a document or sentence (`units.py`); nothing is merged, since two analysts can disagree
+(`reader stats` measures it), as Prodigy keeps one answer per annotator until a review merges them. Each format
+has one writer `write(units, labels) -> bytes`, on the libraries' own API."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reader.annotations import GOLD
-from reader.export import brat, conll, docbin, doccano, hf, labelstudio, native, prodigy
+from reader.export import brat, conll, docbin, doccano, labelstudio, native, prodigy
 from reader.export.jsonlines import write_export
 from reader.export.native import import_native, is_native_record, read_native
-from reader.export.overlap import without_overlaps
-from reader.export.result import ExportError, ExportResult
+from reader.export.result import ExportError, ExportResult, Misaligned
 from reader.export.tokens import ALIGN_MODES, Tokens, blank_vocab, doc_from_units
-from reader.export.units import Unit, adjust, describe, labels_of, misaligned, notes_of, select, units, views
+from reader.export.units import Unit, adjust, misaligned, select, units, views
 
 if TYPE_CHECKING:
     from reader.workspace import Workspace
 
-__all__ = [
-    "FORMATS",
-    "ExportError",
-    "ExportResult",
-    "Tokens",
-    "check_options",
-    "doc_from_units",
-    "export",
-    "import_native",
-    "is_native_record",
-    "read_native",
-    "write_export",
-]
-
-
-UNITS = ("document", "sentence")
-UNREVIEWED = ("exclude", "include")
+__all__ = ["FORMATS", "ExportError", "ExportResult", "Tokens", "check_options", "doc_from_units", "export",
+           "import_native", "is_native_record", "read_native", "write_export"]
 
 
 @dataclass(frozen=True)
 class Format:
     name: str
-    default_unit: str
-    binary: bool
-    """A DocBin: never written to stdout."""
-    keeps_rejected: bool
-    """Rejected entities stay in the records (the native format's review trail)."""
     write: Callable[[Iterable[Unit], list[str]], bytes]
     """(units, label universe) -> the file: one JSON line or one Doc per unit."""
+    overlaps: str = ""
+    """Where the overlap rule applies (`units.without_overlaps`); "" when the format keeps every span."""
+    default_unit: str = "sentence"
+    binary: bool = False
+    """Never written to stdout."""
     training: bool = True
     """Training data: reviewed units only unless `unreviewed="include"`, one annotator's version of a text."""
-    overlaps: str = ""
-    """Where the overlap rule applies (`reader.export.overlap`); "" when the format keeps every span."""
+    keeps_rejected: bool = False
+    """Rejected entities stay in the records (the native format's review trail)."""
 
 
-FORMATS: dict[str, Format] = {
-    "jsonl": Format("jsonl", "document", binary=False, keeps_rejected=True, write=native.write, training=False),
-    "prodigy": Format("prodigy", "sentence", binary=False, keeps_rejected=False, write=prodigy.write, overlaps="spans"),
-    "doccano": Format("doccano", "sentence", binary=False, keeps_rejected=False, write=doccano.write, overlaps="label"),
-    "doccano-text": Format("doccano-text", "sentence", binary=False, keeps_rejected=False,
-                           write=doccano.writer(doccano.text)),
-    "doccano-intent": Format("doccano-intent", "sentence", binary=False, keeps_rejected=False,
-                             write=doccano.writer(doccano.intent), overlaps="entities"),
-    "spacy": Format("spacy", "sentence", binary=True, keeps_rejected=False, write=docbin.write, overlaps="doc.ents"),
-    "conll": Format("conll", "sentence", binary=False, keeps_rejected=False, write=conll.write, overlaps="tags"),
-    "hf": Format("hf", "sentence", binary=False, keeps_rejected=False, write=hf.write, overlaps="ner_tags"),
-    "labelstudio": Format("labelstudio", "sentence", binary=False, keeps_rejected=False, write=labelstudio.write),
-    "brat": Format("brat", "document", binary=True, keeps_rejected=False, write=brat.write, training=False),
-}
+FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("jsonl", native.write, default_unit="document", training=False, keeps_rejected=True),
+    Format("prodigy", prodigy.write, overlaps="spans"),
+    Format("doccano", doccano.write, overlaps="label"),
+    Format("doccano-text", doccano.writer(None, "label")),
+    Format("doccano-intent", doccano.writer("entities", "cats"), overlaps="entities"),
+    Format("spacy", docbin.write, overlaps="doc.ents", binary=True),
+    Format("conll", conll.write, overlaps="tags"),
+    Format("hf", conll.write_hf, overlaps="ner_tags"),
+    Format("labelstudio", labelstudio.write),
+    Format("brat", brat.write, default_unit="document", binary=True, training=False),
+)}
 
 
 def check_options(fmt: str, unit: str | None = None, align: str = "strict", output: object = None, *,
                   need_output: bool = True, unreviewed: str = "exclude") -> str:
     """Validate the options before any work; returns the unit. `output` None or "-" is stdout."""
-    if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r} (formats: {', '.join(FORMATS)})")
-    found = FORMATS[fmt]
-    unit = unit or found.default_unit
-    if unit not in UNITS:
-        raise ExportError(f"unknown unit {unit!r} (units: {', '.join(UNITS)})")
-    if unreviewed not in UNREVIEWED:
-        raise ExportError(f"unknown --unreviewed {unreviewed!r} (choices: {', '.join(UNREVIEWED)})")
-    if align not in ALIGN_MODES:
-        raise ExportError(f"unknown alignment mode {align!r} (modes: {', '.join(ALIGN_MODES)})")
-    if need_output and found.binary and (output is None or output == "-"):
+    unit = unit or (FORMATS[fmt].default_unit if fmt in FORMATS else None)
+    for value, choices, what, plural in ((fmt, FORMATS, "format", "formats"),
+                                         (unit, ("document", "sentence"), "unit", "units"),
+                                         (unreviewed, ("exclude", "include"), "--unreviewed", "choices"),
+                                         (align, ALIGN_MODES, "alignment mode", "modes")):
+        if value not in choices:
+            raise ExportError(f"unknown {what} {value!r} ({plural}: {', '.join(choices)})")
+    if need_output and FORMATS[fmt].binary and (output is None or output == "-"):
         raise ExportError(f"the {fmt} format is a binary DocBin: give --output FILE.spacy")
     return unit
 
@@ -119,29 +97,19 @@ def label_sets(views: list, names: list[str]) -> list[str]:
     return [*names, *sorted(set().union(*own.values()) - set(names))]
 
 
-def export(
-    workspace: Workspace,
-    fmt: str = "jsonl",
-    unit: str | None = None,
-    doc_ids: list[str] | None = None,
-    annotated_only: bool = False,
-    annotator: str | None = None,
-    align: str = "strict",
-    progress: Callable[[int], None] | None = None,
-    unreviewed: str = "exclude",
-    all_versions: bool = False,
-) -> ExportResult:
+def export(workspace: Workspace, fmt: str = "jsonl", unit: str | None = None, doc_ids: list[str] | None = None,
+           annotated_only: bool = False, annotator: str | None = None, align: str = "strict",
+           progress: Callable[[int], None] | None = None, unreviewed: str = "exclude", all_versions: bool = False
+           ) -> ExportResult:
     """Build a dataset from the store; nothing is written (see `write_export`).
 
     `doc_ids`: ids or unique prefixes. Misaligned spans raise ExportError listing them unless `align` is `expand`
     or `contract`. `progress(n)` is called as documents are read, then as they are written: 2 per document.
     A training format without `annotator` takes `gold` when the store has it, else every annotator (and says
-    that texts repeat); it keeps reviewed units only unless `unreviewed` is "include".
-    """
+    that texts repeat); it keeps reviewed units only unless `unreviewed` is "include"."""
     unit = check_options(fmt, unit, align, need_output=False, unreviewed=unreviewed)
     found = FORMATS[fmt]
     result = ExportResult(found.name, unit, found.binary, overlaps=found.overlaps)
-    reported = 0
     with workspace.bulk_reads():  # the writers too: their Docs and records join the read model on the heap
         ids = select(workspace, doc_ids, all_versions)
         if annotator is None and found.training:
@@ -151,40 +119,35 @@ def export(
         parts, result.unreviewed = units(every, unit, found.keeps_rejected, annotated_only, reviewed_only)
         bad = misaligned(parts)
         if bad and align == "strict":
-            listed = describe(bad)
+            listed = [Misaligned(u.view.doc.id, u.view.annotator, s.start, s.end, s.label,
+                                 u.view.doc.text[s.start:s.end], u.index) for u, s in bad]
             shown = "; ".join(map(str, listed[:10])) + (f"; … {len(listed) - 10} more" if len(listed) > 10 else "")
             raise ExportError(f"{len(listed)} span(s) do not align with token boundaries, nothing was written: "
                               f"{shown} (use --align expand or --align contract to fix them)", listed)
         if bad:
             result.adjusted, result.dropped = adjust(bad, align, blank_vocab())
         universe = label_sets(every, list(workspace.labels.names))
-
-        def written() -> Iterator[Unit]:
-            """The units, each document reported once its units are written (but the last one)."""
-            nonlocal reported
-            for k, u in enumerate(parts):
-                if k and u.view.doc.id != parts[k - 1].view.doc.id:
-                    progress(1)  # type: ignore[misc]
-                    reported += 1
-                yield u
-
-        result.data = found.write(written() if progress else parts, universe)
-        result.labels = dict.fromkeys(universe, 0)
-        entity_labels: set[str] = set()
-        for u in parts:
-            result.spans += len(u.spans)
-            kept, left_out = without_overlaps(u.spans) if found.overlaps else (u.spans, 0)
-            result.overlapping += left_out
-            entity_labels.update(s.label for s in kept)
-            for name in labels_of(u):
-                result.labels[name] += 1
-            result.notes += len(notes_of(u))
-        result.entity_labels = sorted(entity_labels)
-    if progress:  # the last document, and those read but not exported (annotated_only)
-        progress(len(ids) - reported)
+        result.data = found.write(reporting(parts, progress) if progress else parts, universe)
+        counted = Counter(name for u in parts for name in u.labels)
+        result.labels = {name: counted[name] for name in universe}
+        kept = [u.entities if found.overlaps else u.spans for u in parts]
+        result.spans = sum(len(u.spans) for u in parts)
+        result.overlapping = result.spans - sum(map(len, kept))
+        result.entity_labels = sorted({s.label for spans in kept for s in spans})
+        result.notes = sum(u.note_count for u in parts)
     result.documents = len({u.view.doc.id for u in parts})
     result.count = len(parts)
+    if progress:  # the last document, and those read but not exported (annotated_only)
+        progress(len(ids) - max(result.documents - 1, 0))
     damaged = [d for d in workspace.damage() if not d.annotator]  # documents left out by `select`
     damaged += [d for doc_id in ids for d in workspace.damage(doc_id)]
     result.skipped = list(dict.fromkeys(map(str, damaged)))
     return result
+
+
+def reporting(parts: list[Unit], progress: Callable[[int], None]) -> Iterator[Unit]:
+    """The units, each document reported once its units are written (but the last one)."""
+    for k, u in enumerate(parts):
+        if k and u.view.doc.id != parts[k - 1].view.doc.id:
+            progress(1)
+        yield u

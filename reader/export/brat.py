@@ -1,13 +1,6 @@
-"""brat standoff, which brat and INCEpTION import: per document `<doc_id>.txt` (the stored text, exactly) and
-`<doc_id>.ann`, in a folder per annotator (`/` in a name becomes `_`; a document nobody annotated at the top),
-and `annotation.conf`.
-
-Every entity but the rejected ones is a `T` line with document offsets, overlaps included; one that holds a tab or
-a line break is cut there into brat's discontinuous fragments. A sentence with labels or notes is a `Sentence`
-span, its labels binary attributes (`A`); notes are `AnnotatorNotes` (`#`) on their entity or sentence, the
-document's on its first sentence. brat names hold no spaces: other characters than letters, digits, `_ - /`
-become `_` in type names. The zip is deterministic: sorted names, fixed times.
-"""
+"""brat standoff for brat and INCEpTION (README, Export): a deterministic zip (sorted names, fixed times) of a
+`.txt` (the stored text, exactly) and an `.ann` per document and annotator, and `annotation.conf`; an entity
+holding a tab or a line break is cut there into brat's discontinuous fragments, since a brat line holds none."""
 
 from __future__ import annotations
 
@@ -37,10 +30,6 @@ def fragments(text: str, start: int, end: int) -> list[tuple[int, int]]:
     end -= len(piece) - len(piece.rstrip())
     return [(m.start(), m.end()) for m in _FRAGMENT.finditer(text, start, end)
             if m.group().strip()] if start < end else []
-
-
-def one_line(text: str) -> str:
-    return _BREAK.sub(" ", text)
 
 
 def annotations(v: View, parts: list[Unit]) -> str:
@@ -78,7 +67,7 @@ def annotations(v: View, parts: list[Unit]) -> str:
         attributes.extend((type_name(name), ident) for name in names)
         notes.extend((ident, text) for t, text in targets if not t)
     lines += [f"A{n}\t{name} {ident}" for n, (name, ident) in enumerate(attributes, 1)]
-    lines += [f"#{n}\tAnnotatorNotes {ident}\t{one_line(note)}" for n, (ident, note) in enumerate(notes, 1)]
+    lines += [f"#{n}\tAnnotatorNotes {ident}\t{_BREAK.sub(' ', note)}" for n, (ident, note) in enumerate(notes, 1)]
     return "".join(line + "\n" for line in lines)
 
 
@@ -105,9 +94,8 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, files[name])
+            archive.writestr(info, files[name], zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
@@ -117,13 +105,9 @@ def write_folder(data: bytes, folder: Path) -> int:
         raise ExportError(f"{folder} is a file: give a folder or a .zip name for --output")
     if not folder.parent.is_dir():
         raise ExportError(f"cannot write {folder}: the folder {folder.parent} does not exist")
-    written = 0
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for name in archive.namelist():
-                path = folder / name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                written += path.write_bytes(archive.read(name))
+            archive.extractall(folder)
+            return sum(info.file_size for info in archive.infolist())
     except OSError as exc:
         raise ExportError(f"cannot write {folder}: {exc.strerror or exc}") from None
-    return written

@@ -1,17 +1,13 @@
-"""CoNLL 2003 NER (IOB2): `token<TAB>tag` lines, a blank line after each sentence, `-DOCSTART- -X- O O` before
-each document (one annotator's view), as `spacy convert -c ner` and seqeval read it.
-
-The tokens are the analysis' own, whitespace tokens left out (a "\\n\\n" token would end the sentence); the tags
-come from the one overlap rule (`overlap.py`). With `--unit document` a sentence break inside an entity is not
-written, so that no sentence starts with an `I-` tag. The readers split lines on any whitespace: a space in an
-entity label (a valid name) is written `_`."""
+"""Token classification (README, Export): CoNLL 2003 NER in IOB2, as `spacy convert -c ner` and seqeval read
+it, and Hugging Face JSONL, as `datasets.load_dataset("json")` reads it. Both use the analysis' tokens but
+whitespace ones (a "\\n\\n" token would end the sentence) and the tags of the one overlap rule."""
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
-from reader.export.overlap import without_overlaps
+from reader.export import jsonlines
 from reader.export.units import Unit
 
 DOCSTART = "-DOCSTART- -X- O O"
@@ -24,7 +20,7 @@ def sentences(u: Unit) -> list[tuple[list[str], list[str]]]:
     first = bisect_left(starts, u.start)
     last = bisect_right(ends, u.end, first)
     tags = ["O"] * (last - first)
-    for span in without_overlaps(u.spans)[0]:
+    for span in u.entities:
         i = bisect_left(starts, span.start, first, last) - first
         j = bisect_right(ends, span.end, first, last) - first
         tags[i:j] = [f"B-{span.label}", *[f"I-{span.label}"] * (j - i - 1)]
@@ -51,12 +47,21 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     last = None
     for u in units:
         found = sentences(u)
-        if not found:
-            continue
-        if u.view is not last:
+        if found and u.view is not last:
             lines += [DOCSTART, ""]
             last = u.view
         for words, tags in found:
-            lines += [f"{word}\t{tag.replace(' ', '_')}" for word, tag in zip(words, tags, strict=True)]
-            lines.append("")
+            lines += [*(f"{word}\t{tag.replace(' ', '_')}" for word, tag in zip(words, tags, strict=True)), ""]
     return "".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass")
+
+
+def write_hf(units: Iterable[Unit], labels: list[str]) -> bytes:
+    """A document's sentences joined; records name no label outside their own: `labels` is not needed."""
+    records = []
+    for u in units:
+        found = sentences(u)
+        records.append({"id": u.view.doc.id if u.index is None else f"{u.view.doc.id}:{u.index}",
+                        "tokens": [word for words, _ in found for word in words],
+                        "ner_tags": [tag for _, tags in found for tag in tags], "labels": u.labels,
+                        "meta": u.meta})
+    return jsonlines.lines(records)

@@ -5,48 +5,39 @@ span in `doc.spans["sc"]`, `doc.cats` every label 0/1, ids and notes in `doc.use
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from reader.export.overlap import without_overlaps
-from reader.export.result import ExportError
-from reader.export.tokens import blank_vocab
-from reader.export.units import Unit, labels_of, notes_of
+from reader.export.tokens import blank_vocab, doc_from_units
+from reader.export.units import Unit
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
     from spacy.tokens import DocBin
 
+    @functools.cache
+    def cats(chosen: tuple[str, ...], names: tuple[str, ...]) -> dict[str, float]:
+        """One dict per combination of labels: DocBin.add only reads it."""
+        return {name: 1.0 if name in chosen else 0.0 for name in names}
+
     vocab = blank_vocab()
     docbin = DocBin(store_user_data=True)
-    cats: dict[tuple[tuple[str, ...], tuple[str, ...]], dict[str, float]] = {}
     with msgpack_lookups_cached():
         for u in units:
-            chosen = tuple(labels_of(u))
-            names = tuple(u.view.universe or labels)
-            if (chosen, names) not in cats:  # one dict per combination of labels: DocBin.add only reads it
-                cats[chosen, names] = {name: 1.0 if name in chosen else 0.0 for name in names}
-            docbin.add(unit_doc(u, cats[chosen, names], vocab))
+            docbin.add(unit_doc(u, cats(tuple(u.labels), tuple(u.view.universe or labels)), vocab))
         return docbin.to_bytes()
 
 
 def unit_doc(u: Unit, cats: dict[str, float], vocab: Any) -> Any:
-    """The unit's Doc, with the exact text of the unit."""
-    from spacy.tokens import Doc
-
     v = u.view
-    texts, spaces, _, _ = v.tokens.split(u.start, u.end)
-    doc = Doc(vocab, words=texts, spaces=spaces)
-    spans = [doc.char_span(s.start - u.start, s.end - u.start, label=s.label) for s in u.spans]
-    missing = next((s for s, found in zip(u.spans, spans, strict=True) if found is None), None)
-    if missing is not None:  # cannot happen after the alignment check
-        raise ExportError(f"internal error: span {missing.start}-{missing.end} of {v.doc.id} does not align")
+    doc = doc_from_units(vocab, v.doc.text, v.tokens.units(u.start, u.end))
+    spans = [doc.char_span(s.start - u.start, s.end - u.start, label=s.label) for s in u.spans]  # aligned
     doc.spans["sc"] = spans
     position = {id(s): k for k, s in enumerate(u.spans)}
-    doc.ents = [spans[position[id(s)]] for s in without_overlaps(u.spans)[0]]
+    doc.ents = [spans[position[id(s)]] for s in u.entities]
     doc.cats = cats
-    doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator,
-                          "notes": notes_of(u)})
+    doc.user_data.update({"doc_id": v.doc.id, "sentence": u.index, "annotator": v.annotator, "notes": u.notes})
     return doc
 
 

@@ -1,50 +1,25 @@
-"""doccano JSONL, one record per sentence (or document), for each project type that can hold the data, as
-doccano 1.8's import reads them (`text` plus the project's label columns; every other key becomes the example's
-metadata, where the notes go, as `Comments`):
-
-- `doccano` — sequence labelling: `label: [[start, end, LABEL]]` (no overlaps: the one rule), `cats` as metadata;
-- `doccano-text` — text classification: `label: [sentence labels]`;
-- `doccano-intent` — intent detection and slot filling: `entities: [[start, end, LABEL]]` + `cats: [labels]`.
-"""
+"""doccano JSONL, one record per unit, for each project type that can hold the data, as doccano 1.8's import
+reads them (README, Export): `text`, the project's label columns, and the rest (`meta`, the notes as `Comments`)
+as the example's metadata."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
 from reader.export import jsonlines
-from reader.export.overlap import without_overlaps
-from reader.export.units import Unit, labels_of, notes_of, unit_meta
+from reader.export.units import Unit
 
 
-def _spans(u: Unit) -> list[list]:
-    o = u.start
-    return [[s.start - o, s.end - o, s.label] for s in without_overlaps(u.spans)[0]]
+def writer(spans: str | None, labels: str) -> Callable[[Iterable[Unit], list[str]], bytes]:
+    """Records with the spans under the key `spans` (None: no spans) and the sentence labels under `labels`;
+    they name no label outside their own, so the label universe is not needed."""
+
+    def record(u: Unit) -> dict:
+        found = {spans: [[s.start - u.start, s.end - u.start, s.label] for s in u.entities]} if spans else {}
+        return {"text": u.view.doc.text[u.start:u.end], **found, labels: u.labels,
+                "Comments": [n["text"] for n in u.notes], "meta": u.meta}
+
+    return lambda units, _: jsonlines.lines([record(u) for u in units])
 
 
-def _record(u: Unit, **labels: list) -> dict:
-    return {"text": u.view.doc.text[u.start:u.end], **labels, "Comments": [n["text"] for n in notes_of(u)],
-            "meta": unit_meta(u)}
-
-
-def sequence(u: Unit) -> dict:
-    return _record(u, label=_spans(u), cats=labels_of(u))
-
-
-def text(u: Unit) -> dict:
-    return _record(u, label=labels_of(u))
-
-
-def intent(u: Unit) -> dict:
-    return _record(u, entities=_spans(u), cats=labels_of(u))
-
-
-def writer(record: Callable[[Unit], dict]) -> Callable[[Iterable[Unit], list[str]], bytes]:
-    """Records name no label outside their own: the label universe is not needed."""
-
-    def write(units: Iterable[Unit], labels: list[str]) -> bytes:
-        return jsonlines.lines([record(u) for u in units])
-
-    return write
-
-
-write = writer(sequence)
+write = writer("label", "cats")

@@ -26,7 +26,6 @@ def line(record: Any) -> bytes:
 
 
 def lines(records: list[Any]) -> bytes:
-    """The records as JSON lines, each ending in a newline."""
     try:
         return _ENCODER.encode_lines(records)
     except UnicodeEncodeError:

@@ -1,45 +1,32 @@
-"""Label Studio tasks: one JSON list, a task per sentence (or document). What the analyst decided (sentence labels
-as `choices`, the entities they accepted, relabelled or added as `labels`) is an annotation completed by them;
-the model's entities nobody reviewed are a prediction of the model. `completed_by` is `{"email": annotator}`, the
-shape Label Studio's import resolves to a member (a plain name makes the whole import fail). Label Studio keeps
-overlapping spans, so every span is there. The labeling config these tasks fit is in the README."""
+"""Label Studio tasks (README, Export): what the analyst decided is an annotation `completed_by`
+`{"email": annotator}` (the shape Label Studio's import resolves to a member: a plain name fails the whole
+import); the model's entities nobody reviewed are a prediction. Regions fit `<Labels name="label"
+toName="text">` and `<Choices name="sentence" toName="text" choice="multiple">`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from reader.export import jsonlines
-from reader.export.units import Span, Unit, labels_of, notes_of, unit_meta
-
-SPANS = ("label", "text")
-"""(from_name, to_name) of the entity regions: `<Labels name="label" toName="text">`."""
-CHOICES = ("sentence", "text")
-"""(from_name, to_name) of the sentence labels: `<Choices name="sentence" toName="text" choice="multiple">`."""
-
-
-def region(u: Unit, span: Span, n: int) -> dict:
-    start, end = span.start - u.start, span.end - u.start
-    return {"id": f"e{n}", "from_name": SPANS[0], "to_name": SPANS[1], "type": "labels",
-            "value": {"start": start, "end": end, "text": u.view.doc.text[span.start:span.end],
-                      "labels": [span.label]}}
+from reader.export.units import Unit
 
 
 def task(u: Unit) -> dict:
     v = u.view
-    regions = [region(u, s, n) for n, s in enumerate(u.spans)]
     done = v.annotator is not None and v.work.done  # the model's entities nobody rejected there are accepted
-    decided = [r for r, s in zip(regions, u.spans, strict=True) if done or s.status != "predicted"]
-    labels = labels_of(u)
-    if labels:
-        decided.append({"id": "c0", "from_name": CHOICES[0], "to_name": CHOICES[1], "type": "choices",
+    decided, predicted = [], []
+    for n, s in enumerate(u.spans):
+        (decided if done or s.status != "predicted" else predicted).append(
+            {"id": f"e{n}", "from_name": "label", "to_name": "text", "type": "labels",
+             "value": {"start": s.start - u.start, "end": s.end - u.start, "text": v.doc.text[s.start:s.end],
+                       "labels": [s.label]}})
+    if labels := u.labels:
+        decided.append({"id": "c0", "from_name": "sentence", "to_name": "text", "type": "choices",
                         "value": {"choices": labels}})
-    predicted = [] if done else [r for r, s in zip(regions, u.spans, strict=True) if s.status == "predicted"]
     work = v.annotator is not None and (decided or u.reviewed)
-    return {
-        "data": {"text": v.doc.text[u.start:u.end], **unit_meta(u), "notes": notes_of(u)},
-        "annotations": [{"completed_by": {"email": v.annotator}, "result": decided}] if work else [],
-        "predictions": [{"model_version": v.model, "result": predicted}] if predicted else [],
-    }
+    return {"data": {"text": v.doc.text[u.start:u.end], **u.meta, "notes": u.notes},
+            "annotations": [{"completed_by": {"email": v.annotator}, "result": decided}] if work else [],
+            "predictions": [{"model_version": v.model, "result": predicted}] if predicted else []}
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:

@@ -11,26 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reader.annotations import (
-    DISMISSAL,
-    DONE,
-    REVIEW,
-    Annotation,
-    dismissal_id,
-    done_id,
-    entity_id,
-    note_id,
-    now,
-    quote_at,
-    review_id,
-    sentence_of,
-    tag_id,
-)
+from reader import annotations as ann
 from reader.documents import Document, document_id
 from reader.export import jsonlines
 from reader.export.result import ExportError
 from reader.export.tokens import Tokens, blank_vocab, doc_from_units
-from reader.export.units import META_ORDER, Unit, document_meta, labels_of, notes_of, snap, unit_meta
+from reader.export.units import META_ORDER, Unit, document_meta, snap
 from reader.untrusted import UntrustedError, check_name, clean_line, clean_meta, clean_text
 
 if TYPE_CHECKING:
@@ -39,19 +25,13 @@ if TYPE_CHECKING:
 REVIEWED = frozenset({"accepted", "relabelled", "added", "rejected"})
 
 
-def document_record(u: Unit, universe: list[str]) -> dict:
+def document_record(u: Unit) -> dict:
     v = u.view
     text = v.doc.text
-    record = {
-        "id": v.doc.id,
-        "text": text,
-        "meta": document_meta(v.doc, v.annotator),
-        "model": v.model,
-        "spans": _spans(u, text),
-        "sentences": [{"start": start, "end": end, "labels": v.tags.get(i, []), "notes": v.notes.get(i, [])}
-                      for i, (start, end) in enumerate(v.sentences)],
-        "notes": v.doc_notes,
-    }
+    sentences = [{"start": start, "end": end, "labels": v.tags.get(i, []), "notes": v.notes.get(i, [])}
+                 for i, (start, end) in enumerate(v.sentences)]
+    record = {"id": v.doc.id, "text": text, "meta": document_meta(v.doc, v.annotator), "model": v.model,
+              "spans": _spans(u, text), "sentences": sentences, "notes": v.doc_notes}
     if v.annotator is not None and v.work.done:  # only then, so other records keep their bytes
         record["done"] = True
     _audit_trail(v, record)
@@ -63,9 +43,8 @@ def _audit_trail(v: Any, record: dict) -> None:
     as Prodigy's review keeps them); then accepted (`models`) and dismissed (`dismissed`) suggestions name their
     model, {label: model}, so an import restores them all. Nothing is added to anyone else's records."""
     audited = [r for r in v.records.values() if "versions" in r or "from" in r]
-    marked = [r for r in v.records.values() if r.get("model") and r.get("kind") in ("tag", DISMISSAL)]
+    marked = [r for r in v.records.values() if r.get("model") and r.get("kind") in ("tag", ann.DISMISSAL)]
     sentences = record["sentences"]
-    starts = [start for start, _ in v.sentences]
     spans = {(x["start"], x["end"]): x for x in record["spans"]} if audited else {}
     for r in sorted(audited, key=_by_time):
         kind = r.get("kind")
@@ -73,13 +52,13 @@ def _audit_trail(v: Any, record: dict) -> None:
         if target is not None:
             target["from"] = list(r.get("from", []))
             target["versions"] = list(r.get("versions", []))
-        elif kind in ("tag", REVIEW) and sentences:
-            target = sentences[sentence_of(r["start"], r["end"], v.sentences, starts)]
+        elif kind in ("tag", ann.REVIEW) and sentences:
+            target = sentences[v.work.sentence_of(r["start"], r["end"])]
             if kind == "tag":
                 target.setdefault("from", {})[r.get("label", "")] = list(r.get("from", []))
             target["versions"] = list(r.get("versions", []))
     for r in sorted(marked, key=_by_time) if sentences else ():
-        target = sentences[sentence_of(r["start"], r["end"], v.sentences, starts)]
+        target = sentences[v.work.sentence_of(r["start"], r["end"])]
         target.setdefault("models" if r["kind"] == "tag" else "dismissed", {})[r.get("label", "")] = r["model"]
 
 
@@ -89,29 +68,20 @@ def _by_time(record: dict) -> tuple[str, str]:
 
 def sentence_record(u: Unit, universe: list[str]) -> dict:
     text = u.view.doc.text[u.start:u.end]
-    labels = labels_of(u)
-    return {
-        "id": f"{u.view.doc.id}:{u.index}",
-        "text": text,
-        "cats": {name: 1.0 if name in labels else 0.0 for name in u.view.universe or universe},
-        "spans": _spans(u, text, u.start),
-        "notes": notes_of(u),
-        "meta": unit_meta(u),
-    }
+    labels = u.labels
+    return {"id": f"{u.view.doc.id}:{u.index}", "text": text,
+            "cats": {name: 1.0 if name in labels else 0.0 for name in u.view.universe or universe},
+            "spans": _spans(u, text, u.start), "notes": u.notes, "meta": u.meta}
 
 
 def _spans(u: Unit, text: str, o: int = 0) -> list[dict]:
-    out = [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
-            "status": s.status} for s in u.spans]
-    for record, s in zip(out, u.spans, strict=True):
-        if s.predicted:  # a relabel keeps the label it replaced
-            record["predicted_label"] = s.predicted
-    return out
+    """A relabelled span keeps the label it replaced (`predicted_label`)."""
+    return [{"start": s.start - o, "end": s.end - o, "label": s.label, "text": text[s.start - o:s.end - o],
+             "status": s.status, **({"predicted_label": s.predicted} if s.predicted else {})} for s in u.spans]
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
-    return jsonlines.lines([document_record(u, labels) if u.index is None else sentence_record(u, labels)
-                            for u in units])
+    return jsonlines.lines([document_record(u) if u.index is None else sentence_record(u, labels) for u in units])
 
 
 def is_native_record(record: Any) -> bool:
@@ -160,15 +130,13 @@ class ImportSummary:
 
 
 def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: bool = False,
-                  clock: Callable[[], str] = now, default_annotator: str | None = None,
-                  align: str = "strict") -> ImportSummary:
+                  clock: Callable[[], str] = ann.now, align: str = "strict") -> ImportSummary:
     """Recreate documents and annotations from native document records, with the ids the annotation operations use
     (re-importing is idempotent); everything is validated before anything is written.
 
     A door for untrusted strings (`reader.untrusted`): a text must already be clean, since its id is its hash
     and annotations point into it by offsets; names (labels, annotators) must follow the grammar, since files and
-    records are keyed by them; meta, note texts and times are cleaned, as every other door cleans them.
-    """
+    records are keyed by them; meta, note texts and times are cleaned, as every other door cleans them."""
     plan: list[tuple[Document, str | None, dict]] = []
     for number, record in enumerate(records, 1):
         where = f"record {number}"
@@ -207,7 +175,7 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
                  for doc, analysis in zip(docs, analyses, strict=True) if analysis is not None}
     written = 0
     for doc, annotator, record in plan:
-        name = annotator or default_annotator or workspace.annotator
+        name = annotator or workspace.annotator
         by_annotator: dict[str, list[dict]] = {}
         stamp = clock()
         models = predicted.get(doc.id, {})
@@ -218,19 +186,19 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
             sources, versions = sentence.get("from") or {}, tuple(sentence.get("versions") or ())
             suggested_by = sentence.get("models") or {}
             for label in sentence.get("labels") or []:
-                add(tag_id(start, end, label), "tag", start, end, label=label, sources=tuple(sources.get(label, ())),
-                    versions=versions, model=suggested_by.get(label, ""))
+                add(ann.tag_id(start, end, label), "tag", start, end, label=label,
+                    sources=tuple(sources.get(label, ())), versions=versions, model=suggested_by.get(label, ""))
             for label, model in (sentence.get("dismissed") or {}).items():
-                add(dismissal_id(start, end, label), DISMISSAL, start, end, label=label, model=model)
+                add(ann.dismissal_id(start, end, label), ann.DISMISSAL, start, end, label=label, model=model)
             if versions and not sentence.get("labels"):  # an adjudicated sentence with no label
-                add(review_id(start, end), REVIEW, start, end, target="sentence", versions=versions)
+                add(ann.review_id(start, end), ann.REVIEW, start, end, target="sentence", versions=versions)
             for note in sentence.get("notes") or []:
                 _add_note(by_annotator, doc, name, note, "sentence", start, end)
         for note in record.get("notes") or []:
             _add_note(by_annotator, doc, name, note, "document", 0, 0)
         if record.get("done"):  # as `AnnotationSession.set_done` writes it: no quote
-            by_annotator.setdefault(name, []).append(Annotation(done_id(doc.id), DONE, 0, 0, name, stamp, stamp)
-                                                     .to_record())
+            done = ann.Annotation(ann.done_id(doc.id), ann.DONE, 0, 0, name, stamp, stamp)
+            by_annotator.setdefault(name, []).append(done.to_record())
         for span in record["spans"]:
             status = span.get("status", "predicted")
             if status == "predicted":
@@ -239,7 +207,7 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
             model_label = models.get((start, end), "") or span.get("predicted_label", "")
             if status in ("accepted", "rejected") and not model_label:
                 model_label = label  # both keep the model's label
-            add(entity_id(start, end), "entity", start, end, label=label, status=status,
+            add(ann.entity_id(start, end), "entity", start, end, label=label, status=status,
                 predicted="" if status == "added" else model_label, sources=tuple(span.get("from") or ()),
                 versions=tuple(span.get("versions") or ()))
         for who, items in sorted(by_annotator.items()):
@@ -260,22 +228,21 @@ def _align_spans(plan: list[tuple[Document, str | None, dict]], analyses: dict, 
         tokens = Tokens(doc.text, [t[0] for t in analysis.tokens], [t[1] for t in analysis.tokens])
         for span in record["spans"]:
             if span.get("status", "predicted") != "predicted" and not tokens.aligned(span["start"], span["end"]):
-                bad.append((number, doc, tokens, span))
+                bad.append((number, doc, tokens, span, record))
     if not bad:
         return 0, 0
     if align == "strict":
         lines = [f"record {n} ({doc.id}) [{s['start']}:{s['end']}] {s['label']} "
-                 f"{doc.text[s['start']:s['end']]!r} cuts a token" for n, doc, _, s in bad]
+                 f"{doc.text[s['start']:s['end']]!r} cuts a token" for n, doc, _, s, _ in bad]
         raise ExportError(f"{len(bad)} span(s) do not align with the tokens, nothing was imported "
                           "(use --align expand or --align contract to snap them):\n  " + "\n  ".join(lines))
     dropped = 0
     docs: dict[str, Any] = {}
-    for _, doc, tokens, span in bad:
+    for _, doc, tokens, span, record in bad:
         if doc.id not in docs:
             docs[doc.id] = doc_from_units(blank_vocab(), doc.text, tokens.units(0, len(doc.text)))
         found = snap(docs[doc.id], span["start"], span["end"], align)
         if found is None:
-            record = next(r for d, _, r in plan if d is doc)
             record["spans"] = [s for s in record["spans"] if s is not span]
             dropped += 1
         else:
@@ -285,8 +252,8 @@ def _align_spans(plan: list[tuple[Document, str | None, dict]], analyses: dict, 
 
 def _add(by_annotator: dict[str, list[dict]], doc: Document, name: str, ident: str, kind: str, start: int,
          end: int, created: str, updated: str, **fields: Any) -> None:
-    by_annotator.setdefault(name, []).append(Annotation(
-        ident, kind, start, end, name, created, updated, quote_at(doc.text, start, end), **fields).to_record())
+    by_annotator.setdefault(name, []).append(ann.Annotation(
+        ident, kind, start, end, name, created, updated, ann.quote_at(doc.text, start, end), **fields).to_record())
 
 
 def _add_note(by_annotator: dict[str, list[dict]], doc: Document, name: str, note: dict, target: str, start: int,
@@ -295,8 +262,9 @@ def _add_note(by_annotator: dict[str, list[dict]], doc: Document, name: str, not
     target = note.get("target") or target
     start, end = (0, 0) if target == "document" else (note.get("start", start), note.get("end", end))
     created, text = note.get("created") or "", note.get("text") or ""
-    _add(by_annotator, doc, note.get("annotator") or name, note.get("id") or note_id(target, start, end, created, text),
-         "note", start, end, created, note.get("updated") or created, text=text, target=target)
+    ident = note.get("id") or ann.note_id(target, start, end, created, text)
+    _add(by_annotator, doc, note.get("annotator") or name, ident, "note", start, end, created,
+         note.get("updated") or created, text=text, target=target)
 
 
 def _checked(record: dict, where: str) -> dict:
@@ -320,24 +288,21 @@ def _checked(record: dict, where: str) -> dict:
                 raise ExportError(f"{where}: a note's {key!r} must be a string")
         if "id" in note and not _NOTE_ID.fullmatch(note["id"]):
             raise ExportError(f"{where}: a note id is 'note-' and letters, digits, - or _, not {note['id']!r:.40}")
-        note = {**note, "text": clean_text(note["text"])}
-        for key in ("created", "updated"):
-            if key in note:
-                note[key] = clean_line(note[key])
+        cleaned = {key: clean_line(note[key]) for key in ("created", "updated") if key in note}
         if note.get("annotator"):
-            note["annotator"] = check_name(note["annotator"], "note author")
-        return note
+            cleaned["annotator"] = check_name(note["annotator"], "note author")
+        return {**note, "text": clean_text(note["text"]), **cleaned}
+
+    def listed(value: Any, kind: type, message: str) -> list:
+        if not isinstance(value, list) or not all(isinstance(x, kind) for x in value):
+            raise ExportError(f"{where}: {message}")
+        return value
 
     def notes_of(item: dict) -> list[dict]:
-        notes = item.get("notes") or []
-        if not isinstance(notes, list):
-            raise ExportError(f"{where}: \"notes\" must be a list")
-        return [note_of(x) for x in notes]
+        return [note_of(x) for x in listed(item.get("notes") or [], object, "\"notes\" must be a list")]
 
     def strings(value: Any, message: str, kind: str) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
-            raise ExportError(f"{where}: {message}")
-        return [check_name(x, kind) for x in value]
+        return [check_name(x, kind) for x in listed(value, str, message)]
 
     def names(value: Any, what: str) -> list[str]:
         return strings(value, f"{what} must be a list of annotator names", "annotator")
@@ -345,18 +310,13 @@ def _checked(record: dict, where: str) -> dict:
     def versions_of(item: dict) -> dict:
         if "versions" not in item:
             return item
-        versions = item["versions"]
-        if not isinstance(versions, list) or not all(isinstance(x, dict) for x in versions):
-            raise ExportError(f"{where}: \"versions\" must be a list of objects")
         checked = []
-        for version in versions:
+        for version in listed(item["versions"], dict, "\"versions\" must be a list of objects"):
             entry: dict[str, Any] = {"annotators": names(version.get("annotators"), "a version's annotators")}
             if "labels" in version:
                 entry["labels"] = strings(version["labels"], "a version's labels must be strings", "sentence label")
             if "spans" in version:
-                if not isinstance(version["spans"], list):
-                    raise ExportError(f"{where}: a version's spans must be a list")
-                for x in version["spans"]:
+                for x in listed(version["spans"], object, "a version's spans must be a list"):
                     offsets(x, "version span")
                 entry["spans"] = [{"start": x["start"], "end": x["end"],
                                    "label": check_name(str(x.get("label", "")), "entity label")}

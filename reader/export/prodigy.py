@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 import msgspec
 
 from reader.export import jsonlines
-from reader.export.overlap import without_overlaps
 from reader.export.tokens import Tokens
-from reader.export.units import Unit, labels_of, notes_of, unit_meta
+from reader.export.units import Unit
 
 
 def hash32(text: str) -> int:
@@ -41,34 +40,21 @@ class Token(msgspec.Struct, gc=False):
     ws: bool
 
 
-class TaskSpan(msgspec.Struct, gc=False):
-    start: int
-    end: int
-    token_start: int
-    token_end: int
-    label: str
-
-
-class Option(msgspec.Struct, gc=False):
-    id: str
-    text: str
-
-
 def token_list(tokens: Tokens, start: int, end: int) -> tuple[list[Token], list[int], list[int]]:
     """Prodigy's `tokens` for text[start:end], and the token starts and ends (document offsets) of its spans."""
-    texts, spaces, firsts, lasts = tokens.split(start, end)
-    return (list(map(Token, texts, [s - start for s in firsts], [e - start for e in lasts], range(len(texts)),
-                     spaces)), firsts, lasts)
+    units = tokens.units(start, end)
+    text = tokens.text
+    return ([Token(text[s:e], s - start, e - start, k, ws) for k, (s, e, ws) in enumerate(units)],
+            [s for s, _, _ in units], [e for _, e, _ in units])
 
 
 def write(units: Iterable[Unit], labels: list[str]) -> bytes:
-    """One task per unit."""
     tokens_of = functools.cache(token_list)  # the sentence's for every annotator
 
     @functools.cache
-    def choices(names: tuple[str, ...]) -> tuple[list[Option], list[str]]:
+    def choices(names: tuple[str, ...]) -> tuple[list[dict], list[str]]:
         """The options of a task (its annotator's label set) and what of them its task hash covers."""
-        return [Option(name, name) for name in names], ["\x1f".join(names)] if names else []
+        return [{"id": name, "text": name} for name in names], ["\x1f".join(names)] if names else []
 
     def task(u: Unit) -> dict:
         v = u.view
@@ -76,25 +62,16 @@ def write(units: Iterable[Unit], labels: list[str]) -> bytes:
         text = v.doc.text[o:u.end]
         tokens, firsts, lasts = tokens_of(v.tokens, o, u.end)
         options, hashed_labels = choices(tuple(v.universe or labels))
-        kept = without_overlaps(u.spans)[0]  # Prodigy's `spans` are entities: no two may overlap
-        spans = [TaskSpan(s.start - o, s.end - o, firsts.index(s.start), lasts.index(s.end), s.label) for s in kept]
+        kept = u.entities  # Prodigy's `spans` are entities: no two may overlap
+        spans = [{"start": s.start - o, "end": s.end - o, "token_start": firsts.index(s.start),
+                  "token_end": lasts.index(s.end), "label": s.label} for s in kept]
         input_hash = hash32(text)
         hashed = "\x1f".join([str(input_hash), *[f"{s.start - o},{s.end - o},{s.label}" for s in kept],
                               *hashed_labels])
-        stamp = v.touched.get(u.index, "") if u.index is not None else v.updated
-        return {
-            "text": text,
-            "tokens": tokens,
-            "spans": spans,
-            "accept": labels_of(u),
-            "options": options,
-            "meta": unit_meta(u),
-            "notes": notes_of(u),
-            "_input_hash": input_hash,
-            "_task_hash": hash32(hashed),
-            "answer": "accept" if u.reviewed else "ignore",  # model output nobody read is no example
-            "_annotator_id": v.annotator,
-            "_timestamp": epoch(stamp or v.updated),
-        }
+        touched, updated = v.times
+        return {"text": text, "tokens": tokens, "spans": spans, "accept": u.labels, "options": options,
+                "meta": u.meta, "notes": u.notes, "_input_hash": input_hash, "_task_hash": hash32(hashed),
+                "answer": "accept" if u.reviewed else "ignore",  # model output nobody read is no example
+                "_annotator_id": v.annotator, "_timestamp": epoch(touched.get(u.index, "") or updated)}
 
     return jsonlines.lines([task(u) for u in units])

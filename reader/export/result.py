@@ -28,7 +28,7 @@ class Misaligned:
     sentence: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.doc_id}" + ("" if self.sentence is None else f" sentence {self.sentence}")
+        where = self.doc_id + ("" if self.sentence is None else f" sentence {self.sentence}")
         who = f" ({self.annotator})" if self.annotator else ""
         return f"{where} [{self.start}:{self.end}] {self.label} {self.text!r}{who}"
 
@@ -72,10 +72,9 @@ class ExportResult:
         return self.data
 
     def summary(self) -> str:
-        what = "docs" if self.binary else "records"
         labels = ", ".join(f"{name} {n}" for name, n in self.labels.items() if n) or "none"
-        text = (f"exported {self.count} {what} ({self.format}, {self.unit}) from {self.documents} documents: "
-                f"{self.spans} spans, {self.notes} notes, labels: {labels}")
+        text = (f"exported {self.count} {'docs' if self.binary else 'records'} ({self.format}, {self.unit}) from "
+                f"{self.documents} documents: {self.spans} spans, {self.notes} notes, labels: {labels}")
         if self.format in ("conll", "hf"):
             text += f"; entity labels: {', '.join(self.entity_labels) or 'none'}"
         if self.adjusted or self.dropped:

@@ -1,22 +1,18 @@
-"""What every format is built from: one annotator's view of a document, cut into units (documents or sentences).
-
-A view is the read model (`reader.annotations.AnnotatorWork`: what the session shows) in export form. Documents
-come in store order, annotators in name order; a document nobody annotated gives one view with annotator None
-(model predictions, no labels), unless `annotated_only`. Spans that cut a token are found and fixed here too.
-"""
+"""What every format is built from: one annotator's view of a document (the read model the session shows,
+`AnnotatorWork`), cut into units (documents or sentences); spans that cut a token are found and fixed here too."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from reader.annotations import READ_KEYS, AnnotatorWork, note_id
 from reader.documents import Document
-from reader.export.result import Misaligned
 from reader.export.tokens import Tokens, doc_from_units
 
 if TYPE_CHECKING:
@@ -35,42 +31,59 @@ class Span(msgspec.Struct, gc=False):
     status: str
     sentence: int
     predicted: str = ""
-    """A relabelled entity: the model's label."""
+    """A relabelled entity's model label."""
+
+
+def without_overlaps(spans: Iterable[Span]) -> tuple[list[Span], int]:
+    """The one overlap rule, for every layer that cannot hold overlapping spans (`doc.ents`, Prodigy `spans`,
+    doccano spans, BIO tags; native, `doc.spans["sc"]`, brat and Label Studio keep every span): (kept, left out),
+    the analyst's reviewed spans first, then the longest, then the earliest; no two overlap. Kept spans come in
+    text order. Spans are aligned on tokens, so overlapping characters means sharing a token."""
+    ranked = sorted(spans, key=lambda s: (s.status == "predicted", s.start - s.end, s.start))
+    starts: list[int] = []
+    kept: list[Span] = []
+    for span in ranked:
+        i = bisect_left(starts, span.start)
+        if (i and kept[i - 1].end > span.start) or (i < len(kept) and kept[i].start < span.end):
+            continue
+        starts.insert(i, span.start)
+        kept.insert(i, span)
+    return kept, len(ranked) - len(kept)
 
 
 @dataclass
 class View:
-    """One annotator's view of one document: everything the records are built from."""
+    """One annotator's view of one document (annotator None: nobody's, the model's); what only some formats
+    read is built when first read."""
 
     doc: Document
     model: str
     tokens: Tokens
     sentences: list[tuple[int, int]]
     annotator: str | None
-    tags: dict[int, list[str]]
-    """Labels per sentence, in label-set order."""
-    notes: dict[int, list[dict]]
-    doc_notes: list[dict]
     spans: list[Span]
     work: AnnotatorWork
     records: dict[str, dict]
     """As stored: the native format reads an adjudicated record's `from`/`versions`."""
     universe: list[str] = field(default_factory=list)
-    """The labels its cats name: the label set in use, then the ones this annotator tagged beyond it (never a
-    label only someone else used: it was no question asked of this annotator)."""
+    """The labels its cats name: the label set, then those this annotator (not someone else) tagged beyond it."""
 
-    @functools.cached_property
-    def _times(self) -> tuple[dict[int, str], str]:
-        return self.work.changed()  # only for the formats that need it
+    @cached_property
+    def tags(self) -> dict[int, list[str]]:
+        """Labels per sentence, in label-set order."""
+        return self.work.tagged()
 
-    @property
-    def touched(self) -> dict[int, str]:
-        """Sentences with a tag, a note or an entity decision -> latest `updated` time among them."""
-        return self._times[0]
+    @cached_property
+    def notes(self) -> dict[int, list[dict]]:
+        return {i: [note_entry(r, self.sentences[i]) for r in self.work.sentence_notes(i)] for i in self.work.notes}
 
-    @property
-    def updated(self) -> str:
-        return self._times[1]
+    @cached_property
+    def doc_notes(self) -> list[dict]:
+        return [note_entry(r) for r in self.work.document_note_list()]
+
+    @cached_property
+    def times(self) -> tuple[dict[int, str], str]:
+        return self.work.changed()
 
 
 @dataclass
@@ -85,6 +98,43 @@ class Unit:
     """Its annotator reviewed it (`AnnotatorWork.reviewed`); else it holds model output nobody read."""
     first: bool = False
     """The first sentence unit of its view: it carries the document's notes."""
+
+    @cached_property
+    def entities(self) -> list[Span]:
+        """Its spans without overlaps (`without_overlaps`), read once alignment is done."""
+        return without_overlaps(self.spans)[0]
+
+    @property
+    def labels(self) -> list[str]:
+        tags = self.view.tags
+        if self.index is not None:
+            return tags.get(self.index, [])
+        return list(dict.fromkeys(n for i in sorted(tags) for n in tags[i]))
+
+    @property
+    def notes(self) -> list[dict]:
+        """A sentence unit's notes with offsets relative to it, as its spans; the first one also carries the
+        document's notes (`"target": "document"`), so a sentence export loses none."""
+        v = self.view
+        if self.index is None:
+            return [*v.doc_notes, *(n for i in sorted(v.notes) for n in v.notes[i])]
+        notes = [{**n, "start": n["start"] - self.start, "end": n["end"] - self.start} if "start" in n else n
+                 for n in v.notes.get(self.index, [])]
+        return [*({**n, "target": "document"} for n in v.doc_notes), *notes] if self.first else notes
+
+    @property
+    def note_count(self) -> int:
+        """len(notes), without building them."""
+        work = self.view.work
+        if self.index is None:
+            return len(work.document_notes) + sum(map(len, work.notes.values()))
+        return len(work.notes.get(self.index, ())) + (len(work.document_notes) if self.first else 0)
+
+    @property
+    def meta(self) -> dict:
+        v = self.view
+        return {"doc_id": v.doc.id, "sentence": self.index, "start": self.start, "end": self.end,
+                "source": v.doc.meta.get("source"), "annotator": v.annotator}
 
 
 def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
@@ -106,35 +156,25 @@ def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
     return note
 
 
-def view(doc: Document, model: str, tokens: Tokens, sentences: list, predicted: list, annotator: str | None,
-         records: dict[str, dict], labels: list[str]) -> View:
-    """The export view of one annotator's records, read through `AnnotatorWork`."""
-    work = AnnotatorWork(records, sentences, labels)
-    tags = work.tagged()
-    notes = {i: [note_entry(r, sentences[i]) for r in work.sentence_notes(i)] for i in work.notes}
-    doc_notes = [note_entry(r) for r in work.document_note_list()]
-    spans = [Span(m[0], m[1], m[2], m[3], work.sentence_of(m[0], m[1]) or 0, m[4] if m[3] == "relabelled" else "")
-             for m in work.entities(predicted)]
-    return View(doc, model, tokens, sentences, annotator, tags, notes, doc_notes, spans, work, records)
-
-
 def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated_only: bool,
           progress: Callable[[int], None] | None) -> Iterator[View]:
+    """Documents in store order, annotators in name order; a document nobody annotated gives one view with
+    annotator None, unless `annotated_only`."""
     labels = workspace.labels.names
     for doc_id in ids:
         names = [n for n in workspace.annotators(doc_id) if annotator is None or n == annotator]
         tables = [(name, table) for name in names if (table := workspace.records(doc_id, name, READ_KEYS))]
-        if annotated_only and not tables:
-            if progress:
-                progress(1)
-            continue
-        if not tables:
+        if not tables and not annotated_only:
             tables = [(None, {})]
-        doc = workspace.document(doc_id)
-        model, starts, ends, sentences, predicted = workspace.analysis_parts(doc)
-        tokens = Tokens(doc.text, starts, ends)
-        for name, table in tables:
-            yield view(doc, model, tokens, sentences, predicted, name, table, labels)
+        if tables:
+            doc = workspace.document(doc_id)
+            model, starts, ends, sentences, predicted = workspace.analysis_parts(doc)
+            tokens = Tokens(doc.text, starts, ends)
+        for name, records in tables:
+            work = AnnotatorWork(records, sentences, labels)
+            spans = [Span(s, e, label, status, work.sentence_of(s, e) or 0, was if status == "relabelled" else "")
+                     for s, e, label, status, was, _ in work.entities(predicted)]
+            yield View(doc, model, tokens, sentences, name, spans, work, records)
         if progress:
             progress(1)
 
@@ -160,31 +200,26 @@ def units(views: list[View], unit: str, keeps_rejected: bool, annotated_only: bo
             done = v.annotator is not None and v.work.done
             if reviewed_only and not done:
                 left_out += 1
-                continue
-            out.append(Unit(v, None, 0, len(v.doc.text), spans, done))
+            else:
+                out.append(Unit(v, None, 0, len(v.doc.text), spans, done))
             continue
         reviewed = v.work.reviewed() if v.annotator is not None else set()
         by_sentence: dict[int, list[Span]] = {}
         for span in spans:
             by_sentence.setdefault(span.sentence, []).append(span)
+        first = True
         for index, (start, end) in enumerate(v.sentences):
             if index not in reviewed and (annotated_only or reviewed_only):
                 left_out += reviewed_only
                 continue
-            out.append(Unit(v, index, start, end, by_sentence.get(index, []), index in reviewed,
-                            first=not out or out[-1].view is not v))
+            out.append(Unit(v, index, start, end, by_sentence.get(index, []), index in reviewed, first))
+            first = False
     return out, left_out
 
 
 def misaligned(units: list[Unit]) -> list[tuple[Unit, Span]]:
-    """Spans outside their unit or not on token boundaries."""
     return [(u, s) for u in units for s in u.spans
             if not (u.start <= s.start and s.end <= u.end and u.view.tokens.aligned(s.start, s.end))]
-
-
-def describe(bad: list[tuple[Unit, Span]]) -> list[Misaligned]:
-    return [Misaligned(u.view.doc.id, u.view.annotator, s.start, s.end, s.label, u.view.doc.text[s.start:s.end],
-                       u.index) for u, s in bad]
 
 
 def snap(doc: Any, start: int, end: int, mode: str) -> tuple[int, int] | None:
@@ -198,54 +233,21 @@ def snap(doc: Any, start: int, end: int, mode: str) -> tuple[int, int] | None:
 def adjust(bad: list[tuple[Unit, Span]], mode: str, vocab: Any) -> tuple[int, int]:
     """Move misaligned spans onto token boundaries with spaCy's char_span; (adjusted, dropped)."""
     docs: dict[tuple[str, int, int], Any] = {}
-    adjusted = 0
     gone: set[int] = set()
     for u, span in bad:
         key = (u.view.doc.id, u.start, u.end)
-        doc = docs.get(key)
-        if doc is None:
-            doc = docs[key] = doc_from_units(vocab, u.view.doc.text, u.view.tokens.units(u.start, u.end))
-        snapped = snap(doc, max(span.start, u.start) - u.start, min(span.end, u.end) - u.start, mode)
+        if key not in docs:
+            docs[key] = doc_from_units(vocab, u.view.doc.text, u.view.tokens.units(u.start, u.end))
+        snapped = snap(docs[key], max(span.start, u.start) - u.start, min(span.end, u.end) - u.start, mode)
         if snapped is None:
             gone.add(id(span))
-            continue
-        span.start, span.end = snapped[0] + u.start, snapped[1] + u.start
-        adjusted += 1
+        else:
+            span.start, span.end = snapped[0] + u.start, snapped[1] + u.start
     for u in {id(u): u for u, _ in bad}.values():
         u.spans = sorted((s for s in u.spans if id(s) not in gone), key=lambda s: (s.start, s.end))
-    return adjusted, len(gone)
-
-
-# --- what several formats put in a record ------------------------------------------------------------------
+    return len(bad) - len(gone), len(gone)
 
 
 def document_meta(doc: Document, annotator: str | None) -> dict:
-    meta = {key: doc.meta.get(key) for key in META_ORDER}
-    for key in sorted(k for k in doc.meta if k not in META_ORDER):
-        meta[key] = doc.meta[key]
-    meta["annotator"] = annotator
-    return meta
-
-
-def labels_of(u: Unit) -> list[str]:
-    v = u.view
-    if u.index is not None:
-        return v.tags.get(u.index, [])
-    return list(dict.fromkeys(n for i in sorted(v.tags) for n in v.tags[i]))
-
-
-def notes_of(u: Unit) -> list[dict]:
-    """A sentence unit's notes with offsets relative to it, as its spans; the first one also carries the
-    document's notes (`"target": "document"`), so a sentence export loses none."""
-    v = u.view
-    if u.index is None:
-        return [*v.doc_notes, *(n for i in sorted(v.notes) for n in v.notes[i])]
-    notes = [{**n, "start": n["start"] - u.start, "end": n["end"] - u.start} if "start" in n else n
-             for n in v.notes.get(u.index, [])]
-    return [*({**n, "target": "document"} for n in v.doc_notes), *notes] if u.first else notes
-
-
-def unit_meta(u: Unit) -> dict:
-    v = u.view
-    return {"doc_id": v.doc.id, "sentence": u.index, "start": u.start, "end": u.end,
-            "source": v.doc.meta.get("source"), "annotator": v.annotator}
+    rest = {key: doc.meta[key] for key in sorted(doc.meta) if key not in META_ORDER}
+    return {**{key: doc.meta.get(key) for key in META_ORDER}, **rest, "annotator": annotator}
