@@ -298,6 +298,34 @@ probe_accept_entity = _decision_probe("accepted")
 probe_reject_entity = _decision_probe("rejected")
 
 
+def _mentions_probe(action: str, status: str):
+    def probe(s, key):
+        s.at_top()
+        s.do("reader.next-entity")
+        s.wait(lambda sc: ENTITY.search(sc.splitlines()[-2]) is not None, "on an entity")
+        s.press(key)
+        s.wait(lambda sc: f"saved: {action}: " in sc and "mention" in sc, f"every mention {status}")
+        assert any(r["kind"] == "entity" and r.get("status") == status for r in s.records())
+        s.do("reader.undo")  # one step takes every mention back
+        s.wait(lambda sc: not any(r["kind"] == "entity" and r.get("status") == status for r in s.records()),
+               "one undo takes every mention back")
+    return probe
+
+
+probe_entity_accept_all = _mentions_probe("accept", "accepted")
+probe_entity_reject_all = _mentions_probe("reject", "rejected")
+
+
+def probe_entity_relabel_all(s, key):
+    s.at_top()
+    s.do("reader.next-entity")
+    s.wait(lambda sc: ENTITY.search(sc.splitlines()[-2]) is not None, "on an entity")
+    s.press(key)
+    s.wait(lambda sc: "Label for every" in sc, "the label picker opens for every mention")
+    s.press("escape")
+    s.wait(lambda sc: "Label for every" not in sc, "Esc closes it")
+
+
 def probe_relabel_entity(s, key):
     s.at_top()
     s.do("reader.next-entity")
