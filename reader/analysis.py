@@ -218,7 +218,8 @@ def _keep_possessives(nlp: Language) -> None:
 def model_name(nlp: Language) -> str:
     if not nlp.meta.get("name") or nlp.meta.get("name") == "pipeline":
         return f"blank:{nlp.meta.get('reader_lang') or nlp.lang}"
-    return f"{nlp.lang}_{nlp.meta['name']}@{nlp.meta.get('version', 'unknown')}"
+    name = f"{nlp.lang}_{nlp.meta['name']}@{nlp.meta.get('version', 'unknown')}"
+    return f"{name}+{nlp.meta['reader_model']}" if nlp.meta.get("reader_model") else name  # a trained entity model
 
 
 def normalise_for_model(text: str) -> str:

@@ -28,6 +28,8 @@ from reader.store import atomic_write, decode_name, encode_name, fsync_dir
 from reader.untrusted import check_name
 
 META = "meta.json"
+ACTIVE = "active.json"
+"""In the models folder: {task: name} of the models in use (git-ignored with them: each machine trains its own)."""
 PIPELINE = "pipeline"
 THRESHOLD = 0.5
 """A label is suggested (and counted as predicted when scoring) from this probability up."""
@@ -70,13 +72,21 @@ def examples(works: Iterable[tuple[Document, AnnotatorWork]]) -> list[Example]:
     return out
 
 
+def held_out(doc_ids: Iterable[str]) -> set[str]:
+    """One document in HOLD_OUT, chosen by a hash of its id (stable as the store grows); none of fewer than 2."""
+    ordered = sorted(set(doc_ids), key=lambda d: hashlib.sha1(d.encode()).hexdigest())
+    if len(ordered) < 2:
+        return set()
+    return set(ordered[:: HOLD_OUT]) if len(ordered) >= HOLD_OUT else {ordered[0]}
+
+
 def split(items: Sequence[Example]) -> tuple[list[Example], list[Example]]:
-    """(training, held out): one document in HOLD_OUT, chosen by a hash of its id (stable as the store grows)."""
-    doc_ids = sorted({e.doc_id for e in items}, key=lambda d: hashlib.sha1(d.encode()).hexdigest())
-    if len(doc_ids) < 2:
-        raise ModelError(f"the tags are in {len(doc_ids)} document(s): at least 2 are needed, one to train on and "
+    """(training, held out), whole documents held out (`held_out`)."""
+    held = held_out(e.doc_id for e in items)
+    if not held:
+        count = len({e.doc_id for e in items})
+        raise ModelError(f"the tags are in {count} document(s): at least 2 are needed, one to train on and "
                          "one to hold out for the scores")
-    held = set(doc_ids[:: HOLD_OUT]) if len(doc_ids) >= HOLD_OUT else {doc_ids[0]}
     return [e for e in items if e.doc_id not in held], [e for e in items if e.doc_id in held]
 
 
@@ -182,11 +192,16 @@ def score(nlp: Any, items: Sequence[Example], labels: Sequence[str]) -> dict[str
     for label in labels:
         counts = Counter((c.get(label, 0.0) >= THRESHOLD, label in e.labels) for e, c in zip(items, cats, strict=True))
         tp, fp, fn = counts[True, True], counts[True, False], counts[False, True]  # (guess, truth)
-        p = tp / (tp + fp) if tp + fp else None
-        r = tp / (tp + fn) if tp + fn else None
-        f = 2 * p * r / (p + r) if p is not None and r is not None and p + r else (0.0 if p == 0 or r == 0 else None)
-        out[label] = {"p": _round(p), "r": _round(r), "f": _round(f), "n": tp + fn}
+        out[label] = {**prf(tp, fp, fn), "n": tp + fn}
     return out
+
+
+def prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
+    """Precision, recall and F1, rounded; None where undefined (nothing guessed, nothing to find)."""
+    p = tp / (tp + fp) if tp + fp else None
+    r = tp / (tp + fn) if tp + fn else None
+    f = 2 * p * r / (p + r) if p is not None and r is not None and p + r else (0.0 if p == 0 or r == 0 else None)
+    return {"p": _round(p), "r": _round(r), "f": _round(f)}
 
 
 def _round(x: float | None) -> float | None:
@@ -273,6 +288,16 @@ class ModelInfo:
     def created(self) -> str:
         return str(self.meta.get("created", ""))
 
+    @property
+    def task(self) -> str:
+        """`textcat` (sentence labels, the first kind of model, whose meta names no task) or `ner` (entities)."""
+        return str(self.meta.get("task", "textcat"))
+
+    @property
+    def identity(self) -> str:
+        """What the model is, for the analysis cache key: retrained in place, it is another model."""
+        return f"{self.name}@{self.created}~{hashlib.sha1(repr(sorted(self.meta.items())).encode()).hexdigest()[:12]}"
+
 
 def read_meta(folder: Path, name: str) -> dict:
     """A model's checked meta.json; ModelError (one line) when missing or damaged."""
@@ -310,21 +335,72 @@ def models(folder: Path) -> tuple[list[ModelInfo], list[str]]:
     return found, damaged
 
 
-def find(folder: Path, name: str | None) -> ModelInfo:
-    """The model called `name`, or the newest usable one; ModelError (one line) otherwise."""
+def find(folder: Path, name: str | None, task: str | None = "textcat") -> ModelInfo:
+    """The model called `name` (of `task`, unless None), or the active one of `task`; ModelError (one line)."""
+    if name is None:
+        found = active(folder, task or "textcat")
+        if found is None:
+            damaged = models(folder)[1]
+            raise ModelError(damaged[0] if damaged else "no trained model in the store: train one with reader train")
+        return found
+    path = folder / encode_name(check_name(name, "model name", ModelError), "model name")
+    if not path.is_dir():
+        known = [m.name for m in models(folder)[0]]
+        raise ModelError(f"no model {name!r} in the store" + (f" (models: {', '.join(known)})" if known else
+                                                              ": train one with reader train"))
+    info = ModelInfo(name, path, read_meta(path, name))
+    if task is not None and info.task != task:
+        kind = "an entity model" if info.task == "ner" else "a sentence classifier"
+        raise ModelError(f"model {name!r} is {kind}, not what this needs")
+    return info
+
+
+def active_names(folder: Path) -> dict[str, str]:
+    """{task: model name} chosen with `reader models use` (or by training); a damaged file chooses nothing."""
+    with contextlib.suppress(OSError, ValueError):
+        names = msgspec.json.decode((folder / ACTIVE).read_bytes())
+        if isinstance(names, dict):
+            return {k: v for k, v in names.items() if isinstance(k, str) and isinstance(v, str)}
+    return {}
+
+
+def active(folder: Path, task: str) -> ModelInfo | None:
+    """The model in use for `task`: the one chosen, else (sentence classifiers only) the newest; a chosen model
+    that is gone or damaged is none (entities then come from the base pipeline)."""
+    name = active_names(folder).get(task)
     if name is not None:
-        path = folder / encode_name(check_name(name, "model name", ModelError), "model name")
-        if not path.is_dir():
-            known = [m.name for m in models(folder)[0]]
-            raise ModelError(f"no model {name!r} in the store" + (f" (models: {', '.join(known)})" if known else
-                                                                  ": train one with reader train"))
-        return ModelInfo(name, path, read_meta(path, name))
-    found, damaged = models(folder)
-    if found:
-        return found[0]
-    if damaged:
-        raise ModelError(damaged[0])
-    raise ModelError("no trained model in the store: train one with reader train")
+        with contextlib.suppress(ModelError):
+            return find(folder, name, task)
+        return None
+    if task != "textcat":
+        return None
+    return next((m for m in models(folder)[0] if m.task == task), None)
+
+
+def use(folder: Path, info: ModelInfo | None, task: str) -> None:
+    """Make `info` the model in use for `task` (None: none, the base pipeline)."""
+    names = active_names(folder)
+    if info is None:
+        names.pop(task, None)
+    else:
+        names[task] = info.name
+    try:
+        atomic_write(folder / ACTIVE, msgspec.json.encode(names, order="sorted") + b"\n")
+    except OSError as exc:
+        raise ModelError(f"cannot choose the model in {folder}: {exc.strerror or exc}") from None
+
+
+def remove(folder: Path, info: ModelInfo) -> None:
+    """Delete a model: renamed away first (a reader never loads half of one), then deleted; no longer in use."""
+    if active_names(folder).get(info.task) == info.name:
+        use(folder, None, info.task)
+    gone = folder / f".{info.path.name}.{secrets.token_hex(4)}.old"
+    try:
+        os.replace(info.path, gone)
+        fsync_dir(folder)
+    except OSError as exc:
+        raise ModelError(f"cannot remove model {info.name!r}: {exc.strerror or exc}") from None
+    shutil.rmtree(gone, ignore_errors=True)
 
 
 def load(info: ModelInfo) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -61,6 +62,9 @@ class Damage:
                 "or restore it (for example from git)")
 
 
+_UNREAD = object()
+
+
 class Workspace:
     @classmethod
     def open(cls, root: Path, *, read_only: bool = False, **options: Any) -> Workspace:
@@ -84,6 +88,8 @@ class Workspace:
         self._damage: dict[tuple[str, str], Damage] = {}
         self._part_keys: dict[str, str] = {}  # `analysis_parts`' cache keys by language
         self._classifiers: dict[tuple[str, str], Any] = {}
+        self._entity_model: Any = _UNREAD  # `reader.suggest.ModelInfo` of the entity model in use, read once
+        self.entity_model_problem = ""  # why the chosen entity model is not used (one line), if it is not
 
     # --- the store: the app, the CLI and export reach it only through these (tests/test_architecture.py) ---
 
@@ -229,10 +235,42 @@ class Workspace:
                        len(sentences) if analysis else None, len(work.tagged()), work.counts.get("note", 0),
                        work.counts.get("entity", 0), str(meta.get("sitename", "")), work.done)
 
+    def entity_model(self, lang: str) -> Any:
+        """The trained entity model in use for a language (`reader models use`), unless --model chose a pipeline;
+        one that is gone or damaged is none, and `entity_model_problem` says why."""
+        if self.model is not None:
+            return None
+        if self._entity_model is _UNREAD:
+            self._entity_model = None
+            if (self.models_folder() / "active.json").exists():  # the usual store has none: nothing to import
+                from reader import suggest
+
+                if name := suggest.active_names(self.models_folder()).get("ner"):
+                    try:
+                        self._entity_model = suggest.find(self.models_folder(), name, "ner")
+                    except suggest.ModelError as exc:
+                        self._entity_model_failed(str(exc))
+        found = self._entity_model
+        return found if found is not None and found.meta.get("lang", "fr") == lang else None
+
+    def _entity_model_failed(self, reason: str) -> None:
+        self._entity_model = None
+        self.entity_model_problem = f"{reason.rstrip('.')}; entities come from the base pipeline"
+
+    def base_pipeline(self, lang: str) -> str | None:
+        """The spaCy pipeline for a language: --model, else the best installed one."""
+        return an.choose_pipeline(lang, self.model)
+
     def pipeline_for(self, doc: Document) -> str | None:
-        return an.choose_pipeline(doc.lang, self.model)
+        if (model := self.entity_model(doc.lang)) is not None:
+            from reader.suggest import PIPELINE
+
+            return str(model.path / PIPELINE)
+        return self.base_pipeline(doc.lang)
 
     def cache_key(self, doc: Document) -> str:
+        if (model := self.entity_model(doc.lang)) is not None:  # named by its meta: hashing its files is slow
+            return f"model-{model.identity}+{an.ANALYSIS_VERSION}"
         return an.cache_key(self.pipeline_for(doc), doc.lang)
 
     def cached_analysis(self, doc: Document, *, any_pipeline: bool = False) -> an.Analysis | None:
@@ -249,22 +287,36 @@ class Workspace:
         return None
 
     def pipeline(self, doc: Document) -> Any:
-        """The loaded spaCy pipeline for a document's language, loaded once per process (thread-safe)."""
+        """The loaded spaCy pipeline for a document's language, loaded once per process (thread-safe); an entity
+        model that does not load gives way to the base pipeline."""
         name = self.pipeline_for(doc)
         key = (name, doc.lang if name is None else "")
         with self._lock:
             if key not in self._pipelines:
-                self._pipelines[key] = an.load_pipeline(name, doc.lang)
+                try:
+                    self._pipelines[key] = an.load_pipeline(name, doc.lang)
+                except an.AnalysisError as exc:
+                    if self.entity_model(doc.lang) is None:
+                        raise
+                    self._entity_model_failed(str(exc))
+                    return self.pipeline(doc)
             return self._pipelines[key]
 
     def analysis(self, doc: Document, progress: Callable[[float], None] | None = None) -> tuple[an.Analysis, bool]:
-        """(analysis, from_cache); without --model, one cached by another pipeline: the tags were made on it."""
-        cached = self.cached_analysis(doc, any_pipeline=self.model is None)
+        """(analysis, from_cache); without --model, one cached by another pipeline: the tags were made on it (but
+        not instead of the entity model's: it splits sentences as its base does, and its entities are the point)."""
+        cached = self.cached_analysis(doc, any_pipeline=self.model is None and self.entity_model(doc.lang) is None)
         if cached is not None:
             return cached, True
         if self.analysis_process is not None:
-            result, encoded = self.analysis_process.analyse(self.pipeline_for(doc), doc.lang, doc.text, progress,
-                                                            tag=doc.id)
+            try:
+                result, encoded = self.analysis_process.analyse(self.pipeline_for(doc), doc.lang, doc.text,
+                                                                progress, tag=doc.id)
+            except an.AnalysisError as exc:
+                if self.entity_model(doc.lang) is None:
+                    raise
+                self._entity_model_failed(str(exc))
+                return self.analysis(doc, progress)
         else:
             result, encoded = an.analyse(self.pipeline(doc), doc.text, progress), None
         self._cache(doc, result, encoded=encoded)
@@ -301,8 +353,9 @@ class Workspace:
                 results[doc.id] = cached
                 advance(1)
         for group in todo.values():
+            nlp = self.pipeline(group[0])
             key = self.cache_key(group[0])  # the same for the whole group: same pipeline and language
-            analysed = an.analyse_many(self.pipeline(group[0]), (d.text for d in group), n_process=n_process)
+            analysed = an.analyse_many(nlp, (d.text for d in group), n_process=n_process)
             for doc, result in zip(group, analysed, strict=True):
                 self._cache(doc, result, key)
                 results[doc.id] = result
@@ -344,11 +397,36 @@ class Workspace:
 
         return suggest.models(self.models_folder())
 
-    def find_model(self, name: str | None = None):
-        """The model called `name` (else the newest); `reader.suggest.ModelError` when missing or damaged."""
+    def find_model(self, name: str | None = None, task: str | None = "textcat"):
+        """The model called `name` (else the active one of `task`); `reader.suggest.ModelError` when missing or
+        damaged, or of another task."""
         from reader import suggest
 
-        return suggest.find(self.models_folder(), name)
+        return suggest.find(self.models_folder(), name, task)
+
+    def suggestion_model(self) -> tuple[Any, list[str]]:
+        """(the sentence classifier in use or None; one line per damaged model folder)."""
+        from reader import suggest
+
+        damaged = self.models()[1]
+        return suggest.active(self.models_folder(), "textcat"), damaged
+
+    def use_model(self, name: str | None, task: str = "ner") -> Any:
+        """Make a model the one in use for its task (None: no entity model, the base pipeline)."""
+        from reader import suggest
+
+        info = None if name is None else self.find_model(name, None)
+        suggest.use(self.models_folder(), info, info.task if info else task)
+        self._entity_model = _UNREAD
+        return info
+
+    def remove_model(self, name: str) -> Any:
+        from reader import suggest
+
+        info = self.find_model(name, None)
+        suggest.remove(self.models_folder(), info)
+        self._entity_model = _UNREAD
+        return info
 
     def works(self, annotator: str) -> Iterator[tuple[Document, AnnotatorWork]]:
         """Each document `annotator` has records for, with their work on it; sentences are read only when asked."""
@@ -369,6 +447,34 @@ class Workspace:
 
         return suggest.train(self.works(annotator), self.labels.names, self.models_folder(), annotator, name,
                              **options)
+
+    def train_entities(self, annotator: str, name: str, *, use: bool = False, **options: Any) -> Any:
+        """Fine-tune the base pipeline's recogniser on `annotator`'s reviewed entities (`reader.ner.train`); the
+        model becomes the one in use when it scores at least as well as the one in use, or with `use`."""
+        from reader import ner, suggest
+
+        lang = "fr"
+        base = self.base_pipeline(lang)
+        if base is None:
+            raise suggest.ModelError(f"no spaCy pipeline with an entity recogniser is installed for {lang!r}")
+        current = self.entity_model(lang)
+        works, skip = [], {}
+        for doc, work in self.works(annotator):
+            if doc.lang == lang and (work.done or work.decisions):
+                works.append((doc, work, [tuple(e) for e in self.analysis_parts(doc)[4]]))
+                skip[doc.id] = None if work.done else [work.sentences[i] for i in sorted(work.reviewed())]
+
+        def unreviewed() -> Iterator[tuple[str, str, list]]:  # a stable order, whatever the store's
+            for doc_id in sorted(self.document_ids(), key=lambda d: hashlib.sha1(d.encode()).hexdigest()):
+                if (doc_id not in skip or skip[doc_id] is not None) and (doc := self.document(doc_id)).lang == lang:
+                    yield doc_id, doc.text, skip.get(doc_id) or []
+
+        trained = ner.train(works, unreviewed(), base, self.models_folder(), annotator, name,
+                            active=(current.name, current.path / suggest.PIPELINE) if current else None, **options)
+        trained.meta["active"] = use or ner.better(trained.meta)
+        if trained.meta["active"]:
+            self.use_model(name)
+        return trained
 
     def default_training_source(self) -> str:
         """Whose tags `reader train` learns from by default: `gold` when it exists, else this annotator."""

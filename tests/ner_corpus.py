@@ -143,3 +143,34 @@ def document(rng: random.Random, sentences: int = 8) -> Document:
 def documents(count: int, seed: int = 0, sentences: int = 8) -> list[Document]:
     rng = random.Random(seed)
     return [document(rng, sentences) for _ in range(count)]
+
+
+def correct(ws, doc_id: str, gold: Document, annotator: str, *, done: bool = True) -> dict[str, int]:
+    """Do what an analyst does on `doc_id` (the text of `gold`): keep what the model got right, relabel what it
+    labelled wrong, reject what is no entity (or has the wrong bounds), add what it missed; then mark it done.
+    Returns the decisions per action."""
+    doc = ws.document(doc_id)
+    analysis, _ = ws.analysis(doc)
+    predicted = {(e.start, e.end): e.label for e in analysis.entities}
+    wanted = {(s, e): label for s, e, label in gold.entities}
+    session = ws.session(doc, annotator)
+    actions: dict[str, int] = {}
+
+    def decide(span: tuple[int, int], action: str, label: str | None = None) -> None:
+        session.set_entity(*span, action, label, predicted=predicted, tokens=analysis.tokens)
+        actions[action] = actions.get(action, 0) + 1
+
+    with session.batch("correct"):
+        for span, label in predicted.items():
+            if wanted.get(span) == label:
+                decide(span, "accept")
+            elif span in wanted:
+                decide(span, "relabel", wanted[span])
+            else:
+                decide(span, "reject")
+        for span, label in wanted.items():
+            if span not in predicted:
+                decide(span, "add", label)
+        if done:
+            session.set_done(True)
+    return actions

@@ -37,24 +37,24 @@ class SuggestionActions:
 
     @work(thread=True, exclusive=True, group="suggestions")
     def load_suggestions(self, doc: Document, sentences: list[tuple[int, int]]) -> None:
-        """The newest trained model's suggestions, from the analysis child; a damaged model is one line."""
+        """The active sentence classifier's suggestions, from the analysis child; a damaged model is one line."""
         from reader import uncertain
         from reader.suggest import ModelError
 
         workspace = self.reader_app.workspace
-        found, damaged = workspace.models()
-        if not found and damaged:
+        model, damaged = workspace.suggestion_model()
+        if model is None and damaged:
             self.post_message(SuggestionsFailed(doc.id, damaged[0]))
-        if not found:
+        if model is None:
             return
         try:
-            cats = uncertain.suggestions(workspace, found[0], doc, sentences)
+            cats = uncertain.suggestions(workspace, model, doc, sentences)
         except AnalysisCancelled:
             return
         except (AnalysisError, ModelError) as exc:
             self.post_message(SuggestionsFailed(doc.id, str(exc)))
         else:
-            self.post_message(SuggestionsReady(doc.id, found[0], cats))
+            self.post_message(SuggestionsReady(doc.id, model, cats))
 
     def on_suggestions_ready(self, message: SuggestionsReady) -> None:
         if message.doc_id != self.doc.id or self.analysis is None:

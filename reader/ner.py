@@ -1,0 +1,259 @@
+"""Entity models: the base pipeline's recogniser fine-tuned on the entities analysts reviewed, with the team's
+labels. It rehearses the base model's own predictions on sentences nobody reviewed, with the team's decisions
+applied by surface, so that it does not forget what it knew (fine-tuning on corrections alone unlearns the labels
+nobody corrected). Whole documents are held out as for the sentence classifier, and the base model is scored on
+the same documents beside it. spaCy is imported inside functions: the TUI never runs them."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from reader import analysis as an
+from reader import suggest
+from reader.annotations import AnnotatorWork
+from reader.documents import Document
+from reader.suggest import ModelError, Progress, Trained, prf
+from reader.untrusted import check_name
+
+EPOCHS = 12
+LEARN_RATE = 3e-4
+"""Low: the recogniser already knows French news; a higher rate unlearns it faster than it learns the corrections."""
+REHEARSE = 3
+"""Unreviewed sentences rehearsed per reviewed one, each epoch (fewer, and held-out F1 on the base labels drops)."""
+MIN_EXAMPLES = 5
+"""Reviewed spans a label the base model lacks needs before it is learnt."""
+SEED = 0
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A sentence and its entities (offsets into `text`). `known`: the ranges whose tokens were reviewed, None when
+    all were (a done document); elsewhere the model is neither taught nor scored."""
+
+    doc_id: str
+    text: str
+    spans: tuple[tuple[int, int, str], ...]
+    known: tuple[tuple[int, int], ...] | None = None
+
+
+Work = tuple[Document, AnnotatorWork, Sequence[tuple[int, int, str]]]
+"""A document, an annotator's work on it, and the predicted entities their decisions were made on."""
+Unreviewed = tuple[str, str, Sequence[tuple[int, int]]]
+"""(doc id, text, the ranges of its sentences the annotator reviewed)."""
+
+
+def reviewed_units(works: Iterable[Work]) -> list[Unit]:
+    """Every sentence of a done document (its entities as decided: rejected ones out); elsewhere the sentences
+    holding decisions, known only where decided (an unread prediction is neither right nor wrong)."""
+    out: list[Unit] = []
+    for doc, work, predicted in works:
+        merged = work.entities(predicted)
+        for start, end in work.sentences:
+            inside = [m for m in merged if start <= m[0] and m[1] <= end and (work.done or m[5] is not None)]
+            if not work.done and not inside:
+                continue
+            spans = tuple((s - start, e - start, label) for s, e, label, status, *_ in inside if status != "rejected")
+            known = None if work.done else tuple((s - start, e - start) for s, e, *_ in inside)
+            out.append(Unit(doc.id, doc.text[start:end], spans, known))
+    return out
+
+
+def surface_decisions(works: Iterable[Work]) -> dict[str, str | None]:
+    """{lowercased surface: its label, None when rejected}, the newest decision winning: what the team said about a
+    name holds wherever it occurs (a rehearsed sentence must not teach the model's old mistake back)."""
+    stamped: dict[str, tuple[str, str | None]] = {}
+    for doc, work, predicted in works:
+        for start, end, label, status, _, ident in work.entities(predicted):
+            if ident is None:
+                continue
+            record = work.decisions[start, end]
+            stamp = record.get("updated") or record.get("created") or ""
+            surface = doc.text[start:end].lower()
+            if surface not in stamped or stamp >= stamped[surface][0]:
+                stamped[surface] = (stamp, None if status == "rejected" else label)
+    return {surface: label for surface, (_, label) in stamped.items()}
+
+
+def apply_surfaces(text: str, tokens: Sequence[tuple[int, int]], entities: Iterable[tuple[int, int, str]],
+                   decided: dict[str, str | None], pattern: re.Pattern[str] | None) -> tuple[tuple[int, int, str], ...]:
+    """The base model's entities of a sentence with the team's decisions applied where their surface occurs on
+    token boundaries: a relabelled or added surface takes its label (over what it overlaps), a rejected one goes."""
+    spans = [e for e in entities if decided.get(text[e[0]:e[1]].lower(), e[2]) is not None]
+    spans = [(s, e, decided.get(text[s:e].lower()) or label) for s, e, label in spans]
+    if pattern is not None:
+        starts, ends = {s for s, _ in tokens}, {e for _, e in tokens}
+        for match in pattern.finditer(text):
+            s, e = match.span()
+            label = decided.get(match.group().lower())
+            if label and s in starts and e in ends:
+                spans = [x for x in spans if x[1] <= s or e <= x[0]] + [(s, e, label)]
+    return tuple(sorted(spans))
+
+
+def surfaces_pattern(decided: dict[str, str | None]) -> re.Pattern[str] | None:
+    """One case-insensitive alternation of the labelled surfaces, longest first."""
+    names = sorted((s for s, label in decided.items() if label), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, names)), re.IGNORECASE) if names else None
+
+
+def split_documents(doc_ids: Iterable[str]) -> set[str]:
+    """The held-out documents: the sentence classifier's rule (`suggest.held_out`)."""
+    return suggest.held_out(sorted(set(doc_ids)))
+
+
+def score(nlp: Any, units: Sequence[Unit], labels: Sequence[str]) -> dict[str, dict]:
+    """Exact-span precision, recall and F1 per label, on the entities as the reader shows them (`an.analyse_many`
+    trims « l' » and brackets off both models alike); a prediction counts only where the tokens were reviewed.
+    `"ALL"`: micro figures over every label."""
+    counts: dict[str, Counter] = {label: Counter() for label in [*labels, "ALL"]}
+    for unit, analysis in zip(units, an.analyse_many(nlp, [u.text for u in units]), strict=True):
+        known = None if unit.known is None else set(unit.known)
+        gold = set(unit.spans)
+        guessed = {(e.start, e.end, e.label) for e in analysis.entities if known is None or (e.start, e.end) in known}
+        for outcome, spans in (("tp", gold & guessed), ("fp", guessed - gold), ("fn", gold - guessed)):
+            for *_, label in spans:
+                for name in (label, "ALL"):
+                    counts.setdefault(name, Counter())[outcome] += 1
+    return {label: {**prf(c["tp"], c["fp"], c["fn"]), "n": c["tp"] + c["fn"]} for label, c in counts.items()}
+
+
+def _example(nlp: Any, unit: Unit, labels: set[str]) -> Any:
+    """A spaCy Example; tokens outside `known`, and spans of a label not learnt (too few examples), are missing:
+    taught as nothing, they would teach that they are no entity."""
+    from spacy.training import Example, offsets_to_biluo_tags
+
+    doc = nlp.make_doc(unit.text)
+    tags = offsets_to_biluo_tags(doc, list(unit.spans))
+    def missing(tag: str, token: Any) -> bool:
+        if tag[2:] and tag[2:] not in labels:
+            return True
+        return unit.known is not None and not any(s <= token.idx and token.idx + len(token) <= e
+                                                  for s, e in unit.known)
+
+    tags = ["-" if missing(tag, token) else tag for tag, token in zip(tags, doc, strict=True)]
+    return Example.from_dict(doc, {"entities": tags})
+
+
+def fit(nlp: Any, train: Sequence[Unit], rehearsal: Sequence[Unit], labels: Sequence[str], *,
+        epochs: int = EPOCHS, progress: Progress | None = None) -> None:
+    """Fine-tune `nlp`'s recogniser in place: each epoch every reviewed sentence and REHEARSE times as many
+    rehearsed ones, the other components frozen."""
+    from spacy.util import compounding, fix_random_seed, minibatch
+
+    fix_random_seed(SEED)
+    ner = nlp.get_pipe("ner")
+    for label in labels:
+        if label not in ner.labels:
+            ner.add_label(label)
+    learnt = set(ner.labels)
+    reviewed = [_example(nlp, u, learnt) for u in train]
+    rehearsed = [_example(nlp, u, learnt) for u in rehearsal]
+    rng = random.Random(SEED)
+    per_epoch = len(reviewed) + min(len(rehearsed), REHEARSE * len(reviewed))
+    with nlp.select_pipes(enable=["ner"]):
+        optimizer = nlp.resume_training()
+        optimizer.learn_rate = LEARN_RATE
+        for epoch in range(epochs):
+            batch = reviewed + rng.sample(rehearsed, per_epoch - len(reviewed))
+            rng.shuffle(batch)
+            done = 0
+            for part in minibatch(batch, size=compounding(4.0, 32.0, 1.001)):
+                nlp.update(part, sgd=optimizer, drop=0.2, losses={})
+                done += len(part)
+                if progress:
+                    progress("training", (epoch + done / per_epoch) / epochs)
+
+
+def rehearsal_units(nlp: Any, texts: Iterable[Unreviewed], decided: dict[str, str | None], limit: int) -> list[Unit]:
+    """Up to `limit` sentences nobody reviewed, from (doc id, text, reviewed ranges) read as needed, each with the
+    base model's entities and the team's surface decisions."""
+    pattern = surfaces_pattern(decided)
+    out: list[Unit] = []
+    for doc_id, text, skip in texts:
+        if len(out) >= limit:
+            break
+        analysis = an.analyse(nlp, text)
+        starts = [s for s, _ in analysis.tokens]
+        for start, end in analysis.sentences:
+            if len(out) >= limit or any(a < end and start < b for a, b in skip):
+                continue
+            tokens = analysis.tokens[bisect_left(starts, start):bisect_left(starts, end)]
+            entities = ((e.start - start, e.end - start, e.label) for e in analysis.entities
+                        if start <= e.start and e.end <= end)
+            sentence = text[start:end]
+            out.append(Unit(doc_id, sentence, apply_surfaces(sentence, [(s - start, e - start) for s, e in tokens],
+                                                             entities, decided, pattern)))
+    return out
+
+
+def train(works: Sequence[Work], unreviewed: Iterable[Unreviewed], base: str, models: Any, annotator: str, name: str,
+          *, active: tuple[str, Any] | None = None, epochs: int = EPOCHS, progress: Progress | None = None) -> Trained:
+    """Fine-tune `base` on `annotator`'s reviewed entities and save it as `name`. `unreviewed`: documents to
+    rehearse on, read as far as needed; `active`: (name, folder) of the active entity model,
+    scored too when it is not the base. ModelError (one line) when the decisions cannot make a model."""
+    begin = time.perf_counter()
+    name = check_name(name, "model name", ModelError)
+    if progress:
+        progress("reading", 0.0)
+    units = reviewed_units(works)
+    if not any(u.spans for u in units):
+        raise ModelError(f"{annotator} has reviewed no entity in this store: decide on entities (accept, reject, "
+                         "relabel, add) or mark documents done first")
+    held = split_documents(u.doc_id for u in units)
+    if not held:
+        raise ModelError(f"the reviewed entities are in {len({u.doc_id for u in units})} document(s): at least 2 "
+                         "are needed, one to train on and one to hold out for the scores")
+    train_set = [u for u in units if u.doc_id not in held]
+    held_set = [u for u in units if u.doc_id in held]
+    nlp = an.load_pipeline(base)
+    if "ner" not in nlp.pipe_names:
+        raise ModelError(f"pipeline {base} has no entity recogniser to fine-tune")
+    known = set(nlp.get_pipe("ner").labels)
+    counts = Counter(label for u in train_set for *_, label in u.spans)
+    skipped = {label: n for label, n in sorted(counts.items()) if label not in known and n < MIN_EXAMPLES}
+    labels = sorted(known) + sorted(set(counts) - known - set(skipped))
+    base_scores = score(nlp, held_set, labels)
+    active_scores = None
+    if active is not None:
+        active_scores = score(an.load_pipeline(str(active[1])), held_set, labels)
+    decided = surface_decisions(w for w in works if w[0].id not in held)
+    if progress:
+        progress("rehearsal", 0.0)
+    rehearsal = rehearsal_units(nlp, (t for t in unreviewed if t[0] not in held), decided,
+                                2 * REHEARSE * len(train_set))
+    fit(nlp, train_set, rehearsal, labels, epochs=epochs, progress=progress)
+    if progress:
+        progress("scoring", 0.0)
+    scores = score(nlp, held_set, labels)
+    meta = {"name": name, "task": "ner", "labels": labels, "lang": nlp.lang,
+            "scores": scores, "base_scores": base_scores, "skipped": skipped,
+            "trained_on": {"annotator": annotator, "sentences": len(train_set),
+                           "documents": len({u.doc_id for u in train_set}),
+                           "entities": sum(len(u.spans) for u in train_set), "rehearsed": len(rehearsal)},
+            "held_out": {"sentences": len(held_set), "documents": len(held)},
+            "base": an.model_name(nlp), "epochs": epochs,
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if active_scores is not None:
+        meta["active_scores"] = {"name": active[0], "scores": active_scores}
+    if progress:
+        progress("saving", 0.0)
+    nlp.meta["reader_model"] = name
+    nlp.meta.pop("reader_tokenizer", None)  # prepared again on load: the norms are not saved
+    suggest.save(models, name, nlp, meta)
+    return Trained(meta, skipped, time.perf_counter() - begin)
+
+
+def better(meta: dict) -> bool:
+    """Whether a new entity model should become active: micro F1 at least that of the active one (the base model
+    when none) on its held-out documents."""
+    mine = meta["scores"].get("ALL", {}).get("f") or 0.0
+    theirs = (meta.get("active_scores") or {}).get("scores") or meta["base_scores"]
+    return mine >= (theirs.get("ALL", {}).get("f") or 0.0)
