@@ -106,10 +106,36 @@ def render_agreement(result) -> Group:
 
 
 def render_scores(meta: dict) -> FigureTable:
-    """`reader train`: held-out precision, recall and F1 per label (– where undefined)."""
-    return FigureTable("Held-out scores", ["label"], ["precision", "recall", "f1", "sentences"], [
-        ([label], [percent_text(s["p"]), percent_text(s["r"]), percent_text(s["f"]), s.get("n", "")])
+    """`reader train`: held-out precision, recall and F1 per label (– where undefined); an entity model's beside
+    the base model's on the same documents, `ALL` the micro figures."""
+    if "base_scores" not in meta:
+        return FigureTable("Held-out scores", ["label"], ["precision", "recall", "f1", "sentences"], [
+            ([label], [percent_text(s["p"]), percent_text(s["r"]), percent_text(s["f"]), s.get("n", "")])
+            for label, s in meta["scores"].items()])
+    base = meta["base_scores"]
+    return FigureTable("Held-out scores of the new model and of the base model", ["label"],
+                       ["p", "r", "f1", "base p", "base r", "base f1", "entities"], [
+        ([label], [*(percent_text(s.get(k)) for k in "prf"),
+                   *(percent_text(base.get(label, {}).get(k)) for k in "prf"), s.get("n", "")])
         for label, s in meta["scores"].items()])
+
+
+def render_models(models: Sequence, active: dict[str, str]) -> FigureTable:
+    """`reader models`: each model's task, held-out F1 (micro for entities, macro for sentence labels) beside the
+    base model's, whether it is in use, when it was made."""
+    return FigureTable("Trained models", ["model", "task", "labels"], ["f1", "base f1", "in use", "created"], [
+        ([m.name, m.task, " ".join(m.labels)],
+         [percent_text(overall(m.meta["scores"])), percent_text(overall(m.meta.get("base_scores") or {})),
+          "yes" if active.get(m.name) else "", m.created.replace("T", " ")[:16]])
+        for m in models])
+
+
+def overall(scores: dict) -> float | None:
+    """Micro F1 where the scores have it (`ALL`), else the mean of the labels' F1."""
+    if "ALL" in scores:
+        return scores["ALL"].get("f")
+    values = [s["f"] for s in scores.values() if s.get("f") is not None]
+    return sum(values) / len(values) if values else None
 
 
 def text_table(title: str, columns: dict[str, dict], rows) -> Table:

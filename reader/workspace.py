@@ -273,12 +273,15 @@ class Workspace:
             return f"model-{model.identity}+{an.ANALYSIS_VERSION}"
         return an.cache_key(self.pipeline_for(doc), doc.lang)
 
-    def cached_analysis(self, doc: Document, *, any_pipeline: bool = False) -> an.Analysis | None:
-        """The cached analysis, without loading spaCy; `any_pipeline`: else the newest by another pipeline."""
+    def cached_analysis(self, doc: Document, *, any_pipeline: bool = False,
+                        entity_models: bool = True) -> an.Analysis | None:
+        """The cached analysis, without loading spaCy; `any_pipeline`: else the newest by another pipeline (by a
+        trained entity model too, unless not `entity_models`: its entities are not the base pipeline's)."""
         keys = [self.cache_key(doc)]
         if any_pipeline:
             suffix = f"+{an.ANALYSIS_VERSION}"
-            keys += [k for k in self.store.analysis_keys(doc.id) if k.endswith(suffix) and k != keys[0]]
+            keys += [k for k in self.store.analysis_keys(doc.id) if k.endswith(suffix) and k != keys[0]
+                     and (entity_models or not k.startswith("model-"))]
         for key in keys:
             record = self.store.cached_analysis(doc.id, key)
             with contextlib.suppress(KeyError, TypeError, ValueError):  # a cache from another version: recompute
@@ -291,21 +294,22 @@ class Workspace:
         model that does not load gives way to the base pipeline."""
         name = self.pipeline_for(doc)
         key = (name, doc.lang if name is None else "")
-        with self._lock:
-            if key not in self._pipelines:
-                try:
+        try:
+            with self._lock:
+                if key not in self._pipelines:
                     self._pipelines[key] = an.load_pipeline(name, doc.lang)
-                except an.AnalysisError as exc:
-                    if self.entity_model(doc.lang) is None:
-                        raise
-                    self._entity_model_failed(str(exc))
-                    return self.pipeline(doc)
-            return self._pipelines[key]
+                return self._pipelines[key]
+        except an.AnalysisError as exc:
+            if self.entity_model(doc.lang) is None:
+                raise
+            self._entity_model_failed(str(exc))
+        return self.pipeline(doc)
 
     def analysis(self, doc: Document, progress: Callable[[float], None] | None = None) -> tuple[an.Analysis, bool]:
         """(analysis, from_cache); without --model, one cached by another pipeline: the tags were made on it (but
         not instead of the entity model's: it splits sentences as its base does, and its entities are the point)."""
-        cached = self.cached_analysis(doc, any_pipeline=self.model is None and self.entity_model(doc.lang) is None)
+        cached = self.cached_analysis(doc, any_pipeline=self.model is None and self.entity_model(doc.lang) is None,
+                                      entity_models=False)
         if cached is not None:
             return cached, True
         if self.analysis_process is not None:
@@ -410,6 +414,12 @@ class Workspace:
 
         damaged = self.models()[1]
         return suggest.active(self.models_folder(), "textcat"), damaged
+
+    def models_in_use(self) -> dict[str, str]:
+        """{model name: task} of the models in use (`reader.suggest.active`)."""
+        from reader import suggest
+
+        return {m.name: task for task in ("textcat", "ner") if (m := suggest.active(self.models_folder(), task))}
 
     def use_model(self, name: str | None, task: str = "ner") -> Any:
         """Make a model the one in use for its task (None: no entity model, the base pipeline)."""

@@ -1,5 +1,6 @@
 """Commands for a team: stats, agreement, merge and review into gold, training and suggestions."""
 
+import functools
 from typing import Annotated
 
 import typer
@@ -41,29 +42,98 @@ def stats_() -> None:
 def train_(
     source: Annotated[str | None, typer.Option("--from", help="Whose tags to learn from (default: gold when it "
                                                               "exists, else --annotator).")] = None,
-    name: Annotated[str | None, typer.Option(help="Model name (default: the --from annotator's).")] = None,
+    name: Annotated[str | None, typer.Option(help="Model name (default: the --from annotator's; NAME-ner for "
+                                                  "entities).")] = None,
+    task: Annotated[str, typer.Option(help="textcat: sentence labels; ner: the entity recogniser, fine-tuned on "
+                                           "reviewed entities.")] = "textcat",
+    use: Annotated[bool, typer.Option("--use", help="Entities: use the new model even if it scores below the one "
+                                                    "in use.")] = False,
 ) -> None:
-    """Train a sentence classifier on an annotator's tags; prints held-out scores and saves it in the store."""
+    """Train a sentence classifier (or, --task ner, an entity model) on an annotator's work; prints held-out scores
+    and saves it in the store."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from reader.tables import render_scores
+    from reader.tables import overall, render_scores
 
-    ws = open_workspace(read_only=True)  # reads tags, writes only models/ (swapped in whole)
+    if task not in ("textcat", "ner"):
+        fail(f"--task {task}: textcat (sentence labels) or ner (entities)")
+    if use and task != "ner":
+        fail("--use: a new sentence classifier is always the one in use")
+    ws = open_workspace(read_only=True)  # reads the annotations, writes only models/ (swapped in whole)
     source = check_name(source, "--from") if source else ws.default_training_source()
+    train = ws.train if task == "textcat" else functools.partial(ws.train_entities, use=use)
     with Progress(TextColumn("{task.description:<9}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
-        task = progress.add_task("reading", total=1.0)
-        trained = ws.train(source, name or source,
-                           progress=lambda stage, share: progress.update(task, description=stage, completed=share))
+        bar = progress.add_task("reading", total=1.0)
+        trained = train(source, name or (source if task == "textcat" else f"{source}-ner"),
+                        progress=lambda stage, share: progress.update(bar, description=stage, completed=share))
     warn(ws.damage())  # learnt without those files
-    warn(f"label {label} skipped: {count} tagged sentence(s) in the training documents, too few to learn from"
+    what = "tagged sentence(s)" if task == "textcat" else "reviewed entities"
+    warn(f"label {label} skipped: {count} {what} in the training documents, too few to learn from"
          for label, count in trained.skipped.items())
     meta = trained.meta
     out.print(render_scores(meta))
     on, held = meta["trained_on"], meta["held_out"]
-    say(out, f"saved model {meta['name']} ({meta['base']}, {meta['architecture']}): trained on {on['sentences']} "
-        f"sentences of {on['documents']} documents by {on['annotator']}, scored on {held['sentences']} sentences "
-        f"of {held['documents']} held-out documents, {trained.seconds:.1f} s")
+    if task == "textcat":
+        say(out, f"saved model {meta['name']} ({meta['base']}, {meta['architecture']}): trained on "
+            f"{on['sentences']} sentences of {on['documents']} documents by {on['annotator']}, scored on "
+            f"{held['sentences']} sentences of {held['documents']} held-out documents, {trained.seconds:.1f} s")
+        return
+    say(out, f"saved entity model {meta['name']} ({meta['base']}): trained on {on['entities']} entities in "
+        f"{on['sentences']} sentences of {on['documents']} documents by {on['annotator']}, rehearsed "
+        f"{on['rehearsed']} unreviewed sentences, scored on {held['documents']} held-out documents, "
+        f"{trained.seconds:.1f} s")
+    against = meta.get("active_scores") or {"name": "the base model", "scores": meta["base_scores"]}
+    figures = f"micro F1 {overall(meta['scores']) or 0:.2f} against {overall(against['scores']) or 0:.2f} " \
+        f"for {against['name']}"
+    say(out, f"in use for entities from now on ({figures})" if meta["active"] else
+        f"not in use: {figures}; reader models use {meta['name']} to use it anyway")
+
+
+@app.command("models")
+def models_(
+    action: Annotated[str | None, typer.Argument(help="use NAME or remove NAME (none: list the models).",
+                                                 show_default=False)] = None,
+    name: Annotated[str | None, typer.Argument(help="Model name.", show_default=False)] = None,
+    base: Annotated[bool, typer.Option("--base", help="With use: entities from the base pipeline again.")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per model (the contract's shape).")]
+    = False,
+) -> None:
+    """The trained models (which one is in use for suggestions and for entities); use or remove one."""
+    from reader.tables import render_models
+
+    if action is None:
+        ws = open_workspace(read_only=True)
+        found, damaged = ws.models()
+        active = ws.models_in_use()
+        if as_json:
+            for m in found:
+                write_json({"name": m.name, "task": m.task, "labels": m.labels,
+                            "scores": {k: v for k, v in m.meta["scores"].items() if k != "ALL"},
+                            "base_scores": {k: v for k, v in (m.meta.get("base_scores") or {}).items() if k != "ALL"},
+                            "active": bool(active.get(m.name)), "created": m.created})
+        elif found:
+            out.print(render_models(found, active))
+        else:
+            say(out, "no trained model in the store: train one with reader train (--task ner for entities)")
+        warn(damaged)
+        return
+    if action not in ("use", "remove"):
+        fail(f"unknown action {action!r}: use NAME or remove NAME")
+    if (name is None) == (not base or action != "use"):
+        fail("use takes a model NAME or --base" if action == "use" else "remove takes a model NAME")
+    ws = open_workspace(read_only=True)  # models/ only: it is swapped in whole, beside any open reader
+    if action == "remove":
+        info = ws.remove_model(check_name(name, "model name"))
+        say(out, f"removed {info.task} model {info.name}")
+    elif base:
+        ws.use_model(None, "ner")
+        say(out, "entities come from the base pipeline (in documents opened from now on)")
+    else:
+        info = ws.use_model(check_name(name, "model name"))
+        use_for = "entities" if info.task == "ner" else "sentence suggestions"
+        say(out, f"{info.name} is in use for {use_for} (in documents opened from now on)")
 
 
 @app.command("suggest")
