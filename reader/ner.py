@@ -31,6 +31,7 @@ REHEARSE = 3
 MIN_EXAMPLES = 5
 """Reviewed spans a label the base model lacks needs before it is learnt."""
 SEED = 0
+BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -112,16 +113,17 @@ def split_documents(doc_ids: Iterable[str]) -> set[str]:
 def score(nlp: Any, units: Sequence[Unit], labels: Sequence[str]) -> dict[str, dict]:
     """Exact-span precision, recall and F1 per label, on the entities as the reader shows them (`an.analyse_many`
     trims « l' » and brackets off both models alike); a prediction counts only where the tokens were reviewed.
-    `"ALL"`: micro figures over every label."""
+    `"ALL"`: micro figures over `labels` (others are left out on both sides)."""
     counts: dict[str, Counter] = {label: Counter() for label in [*labels, "ALL"]}
     for unit, analysis in zip(units, an.analyse_many(nlp, [u.text for u in units]), strict=True):
         known = None if unit.known is None else set(unit.known)
-        gold = set(unit.spans)
-        guessed = {(e.start, e.end, e.label) for e in analysis.entities if known is None or (e.start, e.end) in known}
+        gold = {s for s in unit.spans if s[2] in counts}
+        guessed = {(e.start, e.end, e.label) for e in analysis.entities
+                   if e.label in counts and (known is None or (e.start, e.end) in known)}
         for outcome, spans in (("tp", gold & guessed), ("fp", guessed - gold), ("fn", gold - guessed)):
             for *_, label in spans:
-                for name in (label, "ALL"):
-                    counts.setdefault(name, Counter())[outcome] += 1
+                counts[label][outcome] += 1
+                counts["ALL"][outcome] += 1
     return {label: {**prf(c["tp"], c["fp"], c["fn"]), "n": c["tp"] + c["fn"]} for label, c in counts.items()}
 
 
@@ -146,7 +148,7 @@ def fit(nlp: Any, train: Sequence[Unit], rehearsal: Sequence[Unit], labels: Sequ
         epochs: int = EPOCHS, progress: Progress | None = None) -> None:
     """Fine-tune `nlp`'s recogniser in place: each epoch every reviewed sentence and REHEARSE times as many
     rehearsed ones, the other components frozen."""
-    from spacy.util import compounding, fix_random_seed, minibatch
+    from spacy.util import fix_random_seed, minibatch
 
     fix_random_seed(SEED)
     ner = nlp.get_pipe("ner")
@@ -165,7 +167,7 @@ def fit(nlp: Any, train: Sequence[Unit], rehearsal: Sequence[Unit], labels: Sequ
             batch = reviewed + rng.sample(rehearsed, per_epoch - len(reviewed))
             rng.shuffle(batch)
             done = 0
-            for part in minibatch(batch, size=compounding(4.0, 32.0, 1.001)):
+            for part in minibatch(batch, size=BATCH):
                 nlp.update(part, sgd=optimizer, drop=0.2, losses={})
                 done += len(part)
                 if progress:

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 
 ALL_KINDS = frozenset({"tag", "note", "entity"})
+_told: set[str] = set()
+"""Entity-model problems already notified: one notification per process, not one per document."""
 
 
 @dataclass
@@ -225,6 +227,11 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.model_status = f"{message.analysis.model} ({source})"
         if message.analysis.note:
             self.model_status += f" · {message.analysis.note}"
+        if problem := self.reader_app.workspace.entity_model_problem:  # a damaged entity model: said once
+            self.model_status += " · entity model not used"
+            if problem not in _told:
+                _told.add(problem)
+                self.notify(problem, title="Entity model", severity="error", markup=False, timeout=15)
         self.view.set_sentences(message.analysis.sentences)
         self.session.use_sentences(message.analysis.sentences)  # once: the session owns them from now on
         self.prepared = message.marks
