@@ -180,8 +180,22 @@ class AnnotatorWork:
         self.document_notes: dict[str, dict] = {}
         self.decisions: dict[tuple[int, int], dict] = {}  # (start, end) -> the entity decision's record
         self.counts: dict[str, int] = {}  # records per kind, whether or not a sentence holds them
+        placed: list[tuple[dict, str, dict]] = []  # (table, id, record) of what a sentence holds: placed at once
+        tables = {"tag": self.tags, "note": self.notes, DISMISSAL: self.dismissals, REVIEW: self.reviews}
+        counts = self.counts
         for ident, record in records.items():
-            self.add(ident, record)
+            kind = record.get("kind")
+            counts[kind] = counts.get(kind, 0) + 1
+            if kind == "entity":
+                self.decisions[record["start"], record["end"]] = record
+            elif kind == "note" and record.get("target") == "document":
+                self.document_notes[ident] = record
+            elif kind in tables:
+                placed.append((tables[kind], ident, record))
+        where = self.sentences_of((r["start"], r["end"]) for _, _, r in placed)
+        for (table, ident, record), index in zip(placed, where, strict=True):
+            if index is not None:
+                table.setdefault(index, {})[ident] = record
 
     @property
     def done(self) -> bool:
@@ -200,6 +214,21 @@ class AnnotatorWork:
         """The sentence holding a span (None without sentences)."""
         sentences = self.sentences
         return sentence_of(start, end, sentences, self._starts) if sentences else None  # type: ignore[arg-type]
+
+    def sentences_of(self, spans: Iterable[tuple]) -> list[int | None]:
+        """`sentence_of` of many spans (tuples that start with start, end), the usual span inline: export builds a
+        read model per document."""
+        spans = list(spans)
+        sentences = self.sentences if spans else ()
+        if not sentences:
+            return [None] * len(spans)
+        starts = self._starts
+        out: list[int | None] = []
+        for span in spans:
+            start, end = span[0], span[1]
+            i = bisect_right(starts, start) - 1  # type: ignore[arg-type]
+            out.append(i if i >= 0 and end <= sentences[i][1] else sentence_of(start, end, sentences, starts))  # type: ignore[arg-type]
+        return out
 
     def _table(self, record: dict) -> dict[int, dict[str, dict]] | None:
         """The table of a record kept by sentence, None for the others (entity decisions, document notes)."""
@@ -249,7 +278,7 @@ class AnnotatorWork:
         tag, note, entity decision, dismissal or no-label decision (the others may never have been read)."""
         if self.done:
             return set(range(len(self.sentences)))
-        decided = {self.sentence_of(start, end) for start, end in self.decisions}
+        decided = self.sentences_of(self.decisions)
         return {*self.tags, *self.notes, *self.dismissals, *self.reviews, *decided} - {None}  # type: ignore[return-value]
 
     def labels(self, index: int) -> list[str]:
@@ -276,7 +305,7 @@ class AnnotatorWork:
         """(sentence -> the latest `updated` of its tags, notes and entity decisions; the latest of all this work)."""
         placed = [(index, r) for table in (self.tags, self.notes) for index, entries in table.items()
                   for r in entries.values()]
-        placed += [(self.sentence_of(start, end), r) for (start, end), r in self.decisions.items()]
+        placed += zip(self.sentences_of(self.decisions), self.decisions.values(), strict=True)
         touched: dict[int, str] = {}
         outside = []
         for index, record in [*placed, *((None, r) for r in self.document_notes.values())]:

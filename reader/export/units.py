@@ -172,8 +172,9 @@ def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated
             tokens = Tokens(doc.text, starts, ends)
         for name, records in tables:
             work = AnnotatorWork(records, sentences, labels)
-            spans = [Span(s, e, label, status, work.sentence_of(s, e) or 0, was if status == "relabelled" else "")
-                     for s, e, label, status, was, _ in work.entities(predicted)]
+            merged = work.entities(predicted)
+            spans = [Span(s, e, label, status, index or 0, was if status == "relabelled" else "")
+                     for (s, e, label, status, was, _), index in zip(merged, work.sentences_of(merged), strict=True)]
             yield View(doc, model, tokens, sentences, name, spans, work, records)
         if progress:
             progress(1)
