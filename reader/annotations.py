@@ -180,22 +180,32 @@ class AnnotatorWork:
         self.document_notes: dict[str, dict] = {}
         self.decisions: dict[tuple[int, int], dict] = {}  # (start, end) -> the entity decision's record
         self.counts: dict[str, int] = {}  # records per kind, whether or not a sentence holds them
-        placed: list[tuple[dict, str, dict]] = []  # (table, id, record) of what a sentence holds: placed at once
-        tables = {"tag": self.tags, "note": self.notes, DISMISSAL: self.dismissals, REVIEW: self.reviews}
-        counts = self.counts
-        for ident, record in records.items():
-            kind = record.get("kind")
-            counts[kind] = counts.get(kind, 0) + 1
-            if kind == "entity":
-                self.decisions[record["start"], record["end"]] = record
-            elif kind == "note" and record.get("target") == "document":
-                self.document_notes[ident] = record
-            elif kind in tables:
-                placed.append((tables[kind], ident, record))
-        where = self.sentences_of((r["start"], r["end"]) for _, _, r in placed)
+        placed = [(table, ident, r) for ident, r in records.items() if (table := self._file(ident, r, 1)) is not None]
+        where = self.sentences_of((r["start"], r["end"]) for _, _, r in placed)  # at once: export reads every file
         for (table, ident, record), index in zip(placed, where, strict=True):
             if index is not None:
                 table.setdefault(index, {})[ident] = record
+
+    def _file(self, ident: str, record: dict, step: int) -> dict[int, dict[str, dict]] | None:
+        """Count a record in (`step` 1) or out (-1) and file an entity decision or document note; returns the table
+        by sentence that holds the others, None for those."""
+        kind = record.get("kind")
+        if step > 0 or self.counts.get(kind):
+            self.counts[kind] = self.counts.get(kind, 0) + step
+        if kind == "entity":
+            span = (record["start"], record["end"])
+            if step > 0:
+                self.decisions[span] = record
+            elif (found := self.decisions.get(span)) is not None and (found is record or found.get("id") == ident):
+                del self.decisions[span]
+        elif kind == "note" and record.get("target") == "document":
+            if step > 0:
+                self.document_notes[ident] = record
+            else:
+                self.document_notes.pop(ident, None)
+        else:
+            return {"tag": self.tags, "note": self.notes, DISMISSAL: self.dismissals, REVIEW: self.reviews}.get(kind)
+        return None
 
     @property
     def done(self) -> bool:
@@ -230,41 +240,17 @@ class AnnotatorWork:
             out.append(i if i >= 0 and end <= sentences[i][1] else sentence_of(start, end, sentences, starts))  # type: ignore[arg-type]
         return out
 
-    def _table(self, record: dict) -> dict[int, dict[str, dict]] | None:
-        """The table of a record kept by sentence, None for the others (entity decisions, document notes)."""
-        if record.get("kind") == "note":
-            return None if record.get("target") == "document" else self.notes
-        return {"tag": self.tags, DISMISSAL: self.dismissals, REVIEW: self.reviews}.get(record.get("kind"))
-
     def add(self, ident: str, record: dict) -> int | None:
         """Take a record in; returns the sentence whose tags or notes it changed, if any."""
-        kind = record.get("kind")
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        table = self._table(record)
-        if table is None:
-            if kind == "entity":
-                self.decisions[record["start"], record["end"]] = record
-            elif kind == "note":
-                self.document_notes[ident] = record
+        if (table := self._file(ident, record, 1)) is None:
             return None
-        index = self.sentence_of(record["start"], record["end"])
-        if index is not None:
+        if (index := self.sentence_of(record["start"], record["end"])) is not None:
             table.setdefault(index, {})[ident] = record
         return index
 
     def remove(self, ident: str, record: dict) -> int | None:
         """Take a record out (`record` as it was added); returns the sentence it changed, if any."""
-        kind = record.get("kind")
-        if self.counts.get(kind):
-            self.counts[kind] -= 1
-        table = self._table(record)
-        if table is None:
-            span = (record.get("start"), record.get("end"))
-            found = self.decisions.get(span)  # type: ignore[arg-type]
-            if kind == "entity" and found is not None and (found is record or found.get("id") == ident):
-                del self.decisions[span]  # type: ignore[arg-type]
-            elif kind == "note":
-                self.document_notes.pop(ident, None)
+        if (table := self._file(ident, record, -1)) is None:
             return None
         index = self.sentence_of(record["start"], record["end"])
         if (entries := table.get(index)) is not None:  # type: ignore[arg-type]

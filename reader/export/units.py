@@ -7,6 +7,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -40,7 +41,7 @@ def without_overlaps(spans: Iterable[Span]) -> tuple[list[Span], int]:
     the analyst's reviewed spans first, then the longest, then the earliest; no two overlap. Kept spans come in
     text order. Spans are aligned on tokens, so overlapping characters means sharing a token."""
     spans = list(spans)
-    if all(a.end <= b.start for a, b in zip(spans, spans[1:])):  # in text order, none overlapping: the usual unit
+    if all(a.end <= b.start for a, b in pairwise(spans)):  # in text order, none overlapping: the usual unit
         return spans, 0
     ranked = sorted(spans, key=lambda s: (s.status == "predicted", s.start - s.end, s.start))
     starts: list[int] = []
