@@ -164,14 +164,15 @@ class AnnotatorWork:
     """One annotator's work on one document, read once, so export, stats and the session share its rules; `add`
     and `remove` keep it current at a keypress's cost. `sentences` may be a function, called when needed."""
 
-    __slots__ = ("_order", "_sentences", "_starts", "counts", "decisions", "dismissals", "document_notes", "notes",
-                 "reviews", "tags")
+    __slots__ = ("_decided", "_order", "_sentences", "_starts", "counts", "decisions", "dismissals", "document_notes",
+                 "notes", "reviews", "tags")
 
     def __init__(self, records: Mapping[str, dict] = {},
                  sentences: Sequence[tuple[int, int]] | Callable[[], Sequence[tuple[int, int]]] = (),
                  labels: Sequence[str] = ()) -> None:
         self._sentences = sentences
         self._starts: list[int] | None = None
+        self._decided: dict[tuple[int, int], int | None] | None = None
         self._order = {name: i for i, name in enumerate(labels)}
         self.tags: dict[int, dict[str, dict]] = {}  # sentence index -> {id: record}, as the next three
         self.notes: dict[int, dict[str, dict]] = {}  # entity notes included
@@ -193,7 +194,7 @@ class AnnotatorWork:
         if step > 0 or self.counts.get(kind):
             self.counts[kind] = self.counts.get(kind, 0) + step
         if kind == "entity":
-            span = (record["start"], record["end"])
+            span, self._decided = (record["start"], record["end"]), None
             if step > 0:
                 self.decisions[span] = record
             elif (found := self.decisions.get(span)) is not None and (found is record or found.get("id") == ident):
@@ -264,8 +265,13 @@ class AnnotatorWork:
         tag, note, entity decision, dismissal or no-label decision (the others may never have been read)."""
         if self.done:
             return set(range(len(self.sentences)))
-        decided = self.sentences_of(self.decisions)
-        return {*self.tags, *self.notes, *self.dismissals, *self.reviews, *decided} - {None}  # type: ignore[return-value]
+        return {*self.tags, *self.notes, *self.dismissals, *self.reviews, *self.decided().values()} - {None}  # type: ignore[return-value]
+
+    def decided(self) -> dict[tuple[int, int], int | None]:
+        """The sentence of each entity decision, kept until a decision changes (`reviewed` and `changed` ask)."""
+        if self._decided is None:
+            self._decided = dict(zip(self.decisions, self.sentences_of(self.decisions), strict=True))
+        return self._decided
 
     def labels(self, index: int) -> list[str]:
         """The labels of one sentence, in label-set order (unknown labels after, by name)."""
@@ -291,7 +297,7 @@ class AnnotatorWork:
         """(sentence -> the latest `updated` of its tags, notes and entity decisions; the latest of all this work)."""
         placed = [(index, r) for table in (self.tags, self.notes) for index, entries in table.items()
                   for r in entries.values()]
-        placed += zip(self.sentences_of(self.decisions), self.decisions.values(), strict=True)
+        placed += [(self.decided()[span], r) for span, r in self.decisions.items()]
         touched: dict[int, str] = {}
         outside = []
         for index, record in [*placed, *((None, r) for r in self.document_notes.values())]:
