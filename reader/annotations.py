@@ -223,8 +223,7 @@ class AnnotatorWork:
 
     def sentence_of(self, start: int, end: int) -> int | None:
         """The sentence holding a span (None without sentences)."""
-        sentences = self.sentences
-        return sentence_of(start, end, sentences, self._starts) if sentences else None  # type: ignore[arg-type]
+        return self.sentences_of([(start, end)])[0]
 
     def sentences_of(self, spans: Iterable[tuple]) -> list[int | None]:
         """`sentence_of` of many spans (tuples that start with start, end), the usual span inline: export builds a
@@ -289,9 +288,6 @@ class AnnotatorWork:
     def sentence_notes(self, index: int) -> list[dict]:
         """The notes of one sentence (its own and its entities'), in `note_order`."""
         return sorted(self.notes.get(index, {}).values(), key=note_order)
-
-    def document_note_list(self) -> list[dict]:
-        return sorted(self.document_notes.values(), key=note_order)
 
     def changed(self) -> tuple[dict[int, str], str]:
         """(sentence -> the latest `updated` of its tags, notes and entity decisions; the latest of all this work)."""

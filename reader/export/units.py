@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from reader.annotations import READ_KEYS, AnnotatorWork, note_id
+from reader.annotations import READ_KEYS, AnnotatorWork, note_id, note_order
 from reader.documents import Document
 from reader.export.tokens import Tokens, doc_from_units
 
@@ -83,7 +83,7 @@ class View:
 
     @cached_property
     def doc_notes(self) -> list[dict]:
-        return [note_entry(r) for r in self.work.document_note_list()]
+        return [note_entry(r) for r in sorted(self.work.document_notes.values(), key=note_order)]
 
     @cached_property
     def times(self) -> tuple[dict[int, str], str]:
