@@ -295,14 +295,12 @@ class AnnotatorWork:
                   for r in entries.values()]
         placed += [(self.decided()[span], r) for span, r in self.decisions.items()]
         touched: dict[int, str] = {}
-        outside = []
+        latest = ""
         for index, record in [*placed, *((None, r) for r in self.document_notes.values())]:
-            stamp = record.get("updated") or record.get("created") or ""
-            if index is None:
-                outside.append(stamp)
-            else:
+            latest = max(latest, stamp := record.get("updated") or record.get("created") or "")
+            if index is not None:
                 touched[index] = max(stamp, touched.get(index, ""))
-        return touched, max([*touched.values(), *outside], default="")
+        return touched, latest
 
     def entities(self, predicted: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str, str, str, str | None]]:
         return merge_entities(predicted, self.decisions)
