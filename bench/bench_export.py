@@ -207,6 +207,7 @@ with open({source!r}, "rb") as file:
     records = pickle.load(file)
 files = sorted(p for folder in ("documents", "analyses", "annotations") for p in Path({root!r}, folder).rglob("*.json"))
 gc.collect()
+gc.disable()  # as the export's bulk reads pause it
 start = time.perf_counter()
 if {srsly!r}:
     inputs = [srsly.read_json(path) for path in files]
@@ -229,6 +230,7 @@ with open({source!r}, "rb") as file:
     inputs = pickle.load(file)
 vocab = spacy.blank("xx").vocab
 gc.collect()
+gc.disable()  # as the export's bulk reads pause it
 start = time.perf_counter()
 with msgpack_lookups_cached():
     docbin = DocBin(store_user_data=True)

@@ -164,14 +164,15 @@ class AnnotatorWork:
     """One annotator's work on one document, read once, so export, stats and the session share its rules; `add`
     and `remove` keep it current at a keypress's cost. `sentences` may be a function, called when needed."""
 
-    __slots__ = ("_order", "_sentences", "_starts", "counts", "decisions", "dismissals", "document_notes", "notes",
-                 "reviews", "tags")
+    __slots__ = ("_decided", "_order", "_sentences", "_starts", "counts", "decisions", "dismissals", "document_notes",
+                 "notes", "reviews", "tags")
 
     def __init__(self, records: Mapping[str, dict] = {},
                  sentences: Sequence[tuple[int, int]] | Callable[[], Sequence[tuple[int, int]]] = (),
                  labels: Sequence[str] = ()) -> None:
         self._sentences = sentences
         self._starts: list[int] | None = None
+        self._decided: dict[tuple[int, int], int | None] | None = None
         self._order = {name: i for i, name in enumerate(labels)}
         self.tags: dict[int, dict[str, dict]] = {}  # sentence index -> {id: record}, as the next three
         self.notes: dict[int, dict[str, dict]] = {}  # entity notes included
@@ -180,8 +181,32 @@ class AnnotatorWork:
         self.document_notes: dict[str, dict] = {}
         self.decisions: dict[tuple[int, int], dict] = {}  # (start, end) -> the entity decision's record
         self.counts: dict[str, int] = {}  # records per kind, whether or not a sentence holds them
-        for ident, record in records.items():
-            self.add(ident, record)
+        placed = [(table, ident, r) for ident, r in records.items() if (table := self._file(ident, r, 1)) is not None]
+        where = self.sentences_of((r["start"], r["end"]) for _, _, r in placed)  # at once: export reads every file
+        for (table, ident, record), index in zip(placed, where, strict=True):
+            if index is not None:
+                table.setdefault(index, {})[ident] = record
+
+    def _file(self, ident: str, record: dict, step: int) -> dict[int, dict[str, dict]] | None:
+        """Count a record in (`step` 1) or out (-1) and file an entity decision or document note; returns the table
+        by sentence that holds the others, None for those."""
+        kind = record.get("kind")
+        if step > 0 or self.counts.get(kind):
+            self.counts[kind] = self.counts.get(kind, 0) + step
+        if kind == "entity":
+            span, self._decided = (record["start"], record["end"]), None
+            if step > 0:
+                self.decisions[span] = record
+            elif (found := self.decisions.get(span)) is not None and (found is record or found.get("id") == ident):
+                del self.decisions[span]
+        elif kind == "note" and record.get("target") == "document":
+            if step > 0:
+                self.document_notes[ident] = record
+            else:
+                self.document_notes.pop(ident, None)
+        else:
+            return {"tag": self.tags, "note": self.notes, DISMISSAL: self.dismissals, REVIEW: self.reviews}.get(kind)
+        return None
 
     @property
     def done(self) -> bool:
@@ -198,44 +223,34 @@ class AnnotatorWork:
 
     def sentence_of(self, start: int, end: int) -> int | None:
         """The sentence holding a span (None without sentences)."""
-        sentences = self.sentences
-        return sentence_of(start, end, sentences, self._starts) if sentences else None  # type: ignore[arg-type]
+        return self.sentences_of([(start, end)])[0]
 
-    def _table(self, record: dict) -> dict[int, dict[str, dict]] | None:
-        """The table of a record kept by sentence, None for the others (entity decisions, document notes)."""
-        if record.get("kind") == "note":
-            return None if record.get("target") == "document" else self.notes
-        return {"tag": self.tags, DISMISSAL: self.dismissals, REVIEW: self.reviews}.get(record.get("kind"))
+    def sentences_of(self, spans: Iterable[tuple]) -> list[int | None]:
+        """`sentence_of` of many spans (tuples that start with start, end), the usual span inline: export builds a
+        read model per document."""
+        spans = list(spans)
+        sentences = self.sentences if spans else ()
+        if not sentences:
+            return [None] * len(spans)
+        starts = self._starts
+        out: list[int | None] = []
+        for span in spans:
+            start, end = span[0], span[1]
+            i = bisect_right(starts, start) - 1  # type: ignore[arg-type]
+            out.append(i if i >= 0 and end <= sentences[i][1] else sentence_of(start, end, sentences, starts))  # type: ignore[arg-type]
+        return out
 
     def add(self, ident: str, record: dict) -> int | None:
         """Take a record in; returns the sentence whose tags or notes it changed, if any."""
-        kind = record.get("kind")
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        table = self._table(record)
-        if table is None:
-            if kind == "entity":
-                self.decisions[record["start"], record["end"]] = record
-            elif kind == "note":
-                self.document_notes[ident] = record
+        if (table := self._file(ident, record, 1)) is None:
             return None
-        index = self.sentence_of(record["start"], record["end"])
-        if index is not None:
+        if (index := self.sentence_of(record["start"], record["end"])) is not None:
             table.setdefault(index, {})[ident] = record
         return index
 
     def remove(self, ident: str, record: dict) -> int | None:
         """Take a record out (`record` as it was added); returns the sentence it changed, if any."""
-        kind = record.get("kind")
-        if self.counts.get(kind):
-            self.counts[kind] -= 1
-        table = self._table(record)
-        if table is None:
-            span = (record.get("start"), record.get("end"))
-            found = self.decisions.get(span)  # type: ignore[arg-type]
-            if kind == "entity" and found is not None and (found is record or found.get("id") == ident):
-                del self.decisions[span]  # type: ignore[arg-type]
-            elif kind == "note":
-                self.document_notes.pop(ident, None)
+        if (table := self._file(ident, record, -1)) is None:
             return None
         index = self.sentence_of(record["start"], record["end"])
         if (entries := table.get(index)) is not None:  # type: ignore[arg-type]
@@ -249,8 +264,13 @@ class AnnotatorWork:
         tag, note, entity decision, dismissal or no-label decision (the others may never have been read)."""
         if self.done:
             return set(range(len(self.sentences)))
-        decided = {self.sentence_of(start, end) for start, end in self.decisions}
-        return {*self.tags, *self.notes, *self.dismissals, *self.reviews, *decided} - {None}  # type: ignore[return-value]
+        return {*self.tags, *self.notes, *self.dismissals, *self.reviews, *self.decided().values()} - {None}  # type: ignore[return-value]
+
+    def decided(self) -> dict[tuple[int, int], int | None]:
+        """The sentence of each entity decision, kept until a decision changes (`reviewed` and `changed` ask)."""
+        if self._decided is None:
+            self._decided = dict(zip(self.decisions, self.sentences_of(self.decisions), strict=True))
+        return self._decided
 
     def labels(self, index: int) -> list[str]:
         """The labels of one sentence, in label-set order (unknown labels after, by name)."""
@@ -269,23 +289,18 @@ class AnnotatorWork:
         """The notes of one sentence (its own and its entities'), in `note_order`."""
         return sorted(self.notes.get(index, {}).values(), key=note_order)
 
-    def document_note_list(self) -> list[dict]:
-        return sorted(self.document_notes.values(), key=note_order)
-
     def changed(self) -> tuple[dict[int, str], str]:
         """(sentence -> the latest `updated` of its tags, notes and entity decisions; the latest of all this work)."""
         placed = [(index, r) for table in (self.tags, self.notes) for index, entries in table.items()
                   for r in entries.values()]
-        placed += [(self.sentence_of(start, end), r) for (start, end), r in self.decisions.items()]
+        placed += [(self.decided()[span], r) for span, r in self.decisions.items()]
         touched: dict[int, str] = {}
-        outside = []
+        latest = ""
         for index, record in [*placed, *((None, r) for r in self.document_notes.values())]:
-            stamp = record.get("updated") or record.get("created") or ""
-            if index is None:
-                outside.append(stamp)
-            else:
+            latest = max(latest, stamp := record.get("updated") or record.get("created") or "")
+            if index is not None:
                 touched[index] = max(stamp, touched.get(index, ""))
-        return touched, max([*touched.values(), *outside], default="")
+        return touched, latest
 
     def entities(self, predicted: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str, str, str, str | None]]:
         return merge_entities(predicted, self.decisions)

@@ -7,11 +7,12 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from reader.annotations import READ_KEYS, AnnotatorWork, note_id
+from reader.annotations import READ_KEYS, AnnotatorWork, note_id, note_order
 from reader.documents import Document
 from reader.export.tokens import Tokens, doc_from_units
 
@@ -39,6 +40,9 @@ def without_overlaps(spans: Iterable[Span]) -> tuple[list[Span], int]:
     doccano spans, BIO tags; native, `doc.spans["sc"]`, brat and Label Studio keep every span): (kept, left out),
     the analyst's reviewed spans first, then the longest, then the earliest; no two overlap. Kept spans come in
     text order. Spans are aligned on tokens, so overlapping characters means sharing a token."""
+    spans = list(spans)
+    if all(a.end <= b.start for a, b in pairwise(spans)):  # in text order, none overlapping: the usual unit
+        return spans, 0
     ranked = sorted(spans, key=lambda s: (s.status == "predicted", s.start - s.end, s.start))
     starts: list[int] = []
     kept: list[Span] = []
@@ -79,7 +83,7 @@ class View:
 
     @cached_property
     def doc_notes(self) -> list[dict]:
-        return [note_entry(r) for r in self.work.document_note_list()]
+        return [note_entry(r) for r in sorted(self.work.document_notes.values(), key=note_order)]
 
     @cached_property
     def times(self) -> tuple[dict[int, str], str]:
@@ -172,8 +176,9 @@ def views(workspace: Workspace, ids: list[str], annotator: str | None, annotated
             tokens = Tokens(doc.text, starts, ends)
         for name, records in tables:
             work = AnnotatorWork(records, sentences, labels)
-            spans = [Span(s, e, label, status, work.sentence_of(s, e) or 0, was if status == "relabelled" else "")
-                     for s, e, label, status, was, _ in work.entities(predicted)]
+            merged = work.entities(predicted)
+            spans = [Span(s, e, label, status, index or 0, was if status == "relabelled" else "")
+                     for (s, e, label, status, was, _), index in zip(merged, work.sentences_of(merged), strict=True)]
             yield View(doc, model, tokens, sentences, name, spans, work, records)
         if progress:
             progress(1)
