@@ -9,7 +9,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from itertools import pairwise
+from typing import Any, Protocol, TypeVar
 
 CONTEXT = 32
 DISMISSAL = "dismissal"  # the kind of the record of a suggested label turned down (`reader.suggest`)
@@ -335,3 +336,32 @@ def same_but_times(record: dict | None, old: dict | None) -> bool:
     if record is None or old is None or record is old:
         return record is old
     return {**record, "created": None, "updated": None} == {**old, "created": None, "updated": None}
+
+
+class _HasSpan(Protocol):
+    start: int
+    end: int
+    status: str
+
+
+_Ranked = TypeVar("_Ranked", bound=_HasSpan)
+
+
+def without_overlaps(spans: Iterable[_Ranked]) -> tuple[list[_Ranked], int]:
+    """The one overlap rule, for every layer that cannot hold overlapping spans (`doc.ents`, Prodigy `spans`,
+    doccano spans, BIO tags; native, `doc.spans["sc"]`, brat and Label Studio keep every span): (kept, left out),
+    the analyst's reviewed spans first, then the longest, then the earliest; no two overlap. Kept spans come in
+    text order. Spans are aligned on tokens, so overlapping characters means sharing a token."""
+    spans = list(spans)
+    if all(a.end <= b.start for a, b in pairwise(spans)):  # in text order, none overlapping: the usual unit
+        return spans, 0
+    ranked = sorted(spans, key=lambda s: (s.status == "predicted", s.start - s.end, s.start))
+    starts: list[int] = []
+    kept: list[_Ranked] = []
+    for span in ranked:
+        i = bisect_left(starts, span.start)
+        if (i and kept[i - 1].end > span.start) or (i < len(kept) and kept[i].start < span.end):
+            continue
+        starts.insert(i, span.start)
+        kept.insert(i, span)
+    return kept, len(ranked) - len(kept)

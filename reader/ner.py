@@ -18,7 +18,7 @@ from typing import Any
 
 from reader import analysis as an
 from reader import suggest
-from reader.annotations import AnnotatorWork
+from reader.annotations import AnnotatorWork, EntityState, without_overlaps
 from reader.documents import Document
 from reader.suggest import ModelError, Progress, Trained, prf
 from reader.untrusted import check_name
@@ -56,7 +56,9 @@ def reviewed_units(works: Iterable[Work]) -> list[Unit]:
     holding decisions, known only where decided (an unread prediction is neither right nor wrong)."""
     out: list[Unit] = []
     for doc, work, predicted in works:
-        merged = work.entities(predicted)
+        merged = [(e.start, e.end, e.label, e.status, e.predicted, e.decision) for e in without_overlaps(
+            EntityState(*m) for m in work.entities(predicted) if m[3] != "rejected")[0]]  # decided spans first
+        merged += [m for m in work.entities(predicted) if m[3] == "rejected"]
         for start, end in work.sentences:
             inside = [m for m in merged if start <= m[0] and m[1] <= end and (work.done or m[5] is not None)]
             if not work.done and not inside:

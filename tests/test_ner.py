@@ -5,7 +5,10 @@ the generated corpus, that the corrections are learnt without forgetting the gol
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -222,3 +225,43 @@ def test_corrections_are_learnt_without_forgetting(tmp_path) -> None:
     # The issue's goal is 0.02; with only the generated corpus to rehearse on (narrow text) it is 0.90 -> 0.84
     # (bench/bench_ner.py): this holds the line that was measured, so that a change that forgets more fails.
     assert after >= before - 0.07, (before, after)
+
+
+@pytest.mark.needs_tmux
+def test_tmux_the_reader_names_the_entity_model_and_survives_a_damaged_one(corrected, tmp_path) -> None:
+    """At 80x24, as an analyst runs it: the status line names the model in use, its entities are on screen and
+    in the cache under its key; damaged, it is one notification and the base pipeline's entities are shown."""
+    from test_e2e_tmux import READER, Tmux
+
+    root = tmp_path / "store"
+    shutil.copytree(corrected[0], root)
+    articles = [tmp_path / "article.txt", tmp_path / "other.txt"]  # the second one is new: the model must load
+    for seed, article in enumerate(articles):
+        article.write_text("\n\n".join(d.text for d in documents(4, seed=98 + seed)), encoding="utf-8")
+    listing = subprocess.run([str(READER), "--store", str(root), "models", "use", "desk"], capture_output=True,
+                             text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "80"})
+    assert listing.returncode == 0 and "desk is in use for entities" in listing.stdout
+    for damaged, article in zip((False, True), articles, strict=True):
+        if damaged:
+            (root / "models" / "desk" / "pipeline" / "ner" / "model").write_bytes(b"\x00half-written")
+        term = Tmux([str(READER), "--store", str(root), "--annotator", "zoe", str(article)], cwd=tmp_path,
+                    width=80, height=24)
+        try:
+            term.wait_for("ministre", timeout=30)
+            if damaged:  # the notification wraps wherever its message ends: read it as one line
+                deadline = time.monotonic() + 90
+                while "entities come from the base pipeline" not in (
+                        screen := " ".join(term.screen().replace("▌", " ").split())) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                assert "entities come from the base pipeline" in screen and "Traceback" not in screen, screen
+            else:
+                screen = term.wait_for("+desk", timeout=90)
+                assert " entities " in screen.splitlines()[-2]
+            term.keys("q")
+        finally:
+            term.kill()
+    ws = Workspace.open(root, read_only=True)
+    first, second = (next(d for d in ws.document_ids() if ws.document(d).text.startswith(a.read_text()[:60]))
+                     for a in articles)
+    assert any(k.startswith("model-desk@") for k in ws.store.analysis_keys(first))
+    assert [k.split("@")[0] for k in ws.store.analysis_keys(second)] == ["fr_core_news_md"]  # the base pipeline's

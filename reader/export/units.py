@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from reader.annotations import READ_KEYS, AnnotatorWork, note_id, note_order
+from reader.annotations import READ_KEYS, AnnotatorWork, note_id, note_order, without_overlaps
 from reader.documents import Document
 from reader.export.tokens import Tokens, doc_from_units
 
@@ -33,26 +31,6 @@ class Span(msgspec.Struct, gc=False):
     sentence: int
     predicted: str = ""
     """A relabelled entity's model label."""
-
-
-def without_overlaps(spans: Iterable[Span]) -> tuple[list[Span], int]:
-    """The one overlap rule, for every layer that cannot hold overlapping spans (`doc.ents`, Prodigy `spans`,
-    doccano spans, BIO tags; native, `doc.spans["sc"]`, brat and Label Studio keep every span): (kept, left out),
-    the analyst's reviewed spans first, then the longest, then the earliest; no two overlap. Kept spans come in
-    text order. Spans are aligned on tokens, so overlapping characters means sharing a token."""
-    spans = list(spans)
-    if all(a.end <= b.start for a, b in pairwise(spans)):  # in text order, none overlapping: the usual unit
-        return spans, 0
-    ranked = sorted(spans, key=lambda s: (s.status == "predicted", s.start - s.end, s.start))
-    starts: list[int] = []
-    kept: list[Span] = []
-    for span in ranked:
-        i = bisect_left(starts, span.start)
-        if (i and kept[i - 1].end > span.start) or (i < len(kept) and kept[i].start < span.end):
-            continue
-        starts.insert(i, span.start)
-        kept.insert(i, span)
-    return kept, len(ranked) - len(kept)
 
 
 @dataclass
