@@ -56,9 +56,10 @@ def reviewed_units(works: Iterable[Work]) -> list[Unit]:
     holding decisions, known only where decided (an unread prediction is neither right nor wrong)."""
     out: list[Unit] = []
     for doc, work, predicted in works:
+        entities = work.entities(predicted)
         merged = [(e.start, e.end, e.label, e.status, e.predicted, e.decision) for e in without_overlaps(
-            EntityState(*m) for m in work.entities(predicted) if m[3] != "rejected")[0]]  # decided spans first
-        merged += [m for m in work.entities(predicted) if m[3] == "rejected"]
+            EntityState(*m) for m in entities if m[3] != "rejected")[0]]  # decided spans first
+        merged += [m for m in entities if m[3] == "rejected"]
         for start, end in work.sentences:
             inside = [m for m in merged if start <= m[0] and m[1] <= end and (work.done or m[5] is not None)]
             if not work.done and not inside:
@@ -105,11 +106,6 @@ def surfaces_pattern(decided: dict[str, str | None]) -> re.Pattern[str] | None:
     """One case-insensitive alternation of the labelled surfaces, longest first."""
     names = sorted((s for s, label in decided.items() if label), key=len, reverse=True)
     return re.compile("|".join(map(re.escape, names)), re.IGNORECASE) if names else None
-
-
-def split_documents(doc_ids: Iterable[str]) -> set[str]:
-    """The held-out documents: the sentence classifier's rule (`suggest.held_out`)."""
-    return suggest.held_out(sorted(set(doc_ids)))
 
 
 def score(nlp: Any, units: Sequence[Unit], labels: Sequence[str]) -> dict[str, dict]:
@@ -211,7 +207,7 @@ def train(works: Sequence[Work], unreviewed: Iterable[Unreviewed], base: str, mo
     if not any(u.spans for u in units):
         raise ModelError(f"{annotator} has reviewed no entity in this store: decide on entities (accept, reject, "
                          "relabel, add) or mark documents done first")
-    held = split_documents(u.doc_id for u in units)
+    held = suggest.held_out(u.doc_id for u in units)  # whole documents, as for the sentence classifier
     if not held:
         raise ModelError(f"the reviewed entities are in {len({u.doc_id for u in units})} document(s): at least 2 "
                          "are needed, one to train on and one to hold out for the scores")

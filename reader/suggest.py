@@ -6,6 +6,7 @@ functions only: the TUI never runs them (the analysis child does)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import random
@@ -293,7 +294,7 @@ class ModelInfo:
         """`textcat` (sentence labels, the first kind of model, whose meta names no task) or `ner` (entities)."""
         return str(self.meta.get("task", "textcat"))
 
-    @property
+    @functools.cached_property
     def identity(self) -> str:
         """What the model is, for the analysis cache key: retrained in place, it is another model."""
         return f"{self.name}@{self.created}~{hashlib.sha1(repr(sorted(self.meta.items())).encode()).hexdigest()[:12]}"

@@ -249,13 +249,17 @@ class Workspace:
                     try:
                         self._entity_model = suggest.find(self.models_folder(), name, "ner")
                     except suggest.ModelError as exc:
-                        self._entity_model_failed(str(exc))
+                        self._entity_model_failed(None, exc)
         found = self._entity_model
         return found if found is not None and found.meta.get("lang", "fr") == lang else None
 
-    def _entity_model_failed(self, reason: str) -> None:
+    def _entity_model_failed(self, doc: Document | None, error: Exception) -> None:
+        """The entity model in use does not load: say why once, and use the base pipeline from now on. Re-raises
+        `error` when no entity model was in use for `doc` (then the base pipeline itself failed)."""
+        if doc is not None and self.entity_model(doc.lang) is None:
+            raise error
         self._entity_model = None
-        self.entity_model_problem = f"{reason.rstrip('.')}; entities come from the base pipeline"
+        self.entity_model_problem = f"{str(error).rstrip('.')}; entities come from the base pipeline"
 
     def base_pipeline(self, lang: str) -> str | None:
         """The spaCy pipeline for a language: --model, else the best installed one."""
@@ -300,9 +304,7 @@ class Workspace:
                     self._pipelines[key] = an.load_pipeline(name, doc.lang)
                 return self._pipelines[key]
         except an.AnalysisError as exc:
-            if self.entity_model(doc.lang) is None:
-                raise
-            self._entity_model_failed(str(exc))
+            self._entity_model_failed(doc, exc)
         return self.pipeline(doc)
 
     def analysis(self, doc: Document, progress: Callable[[float], None] | None = None) -> tuple[an.Analysis, bool]:
@@ -317,9 +319,7 @@ class Workspace:
                 result, encoded = self.analysis_process.analyse(self.pipeline_for(doc), doc.lang, doc.text,
                                                                 progress, tag=doc.id)
             except an.AnalysisError as exc:
-                if self.entity_model(doc.lang) is None:
-                    raise
-                self._entity_model_failed(str(exc))
+                self._entity_model_failed(doc, exc)
                 return self.analysis(doc, progress)
         else:
             result, encoded = an.analyse(self.pipeline(doc), doc.text, progress), None

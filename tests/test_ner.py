@@ -15,7 +15,7 @@ import srsly
 from ner_corpus import correct, documents
 from typer.testing import CliRunner
 
-from reader import ner
+from reader import ner, suggest
 from reader.annotations import AnnotatorWork
 from reader.cli import app
 from reader.documents import Document
@@ -75,9 +75,9 @@ def test_surface_decisions_newest_wins_and_apply_on_token_boundaries() -> None:
 
 def test_held_out_by_whole_documents_and_stable() -> None:
     ids = [f"doc{i}" for i in range(23)]
-    held = ner.split_documents(ids)
-    assert 4 <= len(held) <= 5 and held == ner.split_documents(reversed(ids))
-    assert ner.split_documents(["one"]) == set()
+    held = suggest.held_out(ids)
+    assert 4 <= len(held) <= 5 and held == suggest.held_out(reversed(ids))
+    assert suggest.held_out(["one"]) == set()
 
 
 def test_better_compares_with_the_model_in_use() -> None:
