@@ -125,6 +125,7 @@ class Store:
         self._sources: dict[str, str] = {}
         self._unreadable: dict[str, StoreCorrupt] = {}
         self._cleaned: set[Path] = set()
+        self._registering: threading.Thread | None = None
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root} is not a folder, it cannot hold a store")
         schema_exists = self._check_schema()
@@ -148,7 +149,7 @@ class Store:
         except OSError as exc:
             self.close()
             raise StoreError(f"cannot write to the store {self.root}: {exc.strerror or exc}") from None
-        register_merge_driver(self.root)  # inside a git work tree: merge annotation files by record id
+        self._registering = register_merge_driver(self.root)  # inside a git work tree: merge files by record id
         if annotator is not None:
             self.claim(annotator)
 
@@ -249,7 +250,10 @@ class Store:
             return None
 
     def close(self) -> None:
-        """Release the locks; the store is read-only afterwards."""
+        """Release the locks (once the merge driver is registered); the store is read-only afterwards."""
+        if self._registering is not None:
+            self._registering.join()
+            self._registering = None
         with self._mutex:
             for lock in [*self._writers.values(), self._lock]:
                 if lock is not None:
