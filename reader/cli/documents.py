@@ -48,7 +48,7 @@ def open_(
         ws = open_workspace()
         refused: list[str] = []
         if paths and len(paths) == 1 and not Path(paths[0]).exists() and re.fullmatch(r"[a-z][a-z-]*", paths[0]):
-            commands = ", ".join(sorted(set(ctx.parent.command.commands) - {"open"}))
+            commands = ", ".join(sorted(set(ctx.parent.command.list_commands(ctx)) - {"open"}))
             fail(f"no command or file {paths[0]!r} (commands: {commands})")
         if paths:
             # Every good input is imported and opened; the refused ones are said here, again in the app, and
