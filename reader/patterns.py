@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -131,6 +132,9 @@ def remove(root: Path, pattern: Pattern) -> None:
         raise PatternError(f"cannot write {Path(root) / REMOVED_FILE}: {exc.strerror or exc}") from None
 
 
+_SPACE = re.compile(r"\s")
+
+
 class Matcher:
     """The patterns in use, applied to a model's entities on a text: looked up token by token (the cost grows
     with the text, not with the number of patterns)."""
@@ -141,8 +145,10 @@ class Matcher:
         self.positive: dict[str, list[Pattern]] = {}  # two labels for one surface: the newest correction first
         for p in sorted((p for p in self.patterns if not p.negative), key=lambda p: (p.updated, p.id), reverse=True):
             self.positive.setdefault(normalise(p.surface), []).append(p)
-        self.longest = max(map(len, self.positive), default=0)
-        self.initials = {surface[0] for surface in self.positive}
+        self.firsts: dict[str, int] = {}  # a mention starts with one of these words: the longest pattern that does
+        for surface in self.positive:
+            first = surface.split(" ")[0]
+            self.firsts[first] = max(self.firsts.get(first, 0), len(surface))
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
@@ -157,12 +163,20 @@ class Matcher:
         if len(lowered) != len(text):  # a letter that lowers to two (İ): keep the offsets
             lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
         found = []
-        for i, (start, _) in enumerate(tokens):
-            if lowered[start:start + 1] not in self.initials:
+        firsts, count = self.firsts, len(tokens)
+        for i, (start, end) in enumerate(tokens):
+            word_end = _SPACE.search(lowered, start)
+            word_end = word_end.start() if word_end else len(lowered)
+            longest, j = 0, i  # a mention's first word: a run of tokens up to a space
+            while j < count and tokens[j][1] <= word_end:
+                longest = max(longest, firsts.get(lowered[start:tokens[j][1]], 0))
+                j += 1
+            if not longest:
                 continue
-            for j in range(i, len(tokens)):
+            longest *= 2
+            for j in range(i, count):  # twice as long: room for runs of spaces inside a mention
                 end = tokens[j][1]
-                if end - start > 2 * self.longest:  # room for runs of spaces inside a mention
+                if end - start > longest:
                     break
                 for p in self.positive.get(" ".join(lowered[start:end].split()), ()):
                     if p.applies_to(doc_id):

@@ -203,3 +203,42 @@ def test_cli_lists_and_removes_patterns(two):
     (ws.store.root / patterns.REMOVED_FILE).write_text("[]")
     result = run("patterns")
     assert result.exit_code == 2 and "damaged" in result.output and "Traceback" not in result.output
+
+
+async def test_in_the_reader_a_relabel_shows_on_the_next_document_opened(workspace):
+    """At 80x24: relabel the seed's first entity, go to the library, open another article that names it."""
+    from reader.ui.screens.reading import ReadingScreen
+    from reader.ui.widgets.article_view import ArticleView
+    from tests.test_app import open_app, ready, seed_id
+    from tests.test_app_narrow import NARROW
+
+    seed = workspace.document(seed_id(workspace))
+    first = min(workspace.analysis(seed)[0].entities, key=lambda e: e.start)
+    surface = seed.text[first.start:first.end]
+    other = Document.create(f"Deuxième article. Hier, {surface.upper()} a répondu.", {"title": "Zzz suite"})
+    workspace.add_documents([other])
+    app = await open_app(workspace)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#documents")
+        table.move_cursor(row=next(i for i in range(2) if "Zzz" not in str(table.get_row_at(i)[0])))
+        await pilot.press("enter")
+        await ready(app, pilot)
+        view = app.screen.query_one(ArticleView)
+        await pilot.press("e")
+        assert (view.current_mark.start, view.current_mark.end) == (first.start, first.end)
+        labels = app.screen.entity_labels()
+        choice = next(label for label in labels[:9] if label != first.label)
+        await pilot.press("r", str(labels.index(choice) + 1))
+        await pilot.pause()
+        assert "pattern" not in app.screen.model_status  # made here: none applies to this document
+        await pilot.press("o")
+        await pilot.pause()
+        table = app.screen.query_one("#documents")
+        table.move_cursor(row=next(i for i in range(2) if "Zzz" in str(table.get_row_at(i)[0])))
+        await pilot.press("enter")
+        await ready(app, pilot)
+        assert isinstance(app.screen, ReadingScreen) and app.screen.doc.id == other.id
+        shown = {other.text[m.start:m.end]: m.label for m in app.screen.query_one(ArticleView).marks}
+        assert shown.get(surface.upper()) == choice
+        assert app.screen.model_status.endswith("(analysed) · 1 pattern")  # the status line cuts it at 80 columns
