@@ -13,7 +13,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 BENCHES = ["bench_paint", "bench_keypress", "bench_responsive", "bench_store", "bench_analysis", "bench_export",
-           "bench_import", "bench_agree", "bench_suggest", "bench_ner", "bench_serve"]
+           "bench_import", "bench_agree", "bench_suggest", "bench_ner", "bench_patterns",
+           "bench_serve"]
 
 
 def main(names: list[str]) -> int:

@@ -1,25 +1,25 @@
 """Entity models: the base pipeline's recogniser fine-tuned on the entities analysts reviewed, with the team's
-labels. It rehearses the base model's own predictions on sentences nobody reviewed, with the team's decisions
-applied by surface, so that it does not forget what it knew (fine-tuning on corrections alone unlearns the labels
-nobody corrected). Whole documents are held out as for the sentence classifier, and the base model is scored on
-the same documents beside it. spaCy is imported inside functions: the TUI never runs them."""
+labels. It rehearses the base model's own predictions on sentences nobody reviewed, corrected by the team's
+patterns (`reader.patterns`), so that it does not forget what it knew (fine-tuning on corrections alone unlearns
+the labels nobody corrected). Whole documents are held out as for the sentence classifier, and the base model is
+scored on the same documents beside it. spaCy is imported inside functions: the TUI never runs them."""
 
 from __future__ import annotations
 
 import random
-import re
 import time
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from reader import analysis as an
-from reader import suggest
+from reader import patterns, suggest
 from reader.annotations import AnnotatorWork, EntityState, without_overlaps
 from reader.documents import Document
+from reader.patterns import Matcher
 from reader.suggest import ModelError, Progress, Trained, prf
 from reader.untrusted import check_name
 
@@ -68,44 +68,6 @@ def reviewed_units(works: Iterable[Work]) -> list[Unit]:
             known = None if work.done else tuple((s - start, e - start) for s, e, *_ in inside)
             out.append(Unit(doc.id, doc.text[start:end], spans, known))
     return out
-
-
-def surface_decisions(works: Iterable[Work]) -> dict[str, str | None]:
-    """{lowercased surface: its label, None when rejected}, the newest decision winning: what the team said about a
-    name holds wherever it occurs (a rehearsed sentence must not teach the model's old mistake back)."""
-    stamped: dict[str, tuple[str, str | None]] = {}
-    for doc, work, predicted in works:
-        for start, end, label, status, _, ident in work.entities(predicted):
-            if ident is None:
-                continue
-            record = work.decisions[start, end]
-            stamp = record.get("updated") or record.get("created") or ""
-            surface = doc.text[start:end].lower()
-            if surface not in stamped or stamp >= stamped[surface][0]:
-                stamped[surface] = (stamp, None if status == "rejected" else label)
-    return {surface: label for surface, (_, label) in stamped.items()}
-
-
-def apply_surfaces(text: str, tokens: Sequence[tuple[int, int]], entities: Iterable[tuple[int, int, str]],
-                   decided: dict[str, str | None], pattern: re.Pattern[str] | None) -> tuple[tuple[int, int, str], ...]:
-    """The base model's entities of a sentence with the team's decisions applied where their surface occurs on
-    token boundaries: a relabelled or added surface takes its label (over what it overlaps), a rejected one goes."""
-    spans = [e for e in entities if decided.get(text[e[0]:e[1]].lower(), e[2]) is not None]
-    spans = [(s, e, decided.get(text[s:e].lower()) or label) for s, e, label in spans]
-    if pattern is not None:
-        starts, ends = {s for s, _ in tokens}, {e for _, e in tokens}
-        for match in pattern.finditer(text):
-            s, e = match.span()
-            label = decided.get(match.group().lower())
-            if label and s in starts and e in ends:
-                spans = [x for x in spans if x[1] <= s or e <= x[0]] + [(s, e, label)]
-    return tuple(sorted(spans))
-
-
-def surfaces_pattern(decided: dict[str, str | None]) -> re.Pattern[str] | None:
-    """One case-insensitive alternation of the labelled surfaces, longest first."""
-    names = sorted((s for s, label in decided.items() if label), key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, names)), re.IGNORECASE) if names else None
 
 
 def score(nlp: Any, units: Sequence[Unit], labels: Sequence[str]) -> dict[str, dict]:
@@ -172,10 +134,10 @@ def fit(nlp: Any, train: Sequence[Unit], rehearsal: Sequence[Unit], labels: Sequ
                     progress("training", (epoch + done / per_epoch) / epochs)
 
 
-def rehearsal_units(nlp: Any, texts: Iterable[Unreviewed], decided: dict[str, str | None], limit: int) -> list[Unit]:
+def rehearsal_units(nlp: Any, texts: Iterable[Unreviewed], matcher: Matcher, limit: int) -> list[Unit]:
     """Up to `limit` sentences nobody reviewed, from (doc id, text, reviewed ranges) read as needed, each with the
-    base model's entities and the team's surface decisions."""
-    pattern = surfaces_pattern(decided)
+    base model's entities corrected by the team's patterns (a rehearsed sentence must not teach the model's old
+    mistake back)."""
     out: list[Unit] = []
     for doc_id, text, skip in texts:
         if len(out) >= limit:
@@ -185,20 +147,22 @@ def rehearsal_units(nlp: Any, texts: Iterable[Unreviewed], decided: dict[str, st
         for start, end in analysis.sentences:
             if len(out) >= limit or any(a < end and start < b for a, b in skip):
                 continue
-            tokens = analysis.tokens[bisect_left(starts, start):bisect_left(starts, end)]
-            entities = ((e.start - start, e.end - start, e.label) for e in analysis.entities
-                        if start <= e.start and e.end <= end)
-            sentence = text[start:end]
-            out.append(Unit(doc_id, sentence, apply_surfaces(sentence, [(s - start, e - start) for s, e in tokens],
-                                                             entities, decided, pattern)))
+            tokens = [(s - start, e - start) for s, e in analysis.tokens[bisect_left(starts, start):
+                                                                         bisect_left(starts, end)]]
+            entities = [(e.start - start, e.end - start, e.label) for e in analysis.entities
+                        if start <= e.start and e.end <= end]
+            out.append(Unit(doc_id, text[start:end], tuple(matcher.apply(text[start:end], tokens, entities,
+                                                                         doc_id=doc_id))))
     return out
 
 
 def train(works: Sequence[Work], unreviewed: Iterable[Unreviewed], base: str, models: Any, annotator: str, name: str,
-          *, active: tuple[str, Any] | None = None, epochs: int = EPOCHS, progress: Progress | None = None) -> Trained:
+          *, active: tuple[str, Any] | None = None, removed: Mapping[str, str] = {}, epochs: int = EPOCHS,
+          progress: Progress | None = None) -> Trained:
     """Fine-tune `base` on `annotator`'s reviewed entities and save it as `name`. `unreviewed`: documents to
-    rehearse on, read as far as needed; `active`: (name, folder) of the active entity model,
-    scored too when it is not the base. ModelError (one line) when the decisions cannot make a model."""
+    rehearse on, read as far as needed; `active`: (name, folder) of the active entity model, scored too when it
+    is not the base; `removed`: the patterns removed (`reader.patterns.read_removed`). ModelError (one line)
+    when the decisions cannot make a model."""
     begin = time.perf_counter()
     name = check_name(name, "model name", ModelError)
     if progress:
@@ -224,10 +188,12 @@ def train(works: Sequence[Work], unreviewed: Iterable[Unreviewed], base: str, mo
     active_scores = None
     if active is not None:
         active_scores = score(an.load_pipeline(str(active[1])), held_set, labels)
-    decided = surface_decisions(w for w in works if w[0].id not in held)
+    matcher = Matcher(patterns.in_use(patterns.collect(  # not the held-out documents': they are the test
+        e for doc, work, _ in works if doc.id not in held
+        for e in patterns.entries(doc.id, doc.text, annotator, work.decisions.values())), removed))
     if progress:
         progress("rehearsal", 0.0)
-    rehearsal = rehearsal_units(nlp, (t for t in unreviewed if t[0] not in held), decided,
+    rehearsal = rehearsal_units(nlp, (t for t in unreviewed if t[0] not in held), matcher,
                                 2 * REHEARSE * len(train_set))
     fit(nlp, train_set, rehearsal, labels, epochs=epochs, progress=progress)
     if progress:

@@ -87,6 +87,7 @@ class AnnotationSession:
         self._file_version: object = None  # `_stat()` when `records()` read the file
         self._batch: dict[str, dict | None] | None = None  # in `batch`: each id changed -> its record before
         self.version = 0  # bumped by every change: work computed off the UI thread from an older one is stale
+        self.on_save: Callable[[str, str, str, dict[str, dict]], None] | None = None  # (id, text, annotator, records)
 
     def _stat(self) -> object:
         """`Store.file_version` of this session's file; None from a store without versions."""
@@ -180,12 +181,20 @@ class AnnotationSession:
                 self._batch.setdefault(ident, records.get(ident))
         else:
             self._save([(i, r) for i, r in state if r is not None or i in records])
-        return self._remember(state)
+        touched = self._remember(state)
+        if self._batch is None:
+            self._saved()
+        return touched
 
     def _save(self, state: Sequence[tuple[str, dict | None]]) -> None:
         self.store.write(self.doc.id, self.annotator, upsert=[r for _, r in state if r is not None],
                          delete=[i for i, r in state if r is None])
         self._file_version = self._stat()  # our own write is not news (`refresh`)
+
+    def _saved(self) -> None:
+        """Tell `on_save` what the file holds now that it is on disk."""
+        if self.on_save is not None:
+            self.on_save(self.doc.id, self.doc.text, self.annotator, self.records())
 
     def _remember(self, state: Sequence[tuple[str, dict | None]]) -> frozenset[int]:
         """Bring the in-memory records and read model to `state`; returns the sentences it changed."""
@@ -226,6 +235,7 @@ class AnnotationSession:
             result.records = len(changed)
             if changed and not dry_run:
                 self._save(after)
+                self._saved()
             done = not dry_run
         finally:
             if not done:

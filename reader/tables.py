@@ -174,3 +174,13 @@ def render_suggestions(model: str, text: str, rows) -> Table:
         "text": {"no_wrap": True, "overflow": "ellipsis", "max_width": 70}}, [
         (i, " ".join(f"{n} {c[n]:.2f}" for n in shown(c)) or "–", " ".join(text[s:e].split()))
         for i, ((s, e), c) in rows])
+
+
+def render_patterns(patterns: Sequence, matches: dict[str, int]) -> Table:
+    """`reader patterns`: each pattern in use, who made it, from how many corrections, how often it matched."""
+    return text_table(f"Entity patterns ({len(patterns)})", {
+        "id": {"no_wrap": True}, "label": {"overflow": "fold"}, "surface": {"overflow": "fold", "ratio": 1},
+        "by": {"overflow": "fold"}, "made": {"justify": "right", "no_wrap": True},
+        "matched": {"justify": "right", "no_wrap": True}}, [
+        (p.id, f"not {p.label}" if p.negative else p.label, p.surface, " ".join(p.annotators), p.count,
+         matches.get(p.id, 0)) for p in patterns])

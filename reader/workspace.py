@@ -7,12 +7,13 @@ import hashlib
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reader import analysis as an
 from reader import collector
+from reader import patterns as pt
 from reader.annotations import DONE, GOLD, Annotation, AnnotatorWork
 from reader.documents import Document
 from reader.entity_labels import EntityLabels, load_entity_labels
@@ -90,6 +91,8 @@ class Workspace:
         self._classifiers: dict[tuple[str, str], Any] = {}
         self._entity_model: Any = _UNREAD  # `reader.suggest.ModelInfo` of the entity model in use, read once
         self.entity_model_problem = ""  # why the chosen entity model is not used (one line), if it is not
+        self.corrections = pt.Corrections()  # what the entity patterns are made of (`patterns`)
+        self.patterns_problem = ""  # why no pattern is applied (one line), if the removals file is damaged
 
     # --- the store: the app, the CLI and export reach it only through these (tests/test_architecture.py) ---
 
@@ -219,7 +222,8 @@ class Workspace:
         key = (doc.id, annotator or self.annotator)
         if key not in self._sessions:
             # the store, not `self`: a cycle would keep the store's lock until the next gc
-            self._sessions[key] = AnnotationSession(self.store, doc, key[1], self.labels)
+            self._sessions[key] = session = AnnotationSession(self.store, doc, key[1], self.labels)
+            session.on_save = self.corrections.saved
         return self._sessions[key]
 
     def summary(self, doc_id: str, annotator: str | None = None) -> Summary:
@@ -310,10 +314,9 @@ class Workspace:
     def analysis(self, doc: Document, progress: Callable[[float], None] | None = None) -> tuple[an.Analysis, bool]:
         """(analysis, from_cache); without --model, one cached by another pipeline: the tags were made on it (but
         not instead of the entity model's: it splits sentences as its base does, and its entities are the point)."""
-        cached = self.cached_analysis(doc, any_pipeline=self.model is None and self.entity_model(doc.lang) is None,
-                                      entity_models=False)
+        cached = self._cached(doc)
         if cached is not None:
-            return cached, True
+            return self.corrected(doc, cached), True
         if self.analysis_process is not None:
             try:
                 result, encoded = self.analysis_process.analyse(self.pipeline_for(doc), doc.lang, doc.text,
@@ -324,7 +327,64 @@ class Workspace:
         else:
             result, encoded = an.analyse(self.pipeline(doc), doc.text, progress), None
         self._cache(doc, result, encoded=encoded)
-        return result, False
+        return self.corrected(doc, result), False
+
+    def patterns(self) -> pt.Matcher:
+        """The entity patterns in use (`reader.patterns`), from every annotator's corrections; none, and
+        `patterns_problem` says why, when the removals file is damaged (it is kept as it is)."""
+        try:
+            return self.corrections.matcher(self._scan_corrections, lambda: pt.read_removed(self.store.root))
+        except pt.PatternError as exc:
+            self.patterns_problem = f"{exc}; no entity pattern is applied"
+            return pt.Matcher()
+
+    def _scan_corrections(self) -> dict[tuple[str, str], list[pt.Entry]]:
+        found = {}
+        for doc_id in self.document_ids():
+            text = None
+            for annotator in self.annotators(doc_id):
+                records = self.records(doc_id, annotator, pt.FIELDS)
+                if any(r.get("kind") == "entity" for r in records.values()):  # the text only when needed
+                    text = text if text is not None else self.document(doc_id).text
+                    found[doc_id, annotator] = pt.entries(doc_id, text, annotator, records.values())
+        return found
+
+    def corrected(self, doc: Document, analysis: an.Analysis) -> an.Analysis:
+        """An analysis with the entity patterns applied over the model's entities."""
+        if not (matcher := self.patterns()):
+            return analysis
+        spans = matcher.apply(doc.text, analysis.tokens, ((e.start, e.end, e.label) for e in analysis.entities),
+                              doc_id=doc.id)
+        note = analysis.note  # "no entities: no recogniser" is no longer true where patterns matched
+        if spans and note.startswith("no entities"):
+            note = note.replace("no entities", "only the patterns' entities", 1)
+        return replace(analysis, entities=tuple(an.Span(*s) for s in spans), note=note)
+
+    def pattern_matches(self) -> dict[str, int]:
+        """How often each pattern in use changed the model's entities, over every analysed document."""
+        matcher, counts = self.patterns(), {}
+        if matcher:
+            for doc_id in self.document_ids():
+                doc = self.document(doc_id)
+                if (analysis := self._cached(doc)) is not None:
+                    matcher.apply(doc.text, analysis.tokens, ((e.start, e.end, e.label) for e in analysis.entities),
+                                  counts, doc.id)
+        return counts
+
+    def remove_pattern(self, ident: str) -> pt.Pattern:
+        """Remove a pattern in use by its id (or a unique prefix); PatternError (one line) otherwise."""
+        found = [p for p in self.patterns().patterns if p.id.startswith(ident.lower())] if ident else []
+        if len(found) != 1:
+            raise pt.PatternError(f"no pattern {ident!r} in use (`reader patterns` lists them)" if not found else
+                                  f"{ident!r} names {len(found)} patterns: give more of the id")
+        pt.remove(self.store.root, found[0])
+        self.corrections.reset()
+        return found[0]
+
+    def _cached(self, doc: Document) -> an.Analysis | None:
+        """The cached analysis `analysis` uses, before its patterns."""
+        return self.cached_analysis(doc, any_pipeline=self.model is None and self.entity_model(doc.lang) is None,
+                                    entity_models=False)
 
     def isolate_analysis(self) -> None:
         """Run the model in a child process (the TUI): spaCy here holds the GIL and a thread cannot be stopped; a
@@ -364,7 +424,7 @@ class Workspace:
                 self._cache(doc, result, key)
                 results[doc.id] = result
                 advance(1)
-        return [results[d.id] for d in docs]
+        return [self.corrected(d, results[d.id]) for d in docs]
 
     def _cache(self, doc: Document, result: an.Analysis, key: str | None = None, *,
                encoded: bytes | None = None) -> None:
@@ -386,7 +446,11 @@ class Workspace:
             flat = record["tokens"]
             if len(flat) % 2 == 0:
                 sentences = [(s, e) for s, e in record["sentences"]]
-                return record["model"], flat[::2], flat[1::2], sentences, record["entities"]
+                starts, ends, entities = flat[::2], flat[1::2], record["entities"]
+                if matcher := self.patterns():
+                    entities = [list(e) for e in matcher.apply(doc.text, list(zip(starts, ends, strict=True)),
+                                                                       entities, doc_id=doc.id)]
+                return record["model"], starts, ends, sentences, entities
         analysis, _ = self.analysis(doc)
         return (analysis.model, [s for s, _ in analysis.tokens], [e for _, e in analysis.tokens],
                 list(analysis.sentences), [(e.start, e.end, e.label) for e in analysis.entities])
@@ -480,7 +544,8 @@ class Workspace:
                     yield doc_id, doc.text, skip.get(doc_id) or []
 
         trained = ner.train(works, unreviewed(), base, self.models_folder(), annotator, name,
-                            active=(current.name, current.path / suggest.PIPELINE) if current else None, **options)
+                            active=(current.name, current.path / suggest.PIPELINE) if current else None,
+                            removed=pt.read_removed(self.store.root), **options)
         trained.meta["active"] = use or ner.better(trained.meta)
         if trained.meta["active"]:
             self.use_model(name)

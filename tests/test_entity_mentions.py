@@ -229,9 +229,12 @@ def test_doc_and_label_narrow_it(library, capsys):
                                                                 "0 unchanged, in 1 of 1 documents")
     assert run(library, "entity", "--surface", "Lyon", "--label", "ORG", "reject", "--all", "--doc", first,
                "--doc", second) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("total: reject “Lyon” (ORG): 20 mentions changed")
-    assert set(decided(library)) == {first}
+    # the relabel made an ORG pattern of « Lyon »: the second document shows its mentions as ORG too
+    assert capsys.readouterr().out.splitlines()[-1].startswith("total: reject “Lyon” (ORG): 40 mentions changed, "
+                                                                "0 unchanged, in 2 of 2 documents")
+    assert set(decided(library)) == {first, second}
     assert set(decided(library)[first].values()) == {("LOC", "rejected")}  # as `x`: the model's span, rejected
+    assert set(decided(library)[second].values()) == {("ORG", "rejected")}  # the pattern's span
 
 
 def test_add_tags_every_occurrence_that_is_no_entity(library, capsys):

@@ -56,21 +56,29 @@ def test_reviewed_units_done_and_partial() -> None:
     assert units[1].spans == () and units[1].known == ((3, 6),)
 
 
-def test_surface_decisions_newest_wins_and_apply_on_token_boundaries() -> None:
+def test_rehearsal_takes_the_teams_patterns_from_the_training_documents_only(monkeypatch) -> None:
+    """The base model's entities of unreviewed sentences corrected as the reader shows them, with the patterns of
+    the documents trained on (a held-out document's corrections would leak its answers into training)."""
     doc = Document.create(TEXT, {"title": "t"})
-    predicted = [(0, 5, "LOC"), (16, 27, "PER"), (32, 35, "ORG")]
-    old = decision(32, 35, "relabelled", "MISC", "ORG", "2026-01-01")
-    work = work_of([old, decision(16, 27, "added", "FONCTION", "", "2026-01-02")], SENTENCES)
     other = Document.create("Le fisc et la tva. Jean Martin parle.", {"title": "u"})
-    later = work_of([decision(14, 17, "rejected", "ORG", "ORG", "2026-02-01")], [(0, 18), (19, 37)])
-    decided = ner.surface_decisions([(doc, work, predicted), (other, later, [(14, 17, "ORG")])])
-    assert decided == {"tva": None, "jean martin": "FONCTION"}  # the later rejection of « tva » wins
+    works = [(doc, work_of([decision(16, 27, "added", "FONCTION", "", "2026-01-02")], SENTENCES), []),
+             (other, work_of([decision(14, 17, "rejected", "ORG", "ORG", "2026-02-01")], [(0, 18), (19, 37)]),
+              [(14, 17, "ORG")])]
+    class Rehearsed(Exception):
+        pass
 
+    def rehearsal_units(nlp, texts, matcher, limit):
+        raise Rehearsed(matcher)
+
+    monkeypatch.setattr(suggest, "held_out", lambda ids: {other.id})
+    monkeypatch.setattr(ner, "rehearsal_units", rehearsal_units)
+    with pytest.raises(Rehearsed) as caught:
+        ner.train(works, [], TEST_MODEL, None, "ana", "m")
+    [matcher] = caught.value.args
     text = "La TVA de Jean Martin, et Jean Martinez."
     tokens = [(0, 2), (3, 6), (7, 9), (10, 14), (15, 21), (21, 22), (23, 25), (26, 30), (31, 38), (38, 39)]
-    spans = ner.apply_surfaces(text, tokens, [(3, 6, "ORG"), (10, 14, "PER"), (26, 38, "PER")], decided,
-                               ner.surfaces_pattern(decided))
-    assert spans == ((10, 21, "FONCTION"), (26, 38, "PER"))  # TVA gone, « Martinez » not cut
+    assert matcher.apply(text, tokens, [(3, 6, "ORG"), (10, 14, "PER"), (26, 38, "PER")]) == [
+        (3, 6, "ORG"), (10, 21, "FONCTION"), (26, 38, "PER")]  # « TVA » kept: its rejection was held out
 
 
 def test_held_out_by_whole_documents_and_stable() -> None:

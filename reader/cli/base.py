@@ -193,13 +193,14 @@ def expected_errors() -> tuple[type[Exception], ...]:
     from reader.documents import DocumentError
     from reader.export import ExportError
     from reader.labels import LabelError
+    from reader.patterns import PatternError
     from reader.store import StoreError
     from reader.suggest import ModelError
     from reader.ui.keymap import KeymapError
     from reader.untrusted import UntrustedError
 
     return (AdjudicationError, AnalysisError, AnnotationError, DocumentError, ExportError, LabelError, StoreError,
-            ModelError, KeymapError, UntrustedError)
+            ModelError, KeymapError, UntrustedError, PatternError)
 
 
 def warn(found) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from reader.cli.base import OPTIONS, DocArg, SentenceCommand, app, err, fail, open_workspace, out, say
+from reader.cli.base import OPTIONS, DocArg, SentenceCommand, app, err, fail, open_workspace, out, say, warn
 from reader.untrusted import UntrustedError, check_name
 
 DocOrFrom = Annotated[str | None, typer.Argument(help="Document id or unique id prefix.", show_default=False)]
@@ -250,31 +250,32 @@ def entity_mentions(surface: str, action: str, label: str | None, having: str | 
     ids = list(dict.fromkeys(map(ws.resolve, doc_refs))) if doc_refs else ws.document_ids()
     totals: Counter[str] = Counter()
     errors = []
-    for doc_id in ids:
-        document = ws.document(doc_id)
-        if pattern.search(document.text) is None:
-            continue
-        try:
-            analysis, _ = ws.analysis(document)
-            session = ws.session(document)
-            session.use_sentences(analysis.sentences)
-            predicted = {(e.start, e.end): e.label for e in analysis.entities}
-            result = session.decide_mentions(surface, action, label, predicted=predicted, tokens=analysis.tokens,
-                                             having=having, dry_run=check)
-        except (StoreError, AnalysisError) as exc:
-            errors.append(f"{doc_id}: {'not saved' if isinstance(exc, StoreError) else 'not analysed'}: {exc}")
-            continue
-        if not result.changed and not result.unchanged:
-            continue
-        totals.update(documents=1, changed=len(result.changed), unchanged=result.unchanged, written=result.records,
-                      writes=int(result.change is not None))
-        say(out, f"{doc_id}  {'would change' if check else 'changed'} {len(result.changed):>4}  unchanged "
-            f"{result.unchanged:>4}  {document.title}")
-        if check:
-            for start, end in result.changed:
-                entity = session.entity_at(start, end, predicted)
-                state = "no entity" if entity is None else f"{entity.label}, {entity.status}"
-                say(out, f"  {start}-{end} “{' '.join(document.text[start:end].split())}” ({state})")
+    with ws.corrections.frozen():  # what each document showed before the command
+        for doc_id in ids:
+            document = ws.document(doc_id)
+            if pattern.search(document.text) is None:
+                continue
+            try:
+                analysis, _ = ws.analysis(document)
+                session = ws.session(document)
+                session.use_sentences(analysis.sentences)
+                predicted = {(e.start, e.end): e.label for e in analysis.entities}
+                result = session.decide_mentions(surface, action, label, predicted=predicted, tokens=analysis.tokens,
+                                                 having=having, dry_run=check)
+            except (StoreError, AnalysisError) as exc:
+                errors.append(f"{doc_id}: {'not saved' if isinstance(exc, StoreError) else 'not analysed'}: {exc}")
+                continue
+            if not result.changed and not result.unchanged:
+                continue
+            totals.update(documents=1, changed=len(result.changed), unchanged=result.unchanged, written=result.records,
+                          writes=int(result.change is not None))
+            say(out, f"{doc_id}  {'would change' if check else 'changed'} {len(result.changed):>4}  unchanged "
+                f"{result.unchanged:>4}  {document.title}")
+            if check:
+                for start, end in result.changed:
+                    entity = session.entity_at(start, end, predicted)
+                    state = "no entity" if entity is None else f"{entity.label}, {entity.status}"
+                    say(out, f"  {start}-{end} “{' '.join(document.text[start:end].split())}” ({state})")
     for message in errors:
         say(err, f"error: {message}")
     verb = f"{action} {label}" if label else action
@@ -314,3 +315,37 @@ def done_(
     change = ws.session(document).set_done(not undo)
     already = " (already)" if change is None else ""
     say(out, f"{'not done' if undo else 'done'}: {document.id} {document.title}{already}")
+
+
+@app.command("patterns")
+def patterns_(
+    remove: Annotated[str | None, typer.Option("--remove", metavar="ID", help="Remove the pattern with this id "
+                                                                                "(until a newer correction makes it "
+                                                                                "again).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per pattern.")] = False,
+) -> None:
+    """The entity patterns made from analysts' added, relabelled ("LABEL") and rejected ("not LABEL") entities,
+    applied over the model's entities in every document; who made them and how often they matched."""
+    from reader.cli.base import write_json
+    from reader.tables import render_patterns
+
+    ws = open_workspace(read_only=True)  # writes only the removals file, swapped in whole
+    if remove is not None:
+        gone = ws.remove_pattern(remove)
+        say(out, f"removed pattern {gone.id}: {'not ' if gone.negative else ''}{gone.label} “{gone.surface}” "
+            "(in documents opened from now on)")
+        return
+    found = ws.patterns().patterns
+    matches = ws.pattern_matches()
+    if as_json:
+        for p in found:
+            write_json({"id": p.id, "label": p.label, "surface": p.surface, "negative": p.negative,
+                        "annotators": list(p.annotators), "corrections": p.count, "matches": matches.get(p.id, 0),
+                        "created": p.created, "updated": p.updated})
+    elif found:
+        out.print(render_patterns(found, matches))
+    else:
+        say(out, "no entity pattern yet: add, relabel or reject an entity and it becomes one")
+    warn(ws.damage())
+    if ws.patterns_problem:
+        fail(ws.patterns_problem)

@@ -227,11 +227,16 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.model_status = f"{message.analysis.model} ({source})"
         if message.analysis.note:
             self.model_status += f" · {message.analysis.note}"
-        if problem := self.reader_app.workspace.entity_model_problem:  # a damaged entity model: said once
-            self.model_status += " · entity model not used"
-            if problem not in _told:
-                _told.add(problem)
-                self.notify(problem, title="Entity model", severity="error", markup=False, timeout=15)
+        workspace = self.reader_app.workspace
+        if count := len(workspace.patterns().patterns):
+            self.model_status += f" · {count} pattern{'s' if count > 1 else ''}"
+        for problem, title, status in ((workspace.entity_model_problem, "Entity model", "entity model not used"),
+                                       (workspace.patterns_problem, "Entity patterns", "no pattern applied")):
+            if problem:  # a damaged entity model or removals file: said once
+                self.model_status += f" · {status}"
+                if problem not in _told:
+                    _told.add(problem)
+                    self.notify(problem, title=title, severity="error", markup=False, timeout=15)
         self.view.set_sentences(message.analysis.sentences)
         self.session.use_sentences(message.analysis.sentences)  # once: the session owns them from now on
         self.prepared = message.marks
