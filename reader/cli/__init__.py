@@ -13,10 +13,10 @@ from reader import collector
 with collector.paused():  # start-up: what these imports build lives as long as the process (bench/README.md)
     import typer
 
-    from reader.cli import documents  # the others when a command line needs them (`ReaderGroup.every_command`)
+    from reader.cli import opening  # the others when a command line may name one (`ReaderGroup.every_command`)
     from reader.cli.base import app, err, out, say
 
-__all__ = ["app", "documents", "err", "main", "out", "run"]
+__all__ = ["app", "err", "main", "opening", "out", "run"]
 
 
 def run(argv: list[str]) -> int:
