@@ -18,6 +18,7 @@ from reader.annotations import DONE, GOLD, Annotation, AnnotatorWork
 from reader.documents import Document
 from reader.entity_labels import EntityLabels, load_entity_labels
 from reader.labels import LabelSet, load_labels
+from reader.library import LARGE, Library, Query, Row
 from reader.session import AnnotationSession
 from reader.store import Store, StoreCorrupt, StoreError
 
@@ -31,20 +32,6 @@ class ImportResult:
     added: bool
     replaces: str | None = None  # the earlier version (same source, edited text) whose annotations moved here
     lost: tuple = ()  # its annotations whose text is gone (kept there, listed here)
-
-
-@dataclass(frozen=True)
-class Summary:
-    doc_id: str
-    title: str
-    date: str
-    source: str
-    sentences: int | None
-    tagged: int
-    notes: int
-    decisions: int
-    site: str = ""  # a web page's `meta.sitename`, shown instead of the source
-    done: bool = False  # the annotator marked it done
 
 
 @dataclass(frozen=True)
@@ -93,6 +80,8 @@ class Workspace:
         self.entity_model_problem = ""  # why the chosen entity model is not used (one line), if it is not
         self.corrections = pt.Corrections()  # what the entity patterns are made of (`patterns`)
         self.patterns_problem = ""  # why no pattern is applied (one line), if the removals file is damaged
+        self._sentences: dict[str, tuple | None] = {}  # `sentences`, for the documents read last
+        self._library: Library | None = None
 
     # --- the store: the app, the CLI and export reach it only through these (tests/test_architecture.py) ---
 
@@ -226,18 +215,37 @@ class Workspace:
             session.on_save = self.corrections.saved
         return self._sessions[key]
 
-    def summary(self, doc_id: str, annotator: str | None = None) -> Summary:
-        """One annotator's progress on a document (never summed over annotators: bob's tags are not alice's)."""
-        doc = self.document(doc_id)
-        analysis = self.cached_analysis(doc, any_pipeline=True)
-        sentences = analysis.sentences if analysis is not None else ()
-        annotator = annotator or self.annotator
-        records = self.records(doc_id, annotator) if annotator in self.annotators(doc_id) else {}
-        work = AnnotatorWork(records, sentences, self.labels.names)
-        meta = doc.meta
-        return Summary(doc.id, doc.title, str(meta.get("date", "")), str(meta.get("source", "")),
-                       len(sentences) if analysis else None, len(work.tagged()), work.counts.get("note", 0),
-                       work.counts.get("entity", 0), str(meta.get("sitename", "")), work.done)
+    def summary(self, doc_id: str, annotator: str | None = None) -> Row:
+        """One annotator's progress on a document (never summed over annotators: bob's tags are not alice's), from
+        the library's index once its rows match the files."""
+        library = self.library()
+        library.refresh()
+        library.check(doc_id)
+        rows = library.rows(Query(annotator or self.annotator, ids=(doc_id,), all_versions=True))
+        if not rows:
+            self.document(doc_id)  # the error that says why (unknown, damaged)
+            raise StoreError(f"the document {doc_id} cannot be listed")
+        return rows[0]
+
+    def opening_ids(self) -> list[str] | None:
+        """What `reader` opens with no argument: [] (an empty store), [the only document], or None: the library
+        (which indexes a large store off its first paint)."""
+        library = self.library()
+        library.refresh()
+        if library.outdated():
+            stale = library.stale()
+            if len(stale) > LARGE:
+                return None
+            library.sweep(stale)
+        rows = library.rows(Query(self.annotator), 0, 2)
+        return [r.doc_id for r in rows] if len(rows) < 2 else None
+
+    def note_damage(self, found: Iterable[tuple[str, str, str]]) -> None:
+        """Damaged files the index found (doc id, annotator or "", reason), for `damage` to report."""
+        for doc_id, annotator, reason in found:
+            path = self.store.annotation_path(doc_id, annotator) if annotator else \
+                self.store.root / "documents" / f"{doc_id}.json"
+            self._damage.setdefault((doc_id, annotator), Damage(doc_id, annotator, path, reason))
 
     def entity_model(self, lang: str) -> Any:
         """The trained entity model in use for a language (`reader models use`), unless --model chose a pipeline;
@@ -285,17 +293,47 @@ class Workspace:
                         entity_models: bool = True) -> an.Analysis | None:
         """The cached analysis, without loading spaCy; `any_pipeline`: else the newest by another pipeline (by a
         trained entity model too, unless not `entity_models`: its entities are not the base pipeline's)."""
-        keys = [self.cache_key(doc)]
-        if any_pipeline:
-            suffix = f"+{an.ANALYSIS_VERSION}"
-            keys += [k for k in self.store.analysis_keys(doc.id) if k.endswith(suffix) and k != keys[0]
-                     and (entity_models or not k.startswith("model-"))]
-        for key in keys:
+        for key in self._analysis_keys(doc, any_pipeline, entity_models):
             record = self.store.cached_analysis(doc.id, key)
             with contextlib.suppress(KeyError, TypeError, ValueError):  # a cache from another version: recompute
                 if record is not None:
                     return an.Analysis.from_record(record)
         return None
+
+    def _analysis_keys(self, doc: Document, any_pipeline: bool = True, entity_models: bool = True) -> list[str]:
+        keys = [self.cache_key(doc)]
+        if any_pipeline:
+            suffix = f"+{an.ANALYSIS_VERSION}"
+            keys += [k for k in self.store.analysis_keys(doc.id) if k.endswith(suffix) and k != keys[0]
+                     and (entity_models or not k.startswith("model-"))]
+        return keys
+
+    def sentences(self, doc_id: str) -> tuple[tuple[int, int], ...] | None:
+        """The sentences of a document's cached analysis (any pipeline), None before its first analysis; kept for
+        the documents read last, so deriving the library's row at every save reads no analysis again."""
+        if (found := self._sentences.get(doc_id, _UNREAD)) is not _UNREAD:
+            return found  # type: ignore[return-value]
+        try:
+            doc = Document.from_record(self.store.document(doc_id, keep=False))
+        except StoreError:  # damaged or gone: the library's row says so
+            return None
+        found = None
+        for key in self._analysis_keys(doc):
+            record = self.store.cached_analysis(doc.id, key)
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                if record is not None:
+                    found = tuple((s, e) for s, e in record["sentences"])
+                    break
+        if len(self._sentences) >= 64:
+            self._sentences.pop(next(iter(self._sentences)))
+        self._sentences[doc_id] = found
+        return found
+
+    def library(self) -> Library:
+        """The library's rows from the index (created at first use, kept in step by this workspace's writes)."""
+        if self._library is None:
+            self._library = Library(self.store, self.labels.names, self.sentences)
+        return self._library
 
     def pipeline(self, doc: Document) -> Any:
         """The loaded spaCy pipeline for a document's language, loaded once per process (thread-safe); an entity
@@ -431,6 +469,7 @@ class Workspace:
         """Keep the analysis for next time (`encoded` by the analysis process); a full disk only costs speed."""
         if self.store.read_only:
             return
+        self._sentences.pop(doc.id, None)
         with contextlib.suppress(StoreError, OSError):
             record = None if encoded is not None else result.to_record()
             self.store.cache_analysis(doc.id, key or self.cache_key(doc), record, encoded=encoded)

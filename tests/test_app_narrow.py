@@ -218,8 +218,10 @@ async def test_library_shows_progress_at_80_columns(workspace):
     async with app.run_test(size=NARROW) as pilot:
         await pilot.pause()
         table = app.screen.query_one("#documents")
-        right = {c.label.plain: x for x, c in enumerate(table.ordered_columns)}
-        widths = [c.get_render_width(table) for c in table.ordered_columns]
-        end_of = {name: sum(widths[: i + 1]) for name, i in right.items()}
+        widths = [w + 2 * table.PADDING for w in table.widths]
+        end_of = {name: sum(widths[: i + 1]) for i, (name, _) in enumerate(table.columns)}
         for name in ("title", "tagged", "notes", "decisions"):
             assert end_of[name] <= NARROW[0] - 1, name
+        header = table.render_line(0).text
+        assert all(name in header for name in ("title", "tagged", "done", "notes", "decisions")), header
+        assert "Berlin Berlin" in table.render_line(1).text + table.render_line(2).text

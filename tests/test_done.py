@@ -214,8 +214,8 @@ async def test_the_library_shows_the_done_state_and_counts_it(workspace):
         assert isinstance(app.screen, LibraryScreen)
         header = str(app.screen.query_one("#header").render())
         assert "1 done" in header, header
+        assert app.screen.cell(doc_id, "done") == "✓"
         table = app.screen.query_one("#documents")
-        assert str(table.get_cell(doc_id, "done")) == "✓"
         lines = [table.render_line(y).text for y in range(table.size.height)]
         assert any("✓" in line for line in lines), lines
 

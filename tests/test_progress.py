@@ -169,9 +169,17 @@ async def test_library_cuts_long_titles_and_sources_with_an_ellipsis(many):
 
 
 async def test_library_figures_are_never_cut(many, monkeypatch):
-    rows = list(ReaderApp.summaries(ReaderApp(many, many.document_ids()), many.document_ids()))
-    rows[0] = (*rows[0][:4], "12345/123456", 1234567, 98765432, *rows[0][7:])
-    monkeypatch.setattr(ReaderApp, "summaries", lambda self, doc_ids: iter(rows))
+    from dataclasses import replace
+
+    from reader.library import Library
+
+    rows = Library.rows
+
+    def with_a_large_first_row(self, query, offset=0, limit=-1):
+        return [replace(r, tagged=12345, sentences=123456, notes=1234567, decisions=98765432) if n == 0 else r
+                for n, r in enumerate(rows(self, query, offset, limit), offset)]
+
+    monkeypatch.setattr(Library, "rows", with_a_large_first_row)
     app = ReaderApp(many, many.document_ids())
     async with app.run_test(size=NARROW) as pilot:
         await pilot.pause()

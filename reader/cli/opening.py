@@ -50,8 +50,10 @@ def open_(
             if refused and not doc_ids:
                 raise typer.Exit(2)  # nothing to open
         else:
-            doc_ids = ws.document_ids() or import_seeds(ws)
-        if not doc_ids:
+            doc_ids = ws.opening_ids()
+            if doc_ids == []:
+                doc_ids = import_seeds(ws)
+        if doc_ids == []:
             fail(f"the store {OPTIONS.store} is empty: give a file or folder to read (reader PATH)")
         from reader.ui.app import ReaderApp
 
@@ -70,8 +72,8 @@ def open_asking_annotator(keys) -> None:
     from reader.ui.app import ReaderApp
 
     placeholder = open_workspace(read_only=True)
-    doc_ids = placeholder.document_ids()
-    if not doc_ids:
+    doc_ids = placeholder.opening_ids()
+    if doc_ids == []:
         fail(f"the store {OPTIONS.store} is empty: import documents first (reader import PATH)")
 
     def as_annotator(name: str):

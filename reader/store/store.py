@@ -9,6 +9,7 @@ import contextlib
 import itertools
 import os
 import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from reader.store import files
 from reader.store.errors import StoreCorrupt, StoreError, StoreReadOnly, UnknownDocument
 from reader.store.gitmerge import read_document
 from reader.store.gitmerge import register as register_merge_driver
+from reader.store.index import INDEX_FILE, Index
 from reader.store.tinydb_storage import AnnotationFile, read_subset
 from reader.untrusted import has_control
 
@@ -88,6 +90,10 @@ def _os_errors(what: str, path: Path) -> Iterator[None]:
         raise StoreError(f"cannot {what} {path}: {exc.strerror or exc}") from None
 
 
+def _version(stat: os.stat_result) -> str:
+    return ":".join(map(str, files.file_key(stat)))
+
+
 def _is_store_file(name: str) -> bool:
     return name.endswith(".json") and not name.startswith(".")
 
@@ -126,6 +132,10 @@ class Store:
         self._unreadable: dict[str, StoreCorrupt] = {}
         self._cleaned: set[Path] = set()
         self._registering: threading.Thread | None = None
+        self._index: Index | None = None
+        self.writing: list[Callable[[str, str], object]] = []
+        self.written: list[Callable[[str, str], object]] = []
+        """Called with (doc id, annotator or "") before and after each write: the library derives its index rows."""
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root} is not a folder, it cannot hold a store")
         schema_exists = self._check_schema()
@@ -143,7 +153,7 @@ class Store:
                 files.atomic_write(self.root / SCHEMA_FILE, files.json_file({"schema": SCHEMA}))
                 gitignore = self.root / ".gitignore"
                 if not gitignore.exists():
-                    files.atomic_write(gitignore, f"/{LOCK_FILE}\n.*.tmp\n".encode())
+                    files.atomic_write(gitignore, f"/{LOCK_FILE}\n.*.tmp\n/{INDEX_FILE}*\n".encode())
             for sub in SUBFOLDERS:
                 _mkdir(self.root / sub)
         except OSError as exc:
@@ -264,6 +274,9 @@ class Store:
                 self._refuse("closed", "it was closed")
             self._waiting = None
             self._files.clear()
+            if self._index is not None:
+                self._index.close()
+                self._index = None
 
     def __enter__(self) -> Store:
         return self
@@ -273,6 +286,89 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r}{', read-only' if self.read_only else ''})"
+
+    @property
+    def index(self) -> Index:
+        """The library's index beside the files, opened at first use; in memory where the folder is not writable."""
+        with self._mutex:
+            if self._index is None:
+                path = self.root / INDEX_FILE
+                try:
+                    self._index = Index(path if os.access(self.root, os.W_OK) else None)
+                    self._ignore_index()
+                except (sqlite3.Error, OSError):
+                    self._index = Index(None)
+            return self._index
+
+    def _ignore_index(self) -> None:
+        """Stores made before the index had no line for it in their .gitignore: one is added."""
+        gitignore = self.root / ".gitignore"
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            text = gitignore.read_text("utf-8")
+            if f"/{INDEX_FILE}*" not in text.splitlines():
+                files.atomic_write(gitignore, (text + ("" if text.endswith("\n") else "\n")
+                                               + f"/{INDEX_FILE}*\n").encode("utf-8"))
+
+    def _mark(self, doc_id: str, annotator: str) -> bool:
+        """Before a write: the index row is pending until `_written` derives it (a crash leaves the mark)."""
+        with contextlib.suppress(sqlite3.Error, OSError, StoreError):
+            for listener in self.writing:
+                listener(doc_id, annotator)
+            self.index.mark(doc_id, annotator)
+            return True
+        return False
+
+    def _written(self, doc_id: str, annotator: str, marked: bool) -> None:
+        """After a write: the listeners derive the rows; the mark stays for the next reader if none did."""
+        with contextlib.suppress(sqlite3.Error, OSError, StoreError):
+            for listener in self.written:
+                listener(doc_id, annotator)
+            if self.written and marked:
+                self.index.unmark([(rowid, d, a) for rowid, d, a in self.index.marked()
+                                   if (d, a) == (doc_id, annotator)])
+
+    def git_index(self) -> Path | None:
+        """git's index file of the work tree holding the store (it changes at every pull, merge or checkout)."""
+        for folder in (self.root.resolve(), *self.root.resolve().parents):
+            dot_git = folder / ".git"
+            if dot_git.is_dir():
+                return dot_git / "index"
+            if dot_git.is_file():
+                line = dot_git.read_text("utf-8").strip()
+                if line.startswith("gitdir:"):
+                    return (folder / line[len("gitdir:"):].strip()) / "index"
+        return None
+
+    def document_version(self, doc_id: str) -> str | None:
+        """The document file's version (inode, size, mtime), None when there is none."""
+        try:
+            return _version(self._doc_path(doc_id).stat())
+        except OSError:
+            return None
+
+    def document_versions(self) -> dict[str, str]:
+        """Every document file's version by id: one pass over the folder, without reading a file."""
+        found: dict[str, str] = {}
+        with contextlib.suppress(FileNotFoundError), os.scandir(self._documents) as entries:
+            for entry in entries:
+                if _is_store_file(entry.name) and _valid_id(doc_id := entry.name[:-5]):
+                    with contextlib.suppress(OSError):
+                        found[doc_id] = _version(entry.stat())
+        return found
+
+    def annotation_versions(self) -> dict[tuple[str, str], str]:
+        """Every annotation file's version by (document id, annotator), without reading a file."""
+        found: dict[tuple[str, str], str] = {}
+        with contextlib.suppress(FileNotFoundError), os.scandir(self._annotations) as folders:
+            for folder in folders:
+                if not _valid_id(folder.name) or not folder.is_dir():
+                    continue
+                with contextlib.suppress(OSError), os.scandir(folder.path) as entries:
+                    for entry in entries:
+                        if _is_store_file(entry.name):
+                            with contextlib.suppress(OSError, UnicodeDecodeError):
+                                found[folder.name, decode_name(entry.name[:-5])] = _version(entry.stat())
+        return found
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -319,9 +415,11 @@ class Store:
                 return False
             self._check_writable()
             data = _encoded(files.json_file, {**record, "meta": dict(meta)}, f"document {doc_id}")
+            marked = self._mark(doc_id, "")
             self._write_file(self._doc_path(doc_id), data)
             self._remember(files.loads(data))
-            return True
+        self._written(doc_id, "", marked)
+        return True
 
     def has_document(self, doc_id: str) -> bool:
         return _valid_id(doc_id) and (doc_id in self._docs or self._doc_path(doc_id).is_file())
@@ -330,7 +428,7 @@ class Store:
         self._docs[record["id"]] = record  # all kept: listing the documents reads them all anyway
         self._sources[record["id"]] = str((record.get("meta") or {}).get("source") or "")
 
-    def _load_document(self, doc_id: str) -> dict:
+    def _load_document(self, doc_id: str, keep: bool = True) -> dict:
         with self._mutex:
             if (cached := self._docs.get(doc_id)) is not None:
                 return cached
@@ -343,12 +441,14 @@ class Store:
             if record.get("id") != doc_id:
                 raise StoreCorrupt(path, f"its id {record.get('id')!r} does not match the file name")
             record.setdefault("meta", {})
-            self._remember(record)
+            if keep:
+                self._remember(record)
             return record
 
-    def document(self, doc_id: str) -> dict:
-        """{"id", "text", "meta"}: a copy, the caller may change it."""
-        record = self._load_document(doc_id)
+    def document(self, doc_id: str, *, keep: bool = True) -> dict:
+        """{"id", "text", "meta"}: a copy, the caller may change it; not `keep`: not kept in memory (the index
+        reads every document once)."""
+        record = self._load_document(doc_id, keep)
         return {**record, "meta": dict(record["meta"])}
 
     def document_ids(self) -> list[str]:
@@ -424,7 +524,9 @@ class Store:
         data = encoded if encoded is not None else _encoded(files.json_line, record, f"the analysis of {doc_id}")
         with self._mutex:
             self._check_writable()
+            marked = self._mark(doc_id, "")
             self._write_file(path, data + b"\n", durable=False)
+        self._written(doc_id, "", marked)
 
     def annotation_path(self, doc_id: str, annotator: str) -> Path:
         self._check_id(doc_id)
@@ -495,6 +597,7 @@ class Store:
                 raise StoreReadOnly(f"{annotator}'s annotations in {self.root} are open in {holder}: "
                                     "nothing was written")
             file = self._file(doc_id, annotator)
+            marked = self._mark(doc_id, annotator)
             try:
                 self._prepare_folder(file.path.parent)
                 file.apply(upserts, deletes)
@@ -502,3 +605,4 @@ class Store:
                 self._files.pop((doc_id, annotator), None)  # memory may not match the disk any more
                 raise StoreError(f"cannot write {file.path}: {exc.strerror or exc}; "
                                  "the change was not saved") from None
+        self._written(doc_id, annotator, marked)

@@ -31,7 +31,7 @@ class ReaderApp(App):
     BINDINGS = bindings("app")
     ENABLE_COMMAND_PALETTE = True
 
-    def __init__(self, workspace: Workspace, doc_ids: list[str], *, keymap: Keymap | None = None,
+    def __init__(self, workspace: Workspace, doc_ids: list[str] | None = None, *, keymap: Keymap | None = None,
                  review: ReviewOptions | None = None, ask_annotator: Callable[[str], Workspace] | None = None) -> None:
         super().__init__()
         self.workspace = workspace
@@ -42,7 +42,7 @@ class ReaderApp(App):
         self.damage_told: set = set()
         if ask_annotator is None:
             self.workspace.isolate_analysis()  # spaCy in a child process: keys answer and `q` quits while it loads
-        self.doc_ids = doc_ids
+        self.doc_ids = doc_ids  # what the command line named; None: the whole store (its library)
         self.keymap = keymap or default_keymap()
         self._deliveries: dict[str, tuple[str, str]] = {}  # key -> (what to say once written, where it goes)
         self.last_document: str | None = None  # for Esc in a library that is the first screen
@@ -88,7 +88,7 @@ class ReaderApp(App):
         return self.first_screen()
 
     def first_screen(self) -> Screen:
-        if len(self.doc_ids) == 1:
+        if self.doc_ids is not None and len(self.doc_ids) == 1:
             return self.document_screen(self.doc_ids[0])
         from reader.ui.screens.library import LibraryScreen
 
@@ -216,18 +216,12 @@ class ReaderApp(App):
         if len(self.screen_stack) > 1 and isinstance(self.screen_stack[-2], LibraryScreen):
             self.pop_screen()
         else:
-            self.push_screen(LibraryScreen(self.workspace.document_ids()))
+            self.push_screen(LibraryScreen())
 
     @property
     def progress_annotator(self) -> str:
         """Whoever the keys write for: the analyst, or gold under review."""
         return self.review.into if self.review is not None else self.workspace.annotator
-
-    def summaries(self, doc_ids: list[str]) -> Iterable[tuple]:
-        for doc_id in doc_ids:
-            s = self.workspace.summary(doc_id, self.progress_annotator)
-            progress = f"{s.tagged}/{s.sentences}" if s.sentences is not None else f"{s.tagged}/–"
-            yield (s.doc_id, s.title, s.date, s.source, progress, s.notes, s.decisions, s.site, s.done)
 
     @staticmethod
     def screen_scope(screen: Screen) -> str:

@@ -3,7 +3,6 @@ and imports run one way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -30,8 +29,6 @@ class ReaderHost(Protocol):
     def document_screen(self, doc_id: str) -> Screen: ...
 
     def action_library(self) -> None: ...
-
-    def summaries(self, doc_ids: list[str]) -> Iterable[tuple]: ...
 
     def check_writer(self) -> bool: ...
 
