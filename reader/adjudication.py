@@ -29,8 +29,7 @@ if TYPE_CHECKING:
 
 
 def is_adjudication(name: str, records: Iterable[dict]) -> bool:
-    """Gold, or an `--into` set (merge and review write `from` and `versions` on every record, an analyst never):
-    agreement and stats leave it out unless it is named, as it copies the annotators."""
+    """Gold, or an `--into` set (`from` and `versions` on its records): left out of agreement unless named."""
     return name == GOLD or any("from" in record or "versions" in record for record in records)
 
 
@@ -143,8 +142,8 @@ class DocumentItems:
 
 def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] | None = None,
                    into: str = GOLD, *, parts: tuple | None = None) -> DocumentItems:
-    """The items of one document for the chosen annotators (default: everyone but the adjudicated sets) who
-    touched it. `parts`: `Workspace.analysis_parts(doc)` when the caller has it (the slow read)."""
+    """The items of one document for the chosen annotators (default: all but the adjudicated sets) who touched it;
+    `parts`: `Workspace.analysis_parts(doc)` when the caller has it (the slow read)."""
     doc = workspace.document(doc_id)
     stored = workspace.annotators(doc_id)
     tables = {name: workspace.records(doc_id, name) for name in (stored if annotators is None else annotators)
@@ -306,9 +305,8 @@ def take_version(session: AnnotationSession, item: Item, version: Iterable, sour
 
 def plan_version(session: AnnotationSession, item: Item, version: frozenset, sources: tuple[str, ...], *,
                  explicit: bool) -> tuple[list[Annotation], list[str], str]:
-    """(records to write, ids to delete, description) that make gold's version of `item` equal `version`.
-    `explicit` (a reviewer's choice) decides every span and writes a `review` record for an empty sentence, so
-    the item counts as decided; merge writes only what differs from the model."""
+    """(records to write, ids to delete, description) that make gold's version of `item` equal `version`; a
+    reviewer's (`explicit`) decides every span and an empty sentence, merge only what differs from the model."""
     stamp = session.clock()
     records = session.records()
     kept = versions_record(item)
@@ -380,8 +378,7 @@ class MergeResult:
     conflicts: int
     kept: int
     written: int  # gold records written or deleted
-    skipped: tuple = ()
-    """The document's damaged files: then nothing is merged, as a vote without one of them would make gold lie."""
+    skipped: tuple = ()  # damaged files: nothing is merged, as a vote without one of them would make gold lie
 
 
 def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: Iterable[str] | None = None,
