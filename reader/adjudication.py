@@ -5,7 +5,7 @@ writes (`from` and `versions` on every record). Merge never overwrites an item g
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -296,8 +296,7 @@ def take_none(session: AnnotationSession, item: Item) -> Change | None:
     return take_version(session, item, frozenset(), _who_has(item, frozenset()))
 
 
-def take_version(session: AnnotationSession, item: Item, version: Iterable, sources: Sequence[str] = ()
-                 ) -> Change | None:
+def take_version(session: AnnotationSession, item: Item, version: Iterable, sources: Sequence[str]) -> Change | None:
     """Make gold's version of the item exactly `version` in one undo step (None: it is); `sources` go in `from`."""
     upsert, delete, description = plan_version(session, item, frozenset(version), tuple(sources), explicit=True)
     return session.apply(description, upsert=upsert, delete=delete) if upsert or delete else None
@@ -409,15 +408,10 @@ def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: It
 
 
 def merge(workspace: Workspace, rule: Rule, annotators: Iterable[str] | None = None,
-          doc_ids: Iterable[str] | None = None, into: str = GOLD,
-          progress: Callable[[int], None] | None = None) -> list[MergeResult]:
+          doc_ids: Iterable[str] | None = None, into: str = GOLD) -> list[MergeResult]:
     chosen = list(annotators) if annotators is not None else None
     if chosen is not None and into in chosen:
         raise AdjudicationError(f"{into!r} cannot be merged into itself: leave it out of --only")
-    results = []
     with workspace.bulk_reads():
-        for doc_id in doc_ids if doc_ids is not None else workspace.document_ids():
-            results.append(merge_document(workspace, doc_id, rule, chosen, into))
-            if progress:
-                progress(1)
-    return results
+        return [merge_document(workspace, doc_id, rule, chosen, into)
+                for doc_id in (doc_ids if doc_ids is not None else workspace.document_ids())]

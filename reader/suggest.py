@@ -402,9 +402,9 @@ def load(info: ModelInfo) -> Any:
     return nlp
 
 
-def shown(cats: dict[str, float], threshold: float = THRESHOLD) -> list[str]:
-    """The labels suggested for a sentence: probability at least `threshold`, most likely first."""
-    return [n for n, p in sorted(cats.items(), key=lambda x: -x[1]) if p >= threshold]
+def shown(cats: dict[str, float]) -> list[str]:
+    """The labels suggested for a sentence: probability at least THRESHOLD, most likely first."""
+    return [n for n, p in sorted(cats.items(), key=lambda x: -x[1]) if p >= THRESHOLD]
 
 
 def uncertainty(cats: dict[str, float]) -> float:
