@@ -98,7 +98,7 @@ class AnalysisProcess:
     def _ensure_child(self) -> Any:
         if self._process is not None and self._process.poll() is None:
             return self._conn
-        from multiprocessing.connection import Connection  # 6 ms of imports: not before the first paint
+        from multiprocessing.connection import Connection  # its imports: not before the first paint
 
         self._reset()
         ours, theirs = socket.socketpair()
