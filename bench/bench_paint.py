@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,11 +38,14 @@ INSTALLED = [str(READER)]
 CHECKOUT = [sys.executable, "-c", "import sys; from reader.cli import main; sys.argv[0] = 'reader'; sys.exit(main())"]
 
 
-def time_to_text(command: list[str], marker: str, cwd: Path, env: tuple[str, ...] = (), timeout: float = 60) -> float:
+def time_to_text(command: list[str], marker: str, cwd: Path, env: tuple[str, ...] = (), timeout: float = 60,
+                 size: tuple[int, int] = (120, 36), probe: Callable[[int], object] | None = None) -> float:
+    """Seconds until `marker` shows in a fresh tmux pane of `size` (columns, lines) running `command`; `probe`:
+    called with the pane's process id once it shows, before the pane is killed (to read its memory, say)."""
     name = f"bench-{uuid.uuid4().hex[:8]}"
     tmux = ["tmux", "-L", name]  # a private server per run
     start = time.perf_counter()
-    subprocess.run([*tmux, "new-session", "-d", "-s", name, "-x", "120", "-y", "36", "-c", str(cwd),
+    subprocess.run([*tmux, "new-session", "-d", "-s", name, "-x", str(size[0]), "-y", str(size[1]), "-c", str(cwd),
                     *(a for e in env for a in ("-e", e)), *command], check=True)
     pane = subprocess.run([*tmux, "display-message", "-p", "-t", name, "#{pane_pid}"], capture_output=True,
                           text=True).stdout.strip()
@@ -50,7 +54,10 @@ def time_to_text(command: list[str], marker: str, cwd: Path, env: tuple[str, ...
             screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", name], capture_output=True,
                                     text=True).stdout
             if marker in screen:
-                return time.perf_counter() - start
+                elapsed = time.perf_counter() - start
+                if probe is not None and pane.isdigit():
+                    probe(int(pane))
+                return elapsed
             time.sleep(0.005)
         raise RuntimeError(f"{marker!r} never appeared for {command}")
     finally:

@@ -14,7 +14,10 @@ sys.path.insert(0, str(HERE.parent))
 
 BENCHES = ["bench_paint", "bench_keypress", "bench_responsive", "bench_store", "bench_analysis", "bench_export",
            "bench_import", "bench_agree", "bench_suggest", "bench_ner", "bench_patterns",
-           "bench_serve"]
+           "bench_serve", "bench_library"]
+ARGUMENTS = {"bench_library": {"sizes": [100, 1000]}}
+"""Arguments of a bench's `main()` here, where its own defaults would make `make bench` too long (bench_library's
+10,000-document store: `python bench/bench_library.py` measures it)."""
 
 
 def main(names: list[str]) -> int:
@@ -25,7 +28,7 @@ def main(names: list[str]) -> int:
         try:
             module = importlib.import_module(name)
             sys.argv = [name]  # each bench parses its own defaults
-            module.main()
+            module.main(**ARGUMENTS.get(name, {}))
         except Exception as exc:  # one broken bench should not hide the others' figures
             failed.append(name)
             print(f"{name} failed: {exc!r}")

@@ -5,7 +5,7 @@ writes (`from` and `versions` on every record). Merge never overwrites an item g
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +29,7 @@ if TYPE_CHECKING:
 
 
 def is_adjudication(name: str, records: Iterable[dict]) -> bool:
-    """Gold, or an `--into` set (merge and review write `from` and `versions` on every record, an analyst never):
-    agreement and stats leave it out unless it is named, as it copies the annotators."""
+    """Gold, or an `--into` set (`from` and `versions` on its records): left out of agreement unless named."""
     return name == GOLD or any("from" in record or "versions" in record for record in records)
 
 
@@ -143,8 +142,8 @@ class DocumentItems:
 
 def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] | None = None,
                    into: str = GOLD, *, parts: tuple | None = None) -> DocumentItems:
-    """The items of one document for the chosen annotators (default: everyone but the adjudicated sets) who
-    touched it. `parts`: `Workspace.analysis_parts(doc)` when the caller has it (the slow read)."""
+    """The items of one document for the chosen annotators (default: all but the adjudicated sets) who touched it;
+    `parts`: `Workspace.analysis_parts(doc)` when the caller has it (the slow read)."""
     doc = workspace.document(doc_id)
     stored = workspace.annotators(doc_id)
     tables = {name: workspace.records(doc_id, name) for name in (stored if annotators is None else annotators)
@@ -297,8 +296,7 @@ def take_none(session: AnnotationSession, item: Item) -> Change | None:
     return take_version(session, item, frozenset(), _who_has(item, frozenset()))
 
 
-def take_version(session: AnnotationSession, item: Item, version: Iterable, sources: Sequence[str] = ()
-                 ) -> Change | None:
+def take_version(session: AnnotationSession, item: Item, version: Iterable, sources: Sequence[str]) -> Change | None:
     """Make gold's version of the item exactly `version` in one undo step (None: it is); `sources` go in `from`."""
     upsert, delete, description = plan_version(session, item, frozenset(version), tuple(sources), explicit=True)
     return session.apply(description, upsert=upsert, delete=delete) if upsert or delete else None
@@ -306,9 +304,8 @@ def take_version(session: AnnotationSession, item: Item, version: Iterable, sour
 
 def plan_version(session: AnnotationSession, item: Item, version: frozenset, sources: tuple[str, ...], *,
                  explicit: bool) -> tuple[list[Annotation], list[str], str]:
-    """(records to write, ids to delete, description) that make gold's version of `item` equal `version`.
-    `explicit` (a reviewer's choice) decides every span and writes a `review` record for an empty sentence, so
-    the item counts as decided; merge writes only what differs from the model."""
+    """(records to write, ids to delete, description) that make gold's version of `item` equal `version`; a
+    reviewer's (`explicit`) decides every span and an empty sentence, merge only what differs from the model."""
     stamp = session.clock()
     records = session.records()
     kept = versions_record(item)
@@ -380,8 +377,7 @@ class MergeResult:
     conflicts: int
     kept: int
     written: int  # gold records written or deleted
-    skipped: tuple = ()
-    """The document's damaged files: then nothing is merged, as a vote without one of them would make gold lie."""
+    skipped: tuple = ()  # damaged files: nothing is merged, as a vote without one of them would make gold lie
 
 
 def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: Iterable[str] | None = None,
@@ -412,15 +408,10 @@ def merge_document(workspace: Workspace, doc_id: str, rule: Rule, annotators: It
 
 
 def merge(workspace: Workspace, rule: Rule, annotators: Iterable[str] | None = None,
-          doc_ids: Iterable[str] | None = None, into: str = GOLD,
-          progress: Callable[[int], None] | None = None) -> list[MergeResult]:
+          doc_ids: Iterable[str] | None = None, into: str = GOLD) -> list[MergeResult]:
     chosen = list(annotators) if annotators is not None else None
     if chosen is not None and into in chosen:
         raise AdjudicationError(f"{into!r} cannot be merged into itself: leave it out of --only")
-    results = []
     with workspace.bulk_reads():
-        for doc_id in doc_ids if doc_ids is not None else workspace.document_ids():
-            results.append(merge_document(workspace, doc_id, rule, chosen, into))
-            if progress:
-                progress(1)
-    return results
+        return [merge_document(workspace, doc_id, rule, chosen, into)
+                for doc_id in (doc_ids if doc_ids is not None else workspace.document_ids())]

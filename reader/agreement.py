@@ -114,8 +114,7 @@ def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
                           if chosen is None or n in chosen})
                 for doc_id in (doc_ids if doc_ids is not None else workspace.document_ids())]
         adjudicated = {n for _, tables in read for n, t in tables.items() if is_adjudication(n, t.values())} \
-            if chosen is None else set()
-        """Names that hold an adjudicated set in any document read: never compared unless chosen."""
+            if chosen is None else set()  # in any document read: never compared unless chosen
         for doc_id, tables in read:
             touching = sorted(n for n, t in tables.items() if t and n not in adjudicated)
             seen.update(touching)
@@ -136,8 +135,7 @@ def agreement(workspace: Workspace, annotators: Iterable[str] | None = None,
                 pair.items.extend(zip(tags[a], tags[b], strict=True))
                 _compare(pair_entities.setdefault((a, b), EntityPair(a, b)), entities[a], entities[b], per_label)
     names = sorted(seen) if chosen is None else sorted(chosen)
-    pairs = [pair for pair in combinations(names, 2) if pair in tag_pairs]
-    """Only the pairs that touched a document together: another pair has nothing to agree on."""
+    pairs = [pair for pair in combinations(names, 2) if pair in tag_pairs]  # those that touched a document together
     label_names += sorted({name for _, yes in votes for name in yes} - set(label_names))
     for pair in tag_pairs.values():
         pair.kappa = {name: figure(cohen_kappa([name in x for x, _ in pair.items], [name in y for _, y in pair.items]))

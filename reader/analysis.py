@@ -34,11 +34,10 @@ _FUNCTION_WORDS = frozenset({
     "j", "tu", "me", "m", "te", "t", "par", "pour", "sur", "sous", "dans", "avec", "sans", "chez", "selon", "vers",
     "entre", "contre", "depuis", "pendant", "the", "of", "and"
 })
-_NOT_NAMES = frozenset({
+_NOT_NAMES = frozenset({  # single words the small model tags (« Mercredi » as LOC), never names in WikiNER
     "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "janvier", "février", "mars", "avril",
     "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"
 })
-"""Single-word spans the small model tags (« Mercredi » as LOC) that are never names in WikiNER."""
 
 _SAME_LENGTH = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u00a0": " ", "\u202f": " ", "\u2007": " "})
 _NOT_START = 2**64 - 1  # -1 (not a start) as spaCy stores a sentence start in a uint64 array
@@ -103,18 +102,16 @@ def choose_pipeline(lang: str, requested: str | None = None) -> str | None:
 
 
 def cache_key(pipeline: str | None, lang: str) -> str:
-    """Key of a cached analysis: what the pipeline is (`pipeline_identity`) + our post-processing version."""
-    identity = f"blank-{lang}" if pipeline is None else pipeline_identity(pipeline)
+    """Key of a cached analysis: what the pipeline is, never where (a folder by its digest), + our version."""
+    if pipeline is None:
+        identity = f"blank-{lang}"
+    elif (version := pipeline_version(pipeline)) is not None:
+        identity = f"{pipeline}@{version}"
+    elif Path(pipeline).is_dir():
+        identity = _folder_identity(Path(pipeline).resolve())
+    else:
+        identity = f"{pipeline}@unknown"  # loading it fails, so nothing is cached under this key
     return f"{identity}+{ANALYSIS_VERSION}"
-
-
-def pipeline_identity(pipeline: str) -> str:
-    """What a pipeline is, never where it is: `name@version`, plus a digest for a folder (`--model PATH`)."""
-    if (version := pipeline_version(pipeline)) is not None:
-        return f"{pipeline}@{version}"
-    if Path(pipeline).is_dir():
-        return _folder_identity(Path(pipeline).resolve())
-    return f"{pipeline}@unknown"  # neither: loading it fails, so nothing is cached under this key
 
 
 @functools.cache
@@ -229,7 +226,7 @@ def normalise_for_model(text: str) -> str:
 
 def sentence_hints(doc: Doc, text: str | None = None) -> Doc:
     """Preset sentence starts (after a line break; never without . ? ! … or a quote before) so the senters do not cut
-    « Kim Jong | Un »: the NER never crosses a start. On arrays: is_sent_start per token is quadratic."""
+    « Kim Jong | Un », which the NER never crosses; on arrays, since is_sent_start per token is quadratic."""
     import numpy
     from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
 

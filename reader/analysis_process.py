@@ -1,10 +1,7 @@
 """spaCy in a child process, for the interactive reader: loading a pipeline holds the GIL for seconds, which in the UI
-process stalls keys and makes quitting wait. The child keeps its pipelines loaded, never touches the store (the
-parent holds its lock), and can be killed at any moment. Protocol (pickled tuples): parent → child `("analyse", id,
-pipeline, lang, text)`, `("suggest", id, model, texts)`, `("cancel", id)`; child → parent `("progress", id, share)`,
-`("part", id, field, rows)`..., then `("done", id, model, note, encoded)`, `("suggested", id, [{label: p}, ...])`,
-`("error", id, message)` or `("cancelled", id)`. Parts of PART rows keep each GIL hold of the parent's reader thread
-to a few ms."""
+process stalls keys. The child keeps its pipelines loaded, never touches the store, and can be killed at any moment.
+Messages are pickled tuples `(kind, request id, ...)`; a result comes in parts of PART rows, so that each GIL hold
+of the parent's reader thread stays a few ms."""
 
 from __future__ import annotations
 
@@ -52,7 +49,7 @@ class AnalysisProcess:
         return self._call(("analyse", pipeline, lang, text), progress, tag)
 
     def suggest(self, model: Any, texts: list[str], *, tag: Hashable = None) -> list[dict[str, float]]:
-        """Label probabilities per text from a trained model (`suggest.ModelInfo`): the UI never imports spaCy."""
+        """Label probabilities per text from a `suggest.ModelInfo`: the UI never imports spaCy."""
         return self._call(("suggest", model, list(texts)), None, tag)  # type: ignore[return-value]
 
     def _call(self, message: tuple, progress: Callable[[float], None] | None, tag: Hashable) -> Any:
@@ -101,7 +98,7 @@ class AnalysisProcess:
     def _ensure_child(self) -> Any:
         if self._process is not None and self._process.poll() is None:
             return self._conn
-        from multiprocessing.connection import Connection  # 6 ms of imports: not before the first paint
+        from multiprocessing.connection import Connection  # its imports: not before the first paint
 
         self._reset()
         ours, theirs = socket.socketpair()

@@ -1,8 +1,6 @@
-"""Entity models: the base pipeline's recogniser fine-tuned on the entities analysts reviewed, with the team's
-labels. It rehearses the base model's own predictions on sentences nobody reviewed, corrected by the team's
-patterns (`reader.patterns`), so that it does not forget what it knew (fine-tuning on corrections alone unlearns
-the labels nobody corrected). Whole documents are held out as for the sentence classifier, and the base model is
-scored on the same documents beside it. spaCy is imported inside functions: the TUI never runs them."""
+"""Entity models: the base recogniser fine-tuned on the entities analysts reviewed, rehearsing its own predictions
+(corrected by the team's patterns) on unreviewed sentences, since corrections alone unlearn the labels nobody
+corrected. spaCy is imported inside functions: the TUI never runs them."""
 
 from __future__ import annotations
 
@@ -24,20 +22,16 @@ from reader.suggest import ModelError, Progress, Trained, prf
 from reader.untrusted import check_name
 
 EPOCHS = 12
-LEARN_RATE = 3e-4
-"""Low: the recogniser already knows French news; a higher rate unlearns it faster than it learns the corrections."""
-REHEARSE = 3
-"""Unreviewed sentences rehearsed per reviewed one, each epoch (fewer, and held-out F1 on the base labels drops)."""
-MIN_EXAMPLES = 5
-"""Reviewed spans a label the base model lacks needs before it is learnt."""
+LEARN_RATE = 3e-4  # low: a higher rate unlearns French news faster than it learns the corrections
+REHEARSE = 3  # unreviewed sentences rehearsed per reviewed one: fewer, and F1 on the base labels drops
+MIN_EXAMPLES = 5  # reviewed spans a label the base model lacks needs before it is learnt
 SEED = 0
 BATCH = 32
 
 
 @dataclass(frozen=True)
 class Unit:
-    """A sentence and its entities (offsets into `text`). `known`: the ranges whose tokens were reviewed, None when
-    all were (a done document); elsewhere the model is neither taught nor scored."""
+    """A sentence and its entities; `known`: the ranges reviewed (None: all), the only ones taught or scored."""
 
     doc_id: str
     text: str
@@ -45,15 +39,13 @@ class Unit:
     known: tuple[tuple[int, int], ...] | None = None
 
 
-Work = tuple[Document, AnnotatorWork, Sequence[tuple[int, int, str]]]
-"""A document, an annotator's work on it, and the predicted entities their decisions were made on."""
-Unreviewed = tuple[str, str, Sequence[tuple[int, int]]]
-"""(doc id, text, the ranges of its sentences the annotator reviewed)."""
+Work = tuple[Document, AnnotatorWork, Sequence[tuple[int, int, str]]]  # with the entities decided on
+Unreviewed = tuple[str, str, Sequence[tuple[int, int]]]  # (doc id, text, the ranges reviewed)
 
 
 def reviewed_units(works: Iterable[Work]) -> list[Unit]:
-    """Every sentence of a done document (its entities as decided: rejected ones out); elsewhere the sentences
-    holding decisions, known only where decided (an unread prediction is neither right nor wrong)."""
+    """Every sentence of a done document; elsewhere those holding decisions, known only where decided (an unread
+    prediction is neither right nor wrong)."""
     out: list[Unit] = []
     for doc, work, predicted in works:
         entities = work.entities(predicted)
@@ -71,9 +63,8 @@ def reviewed_units(works: Iterable[Work]) -> list[Unit]:
 
 
 def score(nlp: Any, units: Sequence[Unit], labels: Sequence[str]) -> dict[str, dict]:
-    """Exact-span precision, recall and F1 per label, on the entities as the reader shows them (`an.analyse_many`
-    trims « l' » and brackets off both models alike); a prediction counts only where the tokens were reviewed.
-    `"ALL"`: micro figures over `labels` (others are left out on both sides)."""
+    """Exact-span precision, recall and F1 per label (`"ALL"`: micro) on the entities as the reader shows them,
+    counted only where the tokens were reviewed."""
     counts: dict[str, Counter] = {label: Counter() for label in [*labels, "ALL"]}
     for unit, analysis in zip(units, an.analyse_many(nlp, [u.text for u in units]), strict=True):
         known = None if unit.known is None else set(unit.known)
@@ -88,8 +79,7 @@ def score(nlp: Any, units: Sequence[Unit], labels: Sequence[str]) -> dict[str, d
 
 
 def _example(nlp: Any, unit: Unit, labels: set[str]) -> Any:
-    """A spaCy Example; tokens outside `known`, and spans of a label not learnt (too few examples), are missing:
-    taught as nothing, they would teach that they are no entity."""
+    """A spaCy Example, tokens outside `known` and labels not learnt missing: as `O` they would teach "no entity"."""
     from spacy.training import Example, offsets_to_biluo_tags
 
     doc = nlp.make_doc(unit.text)
@@ -105,9 +95,9 @@ def _example(nlp: Any, unit: Unit, labels: set[str]) -> Any:
 
 
 def fit(nlp: Any, train: Sequence[Unit], rehearsal: Sequence[Unit], labels: Sequence[str], *,
-        epochs: int = EPOCHS, progress: Progress | None = None) -> None:
-    """Fine-tune `nlp`'s recogniser in place: each epoch every reviewed sentence and REHEARSE times as many
-    rehearsed ones, the other components frozen."""
+        epochs: int, progress: Progress) -> None:
+    """Fine-tune `nlp`'s recogniser in place, each epoch on every reviewed sentence and REHEARSE times as many
+    rehearsed ones."""
     from spacy.util import fix_random_seed, minibatch
 
     fix_random_seed(SEED)
@@ -130,14 +120,12 @@ def fit(nlp: Any, train: Sequence[Unit], rehearsal: Sequence[Unit], labels: Sequ
             for part in minibatch(batch, size=BATCH):
                 nlp.update(part, sgd=optimizer, drop=0.2, losses={})
                 done += len(part)
-                if progress:
-                    progress("training", (epoch + done / per_epoch) / epochs)
+                progress("training", (epoch + done / per_epoch) / epochs)
 
 
 def rehearsal_units(nlp: Any, texts: Iterable[Unreviewed], matcher: Matcher, limit: int) -> list[Unit]:
-    """Up to `limit` sentences nobody reviewed, from (doc id, text, reviewed ranges) read as needed, each with the
-    base model's entities corrected by the team's patterns (a rehearsed sentence must not teach the model's old
-    mistake back)."""
+    """Up to `limit` sentences nobody reviewed, the base model's entities corrected by the team's patterns (a
+    rehearsed sentence must not teach the model's old mistake back)."""
     out: list[Unit] = []
     for doc_id, text, skip in texts:
         if len(out) >= limit:
@@ -159,24 +147,18 @@ def rehearsal_units(nlp: Any, texts: Iterable[Unreviewed], matcher: Matcher, lim
 def train(works: Sequence[Work], unreviewed: Iterable[Unreviewed], base: str, models: Any, annotator: str, name: str,
           *, active: tuple[str, Any] | None = None, removed: Mapping[str, str] = {}, epochs: int = EPOCHS,
           progress: Progress | None = None) -> Trained:
-    """Fine-tune `base` on `annotator`'s reviewed entities and save it as `name`. `unreviewed`: documents to
-    rehearse on, read as far as needed; `active`: (name, folder) of the active entity model, scored too when it
-    is not the base; `removed`: the patterns removed (`reader.patterns.read_removed`). ModelError (one line)
-    when the decisions cannot make a model."""
+    """Fine-tune `base` on `annotator`'s reviewed entities and save it as `name`; `active`: (name, folder) of the
+    entity model in use, scored beside it; `removed`: `reader.patterns.read_removed`."""
     begin = time.perf_counter()
     name = check_name(name, "model name", ModelError)
-    if progress:
-        progress("reading", 0.0)
+    progress = progress or (lambda stage, share: None)
+    progress("reading", 0.0)
     units = reviewed_units(works)
     if not any(u.spans for u in units):
         raise ModelError(f"{annotator} has reviewed no entity in this store: decide on entities (accept, reject, "
                          "relabel, add) or mark documents done first")
-    held = suggest.held_out(u.doc_id for u in units)  # whole documents, as for the sentence classifier
-    if not held:
-        raise ModelError(f"the reviewed entities are in {len({u.doc_id for u in units})} document(s): at least 2 "
-                         "are needed, one to train on and one to hold out for the scores")
-    train_set = [u for u in units if u.doc_id not in held]
-    held_set = [u for u in units if u.doc_id in held]
+    train_set, held_set = suggest.split(units, "reviewed entities")
+    held = {u.doc_id for u in held_set}
     nlp = an.load_pipeline(base)
     if "ner" not in nlp.pipe_names:
         raise ModelError(f"pipeline {base} has no entity recogniser to fine-tune")
@@ -184,20 +166,15 @@ def train(works: Sequence[Work], unreviewed: Iterable[Unreviewed], base: str, mo
     counts = Counter(label for u in train_set for *_, label in u.spans)
     skipped = {label: n for label, n in sorted(counts.items()) if label not in known and n < MIN_EXAMPLES}
     labels = sorted(known) + sorted(set(counts) - known - set(skipped))
-    base_scores = score(nlp, held_set, labels)
-    active_scores = None
-    if active is not None:
-        active_scores = score(an.load_pipeline(str(active[1])), held_set, labels)
+    base_scores = score(nlp, held_set, labels)  # before `fit` changes it
     matcher = Matcher(patterns.in_use(patterns.collect(  # not the held-out documents': they are the test
         e for doc, work, _ in works if doc.id not in held
         for e in patterns.entries(doc.id, doc.text, annotator, work.decisions.values())), removed))
-    if progress:
-        progress("rehearsal", 0.0)
+    progress("rehearsal", 0.0)
     rehearsal = rehearsal_units(nlp, (t for t in unreviewed if t[0] not in held), matcher,
                                 2 * REHEARSE * len(train_set))
     fit(nlp, train_set, rehearsal, labels, epochs=epochs, progress=progress)
-    if progress:
-        progress("scoring", 0.0)
+    progress("scoring", 0.0)
     scores = score(nlp, held_set, labels)
     meta = {"name": name, "task": "ner", "labels": labels, "lang": nlp.lang,
             "scores": scores, "base_scores": base_scores, "skipped": skipped,
@@ -207,10 +184,9 @@ def train(works: Sequence[Work], unreviewed: Iterable[Unreviewed], base: str, mo
             "held_out": {"sentences": len(held_set), "documents": len(held)},
             "base": an.model_name(nlp), "epochs": epochs,
             "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    if active_scores is not None:
-        meta["active_scores"] = {"name": active[0], "scores": active_scores}
-    if progress:
-        progress("saving", 0.0)
+    if active is not None:
+        meta["active_scores"] = {"name": active[0], "scores": score(an.load_pipeline(str(active[1])), held_set, labels)}
+    progress("saving", 0.0)
     nlp.meta["reader_model"] = name
     nlp.meta.pop("reader_tokenizer", None)  # prepared again on load: the norms are not saved
     suggest.save(models, name, nlp, meta)
@@ -218,8 +194,7 @@ def train(works: Sequence[Work], unreviewed: Iterable[Unreviewed], base: str, mo
 
 
 def better(meta: dict) -> bool:
-    """Whether a new entity model should become active: micro F1 at least that of the active one (the base model
-    when none) on its held-out documents."""
+    """Whether a new entity model should become active: held-out micro F1 at least the active (or base) model's."""
     mine = meta["scores"].get("ALL", {}).get("f") or 0.0
     theirs = (meta.get("active_scores") or {}).get("scores") or meta["base_scores"]
     return mine >= (theirs.get("ALL", {}).get("f") or 0.0)

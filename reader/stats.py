@@ -1,5 +1,4 @@
-"""Stats for `reader stats`: who did what, and agreement from `reader.agreement` (the same units and kappa as
-`reader agree`). Data only: `reader.tables.render_stats` draws it."""
+"""Stats for `reader stats`: who did what, and agreement from `reader.agreement` (the kappa `reader agree` shows)."""
 
 from __future__ import annotations
 

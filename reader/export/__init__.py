@@ -1,9 +1,5 @@
-"""Export: the store as datasets (native JSONL, Prodigy, doccano, spaCy DocBin, CoNLL, brat, ...), and back.
-
-One code path for the CLI, the TUI and the tests; the same store and versions give the same bytes. A record is
-one annotator's view of a document or sentence (`units.py`); nothing is merged, since two analysts can disagree
-(`reader stats` measures it), as Prodigy keeps one answer per annotator until a review merges them. Each format
-has one writer `write(units, labels) -> bytes`, on the libraries' own API."""
+"""Export: the store as datasets, and back; one record per annotator's view (`units.py`), never merged, since
+two analysts can disagree. Each format has one writer `write(units, labels) -> bytes`."""
 
 from __future__ import annotations
 
@@ -30,17 +26,12 @@ __all__ = ["FORMATS", "ExportError", "ExportResult", "Tokens", "check_options", 
 @dataclass(frozen=True)
 class Format:
     name: str
-    write: Callable[[Iterable[Unit], list[str]], bytes]
-    """(units, label universe) -> the file: one JSON line or one Doc per unit."""
-    overlaps: str = ""
-    """Where the overlap rule applies (`units.without_overlaps`); "" when the format keeps every span."""
+    write: Callable[[Iterable[Unit], list[str]], bytes]  # (units, label universe) -> the file
+    overlaps: str = ""  # the layer the overlap rule applies to; "" when the format keeps every span
     default_unit: str = "sentence"
-    binary: bool = False
-    """Never written to stdout."""
-    training: bool = True
-    """Training data: reviewed units only unless `unreviewed="include"`, one annotator's version of a text."""
-    keeps_rejected: bool = False
-    """Rejected entities stay in the records (the native format's review trail)."""
+    binary: bool = False  # never written to stdout
+    training: bool = True  # reviewed units of one annotator only, unless `unreviewed="include"`
+    keeps_rejected: bool = False  # the native format's review trail
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
@@ -87,8 +78,7 @@ def whose_work(workspace: Workspace, ids: list[str], warnings: list[str]) -> str
 
 
 def label_sets(views: list, names: list[str]) -> list[str]:
-    """Give each view its label universe (the label set in use, then its annotator's own extra labels);
-    returns the union, for the summary."""
+    """Give each view its label universe (the label set, then its annotator's extra labels); returns the union."""
     own: dict[str | None, set[str]] = {}
     for v in views:
         own.setdefault(v.annotator, set()).update(n for labels in v.tags.values() for n in labels)
@@ -101,12 +91,7 @@ def export(workspace: Workspace, fmt: str = "jsonl", unit: str | None = None, do
            annotated_only: bool = False, annotator: str | None = None, align: str = "strict",
            progress: Callable[[int], None] | None = None, unreviewed: str = "exclude", all_versions: bool = False
            ) -> ExportResult:
-    """Build a dataset from the store; nothing is written (see `write_export`).
-
-    `doc_ids`: ids or unique prefixes. Misaligned spans raise ExportError listing them unless `align` is `expand`
-    or `contract`. `progress(n)` is called as documents are read, then as they are written: 2 per document.
-    A training format without `annotator` takes `gold` when the store has it, else every annotator (and says
-    that texts repeat); it keeps reviewed units only unless `unreviewed` is "include"."""
+    """Build a dataset from the store, written by `write_export`; `progress(n)`: 2 per document, read then written."""
     unit = check_options(fmt, unit, align, need_output=False, unreviewed=unreviewed)
     found = FORMATS[fmt]
     result = ExportResult(found.name, unit, found.binary, overlaps=found.overlaps)

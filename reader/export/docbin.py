@@ -1,6 +1,5 @@
-"""spaCy DocBin (`.spacy`) for `spacy train`: one Doc per unit, `doc.ents` the entities without overlaps, every
-span in `doc.spans["sc"]`, `doc.cats` every label 0/1, ids and notes in `doc.user_data`. spaCy's own `Doc` and
-`DocBin.add` build it, so the file is whatever this spaCy writes for those Docs."""
+"""spaCy DocBin (`.spacy`) for `spacy train`, one Doc per unit built with spaCy's own `Doc` and `DocBin.add`:
+`doc.ents` without overlaps, every span in `doc.spans["sc"]`, ids and notes in `doc.user_data`."""
 
 from __future__ import annotations
 

@@ -11,8 +11,7 @@ from reader.export.units import Unit
 
 
 def writer(spans: str | None, labels: str) -> Callable[[Iterable[Unit], list[str]], bytes]:
-    """Records with the spans under the key `spans` (None: no spans) and the sentence labels under `labels`;
-    they name no label outside their own, so the label universe is not needed."""
+    """Records with the spans under `spans` (None: no spans) and the sentence labels under `labels`."""
 
     def record(u: Unit) -> dict:
         found = {spans: [[s.start - u.start, s.end - u.start, s.label] for s in u.entities]} if spans else {}

@@ -32,8 +32,7 @@ def lines(records: list[Any]) -> bytes:
         return b"".join(line(record) + b"\n" for record in records)
 
 
-_RAW_CONTROL = re.compile(rb"\x7f|\xc2[\x80-\x9f]")
-"""DEL and C1 controls, escaped on stdout, which may be a terminal (ESC and other C0 controls always are)."""
+_RAW_CONTROL = re.compile(rb"\x7f|\xc2[\x80-\x9f]")  # DEL and C1 controls: stdout may be a terminal
 
 
 def write_export(result: ExportResult, output: Path | str | BinaryIO | None = None) -> int:

@@ -1,7 +1,5 @@
-"""Label Studio tasks (README, Export): what the analyst decided is an annotation `completed_by`
-`{"email": annotator}` (the shape Label Studio's import resolves to a member: a plain name fails the whole
-import); the model's entities nobody reviewed are a prediction. Regions fit `<Labels name="label"
-toName="text">` and `<Choices name="sentence" toName="text" choice="multiple">`."""
+"""Label Studio tasks (README, Export): the analyst's decisions are an annotation `completed_by` `{"email": ...}`
+(a plain name fails Label Studio's whole import), the model's unreviewed entities a prediction."""
 
 from __future__ import annotations
 

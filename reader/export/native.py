@@ -39,9 +39,8 @@ def document_record(u: Unit) -> dict:
 
 
 def _audit_trail(v: Any, record: dict) -> None:
-    """An adjudicated set's records keep who agreed (`from`) and the versions behind each decision (`versions`,
-    as Prodigy's review keeps them); then accepted (`models`) and dismissed (`dismissed`) suggestions name their
-    model, {label: model}, so an import restores them all. Nothing is added to anyone else's records."""
+    """An adjudicated set's `from` and `versions`, and the model of each accepted or dismissed suggestion, so that
+    an import restores them; nothing is added to anyone else's records."""
     audited = [r for r in v.records.values() if "versions" in r or "from" in r]
     marked = [r for r in v.records.values() if r.get("model") and r.get("kind") in ("tag", ann.DISMISSAL)]
     sentences = record["sentences"]
@@ -120,23 +119,16 @@ def read_native(path: Path | str) -> list[dict] | None:
 class ImportSummary:
     records: int
     documents: tuple[str, ...]
-    added: tuple[str, ...]
-    """Those of `documents` that were not in the store yet."""
-    annotations: int
-    """Annotation records written (the same ones again change nothing on disk)."""
-    snapped: int = 0
-    """Spans that cut a token, moved onto tokens (`align`); `dropped`: those that contracted to nothing."""
+    added: tuple[str, ...]  # those of `documents` not in the store yet
+    annotations: int  # records written (the same ones again change nothing on disk)
+    snapped: int = 0  # spans that cut a token, moved onto tokens; `dropped`: those that contracted to nothing
     dropped: int = 0
 
 
 def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: bool = False,
                   clock: Callable[[], str] = ann.now, align: str = "strict") -> ImportSummary:
-    """Recreate documents and annotations from native document records, with the ids the annotation operations use
-    (re-importing is idempotent); everything is validated before anything is written.
-
-    A door for untrusted strings (`reader.untrusted`): a text must already be clean, since its id is its hash
-    and annotations point into it by offsets; names (labels, annotators) must follow the grammar, since files and
-    records are keyed by them; meta, note texts and times are cleaned, as every other door cleans them."""
+    """Recreate documents and annotations with the ids the operations use (re-importing is idempotent), all
+    validated first: a door for untrusted strings, where a text must already be clean since its id is its hash."""
     plan: list[tuple[Document, str | None, dict]] = []
     for number, record in enumerate(records, 1):
         where = f"record {number}"
@@ -217,15 +209,14 @@ def import_native(workspace: Workspace, records: Iterable[dict], *, analyse: boo
 
 
 def _align_spans(plan: list[tuple[Document, str | None, dict]], analyses: dict, align: str) -> tuple[int, int]:
-    """Entity spans that cut a token of the analysis refuse the import (one line each), or with `align` expand
-    or contract are moved onto tokens as export's --align does: a store never holds a span its exports reject.
-    (snapped, dropped); a document without an analysis is not checked (no tokens to check against)."""
+    """(snapped, dropped): a store never holds a span its exports reject, so spans that cut a token refuse the
+    import or are snapped as export's --align does."""
     bad = []
     for number, (doc, _, record) in enumerate(plan, 1):
         analysis = analyses.get(doc.id)
         if analysis is None:
             continue
-        tokens = Tokens(doc.text, [t[0] for t in analysis.tokens], [t[1] for t in analysis.tokens])
+        tokens = Tokens.from_pairs(doc.text, analysis.tokens)
         for span in record["spans"]:
             if span.get("status", "predicted") != "predicted" and not tokens.aligned(span["start"], span["end"]):
                 bad.append((number, doc, tokens, span, record))
@@ -258,7 +249,7 @@ def _add(by_annotator: dict[str, list[dict]], doc: Document, name: str, ident: s
 
 def _add_note(by_annotator: dict[str, list[dict]], doc: Document, name: str, note: dict, target: str, start: int,
               end: int) -> None:
-    """A note under its own author, if it names one; offsets default to its sentence's (a document note's are 0)."""
+    """A note under its own author, if it names one; offsets default to its sentence's."""
     target = note.get("target") or target
     start, end = (0, 0) if target == "document" else (note.get("start", start), note.get("end", end))
     created, text = note.get("created") or "", note.get("text") or ""

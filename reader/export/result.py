@@ -39,25 +39,19 @@ class ExportResult:
     unit: str
     binary: bool = False
     data: bytes = field(default=b"", repr=False)
-    count: int = 0
-    """Records or Docs."""
+    count: int = 0  # records or Docs
     documents: int = 0
     spans: int = 0
     labels: dict[str, int] = field(default_factory=dict)
     notes: int = 0
-    adjusted: int = 0
-    """Misaligned spans moved onto token boundaries; `dropped`: those that contracted to nothing."""
+    adjusted: int = 0  # misaligned spans moved onto tokens; `dropped`: those that contracted to nothing
     dropped: int = 0
-    skipped: list[str] = field(default_factory=list)
-    """The damaged files left out (`Workspace.damage`), one line each."""
-    unreviewed: int = 0
-    """Units left out because nobody reviewed them (training formats, `--unreviewed exclude`)."""
+    skipped: list[str] = field(default_factory=list)  # the damaged files left out, one line each
+    unreviewed: int = 0  # units left out because nobody reviewed them
     warnings: list[str] = field(default_factory=list)
-    overlaps: str = ""
-    """The layer the overlap rule applies to (`Format.overlaps`); `overlapping`: the spans it left out there."""
+    overlaps: str = ""  # `Format.overlaps`; `overlapping`: the spans the overlap rule left out there
     overlapping: int = 0
-    entity_labels: list[str] = field(default_factory=list)
-    """The entity labels of the spans exported, sorted: a BIO format's tag set (`ClassLabel(names=...)`)."""
+    entity_labels: list[str] = field(default_factory=list)  # sorted: a BIO format's tag set
 
     @property
     def docbin(self) -> bytes | None:

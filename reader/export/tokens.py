@@ -1,6 +1,5 @@
-"""The analysis' tokens, which every span is checked against: spaCy trains only on whole tokens (W030), and a
-Prodigy or doccano user would see a span start mid-word. They come from the cache, so the JSON formats never
-import spaCy."""
+"""The analysis' tokens, which every span is checked against (spaCy trains only on whole tokens, W030); from the
+cache, so the JSON formats never import spaCy."""
 
 from __future__ import annotations
 
@@ -31,14 +30,12 @@ class Tokens:
         return set(self.starts), set(self.ends)
 
     def aligned(self, start: int, end: int) -> bool:
-        """What spaCy's strict `char_span` accepts, except spans that begin or end with whitespace: a token's
-        start before a token's end (tokens do not overlap, so that one is not before the other)."""
+        """What spaCy's strict `char_span` accepts (tokens do not overlap: a token's start before a token's end)."""
         starts, ends = self.bounds
         return start < end and start in starts and end in ends
 
     def units(self, start: int, end: int) -> list[list]:
-        """[start, end, trailing space] of every token of text[start:end], whitespace put back as spaCy does (one
-        trailing space on the previous token, anything more as a whitespace token): a Doc gets the exact text."""
+        """[start, end, trailing space] of every token of text[start:end], whitespace put back as spaCy does."""
         text, starts, ends = self.text, self.starts, self.ends
         i = bisect_left(starts, start)
         j = bisect_right(ends, end, i)
@@ -73,8 +70,7 @@ def doc_from_units(vocab: Any, text: str, units: list[list]) -> Any:
 
 @functools.cache
 def blank_vocab() -> Any:
-    """A blank multi-language vocab, once per process: not `spacy.blank("fr")`, whose tokenizer exceptions are never
-    used (the tokens are ours); `spacy train` rebuilds every Doc with its own pipeline's vocab."""
+    """A blank vocab, once per process: the tokens are ours, so no language's tokenizer exceptions are needed."""
     import spacy
 
     return spacy.blank("xx").vocab

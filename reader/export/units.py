@@ -1,5 +1,5 @@
-"""What every format is built from: one annotator's view of a document (the read model the session shows,
-`AnnotatorWork`), cut into units (documents or sentences); spans that cut a token are found and fixed here too."""
+"""What every format is built from: one annotator's view of a document, cut into units (documents or sentences),
+and the spans that cut a token, found and fixed."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from reader.export.tokens import Tokens, doc_from_units
 if TYPE_CHECKING:
     from reader.workspace import Workspace
 
-META_ORDER = ("source", "title", "date", "lang")
-"""Native document meta starts with these keys (null when unknown), then the others sorted, then `annotator`."""
+META_ORDER = ("source", "title", "date", "lang")  # native meta: these (null when unknown), the rest sorted
 
 
 class Span(msgspec.Struct, gc=False):
@@ -29,14 +28,12 @@ class Span(msgspec.Struct, gc=False):
     label: str
     status: str
     sentence: int
-    predicted: str = ""
-    """A relabelled entity's model label."""
+    predicted: str = ""  # a relabelled entity's model label
 
 
 @dataclass
 class View:
-    """One annotator's view of one document (annotator None: nobody's, the model's); what only some formats
-    read is built when first read."""
+    """One annotator's view of one document (None: the model's); what only some formats read is built lazily."""
 
     doc: Document
     model: str
@@ -45,14 +42,11 @@ class View:
     annotator: str | None
     spans: list[Span]
     work: AnnotatorWork
-    records: dict[str, dict]
-    """As stored: the native format reads an adjudicated record's `from`/`versions`."""
-    universe: list[str] = field(default_factory=list)
-    """The labels its cats name: the label set, then those this annotator (not someone else) tagged beyond it."""
+    records: dict[str, dict]  # as stored: the native format reads an adjudicated record's `from`/`versions`
+    universe: list[str] = field(default_factory=list)  # its cats: the label set, then this annotator's extras
 
     @cached_property
     def tags(self) -> dict[int, list[str]]:
-        """Labels per sentence, in label-set order."""
         return self.work.tagged()
 
     @cached_property
@@ -71,19 +65,16 @@ class View:
 @dataclass
 class Unit:
     view: View
-    index: int | None
-    """The sentence, or None for a whole document."""
+    index: int | None  # the sentence, or None for a whole document
     start: int
     end: int
     spans: list[Span]
-    reviewed: bool = True
-    """Its annotator reviewed it (`AnnotatorWork.reviewed`); else it holds model output nobody read."""
-    first: bool = False
-    """The first sentence unit of its view: it carries the document's notes."""
+    reviewed: bool = True  # else it holds model output nobody read
+    first: bool = False  # the first sentence unit of its view carries the document's notes
 
     @cached_property
     def entities(self) -> list[Span]:
-        """Its spans without overlaps (`without_overlaps`), read once alignment is done."""
+        """Read once alignment is done."""
         return without_overlaps(self.spans)[0]
 
     @property
@@ -95,8 +86,7 @@ class Unit:
 
     @property
     def notes(self) -> list[dict]:
-        """A sentence unit's notes with offsets relative to it, as its spans; the first one also carries the
-        document's notes (`"target": "document"`), so a sentence export loses none."""
+        """Offsets relative to the unit, as its spans; the first sentence also carries the document's notes."""
         v = self.view
         if self.index is None:
             return [*v.doc_notes, *(n for i in sorted(v.notes) for n in v.notes[i])]
@@ -120,8 +110,7 @@ class Unit:
 
 
 def note_entry(record: dict, sentence: tuple[int, int] | None = None) -> dict:
-    """A note as exported: text, author, time, plus only what an import needs to rebuild the same record (target
-    and offsets when not its sentence's, `updated` when edited, `id` when it cannot be recomputed)."""
+    """Text, author and time, plus only what an import needs to rebuild the same record."""
     get = record.get
     text, created = get("text", ""), get("created", "")
     note = {"text": text, "annotator": get("annotator", ""), "created": created}
@@ -173,8 +162,7 @@ def select(workspace: Workspace, doc_ids: list[str] | None, all_versions: bool =
 
 def units(views: list[View], unit: str, keeps_rejected: bool, annotated_only: bool, reviewed_only: bool = False
           ) -> tuple[list[Unit], int]:
-    """(the units, how many unreviewed ones `reviewed_only` left out). A sentence is reviewed by the rule of
-    `AnnotatorWork.reviewed`; a whole document only when its annotator marked it done."""
+    """(the units, how many unreviewed ones `reviewed_only` left out); a document is reviewed once marked done."""
     out: list[Unit] = []
     left_out = 0
     for v in views:
@@ -206,8 +194,7 @@ def misaligned(units: list[Unit]) -> list[tuple[Unit, Span]]:
 
 
 def snap(doc: Any, start: int, end: int, mode: str) -> tuple[int, int] | None:
-    """A span moved onto the tokens of `doc` by spaCy's `char_span` (`expand` or `contract`), whitespace off its
-    ends; None when nothing is left."""
+    """A span moved onto the tokens of `doc` by spaCy's `char_span`, whitespace off; None when nothing is left."""
     found = doc.char_span(start, end, alignment_mode=mode) if start < end else None
     kept = [t for t in found if not t.is_space] if found is not None else []
     return (kept[0].idx, kept[-1].idx + len(kept[-1])) if kept else None

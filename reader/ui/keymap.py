@@ -14,8 +14,7 @@ from textual.keys import KEY_NAME_REPLACEMENTS, REPLACED_KEYS, Keys, format_key,
 
 from reader.labels import line_of, read_text, read_toml, schema_error
 
-SHIPPED_KEYMAPS = Path(__file__).resolve().parent.parent / "keymaps"
-"""reader/keymaps: a symlink to the repository's keymaps/ in a checkout, copies in a wheel."""
+SHIPPED_KEYMAPS = Path(__file__).resolve().parent.parent / "keymaps"  # a symlink in a checkout, copies in a wheel
 
 
 class KeymapError(Exception):
@@ -33,20 +32,16 @@ class Keymap(dict[str, str]):
 @dataclass(frozen=True)
 class Action:
     id: str
-    scope: str
-    """`app`, `reading`, `review` or `library`: keys clash only between scopes active on one screen (`SCREENS`)."""
+    scope: str  # `app`, `reading`, `review` or `library`: keys clash only between scopes on one screen
     action: str
     description: str
     keys: str
-    footer: str = ""
-    """Short label in the footer; the action is shown there only when this is set."""
-    priority: bool = False
-    """Run as the key arrives (app keys always are): `/autorité` typed fast goes into the search box."""
+    footer: str = ""  # short label in the footer, where only the actions that have one are shown
+    priority: bool = False  # run as the key arrives: `/autorité` typed fast goes into the search box
 
 
-AZERTY_DIGITS = ("ampersand", "é", "quotation_mark", "apostrophe", "left_parenthesis", "minus", "è",
+AZERTY_DIGITS = ("ampersand", "é", "quotation_mark", "apostrophe", "left_parenthesis", "minus", "è",  # 1-9 unshifted
                  "underscore", "ç")
-"""What the digit row types without Shift on a French AZERTY keyboard, for 1-9."""
 
 ACTIONS: tuple[Action, ...] = (
     Action("reader.quit", "app", "quit", "Quit", "q", footer="Quit"),
@@ -107,10 +102,9 @@ ACTIONS: tuple[Action, ...] = (
 
 BY_ID = {a.id: a for a in ACTIONS}
 
+# The scopes active on each kind of screen besides `app`: a review key must not clash with a reading key.
 SCREENS: dict[str, tuple[str, ...]] = {"reading": ("reading",), "library": ("library",),
                                        "review": ("reading", "review")}
-"""The scopes active on each kind of screen besides `app`: the review screen is a reading screen (its keys
-edit the gold annotations) with the review keys on top, so a review key must not clash with a reading key."""
 
 
 def screen_scopes(screen: str) -> tuple[str, ...]:
@@ -152,13 +146,10 @@ def normalise_keys(keys: str) -> list[str]:
 # few rules and one table; tests/test_keymap.py checks them against keys pressed in a real tmux.
 SENT_AS = {"alt+f": "ctrl+right", "alt+b": "ctrl+left", "alt+backspace": "ctrl+w", "alt+tab": "shift+tab",
            "ctrl+space": "ctrl+@", "ctrl+at": "ctrl+@", "ctrl+h": "backspace", "ctrl+i": "tab", "ctrl+m": "enter",
-           "ctrl+left_square_bracket": "escape", "ctrl+question_mark": "backspace"}
-"""Keys a terminal encodes like another key (ctrl+i is Tab): Textual sees the second name."""
+           "ctrl+left_square_bracket": "escape", "ctrl+question_mark": "backspace"}  # sent like another key
 NAMED = {"up", "down", "left", "right", "home", "end", "pageup", "pagedown", "insert", "delete",
-         *(f"f{n}" for n in range(1, 25))}
-"""Sent as escape sequences that carry every ctrl/alt/shift combination (but f3's: see `_arrival`)."""
-PLAIN = ("tab", "enter", "escape", "backspace", "space")
-"""Sent as one control character: a modifier on them is lost (but shift+tab)."""
+         *(f"f{n}" for n in range(1, 25))}  # escape sequences that carry every modifier (but f3's)
+PLAIN = ("tab", "enter", "escape", "backspace", "space")  # one control character: a modifier is lost
 MODIFIER_BITS = {"shift": 1, "alt": 2, "ctrl": 4}
 KEY_NAMES = frozenset({k.value for k in Keys} | set(PLAIN) | NAMED)
 
@@ -171,8 +162,7 @@ def _split_key(key: str) -> tuple[list[str], str]:
 
 
 def _arrival(key: str) -> tuple[tuple[str, ...], str | None]:
-    """The key names Textual reports when `key` is pressed in xterm or tmux, and why that is not `key` or an alias
-    bound with it (None: it works), with what to bind instead."""
+    """The key names Textual reports when `key` is pressed in xterm or tmux, and why that does not work (None)."""
     mods, base = _split_key(key)
     char = base if len(base) == 1 else key_to_character(REPLACED_KEYS.get(base, base))
     if set(mods) - {*MODIFIER_BITS, "super", "hyper", "meta"} or not (base in KEY_NAMES or key in KEY_NAMES or char):
@@ -245,8 +235,7 @@ def expand_keys(keymap: Mapping[str, str]) -> tuple[dict[str, list[str]], list[s
 
 
 def textual_keymap(keymap: Mapping[str, str]) -> dict[str, str]:
-    """For Textual: a binding also fires on what terminals send for its keys (alt+f on ctrl+right); help shows
-    the keys as written."""
+    """For Textual: a binding also fires on what terminals send for its keys (alt+f on ctrl+right)."""
     return {binding_id: ",".join(keys) for binding_id, keys in expand_keys(keymap)[0].items()}
 
 

@@ -20,9 +20,8 @@ from reader.untrusted import visible
 
 
 class NoteEditor(ModalScreen[str | None]):
-    """A multi-line note; Ctrl+S saves (an emptied note is deleted), Esc cancels. Nothing typed is lost unasked:
-    Esc on a changed note asks first, and when the app ends under the editor (quit, `reader serve` stopping,
-    SIGTERM, SIGHUP) `keep` saves a changed note as Ctrl+S would."""
+    """A multi-line note, Ctrl+S saves, Esc cancels; nothing typed is lost unasked (Esc asks first, and `keep`
+    saves a changed note when the app ends under the editor)."""
 
     BINDINGS = [Binding("ctrl+s", "save", "Save", priority=True), Binding("escape", "cancel", "Cancel", priority=True)]
     HELP = "Ctrl+S save · Esc cancel · an empty note is deleted"
@@ -89,8 +88,8 @@ class NoteEditor(ModalScreen[str | None]):
 
 
 class Picker(ModalScreen[str | None]):
-    """A titled list of `(id, prompt)` rows: Enter takes the highlighted one (first `current`), a row's number in
-    `keys` (bound by subclasses to `pick(n)`) takes it at once, Esc cancels."""
+    """A titled list of `(id, prompt)` rows: Enter takes the highlighted one, a row's number in `keys` (bound by
+    subclasses to `pick(n)`) takes it at once."""
 
     BINDINGS: ClassVar = [Binding("escape", "dismiss", "Cancel", show=False)]
     CLASSES = "dialog"
@@ -127,8 +126,7 @@ class Picker(ModalScreen[str | None]):
 
 
 class LabelPicker(Picker):
-    """Pick a label by its digit (the first nine, or the labels' own keys) or from the list; ✓ marks the ones
-    already there (the current label, a sentence's tags)."""
+    """Pick a label by its digit or from the list; ✓ marks the ones already there."""
 
     BINDINGS: ClassVar = [*Picker.BINDINGS,  # help lists a dialog's own BINDINGS
                           *(Binding(f"{n},{AZERTY_DIGITS[n - 1]}", f"pick({n})", show=False) for n in range(1, 10))]
@@ -150,8 +148,7 @@ class LabelPicker(Picker):
         super().__init__(title, rows, current, hint + "↑↓ ⏎ picks · Esc cancels", keys)  # one line in 40 columns
 
     def on_key(self, event: events.Key) -> None:
-        """A letter moves to the next label starting with it: labels without a digit are a few keys away too (the
-        app's own keys, `q` quits, come first: they are priority bindings)."""
+        """A letter moves to the next label starting with it, so labels without a digit are a few keys away."""
         char = event.character
         if not char or not char.isalpha() or char in AZERTY_DIGITS:
             return

@@ -14,25 +14,20 @@ from textual.widgets import DataTable, Static
 from reader.labels import LabelSet
 from reader.ui.keymap import ACTIONS, keys_for, screen_scopes, show_keys
 
-BOX_WIDTH = 90
-"""#help-box's width in app.tcss; the box is at most the screen's width."""
+BOX_WIDTH = 90  # #help-box's width in app.tcss
 ID_PREFIX = "reader."
-ENTITY_ROW = "entity label"
-"""The id column of an entity label's row (`HelpScreen.entity_rows`): a label, not a binding."""
-SHORT_HEIGHT = 30
-"""Below this many lines the box takes the whole height: at 80% of 24 lines the table showed one row."""
+ENTITY_ROW = "entity label"  # the id column of an entity label's row: a label, not a binding
+SHORT_HEIGHT = 30  # below this many lines the box takes the whole height (80% of 24 showed one row)
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False, priority=True)]
-    """Priority: `q` closes help (as listed) rather than quitting the app under it."""
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", show=False, priority=True)]  # q: not quit
 
     def __init__(self, scope: str, keymap: dict[str, str], labels: LabelSet | None = None,
                  own: list[tuple[str, str, str]] | None = None, entity_labels: LabelSet | None = None) -> None:
         super().__init__()
         self.scope = scope
-        self.own = own or []
-        """(keys, description, id) of the dialog help was opened from (`dialog_rows`), listed first."""
+        self.own = own or []  # the rows of the dialog help was opened from (`dialog_rows`), listed first
         self.keymap = keymap
         self.labels = labels
         self.entity_labels = entity_labels
@@ -86,9 +81,8 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(Text(keys), Text(description), Text(shown_id), height=None)
 
     def entity_rows(self) -> list[tuple[str, str, str]]:
-        """The entity labels as rows after the keys, each with its digit in the relabel/add picker (none past the
-        ninth: the picker's arrows or first letter): rows scroll with the table, where a set of ten more lines
-        above it left the keys no room at 80×24."""
+        """The entity labels as rows after the keys, with their digit in the relabel/add picker: rows scroll with the
+        table, where ten more lines above it left the keys no room at 80×24."""
         if self.entity_labels is None or "reading" not in screen_scopes(self.scope):
             return []
         relabel, add = keys_for(self.keymap, "reader.relabel-entity"), keys_for(self.keymap, "reader.add-entity")
@@ -98,9 +92,8 @@ class HelpScreen(ModalScreen[None]):
 
 
 def dialog_rows(screen: Screen) -> list[tuple[str, str, str]]:
-    """A dialog's own keys as help rows: its `BINDINGS` (ctrl+s and Esc in the note editor, e and d in the notes
-    list) and the keys its widgets handle, which it lists in `HELP_KEYS` (Enter in a picker). They have no
-    binding id: the id column says where they work."""
+    """A dialog's own keys as help rows, its `BINDINGS` and the keys its widgets handle (`HELP_KEYS`); the id
+    column says where they work."""
     where = "this dialog" if isinstance(screen, ModalScreen) else "this screen"
     rows: dict[str, list[str]] = {desc: [show_keys(keys)] for keys, desc in getattr(screen, "HELP_KEYS", ())}
     for binding in type(screen).BINDINGS:
@@ -110,8 +103,7 @@ def dialog_rows(screen: Screen) -> list[tuple[str, str, str]]:
 
 
 def column_widths(rows: list[tuple[str, str, str]], available: int) -> tuple[int, int, int]:
-    """Widths of keys, action and id that fit `available` cells: ids lose their `reader.` prefix first, then
-    keys and descriptions wrap (keys keep at least 12 cells, descriptions their longest word)."""
+    """Widths of keys, action and id in `available` cells: ids lose their prefix first, then the others wrap."""
     keys, description = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
     for ids in (max(len(r[2]) for r in rows), max(len(r[2].removeprefix(ID_PREFIX)) for r in rows)):
         if keys + description + ids <= available:

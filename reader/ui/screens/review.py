@@ -84,8 +84,7 @@ class ReviewScreen(ReadingScreen):
     SCOPE = "review"
     BINDINGS = bindings("review")
     ARTICLE_VIEW = ConflictView
-    FOOTER_HIDDEN = frozenset({"reader.search", "reader.library"})
-    """Footer keys that make room for the review keys below `NARROW` columns (help still lists them)."""
+    FOOTER_HIDDEN = frozenset({"reader.search", "reader.library"})  # room for the review keys below `NARROW`
 
     def __init__(self, doc: Document, options: ReviewOptions | None = None) -> None:
         super().__init__(doc)
@@ -348,8 +347,8 @@ class ReviewScreen(ReadingScreen):
         self.perform(take_version, self.session, item, frozenset(labels), who)
 
     def decide_entity(self, entity: EntityState, status: str, label: str | None = None) -> None:
-        """In an item under review, gold takes the item's version with the entity set to its label, or left out
-        (a rejection: recorded, so the item counts as decided), naming who had that version."""
+        """In an item under review, gold takes the item's version with the entity set to its label, or left out,
+        naming who had that version."""
         item = next((i for i in self._entity_items.get(self.view.cursor, [])
                      if i.start <= entity.start and entity.end <= i.end), None)
         if item is None:  # in no item under review: the reading keys apply

@@ -4,6 +4,7 @@ the least certain ones (`reader.uncertain`), document after document."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partialmethod
 from typing import Any
 
 from textual import work
@@ -28,8 +29,7 @@ class SuggestionsFailed(Message):
     error: str
 
 
-_jump_on_open: set[str] = set()
-"""Documents `next_uncertain` opened: the cursor goes to their most uncertain sentence once suggestions arrive."""
+_jump_on_open: set[str] = set()  # opened by `next_uncertain`: go to their most uncertain sentence
 
 
 class SuggestionActions:
@@ -100,19 +100,16 @@ class SuggestionActions:
     def suggestion_tags(self, index: int, colours: dict[str, int]) -> list[Tag]:
         return [Tag(n, colours.get(n, 8), suggested=True) for n in self.suggested(index)]
 
-    def action_accept_suggestion(self) -> None:
-        self.decide_suggestion(self.session.accept_suggestion)
-
-    def action_dismiss_suggestion(self) -> None:
-        self.decide_suggestion(self.session.dismiss_suggestion)
-
-    def decide_suggestion(self, operation) -> None:
+    def decide_suggestion(self, operation: str) -> None:
         if not self.needs_sentences() or not self.needs_suggestions():
             return
         if labels := self.suggested(self.view.cursor):
-            self.perform(operation, self.view.cursor, labels, self.suggestion_model.name)
+            self.perform(getattr(self.session, operation), self.view.cursor, labels, self.suggestion_model.name)
         else:
             self.notify("No suggestion on this sentence.", timeout=3)
+
+    action_accept_suggestion = partialmethod(decide_suggestion, "accept_suggestion")
+    action_dismiss_suggestion = partialmethod(decide_suggestion, "dismiss_suggestion")
 
     def needs_suggestions(self) -> bool:
         if self.reader_app.review is not None:
@@ -125,8 +122,7 @@ class SuggestionActions:
         return True
 
     def action_next_uncertain(self) -> None:
-        """The next sentence by uncertainty (probabilities nearest 0.5 first), then the library's least certain
-        document."""
+        """The next sentence by uncertainty, then the library's least certain document."""
         if not self.needs_sentences() or not self.needs_suggestions():
             return
         ranking = self.uncertain_ranking()
