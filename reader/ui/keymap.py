@@ -98,6 +98,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("reader.take-none", "review", "take_none", "Take none of the versions", "0,à"),
     Action("reader.open-document", "library", "open_document", "Open the document", "enter,o"),
     Action("reader.library-quit", "library", "back", "Back to the document", "escape"),
+    Action("reader.library-sort", "library", "sort", "Sort the library (date, title, source, progress, done)", "s",
+           footer="Sort"),
 )
 
 BY_ID = {a.id: a for a in ACTIONS}

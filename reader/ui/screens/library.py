@@ -59,7 +59,7 @@ def cells(row: Row) -> tuple[str, ...]:
 class LibraryScreen(Screen):
     SCOPE = "library"
     BINDINGS = [*bindings("library"),
-                Binding(BY_ID["reader.search"].keys, "filter", "Filter", show=False, id="reader.search",
+                Binding(BY_ID["reader.search"].keys, "filter", "Filter", id="reader.search",
                         priority=True)]
 
     def __init__(self, doc_ids: list[str] | None = None) -> None:
