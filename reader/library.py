@@ -29,7 +29,7 @@ _DONE = {"is:done": True, "done": True, "is:todo": False, "todo": False, "is:ope
 
 
 def parse_filter(text: str, base: Query) -> Query:
-    """What a person types in the filter: words (title, source, site, feed, id; accents and case folded), and
+    """What a person types in the filter: words (title, source, site, feed; accents and case folded), and
     `label:NAME`, `by:ANNOTATOR`, `done` / `todo` (this annotator's done mark); quotes keep a phrase whole."""
     words, labels, by, done = [], [], [], None
     for match in re.finditer(r'(\w+:)?"([^"]*)"?|(\S+)', text):
@@ -210,7 +210,7 @@ class Library:
                 "feed": text["feed"], "supersedes": str(meta["supersedes"]) if meta.get("supersedes") else None,
                 "sentences": len(sentences) if sentences is not None else None,
                 "position": _natural_key(text["source"]) + "\0" + doc_id,
-                "folded": fold(" ".join([doc.title, *text.values(), doc_id]))}
+                "folded": fold(" ".join([doc.title, text["source"], text["sitename"], text["feed"]]))}
 
     def _work_row(self, doc_id: str, annotator: str, sentences: Sequence[tuple[int, int]]) -> dict | None:
         version = self.store.file_version(doc_id, annotator)

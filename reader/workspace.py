@@ -80,7 +80,7 @@ class Workspace:
         self.entity_model_problem = ""  # why the chosen entity model is not used (one line), if it is not
         self.corrections = pt.Corrections()  # what the entity patterns are made of (`patterns`)
         self.patterns_problem = ""  # why no pattern is applied (one line), if the removals file is damaged
-        self._sentences: dict[str, tuple | None] = {}  # `sentences`, for the documents read last
+        self._sentences: dict[str, tuple] = {}  # `sentences` (the analyses' version, sentences), the last read
         self._library: Library | None = None
 
     # --- the store: the app, the CLI and export reach it only through these (tests/test_architecture.py) ---
@@ -310,9 +310,11 @@ class Workspace:
 
     def sentences(self, doc_id: str) -> tuple[tuple[int, int], ...] | None:
         """The sentences of a document's cached analysis (any pipeline), None before its first analysis; kept for
-        the documents read last, so deriving the library's row at every save reads no analysis again."""
-        if (found := self._sentences.get(doc_id, _UNREAD)) is not _UNREAD:
-            return found  # type: ignore[return-value]
+        the documents read last while their analyses' folder is unchanged (any process's new analysis changes it),
+        so deriving the library's row at every save reads no analysis again."""
+        version = self.store.analyses_version(doc_id)
+        if (kept := self._sentences.get(doc_id)) is not None and kept[0] == version:
+            return kept[1]
         try:
             doc = Document.from_record(self.store.document(doc_id, keep=False))
         except StoreError:  # damaged or gone: the library's row says so
@@ -326,13 +328,14 @@ class Workspace:
                     break
         if len(self._sentences) >= 64:
             self._sentences.pop(next(iter(self._sentences)))
-        self._sentences[doc_id] = found
+        self._sentences[doc_id] = (version, found)
         return found
 
     def library(self) -> Library:
         """The library's rows from the index (created at first use, kept in step by this workspace's writes)."""
         if self._library is None:
             self._library = Library(self.store, self.labels.names, self.sentences)
+            self._library.refresh()  # what this process wrote before it had a library
         return self._library
 
     def pipeline(self, doc: Document) -> Any:
@@ -469,7 +472,6 @@ class Workspace:
         """Keep the analysis for next time (`encoded` by the analysis process); a full disk only costs speed."""
         if self.store.read_only:
             return
-        self._sentences.pop(doc.id, None)
         with contextlib.suppress(StoreError, OSError):
             record = None if encoded is not None else result.to_record()
             self.store.cache_analysis(doc.id, key or self.cache_key(doc), record, encoded=encoded)

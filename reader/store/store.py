@@ -505,6 +505,15 @@ class Store:
             return None
         return record if isinstance(record, dict) else None
 
+    def analyses_version(self, doc_id: str) -> tuple | None:
+        """What changes whenever an analysis of a document is cached, by any process: its files' names and inodes
+        (each atomic write is a new inode; a time could repeat within the clock's tick)."""
+        try:
+            with os.scandir(self._analyses / doc_id) as entries:
+                return tuple(sorted((e.name, e.inode()) for e in entries))
+        except (OSError, ValueError):
+            return None
+
     def analysis_keys(self, doc_id: str) -> list[str]:
         """Keys of the analyses cached for a document, most recent first."""
         folder = self._analyses / doc_id

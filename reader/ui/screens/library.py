@@ -141,14 +141,16 @@ class LibraryScreen(Screen):
         self.reader_app.announce_damage()
 
     def header_text(self, count: int, done: int = 0) -> str:
-        """The count (`done`: by the annotator), the order and filter, then what analysts did with each model's
-        suggestions, so a team sees whether a model helps."""
-        text = f"Library · {count:,} document{'' if count == 1 else 's'}, {done:,} done · progress of " \
-               f"{visible(self.reader_app.progress_annotator, one_line=True)} · by {dict(SORTS)[self.sort]}"
+        """The count (of how many, when filtered; `done`: by the annotator), the order, then what analysts did with
+        each model's suggestions, so a team sees whether a model helps."""
+        shown, total = f"{count:,}", count
         if self.filter_text.strip():
-            text += f" · filter “{visible(self.filter_text.strip(), one_line=True)}”"
-        if self.indexing:
-            text += f" · {self.indexing}"
+            total = self.library.count(parse_filter("", self.query_))[0]
+            shown += f" of {total:,}"
+        text = f"Library · {shown} document{'' if total == 1 else 's'}, {done:,} done · " \
+               + (f"{self.indexing} · " if self.indexing else "") \
+               + f"by {dict(SORTS)[self.sort]} · progress of " \
+               + visible(self.reader_app.progress_annotator, one_line=True)
         for model, accepted, dismissed, corrected in self.library.outcomes(self.query_):
             text += f" · {visible(model, one_line=True)}: {accepted} accepted, {dismissed} dismissed, " \
                     f"{corrected} corrected"
@@ -182,10 +184,11 @@ class LibraryScreen(Screen):
             self.reload()
 
     def action_keep_filter(self) -> None:
+        """Enter, as it arrives: the keys typed next move in the table (`/Kim⏎jj`); the box stays while it
+        filters, so what narrows the rows is in sight."""
         box = self.query_one(FilterBox)
-        box.call_later(lambda: self.set_focus(self.table))  # after the keys typed before Enter
-        if not box.value.strip():
-            box.add_class("hidden")
+        self.set_focus(self.table)
+        box.call_later(lambda: box.set_class(not box.value.strip(), "hidden"))  # once it has the keys typed before
 
     def action_clear_filter(self) -> None:
         box = self.query_one(FilterBox)
@@ -204,7 +207,10 @@ class LibraryScreen(Screen):
             self.reader_app.open_document(table.row_values(table.cursor_row)[-1])
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
+        """Esc: the filter goes first, then back to the document."""
+        if self.filter_text:
+            self.action_clear_filter()
+        elif len(self.app.screen_stack) > 1:
             self.app.pop_screen()
         elif self.reader_app.last_document is not None:
             self.reader_app.open_document(self.reader_app.last_document)
