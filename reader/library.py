@@ -5,8 +5,10 @@ sweep when something outside this program may have changed them (git, a hand edi
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -57,13 +59,12 @@ class Library:
     def __init__(self, store: Store, labels: Sequence[str], sentences: Sentences) -> None:
         self.store = store
         self.labels = tuple(labels)
-        self.sentences = sentences
+        self._sentences = weakref.WeakMethod(sentences) if inspect.ismethod(sentences) else lambda: sentences
         self.index = store.index
         self._git: list | None = None  # git's index file, looked for once
         self._signs_seen: str | None = None
         self._clean = False
-        store.writing.append(self._writing)
-        store.written.append(self._own_write)
+        store.watch(self)
 
     # --- queries ---
 
@@ -78,6 +79,13 @@ class Library:
 
     def outcomes(self, query: Query) -> list[tuple[str, int, int, int]]:
         return self.index.outcomes(query)
+
+    def deciders(self) -> list[tuple[str, str]]:
+        """(doc id, annotator) of the files holding entity decisions, once the index is in step with the files."""
+        self.refresh()
+        if self.outdated():
+            self.sweep()
+        return self.index.deciders()
 
     def damaged(self) -> list[tuple[str, str, str]]:
         return self.index.damaged()
@@ -148,10 +156,15 @@ class Library:
             self.index.put("signs", self._signs_seen)
         return len(stale)
 
-    def _writing(self, doc_id: str, annotator: str) -> None:
+    def sentences(self, doc_id: str) -> Sequence[tuple[int, int]] | None:
+        """The workspace's, held weakly: it holds the library."""
+        found = self._sentences()
+        return found(doc_id) if found is not None else None
+
+    def writing(self, doc_id: str, annotator: str) -> None:
         self._clean = not self.outdated()
 
-    def _own_write(self, doc_id: str, annotator: str) -> None:
+    def written(self, doc_id: str, annotator: str) -> None:
         """A write of this program: its rows now, and the folders' new times are no sign of outside changes when
         there was none before it."""
         self.derive(doc_id, annotator)

@@ -380,14 +380,12 @@ class Workspace:
             return pt.Matcher()
 
     def _scan_corrections(self) -> dict[tuple[str, str], list[pt.Entry]]:
+        """Only the files the index says hold entity decisions are read: the cost is the corrections', not the
+        store's."""
         found = {}
-        for doc_id in self.document_ids():
-            text = None
-            for annotator in self.annotators(doc_id):
-                records = self.records(doc_id, annotator, pt.FIELDS)
-                if any(r.get("kind") == "entity" for r in records.values()):  # the text only when needed
-                    text = text if text is not None else self.document(doc_id).text
-                    found[doc_id, annotator] = pt.entries(doc_id, text, annotator, records.values())
+        for doc_id, annotator in self.library().deciders():
+            records = self.records(doc_id, annotator, pt.FIELDS)
+            found[doc_id, annotator] = pt.entries(doc_id, self.document(doc_id).text, annotator, records.values())
         return found
 
     def corrected(self, doc: Document, analysis: an.Analysis) -> an.Analysis:

@@ -85,9 +85,9 @@ def test_the_index_matches_the_files_after_random_writes_kills_and_damage(tmp_pa
             other.use_sentences(bob.sentences(doc_id))
             other.set_tag(sentence, "claim", on=True)
         elif op == "kill" and path not in kept:  # a writer killed between its file and its row
-            ws.store.written.clear()
+            ws.store.watch(None)
             session.set_tag(sentence, "quote", on=True)
-            ws.store.written.append(ws.library()._own_write)
+            ws.store.watch(ws.library())
         elif op == "damage" and path.exists() and path not in kept:
             kept[path] = path.read_bytes()
             path.write_bytes(b"{ not json")
@@ -111,7 +111,7 @@ def test_the_index_matches_the_files_after_random_writes_kills_and_damage(tmp_pa
 def test_a_kill_between_the_file_and_its_row_is_repaired_by_the_next_reader(tmp_path):
     ws = Workspace.open(tmp_path, annotator="alice")
     doc_id = add(ws, 0)
-    ws.store.written.clear()  # the row is never derived: as if killed right after the file's rename
+    ws.store.watch(None)  # the row is never derived: as if killed right after the file's rename
     session = ws.session(ws.document(doc_id))
     session.use_sentences(ws.sentences(doc_id))
     session.set_tag(0, "event", on=True)

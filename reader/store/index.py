@@ -193,6 +193,12 @@ class Index:
         found = self._all("SELECT version, sentences FROM docs WHERE id = ?", (doc_id,)) or [(None, None)]
         return *found[0], dict(self._all("SELECT annotator, version FROM work WHERE doc_id = ?", (doc_id,)))
 
+    def deciders(self) -> list[tuple[str, str]]:
+        """(doc id, annotator) of every annotator's file with entity decisions, in the current documents."""
+        return self._all("SELECT w.doc_id, w.annotator FROM work w JOIN docs d ON d.id = w.doc_id "
+                         "WHERE w.decisions > 0 AND d.damage IS NULL AND d.id NOT IN "
+                         "(SELECT supersedes FROM docs WHERE supersedes IS NOT NULL) ORDER BY d.position, w.annotator")
+
     def damaged(self) -> list[tuple[str, str, str]]:
         """(doc id, annotator or "", reason) of every file that did not parse when it was last read."""
         return [*self._all("SELECT id, '', damage FROM docs WHERE damage IS NOT NULL"),

@@ -11,6 +11,7 @@ import os
 import re
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -133,9 +134,7 @@ class Store:
         self._cleaned: set[Path] = set()
         self._registering: threading.Thread | None = None
         self._index: Index | None = None
-        self.writing: list[Callable[[str, str], object]] = []
-        self.written: list[Callable[[str, str], object]] = []
-        """Called with (doc id, annotator or "") before and after each write: the library derives its index rows."""
+        self._watcher: weakref.ref | None = None  # `watch`
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root} is not a folder, it cannot hold a store")
         schema_exists = self._check_schema()
@@ -309,23 +308,29 @@ class Store:
                 files.atomic_write(gitignore, (text + ("" if text.endswith("\n") else "\n")
                                                + f"/{INDEX_FILE}*\n").encode("utf-8"))
 
+    def watch(self, watcher: Any) -> None:
+        """`watcher.writing(doc_id, annotator)` before each write and `.written(...)` after ("": a document or its
+        analysis): the library derives its rows. Held weakly, so no cycle keeps the store (and its locks) alive;
+        None: no watcher."""
+        self._watcher = None if watcher is None else weakref.ref(watcher)
+
     def _mark(self, doc_id: str, annotator: str) -> bool:
-        """Before a write: the index row is pending until `_written` derives it (a crash leaves the mark)."""
+        """Before a write: the index row is pending until the watcher derives it (a crash leaves the mark)."""
         with contextlib.suppress(sqlite3.Error, OSError, StoreError):
-            for listener in self.writing:
-                listener(doc_id, annotator)
+            if (watcher := self._watcher and self._watcher()) is not None:
+                watcher.writing(doc_id, annotator)
             self.index.mark(doc_id, annotator)
             return True
         return False
 
     def _written(self, doc_id: str, annotator: str, marked: bool) -> None:
-        """After a write: the listeners derive the rows; the mark stays for the next reader if none did."""
+        """After a write: the watcher derives the rows; the mark stays for the next reader if none did."""
         with contextlib.suppress(sqlite3.Error, OSError, StoreError):
-            for listener in self.written:
-                listener(doc_id, annotator)
-            if self.written and marked:
-                self.index.unmark([(rowid, d, a) for rowid, d, a in self.index.marked()
-                                   if (d, a) == (doc_id, annotator)])
+            if (watcher := self._watcher and self._watcher()) is not None:
+                watcher.written(doc_id, annotator)
+                if marked:
+                    self.index.unmark([(rowid, d, a) for rowid, d, a in self.index.marked()
+                                       if (d, a) == (doc_id, annotator)])
 
     def git_index(self) -> Path | None:
         """git's index file of the work tree holding the store (it changes at every pull, merge or checkout)."""
