@@ -365,3 +365,32 @@ def without_overlaps(spans: Iterable[_Ranked]) -> tuple[list[_Ranked], int]:
         starts.insert(i, span.start)
         kept.insert(i, span)
     return kept, len(ranked) - len(kept)
+
+
+@dataclass
+class ModelStats:
+    """What one annotator did with one trained model's suggestions (`reader.suggest`), in sentences."""
+
+    model: str
+    annotator: str
+    accepted: int = 0  # sentences with the model's tags accepted (or `dismissed`), and no hand tag
+    dismissed: int = 0
+    corrected: int = 0  # sentences the model suggested that the analyst tagged by hand
+
+
+def add_outcomes(models: dict[tuple[str, str], ModelStats], annotator: str, records: Iterable[dict]) -> None:
+    """Count one annotator's records of a document by their sentence's offsets: no analysis (nor model) is read."""
+    by_sentence: dict[tuple[int, int], list[dict]] = {}
+    for r in records:
+        if r.get("kind") in ("tag", DISMISSAL):
+            by_sentence.setdefault((r["start"], r["end"]), []).append(r)
+    for group in by_sentence.values():
+        by_hand = any(r["kind"] == "tag" and not r.get("model") for r in group)
+        for model in {r["model"] for r in group if r.get("model")}:
+            m = models.setdefault((model, annotator), ModelStats(model, annotator))
+            if by_hand:
+                m.corrected += 1
+            elif any(r["kind"] == "tag" and r.get("model") == model for r in group):
+                m.accepted += 1
+            else:
+                m.dismissed += 1

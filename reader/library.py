@@ -13,9 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from reader.annotations import READ_KEYS, AnnotatorWork
+from reader.annotations import READ_KEYS, AnnotatorWork, ModelStats, add_outcomes
 from reader.search import fold
-from reader.stats import ModelStats, add_outcomes
 from reader.store import Store, StoreCorrupt, StoreError
 from reader.store.index import SORTS, Query, Row
 

@@ -229,6 +229,17 @@ def probe_open_document(s, key):
 probe_library_quit = probe_open_document
 
 
+def probe_library_sort(s, key):
+    """The library's order goes from date to title, and the header says so."""
+    s.at_top()
+    s.do("reader.library")
+    s.wait(lambda sc: "by date, newest first" in sc, "the library opens, newest first")
+    s.press(key)
+    s.wait(lambda sc: "by title" in sc, "the sort key orders by title")
+    s.do("reader.library-quit")
+    s.wait(lambda sc: "sentence 1/" in sc, "back to the document")
+
+
 def _tag_probe(n: int):
     def probe(s, key):
         s.at_top()
