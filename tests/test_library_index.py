@@ -281,3 +281,23 @@ def test_store_level_listeners_and_marks(tmp_path):
                                           "created": "2026-01-01T00:00:00Z"}])
     assert store.index.marked() == [] and library.rows(Query("alice"))[0].notes == 1
     store.close()
+
+
+async def test_help_on_the_library_lists_its_movement_and_filter_keys(tmp_path):
+    from reader.ui.screens.help import HelpScreen
+
+    ws = Workspace.open(tmp_path, annotator="alice")
+    for n in range(2):
+        add(ws, n)
+    app = ReaderApp(ws, None)
+    async with app.run_test(size=NARROW) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one("#help-table")
+        rows = {table.get_row_at(i)[1].plain: table.get_row_at(i)[0].plain for i in range(table.row_count)}
+        assert "j" in rows["Next sentence"].split(", ")
+        assert "/" in rows["Filter the library (words, label:, by:, done, todo)"]
+        assert "s" in rows["Sort the library (date, title, source, progress, done)"]
+    ws.close()

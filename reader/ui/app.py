@@ -236,7 +236,7 @@ class ReaderApp(App):
         if isinstance(screen, HelpScreen):
             return
         scope = self.screen_scope(screen)
-        rows = dialog_rows(screen) if scope == "dialog" else []
+        rows = dialog_rows(screen) if scope == "dialog" else getattr(screen, "help_rows", list)()
         self.push_screen(HelpScreen(scope, self.keymap, self.workspace.labels, rows,
                                     entity_labels=self.workspace.entity_labels.labels))
 

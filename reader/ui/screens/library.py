@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from reader.library import LARGE, Query, Row, parse_filter
-from reader.ui.keymap import BY_ID, bindings
+from reader.ui.keymap import BY_ID, bindings, keys_for
 from reader.ui.widgets.document_table import DocumentTable
 from reader.untrusted import visible
 
@@ -163,6 +163,13 @@ class LibraryScreen(Screen):
         return None if row is None else self.table.row_values(row)[names.index(column)]
 
     # --- keys ---
+
+    def help_rows(self) -> list[tuple[str, str, str]]:
+        """The reader's keys that work here too (movement, `/` as the filter), listed in help before the library's."""
+        keymap = self.reader_app.keymap
+        rows = [(keys_for(keymap, id_, every=True), BY_ID[id_].description, id_) for id_, _ in MOVES]
+        return [*rows, (keys_for(keymap, "reader.search", every=True),
+                        "Filter the library (words, label:, by:, done, todo)", "reader.search")]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A key a focused text field types is text (`ReaderApp.text_field_takes`)."""
