@@ -308,17 +308,19 @@ class Workspace:
                      and (entity_models or not k.startswith("model-"))]
         return keys
 
-    def sentences(self, doc_id: str) -> tuple[tuple[int, int], ...] | None:
+    def sentences(self, doc: Document | str) -> tuple[tuple[int, int], ...] | None:
         """The sentences of a document's cached analysis (any pipeline), None before its first analysis; kept for
         the documents read last while their analyses' folder is unchanged (any process's new analysis changes it),
         so deriving the library's row at every save reads no analysis again."""
+        doc_id = doc if isinstance(doc, str) else doc.id
         version = self.store.analyses_version(doc_id)
         if (kept := self._sentences.get(doc_id)) is not None and kept[0] == version:
             return kept[1]
-        try:
-            doc = Document.from_record(self.store.document(doc_id, keep=False))
-        except StoreError:  # damaged or gone: the library's row says so
-            return None
+        if isinstance(doc, str):
+            try:
+                doc = Document.from_record(self.store.document(doc_id, keep=False))
+            except StoreError:  # damaged or gone: the library's row says so
+                return None
         found = None
         for key in self._analysis_keys(doc):
             record = self.store.cached_analysis(doc.id, key)

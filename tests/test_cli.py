@@ -46,9 +46,9 @@ def test_tag_and_note_arguments_may_look_like_options(store, capsys):
 
 
 def files(store) -> list:
-    """The store's data files (locks say who is writing now, not what is stored)."""
-    return sorted(p.relative_to(store) for p in store.rglob("*")
-                  if p.is_file() and p.name != ".lock" and ".locks" not in p.parts)
+    """The store's data files (locks say who is writing now, the index what is derived: not what is stored)."""
+    return sorted(p.relative_to(store) for p in store.rglob("*") if p.is_file() and p.name != ".lock"
+                  and ".locks" not in p.parts and not p.name.startswith(".index.sqlite"))
 
 
 @pytest.mark.parametrize(

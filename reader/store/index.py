@@ -15,7 +15,7 @@ from pathlib import Path
 from reader.store.files import json_line
 
 INDEX_FILE = ".index.sqlite"
-SCHEMA = 1
+SCHEMA = 2
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -23,8 +23,9 @@ CREATE TABLE IF NOT EXISTS docs(
     id TEXT PRIMARY KEY, version TEXT NOT NULL, title TEXT NOT NULL, date TEXT NOT NULL, source TEXT NOT NULL,
     site TEXT NOT NULL, feed TEXT NOT NULL, supersedes TEXT, sentences INTEGER, position TEXT NOT NULL,
     folded TEXT NOT NULL, damage TEXT);
-CREATE INDEX IF NOT EXISTS docs_date ON docs(date, id);
+CREATE INDEX IF NOT EXISTS docs_date ON docs(date DESC, position, id);
 CREATE INDEX IF NOT EXISTS docs_position ON docs(position);
+CREATE INDEX IF NOT EXISTS docs_title ON docs(title COLLATE NOCASE, id);
 CREATE INDEX IF NOT EXISTS docs_supersedes ON docs(supersedes);
 CREATE TABLE IF NOT EXISTS work(
     doc_id TEXT NOT NULL, annotator TEXT NOT NULL, version TEXT NOT NULL, tagged INTEGER NOT NULL,
@@ -41,11 +42,11 @@ DOC_FIELDS = ("id", "version", "title", "date", "source", "site", "feed", "super
 WORK_FIELDS = ("doc_id", "annotator", "version", "tagged", "notes", "decisions", "done", "labels", "damage")
 
 SORTS = {
-    "date": "d.date DESC, d.id",
+    "date": "d.date DESC, d.position, d.id",
     "title": "d.title COLLATE NOCASE, d.id",
     "source": "d.position, d.id",
     "progress": "COALESCE(CAST(w.tagged AS REAL) / NULLIF(d.sentences, 0), 0), d.position, d.id",
-    "done": "COALESCE(w.done, 0), d.date DESC, d.id",
+    "done": "COALESCE(w.done, 0), d.date DESC, d.position, d.id",
     "tagged": "COALESCE(w.tagged, 0) DESC, d.id",
     "id": "d.position, d.id",
 }
@@ -91,6 +92,7 @@ class Index:
         """`path` None: in memory, for a store whose folder cannot be written (built again at every open)."""
         self.path = path
         self._mutex = threading.RLock()
+        self._depth = 0  # `batch`es open (in the thread holding the mutex)
         self._db = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
@@ -129,8 +131,21 @@ class Index:
             self._db.close()
 
     @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for every write inside (a sweep's batch of rows)."""
+        with self.transaction():
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._mutex:
+            if self._depth:  # inside a batch: its transaction
+                yield self._db
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db

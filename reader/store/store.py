@@ -415,12 +415,14 @@ class Store:
             raise StoreError(f"document {doc_id}: \"meta\" must be an object")
         if (bad := _control_string(record)) is not None:
             raise StoreError(f"document {doc_id}: refused, a value holds a control character: {bad!r:.60}")
+        if self.has_document(doc_id):
+            return False
+        self._check_writable()
+        data = _encoded(files.json_file, {**record, "meta": dict(meta)}, f"document {doc_id}")
+        marked = self._mark(doc_id, "")  # outside the mutex: the library's sweep takes the index's, then this one
         with self._mutex:
             if self.has_document(doc_id):
                 return False
-            self._check_writable()
-            data = _encoded(files.json_file, {**record, "meta": dict(meta)}, f"document {doc_id}")
-            marked = self._mark(doc_id, "")
             self._write_file(self._doc_path(doc_id), data)
             self._remember(files.loads(data))
         self._written(doc_id, "", marked)
@@ -536,9 +538,10 @@ class Store:
             return
         path = self._analysis_path(doc_id, key)
         data = encoded if encoded is not None else _encoded(files.json_line, record, f"the analysis of {doc_id}")
+        self._check_writable()
+        marked = self._mark(doc_id, "")
         with self._mutex:
             self._check_writable()
-            marked = self._mark(doc_id, "")
             self._write_file(path, data + b"\n", durable=False)
         self._written(doc_id, "", marked)
 
@@ -604,6 +607,7 @@ class Store:
             raise StoreError("record ids to delete must be strings")
         if not self.has_document(doc_id):
             raise UnknownDocument(f"no document with id {doc_id!r} in {self.root}")
+        marked = self._mark(doc_id, annotator)
         with self._mutex:
             self._check_writable()
             holder = self._lock_writer(annotator)
@@ -611,7 +615,6 @@ class Store:
                 raise StoreReadOnly(f"{annotator}'s annotations in {self.root} are open in {holder}: "
                                     "nothing was written")
             file = self._file(doc_id, annotator)
-            marked = self._mark(doc_id, annotator)
             try:
                 self._prepare_folder(file.path.parent)
                 file.apply(upserts, deletes)

@@ -69,6 +69,7 @@ class LibraryScreen(Screen):
         self.sort = "date"
         self.filter_text = ""
         self.indexing = ""  # "indexing 2,000/100,000" while a large sweep runs
+        self._totals: tuple | None = None  # (the unfiltered count, the models' outcomes), read at each full reload
 
     @property
     def reader_app(self) -> ReaderHost:
@@ -126,14 +127,17 @@ class LibraryScreen(Screen):
         self.library.refresh()
         self.reload()
 
-    def reload(self) -> None:
-        """Read the rows again, the cursor staying on its document when the query keeps it."""
+    def reload(self, *, follow: bool = True) -> None:
+        """Read the rows again, the cursor staying on its document when the query keeps it (`follow`; else at the
+        top: each key typed in the filter costs a count and a screenful, whatever the library's size)."""
         if not self.is_mounted:
             return
         table, library, query = self.table, self.library, self.query_
-        current = table.row_values(table.cursor_row) if table.row_count else ()
-        count, done = library.count(query)
-        cursor = library.position(query, current[-1]) if current else None
+        if follow or self._totals is None:
+            self._totals = library.count(parse_filter("", query)), library.outcomes(parse_filter("", query))
+        current = table.row_values(table.cursor_row) if table.row_count and follow else ()
+        count, done = library.count(query) if self.filter_text.strip() else self._totals[0]
+        cursor = library.position(query, current[-1]) if current else 0 if not follow else None
         table.set_rows(count, lambda offset, limit: [cells(r) for r in library.rows(query, offset, limit)],
                        cursor=cursor)
         self.query_one("#header", Static).update(Content(self.header_text(count, done)))
@@ -145,13 +149,13 @@ class LibraryScreen(Screen):
         each model's suggestions, so a team sees whether a model helps."""
         shown, total = f"{count:,}", count
         if self.filter_text.strip():
-            total = self.library.count(parse_filter("", self.query_))[0]
+            total = self._totals[0][0]
             shown += f" of {total:,}"
         text = f"Library · {shown} document{'' if total == 1 else 's'}, {done:,} done · " \
                + (f"{self.indexing} · " if self.indexing else "") \
                + f"by {dict(SORTS)[self.sort]} · progress of " \
                + visible(self.reader_app.progress_annotator, one_line=True)
-        for model, accepted, dismissed, corrected in self.library.outcomes(self.query_):
+        for model, accepted, dismissed, corrected in self._totals[1]:
             text += f" · {visible(model, one_line=True)}: {accepted} accepted, {dismissed} dismissed, " \
                     f"{corrected} corrected"
         return text
@@ -186,9 +190,9 @@ class LibraryScreen(Screen):
         self.set_focus(box)
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
+        if event.input.id == "filter" and event.value != self.filter_text:  # not the clearing Esc did
             self.filter_text = event.value
-            self.reload()
+            self.reload(follow=False)
 
     def action_keep_filter(self) -> None:
         """Enter, as it arrives: the keys typed next move in the table (`/Kim⏎jj`); the box stays while it
@@ -199,9 +203,9 @@ class LibraryScreen(Screen):
 
     def action_clear_filter(self) -> None:
         box = self.query_one(FilterBox)
+        self.filter_text = ""
         box.value = ""
         box.add_class("hidden")
-        self.filter_text = ""
         self.reload()
         self.set_focus(self.table)
 
