@@ -203,14 +203,18 @@ def probe_focus_panel(s, key):
     s.wait(lambda sc: not panel_shown(sc), "panel hidden again")
 
 
-def _library_round_trip(s, open_key: str | None, back_key: str | None) -> None:
-    """Open the library and come back to the document, with the key under test on one of the two steps."""
+def _library_round_trip(s, open_key: str | None, back_key: str | None, sort_key: str | None = None) -> None:
+    """Open the library and come back to the document, with the key under test on one of the steps (`sort_key`:
+    the order goes from date to title on the way)."""
     s.at_top()
     if open_key:
         s.press(open_key)
     else:
         s.do("reader.library")
-    s.wait(lambda sc: "Library ·" in sc, "the library opens")
+    s.wait(lambda sc: "Library ·" in sc and "by date, newest first" in sc, "the library opens, newest first")
+    if sort_key:
+        s.press(sort_key)
+        s.wait(lambda sc: "by title" in sc, "the sort key orders by title")
     if back_key:
         s.press(back_key)
     else:
@@ -230,14 +234,7 @@ probe_library_quit = probe_open_document
 
 
 def probe_library_sort(s, key):
-    """The library's order goes from date to title, and the header says so."""
-    s.at_top()
-    s.do("reader.library")
-    s.wait(lambda sc: "by date, newest first" in sc, "the library opens, newest first")
-    s.press(key)
-    s.wait(lambda sc: "by title" in sc, "the sort key orders by title")
-    s.do("reader.library-quit")
-    s.wait(lambda sc: "sentence 1/" in sc, "back to the document")
+    _library_round_trip(s, None, None, key)
 
 
 def _tag_probe(n: int):
