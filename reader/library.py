@@ -20,6 +20,8 @@ from reader.store.index import SORTS, Query, Row
 
 __all__ = ["LARGE", "SORTS", "Library", "Query", "Row", "parse_filter"]
 
+_UNSET = object()
+
 LARGE = 300
 """More stale rows than this are derived off the first paint (a new index of a large store, a big pull)."""
 
@@ -60,7 +62,7 @@ class Library:
         self.labels = tuple(labels)
         self._sentences = weakref.WeakMethod(sentences) if inspect.ismethod(sentences) else lambda: sentences
         self.index = store.index
-        self._git: list | None = None  # git's index file, looked for once
+        self._git: Any = _UNSET  # git's index file (None outside git), looked for once
         self._signs_seen: str | None = None
         self._clean = False
         store.watch(self)
@@ -105,12 +107,13 @@ class Library:
         """What changes when files come from outside: the folders' times and git's index (a pull, a checkout)."""
         root = self.store.root
         paths = [root / "documents", root / "annotations"]
-        if self._git is None:
+        if self._git is _UNSET:
             try:
-                self._git = [self.store.git_index()]
+                self._git = self.store.git_index()
             except (OSError, UnicodeDecodeError):
-                self._git = [None]
-        paths += [p for p in self._git if p is not None]
+                self._git = None
+        if self._git is not None:
+            paths.append(self._git)
         found = []
         for path in paths:
             try:
@@ -169,8 +172,8 @@ class Library:
         """A write of this program: its rows now, and the folders' new times are no sign of outside changes when
         there was none before it."""
         self.derive(doc_id, annotator)
-        if self._clean:
-            self.index.put("signs", self.signs())
+        if self._clean and (signs := self.signs()) != self.index.get("signs"):  # a new folder: one commit more
+            self.index.put("signs", signs)
 
     def check(self, doc_id: str) -> None:
         """One document's rows against its files' versions (a few stats), derived again when they differ."""
