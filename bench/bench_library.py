@@ -119,7 +119,7 @@ def add_articles(root: Path, start: int, stop: int, chunk: int = 500) -> None:
             ws.add_documents([doc for doc, _, _ in made])
             for number, (doc, sentences, entities) in enumerate(made, first):
                 pipeline = ws.pipeline_for(doc)
-                model = "blank:fr" if pipeline is None else an.pipeline_identity(pipeline)
+                model = "blank:fr" if pipeline is None else f"{pipeline}@{an.pipeline_version(pipeline)}"
                 tokens = tuple((m.start(), m.end()) for m in TOKEN.finditer(doc.text))
                 result = an.Analysis(model, tokens, tuple(sentences), tuple(an.Span(*e) for e in entities))
                 ws.store.cache_analysis(doc.id, ws.cache_key(doc), result.to_record())

@@ -59,6 +59,11 @@ class Document:
         return cls(record["id"], record["text"], MappingProxyType(dict(record.get("meta") or {})))
 
 
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """Non-empty lines as stand-in sentences until the model's sentences arrive."""
+    return [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()] or [(0, len(text))]
+
+
 def document_id(text: str) -> str:
     """First 12 hex digits of the SHA-256 of the stored text: the same text is the same document anywhere."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]

@@ -9,23 +9,27 @@ import inspect
 import os
 import re
 import weakref
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from reader.annotations import READ_KEYS, AnnotatorWork, ModelStats, add_outcomes
+from reader.documents import paragraphs
 from reader.search import fold
 from reader.store import Store, StoreCorrupt, StoreError
-from reader.store.index import SORTS, Query, Row
+from reader.store.index import SORTS, Entity, Hit, Query, Row, Search
 
-__all__ = ["LARGE", "SORTS", "Library", "Query", "Row", "parse_filter"]
+__all__ = ["LARGE", "SORTS", "Entity", "Hit", "Library", "Query", "Row", "Search", "entity_key", "fts_query",
+           "parse_filter", "query_terms"]
 
 _UNSET = object()
 
 LARGE = 300
 """More stale rows than this are derived off the first paint (a new index of a large store, a big pull)."""
 
-Sentences = Callable[[str], Sequence[tuple[int, int]] | None]
+Analysed = Callable[[Any], tuple[Sequence[tuple[int, int]], Sequence[tuple[int, int, str]]] | None]
+"""(sentences, entities as (start, end, label)) of a document's (or id's) cached analysis, None before one."""
 
 _FILTER_KEYS = {"label": "labels", "by": "by", "annotator": "by"}
 _DONE = {"is:done": True, "done": True, "is:todo": False, "todo": False, "is:open": False}
@@ -48,19 +52,70 @@ def parse_filter(text: str, base: Query) -> Query:
     return replace(base, words=tuple(words), labels=tuple(labels), by=tuple(by), done=done)
 
 
+def entity_key(surface: str) -> str:
+    """What groups an entity's spellings: folded, every run of punctuation a space (« Kim Jong-un » and « Kim Jong
+    Un » are one actor, « l’ONU » is « l onu »)."""
+    return " ".join(re.sub(r"[\W_]+", " ", fold(surface)).split())
+
+
+def query_terms(text: str) -> list[tuple[str, bool]]:
+    """The words and `"quoted phrases"` a person typed in a search, each with whether it ends in `*` (any word it
+    begins), as typed: the screen highlights them with `reader.search.find_all`."""
+    terms = []
+    for match in re.finditer(r'"([^"]*)"?|(\S+)', text):
+        quoted, bare = match.groups()
+        term = quoted if quoted is not None else bare
+        prefix = quoted is None and term.endswith("*")
+        if re.sub(r"[\W_]+", "", term):
+            terms.append((term.rstrip("*") if prefix else term, prefix))
+    return terms
+
+
+def fts_query(text: str) -> str | None:
+    """The FTS5 query of a search: every word and phrase (folded) in the sentence; None when nothing searchable
+    was typed."""
+    parts = [f'"{fold(term).replace(chr(34), " ")}"' + ("*" if prefix else "") for term, prefix in query_terms(text)]
+    return " ".join(parts) or None
+
+
+def found_mentions(mentions: Sequence[tuple], sentences: Sequence[tuple]) -> list[tuple]:
+    """A document's entities as its annotators see them, from the model's mentions (annotator "") and the
+    annotators' decisions, as (sentence, start, end, key, surface, labels): a decision replaces the prediction
+    for its annotator; a span every decider rejected is no entity; each keeper's label counts."""
+    starts = [s for _, s, _ in sentences]
+    spans: dict[tuple[int, int], list[tuple]] = {}
+    for row in mentions:
+        spans.setdefault((row[1], row[2]), []).append(row)
+    out = []
+    for (start, end), rows in spans.items():
+        model = next((r for r in rows if r[0] == ""), None)
+        decided = [r for r in rows if r[0] != ""]
+        kept = [r for r in decided if r[4] != "rejected"]
+        if decided and not kept:
+            continue
+        labels = {r[3] or (model[3] if model else "") for r in kept} if decided else {model[3]}  # type: ignore[index]
+        surface = (model or rows[0])[5]
+        if not (key := entity_key(surface)):
+            continue
+        i = bisect_right(starts, start) - 1
+        sentence = sentences[i][0] if i >= 0 and start < sentences[i][2] else None
+        out.append((sentence, start, end, key, surface, "\n" + "".join(f"{x}\n" for x in sorted(labels - {""}))))
+    return out
+
+
 def _natural_key(text: str) -> str:
     """A string that sorts like `x.jsonl:2` before `x.jsonl:10` (digits padded by their length)."""
     return re.sub(r"\d+", lambda m: f"{len(m.group()):03d}{m.group()}", text)
 
 
 class Library:
-    """The rows of the library for the store's index. `sentences(doc_id)`: the sentences of its cached analysis
-    (any pipeline), None when it has none yet; `labels`: the label set's names, as the progress counts them."""
+    """The rows of the library for the store's index. `analysed(doc)`: what its cached analysis (any pipeline)
+    holds, None when it has none yet; `labels`: the label set's names, as the progress counts them."""
 
-    def __init__(self, store: Store, labels: Sequence[str], sentences: Sentences) -> None:
+    def __init__(self, store: Store, labels: Sequence[str], analysed: Analysed) -> None:
         self.store = store
         self.labels = tuple(labels)
-        self._sentences = weakref.WeakMethod(sentences) if inspect.ismethod(sentences) else lambda: sentences
+        self._analysed = weakref.WeakMethod(analysed) if inspect.ismethod(analysed) else lambda: analysed
         self.index = store.index
         self._git: Any = _UNSET  # git's index file (None outside git), looked for once
         self._signs_seen: str | None = None
@@ -80,6 +135,22 @@ class Library:
 
     def outcomes(self, query: Query) -> list[tuple[str, int, int, int]]:
         return self.index.outcomes(query)
+
+    def search(self, search: Search, offset: int = 0, limit: int = -1) -> list[Hit]:
+        return self.index.search(search, offset, limit)
+
+    def search_count(self, search: Search) -> tuple[int, int]:
+        return self.index.search_count(search)
+
+    def entities(self, like: str = "", offset: int = 0, limit: int = -1) -> list[Entity]:
+        return self.index.entities(entity_key(like) or None, offset, limit)
+
+    def entity_count(self, like: str = "") -> int:
+        return self.index.entity_count(entity_key(like) or None)
+
+    def entity_keys(self, name: str) -> tuple[str, ...]:
+        """The keys of the entities a typed name means (its own, else every one holding its words)."""
+        return self.index.entity_keys(key) if (key := entity_key(name)) else ()
 
     def deciders(self) -> list[tuple[str, str]]:
         """(doc id, annotator) of the files holding entity decisions, once the index is in step with the files."""
@@ -132,13 +203,14 @@ class Library:
         signs = self.signs()
         docs, work = self.index.versions()
         on_disk = self.store.document_versions()
-        if gone := set(docs) - set(on_disk):
-            self.index.drop(gone)
+        gone = set(docs) - set(on_disk)
         annotated = self.store.annotation_versions()
         try:
             analysed = set(os.listdir(self.store.root / "analyses"))
         except OSError:
             analysed = set()
+        for doc_id in self.index.drop(gone) if gone else ():
+            self._recount(doc_id)
         stale = [d for d, v in on_disk.items() if d not in docs or docs[d][0] != v
                  or (docs[d][1] is None and d in analysed)]
         differ = {d for key, version in annotated.items() if work.get(key) != version for d in key[:1]}
@@ -151,7 +223,7 @@ class Library:
         """Derive the rows of the `stale` documents (by default: look for them); how many there were."""
         stale = self.stale() if stale is None else stale
         for start in range(0, len(stale), 100):  # a transaction a batch: a commit per row cost a third
-            with self.index.batch():
+            with self.index.transaction():
                 for doc_id in stale[start:start + 100]:
                     self.derive(doc_id)
             if progress is not None:
@@ -160,9 +232,9 @@ class Library:
             self.index.put("signs", self._signs_seen)
         return len(stale)
 
-    def sentences(self, doc: Any) -> Sequence[tuple[int, int]] | None:
+    def analysed(self, doc: Any) -> tuple[Sequence[tuple[int, int]], Sequence[tuple[int, int, str]]] | None:
         """The workspace's (of a document or its id), held weakly: it holds the library."""
-        found = self._sentences()
+        found = self._analysed()
         return found(doc) if found is not None else None
 
     def writing(self, doc_id: str, annotator: str) -> None:
@@ -191,53 +263,73 @@ class Library:
         except StoreError:
             version = None
         if version is None:
-            self.index.drop([doc_id])
+            for shown in self.index.drop([doc_id]):
+                self._recount(shown)
             return True
-        doc_row: dict[str, Any] | None = None
-        sentences = None
-        if not annotator:
-            doc_row, sentences = self._doc_row(doc_id, version)
-            self.index.put_docs([doc_row])
-            if doc_row["damage"] is not None:
-                return True
-        else:
-            sentences = self.sentences(doc_id)
-        names = [annotator] if annotator else self.store.annotators(doc_id)
-        rows = [row for name in names if (row := self._work_row(doc_id, name, sentences or ())) is not None]
-        self.index.put_work(doc_id, rows, replace_all=not annotator)
-        if annotator and not rows:
-            self.index.drop((), [(doc_id, annotator)])
+        text: str | None = None
+        with self.index.transaction():
+            if not annotator:
+                doc_row, analysed, text = self._doc_row(doc_id, version)
+                self.index.put_docs([doc_row])
+                if doc_row["supersedes"]:
+                    self._recount(doc_row["supersedes"])
+                if doc_row["damage"] is not None:
+                    self._recount(doc_id)
+                    return True
+            else:
+                analysed = self.analysed(doc_id)
+            sentences = analysed[0] if analysed is not None else ()
+            names = [annotator] if annotator else self.store.annotators(doc_id)
+            rows = [row for name in names if (row := self._work_row(doc_id, name, sentences, text)) is not None]
+            self.index.put_work(doc_id, rows, replace_all=not annotator)
+            if annotator and not rows:
+                self.index.drop((), [(doc_id, annotator)])
+            self._recount(doc_id)
         return True
 
-    def _doc_row(self, doc_id: str, version: str) -> tuple[dict[str, Any], Sequence[tuple[int, int]] | None]:
-        """The document's row, and its sentences for the work rows (None before its first analysis)."""
+    def _recount(self, doc_id: str) -> None:
+        mentions, sentences, counts = self.index.entity_inputs(doc_id)
+        self.index.put_found(doc_id, found_mentions(mentions, sentences) if counts else ())
+
+    def _doc_row(self, doc_id: str, version: str) -> tuple[dict[str, Any], Any, str | None]:
+        """The document's row, what its analysis holds (None before the first) and its text (None: damaged)."""
         row: dict[str, Any] = {"id": doc_id, "version": version, "title": "", "date": "", "source": "", "site": "",
                                "feed": "", "supersedes": None, "sentences": None, "position": _natural_key(doc_id),
-                               "folded": fold(doc_id), "damage": None}
+                               "folded": fold(doc_id), "damage": None, "passages": (), "mentions": ()}
         try:
             record = self.store.document(doc_id, keep=False)
         except StoreCorrupt as exc:
-            return {**row, "damage": exc.reason}, None
+            return {**row, "damage": exc.reason}, None, None
         except StoreError as exc:
-            return {**row, "damage": str(exc)}, None
+            return {**row, "damage": str(exc)}, None, None
         from reader.documents import Document
 
         doc = Document.from_record(record)
-        meta = doc.meta
-        text = {k: str(meta.get(k) or "") for k in ("date", "source", "sitename", "feed")}
-        sentences = self.sentences(doc)
-        return {**row, "title": doc.title, "date": text["date"], "source": text["source"], "site": text["sitename"],
-                "feed": text["feed"], "supersedes": str(meta["supersedes"]) if meta.get("supersedes") else None,
+        meta, text = doc.meta, doc.text
+        fields = {k: str(meta.get(k) or "") for k in ("date", "source", "sitename", "feed")}
+        analysed = self.analysed(doc)
+        sentences, entities = analysed if analysed is not None else (None, ())
+        passages = [(n, s, e, fold(text[s:e])) for n, (s, e) in enumerate(sentences)] if sentences is not None \
+            else [(None, s, e, fold(text[s:e])) for s, e in paragraphs(text)]
+        return {**row, "title": doc.title, "date": fields["date"], "source": fields["source"],
+                "site": fields["sitename"], "feed": fields["feed"],
+                "supersedes": str(meta["supersedes"]) if meta.get("supersedes") else None,
                 "sentences": len(sentences) if sentences is not None else None,
-                "position": _natural_key(text["source"]) + "\0" + doc_id,
-                "folded": fold(" ".join([doc.title, text["source"], text["sitename"], text["feed"]]))}, sentences
+                "position": _natural_key(fields["source"]) + "\0" + doc_id,
+                "folded": fold(" ".join([doc.title, fields["source"], fields["sitename"], fields["feed"]])),
+                "passages": passages, "mentions": [(s, e, label, text[s:e]) for s, e, label in entities]}, \
+            analysed, text
 
-    def _work_row(self, doc_id: str, annotator: str, sentences: Sequence[tuple[int, int]]) -> dict | None:
+    def _work_row(self, doc_id: str, annotator: str, sentences: Sequence[tuple[int, int]],
+                  text: str | None = None) -> dict | None:
+        """An annotator's row, with their tags, notes and entity decisions (`text`: the document's, read here when
+        decisions need their surfaces and it was not given)."""
         version = self.store.file_version(doc_id, annotator)
         if version is None:
             return None
         row = {"doc_id": doc_id, "annotator": annotator, "version": ":".join(map(str, version)), "tagged": 0,
-               "notes": 0, "decisions": 0, "done": 0, "labels": "\n", "damage": None, "outcomes": []}
+               "notes": 0, "decisions": 0, "done": 0, "labels": "\n", "damage": None, "outcomes": [], "tags": [],
+               "notes_found": [], "mentions": []}
         try:
             records = self.store.records(doc_id, annotator, READ_KEYS)
         except StoreCorrupt as exc:
@@ -249,7 +341,18 @@ class Library:
         labels = sorted({label for names in tagged.values() for label in names})
         models: dict[tuple[str, str], ModelStats] = {}
         add_outcomes(models, annotator, records.values())
+        notes = [(n, r["start"], r["end"], r.get("text", "")) for n, on in work.notes.items() for r in on.values()]
+        notes += [(None, 0, 0, r.get("text", "")) for r in work.document_notes.values()]
+        if work.decisions and text is None:
+            try:
+                text = str(self.store.document(doc_id, keep=False).get("text") or "")
+            except StoreError:
+                text = ""
+        mentions = [(s, e, r.get("label") or r.get("predicted") or "", r.get("status", ""), (text or "")[s:e])
+                    for (s, e), r in work.decisions.items()]
         return {**row, "outcomes": [(m.model, m.accepted, m.dismissed, m.corrected) for m in models.values()],
                 "tagged": len(tagged), "notes": work.counts.get("note", 0),
                 "decisions": work.counts.get("entity", 0), "done": int(work.done),
-                "labels": "\n" + "".join(f"{label}\n" for label in labels)}
+                "labels": "\n" + "".join(f"{label}\n" for label in labels),
+                "tags": [(n, label) for n, names in tagged.items() for label in names],
+                "notes_found": [(*note, fold(note[3])) for note in notes], "mentions": mentions}

@@ -80,7 +80,7 @@ class Workspace:
         self.entity_model_problem = ""  # why the chosen entity model is not used (one line), if it is not
         self.corrections = pt.Corrections()  # what the entity patterns are made of (`patterns`)
         self.patterns_problem = ""  # why no pattern is applied (one line), if the removals file is damaged
-        self._sentences: dict[str, tuple] = {}  # `sentences` (the analyses' version, sentences), the last read
+        self._sentences: dict[str, tuple] = {}  # `analysed`: (the analyses' version, what it found), the last read
         self._library: Library | None = None
 
     # --- the store: the app, the CLI and export reach it only through these (tests/test_architecture.py) ---
@@ -309,9 +309,14 @@ class Workspace:
         return keys
 
     def sentences(self, doc: Document | str) -> tuple[tuple[int, int], ...] | None:
-        """The sentences of a document's cached analysis (any pipeline), None before its first analysis; kept for
-        the documents read last while their analyses' folder is unchanged (any process's new analysis changes it),
-        so deriving the library's row at every save reads no analysis again."""
+        """The sentences of a document's cached analysis (any pipeline), None before its first analysis."""
+        found = self.analysed(doc)
+        return found[0] if found is not None else None
+
+    def analysed(self, doc: Document | str) -> tuple[tuple, tuple] | None:
+        """(sentences, entities as (start, end, label)) of a document's cached analysis (any pipeline), None before
+        its first analysis; kept for the documents read last while their analyses' folder is unchanged (any
+        process's new analysis changes it), so deriving the library's row at every save reads no analysis again."""
         doc_id = doc if isinstance(doc, str) else doc.id
         version = self.store.analyses_version(doc_id)
         if (kept := self._sentences.get(doc_id)) is not None and kept[0] == version:
@@ -326,7 +331,8 @@ class Workspace:
             record = self.store.cached_analysis(doc.id, key)
             with contextlib.suppress(KeyError, TypeError, ValueError):
                 if record is not None:
-                    found = tuple((s, e) for s, e in record["sentences"])
+                    found = (tuple((s, e) for s, e in record["sentences"]),
+                             tuple((s, e, str(label)) for s, e, label in record["entities"]))
                     break
         if len(self._sentences) >= 64:
             self._sentences.pop(next(iter(self._sentences)))
@@ -336,7 +342,7 @@ class Workspace:
     def library(self) -> Library:
         """The library's rows from the index (created at first use, kept in step by this workspace's writes)."""
         if self._library is None:
-            self._library = Library(self.store, self.labels.names, self.sentences)
+            self._library = Library(self.store, self.labels.names, self.analysed)
             self._library.refresh()  # what this process wrote before it had a library
         return self._library
 

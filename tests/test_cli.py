@@ -70,7 +70,7 @@ def files(store) -> list:
         (["export", "--unreviewed", "all"], "error: unknown --unreviewed 'all' (choices: exclude, include)"),
         (["import", "x.txt", "--align", "loose"], "error: unknown alignment mode 'loose' (modes: strict, expand"),
         (["export", "--n-process", "2"], "error: no such option: --n-process"),  # export runs in one process
-        (["lst"], "error: no command or file 'lst' (commands: agree, done, entity, export, import"),
+        (["lst"], "error: no command or file 'lst' (commands: agree, done, entities, entity, export, import"),
     ],
 )
 def test_usage_errors_are_one_line_with_status_2(store, capsys, args, message):

@@ -3,7 +3,9 @@ several writers; a deleted or damaged index is rebuilt; the filter; the library 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -12,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reader.documents import make_document
-from reader.library import Library, Query, parse_filter
+from reader.annotations import AnnotationError
+from reader.library import Library, Query, Search, parse_filter
 from reader.store import Store
 from reader.store.index import INDEX_FILE
 from reader.ui.app import ReaderApp
@@ -25,11 +28,27 @@ NARROW = (80, 24)
 TEXTS = [f"Article {i} sur Paris. La ministre parle à Lyon. Kim Jong-un répond {i}." for i in range(6)]
 
 
+MODEL_ENTITIES = (("Paris", "LOC"), ("Lyon", "LOC"), ("Kim Jong-un", "PER"))
+
+
 def add(ws: Workspace, n: int, **meta) -> str:
     doc = make_document(TEXTS[n], {"title": f"Titre {n}", "date": f"2026-0{n + 1}-01", "source": f"{n}.txt", **meta})
     ws.add_documents([doc])
-    ws.store.cache_analysis(doc.id, ws.cache_key(doc), synthetic_analysis(doc.text))
+    analysis = synthetic_analysis(doc.text)
+    analysis["entities"] = [[doc.text.index(s), doc.text.index(s) + len(s), label] for s, label in MODEL_ENTITIES]
+    ws.store.cache_analysis(doc.id, ws.cache_key(doc), analysis)
     return doc.id
+
+
+SEARCHES = [Search("paris"), Search('"la ministre"'), Search("pourquoi", notes=True), Search(labels=("event",)),
+            Search(labels=("claim",), annotator="bob"), Search(keys=("kim jong un",)), Search(keys=("lyon",))]
+
+
+def everything(library: Library, annotator: str) -> tuple:
+    """What the library shows: rows, every search's hits and count, and the entities."""
+    return (library.rows(Query(annotator, "source", all_versions=True)),
+            [(library.search(s), library.search_count(s)) for s in SEARCHES],
+            library.entities(), library.entity_count())
 
 
 def rows(root: Path, annotator: str) -> list:
@@ -40,7 +59,7 @@ def rows(root: Path, annotator: str) -> list:
     ws = Workspace.open(fresh, read_only=True, annotator=annotator)
     library = ws.library()
     library.sweep()
-    found = library.rows(Query(annotator, "source", all_versions=True))
+    found = everything(library, annotator)
     ws.close()
     return found
 
@@ -50,11 +69,11 @@ def listed(ws: Workspace, annotator: str) -> list:
     library.refresh()
     if library.outdated():
         library.sweep()
-    return library.rows(Query(annotator, "source", all_versions=True))
+    return everything(library, annotator)
 
 
 OPS = st.lists(st.tuples(st.sampled_from(["add", "tag", "untag", "done", "note", "other", "kill", "damage",
-                                          "repair", "remove"]),
+                                          "repair", "remove", "reject", "relabel", "entity"]),
                          st.integers(0, 5), st.integers(0, 2)), max_size=12)
 
 
@@ -80,6 +99,19 @@ def test_the_index_matches_the_files_after_random_writes_kills_and_damage(tmp_pa
         elif op == "note" and path not in kept:
             start, end = session.sentences[sentence]
             session.add_note("sentence", start, end, "Pourquoi ? q")
+        elif op in ("reject", "relabel", "entity") and path not in kept:
+            doc = ws.document(doc_id)
+            surface, label = MODEL_ENTITIES[sentence]
+            start = doc.text.index(surface)
+            predicted = {(start, start + len(surface)): label}
+            tokens = [(m.start(), m.end()) for m in re.finditer(r"\w+|[^\w\s]", doc.text)]
+            with contextlib.suppress(AnnotationError):
+                if op == "entity":  # "Jong-un" alone, a span the model does not have
+                    session.set_entity(start + 4, start + len(surface), "add", "PER", predicted=predicted,
+                                       tokens=tokens)
+                else:
+                    session.set_entity(start, start + len(surface), op, "ORG" if op == "relabel" else None,
+                                       predicted=predicted, tokens=tokens)
         elif op == "other":
             other = bob.session(bob.document(doc_id))
             other.use_sentences(bob.sentences(doc_id))
@@ -161,7 +193,7 @@ def test_a_pull_that_replaces_files_is_seen_by_the_next_list(tmp_path):
     (store / "annotations" / doc_id).mkdir(parents=True, exist_ok=True)
     os.replace(tmp_path / "pulled", store / "annotations" / doc_id / "alice.json")
     os.utime(tmp_path / ".git" / "index", ns=(1, 1))  # the checkout rewrote git's index
-    assert listed(ws, "alice")[0].tagged == 1
+    assert listed(ws, "alice")[0][0].tagged == 1
     ws.close()
 
 

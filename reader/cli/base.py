@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 HELP = ["-h", "--help"]
 
 
-COMMAND_MODULES = ("reader.cli.documents", "reader.cli.tagging", "reader.cli.team")
+COMMAND_MODULES = ("reader.cli.browsing", "reader.cli.documents", "reader.cli.tagging", "reader.cli.team")
 """Commands imported and built only when a command line may name one of them: `reader [--store DIR]` opens the
 reader with `open` alone (reader.cli.opening; 17 commands fewer for typer to build at every start)."""
 

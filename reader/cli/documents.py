@@ -1,4 +1,5 @@
-"""Commands on the library: serve the reader, import, list, export, and show the keymap (opening it: opening.py)."""
+"""Commands on the library: serve the reader, import, export, and show the keymap (opening it: opening.py; what
+the index answers, list and search: browsing.py)."""
 
 import sys
 from pathlib import Path
@@ -16,7 +17,6 @@ from reader.cli.base import (
     out,
     say,
     warn,
-    write_json,
 )
 from reader.cli.opening import SEEDS, import_documents, import_seeds, load_documents, say_refused
 
@@ -115,61 +115,6 @@ def import_(
     say_refused(results, loaded.refused)
     if loaded.refused:
         raise typer.Exit(1 if results else 2)  # 1: some imported, others refused; 2: every input refused
-
-
-LIST_SORTS = ("id", "title", "date", "tagged", "progress", "source", "done")
-PAGE = 500  # rows read from the index at a time: the first ones print at once
-
-
-@app.command("list")
-def list_(
-    sort: Annotated[str, typer.Option(help="id (default: by source), title, date (newest first), tagged, progress "
-                                           "(share tagged, least first), source or done (not done first).")] = "id",
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many documents.")] = None,
-    filter_: Annotated[str, typer.Option("--filter", help="As the library's filter: words, label:NAME, "
-                                                          "by:ANNOTATOR, done, todo.")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document, as each is read.")] = False,
-    all_versions: Annotated[bool, typer.Option(
-        "--all-versions", help="Also the versions an edited re-import superseded.")] = False,
-) -> None:
-    """Documents in the store, with --annotator's progress (tagged sentences, notes, entity decisions, done), read
-    from the store's index: the first row comes at once however large the store."""
-    if sort not in LIST_SORTS:
-        fail(f"unknown sort {sort!r} (sorts: {', '.join(LIST_SORTS)})")
-    from reader.library import Query, parse_filter
-
-    ws = open_workspace(read_only=True)
-    who = ws.annotator
-    library = ws.library()
-    library.refresh()
-    if library.outdated():
-        from rich.progress import Progress
-
-        with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
-            task = progress.add_task("indexing", total=None)
-            library.sweep(progress=lambda done, total: progress.update(task, completed=done, total=total))
-    ws.note_damage(library.damaged())
-    query = parse_filter(filter_, Query(who, sort, all_versions=all_versions))
-
-    def rows():
-        offset = 0
-        while limit is None or offset < limit:
-            page = library.rows(query, offset, PAGE if limit is None else min(PAGE, limit - offset))
-            yield from page
-            if len(page) < PAGE:
-                return
-            offset += len(page)
-
-    if as_json:
-        for s in rows():
-            write_json({"id": s.doc_id, "title": s.title, "date": s.date, "source": s.source, "annotator": who,
-                        "sentences": s.sentences, "tagged": s.tagged, "notes": s.notes, "decisions": s.decisions,
-                        "done": s.done})
-        return
-    from reader.tables import render_documents
-
-    out.print(render_documents(who, rows()))
-    warn(ws.damage())
 
 
 @app.command("export")

@@ -15,7 +15,8 @@ from pathlib import Path
 from reader.store.files import json_line
 
 INDEX_FILE = ".index.sqlite"
-SCHEMA = 2
+SCHEMA = 3
+FOLDED = "tokenize = 'unicode61 remove_diacritics 2'"  # the text is folded already (`reader.search.fold`)
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,7 +36,34 @@ CREATE TABLE IF NOT EXISTS outcomes(
     doc_id TEXT NOT NULL, annotator TEXT NOT NULL, model TEXT NOT NULL, accepted INTEGER NOT NULL,
     dismissed INTEGER NOT NULL, corrected INTEGER NOT NULL, PRIMARY KEY(doc_id, annotator, model));
 CREATE TABLE IF NOT EXISTS pending(doc_id TEXT NOT NULL, annotator TEXT NOT NULL, PRIMARY KEY(doc_id, annotator));
-"""
+CREATE TABLE IF NOT EXISTS sentences(
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, n INTEGER, start INTEGER NOT NULL, end INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
+CREATE VIRTUAL TABLE IF NOT EXISTS sentence_text USING fts5(text, {folded});
+CREATE TABLE IF NOT EXISTS tags(doc_id TEXT NOT NULL, annotator TEXT NOT NULL, n INTEGER NOT NULL, label TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tags_doc ON tags(doc_id, n);
+CREATE INDEX IF NOT EXISTS tags_label ON tags(label);
+CREATE TABLE IF NOT EXISTS notes(
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, annotator TEXT NOT NULL, n INTEGER, start INTEGER NOT NULL,
+    end INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS notes_doc ON notes(doc_id, annotator);
+CREATE VIRTUAL TABLE IF NOT EXISTS note_text USING fts5(text, {folded});
+CREATE TABLE IF NOT EXISTS mentions(
+    doc_id TEXT NOT NULL, annotator TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, label TEXT NOT NULL,
+    status TEXT NOT NULL, surface TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS mentions_doc ON mentions(doc_id, annotator);
+CREATE TABLE IF NOT EXISTS found(
+    doc_id TEXT NOT NULL, n INTEGER, start INTEGER NOT NULL, end INTEGER NOT NULL, key TEXT NOT NULL,
+    surface TEXT NOT NULL, labels TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS found_doc ON found(doc_id);
+CREATE INDEX IF NOT EXISTS found_key ON found(key, doc_id, start);
+CREATE TABLE IF NOT EXISTS entities(key TEXT PRIMARY KEY, mentions INTEGER NOT NULL, docs INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS entities_mentions ON entities(mentions DESC, key);
+CREATE TABLE IF NOT EXISTS entity_names(
+    key TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, mentions INTEGER NOT NULL, PRIMARY KEY(key, kind, name));
+""".replace("{folded}", FOLDED)
+TABLES = ("state", "docs", "work", "outcomes", "pending", "sentences", "sentence_text", "tags", "notes", "note_text",
+          "mentions", "found", "entities", "entity_names")
 
 DOC_FIELDS = ("id", "version", "title", "date", "source", "site", "feed", "supersedes", "sentences", "position",
               "folded", "damage")
@@ -81,6 +109,37 @@ class Row:
     done: bool
 
 
+@dataclass(frozen=True)
+class Search:
+    """Sentences across the library: `match` an FTS5 query over the folded text (of notes with `notes`), `labels`
+    tagged on the sentence, `keys` one of these entities mentioned in it; `annotator`: only their tags and notes."""
+
+    match: str | None = None
+    labels: tuple[str, ...] = ()
+    keys: tuple[str, ...] | None = None
+    annotator: str | None = None
+    notes: bool = False
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc_id: str
+    title: str
+    sentence: int | None  # None: a passage of a document not analysed yet, or a note on the whole document
+    start: int
+    end: int
+    note: str | None = None  # the note that matched (`Search.notes`)
+
+
+@dataclass(frozen=True)
+class Entity:
+    key: str  # the normalised surface that groups a mention's spellings (`reader.library.entity_key`)
+    mentions: int
+    docs: int
+    surfaces: tuple[tuple[str, int], ...]  # (spelling, mentions), most frequent first
+    labels: tuple[tuple[str, int], ...]
+
+
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -92,7 +151,7 @@ class Index:
         """`path` None: in memory, for a store whose folder cannot be written (built again at every open)."""
         self.path = path
         self._mutex = threading.RLock()
-        self._depth = 0  # `batch`es open (in the thread holding the mutex)
+        self._depth = 0  # transactions open (in the thread holding the mutex)
         self._db = self._connect()
 
     def _connect(self) -> sqlite3.Connection:
@@ -116,8 +175,7 @@ class Index:
             db.execute("PRAGMA synchronous=NORMAL")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA:
-                db.executescript("DROP TABLE IF EXISTS state; DROP TABLE IF EXISTS docs; DROP TABLE IF EXISTS work; "
-                                 "DROP TABLE IF EXISTS outcomes; DROP TABLE IF EXISTS pending;")
+                db.executescript("".join(f"DROP TABLE IF EXISTS {table};" for table in TABLES))
                 db.executescript(_TABLES)
                 db.execute(f"PRAGMA user_version={SCHEMA}")
             db.execute("SELECT count(*) FROM docs").fetchone()
@@ -131,28 +189,23 @@ class Index:
             self._db.close()
 
     @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        """One transaction for every write inside (a sweep's batch of rows)."""
-        with self.transaction():
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-
-    @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction for every write inside, nested ones included (a sweep's batch of rows)."""
         with self._mutex:
-            if self._depth:  # inside a batch: its transaction
+            if self._depth:  # inside a transaction: its own
                 yield self._db
                 return
             self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._depth -= 1
             self._db.execute("COMMIT")
+
 
     def _all(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
         with self._mutex:
@@ -169,9 +222,35 @@ class Index:
     # --- rows and their versions ---
 
     def put_docs(self, rows: Iterable[dict]) -> None:
+        """Document rows, each with its `passages` [(sentence, start, end, folded text)] and the model's `mentions`
+        [(start, end, label, surface)]."""
         marks = ", ".join("?" * len(DOC_FIELDS))
         with self.transaction() as db:
-            db.executemany(f"INSERT OR REPLACE INTO docs VALUES ({marks})", [[r[f] for f in DOC_FIELDS] for r in rows])
+            for row in rows:
+                db.execute(f"INSERT OR REPLACE INTO docs VALUES ({marks})", [row[f] for f in DOC_FIELDS])
+                self._put_passages(db, row["id"], row["passages"])
+                db.execute("DELETE FROM mentions WHERE doc_id = ? AND annotator = ''", (row["id"],))
+                db.executemany("INSERT INTO mentions VALUES (?, '', ?, ?, ?, 'predicted', ?)",
+                               [(row["id"], *m) for m in row["mentions"]])
+
+    @staticmethod
+    def _put_passages(db: sqlite3.Connection, doc_id: str, passages: Sequence[tuple]) -> None:
+        db.execute("DELETE FROM sentence_text WHERE rowid IN (SELECT id FROM sentences WHERE doc_id = ?)", (doc_id,))
+        db.execute("DELETE FROM sentences WHERE doc_id = ?", (doc_id,))
+        first = db.execute("SELECT COALESCE(max(id), 0) + 1 FROM sentences").fetchone()[0]
+        db.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?)",
+                       [(first + i, doc_id, n, start, end) for i, (n, start, end, _) in enumerate(passages)])
+        db.executemany("INSERT INTO sentence_text(rowid, text) VALUES (?, ?)",
+                       [(first + i, p[3]) for i, p in enumerate(passages)])
+
+    @staticmethod
+    def _drop_work(db: sqlite3.Connection, doc_id: str, annotator: str | None) -> None:
+        """The rows derived from one annotator's file (None: every annotator's) of a document."""
+        who, params = ("", (doc_id,)) if annotator is None else (" AND annotator = ?", (doc_id, annotator))
+        db.execute(f"DELETE FROM note_text WHERE rowid IN (SELECT id FROM notes WHERE doc_id = ?{who})", params)
+        for table in ("work", "outcomes", "tags", "notes"):
+            db.execute(f"DELETE FROM {table} WHERE doc_id = ?{who}", params)
+        db.execute(f"DELETE FROM mentions WHERE doc_id = ?{who} AND annotator != ''", params)
 
     def put_work(self, doc_id: str, rows: Sequence[dict], *, replace_all: bool = False) -> None:
         """Annotators' rows of a document, each with its `outcomes` [(model, accepted, dismissed, corrected)]
@@ -179,23 +258,108 @@ class Index:
         marks = ", ".join("?" * len(WORK_FIELDS))
         with self.transaction() as db:
             if replace_all:
-                db.execute("DELETE FROM work WHERE doc_id = ?", (doc_id,))
-                db.execute("DELETE FROM outcomes WHERE doc_id = ?", (doc_id,))
-            db.executemany(f"INSERT OR REPLACE INTO work VALUES ({marks})", [[r[f] for f in WORK_FIELDS] for r in rows])
-            db.executemany("DELETE FROM outcomes WHERE doc_id = ? AND annotator = ?",
-                           [(doc_id, r["annotator"]) for r in rows])
-            db.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?)",
-                           [(doc_id, r["annotator"], *o) for r in rows for o in r["outcomes"]])
+                self._drop_work(db, doc_id, None)
+            for row in rows:
+                who = row["annotator"]
+                self._drop_work(db, doc_id, who)
+                db.execute(f"INSERT INTO work VALUES ({marks})", [row[f] for f in WORK_FIELDS])
+                db.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?)",
+                               [(doc_id, who, *o) for o in row["outcomes"]])
+                db.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)", [(doc_id, who, *t) for t in row["tags"]])
+                db.executemany("INSERT INTO mentions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               [(doc_id, who, *m) for m in row["mentions"]])
+                first = db.execute("SELECT COALESCE(max(id), 0) + 1 FROM notes").fetchone()[0]
+                db.executemany("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               [(first + i, doc_id, who, *note[:4]) for i, note in enumerate(row["notes_found"])])
+                db.executemany("INSERT INTO note_text(rowid, text) VALUES (?, ?)",
+                               [(first + i, note[4]) for i, note in enumerate(row["notes_found"])])
 
-    def drop(self, doc_ids: Iterable[str], work: Iterable[tuple[str, str]] = ()) -> None:
+    def drop(self, doc_ids: Iterable[str], work: Iterable[tuple[str, str]] = ()) -> list[str]:
+        """Documents gone (every row of theirs), and annotators' files gone (their rows of one document); returns
+        the documents the gone ones superseded, shown again."""
+        doc_ids = list(doc_ids)
         with self.transaction() as db:
+            uncovered = [s for (s,) in db.execute("SELECT supersedes FROM docs WHERE supersedes IS NOT NULL AND id IN "
+                                                  "(SELECT value FROM json_each(?))", (json_line(doc_ids).decode(),))]
             for doc_id in doc_ids:
-                for sql in ("DELETE FROM docs WHERE id = ?", "DELETE FROM work WHERE doc_id = ?",
-                            "DELETE FROM outcomes WHERE doc_id = ?"):
-                    db.execute(sql, (doc_id,))
-            for sql in ("DELETE FROM work WHERE doc_id = ? AND annotator = ?",
-                        "DELETE FROM outcomes WHERE doc_id = ? AND annotator = ?"):
-                db.executemany(sql, list(work))
+                db.execute("DELETE FROM docs WHERE id = ?", (doc_id,))
+                self._put_passages(db, doc_id, ())
+                self._drop_work(db, doc_id, None)
+                db.execute("DELETE FROM mentions WHERE doc_id = ?", (doc_id,))
+                self.put_found(doc_id, ())
+            for doc_id, annotator in work:
+                self._drop_work(db, doc_id, annotator)
+        return uncovered
+
+    # --- entities: each document's mentions as its annotators see them, and their totals ---
+
+    def entity_inputs(self, doc_id: str) -> tuple[list[tuple], list[tuple], bool]:
+        """(the model's and the annotators' mentions as (annotator, start, end, label, status, surface), the
+        document's sentences as (n, start, end), whether it counts: neither damaged nor superseded)."""
+        mentions = self._all("SELECT annotator, start, end, label, status, surface FROM mentions WHERE doc_id = ? "
+                             "ORDER BY start, end, annotator", (doc_id,))
+        sentences = self._all("SELECT n, start, end FROM sentences WHERE doc_id = ? AND n IS NOT NULL "
+                              "ORDER BY start", (doc_id,))
+        counts = self._all("SELECT 1 FROM docs WHERE id = ? AND damage IS NULL AND id NOT IN "
+                           "(SELECT supersedes FROM docs WHERE supersedes IS NOT NULL)", (doc_id,))
+        return mentions, sentences, bool(counts)
+
+    def put_found(self, doc_id: str, rows: Sequence[tuple]) -> None:
+        """A document's entity mentions (sentence, start, end, key, surface, labels "\nA\n"), the totals moved by
+        the difference with its rows before: a save costs its own document, whatever the library's size."""
+        with self.transaction() as db:
+            old = db.execute("SELECT key, surface, labels FROM found WHERE doc_id = ?", (doc_id,)).fetchall()
+            totals: dict[str, list[int]] = {}
+            names: dict[tuple[str, str, str], int] = {}
+            for step, found in ((-1, old), (1, [r[3:] for r in rows])):
+                for key in {key for key, _, _ in found}:
+                    totals.setdefault(key, [0, 0])[1] += step
+                for key, surface, labels in found:
+                    totals[key][0] += step
+                    names[key, "surface", surface] = names.get((key, "surface", surface), 0) + step
+                    for label in labels.strip("\n").split("\n") if labels.strip("\n") else ():
+                        names[key, "label", label] = names.get((key, "label", label), 0) + step
+            db.execute("DELETE FROM found WHERE doc_id = ?", (doc_id,))
+            db.executemany("INSERT INTO found VALUES (?, ?, ?, ?, ?, ?, ?)", [(doc_id, *r) for r in rows])
+            moved = [(key, m, d) for key, (m, d) in totals.items() if m or d]
+            db.executemany("INSERT INTO entities VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                           "mentions = mentions + excluded.mentions, docs = docs + excluded.docs", moved)
+            db.executemany("INSERT INTO entity_names VALUES (?, ?, ?, ?) ON CONFLICT(key, kind, name) DO UPDATE "
+                           "SET mentions = mentions + excluded.mentions",
+                           [(*name, m) for name, m in names.items() if m])
+            db.executemany("DELETE FROM entities WHERE key = ? AND mentions <= 0", [(k,) for k, _, _ in moved])
+            db.executemany("DELETE FROM entity_names WHERE key = ? AND kind = ? AND name = ? AND mentions <= 0",
+                           [name for name, m in names.items() if m])
+
+    def entities(self, like: str | None = None, offset: int = 0, limit: int = -1) -> list[Entity]:
+        """The store's entities, most mentioned first (`like`: only keys holding these words, whole)."""
+        where, params = self._entity_where(like)
+        found = self._all(f"SELECT key, mentions, docs FROM entities {where} ORDER BY mentions DESC, key "
+                          "LIMIT :limit OFFSET :offset", {**params, "limit": limit, "offset": offset})
+        out = []
+        for key, mentions, docs in found:
+            names = self._all("SELECT kind, name, mentions FROM entity_names WHERE key = ? "
+                              "ORDER BY mentions DESC, name", (key,))
+            out.append(Entity(key, mentions, docs, tuple((n, m) for kind, n, m in names if kind == "surface"),
+                              tuple((n, m) for kind, n, m in names if kind == "label")))
+        return out
+
+    def entity_count(self, like: str | None = None) -> int:
+        where, params = self._entity_where(like)
+        return self._all(f"SELECT count(*) FROM entities {where}", params)[0][0]
+
+    def entity_keys(self, key: str) -> tuple[str, ...]:
+        """The entities a typed name means: its own key when the store has it, else every key holding its words."""
+        if self._all("SELECT 1 FROM entities WHERE key = ?", (key,)):
+            return (key,)
+        where, params = self._entity_where(key)
+        return tuple(k for (k,) in self._all(f"SELECT key FROM entities {where} ORDER BY mentions DESC", params))
+
+    @staticmethod
+    def _entity_where(like: str | None) -> tuple[str, dict]:
+        if not like:
+            return "", {}
+        return "WHERE ' ' || key || ' ' LIKE :like ESCAPE '\\'", {"like": _like(f" {like} ")}
 
     def versions(self) -> tuple[dict[str, tuple[str, int | None]], dict[tuple[str, str], str]]:
         """({doc id: (version, sentences)}, {(doc id, annotator): version}): what a sweep compares with the files."""
@@ -281,6 +445,48 @@ class Index:
         return self._all(f"SELECT o.model, sum(o.accepted), sum(o.dismissed), sum(o.corrected) FROM outcomes o "
                          f"JOIN docs d ON d.id = o.doc_id LEFT JOIN work w ON w.doc_id = d.id AND w.annotator = :who "
                          f"WHERE {where} GROUP BY o.model ORDER BY o.model", params)
+
+    # --- search across the library ---
+
+    @staticmethod
+    def _search_where(search: Search) -> tuple[str, str, dict]:
+        """(FROM, WHERE, parameters) of the sentences (or notes) a search finds, in documents the library shows."""
+        params: dict = {"who": search.annotator}
+        mine = "" if search.annotator is None else " AND t.annotator = :who"
+        if search.notes:
+            source = ("FROM notes o JOIN docs d ON d.id = o.doc_id "
+                      "LEFT JOIN sentences s ON s.doc_id = o.doc_id AND s.n = o.n")
+            clauses = ["o.id IN (SELECT rowid FROM note_text WHERE note_text MATCH :match)"] if search.match else []
+            clauses += [] if search.annotator is None else ["o.annotator = :who"]
+        else:
+            source = "FROM sentences s JOIN docs d ON d.id = s.doc_id"
+            clauses = ["s.id IN (SELECT rowid FROM sentence_text WHERE sentence_text MATCH :match)"] \
+                if search.match else []
+        params["match"] = search.match
+        clauses += ["d.damage IS NULL", "d.id NOT IN (SELECT supersedes FROM docs WHERE supersedes IS NOT NULL)"]
+        for n, label in enumerate(search.labels):
+            clauses.append(f"EXISTS (SELECT 1 FROM tags t WHERE t.doc_id = s.doc_id AND t.n = s.n "
+                           f"AND t.label = :l{n}{mine})")
+            params[f"l{n}"] = label
+        if search.keys is not None:
+            clauses.append("EXISTS (SELECT 1 FROM found f WHERE f.doc_id = s.doc_id AND f.n = s.n "
+                           "AND f.key IN (SELECT value FROM json_each(:keys)))")
+            params["keys"] = json_line(list(search.keys)).decode()
+        return source, " AND ".join(clauses), params
+
+    def search(self, search: Search, offset: int = 0, limit: int = -1) -> list[Hit]:
+        """The hits in the library's order (newest document first, then by place in the text)."""
+        source, where, params = self._search_where(search)
+        note, order = ("o.text", "o.start, o.id") if search.notes else ("NULL", "s.start")
+        found = self._all(f"SELECT d.id, d.title, s.n, COALESCE(s.start, 0), COALESCE(s.end, 0), {note} {source} "
+                          f"WHERE {where} ORDER BY {SORTS['date']}, {order} LIMIT :limit OFFSET :offset",
+                          {**params, "limit": limit, "offset": offset})
+        return [Hit(*r[:6]) for r in found]
+
+    def search_count(self, search: Search) -> tuple[int, int]:
+        """(hits, documents holding them)."""
+        source, where, params = self._search_where(search)
+        return self._all(f"SELECT count(*), count(DISTINCT d.id) {source} WHERE {where}", params)[0]
 
     def position(self, query: Query, doc_id: str) -> int | None:
         """The row a document is on in this query's order, None when the query leaves it out."""

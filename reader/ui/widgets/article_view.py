@@ -19,6 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from reader.documents import paragraphs
 from reader.ui.widgets.layout import (
     GUTTER,
     LABEL_CELLS,
@@ -32,7 +33,6 @@ from reader.ui.widgets.layout import (
     entity_colour,
     label_text,
     layout,
-    paragraphs,
 )
 
 

@@ -170,7 +170,3 @@ def label_text(name: str, suggested: bool, cells: int) -> str:
         name = set_cell_size(name, room - 1).rstrip() + "…"
     return name + "?" if suggested else name
 
-
-def paragraphs(text: str) -> list[tuple[int, int]]:
-    """Non-empty lines as stand-in sentences until the model's sentences arrive."""
-    return [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text) if m.group().strip()] or [(0, len(text))]
