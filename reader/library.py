@@ -11,7 +11,7 @@ import re
 import weakref
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reader.annotations import READ_KEYS, AnnotatorWork, ModelStats, add_outcomes
@@ -21,7 +21,7 @@ from reader.store import Store, StoreCorrupt, StoreError
 from reader.store.index import SORTS, Entity, Hit, Query, Row, Search
 
 __all__ = ["LARGE", "SORTS", "Entity", "Hit", "Library", "Query", "Row", "Search", "entity_key", "fts_query",
-           "parse_filter", "query_terms"]
+           "parse_filter", "parse_search", "query_terms"]
 
 _UNSET = object()
 
@@ -76,6 +76,47 @@ def fts_query(text: str) -> str | None:
     was typed."""
     parts = [f'"{fold(term).replace(chr(34), " ")}"' + ("*" if prefix else "") for term, prefix in query_terms(text)]
     return " ".join(parts) or None
+
+
+@dataclass(frozen=True)
+class TypedSearch:
+    """A search as a person types it in the reader (`parse_search`); `entity` is resolved to keys on use."""
+
+    match: str | None = None
+    labels: tuple[str, ...] = ()
+    entity: str | None = None
+    annotator: str | None = None
+    notes: bool = False
+
+    def search(self, library: Library) -> Search:
+        keys = library.entity_keys(self.entity) if self.entity is not None else None
+        return Search(self.match, self.labels, keys, self.annotator, self.notes)
+
+    def empty(self) -> bool:
+        return self.match is None and not self.labels and self.entity is None
+
+
+_SEARCH_KEYS = ("label", "entity", "by", "annotator")
+
+
+def parse_search(text: str) -> TypedSearch:
+    """`label:NAME`, `entity:NAME` (quotes keep a name whole), `by:ANNOTATOR` and `in:notes` beside the words
+    and phrases of `fts_query`; a key with nothing after it is left out."""
+    rest, labels, entity, annotator, notes = [], [], None, None, False
+    for match in re.finditer(r'(\w+):(?:"([^"]*)"?|(\S*))|("[^"]*"?|\S+)', text):
+        key, quoted, bare, _ = match.groups()
+        value = (quoted if quoted is not None else bare or "").strip()
+        if key is None or key.lower() not in (*_SEARCH_KEYS, "in"):
+            rest.append(match.group())
+        elif key.lower() == "in":
+            notes = notes or value.lower() in ("notes", "note")
+        elif value and key.lower() == "label":
+            labels.append(value)
+        elif value and key.lower() == "entity":
+            entity = value
+        elif value:
+            annotator = value
+    return TypedSearch(fts_query(" ".join(rest)), tuple(labels), entity, annotator, notes)
 
 
 def found_mentions(mentions: Sequence[tuple], sentences: Sequence[tuple]) -> list[tuple]:

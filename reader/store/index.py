@@ -332,7 +332,7 @@ class Index:
                            [name for name, m in names.items() if m])
 
     def entities(self, like: str | None = None, offset: int = 0, limit: int = -1) -> list[Entity]:
-        """The store's entities, most mentioned first (`like`: only keys holding these words, whole)."""
+        """The store's entities, most mentioned first (`like`: only keys where a word begins with these words)."""
         where, params = self._entity_where(like)
         found = self._all(f"SELECT key, mentions, docs FROM entities {where} ORDER BY mentions DESC, key "
                           "LIMIT :limit OFFSET :offset", {**params, "limit": limit, "offset": offset})
@@ -349,7 +349,7 @@ class Index:
         return self._all(f"SELECT count(*) FROM entities {where}", params)[0][0]
 
     def entity_keys(self, key: str) -> tuple[str, ...]:
-        """The entities a typed name means: its own key when the store has it, else every key holding its words."""
+        """The entities a typed name means: its own key when the store has it, else those `like` it (`entities`)."""
         if self._all("SELECT 1 FROM entities WHERE key = ?", (key,)):
             return (key,)
         where, params = self._entity_where(key)
@@ -359,7 +359,7 @@ class Index:
     def _entity_where(like: str | None) -> tuple[str, dict]:
         if not like:
             return "", {}
-        return "WHERE ' ' || key || ' ' LIKE :like ESCAPE '\\'", {"like": _like(f" {like} ")}
+        return "WHERE ' ' || key LIKE :like ESCAPE '\\'", {"like": _like(f" {like}")}
 
     def versions(self) -> tuple[dict[str, tuple[str, int | None]], dict[tuple[str, str], str]]:
         """({doc id: (version, sentences)}, {(doc id, annotator): version}): what a sweep compares with the files."""
