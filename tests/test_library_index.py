@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reader.documents import make_document
 from reader.annotations import AnnotationError
+from reader.documents import make_document
 from reader.library import Library, Query, Search, parse_filter
 from reader.store import Store
 from reader.store.index import INDEX_FILE
