@@ -87,6 +87,7 @@ class TypedSearch:
     entity: str | None = None
     annotator: str | None = None
     notes: bool = False
+    words: str = ""  # what was typed besides the keys: what the screen highlights
 
     def search(self, library: Library) -> Search:
         keys = library.entity_keys(self.entity) if self.entity is not None else None
@@ -116,7 +117,8 @@ def parse_search(text: str) -> TypedSearch:
             entity = value
         elif value:
             annotator = value
-    return TypedSearch(fts_query(" ".join(rest)), tuple(labels), entity, annotator, notes)
+    words = " ".join(rest)
+    return TypedSearch(fts_query(words), tuple(labels), entity, annotator, notes, words)
 
 
 def found_mentions(mentions: Sequence[tuple], sentences: Sequence[tuple]) -> list[tuple]:

@@ -27,7 +27,7 @@ KEYMAPS = sorted(p.stem for p in (ROOT / "keymaps").glob("*.toml"))
 NAMED = {
     "down": "Down", "up": "Up", "left": "Left", "right": "Right", "pagedown": "NPage", "pageup": "PPage",
     "home": "Home", "end": "End", "escape": "Escape", "enter": "Enter", "tab": "Tab", "space": "Space",
-    "minus": "-", "underscore": "_", "plus": "+", "slash": "/", "semicolon": "\\;",
+    "minus": "-", "underscore": "_", "plus": "+", "slash": "/", "semicolon": "\\;", "backspace": "BSpace",
     **{f"f{n}": f"F{n}" for n in range(1, 13)},
 }
 
@@ -92,6 +92,10 @@ class Session:
         self.do("reader.clear-selection")
         self.do("reader.top")
         self.wait_sentence(lambda n: n == 1, "back at the top")
+
+    @property
+    def text(self) -> str:
+        return json.loads((self.store / "documents" / f"{self.doc_id}.json").read_text(encoding="utf-8"))["text"]
 
     def records(self) -> list[dict]:
         path = self.store / "annotations" / self.doc_id / "keys.json"
@@ -235,6 +239,48 @@ probe_library_quit = probe_open_document
 
 def probe_library_sort(s, key):
     _library_round_trip(s, None, None, key)
+
+
+def probe_library_search(s, key):
+    """The search across the library: typed (`q` is a word there), Enter to the hits, Enter opens the reader on
+    the hit with the word as its matches, `o` back to the hits, Esc to the library, Esc to the document."""
+    s.at_top()
+    s.do("reader.library")
+    s.wait(lambda sc: "Library ·" in sc, "the library opens")
+    s.press(key)
+    s.wait(lambda sc: "Search the library" in sc, "the search opens")
+    s.term.type("russie q")
+    s.wait(lambda sc: "Search · 0 sentences" in sc, "q is typed as a word: no sentence holds both")
+    s.press("backspace", "backspace")
+    s.wait(lambda sc: re.search(r"Search · [1-9]\d* sentences? in 1 document", sc) is not None, "hits for Russie")
+    s.press("enter", "enter")
+    s.wait(lambda sc: "“russie”" in sc.splitlines()[-2], "the reader on the hit, the word as its matches")
+    first = next(n for n, (a, b) in enumerate(s.sentences, 1) if "russie" in s.text[a:b].lower())
+    s.wait_sentence(lambda n: n == first, "on the first sentence naming Russia")
+    s.do("reader.library")
+    s.wait(lambda sc: "Search ·" in sc and "russie" in sc, "o comes back to the hits")
+    s.press("escape")
+    s.wait(lambda sc: "Library ·" in sc, "Esc goes back to the library")
+    s.do("reader.library-quit")
+    s.wait(lambda sc: "sentence 1/" in sc, "back to the document")
+
+
+def probe_library_entities(s, key):
+    """The entity list: rows at once, Enter lists the sentences mentioning the top one."""
+    s.at_top()
+    s.do("reader.library")
+    s.wait(lambda sc: "Library ·" in sc, "the library opens")
+    s.press(key)
+    s.wait(lambda sc: re.search(r"Entities · [1-9]", sc) is not None, "the entities, most mentioned first")
+    s.press("enter")
+    s.wait(lambda sc: 'entity:"' in sc and re.search(r"Search · [1-9]", sc) is not None,
+           "the sentences that mention the first one")
+    s.press("escape")
+    s.wait(lambda sc: "Entities ·" in sc, "Esc goes back to the entities")
+    s.press("escape")
+    s.wait(lambda sc: "Library ·" in sc, "then to the library")
+    s.do("reader.library-quit")
+    s.wait(lambda sc: "sentence 1/" in sc, "back to the document")
 
 
 def _tag_probe(n: int):

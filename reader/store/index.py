@@ -125,6 +125,7 @@ class Search:
 class Hit:
     doc_id: str
     title: str
+    date: str
     sentence: int | None  # None: a passage of a document not analysed yet, or a note on the whole document
     start: int
     end: int
@@ -478,10 +479,11 @@ class Index:
         """The hits in the library's order (newest document first, then by place in the text)."""
         source, where, params = self._search_where(search)
         note, order = ("o.text", "o.start, o.id") if search.notes else ("NULL", "s.start")
-        found = self._all(f"SELECT d.id, d.title, s.n, COALESCE(s.start, 0), COALESCE(s.end, 0), {note} {source} "
+        found = self._all(f"SELECT d.id, d.title, d.date, s.n, COALESCE(s.start, 0), COALESCE(s.end, 0), {note} "
+                          f"{source} "
                           f"WHERE {where} ORDER BY {SORTS['date']}, {order} LIMIT :limit OFFSET :offset",
                           {**params, "limit": limit, "offset": offset})
-        return [Hit(*r[:6]) for r in found]
+        return [Hit(*r) for r in found]
 
     def search_count(self, search: Search) -> tuple[int, int]:
         """(hits, documents holding them)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from textual import events, work
@@ -190,9 +190,13 @@ class ReaderApp(App):
         """Kill the analysis process: a worker blocked on it ends, so the exit does not wait for spaCy."""
         self.workspace.close_analysis()
 
-    def open_document(self, doc_id: str) -> None:
-        """Open a document from the library, keeping the screen stack at most three deep."""
+    def open_document(self, doc_id: str, at: int | None = None, terms: Sequence[str] = ()) -> None:
+        """Open a document from the library, keeping the screen stack at most three deep; from a list of hits, on
+        the sentence at offset `at` with the searched `terms` as matches, the list kept below for `o`."""
         self.last_document = doc_id
+        if getattr(self.screen, "RESULTS", False):
+            self.push_screen(self.document_screen(doc_id).at_hit(at, terms))
+            return
         if self.screen_scope(self.screen) == "library" and len(self.screen_stack) > 1:
             below = self.screen_stack[-2]
             self.pop_screen()
@@ -211,9 +215,10 @@ class ReaderApp(App):
         return ReadingScreen(self.workspace.document(doc_id))
 
     def action_library(self) -> None:
+        """Back to the library, or to the list of hits the document was opened from."""
         from reader.ui.screens.library import LibraryScreen
 
-        if len(self.screen_stack) > 1 and isinstance(self.screen_stack[-2], LibraryScreen):
+        if len(self.screen_stack) > 1 and self.screen_scope(self.screen_stack[-2]) == "library":
             self.pop_screen()
         else:
             self.push_screen(LibraryScreen())

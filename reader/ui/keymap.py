@@ -100,6 +100,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("reader.library-quit", "library", "back", "Back to the document", "escape"),
     Action("reader.library-sort", "library", "sort", "Sort the library (date, title, source, progress, done)", "s",
            footer="Sort"),
+    Action("reader.library-search", "library", "search_library",
+           "Search every sentence (words, label:, entity:, by:, in:notes)", "f", footer="Find"),
+    Action("reader.library-entities", "library", "entities", "Every entity of the library, with its mentions", "e",
+           footer="Entities"),
 )
 
 BY_ID = {a.id: a for a in ACTIONS}

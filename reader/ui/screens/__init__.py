@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from textual.screen import Screen
 
     from reader.worklist import ReviewOptions
@@ -24,7 +26,7 @@ class ReaderHost(Protocol):
     @property
     def progress_annotator(self) -> str: ...
 
-    def open_document(self, doc_id: str) -> None: ...
+    def open_document(self, doc_id: str, at: int | None = None, terms: Sequence[str] = ()) -> None: ...
 
     def document_screen(self, doc_id: str) -> Screen: ...
 

@@ -58,6 +58,8 @@ class HelpScreen(ModalScreen[None]):
 
     def fit(self, width: int, height: int) -> None:
         """Size the box and the table's columns to the terminal, so that no row needs horizontal scrolling."""
+        if not self.query("#help-box"):  # help asked for as the app quits (`q?` typed fast): never composed
+            return
         self.query_one("#help-box").styles.height = "100%" if height < SHORT_HEIGHT else "80%"
         table = self.query_one(DataTable)
         # Border (2), the table's vertical scrollbar, and one cell of padding each side of the three columns.

@@ -14,17 +14,12 @@ from textual.widgets import Footer, Input, Static
 
 from reader.library import LARGE, Query, Row, parse_filter
 from reader.ui.keymap import BY_ID, bindings, keys_for
-from reader.ui.widgets.document_table import DocumentTable
+from reader.ui.widgets.document_table import MOVES, DocumentTable, LibraryTable
 from reader.untrusted import visible
 
 if TYPE_CHECKING:
     from reader.ui.screens import ReaderHost
 
-
-MOVES = (("reader.next-sentence", "cursor_down"), ("reader.prev-sentence", "cursor_up"),
-         ("reader.page-down", "page_down"), ("reader.page-up", "page_up"), ("reader.top", "scroll_top"),
-         ("reader.bottom", "scroll_bottom"))
-"""The reader's movement ids on the table, so a keymap that moves the sentence cursor moves the library's too."""
 
 SORTS = (("date", "date, newest first"), ("title", "title"), ("source", "source"),
          ("progress", "progress, least first"), ("done", "not done first"))
@@ -33,12 +28,6 @@ COLUMNS = (("title", 0), ("date", 10), ("tagged", 9), ("done", 4), ("notes", 5),
            ("source", 30), ("id", 12))
 """(name, width): what an analyst scans first comes first; title takes the rest, so progress fits 80 columns."""
 FIGURES = (2, 4, 5)  # tagged, notes, decisions: a figure is never cut, its column grows to the widest one
-
-
-class LibraryTable(DocumentTable):
-    BINDINGS = [*DocumentTable.BINDINGS,
-                *(Binding(BY_ID[id_].keys, action, BY_ID[id_].description, show=False, id=id_)
-                  for id_, action in MOVES)]
 
 
 class FilterBox(Input):
@@ -208,6 +197,16 @@ class LibraryScreen(Screen):
         box.add_class("hidden")
         self.reload()
         self.set_focus(self.table)
+
+    def action_search_library(self) -> None:
+        from reader.ui.screens.finding import SearchScreen
+
+        self.app.push_screen(SearchScreen())
+
+    def action_entities(self) -> None:
+        from reader.ui.screens.finding import EntitiesScreen
+
+        self.app.push_screen(EntitiesScreen())
 
     def on_document_table_selected(self, event: DocumentTable.Selected) -> None:
         self.action_open_document()

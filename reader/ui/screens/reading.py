@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +125,25 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.suggestion_status = ""
         self.uncertain_step: int | None = None  # the sentence `next_uncertain` went to last
         self.prepared: EntityMarks | None = None  # from the analysis worker, for the next `refresh_marks`
+        self.hit: int | None = None  # opened from a search: the offset of the hit, until the sentences come
+        self.hit_matches: list[tuple[int, int]] = []  # and the searched words in this text
+
+    def at_hit(self, at: int | None, terms: Sequence[str] = ()) -> ReadingScreen:
+        """Open on the sentence holding offset `at`, the searched `terms` as the search's matches (`>` goes on)."""
+        self.hit = at
+        if terms:
+            self.search_query = " · ".join(terms)
+            self.hit_matches = sorted({m for term in terms for m in find_all(self.doc.text, term)})
+        if self.is_mounted:
+            self.go_to_hit()
+        return self
+
+    def go_to_hit(self) -> None:
+        if self.hit_matches:
+            self.view.set_matches(self.hit_matches)
+        if self.hit is not None:
+            self.view.move_to_offset(self.hit)
+            self.update_status()
 
     @property
     def reader_app(self) -> ReaderHost:
@@ -176,6 +196,7 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
         self.view.load(self.doc.text)
         self.view.focus()
         self.update_status()
+        self.call_after_refresh(self.go_to_hit)
         # Start the model a moment after the first frame: its import would compete with the paint for the GIL.
         self.call_after_refresh(self.set_timer, 0.1, self.start_analysis)
 
@@ -237,7 +258,11 @@ class ReadingScreen(AnnotationActions, SuggestionActions, Screen):
                 if problem not in _told:
                     _told.add(problem)
                     self.notify(problem, title=title, severity="error", markup=False, timeout=15)
+        on_hit = self.hit is not None and self.view.cursor == self.view.sentence_at(self.hit)
         self.view.set_sentences(message.analysis.sentences)
+        if on_hit:  # the paragraph of the hit until now: its sentence
+            self.view.move_to_offset(self.hit)  # type: ignore[arg-type]
+        self.hit = None
         self.session.use_sentences(message.analysis.sentences)  # once: the session owns them from now on
         self.prepared = message.marks
         self.refresh_marks()

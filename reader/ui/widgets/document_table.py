@@ -17,10 +17,18 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-Fetch = Callable[[int, int], Sequence[Sequence[str]]]
-"""(offset, limit) -> the rows' cells, as plain strings."""
+from reader.ui.keymap import BY_ID
+
+Fetch = Callable[[int, int], Sequence[Sequence[str | Text]]]
+"""(offset, limit) -> the rows' cells: plain strings, or `Text` where a cell highlights part of itself."""
 
 WINDOW = 200  # rows fetched around the ones on screen
+
+MOVES = (("reader.next-sentence", "cursor_down"), ("reader.prev-sentence", "cursor_up"),
+         ("reader.page-down", "page_down"), ("reader.page-up", "page_up"), ("reader.top", "scroll_top"),
+         ("reader.bottom", "scroll_bottom"), ("reader.next-match", "cursor_down"), ("reader.prev-match", "cursor_up"))
+"""The reader's movement ids on the table, so a keymap that moves the sentence cursor moves the library's too (every
+row matches the filter or the search: the next match is the next row)."""
 
 
 class DocumentTable(ScrollView, can_focus=True):
@@ -67,9 +75,9 @@ class DocumentTable(ScrollView, can_focus=True):
         self.refresh()
 
     def get_row_at(self, row: int) -> list[Text]:
-        return [Text(value) for value in self.row_values(row)]
+        return [value.copy() if isinstance(value, Text) else Text(value) for value in self.row_values(row)]
 
-    def row_values(self, row: int) -> Sequence[str]:
+    def row_values(self, row: int) -> Sequence[str | Text]:
         if row not in self._rows:
             start = max(0, row - WINDOW // 2)
             if len(self._rows) > 4 * WINDOW:
@@ -78,7 +86,7 @@ class DocumentTable(ScrollView, can_focus=True):
             for n, values in enumerate(self._fetch(start, WINDOW), start):
                 self._rows[n] = values
                 for column in self.grow:
-                    self.widths[column] = max(self.widths[column], cell_len(values[column]))
+                    self.widths[column] = max(self.widths[column], cell_len(str(values[column])))
             if widths != self.widths:
                 self.call_later(self._layout)
         return self._rows.get(row, ())
@@ -150,11 +158,12 @@ class DocumentTable(ScrollView, can_focus=True):
 
     # --- drawing ---
 
-    def _cells(self, values: Sequence[str], style: Style) -> list[Segment]:
+    def _cells(self, values: Sequence[str | Text], style: Style) -> list[Segment]:
         segments = []
         pad = " " * self.PADDING
         for value, width in zip(values, self.widths, strict=False):
-            text = Text(value, no_wrap=True, overflow="ellipsis")
+            text = value.copy() if isinstance(value, Text) else Text(value)
+            text.no_wrap, text.overflow = True, "ellipsis"
             text.truncate(width, overflow="ellipsis", pad=True)
             segments += [Segment(pad, style), *(Segment(s.text, style + s.style if s.style else style)
                                                 for s in text.render(self.app.console)), Segment(pad, style)]
@@ -177,3 +186,11 @@ class DocumentTable(ScrollView, can_focus=True):
         if row == self.cursor_row:
             style += self.get_component_rich_style("document-table--cursor")
         return Strip(self._cells(self.row_values(row), style)).simplify().crop_extend(x, x + width, style)
+
+
+class LibraryTable(DocumentTable):
+    """The table with the reader's movement keys (the library, its search, its entities)."""
+
+    BINDINGS = [*DocumentTable.BINDINGS,
+                *(Binding(BY_ID[id_].keys, action, BY_ID[id_].description, show=False, id=id_)
+                  for id_, action in MOVES)]
