@@ -60,10 +60,8 @@ class Batch:
 class MentionsDecided:
     """What `AnnotationSession.decide_mentions` changed (or would have, in a dry run) in one document."""
 
-    changed: tuple[tuple[int, int], ...]
-    """The spans of the mentions it changed (decided, or added)."""
-    unchanged: int
-    """Mentions already so."""
+    changed: tuple[tuple[int, int], ...]  # the spans of the mentions it decided or added
+    unchanged: int  # mentions already so
     change: Change | None = None
     records: int = 0
 
@@ -435,26 +433,22 @@ class AnnotationSession:
                  tokens: Sequence[tuple[int, int]]) -> list[EntityState]:
         """Every entity the analyst sees (the model's or one they added) whose text is `surface`, case and
         whitespace aside, on token boundaries (`check_token_span`): what a bulk decision acts on."""
-        pattern = surface_pattern(surface)
-        text = self.doc.text
-        aligned = token_boundaries(tokens, text)
-        found = []
-        for item in self.work.entities((s, e, label) for (s, e), label in predicted.items()):
-            entity = EntityState(*item)
-            if pattern.fullmatch(text, entity.start, entity.end) and aligned(entity.start, entity.end):
-                found.append(entity)
-        return found
+        pattern, aligned = surface_pattern(surface), token_boundaries(tokens, self.doc.text)
+        return [e for e in self._states(predicted)
+                if pattern.fullmatch(self.doc.text, e.start, e.end) and aligned(e.start, e.end)]
+
+    def _states(self, predicted: Mapping[tuple[int, int], str]) -> list[EntityState]:
+        return [EntityState(*item) for item in self.work.entities((s, e, lb) for (s, e), lb in predicted.items())]
 
     def occurrences(self, surface: str, predicted: Mapping[tuple[int, int], str],
                     tokens: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
         """Where `surface` occurs in the text on token boundaries and is no entity yet (nor overlaps one that
         is not rejected): what a bulk `add` tags."""
-        text = self.doc.text
-        states = [EntityState(*item) for item in self.work.entities((s, e, lb) for (s, e), lb in predicted.items())]
+        states = self._states(predicted)
         spans = {(e.start, e.end) for e in states}
         kept = [(e.start, e.end) for e in states if e.status != "rejected"]
-        aligned = token_boundaries(tokens, text)
-        return [(m.start(), m.end()) for m in surface_pattern(surface).finditer(text)
+        aligned = token_boundaries(tokens, self.doc.text)
+        return [(m.start(), m.end()) for m in surface_pattern(surface).finditer(self.doc.text)
                 if (m.start(), m.end()) not in spans and aligned(m.start(), m.end())
                 and not any(s < m.end() and m.start() < e for s, e in kept)]
 
@@ -522,8 +516,7 @@ def check_mentions_decision(surface: str, action: str, label: str | None, having
 
 
 def token_boundaries(tokens: Sequence[tuple[int, int]], text: str) -> Callable[[int, int], bool]:
-    """Whether a span passes `check_token_span`, for many spans of one text: the token boundaries are gathered
-    once (`check_token_span` gathers them per call, which was half the time of a bulk decision)."""
+    """Whether a span passes `check_token_span`, for many spans of one text: the boundaries gathered once."""
     starts = {s for s, _ in tokens}
     ends = {e for _, e in tokens}
     return lambda start, end: 0 <= start < end <= len(text) and start in starts and end in ends

@@ -1,8 +1,6 @@
 """The command line's shared parts: the group that makes `open` the default command, the global options, and
-the one-line error path every command uses.
-
-The command modules do without `from __future__ import annotations`: typer would evaluate every string
-annotation of every command each time it builds the command line, on each start (bench/README.md)."""
+the one-line error path every command uses. The command modules do without `from __future__ import annotations`:
+typer would evaluate every string annotation of every command on each start."""
 
 import copy
 import getpass
@@ -24,11 +22,8 @@ if TYPE_CHECKING:
     from reader.workspace import Workspace
 
 HELP = ["-h", "--help"]
-
-
+# Imported only when a command line may name one of their commands: `reader [--store DIR]` needs `open` alone.
 COMMAND_MODULES = ("reader.cli.browsing", "reader.cli.documents", "reader.cli.tagging", "reader.cli.team")
-"""Commands imported and built only when a command line may name one of them: `reader [--store DIR]` opens the
-reader with `open` alone (reader.cli.opening; 17 commands fewer for typer to build at every start)."""
 
 
 class ReaderGroup(TyperGroup):

@@ -32,8 +32,8 @@ def session_for(doc_ref: str):
     return ws, *document_session(ws, ws.resolve(doc_ref))
 
 
-def document_session(ws, doc_id: str):
-    doc = ws.document(doc_id)
+def document_session(ws, doc_id: str, doc=None):
+    doc = doc or ws.document(doc_id)
     analysis, _ = ws.analysis(doc)
     session = ws.session(doc)
     session.use_sentences(analysis.sentences)
@@ -175,13 +175,16 @@ def bulk(command: str, source: str, check: bool, apply_line, columns: int) -> No
             f"refused {len(doc_lines) - counts.total():>4}  {document.title}")
     for number, message in sorted(errors):
         say(err, f"error: {where}:{number}: {message}")
-    written = totals["written"]
-    outcome = f"{written} records would be written (--check: nothing written)" if check else \
-        f"{written} records written in {totals['writes']} write(s)"
     say(out, f"total: {len(lines)} lines, {len(by_doc)} documents, {totals['applied']} applied, "
-        f"{totals['unchanged']} unchanged, {len(errors)} refused; {outcome}")
+        f"{totals['unchanged']} unchanged, {len(errors)} refused; {outcome(totals, check)}")
     if errors:
         raise typer.Exit(1)
+
+
+def outcome(totals: Counter, check: bool) -> str:
+    if check:
+        return f"{totals['written']} records would be written (--check: nothing written)"
+    return f"{totals['written']} records written in {totals['writes']} write(s)"
 
 
 @app.command("entity", cls=SentenceCommand)
@@ -255,9 +258,7 @@ def entity_mentions(surface: str, action: str, label: str | None, having: str | 
             if pattern.search(document.text) is None:
                 continue
             try:
-                analysis, _ = ws.analysis(document)
-                session = ws.session(document)
-                session.use_sentences(analysis.sentences)
+                _, analysis, session = document_session(ws, doc_id, document)
                 predicted = {(e.start, e.end): e.label for e in analysis.entities}
                 result = session.decide_mentions(surface, action, label, predicted=predicted, tokens=analysis.tokens,
                                                  having=having, dry_run=check)
@@ -278,11 +279,9 @@ def entity_mentions(surface: str, action: str, label: str | None, having: str | 
     for message in errors:
         say(err, f"error: {message}")
     verb = f"{action} {label}" if label else action
-    outcome = f"{totals['written']} records would be written (--check: nothing written)" if check else \
-        f"{totals['written']} records written in {totals['writes']} write(s)"
     say(out, f"total: {verb} “{shown}”{f' ({having})' if having else ''}: {totals['changed']} mentions "
         f"{'to change' if check else 'changed'}, {totals['unchanged']} unchanged, in {totals['documents']} of "
-        f"{len(ids)} documents ({ws.annotator}); {outcome}")
+        f"{len(ids)} documents ({ws.annotator}); {outcome(totals, check)}")
     if errors:
         raise typer.Exit(1)
 

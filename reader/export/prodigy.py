@@ -31,7 +31,7 @@ def epoch(stamp: str) -> int:
 
 
 class Token(msgspec.Struct, gc=False):
-    """A Struct, not a dict (faster: bench/README.md); the field order is the record's key order."""
+    """The field order is the record's key order."""
 
     text: str
     start: int

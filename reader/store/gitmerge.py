@@ -165,9 +165,8 @@ def driver_command() -> str:
 
 
 def register(root: Path | str) -> threading.Thread | None:
-    """Set up the merge driver for a store inside a git work tree, once per process and store; never raises.
-    Writes only what is missing (`.gitattributes` lines, a driver when none or a gone one is configured). Runs in a
-    thread, returned to be joined (`Store.close`): its one or two `git` runs (2.5-4 ms) stay off the first paint."""
+    """Set up the merge driver for a store in a git work tree, once per process and store, writing only what is
+    missing; never raises. In a thread, returned to be joined (`Store.close`): `git` stays off the first paint."""
     with contextlib.suppress(OSError, ValueError):
         root = Path(os.path.abspath(root))
         if root not in _registered and any((folder / ".git").exists() for folder in (root, *root.parents)):
