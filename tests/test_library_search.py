@@ -208,3 +208,66 @@ def test_reader_search_and_entities_on_the_command_line(tmp_path):
     assert "Paris" in run("entities", "par")
     result = runner.invoke(app, ["--store", str(tmp_path), "search"])
     assert result.exit_code == 2 and "error: nothing to search for" in result.output
+
+
+async def wait_for(pilot, condition, what: str) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(what)
+
+
+async def test_the_search_and_entity_screens_at_80_columns(tmp_path):
+    from reader.ui.app import ReaderApp
+    from reader.ui.screens.finding import MATCH, EntitiesScreen, SearchScreen
+    from reader.ui.screens.library import LibraryScreen
+    from reader.ui.screens.reading import ReadingScreen
+
+    ws = Workspace.open(tmp_path, annotator="alice")
+    ids = [add(ws, f"Article {i}. La ministre parle à Lyon {i}. Fin {i}.", [("Lyon", "LOC")], date=f"2026-0{i + 1}-01")
+           for i in range(3)]
+    app = ReaderApp(ws, None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f", *"lyon q?")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SearchScreen) and screen.box.value == "lyon q?", "every printable key is text"
+        table = screen.table
+        header = lambda: str(screen.query_one("#header").render())  # noqa: E731
+        assert table.row_count == 0 and "0 sentences in 0 documents" in header()
+        await pilot.press("backspace", "backspace", "backspace")
+        await pilot.pause()
+        assert table.row_count == 3 and "3 sentences in 3 documents, newest first" in header()
+        first = table.get_row_at(0)
+        assert first[0].plain == "La ministre parle à Lyon 2." and first[1].plain == "2", "newest first, numbered from 1"
+        assert [first[0].plain[s.start:s.end] for s in first[0].spans if s.style == MATCH] == ["Lyon"]
+        await pilot.press("down", "j", "enter")  # Down gives the keys to the rows, j the next hit, Enter opens it
+        await wait_for(pilot, lambda: isinstance(app.screen, ReadingScreen) and app.screen.analysis is not None,
+                       "the reader, analysed")
+        reading = app.screen
+        assert reading.doc.id == ids[1] and reading.view.cursor == 1, "on the hit's sentence"
+        assert [reading.doc.text[s:e] for s, e in reading.view.matches] == ["Lyon"]
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.screen is screen and table.cursor_row == 1, "o comes back to the hits, on the same row"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LibraryScreen)
+        await pilot.press("e")
+        await pilot.pause()
+        entities = app.screen
+        assert isinstance(entities, EntitiesScreen) and app.focused is entities.table
+        assert [c.plain for c in entities.table.get_row_at(0)[:4]] == ["Lyon", "3", "3", "LOC 3"]
+        await pilot.press("slash", *"zz")
+        await pilot.pause()
+        assert entities.table.row_count == 0 and "Entities · 0" in str(entities.query_one("#header").render())
+        await pilot.press("escape")  # the box's text goes first
+        await pilot.pause()
+        assert entities.table.row_count == 1 and app.screen is entities
+        await pilot.press("enter", "enter")  # to the rows, then the sentences mentioning the first
+        await pilot.pause()
+        hits = app.screen
+        assert isinstance(hits, SearchScreen) and hits.box.value == 'entity:"Lyon"' and hits.table.row_count == 3
+    ws.close()

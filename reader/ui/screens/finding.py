@@ -56,6 +56,7 @@ class ResultsScreen(Screen):
     FIT = 3  # the columns that fit the screen, the first (flexible) one taking what the others leave
     PLACEHOLDER = ""
     TABLE_FIRST = False  # the rows have the keys at first (else the box)
+    AUTO_FOCUS = "QueryBox"  # as the screen comes: the keys typed right after the one that opened it are text
 
     def __init__(self, text: str = "") -> None:
         super().__init__()
