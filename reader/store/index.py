@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,74 +222,83 @@ class Index:
 
     # --- rows and their versions ---
 
-    def put_docs(self, rows: Iterable[dict]) -> None:
-        """Document rows, each with its `passages` [(sentence, start, end, folded text)] and the model's `mentions`
-        [(start, end, label, surface)]."""
+    def replace(self, docs: Sequence[dict], works: Mapping[str, Sequence[dict]]) -> None:
+        """Documents derived again whole, in a few statements however many there are (a sweep's batch): each
+        document row with its `passages` [(sentence, start, end, folded text)] and the model's `mentions` [(start,
+        end, label, surface)], and every annotator's row of them (`_insert_work`). Their entity mentions follow
+        (`put_found`): whether a document counts depends on the others."""
         marks = ", ".join("?" * len(DOC_FIELDS))
         with self.transaction() as db:
-            for row in rows:
-                db.execute(f"INSERT OR REPLACE INTO docs VALUES ({marks})", [row[f] for f in DOC_FIELDS])
-                self._put_passages(db, row["id"], row["passages"])
-                db.execute("DELETE FROM mentions WHERE doc_id = ? AND annotator = ''", (row["id"],))
-                db.executemany("INSERT INTO mentions VALUES (?, '', ?, ?, ?, 'predicted', ?)",
-                               [(row["id"], *m) for m in row["mentions"]])
+            self._delete(db, [d["id"] for d in docs])
+            db.executemany(f"INSERT INTO docs VALUES ({marks})", [[d[f] for f in DOC_FIELDS] for d in docs])
+            passages = [(d["id"], *p) for d in docs for p in d["passages"]]
+            first = db.execute("SELECT COALESCE(max(id), 0) + 1 FROM sentences").fetchone()[0]
+            db.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?)",
+                           [(first + i, *p[:4]) for i, p in enumerate(passages)])
+            db.executemany("INSERT INTO sentence_text(rowid, text) VALUES (?, ?)",
+                           [(first + i, p[4]) for i, p in enumerate(passages)])
+            db.executemany("INSERT INTO mentions VALUES (?, '', ?, ?, ?, 'predicted', ?)",
+                           [(d["id"], *m) for d in docs for m in d["mentions"]])
+            self._insert_work(db, [(doc_id, row) for doc_id, rows in works.items() for row in rows])
 
     @staticmethod
-    def _put_passages(db: sqlite3.Connection, doc_id: str, passages: Sequence[tuple]) -> None:
-        db.execute("DELETE FROM sentence_text WHERE rowid IN (SELECT id FROM sentences WHERE doc_id = ?)", (doc_id,))
-        db.execute("DELETE FROM sentences WHERE doc_id = ?", (doc_id,))
-        first = db.execute("SELECT COALESCE(max(id), 0) + 1 FROM sentences").fetchone()[0]
-        db.executemany("INSERT INTO sentences VALUES (?, ?, ?, ?, ?)",
-                       [(first + i, doc_id, n, start, end) for i, (n, start, end, _) in enumerate(passages)])
-        db.executemany("INSERT INTO sentence_text(rowid, text) VALUES (?, ?)",
-                       [(first + i, p[3]) for i, p in enumerate(passages)])
-
-    @staticmethod
-    def _drop_work(db: sqlite3.Connection, doc_id: str, annotator: str | None) -> None:
-        """The rows derived from one annotator's file (None: every annotator's) of a document."""
-        who, params = ("", (doc_id,)) if annotator is None else (" AND annotator = ?", (doc_id, annotator))
-        db.execute(f"DELETE FROM note_text WHERE rowid IN (SELECT id FROM notes WHERE doc_id = ?{who})", params)
+    def _delete(db: sqlite3.Connection, doc_ids: Sequence[str], annotator: str | None = None) -> None:
+        """Every row derived from these documents' files (`annotator`: only from that annotator's), but `found`."""
+        ids = json_line(list(doc_ids)).decode()
+        keep = "" if annotator is None else " AND annotator = :who"
+        params = {"ids": ids, "who": annotator}
+        among = "doc_id IN (SELECT value FROM json_each(:ids))"
+        db.execute(f"DELETE FROM note_text WHERE rowid IN (SELECT id FROM notes WHERE {among}{keep})", params)
         for table in ("work", "outcomes", "tags", "notes"):
-            db.execute(f"DELETE FROM {table} WHERE doc_id = ?{who}", params)
-        db.execute(f"DELETE FROM mentions WHERE doc_id = ?{who} AND annotator != ''", params)
+            db.execute(f"DELETE FROM {table} WHERE {among}{keep}", params)
+        if annotator is not None:
+            db.execute(f"DELETE FROM mentions WHERE {among}{keep}", params)
+            return
+        db.execute(f"DELETE FROM mentions WHERE {among}", params)
+        db.execute(f"DELETE FROM sentence_text WHERE rowid IN (SELECT id FROM sentences WHERE {among})", params)
+        db.execute(f"DELETE FROM sentences WHERE {among}", params)
+        db.execute("DELETE FROM docs WHERE id IN (SELECT value FROM json_each(:ids))", params)
 
-    def put_work(self, doc_id: str, rows: Sequence[dict], *, replace_all: bool = False) -> None:
-        """Annotators' rows of a document, each with its `outcomes` [(model, accepted, dismissed, corrected)]
-        (`replace_all`: the document's other annotators' rows go)."""
+    @staticmethod
+    def _insert_work(db: sqlite3.Connection, rows: Sequence[tuple[str, dict]]) -> None:
+        """(doc id, annotator's row) pairs, each row with its `outcomes` [(model, accepted, dismissed,
+        corrected)], `tags` [(sentence, label)], `mentions` [(start, end, label, status, surface)] (its entity
+        decisions) and `notes_found` [(sentence, start, end, text, folded text)]."""
         marks = ", ".join("?" * len(WORK_FIELDS))
-        with self.transaction() as db:
-            if replace_all:
-                self._drop_work(db, doc_id, None)
-            for row in rows:
-                who = row["annotator"]
-                self._drop_work(db, doc_id, who)
-                db.execute(f"INSERT INTO work VALUES ({marks})", [row[f] for f in WORK_FIELDS])
-                db.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?)",
-                               [(doc_id, who, *o) for o in row["outcomes"]])
-                db.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)", [(doc_id, who, *t) for t in row["tags"]])
-                db.executemany("INSERT INTO mentions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               [(doc_id, who, *m) for m in row["mentions"]])
-                first = db.execute("SELECT COALESCE(max(id), 0) + 1 FROM notes").fetchone()[0]
-                db.executemany("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               [(first + i, doc_id, who, *note[:4]) for i, note in enumerate(row["notes_found"])])
-                db.executemany("INSERT INTO note_text(rowid, text) VALUES (?, ?)",
-                               [(first + i, note[4]) for i, note in enumerate(row["notes_found"])])
+        db.executemany(f"INSERT INTO work VALUES ({marks})", [[r[f] for f in WORK_FIELDS] for _, r in rows])
+        db.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?)",
+                       [(d, r["annotator"], *o) for d, r in rows for o in r["outcomes"]])
+        db.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)",
+                       [(d, r["annotator"], *t) for d, r in rows for t in r["tags"]])
+        db.executemany("INSERT INTO mentions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [(d, r["annotator"], *m) for d, r in rows for m in r["mentions"]])
+        notes = [(d, r["annotator"], *note) for d, r in rows for note in r["notes_found"]]
+        first = db.execute("SELECT COALESCE(max(id), 0) + 1 FROM notes").fetchone()[0]
+        db.executemany("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [(first + i, *note[:6]) for i, note in enumerate(notes)])
+        db.executemany("INSERT INTO note_text(rowid, text) VALUES (?, ?)",
+                       [(first + i, note[6]) for i, note in enumerate(notes)])
 
-    def drop(self, doc_ids: Iterable[str], work: Iterable[tuple[str, str]] = ()) -> list[str]:
-        """Documents gone (every row of theirs), and annotators' files gone (their rows of one document); returns
-        the documents the gone ones superseded, shown again."""
+    def put_work(self, doc_id: str, annotator: str, row: dict | None) -> None:
+        """One annotator's row of a document (`_insert_work`), None when their file is gone."""
+        with self.transaction() as db:
+            self._delete(db, [doc_id], annotator)
+            if row is not None:
+                self._insert_work(db, [(doc_id, row)])
+
+    def superseded(self, doc_ids: Sequence[str]) -> set[str]:
+        """Those of the documents a newer version supersedes."""
+        return {d for (d,) in self._all("SELECT supersedes FROM docs WHERE supersedes IN "
+                                        "(SELECT value FROM json_each(?))", (json_line(list(doc_ids)).decode(),))}
+
+    def drop(self, doc_ids: Iterable[str]) -> list[str]:
+        """Documents gone (every row of theirs); returns the documents the gone ones superseded, shown again."""
         doc_ids = list(doc_ids)
         with self.transaction() as db:
             uncovered = [s for (s,) in db.execute("SELECT supersedes FROM docs WHERE supersedes IS NOT NULL AND id IN "
                                                   "(SELECT value FROM json_each(?))", (json_line(doc_ids).decode(),))]
-            for doc_id in doc_ids:
-                db.execute("DELETE FROM docs WHERE id = ?", (doc_id,))
-                self._put_passages(db, doc_id, ())
-                self._drop_work(db, doc_id, None)
-                db.execute("DELETE FROM mentions WHERE doc_id = ?", (doc_id,))
-                self.put_found(doc_id, ())
-            for doc_id, annotator in work:
-                self._drop_work(db, doc_id, annotator)
+            self._delete(db, doc_ids)
+            self.put_found(dict.fromkeys(doc_ids, ()))
         return uncovered
 
     # --- entities: each document's mentions as its annotators see them, and their totals ---
@@ -305,24 +314,29 @@ class Index:
                            "(SELECT supersedes FROM docs WHERE supersedes IS NOT NULL)", (doc_id,))
         return mentions, sentences, bool(counts)
 
-    def put_found(self, doc_id: str, rows: Sequence[tuple]) -> None:
-        """A document's entity mentions (sentence, start, end, key, surface, labels "\nA\n"), the totals moved by
-        the difference with its rows before: a save costs its own document, whatever the library's size."""
+    def put_found(self, found: Mapping[str, Sequence[tuple]]) -> None:
+        """Documents' entity mentions {doc id: [(sentence, start, end, key, surface, labels "\\nA\\n")]}, the
+        totals moved by the difference with their rows before: a save costs its own document, whatever the
+        library's size."""
+        ids = json_line(list(found)).decode()
         with self.transaction() as db:
-            old = db.execute("SELECT key, surface, labels FROM found WHERE doc_id = ?", (doc_id,)).fetchall()
+            old = db.execute("SELECT doc_id, key, surface, labels FROM found WHERE doc_id IN "
+                             "(SELECT value FROM json_each(?))", (ids,)).fetchall()
             totals: dict[str, list[int]] = {}
             names: dict[tuple[str, str, str], int] = {}
-            for step, found in ((-1, old), (1, [r[3:] for r in rows])):
-                for key in {key for key, _, _ in found}:
-                    totals.setdefault(key, [0, 0])[1] += step
-                for key, surface, labels in found:
+            new = [(d, *r[3:]) for d, rows in found.items() for r in rows]
+            for step, rows in ((-1, old), (1, new)):
+                for key in {(d, key) for d, key, _, _ in rows}:
+                    totals.setdefault(key[1], [0, 0])[1] += step
+                for _, key, surface, labels in rows:
                     totals[key][0] += step
                     names[key, "surface", surface] = names.get((key, "surface", surface), 0) + step
                     for label in labels.strip("\n").split("\n") if labels.strip("\n") else ():
                         names[key, "label", label] = names.get((key, "label", label), 0) + step
-            db.execute("DELETE FROM found WHERE doc_id = ?", (doc_id,))
-            db.executemany("INSERT INTO found VALUES (?, ?, ?, ?, ?, ?, ?)", [(doc_id, *r) for r in rows])
-            moved = [(key, m, d) for key, (m, d) in totals.items() if m or d]
+            db.execute("DELETE FROM found WHERE doc_id IN (SELECT value FROM json_each(?))", (ids,))
+            db.executemany("INSERT INTO found VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(d, *r) for d, rows in found.items() for r in rows])
+            moved = [(key, m, n) for key, (m, n) in totals.items() if m or n]
             db.executemany("INSERT INTO entities VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
                            "mentions = mentions + excluded.mentions, docs = docs + excluded.docs", moved)
             db.executemany("INSERT INTO entity_names VALUES (?, ?, ?, ?) ON CONFLICT(key, kind, name) DO UPDATE "
