@@ -166,6 +166,19 @@ def document_items(workspace: Workspace, doc_id: str, annotators: Iterable[str] 
                          works if gold is None else {**works, into: gold})
 
 
+def open_conflicts(sentences: Sequence[tuple[int, int]], predicted: list[Span], tables: dict[str, dict],
+                   labels: Sequence[str], into: str = GOLD, rule: Rule = "majority") -> int:
+    """How many items of a document `reader review` (its default rule) shows as conflicts: the library's count."""
+    voters = {name: table for name, table in tables.items()
+              if name != into and table and not is_adjudication(name, table.values())}
+    if len(voters) < 2:
+        return 0
+    works = {name: AnnotatorWork(table, sentences, labels) for name, table in voters.items()}
+    gold = AnnotatorWork(tables[into], sentences, labels) if tables.get(into) else None
+    items = [*_sentence_items(sentences, works, gold), *_entity_items(predicted, works, gold)]
+    return sum(1 for item in items if item.gold is None and not resolve(item, rule).settled)
+
+
 def _sentence_items(sentences: Sequence[tuple[int, int]], works: dict[str, AnnotatorWork], gold: AnnotatorWork | None
                     ) -> list[SentenceItem]:
     empty: frozenset[str] = frozenset()

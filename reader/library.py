@@ -33,23 +33,27 @@ Analysed = Callable[[Any], tuple[Sequence[tuple[int, int]], Sequence[tuple[int, 
 
 _FILTER_KEYS = {"label": "labels", "by": "by", "annotator": "by"}
 _DONE = {"is:done": True, "done": True, "is:todo": False, "todo": False, "is:open": False}
+_CONFLICTS = {"conflicts": True, "is:conflict": True, "has:conflicts": True, "no:conflicts": False}
 
 
 def parse_filter(text: str, base: Query) -> Query:
     """What a person types in the filter: words (title, source, site, feed; accents and case folded), and
-    `label:NAME`, `by:ANNOTATOR`, `done` / `todo` (this annotator's done mark); quotes keep a phrase whole."""
-    words, labels, by, done = [], [], [], None
+    `label:NAME`, `by:ANNOTATOR`, `done` / `todo` (this annotator's done mark), `conflicts` (what `reader review`
+    would show); quotes keep a phrase whole."""
+    words, labels, by, done, conflicts = [], [], [], None, None
     for match in re.finditer(r'(\w+:)?"([^"]*)"?|(\S+)', text):
         prefix, quoted, bare = match.groups()
         token = (prefix or "") + (quoted if quoted is not None else "") if quoted is not None else bare
         key, _, value = token.partition(":")
         if token.lower() in _DONE:
             done = _DONE[token.lower()]
+        elif token.lower() in _CONFLICTS:
+            conflicts = _CONFLICTS[token.lower()]
         elif value and key.lower() in _FILTER_KEYS:
             (labels if _FILTER_KEYS[key.lower()] == "labels" else by).append(value)
         elif folded := fold(token).strip():
             words.append(folded)
-    return replace(base, words=tuple(words), labels=tuple(labels), by=tuple(by), done=done)
+    return replace(base, words=tuple(words), labels=tuple(labels), by=tuple(by), done=done, conflicts=conflicts)
 
 
 def entity_key(surface: str) -> str:
@@ -303,11 +307,31 @@ class Library:
             self.derive_many([doc_id])
             return True
         analysed = self.analysed(doc_id)
-        row = self._work_row(doc_id, annotator, analysed[0] if analysed is not None else ())
+        sentences, entities = analysed if analysed is not None else ((), ())
+        row = self._work_row(doc_id, annotator, sentences)
+        names = self.store.annotators(doc_id)
+        tables = {annotator: row["records"] if row else {}}
+        if len(names) > 1:
+            tables.update({name: self._records(doc_id, name) for name in names if name != annotator})
         with self.index.transaction():
             self.index.put_work(doc_id, annotator, row)
+            self.index.set_conflicts(doc_id, self._conflicts(sentences, entities, tables))
             self._recount([doc_id])
         return True
+
+    def _records(self, doc_id: str, annotator: str) -> dict[str, dict]:
+        try:
+            return self.store.records(doc_id, annotator, READ_KEYS)
+        except StoreError:  # a damaged file: its own row says so
+            return {}
+
+    def _conflicts(self, sentences: Sequence[tuple[int, int]], entities: Sequence[tuple[int, int, str]],
+                   tables: dict[str, dict]) -> int:
+        if sum(1 for table in tables.values() if table) < 2:
+            return 0
+        from reader.adjudication import open_conflicts
+
+        return open_conflicts(list(sentences), list(entities), tables, self.labels)
 
     def derive_many(self, doc_ids: Sequence[str]) -> None:
         """Derive documents again whole (their rows, every annotator's rows, their entity mentions), written
@@ -323,10 +347,11 @@ class Library:
                 continue
             row, analysed, text = self._doc_row(doc_id, version)
             docs.append(row)
-            sentences = analysed[0] if analysed is not None else ()
+            sentences, entities = analysed if analysed is not None else ((), ())
             rows = [] if row["damage"] is not None else [
                 r for name in self.store.annotators(doc_id) if (r := self._work_row(doc_id, name, sentences, text))]
             works[doc_id] = rows
+            row["conflicts"] = self._conflicts(sentences, entities, {r["annotator"]: r["records"] for r in rows})
             mentions = [("", s, e, label, "predicted", surface) for s, e, label, surface in row["mentions"]]
             mentions += [(r["annotator"], *m) for r in rows for m in r["mentions"]]
             found[doc_id] = found_mentions(sorted(mentions, key=lambda m: (m[1], m[2], m[0])),
@@ -348,7 +373,7 @@ class Library:
         """The document's row, what its analysis holds (None before the first) and its text (None: damaged)."""
         row: dict[str, Any] = {"id": doc_id, "version": version, "title": "", "date": "", "source": "", "site": "",
                                "feed": "", "supersedes": None, "sentences": None, "position": _natural_key(doc_id),
-                               "folded": fold(doc_id), "damage": None, "passages": (), "mentions": ()}
+                               "folded": fold(doc_id), "damage": None, "passages": (), "mentions": (), "conflicts": 0}
         try:
             record = self.store.document(doc_id, keep=False)
         except StoreCorrupt as exc:
@@ -382,7 +407,7 @@ class Library:
             return None
         row = {"doc_id": doc_id, "annotator": annotator, "version": ":".join(map(str, version)), "tagged": 0,
                "notes": 0, "decisions": 0, "done": 0, "labels": "\n", "damage": None, "outcomes": [], "tags": [],
-               "notes_found": [], "mentions": []}
+               "notes_found": [], "mentions": [], "records": {}}
         try:
             records = self.store.records(doc_id, annotator, READ_KEYS)
         except StoreCorrupt as exc:
@@ -408,4 +433,4 @@ class Library:
                 "decisions": work.counts.get("entity", 0), "done": int(work.done),
                 "labels": "\n" + "".join(f"{label}\n" for label in labels),
                 "tags": [(n, label) for n, names in tagged.items() for label in names],
-                "notes_found": [(*note, fold(note[3])) for note in notes], "mentions": mentions}
+                "notes_found": [(*note, fold(note[3])) for note in notes], "mentions": mentions, "records": records}

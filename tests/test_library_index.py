@@ -47,6 +47,7 @@ SEARCHES = [Search("paris"), Search('"la ministre"'), Search("pourquoi", notes=T
 def everything(library: Library, annotator: str) -> tuple:
     """What the library shows: rows, every search's hits and count, and the entities."""
     return (library.rows(Query(annotator, "source", all_versions=True)),
+            library.rows(Query(annotator, "source", conflicts=True)),
             [(library.search(s), library.search_count(s)) for s in SEARCHES],
             library.entities(), library.entity_count())
 
@@ -240,6 +241,34 @@ def test_the_filter_reads_words_labels_annotators_and_done(tmp_path):
     assert found("done") == {ids[3]} and found("todo") == set(ids[:3])
     assert found("100%") == set() and found("titre_") == set(), "LIKE's wildcards are text"
     assert library.count(parse_filter("todo", base)) == (3, 0)
+
+
+def test_the_conflicts_filter_keeps_what_review_would_show(tmp_path):
+    ws = Workspace.open(tmp_path, annotator="alice")
+    bob = Workspace.open(tmp_path, annotator="bob")
+    gold = Workspace.open(tmp_path, annotator="gold")
+    first, second = add(ws, 0), add(ws, 1)
+    library = ws.library()
+
+    def conflicted() -> list[str]:
+        library.refresh()
+        return [r.doc_id for r in library.rows(parse_filter("conflicts", Query("alice")))]
+
+    for who, label in ((ws, "event"), (bob, "claim")):
+        session = who.session(who.document(first))
+        session.use_sentences(who.sentences(first))
+        session.set_tag(0, label, on=True)
+    session = bob.session(bob.document(second))
+    session.use_sentences(bob.sentences(second))
+    session.set_tag(0, "claim", on=True)
+    assert conflicted() == [first], "two annotators, two labels on one sentence; one annotator is no conflict"
+    assert [r.doc_id for r in library.rows(parse_filter("no:conflicts", Query("alice")))] == [second]
+    decided = gold.session(gold.document(first))
+    decided.use_sentences(gold.sentences(first))
+    decided.set_tag(0, "event", on=True)
+    assert conflicted() == [], "gold decided it"
+    for name in (ws, bob, gold):
+        name.close()
 
 
 def test_a_second_writer_sees_the_first_ones_saves(tmp_path):

@@ -42,7 +42,7 @@ def list_(
                                            "(share tagged, least first), source or done (not done first).")] = "id",
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many documents.")] = None,
     filter_: Annotated[str, typer.Option("--filter", help="As the library's filter: words, label:NAME, "
-                                                          "by:ANNOTATOR, done, todo.")] = "",
+                                                          "by:ANNOTATOR, done, todo, conflicts.")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document, as each is read.")] = False,
     all_versions: Annotated[bool, typer.Option(
         "--all-versions", help="Also the versions an edited re-import superseded.")] = False,

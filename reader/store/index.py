@@ -15,7 +15,7 @@ from pathlib import Path
 from reader.store.files import json_line
 
 INDEX_FILE = ".index.sqlite"
-SCHEMA = 3
+SCHEMA = 4
 FOLDED = "tokenize = 'unicode61 remove_diacritics 2'"  # the text is folded already (`reader.search.fold`)
 
 _TABLES = """
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs(
     id TEXT PRIMARY KEY, version TEXT NOT NULL, title TEXT NOT NULL, date TEXT NOT NULL, source TEXT NOT NULL,
     site TEXT NOT NULL, feed TEXT NOT NULL, supersedes TEXT, sentences INTEGER, position TEXT NOT NULL,
-    folded TEXT NOT NULL, damage TEXT);
+    folded TEXT NOT NULL, damage TEXT, conflicts INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS docs_date ON docs(date DESC, position, id);
 CREATE INDEX IF NOT EXISTS docs_position ON docs(position);
 CREATE INDEX IF NOT EXISTS docs_title ON docs(title COLLATE NOCASE, id);
@@ -66,7 +66,7 @@ TABLES = ("state", "docs", "work", "outcomes", "pending", "sentences", "sentence
           "mentions", "found", "entities", "entity_names")
 
 DOC_FIELDS = ("id", "version", "title", "date", "source", "site", "feed", "supersedes", "sentences", "position",
-              "folded", "damage")
+              "folded", "damage", "conflicts")
 WORK_FIELDS = ("doc_id", "annotator", "version", "tagged", "notes", "decisions", "done", "labels", "damage")
 
 SORTS = {
@@ -91,6 +91,7 @@ class Query:
     labels: tuple[str, ...] = ()
     by: tuple[str, ...] = ()  # someone's work is on the document
     done: bool | None = None  # done (or not) by `annotator`
+    conflicts: bool | None = None  # annotators disagree somewhere `reader review` would show (or nowhere)
     all_versions: bool = False
     ids: tuple[str, ...] | None = None  # only these documents (the files a command line named)
 
@@ -286,6 +287,10 @@ class Index:
             if row is not None:
                 self._insert_work(db, [(doc_id, row)])
 
+    def set_conflicts(self, doc_id: str, count: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE docs SET conflicts = ? WHERE id = ?", (count, doc_id))
+
     def superseded(self, doc_ids: Sequence[str]) -> set[str]:
         """Those of the documents a newer version supersedes."""
         return {d for (d,) in self._all("SELECT supersedes FROM docs WHERE supersedes IN "
@@ -437,6 +442,8 @@ class Index:
         if query.done is not None:
             clauses.append("COALESCE(w.done, 0) = :done")
             params["done"] = int(query.done)
+        if query.conflicts is not None:
+            clauses.append("d.conflicts > 0" if query.conflicts else "d.conflicts = 0")
         return " AND ".join(clauses), params
 
     _FROM = "FROM docs d LEFT JOIN work w ON w.doc_id = d.id AND w.annotator = :who"

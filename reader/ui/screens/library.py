@@ -75,7 +75,7 @@ class LibraryScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="header")
-        yield FilterBox(id="filter", placeholder="filter: words, label:NAME, by:ANNOTATOR, done, todo",
+        yield FilterBox(id="filter", placeholder="filter: words, label:NAME, by:ANNOTATOR, done, todo, conflicts",
                         classes="hidden")
         yield LibraryTable(COLUMNS, fit=6, id="documents")
         yield Footer()
@@ -162,7 +162,7 @@ class LibraryScreen(Screen):
         keymap = self.reader_app.keymap
         rows = [(keys_for(keymap, id_, every=True), BY_ID[id_].description, id_) for id_, _ in MOVES]
         return [*rows, (keys_for(keymap, "reader.search", every=True),
-                        "Filter the library (words, label:, by:, done, todo)", "reader.search")]
+                        "Filter the library (words, label:, by:, done, todo, conflicts)", "reader.search")]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A key a focused text field types is text (`ReaderApp.text_field_takes`)."""
