@@ -3,6 +3,7 @@ the gold sample's base labels before and after (forgetting), and the training ti
 measured in the same run: `nlp.pipe` of the training sentences with the base pipeline, once per epoch (what the
 epochs would cost if training were as fast as predicting).
 
+The model is the base pipeline with a second recogniser before its untouched `ner` (reader/ner.py).
 Goals (issue 21, 2 CPUs): the corrected label well above the base model, a new label from ~150 examples at
 F1 >= 0.7, the gold sample within 0.02 of the base model, 50 documents trained in <= 120 s.
 The corpus is tests/ner_corpus.py (corrected as an analyst would, `correct`) plus tests/suggest_corpus.py
@@ -61,7 +62,8 @@ def main() -> None:
         labels = ["LOC", "MISC", "ORG", "PER"]
         before, after = (ner.score(nlp, gold_units(), labels)["ALL"]["f"] for nlp in (base, trained))
     print(f"{args.documents} corrected documents ({meta['held_out']['documents']} held out), "
-          f"{meta['trained_on']['rehearsed']} rehearsed sentences, {meta['base']}")
+          f"{meta['trained_on']['rehearsed']} rehearsed sentences, {meta['base']}; "
+          f"the trained recogniser's labels: {', '.join(meta['trained_labels'])}")
     print(f"{'held-out F1':<14}{'base':>8}{'trained':>9}")
     for label, scores in meta["scores"].items():
         base_f = meta["base_scores"][label]["f"] or 0.0

@@ -127,6 +127,23 @@ def test_training_saves_a_scored_model_beside_the_base(corrected) -> None:
         ws.find_model("desk")  # not a sentence classifier: `reader suggest` refuses it
 
 
+def test_the_base_recogniser_is_untouched_and_the_trained_one_runs_before_it(corrected) -> None:
+    """A normal spaCy pipeline folder: the team's recogniser first (its entities are kept), then the base one,
+    whose weights are the base pipeline's, so what nobody corrected is found as before."""
+    import spacy
+
+    from reader.suggest import PIPELINE
+
+    ws = Workspace.open(corrected[0], model=TEST_MODEL, read_only=True)
+    info = ws.find_model("desk", "ner")
+    trained, base = spacy.load(info.path / PIPELINE), spacy.load(TEST_MODEL)
+    names = trained.pipe_names
+    assert names.index(ner.TEAM) == names.index("ner") - 1
+    assert trained.get_pipe("ner").model.to_bytes() == base.get_pipe("ner").model.to_bytes()
+    assert "FONCTION" in trained.get_pipe(ner.TEAM).labels and "FONCTION" not in trained.get_pipe("ner").labels
+    assert "FONCTION" in info.meta["trained_labels"]
+
+
 def test_the_reader_uses_the_model_in_use_and_its_own_cache_key(corrected, tmp_path) -> None:
     root = tmp_path / "store"
     shutil.copytree(corrected[0], root)
@@ -229,9 +246,7 @@ def test_corrections_are_learnt_without_forgetting(tmp_path) -> None:
     before = ner.score(an.load_pipeline(an.choose_pipeline("fr")), gold_units(), labels)["ALL"]["f"]
     after = ner.score(an.load_pipeline(str(ws.find_model("desk", "ner").path / PIPELINE)), gold_units(),
                       labels)["ALL"]["f"]
-    # The issue's goal is 0.02; with only the generated corpus to rehearse on (narrow text) it is 0.90 -> 0.84
-    # (bench/bench_ner.py): this holds the line that was measured, so that a change that forgets more fails.
-    assert after >= before - 0.07, (before, after)
+    assert after >= before - 0.02, (before, after)  # the issue's goal
 
 
 @pytest.mark.needs_tmux
