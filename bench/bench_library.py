@@ -153,6 +153,42 @@ def build_store(folder: Path, size: int) -> tuple[Path, float | None]:
     return store, time.perf_counter() - start
 
 
+def time_import(root: Path, number: int) -> float:
+    """Seconds to import one more article (article `number`) as `reader import` writes it without the model (open
+    the store, write the document and its analysis, close), then the article removed again, untimed."""
+    from reader import analysis as an
+    from reader.documents import make_document
+    from reader.workspace import Workspace
+
+    text, meta, sentences, entities = article(number)
+    start = time.perf_counter()
+    ws = Workspace.open(root, annotator=ANNOTATOR)
+    doc = make_document(text, meta)
+    ws.add_documents([doc])
+    tokens = tuple((m.start(), m.end()) for m in TOKEN.finditer(doc.text))
+    result = an.Analysis("blank:fr", tokens, tuple(sentences), tuple(an.Span(*e) for e in entities))
+    ws.store.cache_analysis(doc.id, ws.cache_key(doc), result.to_record())
+    ws.close()
+    seconds = time.perf_counter() - start
+    ws = Workspace.open(root, annotator=ANNOTATOR)
+    (root / "documents" / f"{doc.id}.json").unlink()
+    shutil.rmtree(root / "analyses" / doc.id, ignore_errors=True)
+    ws.library().derive(doc.id)
+    ws.close()
+    return seconds
+
+
+def run_import(store: Path, number: int) -> float:
+    """`time_import` in a process of its own (nothing warm but the files)."""
+    found = subprocess.run([sys.executable, "-c", f"import bench_library as b; from pathlib import Path; "
+                            f"print(b.time_import(Path({str(store)!r}), {number}))"],
+                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"},
+                           cwd=ROOT)
+    if found.returncode:
+        raise RuntimeError(f"import of one article failed: {found.stderr.strip().splitlines()[-1:]}")
+    return float(found.stdout.split()[-1])
+
+
 def reader_env(store: Path) -> dict[str, str]:
     return {**os.environ, "READER_STORE": str(store), "PYTHONPATH": str(ROOT)}
 
@@ -251,6 +287,7 @@ def main(sizes: list[int] | None = None, repeat: int = 3, marker: str = "Library
                  "reader list memory (MB)", "list --limit 50 --json, first line"]
         cases += ["reader search (--limit 20)"] if search else []
         values: dict[tuple[str, int], list[float]] = {(case, size): [] for case in cases for size in sizes}
+        imports: dict[int, list[float]] = {size: [] for size in [0, *sizes]}
         for run in range(repeat):  # sizes interleaved and rotated: drift in load hits every size alike
             for size in sizes[run % len(sizes):] + sizes[:run % len(sizes)]:
                 store = paths[size]
@@ -266,6 +303,10 @@ def main(sizes: list[int] | None = None, repeat: int = 3, marker: str = "Library
                         values[cases[5], size].append(run_search(store))
                     except RuntimeError as exc:  # an index still in the making: the other figures stand
                         search_failed = str(exc)
+                imports[size].append(run_import(store, 10**7 + run))
+            empty = folder / "store-empty"
+            shutil.rmtree(empty, ignore_errors=True)
+            imports[0].append(run_import(empty, 10**7 + run))
         if search_failed:
             cases.remove("reader search (--limit 20)")
     ratio_goal, memory_goal = 1.5, 150.0
@@ -287,6 +328,12 @@ def main(sizes: list[int] | None = None, repeat: int = 3, marker: str = "Library
                 if goals.get(case) == "ratio" and size != BASE:
                     goal = f"≤ {ratio_goal}× 100 docs: {'met' if ratio <= ratio_goal else 'MISSED'}"
             print(f"{case:<38}{size:>10,}{shown:>10}{ratio:>11.2f}×  {goal}")
+    base = statistics.median(imports[0])
+    for size in [0, *sizes]:
+        value = statistics.median(imports[size])
+        rows.append(("import one more article (no model)", size, value, value / base))
+        goal = f"≤ 1.5× an empty store: {'met' if value / base <= 1.5 else 'MISSED'}" if size else "(the base)"
+        print(f"{'import one more article (no model)':<38}{size:>10,}{value:>9.3f}s{value / base:>11.2f}×  {goal}")
     if not search:
         print("search: not available (`reader --help` lists no search command)")
     elif search_failed:

@@ -173,10 +173,10 @@ def _exclusions(name: str) -> list[str]:
     except Exception:
         return [c for c in EXCLUDE if c != "tok2vec"]
     kept = {c: components[c] for c in ("senter", "ner") if c in components}
-    return [c for c in EXCLUDE if c not in _listened(kept)]
+    return [c for c in EXCLUDE if c not in listened(kept)]
 
 
-def _listened(config: Any) -> set[str]:
+def listened(config: Any) -> set[str]:
     """Upstream components named by Tok2VecListener-like layers anywhere in a config subtree."""
     found: set[str] = set()
     if isinstance(config, dict):
@@ -184,7 +184,7 @@ def _listened(config: Any) -> set[str]:
             upstream = str(config.get("upstream", "*"))
             found |= {"tok2vec", "transformer"} if upstream == "*" else {upstream}
         for value in config.values():
-            found |= _listened(value)
+            found |= listened(value)
     return found
 
 

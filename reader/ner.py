@@ -118,7 +118,7 @@ def fit(nlp: Any, train: Sequence[Unit], rehearsal: Sequence[Unit], labels: Sequ
 
     fix_random_seed(SEED)
     base = nlp.get_pipe("ner")
-    if an._listened(nlp.config["components"]["ner"]):
+    if an.listened(nlp.config["components"]["ner"]):
         raise ModelError("the base pipeline's entity recogniser shares its tok2vec: it cannot be copied apart")
     team = nlp.add_pipe("ner", name=TEAM, before="ner", config={"model": nlp.config["components"]["ner"]["model"]})
     team.from_bytes(base.to_bytes())

