@@ -178,6 +178,61 @@ def time_import(root: Path, number: int) -> float:
     return seconds
 
 
+QUERIES = {
+    "filter key (count + a screenful)": lambda lib, ws: (lib.count(parse_q(ws, "retr")),
+                                                         lib.rows(parse_q(ws, "retr"), 0, 24)),
+    "search a word (count + 20 hits)": lambda lib, ws: search_page(lib, ws, SEARCH_WORD),
+    "search a phrase (count + 20 hits)": lambda lib, ws: search_page(lib, ws, '"la réforme des retraites"'),
+    "search label + word": lambda lib, ws: search_page(lib, ws, "label:event budget"),
+    "entity list (count + a screenful)": lambda lib, ws: (lib.entity_count(""), lib.entities("", 0, 24)),
+    "search an entity (count + 20 hits)": lambda lib, ws: search_page(lib, ws, 'entity:"Kim Jong Un"'),
+}
+"""What a key costs in the library's screens, in process and warm (the second of two runs): the index's part."""
+
+
+def parse_q(ws, text: str):
+    from reader.library import Query, parse_filter
+
+    return parse_filter(text, Query(ANNOTATOR))
+
+
+def search_page(lib, ws, text: str):
+    """What the search screen does for a key: the count, and 20 hits with their sentences' text."""
+    from reader.library import parse_search
+
+    search = parse_search(text).search(lib)
+    count = lib.search_count(search)
+    return count, [ws.document(h.doc_id).text[h.start:h.end] for h in lib.search(search, 0, 20)]
+
+
+def time_queries(root: Path) -> dict[str, float]:
+    from reader.workspace import Workspace
+
+    ws = Workspace.open(root, annotator=ANNOTATOR, read_only=True)
+    lib = ws.library()
+    lib.refresh()
+    if lib.outdated():
+        lib.sweep()
+    out = {}
+    for name, query in QUERIES.items():
+        query(lib, ws)
+        start = time.perf_counter()
+        query(lib, ws)
+        out[name] = time.perf_counter() - start
+    ws.close()
+    return out
+
+
+def run_queries(store: Path) -> dict[str, float]:
+    found = subprocess.run([sys.executable, "-c", f"import bench_library as b; from pathlib import Path; "
+                            f"print(repr(b.time_queries(Path({str(store)!r}))))"],
+                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"},
+                           cwd=ROOT)
+    if found.returncode:
+        raise RuntimeError(f"queries failed: {found.stderr.strip().splitlines()[-1:]}")
+    return eval(found.stdout.strip().splitlines()[-1])
+
+
 def run_import(store: Path, number: int) -> float:
     """`time_import` in a process of its own (nothing warm but the files)."""
     found = subprocess.run([sys.executable, "-c", f"import bench_library as b; from pathlib import Path; "
@@ -288,6 +343,7 @@ def main(sizes: list[int] | None = None, repeat: int = 3, marker: str = "Library
         cases += ["reader search (--limit 20)"] if search else []
         values: dict[tuple[str, int], list[float]] = {(case, size): [] for case in cases for size in sizes}
         imports: dict[int, list[float]] = {size: [] for size in [0, *sizes]}
+        queries: dict[tuple[str, int], list[float]] = {}
         for run in range(repeat):  # sizes interleaved and rotated: drift in load hits every size alike
             for size in sizes[run % len(sizes):] + sizes[:run % len(sizes)]:
                 store = paths[size]
@@ -304,6 +360,8 @@ def main(sizes: list[int] | None = None, repeat: int = 3, marker: str = "Library
                     except RuntimeError as exc:  # an index still in the making: the other figures stand
                         search_failed = str(exc)
                 imports[size].append(run_import(store, 10**7 + run))
+                for name, seconds in run_queries(store).items():
+                    queries.setdefault((name, size), []).append(seconds)
             empty = folder / "store-empty"
             shutil.rmtree(empty, ignore_errors=True)
             imports[0].append(run_import(empty, 10**7 + run))
@@ -328,6 +386,12 @@ def main(sizes: list[int] | None = None, repeat: int = 3, marker: str = "Library
                 if goals.get(case) == "ratio" and size != BASE:
                     goal = f"≤ {ratio_goal}× 100 docs: {'met' if ratio <= ratio_goal else 'MISSED'}"
             print(f"{case:<38}{size:>10,}{shown:>10}{ratio:>11.2f}×  {goal}")
+    for name in QUERIES:
+        for size in sizes:
+            value = statistics.median(queries[name, size])
+            rows.append((name, size, value, value / statistics.median(queries[name, BASE])))
+            met = "met" if value <= 0.1 else "MISSED"
+            print(f"{name:<38}{size:>10,}{value * 1000:>8.1f}ms{rows[-1][3]:>11.2f}×  ≤ 100 ms: {met}")
     base = statistics.median(imports[0])
     for size in [0, *sizes]:
         value = statistics.median(imports[size])

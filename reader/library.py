@@ -18,9 +18,9 @@ from reader.annotations import READ_KEYS, AnnotatorWork, ModelStats, add_outcome
 from reader.documents import paragraphs
 from reader.search import fold
 from reader.store import Store, StoreCorrupt, StoreError
-from reader.store.index import SORTS, Entity, Hit, Query, Row, Search
+from reader.store.index import CAP, SORTS, Entity, Hit, Query, Row, Search
 
-__all__ = ["LARGE", "SORTS", "Entity", "Hit", "Library", "Query", "Row", "Search", "entity_key", "fts_query",
+__all__ = ["CAP", "LARGE", "SORTS", "Entity", "Hit", "Library", "Query", "Row", "Search", "entity_key", "fts_query",
            "parse_filter", "parse_search", "query_terms"]
 
 _UNSET = object()
@@ -183,11 +183,11 @@ class Library:
     def outcomes(self, query: Query) -> list[tuple[str, int, int, int]]:
         return self.index.outcomes(query)
 
-    def search(self, search: Search, offset: int = 0, limit: int = -1) -> list[Hit]:
-        return self.index.search(search, offset, limit)
+    def search(self, search: Search, offset: int = 0, limit: int = -1, *, walk: bool = False) -> list[Hit]:
+        return self.index.search(search, offset, limit, walk=walk)
 
-    def search_count(self, search: Search) -> tuple[int, int]:
-        return self.index.search_count(search)
+    def search_count(self, search: Search, cap: int | None = None) -> tuple[int, int]:
+        return self.index.search_count(search, cap)
 
     def entities(self, like: str = "", offset: int = 0, limit: int = -1) -> list[Entity]:
         return self.index.entities(entity_key(like) or None, offset, limit)

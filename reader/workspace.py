@@ -145,21 +145,19 @@ class Workspace:
     def add_documents(self, docs: Iterable[Document]) -> list[ImportResult]:
         """Store new documents; an edited version of a stored one (same source) takes over its annotations."""
         results = []
-        superseded = self.superseded()
-        by_source = {source: doc_id for doc_id in self.store.document_ids()
-                     if doc_id not in superseded and (source := self.store.document(doc_id)["meta"].get("source"))}
+        library = self.library()  # which stored document is a source's current version: the index knows
+        if library.outdated():
+            library.sweep()
         for doc in docs:
             if self.store.has_document(doc.id):
                 results.append(ImportResult(doc, False))
                 continue
             source = doc.meta.get("source")
-            previous = by_source.get(source)  # the current version: never `doc` itself, which is new
+            previous = library.index.current(str(source)) if source else None  # never `doc`, which is new
             record = doc.to_record()  # a fresh `meta`
             if previous:  # the new version replaces it in the library, `list` and the exports
                 record["meta"]["supersedes"] = previous
             self.store.add_document(record)
-            if source:
-                by_source[source] = doc.id
             results.append(ImportResult(doc, True, previous, self._carry_over(previous, doc) if previous else ()))
         return results
 

@@ -84,7 +84,7 @@ def search_(
 ) -> None:
     """Sentences across the library, newest document first: words, phrases, labels (--label), entity mentions
     (--entity) and notes (--note); --annotator limits labels and notes to that annotator's."""
-    from reader.library import Search, fts_query
+    from reader.library import CAP, Search, fts_query
 
     match = fts_query(query)
     if match is None and not label and entity is None:
@@ -101,7 +101,8 @@ def search_(
             texts[doc_id] = ws.document(doc_id).text
         return texts[doc_id]
 
-    hits = paged(lambda offset, size: library.search(search, offset, size), limit)
+    walk = library.search_count(search, CAP)[0] >= CAP
+    hits = paged(lambda offset, size: library.search(search, offset, size, walk=walk), limit)
     if as_json:
         for hit in hits:
             record = {"doc": hit.doc_id, "sentence": hit.sentence, "start": hit.start, "end": hit.end,

@@ -15,7 +15,9 @@ from pathlib import Path
 from reader.store.files import json_line
 
 INDEX_FILE = ".index.sqlite"
-SCHEMA = 4
+SCHEMA = 5
+CAP = 10_000
+"""Hits a screen counts at most, and past which a page is read by walking the documents newest first."""
 FOLDED = "tokenize = 'unicode61 remove_diacritics 2'"  # the text is folded already (`reader.search.fold`)
 
 _TABLES = """
@@ -28,6 +30,7 @@ CREATE INDEX IF NOT EXISTS docs_date ON docs(date DESC, position, id);
 CREATE INDEX IF NOT EXISTS docs_position ON docs(position);
 CREATE INDEX IF NOT EXISTS docs_title ON docs(title COLLATE NOCASE, id);
 CREATE INDEX IF NOT EXISTS docs_supersedes ON docs(supersedes);
+CREATE INDEX IF NOT EXISTS docs_source ON docs(source);
 CREATE TABLE IF NOT EXISTS work(
     doc_id TEXT NOT NULL, annotator TEXT NOT NULL, version TEXT NOT NULL, tagged INTEGER NOT NULL,
     notes INTEGER NOT NULL, decisions INTEGER NOT NULL, done INTEGER NOT NULL, labels TEXT NOT NULL, damage TEXT,
@@ -38,7 +41,7 @@ CREATE TABLE IF NOT EXISTS outcomes(
 CREATE TABLE IF NOT EXISTS pending(doc_id TEXT NOT NULL, annotator TEXT NOT NULL, PRIMARY KEY(doc_id, annotator));
 CREATE TABLE IF NOT EXISTS sentences(
     id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, n INTEGER, start INTEGER NOT NULL, end INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, start);
+CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, n, start);
 CREATE VIRTUAL TABLE IF NOT EXISTS sentence_text USING fts5(text, {folded});
 CREATE TABLE IF NOT EXISTS tags(doc_id TEXT NOT NULL, annotator TEXT NOT NULL, n INTEGER NOT NULL, label TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS tags_doc ON tags(doc_id, n);
@@ -56,7 +59,7 @@ CREATE TABLE IF NOT EXISTS found(
     doc_id TEXT NOT NULL, n INTEGER, start INTEGER NOT NULL, end INTEGER NOT NULL, key TEXT NOT NULL,
     surface TEXT NOT NULL, labels TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS found_doc ON found(doc_id);
-CREATE INDEX IF NOT EXISTS found_key ON found(key, doc_id, start);
+CREATE INDEX IF NOT EXISTS found_key ON found(key, doc_id, n);
 CREATE TABLE IF NOT EXISTS entities(key TEXT PRIMARY KEY, mentions INTEGER NOT NULL, docs INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS entities_mentions ON entities(mentions DESC, key);
 CREATE TABLE IF NOT EXISTS entity_names(
@@ -291,6 +294,13 @@ class Index:
         with self.transaction() as db:
             db.execute("UPDATE docs SET conflicts = ? WHERE id = ?", (count, doc_id))
 
+    def current(self, source: str) -> str | None:
+        """The document holding the current version of a source (none superseded it), if any."""
+        found = self._all("SELECT id FROM docs WHERE source = ? AND damage IS NULL AND id NOT IN "
+                          "(SELECT supersedes FROM docs WHERE supersedes IS NOT NULL) ORDER BY position DESC LIMIT 1",
+                          (source,))
+        return found[0][0] if found else None
+
     def superseded(self, doc_ids: Sequence[str]) -> set[str]:
         """Those of the documents a newer version supersedes."""
         return {d for (d,) in self._all("SELECT supersedes FROM docs WHERE supersedes IN "
@@ -471,9 +481,12 @@ class Index:
     # --- search across the library ---
 
     @staticmethod
-    def _search_where(search: Search) -> tuple[str, str, dict]:
-        """(FROM, WHERE, parameters) of the sentences (or notes) a search finds, in documents the library shows."""
-        params: dict = {"who": search.annotator}
+    def _search_where(search: Search, walk: bool = False) -> tuple[str, str, dict]:
+        """(FROM, WHERE, parameters) of the sentences (or notes) a search finds, in documents the library shows.
+        Each condition is a set of sentence ids read through its own index (words, labels, entities), so a rare
+        one costs its few rows; `walk`: the documents are read newest first until the page is full, for a set so
+        large that sorting it would cost more (`CAP`)."""
+        params: dict = {"who": search.annotator, "match": search.match}
         mine = "" if search.annotator is None else " AND t.annotator = :who"
         if search.notes:
             source = ("FROM notes o JOIN docs d ON d.id = o.doc_id "
@@ -481,35 +494,40 @@ class Index:
             clauses = ["o.id IN (SELECT rowid FROM note_text WHERE note_text MATCH :match)"] if search.match else []
             clauses += [] if search.annotator is None else ["o.annotator = :who"]
         else:
-            source = "FROM sentences s JOIN docs d ON d.id = s.doc_id"
+            source = "FROM docs d CROSS JOIN sentences s ON s.doc_id = d.id" if walk \
+                else "FROM sentences s JOIN docs d ON d.id = s.doc_id"
             clauses = ["s.id IN (SELECT rowid FROM sentence_text WHERE sentence_text MATCH :match)"] \
                 if search.match else []
-        params["match"] = search.match
         clauses += ["d.damage IS NULL", "d.id NOT IN (SELECT supersedes FROM docs WHERE supersedes IS NOT NULL)"]
         for n, label in enumerate(search.labels):
-            clauses.append(f"EXISTS (SELECT 1 FROM tags t WHERE t.doc_id = s.doc_id AND t.n = s.n "
-                           f"AND t.label = :l{n}{mine})")
+            clauses.append(f"s.id IN (SELECT h.id FROM tags t JOIN sentences h ON h.doc_id = t.doc_id AND h.n = t.n "
+                           f"WHERE t.label = :l{n}{mine})")
             params[f"l{n}"] = label
         if search.keys is not None:
-            clauses.append("EXISTS (SELECT 1 FROM found f WHERE f.doc_id = s.doc_id AND f.n = s.n "
-                           "AND f.key IN (SELECT value FROM json_each(:keys)))")
+            clauses.append("s.id IN (SELECT h.id FROM found f JOIN sentences h ON h.doc_id = f.doc_id AND h.n = f.n "
+                           "WHERE f.key IN (SELECT value FROM json_each(:keys)))")
             params["keys"] = json_line(list(search.keys)).decode()
         return source, " AND ".join(clauses), params
 
-    def search(self, search: Search, offset: int = 0, limit: int = -1) -> list[Hit]:
-        """The hits in the library's order (newest document first, then by place in the text)."""
-        source, where, params = self._search_where(search)
-        note, order = ("o.text", "o.start, o.id") if search.notes else ("NULL", "s.start")
+    def search(self, search: Search, offset: int = 0, limit: int = -1, *, walk: bool = False) -> list[Hit]:
+        """The hits in the library's order (newest document first, then by place in the text); `walk` when there
+        are `CAP` or more of them."""
+        source, where, params = self._search_where(search, walk and not search.notes)
+        note, order = ("o.text", "o.start, o.id") if search.notes else ("NULL", "s.n, s.start")
         found = self._all(f"SELECT d.id, d.title, d.date, s.n, COALESCE(s.start, 0), COALESCE(s.end, 0), {note} "
                           f"{source} "
                           f"WHERE {where} ORDER BY {SORTS['date']}, {order} LIMIT :limit OFFSET :offset",
                           {**params, "limit": limit, "offset": offset})
         return [Hit(*r) for r in found]
 
-    def search_count(self, search: Search) -> tuple[int, int]:
-        """(hits, documents holding them)."""
+    def search_count(self, search: Search, cap: int | None = None) -> tuple[int, int]:
+        """(hits, documents holding them); with `cap`, counted no further than `cap` hits (what a key can afford
+        whatever the library's size: the screen says "10,000+")."""
         source, where, params = self._search_where(search)
-        return self._all(f"SELECT count(*), count(DISTINCT d.id) {source} WHERE {where}", params)[0]
+        if cap is None:
+            return self._all(f"SELECT count(*), count(DISTINCT d.id) {source} WHERE {where}", params)[0]
+        return self._all(f"SELECT count(*), count(DISTINCT id) FROM (SELECT d.id AS id {source} WHERE {where} "
+                         "LIMIT :cap)", {**params, "cap": cap})[0]
 
     def position(self, query: Query, doc_id: str) -> int | None:
         """The row a document is on in this query's order, None when the query leaves it out."""

@@ -429,7 +429,8 @@ class Store:
         return True
 
     def has_document(self, doc_id: str) -> bool:
-        return _valid_id(doc_id) and (doc_id in self._docs or self._doc_path(doc_id).is_file())
+        """On disk now (a stat): a file removed since it was read (a checkout) is gone."""
+        return _valid_id(doc_id) and self._doc_path(doc_id).is_file()
 
     def _remember(self, record: dict) -> None:
         self._docs[record["id"]] = record  # all kept: listing the documents reads them all anyway

@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from reader.library import TypedSearch, parse_search, query_terms
+from reader.library import CAP, TypedSearch, parse_search, query_terms
 from reader.search import find_all
 from reader.ui.keymap import BY_ID, bindings, keys_for
 from reader.ui.widgets.document_table import MOVES, LibraryTable
@@ -153,6 +153,7 @@ class SearchScreen(ResultsScreen):
     def __init__(self, text: str = "") -> None:
         super().__init__(text)
         self.typed = TypedSearch()
+        self.walk = False  # the hits are so many that they are read walking the documents (`Index.search`)
         self._texts: dict[str, str] = {}  # the texts of the documents on screen
 
     def text_of(self, doc_id: str) -> str:
@@ -172,11 +173,12 @@ class SearchScreen(ResultsScreen):
             return
         search = typed.search(library)
         terms = query_terms(typed.words)
-        count, docs = library.search_count(search)
+        count, docs = library.search_count(search, CAP)
+        walk = count >= CAP
 
         def rows(offset: int, limit: int) -> list[tuple]:
             out = []
-            for hit in library.search(search, offset, limit):
+            for hit in library.search(search, offset, limit, walk=walk):
                 if hit.note is not None:
                     cell = Text("✎ ") + shown(hit.note, terms)
                 else:
@@ -187,16 +189,18 @@ class SearchScreen(ResultsScreen):
             return out
 
         table.set_rows(count, rows, cursor=None if keep else 0)
+        self.walk = walk
         what = "note" if typed.notes else "sentence"
         entity = "" if search.keys is None or search.keys else " · no such entity"
-        self.header(f"Search · {count:,} {what}{'' if count == 1 else 's'} in {docs:,} "
-                    f"document{'' if docs == 1 else 's'}, newest first{entity}")
+        where = "" if walk else f" in {docs:,} document{'' if docs == 1 else 's'}"
+        self.header(f"Search · {count:,}{'+' if walk else ''} {what}{'' if count == 1 else 's'}{where}, newest "
+                    f"first{entity}")
 
     def action_open_document(self) -> None:
         table = self.table
         if not table.row_count or self.typed.empty():
             return
-        found = self.library.search(self.typed.search(self.library), table.cursor_row, 1)
+        found = self.library.search(self.typed.search(self.library), table.cursor_row, 1, walk=self.walk)
         if found:
             hit = found[0]
             terms = [t for t, _ in query_terms(self.typed.words)]
