@@ -28,7 +28,7 @@ _UNSET = object()
 LARGE = 300
 """More stale rows than this are derived off the first paint (a new index of a large store, a big pull)."""
 
-Analysed = Callable[[Any], tuple[Sequence[tuple[int, int]], Sequence[tuple[int, int, str]]] | None]
+Analysed = Callable[[Any, bool], tuple[Sequence[tuple[int, int]], Sequence[tuple[int, int, str]]] | None]
 """(sentences, entities as (start, end, label)) of a document's (or id's) cached analysis, None before one."""
 
 _FILTER_KEYS = {"label": "labels", "by": "by", "annotator": "by"}
@@ -277,10 +277,12 @@ class Library:
             self.index.put("signs", self._signs_seen)
         return len(stale)
 
-    def analysed(self, doc: Any) -> tuple[Sequence[tuple[int, int]], Sequence[tuple[int, int, str]]] | None:
-        """The workspace's (of a document or its id), held weakly: it holds the library."""
+    def analysed(self, doc: Any, keep: bool = True
+                 ) -> tuple[Sequence[tuple[int, int]], Sequence[tuple[int, int, str]]] | None:
+        """The workspace's (of a document or its id), held weakly: it holds the library; `keep` False: read once,
+        not kept for the next save (a sweep)."""
         found = self._analysed()
-        return found(doc) if found is not None else None
+        return found(doc, keep) if found is not None else None
 
     def writing(self, doc_id: str, annotator: str) -> None:
         self._clean = not self.outdated()
@@ -345,7 +347,7 @@ class Library:
             if version is None:
                 gone.append(doc_id)
                 continue
-            row, analysed, text = self._doc_row(doc_id, version)
+            row, analysed, text = self._doc_row(doc_id, version, keep=len(doc_ids) == 1)
             docs.append(row)
             sentences, entities = analysed if analysed is not None else ((), ())
             rows = [] if row["damage"] is not None else [
@@ -369,7 +371,7 @@ class Library:
             mentions, sentences, counts = self.index.entity_inputs(doc_id)
             self.index.put_found({doc_id: found_mentions(mentions, sentences) if counts else ()})
 
-    def _doc_row(self, doc_id: str, version: str) -> tuple[dict[str, Any], Any, str | None]:
+    def _doc_row(self, doc_id: str, version: str, keep: bool = True) -> tuple[dict[str, Any], Any, str | None]:
         """The document's row, what its analysis holds (None before the first) and its text (None: damaged)."""
         row: dict[str, Any] = {"id": doc_id, "version": version, "title": "", "date": "", "source": "", "site": "",
                                "feed": "", "supersedes": None, "sentences": None, "position": _natural_key(doc_id),
@@ -385,7 +387,7 @@ class Library:
         doc = Document.from_record(record)
         meta, text = doc.meta, doc.text
         fields = {k: str(meta.get(k) or "") for k in ("date", "source", "sitename", "feed")}
-        analysed = self.analysed(doc)
+        analysed = self.analysed(doc, keep)
         sentences, entities = analysed if analysed is not None else (None, ())
         passages = [(n, s, e, fold(text[s:e])) for n, (s, e) in enumerate(sentences)] if sentences is not None \
             else [(None, s, e, fold(text[s:e])) for s, e in paragraphs(text)]

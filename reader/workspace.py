@@ -298,26 +298,28 @@ class Workspace:
                     return an.Analysis.from_record(record)
         return None
 
-    def _analysis_keys(self, doc: Document, any_pipeline: bool = True, entity_models: bool = True) -> list[str]:
-        keys = [self.cache_key(doc)]
+    def _analysis_keys(self, doc: Document, any_pipeline: bool = True, entity_models: bool = True) -> Iterator[str]:
+        """This pipeline's key, then (`any_pipeline`) the others cached, newest first: listed only when asked for."""
+        first = self.cache_key(doc)
+        yield first
         if any_pipeline:
             suffix = f"+{an.ANALYSIS_VERSION}"
-            keys += [k for k in self.store.analysis_keys(doc.id) if k.endswith(suffix) and k != keys[0]
-                     and (entity_models or not k.startswith("model-"))]
-        return keys
+            yield from (k for k in self.store.analysis_keys(doc.id) if k.endswith(suffix) and k != first
+                        and (entity_models or not k.startswith("model-")))
 
     def sentences(self, doc: Document | str) -> tuple[tuple[int, int], ...] | None:
         """The sentences of a document's cached analysis (any pipeline), None before its first analysis."""
         found = self.analysed(doc)
         return found[0] if found is not None else None
 
-    def analysed(self, doc: Document | str) -> tuple[tuple, tuple] | None:
+    def analysed(self, doc: Document | str, keep: bool = True) -> tuple[tuple, tuple] | None:
         """(sentences, entities as (start, end, label)) of a document's cached analysis (any pipeline), None before
         its first analysis; kept for the documents read last while their analyses' folder is unchanged (any
-        process's new analysis changes it), so deriving the library's row at every save reads no analysis again."""
+        process's new analysis changes it), so deriving the library's row at every save reads no analysis again;
+        `keep` False (a sweep, each document once) neither looks nor keeps."""
         doc_id = doc if isinstance(doc, str) else doc.id
-        version = self.store.analyses_version(doc_id)
-        if (kept := self._sentences.get(doc_id)) is not None and kept[0] == version:
+        version = self.store.analyses_version(doc_id) if keep else None
+        if keep and (kept := self._sentences.get(doc_id)) is not None and kept[0] == version:
             return kept[1]
         if isinstance(doc, str):
             try:
@@ -332,9 +334,10 @@ class Workspace:
                     found = (tuple((s, e) for s, e in record["sentences"]),
                              tuple((s, e, str(label)) for s, e, label in record["entities"]))
                     break
-        if len(self._sentences) >= 64:
-            self._sentences.pop(next(iter(self._sentences)))
-        self._sentences[doc_id] = (version, found)
+        if keep:
+            if len(self._sentences) >= 64:
+                self._sentences.pop(next(iter(self._sentences)))
+            self._sentences[doc_id] = (version, found)
         return found
 
     def library(self) -> Library:

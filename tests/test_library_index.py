@@ -337,7 +337,7 @@ def test_store_level_listeners_and_marks(tmp_path):
     doc = make_document(TEXTS[0], {"title": "x"})
     store.add_document(doc.to_record())
     assert [(d, a) for _, d, a in store.index.marked()] == [(doc.id, "")]
-    library = Library(store, ("event",), lambda doc_id: None)
+    library = Library(store, ("event",), lambda doc_id, keep: None)
     library.refresh()
     assert store.index.marked() == []
     store.write(doc.id, "alice", upsert=[{"id": "n1", "kind": "note", "start": 0, "end": 5, "text": "t",
