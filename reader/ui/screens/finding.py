@@ -28,13 +28,18 @@ ENTITY_COLUMNS = (("entity", 0), ("mentions", 8), ("docs", 6), ("labels", 16), (
 MATCH = "bold underline"
 
 
-def shown(text: str, terms: list[tuple[str, bool]]) -> Text:
-    """A sentence or note on one line, the searched words underlined (found in what is shown: offsets hold)."""
+def shown(text: str, terms: list[tuple[str, bool]], lead: int = 16) -> Text:
+    """A sentence or note on one line, the searched words underlined (found in what is shown: offsets hold); a
+    first match further in than `lead` cells is brought forward (`…` before it), so an 80-column row shows it."""
     line = visible(" ".join(text.split()), one_line=True)
+    spans = sorted(span for term, _ in terms for span in find_all(line, term))
+    if spans and spans[0][0] > lead:
+        cut = line.rfind(" ", 0, spans[0][0] - lead // 2) + 1 or spans[0][0] - lead // 2
+        line = "…" + line[cut:]
+        spans = [(a - cut + 1, b - cut + 1) for a, b in spans if a >= cut]
     cell = Text(line)
-    for term, _ in terms:
-        for start, end in find_all(line, term):
-            cell.stylize(MATCH, start, end)
+    for start, end in spans:
+        cell.stylize(MATCH, start, end)
     return cell
 
 
