@@ -10,7 +10,7 @@ import os
 import re
 import weakref
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -256,8 +256,8 @@ class Library:
             analysed = set(os.listdir(self.store.root / "analyses"))
         except OSError:
             analysed = set()
-        if gone:
-            self._recount(self.index.drop(gone))
+        if gone and (shown := self.index.drop(gone)):
+            self.derive_many(shown, follow=False)
         stale = [d for d, v in on_disk.items() if d not in docs or docs[d][0] != v
                  or (docs[d][1] is None and d in analysed)]
         differ = {d for key, version in annotated.items() if work.get(key) != version for d in key[:1]}
@@ -311,15 +311,33 @@ class Library:
         analysed = self.analysed(doc_id)
         sentences, entities = analysed if analysed is not None else ((), ())
         row = self._work_row(doc_id, annotator, sentences)
-        names = self.store.annotators(doc_id)
-        tables = {annotator: row["records"] if row else {}}
-        if len(names) > 1:
-            tables.update({name: self._records(doc_id, name) for name in names if name != annotator})
+        tables = {name: self._records(doc_id, name) for name in self.store.annotators(doc_id) if name != annotator}
+        tables[annotator] = row["records"] if row else {}
+        found = self._found(doc_id, None, sentences, entities, tables)
         with self.index.transaction():
             self.index.put_work(doc_id, annotator, row)
             self.index.set_conflicts(doc_id, self._conflicts(sentences, entities, tables))
-            self._recount([doc_id])
+            hidden = self.index.superseded([doc_id]) or self.index.versions_of(doc_id)[0] is None
+            self.index.put_found({doc_id: () if hidden else found})
         return True
+
+    def _found(self, doc_id: str, text: str | None, sentences: Sequence[tuple[int, int]],
+               entities: Sequence[tuple[int, int, str]], tables: dict[str, dict]) -> list[tuple]:
+        """A document's entity mentions (`found_mentions`) from the model's entities and every annotator's
+        decisions (`tables`: their records); `text` read here when needed and not given."""
+        decided = [(name, r) for name, table in tables.items() for r in table.values() if r.get("kind") == "entity"]
+        if not entities and not decided:
+            return []
+        if text is None:
+            try:
+                text = str(self.store.document(doc_id, keep=False).get("text") or "")
+            except StoreError:
+                return []
+        mentions = [("", s, e, label, "predicted", text[s:e]) for s, e, label in entities]
+        mentions += [(name, r["start"], r["end"], r.get("label") or r.get("predicted") or "", r.get("status", ""),
+                      text[r["start"]:r["end"]]) for name, r in decided]
+        return found_mentions(sorted(mentions, key=lambda m: (m[1], m[2], m[0])),
+                              [(n, s, e) for n, (s, e) in enumerate(sentences)])
 
     def _records(self, doc_id: str, annotator: str) -> dict[str, dict]:
         try:
@@ -335,7 +353,7 @@ class Library:
 
         return open_conflicts(list(sentences), list(entities), tables, self.labels)
 
-    def derive_many(self, doc_ids: Sequence[str]) -> None:
+    def derive_many(self, doc_ids: Sequence[str], follow: bool = True) -> None:
         """Derive documents again whole (their rows, every annotator's rows, their entity mentions), written
         together: a sweep of 100,000 documents costs their files' reading, not a statement per row."""
         gone, docs, works, found = [], [], {}, {}
@@ -351,31 +369,24 @@ class Library:
             docs.append(row)
             sentences, entities = analysed if analysed is not None else ((), ())
             rows = [] if row["damage"] is not None else [
-                r for name in self.store.annotators(doc_id) if (r := self._work_row(doc_id, name, sentences, text))]
+                r for name in self.store.annotators(doc_id) if (r := self._work_row(doc_id, name, sentences))]
             works[doc_id] = rows
-            row["conflicts"] = self._conflicts(sentences, entities, {r["annotator"]: r["records"] for r in rows})
-            mentions = [("", s, e, label, "predicted", surface) for s, e, label, surface in row["mentions"]]
-            mentions += [(r["annotator"], *m) for r in rows for m in r["mentions"]]
-            found[doc_id] = found_mentions(sorted(mentions, key=lambda m: (m[1], m[2], m[0])),
-                                           [(n, s, e) for n, s, e, _ in row["passages"] if n is not None])
+            tables = {r["annotator"]: r["records"] for r in rows}
+            row["conflicts"] = self._conflicts(sentences, entities, tables)
+            found[doc_id] = self._found(doc_id, text, sentences, entities, tables) if text is not None else []
         with self.index.transaction():
             shown = self.index.drop(gone) if gone else []
             self.index.replace(docs, works)
             hidden = self.index.superseded([d["id"] for d in docs]) | {d["id"] for d in docs if d["damage"]}
             self.index.put_found({d: () if d in hidden else rows for d, rows in found.items()})
-            self._recount({d["supersedes"] for d in docs if d["supersedes"]} - found.keys() | set(shown))
-
-    def _recount(self, doc_ids: Iterable[str]) -> None:
-        """Documents' entity mentions from their rows in the index (another version came or went, a save)."""
-        for doc_id in doc_ids:
-            mentions, sentences, counts = self.index.entity_inputs(doc_id)
-            self.index.put_found({doc_id: found_mentions(mentions, sentences) if counts else ()})
+        if follow and (others := {d["supersedes"] for d in docs if d["supersedes"]} - found.keys() | set(shown)):
+            self.derive_many(sorted(others), follow=False)  # now superseded, or shown again: their entities
 
     def _doc_row(self, doc_id: str, version: str, keep: bool = True) -> tuple[dict[str, Any], Any, str | None]:
         """The document's row, what its analysis holds (None before the first) and its text (None: damaged)."""
         row: dict[str, Any] = {"id": doc_id, "version": version, "title": "", "date": "", "source": "", "site": "",
                                "feed": "", "supersedes": None, "sentences": None, "position": _natural_key(doc_id),
-                               "folded": fold(doc_id), "damage": None, "passages": (), "mentions": (), "conflicts": 0}
+                               "folded": fold(doc_id), "damage": None, "passages": (), "conflicts": 0}
         try:
             record = self.store.document(doc_id, keep=False)
         except StoreCorrupt as exc:
@@ -388,7 +399,7 @@ class Library:
         meta, text = doc.meta, doc.text
         fields = {k: str(meta.get(k) or "") for k in ("date", "source", "sitename", "feed")}
         analysed = self.analysed(doc, keep)
-        sentences, entities = analysed if analysed is not None else (None, ())
+        sentences = analysed[0] if analysed is not None else None
         passages = [(n, s, e, fold(text[s:e])) for n, (s, e) in enumerate(sentences)] if sentences is not None \
             else [(None, s, e, fold(text[s:e])) for s, e in paragraphs(text)]
         return {**row, "title": doc.title, "date": fields["date"], "source": fields["source"],
@@ -397,19 +408,16 @@ class Library:
                 "sentences": len(sentences) if sentences is not None else None,
                 "position": _natural_key(fields["source"]) + "\0" + doc_id,
                 "folded": fold(" ".join([doc.title, fields["source"], fields["sitename"], fields["feed"]])),
-                "passages": passages, "mentions": [(s, e, label, text[s:e]) for s, e, label in entities]}, \
-            analysed, text
+                "passages": passages}, analysed, text
 
-    def _work_row(self, doc_id: str, annotator: str, sentences: Sequence[tuple[int, int]],
-                  text: str | None = None) -> dict | None:
-        """An annotator's row, with their tags, notes and entity decisions (`text`: the document's, read here when
-        decisions need their surfaces and it was not given)."""
+    def _work_row(self, doc_id: str, annotator: str, sentences: Sequence[tuple[int, int]]) -> dict | None:
+        """An annotator's row, with their tags and notes, and the `records` read (for conflicts and entities)."""
         version = self.store.file_version(doc_id, annotator)
         if version is None:
             return None
         row = {"doc_id": doc_id, "annotator": annotator, "version": ":".join(map(str, version)), "tagged": 0,
                "notes": 0, "decisions": 0, "done": 0, "labels": "\n", "damage": None, "outcomes": [], "tags": [],
-               "notes_found": [], "mentions": [], "records": {}}
+               "notes_found": [], "records": {}}
         try:
             records = self.store.records(doc_id, annotator, READ_KEYS)
         except StoreCorrupt as exc:
@@ -423,16 +431,9 @@ class Library:
         add_outcomes(models, annotator, records.values())
         notes = [(n, r["start"], r["end"], r.get("text", "")) for n, on in work.notes.items() for r in on.values()]
         notes += [(None, 0, 0, r.get("text", "")) for r in work.document_notes.values()]
-        if work.decisions and text is None:
-            try:
-                text = str(self.store.document(doc_id, keep=False).get("text") or "")
-            except StoreError:
-                text = ""
-        mentions = [(s, e, r.get("label") or r.get("predicted") or "", r.get("status", ""), (text or "")[s:e])
-                    for (s, e), r in work.decisions.items()]
         return {**row, "outcomes": [(m.model, m.accepted, m.dismissed, m.corrected) for m in models.values()],
                 "tagged": len(tagged), "notes": work.counts.get("note", 0),
                 "decisions": work.counts.get("entity", 0), "done": int(work.done),
                 "labels": "\n" + "".join(f"{label}\n" for label in labels),
                 "tags": [(n, label) for n, names in tagged.items() for label in names],
-                "notes_found": [(*note, fold(note[3])) for note in notes], "mentions": mentions, "records": records}
+                "notes_found": [(*note, fold(note[3])) for note in notes], "records": records}

@@ -15,7 +15,7 @@ from pathlib import Path
 from reader.store.files import json_line
 
 INDEX_FILE = ".index.sqlite"
-SCHEMA = 5
+SCHEMA = 6
 CAP = 10_000
 """Hits a screen counts at most, and past which a page is read by walking the documents newest first."""
 FOLDED = "tokenize = 'unicode61 remove_diacritics 2'"  # the text is folded already (`reader.search.fold`)
@@ -51,10 +51,6 @@ CREATE TABLE IF NOT EXISTS notes(
     end INTEGER NOT NULL, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS notes_doc ON notes(doc_id, annotator);
 CREATE VIRTUAL TABLE IF NOT EXISTS note_text USING fts5(text, {folded});
-CREATE TABLE IF NOT EXISTS mentions(
-    doc_id TEXT NOT NULL, annotator TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, label TEXT NOT NULL,
-    status TEXT NOT NULL, surface TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS mentions_doc ON mentions(doc_id, annotator);
 CREATE TABLE IF NOT EXISTS found(
     doc_id TEXT NOT NULL, n INTEGER, start INTEGER NOT NULL, end INTEGER NOT NULL, key TEXT NOT NULL,
     surface TEXT NOT NULL, labels TEXT NOT NULL);
@@ -66,7 +62,7 @@ CREATE TABLE IF NOT EXISTS entity_names(
     key TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, mentions INTEGER NOT NULL, PRIMARY KEY(key, kind, name));
 """.replace("{folded}", FOLDED)
 TABLES = ("state", "docs", "work", "outcomes", "pending", "sentences", "sentence_text", "tags", "notes", "note_text",
-          "mentions", "found", "entities", "entity_names")
+          "mentions", "found", "entities", "entity_names")  # `mentions`: schema 4's, dropped
 
 DOC_FIELDS = ("id", "version", "title", "date", "source", "site", "feed", "supersedes", "sentences", "position",
               "folded", "damage", "conflicts")
@@ -228,9 +224,9 @@ class Index:
 
     def replace(self, docs: Sequence[dict], works: Mapping[str, Sequence[dict]]) -> None:
         """Documents derived again whole, in a few statements however many there are (a sweep's batch): each
-        document row with its `passages` [(sentence, start, end, folded text)] and the model's `mentions` [(start,
-        end, label, surface)], and every annotator's row of them (`_insert_work`). Their entity mentions follow
-        (`put_found`): whether a document counts depends on the others."""
+        document row with its `passages` [(sentence, start, end, folded text)], and every annotator's row of them
+        (`_insert_work`). Their entity mentions follow (`put_found`): whether a document counts depends on the
+        others."""
         marks = ", ".join("?" * len(DOC_FIELDS))
         with self.transaction() as db:
             self._delete(db, [d["id"] for d in docs])
@@ -241,8 +237,6 @@ class Index:
                            [(first + i, *p[:4]) for i, p in enumerate(passages)])
             db.executemany("INSERT INTO sentence_text(rowid, text) VALUES (?, ?)",
                            [(first + i, p[4]) for i, p in enumerate(passages)])
-            db.executemany("INSERT INTO mentions VALUES (?, '', ?, ?, ?, 'predicted', ?)",
-                           [(d["id"], *m) for d in docs for m in d["mentions"]])
             self._insert_work(db, [(doc_id, row) for doc_id, rows in works.items() for row in rows])
 
     @staticmethod
@@ -256,9 +250,7 @@ class Index:
         for table in ("work", "outcomes", "tags", "notes"):
             db.execute(f"DELETE FROM {table} WHERE {among}{keep}", params)
         if annotator is not None:
-            db.execute(f"DELETE FROM mentions WHERE {among}{keep}", params)
             return
-        db.execute(f"DELETE FROM mentions WHERE {among}", params)
         db.execute(f"DELETE FROM sentence_text WHERE rowid IN (SELECT id FROM sentences WHERE {among})", params)
         db.execute(f"DELETE FROM sentences WHERE {among}", params)
         db.execute("DELETE FROM docs WHERE id IN (SELECT value FROM json_each(:ids))", params)
@@ -266,16 +258,13 @@ class Index:
     @staticmethod
     def _insert_work(db: sqlite3.Connection, rows: Sequence[tuple[str, dict]]) -> None:
         """(doc id, annotator's row) pairs, each row with its `outcomes` [(model, accepted, dismissed,
-        corrected)], `tags` [(sentence, label)], `mentions` [(start, end, label, status, surface)] (its entity
-        decisions) and `notes_found` [(sentence, start, end, text, folded text)]."""
+        corrected)], `tags` [(sentence, label)] and `notes_found` [(sentence, start, end, text, folded text)]."""
         marks = ", ".join("?" * len(WORK_FIELDS))
         db.executemany(f"INSERT INTO work VALUES ({marks})", [[r[f] for f in WORK_FIELDS] for _, r in rows])
         db.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?)",
                        [(d, r["annotator"], *o) for d, r in rows for o in r["outcomes"]])
         db.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)",
                        [(d, r["annotator"], *t) for d, r in rows for t in r["tags"]])
-        db.executemany("INSERT INTO mentions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       [(d, r["annotator"], *m) for d, r in rows for m in r["mentions"]])
         notes = [(d, r["annotator"], *note) for d, r in rows for note in r["notes_found"]]
         first = db.execute("SELECT COALESCE(max(id), 0) + 1 FROM notes").fetchone()[0]
         db.executemany("INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -317,17 +306,6 @@ class Index:
         return uncovered
 
     # --- entities: each document's mentions as its annotators see them, and their totals ---
-
-    def entity_inputs(self, doc_id: str) -> tuple[list[tuple], list[tuple], bool]:
-        """(the model's and the annotators' mentions as (annotator, start, end, label, status, surface), the
-        document's sentences as (n, start, end), whether it counts: neither damaged nor superseded)."""
-        mentions = self._all("SELECT annotator, start, end, label, status, surface FROM mentions WHERE doc_id = ? "
-                             "ORDER BY start, end, annotator", (doc_id,))
-        sentences = self._all("SELECT n, start, end FROM sentences WHERE doc_id = ? AND n IS NOT NULL "
-                              "ORDER BY start", (doc_id,))
-        counts = self._all("SELECT 1 FROM docs WHERE id = ? AND damage IS NULL AND id NOT IN "
-                           "(SELECT supersedes FROM docs WHERE supersedes IS NOT NULL)", (doc_id,))
-        return mentions, sentences, bool(counts)
 
     def put_found(self, found: Mapping[str, Sequence[tuple]]) -> None:
         """Documents' entity mentions {doc id: [(sentence, start, end, key, surface, labels "\\nA\\n")]}, the
