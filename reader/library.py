@@ -5,6 +5,7 @@ sweep when something outside this program may have changed them (git, a hand edi
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import re
@@ -269,10 +270,11 @@ class Library:
               progress: Callable[[int, int], None] | None = None) -> int:
         """Derive the rows of the `stale` documents (by default: look for them); how many there were."""
         stale = self.stale() if stale is None else stale
-        for start in range(0, len(stale), 100):  # a few statements and a commit a batch, not a row
-            self.derive_many(stale[start:start + 100])
-            if progress is not None:
-                progress(min(start + 100, len(stale)), len(stale))
+        with self.index.bulk() if len(stale) > LARGE else contextlib.nullcontext():
+            for start in range(0, len(stale), 100):  # a few statements and a commit a batch, not a row
+                self.derive_many(stale[start:start + 100])
+                if progress is not None:
+                    progress(min(start + 100, len(stale)), len(stale))
         if self._signs_seen is not None:
             self.index.put("signs", self._signs_seen)
         return len(stale)
