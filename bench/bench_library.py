@@ -197,12 +197,13 @@ def parse_q(ws, text: str):
 
 
 def search_page(lib, ws, text: str):
-    """What the search screen does for a key: the count, and 20 hits with their sentences' text."""
-    from reader.library import parse_search
+    """What the search screen does for a key: the count (to CAP), and 20 hits with their sentences' text."""
+    from reader.library import CAP, parse_search
 
     search = parse_search(text).search(lib)
-    count = lib.search_count(search)
-    return count, [ws.document(h.doc_id).text[h.start:h.end] for h in lib.search(search, 0, 20)]
+    count = lib.search_count(search, CAP)
+    hits = lib.search(search, 0, 20, walk=count[0] >= CAP)
+    return count, [ws.document(h.doc_id).text[h.start:h.end] for h in hits]
 
 
 def time_queries(root: Path) -> dict[str, float]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from reader.store.files import json_line
 
 INDEX_FILE = ".index.sqlite"
-SCHEMA = 6
+SCHEMA = 7
 CAP = 10_000
 """Hits a screen counts at most, and past which a page is read by walking the documents newest first."""
 FOLDED = "tokenize = 'unicode61 remove_diacritics 2'"  # the text is folded already (`reader.search.fold`)
@@ -31,10 +31,13 @@ CREATE INDEX IF NOT EXISTS docs_position ON docs(position);
 CREATE INDEX IF NOT EXISTS docs_title ON docs(title COLLATE NOCASE, id);
 CREATE INDEX IF NOT EXISTS docs_supersedes ON docs(supersedes);
 CREATE INDEX IF NOT EXISTS docs_source ON docs(source);
+CREATE INDEX IF NOT EXISTS docs_damaged ON docs(id) WHERE damage IS NOT NULL;
+CREATE INDEX IF NOT EXISTS docs_shown ON docs(id) WHERE damage IS NULL;
 CREATE TABLE IF NOT EXISTS work(
     doc_id TEXT NOT NULL, annotator TEXT NOT NULL, version TEXT NOT NULL, tagged INTEGER NOT NULL,
     notes INTEGER NOT NULL, decisions INTEGER NOT NULL, done INTEGER NOT NULL, labels TEXT NOT NULL, damage TEXT,
     PRIMARY KEY(doc_id, annotator));
+CREATE INDEX IF NOT EXISTS work_damaged ON work(doc_id) WHERE damage IS NOT NULL;
 CREATE TABLE IF NOT EXISTS outcomes(
     doc_id TEXT NOT NULL, annotator TEXT NOT NULL, model TEXT NOT NULL, accepted INTEGER NOT NULL,
     dismissed INTEGER NOT NULL, corrected INTEGER NOT NULL, PRIMARY KEY(doc_id, annotator, model));
@@ -43,9 +46,10 @@ CREATE TABLE IF NOT EXISTS sentences(
     id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, n INTEGER, start INTEGER NOT NULL, end INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS sentences_doc ON sentences(doc_id, n, start);
 CREATE VIRTUAL TABLE IF NOT EXISTS sentence_text USING fts5(text, {folded});
-CREATE TABLE IF NOT EXISTS tags(doc_id TEXT NOT NULL, annotator TEXT NOT NULL, n INTEGER NOT NULL, label TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tags(
+    doc_id TEXT NOT NULL, annotator TEXT NOT NULL, n INTEGER NOT NULL, label TEXT NOT NULL, sid INTEGER);
 CREATE INDEX IF NOT EXISTS tags_doc ON tags(doc_id, n);
-CREATE INDEX IF NOT EXISTS tags_label ON tags(label);
+CREATE INDEX IF NOT EXISTS tags_label ON tags(label, sid, annotator);
 CREATE TABLE IF NOT EXISTS notes(
     id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, annotator TEXT NOT NULL, n INTEGER, start INTEGER NOT NULL,
     end INTEGER NOT NULL, text TEXT NOT NULL);
@@ -53,9 +57,9 @@ CREATE INDEX IF NOT EXISTS notes_doc ON notes(doc_id, annotator);
 CREATE VIRTUAL TABLE IF NOT EXISTS note_text USING fts5(text, {folded});
 CREATE TABLE IF NOT EXISTS found(
     doc_id TEXT NOT NULL, n INTEGER, start INTEGER NOT NULL, end INTEGER NOT NULL, key TEXT NOT NULL,
-    surface TEXT NOT NULL, labels TEXT NOT NULL);
+    surface TEXT NOT NULL, labels TEXT NOT NULL, sid INTEGER);
 CREATE INDEX IF NOT EXISTS found_doc ON found(doc_id);
-CREATE INDEX IF NOT EXISTS found_key ON found(key, doc_id, n);
+CREATE INDEX IF NOT EXISTS found_key ON found(key, sid);
 CREATE TABLE IF NOT EXISTS entities(key TEXT PRIMARY KEY, mentions INTEGER NOT NULL, docs INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS entities_mentions ON entities(mentions DESC, key);
 CREATE TABLE IF NOT EXISTS entity_names(
@@ -139,6 +143,11 @@ class Entity:
     docs: int
     surfaces: tuple[tuple[str, int], ...]  # (spelling, mentions), most frequent first
     labels: tuple[tuple[str, int], ...]
+
+
+_SID = "(SELECT id FROM sentences WHERE doc_id = ?1 AND n = ?{n})"
+"""The id of the sentence a tag or mention is on, looked up as it is written: a search reads a label's or an
+entity's sentences through one index, without a join (whole documents are derived again when sentences change)."""
 
 
 def _like(text: str) -> str:
@@ -275,7 +284,7 @@ class Index:
         db.executemany(f"INSERT INTO work VALUES ({marks})", [[r[f] for f in WORK_FIELDS] for _, r in rows])
         db.executemany("INSERT INTO outcomes VALUES (?, ?, ?, ?, ?, ?)",
                        [(d, r["annotator"], *o) for d, r in rows for o in r["outcomes"]])
-        db.executemany("INSERT INTO tags VALUES (?, ?, ?, ?)",
+        db.executemany(f"INSERT INTO tags VALUES (?1, ?2, ?3, ?4, {_SID.format(n=3)})",
                        [(d, r["annotator"], *t) for d, r in rows for t in r["tags"]])
         notes = [(d, r["annotator"], *note) for d, r in rows for note in r["notes_found"]]
         first = db.execute("SELECT COALESCE(max(id), 0) + 1 FROM notes").fetchone()[0]
@@ -339,7 +348,7 @@ class Index:
                     for label in labels.strip("\n").split("\n") if labels.strip("\n") else ():
                         names[key, "label", label] = names.get((key, "label", label), 0) + step
             db.execute("DELETE FROM found WHERE doc_id IN (SELECT value FROM json_each(?))", (ids,))
-            db.executemany("INSERT INTO found VALUES (?, ?, ?, ?, ?, ?, ?)",
+            db.executemany(f"INSERT INTO found VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, {_SID.format(n=2)})",
                            [(d, *r) for d, rows in found.items() for r in rows])
             moved = [(key, m, n) for key, (m, n) in totals.items() if m or n]
             db.executemany("INSERT INTO entities VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
@@ -457,9 +466,14 @@ class Index:
         return [Row(*r[:9], bool(r[9])) for r in found]
 
     def count(self, query: Query) -> tuple[int, int]:
-        """(documents the query keeps, how many of them `annotator` marked done)."""
+        """(documents the query keeps, how many of them `annotator` marked done): counted apart unless the query
+        is on the done mark, so the documents are counted from a narrow index (a fifth of the time at 100,000)."""
         where, params = self._where(query)
-        return self._all(f"SELECT count(*), COALESCE(sum(w.done), 0) {self._FROM} WHERE {where}", params)[0]
+        if query.done is not None:
+            return self._all(f"SELECT count(*), COALESCE(sum(w.done), 0) {self._FROM} WHERE {where}", params)[0]
+        return (self._all(f"SELECT count(*) FROM docs d WHERE {where}", params)[0][0],
+                self._all(f"SELECT count(*) FROM docs d JOIN work w ON w.doc_id = d.id AND w.annotator = :who "
+                          f"WHERE {where} AND w.done = 1", params)[0][0])
 
     def outcomes(self, query: Query) -> list[tuple[str, int, int, int]]:
         """(model, accepted, dismissed, corrected) summed over every annotator of the documents the query keeps."""
@@ -490,12 +504,10 @@ class Index:
                 if search.match else []
         clauses += ["d.damage IS NULL", "d.id NOT IN (SELECT supersedes FROM docs WHERE supersedes IS NOT NULL)"]
         for n, label in enumerate(search.labels):
-            clauses.append(f"s.id IN (SELECT h.id FROM tags t JOIN sentences h ON h.doc_id = t.doc_id AND h.n = t.n "
-                           f"WHERE t.label = :l{n}{mine})")
+            clauses.append(f"s.id IN (SELECT t.sid FROM tags t WHERE t.label = :l{n}{mine})")
             params[f"l{n}"] = label
         if search.keys is not None:
-            clauses.append("s.id IN (SELECT h.id FROM found f JOIN sentences h ON h.doc_id = f.doc_id AND h.n = f.n "
-                           "WHERE f.key IN (SELECT value FROM json_each(:keys)))")
+            clauses.append("s.id IN (SELECT f.sid FROM found f WHERE f.key IN (SELECT value FROM json_each(:keys)))")
             params["keys"] = json_line(list(search.keys)).decode()
         return source, " AND ".join(clauses), params
 
