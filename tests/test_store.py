@@ -554,6 +554,19 @@ def test_stale_temporary_files_are_removed(store: Store) -> None:
         sleeper.wait()
 
 
+def test_stale_temporary_documents_go_when_the_folder_is_listed(tmp_path: Path) -> None:
+    """A write into `documents/` does not list the folder (100,000 files); the sweep that lists it cleans it."""
+    store = Store(tmp_path / "store")
+    store.add_document(DOC)
+    stale = store.root / "documents" / ".a1ffffffffff.json.999999999.abcd.tmp"
+    stale.write_text('{"id"')
+    with Store(store.root) as again:
+        again.add_document(DOC2)
+        assert stale.exists()
+        assert set(again.document_versions()) == {DOC["id"], DOC2["id"]} and not stale.exists()
+    store.close()
+
+
 # --- read-only and locking -----------------------------------------------------------------------------------
 
 

@@ -352,13 +352,16 @@ class Store:
             return None
 
     def document_versions(self) -> dict[str, str]:
-        """Every document file's version by id: one pass over the folder, without reading a file."""
+        """Every document file's version by id: one pass over the folder, without reading a file (the temporary
+        files killed writers left there go)."""
         found: dict[str, str] = {}
         with contextlib.suppress(FileNotFoundError), os.scandir(self._documents) as entries:
             for entry in entries:
                 if _is_store_file(entry.name) and _valid_id(doc_id := entry.name[:-5]):
                     with contextlib.suppress(OSError):
                         found[doc_id] = _version(entry.stat())
+                elif not self.read_only and entry.name.endswith(".tmp"):
+                    self._clean(entry)
         return found
 
     def annotation_versions(self) -> dict[tuple[str, str], str]:
@@ -380,15 +383,22 @@ class Store:
             raise StoreReadOnly(f"the store {self.root} is read-only ({self.read_only_reason}): nothing was written")
 
     def _prepare_folder(self, folder: Path) -> None:
-        """Create the folder, and remove the temporary files that killed writers left there."""
+        """Create the folder, and remove the temporary files that killed writers left there (not in `documents/`,
+        one file per document: `document_versions` does it as it lists them, so an import costs the same at
+        100,000 documents as at 100)."""
         if folder in self._cleaned:
             return
         _mkdir(folder)
-        for entry in os.scandir(folder):
-            if files.stale_temporary(entry.name) and entry.is_file():
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
+        if folder != self._documents:
+            for entry in os.scandir(folder):
+                self._clean(entry)
         self._cleaned.add(folder)
+
+    @staticmethod
+    def _clean(entry: os.DirEntry) -> None:
+        if files.stale_temporary(entry.name) and entry.is_file():
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
     def _write_file(self, path: Path, data: bytes, *, durable: bool = True) -> None:
         with _os_errors("write", path):
