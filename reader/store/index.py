@@ -145,6 +145,10 @@ class Entity:
     labels: tuple[tuple[str, int], ...]
 
 
+_SHOWN = "+d.damage IS NULL"
+"""Not damaged, written so that SQLite does not read every shown document through `docs_shown` (random reads where a
+scan of the table is four times faster); only the library's plain count uses that index (`Index.count`)."""
+
 _SID = "(SELECT id FROM sentences WHERE doc_id = ?1 AND n = ?{n})"
 """The id of the sentence a tag or mention is on, looked up as it is written: a search reads a label's or an
 entity's sentences through one index, without a join (whole documents are derived again when sentences change)."""
@@ -201,9 +205,7 @@ class Index:
     @contextlib.contextmanager
     def bulk(self) -> Iterator[None]:
         """A page cache of up to 64 MB while many rows are derived (a rebuild's inserts, keyed by hash ids, land all
-        over the indexes: a fifth faster at 100,000 documents), given back after; then the planner's statistics
-        (a sampled ANALYZE, half a second at 100,000): without them it reads every shown document through an index
-        where a scan is four times faster."""
+        over the indexes: a fifth faster at 100,000 documents), given back after."""
         with self._mutex:
             self._db.execute("PRAGMA cache_size=-65536")
         try:
@@ -211,8 +213,6 @@ class Index:
         finally:
             with self._mutex:
                 self._db.execute("PRAGMA cache_size=-2000")
-                self._db.execute("PRAGMA analysis_limit=1000")
-                self._db.execute("ANALYZE")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -434,8 +434,9 @@ class Index:
     # --- the library's queries ---
 
     @staticmethod
-    def _where(query: Query) -> tuple[str, dict]:
-        clauses = ["d.damage IS NULL"]
+    def _where(query: Query, narrow: bool = False) -> tuple[str, dict]:
+        """`narrow`: the plain count, read through `docs_shown` (`_SHOWN`)."""
+        clauses = ["d.damage IS NULL" if narrow else _SHOWN]
         params: dict = {"who": query.annotator}
         if not query.all_versions:
             clauses.append("d.id NOT IN (SELECT supersedes FROM docs WHERE supersedes IS NOT NULL)")
@@ -476,7 +477,7 @@ class Index:
         where, params = self._where(query)
         if query.done is not None or query.words:  # one pass: words are read off each row anyway
             return self._all(f"SELECT count(*), COALESCE(sum(w.done), 0) {self._FROM} WHERE {where}", params)[0]
-        return (self._all(f"SELECT count(*) FROM docs d WHERE {where}", params)[0][0],
+        return (self._all(f"SELECT count(*) FROM docs d WHERE {self._where(query, narrow=True)[0]}", params)[0][0],
                 self._all(f"SELECT count(*) FROM docs d JOIN work w ON w.doc_id = d.id AND w.annotator = :who "
                           f"WHERE {where} AND w.done = 1", params)[0][0])
 
@@ -522,7 +523,7 @@ class Index:
         if len(sets) > 1:  # sized only when there is a choice: a phrase's count costs what its search does
             sets.sort(key=lambda pair: self._all(pair[0], params)[0][0])
         clauses = [clause for _, clause in sets] + clauses
-        clauses += ["d.damage IS NULL", "d.id NOT IN (SELECT supersedes FROM docs WHERE supersedes IS NOT NULL)"]
+        clauses += [_SHOWN, "d.id NOT IN (SELECT supersedes FROM docs WHERE supersedes IS NOT NULL)"]
         return source, " AND ".join(clauses), params
 
     def search(self, search: Search, offset: int = 0, limit: int = -1, *, walk: bool = False) -> list[Hit]:
