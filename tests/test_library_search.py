@@ -210,6 +210,15 @@ def test_reader_search_and_entities_on_the_command_line(tmp_path):
     assert result.exit_code == 2 and "error: nothing to search for" in result.output
 
 
+def test_a_match_far_into_a_long_sentence_is_brought_forward():
+    from reader.ui.screens.finding import MATCH, shown
+
+    cell = shown("Le gouvernement a présenté mardi devant la presse la réforme des retraites.", [("retraites", False)])
+    assert cell.plain == "…réforme des retraites." and cell.cell_len < 40
+    assert [cell.plain[s.start:s.end] for s in cell.spans if s.style == MATCH] == ["retraites"]
+    assert shown("Un mot [bold]ici[/bold].", [("ici", False)]).plain == "Un mot [bold]ici[/bold].", "shown literally"
+
+
 async def wait_for(pilot, condition, what: str) -> None:
     for _ in range(200):
         if condition():
@@ -241,8 +250,7 @@ async def test_the_search_and_entity_screens_at_80_columns(tmp_path):
         await pilot.pause()
         assert table.row_count == 3 and "3 sentences in 3 documents, newest first" in header()
         first = table.get_row_at(0)
-        assert (first[0].plain, first[1].plain) == ("…parle à Lyon 2.", "2"), \
-            "newest first, numbered from 1, the match brought forward"
+        assert (first[0].plain, first[1].plain) == ("La ministre parle à Lyon 2.", "2"), "newest first, from 1"
         assert [first[0].plain[s.start:s.end] for s in first[0].spans if s.style == MATCH] == ["Lyon"]
         await pilot.press("down", "j", "enter")  # Down gives the keys to the rows, j the next hit, Enter opens it
         await wait_for(pilot, lambda: isinstance(app.screen, ReadingScreen) and app.screen.analysis is not None,

@@ -28,12 +28,12 @@ ENTITY_COLUMNS = (("entity", 0), ("mentions", 8), ("docs", 6), ("labels", 16), (
 MATCH = "bold underline"
 
 
-def shown(text: str, terms: list[tuple[str, bool]], lead: int = 16) -> Text:
+def shown(text: str, terms: list[tuple[str, bool]], lead: int = 16, room: int = 40) -> Text:
     """A sentence or note on one line, the searched words underlined (found in what is shown: offsets hold); a
-    first match further in than `lead` cells is brought forward (`…` before it), so an 80-column row shows it."""
+    first match ending past `room` cells is brought forward to `lead` (`…` before it): an 80-column row shows it."""
     line = visible(" ".join(text.split()), one_line=True)
     spans = sorted(span for term, _ in terms for span in find_all(line, term))
-    if spans and spans[0][0] > lead:
+    if spans and spans[0][1] > room:
         cut = line.rfind(" ", 0, spans[0][0] - lead // 2) + 1 or spans[0][0] - lead // 2
         line = "…" + line[cut:]
         spans = [(a - cut + 1, b - cut + 1) for a, b in spans if a >= cut]
