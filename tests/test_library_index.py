@@ -324,7 +324,10 @@ async def test_the_library_filters_as_you_type_sorts_and_opens_at_80_columns(tmp
         assert "by title" in str(screen.query_one("#header").render())
         assert [table.get_row_at(i)[0].plain for i in range(5)] == [f"Titre {n}" for n in range(5)]
         assert table.cursor_row == 2, "the cursor stays on its document (Titre 2) through the filter and the sort"
-        await pilot.press("k", "k", "enter")
+        await pilot.press("greater_than_sign")  # the next match: every row matches, the next row
+        await pilot.pause()
+        assert table.cursor_row == 3
+        await pilot.press("less_than_sign", "k", "k", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ReadingScreen) and app.screen.doc.id == ids[0]
     ws.close()

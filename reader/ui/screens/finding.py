@@ -95,7 +95,9 @@ class ResultsScreen(Screen):
         self.set_focus(self.table if self.TABLE_FIRST or (self.text and self.table.row_count) else self.box)
 
     def on_screen_resume(self) -> None:
-        if self.library.refresh():  # a save in the reader may change what the rows say
+        """Back from the reader: its saves may have changed what the rows say (a count and a screenful)."""
+        self.library.refresh()
+        if self.is_mounted:
             self.reload(keep=True)
 
     def on_input_changed(self, event: Input.Changed) -> None:
