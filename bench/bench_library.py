@@ -224,25 +224,24 @@ def time_queries(root: Path) -> dict[str, float]:
     return out
 
 
-def run_queries(store: Path) -> dict[str, float]:
-    found = subprocess.run([sys.executable, "-c", f"import bench_library as b; from pathlib import Path; "
-                            f"print(repr(b.time_queries(Path({str(store)!r}))))"],
+def in_child(call: str, what: str) -> str:
+    """The last line `print(CALL)` writes in a Python process of its own (this module as `b`): nothing warm but the
+    files."""
+    script = f"import bench_library as b; from pathlib import Path; print({call})"
+    found = subprocess.run([sys.executable, "-c", script],
                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"},
                            cwd=ROOT)
     if found.returncode:
-        raise RuntimeError(f"queries failed: {found.stderr.strip().splitlines()[-1:]}")
-    return eval(found.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{what} failed: {found.stderr.strip().splitlines()[-1:]}")
+    return found.stdout.strip().splitlines()[-1]
+
+
+def run_queries(store: Path) -> dict[str, float]:
+    return eval(in_child(f"repr(b.time_queries(Path({str(store)!r})))", "queries"))
 
 
 def run_import(store: Path, number: int) -> float:
-    """`time_import` in a process of its own (nothing warm but the files)."""
-    found = subprocess.run([sys.executable, "-c", f"import bench_library as b; from pathlib import Path; "
-                            f"print(b.time_import(Path({str(store)!r}), {number}))"],
-                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"},
-                           cwd=ROOT)
-    if found.returncode:
-        raise RuntimeError(f"import of one article failed: {found.stderr.strip().splitlines()[-1:]}")
-    return float(found.stdout.split()[-1])
+    return float(in_child(f"b.time_import(Path({str(store)!r}), {number})", "import of one article"))
 
 
 def reader_env(store: Path) -> dict[str, str]:
