@@ -351,7 +351,7 @@ class Library:
                    tables: dict[str, dict]) -> int:
         if sum(1 for table in tables.values() if table) < 2:
             return 0
-        from reader.adjudication import open_conflicts
+        from reader.items import open_conflicts
 
         return open_conflicts(list(sentences), list(entities), tables, self.labels)
 

@@ -358,8 +358,9 @@ def test_a_feed_whose_every_item_fails_is_an_error(site):
 
 
 def files(store: Path) -> dict[str, bytes]:
+    """The store's data files (not its locks, nor its index: derived, not stored)."""
     return {str(p.relative_to(store)): p.read_bytes() for p in sorted(store.rglob("*"))
-            if p.is_file() and p.name != ".lock" and ".locks" not in p.parts}
+            if p.is_file() and p.name != ".lock" and ".locks" not in p.parts and not p.name.startswith(".index.sqlite")}
 
 
 def test_cli_errors_are_one_line_and_change_nothing(site, store, closed_port, capsys):
