@@ -51,8 +51,10 @@ def _locate(ann: Annotation, old_text: str, new_text: str, exact_diff: list[tupl
     new_start, new_end = diff_match_patch().diff_xIndex(exact_diff, start), map_end(exact_diff, end)
     if new_text[new_start:new_end] == exact:
         return new_start, new_end
-    # The diff may align the unchanged words with an inserted copy of them: the exact quote close by wins.
-    if (near := find_quote(quote, new_start, new_text, new_start - len(exact), new_end + len(exact))) is not None:
+    # The diff may align the unchanged words with an inserted copy of them, or with the same sentence repeated
+    # next to them: the exact quote close by (a copy and a separator away) wins.
+    reach = len(exact) + 1
+    if (near := find_quote(quote, new_start, new_text, new_start - reach, new_end + reach)) is not None:
         return near, near + len(exact)
     if (anywhere := _anywhere(quote, new_start, new_text)) is not None:  # moved as a whole (a paragraph)
         return anywhere
