@@ -100,8 +100,9 @@ class LibraryScreen(Screen):
                 check = False
         self.reload()
         table.focus()
-        if check:
-            self.run_worker(self._sweep, thread=True, group="index")
+        if check:  # a moment after the first frame: its stats of every file would compete with the paint
+            self.call_after_refresh(self.set_timer, 0.3, lambda: self.run_worker(self._sweep, thread=True,
+                                                                                group="index"))
 
     def _sweep(self, stale: list[str] | None = None) -> None:
         def progress(done: int, total: int) -> None:
