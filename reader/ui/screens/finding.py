@@ -176,7 +176,7 @@ class SearchScreen(ResultsScreen):
         self.typed = typed = parse_search(self.text)
         if typed.empty():
             table.set_rows(0, lambda offset, limit: [], cursor=0)
-            self.header(f"Search the library · type {SEARCH_HINT}")
+            self.header("Search the library · every sentence, newest document first")
             return
         search = typed.search(library)
         terms = query_terms(typed.words)
