@@ -345,7 +345,8 @@ def test_store_level_listeners_and_marks(tmp_path):
     assert store.index.marked() == []
     store.write(doc.id, "alice", upsert=[{"id": "n1", "kind": "note", "start": 0, "end": 5, "text": "t",
                                           "created": "2026-01-01T00:00:00Z"}])
-    assert store.index.marked() == [] and library.rows(Query("alice"))[0].notes == 1
+    assert [(d, a) for _, d, a in store.index.marked()] == [(doc.id, "alice")], "a save leaves its row pending"
+    assert library.rows(Query("alice"))[0].notes == 1 and store.index.marked() == [], "derived as it is read"
     store.close()
 
 

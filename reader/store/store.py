@@ -324,13 +324,13 @@ class Store:
         return False
 
     def _written(self, doc_id: str, annotator: str, marked: bool) -> None:
-        """After a write: the watcher derives the rows; the mark stays for the next reader if none did."""
+        """After a write: the watcher derives the rows (or says it left them pending); the mark stays for the next
+        reader if none did."""
         with contextlib.suppress(sqlite3.Error, OSError, StoreError):
-            if (watcher := self._watcher and self._watcher()) is not None:
-                watcher.written(doc_id, annotator)
-                if marked:
-                    self.index.unmark([(rowid, d, a) for rowid, d, a in self.index.marked()
-                                       if (d, a) == (doc_id, annotator)])
+            watcher = self._watcher and self._watcher()
+            if watcher is not None and watcher.written(doc_id, annotator) and marked:
+                self.index.unmark([(rowid, d, a) for rowid, d, a in self.index.marked()
+                                   if (d, a) == (doc_id, annotator)])
 
     def git_index(self) -> Path | None:
         """git's index file of the work tree holding the store (it changes at every pull, merge or checkout)."""
